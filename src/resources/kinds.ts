@@ -1,0 +1,70 @@
+// The resource kinds Harrow serves: group, version, plural, scope, short names and verbs (discovery reads this table).
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+export interface KindInfo {
+  kind: string;
+  listKind: string;
+  group: string; // '' for the core group
+  version: string;
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  verbs: Verb[];
+  categories?: string[];
+}
+
+const rw: Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+const ro: Verb[] = ['get', 'list', 'watch'];
+
+const k = (
+  kind: string,
+  group: string,
+  plural: string,
+  namespaced: boolean,
+  shortNames: string[],
+  verbs: Verb[],
+  categories?: string[],
+): KindInfo => ({
+  kind,
+  listKind: `${kind}List`,
+  group,
+  version: 'v1',
+  plural,
+  singular: kind.toLowerCase(),
+  namespaced,
+  shortNames,
+  verbs,
+  ...(categories ? { categories } : {}),
+});
+
+export const KINDS: readonly KindInfo[] = [
+  k('VirtualMachine', 'kubevirt.io', 'virtualmachines', true, ['vm', 'vms'], rw, ['all']),
+  k('VirtualMachineInstance', 'kubevirt.io', 'virtualmachineinstances', true, ['vmi', 'vmis'], rw, ['all']),
+  k('VirtualMachineClone', 'clone.kubevirt.io', 'virtualmachineclones', true, ['vmclone', 'vmclones'], rw),
+  k('NetworkAttachmentDefinition', 'k8s.cni.cncf.io', 'network-attachment-definitions', true, ['net-attach-def'], rw),
+  k('MacPool', 'harrow.io', 'macpools', false, ['mp'], rw),
+  k('MacAllocation', 'harrow.io', 'macallocations', false, ['macs'], ro),
+  k('AuditRecord', 'harrow.io', 'auditrecords', true, ['audit'], ro),
+  k('Pod', '', 'pods', true, ['po'], rw, ['all']),
+  k('Event', '', 'events', true, ['ev'], rw),
+  k('Namespace', '', 'namespaces', false, ['ns'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
+  k('Node', '', 'nodes', false, ['no'], rw),
+];
+
+
+const byKind = new Map(KINDS.map((i) => [i.kind, i]));
+
+export function kindInfo(kind: string): KindInfo {
+  const info = byKind.get(kind);
+  if (!info) throw new Error(`unknown kind ${kind}`);
+  return info;
+}
+
+export const apiVersionOf = (info: KindInfo): string =>
+  info.group === '' ? info.version : `${info.group}/${info.version}`;
+
+export function findByPlural(group: string, version: string, plural: string): KindInfo | undefined {
+  return KINDS.find((i) => i.group === group && i.version === version && i.plural === plural);
+}

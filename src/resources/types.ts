@@ -1,0 +1,200 @@
+// Typed views of the resources Harrow acts on (KubeVirt, Multus and Harrow's own); every other field is kept untouched.
+import type { Condition, KubeObject, ObjectMeta } from './meta.ts';
+
+export const ANNOTATION_NETWORKS = 'k8s.v1.cni.cncf.io/networks';
+export const ANNOTATION_NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
+export const LABEL_VM_NAME = 'vm.kubevirt.io/name';
+export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
+/** Namespace annotation: "false" turns pool admission off, so MACs are assigned at pod creation (as Harvester does). */
+export const ANNOTATION_POOL_ADMISSION = 'harrow.io/mac-pool-admission';
+/** Namespace or VM annotation naming a maintenance window (JSON: {schedule, duration, timeZone}). */
+export const ANNOTATION_MAINTENANCE_WINDOW = 'harrow.io/maintenance-window';
+/** The MAC that KubeVirt reserves for masquerade's in-pod bridge. */
+export const MASQUERADE_RESERVED_MAC = '02:00:00:00:00:00';
+
+export type RunStrategy = 'Always' | 'Halted' | 'Manual' | 'RerunOnFailure' | 'Once';
+
+export interface Interface {
+  name: string;
+  macAddress?: string;
+  model?: string;
+  bridge?: Record<string, unknown>;
+  masquerade?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export interface Network {
+  name: string;
+  pod?: Record<string, unknown>;
+  multus?: { networkName: string; default?: boolean; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface DomainSpec {
+  cpu?: { cores?: number; sockets?: number; threads?: number; [f: string]: unknown };
+  memory?: { guest?: string; [f: string]: unknown };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string>; [f: string]: unknown };
+  devices: { interfaces?: Interface[]; [f: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface VMISpec {
+  domain: DomainSpec;
+  networks?: Network[];
+  nodeSelector?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export interface StateChangeRequest {
+  action: 'Start' | 'Stop';
+  uid?: string;
+  data?: Record<string, string>;
+}
+
+export interface VirtualMachineStatus {
+  printableStatus?: string;
+  ready?: boolean;
+  created?: boolean;
+  conditions?: Condition[];
+  stateChangeRequests?: StateChangeRequest[];
+  [field: string]: unknown;
+}
+
+export interface VirtualMachine extends KubeObject {
+  kind: 'VirtualMachine';
+  spec: {
+    running?: boolean;
+    runStrategy?: RunStrategy;
+    template: { metadata?: Partial<ObjectMeta>; spec: VMISpec };
+    [field: string]: unknown;
+  };
+  status?: VirtualMachineStatus;
+}
+
+export interface VMIInterfaceStatus {
+  name?: string;
+  mac?: string;
+  podInterfaceName?: string;
+  interfaceName?: string;
+  ipAddress?: string;
+  ipAddresses?: string[];
+  infoSource?: string;
+  queueCount?: number;
+  linkState?: string;
+  [field: string]: unknown;
+}
+
+export type VMIPhase = 'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface VirtualMachineInstance extends KubeObject {
+  kind: 'VirtualMachineInstance';
+  spec: VMISpec;
+  status?: {
+    phase?: VMIPhase;
+    nodeName?: string;
+    conditions?: Condition[];
+    interfaces?: VMIInterfaceStatus[];
+    guestOSInfo?: Record<string, unknown>;
+    [field: string]: unknown;
+  };
+}
+
+/** One entry of the Multus networks annotation on a launcher Pod (the request). */
+export interface NetworkSelectionElement {
+  name: string;
+  namespace?: string;
+  mac?: string;
+  interface?: string;
+  [field: string]: unknown;
+}
+
+/** One entry of the Multus network-status annotation on a launcher Pod (what was created). */
+export interface NetworkStatusEntry {
+  name: string;
+  interface?: string;
+  mac?: string;
+  ips?: string[];
+  default?: boolean;
+  dns?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export interface Pod extends KubeObject {
+  kind: 'Pod';
+  spec: { nodeName?: string; containers: Array<{ name: string; image: string }>; [f: string]: unknown };
+  status?: { phase?: string; podIP?: string; conditions?: Condition[]; [f: string]: unknown };
+}
+
+/** NAD spec.config is the CNI JSON; Harrow reads type "bridge" with optional vlan and an ipam range. */
+export interface NetworkAttachmentDefinition extends KubeObject {
+  kind: 'NetworkAttachmentDefinition';
+  spec: { config?: string; [f: string]: unknown };
+}
+
+export interface MacRange {
+  start: string;
+  end: string;
+}
+
+export interface MacPool extends KubeObject {
+  kind: 'MacPool';
+  spec: { ranges: MacRange[]; quarantineSeconds?: number; [f: string]: unknown };
+  status?: { capacity?: number; allocated?: number; quarantined?: number; [f: string]: unknown };
+}
+
+export interface MacAllocationOwner {
+  kind: string; // VirtualMachine
+  namespace: string;
+  name: string;
+  uid?: string;
+  interface: string;
+}
+
+export interface MacAllocation extends KubeObject {
+  kind: 'MacAllocation';
+  spec: {
+    macAddress: string;
+    pool: string; // '' when the MAC is outside every pool range
+    owner: MacAllocationOwner;
+  };
+  status: {
+    state: 'InUse' | 'Quarantined';
+    quarantineUntil?: string;
+    releasedAt?: string;
+  };
+}
+
+export interface AuditRecord extends KubeObject {
+  kind: 'AuditRecord';
+  spec: {
+    timestamp: string;
+    user: string;
+    verb: string; // create, update, patch, delete, start, stop, restart, guest-exec, controller action names
+    resource: { kind: string; namespace?: string; name: string };
+    changes?: Array<{ field: string; old?: unknown; new?: unknown }>;
+    outcome: { code: number; status: 'Success' | 'Failure'; message?: string };
+    connectivity?: ConnectivityResult;
+    [f: string]: unknown;
+  };
+}
+
+export interface ConnectivityResult {
+  ok: boolean;
+  interface: string;
+  macAddress: string;
+  lease?: { ip: string; macAddress: string } | null;
+  gateway?: { ip: string; reachable: boolean };
+  message: string;
+}
+
+export interface KubeEvent extends KubeObject {
+  kind: 'Event';
+  involvedObject: { kind: string; namespace?: string; name: string; uid?: string; apiVersion?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count?: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  source?: { component: string; host?: string };
+}

@@ -1,0 +1,135 @@
+// The Runtime contract: the Multus (pod networking) and KubeVirt launcher (guest) roles. Implementations: sim/, qemu/.
+
+/** A host-side L2 network (a bridge NetworkAttachmentDefinition, or a namespace's pod network). */
+export interface NetworkSpec {
+  /** Stable short id derived from the NAD's uid; names host objects (never user text). */
+  id: string;
+  /** `namespace/name` of the NAD, for messages. */
+  name: string;
+  /** IPv4 CIDR inside 198.18.0.0/15, e.g. 198.18.3.0/24. */
+  cidr: string;
+  /** The network's gateway (the bridge's own address), e.g. 198.18.3.1. */
+  gateway: string;
+  /** DHCP range handed out to guests. */
+  dhcpRange: { start: string; end: string };
+  vlan?: number;
+}
+
+export interface PodInterfaceRequest {
+  /** The VMI interface name (spec.domain.devices.interfaces[].name). */
+  name: string;
+  network: NetworkSpec;
+  /** Interface name inside the pod (eth0 for the pod network, pod<hash> for Multus ones). */
+  podInterfaceName: string;
+  /** The MAC the network plugin gives the pod interface (the platform's MAC). */
+  mac: string;
+  binding: 'bridge' | 'masquerade';
+}
+
+export interface PodNetworkRequest {
+  podUid: string;
+  namespace: string;
+  podName: string;
+  interfaces: PodInterfaceRequest[];
+}
+
+/** What the network plugin really created (becomes the network-status annotation). */
+export interface PodInterfaceStatus {
+  name: string; // VMI interface name
+  networkName: string; // namespace/name of the network
+  podInterfaceName: string;
+  mac: string;
+  ips?: string[];
+}
+
+export interface GuestNic {
+  /** VMI interface name. */
+  name: string;
+  /** The MAC the guest device is given (virtio-net-pci mac=). */
+  mac: string;
+  podInterfaceName: string;
+  networkId: string;
+}
+
+export interface GuestSpec {
+  vmiUid: string;
+  podUid: string;
+  namespace: string;
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  nics: GuestNic[];
+}
+
+export interface GuestNicObservation {
+  name: string;
+  /** The device's MAC as the platform configured it. */
+  deviceMac: string;
+  /** The MAC the guest currently uses (QMP query-rx-filter main-mac). */
+  guestMac: string;
+}
+
+export interface GuestAgentInterface {
+  interfaceName: string;
+  mac: string;
+  ipAddresses: string[];
+}
+
+export type GuestState = 'Starting' | 'Running' | 'Stopped' | 'Failed';
+
+export interface GuestObservation {
+  state: GuestState;
+  /** Why the guest failed or stopped, when known. */
+  reason?: string;
+  nics: GuestNicObservation[];
+  /** undefined while the guest agent is not connected. */
+  agent?: { interfaces: GuestAgentInterface[]; osInfo?: Record<string, unknown> };
+}
+
+export interface Lease {
+  mac: string;
+  ip: string;
+  /** ISO time; undefined for an infinite lease. */
+  expires?: string;
+  hostname?: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type RuntimeEvent =
+  | { type: 'guest-changed'; vmiUid: string } // e.g. NIC_RX_FILTER_CHANGED, agent connected, IP acquired
+  | { type: 'guest-stopped'; vmiUid: string; reason: string }
+  | { type: 'guest-failed'; vmiUid: string; reason: string };
+
+export interface Inventory {
+  networks: string[]; // network ids
+  pods: string[]; // pod uids
+  guests: string[]; // vmi uids
+}
+
+export interface Runtime {
+  readonly name: 'sim' | 'qemu';
+  /** Creates the bridge and DHCP of a network; idempotent. */
+  ensureNetwork(network: NetworkSpec): Promise<void>;
+  removeNetwork(networkId: string): Promise<void>;
+  /** The CNI role: creates the pod and its interfaces with the requested MACs; idempotent for the same pod. */
+  setupPod(request: PodNetworkRequest): Promise<PodInterfaceStatus[]>;
+  teardownPod(podUid: string): Promise<void>;
+  /** The launcher role: starts the guest in its pod; resolves once the guest process runs (not when it has booted). */
+  startGuest(spec: GuestSpec): Promise<void>;
+  /** Clean power-down, then kill after graceMs. Idempotent. */
+  stopGuest(vmiUid: string, options?: { graceMs?: number }): Promise<void>;
+  /** undefined when the runtime has no such guest. */
+  observe(vmiUid: string): Promise<GuestObservation | undefined>;
+  /** Runs a command in the guest through its agent (guest-exec). */
+  exec(vmiUid: string, argv: string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  leases(networkId: string): Promise<Lease[]>;
+  subscribe(listener: (event: RuntimeEvent) => void): () => void;
+  /** What exists on this host, to find orphans after a restart. */
+  inventory(): Promise<Inventory>;
+  close(): Promise<void>;
+}
