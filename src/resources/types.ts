@@ -198,3 +198,6 @@ export interface KubeEvent extends KubeObject {
   lastTimestamp?: string;
   source?: { component: string; host?: string };
 }
+
+/** A MacAllocation is named after its MAC (`52:54:00:ab:cd:ef` → `52-54-00-ab-cd-ef`), so the store's unique key is the uniqueness guarantee. */
+export const macAllocationName = (mac: string): string => mac.replaceAll(':', '-');
