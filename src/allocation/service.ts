@@ -1,0 +1,405 @@
+// The MAC pool persisted through the store: allocation and reservation at admission, release into quarantine, and the
+// consistency check. The store's MacAllocation key (named after the MAC) is what makes a MAC unique, on any store.
+import { isLocallyAdministered } from '../mac/mac.ts';
+import { MacPoolAllocator, PoolExhaustedError } from '../pool/allocator.ts';
+import { Conflict, PoolExhausted, fieldDuplicate, fieldInvalid, type StatusCause } from '../resources/errors.ts';
+import type { KubeObject } from '../resources/meta.ts';
+import {
+  macAllocationName,
+  type MacAllocation,
+  type MacAllocationOwner,
+  type MacPool,
+  type VirtualMachine,
+} from '../resources/types.ts';
+import { interfacesOf, macField, templateSpecOf } from '../resources/virtualmachine.ts';
+import type { ResourceStore, WatchHandle, WriteOp } from '../store/types.ts';
+
+export const DEFAULT_POOL = 'default';
+export const DEFAULT_RANGE = { start: '02:48:52:00:00:00', end: '02:48:52:ff:ff:ff' };
+export const DEFAULT_QUARANTINE_SECONDS = 300;
+/** VM annotation naming the MacPool its missing MACs come from (default: the pool named "default"). */
+export const ANNOTATION_MAC_POOL = 'harrow.io/mac-pool';
+
+export interface MacChange {
+  field: string;
+  old?: string;
+  new?: string;
+}
+
+/** The store writes that make a VM's MACs its own, to commit atomically with the VM; undo with rollback(). */
+export interface MacPlan {
+  ops: WriteOp[];
+  warnings: string[];
+  changes: MacChange[];
+  rollback(): void;
+  committed(): void;
+}
+
+interface PoolEntry {
+  pool: MacPool;
+  allocator: MacPoolAllocator;
+}
+
+export interface MacAllocationServiceOptions {
+  quarantineSeconds?: number;
+  now?: () => number;
+}
+
+const ownerKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+const sameOwner = (a: MacAllocationOwner, namespace: string, name: string): boolean =>
+  a.namespace === namespace && a.name === name;
+
+function describeHolder(a: MacAllocation): string {
+  const o = a.spec.owner;
+  if (a.status?.state === 'Quarantined') {
+    return `was released by ${o.namespace}/${o.name} and is quarantined until ${a.status.quarantineUntil ?? 'unknown'}`;
+  }
+  return `is in use by ${o.namespace}/${o.name} (interface ${o.interface})`;
+}
+
+export class MacAllocationService {
+  private readonly pools = new Map<string, PoolEntry>();
+  /** MAC → owner key of a plan not yet committed or rolled back: closes the window between the store read and the commit. */
+  private readonly pending = new Map<string, string>();
+  /** owner key (namespace/name) → MACs it holds, mirrored from the store. */
+  private readonly byOwner = new Map<string, Set<string>>();
+  private readonly owners = new Map<string, string>();
+  private watches: WatchHandle[] = [];
+  private readonly now: () => number;
+  private readonly quarantineMs: number;
+
+  private constructor(
+    private readonly store: ResourceStore,
+    options: MacAllocationServiceOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.quarantineMs = (options.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS) * 1000;
+  }
+
+  /** Loads pools and allocations from the store (creating the default pool on first start) and follows later changes. */
+  static async open(store: ResourceStore, options: MacAllocationServiceOptions = {}): Promise<MacAllocationService> {
+    const service = new MacAllocationService(store, options);
+    await service.load();
+    return service;
+  }
+
+  private async load(): Promise<void> {
+    let pools = (await this.store.list('MacPool')).items as MacPool[];
+    if (pools.length === 0) {
+      const created = await this.store.create(defaultPool(this.quarantineMs / 1000));
+      pools = [created as MacPool];
+    }
+    for (const pool of pools) this.pools.set(pool.metadata.name, this.buildPool(pool));
+    const allocations = await this.store.list('MacAllocation');
+    this.watches.push(
+      this.store.watch('MacAllocation', { sinceResourceVersion: allocations.resourceVersion }, (e) => {
+        if (e.type === 'DELETED') this.forget(e.object as MacAllocation);
+        else this.remember(e.object as MacAllocation);
+      }),
+    );
+    this.watches.push(
+      this.store.watch('MacPool', { sinceResourceVersion: allocations.resourceVersion }, (e) => {
+        if (e.type === 'DELETED') this.pools.delete(e.object.metadata.name);
+        else this.pools.set(e.object.metadata.name, this.buildPool(e.object as MacPool));
+      }),
+    );
+    for (const a of allocations.items as MacAllocation[]) this.remember(a);
+  }
+
+  private buildPool(pool: MacPool): PoolEntry {
+    const seconds = pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
+    const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000 });
+    for (const [mac] of this.owners) this.mirrorInto(allocator, mac);
+    return { pool, allocator };
+  }
+
+  private readonly states = new Map<string, { state: 'InUse' | 'Quarantined'; until?: number }>();
+
+  private mirrorInto(allocator: MacPoolAllocator, mac: string): void {
+    if (!allocator.contains(mac)) return;
+    const s = this.states.get(mac);
+    const current = allocator.stateOf(mac);
+    if (current.state !== 'free') allocator.free(mac);
+    if (!s) return;
+    if (s.state === 'InUse') allocator.reserve(mac);
+    else allocator.restoreQuarantine(mac, s.until ?? this.now());
+  }
+
+  private poolFor(mac: string): PoolEntry | undefined {
+    for (const entry of this.pools.values()) if (entry.allocator.contains(mac)) return entry;
+    return undefined;
+  }
+
+  private remember(a: MacAllocation): void {
+    const mac = a.spec.macAddress;
+    this.forgetOwner(mac);
+    const key = ownerKey(a.spec.owner.namespace, a.spec.owner.name);
+    this.owners.set(mac, key);
+    let set = this.byOwner.get(key);
+    if (!set) this.byOwner.set(key, (set = new Set()));
+    set.add(mac);
+    const until = a.status?.quarantineUntil ? Date.parse(a.status.quarantineUntil) : undefined;
+    this.states.set(mac, { state: a.status?.state === 'Quarantined' ? 'Quarantined' : 'InUse', ...(until ? { until } : {}) });
+    const entry = this.poolFor(mac);
+    if (entry && !this.pending.has(mac)) this.mirrorInto(entry.allocator, mac);
+  }
+
+  private forget(a: MacAllocation): void {
+    const mac = a.spec.macAddress;
+    this.forgetOwner(mac);
+    this.states.delete(mac);
+    const entry = this.poolFor(mac);
+    if (entry && !this.pending.has(mac) && entry.allocator.stateOf(mac).state !== 'free') entry.allocator.free(mac);
+  }
+
+  private forgetOwner(mac: string): void {
+    const key = this.owners.get(mac);
+    if (key === undefined) return;
+    this.owners.delete(mac);
+    const set = this.byOwner.get(key);
+    set?.delete(mac);
+    if (set && set.size === 0) this.byOwner.delete(key);
+  }
+
+  /** MACs held (in use or quarantined) by the VM namespace/name. */
+  macsOwnedBy(namespace: string, name: string): string[] {
+    return [...(this.byOwner.get(ownerKey(namespace, name)) ?? [])];
+  }
+
+  async holder(mac: string): Promise<MacAllocation | undefined> {
+    return (await this.store.get({ kind: 'MacAllocation', name: macAllocationName(mac) })) as MacAllocation | undefined;
+  }
+
+  /**
+   * Makes every MAC of `vm` its own: fills interfaces that have none (carrying over the MAC the same interface had in
+   * `oldVm`, else allocating from the pool when `allocateMissing`), and returns the MacAllocation writes to commit with the
+   * VM. Throws Conflict (naming the field and the holder) for a MAC another VM holds, PoolExhausted when none is left.
+   * Mutates `vm` (fills macAddress).
+   */
+  async planVirtualMachine(
+    oldVm: VirtualMachine | undefined,
+    vm: VirtualMachine,
+    options: { allocateMissing: boolean },
+  ): Promise<MacPlan> {
+    const namespace = vm.metadata.namespace ?? 'default';
+    const name = vm.metadata.name;
+    const self = ownerKey(namespace, name);
+    const interfaces = interfacesOf(templateSpecOf(vm));
+    const oldMacs = new Map(interfacesOf(oldVm ? templateSpecOf(oldVm) : undefined).map((i) => [i.name, i.macAddress]));
+    const poolName = vm.metadata.annotations?.[ANNOTATION_MAC_POOL] ?? DEFAULT_POOL;
+    const ops: WriteOp[] = [];
+    const warnings: string[] = [];
+    const changes: MacChange[] = [];
+    const claimed: Array<{ mac: string; allocated: PoolEntry | undefined }> = [];
+    const rollback = (): void => {
+      for (const c of claimed) {
+        if (this.pending.get(c.mac) === self) this.pending.delete(c.mac);
+        if (c.allocated) {
+          c.allocated.allocator.free(c.mac);
+          const entry = this.poolFor(c.mac);
+          if (entry) this.mirrorInto(entry.allocator, c.mac);
+        }
+      }
+      claimed.length = 0;
+    };
+    const claim = (mac: string, field: string): void => {
+      const holder = this.pending.get(mac);
+      if (holder !== undefined && holder !== self) {
+        throw macConflict(vm, field, `MAC ${mac} is being assigned to ${holder} by a concurrent request`);
+      }
+      this.pending.set(mac, self);
+      claimed.push({ mac, allocated: undefined });
+    };
+    try {
+      for (let i = 0; i < interfaces.length; i++) {
+        const iface = interfaces[i]!;
+        const field = macField(i);
+        const previous = oldMacs.get(iface.name);
+        if (iface.macAddress === undefined) {
+          if (previous !== undefined) iface.macAddress = previous;
+          else if (options.allocateMissing) {
+            iface.macAddress = await this.allocateFor(vm, iface.name, poolName, field, claimed, ops, self);
+            changes.push({ field, new: iface.macAddress });
+            continue;
+          } else continue;
+        }
+        const mac = iface.macAddress;
+        if (previous !== mac) changes.push({ field, ...(previous ? { old: previous } : {}), new: mac });
+        claim(mac, field);
+        const existing = await this.holder(mac);
+        const op = this.claimOp(vm, iface.name, mac, field, existing);
+        if (op) ops.push(op);
+        const entry = this.poolFor(mac);
+        if (!entry && !isLocallyAdministered(mac)) {
+          warnings.push(`${field}: ${mac} is a universally administered address outside every MAC pool; make sure no other host uses it`);
+        }
+      }
+    } catch (e) {
+      rollback();
+      throw e;
+    }
+    return {
+      ops,
+      warnings,
+      changes,
+      rollback,
+      committed: () => {
+        for (const c of claimed) if (this.pending.get(c.mac) === self) this.pending.delete(c.mac);
+        claimed.length = 0;
+      },
+    };
+  }
+
+  /** The write that makes `mac` held by the VM's interface, or none when it already is; throws when someone else holds it. */
+  private claimOp(vm: VirtualMachine, iface: string, mac: string, field: string, existing: MacAllocation | undefined): WriteOp | undefined {
+    const namespace = vm.metadata.namespace ?? 'default';
+    const owner: MacAllocationOwner = { kind: 'VirtualMachine', namespace, name: vm.metadata.name, interface: iface, ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}) };
+    if (!existing) return { type: 'create', object: allocationObject(mac, this.poolFor(mac)?.pool.metadata.name ?? '', owner) };
+    const expired = existing.status?.state === 'Quarantined' && Date.parse(existing.status.quarantineUntil ?? '') <= this.now();
+    if (!sameOwner(existing.spec.owner, namespace, vm.metadata.name) && !expired) {
+      throw macConflict(vm, field, `MAC ${mac} ${describeHolder(existing)}`);
+    }
+    if (existing.status?.state === 'InUse' && existing.spec.owner.interface === iface && sameOwner(existing.spec.owner, namespace, vm.metadata.name)) {
+      return undefined;
+    }
+    const next = allocationObject(mac, existing.spec.pool, owner);
+    next.metadata = { ...existing.metadata };
+    return { type: 'update', object: next };
+  }
+
+  private async allocateFor(
+    vm: VirtualMachine,
+    iface: string,
+    poolName: string,
+    field: string,
+    claimed: Array<{ mac: string; allocated: PoolEntry | undefined }>,
+    ops: WriteOp[],
+    self: string,
+  ): Promise<string> {
+    const entry = this.pools.get(poolName);
+    if (!entry) throw new Conflict(`MacPool "${poolName}" does not exist`, { causes: [fieldInvalid(`metadata.annotations.${ANNOTATION_MAC_POOL}`, `no MacPool named ${poolName}`)] });
+    // A MAC the in-memory pool thinks free may still have a store record (another replica took it, or an expired
+    // quarantine not yet collected): check, and try the next one a bounded number of times.
+    for (let attempt = 0; attempt < 64; attempt++) {
+      let mac: string;
+      try {
+        mac = entry.allocator.allocate(this.now());
+      } catch (e) {
+        if (e instanceof PoolExhaustedError) {
+          throw new PoolExhausted(`MacPool "${poolName}" is exhausted: ${e.message}`, { causes: [fieldInvalid(field, `no free MAC left in MacPool ${poolName}`)] });
+        }
+        throw e;
+      }
+      if (this.pending.has(mac)) continue;
+      this.pending.set(mac, self);
+      claimed.push({ mac, allocated: entry });
+      const existing = await this.holder(mac);
+      try {
+        const op = this.claimOp(vm, iface, mac, field, existing);
+        if (op) ops.push(op);
+        return mac;
+      } catch (e) {
+        if (!(e instanceof Conflict)) throw e;
+        // held according to the store: leave it marked in use in memory, and forget the claim.
+        claimed.pop();
+        this.pending.delete(mac);
+      }
+    }
+    throw new PoolExhausted(`MacPool "${poolName}" had no free MAC after 64 tries`, { causes: [fieldInvalid(field, 'could not allocate a MAC')] });
+  }
+
+  /**
+   * Moves the MACs held by VM namespace/name that are not in `referenced` into quarantine (pool-gc). Returns how many.
+   */
+  async releaseUnreferenced(namespace: string, name: string, referenced: ReadonlySet<string>): Promise<MacAllocation[]> {
+    const released: MacAllocation[] = [];
+    for (const mac of this.macsOwnedBy(namespace, name)) {
+      if (referenced.has(mac) || this.pending.has(mac)) continue;
+      const a = await this.holder(mac);
+      if (!a || a.status?.state === 'Quarantined' || !sameOwner(a.spec.owner, namespace, name)) continue;
+      const seconds = this.pools.get(a.spec.pool)?.pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
+      const now = this.now();
+      a.status = {
+        state: 'Quarantined',
+        releasedAt: new Date(now).toISOString(),
+        quarantineUntil: new Date(now + seconds * 1000).toISOString(),
+      };
+      try {
+        released.push((await this.store.update(a)) as MacAllocation);
+      } catch (e) {
+        if (!(e instanceof Conflict)) throw e; // changed meanwhile: the next reconcile sees the new state
+      }
+    }
+    return released;
+  }
+
+  /** Deletes quarantined allocations whose time has come; returns the time (ms) of the next expiry, if any. */
+  async expireQuarantine(): Promise<{ freed: string[]; nextExpiry?: number }> {
+    const now = this.now();
+    const freed: string[] = [];
+    let nextExpiry: number | undefined;
+    for (const [mac, s] of this.states) {
+      if (s.state !== 'Quarantined') continue;
+      const until = s.until ?? 0;
+      if (until > now) {
+        nextExpiry = nextExpiry === undefined ? until : Math.min(nextExpiry, until);
+        continue;
+      }
+      const a = await this.holder(mac);
+      if (!a || a.status?.state !== 'Quarantined') continue;
+      try {
+        await this.store.delete({ kind: 'MacAllocation', name: a.metadata.name }, a.metadata.resourceVersion);
+        freed.push(mac);
+      } catch (e) {
+        if (!(e instanceof Conflict)) throw e;
+      }
+    }
+    return { freed, ...(nextExpiry !== undefined ? { nextExpiry } : {}) };
+  }
+
+  /** Pool figures for MacPool status. */
+  stats(poolName: string): { capacity: number; inUse: number; quarantined: number } | undefined {
+    return this.pools.get(poolName)?.allocator.stats();
+  }
+
+  poolNames(): string[] {
+    return [...this.pools.keys()];
+  }
+
+  close(): void {
+    for (const w of this.watches) w.stop();
+    this.watches = [];
+  }
+}
+
+function macConflict(vm: VirtualMachine, field: string, message: string): Conflict {
+  const cause: StatusCause = fieldDuplicate(field, message);
+  return new Conflict(`VirtualMachine "${vm.metadata.name}": ${field}: ${message}`, {
+    name: vm.metadata.name,
+    group: 'kubevirt.io',
+    kind: 'VirtualMachine',
+    causes: [cause],
+  });
+}
+
+export function allocationObject(mac: string, pool: string, owner: MacAllocationOwner): MacAllocation {
+  return {
+    apiVersion: 'harrow.io/v1',
+    kind: 'MacAllocation',
+    metadata: {
+      name: macAllocationName(mac),
+      labels: { 'harrow.io/owner-namespace': owner.namespace, 'harrow.io/owner-name': owner.name, ...(pool ? { 'harrow.io/pool': pool } : {}) },
+    },
+    spec: { macAddress: mac, pool, owner },
+    status: { state: 'InUse' },
+  };
+}
+
+function defaultPool(quarantineSeconds: number): KubeObject {
+  return {
+    apiVersion: 'harrow.io/v1',
+    kind: 'MacPool',
+    metadata: { name: DEFAULT_POOL },
+    spec: { ranges: [DEFAULT_RANGE], quarantineSeconds },
+  };
+}

@@ -1,0 +1,32 @@
+// Admission for VirtualMachines: validate the manifest, then allocate missing MACs and reserve user-given ones.
+import type { MacAllocationService } from '../../allocation/service.ts';
+import { ANNOTATION_POOL_ADMISSION, type VirtualMachine } from '../../resources/types.ts';
+import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
+import type { ResourceStore } from '../../store/types.ts';
+import type { AdmissionPlugin, AdmissionRequest, AdmissionResult } from './types.ts';
+
+/** Whether the MAC pool fills missing MACs at admission in this namespace (off: the network plugin assigns them at pod creation). */
+export async function poolAdmissionEnabled(store: ResourceStore, namespace: string): Promise<boolean> {
+  const ns = await store.get({ kind: 'Namespace', name: namespace });
+  return ns?.metadata.annotations?.[ANNOTATION_POOL_ADMISSION] !== 'false';
+}
+
+export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocationService): AdmissionPlugin {
+  return {
+    kinds: ['VirtualMachine'],
+    async admit(req: AdmissionRequest): Promise<AdmissionResult | void> {
+      if (req.operation === 'delete' || !req.object) return;
+      const vm = req.object as VirtualMachine;
+      validateVirtualMachine(vm);
+      const allocateMissing = await poolAdmissionEnabled(store, vm.metadata.namespace ?? 'default');
+      const plan = await macs.planVirtualMachine(req.oldObject as VirtualMachine | undefined, vm, { allocateMissing });
+      return {
+        ops: plan.ops,
+        warnings: plan.warnings,
+        changes: plan.changes,
+        rollback: plan.rollback,
+        committed: plan.committed,
+      };
+    },
+  };
+}

@@ -1,0 +1,20 @@
+// Kubernetes name rules (DNS-1123 label), shared by every kind.
+import { fieldInvalid, fieldRequired, type StatusCause } from './errors.ts';
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Causes for a name that is not a DNS-1123 label (empty list when it is one). */
+export function validateDns1123Label(value: unknown, field: string): StatusCause[] {
+  if (value === undefined || value === null || value === '') return [fieldRequired(field, 'name or generateName is required')];
+  if (typeof value !== 'string') return [fieldInvalid(field, 'must be a string')];
+  if (value.length > 63) return [fieldInvalid(field, `${JSON.stringify(value.slice(0, 80))}: must be no more than 63 characters`)];
+  if (!DNS1123_LABEL.test(value)) {
+    return [
+      fieldInvalid(
+        field,
+        `${JSON.stringify(value)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
+      ),
+    ];
+  }
+  return [];
+}

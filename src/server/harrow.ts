@@ -1,0 +1,106 @@
+// The composition root of a single-host Harrow: store, runtime, MAC pool, apiserver and controllers in one process.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { MacAllocationService } from '../allocation/service.ts';
+import { macPoolAdmission } from '../apiserver/admission/macpool.ts';
+import { nadAdmission } from '../apiserver/admission/nad.ts';
+import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
+import { bootstrapAuth } from '../apiserver/auth.ts';
+import { createApiServer } from '../apiserver/server.ts';
+import { startControllers } from '../controllers/index.ts';
+import { startPoolGc } from '../controllers/pool-gc.ts';
+import type { Runtime } from '../runtime/types.ts';
+import { openSqliteStore } from '../store/sqlite/store.ts';
+import { macAssigner } from './mac-assigner.ts';
+import { metricsPlugin } from './metrics.ts';
+import { chooseRuntime, type RuntimeChoice } from './runtime-choice.ts';
+import { uiPluginIfBuilt } from './ui.ts';
+
+export interface HarrowOptions {
+  dataDir: string;
+  /** HOST:PORT; port 0 picks a free one. */
+  listen: string;
+  runtime: RuntimeChoice;
+  logLevel?: string;
+  /** Seconds a released MAC stays quarantined (default 300). */
+  quarantineSeconds?: number;
+  nodeName?: string;
+}
+
+export interface RunningHarrow {
+  url: string;
+  token: string;
+  runtime: Runtime['name'];
+  /** Why the runtime is not the one asked for (e.g. fell back to sim), if it is not. */
+  runtimeNote?: string;
+  kubeconfig: string;
+  close(): Promise<void>;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(listen);
+  if (!m) throw new Error(`--listen ${JSON.stringify(listen)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`--listen ${listen}: port must be at most 65535`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow> {
+  const { host, port } = parseListen(options.listen);
+  if (!LOOPBACK.has(host) && !host.startsWith('127.')) {
+    throw new Error(`--listen ${options.listen}: binding beyond loopback requires TLS, which this build does not serve yet; use 127.0.0.1`);
+  }
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const logger: Logger = pino({ level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info' });
+  const store = await openSqliteStore(join(dataDir, 'harrow.db'));
+  const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
+  const runtime = chosen.runtime;
+  const macs = await MacAllocationService.open(store, { quarantineSeconds: options.quarantineSeconds ?? 300 });
+  let ready = false;
+  const auth = await bootstrapAuth(dataDir);
+  const app = await createApiServer({
+    store,
+    runtime,
+    admission: [virtualMachineAdmission(store, macs), nadAdmission(store), macPoolAdmission(store)],
+    authenticator: auth.authenticator,
+    logger: false,
+    plugins: [metricsPlugin(() => controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
+    isReady: () => ready,
+  });
+  const address = await app.listen({ host, port });
+  const url = address.replace('[::1]', 'localhost');
+  const kubeconfig = await auth.writeKubeconfig(url);
+  let controllers: Awaited<ReturnType<typeof startControllers>> | undefined;
+  controllers = await startControllers({
+    store,
+    runtime,
+    macAssigner: macAssigner(store, macs),
+    nodeName: options.nodeName ?? hostname(),
+    logger,
+  });
+  const poolGc = await startPoolGc({ store, macs, logger });
+  ready = true;
+  await writeFile(join(dataDir, 'server.json'), JSON.stringify({ url, pid: process.pid, runtime: runtime.name }) + '\n', { mode: 0o600 });
+  logger.info({ url, runtime: runtime.name, dataDir }, 'harrow ready');
+  return {
+    url,
+    token: auth.token,
+    runtime: runtime.name,
+    ...(chosen.note ? { runtimeNote: chosen.note } : {}),
+    kubeconfig,
+    async close() {
+      ready = false;
+      await app.close();
+      await poolGc.stop();
+      await controllers?.stop();
+      macs.close();
+      await runtime.close();
+      await store.close();
+    },
+  };
+}
