@@ -1,0 +1,116 @@
+// The DHCP server of one simulated network (the dnsmasq role): leases bound to the client MAC, same MAC → same address.
+import type { Lease } from '../types.ts';
+import { formatIpv4 } from './ipv4.ts';
+
+export interface DhcpPool {
+  start: number;
+  end: number;
+  /** Never handed out even when inside the range: it is the bridge's own address. */
+  gateway: number;
+}
+
+export interface DhcpBinding {
+  ip: number;
+  /** Infinity for an infinite lease. */
+  leaseSeconds: number;
+}
+
+interface LeaseRecord {
+  mac: string;
+  ip: number;
+  expiresAt: number;
+  /** T1: when a client that is still online renews. */
+  renewAt: number;
+}
+
+export class DhcpServer {
+  private readonly byMac = new Map<string, LeaseRecord>();
+  private readonly byIp = new Map<number, LeaseRecord>();
+  /** Addresses below this one have been handed out at least once; allocation is O(1) until the range is used up. */
+  private nextFresh: number;
+
+  constructor(
+    private pool: DhcpPool,
+    private readonly leaseSeconds: number,
+    private readonly clock: () => number,
+    /** Whether the client holding this lease is online and could renew it (guest up, frames pass the spoof check). */
+    private readonly clientRenews: (mac: string, ip: number) => boolean,
+  ) {
+    this.nextFresh = pool.start;
+  }
+
+  /** DISCOVER/REQUEST from `mac`: the same address as before when the MAC had one, else a free one; undefined when none is left. */
+  bind(mac: string): DhcpBinding | undefined {
+    const now = this.clock();
+    let record = this.byMac.get(mac);
+    if (!record) {
+      const ip = this.allocate(now);
+      if (ip === undefined) return undefined;
+      record = { mac, ip, expiresAt: 0, renewAt: 0 };
+      this.byMac.set(mac, record);
+      this.byIp.set(ip, record);
+    }
+    this.extend(record, now);
+    return { ip: record.ip, leaseSeconds: this.leaseSeconds };
+  }
+
+  /** The live leases, as dnsmasq's lease file shows them (expired ones are gone from it). */
+  list(): Lease[] {
+    const now = this.clock();
+    const live: LeaseRecord[] = [];
+    for (const record of this.byMac.values()) {
+      this.renewIfOnline(record, now);
+      if (record.expiresAt > now) live.push(record);
+    }
+    live.sort((a, b) => a.ip - b.ip);
+    return live.map((r) => ({
+      mac: r.mac,
+      ip: formatIpv4(r.ip),
+      expires: Number.isFinite(r.expiresAt) ? new Date(r.expiresAt).toISOString() : undefined,
+    }));
+  }
+
+  /** A changed range keeps the leases that still fit (dnsmasq restarted on a new config). */
+  reconfigure(pool: DhcpPool): void {
+    this.pool = pool;
+    for (const record of [...this.byMac.values()]) {
+      if (!this.inPool(record.ip)) this.forget(record);
+    }
+    this.nextFresh = pool.start;
+  }
+
+  private inPool(ip: number): boolean {
+    return ip >= this.pool.start && ip <= this.pool.end && ip !== this.pool.gateway;
+  }
+
+  private allocate(now: number): number | undefined {
+    while (this.nextFresh <= this.pool.end) {
+      const ip = this.nextFresh++;
+      if (this.inPool(ip) && !this.byIp.has(ip)) return ip;
+    }
+    // Every address was handed out once: only an expired lease frees one (its MAC then loses its claim).
+    for (const record of this.byIp.values()) {
+      this.renewIfOnline(record, now);
+      if (record.expiresAt <= now) {
+        this.forget(record);
+        return record.ip;
+      }
+    }
+    return undefined;
+  }
+
+  private extend(record: LeaseRecord, now: number): void {
+    record.expiresAt = now + this.leaseSeconds * 1000;
+    record.renewAt = now + (this.leaseSeconds * 1000) / 2;
+  }
+
+  // A booted guest's DHCP client keeps running and renews at T1 while its frames get through; computed when looked at.
+  private renewIfOnline(record: LeaseRecord, now: number): void {
+    if (now >= record.renewAt && this.clientRenews(record.mac, record.ip)) this.extend(record, now);
+  }
+
+  private forget(record: LeaseRecord): void {
+    this.byMac.delete(record.mac);
+    this.byIp.delete(record.ip);
+  }
+}

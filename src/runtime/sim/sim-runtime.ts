@@ -1,0 +1,589 @@
+// The sim runtime: an in-process L2 world (networks with DHCP, pod ports with a MAC spoof check, busybox guests) behind Runtime.
+import type {
+  ExecResult,
+  GuestObservation,
+  GuestSpec,
+  GuestState,
+  Inventory,
+  Lease,
+  NetworkSpec,
+  PodInterfaceStatus,
+  PodNetworkRequest,
+  Runtime,
+  RuntimeEvent,
+} from '../types.ts';
+import { BootQueue } from './boot-queue.ts';
+import type { DhcpOutcome, GuestLink, GuestOs } from './busybox/guest-os.ts';
+import { runCommand } from './busybox/shell.ts';
+import { DhcpServer } from './dhcp-server.ts';
+import { isAssignableMac, normalizeMac } from './ethernet.ts';
+import { type Cidr, broadcastOf, cidrContains, formatIpv4, parseCidr, parseIpv4 } from './ipv4.ts';
+
+export interface SimRuntimeOptions {
+  /** Time from startGuest (or an in-guest reboot) until the guest has run DHCP and its agent connects; default 50 ms. */
+  bootMs?: number;
+  /** Wall clock in epoch ms for lease times; inject one to move time forward in tests. */
+  clock?: () => number;
+  /** DHCP lease time handed out by every network; default 3600 (dnsmasq's default), Infinity for infinite leases. */
+  dhcpLeaseSeconds?: number;
+}
+
+export interface SimRuntime extends Runtime {
+  readonly name: 'sim';
+  /** Test hook: the guest's process dies — state Failed and a guest-failed event. */
+  crash(vmiUid: string, reason?: string): void;
+}
+
+interface SimNetwork {
+  spec: NetworkSpec;
+  cidr: Cidr;
+  gateway: number;
+  dhcp: DhcpServer;
+  /** Pod ports on the bridge by their assigned MAC (a set: the platform, not the bridge, prevents duplicates). */
+  portsByMac: Map<string, Set<PodPort>>;
+  /** Guest NICs by the IPv4 address configured on them, for ARP. */
+  nicsByIp: Map<number, Set<SimNic>>;
+}
+
+interface PodPort {
+  network: SimNetwork;
+  podInterfaceName: string;
+  /** The MAC the network plugin assigned; the spoof check lets only frames from it through. */
+  mac: string;
+  nic: SimNic | undefined;
+}
+
+interface SimPod {
+  uid: string;
+  requestKey: string;
+  ports: Map<string, PodPort>;
+  statuses: PodInterfaceStatus[];
+  guests: Set<string>;
+}
+
+interface SimNic {
+  guest: SimGuest;
+  name: string;
+  /** ethN inside the guest; virtio NICs enumerate in device order. */
+  ifName: string;
+  ifIndex: number;
+  podInterfaceName: string;
+  deviceMac: string;
+  guestMac: string;
+  up: boolean;
+  ipv4: { ip: number; network: SimNetwork } | undefined;
+}
+
+interface SimGuest {
+  spec: GuestSpec;
+  state: GuestState;
+  reason: string | undefined;
+  agentConnected: boolean;
+  /** Bumped on every power change so that a boot scheduled before it is ignored. */
+  bootEpoch: number;
+  nics: SimNic[];
+}
+
+const SIM_SPACE: Cidr = { network: parseIpv4('198.18.0.0') ?? 0, prefix: 15 };
+const isLive = (state: GuestState): boolean => state === 'Starting' || state === 'Running';
+
+export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
+  const bootMs = options.bootMs ?? 50;
+  const clock = options.clock ?? Date.now;
+  const leaseSeconds = options.dhcpLeaseSeconds ?? 3600;
+  if (!Number.isFinite(bootMs) || bootMs < 0)
+    throw new Error(`sim runtime: bootMs must be a finite number >= 0, got ${bootMs}`);
+  if (!(leaseSeconds > 0))
+    throw new Error(`sim runtime: dhcpLeaseSeconds must be > 0 or Infinity, got ${leaseSeconds}`);
+
+  const networks = new Map<string, SimNetwork>();
+  const pods = new Map<string, SimPod>();
+  const guests = new Map<string, SimGuest>();
+  const listeners = new Set<(event: RuntimeEvent) => void>();
+  const boots = new BootQueue(bootMs);
+  let closed = false;
+
+  const assertOpen = (): void => {
+    if (closed) throw new Error('sim runtime is closed');
+  };
+
+  const emit = (event: RuntimeEvent): void => {
+    // Delivered later, like events from a QMP socket, so a listener never runs inside the call that caused it.
+    for (const listener of [...listeners]) queueMicrotask(() => listener(event));
+  };
+
+  // ---- the L2 world ----
+
+  const portOf = (nic: SimNic): PodPort | undefined => {
+    const port = pods.get(nic.guest.spec.podUid)?.ports.get(nic.podInterfaceName);
+    return port?.nic === nic ? port : undefined;
+  };
+
+  /** The network a NIC's frames reach, or undefined when they are dropped (guest down, link down, spoof check, no bridge). */
+  const transmits = (nic: SimNic): SimNetwork | undefined => {
+    if (nic.guest.state !== 'Running' || !nic.up) return undefined;
+    const port = portOf(nic);
+    if (!port || port.mac !== nic.guestMac) return undefined;
+    return networks.get(port.network.spec.id) === port.network ? port.network : undefined;
+  };
+
+  const setIpv4 = (nic: SimNic, ipv4: SimNic['ipv4']): void => {
+    if (nic.ipv4) nic.ipv4.network.nicsByIp.get(nic.ipv4.ip)?.delete(nic);
+    nic.ipv4 = ipv4;
+    if (!ipv4) return;
+    let holders = ipv4.network.nicsByIp.get(ipv4.ip);
+    if (!holders) ipv4.network.nicsByIp.set(ipv4.ip, (holders = new Set()));
+    holders.add(nic);
+  };
+
+  const runDhcp = (nic: SimNic): DhcpOutcome => {
+    // udhcpc's script deconfigures the interface and brings it up before the first DISCOVER.
+    setIpv4(nic, undefined);
+    nic.up = true;
+    const network = transmits(nic);
+    const binding = network?.dhcp.bind(nic.guestMac);
+    if (!network || !binding) return { bound: false };
+    setIpv4(nic, { ip: binding.ip, network });
+    return {
+      bound: true,
+      address: formatIpv4(binding.ip),
+      server: formatIpv4(network.gateway),
+      leaseSeconds: binding.leaseSeconds,
+    };
+  };
+
+  /** Whether a guest still uses the lease of `mac` and its frames get through, so its DHCP client renews it. */
+  const leaseHolderOnline = (network: SimNetwork, mac: string, ip: number): boolean => {
+    for (const port of network.portsByMac.get(mac) ?? []) {
+      const nic = port.nic;
+      if (
+        nic &&
+        nic.guestMac === mac &&
+        nic.ipv4?.ip === ip &&
+        nic.ipv4.network === network &&
+        transmits(nic) === network
+      )
+        return true;
+    }
+    return false;
+  };
+
+  const echo = (nic: SimNic, target: number): boolean => {
+    const network = transmits(nic);
+    if (!network || nic.ipv4?.network !== network) return false;
+    if (target === network.gateway) return true;
+    for (const holder of network.nicsByIp.get(target) ?? []) {
+      if (holder !== nic && transmits(holder) === network) return true;
+    }
+    return false;
+  };
+
+  // ---- guest power ----
+
+  const boot = (guest: SimGuest, epoch: number): void => {
+    if (closed || guests.get(guest.spec.vmiUid) !== guest || guest.bootEpoch !== epoch) return;
+    guest.state = 'Running';
+    // The guest's init runs udhcpc on every NIC, then starts qemu-guest-agent.
+    for (const nic of guest.nics) runDhcp(nic);
+    guest.agentConnected = true;
+    emit({ type: 'guest-changed', vmiUid: guest.spec.vmiUid });
+  };
+
+  const scheduleBoot = (guest: SimGuest): void => {
+    const epoch = guest.bootEpoch;
+    boots.schedule(() => boot(guest, epoch));
+  };
+
+  /** Resets what a power cycle resets: virtio-net reloads the device MAC, the guest's addresses and agent are gone. */
+  const resetMachine = (guest: SimGuest): void => {
+    guest.agentConnected = false;
+    guest.bootEpoch++;
+    for (const nic of guest.nics) {
+      setIpv4(nic, undefined);
+      nic.guestMac = nic.deviceMac;
+      nic.up = false;
+    }
+  };
+
+  const powerOff = (guest: SimGuest, state: 'Stopped' | 'Failed', reason: string): void => {
+    resetMachine(guest);
+    guest.state = state;
+    guest.reason = reason;
+    for (const nic of guest.nics) {
+      const port = portOf(nic);
+      if (port) port.nic = undefined;
+    }
+    emit(
+      state === 'Stopped'
+        ? { type: 'guest-stopped', vmiUid: guest.spec.vmiUid, reason }
+        : { type: 'guest-failed', vmiUid: guest.spec.vmiUid, reason },
+    );
+  };
+
+  const fingerprint = (guest: SimGuest): string =>
+    `${guest.state}|${guest.agentConnected}|` +
+    guest.nics.map((n) => `${n.guestMac}/${n.ipv4?.ip ?? ''}`).join(',');
+
+  const guestOs = (guest: SimGuest): GuestOs => {
+    const nicNamed = (name: string): SimNic => {
+      const nic = guest.nics.find((n) => n.ifName === name);
+      if (!nic) throw new Error(`sim guest ${guest.spec.vmiUid} has no link ${name}`);
+      return nic;
+    };
+    return {
+      links: (): GuestLink[] =>
+        guest.nics.map((n) => ({
+          index: n.ifIndex,
+          name: n.ifName,
+          mac: n.guestMac,
+          up: n.up,
+          ipv4: n.ipv4
+            ? { address: formatIpv4(n.ipv4.ip), prefix: n.ipv4.network.cidr.prefix }
+            : undefined,
+        })),
+      setLinkAddress: (name, mac) => {
+        nicNamed(name).guestMac = mac;
+      },
+      setLinkUp: (name, up) => {
+        nicNamed(name).up = up;
+      },
+      runDhcp: (name) => runDhcp(nicNamed(name)),
+      echo: (name, target) => {
+        const address = parseIpv4(target);
+        return address !== undefined && echo(nicNamed(name), address);
+      },
+      reboot: () => {
+        // The VM process keeps running through a guest reboot: QEMU stays Running, only the agent goes away.
+        resetMachine(guest);
+        scheduleBoot(guest);
+      },
+    };
+  };
+
+  const describe = (guest: SimGuest): string =>
+    `${guest.spec.namespace}/${guest.spec.name} (vmi ${guest.spec.vmiUid})`;
+
+  // ---- Runtime ----
+
+  const runtime: SimRuntime = {
+    name: 'sim',
+
+    async ensureNetwork(spec) {
+      assertOpen();
+      const where = `network ${spec.name} (${spec.id})`;
+      if (!spec.id) throw new Error(`network ${spec.name}: id is required`);
+      const cidr = parseCidr(spec.cidr);
+      if (!cidr)
+        throw new Error(`${where}: cidr '${spec.cidr}' is not an IPv4 CIDR with a zero host part`);
+      if (
+        cidr.prefix < SIM_SPACE.prefix ||
+        !cidrContains(SIM_SPACE, cidr.network) ||
+        cidr.prefix > 30
+      ) {
+        throw new Error(`${where}: cidr ${spec.cidr} must be a /15../30 inside 198.18.0.0/15`);
+      }
+      const inside = (field: string, text: string): number => {
+        const address = parseIpv4(text);
+        if (address === undefined)
+          throw new Error(`${where}: ${field} '${text}' is not an IPv4 address`);
+        if (
+          !cidrContains(cidr, address) ||
+          address === cidr.network ||
+          address === broadcastOf(cidr)
+        ) {
+          throw new Error(`${where}: ${field} ${text} is not a host address of ${spec.cidr}`);
+        }
+        return address;
+      };
+      const gateway = inside('gateway', spec.gateway);
+      const start = inside('dhcpRange.start', spec.dhcpRange.start);
+      const end = inside('dhcpRange.end', spec.dhcpRange.end);
+      if (start > end)
+        throw new Error(
+          `${where}: dhcpRange.start ${spec.dhcpRange.start} is after dhcpRange.end ${spec.dhcpRange.end}`,
+        );
+      const pool = { start, end, gateway };
+
+      const existing = networks.get(spec.id);
+      if (existing) {
+        if (JSON.stringify(existing.spec) === JSON.stringify(spec)) return;
+        if (
+          existing.cidr.network !== cidr.network ||
+          existing.cidr.prefix !== cidr.prefix ||
+          existing.gateway !== gateway
+        ) {
+          throw new Error(
+            `${where}: cidr and gateway of an existing network cannot change; remove it first`,
+          );
+        }
+        existing.spec = structuredClone(spec);
+        existing.dhcp.reconfigure(pool);
+        return;
+      }
+      const network: SimNetwork = {
+        spec: structuredClone(spec),
+        cidr,
+        gateway,
+        dhcp: new DhcpServer(pool, leaseSeconds, clock, (mac, ip) =>
+          leaseHolderOnline(network, mac, ip),
+        ),
+        portsByMac: new Map(),
+        nicsByIp: new Map(),
+      };
+      networks.set(spec.id, network);
+    },
+
+    async removeNetwork(networkId) {
+      assertOpen();
+      // The bridge and dnsmasq go; ports stay detached from any bridge re-created under the same id.
+      networks.delete(networkId);
+    },
+
+    async setupPod(request: PodNetworkRequest) {
+      assertOpen();
+      const where = `pod ${request.namespace}/${request.podName} (${request.podUid})`;
+      const normalized = request.interfaces.map((iface, i) => {
+        const field = `interfaces[${i}]`;
+        const mac = normalizeMac(iface.mac);
+        if (!mac) throw new Error(`${where}: ${field}.mac '${iface.mac}' is not a MAC address`);
+        if (!isAssignableMac(mac))
+          throw new Error(
+            `${where}: ${field}.mac ${mac} is multicast or zero and cannot be set on an interface`,
+          );
+        const network = networks.get(iface.network.id);
+        if (!network)
+          throw new Error(
+            `${where}: ${field}.network ${iface.network.name} (${iface.network.id}) does not exist on this host`,
+          );
+        if (!iface.podInterfaceName)
+          throw new Error(`${where}: ${field}.podInterfaceName is required`);
+        return { iface, mac, network };
+      });
+      const names = new Set<string>();
+      for (const [i, { iface }] of normalized.entries()) {
+        if (names.has(iface.podInterfaceName))
+          throw new Error(
+            `${where}: interfaces[${i}].podInterfaceName ${iface.podInterfaceName} is used twice`,
+          );
+        names.add(iface.podInterfaceName);
+      }
+      const requestKey = JSON.stringify(
+        normalized.map(({ iface, mac }) => [
+          iface.name,
+          iface.podInterfaceName,
+          mac,
+          iface.network.id,
+          iface.binding,
+        ]),
+      );
+      const existing = pods.get(request.podUid);
+      if (existing) {
+        if (existing.requestKey !== requestKey)
+          throw new Error(`${where}: already set up with other interfaces; tear it down first`);
+        return structuredClone(existing.statuses);
+      }
+      const pod: SimPod = {
+        uid: request.podUid,
+        requestKey,
+        ports: new Map(),
+        statuses: [],
+        guests: new Set(),
+      };
+      for (const { iface, mac, network } of normalized) {
+        const port: PodPort = {
+          network,
+          podInterfaceName: iface.podInterfaceName,
+          mac,
+          nic: undefined,
+        };
+        pod.ports.set(iface.podInterfaceName, port);
+        let sameMac = network.portsByMac.get(mac);
+        if (!sameMac) network.portsByMac.set(mac, (sameMac = new Set()));
+        sameMac.add(port);
+        pod.statuses.push({
+          name: iface.name,
+          networkName: network.spec.name,
+          podInterfaceName: iface.podInterfaceName,
+          mac,
+        });
+      }
+      pods.set(pod.uid, pod);
+      return structuredClone(pod.statuses);
+    },
+
+    async teardownPod(podUid) {
+      assertOpen();
+      const pod = pods.get(podUid);
+      if (!pod) return;
+      // Deleting the launcher pod takes its guest with it.
+      for (const vmiUid of pod.guests) {
+        const guest = guests.get(vmiUid);
+        if (!guest) continue;
+        if (isLive(guest.state)) powerOff(guest, 'Stopped', 'launcher pod deleted');
+        guests.delete(vmiUid);
+      }
+      for (const port of pod.ports.values()) {
+        const sameMac = port.network.portsByMac.get(port.mac);
+        sameMac?.delete(port);
+        if (sameMac?.size === 0) port.network.portsByMac.delete(port.mac);
+      }
+      pods.delete(podUid);
+    },
+
+    async startGuest(spec) {
+      assertOpen();
+      const existing = guests.get(spec.vmiUid);
+      if (existing && isLive(existing.state)) return;
+      const where = `guest ${spec.namespace}/${spec.name} (vmi ${spec.vmiUid})`;
+      const pod = pods.get(spec.podUid);
+      if (!pod) throw new Error(`${where}: pod ${spec.podUid} is not set up on this host`);
+      const guest: SimGuest = existing ?? {
+        spec,
+        state: 'Starting',
+        reason: undefined,
+        agentConnected: false,
+        bootEpoch: 0,
+        nics: [],
+      };
+      const ports: PodPort[] = [];
+      const nics = spec.nics.map((nicSpec, i): SimNic => {
+        const field = `nics[${i}]`;
+        const mac = normalizeMac(nicSpec.mac);
+        if (!mac || !isAssignableMac(mac))
+          throw new Error(`${where}: ${field}.mac '${nicSpec.mac}' is not a unicast MAC address`);
+        const port = pod.ports.get(nicSpec.podInterfaceName);
+        if (!port)
+          throw new Error(
+            `${where}: ${field}.podInterfaceName ${nicSpec.podInterfaceName} does not exist in pod ${spec.podUid}`,
+          );
+        if (port.network.spec.id !== nicSpec.networkId) {
+          throw new Error(
+            `${where}: ${field}.networkId ${nicSpec.networkId} is not the network of pod interface ${nicSpec.podInterfaceName} (${port.network.spec.id})`,
+          );
+        }
+        if (ports.includes(port))
+          throw new Error(
+            `${where}: ${field}.podInterfaceName ${nicSpec.podInterfaceName} is used twice`,
+          );
+        const holder = port.nic?.guest;
+        if (holder && holder !== guest && isLive(holder.state)) {
+          throw new Error(
+            `${where}: ${field}.podInterfaceName ${nicSpec.podInterfaceName} is in use by ${describe(holder)}`,
+          );
+        }
+        ports.push(port);
+        return {
+          guest,
+          name: nicSpec.name,
+          ifName: `eth${i}`,
+          ifIndex: i + 2,
+          podInterfaceName: nicSpec.podInterfaceName,
+          deviceMac: mac,
+          guestMac: mac,
+          up: false,
+          ipv4: undefined,
+        };
+      });
+      if (existing && existing.spec.podUid !== spec.podUid)
+        pods.get(existing.spec.podUid)?.guests.delete(spec.vmiUid);
+      guest.spec = structuredClone(spec);
+      guest.nics = nics;
+      guest.state = 'Starting';
+      guest.reason = undefined;
+      guest.agentConnected = false;
+      guest.bootEpoch++;
+      nics.forEach((nic, i) => {
+        const port = ports[i];
+        if (port) port.nic = nic;
+      });
+      guests.set(spec.vmiUid, guest);
+      pod.guests.add(spec.vmiUid);
+      scheduleBoot(guest);
+    },
+
+    async stopGuest(vmiUid) {
+      assertOpen();
+      const guest = guests.get(vmiUid);
+      // The simulated busybox guest honours ACPI power-off at once, so graceMs never runs out.
+      if (guest && isLive(guest.state)) powerOff(guest, 'Stopped', 'guest powered off');
+    },
+
+    async observe(vmiUid): Promise<GuestObservation | undefined> {
+      assertOpen();
+      const guest = guests.get(vmiUid);
+      if (!guest) return undefined;
+      const observation: GuestObservation = {
+        state: guest.state,
+        nics: guest.nics.map((n) => ({
+          name: n.name,
+          deviceMac: n.deviceMac,
+          guestMac: n.guestMac,
+        })),
+      };
+      if (guest.reason !== undefined) observation.reason = guest.reason;
+      if (guest.state === 'Running' && guest.agentConnected) {
+        observation.agent = {
+          interfaces: guest.nics.map((n) => ({
+            interfaceName: n.ifName,
+            mac: n.guestMac,
+            ipAddresses: n.ipv4 ? [formatIpv4(n.ipv4.ip)] : [],
+          })),
+        };
+      }
+      return observation;
+    },
+
+    async exec(vmiUid, argv): Promise<ExecResult> {
+      assertOpen();
+      const guest = guests.get(vmiUid);
+      if (!guest) throw new Error(`guest-exec: no guest with vmi uid ${vmiUid} on this host`);
+      if (guest.state !== 'Running' || !guest.agentConnected) {
+        const why =
+          guest.state === 'Running' ? 'the guest is booting' : `the guest is ${guest.state}`;
+        throw new Error(
+          `guest-exec: the guest agent of ${describe(guest)} is not connected (${why})`,
+        );
+      }
+      if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
+        throw new Error('guest-exec: command must be a non-empty array of strings');
+      }
+      const before = fingerprint(guest);
+      const result = runCommand(argv, guestOs(guest));
+      if (fingerprint(guest) !== before) emit({ type: 'guest-changed', vmiUid });
+      return result;
+    },
+
+    async leases(networkId): Promise<Lease[]> {
+      assertOpen();
+      return networks.get(networkId)?.dhcp.list() ?? [];
+    },
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
+    async inventory(): Promise<Inventory> {
+      assertOpen();
+      return { networks: [...networks.keys()], pods: [...pods.keys()], guests: [...guests.keys()] };
+    },
+
+    async close() {
+      closed = true;
+      boots.clear();
+      listeners.clear();
+    },
+
+    crash(vmiUid, reason = 'qemu process exited unexpectedly (simulated crash)') {
+      assertOpen();
+      const guest = guests.get(vmiUid);
+      if (!guest) throw new Error(`crash: no guest with vmi uid ${vmiUid}`);
+      if (!isLive(guest.state))
+        throw new Error(`crash: ${describe(guest)} is ${guest.state}, not running`);
+      powerOff(guest, 'Failed', reason);
+    },
+  };
+  return runtime;
+}
