@@ -1,0 +1,190 @@
+// The UI's only door to Harrow: the public Kubernetes-style REST API, with the operator's bearer token.
+import type { KubeObject } from '../../../src/resources/meta.ts';
+
+export interface StatusCause {
+  reason?: string;
+  message: string;
+  field?: string;
+}
+
+/** A Kubernetes Status object, as every error response carries. */
+export interface KubeStatus {
+  kind: 'Status';
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; kind?: string; causes?: StatusCause[] };
+}
+
+export interface KubeList<T> {
+  items: T[];
+  metadata: { resourceVersion?: string; continue?: string };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  object: T;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly causes: StatusCause[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** The cause the server attached to one field path (exact match), if any. */
+  causeFor(field: string): StatusCause | undefined {
+    return this.causes.find((c) => c.field === field);
+  }
+}
+
+const isStatus = (v: unknown): v is KubeStatus =>
+  typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Status';
+
+/** Turns an error body into an ApiError; a body that is no Status still yields a readable message. */
+export function apiErrorOf(code: number, body: unknown, fallback: string): ApiError {
+  if (isStatus(body)) {
+    return new ApiError(
+      body.code ?? code,
+      body.reason ?? 'Unknown',
+      body.message ?? fallback,
+      body.details?.causes ?? [],
+    );
+  }
+  return new ApiError(code, 'Unknown', fallback);
+}
+
+/** Appends query parameters to a path that may already carry some. */
+export function withQuery(path: string, params: Record<string, string | undefined>): string {
+  const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  if (entries.length === 0) return path;
+  const qs = new URLSearchParams(entries).toString();
+  return path + (path.includes('?') ? '&' : '?') + qs;
+}
+
+export type PatchType = 'merge' | 'json';
+const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
+export class ApiClient {
+  constructor(
+    readonly token: string,
+    private readonly onUnauthorized: () => void = () => undefined,
+  ) {}
+
+  private headers(contentType?: string): Record<string, string> {
+    const h: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json' };
+    if (contentType) h['Content-Type'] = contentType;
+    return h;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const res = await fetch(path, {
+      method,
+      headers: this.headers(body === undefined ? undefined : contentType),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (!res.ok) {
+      if (res.status === 401) this.onUnauthorized();
+      throw apiErrorOf(res.status, parsed, `${method} ${path}: ${res.status} ${res.statusText}`);
+    }
+    return parsed as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  list<T>(path: string): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>('GET', path);
+  }
+
+  create<T extends KubeObject>(path: string, body: T, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('POST', withQuery(path, { dryRun: opts.dryRun ? 'All' : undefined }), body);
+  }
+
+  patch<T>(path: string, body: unknown, type: PatchType, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>(
+      'PATCH',
+      withQuery(path, { dryRun: opts.dryRun ? 'All' : undefined }),
+      body,
+      PATCH_CONTENT_TYPE[type],
+    );
+  }
+
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body ?? {});
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  /**
+   * Streams a watch (newline-delimited JSON events) from resourceVersion until the server closes it or the
+   * signal aborts. Resolves on a clean end; rejects on an HTTP error or an ERROR event (e.g. 410 Expired).
+   */
+  async watch<T>(
+    path: string,
+    resourceVersion: string | undefined,
+    onEvent: (e: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const url = withQuery(path, { watch: '1', resourceVersion, allowWatchBookmarks: 'true' });
+    const res = await fetch(url, { headers: this.headers(), signal });
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (res.status === 401) this.onUnauthorized();
+      throw apiErrorOf(res.status, parsed, `watch ${path}: ${res.status}`);
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let nl = buffer.indexOf('\n');
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        nl = buffer.indexOf('\n');
+        if (line.length === 0) continue;
+        const event = JSON.parse(line) as WatchEvent<T | KubeStatus>;
+        if (event.type === 'ERROR') {
+          const status = event.object as KubeStatus;
+          throw apiErrorOf(status.code ?? 500, status, status.message ?? 'watch error');
+        }
+        onEvent(event as WatchEvent<T>);
+      }
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// The application shell: sign-in, the top bar with the namespace, the side navigation and the page routes.
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import type { KubeObject } from '../../src/resources/meta.ts';
+import { ApiClient, ApiError } from './api/client.ts';
+import { paths } from './api/paths.ts';
+import { useLiveList } from './api/use-watch.ts';
+import { TextField } from './components/field.tsx';
+import { AuditPage } from './pages/audit.tsx';
+import { MacPoolPage } from './pages/macpool.tsx';
+import { NetworksPage } from './pages/networks.tsx';
+import { VmCreatePage } from './pages/vm-create.tsx';
+import { VmDetailPage } from './pages/vm-detail.tsx';
+import { VmEditPage } from './pages/vm-edit.tsx';
+import { VmListPage } from './pages/vm-list.tsx';
+import { Link, match, navigate, useLocation } from './router.tsx';
+import { SessionContext, storeNamespace, storeToken, storedNamespace, storedToken, type Session } from './session.ts';
+
+export function App(): ReactNode {
+  const [token, setToken] = useState<string | null>(storedToken());
+  const signOut = useCallback(() => {
+    storeToken(null);
+    setToken(null);
+  }, []);
+  if (token === null) {
+    return (
+      <SignIn
+        onSignedIn={(t) => {
+          storeToken(t);
+          setToken(t);
+        }}
+      />
+    );
+  }
+  return <Shell token={token} onSignOut={signOut} />;
+}
+
+function SignIn(props: { onSignedIn(token: string): void }): ReactNode {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    const t = token.trim();
+    if (!t) {
+      setError('Paste the API token (the server wrote it to <data-dir>/admin.token).');
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      await new ApiClient(t).list(paths.namespaces());
+      props.onSignedIn(t);
+    } catch (err) {
+      setError(
+        err instanceof ApiError && err.code === 401
+          ? 'The server did not accept this token.'
+          : `Could not reach the API: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="signin">
+      <form className="signin-card" onSubmit={(e) => void submit(e)} aria-labelledby="signin-title">
+        <div className="brand brand-large" aria-hidden="true">
+          <span className="brand-mark">H</span> Harrow
+        </div>
+        <h1 id="signin-title">Sign in</h1>
+        <p className="muted">Use a bearer token for the Harrow API — the same one kubectl and the CLI use.</p>
+        <TextField label="API token" type="password" value={token} onChange={setToken} error={error} autoFocus required mono />
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+interface Toast {
+  id: number;
+  message: string;
+  tone: 'info' | 'error';
+}
+
+function Shell(props: { token: string; onSignOut(): void }): ReactNode {
+  const { onSignOut } = props;
+  const api = useMemo(() => new ApiClient(props.token, onSignOut), [props.token, onSignOut]);
+  const [namespace, setNs] = useState(storedNamespace());
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const nextToast = useRef(1);
+  const namespaces = useLiveList<KubeObject>(api, paths.namespaces());
+
+  const setNamespace = useCallback((ns: string) => {
+    storeNamespace(ns);
+    setNs(ns);
+  }, []);
+  const notify = useCallback((message: string, tone: 'info' | 'error' = 'info') => {
+    const id = nextToast.current++;
+    setToasts((t) => [...t.slice(-3), { id, message, tone }]);
+    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), tone === 'error' ? 10_000 : 5_000);
+  }, []);
+  const session: Session = useMemo(() => ({ api, namespace, setNamespace, notify }), [api, namespace, setNamespace, notify]);
+
+  // A namespace remembered from another server may not exist here: fall back to default.
+  useEffect(() => {
+    if (namespaces.loaded && namespaces.items.length > 0 && !namespaces.items.some((n) => n.metadata.name === namespace)) {
+      setNamespace(namespaces.items.some((n) => n.metadata.name === 'default') ? 'default' : (namespaces.items[0]?.metadata.name ?? 'default'));
+    }
+  }, [namespaces.loaded, namespaces.items, namespace, setNamespace]);
+
+  const { path } = useLocation();
+  useEffect(() => {
+    if (path === '/' || path === '') navigate('/vms', { replace: true });
+  }, [path]);
+
+  const section = path.split('/')[1] ?? 'vms';
+  const nav: Array<{ to: string; label: string; key: string }> = [
+    { to: '/vms', label: 'Virtual Machines', key: 'vms' },
+    { to: '/networks', label: 'Networks', key: 'networks' },
+    { to: '/macpool', label: 'MAC Pool', key: 'macpool' },
+    { to: '/audit', label: 'Audit Log', key: 'audit' },
+  ];
+
+  return (
+    <SessionContext.Provider value={session}>
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            H
+          </span>{' '}
+          Harrow
+        </div>
+        <div className="topbar-ns">
+          <label htmlFor="ns-select">Namespace</label>
+          <select id="ns-select" value={namespace} onChange={(e) => setNamespace(e.target.value)}>
+            {(namespaces.items.length > 0 ? namespaces.items.map((n) => n.metadata.name) : [namespace]).map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="button" className="btn btn-ghost" onClick={props.onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <div className="layout">
+        <nav className="sidenav" aria-label="Main">
+          <ul>
+            {nav.map((n) => (
+              <li key={n.key}>
+                <Link to={n.to} className={section === n.key ? 'active' : undefined} aria-current={section === n.key ? 'page' : undefined}>
+                  {n.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main id="main" className="content" tabIndex={-1}>
+          <Routes path={path} />
+        </main>
+      </div>
+      <div className="toasts" aria-live="polite" role="status">
+        {toasts.map((t) => (
+          <div key={t.id} className={`toast toast-${t.tone}`}>
+            {t.message}
+          </div>
+        ))}
+      </div>
+    </SessionContext.Provider>
+  );
+}
+
+function Routes(props: { path: string }): ReactNode {
+  const p = props.path;
+  if (match('/vms', p)) return <VmListPage />;
+  if (match('/vms/create', p)) return <VmCreatePage />;
+  let m = match('/vms/:name/edit', p);
+  if (m) return <VmEditPage name={m['name'] as string} />;
+  m = match('/vms/:name/:tab?', p);
+  if (m) return <VmDetailPage name={m['name'] as string} tab={m['tab'] ?? 'basics'} />;
+  if (match('/networks', p)) return <NetworksPage />;
+  if (match('/macpool', p)) return <MacPoolPage />;
+  if (match('/audit', p)) return <AuditPage />;
+  if (p === '/' || p === '') return null;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>
+        There is no page at <code>{p}</code>. <Link to="/vms">Virtual machines</Link>
+      </p>
+    </section>
+  );
+}

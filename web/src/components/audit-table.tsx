@@ -1,0 +1,76 @@
+// The audit records table: who did what to which object, each changed field old → new, the outcome and the check.
+import type { ReactNode } from 'react';
+import type { AuditRecord } from '../../../src/resources/types.ts';
+import { showValue } from '../model/audit.ts';
+import { localTime } from './time.tsx';
+
+export function AuditTable(props: { records: AuditRecord[]; caption: string; showResource?: boolean }): ReactNode {
+  const showResource = props.showResource ?? true;
+  return (
+    <table className="table audit-table">
+      <caption className="sr-only">{props.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Time</th>
+          <th scope="col">User</th>
+          <th scope="col">Action</th>
+          {showResource ? <th scope="col">Object</th> : null}
+          <th scope="col">Changes</th>
+          <th scope="col">Outcome</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.records.map((r) => (
+          <tr key={r.metadata.name} data-audit={r.metadata.name}>
+            <td className="nowrap">
+              <time dateTime={r.spec.timestamp}>{localTime(r.spec.timestamp)}</time>
+            </td>
+            <td>{r.spec.user}</td>
+            <td>
+              <code>{r.spec.verb}</code>
+            </td>
+            {showResource ? (
+              <td>
+                {r.spec.resource.kind} {r.spec.resource.namespace ? `${r.spec.resource.namespace}/` : ''}
+                {r.spec.resource.name}
+              </td>
+            ) : null}
+            <td>
+              {r.spec.changes && r.spec.changes.length > 0 ? (
+                <ul className="changes">
+                  {r.spec.changes.map((c, i) => (
+                    <li key={i}>
+                      <code className="field-path">{c.field}</code>: <span className="mono old">{showValue(c.old)}</span> →{' '}
+                      <span className="mono new">{showValue(c.new)}</span>
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                <span className="muted">—</span>
+              )}
+              {r.spec.connectivity ? (
+                <p className={r.spec.connectivity.ok ? 'ok-text' : 'bad-text'}>
+                  Connectivity {r.spec.connectivity.ok ? 'passed' : 'failed'} ({r.spec.connectivity.interface}{' '}
+                  {r.spec.connectivity.macAddress}): {r.spec.connectivity.message}
+                </p>
+              ) : null}
+            </td>
+            <td>
+              <span className={`badge ${r.spec.outcome.status === 'Success' ? 'badge-ok' : 'badge-bad'}`}>
+                {r.spec.outcome.code} {r.spec.outcome.status}
+              </span>
+              {r.spec.outcome.message ? <div className="small muted">{r.spec.outcome.message}</div> : null}
+            </td>
+          </tr>
+        ))}
+        {props.records.length === 0 ? (
+          <tr>
+            <td colSpan={showResource ? 6 : 5} className="empty">
+              No audit records match.
+            </td>
+          </tr>
+        ) : null}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,455 @@
+// One VM: banners for what needs the operator (restart required, drift, connectivity), and tabs Basics, Networks, Events, Audit.
+import { useState, type ReactNode } from 'react';
+import type { Condition, KubeObject } from '../../../src/resources/meta.ts';
+import type { AuditRecord, KubeEvent, VirtualMachine } from '../../../src/resources/types.ts';
+import { ApiError } from '../api/client.ts';
+import { paths } from '../api/paths.ts';
+import { useLiveList } from '../api/use-watch.ts';
+import { ApiErrorNotice } from '../components/api-error.tsx';
+import { AuditTable } from '../components/audit-table.tsx';
+import { DriftBadge, PendingBadge, StateBadge } from '../components/badges.tsx';
+import { Banner } from '../components/banner.tsx';
+import { Tabs } from '../components/tabs.tsx';
+import { Age, localTime } from '../components/time.tsx';
+import { filterAudit, emptyAuditFilter } from '../model/audit.ts';
+import { conditionOf, launcherPodOf, nicViews, type NicView } from '../model/nics.ts';
+import { actionsFor, cpuOf, macPatch, maintenanceWindowOf, memoryOf, vmState } from '../model/vm.ts';
+import { Link, navigate } from '../router.tsx';
+import { useSession } from '../session.ts';
+import { useVmAction, useVmData } from './vm-data.ts';
+
+const TABS = [
+  { id: 'basics', label: 'Basics' },
+  { id: 'networks', label: 'Networks' },
+  { id: 'events', label: 'Events' },
+  { id: 'audit', label: 'Audit' },
+];
+
+export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
+  const { namespace, api } = useSession();
+  const { vms, vmis, pods } = useVmData(namespace);
+  const { run, busy } = useVmAction(namespace);
+  const namespaces = useLiveList<KubeObject>(api, paths.namespaces());
+  const events = useLiveList<KubeEvent>(api, paths.eventsOf(namespace, props.name), (e) => e.involvedObject?.name === props.name);
+  const audit = useLiveList<AuditRecord>(api, paths.auditRecords(namespace), (r) => r.spec?.resource?.name === props.name);
+
+  const vm = vms.items.find((v) => v.metadata.name === props.name);
+  if (!vm) {
+    return (
+      <section>
+        <p className="crumbs">
+          <Link to="/vms">Virtual Machines</Link> /
+        </p>
+        <h1>{props.name}</h1>
+        <ApiErrorNotice error={vms.error} />
+        <p>{vms.loaded ? `There is no virtual machine ${props.name} in ${namespace}.` : 'Loading…'}</p>
+      </section>
+    );
+  }
+  const vmi = vmis.items.find((i) => i.metadata.name === props.name);
+  const pod = launcherPodOf(pods.items, props.name);
+  const state = vmState(vm, vmi);
+  const nics = nicViews(vm, vmi, pod);
+  const can = actionsFor(state);
+  const nsAnnotations = namespaces.items.find((n) => n.metadata.name === namespace)?.metadata.annotations;
+  const window = maintenanceWindowOf(vm, nsAnnotations);
+  const tab = TABS.some((t) => t.id === props.tab) ? props.tab : 'basics';
+  const driftCount = nics.filter((n) => n.drift).length;
+
+  return (
+    <section aria-labelledby="vm-title">
+      <p className="crumbs">
+        <Link to="/vms">Virtual Machines</Link> / {namespace}
+      </p>
+      <div className="page-head">
+        <h1 id="vm-title">
+          {vm.metadata.name} <StateBadge state={state} />
+        </h1>
+        <div className="page-tools">
+          <button type="button" className="btn" disabled={!can.start || busy !== undefined} onClick={() => void run(props.name, 'start')}>
+            Start
+          </button>
+          <button type="button" className="btn" disabled={!can.stop || busy !== undefined} onClick={() => void run(props.name, 'stop')}>
+            Stop
+          </button>
+          <button type="button" className="btn" disabled={!can.restart || busy !== undefined} onClick={() => void run(props.name, 'restart')}>
+            Restart
+          </button>
+          <button type="button" className="btn btn-primary" onClick={() => navigate(`/vms/${encodeURIComponent(props.name)}/edit`)}>
+            Edit config
+          </button>
+        </div>
+      </div>
+
+      <VmBanners
+        vm={vm}
+        window={window}
+        driftCount={driftCount}
+        tab={tab}
+        restartBusy={busy !== undefined}
+        onRestart={() => void run(props.name, 'restart')}
+      />
+
+      <Tabs
+        label="Virtual machine details"
+        tabs={TABS.map((t) => ({ id: t.id, label: t.id === 'networks' && driftCount > 0 ? <>{t.label} <span className="dot" aria-label="(MAC drift)">●</span></> : t.label }))}
+        selected={tab}
+        onSelect={(id) => navigate(`/vms/${encodeURIComponent(props.name)}/${id}`, { replace: true })}
+      >
+        {tab === 'basics' ? <BasicsTab vm={vm} state={state} node={vmi?.status?.nodeName ?? pod?.spec.nodeName} conditions={[...(vm.status?.conditions ?? []), ...(vmi?.status?.conditions ?? []).map((c) => ({ ...c, type: `VMI ${c.type}` }))]} window={window} /> : null}
+        {tab === 'networks' ? <NetworksTab vm={vm} nics={nics} running={vmi !== undefined} restartBusy={busy !== undefined} onRestart={() => void run(props.name, 'restart')} /> : null}
+        {tab === 'events' ? <EventsTab events={events.items} /> : null}
+        {tab === 'audit' ? <AuditRecordsTab records={filterAudit(audit.items, emptyAuditFilter)} name={props.name} /> : null}
+      </Tabs>
+    </section>
+  );
+}
+
+function VmBanners(props: {
+  vm: VirtualMachine;
+  window: string | undefined;
+  driftCount: number;
+  tab: string;
+  restartBusy: boolean;
+  onRestart(): void;
+}): ReactNode {
+  const conds = props.vm.status?.conditions;
+  const restartRequired = conditionOf(conds, 'RestartRequired');
+  const scheduled = conditionOf(conds, 'RestartScheduled');
+  const check = conditionOf(conds, 'ConnectivityCheck');
+  const name = props.vm.metadata.name;
+  return (
+    <div className="banners">
+      {props.driftCount > 0 && props.tab !== 'networks' ? (
+        <Banner
+          tone="warning"
+          title="The guest uses a MAC address the platform did not assign"
+          testId="drift-banner"
+          actions={
+            <button type="button" className="btn" onClick={() => navigate(`/vms/${encodeURIComponent(name)}/networks`, { replace: true })}>
+              Show networks
+            </button>
+          }
+        >
+          {props.driftCount === 1 ? 'One NIC has' : `${props.driftCount} NICs have`} a MAC set inside the guest. See Networks for what it means and how to fix it.
+        </Banner>
+      ) : null}
+      {restartRequired?.status === 'True' && scheduled?.status !== 'True' ? (
+        <Banner
+          tone="warning"
+          title="Restart required"
+          testId="restart-required-banner"
+          actions={
+            <>
+              <button type="button" className="btn btn-primary" disabled={props.restartBusy} onClick={props.onRestart}>
+                Restart now
+              </button>
+              {props.window ? <ScheduleButton vm={props.vm} window={props.window} /> : null}
+            </>
+          }
+        >
+          {restartRequired.message ?? 'A change to this VM takes effect on its next restart.'}
+          {props.window ? null : (
+            <span className="muted small"> No maintenance window is set for this VM or its namespace.</span>
+          )}
+        </Banner>
+      ) : null}
+      {scheduled?.status === 'True' ? (
+        <Banner tone="info" title="Restart scheduled in the maintenance window" testId="restart-scheduled-banner">
+          {scheduled.message ?? 'The restart runs at the start of the next maintenance window.'}
+        </Banner>
+      ) : null}
+      {check && check.status !== 'Unknown' ? (
+        <Banner
+          tone={check.status === 'True' ? 'success' : 'error'}
+          title={check.status === 'True' ? 'Connectivity check passed' : 'Connectivity check failed'}
+          testId="connectivity-banner"
+        >
+          {check.message} {check.lastTransitionTime ? <span className="muted small">({localTime(check.lastTransitionTime)})</span> : null}
+        </Banner>
+      ) : check?.status === 'Unknown' ? (
+        <Banner tone="info" title="Connectivity check running" testId="connectivity-banner">
+          {check.message}
+        </Banner>
+      ) : null}
+    </div>
+  );
+}
+
+/** Shown only where a maintenance window applies; the server records the plan as the RestartScheduled condition. */
+function ScheduleButton(props: { vm: VirtualMachine; window: string }): ReactNode {
+  const { api, notify } = useSession();
+  const [busy, setBusy] = useState(false);
+  const name = props.vm.metadata.name;
+  const ns = props.vm.metadata.namespace ?? 'default';
+  const schedule = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      await api.put(`${paths.vmAction(ns, name, 'restart')}?maintenanceWindow=true`, {});
+      notify(`Restart of ${name} scheduled for the maintenance window.`);
+    } catch (e) {
+      notify(`Scheduling the restart failed: ${e instanceof ApiError ? e.message : String(e)}`, 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <button type="button" className="btn" disabled={busy} onClick={() => void schedule()} title={`Window: ${props.window}`}>
+      Schedule in maintenance window
+    </button>
+  );
+}
+
+function BasicsTab(props: { vm: VirtualMachine; state: string; node: string | undefined; conditions: Condition[]; window: string | undefined }): ReactNode {
+  const vm = props.vm;
+  return (
+    <div className="tab-body">
+      <dl className="facts">
+        <dt>Name</dt>
+        <dd>{vm.metadata.name}</dd>
+        <dt>Namespace</dt>
+        <dd>{vm.metadata.namespace}</dd>
+        <dt>State</dt>
+        <dd>{props.state}</dd>
+        <dt>Node</dt>
+        <dd>{props.node ?? '—'}</dd>
+        <dt>Run strategy</dt>
+        <dd>{vm.spec.runStrategy ?? (vm.spec.running === undefined ? '—' : `running: ${String(vm.spec.running)}`)}</dd>
+        <dt>CPU</dt>
+        <dd>{cpuOf(vm) ?? 1} vCPU</dd>
+        <dt>Memory</dt>
+        <dd>{memoryOf(vm) ?? '—'}</dd>
+        <dt>Maintenance window</dt>
+        <dd className="mono">{props.window ?? 'none'}</dd>
+        <dt>Created</dt>
+        <dd>
+          {localTime(vm.metadata.creationTimestamp)} (<Age iso={vm.metadata.creationTimestamp} /> ago)
+        </dd>
+        <dt>UID</dt>
+        <dd className="mono small">{vm.metadata.uid ?? '—'}</dd>
+      </dl>
+      <h2>Conditions</h2>
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">Type</th>
+            <th scope="col">Status</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Message</th>
+            <th scope="col">Since</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.conditions.map((c) => (
+            <tr key={c.type}>
+              <td>{c.type}</td>
+              <td>{c.status}</td>
+              <td>{c.reason ?? ''}</td>
+              <td>{c.message ?? ''}</td>
+              <td>
+                <Age iso={c.lastTransitionTime} />
+              </td>
+            </tr>
+          ))}
+          {props.conditions.length === 0 ? (
+            <tr>
+              <td colSpan={5} className="empty">
+                No conditions reported.
+              </td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Sourced(props: { value: ReactNode; source: string | undefined; testId?: string }): ReactNode {
+  return (
+    <>
+      <span className="mono" data-testid={props.testId}>
+        {props.value}
+      </span>
+      {props.source ? <span className="source">from {props.source}</span> : null}
+    </>
+  );
+}
+
+function NetworksTab(props: { vm: VirtualMachine; nics: NicView[]; running: boolean; restartBusy: boolean; onRestart(): void }): ReactNode {
+  const check = conditionOf(props.vm.status?.conditions, 'ConnectivityCheck');
+  return (
+    <div className="tab-body nic-cards">
+      <p className="muted">
+        The MAC a NIC has on the platform is the one its launcher pod's interface got (the pod's network-status), as in
+        Harvester. Harrow also shows what the guest itself uses and where each figure comes from.
+      </p>
+      {props.nics.map((n) => (
+        <NicCard key={n.name} vm={props.vm} nic={n} running={props.running} restartBusy={props.restartBusy} onRestart={props.onRestart} />
+      ))}
+      {check ? (
+        <p className={check.status === 'True' ? 'ok-text' : check.status === 'False' ? 'bad-text' : 'muted'} data-testid="connectivity-result">
+          Last connectivity check: {check.status === 'True' ? 'passed' : check.status === 'False' ? 'failed' : 'running'} — {check.message}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function NicCard(props: { vm: VirtualMachine; nic: NicView; running: boolean; restartBusy: boolean; onRestart(): void }): ReactNode {
+  const n = props.nic;
+  const titleId = `nic-${n.name}-title`;
+  return (
+    <article className={`card nic-card${n.drift ? ' card-warn' : ''}`} aria-labelledby={titleId} data-nic={n.name}>
+      <h2 id={titleId} className="card-title">
+        {n.name} <span className="muted small">· {n.network} · {n.binding}{n.model ? ` · ${n.model}` : ''}</span>{' '}
+        {n.drift ? <DriftBadge nic={n.name} guestMac={n.guestMac} /> : null}
+        {n.pendingRestart && n.specMac ? <PendingBadge mac={n.specMac} /> : null}
+      </h2>
+      <dl className="facts">
+        <dt>Platform MAC</dt>
+        <dd>
+          <Sourced value={n.platformMac ?? (props.running ? 'not reported yet' : 'assigned when the VM starts')} source={n.platformSource} testId={`platform-mac-${n.name}`} />
+        </dd>
+        <dt>Guest MAC</dt>
+        <dd>
+          <Sourced
+            value={n.guestMac ? `${n.guestMac}${n.guestInterfaceName ? ` (${n.guestInterfaceName})` : ''}` : props.running ? 'not reported by the guest' : '—'}
+            source={n.guestSource}
+            testId={`guest-mac-${n.name}`}
+          />
+        </dd>
+        <dt>MAC in manifest</dt>
+        <dd>
+          <Sourced value={n.specMac ?? 'none (assigned by the pool)'} source="spec.template.spec.domain.devices.interfaces" testId={`spec-mac-${n.name}`} />
+        </dd>
+        <dt>IP addresses</dt>
+        <dd>
+          <Sourced value={n.ips.length > 0 ? n.ips.join(', ') : '—'} source={n.ipSource} testId={`ips-${n.name}`} />
+        </dd>
+        <dt>Status</dt>
+        <dd>
+          {n.drift ? (
+            <span className="bad-text">Guest and platform disagree</span>
+          ) : n.pendingRestart ? (
+            <span className="busy-text">New MAC {n.specMac} applies on restart</span>
+          ) : n.guestMac ? (
+            <span className="ok-text">In sync</span>
+          ) : (
+            <span className="muted">—</span>
+          )}
+        </dd>
+      </dl>
+      {n.drift ? <DriftExplanation vm={props.vm} nic={n} restartBusy={props.restartBusy} onRestart={props.onRestart} /> : null}
+    </article>
+  );
+}
+
+function DriftExplanation(props: { vm: VirtualMachine; nic: NicView; restartBusy: boolean; onRestart(): void }): ReactNode {
+  const { api, notify } = useSession();
+  const [error, setError] = useState<ApiError>();
+  const [adopting, setAdopting] = useState(false);
+  const n = props.nic;
+  const guest = n.guestMac ?? 'another address';
+  const platform = n.platformMac ?? 'the assigned address';
+  const name = props.vm.metadata.name;
+  const adopted = n.guestMac !== undefined && n.specMac === n.guestMac;
+  const adopt = async (): Promise<void> => {
+    if (!n.guestMac) return;
+    setAdopting(true);
+    setError(undefined);
+    try {
+      await api.patch(paths.vm(props.vm.metadata.namespace ?? 'default', name), macPatch(props.vm, new Map([[n.index, n.guestMac]])), 'merge');
+      notify(`${n.guestMac} is now ${n.name}'s MAC in the manifest; it applies on restart.`);
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, 'NetworkError', String(e)));
+    } finally {
+      setAdopting(false);
+    }
+  };
+  return (
+    <div className="explain" role="group" aria-label={`What the MAC drift on ${n.name} means`}>
+      <h3>What this means</h3>
+      <p>
+        Inside the guest, {n.guestInterfaceName ?? 'this NIC'} now uses <strong className="mono">{guest}</strong>, but the platform
+        gave this NIC <strong className="mono">{platform}</strong> (the pod interface). The change was made only inside the guest:
+      </p>
+      <ul>
+        <li>the network accepts frames only from {platform} (spoof check), so traffic the guest sends from {guest} is dropped;</li>
+        <li>its DHCP lease is bound to {platform}, so the guest loses its address when it renews;</li>
+        <li>on the next restart the guest gets {platform} back — the in-guest change does not survive.</li>
+      </ul>
+      {n.driftMessage ? <p className="muted small">Observer: {n.driftMessage}</p> : null}
+      <h3>Remedies</h3>
+      <div className="remedies">
+        <div>
+          <button type="button" className="btn btn-primary" disabled={props.restartBusy} onClick={props.onRestart}>
+            Restart to restore {platform}
+          </button>
+          <p className="small muted">Keeps the platform's address; the guest's change is discarded.</p>
+        </div>
+        <div>
+          <button type="button" className="btn" disabled={adopting || adopted || n.guestMac === undefined} onClick={() => void adopt()}>
+            {adopted ? `${guest} adopted — restart to apply` : `Adopt ${guest} in the manifest`}
+          </button>
+          <p className="small muted">Validated and reserved like any MAC you set; the platform gives it to the NIC on restart.</p>
+        </div>
+      </div>
+      <ApiErrorNotice error={error} what="Adopting the guest's MAC" />
+    </div>
+  );
+}
+
+function EventsTab(props: { events: KubeEvent[] }): ReactNode {
+  const sorted = [...props.events].sort((a, b) =>
+    (b.lastTimestamp ?? b.metadata.creationTimestamp ?? '').localeCompare(a.lastTimestamp ?? a.metadata.creationTimestamp ?? ''),
+  );
+  return (
+    <div className="tab-body">
+      <table className="table">
+        <caption className="sr-only">Events</caption>
+        <thead>
+          <tr>
+            <th scope="col">Type</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Object</th>
+            <th scope="col">Message</th>
+            <th scope="col">Count</th>
+            <th scope="col">Last seen</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.map((e) => (
+            <tr key={e.metadata.name} className={e.type === 'Warning' ? 'row-warn' : undefined}>
+              <td>{e.type}</td>
+              <td>{e.reason}</td>
+              <td>{e.involvedObject.kind}</td>
+              <td>{e.message}</td>
+              <td>{e.count ?? 1}</td>
+              <td>
+                <Age iso={e.lastTimestamp ?? e.metadata.creationTimestamp} />
+              </td>
+            </tr>
+          ))}
+          {sorted.length === 0 ? (
+            <tr>
+              <td colSpan={6} className="empty">
+                No events.
+              </td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function AuditRecordsTab(props: { records: AuditRecord[]; name: string }): ReactNode {
+  return (
+    <div className="tab-body">
+      <AuditTable records={props.records} caption={`Audit records of ${props.name}`} showResource={false} />
+      <p>
+        <Link to={`/audit?vm=${encodeURIComponent(props.name)}`}>Open in the audit log</Link>
+      </p>
+    </div>
+  );
+}
