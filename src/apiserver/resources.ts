@@ -1,0 +1,413 @@
+// The generic REST routes of every kind in kinds.ts: list/watch, create, get, replace, patch, delete, deletecollection and /status.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BadRequest, Conflict, Forbidden, HarrowError, NotFound } from '../resources/errors.ts';
+import { KINDS, apiVersionOf, type KindInfo, type Verb } from '../resources/kinds.ts';
+import type { KubeObject, ObjectRef } from '../resources/meta.ts';
+import type { ListOptions, ResourceStore } from '../store/types.ts';
+import type { AdmissionPlugin, UserInfo } from './admission/types.ts';
+import type { Authorize } from './auth.ts';
+import { carryOverOnUpdate, hasStatusSubresource, incomingObject, prepareCreate } from './incoming-object.ts';
+import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
+import { requestContext, requestUser } from './request-context.ts';
+import { parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
+import { serveWatch, type WatchRegistry } from './watch.ts';
+import { admitAndCommit, modifiedConflict, notFound, qualifiedResource, type WriteRequest, type WriteResult } from './writes.ts';
+
+export interface ResourceRoutesDeps {
+  store: ResourceStore;
+  admission: AdmissionPlugin[];
+  authorize: Authorize;
+  watches: WatchRegistry;
+  maxListLimit?: number;
+}
+
+/** Route facts the global hooks read: the kind and the verb (for authorization and the audit of failures). */
+export interface HarrowRouteConfig {
+  kind: string;
+  verb: string;
+  /** Mutating: a failure after authentication is audited. */
+  audited: boolean;
+}
+
+export interface ResourceQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  watch?: string;
+  resourceVersion?: string;
+  timeoutSeconds?: number;
+  dryRun?: string;
+  allowWatchBookmarks?: string;
+}
+
+interface ResourceParams {
+  namespace?: string;
+  name?: string;
+}
+
+type Req = FastifyRequest<{ Params: ResourceParams; Querystring: ResourceQuery; Body: unknown }>;
+
+const QUERY_SCHEMA = {
+  type: 'object',
+  properties: {
+    labelSelector: { type: 'string' },
+    fieldSelector: { type: 'string' },
+    limit: { type: 'integer', minimum: 0 },
+    continue: { type: 'string' },
+    watch: { type: 'string', enum: ['1', 'true', '0', 'false', ''] },
+    resourceVersion: { type: 'string' },
+    timeoutSeconds: { type: 'integer', minimum: 0 },
+    dryRun: { type: 'string' },
+    allowWatchBookmarks: { type: 'string' },
+    gracePeriodSeconds: { type: 'integer' },
+    propagationPolicy: { type: 'string', enum: ['Orphan', 'Background', 'Foreground'] },
+  },
+} as const;
+
+/** An optional store capability: list answered with each object's stored JSON text. */
+interface RawListStore {
+  listRaw(kind: string, options?: ListOptions): Promise<{ json: string[]; resourceVersion: string; continue?: string }>;
+}
+
+const hasListRaw = (store: ResourceStore): store is ResourceStore & RawListStore =>
+  typeof (store as Partial<RawListStore>).listRaw === 'function';
+
+/** Kinds that can never be removed by deleting their namespace's other contents first (append-only records). */
+const NAMESPACE_LEFTOVERS = new Set(['AuditRecord', 'Event']);
+
+export function dryRunOf(value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  if (value === 'All') return true;
+  throw new BadRequest(`invalid dryRun value ${JSON.stringify(value)}: the only supported value is All`);
+}
+
+export function setWarnings(reply: FastifyReply, warnings: string[]): void {
+  if (warnings.length === 0) return;
+  reply.header(
+    'Warning',
+    warnings.map((w) => `299 - "${w.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"`),
+  );
+}
+
+export function listPrefix(info: KindInfo): string {
+  return info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+}
+
+export function registerResourceRoutes(app: FastifyInstance, deps: ResourceRoutesDeps): void {
+  for (const info of KINDS) registerKind(app, deps, info);
+}
+
+function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: KindInfo): void {
+  const { store } = deps;
+  const prefix = listPrefix(info);
+  const collection = info.namespaced ? `${prefix}/namespaces/:namespace/${info.plural}` : `${prefix}/${info.plural}`;
+  const item = `${collection}/:name`;
+  const allows = (verb: Verb): boolean => info.verbs.includes(verb);
+  const config = (verb: string, audited: boolean): { harrow: HarrowRouteConfig } => ({ harrow: { kind: info.kind, verb, audited } });
+
+  const user = (request: Req): UserInfo => requestUser(request);
+  const authorize = (request: Req, verb: string, namespace: string | undefined, name?: string): UserInfo => {
+    const u = user(request);
+    if (!deps.authorize(u, verb, info.kind, namespace)) {
+      const what = name ? `${qualifiedResource(info)} "${name}"` : qualifiedResource(info);
+      const where = namespace ? ` in the namespace "${namespace}"` : info.namespaced ? '' : ' at the cluster scope';
+      throw new Forbidden(`${what} is forbidden: User "${u.name}" cannot ${verb} resource "${info.plural}" in API group "${info.group}"${where}`, {
+        ...(name ? { name } : {}),
+        group: info.group,
+        kind: info.plural,
+      });
+    }
+    return u;
+  };
+  const notAllowed = (verb: Verb): HarrowError =>
+    new HarrowError('MethodNotAllowed', 405, `${verb} is not supported on ${qualifiedResource(info)}: ${info.kind} is ${info.verbs.includes('create') ? 'not deletable as a collection' : 'read-only through the API'}`, {
+      group: info.group,
+      kind: info.plural,
+    });
+  const refOf = (namespace: string | undefined, name: string): ObjectRef =>
+    info.namespaced ? { kind: info.kind, namespace: namespace ?? '', name } : { kind: info.kind, name };
+  const getOr404 = async (namespace: string | undefined, name: string): Promise<KubeObject> => {
+    const o = await store.get(refOf(namespace, name));
+    if (!o) throw notFound(info, name);
+    return o;
+  };
+  const ensureNamespace = async (namespace: string | undefined): Promise<void> => {
+    if (!info.namespaced) return;
+    const ns = await store.get({ kind: 'Namespace', name: namespace ?? '' });
+    if (!ns) throw new NotFound(`namespaces "${namespace}" not found`, { name: namespace ?? '', group: '', kind: 'namespaces' });
+  };
+  const commit = (request: Req, w: Omit<WriteRequest, 'info' | 'user' | 'dryRun'>): Promise<WriteResult> =>
+    admitAndCommit(deps, { ...w, info, user: user(request), dryRun: requestContext(request).dryRun });
+  const respond = (reply: FastifyReply, code: number, result: WriteResult): KubeObject => {
+    setWarnings(reply, result.warnings);
+    reply.code(code);
+    return result.object;
+  };
+
+  // ---- collection: list / watch, create, deletecollection ----
+
+  const list = async (request: Req, reply: FastifyReply): Promise<unknown> => {
+    const { namespace } = request.params;
+    const q = request.query;
+    const watching = q.watch === '1' || q.watch === 'true';
+    authorize(request, watching ? 'watch' : 'list', namespace);
+    const selector = parseSelector(info.kind, q.labelSelector, q.fieldSelector);
+    if (watching) {
+      return serveWatch(request, reply, {
+        store,
+        info,
+        ...(namespace !== undefined ? { namespace } : {}),
+        selector,
+        ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
+        ...(q.timeoutSeconds !== undefined ? { timeoutSeconds: q.timeoutSeconds } : {}),
+        registry: deps.watches,
+      });
+    }
+    const limit = q.limit === undefined || q.limit === 0 ? undefined : Math.min(q.limit, deps.maxListLimit ?? Number.MAX_SAFE_INTEGER);
+    const options: ListOptions = {
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(q.continue ? { continue: q.continue } : {}),
+    };
+    if (selectsEverything(selector) && hasListRaw(store)) {
+      // Forward the stored JSON text: a 10,000-object list is then string concatenation, not parse + stringify.
+      const raw = await store.listRaw(info.kind, options);
+      reply.type('application/json');
+      return `{"kind":${JSON.stringify(info.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},"metadata":${JSON.stringify(listMeta(raw))},"items":[${raw.json.join(',')}]}`;
+    }
+    const result = await store.list(info.kind, {
+      ...options,
+      ...(selectsEverything(selector) ? {} : { filter: (o: KubeObject) => selectorMatches(selector, o) }),
+    });
+    return { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: listMeta(result), items: result.items };
+  };
+  app.get(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('list', false) }, list);
+  if (info.namespaced) {
+    app.get(`${prefix}/${info.plural}`, { schema: { querystring: QUERY_SCHEMA }, config: config('list', false) }, list);
+  }
+
+  app.post(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('create', true) }, async (request: Req, reply) => {
+    if (!allows('create')) throw notAllowed('create');
+    const object = prepareCreate(incomingObject(request.body, info, { namespace: request.params.namespace }), info);
+    const name = object.metadata.name;
+    const audit = requestContext(request).audit;
+    if (audit) audit.name = name;
+    authorize(request, 'create', request.params.namespace, name);
+    await ensureNamespace(request.params.namespace);
+    if (await store.get(refOf(request.params.namespace, name))) {
+      throw new HarrowError('AlreadyExists', 409, `${qualifiedResource(info)} "${name}" already exists`, { name, group: info.group, kind: info.plural });
+    }
+    return respond(reply, 201, await commit(request, { operation: 'create', object, verb: 'create', code: 201 }));
+  });
+
+  app.delete(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('deletecollection', true) }, async (request: Req, reply) => {
+    if (!allows('deletecollection')) throw notAllowed('deletecollection');
+    const { namespace } = request.params;
+    authorize(request, 'deletecollection', namespace);
+    const selector = parseSelector(info.kind, request.query.labelSelector, request.query.fieldSelector);
+    const { items, resourceVersion } = await store.list(info.kind, {
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(selectsEverything(selector) ? {} : { filter: (o: KubeObject) => selectorMatches(selector, o) }),
+    });
+    const deleted: KubeObject[] = [];
+    const warnings: string[] = [];
+    for (const old of items) {
+      if (info.kind === 'Namespace') await checkNamespaceDeletable(store, old.metadata.name);
+      const r = await commit(request, { operation: 'delete', oldObject: old, verb: 'delete', code: 200 });
+      deleted.push(r.object);
+      warnings.push(...r.warnings);
+    }
+    setWarnings(reply, warnings);
+    return { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: { resourceVersion }, items: deleted };
+  });
+
+  // ---- one object: get, replace, patch, delete ----
+
+  app.get(item, { schema: { querystring: QUERY_SCHEMA }, config: config('get', false) }, async (request: Req) => {
+    const { namespace, name } = request.params;
+    authorize(request, 'get', namespace, name);
+    return getOr404(namespace, name!);
+  });
+
+  app.put(item, { schema: { querystring: QUERY_SCHEMA }, config: config('update', true) }, async (request: Req, reply) => {
+    if (!allows('update')) throw notAllowed('update');
+    const { namespace, name } = request.params;
+    authorize(request, 'update', namespace, name);
+    const object = incomingObject(request.body, info, { namespace, name: name! });
+    const old = await getOr404(namespace, name!);
+    const rv = object.metadata.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw modifiedConflict(info, name!);
+    object.metadata.resourceVersion = old.metadata.resourceVersion;
+    carryOverOnUpdate(object, old);
+    return respond(reply, 200, await commit(request, { operation: 'update', object, oldObject: old, verb: 'update', code: 200 }));
+  });
+
+  app.patch(item, { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) }, async (request: Req, reply) => {
+    if (!allows('patch')) throw notAllowed('patch');
+    const { namespace, name } = request.params;
+    authorize(request, 'patch', namespace, name);
+    const type = patchTypeOf(request.headers['content-type']);
+    return respond(
+      reply,
+      200,
+      await patchWithRetry(request.body, type, () => getOr404(namespace, name!), (old, patched) => {
+        const object = incomingObject(patched, info, { namespace, name: name! });
+        carryOverOnUpdate(object, old);
+        return commit(request, { operation: 'update', object, oldObject: old, verb: 'patch', code: 200 });
+      }),
+    );
+  });
+
+  app.delete(item, { schema: { querystring: QUERY_SCHEMA }, config: config('delete', true) }, async (request: Req, reply) => {
+    if (!allows('delete')) throw notAllowed('delete');
+    const { namespace, name } = request.params;
+    authorize(request, 'delete', namespace, name);
+    const options = deleteOptions(request.body);
+    if (options.dryRun) requestContext(request).dryRun = true;
+    const old = await getOr404(namespace, name!);
+    if (options.uid !== undefined && options.uid !== old.metadata.uid) {
+      throw new Conflict(
+        `Precondition failed: UID in precondition: ${options.uid}, UID in object meta: ${old.metadata.uid ?? ''}`,
+        { name: name!, group: info.group, kind: info.plural },
+      );
+    }
+    if (options.resourceVersion !== undefined && options.resourceVersion !== old.metadata.resourceVersion) {
+      throw new Conflict(
+        `Operation cannot be fulfilled on ${qualifiedResource(info)} "${name}": the ResourceVersion in the precondition (${options.resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion ?? ''}). The object might have been modified`,
+        { name: name!, group: info.group, kind: info.plural },
+      );
+    }
+    if (info.kind === 'Namespace') await checkNamespaceDeletable(store, name!);
+    return respond(
+      reply,
+      200,
+      await commit(request, {
+        operation: 'delete',
+        oldObject: old,
+        verb: 'delete',
+        code: 200,
+        ...(options.resourceVersion !== undefined ? { resourceVersion: options.resourceVersion } : {}),
+      }),
+    );
+  });
+
+  // ---- /status ----
+
+  if (!hasStatusSubresource(info.kind)) return;
+  const statusPath = `${item}/status`;
+  app.get(statusPath, { config: config('get', false) }, async (request: Req) => {
+    const { namespace, name } = request.params;
+    authorize(request, 'get', namespace, name);
+    return getOr404(namespace, name!);
+  });
+  const writeStatus = (request: Req, old: KubeObject, status: unknown, rv: string | undefined, verb: string): Promise<WriteResult> => {
+    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw modifiedConflict(info, old.metadata.name);
+    const object = structuredClone(old);
+    if (status === undefined) delete object.status;
+    else object.status = status;
+    return commit(request, { operation: 'update', object, oldObject: old, verb, subresource: 'status', code: 200 });
+  };
+  app.put(statusPath, { schema: { querystring: QUERY_SCHEMA }, config: config('update-status', true) }, async (request: Req, reply) => {
+    if (!allows('update')) throw notAllowed('update');
+    const { namespace, name } = request.params;
+    authorize(request, 'update', namespace, name);
+    const object = incomingObject(request.body, info, { namespace, name: name! });
+    const old = await getOr404(namespace, name!);
+    return respond(reply, 200, await writeStatus(request, old, object.status, object.metadata.resourceVersion, 'update-status'));
+  });
+  app.patch(statusPath, { schema: { querystring: QUERY_SCHEMA }, config: config('patch-status', true) }, async (request: Req, reply) => {
+    if (!allows('patch')) throw notAllowed('patch');
+    const { namespace, name } = request.params;
+    authorize(request, 'patch', namespace, name);
+    const type = patchTypeOf(request.headers['content-type']);
+    return respond(
+      reply,
+      200,
+      await patchWithRetry(request.body, type, () => getOr404(namespace, name!), (old, patched) => {
+        const object = incomingObject(patched, info, { namespace, name: name! });
+        return writeStatus(request, old, object.status, object.metadata.resourceVersion, 'patch-status');
+      }),
+    );
+  });
+}
+
+function listMeta(r: { resourceVersion: string; continue?: string }): { resourceVersion: string; continue?: string } {
+  return r.continue ? { resourceVersion: r.resourceVersion, continue: r.continue } : { resourceVersion: r.resourceVersion };
+}
+
+/** Whether a patch body names metadata.resourceVersion (then it is a precondition, and a conflict is the client's to resolve). */
+function patchNamesResourceVersion(type: PatchType, body: unknown): boolean {
+  if (type === 'json') {
+    return Array.isArray(body) && body.some((op) => typeof op === 'object' && op !== null && (op as { path?: unknown }).path === '/metadata/resourceVersion');
+  }
+  const meta = (body as { metadata?: unknown } | null)?.metadata;
+  return typeof meta === 'object' && meta !== null && 'resourceVersion' in meta;
+}
+
+const PATCH_ATTEMPTS = 5;
+
+/** As the Kubernetes apiserver does, a patch without a resourceVersion is re-applied to the latest object when a concurrent write won. */
+async function patchWithRetry(
+  body: unknown,
+  type: PatchType,
+  load: () => Promise<KubeObject>,
+  write: (old: KubeObject, patched: unknown) => Promise<WriteResult>,
+): Promise<WriteResult> {
+  const retry = !patchNamesResourceVersion(type, body);
+  for (let attempt = 1; ; attempt++) {
+    const old = await load();
+    const patched = applyPatch(type, old, body);
+    try {
+      return await write(old, patched);
+    } catch (e) {
+      if (!(e instanceof HarrowError) || e.reason !== 'Conflict' || !retry || attempt >= PATCH_ATTEMPTS) throw e;
+      const now = await load();
+      if (now.metadata.resourceVersion === old.metadata.resourceVersion) throw e;
+    }
+  }
+}
+
+interface DeleteOptions {
+  dryRun: boolean;
+  resourceVersion?: string;
+  uid?: string;
+}
+
+function deleteOptions(body: unknown): DeleteOptions {
+  if (body === undefined || body === null || body === '') return { dryRun: false };
+  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('the body of a delete must be a DeleteOptions object');
+  const b = body as { dryRun?: unknown; preconditions?: { resourceVersion?: unknown; uid?: unknown } | null };
+  const dryRun = Array.isArray(b.dryRun) ? b.dryRun.map(String) : [];
+  for (const d of dryRun) dryRunOf(d);
+  const pre = b.preconditions ?? {};
+  return {
+    dryRun: dryRun.includes('All'),
+    ...(typeof pre.resourceVersion === 'string' && pre.resourceVersion !== '' ? { resourceVersion: pre.resourceVersion } : {}),
+    ...(typeof pre.uid === 'string' && pre.uid !== '' ? { uid: pre.uid } : {}),
+  };
+}
+
+/**
+ * Kubernetes empties a namespace asynchronously (a namespace controller and finalizers); Harrow has none, so a namespace
+ * is deleted only once it is empty — said plainly instead of leaving it Terminating. `default` is never deleted.
+ */
+async function checkNamespaceDeletable(store: ResourceStore, name: string): Promise<void> {
+  if (name === 'default') {
+    throw new Forbidden('namespaces "default" is forbidden: this namespace may not be deleted', { name, group: '', kind: 'namespaces' });
+  }
+  const held: string[] = [];
+  for (const info of KINDS) {
+    if (!info.namespaced || NAMESPACE_LEFTOVERS.has(info.kind)) continue;
+    const { items } = await store.list(info.kind, { namespace: name, limit: 1 });
+    if (items.length > 0) held.push(`${info.kind} "${items[0]!.metadata.name}"`);
+  }
+  if (held.length > 0) {
+    throw new Conflict(`namespace "${name}" is not empty: it still holds ${held.join(', ')}; delete its contents first`, {
+      name,
+      group: '',
+      kind: 'namespaces',
+    });
+  }
+}
+

@@ -1,0 +1,181 @@
+// The Kubernetes-compatible API server: Fastify with Harrow's parsers, auth, audit-on-failure, Status errors and all routes.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import { parse as parseYaml } from 'yaml';
+import { auditRecord } from '../audit/record.ts';
+import { AlreadyExists, BadRequest, NotFound, Unauthorized } from '../resources/errors.ts';
+import type { Runtime } from '../runtime/types.ts';
+import type { ResourceStore } from '../store/types.ts';
+import type { AdmissionPlugin } from './admission/types.ts';
+import { allowAll, type Authenticator, type Authorize } from './auth.ts';
+import { registerDiscovery } from './discovery.ts';
+import { registerOpenApi } from './openapi.ts';
+import { PATCH_CONTENT_TYPES } from './patch.ts';
+import { requestContext } from './request-context.ts';
+import { dryRunOf, registerResourceRoutes } from './resources.ts';
+import './route-config.ts';
+import { PUBLIC_ROUTE } from './route-config.ts';
+import { statusFromError } from './status.ts';
+import { registerVmActions } from './vm-actions.ts';
+import { registerVmiSubresources } from './vmi-subresources.ts';
+import { WatchRegistry } from './watch.ts';
+
+export interface ApiServerLimits {
+  /** Largest request body accepted (413 RequestEntityTooLarge beyond). Default 3 MiB, as Kubernetes. */
+  bodyBytes?: number;
+  /** A list's `limit` is lowered to this. Default: no cap. */
+  maxListLimit?: number;
+}
+
+export interface ApiServerDeps {
+  store: ResourceStore;
+  /** For interfacelist and guest-exec; without it those answer 503. */
+  runtime?: Runtime;
+  admission: AdmissionPlugin[];
+  authenticator: Authenticator;
+  /** Decides each request after authentication; default: allow everything. */
+  authorize?: Authorize;
+  logger?: FastifyBaseLogger | false;
+  /** Extra routes (web UI, metrics); they need a token unless their route config has `public: true` (see PUBLIC_ROUTE). */
+  plugins?: FastifyPluginAsync[];
+  limits?: ApiServerLimits;
+  /** /readyz answers ok only when this says so (default: always ready). */
+  isReady?: () => boolean;
+  /** Serve HTTPS with this key and certificate (see ensureServingCertificate): kubectl sends its token only over TLS. */
+  https?: { key: string; cert: string };
+}
+
+const DEFAULT_BODY_BYTES = 3 * 1024 * 1024;
+
+const JSON_TYPES = ['application/json', ...Object.keys(PATCH_CONTENT_TYPES)];
+
+function parseJsonBody(_request: FastifyRequest, body: string | Buffer): unknown {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BadRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function parseYamlBody(_request: FastifyRequest, body: string | Buffer): unknown {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new BadRequest(`the request body is not valid YAML: ${(e as Error).message}`);
+  }
+}
+
+export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
+  const { store } = deps;
+  const options = {
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false as const }),
+    bodyLimit: deps.limits?.bodyBytes ?? DEFAULT_BODY_BYTES,
+    // Event and Node names may be 253 characters long.
+    routerOptions: { maxParamLength: 300 },
+  };
+  // Requests and replies are the same objects over TLS; only the listening server differs.
+  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
+  const watches = new WatchRegistry();
+  const authorize = deps.authorize ?? allowAll;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) => parseJsonBody(request, body));
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) =>
+    parseYamlBody(request, body),
+  );
+  // Parsed only so that the PATCH handler can say plainly that server-side apply is not served (415).
+  app.addContentTypeParser('application/apply-patch+yaml', { parseAs: 'string' }, async (_r: FastifyRequest, body: string | Buffer) => String(body));
+
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (config.public) return;
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const user = match ? deps.authenticator.authenticate(match[1]!) : undefined;
+    if (!user) throw new Unauthorized();
+    const context = requestContext(request);
+    context.user = user;
+    const route = config.harrow;
+    if (route?.audited) {
+      const params = request.params as { namespace?: string; name?: string };
+      context.audit = {
+        verb: route.verb,
+        kind: route.kind,
+        ...(params.namespace !== undefined ? { namespace: params.namespace } : {}),
+        name: params.name ?? '',
+      };
+      context.dryRun = dryRunOf((request.query as { dryRun?: string }).dryRun);
+    }
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const { status, internal } = statusFromError(error);
+    if (internal) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed unexpectedly');
+    const context = requestContext(request);
+    if (context.audit && context.user && !context.dryRun && status.code >= 400) {
+      // The write did not happen: the attempt is still recorded, as a record of its own.
+      try {
+        await store.create(
+          auditRecord({
+            user: context.user.name,
+            verb: context.audit.verb,
+            resource: {
+              kind: context.audit.kind,
+              ...(context.audit.namespace !== undefined ? { namespace: context.audit.namespace } : {}),
+              name: context.audit.name,
+            },
+            outcome: { code: status.code, message: status.message },
+          }),
+        );
+      } catch (e) {
+        request.log.error({ err: e }, 'could not write the audit record of a failed request');
+      }
+    }
+    return reply.code(status.code).type('application/json').send(status);
+  });
+
+  app.setNotFoundHandler(async (request) => {
+    throw new NotFound(`the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`);
+  });
+
+  app.addHook('preClose', async () => {
+    watches.closeAll();
+  });
+
+  for (const path of ['/healthz', '/livez']) {
+    app.get(path, { config: PUBLIC_ROUTE }, async (_request, reply) => reply.type('text/plain').send('ok'));
+  }
+  app.get('/readyz', { config: PUBLIC_ROUTE }, async (_request, reply) => {
+    const ready = deps.isReady ? deps.isReady() : true;
+    return reply.code(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
+  });
+
+  registerDiscovery(app);
+  registerOpenApi(app);
+  registerResourceRoutes(app, {
+    store,
+    admission: deps.admission,
+    authorize,
+    watches,
+    ...(deps.limits?.maxListLimit !== undefined ? { maxListLimit: deps.limits.maxListLimit } : {}),
+  });
+  registerVmActions(app, { store, admission: deps.admission, authorize });
+  registerVmiSubresources(app, { store, ...(deps.runtime ? { runtime: deps.runtime } : {}), authorize });
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+
+  await ensureDefaultNamespace(store);
+  return app;
+}
+
+/** The `default` namespace exists from the start, as in Kubernetes. */
+async function ensureDefaultNamespace(store: ResourceStore): Promise<void> {
+  if (await store.get({ kind: 'Namespace', name: 'default' })) return;
+  try {
+    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, status: { phase: 'Active' } });
+  } catch (e) {
+    if (!(e instanceof AlreadyExists)) throw e;
+  }
+}

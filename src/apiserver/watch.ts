@@ -1,0 +1,118 @@
+// ?watch=1: a chunked stream of newline-delimited {"type","object"} events from the store, filtered by the request's selector.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HarrowError } from '../resources/errors.ts';
+import type { KindInfo } from '../resources/kinds.ts';
+import { keyOf, refOf, type KubeObject } from '../resources/meta.ts';
+import type { ResourceStore, WatchEvent, WatchHandle } from '../store/types.ts';
+import { selectorMatches, selectsEverything, type Selector } from './selectors.ts';
+import { statusFromError } from './status.ts';
+
+/** The open watches of a server, so that closing the server ends them instead of waiting for clients to hang up. */
+export class WatchRegistry {
+  private readonly open = new Set<() => void>();
+  add(stop: () => void): void {
+    this.open.add(stop);
+  }
+  delete(stop: () => void): void {
+    this.open.delete(stop);
+  }
+  get size(): number {
+    return this.open.size;
+  }
+  closeAll(): void {
+    for (const stop of [...this.open]) stop();
+  }
+}
+
+export interface WatchRequest {
+  store: ResourceStore;
+  info: KindInfo;
+  namespace?: string;
+  selector: Selector;
+  /** Resume after this revision; absent or "0": the current objects first, as ADDED. */
+  resourceVersion?: string;
+  timeoutSeconds?: number;
+  registry: WatchRegistry;
+}
+
+/** Kubernetes closes a watch after a while so clients re-list now and then; ours do the same after 30 minutes by default. */
+const DEFAULT_TIMEOUT_SECONDS = 1800;
+
+export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w: WatchRequest): Promise<FastifyReply> {
+  const { store, info, selector } = w;
+  const resume = w.resourceVersion !== undefined && w.resourceVersion !== '' && w.resourceVersion !== '0';
+  // The initial list is read before the response starts, so its errors still become a Status with the right code.
+  const initial = resume ? undefined : await store.list(info.kind, w.namespace !== undefined ? { namespace: w.namespace } : {});
+
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+  res.flushHeaders();
+
+  let handle: WatchHandle | undefined;
+  let closed = false;
+  const stop = (): void => {
+    if (closed) return;
+    closed = true;
+    handle?.stop();
+    clearTimeout(timer);
+    w.registry.delete(stop);
+    res.end();
+  };
+  const timer = setTimeout(stop, (w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000);
+  timer.unref();
+  w.registry.add(stop);
+  res.on('close', stop);
+
+  const send = (type: string, object: unknown): void => {
+    if (!closed) res.write(JSON.stringify({ type, object }) + '\n');
+  };
+
+  // With a selector, an object that stops matching leaves the client's view as DELETED and one that starts matching
+  // enters it as ADDED (Kubernetes' watch cache does the same with the previous object).
+  const filtered = !selectsEverything(selector);
+  const known = new Set<string>();
+  const deliver = (event: WatchEvent): void => {
+    if (!filtered) {
+      send(event.type, event.object);
+      return;
+    }
+    const key = keyOf(refOf(event.object));
+    if (event.type === 'DELETED') {
+      if (known.delete(key) || (resume && selectorMatches(selector, event.object))) send('DELETED', event.object);
+      return;
+    }
+    if (selectorMatches(selector, event.object)) {
+      const type = event.type === 'MODIFIED' && (known.has(key) || resume) ? 'MODIFIED' : 'ADDED';
+      known.add(key);
+      send(type, event.object);
+    } else if (known.delete(key)) {
+      send('DELETED', event.object);
+    }
+  };
+
+  if (initial) {
+    for (const object of initial.items as KubeObject[]) {
+      if (filtered && !selectorMatches(selector, object)) continue;
+      if (filtered) known.add(keyOf(refOf(object)));
+      send('ADDED', object);
+    }
+  }
+  try {
+    handle = store.watch(
+      info.kind,
+      {
+        ...(w.namespace !== undefined ? { namespace: w.namespace } : {}),
+        sinceResourceVersion: initial ? initial.resourceVersion : w.resourceVersion!,
+      },
+      deliver,
+    );
+  } catch (e) {
+    // A resourceVersion compacted away (410 Expired) is told as an ERROR event, as Kubernetes does, so clients re-list.
+    if (!(e instanceof HarrowError)) request.log.error({ err: e }, 'watch failed to start');
+    send('ERROR', statusFromError(e).status);
+    stop();
+  }
+  if (closed) handle?.stop();
+  return reply;
+}
