@@ -52,7 +52,8 @@ function checkTime(value: number, what: string): void {
 /**
  * Never-used addresses come from a frontier walking a seeded order of the space once; released addresses
  * behind the frontier come back through a FIFO free list after their quarantine. The free list is used
- * first, so memory grows with the peak number of addresses taken, not with the size of the ranges.
+ * first, so memory grows with the peak number of addresses taken, not with the size of the ranges: states
+ * live in 1 KiB pages (one byte per address) created when first touched and dropped when all free again.
  * Every operation is O(1) amortised: the frontier passes each position once (skipping those reserved ahead
  * of it), and each quarantine or free-list entry is handled once.
  */
