@@ -189,9 +189,11 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
 
   app.post(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('create', true) }, async (request: Req, reply) => {
     if (!allows('create')) throw notAllowed('create');
-    const object = prepareCreate(incomingObject(request.body, info, { namespace: request.params.namespace }), info);
-    const name = object.metadata.name;
+    const incoming = incomingObject(request.body, info, { namespace: request.params.namespace });
     const audit = requestContext(request).audit;
+    if (audit && typeof incoming.metadata.name === 'string') audit.name = incoming.metadata.name;
+    const object = prepareCreate(incoming, info);
+    const name = object.metadata.name;
     if (audit) audit.name = name;
     authorize(request, 'create', request.params.namespace, name);
     await ensureNamespace(request.params.namespace);
