@@ -45,22 +45,23 @@ describe('Status errors', () => {
   });
 
   it('no token or a wrong token is 401 Unauthorized, everywhere but the health probes', async () => {
-    h = await startServer();
+    const server = await startServer();
+    h = server;
     for (const url of ['/api', '/apis', '/version', VMS, '/no/such/route', `${VMS}/web`]) {
-      const none = await h.app.inject({ method: 'GET', url });
+      const none = await server.app.inject({ method: 'GET', url });
       assert.equal(none.statusCode, 401, url);
       assert.equal(JSON.parse(none.body).reason, 'Unauthorized');
-      const wrong = await h.app.inject({ method: 'GET', url, headers: { authorization: 'Bearer nope' } });
+      const wrong = await server.app.inject({ method: 'GET', url, headers: { authorization: 'Bearer nope' } });
       assert.equal(wrong.statusCode, 401, url);
     }
-    const basic = await h.app.inject({ method: 'GET', url: VMS, headers: { authorization: 'Basic YTpi' } });
+    const basic = await server.app.inject({ method: 'GET', url: VMS, headers: { authorization: 'Basic YTpi' } });
     assert.equal(basic.statusCode, 401);
     for (const url of ['/healthz', '/livez', '/readyz']) {
-      const r = await h.app.inject({ method: 'GET', url });
+      const r = await server.app.inject({ method: 'GET', url });
       assert.equal(r.statusCode, 200, url);
       assert.equal(r.body, 'ok');
     }
-    assert.equal((await auditRecords(h.store)).length, 0, 'unauthenticated attempts are not audited');
+    assert.equal((await auditRecords(server.store)).length, 0, 'unauthenticated attempts are not audited');
   });
 
   it('/readyz is ok only once the server says it is ready', async () => {
