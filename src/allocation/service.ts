@@ -63,7 +63,7 @@ export class MacAllocationService {
   private readonly pending = new Map<string, string>();
   /** owner key (namespace/name) → MACs it holds, mirrored from the store. */
   private readonly byOwner = new Map<string, Set<string>>();
-  private readonly owners = new Map<string, string>();
+  private readonly ownerOf = new Map<string, string>();
   private watches: WatchHandle[] = [];
   private readonly now: () => number;
   private readonly quarantineMs: number;
@@ -109,7 +109,7 @@ export class MacAllocationService {
   private buildPool(pool: MacPool): PoolEntry {
     const seconds = pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
     const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000 });
-    for (const [mac] of this.owners) this.mirrorInto(allocator, mac);
+    for (const [mac] of this.ownerOf) this.mirrorInto(allocator, mac);
     return { pool, allocator };
   }
 
@@ -134,7 +134,7 @@ export class MacAllocationService {
     const mac = a.spec.macAddress;
     this.forgetOwner(mac);
     const key = ownerKey(a.spec.owner.namespace, a.spec.owner.name);
-    this.owners.set(mac, key);
+    this.ownerOf.set(mac, key);
     let set = this.byOwner.get(key);
     if (!set) this.byOwner.set(key, (set = new Set()));
     set.add(mac);
@@ -153,12 +153,17 @@ export class MacAllocationService {
   }
 
   private forgetOwner(mac: string): void {
-    const key = this.owners.get(mac);
+    const key = this.ownerOf.get(mac);
     if (key === undefined) return;
-    this.owners.delete(mac);
+    this.ownerOf.delete(mac);
     const set = this.byOwner.get(key);
     set?.delete(mac);
     if (set && set.size === 0) this.byOwner.delete(key);
+  }
+
+  /** Every VM (namespace/name) that holds a MAC. */
+  owners(): string[] {
+    return [...this.byOwner.keys()];
   }
 
   /** MACs held (in use or quarantined) by the VM namespace/name. */
