@@ -1,0 +1,150 @@
+// The connectivity check after a restart that changed a MAC: the guest holds a DHCP lease for the new MAC and reaches its
+// network's gateway. Outcome: a VM (and VMI) condition, an Event and an AuditRecord.
+import { refOf, setCondition } from '../resources/meta.ts';
+import {
+  LABEL_CREATED_BY,
+  type ConnectivityResult,
+  type VirtualMachine,
+  type VirtualMachineInstance,
+} from '../resources/types.ts';
+import type { Lease } from '../runtime/types.ts';
+import { recordAudit } from './audit.ts';
+import { INDEX_CREATED_BY, type ControllerContext } from './context.ts';
+import { eventRecorder } from './events.ts';
+import { objectKey, type Controller, type Result } from './framework.ts';
+import { interfacePlans, networkStatusOf, podInterfaceMac, resolveNetwork } from './multus.ts';
+import { updateWithRetry } from './optimistic-update.ts';
+import { ANNOTATION_PREVIOUS_MACS } from './vm.ts';
+
+export const CONDITION_CONNECTIVITY = 'ConnectivityCheck';
+
+export interface ConnectivityOptions {
+  /** How long after the VMI runs the check waits for the lease, the agent and the gateway (default 60 s). */
+  timeoutMs?: number;
+  /** Delay between attempts while waiting (default 2 s). */
+  retryMs?: number;
+}
+
+export interface MacChange {
+  interface: string;
+  old: string;
+  new: string;
+}
+
+function previousMacsOf(vmi: VirtualMachineInstance): Record<string, string> | undefined {
+  const raw = vmi.metadata.annotations?.[ANNOTATION_PREVIOUS_MACS];
+  if (!raw) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The interfaces whose platform MAC differs from the previous instance's. */
+export function changedMacs(vmi: VirtualMachineInstance, podMacs: (podIfName: string) => string | undefined): MacChange[] {
+  const previous = previousMacsOf(vmi);
+  if (!previous) return [];
+  return interfacePlans(vmi.spec, vmi.metadata.namespace ?? 'default').flatMap((p) => {
+    const old = previous[p.iface.name]?.toLowerCase();
+    const now = podMacs(p.podInterfaceName) ?? p.iface.macAddress?.toLowerCase();
+    return old && now && old !== now ? [{ interface: p.iface.name, old, new: now }] : [];
+  });
+}
+
+function runningSince(vmi: VirtualMachineInstance): number {
+  const ready = vmi.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+  return Date.parse(ready?.lastTransitionTime ?? vmi.metadata.creationTimestamp ?? '') || 0;
+}
+
+export function connectivityController(ctx: ControllerContext, options: ConnectivityOptions = {}): Controller {
+  const { store, runtime, informers } = ctx;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const retryMs = options.retryMs ?? 2_000;
+  const log = ctx.logger.child({ controller: 'connectivity' });
+  const event = eventRecorder(store, log, { component: 'harrow-connectivity', host: ctx.nodeName });
+  const c = ctx.manager.controller({ name: 'connectivity', reconcile, concurrency: ctx.concurrency });
+  informers.vmis.onEvent((e) => {
+    if (e.type !== 'DELETED' && e.object.metadata.annotations?.[ANNOTATION_PREVIOUS_MACS]) c.enqueue(objectKey(e.object));
+  });
+  return c;
+
+  async function reconcile(key: string): Promise<Result> {
+    const vmi = informers.vmis.get(key);
+    if (!vmi?.metadata.uid || vmi.status?.phase !== 'Running') return {};
+    if (vmi.status.conditions?.some((x) => x.type === CONDITION_CONNECTIVITY)) return {}; // this instance was checked
+    const uid = vmi.metadata.uid;
+    const pod = informers.pods.byIndex(INDEX_CREATED_BY, uid).find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === uid);
+    const netStatus = networkStatusOf(pod);
+    const changes = changedMacs(vmi, (podIfName) => podInterfaceMac(netStatus, podIfName));
+    if (changes.length === 0) return {};
+    const namespace = vmi.metadata.namespace ?? 'default';
+    const late = ctx.now() >= runningSince(vmi) + timeoutMs;
+    const plans = new Map(interfacePlans(vmi.spec, namespace).map((p) => [p.iface.name, p]));
+    const results: ConnectivityResult[] = [];
+    for (const change of changes) {
+      const plan = plans.get(change.interface);
+      if (!plan) continue;
+      const network = await resolveNetwork(store, plan.network, namespace);
+      const leases: Lease[] = await runtime.leases(network.id);
+      const lease = leases.find((l) => l.mac.toLowerCase() === change.new);
+      const agentIps = (vmi.status.interfaces ?? []).find((s) => s.name === change.interface && String(s.infoSource ?? '').includes('guest-agent'))?.ipAddresses ?? [];
+      if ((!lease || agentIps.length === 0) && !late) return { requeueAfter: retryMs };
+      let reachable = false;
+      let pingOutput = '';
+      if (lease && agentIps.length > 0) {
+        try {
+          const r = await runtime.exec(uid, ['ping', '-c', '1', '-W', '2', network.gateway], { timeoutMs: 5_000 });
+          reachable = r.exitCode === 0;
+          pingOutput = (r.stdout + r.stderr).trim().split('\n').slice(-1)[0] ?? '';
+        } catch (e) {
+          pingOutput = e instanceof Error ? e.message : String(e);
+        }
+        if (!reachable && !late) return { requeueAfter: retryMs };
+      }
+      const problems: string[] = [];
+      if (!lease) problems.push(`no DHCP lease for ${change.new} on ${network.name}`);
+      if (agentIps.length === 0) problems.push(`the guest agent reports no IP on interface ${change.interface}`);
+      if (lease && agentIps.length > 0 && !reachable) problems.push(`gateway ${network.gateway} unreachable from the guest${pingOutput ? ` (${pingOutput})` : ''}`);
+      const ok = problems.length === 0;
+      results.push({
+        ok,
+        interface: change.interface,
+        macAddress: change.new,
+        lease: lease ? { ip: lease.ip, macAddress: lease.mac.toLowerCase() } : null,
+        gateway: { ip: network.gateway, reachable },
+        message: ok
+          ? `interface ${change.interface}: ${change.old} → ${change.new}; lease ${lease?.ip ?? ''} for the new MAC, gateway ${network.gateway} reachable`
+          : `interface ${change.interface}: ${change.old} → ${change.new}; ${problems.join('; ')}`,
+      });
+    }
+    if (results.length === 0) return {};
+    const ok = results.every((r) => r.ok);
+    const message = results.map((r) => r.message).join(' | ');
+    const vmName = vmi.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ?? vmi.metadata.name;
+    for (const r of results) {
+      const change = changes.find((x) => x.interface === r.interface) as MacChange;
+      await recordAudit(store, log, {
+        verb: 'connectivity-check',
+        resource: { kind: 'VirtualMachine', namespace, name: vmName },
+        changes: [{ field: `interfaces[${r.interface}].macAddress`, old: change.old, new: change.new }],
+        outcome: { code: r.ok ? 200 : 503, message: r.message },
+        connectivity: r,
+      });
+    }
+    const nowIso = new Date(ctx.now()).toISOString();
+    const condition = { type: CONDITION_CONNECTIVITY, status: ok ? 'True' : 'False', reason: ok ? 'Passed' : 'Failed', message } as const;
+    await updateWithRetry<VirtualMachineInstance>(store, refOf(vmi), (o) => setCondition((o.status ??= {}).conditions ??= [], condition, nowIso), {
+      expectUid: uid,
+    });
+    const vm = await updateWithRetry<VirtualMachine>(store, { kind: 'VirtualMachine', namespace, name: vmName }, (o) =>
+      setCondition((o.status ??= {}).conditions ??= [], condition, nowIso),
+    );
+    if (vm) {
+      await event(vm, ok ? 'Normal' : 'Warning', ok ? 'ConnectivityCheckPassed' : 'ConnectivityCheckFailed', message);
+    }
+    log[ok ? 'info' : 'warn']({ namespace, vm: vmName, results }, 'connectivity check after a MAC change');
+    return {};
+  }
+}

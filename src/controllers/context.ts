@@ -1,0 +1,95 @@
+// What every Harrow controller is given: the store, the Runtime interface, the shared informers and their indexes.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../resources/meta.ts';
+import {
+  LABEL_CREATED_BY,
+  LABEL_VM_NAME,
+  type NetworkAttachmentDefinition,
+  type Pod,
+  type VirtualMachine,
+  type VirtualMachineInstance,
+} from '../resources/types.ts';
+import type { Runtime } from '../runtime/types.ts';
+import type { ResourceStore } from '../store/types.ts';
+import type { ControllerManager, Informer } from './framework.ts';
+import type { MetricsRegistry } from './metrics.ts';
+import { nadRefOf, podNetworkSelections } from './multus.ts';
+
+/** The user controllers act as in audit records. */
+export const CONTROLLER_USER = 'system:harrow:controller';
+
+/**
+ * Fills every missing macAddress of a VM from the pool and commits the VM (the lead's allocation service implements it);
+ * the network plugin calls it when a namespace has pool admission off. Throws on conflict.
+ */
+export interface MacAssigner {
+  assignMissing(vm: VirtualMachine): Promise<VirtualMachine>;
+}
+
+export const INDEX_UID = 'uid';
+/** Pods by `kubevirt.io/created-by` (the VMI uid). */
+export const INDEX_CREATED_BY = 'createdBy';
+/** Pods by `namespace/<vm.kubevirt.io/name>` (the VMI's, hence the VM's, name). */
+export const INDEX_VM = 'vm';
+/** Pods by each `namespace/name` of the NADs they ask for. */
+export const INDEX_NAD = 'nad';
+
+export interface SharedInformers {
+  vms: Informer<VirtualMachine>;
+  vmis: Informer<VirtualMachineInstance>;
+  pods: Informer<Pod>;
+  nads: Informer<NetworkAttachmentDefinition>;
+}
+
+export interface ControllerContext {
+  store: ResourceStore;
+  runtime: Runtime;
+  manager: ControllerManager;
+  informers: SharedInformers;
+  macAssigner: MacAssigner;
+  nodeName: string;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  now: () => number;
+  /** Keys reconciled at once per controller. */
+  concurrency: number;
+}
+
+const uidOf = (o: KubeObject): string[] => (o.metadata.uid ? [o.metadata.uid] : []);
+
+export function vmKeyOfPod(pod: Pod): string | undefined {
+  const vm = pod.metadata.labels?.[LABEL_VM_NAME];
+  return vm ? `${pod.metadata.namespace ?? 'default'}/${vm}` : undefined;
+}
+
+export function nadKeysOfPod(pod: Pod): string[] {
+  const ns = pod.metadata.namespace ?? 'default';
+  return podNetworkSelections(pod).map((e) => `${e.namespace ?? ns}/${e.name}`);
+}
+
+export function sharedInformers(manager: ControllerManager): SharedInformers {
+  const vms = manager.informer<VirtualMachine>('VirtualMachine');
+  const vmis = manager.informer<VirtualMachineInstance>('VirtualMachineInstance');
+  const pods = manager.informer<Pod>('Pod');
+  const nads = manager.informer<NetworkAttachmentDefinition>('NetworkAttachmentDefinition');
+  vmis.addIndex(INDEX_UID, uidOf);
+  pods.addIndex(INDEX_UID, uidOf);
+  pods.addIndex(INDEX_CREATED_BY, (p) => {
+    const by = p.metadata.labels?.[LABEL_CREATED_BY];
+    return by ? [by] : [];
+  });
+  pods.addIndex(INDEX_VM, (p) => {
+    const k = vmKeyOfPod(p);
+    return k ? [k] : [];
+  });
+  pods.addIndex(INDEX_NAD, nadKeysOfPod);
+  return { vms, vmis, pods, nads };
+}
+
+/** The NAD keys (`namespace/name`) a VMI spec's multus networks name. */
+export function nadKeysOfSpec(networks: VirtualMachineInstance['spec']['networks'], namespace: string): string[] {
+  return (networks ?? []).flatMap((n) => {
+    const r = nadRefOf(n, namespace);
+    return r ? [`${r.namespace}/${r.name}`] : [];
+  });
+}

@@ -1,0 +1,179 @@
+// The launcher (virt-handler / virt-launcher role): starts the guest of a VMI once its pod's networks exist, giving each
+// NIC the MAC KubeVirt's precedence picks; tracks the guest into the VMI phase; stops guests of gone VMIs; after a
+// restart of Harrow adopts running guests that still have a VMI and stops the others.
+import { refOf, setCondition } from '../resources/meta.ts';
+import { ANNOTATION_NETWORK_STATUS, LABEL_CREATED_BY, type Pod, type VirtualMachineInstance, type VMIPhase } from '../resources/types.ts';
+import { quantityToMiB } from '../resources/virtualmachine.ts';
+import type { GuestNic, GuestObservation, GuestSpec } from '../runtime/types.ts';
+import { INDEX_CREATED_BY, INDEX_UID, vmKeyOfPod, type ControllerContext } from './context.ts';
+import { eventRecorder } from './events.ts';
+import { Tombstones, changed, objectKey, refFor, type Controller, type Result } from './framework.ts';
+import { resolveGuestMac } from './mac-precedence.ts';
+import { interfacePlans, networkStatusOf, podInterfaceMac, resolveNetwork } from './multus.ts';
+import { interfaceStatuses } from './observer.ts';
+import { updateWithRetry } from './optimistic-update.ts';
+import { isFinished } from './vm.ts';
+
+const DEFAULT_MEMORY_MIB = 128;
+
+/** vCPUs of a VMI: cores × sockets × threads (each default 1). */
+export function guestCpus(vmi: VirtualMachineInstance): number {
+  const c = vmi.spec.domain?.cpu ?? {};
+  return Math.max(1, (c.cores ?? 1) * (c.sockets ?? 1) * (c.threads ?? 1));
+}
+
+/** Guest memory: domain.memory.guest, else resources.requests.memory, else 128 MiB. */
+export function guestMemoryMiB(vmi: VirtualMachineInstance): number {
+  const q = vmi.spec.domain?.memory?.guest ?? vmi.spec.domain?.resources?.requests?.memory;
+  return (typeof q === 'string' ? quantityToMiB(q) : undefined) ?? DEFAULT_MEMORY_MIB;
+}
+
+export function launcherController(ctx: ControllerContext): Controller {
+  const { store, runtime, informers } = ctx;
+  const log = ctx.logger.child({ controller: 'launcher' });
+  const event = eventRecorder(store, log, { component: 'virt-handler', host: ctx.nodeName });
+  const deleted = new Tombstones<VirtualMachineInstance>();
+  const c = ctx.manager.controller({ name: 'launcher', reconcile, concurrency: ctx.concurrency, onStart: adoptOrStop });
+  informers.vmis.onEvent((e) => {
+    if (e.type === 'DELETED') deleted.add(e.object);
+    if (changed(e, (o) => `${o.metadata.uid}|${o.status?.phase}|${o.metadata.deletionTimestamp ?? ''}`)) c.enqueue(objectKey(e.object));
+  });
+  // The pod matters when its networks are ready (network-status written) and when it goes.
+  informers.pods.onEvent((e) => {
+    const k = vmKeyOfPod(e.object);
+    if (k && changed(e, (p) => p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS] ?? '')) c.enqueue(k);
+  });
+  return c;
+
+  async function reconcile(key: string): Promise<Result> {
+    for (const gone of deleted.get(key)) {
+      await runtime.stopGuest(gone.metadata.uid ?? '');
+      log.info({ namespace: gone.metadata.namespace, vmi: gone.metadata.name, uid: gone.metadata.uid }, 'VMI deleted: guest stopped');
+      deleted.done(key, gone.metadata.uid);
+    }
+    let vmi = (await store.get(refFor('VirtualMachineInstance', key))) as VirtualMachineInstance | undefined;
+    if (!vmi?.metadata.uid) return {};
+    const uid = vmi.metadata.uid;
+    if (vmi.metadata.deletionTimestamp !== undefined) {
+      await runtime.stopGuest(uid);
+      return {};
+    }
+    if (isFinished(vmi)) return {};
+    const phase = vmi.status?.phase;
+    const observed = await runtime.observe(uid);
+    if (observed) {
+      if (observed.state === 'Failed') {
+        await setPhase(vmi, 'Failed', observed.reason ?? 'the guest failed');
+        await event(vmi, 'Warning', 'Failed', `The VirtualMachineInstance crashed: ${observed.reason ?? 'unknown reason'}`);
+        return {};
+      }
+      if (observed.state === 'Stopped') {
+        // Stopped while its VMI lives: the guest shut itself down (we only stop guests of deleted VMIs).
+        await setPhase(vmi, 'Succeeded', observed.reason ?? 'the guest shut down');
+        await event(vmi, 'Normal', 'Stopped', 'The VirtualMachineInstance was shut down.');
+        return {};
+      }
+      if (phase !== 'Running') {
+        await setPhase(vmi, 'Running', undefined, observed);
+        await event(vmi, 'Normal', 'Started', 'VirtualMachineInstance started.');
+      }
+      return {};
+    }
+    if (phase === 'Running') {
+      await setPhase(vmi, 'Failed', 'the guest is gone from the runtime (the host or Harrow restarted)');
+      await event(vmi, 'Warning', 'Failed', 'The guest of this VirtualMachineInstance is gone from the runtime');
+      return {};
+    }
+    const pod = podOf(uid);
+    const netStatus = networkStatusOf(pod);
+    if (!pod || !netStatus) return {}; // the network plugin writes network-status; the pod event brings us back
+    const spec = await guestSpec(vmi, pod);
+    if (phase !== 'Scheduled') vmi = (await setPhase(vmi, 'Scheduled')) ?? vmi;
+    try {
+      await runtime.startGuest(spec);
+    } catch (e) {
+      await event(vmi, 'Warning', 'SyncFailed', `starting the guest failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    }
+    log.info({ namespace: vmi.metadata.namespace, vm: vmi.metadata.name, nics: spec.nics.map((n) => `${n.name}=${n.mac}`) }, 'guest started');
+    // The first interface status goes with the phase (one write instead of two); the observer keeps it current.
+    await setPhase(vmi, 'Running', undefined, await runtime.observe(uid));
+    await event(vmi, 'Normal', 'Started', 'VirtualMachineInstance started.');
+    return {};
+  }
+
+  function podOf(vmiUid: string): Pod | undefined {
+    return informers.pods.byIndex(INDEX_CREATED_BY, vmiUid).find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === vmiUid);
+  }
+
+  async function guestSpec(vmi: VirtualMachineInstance, pod: Pod): Promise<GuestSpec> {
+    const namespace = vmi.metadata.namespace ?? 'default';
+    const status = networkStatusOf(pod);
+    const nics: GuestNic[] = [];
+    for (const plan of interfacePlans(vmi.spec, namespace)) {
+      const mac = resolveGuestMac(plan.iface.macAddress, podInterfaceMac(status, plan.podInterfaceName));
+      if (!mac) throw new Error(`interface ${plan.iface.name}: no MAC in the spec and none on pod interface ${plan.podInterfaceName}`);
+      const network = await resolveNetwork(store, plan.network, namespace);
+      nics.push({ name: plan.iface.name, mac, podInterfaceName: plan.podInterfaceName, networkId: network.id });
+    }
+    return {
+      vmiUid: vmi.metadata.uid ?? '',
+      podUid: pod.metadata.uid ?? '',
+      namespace,
+      name: vmi.metadata.name,
+      cpus: guestCpus(vmi),
+      memoryMiB: guestMemoryMiB(vmi),
+      nics,
+    };
+  }
+
+  /** Writes the phase (and what goes with it); `vmi` is a copy the caller gives away. Returns the written VMI. */
+  async function setPhase(
+    vmi: VirtualMachineInstance,
+    phase: VMIPhase,
+    reason?: string,
+    observed?: GuestObservation,
+  ): Promise<VirtualMachineInstance | undefined> {
+    const nowIso = new Date(ctx.now()).toISOString();
+    return updateWithRetry<VirtualMachineInstance>(
+      store,
+      refOf(vmi),
+      (o) => {
+        const status = (o.status ??= {});
+        const before = JSON.stringify(status);
+        status.phase = phase;
+        const conditions = (status.conditions ??= []);
+        if (phase === 'Running') {
+          status.nodeName = ctx.nodeName;
+          const pod = podOf(o.metadata.uid ?? '');
+          if (pod?.metadata.uid) status.activePods = { [pod.metadata.uid]: ctx.nodeName };
+          if (observed) status.interfaces = interfaceStatuses(o, networkStatusOf(pod), observed);
+          setCondition(conditions, { type: 'Ready', status: 'True' }, nowIso);
+        } else if (phase === 'Scheduled') {
+          status.nodeName = ctx.nodeName;
+          setCondition(conditions, { type: 'Ready', status: 'False', reason: 'GuestNotRunning', message: 'the guest is starting' }, nowIso);
+        } else {
+          setCondition(conditions, { type: 'Ready', status: 'False', reason: phase === 'Failed' ? 'GuestFailed' : 'GuestStopped', ...(reason ? { message: reason } : {}) }, nowIso);
+          if (reason) status.reason = reason;
+        }
+        return JSON.stringify(status) !== before;
+      },
+      { expectUid: vmi.metadata.uid ?? '', current: vmi },
+    );
+  }
+
+  /** After a restart of Harrow: a running guest with a VMI is adopted (reconciled), one without is stopped. */
+  async function adoptOrStop(): Promise<void> {
+    const inventory = await runtime.inventory();
+    for (const uid of inventory.guests) {
+      const vmi = informers.vmis.byIndex(INDEX_UID, uid)[0];
+      if (vmi && !isFinished(vmi)) {
+        c.enqueue(objectKey(vmi));
+        continue;
+      }
+      if (vmi) continue; // a finished VMI keeps its dead guest's record until it is deleted
+      await runtime.stopGuest(uid);
+      log.info({ vmiUid: uid }, 'orphan guest stopped: no VMI has its uid');
+    }
+  }
+}

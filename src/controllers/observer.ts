@@ -1,0 +1,257 @@
+// The observer: what the guest really uses (QMP rx-filter, guest agent) → VMI status.interfaces the KubeVirt way, plus
+// Harrow's GuestMACMismatch condition (on the VMI and its VM), events and the mismatch metric.
+import { refOf, removeCondition, setCondition, type Condition } from '../resources/meta.ts';
+import {
+  ANNOTATION_NETWORK_STATUS,
+  LABEL_CREATED_BY,
+  macAllocationName,
+  type MacAllocation,
+  type NetworkStatusEntry,
+  type VirtualMachine,
+  type VirtualMachineInstance,
+  type VMIInterfaceStatus,
+} from '../resources/types.ts';
+import type { GuestObservation } from '../runtime/types.ts';
+import { INDEX_CREATED_BY, vmKeyOfPod, type ControllerContext } from './context.ts';
+import { eventRecorder } from './events.ts';
+import { changed, objectKey, refFor, splitKey, type Controller, type Result } from './framework.ts';
+import { interfacePlans, networkStatusOf, podInterfaceMac } from './multus.ts';
+import { updateWithRetry } from './optimistic-update.ts';
+
+export const CONDITION_GUEST_MAC_MISMATCH = 'GuestMACMismatch';
+export const REASON_GUEST_MAC_CHANGED = 'GuestChangedMAC';
+const DEFAULT_POLL_MS = 10_000;
+
+export interface GuestMacMismatch {
+  interface: string;
+  podInterfaceName: string;
+  platformMac: string;
+  guestMac: string;
+  /** The VM that holds the guest's MAC in the pool, when it is another VM. */
+  heldBy?: { namespace: string; name: string; interface: string };
+}
+
+const lower = (mac: string | undefined): string | undefined => mac?.toLowerCase();
+const isLoopback = (i: { interfaceName: string; mac: string }): boolean =>
+  i.interfaceName === 'lo' || i.mac === '' || /^0{2}(:0{2}){5}$/.test(i.mac);
+
+/**
+ * VMI status.interfaces as KubeVirt's NetStat.UpdateStatus builds them: one entry per spec interface with the platform
+ * MAC (the pod interface's) and, when the guest agent reports an interface with that MAC, its name and IPs; every guest
+ * interface matching no spec interface gets its own `guest-agent` entry. Harrow adds `guestMac` (QMP rx-filter). Pure.
+ */
+export function interfaceStatuses(
+  vmi: VirtualMachineInstance,
+  networkStatus: NetworkStatusEntry[] | undefined,
+  observation: GuestObservation | undefined,
+): VMIInterfaceStatus[] {
+  const namespace = vmi.metadata.namespace ?? 'default';
+  const agent = (observation?.agent?.interfaces ?? []).filter((i) => !isLoopback(i));
+  const matched = new Set<number>();
+  const out: VMIInterfaceStatus[] = [];
+  for (const plan of interfacePlans(vmi.spec, namespace)) {
+    const mac = podInterfaceMac(networkStatus, plan.podInterfaceName) ?? lower(plan.iface.macAddress);
+    const entry: VMIInterfaceStatus = { name: plan.iface.name, ...(mac ? { mac } : {}), podInterfaceName: plan.podInterfaceName };
+    const guestMac = lower(observation?.nics.find((n) => n.name === plan.iface.name)?.guestMac);
+    if (guestMac) entry.guestMac = guestMac;
+    const i = mac ? agent.findIndex((a, idx) => !matched.has(idx) && lower(a.mac) === mac) : -1;
+    if (i >= 0) {
+      matched.add(i);
+      const a = agent[i] as (typeof agent)[number];
+      entry.interfaceName = a.interfaceName;
+      if (a.ipAddresses.length > 0) entry.ipAddress = a.ipAddresses[0] as string;
+      entry.ipAddresses = [...a.ipAddresses];
+      entry.infoSource = 'domain, guest-agent';
+    } else entry.infoSource = 'domain';
+    entry.queueCount = 1;
+    out.push(entry);
+  }
+  agent.forEach((a, idx) => {
+    if (matched.has(idx)) return;
+    out.push({
+      interfaceName: a.interfaceName,
+      mac: lower(a.mac) as string,
+      ...(a.ipAddresses.length > 0 ? { ipAddress: a.ipAddresses[0] as string } : {}),
+      ipAddresses: [...a.ipAddresses],
+      infoSource: 'guest-agent',
+    });
+  });
+  return out;
+}
+
+/** Spec interfaces whose guest MAC differs from the platform's. */
+export function guestMacMismatches(statuses: VMIInterfaceStatus[]): GuestMacMismatch[] {
+  return statuses.flatMap((s) =>
+    s.name && s.mac && typeof s.guestMac === 'string' && s.guestMac !== s.mac
+      ? [{ interface: s.name, podInterfaceName: s.podInterfaceName ?? '', platformMac: s.mac, guestMac: s.guestMac }]
+      : [],
+  );
+}
+
+/** The condition message: what differs, what it breaks, that it reverts, and the two remedies. */
+export function mismatchMessage(namespace: string, vm: string, mismatches: GuestMacMismatch[]): string {
+  return mismatches
+    .map((m) => {
+      let text =
+        `interface ${m.interface}: the guest uses MAC ${m.guestMac} but the platform assigned ${m.platformMac} ` +
+        `(pod interface ${m.podInterfaceName}). Frames from ${m.guestMac} are dropped by the network's spoof check: ` +
+        `no connectivity, no DHCP. The in-guest change reverts when the VM restarts. ` +
+        `To restore ${m.platformMac}: \`harrow drift restore ${vm} -n ${namespace}\` (or restart the VM). ` +
+        `To keep ${m.guestMac}: \`harrow drift adopt ${vm} -n ${namespace}\` puts it in the manifest, applied on restart.`;
+      if (m.heldBy) {
+        text +=
+          ` Note: ${m.guestMac} is allocated to VM ${m.heldBy.namespace}/${m.heldBy.name} (interface ${m.heldBy.interface}): ` +
+          `VM ${namespace}/${vm} and VM ${m.heldBy.namespace}/${m.heldBy.name} would clash on the network, and adopting it is refused while ` +
+          `${m.heldBy.namespace}/${m.heldBy.name} holds it.`;
+      }
+      return text;
+    })
+    .join(' ');
+}
+
+/** Whether the VMI already shows this observation (so the poll need not write). */
+function upToDate(vmi: VirtualMachineInstance, statuses: VMIInterfaceStatus[], observation: GuestObservation, message: string | undefined): boolean {
+  const status = vmi.status ?? {};
+  const conditions = status.conditions ?? [];
+  if (JSON.stringify(status.interfaces ?? []) !== JSON.stringify(statuses)) return false;
+  if (observation.agent?.osInfo && JSON.stringify(status.guestOSInfo) !== JSON.stringify(observation.agent.osInfo)) return false;
+  if (conditions.some((x) => x.type === 'AgentConnected') !== (observation.agent !== undefined)) return false;
+  return conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH)?.message === message;
+}
+
+const jitter = (ms: number): number => Math.round(ms * (0.75 + Math.random() * 0.5));
+
+export interface ObserverOptions {
+  /** Poll interval per running VMI (jittered ±25%); runtime events trigger an immediate reconcile besides. */
+  pollMs?: number;
+}
+
+export function observerController(ctx: ControllerContext, options: ObserverOptions = {}): Controller {
+  const { store, runtime, informers } = ctx;
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const log = ctx.logger.child({ controller: 'observer' });
+  const event = eventRecorder(store, log, { component: 'harrow-observer', host: ctx.nodeName });
+  const gauge = ctx.metrics.gauge(
+    'harrow_guest_mac_mismatch',
+    '1 when the MAC the guest uses on an interface differs from the platform-assigned one.',
+    ['namespace', 'vm', 'interface'],
+  );
+  // Series published per VMI key, so a gone VMI's series are removed without scanning them all.
+  const published = new Map<string, Set<string>>();
+  const c = ctx.manager.controller({ name: 'observer', reconcile, concurrency: ctx.concurrency });
+  // The guest side comes through runtime events and polls; from the store only phase, spec and network-status matter.
+  informers.vmis.onEvent((e) => {
+    if (changed(e, (o) => `${o.metadata.uid}|${o.status?.phase}|${JSON.stringify(o.spec.domain?.devices?.interfaces ?? [])}`)) {
+      c.enqueue(objectKey(e.object));
+    }
+  });
+  informers.pods.onEvent((e) => {
+    const k = vmKeyOfPod(e.object);
+    if (k && changed(e, (p) => p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS] ?? '')) c.enqueue(k);
+  });
+  return c;
+
+  function publish(key: string, values: Map<string, number>): void {
+    const { namespace = 'default', name } = splitKey(key);
+    const before = published.get(key) ?? new Set<string>();
+    for (const iface of before) if (!values.has(iface)) gauge.remove({ namespace, vm: name, interface: iface });
+    for (const [iface, v] of values) gauge.set({ namespace, vm: name, interface: iface }, v);
+    if (values.size > 0) published.set(key, new Set(values.keys()));
+    else published.delete(key);
+  }
+
+  async function reconcile(key: string): Promise<Result> {
+    const cached = informers.vmis.get(key);
+    if (!cached?.metadata.uid || cached.status?.phase !== 'Running') {
+      publish(key, new Map());
+      if (cached) await clearVmiCondition(cached);
+      await mirrorOnVm(key, undefined, cached ? 'the VM is no longer running' : 'the VM stopped');
+      return {};
+    }
+    const uid = cached.metadata.uid;
+    const pod = informers.pods.byIndex(INDEX_CREATED_BY, uid).find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === uid);
+    const netStatus = networkStatusOf(pod);
+    const observation = await runtime.observe(uid);
+    if (!observation) return { requeueAfter: jitter(pollMs) };
+    const statuses = interfaceStatuses(cached, netStatus, observation);
+    const mismatches = guestMacMismatches(statuses);
+    const namespace = cached.metadata.namespace ?? 'default';
+    const vmName = cached.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ?? cached.metadata.name;
+    for (const m of mismatches) {
+      const holder = (await store.get({ kind: 'MacAllocation', name: macAllocationName(m.guestMac) })) as MacAllocation | undefined;
+      const owner = holder?.spec.owner;
+      if (owner && holder.status?.state !== 'Quarantined' && !(owner.namespace === namespace && owner.name === vmName)) {
+        m.heldBy = { namespace: owner.namespace, name: owner.name, interface: owner.interface };
+      }
+    }
+    const message = mismatches.length > 0 ? mismatchMessage(namespace, vmName, mismatches) : undefined;
+    const metricValues = new Map(statuses.filter((s) => s.name).map((s) => [s.name as string, mismatches.some((m) => m.interface === s.name) ? 1 : 0]));
+    if (upToDate(cached, statuses, observation, message)) {
+      // The common poll result: nothing new, so no store round trip.
+      publish(key, metricValues);
+      await mirrorOnVm(`${namespace}/${vmName}`, message, 'the guest uses the platform-assigned MAC on every interface again');
+      return { requeueAfter: jitter(pollMs) };
+    }
+    const nowIso = new Date(ctx.now()).toISOString();
+    let previous: Condition | undefined;
+    let changed = false;
+    const written = await updateWithRetry<VirtualMachineInstance>(
+      store,
+      refOf(cached),
+      (o) => {
+        const status = (o.status ??= {});
+        const before = JSON.stringify(status);
+        const conditions = (status.conditions ??= []);
+        previous = conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
+        // Recomputed on the stored object: its spec (MACs filled by the network plugin) may be newer than the cache's.
+        status.interfaces = interfaceStatuses(o, netStatus, observation);
+        if (observation.agent?.osInfo) status.guestOSInfo = observation.agent.osInfo;
+        if (observation.agent) setCondition(conditions, { type: 'AgentConnected', status: 'True' }, nowIso);
+        else removeCondition(conditions, 'AgentConnected');
+        if (message) {
+          setCondition(conditions, { type: CONDITION_GUEST_MAC_MISMATCH, status: 'True', reason: REASON_GUEST_MAC_CHANGED, message }, nowIso);
+        } else removeCondition(conditions, CONDITION_GUEST_MAC_MISMATCH);
+        changed = JSON.stringify(status) !== before;
+        return changed;
+      },
+      { expectUid: uid },
+    );
+    if (!written) return {};
+    publish(key, metricValues);
+    if (message && previous?.message !== message) {
+      await event(written, 'Warning', CONDITION_GUEST_MAC_MISMATCH, message);
+      log.warn({ namespace, vm: vmName, mismatches }, 'guest MAC differs from the platform MAC');
+    } else if (!message && previous) {
+      await event(written, 'Normal', 'GuestMACRestored', 'the guest uses the platform-assigned MAC on every interface again');
+    }
+    await mirrorOnVm(`${namespace}/${vmName}`, message, 'the guest uses the platform-assigned MAC on every interface again');
+    return { requeueAfter: jitter(pollMs) };
+  }
+
+  async function clearVmiCondition(vmi: VirtualMachineInstance): Promise<void> {
+    if (!vmi.status?.conditions?.some((x) => x.type === CONDITION_GUEST_MAC_MISMATCH)) return;
+    await updateWithRetry<VirtualMachineInstance>(store, refOf(vmi), (o) => removeCondition(o.status?.conditions ?? [], CONDITION_GUEST_MAC_MISMATCH), {
+      expectUid: vmi.metadata.uid ?? '',
+    });
+  }
+
+  /** The VM shows the same condition so that `get vm` tells; its events mark the transitions. */
+  async function mirrorOnVm(vmKey: string, message: string | undefined, restoredWhy: string): Promise<void> {
+    const cachedVm = informers.vms.get(vmKey);
+    if (!cachedVm) return;
+    const current = cachedVm.status?.conditions?.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
+    if (message === undefined ? !current : current?.message === message) return;
+    const nowIso = new Date(ctx.now()).toISOString();
+    let had: Condition | undefined;
+    const written = await updateWithRetry<VirtualMachine>(store, refFor('VirtualMachine', vmKey), (vm) => {
+      const status = (vm.status ??= {});
+      const conditions = (status.conditions ??= []);
+      had = conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
+      if (message) return setCondition(conditions, { type: CONDITION_GUEST_MAC_MISMATCH, status: 'True', reason: REASON_GUEST_MAC_CHANGED, message }, nowIso);
+      return removeCondition(conditions, CONDITION_GUEST_MAC_MISMATCH);
+    });
+    if (!written) return;
+    if (message && had?.message !== message) await event(written, 'Warning', CONDITION_GUEST_MAC_MISMATCH, message);
+    else if (!message && had) await event(written, 'Normal', 'GuestMACRestored', restoredWhy);
+  }
+}
