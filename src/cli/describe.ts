@@ -1,0 +1,162 @@
+// `harrow describe vm NAME`: status, conditions, per-interface platform/guest MACs, IPs, lease, drift remedies, events.
+import { ApiError } from '../client/errors.ts';
+import type { Condition } from '../resources/meta.ts';
+import { LABEL_VM_NAME, type KubeEvent, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
+import { expectPositionals } from './args.ts';
+import { launcherPodOf, sortEvents } from './columns.ts';
+import type { Command } from './command.ts';
+import { UsageError } from './context.ts';
+import { relatesToVm } from './get.ts';
+import { interfaceViews, type InterfaceView } from './interfaces.ts';
+import { kindOfWord } from './kind-words.ts';
+import { printData } from './output.ts';
+import { age, formatTable } from './table.ts';
+
+export interface VmFacts {
+  vm: VirtualMachine;
+  vmi?: VirtualMachineInstance;
+  pod?: Pod;
+  events: KubeEvent[];
+}
+
+const indent = (text: string, by: string): string =>
+  text
+    .split('\n')
+    .map((l) => (l === '' ? l : by + l))
+    .join('\n');
+
+function conditionsBlock(title: string, conditions: Condition[] | undefined): string {
+  if (!conditions || conditions.length === 0) return `${title}: none\n`;
+  const rows = conditions.map((c) => [c.type, c.status, c.reason ?? '', c.message ?? '']);
+  return `${title}:\n${indent(formatTable(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], rows), '  ')}`;
+}
+
+function interfaceBlock(v: InterfaceView, running: boolean): string {
+  const lines: [string, string][] = [];
+  lines.push(['Manifest MAC', v.specMac ?? '(none yet: the pool assigns one)']);
+  if (running) {
+    lines.push([
+      'Platform MAC',
+      v.platformMac === undefined
+        ? '(not known yet)'
+        : `${v.platformMac}  (${v.platformSource === 'network-status' ? `pod interface ${v.podInterfaceName ?? '?'}, from the pod's network-status` : 'from the VMI status'})`,
+    ]);
+    lines.push([
+      'Guest MAC',
+      v.guestMac === undefined
+        ? '(not reported yet: the guest agent has not answered)'
+        : `${v.guestMac}${v.guestInterfaceName ? `  (${v.guestInterfaceName} in the guest)` : ''}${v.mismatch ? '  ← MISMATCH: the guest does not use the platform MAC' : ''}`,
+    ]);
+    lines.push(['IPs', v.ips.length > 0 ? v.ips.join(', ') : '(none)']);
+    if (v.lease) {
+      lines.push(['Lease', `${v.lease.ip}${v.lease.mac ? ` for ${v.lease.mac}` : ''}${v.lease.expires ? ` until ${v.lease.expires}` : ''}`]);
+    }
+    if (v.pendingRestart) lines.push(['Pending', `the manifest asks for ${v.specMac}; a restart applies it`]);
+  }
+  const w = Math.max(...lines.map(([k]) => k.length)) + 2;
+  return (
+    `  ${v.name}  (${v.binding} binding, network ${v.network})\n` +
+    lines.map(([k, val]) => `    ${(k + ':').padEnd(w)}${val}`).join('\n') +
+    '\n'
+  );
+}
+
+/** The human description of a VM; `nsFlag` is repeated in the suggested commands. */
+export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): string {
+  const { vm, vmi, pod } = facts;
+  const views = interfaceViews(vm, vmi, pod);
+  const status = vm.status ?? {};
+  const strategy = vm.spec?.runStrategy ?? (vm.spec?.running === true ? 'Always (running: true)' : vm.spec?.running === false ? 'Halted (running: false)' : '-');
+  const head: [string, string][] = [
+    ['Name', vm.metadata.name],
+    ['Namespace', vm.metadata.namespace ?? 'default'],
+    ['Created', vm.metadata.creationTimestamp ? `${age(vm.metadata.creationTimestamp, now)} ago (${vm.metadata.creationTimestamp})` : '-'],
+    ['Status', status.printableStatus ?? '-'],
+    ['Ready', status.ready === true ? 'True' : 'False'],
+    ['Run strategy', String(strategy)],
+    ['Instance', vmi ? `${vmi.metadata.name}, phase ${vmi.status?.phase ?? '-'}${vmi.status?.nodeName ? ` on ${vmi.status.nodeName}` : ''}` : '(none: the VM is not running)'],
+  ];
+  if (pod) head.push(['Launcher pod', `${pod.metadata.name}${pod.status?.phase ? `, ${pod.status.phase}` : ''}`]);
+  const w = Math.max(...head.map(([k]) => k.length)) + 2;
+  let out = head.map(([k, v]) => `${(k + ':').padEnd(w)}${v}`).join('\n') + '\n\n';
+  out += conditionsBlock('Conditions', status.conditions);
+  if (vmi) out += '\n' + conditionsBlock('Instance conditions', vmi.status?.conditions);
+  out += '\nInterfaces:\n';
+  out += views.length === 0 ? '  none\n' : views.map((v) => interfaceBlock(v, vmi !== undefined)).join('');
+
+  const drifted = views.filter((v) => v.mismatch);
+  const mismatch = vmi?.status?.conditions?.find((c) => c.type === 'GuestMACMismatch' && c.status === 'True');
+  if (drifted.length > 0 || mismatch) {
+    out += '\nGuest MAC mismatch:\n';
+    if (mismatch?.message) out += indent(mismatch.message, '  ') + '\n';
+    out +=
+      '  Only frames from the platform MAC pass the spoof check, so the guest has no connectivity on that interface,\n' +
+      '  and a restart gives the guest the platform MAC again. Remedies:\n';
+    out += `    harrow drift restore ${vm.metadata.name}${nsFlag}    # restart: the guest gets the platform MAC again\n`;
+    for (const v of drifted) {
+      out += `    harrow drift adopt ${vm.metadata.name} ${v.name} --restart${nsFlag}    # make ${v.guestMac} the manifest MAC, then restart\n`;
+    }
+  }
+  const restart = status.conditions?.find((c) => c.type === 'RestartRequired' && c.status === 'True');
+  if (restart) out += `\nRestart required: ${restart.message ?? ''}\n  harrow restart ${vm.metadata.name}${nsFlag}\n`;
+
+  const events = sortEvents(facts.events).slice(-15);
+  out += '\nEvents:\n';
+  out +=
+    events.length === 0
+      ? '  none\n'
+      : indent(
+          formatTable(
+            ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'],
+            events.map((e) => [
+              age(e.lastTimestamp ?? e.firstTimestamp ?? e.metadata.creationTimestamp, now),
+              e.type ?? '',
+              e.reason ?? '',
+              e.involvedObject ? `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}` : '',
+              e.message ?? '',
+            ]),
+          ),
+          '  ',
+        );
+  return out;
+}
+
+export const describeCommand: Command = {
+  name: 'describe',
+  summary: 'Show a VM in detail: status, conditions, platform and guest MACs, IPs, lease, events',
+  usage: `Usage: harrow describe vm NAME [-n NS] [-o json|yaml]
+
+Shows the VM's status and conditions (RestartRequired, GuestMACMismatch, ConnectivityCheck, …); per interface the
+manifest MAC, the platform MAC (the pod interface, from the pod's network-status), the MAC the guest really uses, its
+IPs and DHCP lease; the remedies when the guest drifted; and the recent events.
+With -o json|yaml it prints the VM, its instance, launcher pod and events as one object.`,
+  async run(ctx, args) {
+    const [word, name] = expectPositionals(args.positionals, ['TYPE', 'NAME'], 'describe');
+    const info = kindOfWord(word!, 'describe');
+    if (info.kind !== 'VirtualMachine' && info.kind !== 'VirtualMachineInstance') {
+      throw new UsageError(`describe: only vm and vmi can be described (use get ${word} ${name} -o yaml)`, 'describe');
+    }
+    const client = ctx.client();
+    const namespace = ctx.namespace();
+    const orNone = <T>(p: Promise<T>): Promise<T | undefined> =>
+      p.catch((e: unknown) => {
+        if (e instanceof ApiError && e.code === 404) return undefined;
+        throw e;
+      });
+    const [vm, vmi, pods, events] = await Promise.all([
+      client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
+      orNone(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! })),
+      client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
+      client.listAll<KubeEvent>('Event', { namespace }),
+    ]);
+    const pod = vmi ? launcherPodOf(vmi, pods) : undefined;
+    const mine = events.filter((e) => relatesToVm(e.involvedObject?.name ?? '', name!));
+    const facts: VmFacts = { vm, ...(vmi ? { vmi } : {}), ...(pod ? { pod } : {}), events: mine };
+    if (ctx.globals.output !== 'table') {
+      printData(ctx.io, ctx.globals.output, facts);
+      return 0;
+    }
+    ctx.io.stdout.write(renderVmDescription(facts, ctx.now(), ctx.namespaceFlag(namespace)));
+    return 0;
+  },
+};

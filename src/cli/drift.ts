@@ -1,0 +1,165 @@
+// `harrow drift`: every running VM whose guest uses a MAC other than the platform's; `drift restore|adopt VM` apply a remedy.
+import { LABEL_VM_NAME, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
+import type { ParsedCommandLine } from './args.ts';
+import { launcherPodOf } from './columns.ts';
+import type { Command } from './command.ts';
+import { CliError, UsageError, type CommandContext } from './context.ts';
+import { conditionOf, interfaceViews, type InterfaceView } from './interfaces.ts';
+import { printData, printTable } from './output.ts';
+import { getOrUndefined, waitRunning } from './power.ts';
+import { applyMacChanges, CHANGE_OPTIONS, changeOptions } from './set-mac.ts';
+
+export interface DriftEntry {
+  namespace: string;
+  vm: string;
+  interface: string;
+  platformMac: string;
+  /** undefined when only the GuestMACMismatch condition knows of the drift. */
+  guestMac?: string;
+  message?: string;
+  remedies: { restore: string; adopt?: string };
+}
+
+const nsFlag = (ns: string): string => (ns === 'default' ? '' : ` -n ${ns}`);
+
+/** One entry per drifted interface; a VMI whose condition reports drift that no interface shows still gets one. */
+export function driftEntries(vms: VirtualMachine[], vmis: VirtualMachineInstance[], pods: Pod[]): DriftEntry[] {
+  const out: DriftEntry[] = [];
+  for (const vmi of vmis) {
+    const ns = vmi.metadata.namespace ?? 'default';
+    const vm = vms.find((v) => v.metadata.name === vmi.metadata.name && (v.metadata.namespace ?? 'default') === ns);
+    const views = interfaceViews(vm, vmi, launcherPodOf(vmi, pods));
+    const condition = conditionOf(vmi.status?.conditions, 'GuestMACMismatch');
+    const message = condition?.status === 'True' ? condition.message : undefined;
+    const restore = `harrow drift restore ${vmi.metadata.name}${nsFlag(ns)}`;
+    const drifted = views.filter((v) => v.mismatch);
+    for (const v of drifted) {
+      out.push({
+        namespace: ns,
+        vm: vmi.metadata.name,
+        interface: v.name,
+        platformMac: v.platformMac ?? '-',
+        guestMac: v.guestMac!,
+        ...(message !== undefined ? { message } : {}),
+        remedies: { restore, adopt: `harrow drift adopt ${vmi.metadata.name} ${v.name} --restart${nsFlag(ns)}` },
+      });
+    }
+    if (drifted.length === 0 && condition?.status === 'True') {
+      out.push({
+        namespace: ns,
+        vm: vmi.metadata.name,
+        interface: '-',
+        platformMac: views.map((v) => v.platformMac).filter(Boolean).join(',') || '-',
+        ...(message !== undefined ? { message } : {}),
+        remedies: { restore },
+      });
+    }
+  }
+  return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.vm.localeCompare(b.vm) || a.interface.localeCompare(b.interface));
+}
+
+async function listDrift(ctx: CommandContext): Promise<number> {
+  const client = ctx.client();
+  const scope = ctx.globals.allNamespaces ? {} : { namespace: ctx.namespace() };
+  const [vms, vmis, pods] = await Promise.all([
+    client.listAll<VirtualMachine>('VirtualMachine', scope),
+    client.listAll<VirtualMachineInstance>('VirtualMachineInstance', scope),
+    client.listAll<Pod>('Pod', scope),
+  ]);
+  const entries = driftEntries(vms, vmis, pods);
+  if (ctx.globals.output !== 'table') {
+    printData(ctx.io, ctx.globals.output, entries);
+    return 0;
+  }
+  if (entries.length === 0) {
+    ctx.io.stdout.write(`No guest MAC drift${ctx.globals.allNamespaces ? '' : ` in namespace ${scope.namespace}`}.\n`);
+    return 0;
+  }
+  const all = ctx.globals.allNamespaces;
+  printTable(ctx.io, {
+    headers: [...(all ? ['NAMESPACE'] : []), 'VM', 'INTERFACE', 'PLATFORM MAC', 'GUEST MAC'],
+    rows: entries.map((e) => [...(all ? [e.namespace] : []), e.vm, e.interface, e.platformMac, e.guestMac ?? '?']),
+  });
+  ctx.io.stdout.write("\nThe spoof check drops a drifted interface's frames, and a restart reverts the guest's change. Remedies:\n");
+  for (const e of entries) {
+    ctx.io.stdout.write(`  ${e.vm}${e.interface === '-' ? '' : `/${e.interface}`}:\n`);
+    ctx.io.stdout.write(`    ${e.remedies.restore}    # restart: the guest gets the platform MAC ${e.platformMac} again\n`);
+    if (e.remedies.adopt) ctx.io.stdout.write(`    ${e.remedies.adopt}    # make ${e.guestMac} the manifest MAC, then restart\n`);
+  }
+  return 0;
+}
+
+async function vmState(ctx: CommandContext, namespace: string, name: string): Promise<{ vm: VirtualMachine; vmi?: VirtualMachineInstance; views: InterfaceView[] }> {
+  const client = ctx.client();
+  const [vm, vmi, pods] = await Promise.all([
+    client.get<VirtualMachine>('VirtualMachine', { namespace, name }),
+    getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name })),
+    client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
+  ]);
+  return { vm, ...(vmi ? { vmi } : {}), views: interfaceViews(vm, vmi, vmi ? launcherPodOf(vmi, pods) : undefined) };
+}
+
+/** `drift restore VM`: restart, so the new instance's guest starts with the platform MACs. */
+async function restore(ctx: CommandContext, name: string, args: ParsedCommandLine): Promise<number> {
+  const namespace = ctx.namespace();
+  const { vmi, views } = await vmState(ctx, namespace, name);
+  if (vmi === undefined) throw new CliError(`${name} is not running: its next start gives the guest the platform MACs anyway`);
+  const drifted = views.filter((v) => v.mismatch);
+  for (const v of drifted) ctx.io.stdout.write(`${name}/${v.name}: restoring ${v.platformMac} (the guest uses ${v.guestMac})\n`);
+  if (drifted.length === 0) ctx.io.stdout.write(`${name}: no interface shows drift; restarting anyway, as asked\n`);
+  await ctx.client().restart(namespace, name);
+  ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} restarting\n`);
+  const o = changeOptions(args.values);
+  if (!o.wait) return 0;
+  await waitRunning(ctx.io, ctx.client(), namespace, name, o.timeoutMs, vmi.metadata.uid);
+  ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} running with the platform MACs\n`);
+  return 0;
+}
+
+/** `drift adopt VM [IFACE…]`: the guest's MACs become the manifest's, through the same path as set-mac. */
+async function adopt(ctx: CommandContext, name: string, ifaces: string[], args: ParsedCommandLine): Promise<number> {
+  const namespace = ctx.namespace();
+  const { views } = await vmState(ctx, namespace, name);
+  for (const i of ifaces) {
+    const v = views.find((x) => x.name === i);
+    if (!v) throw new CliError(`${name} has no interface ${JSON.stringify(i)} (its interfaces: ${views.map((x) => x.name).join(', ') || 'none'})`);
+    if (!v.mismatch) throw new CliError(`${name}/${i}: the guest uses the platform MAC${v.platformMac ? ` ${v.platformMac}` : ''}; nothing to adopt`);
+  }
+  const chosen = views.filter((v) => v.mismatch && (ifaces.length === 0 || ifaces.includes(v.name)));
+  if (chosen.length === 0) throw new CliError(`${name}: no interface shows a guest MAC other than the platform's; nothing to adopt`);
+  return applyMacChanges(ctx, namespace, name, chosen.map((v) => ({ iface: v.name, mac: v.guestMac! })), changeOptions(args.values));
+}
+
+export const driftCommand: Command = {
+  name: 'drift',
+  summary: 'List VMs whose guest changed its MAC; restore or adopt (drift restore|adopt VM)',
+  usage: `Usage: harrow drift [-n NS | -A] [-o table|json|yaml]
+       harrow drift restore VM [-n NS] [--wait] [--timeout 120s]
+       harrow drift adopt VM [IFACE…] [-n NS] [--restart] [--wait] [--timeout 120s] [--dry-run]
+
+Lists every running VM whose guest uses a MAC other than the platform's (the pod interface's): the spoof check drops
+the guest's frames, and a restart would revert the change anyway. For each: VM, interface, platform MAC, guest MAC and
+the two remedies:
+  restore   restart the VM: the guest gets the platform MAC again
+  adopt     make the guest's MAC the manifest MAC (validated and reserved like any MAC; every drifted interface, or
+            the IFACEs named), applied on restart — now with --restart; --wait also waits for the connectivity check`,
+  options: CHANGE_OPTIONS,
+  async run(ctx, args) {
+    const [sub, name, ...ifaces] = args.positionals;
+    if (sub === undefined) {
+      const used = (['restart', 'wait', 'dry-run', 'timeout'] as const).find((f) => args.values[f] !== undefined);
+      if (used) throw new UsageError(`drift: --${used} applies to drift restore or drift adopt`, 'drift');
+      return listDrift(ctx);
+    }
+    if (sub !== 'restore' && sub !== 'adopt') throw new UsageError(`drift: unknown subcommand ${JSON.stringify(sub)} (restore or adopt)`, 'drift');
+    if (name === undefined) throw new UsageError(`drift ${sub}: missing VM`, 'drift');
+    if (sub === 'restore') {
+      if (ifaces.length > 0) throw new UsageError('drift restore: a restart restores every interface; give only the VM', 'drift');
+      if (args.values['dry-run'] !== undefined || args.values.restart !== undefined) {
+        throw new UsageError('drift restore: --dry-run and --restart apply to drift adopt', 'drift');
+      }
+      return restore(ctx, name, args);
+    }
+    return adopt(ctx, name, ifaces, args);
+  },
+};

@@ -1,0 +1,97 @@
+// `harrow start|stop|restart VM [--wait]`: KubeVirt's state-change subresources, optionally waiting for the outcome.
+import { ApiError } from '../client/errors.ts';
+import type { HarrowClient } from '../client/client.ts';
+import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
+import { expectPositionals, parseDuration } from './args.ts';
+import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
+import type { CliIO } from './context.ts';
+import { pollUntil } from './wait.ts';
+
+type Action = 'start' | 'stop' | 'restart';
+
+export async function getOrUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 404) return undefined;
+    throw e;
+  }
+}
+
+const vmStatus = (vm: VirtualMachine | undefined): string => vm?.status?.printableStatus ?? 'Unknown';
+
+/**
+ * Waits until the VM runs: printableStatus Running and a Running VMI — a new one (other uid) when `notUid` is given,
+ * as after a restart.
+ */
+export async function waitRunning(
+  io: CliIO,
+  client: HarrowClient,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  notUid?: string,
+): Promise<VirtualMachineInstance> {
+  return pollUntil(io, { label: name, timeoutMs }, async () => {
+    const [vm, vmi] = await Promise.all([
+      getOrUndefined(client.get<VirtualMachine>('VirtualMachine', { namespace, name })),
+      getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name })),
+    ]);
+    if (vm === undefined) throw new ApiError({ apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 404, reason: 'NotFound', message: `virtualmachine "${name}" not found (deleted while waiting)` });
+    const fresh = vmi !== undefined && (notUid === undefined || vmi.metadata.uid !== notUid);
+    if (fresh && vmi.status?.phase === 'Running' && vmStatus(vm) === 'Running') return { done: true, value: vmi };
+    return { done: false, status: fresh || vmi === undefined ? vmStatus(vm) : 'Stopping' };
+  });
+}
+
+/** Waits until the VM is Stopped and its VMI is gone. */
+export async function waitStopped(io: CliIO, client: HarrowClient, namespace: string, name: string, timeoutMs: number): Promise<void> {
+  await pollUntil(io, { label: name, timeoutMs }, async () => {
+    const [vm, vmi] = await Promise.all([
+      getOrUndefined(client.get<VirtualMachine>('VirtualMachine', { namespace, name })),
+      getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name })),
+    ]);
+    if (vm === undefined) return { done: true, value: undefined };
+    if (vmi === undefined && vmStatus(vm) === 'Stopped') return { done: true, value: undefined };
+    return { done: false, status: vmStatus(vm) };
+  });
+}
+
+function powerCommand(action: Action): Command {
+  const what = { start: 'Start', stop: 'Stop', restart: 'Restart' }[action];
+  const waitsFor = action === 'stop' ? 'Stopped' : 'Running (after a restart: a new instance Running)';
+  return {
+    name: action,
+    summary: `${what} a VM (KubeVirt's ${action} subresource)`,
+    usage: `Usage: harrow ${action} VM [-n NS] [--wait] [--timeout 120s]
+
+${what}s the VM through /apis/subresources.kubevirt.io/v1/…/virtualmachines/VM/${action}.
+  --wait             wait until it is ${waitsFor}; a progress line shows on a terminal
+  --timeout DURATION how long --wait waits (default ${DEFAULT_TIMEOUT}); exit code 1 when it runs out`,
+    options: { wait: { type: 'boolean' }, ...TIMEOUT_OPTION },
+    async run(ctx, args) {
+      const [name] = expectPositionals(args.positionals, ['VM'], action);
+      const timeoutMs = parseDuration((args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT, '--timeout');
+      const client = ctx.client();
+      const namespace = ctx.namespace();
+      const before =
+        action === 'restart' ? await getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! })) : undefined;
+      await client[action](namespace, name!);
+      const past = { start: 'starting', stop: 'stopping', restart: 'restarting' }[action];
+      ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} ${past}\n`);
+      if (args.values.wait !== true) return 0;
+      if (action === 'stop') {
+        await waitStopped(ctx.io, client, namespace, name!, timeoutMs);
+        ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} stopped\n`);
+      } else {
+        await waitRunning(ctx.io, client, namespace, name!, timeoutMs, before?.metadata.uid);
+        ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} running\n`);
+      }
+      return 0;
+    },
+  };
+}
+
+export const startCommand = powerCommand('start');
+export const stopCommand = powerCommand('stop');
+export const restartCommand = powerCommand('restart');

@@ -1,0 +1,91 @@
+// The `harrow` command line: finds the command, parses its flags, runs it, and turns failures into `error:` and an exit code.
+import { findCommand, parseCommandLine } from './args.ts';
+import type { Command } from './command.ts';
+import { createContext, UsageError, type CliIO } from './context.ts';
+import { createCommand, deleteCommand } from './create.ts';
+import { describeCommand } from './describe.ts';
+import { driftCommand } from './drift.ts';
+import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './errors.ts';
+import { execCommand } from './exec.ts';
+import { getCommand } from './get.ts';
+import { imageCommand } from './image.ts';
+import { restartCommand, startCommand, stopCommand } from './power.ts';
+import { serveCommand } from './serve.ts';
+import { setMacCommand } from './set-mac.ts';
+
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  getCommand,
+  describeCommand,
+  createCommand,
+  deleteCommand,
+  setMacCommand,
+  startCommand,
+  stopCommand,
+  restartCommand,
+  driftCommand,
+  execCommand,
+  imageCommand,
+];
+
+export const GLOBAL_HELP = `Global flags:
+      --server URL         API server (default: from the kubeconfig)
+      --token TOKEN        bearer token (default: from the kubeconfig)
+      --kubeconfig PATH    default: $HARROW_KUBECONFIG, ./.harrow/kubeconfig, ~/.harrow/kubeconfig
+  -n, --namespace NS       namespace (default: the kubeconfig context's, else default)
+  -o, --output FORMAT      table (default), json or yaml
+  -h, --help               help for a command`;
+
+export function overview(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 3;
+  return `harrow — VM network identity (MAC addresses) the Harvester/KubeVirt way
+
+Usage: harrow COMMAND [ARGS] [FLAGS]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`).join('\n')}
+
+${GLOBAL_HELP}
+
+Exit codes: 0 ok, 1 failure (API error, timeout, failed check), 2 usage; exec exits with the guest's code.
+Run \`harrow COMMAND --help\` for a command's flags.
+`;
+}
+
+export const commandNamed = (word: string): Command | undefined =>
+  COMMANDS.find((c) => c.name === word || (c.aliases ?? []).includes(word));
+
+const helpOf = (c: Command): string => `${c.usage}\n\n${GLOBAL_HELP}\n`;
+
+/** Runs one command line; resolves to the exit code. Never throws. */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  let command: Command | undefined;
+  try {
+    const { command: word } = findCommand(argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv);
+    if (word === undefined || word === 'help') {
+      const target = word === 'help' ? argv[argv.indexOf('help') + 1] : undefined;
+      const c = target !== undefined ? commandNamed(target) : undefined;
+      if (target !== undefined && !c) throw new UsageError(`unknown command ${JSON.stringify(target)}`);
+      io.stdout.write(c ? helpOf(c) : overview());
+      return EXIT_OK;
+    }
+    command = commandNamed(word);
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(word)}`);
+    const args = parseCommandLine(argv, command.options ?? {}, command.name);
+    if (args.globals.help) {
+      io.stdout.write(helpOf(command));
+      return EXIT_OK;
+    }
+    if (args.dashDash && command.name !== 'exec') {
+      throw new UsageError(`${command.name}: unexpected -- (only exec runs a command)`, command.name);
+    }
+    return await command.run(createContext(io, args.globals), args);
+  } catch (e) {
+    io.stderr.write(formatError(e));
+    if (e instanceof UsageError) {
+      const c = e.command !== undefined ? commandNamed(e.command) : undefined;
+      io.stderr.write(c ? `\n${c.usage}\n` : `\n${overview()}`);
+    }
+    return e instanceof UsageError ? EXIT_USAGE : exitCodeOf(e);
+  }
+}

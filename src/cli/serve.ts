@@ -1,0 +1,176 @@
+// `harrow serve`: runs the whole single-host control plane in this process until SIGINT/SIGTERM.
+import { existsSync, readFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { HarrowOptions, RunningHarrow } from '../server/harrow.ts';
+import { HarrowClient } from '../client/client.ts';
+import { expectPositionals } from './args.ts';
+import type { Command } from './command.ts';
+import { CliError, UsageError, type CliIO } from './context.ts';
+import { ensureDemo } from './demo.ts';
+
+const RUNTIMES = ['sim', 'qemu', 'auto'] as const;
+
+export interface ServerFile {
+  url: string;
+  pid: number;
+  [field: string]: unknown;
+}
+
+/** `<dataDir>/server.json` when it names a process that is still alive. */
+export function liveServerFile(dataDir: string): ServerFile | undefined {
+  const path = join(dataDir, 'server.json');
+  if (!existsSync(path)) return undefined;
+  let info: ServerFile;
+  try {
+    info = JSON.parse(readFileSync(path, 'utf8')) as ServerFile;
+  } catch {
+    return undefined;
+  }
+  if (typeof info.pid !== 'number' || info.pid === process.pid) return undefined;
+  try {
+    process.kill(info.pid, 0);
+    return info;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? info : undefined;
+  }
+}
+
+async function writeServerFile(dataDir: string, info: ServerFile): Promise<void> {
+  const path = join(dataDir, 'server.json');
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(info) + '\n', { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+/** Makes sure server.json names this process (the composition root writes it; an older one may not). */
+async function ensureServerFile(dataDir: string, url: string, runtime: string): Promise<void> {
+  try {
+    const info = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as ServerFile;
+    if (info.pid === process.pid && info.url === url) return;
+  } catch {
+    // absent or unreadable: write it
+  }
+  await writeServerFile(dataDir, { url, pid: process.pid, runtime });
+}
+
+async function removeServerFile(dataDir: string): Promise<void> {
+  const path = join(dataDir, 'server.json');
+  try {
+    const info = JSON.parse(readFileSync(path, 'utf8')) as ServerFile;
+    if (info.pid === process.pid) await rm(path, { force: true });
+  } catch {
+    // nothing of ours to remove
+  }
+}
+
+function summary(running: RunningHarrow, dataDir: string): string {
+  const runtime = running.runtimeNote ? `${running.runtime} (${running.runtimeNote})` : running.runtime;
+  return [
+    `Harrow is serving the API at ${running.url}`,
+    `  runtime:    ${runtime}`,
+    `  token:      ${join(dataDir, 'admin.token')}`,
+    `  kubeconfig: ${running.kubeconfig}`,
+    `Use it from another shell:`,
+    `  export HARROW_KUBECONFIG=${running.kubeconfig}`,
+    `  harrow get vm`,
+    `Stop with Ctrl-C.`,
+    '',
+  ].join('\n');
+}
+
+/** Resolves with the signal's name once SIGINT or SIGTERM arrives; a second one exits at once. */
+function untilSignal(io: CliIO): Promise<string> {
+  return new Promise((resolveSignal) => {
+    let seen = false;
+    const on = (signal: string): void => {
+      if (seen) {
+        io.stderr.write(`harrow: ${signal} again: exiting without a clean shutdown\n`);
+        process.exit(130);
+      }
+      seen = true;
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run Harrow (API server, controllers, runtime) on this host',
+  usage: `Usage: harrow serve [--data-dir DIR] [--listen HOST:PORT] [--runtime sim|qemu|auto] [--log-level LEVEL] [--demo]
+
+Runs the API server, the controllers and a runtime in this process, keeping state in DIR (default .harrow).
+On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/server.json says where it listens.
+  --data-dir DIR             state directory (default .harrow)
+  --listen HOST:PORT         where the API listens (default 127.0.0.1:8080; port 0 picks a free one)
+  --runtime sim|qemu|auto    qemu runs real guests (root, QEMU and the guest image needed); sim is the in-process
+                             model; auto (default) uses qemu where possible and says why when it falls back to sim
+  --log-level LEVEL          trace, debug, info (default), warn, error
+  --quarantine-seconds N     how long a released MAC waits before reuse (default 300)
+  --node-name NAME           this host's node name (default: the hostname)
+  --demo                     create a demo network and VM when absent
+Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
+  options: {
+    'data-dir': { type: 'string' },
+    listen: { type: 'string' },
+    runtime: { type: 'string' },
+    'log-level': { type: 'string' },
+    'quarantine-seconds': { type: 'string' },
+    'node-name': { type: 'string' },
+    demo: { type: 'boolean' },
+  },
+  async run(ctx, args) {
+    expectPositionals(args.positionals, [], 'serve');
+    const v = args.values;
+    const dataDir = resolve(ctx.io.cwd, (v['data-dir'] as string | undefined) ?? '.harrow');
+    const runtime = (v.runtime as string | undefined) ?? 'auto';
+    if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+      throw new UsageError(`serve: --runtime ${runtime}: one of ${RUNTIMES.join(', ')}`, 'serve');
+    }
+    const quarantine = v['quarantine-seconds'] as string | undefined;
+    if (quarantine !== undefined && !/^\d+$/.test(quarantine)) {
+      throw new UsageError(`serve: --quarantine-seconds ${quarantine}: a whole number of seconds`, 'serve');
+    }
+    const other = liveServerFile(dataDir);
+    if (other) throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
+
+    const options: HarrowOptions = {
+      dataDir,
+      listen: (v.listen as string | undefined) ?? '127.0.0.1:8080',
+      runtime: runtime as HarrowOptions['runtime'],
+      ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),
+      ...(quarantine !== undefined ? { quarantineSeconds: Number(quarantine) } : {}),
+      ...(v['node-name'] !== undefined ? { nodeName: v['node-name'] as string } : {}),
+    };
+    const signal = untilSignal(ctx.io);
+    // Loaded here, not at the top, so that every other command starts without the server's dependencies.
+    const { startHarrow } = await import('../server/harrow.ts');
+    const running = await startHarrow(options);
+    let code = 0;
+    try {
+      await ensureServerFile(dataDir, running.url, running.runtime);
+      ctx.io.stdout.write(summary(running, dataDir));
+      if (v.demo === true) {
+        const client = new HarrowClient({ server: running.url, token: running.token });
+        for (const line of await ensureDemo(client)) ctx.io.stdout.write(`demo: ${line}\n`);
+        ctx.io.stdout.write('demo: try `harrow describe vm demo`\n');
+      }
+      const got = await signal;
+      ctx.io.stderr.write(`harrow: ${got}: shutting down\n`);
+    } catch (e) {
+      ctx.io.stderr.write(`error: ${(e as Error).message}\n`);
+      code = 1;
+    }
+    try {
+      await running.close();
+    } catch (e) {
+      ctx.io.stderr.write(`error: shutdown: ${(e as Error).message}\n`);
+      code = 1;
+    }
+    await removeServerFile(dataDir);
+    return code;
+  },
+};

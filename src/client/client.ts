@@ -1,0 +1,407 @@
+// HarrowClient: a typed, fetch-based client of Harrow's Kubernetes-style REST API (DESIGN §4).
+import type { KubeObject } from '../resources/meta.ts';
+import { kindInfo } from '../resources/kinds.ts';
+import { ApiError, TransportError, isKubeStatus, type KubeStatus } from './errors.ts';
+import { loadKubeconfig } from './kubeconfig.ts';
+import {
+  queryString,
+  resourcePath,
+  vmiGuestExecPath,
+  vmiInterfaceListPath,
+  vmSubresourcePath,
+} from './paths.ts';
+import { LineSplitter, parseWatchLine, type WatchEvent } from './watch-stream.ts';
+import { parseWarningHeader } from './warnings.ts';
+
+export { ApiError, TransportError, type KubeStatus } from './errors.ts';
+export type { WatchEvent } from './watch-stream.ts';
+
+export interface ClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  server: string;
+  /** Bearer token; omitted → requests are anonymous (only /healthz and /readyz answer). */
+  token?: string;
+  /** Called with each admission warning the server sends (HTTP `Warning` header). */
+  onWarning?: (message: string) => void;
+  /** Default namespace for callers that want one (the kubeconfig context's); the client itself never guesses. */
+  namespace?: string;
+  /** Timeout of each non-watch request (default 60 s). */
+  requestTimeoutMs?: number;
+  userAgent?: string;
+}
+
+export interface WriteOptions {
+  /** `?dryRun=All`: admission runs, nothing is stored. */
+  dryRun?: boolean;
+}
+
+export interface ListOptions {
+  /** Omitted for a namespaced kind → all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface ObjectList<T extends KubeObject = KubeObject> {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion?: string; continue?: string; [f: string]: unknown };
+  items: T[];
+}
+
+export type JsonPatchOp =
+  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
+  | { op: 'remove'; path: string }
+  | { op: 'move' | 'copy'; from: string; path: string };
+
+export interface DeleteOptions extends WriteOptions {
+  /** Precondition: delete only this version (409 Conflict otherwise). */
+  resourceVersion?: string;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  /** Deliver every change after this version first; omitted → only new changes. */
+  resourceVersion?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export type WatchEnd = { reason: 'stopped' } | { reason: 'closed' } | { reason: 'error'; error: Error };
+
+export interface WatchHandle {
+  stop(): void;
+  /** Settles when the stream ends; never rejects (an error is reported as `{reason: 'error'}`). */
+  done: Promise<WatchEnd>;
+}
+
+/** One guest interface as the guest agent reports it (KubeVirt's VirtualMachineInstanceGuestOSInterface). */
+export interface GuestInterface {
+  interfaceName?: string;
+  mac?: string;
+  ipAddress?: string;
+  ipAddresses?: string[];
+  [field: string]: unknown;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number | null;
+  auth?: boolean;
+}
+
+export class HarrowClient {
+  readonly server: string;
+  readonly namespace: string | undefined;
+  private readonly token: string | undefined;
+  private readonly onWarning: ((message: string) => void) | undefined;
+  private readonly requestTimeoutMs: number;
+  private readonly userAgent: string;
+
+  constructor(options: ClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.server);
+    } catch {
+      throw new Error(`server ${JSON.stringify(options.server)}: not a URL (expected e.g. http://127.0.0.1:8080)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`server ${options.server}: only http:// and https:// are supported`);
+    }
+    this.server = options.server.replace(/\/+$/, '');
+    this.token = options.token;
+    this.namespace = options.namespace;
+    this.onWarning = options.onWarning;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.userAgent = options.userAgent ?? 'harrow-client';
+  }
+
+  /**
+   * A client from a kubeconfig: `path`, else `$HARROW_KUBECONFIG`, else `./.harrow/kubeconfig`, else `~/.harrow/kubeconfig`.
+   * `overrides` win over the file (e.g. a `--server` flag).
+   */
+  static fromKubeconfig(path?: string, overrides: Partial<ClientOptions> = {}): HarrowClient {
+    const creds = loadKubeconfig(path);
+    return new HarrowClient({
+      server: creds.server,
+      ...(creds.token !== undefined ? { token: creds.token } : {}),
+      ...(creds.namespace !== undefined ? { namespace: creds.namespace } : {}),
+      ...overrides,
+    });
+  }
+
+  // --- objects -----------------------------------------------------------------------------------------------
+
+  async get<T extends KubeObject = KubeObject>(kind: string, target: { namespace?: string; name: string }): Promise<T> {
+    return this.json<T>({ method: 'GET', path: resourcePath(kind, target) });
+  }
+
+  async list<T extends KubeObject = KubeObject>(kind: string, options: ListOptions = {}): Promise<ObjectList<T>> {
+    const q = queryString({
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+      limit: options.limit,
+      continue: options.continue,
+      resourceVersion: options.resourceVersion,
+    });
+    const list = await this.json<ObjectList<T>>({
+      method: 'GET',
+      path: resourcePath(kind, options.namespace === undefined ? {} : { namespace: options.namespace }) + q,
+    });
+    if (!Array.isArray(list.items)) list.items = [];
+    if (typeof list.metadata !== 'object' || list.metadata === null) list.metadata = {};
+    return list;
+  }
+
+  /** Every item, following `continue` tokens page by page. */
+  async listAll<T extends KubeObject = KubeObject>(kind: string, options: Omit<ListOptions, 'continue'> = {}): Promise<T[]> {
+    const items: T[] = [];
+    let next: string | undefined;
+    do {
+      const page: ObjectList<T> = await this.list<T>(kind, { ...options, ...(next !== undefined ? { continue: next } : {}) });
+      items.push(...page.items);
+      next = page.metadata.continue || undefined;
+    } while (next !== undefined);
+    return items;
+  }
+
+  /** POST; the namespace is `target.namespace`, else the object's own `metadata.namespace`. */
+  async create<T extends KubeObject = KubeObject>(
+    kind: string,
+    target: { namespace?: string },
+    object: KubeObject,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    const namespace = target.namespace ?? object.metadata?.namespace;
+    if (kindInfo(kind).namespaced && (namespace === undefined || namespace === '')) {
+      throw new Error(`create ${kind}: a namespace is required`);
+    }
+    return this.json<T>({
+      method: 'POST',
+      path: resourcePath(kind, namespace === undefined ? {} : { namespace }) + dryRunQuery(options),
+      body: object,
+      contentType: 'application/json',
+    });
+  }
+
+  /** PUT; the server checks `metadata.resourceVersion` when the object carries one (409 Conflict when stale). */
+  async replace<T extends KubeObject = KubeObject>(
+    kind: string,
+    target: { namespace?: string; name: string },
+    object: KubeObject,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    return this.json<T>({
+      method: 'PUT',
+      path: resourcePath(kind, target) + dryRunQuery(options),
+      body: object,
+      contentType: 'application/json',
+    });
+  }
+
+  async mergePatch<T extends KubeObject = KubeObject>(
+    kind: string,
+    target: { namespace?: string; name: string },
+    patch: Record<string, unknown>,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    return this.json<T>({
+      method: 'PATCH',
+      path: resourcePath(kind, target) + dryRunQuery(options),
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
+  async jsonPatch<T extends KubeObject = KubeObject>(
+    kind: string,
+    target: { namespace?: string; name: string },
+    ops: JsonPatchOp[],
+    options: WriteOptions = {},
+  ): Promise<T> {
+    return this.json<T>({
+      method: 'PATCH',
+      path: resourcePath(kind, target) + dryRunQuery(options),
+      body: ops,
+      contentType: 'application/json-patch+json',
+    });
+  }
+
+  /** DELETE; resolves to the deleted object, or the server's success Status. */
+  async delete(kind: string, target: { namespace?: string; name: string }, options: DeleteOptions = {}): Promise<KubeObject | KubeStatus> {
+    const body =
+      options.resourceVersion !== undefined
+        ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: options.resourceVersion } }
+        : undefined;
+    return this.json<KubeObject | KubeStatus>({
+      method: 'DELETE',
+      path: resourcePath(kind, target) + dryRunQuery(options),
+      ...(body ? { body, contentType: 'application/json' } : {}),
+    });
+  }
+
+  /**
+   * Streams changes of a kind (`?watch=1`): `onEvent` gets each event in order. An `ERROR` event (e.g. 410 Expired)
+   * is delivered too, then the stream ends. Stop with `stop()`; `done` tells how it ended.
+   */
+  watch<T extends KubeObject = KubeObject>(
+    kind: string,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent<T>) => void,
+  ): WatchHandle {
+    const abort = new AbortController();
+    const path =
+      resourcePath(kind, options.namespace === undefined ? {} : { namespace: options.namespace }) +
+      queryString({
+        watch: 1,
+        resourceVersion: options.resourceVersion,
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+      });
+    const done = (async (): Promise<WatchEnd> => {
+      try {
+        const response = await this.send({ method: 'GET', path, signal: abort.signal, timeoutMs: null });
+        if (response.body === null) return { reason: 'closed' };
+        const decoder = new TextDecoder();
+        const lines = new LineSplitter();
+        const reader = response.body.getReader();
+        for (;;) {
+          const { value, done: ended } = await reader.read();
+          const batch = ended ? [...lines.push(decoder.decode()), ...lines.flush()] : lines.push(decoder.decode(value, { stream: true }));
+          for (const line of batch) {
+            const event = parseWatchLine<T>(line);
+            onEvent(event);
+            if (event.type === 'ERROR') {
+              abort.abort();
+              return { reason: 'closed' };
+            }
+          }
+          if (ended) return { reason: 'closed' };
+        }
+      } catch (e) {
+        if (abort.signal.aborted) return { reason: 'stopped' };
+        return { reason: 'error', error: e instanceof Error ? e : new Error(String(e)) };
+      }
+    })();
+    return { stop: () => abort.abort(), done };
+  }
+
+  // --- KubeVirt and Harrow subresources -----------------------------------------------------------------------
+
+  async start(namespace: string, vm: string): Promise<void> {
+    await this.vmAction(namespace, vm, 'start');
+  }
+
+  async stop(namespace: string, vm: string): Promise<void> {
+    await this.vmAction(namespace, vm, 'stop');
+  }
+
+  async restart(namespace: string, vm: string): Promise<void> {
+    await this.vmAction(namespace, vm, 'restart');
+  }
+
+  /** What the guest agent reports for a running VMI (KubeVirt `interfacelist`). */
+  async interfaceList(namespace: string, vmi: string): Promise<GuestInterface[]> {
+    const list = await this.json<{ items?: GuestInterface[] }>({ method: 'GET', path: vmiInterfaceListPath(namespace, vmi) });
+    return Array.isArray(list.items) ? list.items : [];
+  }
+
+  /** Runs argv in the guest through its agent; a non-zero exit code is a result, not an error. */
+  async guestExec(namespace: string, vmi: string, argv: string[], options: { timeoutSeconds?: number } = {}): Promise<ExecResult> {
+    const result = await this.json<Partial<ExecResult>>({
+      method: 'POST',
+      path: vmiGuestExecPath(namespace, vmi),
+      body: { command: argv, ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}) },
+      contentType: 'application/json',
+      timeoutMs: ((options.timeoutSeconds ?? 300) + 30) * 1000,
+    });
+    if (typeof result.exitCode !== 'number') throw new Error(`guest-exec: the server's answer has no exitCode`);
+    return { exitCode: result.exitCode, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+  }
+
+  /** GET /readyz: true when the server answers 200; false when it answers otherwise or not at all. */
+  async ready(): Promise<boolean> {
+    try {
+      const response = await this.send({ method: 'GET', path: '/readyz', auth: false, timeoutMs: 5000 });
+      await response.body?.cancel();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // --- plumbing ------------------------------------------------------------------------------------------------
+
+  private async vmAction(namespace: string, vm: string, action: 'start' | 'stop' | 'restart'): Promise<void> {
+    const response = await this.send({
+      method: 'PUT',
+      path: vmSubresourcePath(namespace, vm, action),
+      body: {},
+      contentType: 'application/json',
+    });
+    await response.body?.cancel();
+  }
+
+  private async json<T>(spec: RequestSpec): Promise<T> {
+    const response = await this.send(spec);
+    const text = await response.text();
+    if (text === '') return { apiVersion: 'v1', kind: 'Status', status: 'Success', code: response.status } as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new Error(`${spec.method} ${spec.path}: the server's answer is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  /** Sends a request; throws ApiError for a non-2xx answer, TransportError when there is no answer. */
+  private async send(spec: RequestSpec): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
+    if (spec.auth !== false && this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (spec.contentType !== undefined) headers['content-type'] = spec.contentType;
+    const timeoutMs = spec.timeoutMs === undefined ? this.requestTimeoutMs : spec.timeoutMs;
+    const signals = [spec.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    let response: Response;
+    try {
+      response = await fetch(this.server + spec.path, {
+        method: spec.method,
+        headers,
+        ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
+        ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+      });
+    } catch (e) {
+      if (spec.signal?.aborted) throw e;
+      throw new TransportError(`cannot reach ${this.server}: ${describeFetchFailure(e)}`, this.server, e);
+    }
+    for (const w of parseWarningHeader(response.headers.get('warning'))) this.onWarning?.(w);
+    if (!response.ok) throw await ApiError.fromResponse(response);
+    return response;
+  }
+}
+
+const dryRunQuery = (options: WriteOptions): string => (options.dryRun ? '?dryRun=All' : '');
+
+function describeFetchFailure(e: unknown): string {
+  if (e instanceof Error && e.name === 'TimeoutError') return 'no answer in time';
+  const cause = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+  if (cause?.code) return cause.code === 'ECONNREFUSED' ? 'connection refused (is `harrow serve` running?)' : cause.code;
+  if (cause?.message) return cause.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** True when a delete answered with a Status rather than the object. */
+export const isStatus = isKubeStatus;

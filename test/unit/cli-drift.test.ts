@@ -1,0 +1,75 @@
+// `harrow drift` and `harrow describe`: a guest that changed its MAC is reported with both remedies.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderVmDescription } from '../../src/cli/describe.ts';
+import { driftEntries } from '../../src/cli/drift.ts';
+import type { KubeEvent } from '../../src/resources/types.ts';
+import { driftedVm, MISMATCH_MESSAGE, NOW, podFixture, vmFixture, vmiFixture } from './cli-fixtures.ts';
+
+test('drift lists the drifted interface with the restore and adopt commands', () => {
+  const { vm, vmi, pod } = driftedVm();
+  const healthy = vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:02' }]);
+  const healthyVmi = vmiFixture(healthy, [{ name: 'default', mac: '02:00:00:00:00:02', interfaceName: 'eth0', infoSource: 'domain, guest-agent' }]);
+  const entries = driftEntries([vm, healthy], [vmi, healthyVmi], [pod]);
+  assert.equal(entries.length, 1);
+  assert.deepEqual(entries[0], {
+    namespace: 'default',
+    vm: 'vm-a',
+    interface: 'default',
+    platformMac: '02:00:00:00:00:01',
+    guestMac: '02:00:00:00:00:99',
+    message: MISMATCH_MESSAGE,
+    remedies: { restore: 'harrow drift restore vm-a', adopt: 'harrow drift adopt vm-a default --restart' },
+  });
+});
+
+test('drift in another namespace repeats -n in the remedies; a condition without a readable MAC still shows', () => {
+  const vm = vmFixture('vm-c', [{ name: 'default', mac: '02:00:00:00:00:03' }]);
+  vm.metadata.namespace = 'prod';
+  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:03', infoSource: 'domain' }], [
+    { type: 'GuestMACMismatch', status: 'True', message: 'the guest changed a MAC' },
+  ]);
+  vmi.metadata.namespace = 'prod';
+  vmi.status!.interfaces!.push(
+    { interfaceName: 'eth0', mac: '02:00:00:00:00:98', infoSource: 'guest-agent' },
+    { interfaceName: 'eth1', mac: '02:00:00:00:00:97', infoSource: 'guest-agent' },
+  );
+  const [e] = driftEntries([vm], [vmi], []);
+  assert.deepEqual([e!.interface, e!.guestMac, e!.remedies], ['-', undefined, { restore: 'harrow drift restore vm-c -n prod' }]);
+});
+
+test('describe shows platform MAC from network-status, guest MAC, the mismatch, its remedies and events', () => {
+  const { vm, vmi, pod } = driftedVm();
+  const event: KubeEvent = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'e1', namespace: 'default' },
+    involvedObject: { kind: 'VirtualMachineInstance', name: 'vm-a' },
+    reason: 'GuestMACMismatch',
+    message: 'guest eth0 uses 02:00:00:00:00:99',
+    type: 'Warning',
+    lastTimestamp: '2026-01-01T11:59:30Z',
+  };
+  const text = renderVmDescription({ vm, vmi, pod, events: [event] }, NOW, '');
+  assert.match(text, /Status:\s+Running/);
+  assert.match(text, /Platform MAC:\s+02:00:00:00:00:01 {2}\(pod interface eth0, from the pod's network-status\)/);
+  assert.match(text, /Guest MAC:\s+02:00:00:00:00:99 {2}\(eth0 in the guest\) {2}← MISMATCH/);
+  assert.match(text, /GuestMACMismatch\s+True\s+GuestChangedMAC/);
+  assert.match(text, /harrow drift restore vm-a {4}# restart: the guest gets the platform MAC again/);
+  assert.match(text, /harrow drift adopt vm-a default --restart {4}# make 02:00:00:00:00:99 the manifest MAC/);
+  assert.match(text, /30s\s+Warning\s+GuestMACMismatch\s+virtualmachineinstance\/vm-a\s+guest eth0 uses/);
+});
+
+test('describe of a healthy VM shows no mismatch section, and a stopped one says it has no instance', () => {
+  const vm = vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:02' }]);
+  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:02', podInterfaceName: 'eth0', interfaceName: 'eth0', ipAddress: '198.19.1.9', infoSource: 'domain, guest-agent', lease: { ip: '198.19.1.9', mac: '02:00:00:00:00:02' } }]);
+  const pod = podFixture(vmi, [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:02', default: true }]);
+  const text = renderVmDescription({ vm, vmi, pod, events: [] }, NOW, '');
+  assert.doesNotMatch(text, /mismatch/i);
+  assert.match(text, /IPs:\s+198\.19\.1\.9/);
+  assert.match(text, /Lease:\s+198\.19\.1\.9 for 02:00:00:00:00:02/);
+  const stopped = renderVmDescription({ vm: { ...vm, status: { printableStatus: 'Stopped' } }, events: [] }, NOW, ' -n x');
+  assert.match(stopped, /Instance:\s+\(none: the VM is not running\)/);
+  assert.match(stopped, /Manifest MAC:\s+02:00:00:00:00:02/);
+  assert.doesNotMatch(stopped, /Platform MAC/);
+});
