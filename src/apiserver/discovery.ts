@@ -164,13 +164,14 @@ export function aggregatedVersionAccepted(accept: string | undefined): string | 
   return undefined;
 }
 
-function sendDiscovery(request: FastifyRequest, reply: FastifyReply, groups: GroupVersion[], legacy: () => unknown): string {
+function sendDiscovery(request: FastifyRequest, reply: FastifyReply, groups: GroupVersion[], legacy: () => unknown): string | Buffer {
   const v = aggregatedVersionAccepted(request.headers.accept);
   // Clients cache discovery documents by content; Vary keeps a proxy from handing one form to a client asking for the other.
   reply.header('Vary', 'Accept');
   if (v) {
     reply.header('Content-Type', `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`);
-    return JSON.stringify(aggregatedList(groups, `apidiscovery.k8s.io/${v}`));
+    // A Buffer, so that Fastify sends the Content-Type exactly as Kubernetes does (a string would get it re-quoted).
+    return Buffer.from(JSON.stringify(aggregatedList(groups, `apidiscovery.k8s.io/${v}`)));
   }
   reply.type('application/json');
   return JSON.stringify(legacy());

@@ -60,7 +60,6 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
     res.end();
   };
   const timer = setTimeout(stop, (w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000);
-  timer.unref();
   w.registry.add(stop);
   res.on('close', stop);
 
