@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import type { WriteOp } from '../../src/store/types.ts';
-import { VMS, startServer, vmManifest, type Harness } from './apiserver-harness.ts';
+import { VMS, startServer, vmManifest, type Harness, type Response } from './apiserver-harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -22,7 +22,7 @@ describe('list', () => {
     const versions = new Set<string>();
     let pages = 0;
     do {
-      const r = await h.request('GET', `${VMS}?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+      const r: Response = await h.request('GET', `${VMS}?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
       assert.equal(r.status, 200, r.body);
       assert.ok(r.json.items.length <= 2);
       seen.push(...names(r.json.items));
