@@ -133,6 +133,14 @@ describe('allocate', () => {
     );
   });
 
+  it('hands out a range of whole pages plus a partial one exactly once', () => {
+    const ranges = [{ start: '0a:00:00:00:00:00', end: '0a:00:00:00:09:c3' }]; // 2500 = 2 × 1024 + 452
+    const got = drain(pool(ranges, 0, { seed: 'pages' }), 0);
+    assert.equal(got.length, 2500);
+    assert.equal(new Set(got).size, 2500);
+    assert.ok(got.every((mac) => inRanges(mac, ranges)));
+  });
+
   it('never hands out multicast, all-zero, 02:00:00:00:00:00 or excluded addresses', () => {
     const ranges = [
       { start: '00:00:00:00:00:00', end: '00:00:00:00:00:1f' },
@@ -521,8 +529,8 @@ describe('against a naive model', () => {
     );
   });
 
-  it('agrees with the model on a 4096-address range under long churn', () => {
-    const ranges = [{ start: '02:48:52:00:00:00', end: '02:48:52:00:0f:ff' }];
+  it('agrees with the model on a range of four full pages and a partial one under long churn', () => {
+    const ranges = [{ start: '02:48:52:00:00:00', end: '02:48:52:00:11:2b' }]; // 4396 addresses
     const allocator = new MacPoolAllocator({ ranges, quarantineMs: 50 });
     const inUse: string[] = [];
     const inUseSet = new Set<string>();
@@ -537,7 +545,7 @@ describe('against a naive model', () => {
       now += random() < 0.3 ? 1 : 0;
       for (const [mac, until] of quarantine) if (until <= now) quarantine.delete(mac);
       if (random() < 0.55 || inUse.length === 0) {
-        const freeCount = 4096 - inUse.length - quarantine.size;
+        const freeCount = 4396 - inUse.length - quarantine.size;
         if (freeCount === 0) {
           assert.throws(() => allocator.allocate(now), PoolExhaustedError);
           continue;
@@ -558,7 +566,7 @@ describe('against a naive model', () => {
     }
     assert.equal(new Set(inUse).size, inUse.length);
     assert.deepEqual(allocator.stats(now), {
-      capacity: 4096,
+      capacity: 4396,
       inUse: inUse.length,
       quarantined: quarantine.size,
     });
