@@ -108,7 +108,8 @@ export class MacAllocationService {
 
   private buildPool(pool: MacPool): PoolEntry {
     const seconds = pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
-    const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000 });
+    // Each pool walks its own order (seeded by its uid), so two pools or clusters do not start on the same addresses.
+    const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000, seed: pool.metadata.uid ?? pool.metadata.name });
     for (const [mac] of this.ownerOf) this.mirrorInto(allocator, mac);
     return { pool, allocator };
   }
@@ -118,10 +119,10 @@ export class MacAllocationService {
   private mirrorInto(allocator: MacPoolAllocator, mac: string): void {
     if (!allocator.contains(mac)) return;
     const s = this.states.get(mac);
-    const current = allocator.stateOf(mac);
+    const current = allocator.stateOf(mac, this.now());
     if (current.state !== 'free') allocator.free(mac);
     if (!s) return;
-    if (s.state === 'InUse') allocator.reserve(mac);
+    if (s.state === 'InUse') allocator.reserve(mac, this.now());
     else allocator.restoreQuarantine(mac, s.until ?? this.now());
   }
 
@@ -149,7 +150,7 @@ export class MacAllocationService {
     this.forgetOwner(mac);
     this.states.delete(mac);
     const entry = this.poolFor(mac);
-    if (entry && !this.pending.has(mac) && entry.allocator.stateOf(mac).state !== 'free') entry.allocator.free(mac);
+    if (entry && !this.pending.has(mac) && entry.allocator.stateOf(mac, this.now()).state !== 'free') entry.allocator.free(mac);
   }
 
   private forgetOwner(mac: string): void {
@@ -364,7 +365,7 @@ export class MacAllocationService {
 
   /** Pool figures for MacPool status. */
   stats(poolName: string): { capacity: number; inUse: number; quarantined: number } | undefined {
-    return this.pools.get(poolName)?.allocator.stats();
+    return this.pools.get(poolName)?.allocator.stats(this.now());
   }
 
   poolNames(): string[] {
