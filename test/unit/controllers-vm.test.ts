@@ -1,7 +1,7 @@
 // The vm controller: runStrategy and state change requests → VMI + launcher Pod, VM status, RestartRequired, crash restart.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ANNOTATION_NETWORKS, type KubeEvent, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../../src/resources/types.ts';
+import { ANNOTATION_NETWORKS, type KubeEvent, type Pod, type VirtualMachine, type VirtualMachineInstance, type VMIPhase } from '../../src/resources/types.ts';
 import { crashLoopDelayMs, decide, nonLiveUpdatableChanges, RESTART_REQUIRED_MESSAGE } from '../../src/controllers/vm.ts';
 import { podInterfaceName } from '../../src/controllers/multus.ts';
 import {
@@ -27,7 +27,7 @@ describe('decide (pure)', () => {
     metadata: { name: 'x', namespace: 'default', uid: 'vm-uid' },
     status: { stateChangeRequests: requests },
   });
-  const vmi = (uid: string, phase: VirtualMachineInstance['status'] extends infer S ? NonNullable<S>['phase'] : never): VirtualMachineInstance => ({
+  const vmi = (uid: string, phase: VMIPhase): VirtualMachineInstance => ({
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachineInstance',
     metadata: { name: 'x', namespace: 'default', uid },

@@ -1,0 +1,221 @@
+// The controller runner: dedup queue, re-run after a busy key, backoff, requeueAfter, concurrency, resync; events; metrics.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { recordEvent } from '../../src/controllers/events.ts';
+import { ControllerManager, objectKey, type Result } from '../../src/controllers/framework.ts';
+import { MetricsRegistry } from '../../src/controllers/metrics.ts';
+import type { KubeObject } from '../../src/resources/meta.ts';
+import type { KubeEvent } from '../../src/resources/types.ts';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
+import type { ResourceStore } from '../../src/store/types.ts';
+
+const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ns' }, spec: { containers: [], data } });
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function withManager(
+  fn: (m: ControllerManager, store: ResourceStore) => Promise<void>,
+  setup?: (store: ResourceStore) => Promise<void>,
+): Promise<void> {
+  const store = await openSqliteStore(':memory:');
+  const m = new ControllerManager({ store, metrics: new MetricsRegistry() });
+  try {
+    await setup?.(store);
+    await fn(m, store);
+  } finally {
+    await m.stop();
+    await store.close();
+  }
+}
+
+describe('controller runner', () => {
+  test('existing objects are enqueued at start (resync) and changes after; repeated keys are deduplicated', async () => {
+    await withManager(
+      async (m, store) => {
+        const seen: string[] = [];
+        const c = m.controller({ name: 't', reconcile: async (k) => (seen.push(k), {}) });
+        m.informer('Pod').onEvent((e) => c.enqueue(objectKey(e.object)));
+        await m.start();
+        await m.waitForIdle();
+        assert.deepEqual(seen.sort(), ['ns/a', 'ns/b']);
+        seen.length = 0;
+        c.enqueue('ns/x');
+        c.enqueue('ns/x');
+        c.enqueue('ns/x');
+        await store.create(cm('c'));
+        await m.waitForIdle();
+        assert.deepEqual(seen.sort(), ['ns/c', 'ns/x']);
+      },
+      async (store) => {
+        await store.create(cm('a'));
+        await store.create(cm('b'));
+      },
+    );
+  });
+
+  test('a key enqueued while it is being reconciled runs again afterwards, never twice at once', async () => {
+    await withManager(async (m) => {
+      let running = 0;
+      let maxRunning = 0;
+      let runs = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const c = m.controller({
+        name: 't',
+        concurrency: 4,
+        reconcile: async () => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          runs++;
+          if (runs === 1) await gate;
+          running--;
+          return {};
+        },
+      });
+      await m.start();
+      c.enqueue('k');
+      await sleep(10);
+      c.enqueue('k');
+      c.enqueue('k');
+      await sleep(10);
+      assert.equal(runs, 1);
+      release();
+      await m.waitForIdle();
+      assert.equal(runs, 2);
+      assert.equal(maxRunning, 1);
+    });
+  });
+
+  test('concurrency bounds the keys reconciled at once', async () => {
+    await withManager(async (m) => {
+      let running = 0;
+      let maxRunning = 0;
+      const c = m.controller({
+        name: 't',
+        concurrency: 3,
+        reconcile: async () => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          await sleep(5);
+          running--;
+          return {};
+        },
+      });
+      await m.start();
+      for (let i = 0; i < 20; i++) c.enqueue(`k${i}`);
+      await m.waitForIdle();
+      assert.equal(maxRunning, 3);
+    });
+  });
+
+  test('errors are retried with growing backoff until the reconcile succeeds', async () => {
+    await withManager(async (m) => {
+      const times: number[] = [];
+      const c = m.controller({
+        name: 't',
+        baseBackoffMs: 10,
+        reconcile: async (): Promise<Result> => {
+          times.push(Date.now());
+          if (times.length < 4) throw new Error('not yet');
+          return {};
+        },
+      });
+      await m.start();
+      c.enqueue('k');
+      await m.waitForIdle({ timeoutMs: 2_000 });
+      assert.equal(times.length, 4);
+      const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+      // 10, 20, 40 ms (timers may fire a little late, never early)
+      assert.ok((gaps[0] as number) >= 9 && (gaps[1] as number) >= 19 && (gaps[2] as number) >= 39, String(gaps));
+    });
+  });
+
+  test('requeueAfter runs the key again after the delay', async () => {
+    await withManager(async (m) => {
+      const times: number[] = [];
+      const c = m.controller({ name: 't', reconcile: async () => (times.push(Date.now()), times.length < 3 ? { requeueAfter: 30 } : {}) });
+      await m.start();
+      c.enqueue('k');
+      while (times.length < 3) await sleep(5);
+      assert.ok((times[1] as number) - (times[0] as number) >= 29);
+    });
+  });
+
+  test('stop waits for reconciles in flight; waitForIdle names busy keys on timeout', async () => {
+    await withManager(async (m) => {
+      let finished = false;
+      const c = m.controller({
+        name: 'slow',
+        reconcile: async (k) => {
+          if (k === 'fail') throw new Error('always');
+          await sleep(50);
+          finished = true;
+          return {};
+        },
+      });
+      await m.start();
+      c.enqueue('fail');
+      await assert.rejects(m.waitForIdle({ timeoutMs: 100 }), /slow: .*fail \(retrying\)/);
+      c.enqueue('k');
+      await sleep(5);
+      await m.stop();
+      assert.equal(finished, true);
+    });
+  });
+
+  test('the informer keeps indexes current across updates and deletes', async () => {
+    await withManager(async (m, store) => {
+      const inf = m.informer('Pod');
+      inf.addIndex('data', (o) => Object.values((o.spec as { data: Record<string, string> }).data));
+      await m.start();
+      await store.create(cm('a', { x: 'red' }));
+      await store.create(cm('b', { x: 'red' }));
+      assert.deepEqual(inf.byIndex('data', 'red').map((o) => o.metadata.name).sort(), ['a', 'b']);
+      const a = (await store.get({ kind: 'Pod', namespace: 'ns', name: 'a' })) as KubeObject;
+      (a.spec as { data: Record<string, string> }).data = { x: 'blue' };
+      await store.update(a);
+      await store.delete({ kind: 'Pod', namespace: 'ns', name: 'b' });
+      assert.deepEqual(inf.byIndex('data', 'red'), []);
+      assert.deepEqual(inf.byIndex('data', 'blue').map((o) => o.metadata.name), ['a']);
+    });
+  });
+});
+
+describe('events', () => {
+  test('a repeated event is aggregated: one object, count and lastTimestamp', async () => {
+    const store = await openSqliteStore(':memory:');
+    try {
+      const vm = (await store.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'v', namespace: 'default' }, spec: {} })) as KubeObject;
+      await recordEvent(store, vm, 'Normal', 'Started', 'started', { now: new Date('2026-01-01T00:00:00Z') });
+      const second = await recordEvent(store, vm, 'Normal', 'Started', 'started', { now: new Date('2026-01-01T00:01:00Z') });
+      await recordEvent(store, vm, 'Warning', 'Failed', 'boom');
+      const events = (await store.list('Event', { namespace: 'default' })).items as KubeEvent[];
+      assert.equal(events.length, 2);
+      assert.equal(second.count, 2);
+      assert.equal(second.firstTimestamp, '2026-01-01T00:00:00.000Z');
+      assert.equal(second.lastTimestamp, '2026-01-01T00:01:00.000Z');
+      assert.equal(second.involvedObject.uid, vm.metadata.uid);
+      assert.match(second.metadata.name, /^v\.[0-9a-f]{16}$/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('metrics', () => {
+  test('renders counters and gauges in the Prometheus text format, with label escaping and removal', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('x_total', 'Things.', ['kind']);
+    c.inc({ kind: 'a' });
+    c.inc({ kind: 'a' }, 2);
+    const g = r.gauge('y', 'Level.', ['name']);
+    g.set({ name: 'q"u\\o\nte' }, 1);
+    g.set({ name: 'gone' }, 5);
+    g.remove({ name: 'gone' });
+    assert.equal(
+      r.render(),
+      '# HELP x_total Things.\n# TYPE x_total counter\nx_total{kind="a"} 3\n# HELP y Level.\n# TYPE y gauge\ny{name="q\\"u\\\\o\\nte"} 1\n',
+    );
+    assert.throws(() => c.inc({}), /label kind is missing/);
+    assert.throws(() => c.inc({ kind: 'a' }, -1), /cannot decrease/);
+  });
+});
