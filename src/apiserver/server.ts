@@ -10,6 +10,7 @@ import { allowAll, type Authenticator, type Authorize } from './auth.ts';
 import { registerDiscovery } from './discovery.ts';
 import { registerOpenApi } from './openapi.ts';
 import { PATCH_CONTENT_TYPES } from './patch.ts';
+import { PROTOBUF_CONTENT_TYPE, decodeProtobufObject } from './protobuf.ts';
 import { requestContext } from './request-context.ts';
 import { dryRunOf, registerResourceRoutes } from './resources.ts';
 import './route-config.ts';
@@ -85,6 +86,9 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) => parseJsonBody(request, body));
   app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) =>
     parseYamlBody(request, body),
+  );
+  app.addContentTypeParser(PROTOBUF_CONTENT_TYPE, { parseAs: 'buffer' }, async (_r: FastifyRequest, body: string | Buffer) =>
+    decodeProtobufObject(Buffer.isBuffer(body) ? body : Buffer.from(body)),
   );
   // Parsed only so that the PATCH handler can say plainly that server-side apply is not served (415).
   app.addContentTypeParser('application/apply-patch+yaml', { parseAs: 'string' }, async (_r: FastifyRequest, body: string | Buffer) => String(body));

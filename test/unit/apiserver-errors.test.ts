@@ -109,7 +109,8 @@ describe('Status errors', () => {
 
   it('an unsupported body type is 415 UnsupportedMediaType', async () => {
     h = await startServer();
-    assertStatus(await h.request('POST', VMS, 'k8s\u0000...', { 'content-type': 'application/vnd.kubernetes.protobuf' }), 415, 'UnsupportedMediaType');
+    assertStatus(await h.request('POST', VMS, '<vm/>', { 'content-type': 'application/xml' }), 415, 'UnsupportedMediaType');
+    assertStatus(await h.request('POST', VMS, 'name: x', { 'content-type': 'text/plain' }), 415, 'UnsupportedMediaType');
   });
 
   it('anything unexpected is 500 InternalError, logged, and audited as a failure', async () => {
