@@ -1,0 +1,30 @@
+// The opaque `continue` token of a paged list: the last key returned and the revision the first page reflected.
+import { BadRequest } from '../../resources/errors.ts';
+
+export interface ContinueToken {
+  /** Revision of the list's first page; every page reports it so a watch from there misses nothing. */
+  revision: number;
+  namespace: string;
+  name: string;
+}
+
+export function encodeContinue(t: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 1, rv: t.revision, ns: t.namespace, n: t.name }), 'utf8').toString('base64url');
+}
+
+export function decodeContinue(token: string): ContinueToken {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw invalid();
+  const { v, rv, ns, n } = parsed as Record<string, unknown>;
+  if (v !== 1 || typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv < 0 || typeof ns !== 'string' || typeof n !== 'string') {
+    throw invalid();
+  }
+  return { revision: rv, namespace: ns, name: n };
+}
+
+const invalid = (): BadRequest => new BadRequest('continue key is not valid: the token was not produced by this list');

@@ -1,0 +1,552 @@
+// SQLite implementation of ResourceStore: one file in WAL mode, a store-wide revision counter, and a change log for watch resume.
+import Database from 'better-sqlite3';
+import { randomInt, randomUUID } from 'node:crypto';
+import { BadRequest, Expired, HarrowError, Invalid, fieldInvalid, fieldRequired } from '../../resources/errors.ts';
+import type { KubeObject, ObjectMeta, ObjectRef } from '../../resources/meta.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ResourceStore,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+  WriteOp,
+} from '../types.ts';
+import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { migrate } from './schema.ts';
+import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from './status-errors.ts';
+import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts';
+
+export interface SqliteStoreOptions {
+  /**
+   * `normal` (default): a committed write survives the process being killed (WAL, no fsync per commit).
+   * `full`: every commit is fsynced, so it also survives power loss, at a large cost in write throughput.
+   */
+  synchronous?: 'normal' | 'full';
+  /** How long a write waits for another connection's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /** How many recent changes are kept for watch resume; older resourceVersions get Expired. Default 100,000. */
+  changesRetained?: number;
+  /** Called when a watch listener throws; the write and the other listeners are unaffected. Default: process warning. */
+  onListenerError?: ListenerErrorHandler;
+}
+
+/** A list answered with each object's stored JSON text, for callers that only forward it (no parse, no stringify). */
+export interface RawListResult {
+  json: string[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+interface ObjectRow {
+  rv: number;
+  json: string;
+}
+
+interface KeyedRow {
+  namespace: string;
+  name: string;
+  json: string;
+}
+
+interface ChangeRow {
+  rv: number;
+  type: Change['type'];
+  namespace: string;
+  json: string;
+}
+
+interface Scan {
+  rows: KeyedRow[];
+  /** Parsed objects, when a filter forced parsing; parallel to rows. */
+  parsed: KubeObject[] | undefined;
+  revision: number;
+  continue: string | undefined;
+}
+
+const DEFAULT_CHANGES_RETAINED = 100_000;
+// Alphabet Kubernetes uses for generateName suffixes (no vowels, no look-alikes, so no accidental words).
+const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const MAX_NAME_LENGTH = 63;
+
+const storeClosed = (): HarrowError => new HarrowError('ServiceUnavailable', 503, 'the store is closed');
+
+/**
+ * Watch delivery: changes of this process's writes are delivered synchronously after their transaction commits, before
+ * the write's promise resolves, in revision order. Replayed changes (sinceResourceVersion) start in a microtask after
+ * watch() returns. Writes made by other processes to the same file are stored correctly but not delivered to watchers here.
+ */
+export class SqliteStore implements ResourceStore {
+  private readonly hub: WatchHub;
+  private readonly retained: number;
+  /** Compaction runs in batches, so a write pays for it only once per this many changes. */
+  private readonly compactionSlack: number;
+  private readonly stmt;
+  private readonly listStatements = new Map<string, Database.Statement>();
+  private readonly writeTx: (ops: WriteOp[]) => { written: string[]; changes: Change[] };
+  private closed = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: SqliteStoreOptions,
+  ) {
+    this.retained = options.changesRetained ?? DEFAULT_CHANGES_RETAINED;
+    if (!Number.isSafeInteger(this.retained) || this.retained < 1) {
+      throw new Error(`changesRetained must be a positive integer, got ${String(options.changesRetained)}`);
+    }
+    this.compactionSlack = Math.max(1, Math.min(1000, Math.floor(this.retained / 10)));
+    this.hub = new WatchHub(
+      options.onListenerError ??
+        ((error, event) =>
+          process.emitWarning(
+            `watch listener failed on ${event.type} ${event.object.kind} ${event.object.metadata.name}: ${String(error)}`,
+            'HarrowStoreWarning',
+          )),
+    );
+    this.stmt = {
+      getMeta: db.prepare<[string], number>('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: db.prepare<[number, string]>('UPDATE meta SET value = ? WHERE key = ?'),
+      getObject: db.prepare<[string, string, string], ObjectRow>(
+        'SELECT rv, json FROM objects WHERE kind = ? AND namespace = ? AND name = ?',
+      ),
+      exists: db.prepare<[string, string, string], number>(
+        'SELECT 1 FROM objects WHERE kind = ? AND namespace = ? AND name = ?',
+      ).pluck(),
+      insertObject: db.prepare<[string, string, string, number, string]>(
+        'INSERT INTO objects (kind, namespace, name, rv, json) VALUES (?, ?, ?, ?, ?)',
+      ),
+      updateObject: db.prepare<[number, string, string, string, string]>(
+        'UPDATE objects SET rv = ?, json = ? WHERE kind = ? AND namespace = ? AND name = ?',
+      ),
+      deleteObject: db.prepare<[string, string, string]>('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?'),
+      insertChange: db.prepare<[number, string, string, string, string, string]>(
+        'INSERT INTO changes (rv, kind, namespace, name, type, json) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      deleteChangesUpTo: db.prepare<[number]>('DELETE FROM changes WHERE rv <= ?'),
+      replay: db.prepare<[number, string], ChangeRow>(
+        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND kind = ? ORDER BY rv',
+      ),
+      replayNamespace: db.prepare<[number, string, string], ChangeRow>(
+        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND kind = ? AND namespace = ? ORDER BY rv',
+      ),
+    };
+    // IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can fail with SQLITE_BUSY
+    // against another connection instead of waiting for busy_timeout.
+    const tx = db.transaction((ops: WriteOp[]) => this.apply(ops));
+    this.writeTx = (ops) => tx.immediate(ops);
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    this.assertOpen();
+    const row = this.stmt.getObject.get(ref.kind, namespaceKey(ref.namespace), ref.name);
+    return row ? (JSON.parse(row.json) as KubeObject) : undefined;
+  }
+
+  async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
+    const scan = this.scan(kind, options);
+    const items = scan.parsed ?? scan.rows.map((r) => JSON.parse(r.json) as KubeObject);
+    return withContinue({ items, resourceVersion: String(scan.revision) }, scan.continue);
+  }
+
+  /** Like list, but each item is the object's stored JSON text (metadata.resourceVersion included). */
+  async listRaw(kind: string, options: ListOptions = {}): Promise<RawListResult> {
+    const scan = this.scan(kind, options);
+    return withContinue({ json: scan.rows.map((r) => r.json), resourceVersion: String(scan.revision) }, scan.continue);
+  }
+
+  async create(object: KubeObject): Promise<KubeObject> {
+    return this.commitOne({ type: 'create', object });
+  }
+
+  async update(object: KubeObject): Promise<KubeObject> {
+    return this.commitOne({ type: 'update', object });
+  }
+
+  async delete(ref: ObjectRef, resourceVersion?: string): Promise<KubeObject> {
+    return this.commitOne(
+      resourceVersion === undefined ? { type: 'delete', ref } : { type: 'delete', ref, resourceVersion },
+    );
+  }
+
+  async commit(ops: WriteOp[]): Promise<KubeObject[]> {
+    this.assertOpen();
+    if (ops.length === 0) return [];
+    const { written, changes } = this.writeTx(ops);
+    this.hub.publish(changes);
+    return written.map((json) => JSON.parse(json) as KubeObject);
+  }
+
+  watch(kind: string, options: WatchOptions, listener: (event: WatchEvent) => void): WatchHandle {
+    this.assertOpen();
+    const namespace = options.namespace;
+    const since = options.sinceResourceVersion;
+    if (since === undefined || since === '') {
+      return this.hub.add(kind, namespace, this.meta('revision'), [], listener);
+    }
+    const after = parseRevision(since, 'sinceResourceVersion');
+    const replay = this.db
+      .transaction(() => {
+        const compacted = this.meta('compacted');
+        if (after < compacted) throw new Expired(`too old resource version: ${after} (${compacted})`);
+        const rows =
+          namespace === undefined
+            ? this.stmt.replay.all(after, kind)
+            : this.stmt.replayNamespace.all(after, kind, namespace);
+        return rows.map((r): Change => ({ revision: r.rv, type: r.type, kind, namespace: r.namespace, json: r.json }));
+      })
+      .deferred();
+    return this.hub.add(kind, namespace, after, replay, listener);
+  }
+
+  async currentResourceVersion(): Promise<string> {
+    this.assertOpen();
+    return String(this.meta('revision'));
+  }
+
+  /**
+   * Drops the change history up to `resourceVersion` (default: the current revision), like etcd's compact: a watch from
+   * an older resourceVersion then gets Expired. The store also compacts by itself to keep `changesRetained` changes.
+   */
+  async compact(resourceVersion?: string): Promise<void> {
+    this.assertOpen();
+    this.db
+      .transaction(() => {
+        const current = this.meta('revision');
+        const upTo = resourceVersion === undefined ? current : parseRevision(resourceVersion, 'resourceVersion');
+        if (upTo > current) throw new BadRequest(`cannot compact to ${upTo}: the current revision is ${current}`);
+        if (upTo <= this.meta('compacted')) return;
+        this.stmt.deleteChangesUpTo.run(upTo);
+        this.stmt.setMeta.run(upTo, 'compacted');
+      })
+      .immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.stopAll();
+    if (!this.db.memory && !this.db.readonly) this.db.pragma('optimize');
+    this.db.close();
+  }
+
+  private async commitOne(op: WriteOp): Promise<KubeObject> {
+    const [written] = await this.commit([op]);
+    return written as KubeObject;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw storeClosed();
+  }
+
+  private meta(key: 'revision' | 'compacted'): number {
+    const value = this.stmt.getMeta.get(key);
+    if (value === undefined) throw new Error(`store meta "${key}" is missing: the database is not a Harrow store`);
+    return value;
+  }
+
+  /** Runs inside the write transaction: any throw rolls back every op of the batch. */
+  private apply(ops: WriteOp[]): { written: string[]; changes: Change[] } {
+    let revision = this.meta('revision');
+    const written: string[] = [];
+    const changes: Change[] = [];
+    for (const op of ops) {
+      revision += 1;
+      const change =
+        op.type === 'create'
+          ? this.applyCreate(op.object, revision)
+          : op.type === 'update'
+            ? this.applyUpdate(op.object, revision)
+            : this.applyDelete(op.ref, op.resourceVersion, revision);
+      this.stmt.insertChange.run(revision, change.kind, change.namespace, change.name, change.type, change.json);
+      written.push(change.json);
+      changes.push({ revision, type: change.type, kind: change.kind, namespace: change.namespace, json: change.json });
+    }
+    this.stmt.setMeta.run(revision, 'revision');
+    const horizon = revision - this.retained;
+    if (horizon - this.meta('compacted') >= this.compactionSlack) {
+      this.stmt.deleteChangesUpTo.run(horizon);
+      this.stmt.setMeta.run(horizon, 'compacted');
+    }
+    return { written, changes };
+  }
+
+  private applyCreate(object: KubeObject, revision: number): Change & { name: string } {
+    const kind = kindOf(object);
+    const meta = metadataOf(object);
+    const namespace = namespaceKey(meta.namespace);
+    let name = meta.name;
+    if (name === undefined || name === '') {
+      name = this.generateName(kind, namespace, meta.generateName);
+    } else if (this.stmt.exists.get(kind, namespace, name) !== undefined) {
+      throw alreadyExists(refFor(kind, namespace, name));
+    }
+    const json = JSON.stringify(
+      withMetadata(object, {
+        name,
+        namespace: namespace === '' ? undefined : namespace,
+        uid: randomUUID(),
+        resourceVersion: String(revision),
+        generation: 1,
+        creationTimestamp: kubeTimestamp(new Date()),
+      }),
+    );
+    this.stmt.insertObject.run(kind, namespace, name, revision, json);
+    return { revision, type: 'ADDED', kind, namespace, name, json };
+  }
+
+  private applyUpdate(object: KubeObject, revision: number): Change & { name: string } {
+    const kind = kindOf(object);
+    const meta = metadataOf(object);
+    const namespace = namespaceKey(meta.namespace);
+    const name = meta.name;
+    if (typeof name !== 'string' || name === '') {
+      throw new Invalid('name is required', [fieldRequired('metadata.name', 'name is required')]);
+    }
+    const ref = refFor(kind, namespace, name);
+    const row = this.stmt.getObject.get(kind, namespace, name);
+    if (!row) throw notFound(ref);
+    const wanted = meta.resourceVersion;
+    if (wanted !== undefined && wanted !== '' && wanted !== String(row.rv)) throw modifiedConflict(ref);
+    const previous = JSON.parse(row.json) as KubeObject;
+    const stored = previous.metadata;
+    const storedGeneration = typeof stored.generation === 'number' ? stored.generation : 1;
+    const json = JSON.stringify(
+      withMetadata(object, {
+        name,
+        namespace: namespace === '' ? undefined : namespace,
+        uid: stored.uid,
+        resourceVersion: String(revision),
+        // Kubernetes bumps generation only for spec changes; status, labels and annotations leave it alone.
+        generation: sameJson(previous.spec, object.spec) ? storedGeneration : storedGeneration + 1,
+        creationTimestamp: stored.creationTimestamp,
+      }),
+    );
+    this.stmt.updateObject.run(revision, json, kind, namespace, name);
+    return { revision, type: 'MODIFIED', kind, namespace, name, json };
+  }
+
+  private applyDelete(ref: ObjectRef, wanted: string | undefined, revision: number): Change & { name: string } {
+    const namespace = namespaceKey(ref.namespace);
+    const row = this.stmt.getObject.get(ref.kind, namespace, ref.name);
+    if (!row) throw notFound(ref);
+    if (wanted !== undefined && wanted !== '' && wanted !== String(row.rv)) {
+      throw preconditionConflict(ref, wanted, String(row.rv));
+    }
+    const last = JSON.parse(row.json) as KubeObject;
+    last.metadata.resourceVersion = String(revision);
+    const json = JSON.stringify(last);
+    this.stmt.deleteObject.run(ref.kind, namespace, ref.name);
+    return { revision, type: 'DELETED', kind: ref.kind, namespace, name: ref.name, json };
+  }
+
+  private generateName(kind: string, namespace: string, generateName: string | undefined): string {
+    if (typeof generateName !== 'string' || generateName === '') {
+      throw new Invalid('name or generateName is required', [
+        fieldRequired('metadata.name', 'name or generateName is required'),
+      ]);
+    }
+    const prefix = generateName.slice(0, MAX_NAME_LENGTH - 5);
+    // 27^5 ≈ 14M suffixes: a few tries only fail when the prefix is nearly exhausted, which deserves an error.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      let name = prefix;
+      for (let i = 0; i < 5; i++) name += NAME_SUFFIX_ALPHABET[randomInt(NAME_SUFFIX_ALPHABET.length)];
+      if (this.stmt.exists.get(kind, namespace, name) === undefined) return name;
+    }
+    throw alreadyExists(refFor(kind, namespace, `${prefix}*`));
+  }
+
+  private scan(kind: string, options: ListOptions): Scan {
+    this.assertOpen();
+    const { limit, filter, namespace } = options;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new BadRequest(`limit must be a non-negative integer, got ${String(limit)}`);
+    }
+    const pageSize = limit === undefined || limit === 0 ? undefined : limit;
+    const token = options.continue === undefined || options.continue === '' ? undefined : decodeContinue(options.continue);
+    if (token && namespace !== undefined && token.namespace !== namespace) {
+      throw new BadRequest('continue key is not valid: it belongs to a list of another namespace');
+    }
+    return this.db
+      .transaction((): Scan => {
+        let revision: number;
+        if (token) {
+          const compacted = this.meta('compacted');
+          if (token.revision < compacted) {
+            throw new Expired(
+              `The provided continue parameter is too old to display a consistent list result (${token.revision} < ${compacted}). Start a new list without the continue parameter.`,
+            );
+          }
+          revision = token.revision;
+        } else {
+          revision = this.meta('revision');
+        }
+        // One more row than the page tells whether a next page exists; with a filter, read in larger chunks since
+        // rows may be skipped.
+        const chunk = pageSize === undefined ? undefined : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
+        const rows: KeyedRow[] = [];
+        const parsed: KubeObject[] | undefined = filter ? [] : undefined;
+        let cursor = token ? { namespace: token.namespace, name: token.name } : undefined;
+        let more = false;
+        for (;;) {
+          const batch = this.fetch(kind, namespace, cursor, chunk);
+          for (const row of batch) {
+            let object: KubeObject | undefined;
+            if (filter) {
+              object = JSON.parse(row.json) as KubeObject;
+              if (!filter(object)) continue;
+            }
+            if (pageSize !== undefined && rows.length === pageSize) {
+              more = true;
+              break;
+            }
+            rows.push(row);
+            if (object) parsed?.push(object);
+          }
+          const last = batch[batch.length - 1];
+          if (more || chunk === undefined || batch.length < chunk || !last) break;
+          cursor = { namespace: last.namespace, name: last.name };
+        }
+        const lastRow = rows[rows.length - 1];
+        return {
+          rows,
+          parsed,
+          revision,
+          continue:
+            more && lastRow
+              ? encodeContinue({ revision, namespace: lastRow.namespace, name: lastRow.name })
+              : undefined,
+        };
+      })
+      .deferred();
+  }
+
+  private fetch(
+    kind: string,
+    namespace: string | undefined,
+    after: { namespace: string; name: string } | undefined,
+    limit: number | undefined,
+  ): KeyedRow[] {
+    const key = `${namespace !== undefined}/${after !== undefined}/${limit !== undefined}`;
+    let stmt = this.listStatements.get(key);
+    if (!stmt) {
+      // The clauses are chosen so SQLite walks the primary-key index in key order and never sorts.
+      const where = ['kind = ?'];
+      if (namespace !== undefined) where.push('namespace = ?');
+      if (after !== undefined) where.push(namespace !== undefined ? 'name > ?' : '(namespace, name) > (?, ?)');
+      stmt = this.db.prepare(
+        `SELECT namespace, name, json FROM objects WHERE ${where.join(' AND ')} ORDER BY namespace, name${limit !== undefined ? ' LIMIT ?' : ''}`,
+      );
+      this.listStatements.set(key, stmt);
+    }
+    const params: (string | number)[] = [kind];
+    if (namespace !== undefined) params.push(namespace);
+    if (after !== undefined) {
+      if (namespace !== undefined) params.push(after.name);
+      else params.push(after.namespace, after.name);
+    }
+    if (limit !== undefined) params.push(limit);
+    return stmt.all(...params) as KeyedRow[];
+  }
+}
+
+/** Opens (creating if needed) a store at `path`; `:memory:` gives a private in-memory store for tests. */
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma('cache_size = -32768');
+    db.pragma('temp_store = MEMORY');
+    // Bounds the WAL file left behind after a burst of writes (it is truncated to this size at checkpoints).
+    db.pragma('journal_size_limit = 67108864');
+    migrate(db);
+    return new SqliteStore(db, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
+  return token === undefined ? result : { ...result, continue: token };
+}
+
+const namespaceKey = (namespace: string | undefined): string => namespace ?? '';
+
+function refFor(kind: string, namespace: string, name: string): ObjectRef {
+  return namespace === '' ? { kind, name } : { kind, namespace, name };
+}
+
+function kindOf(object: KubeObject): string {
+  if (typeof object?.kind !== 'string' || object.kind === '') {
+    throw new Invalid('kind is required', [fieldRequired('kind', 'kind is required')]);
+  }
+  return object.kind;
+}
+
+function metadataOf(object: KubeObject): ObjectMeta {
+  const meta: unknown = object.metadata;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new Invalid('metadata must be an object', [fieldInvalid('metadata', 'metadata must be an object')]);
+  }
+  return meta as ObjectMeta;
+}
+
+function parseRevision(value: string, field: string): number {
+  if (!/^\d{1,15}$/.test(value)) {
+    throw new BadRequest(`${field} must be a decimal revision, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Kubernetes timestamps: RFC 3339 in UTC with second precision. */
+function kubeTimestamp(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+type SystemFields = Required<Pick<ObjectMeta, 'name' | 'resourceVersion' | 'generation'>> &
+  Pick<ObjectMeta, 'namespace' | 'uid' | 'creationTimestamp'>;
+
+/** The object with the store's metadata, keys in the order Kubernetes prints them; the input is not modified. */
+function withMetadata(object: KubeObject, fields: SystemFields): KubeObject {
+  const {
+    name: _name,
+    generateName,
+    namespace: _namespace,
+    uid: _uid,
+    resourceVersion: _resourceVersion,
+    generation: _generation,
+    creationTimestamp: _creationTimestamp,
+    ...rest
+  } = object.metadata;
+  const metadata: ObjectMeta = {
+    name: fields.name,
+    ...(generateName !== undefined ? { generateName } : {}),
+    ...(fields.namespace !== undefined ? { namespace: fields.namespace } : {}),
+    ...(fields.uid !== undefined ? { uid: fields.uid } : {}),
+    resourceVersion: fields.resourceVersion,
+    generation: fields.generation,
+    ...(fields.creationTimestamp !== undefined ? { creationTimestamp: fields.creationTimestamp } : {}),
+    ...rest,
+  };
+  const { apiVersion, kind, metadata: _m, ...body } = object;
+  return { apiVersion, kind, metadata, ...body };
+}
+
+/** Equality of two JSON values as JSON would see them: key order and undefined-valued keys do not matter. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return a === undefined || b === undefined ? a === b : false;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((v, i) => sameJson(v ?? null, b[i] ?? null));
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
+  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(rb, k) && sameJson(ra[k], rb[k]));
+}
