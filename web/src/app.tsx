@@ -13,7 +13,7 @@ import { VmDetailPage } from './pages/vm-detail.tsx';
 import { VmEditPage } from './pages/vm-edit.tsx';
 import { VmListPage } from './pages/vm-list.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
-import { SessionContext, storeNamespace, storeToken, storedNamespace, storedToken, type Session } from './session.ts';
+import { NAMESPACE_POLL, SessionContext, storeNamespace, storeToken, storedNamespace, storedToken, type Session } from './session.ts';
 
 export function App(): ReactNode {
   const [token, setToken] = useState<string | null>(storedToken());
@@ -89,7 +89,7 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
   const [namespace, setNs] = useState(storedNamespace());
   const [toasts, setToasts] = useState<Toast[]>([]);
   const nextToast = useRef(1);
-  const namespaces = useLiveList<KubeObject>(api, paths.namespaces());
+  const namespaces = useLiveList<KubeObject>(api, paths.namespaces(), undefined, NAMESPACE_POLL);
 
   const setNamespace = useCallback((ns: string) => {
     storeNamespace(ns);
@@ -97,10 +97,24 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
   }, []);
   const notify = useCallback((message: string, tone: 'info' | 'error' = 'info') => {
     const id = nextToast.current++;
-    setToasts((t) => [...t.slice(-3), { id, message, tone }]);
-    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), tone === 'error' ? 10_000 : 5_000);
+    setToasts((t) => [...t.slice(-1), { id, message, tone }]);
+    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), tone === 'error' ? 10_000 : 4_000);
   }, []);
-  const session: Session = useMemo(() => ({ api, namespace, setNamespace, notify }), [api, namespace, setNamespace, notify]);
+  const [harrowSubresources, setHarrowSubresources] = useState<ReadonlySet<string>>(new Set());
+  useEffect(() => {
+    let current = true;
+    api.get<{ resources?: Array<{ name: string }> }>(paths.harrowSubresources()).then(
+      (list) => current && setHarrowSubresources(new Set((list.resources ?? []).map((r) => r.name))),
+      () => undefined, // an older server without the group: no optional features
+    );
+    return () => {
+      current = false;
+    };
+  }, [api]);
+  const session: Session = useMemo(
+    () => ({ api, namespace, setNamespace, notify, harrowSubresources }),
+    [api, namespace, setNamespace, notify, harrowSubresources],
+  );
 
   // A namespace remembered from another server may not exist here: fall back to default.
   useEffect(() => {

@@ -6,6 +6,8 @@ export interface Session {
   api: ApiClient;
   namespace: string;
   setNamespace(ns: string): void;
+  /** Subresources the server lists in discovery under subresources.harrow.io/v1 (e.g. "virtualmachines/schedule-restart"). */
+  harrowSubresources: ReadonlySet<string>;
   /** Announces a short message to screen readers and shows it as a toast. */
   notify(message: string, tone?: 'info' | 'error'): void;
 }
@@ -17,6 +19,9 @@ export function useSession(): Session {
   if (!s) throw new Error('useSession outside a signed-in session');
   return s;
 }
+
+/** Namespaces rarely change: re-listed now and then rather than holding a watch connection open. */
+export const NAMESPACE_POLL = { pollMs: 15_000 };
 
 const TOKEN_KEY = 'harrow.token';
 const NAMESPACE_KEY = 'harrow.namespace';

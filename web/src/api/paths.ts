@@ -21,6 +21,10 @@ export const paths = {
   macAllocations: (): string => '/apis/harrow.io/v1/macallocations',
   macAllocation: (name: string): string => `/apis/harrow.io/v1/macallocations/${enc(name)}`,
   auditRecords: (ns: string): string => `/apis/harrow.io/v1/namespaces/${enc(ns)}/auditrecords`,
+  harrowSubresources: (): string => '/apis/subresources.harrow.io/v1',
+  /** The maintenance-window restart (DESIGN §8); used only when discovery lists it, so an older server can never take it for a plain restart. */
+  scheduleRestart: (ns: string, name: string): string =>
+    `/apis/subresources.harrow.io/v1/namespaces/${enc(ns)}/virtualmachines/${enc(name)}/schedule-restart`,
   guestExec: (ns: string, vmi: string): string =>
     `/apis/subresources.harrow.io/v1/namespaces/${enc(ns)}/virtualmachineinstances/${enc(vmi)}/guest-exec`,
 };

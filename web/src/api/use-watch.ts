@@ -1,5 +1,7 @@
 // Live collections for React: list once, then follow the watch from that resourceVersion; re-list when it breaks.
-import { useEffect, useState } from 'react';
+// One feed per collection path is shared by every component that shows it: a browser keeps at most six HTTP/1.1
+// connections per server, and each open watch holds one, so duplicate watches would starve ordinary requests.
+import { useCallback, useEffect, useSyncExternalStore } from 'react';
 import type { KubeObject } from '../../../src/resources/meta.ts';
 import { ApiError, type ApiClient, type WatchEvent } from './client.ts';
 
@@ -10,16 +12,6 @@ export interface LiveList<T> {
 }
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-
 const byName = (a: KubeObject, b: KubeObject): number => a.metadata.name.localeCompare(b.metadata.name);
 
 /** Applies one watch event to a keyed collection (pure; exported for the unit test). */
@@ -31,65 +23,152 @@ export function applyWatchEvent<T extends KubeObject>(items: Map<string, T>, e: 
   return next;
 }
 
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+interface Snapshot {
+  map: Map<string, KubeObject>;
+  items: KubeObject[];
+  loaded: boolean;
+  error: ApiError | undefined;
+}
+
+const EMPTY: Snapshot = { map: new Map(), items: [], loaded: false, error: undefined };
+/** A feed nobody uses any more lingers this long, so moving between pages that show the same collection keeps its stream. */
+const LINGER_MS = 3000;
+
+class Feed {
+  snapshot: Snapshot = EMPTY;
+  private readonly listeners = new Set<() => void>();
+  private readonly abort = new AbortController();
+  private refs = 0;
+  private lingering: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly path: string,
+    private readonly pollMs: number | undefined,
+    private readonly onIdle: () => void,
+  ) {
+    // Until a component acquires it (render may create a feed that never commits), it is idle like a released one.
+    this.scheduleIdle();
+    void this.run();
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  acquire(): void {
+    this.refs += 1;
+    if (this.lingering !== undefined) clearTimeout(this.lingering);
+    this.lingering = undefined;
+  }
+
+  release(): void {
+    this.refs -= 1;
+    if (this.refs <= 0) this.scheduleIdle();
+  }
+
+  private scheduleIdle(): void {
+    if (this.lingering !== undefined) clearTimeout(this.lingering);
+    this.lingering = setTimeout(() => {
+      if (this.refs > 0) return;
+      this.abort.abort();
+      this.onIdle();
+    }, LINGER_MS);
+  }
+
+  private set(map: Map<string, KubeObject>, loaded: boolean, error: ApiError | undefined): void {
+    this.snapshot = { map, items: [...map.values()].sort(byName), loaded, error };
+    for (const l of this.listeners) l();
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.abort;
+    let backoff = 500;
+    while (!signal.aborted) {
+      try {
+        const list = await this.api.list<KubeObject>(this.path);
+        if (signal.aborted) return;
+        this.set(new Map(list.items.map((o) => [keyOf(o), o])), true, undefined);
+        backoff = 500;
+        if (this.pollMs !== undefined) {
+          await sleep(this.pollMs, signal);
+          continue;
+        }
+        await this.api.watch<KubeObject>(
+          this.path,
+          list.metadata.resourceVersion,
+          (e) => this.set(applyWatchEvent(this.snapshot.map, e), true, undefined),
+          signal,
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        const error = err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err));
+        // A watch that expired (410) is normal: re-list at once. Anything else is shown and retried with backoff.
+        if (error.code !== 410) {
+          this.set(this.snapshot.map, true, error);
+          await sleep(backoff, signal);
+          backoff = Math.min(backoff * 2, 10_000);
+        }
+        continue;
+      }
+      // The server ended the stream cleanly (its timeout): re-list after a short pause.
+      await sleep(200, signal);
+    }
+  }
+}
+
+const feeds = new WeakMap<ApiClient, Map<string, Feed>>();
+
+function feedFor(api: ApiClient, path: string, pollMs: number | undefined): Feed {
+  let byPath = feeds.get(api);
+  if (!byPath) {
+    byPath = new Map();
+    feeds.set(api, byPath);
+  }
+  const key = `${pollMs ?? 'watch'} ${path}`;
+  let feed = byPath.get(key);
+  if (!feed) {
+    const map = byPath;
+    feed = new Feed(api, path, pollMs, () => map.delete(key));
+    byPath.set(key, feed);
+  }
+  return feed;
+}
+
 /**
- * A collection kept current from the API. `path` null means "nothing to watch yet".
- * The server's selectors narrow the stream; `keep` filters again on the client so a server that ignores a selector
+ * A collection kept current from the API. `path` null means "nothing to show (yet)". With `pollMs` the collection is
+ * re-listed at that interval instead of watched (for things that rarely change, to keep connections free).
+ * The server's selectors narrow what comes; `keep` filters again on the client so a server that ignores a selector
  * cannot put foreign objects on screen.
  */
 export function useLiveList<T extends KubeObject>(
   api: ApiClient,
   path: string | null,
   keep?: (o: T) => boolean,
+  options: { pollMs?: number } = {},
 ): LiveList<T> {
-  const [state, setState] = useState<{ path: string | null; map: Map<string, T>; loaded: boolean; error?: ApiError }>(
-    { path, map: new Map(), loaded: false },
-  );
-
+  const { pollMs } = options;
   useEffect(() => {
     if (path === null) return undefined;
-    const abort = new AbortController();
-    const { signal } = abort;
-    setState({ path, map: new Map(), loaded: false });
-    void (async () => {
-      let backoff = 500;
-      while (!signal.aborted) {
-        try {
-          const list = await api.list<T>(path);
-          if (signal.aborted) return;
-          const map = new Map(list.items.map((o) => [keyOf(o), o]));
-          setState({ path, map, loaded: true });
-          backoff = 500;
-          let resourceVersion = list.metadata.resourceVersion;
-          await api.watch<T>(
-            path,
-            resourceVersion,
-            (e) => {
-              resourceVersion = e.object.metadata?.resourceVersion ?? resourceVersion;
-              setState((s) => (s.path === path ? { ...s, map: applyWatchEvent(s.map, e) } : s));
-            },
-            signal,
-          );
-        } catch (err) {
-          if (signal.aborted) return;
-          const error = err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err));
-          // A watch that expired (410) is normal: re-list at once. Anything else is shown and retried with backoff.
-          if (error.code !== 410) {
-            setState((s) => (s.path === path ? { ...s, loaded: true, error } : s));
-            await sleep(backoff, signal);
-            backoff = Math.min(backoff * 2, 10_000);
-          }
-          continue;
-        }
-        // The server ended the stream cleanly (timeout): re-list after a short pause.
-        await sleep(200, signal);
-      }
-    })();
-    return () => abort.abort();
-  }, [api, path]);
-
-  const current = state.path === path ? state : { map: new Map<string, T>(), loaded: false, error: undefined };
-  let items = [...current.map.values()];
-  if (keep) items = items.filter(keep);
-  items.sort(byName);
-  return { items, loaded: current.loaded, error: current.error };
+    const feed = feedFor(api, path, pollMs);
+    feed.acquire();
+    return () => feed.release();
+  }, [api, path, pollMs]);
+  const subscribe = useCallback(
+    (listener: () => void) => (path === null ? () => undefined : feedFor(api, path, pollMs).subscribe(listener)),
+    [api, path, pollMs],
+  );
+  const snapshot = useSyncExternalStore(subscribe, () => (path === null ? EMPTY : feedFor(api, path, pollMs).snapshot));
+  const items = (keep ? snapshot.items.filter((o) => keep(o as T)) : snapshot.items) as T[];
+  return { items, loaded: snapshot.loaded, error: snapshot.error };
 }

@@ -31,7 +31,6 @@ export function TextField(p: FieldProps): ReactNode {
     <div className={`field${p.error ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>
         {p.label}
-        {p.required ? <span aria-hidden="true"> *</span> : null}
       </label>
       <input
         id={id}

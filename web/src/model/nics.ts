@@ -132,8 +132,14 @@ export function nicViews(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
     const guestMacField = typeof status?.['guestMac'] === 'string' ? (status['guestMac'] as string) : undefined;
     if (status && guestMacField) {
       guestMac = norm(guestMacField);
-      guestInterfaceName = status.interfaceName;
-      guestSource = `Guest (${status.infoSource ?? 'observer'})`;
+      // When the guest moved away from the platform MAC, the agent's report of it is the separate entry with that MAC.
+      const report = fromGuestAgent(status) ? status : orphans.find((o) => norm(o.mac) === guestMac);
+      guestInterfaceName = report?.interfaceName;
+      guestSource = `Guest NIC as QEMU sees it (VMI status guestMac${report ? '; guest agent agrees' : ''})`;
+      if (report && report !== status) {
+        ips = report.ipAddresses ?? (report.ipAddress ? [report.ipAddress] : []);
+        if (ips.length > 0) ipSource = 'Guest agent';
+      }
     } else if (status && fromGuestAgent(status)) {
       guestMac = norm(status.mac);
       guestInterfaceName = status.interfaceName;

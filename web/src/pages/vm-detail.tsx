@@ -15,7 +15,7 @@ import { filterAudit, emptyAuditFilter } from '../model/audit.ts';
 import { conditionOf, launcherPodOf, nicViews, type NicView } from '../model/nics.ts';
 import { actionsFor, cpuOf, macPatch, maintenanceWindowOf, memoryOf, vmState } from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
-import { useSession } from '../session.ts';
+import { NAMESPACE_POLL, useSession } from '../session.ts';
 import { useVmAction, useVmData } from './vm-data.ts';
 
 const TABS = [
@@ -26,12 +26,13 @@ const TABS = [
 ];
 
 export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
-  const { namespace, api } = useSession();
+  const { namespace, api, harrowSubresources } = useSession();
   const { vms, vmis, pods } = useVmData(namespace);
   const { run, busy } = useVmAction(namespace);
-  const namespaces = useLiveList<KubeObject>(api, paths.namespaces());
-  const events = useLiveList<KubeEvent>(api, paths.eventsOf(namespace, props.name), (e) => e.involvedObject?.name === props.name);
-  const audit = useLiveList<AuditRecord>(api, paths.auditRecords(namespace), (r) => r.spec?.resource?.name === props.name);
+  const namespaces = useLiveList<KubeObject>(api, paths.namespaces(), undefined, NAMESPACE_POLL);
+  // Events and audit records are watched only while their tab is open: each watch holds one of the browser's few connections.
+  const events = useLiveList<KubeEvent>(api, props.tab === 'events' ? paths.eventsOf(namespace, props.name) : null, (e) => e.involvedObject?.name === props.name);
+  const audit = useLiveList<AuditRecord>(api, props.tab === 'audit' ? paths.auditRecords(namespace) : null, (r) => r.spec?.resource?.name === props.name);
 
   const vm = vms.items.find((v) => v.metadata.name === props.name);
   if (!vm) {
@@ -84,6 +85,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
       <VmBanners
         vm={vm}
         window={window}
+        canSchedule={harrowSubresources.has('virtualmachines/schedule-restart')}
         driftCount={driftCount}
         tab={tab}
         restartBusy={busy !== undefined}
@@ -108,6 +110,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
 function VmBanners(props: {
   vm: VirtualMachine;
   window: string | undefined;
+  canSchedule: boolean;
   driftCount: number;
   tab: string;
   restartBusy: boolean;
@@ -144,14 +147,16 @@ function VmBanners(props: {
               <button type="button" className="btn btn-primary" disabled={props.restartBusy} onClick={props.onRestart}>
                 Restart now
               </button>
-              {props.window ? <ScheduleButton vm={props.vm} window={props.window} /> : null}
+              {props.window && props.canSchedule ? <ScheduleButton vm={props.vm} window={props.window} /> : null}
             </>
           }
         >
           {restartRequired.message ?? 'A change to this VM takes effect on its next restart.'}
-          {props.window ? null : (
+          {!props.window ? (
             <span className="muted small"> No maintenance window is set for this VM or its namespace.</span>
-          )}
+          ) : !props.canSchedule ? (
+            <span className="muted small"> This server does not schedule restarts in maintenance windows.</span>
+          ) : null}
         </Banner>
       ) : null}
       {scheduled?.status === 'True' ? (
@@ -176,7 +181,10 @@ function VmBanners(props: {
   );
 }
 
-/** Shown only where a maintenance window applies; the server records the plan as the RestartScheduled condition. */
+/**
+ * Shown only where a maintenance window applies and the server lists the schedule-restart subresource: the server
+ * records the plan as the RestartScheduled condition and restarts at the window's start.
+ */
 function ScheduleButton(props: { vm: VirtualMachine; window: string }): ReactNode {
   const { api, notify } = useSession();
   const [busy, setBusy] = useState(false);
@@ -185,7 +193,7 @@ function ScheduleButton(props: { vm: VirtualMachine; window: string }): ReactNod
   const schedule = async (): Promise<void> => {
     setBusy(true);
     try {
-      await api.put(`${paths.vmAction(ns, name, 'restart')}?maintenanceWindow=true`, {});
+      await api.put(paths.scheduleRestart(ns, name), {});
       notify(`Restart of ${name} scheduled for the maintenance window.`);
     } catch (e) {
       notify(`Scheduling the restart failed: ${e instanceof ApiError ? e.message : String(e)}`, 'error');

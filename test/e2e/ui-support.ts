@@ -1,0 +1,61 @@
+// Shared steps of the browser tests: a built UI, a signed-in page, and small API reads to check what the page says.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import type { KubeObject } from '../../src/resources/meta.ts';
+import { REPO_ROOT, type HarrowServer } from './harness.ts';
+
+const WEB = join(REPO_ROOT, 'web');
+const DIST_INDEX = join(WEB, 'dist', 'index.html');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The server serves web/dist only when it exists when it starts, so build it first when it is missing or older
+ * than the sources (the UI and the MAC module it bundles).
+ */
+export function ensureWebBuilt(): void {
+  const sources = Math.max(newestMtime(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs, newestMtime(join(REPO_ROOT, 'src', 'mac')));
+  if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= sources) return;
+  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
+}
+
+/** A GET against the public API with the admin token (the tests check the page against it). */
+export async function apiGet<T = KubeObject>(server: HarrowServer, path: string): Promise<T> {
+  const res = await fetch(server.url + path, { headers: { Authorization: `Bearer ${server.token}` } });
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export async function apiSend<T = unknown>(server: HarrowServer, method: string, path: string, body: unknown, contentType = 'application/json'): Promise<T> {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': contentType },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Opens the server's root, which sends the browser to the UI, and signs in with the token. */
+export async function signIn(page: Page, server: HarrowServer): Promise<void> {
+  await page.goto(server.url + '/');
+  await page.getByLabel('API token').fill(server.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
+}
+
+/** The text of a test-id'd element, trimmed ('' when absent). */
+export async function textOf(page: Page, testId: string): Promise<string> {
+  const l = page.getByTestId(testId);
+  return (await l.count()) > 0 ? ((await l.first().textContent()) ?? '').trim() : '';
+}
