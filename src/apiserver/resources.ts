@@ -10,6 +10,7 @@ import { carryOverOnUpdate, hasStatusSubresource, incomingObject, prepareCreate 
 import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
 import { requestContext, requestUser } from './request-context.ts';
 import { parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
+import { tableVersionAccepted, toTable, type IncludeObject, type TableOptions } from './tables.ts';
 import { serveWatch, type WatchRegistry } from './watch.ts';
 import { admitAndCommit, modifiedConflict, notFound, qualifiedResource, type WriteRequest, type WriteResult } from './writes.ts';
 
@@ -39,6 +40,7 @@ export interface ResourceQuery {
   timeoutSeconds?: number;
   dryRun?: string;
   allowWatchBookmarks?: string;
+  includeObject?: IncludeObject;
 }
 
 interface ResourceParams {
@@ -62,6 +64,7 @@ const QUERY_SCHEMA = {
     allowWatchBookmarks: { type: 'string' },
     gracePeriodSeconds: { type: 'integer' },
     propagationPolicy: { type: 'string', enum: ['Orphan', 'Background', 'Foreground'] },
+    includeObject: { type: 'string', enum: ['None', 'Metadata', 'Object'] },
   },
 } as const;
 
@@ -88,6 +91,13 @@ export function setWarnings(reply: FastifyReply, warnings: string[]): void {
     'Warning',
     warnings.map((w) => `299 - "${w.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"`),
   );
+}
+
+/** Table printing options when the client asked for a Table (kubectl get), else undefined. */
+function tableOptionsOf(request: Req): TableOptions | undefined {
+  const version = tableVersionAccepted(request.headers.accept);
+  if (!version) return undefined;
+  return { version, ...(request.query.includeObject ? { includeObject: request.query.includeObject } : {}) };
 }
 
 export function listPrefix(info: KindInfo): string {
@@ -153,6 +163,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     const watching = q.watch === '1' || q.watch === 'true';
     authorize(request, watching ? 'watch' : 'list', namespace);
     const selector = parseSelector(info.kind, q.labelSelector, q.fieldSelector);
+    const table = tableOptionsOf(request);
     if (watching) {
       return serveWatch(request, reply, {
         store,
@@ -161,6 +172,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
         selector,
         ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
         ...(q.timeoutSeconds !== undefined ? { timeoutSeconds: q.timeoutSeconds } : {}),
+        ...(table ? { table } : {}),
         registry: deps.watches,
       });
     }
@@ -170,7 +182,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       ...(limit !== undefined ? { limit } : {}),
       ...(q.continue ? { continue: q.continue } : {}),
     };
-    if (selectsEverything(selector) && hasListRaw(store)) {
+    if (selectsEverything(selector) && hasListRaw(store) && !table) {
       // Forward the stored JSON text: a 10,000-object list is then string concatenation, not parse + stringify.
       const raw = await store.listRaw(info.kind, options);
       reply.type('application/json');
@@ -180,6 +192,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       ...options,
       ...(selectsEverything(selector) ? {} : { filter: (o: KubeObject) => selectorMatches(selector, o) }),
     });
+    if (table) return toTable(info, result.items, listMeta(result), table);
     return { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: listMeta(result), items: result.items };
   };
   app.get(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('list', false) }, list);
@@ -229,7 +242,9 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   app.get(item, { schema: { querystring: QUERY_SCHEMA }, config: config('get', false) }, async (request: Req) => {
     const { namespace, name } = request.params;
     authorize(request, 'get', namespace, name);
-    return getOr404(namespace, name!);
+    const object = await getOr404(namespace, name!);
+    const table = tableOptionsOf(request);
+    return table ? toTable(info, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }, table) : object;
   });
 
   app.put(item, { schema: { querystring: QUERY_SCHEMA }, config: config('update', true) }, async (request: Req, reply) => {

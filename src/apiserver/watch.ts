@@ -6,6 +6,7 @@ import { keyOf, refOf, type KubeObject } from '../resources/meta.ts';
 import type { ResourceStore, WatchEvent, WatchHandle } from '../store/types.ts';
 import { selectorMatches, selectsEverything, type Selector } from './selectors.ts';
 import { statusFromError } from './status.ts';
+import { toTable, type TableOptions } from './tables.ts';
 
 /** The open watches of a server, so that closing the server ends them instead of waiting for clients to hang up. */
 export class WatchRegistry {
@@ -32,6 +33,8 @@ export interface WatchRequest {
   /** Resume after this revision; absent or "0": the current objects first, as ADDED. */
   resourceVersion?: string;
   timeoutSeconds?: number;
+  /** Send each object as a one-row Table (kubectl get -w). */
+  table?: TableOptions;
   registry: WatchRegistry;
 }
 
@@ -63,8 +66,16 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
   w.registry.add(stop);
   res.on('close', stop);
 
+  let headersSent = false;
   const send = (type: string, object: unknown): void => {
-    if (!closed) res.write(JSON.stringify({ type, object }) + '\n');
+    if (closed) return;
+    let payload = object;
+    if (w.table && type !== 'ERROR') {
+      const o = object as KubeObject;
+      payload = toTable(info, [o], { resourceVersion: o.metadata.resourceVersion ?? '' }, { ...w.table, noHeaders: headersSent });
+      headersSent = true;
+    }
+    res.write(JSON.stringify({ type, object: payload }) + '\n');
   };
 
   // With a selector, an object that stops matching leaves the client's view as DELETED and one that starts matching
