@@ -1,4 +1,4 @@
-// Starts Harrow's controllers on one store and one runtime: vm, vmi, network plugin, launcher, observer, connectivity.
+// Starts Harrow's controllers on one store and one runtime: vm, vmi, network plugin, launcher, observer, connectivity, pool-gc.
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { Runtime } from '../runtime/types.ts';
@@ -10,15 +10,19 @@ import { launcherController } from './launcher.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { networkControllers } from './network.ts';
 import { observerController } from './observer.ts';
+import { poolGcController, type MacReleaser } from './pool-gc.ts';
 import { vmController, vmiController } from './vm.ts';
 
 export type { MacAssigner } from './context.ts';
+export type { MacReleaser } from './pool-gc.ts';
 export { MetricsRegistry } from './metrics.ts';
 
 export interface StartControllersDeps {
   store: ResourceStore;
   runtime: Runtime;
   macAssigner: MacAssigner;
+  /** The MAC pool's release side; when given, pool-gc quarantines MACs nothing uses any more. */
+  macReleaser?: MacReleaser;
   /** The node VMIs run on (status.nodeName); default the hostname. */
   nodeName?: string;
   logger?: Logger;
@@ -64,6 +68,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
   networkControllers(ctx);
   const observer = observerController(ctx, deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {});
   connectivityController(ctx, deps.connectivity ?? {});
+  if (deps.macReleaser) poolGcController(ctx, deps.macReleaser);
   const unsubscribe = deps.runtime.subscribe((event) => {
     const vmi = ctx.informers.vmis.byIndex(INDEX_UID, event.vmiUid)[0];
     if (!vmi) return;

@@ -228,9 +228,9 @@ export function nonLiveUpdatableChanges(template: VMISpec, vmi: VirtualMachineIn
   return changes;
 }
 
-function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, d: VmDecision): string {
+function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, d: VmDecision, podsLeft: boolean): string {
   if (vm.metadata.deletionTimestamp !== undefined) return 'Terminating';
-  if (!vmi) return 'Stopped';
+  if (!vmi) return d.crashLoop ? 'CrashLoopBackOff' : podsLeft ? 'Stopping' : 'Stopped';
   if (vmi.metadata.deletionTimestamp !== undefined) return 'Stopping';
   switch (vmi.status?.phase) {
     case 'Running':
@@ -245,8 +245,11 @@ function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
   }
 }
 
-/** The VM's status from its VMI after this reconcile's actions; conditions of other controllers are kept. */
-export function computeVmStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, d: VmDecision, nowIso: string): VmStatus {
+/**
+ * The VM's status from its VMI after this reconcile's actions; conditions of other controllers are kept. `podsLeft`: a
+ * launcher pod of the VM still exists (the VM is Stopping until it is gone).
+ */
+export function computeVmStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, d: VmDecision, nowIso: string, podsLeft = false): VmStatus {
   const prev = (vm.status ?? {}) as VmStatus;
   const status: VmStatus = { ...structuredClone(prev) };
   delete status.stateChangeRequests;
@@ -272,7 +275,7 @@ export function computeVmStatus(vm: VirtualMachine, vmi: VirtualMachineInstance 
     );
   } else removeCondition(conditions, 'RestartRequired');
   status.conditions = conditions;
-  status.printableStatus = printableStatus(vm, vmi, d);
+  status.printableStatus = printableStatus(vm, vmi, d, podsLeft);
   status.ready = ready;
   status.created = vmi !== undefined;
   if (vm.metadata.generation !== undefined) status.observedGeneration = vm.metadata.generation;
@@ -302,6 +305,11 @@ export function vmController(ctx: ControllerContext): Controller {
   });
   informers.vmis.onEvent((e) => {
     if (changed(e, vmiFingerprintForVm)) c.enqueue(objectKey(e.object));
+  });
+  // A stopped VM's last pod going turns Stopping into Stopped.
+  informers.pods.onEvent((e) => {
+    const k = vmKeyOfPod(e.object);
+    if (k && e.type === 'DELETED') c.enqueue(k);
   });
   return c;
 
@@ -345,7 +353,7 @@ export function vmController(ctx: ControllerContext): Controller {
       vmi = undefined;
     }
     if (d.start && !vmi) vmi = await createVmi(current);
-    const status = computeVmStatus(current, vmi, d, nowIso);
+    const status = computeVmStatus(current, vmi, d, nowIso, informers.pods.byIndex(INDEX_VM, key).length > 0);
     if (!sameJson(current.status, status) || d.halt) {
       const next: VirtualMachine = { ...current, status };
       if (d.halt) {
