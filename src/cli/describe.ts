@@ -88,7 +88,9 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
   const mismatch = vmi?.status?.conditions?.find((c) => c.type === 'GuestMACMismatch' && c.status === 'True');
   if (drifted.length > 0 || mismatch) {
     out += '\nGuest MAC mismatch:\n';
-    if (mismatch?.message) out += indent(mismatch.message, '  ') + '\n';
+    for (const v of drifted) out += `  ${v.name}: the guest uses ${v.guestMac}, the platform assigned ${v.platformMac}\n`;
+    // The condition's own words only when no interface view could say which MAC differs.
+    if (drifted.length === 0 && mismatch?.message) out += indent(mismatch.message, '  ') + '\n';
     out +=
       '  Only frames from the platform MAC pass the spoof check, so the guest has no connectivity on that interface,\n' +
       '  and a restart gives the guest the platform MAC again. Remedies:\n';
@@ -143,14 +145,18 @@ With -o json|yaml it prints the VM, its instance, launcher pod and events as one
         if (e instanceof ApiError && e.code === 404) return undefined;
         throw e;
       });
-    const [vm, vmi, pods, events] = await Promise.all([
+    const eventsAbout = (object: string): Promise<KubeEvent[]> =>
+      client.listAll<KubeEvent>('Event', { namespace, fieldSelector: `involvedObject.name=${object}` });
+    const [vm, vmi, pods, vmEvents] = await Promise.all([
       client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
       orNone(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! })),
       client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
-      client.listAll<KubeEvent>('Event', { namespace }),
+      eventsAbout(name!),
     ]);
     const pod = vmi ? launcherPodOf(vmi, pods) : undefined;
-    const mine = events.filter((e) => relatesToVm(e.involvedObject?.name ?? '', name!));
+    // The VM and its VMI share the name; each launcher pod (past ones too) has its own.
+    const podEvents = await Promise.all(pods.filter((p) => relatesToVm(p.metadata.name, name!)).map((p) => eventsAbout(p.metadata.name)));
+    const mine = [...vmEvents, ...podEvents.flat()];
     const facts: VmFacts = { vm, ...(vmi ? { vmi } : {}), ...(pod ? { pod } : {}), events: mine };
     if (ctx.globals.output !== 'table') {
       printData(ctx.io, ctx.globals.output, facts);

@@ -51,12 +51,12 @@ export const changeOptions = (v: ParsedCommandLine['values']): ApplyOptions => (
 
 export type ConnectivityOutcome = { ok: boolean; message: string; source: 'audit' | 'condition' };
 
-/** How a connectivity check result reads for people: lease and gateway when known. */
+/** How a connectivity check result reads for people: its message, plus lease and gateway when it does not name them. */
 export function describeConnectivity(c: ConnectivityResult): string {
   const parts: string[] = [];
-  if (c.lease) parts.push(`lease ${c.lease.ip} for ${c.lease.macAddress}`);
-  else if (c.lease === null) parts.push('no DHCP lease');
-  if (c.gateway) parts.push(`gateway ${c.gateway.ip} ${c.gateway.reachable ? 'reachable' : 'unreachable'}`);
+  if (c.lease && !c.message.includes(c.lease.ip)) parts.push(`lease ${c.lease.ip} for ${c.lease.macAddress}`);
+  else if (c.lease === null && !/lease/i.test(c.message)) parts.push('no DHCP lease');
+  if (c.gateway && !c.message.includes(c.gateway.ip)) parts.push(`gateway ${c.gateway.ip} ${c.gateway.reachable ? 'reachable' : 'unreachable'}`);
   return [c.message, ...(parts.length > 0 ? [`(${parts.join(', ')})`] : [])].filter((s) => s !== '').join(' ');
 }
 

@@ -81,7 +81,9 @@ export interface WaitOptions {
 }
 
 /** Polls `fn` until it returns a truthy value, which it returns; throws with the last value (or error) on timeout. */
-export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<NonNullable<T>> {
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<Truthy<T>> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const intervalMs = options.intervalMs ?? 200;
   const deadline = Date.now() + timeoutMs;
@@ -89,7 +91,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions 
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
       last = v;
     } catch (e) {
       last = e instanceof Error ? `${e.name}: ${e.message}` : e;

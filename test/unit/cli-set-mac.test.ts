@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditRecord } from '../../src/audit/record.ts';
 import { CliError } from '../../src/cli/context.ts';
-import { findConnectivity, setMacPatch } from '../../src/cli/set-mac.ts';
+import { describeConnectivity, findConnectivity, setMacPatch } from '../../src/cli/set-mac.ts';
 import { vmFixture } from './cli-fixtures.ts';
 
 const IF = '/spec/template/spec/domain/devices/interfaces';
@@ -61,4 +61,17 @@ test('connectivity: else the VM condition when it is about this MAC', () => {
   });
   assert.deepEqual(findConnectivity([], vm, 'default', '02:00:00:00:00:42', since), { ok: false, message: 'no DHCP lease for 02:00:00:00:00:42', source: 'condition' });
   assert.equal(findConnectivity([], vm, 'default', '02:00:00:00:00:43', since), undefined);
+});
+
+test('a connectivity message that already names lease and gateway is not repeated', () => {
+  const c = {
+    ok: true,
+    interface: 'default',
+    macAddress: '02:00:00:00:00:42',
+    lease: { ip: '198.19.1.7', macAddress: '02:00:00:00:00:42' },
+    gateway: { ip: '198.19.0.1', reachable: true },
+    message: 'interface default: lease 198.19.1.7 for the new MAC, gateway 198.19.0.1 reachable',
+  };
+  assert.equal(describeConnectivity(c), c.message);
+  assert.equal(describeConnectivity({ ...c, ok: false, lease: null, gateway: { ip: '198.19.0.1', reachable: false }, message: 'failed' }), 'failed (no DHCP lease, gateway 198.19.0.1 unreachable)');
 });
