@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core for the UI tests: a fresh profile, console errors collected, screenshots per step.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
@@ -39,6 +39,10 @@ const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').
 export async function launchBrowser(prefix: string, viewport = { width: 1440, height: 900 }): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'harrow-chromium-'));
   await mkdir(SCREENSHOT_DIR, { recursive: true });
+  // Screenshots of an earlier run under this prefix would mix with this run's numbering.
+  for (const f of await readdir(SCREENSHOT_DIR)) {
+    if (f.startsWith(`${slug(prefix)}-`) && f.endsWith('.png')) await rm(join(SCREENSHOT_DIR, f), { force: true });
+  }
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {

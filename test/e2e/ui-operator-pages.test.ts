@@ -79,6 +79,9 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
     });
     assert.notEqual(GUEST_MAC, platformMac);
     await b.screenshot('adopted MAC applied after restart');
+    await page.getByRole('tab', { name: 'Events' }).click();
+    await page.getByRole('row').filter({ hasText: 'ConnectivityCheckPassed' }).first().waitFor({ timeout: 60_000 });
+    await b.screenshot('events tab');
     noConsoleErrors('adopt');
   });
 

@@ -138,7 +138,8 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
       async () => (await textOf(page, `guest-mac-${NIC}`)).startsWith(platformMac) && (await page.getByText('MAC drift').count()) === 0,
       { timeoutMs: 90_000, message: 'guest MAC back to the platform MAC, badge gone' },
     );
-    const inGuest = await guestExec(server, VM, ['cat', '/sys/class/net/eth0/address']);
+    // The page may show the restored device MAC while the new guest still boots; ask the guest once it runs.
+    const inGuest = await waitFor(() => guestExec(server, VM, ['cat', '/sys/class/net/eth0/address']), { timeoutMs: 60_000, message: 'guest answers guest-exec' });
     assert.equal(inGuest.stdout.trim(), platformMac);
     await shot('after restart: guest MAC restored, no drift');
     noConsoleErrors('restore by restart');
@@ -235,8 +236,15 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     await search.getByText(`is in use by ${NS}/${VM}`).waitFor();
     await shot('MAC pool: who holds the new MAC');
     await search.getByLabel('MAC address', { exact: true }).fill(platformMac);
-    await search.getByRole('button', { name: 'Look up' }).click();
-    await search.getByText(/is quarantined until/).waitFor();
+    // The pool releases the old MAC once no VM names it; each Look up asks the server afresh.
+    await waitFor(
+      async () => {
+        await search.getByRole('button', { name: 'Look up' }).click();
+        await search.locator('.lookup-result').waitFor();
+        return (await search.locator('.lookup-result').textContent())?.includes('is quarantined until');
+      },
+      { timeoutMs: 60_000, intervalMs: 1000, message: 'the old MAC shows as quarantined' },
+    );
     await shot('MAC pool: the old MAC in quarantine');
     noConsoleErrors('MAC pool');
   });
