@@ -40,6 +40,7 @@ export interface ResourceQuery {
   timeoutSeconds?: number;
   dryRun?: string;
   allowWatchBookmarks?: string;
+  sendInitialEvents?: string;
   includeObject?: IncludeObject;
 }
 
@@ -62,6 +63,7 @@ const QUERY_SCHEMA = {
     timeoutSeconds: { type: 'integer', minimum: 0 },
     dryRun: { type: 'string' },
     allowWatchBookmarks: { type: 'string' },
+    sendInitialEvents: { type: 'string', enum: ['true', 'false'] },
     gracePeriodSeconds: { type: 'integer' },
     propagationPolicy: { type: 'string', enum: ['Orphan', 'Background', 'Foreground'] },
     includeObject: { type: 'string', enum: ['None', 'Metadata', 'Object'] },
@@ -173,6 +175,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
         ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
         ...(q.timeoutSeconds !== undefined ? { timeoutSeconds: q.timeoutSeconds } : {}),
         ...(table ? { table } : {}),
+        ...(q.sendInitialEvents === 'true' ? { sendInitialEvents: true } : {}),
         registry: deps.watches,
       });
     }

@@ -1,7 +1,7 @@
 // ?watch=1: a chunked stream of newline-delimited {"type","object"} events from the store, filtered by the request's selector.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HarrowError } from '../resources/errors.ts';
-import type { KindInfo } from '../resources/kinds.ts';
+import { apiVersionOf, type KindInfo } from '../resources/kinds.ts';
 import { keyOf, refOf, type KubeObject } from '../resources/meta.ts';
 import type { ResourceStore, WatchEvent, WatchHandle } from '../store/types.ts';
 import { selectorMatches, selectsEverything, type Selector } from './selectors.ts';
@@ -33,6 +33,8 @@ export interface WatchRequest {
   /** Resume after this revision; absent or "0": the current objects first, as ADDED. */
   resourceVersion?: string;
   timeoutSeconds?: number;
+  /** The watch-list protocol: the current objects as ADDED, then a BOOKMARK marking their end, whatever resourceVersion says. */
+  sendInitialEvents?: boolean;
   /** Send each object as a one-row Table (kubectl get -w). */
   table?: TableOptions;
   registry: WatchRegistry;
@@ -43,7 +45,7 @@ const DEFAULT_TIMEOUT_SECONDS = 1800;
 
 export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w: WatchRequest): Promise<FastifyReply> {
   const { store, info, selector } = w;
-  const resume = w.resourceVersion !== undefined && w.resourceVersion !== '' && w.resourceVersion !== '0';
+  const resume = !w.sendInitialEvents && w.resourceVersion !== undefined && w.resourceVersion !== '' && w.resourceVersion !== '0';
   // The initial list is read before the response starts, so its errors still become a Status with the right code.
   const initial = resume ? undefined : await store.list(info.kind, w.namespace !== undefined ? { namespace: w.namespace } : {});
 
@@ -70,7 +72,7 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
   const send = (type: string, object: unknown): void => {
     if (closed) return;
     let payload = object;
-    if (w.table && type !== 'ERROR') {
+    if (w.table && type !== 'ERROR' && type !== 'BOOKMARK') {
       const o = object as KubeObject;
       payload = toTable(info, [o], { resourceVersion: o.metadata.resourceVersion ?? '' }, { ...w.table, noHeaders: headersSent });
       headersSent = true;
@@ -106,6 +108,13 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
       if (filtered && !selectorMatches(selector, object)) continue;
       if (filtered) known.add(keyOf(refOf(object)));
       send('ADDED', object);
+    }
+    if (w.sendInitialEvents) {
+      send('BOOKMARK', {
+        kind: info.kind,
+        apiVersion: apiVersionOf(info),
+        metadata: { resourceVersion: initial.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } },
+      });
     }
   }
   try {

@@ -141,6 +141,9 @@ describe('create', () => {
     assert.equal(r.status, 201, r.body);
     assert.equal(r.json.metadata.namespace, undefined);
     assert.equal((await h.request('GET', '/api/v1/namespaces/default/nodes')).status, 404);
+    const long = `${'a'.repeat(62)}.`.repeat(4).slice(0, 251);
+    assert.equal((await h.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: long } })).status, 201, 'a node may carry a 251-character DNS name');
+    assert.equal((await h.request('GET', `/api/v1/nodes/${long}`)).json.metadata.name, long);
     assert.equal((await h.request('GET', '/apis/harrow.io/v1/namespaces/default/macpools')).status, 404);
   });
 });

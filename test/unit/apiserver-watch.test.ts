@@ -130,6 +130,16 @@ describe('watch', () => {
     await w.ended;
   });
 
+  it('speaks the watch-list protocol: initial ADDED events, then a BOOKMARK marking their end', async () => {
+    h = await startServer();
+    const created = await h.request('POST', VMS, vmManifest('a'));
+    const r = await h.request('GET', `${VMS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=${created.json.metadata.resourceVersion}&timeoutSeconds=1`);
+    const events = r.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: { metadata: { name?: string; resourceVersion: string; annotations?: Record<string, string> } } });
+    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    assert.equal(events[1]?.object.metadata.annotations?.['k8s.io/initial-events-end'], 'true');
+    assert.ok(Number(events[1]?.object.metadata.resourceVersion) >= Number(created.json.metadata.resourceVersion));
+  });
+
   it('ends after timeoutSeconds (also through inject)', async () => {
     h = await startServer();
     await h.request('POST', VMS, vmManifest('a'));
