@@ -1,13 +1,13 @@
 // `harrow describe vm NAME`: status, conditions, per-interface platform/guest MACs, IPs, lease, drift remedies, events.
 import { ApiError } from '../client/errors.ts';
 import type { Condition } from '../resources/meta.ts';
-import { LABEL_VM_NAME, type KubeEvent, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
+import { LABEL_VM_NAME, type AuditRecord, type KubeEvent, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
 import { expectPositionals } from './args.ts';
 import { launcherPodOf, sortEvents } from './columns.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './context.ts';
 import { relatesToVm } from './get.ts';
-import { interfaceViews, type InterfaceView } from './interfaces.ts';
+import { interfaceViews, sameMac, type InterfaceView } from './interfaces.ts';
 import { kindOfWord } from './kind-words.ts';
 import { printData } from './output.ts';
 import { age, formatTable } from './table.ts';
@@ -17,6 +17,18 @@ export interface VmFacts {
   vmi?: VirtualMachineInstance;
   pod?: Pod;
   events: KubeEvent[];
+  /** The VM's audit records: the connectivity checks among them carry the lease seen for a new MAC. */
+  audit?: AuditRecord[];
+}
+
+/** The latest connectivity check that saw a lease for this interface's current platform MAC. */
+export function checkedLease(audit: AuditRecord[], iface: string, platformMac: string | undefined): { ip: string; mac: string; at: string } | undefined {
+  const hit = audit
+    .filter((r) => r.spec?.connectivity?.interface === iface && r.spec.connectivity.lease && sameMac(r.spec.connectivity.lease.macAddress, platformMac))
+    .sort((a, b) => a.spec.timestamp.localeCompare(b.spec.timestamp))
+    .at(-1);
+  const lease = hit?.spec.connectivity?.lease;
+  return hit && lease ? { ip: lease.ip, mac: lease.macAddress, at: hit.spec.timestamp } : undefined;
 }
 
 const indent = (text: string, by: string): string =>
@@ -31,7 +43,7 @@ function conditionsBlock(title: string, conditions: Condition[] | undefined): st
   return `${title}:\n${indent(formatTable(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], rows), '  ')}`;
 }
 
-function interfaceBlock(v: InterfaceView, running: boolean): string {
+function interfaceBlock(v: InterfaceView, running: boolean, audit: AuditRecord[], now: Date): string {
   const lines: [string, string][] = [];
   lines.push(['Manifest MAC', v.specMac ?? '(none yet: the pool assigns one)']);
   if (running) {
@@ -48,8 +60,11 @@ function interfaceBlock(v: InterfaceView, running: boolean): string {
         : `${v.guestMac}${v.guestInterfaceName ? `  (${v.guestInterfaceName} in the guest)` : ''}${v.mismatch ? '  ← MISMATCH: the guest does not use the platform MAC' : ''}`,
     ]);
     lines.push(['IPs', v.ips.length > 0 ? v.ips.join(', ') : '(none)']);
+    const checked = v.lease ? undefined : checkedLease(audit, v.name, v.platformMac);
     if (v.lease) {
       lines.push(['Lease', `${v.lease.ip}${v.lease.mac ? ` for ${v.lease.mac}` : ''}${v.lease.expires ? ` until ${v.lease.expires}` : ''}`]);
+    } else if (checked) {
+      lines.push(['Lease', `${checked.ip} for ${checked.mac}  (seen by the connectivity check ${age(checked.at, now)} ago)`]);
     }
     if (v.pendingRestart) lines.push(['Pending', `the manifest asks for ${v.specMac}; a restart applies it`]);
   }
@@ -82,7 +97,7 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
   out += conditionsBlock('Conditions', status.conditions);
   if (vmi) out += '\n' + conditionsBlock('Instance conditions', vmi.status?.conditions);
   out += '\nInterfaces:\n';
-  out += views.length === 0 ? '  none\n' : views.map((v) => interfaceBlock(v, vmi !== undefined)).join('');
+  out += views.length === 0 ? '  none\n' : views.map((v) => interfaceBlock(v, vmi !== undefined, facts.audit ?? [], now)).join('');
 
   const drifted = views.filter((v) => v.mismatch);
   const mismatch = vmi?.status?.conditions?.find((c) => c.type === 'GuestMACMismatch' && c.status === 'True');
@@ -147,17 +162,18 @@ With -o json|yaml it prints the VM, its instance, launcher pod and events as one
       });
     const eventsAbout = (object: string): Promise<KubeEvent[]> =>
       client.listAll<KubeEvent>('Event', { namespace, fieldSelector: `involvedObject.name=${object}` });
-    const [vm, vmi, pods, vmEvents] = await Promise.all([
+    const [vm, vmi, pods, vmEvents, audit] = await Promise.all([
       client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
       orNone(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! })),
       client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
       eventsAbout(name!),
+      client.listAll<AuditRecord>('AuditRecord', { namespace, labelSelector: `harrow.io/name=${name}` }),
     ]);
     const pod = vmi ? launcherPodOf(vmi, pods) : undefined;
     // The VM and its VMI share the name; each launcher pod (past ones too) has its own.
     const podEvents = await Promise.all(pods.filter((p) => relatesToVm(p.metadata.name, name!)).map((p) => eventsAbout(p.metadata.name)));
     const mine = [...vmEvents, ...podEvents.flat()];
-    const facts: VmFacts = { vm, ...(vmi ? { vmi } : {}), ...(pod ? { pod } : {}), events: mine };
+    const facts: VmFacts = { vm, ...(vmi ? { vmi } : {}), ...(pod ? { pod } : {}), events: mine, audit };
     if (ctx.globals.output !== 'table') {
       printData(ctx.io, ctx.globals.output, facts);
       return 0;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderVmDescription } from '../../src/cli/describe.ts';
 import { driftEntries } from '../../src/cli/drift.ts';
+import { auditRecord } from '../../src/audit/record.ts';
 import type { KubeEvent } from '../../src/resources/types.ts';
 import { driftedVm, MISMATCH_MESSAGE, NOW, podFixture, vmFixture, vmiFixture } from './cli-fixtures.ts';
 
@@ -72,4 +73,21 @@ test('describe of a healthy VM shows no mismatch section, and a stopped one says
   assert.match(stopped, /Instance:\s+\(none: the VM is not running\)/);
   assert.match(stopped, /Manifest MAC:\s+02:00:00:00:00:02/);
   assert.doesNotMatch(stopped, /Platform MAC/);
+});
+
+test('describe shows the lease the connectivity check saw for the current platform MAC, not an older MAC', () => {
+  const vm = vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:42' }]);
+  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:42', podInterfaceName: 'eth0', infoSource: 'domain' }]);
+  const check = (mac: string, ip: string, at: string) =>
+    auditRecord({
+      user: 'system:harrow:controller',
+      verb: 'connectivity-check',
+      resource: { kind: 'VirtualMachine', namespace: 'default', name: 'vm-b' },
+      outcome: { code: 200 },
+      connectivity: { ok: true, interface: 'default', macAddress: mac, lease: { ip, macAddress: mac }, gateway: { ip: '198.19.0.1', reachable: true }, message: 'ok' },
+      now: new Date(at),
+    });
+  const audit = [check('02:00:00:00:00:42', '198.19.1.7', '2026-01-01T11:58:00Z'), check('02:00:00:00:00:01', '198.19.1.3', '2026-01-01T11:59:00Z')];
+  const text = renderVmDescription({ vm, vmi, events: [], audit }, NOW, '');
+  assert.match(text, /Lease:\s+198\.19\.1\.7 for 02:00:00:00:00:42 {2}\(seen by the connectivity check 2m ago\)/);
 });
