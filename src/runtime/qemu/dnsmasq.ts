@@ -1,0 +1,83 @@
+// dnsmasq wrapper: one DHCP-only server per network, bound to the network's bridge; its lease file is the truth.
+import { readFile } from 'node:fs/promises';
+import { run } from './command.ts';
+import { inNamespace } from './ip.ts';
+
+export interface DnsmasqConfig {
+  bridge: string;
+  gateway: string;
+  rangeStart: string;
+  rangeEnd: string;
+  netmask: string;
+  leaseFile: string;
+  pidFile: string;
+  logFile: string;
+  leaseSeconds?: number;
+}
+
+export interface DhcpLease {
+  mac: string;
+  ip: string;
+  /** ISO time; undefined for an infinite lease. */
+  expires?: string;
+  hostname?: string;
+}
+
+/**
+ * DHCP only (`--port=0` turns DNS off), never reads /etc/dnsmasq.conf, answers only on the bridge; `--no-ping` skips
+ * the probe that would delay every first lease by seconds.
+ */
+export function dnsmasqArgs(config: DnsmasqConfig): string[] {
+  return [
+    '--conf-file=/dev/null',
+    '--port=0',
+    `--interface=${config.bridge}`,
+    '--bind-interfaces',
+    '--except-interface=lo',
+    `--dhcp-range=${config.rangeStart},${config.rangeEnd},${config.netmask},${config.leaseSeconds ?? 3600}`,
+    `--dhcp-option=option:router,${config.gateway}`,
+    `--dhcp-leasefile=${config.leaseFile}`,
+    '--dhcp-authoritative',
+    '--no-ping',
+    `--pid-file=${config.pidFile}`,
+    `--log-facility=${config.logFile}`,
+    '--log-dhcp',
+  ];
+}
+
+/** Parses a dnsmasq lease file: `<expiry epoch|0> <mac> <ip> <hostname|*> <client-id|*>` per line (IPv6 `duid` lines skipped). */
+export function parseLeases(text: string): DhcpLease[] {
+  const leases: DhcpLease[] = [];
+  for (const line of text.split('\n')) {
+    const [expiry, mac, ip, hostname] = line.trim().split(/\s+/);
+    if (
+      !expiry ||
+      !mac ||
+      !ip ||
+      !/^\d+$/.test(expiry) ||
+      !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac) ||
+      ip.includes(':')
+    )
+      continue;
+    const lease: DhcpLease = { mac: mac.toLowerCase(), ip };
+    if (expiry !== '0') lease.expires = new Date(Number(expiry) * 1000).toISOString();
+    if (hostname && hostname !== '*') lease.hostname = hostname;
+    leases.push(lease);
+  }
+  return leases;
+}
+
+export async function readLeases(leaseFile: string): Promise<DhcpLease[]> {
+  try {
+    return parseLeases(await readFile(leaseFile, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Starts dnsmasq inside `namespace`; it daemonises, so this resolves once it runs (and has written its pid file). */
+export async function startDnsmasq(namespace: string, config: DnsmasqConfig): Promise<void> {
+  const [file, args] = inNamespace(namespace, 'dnsmasq', dnsmasqArgs(config));
+  await run(file, args, { timeoutMs: 15_000 });
+}

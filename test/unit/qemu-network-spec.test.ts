@@ -1,0 +1,88 @@
+// Which networks the qemu runtime accepts: inside 198.18.0.0/15, host addresses only, errors naming the field.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { NetworkSpec } from '../../src/runtime/types.ts';
+import {
+  cidrWithin,
+  formatIpv4,
+  netmask,
+  parseCidr,
+  parseIpv4,
+} from '../../src/runtime/qemu/ipv4.ts';
+import { checkNetworkSpec } from '../../src/runtime/qemu/network-spec.ts';
+
+const good: NetworkSpec = {
+  id: 'n1',
+  name: 'default/net1',
+  cidr: '198.18.3.0/24',
+  gateway: '198.18.3.1',
+  dhcpRange: { start: '198.18.3.10', end: '198.18.3.200' },
+};
+
+describe('network spec for the host', () => {
+  it('accepts a /24 inside 198.18.0.0/15 and a VLAN id', () => {
+    assert.equal(checkNetworkSpec(good).cidr.prefix, 24);
+    assert.equal(checkNetworkSpec({ ...good, vlan: 4094 }).spec.vlan, 4094);
+    assert.equal(
+      checkNetworkSpec({
+        ...good,
+        cidr: '198.19.255.252/30',
+        gateway: '198.19.255.253',
+        dhcpRange: { start: '198.19.255.254', end: '198.19.255.254' },
+      }).cidr.prefix,
+      30,
+    );
+  });
+
+  const cases: Array<[string, Partial<NetworkSpec>, RegExp]> = [
+    [
+      'a CIDR outside 198.18.0.0/15',
+      { cidr: '10.0.0.0/24', gateway: '10.0.0.1' },
+      /network\.cidr 10\.0\.0\.0\/24 must be a \/15\.\.\/30 inside 198\.18\.0\.0\/15/,
+    ],
+    [
+      'a CIDR with host bits',
+      { cidr: '198.18.3.1/24' },
+      /network\.cidr "198\.18\.3\.1\/24" is not an IPv4 CIDR/,
+    ],
+    ['a CIDR larger than the range', { cidr: '198.16.0.0/14' }, /network\.cidr/],
+    [
+      'a gateway outside the CIDR',
+      { gateway: '198.18.4.1' },
+      /network\.gateway 198\.18\.4\.1 is not a host address of 198\.18\.3\.0\/24/,
+    ],
+    ['the network address as gateway', { gateway: '198.18.3.0' }, /network\.gateway/],
+    [
+      'the broadcast address in the DHCP range',
+      { dhcpRange: { start: '198.18.3.10', end: '198.18.3.255' } },
+      /network\.dhcpRange\.end/,
+    ],
+    [
+      'a reversed DHCP range',
+      { dhcpRange: { start: '198.18.3.100', end: '198.18.3.10' } },
+      /network\.dhcpRange\.start 198\.18\.3\.100 is after/,
+    ],
+    [
+      'a VLAN id out of range',
+      { vlan: 4095 },
+      /network\.vlan 4095 must be an integer in 1\.\.4094/,
+    ],
+    ['an id that is not a safe name', { id: '../n1' }, /network\.id/],
+  ];
+  for (const [what, change, message] of cases) {
+    it(`rejects ${what}`, () => {
+      assert.throws(() => checkNetworkSpec({ ...good, ...change }), message);
+    });
+  }
+
+  it('does IPv4 arithmetic right at the edges', () => {
+    assert.equal(parseIpv4('256.0.0.1'), undefined);
+    assert.equal(parseIpv4('198.18.0.01'), 198 * 2 ** 24 + 18 * 2 ** 16 + 1);
+    assert.equal(formatIpv4(parseIpv4('255.255.255.255')!), '255.255.255.255');
+    assert.equal(netmask(24), '255.255.255.0');
+    assert.equal(netmask(15), '255.254.0.0');
+    assert.equal(netmask(32), '255.255.255.255');
+    assert.ok(cidrWithin(parseCidr('198.19.0.0/16')!, parseCidr('198.18.0.0/15')!));
+    assert.ok(!cidrWithin(parseCidr('198.20.0.0/16')!, parseCidr('198.18.0.0/15')!));
+  });
+});
