@@ -87,11 +87,19 @@ export function dryRunOf(value: string | undefined): boolean {
   throw new BadRequest(`invalid dryRun value ${JSON.stringify(value)}: the only supported value is All`);
 }
 
+/**
+ * `Warning: 299 - "text"` headers (RFC 7234 quoting). Node refuses header characters beyond Latin-1, so the UTF-8 bytes
+ * of the text are written as they are, which is how Kubernetes clients read them.
+ */
 export function setWarnings(reply: FastifyReply, warnings: string[]): void {
   if (warnings.length === 0) return;
   reply.header(
     'Warning',
-    warnings.map((w) => `299 - "${w.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ')}"`),
+    warnings.map((w) => {
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a header
+      const quoted = w.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/[\\"]/g, (c) => `\\${c}`);
+      return Buffer.from(`299 - "${quoted}"`, 'utf8').toString('latin1');
+    }),
   );
 }
 

@@ -5,7 +5,7 @@ import type { AdmissionPlugin, AdmissionRequest } from '../../src/apiserver/admi
 import { Invalid, fieldInvalid } from '../../src/resources/errors.ts';
 import { KINDS, apiVersionOf, type KindInfo } from '../../src/resources/kinds.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import { VMS, auditRecords, startServer, vmManifest, type Harness } from './apiserver-harness.ts';
+import { TOKEN, VMS, auditRecords, startServer, vmManifest, type Harness } from './apiserver-harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -293,7 +293,7 @@ function recordingPlugin(options: { reject?: (r: AdmissionRequest) => boolean; o
       const name = options.opName ?? `${req.operation}-${(req.object ?? req.oldObject)!.metadata.name}`;
       return {
         ops: [{ type: 'create' as const, object: { apiVersion: 'v1', kind: 'Event', metadata: { name, namespace: 'default' }, reason: 'Admitted' } }],
-        warnings: [`admitted "${req.operation}"`],
+        warnings: [`admitted "${req.operation}"`, ...(req.object?.metadata.annotations?.['test/warn'] ? [req.object.metadata.annotations['test/warn']] : [])],
         changes: [{ field: 'test', new: req.operation }],
         rollback: () => {
           plugin.rollbacks++;
@@ -325,6 +325,22 @@ describe('admission', () => {
     assert.equal((plugin.seen[1]?.oldObject?.spec as { runStrategy: string }).runStrategy, 'Halted');
     await h.request('DELETE', `${VMS}/web`);
     assert.equal(plugin.seen[2]?.operation, 'delete');
+  });
+
+  it('sends non-ASCII warnings as UTF-8 and control characters as spaces', async () => {
+    const server = await startServer({ admission: [recordingPlugin()] });
+    h = server;
+    const raw = await server.app.inject({
+      method: 'POST',
+      url: VMS,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ ...vmManifest('web-2'), metadata: { name: 'web-2', annotations: { 'test/warn': 'MAC 52:54:00 → outside the pool\nreally' } } }),
+    });
+    assert.deepEqual(
+      [raw.headers.warning].flat().map((w) => Buffer.from(String(w), 'latin1').toString('utf8')),
+      ['299 - "admitted \\"create\\""', '299 - "MAC 52:54:00 → outside the pool really"'],
+      'non-ASCII warnings arrive as UTF-8, control characters as spaces',
+    );
   });
 
   it('a rejection is the Status the plugin threw, and nothing is written', async () => {
