@@ -186,6 +186,10 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
     slot.child = child;
     child.stdout!.setEncoding('utf8').on('data', append);
     child.stderr!.setEncoding('utf8').on('data', append);
+    // A test that forgets stop() must still end: the server does not hold the test process open; the exit hook kills it.
+    child.unref();
+    (child.stdout as unknown as { unref?: () => void }).unref?.();
+    (child.stderr as unknown as { unref?: () => void }).unref?.();
     exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
     let gone: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     void exited.then((e) => (gone = e));
@@ -218,11 +222,21 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
     }
   };
 
+  // The child is unref'd, so a wait for its exit needs something that keeps this process alive meanwhile.
+  const untilExit = async (): Promise<{ code: number | null; signal: NodeJS.Signals | null }> => {
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      return await exited;
+    } finally {
+      clearInterval(keepAlive);
+    }
+  };
+
   const terminate = async (): Promise<void> => {
     if (!slot.child || slot.child.exitCode !== null || slot.child.signalCode !== null) return;
     signalGroup('SIGTERM');
     const timer = setTimeout(() => signalGroup('SIGKILL'), 10_000);
-    await exited;
+    await untilExit();
     clearTimeout(timer);
     // Children that outlived the leader (a runtime's helpers) go too.
     try {
@@ -269,7 +283,7 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
       signalGroup(signal);
       // A stop/continue/user signal does not end the process: nothing to wait for.
       if (NON_TERMINATING.has(signal)) return { code: null, signal: null };
-      return exited;
+      return untilExit();
     },
     async stop() {
       if (stopped) return;
