@@ -43,11 +43,13 @@ interface ObjectRow {
   json: string;
 }
 
-interface KeyedRow {
+interface Key {
   namespace: string;
   name: string;
-  json: string;
 }
+
+/** A list row in raw mode: [namespace, name, json]. */
+type KeyedRow = [string, string, string];
 
 interface ChangeRow {
   rv: number;
@@ -56,9 +58,18 @@ interface ChangeRow {
   json: string;
 }
 
+/** One commit() call waiting for the next group transaction. */
+interface PendingCommit {
+  ops: WriteOp[];
+  resolve: (objects: KubeObject[]) => void;
+  reject: (error: unknown) => void;
+}
+
+type CommitOutcome = { ok: true; written: string[]; changes: Change[] } | { ok: false; error: unknown };
+
 interface Scan {
-  rows: KeyedRow[];
-  /** Parsed objects, when a filter forced parsing; parallel to rows. */
+  json: string[];
+  /** Parsed objects, when a filter forced parsing; parallel to json. */
   parsed: KubeObject[] | undefined;
   revision: number;
   continue: string | undefined;
@@ -72,6 +83,8 @@ const MAX_NAME_LENGTH = 63;
 const storeClosed = (): HarrowError => new HarrowError('ServiceUnavailable', 503, 'the store is closed');
 
 /**
+ * Writes are applied in call order, grouped per event-loop turn (see flush); the objects passed in are read when the
+ * group is applied, so a caller must not change them before the write's promise settles.
  * Watch delivery: changes of this process's writes are delivered synchronously after their transaction commits, before
  * the write's promise resolves, in revision order. Replayed changes (sinceResourceVersion) start in a microtask after
  * watch() returns. Writes made by other processes to the same file are stored correctly but not delivered to watchers here.
@@ -83,7 +96,9 @@ export class SqliteStore implements ResourceStore {
   private readonly compactionSlack: number;
   private readonly stmt;
   private readonly listStatements = new Map<string, Database.Statement>();
-  private readonly writeTx: (ops: WriteOp[]) => { written: string[]; changes: Change[] };
+  private readonly groupTx: (group: PendingCommit[]) => CommitOutcome[];
+  private pending: PendingCommit[] = [];
+  private flushScheduled = false;
   private closed = false;
 
   constructor(
@@ -130,10 +145,21 @@ export class SqliteStore implements ResourceStore {
         'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND kind = ? AND namespace = ? ORDER BY rv',
       ),
     };
+    // Called inside the group transaction, better-sqlite3 runs this as a SAVEPOINT: a failing commit() call rolls back
+    // alone and the others in its group still commit.
+    const one = db.transaction((ops: WriteOp[]) => this.apply(ops));
+    const group = db.transaction((calls: PendingCommit[]) =>
+      calls.map((call): CommitOutcome => {
+        try {
+          return { ok: true, ...one(call.ops) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can fail with SQLITE_BUSY
     // against another connection instead of waiting for busy_timeout.
-    const tx = db.transaction((ops: WriteOp[]) => this.apply(ops));
-    this.writeTx = (ops) => tx.immediate(ops);
+    this.groupTx = (calls) => group.immediate(calls);
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -144,14 +170,14 @@ export class SqliteStore implements ResourceStore {
 
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
     const scan = this.scan(kind, options);
-    const items = scan.parsed ?? scan.rows.map((r) => JSON.parse(r.json) as KubeObject);
+    const items = scan.parsed ?? scan.json.map((text) => JSON.parse(text) as KubeObject);
     return withContinue({ items, resourceVersion: String(scan.revision) }, scan.continue);
   }
 
   /** Like list, but each item is the object's stored JSON text (metadata.resourceVersion included). */
   async listRaw(kind: string, options: ListOptions = {}): Promise<RawListResult> {
     const scan = this.scan(kind, options);
-    return withContinue({ json: scan.rows.map((r) => r.json), resourceVersion: String(scan.revision) }, scan.continue);
+    return withContinue({ json: scan.json, resourceVersion: String(scan.revision) }, scan.continue);
   }
 
   async create(object: KubeObject): Promise<KubeObject> {
@@ -171,9 +197,13 @@ export class SqliteStore implements ResourceStore {
   async commit(ops: WriteOp[]): Promise<KubeObject[]> {
     this.assertOpen();
     if (ops.length === 0) return [];
-    const { written, changes } = this.writeTx(ops);
-    this.hub.publish(changes);
-    return written.map((json) => JSON.parse(json) as KubeObject);
+    return new Promise<KubeObject[]>((resolve, reject) => {
+      this.pending.push({ ops, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
   }
 
   watch(kind: string, options: WatchOptions, listener: (event: WatchEvent) => void): WatchHandle {
@@ -223,10 +253,36 @@ export class SqliteStore implements ResourceStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.hub.stopAll();
     if (!this.db.memory && !this.db.readonly) this.db.pragma('optimize');
     this.db.close();
+  }
+
+  /**
+   * Group commit: every commit() call made during one event-loop turn goes into one SQLite transaction, one savepoint
+   * per call. A transaction's fixed cost (its WAL pages and write calls) then is paid once per group, not per write.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    const calls = this.pending;
+    this.pending = [];
+    if (calls.length === 0) return;
+    let outcomes: CommitOutcome[];
+    try {
+      outcomes = this.groupTx(calls);
+    } catch (error) {
+      // The group's own COMMIT failed (busy, disk full): no call's writes are durable.
+      for (const call of calls) call.reject(error);
+      return;
+    }
+    for (const outcome of outcomes) if (outcome.ok) this.hub.publish(outcome.changes);
+    outcomes.forEach((outcome, i) => {
+      const call = calls[i] as PendingCommit;
+      if (outcome.ok) call.resolve(outcome.written.map((json) => JSON.parse(json) as KubeObject));
+      else call.reject(outcome.error);
+    });
   }
 
   private async commitOne(op: WriteOp): Promise<KubeObject> {
@@ -366,6 +422,7 @@ export class SqliteStore implements ResourceStore {
     if (token && namespace !== undefined && token.namespace !== namespace) {
       throw new BadRequest('continue key is not valid: it belongs to a list of another namespace');
     }
+    const cursor = token ? { namespace: token.namespace, name: token.name } : undefined;
     return this.db
       .transaction((): Scan => {
         let revision: number;
@@ -380,73 +437,93 @@ export class SqliteStore implements ResourceStore {
         } else {
           revision = this.meta('revision');
         }
-        // One more row than the page tells whether a next page exists; with a filter, read in larger chunks since
-        // rows may be skipped.
-        const chunk = pageSize === undefined ? undefined : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
-        const rows: KeyedRow[] = [];
-        const parsed: KubeObject[] | undefined = filter ? [] : undefined;
-        let cursor = token ? { namespace: token.namespace, name: token.name } : undefined;
-        let more = false;
-        for (;;) {
-          const batch = this.fetch(kind, namespace, cursor, chunk);
-          for (const row of batch) {
-            let object: KubeObject | undefined;
-            if (filter) {
-              object = JSON.parse(row.json) as KubeObject;
-              if (!filter(object)) continue;
-            }
-            if (pageSize !== undefined && rows.length === pageSize) {
-              more = true;
-              break;
-            }
-            rows.push(row);
-            if (object) parsed?.push(object);
-          }
-          const last = batch[batch.length - 1];
-          if (more || chunk === undefined || batch.length < chunk || !last) break;
-          cursor = { namespace: last.namespace, name: last.name };
+        if (pageSize === undefined && !filter) {
+          // The common large list: only the JSON column, no per-row objects.
+          return { json: this.fetchJson(kind, namespace, cursor), parsed: undefined, revision, continue: undefined };
         }
-        const lastRow = rows[rows.length - 1];
+        const page = this.scanPage(kind, namespace, cursor, pageSize, filter);
         return {
-          rows,
-          parsed,
+          json: page.json,
+          parsed: page.parsed,
           revision,
-          continue:
-            more && lastRow
-              ? encodeContinue({ revision, namespace: lastRow.namespace, name: lastRow.name })
-              : undefined,
+          continue: page.last ? encodeContinue({ revision, ...page.last }) : undefined,
         };
       })
       .deferred();
   }
 
-  private fetch(
+  /** A page of matching rows; `last` is set when more matching rows follow it. */
+  private scanPage(
     kind: string,
     namespace: string | undefined,
-    after: { namespace: string; name: string } | undefined,
-    limit: number | undefined,
-  ): KeyedRow[] {
-    const key = `${namespace !== undefined}/${after !== undefined}/${limit !== undefined}`;
+    from: Key | undefined,
+    pageSize: number | undefined,
+    filter: ((o: KubeObject) => boolean) | undefined,
+  ): { json: string[]; parsed: KubeObject[] | undefined; last: Key | undefined } {
+    // One row more than the page tells whether a next page exists; with a filter, read in larger chunks since rows may
+    // be skipped.
+    const chunk = pageSize === undefined ? 1024 : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
+    const json: string[] = [];
+    const parsed: KubeObject[] | undefined = filter ? [] : undefined;
+    let lastKept: Key | undefined;
+    let cursor = from;
+    for (;;) {
+      const batch = this.fetchKeyed(kind, namespace, cursor, chunk);
+      for (const [ns, name, text] of batch) {
+        let object: KubeObject | undefined;
+        if (filter) {
+          object = JSON.parse(text) as KubeObject;
+          if (!filter(object)) continue;
+        }
+        if (pageSize !== undefined && json.length === pageSize) return { json, parsed, last: lastKept };
+        json.push(text);
+        if (object) parsed?.push(object);
+        lastKept = { namespace: ns, name };
+      }
+      const last = batch[batch.length - 1];
+      if (batch.length < chunk || !last) return { json, parsed, last: undefined };
+      cursor = { namespace: last[0], name: last[1] };
+    }
+  }
+
+  private fetchJson(kind: string, namespace: string | undefined, after: Key | undefined): string[] {
+    return this.listStatement('json', namespace !== undefined, after !== undefined, false)
+      .pluck()
+      .all(...listParams(kind, namespace, after, undefined)) as string[];
+  }
+
+  private fetchKeyed(kind: string, namespace: string | undefined, after: Key | undefined, limit: number): KeyedRow[] {
+    return this.listStatement('keyed', namespace !== undefined, after !== undefined, true)
+      .raw()
+      .all(...listParams(kind, namespace, after, limit)) as KeyedRow[];
+  }
+
+  private listStatement(columns: 'json' | 'keyed', byNamespace: boolean, after: boolean, limited: boolean): Database.Statement {
+    const key = `${columns}/${byNamespace}/${after}/${limited}`;
     let stmt = this.listStatements.get(key);
     if (!stmt) {
       // The clauses are chosen so SQLite walks the primary-key index in key order and never sorts.
       const where = ['kind = ?'];
-      if (namespace !== undefined) where.push('namespace = ?');
-      if (after !== undefined) where.push(namespace !== undefined ? 'name > ?' : '(namespace, name) > (?, ?)');
+      if (byNamespace) where.push('namespace = ?');
+      if (after) where.push(byNamespace ? 'name > ?' : '(namespace, name) > (?, ?)');
       stmt = this.db.prepare(
-        `SELECT namespace, name, json FROM objects WHERE ${where.join(' AND ')} ORDER BY namespace, name${limit !== undefined ? ' LIMIT ?' : ''}`,
+        `SELECT ${columns === 'json' ? 'json' : 'namespace, name, json'} FROM objects WHERE ${where.join(' AND ')} ORDER BY namespace, name${limited ? ' LIMIT ?' : ''}`,
       );
       this.listStatements.set(key, stmt);
     }
-    const params: (string | number)[] = [kind];
-    if (namespace !== undefined) params.push(namespace);
-    if (after !== undefined) {
-      if (namespace !== undefined) params.push(after.name);
-      else params.push(after.namespace, after.name);
-    }
-    if (limit !== undefined) params.push(limit);
-    return stmt.all(...params) as KeyedRow[];
+    return stmt;
   }
+}
+
+function listParams(kind: string, namespace: string | undefined, after: Key | undefined, limit: number | undefined): (string | number)[] {
+  const params: (string | number)[] = [kind];
+  if (namespace !== undefined) params.push(namespace);
+  if (after !== undefined) {
+    if (namespace !== undefined) params.push(after.name);
+    else params.push(after.namespace, after.name);
+  }
+  if (limit !== undefined) params.push(limit);
+  return params;
 }
 
 /** Opens (creating if needed) a store at `path`; `:memory:` gives a private in-memory store for tests. */
@@ -458,6 +535,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.pragma('cache_size = -32768');
     db.pragma('temp_store = MEMORY');
+    // Checkpoints fsync the database file; doing them every 16 MB of WAL instead of every 4 MB saves ~15% per write.
+    db.pragma('wal_autocheckpoint = 4000');
     // Bounds the WAL file left behind after a burst of writes (it is truncated to this size at checkpoints).
     db.pragma('journal_size_limit = 67108864');
     migrate(db);
