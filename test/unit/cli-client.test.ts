@@ -230,5 +230,7 @@ describe('wire formats', () => {
     assert.deepEqual(parseWarningHeader('299 - "one", 299 - "two \\"quoted\\""'), ['one', 'two "quoted"']);
     assert.deepEqual(parseWarningHeader('plain words'), ['plain words']);
     assert.deepEqual(parseWarningHeader(null), []);
+    // What fetch hands over for the UTF-8 bytes of "02:… → quarantined": one character per byte.
+    assert.deepEqual(parseWarningHeader(`299 - "${Buffer.from('02:… → quarantined', 'utf8').toString('latin1')}"`), ['02:… → quarantined']);
   });
 });
