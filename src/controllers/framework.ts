@@ -331,7 +331,7 @@ export interface ControllerOptions {
   onStart?: () => Promise<void>;
 }
 
-export interface ControllerContext {
+export interface RunnerContext {
   logger: Logger;
   metrics: MetricsRegistry;
   now: () => number;
@@ -356,7 +356,7 @@ export class Controller {
 
   constructor(
     private readonly options: ControllerOptions,
-    private readonly context: ControllerContext,
+    private readonly context: RunnerContext,
   ) {
     this.name = options.name;
     this.concurrency = options.concurrency ?? 4;
@@ -557,9 +557,5 @@ export class Tombstones<T extends KubeObject = KubeObject> {
     const rest = list.filter((x) => x.metadata.uid !== uid);
     if (rest.length === 0) this.byKey.delete(key);
     else this.byKey.set(key, rest);
-  }
-
-  values(): IterableIterator<T[]> {
-    return this.byKey.values();
   }
 }

@@ -58,8 +58,10 @@ describe('connectivity check on the sim runtime', () => {
     assert.equal(audit.spec.connectivity?.lease?.macAddress, '02:00:00:00:50:02');
     assert.match(audit.spec.connectivity?.lease?.ip ?? '', /^198\.19\./);
     assert.deepEqual(audit.spec.connectivity?.gateway, { ip: '198.19.0.1', reachable: true });
-    const events = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.reason === 'ConnectivityCheckPassed' && e.involvedObject.name === 'mover'));
+    // The event follows the condition.
+    await waitFor('ConnectivityCheckPassed event', async () =>
+      ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some((e) => e.reason === 'ConnectivityCheckPassed' && e.involvedObject.name === 'mover'),
+    );
   });
 
   test('a restart without a MAC change runs no check', async () => {
@@ -91,7 +93,10 @@ describe('connectivity check on the sim runtime', () => {
     assert.equal(audit.spec.outcome.status, 'Failure');
     assert.equal(audit.spec.connectivity?.ok, false);
     assert.equal(audit.spec.connectivity?.lease, null);
-    const events = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.reason === 'ConnectivityCheckFailed' && e.type === 'Warning' && e.involvedObject.name === 'late'));
+    await waitFor('ConnectivityCheckFailed event', async () =>
+      ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some(
+        (e) => e.reason === 'ConnectivityCheckFailed' && e.type === 'Warning' && e.involvedObject.name === 'late',
+      ),
+    );
   });
 });

@@ -2,7 +2,7 @@
 import { startControllers, type RunningControllers } from '../../src/controllers/index.ts';
 import type { MacAssigner } from '../../src/controllers/context.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import type { NetworkAttachmentDefinition, VirtualMachine, VirtualMachineInstance, Pod } from '../../src/resources/types.ts';
+import type { KubeEvent, NetworkAttachmentDefinition, VirtualMachine, VirtualMachineInstance, Pod } from '../../src/resources/types.ts';
 import { createSimRuntime, type SimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
@@ -168,4 +168,9 @@ export async function patchVm(store: ResourceStore, name: string, mutate: (vm: V
     }
   }
   throw new Error('could not patch VM');
+}
+
+/** Waits for an Event matching `match` (events are recorded right after the action they report). */
+export async function waitForEvent(store: ResourceStore, what: string, match: (e: KubeEvent) => boolean, namespace = 'default'): Promise<KubeEvent> {
+  return waitFor(`event ${what}`, async () => ((await store.list('Event', { namespace })).items as KubeEvent[]).find(match));
 }

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startControllers } from '../../src/controllers/index.ts';
 import { resolveGuestMac } from '../../src/controllers/mac-precedence.ts';
-import type { KubeEvent } from '../../src/resources/types.ts';
 import type { GuestSpec, Runtime } from '../../src/runtime/types.ts';
 import { createSimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
-import { counterMacAssigner, getVmi, podsOf, vmManifest, waitFor } from './controllers-harness.ts';
+import { counterMacAssigner, getVmi, podsOf, vmManifest, waitFor, waitForEvent } from './controllers-harness.ts';
 
 describe('resolveGuestMac (KubeVirt precedence)', () => {
   test('the spec MAC wins over the pod interface MAC', () => {
@@ -122,8 +121,7 @@ describe('launcher on the sim runtime', () => {
         return v && v.metadata.uid !== keep!.metadata.uid && v.status?.phase === 'Running' ? v : undefined;
       });
       assert.equal((await fresh.observe(again.metadata.uid as string))?.nics[0]?.deviceMac, '02:00:00:00:41:01');
-      const events = (await store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-      assert.ok(events.some((e) => e.involvedObject.uid === keep!.metadata.uid && e.reason === 'Failed' && /gone from the runtime/.test(e.message)));
+      await waitForEvent(store, 'Failed', (e) => e.involvedObject.uid === keep!.metadata.uid && e.reason === 'Failed' && /gone from the runtime/.test(e.message));
     } finally {
       await second?.stop();
       await third?.stop();

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { guestMacMismatches, interfaceStatuses, mismatchMessage } from '../../src/controllers/observer.ts';
-import type { KubeEvent, MacAllocation, VirtualMachineInstance } from '../../src/resources/types.ts';
+import type { MacAllocation, VirtualMachineInstance } from '../../src/resources/types.ts';
 import { macAllocationName } from '../../src/resources/types.ts';
-import { getVm, getVmi, setRequests, startHarness, vmManifest, waitFor, waitRunning, type Harness } from './controllers-harness.ts';
+import { getVm, getVmi, setRequests, startHarness, vmManifest, waitFor, waitForEvent, waitRunning, type Harness } from './controllers-harness.ts';
 
 const condition = (o: { status?: { conditions?: Array<{ type: string }> } } | undefined, type: string) =>
   o?.status?.conditions?.find((c) => c.type === type) as { type: string; status: string; reason?: string; message?: string } | undefined;
@@ -86,9 +86,8 @@ describe('observer on the sim runtime', () => {
     assert.equal(current.status?.interfaces?.find((i) => i.name === 'default')?.guestMac, '02:00:00:00:20:77');
     assert.ok(current.status?.interfaces?.some((i) => i.infoSource === 'guest-agent' && i.mac === '02:00:00:00:20:77'));
     assert.match(h.controllers.metrics.render(), /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 1/);
-    const events = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.reason === 'GuestMACMismatch' && e.type === 'Warning' && e.involvedObject.kind === 'VirtualMachine'));
-    assert.ok(events.some((e) => e.reason === 'GuestMACMismatch' && e.involvedObject.kind === 'VirtualMachineInstance'));
+    await waitForEvent(h.store, 'GuestMACMismatch', (e) => e.reason === 'GuestMACMismatch' && e.type === 'Warning' && e.involvedObject.kind === 'VirtualMachine');
+    await waitForEvent(h.store, 'GuestMACMismatch', (e) => e.reason === 'GuestMACMismatch' && e.involvedObject.kind === 'VirtualMachineInstance');
 
     await setRequests(h.store, 'drift', [{ action: 'Stop', uid }, { action: 'Start' }]);
     const next = await waitFor('restarted', async () => {
@@ -98,9 +97,10 @@ describe('observer on the sim runtime', () => {
     await waitFor('VM condition cleared', async () => !condition(await getVm(h.store, 'drift'), 'GuestMACMismatch'));
     assert.equal((await h.runtime.observe(next.metadata.uid as string))?.nics[0]?.guestMac, '02:00:00:00:20:01');
     assert.equal(condition(await getVmi(h.store, 'drift'), 'GuestMACMismatch'), undefined);
-    assert.match(h.controllers.metrics.render(), /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 0/);
-    const after = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(after.some((e) => e.reason === 'GuestMACRestored' && e.involvedObject.kind === 'VirtualMachine' && e.involvedObject.name === 'drift'));
+    await waitFor('metric back to 0', async () =>
+      /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 0/.test(h.controllers.metrics.render()),
+    );
+    await waitForEvent(h.store, 'GuestMACRestored', (e) => e.reason === 'GuestMACRestored' && e.involvedObject.kind === 'VirtualMachine' && e.involvedObject.name === 'drift');
   });
 
   test('when the guest takes a MAC another VM holds, the message names both VMs', async () => {
@@ -129,7 +129,6 @@ describe('observer on the sim runtime', () => {
     await h.runtime.exec(uid, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:22:01']);
     await waitFor('cleared on the VMI', async () => !condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'), 2_000);
     await waitFor('cleared on the VM', async () => !condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'), 2_000);
-    const events = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.reason === 'GuestMACRestored' && e.involvedObject.uid === uid));
+    await waitForEvent(h.store, 'GuestMACRestored', (e) => e.reason === 'GuestMACRestored' && e.involvedObject.uid === uid);
   });
 });

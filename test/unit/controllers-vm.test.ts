@@ -1,7 +1,7 @@
 // The vm controller: runStrategy and state change requests → VMI + launcher Pod, VM status, RestartRequired, crash restart.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ANNOTATION_NETWORKS, type KubeEvent, type Pod, type VirtualMachine, type VirtualMachineInstance, type VMIPhase } from '../../src/resources/types.ts';
+import { ANNOTATION_NETWORKS, type Pod, type VirtualMachine, type VirtualMachineInstance, type VMIPhase } from '../../src/resources/types.ts';
 import { crashLoopDelayMs, decide, nonLiveUpdatableChanges, RESTART_REQUIRED_MESSAGE } from '../../src/controllers/vm.ts';
 import { podInterfaceName } from '../../src/controllers/multus.ts';
 import {
@@ -16,6 +16,7 @@ import {
   waitFor,
   waitRunning,
   type Harness,
+  waitForEvent,
 } from './controllers-harness.ts';
 
 const condition = (o: { status?: { conditions?: Array<{ type: string }> } } | undefined, type: string) =>
@@ -118,9 +119,8 @@ describe('vm controller on the sim runtime', () => {
     const final = (await getVm(h.store, 'web')) as VirtualMachine;
     assert.equal(final.status?.ready, true);
     assert.equal(condition(final, 'Ready')?.status, 'True');
-    const events = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.involvedObject.name === 'web' && e.reason === 'SuccessfulCreate' && e.involvedObject.kind === 'VirtualMachine'));
-    assert.ok(events.some((e) => e.involvedObject.kind === 'VirtualMachineInstance' && e.reason === 'Started'));
+    await waitForEvent(h.store, 'SuccessfulCreate', (e) => e.involvedObject.name === 'web' && e.reason === 'SuccessfulCreate' && e.involvedObject.kind === 'VirtualMachine');
+    await waitForEvent(h.store, 'Started', (e) => e.involvedObject.kind === 'VirtualMachineInstance' && e.reason === 'Started');
   });
 
   test('Stop, Start and Restart through stateChangeRequests; a restart makes a new VMI and pod', async () => {
@@ -145,8 +145,7 @@ describe('vm controller on the sim runtime', () => {
     await waitFor('stopped', async () => (await getVm(h.store, 'svc'))?.status?.printableStatus === 'Stopped' && !(await getVmi(h.store, 'svc')));
     await waitFor('pod gone', async () => (await podsOf(h.store, 'svc')).length === 0);
     await waitFor('guest gone', async () => (await h.runtime.observe(second.metadata.uid as string)) === undefined);
-    const events = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.involvedObject.name === 'svc' && e.reason === 'SuccessfulDelete'));
+    await waitForEvent(h.store, 'SuccessfulDelete', (e) => e.involvedObject.name === 'svc' && e.reason === 'SuccessfulDelete');
   });
 
   test('RestartRequired is set when a running VM’s MAC changes in the template and cleared after the restart', async () => {
@@ -189,8 +188,7 @@ describe('vm controller on the sim runtime', () => {
     assert.deepEqual(obs?.nics.map((n) => n.deviceMac), ['02:00:00:00:13:01', '02:00:00:00:13:02']);
     const vm = (await getVm(h.store, 'crashy')) as VirtualMachine & { status: { startFailure?: { consecutiveFailCount: number } } };
     assert.equal(vm.status.startFailure?.consecutiveFailCount, 1);
-    const events = (await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.involvedObject.uid === first.metadata.uid && e.reason === 'Failed' && e.type === 'Warning'));
+    await waitForEvent(h.store, 'Failed', (e) => e.involvedObject.uid === first.metadata.uid && e.reason === 'Failed' && e.type === 'Warning');
   });
 
   test('deleting a VM deletes its VMI and pod and stops the guest', async () => {
