@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { ControllerManager, Informer } from './framework.ts';
 import type { MetricsRegistry } from './metrics.ts';
-import { nadRefOf, podNetworkSelections } from './multus.ts';
+import { podNetworkSelections } from './multus.ts';
 
 /** The user controllers act as in audit records. */
 export const CONTROLLER_USER = 'system:harrow:controller';
@@ -86,10 +86,3 @@ export function sharedInformers(manager: ControllerManager): SharedInformers {
   return { vms, vmis, pods, nads };
 }
 
-/** The NAD keys (`namespace/name`) a VMI spec's multus networks name. */
-export function nadKeysOfSpec(networks: VirtualMachineInstance['spec']['networks'], namespace: string): string[] {
-  return (networks ?? []).flatMap((n) => {
-    const r = nadRefOf(n, namespace);
-    return r ? [`${r.namespace}/${r.name}`] : [];
-  });
-}
