@@ -5,6 +5,7 @@ import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.
 import { expectPositionals, parseDuration } from './args.ts';
 import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
 import type { CliIO } from './context.ts';
+import { conditionOf } from './interfaces.ts';
 import { pollUntil } from './wait.ts';
 
 type Action = 'start' | 'stop' | 'restart';
@@ -21,8 +22,8 @@ export async function getOrUndefined<T>(p: Promise<T>): Promise<T | undefined> {
 const vmStatus = (vm: VirtualMachine | undefined): string => vm?.status?.printableStatus ?? 'Unknown';
 
 /**
- * Waits until the VM runs: printableStatus Running and a Running VMI — a new one (other uid) when `notUid` is given,
- * as after a restart.
+ * Waits until the VM runs and its guest is usable: printableStatus Running, a Running VMI — a new one (other uid) when
+ * `notUid` is given, as after a restart — whose guest agent answers (AgentConnected), so that exec works right after.
  */
 export async function waitRunning(
   io: CliIO,
@@ -39,7 +40,10 @@ export async function waitRunning(
     ]);
     if (vm === undefined) throw new ApiError({ apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 404, reason: 'NotFound', message: `virtualmachine "${name}" not found (deleted while waiting)` });
     const fresh = vmi !== undefined && (notUid === undefined || vmi.metadata.uid !== notUid);
-    if (fresh && vmi.status?.phase === 'Running' && vmStatus(vm) === 'Running') return { done: true, value: vmi };
+    if (fresh && vmi.status?.phase === 'Running' && vmStatus(vm) === 'Running') {
+      if (conditionOf(vmi.status.conditions, 'AgentConnected')?.status === 'True') return { done: true, value: vmi };
+      return { done: false, status: 'Running, waiting for the guest agent' };
+    }
     return { done: false, status: fresh || vmi === undefined ? vmStatus(vm) : 'Stopping' };
   });
 }
@@ -59,14 +63,16 @@ export async function waitStopped(io: CliIO, client: HarrowClient, namespace: st
 
 function powerCommand(action: Action): Command {
   const what = { start: 'Start', stop: 'Stop', restart: 'Restart' }[action];
-  const waitsFor = action === 'stop' ? 'Stopped' : 'Running (after a restart: a new instance Running)';
+  const waitsFor =
+    action === 'stop' ? 'Stopped' : `Running with its guest agent connected${action === 'restart' ? ' (a new instance)' : ''}, so exec works`;
   return {
     name: action,
     summary: `${what} a VM (KubeVirt's ${action} subresource)`,
     usage: `Usage: harrow ${action} VM [-n NS] [--wait] [--timeout 120s]
 
 ${what}s the VM through /apis/subresources.kubevirt.io/v1/…/virtualmachines/VM/${action}.
-  --wait             wait until it is ${waitsFor}; a progress line shows on a terminal
+  --wait             wait until it is ${waitsFor}
+                     (a progress line shows on a terminal)
   --timeout DURATION how long --wait waits (default ${DEFAULT_TIMEOUT}); exit code 1 when it runs out`,
     options: { wait: { type: 'boolean' }, ...TIMEOUT_OPTION },
     async run(ctx, args) {

@@ -38,7 +38,10 @@ spec:
         pod: {}
 `;
 
-describe('harrow CLI against a running server', { skip }, () => {
+// sim by default; HARROW_E2E_RUNTIME=qemu runs the same story on real guests (root, QEMU and the guest image needed).
+const runtime = process.env.HARROW_E2E_RUNTIME === 'qemu' ? 'qemu' : 'sim';
+
+describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
   let server: HarrowServer;
   const ok = async (args: string[], stdin?: string): Promise<string> => {
     const r = await server.cli(args, stdin !== undefined ? { stdin } : {});
@@ -47,7 +50,7 @@ describe('harrow CLI against a running server', { skip }, () => {
   };
 
   before(async () => {
-    server = await startServer();
+    server = await startServer({ runtime });
   });
   after(async () => {
     await server?.stop();

@@ -25,11 +25,12 @@
 //     restart(): stop (SIGTERM, then SIGKILL) if running, start again on the same data dir and port
 //     kill(signal = 'SIGKILL') → exit {code, signal} once the process group leader exited (SIGSTOP/SIGCONT/SIGUSR*:
 //                                     at once, {null, null}); the data dir stays (for restart())
-//     stop(): SIGTERM → SIGKILL after 10 s, then removes the data dir. Idempotent. Also done at process exit.
+//     stop(): SIGTERM → SIGKILL after 10 s, kills what still names the data dir (the qemu runtime's dnsmasq), then
+//                                     removes the data dir. Idempotent. Also done at process exit.
 //   waitFor(fn, { timeoutMs = 30_000, intervalMs = 200, message }) → the first truthy value fn returns (errors thrown
 //     by fn count as "not yet"); on timeout throws `${message}: timed out after Nms; last observed: …`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +132,32 @@ export function runCli(args: string[], options: CliOptions & { cwd?: string } = 
   });
 }
 
+/**
+ * Kills every process whose command line names `dataDir`. The qemu runtime keeps networks (dnsmasq, daemonised out of
+ * the server's process group) across a control-plane stop, as a host would; a test's temporary data dir must not.
+ */
+export function killProcessesUsing(dataDir: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const killed: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    if (!cmdline.split('\0').some((arg) => arg === dataDir || arg.includes(`${dataDir}/`))) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed.push(Number(entry));
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
+}
+
 // Every server this process started, so that a crashed test run still leaves no process or directory behind.
 const live = new Set<{ child?: ChildProcess; dataDir: string }>();
 process.on('exit', () => {
@@ -142,6 +169,7 @@ process.on('exit', () => {
         // already gone
       }
     }
+    killProcessesUsing(s.dataDir);
     rmSync(s.dataDir, { recursive: true, force: true });
   }
 });
@@ -289,6 +317,7 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
       if (stopped) return;
       stopped = true;
       await terminate();
+      killProcessesUsing(dataDir);
       if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
       live.delete(slot);
     },
