@@ -263,6 +263,63 @@ describe('qemu runtime with real guests', { skip }, () => {
     assert.equal(await ping('vmi-0', ip1), 0);
   });
 
+  it('close() leaves the guests running, and a new runtime on the same state re-attaches to them', async () => {
+    const image = runtime().image;
+    const pids = [runtime().guestPid('vmi-0'), runtime().guestPid('vmi-1')];
+    assert.ok(pids.every((pid) => pid !== undefined));
+    await runtime().close();
+    await assert.rejects(runtime().observe('vmi-0'), /closed/);
+    for (const pid of pids) process.kill(pid!, 0); // throws ESRCH when the guest is gone
+    rt = await createQemuRuntime({ instanceId, stateDir, image });
+    rt.subscribe((event) => events.push({ ...event, at: Date.now() }));
+    for (const [i, pid] of pids.entries()) {
+      assert.equal(runtime().guestPid(`vmi-${i}`), pid);
+      const observation = await waitFor(
+        `guest ${i}'s agent after re-attaching`,
+        30_000,
+        async () => {
+          const o = await runtime().observe(`vmi-${i}`);
+          return o?.agent ? o : undefined;
+        },
+      );
+      assert.equal(observation.state, 'Running');
+      assert.deepEqual(observation.nics, [
+        { name: 'default', deviceMac: macs[i], guestMac: macs[i] },
+      ]);
+    }
+    assert.equal(
+      (await runtime().exec('vmi-1', ['cat', '/sys/class/net/eth0/address'])).stdout,
+      `${macs[1]}\n`,
+    );
+    assert.deepEqual((await runtime().inventory()).guests, ['vmi-0', 'vmi-1']);
+  });
+
+  it('an in-guest reboot keeps QEMU running and brings the device MAC back', async () => {
+    const changed = await runtime().exec('vmi-1', [
+      'ip',
+      'link',
+      'set',
+      'eth0',
+      'address',
+      '02:e2:e0:00:00:77',
+    ]);
+    assert.equal(changed.exitCode, 0, changed.stderr);
+    assert.equal((await runtime().observe('vmi-1'))?.nics[0]?.guestMac, '02:e2:e0:00:00:77');
+    const pid = runtime().guestPid('vmi-1');
+    // The agent dies with the guest, so this guest-exec never reports an exit status.
+    await runtime()
+      .exec('vmi-1', ['reboot'], { timeoutMs: 2_000 })
+      .catch(() => undefined);
+    const back = await waitFor('guest 1 back after reboot with an address', 90_000, async () => {
+      const o = await runtime().observe('vmi-1');
+      return hasIpv4(o) && o?.nics[0]?.guestMac === macs[1] ? o : undefined;
+    });
+    assert.equal(back.state, 'Running');
+    assert.equal(runtime().guestPid('vmi-1'), pid, 'a reboot is not a new QEMU');
+    assert.equal(back.agent?.interfaces[0]?.mac, macs[1]);
+    assert.equal(await ping('vmi-1', network.gateway), 0);
+  });
+
   it('an in-guest poweroff is guest-stopped; a QEMU that dies is guest-failed', async () => {
     const since = Date.now();
     await runtime()

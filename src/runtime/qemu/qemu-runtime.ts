@@ -483,7 +483,7 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
         agentSocket: paths.agent,
         pidFile: paths.pidFile,
         nics: qemuNics,
-        tbSizeMiB: options.tbSizeMiB ?? 64,
+        tbSizeMiB: options.tbSizeMiB ?? 32,
       });
       const pid = await readPidFile(paths.pidFile);
       if (!pid) throw new Error(`${where}: QEMU started but wrote no pid file`);
