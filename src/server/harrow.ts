@@ -10,7 +10,6 @@ import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.t
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { createApiServer } from '../apiserver/server.ts';
 import { startControllers } from '../controllers/index.ts';
-import { startPoolGc } from '../controllers/pool-gc.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import { macAssigner } from './mac-assigner.ts';
@@ -63,27 +62,29 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const macs = await MacAllocationService.open(store, { quarantineSeconds: options.quarantineSeconds ?? 300 });
   let ready = false;
   const auth = await bootstrapAuth(dataDir);
+  // /metrics is registered before the controllers exist; it reads them through this holder.
+  const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
   const app = await createApiServer({
     store,
     runtime,
     admission: [virtualMachineAdmission(store, macs), nadAdmission(store), macPoolAdmission(store)],
     authenticator: auth.authenticator,
     logger: false,
-    plugins: [metricsPlugin(() => controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
+    plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
     isReady: () => ready,
   });
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', 'localhost');
   const kubeconfig = await auth.writeKubeconfig(url);
-  let controllers: Awaited<ReturnType<typeof startControllers>> | undefined;
-  controllers = await startControllers({
+  const controllers = await startControllers({
     store,
     runtime,
     macAssigner: macAssigner(store, macs),
+    macReleaser: macs,
     nodeName: options.nodeName ?? hostname(),
     logger,
   });
-  const poolGc = await startPoolGc({ store, macs, logger });
+  running.controllers = controllers;
   ready = true;
   await writeFile(join(dataDir, 'server.json'), JSON.stringify({ url, pid: process.pid, runtime: runtime.name }) + '\n', { mode: 0o600 });
   logger.info({ url, runtime: runtime.name, dataDir }, 'harrow ready');
@@ -96,8 +97,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     async close() {
       ready = false;
       await app.close();
-      await poolGc.stop();
-      await controllers?.stop();
+      await controllers.stop();
       macs.close();
       await runtime.close();
       await store.close();

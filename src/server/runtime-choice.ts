@@ -1,4 +1,5 @@
 // Picks the runtime: qemu where the machine allows it (root, QEMU, the guest image), else sim — and says why.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Runtime } from '../runtime/types.ts';
@@ -19,7 +20,21 @@ export async function chooseRuntime(
     context.logger.warn(note);
     return { runtime: createSimRuntime(), note };
   }
-  const image = await qemu.buildGuestImage({ cacheDir: join(context.dataDir, 'guest') });
-  const runtime = await qemu.createQemuRuntime({ instanceId: 'main', stateDir: join(context.dataDir, 'qemu'), image });
-  return { runtime };
+  const image = await qemu.buildGuestImage({ cacheDir: qemu.defaultGuestCacheDir() });
+  // Host objects are named after the data dir, so two servers on one host never share a namespace or a bridge.
+  const instanceId = 'h' + createHash('sha256').update(context.dataDir).digest('hex').slice(0, 8);
+  const runtime = await qemu.createQemuRuntime({ instanceId, stateDir: join(context.dataDir, 'qemu'), image });
+  if (process.env.HARROW_QEMU_DESTROY_ON_CLOSE !== '1') return { runtime };
+  // Tests ask for everything to go with the server: guests, pod namespaces, bridges, dnsmasq.
+  const close = async (): Promise<void> => {
+    await runtime.destroyAll();
+  };
+  const withTeardown = new Proxy(runtime, {
+    get(target, prop) {
+      if (prop === 'close') return close;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { runtime: withTeardown };
 }

@@ -207,7 +207,7 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
     const args = ['serve', '--data-dir', dataDir, '--listen', listen, '--runtime', options.runtime ?? 'sim', ...(options.args ?? [])];
     const child = spawn(HARROW_BIN, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...(options.runtime === 'qemu' ? { HARROW_QEMU_DESTROY_ON_CLOSE: '1' } : {}), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: stop() and kill() reach everything it started
     });
