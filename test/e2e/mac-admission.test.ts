@@ -43,7 +43,7 @@ describe('the MAC pool at the API door', { concurrency: false }, () => {
   test('S5 uniqueness: 500 concurrent creates, half asking for colliding MACs → no duplicate, every loser 409 naming the field', async () => {
     const contested = Array.from({ length: 50 }, (_, i) => `02:48:52:c0:00:${i.toString(16).padStart(2, '0')}`);
     const requests = Array.from({ length: 500 }, (_, i) =>
-      virtualMachine(`s5-${i}`, { runStrategy: 'Halted', ...(i % 2 === 0 ? { mac: contested[i % 50] } : {}) }),
+      virtualMachine(`s5-${i}`, { runStrategy: 'Halted', ...(i % 2 === 0 ? { mac: contested[(i / 2) % 50] } : {}) }),
     );
     const results = await Promise.allSettled(requests.map((vm) => server.client.create('VirtualMachine', { namespace: NS }, vm)));
     const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -135,9 +135,10 @@ describe('the MAC pool at the API door', { concurrency: false }, () => {
     // Re-applying the same manifest (no MAC in it) keeps the MACs it was given.
     const manifest = virtualMachine('life-1', { runStrategy: 'Halted', interfaces: [{ name: 'a', network: 'lan' }, { name: 'b', network: 'lan' }] });
     const first = await server.client.create<VirtualMachine>('VirtualMachine', { namespace: NS }, manifest);
+    const current = await getVm(server.client, 'life-1');
     const again = await server.client.replace<VirtualMachine>('VirtualMachine', { namespace: NS, name: 'life-1' }, {
       ...structuredClone(manifest),
-      metadata: { ...manifest.metadata, resourceVersion: first.metadata.resourceVersion },
+      metadata: { ...manifest.metadata, resourceVersion: current.metadata.resourceVersion },
     } as KubeObject);
     assert.deepEqual(specMacs(again), specMacs(first));
     const [macA, macB] = specMacs(first) as [string, string];
