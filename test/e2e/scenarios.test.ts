@@ -29,6 +29,7 @@ for (const rt of runtimesUnderTest()) {
     const wait = <T>(fn: () => Promise<T | false | undefined>, message: string): Promise<T> =>
       waitFor(fn, { timeoutMs: rt.timeoutMs, intervalMs: rt.name === 'sim' ? 50 : 250, message }) as Promise<T>;
     let platformMac = '';
+    let peerIp = '';
 
     before(async () => {
       server = await startServer({ runtime: rt.name });
@@ -40,6 +41,7 @@ for (const rt of runtimesUnderTest()) {
 
     test('S1 create: a VM with no MAC gets a pool MAC that pod, VMI and guest all show, with a lease and the gateway reachable', async () => {
       const created = await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('vm-a'));
+      await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('vm-b'));
       platformMac = specMacs(created as never)[0]!;
       assert.match(platformMac, /^02:48:52:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/, 'the manifest carries a pool MAC');
       const vmi = await wait(() => runningVmi(server.client, 'vm-a'), 'vm-a running with an IP');
@@ -49,6 +51,9 @@ for (const rt of runtimesUnderTest()) {
       assert.equal(await guestMac(server.client, 'vm-a'), platformMac, 'the guest uses the MAC');
       assert.match(vmi.status?.interfaces?.[0]?.ipAddress ?? '', /^198\.18\.40\.\d+$/, 'the guest holds a DHCP lease');
       assert.ok(await pingOk(server.client, 'vm-a', GATEWAY), 'the guest reaches its gateway');
+      const peer = await wait(() => runningVmi(server.client, 'vm-b'), 'vm-b running with an IP');
+      peerIp = peer.status!.interfaces![0]!.ipAddress!;
+      assert.ok(await pingOk(server.client, 'vm-a', peerIp), 'the guest reaches a second VM on its network');
     });
 
     test('S2 display: the VM, the VMI, the CLI and network-status agree on the platform MAC', async () => {
@@ -83,13 +88,33 @@ for (const rt of runtimesUnderTest()) {
       assert.equal(networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac, platformMac);
       assert.equal(await guestMac(server.client, 'vm-a'), changed, 'the guest uses the changed MAC');
       assert.equal(await pingOk(server.client, 'vm-a', GATEWAY), false, 'connectivity is broken');
+      assert.equal(await pingOk(server.client, 'vm-a', peerIp), false, 'the second VM is out of reach');
       await wait(async () => conditionOf(await getVm(server.client, 'vm-a'), 'GuestMACMismatch')?.status === 'True', 'mismatch mirrored on the VM');
 
       await server.client.restart(NS, 'vm-a');
       const restarted = await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a running again');
       assert.equal(await guestMac(server.client, 'vm-a'), platformMac, 'the guest has the platform MAC again');
       assert.ok(await pingOk(server.client, 'vm-a', GATEWAY), 'connectivity is back');
+      assert.ok(await pingOk(server.client, 'vm-a', peerIp), 'the second VM is reachable again');
       assert.equal(conditionOf(restarted, 'GuestMACMismatch'), undefined, 'the condition is cleared');
+    });
+
+    test("a guest that takes another VM's MAC is reported naming both VMs, and its frames do not reach the network", async () => {
+      const victimMac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
+      const before = await getVmi(server.client, 'vm-a');
+      const exec = await server.client.guestExec(NS, 'vm-a', ['ip', 'link', 'set', 'eth0', 'address', victimMac]);
+      assert.equal(exec.exitCode, 0, exec.stderr);
+      const vmi = await wait(async () => {
+        const v = await getVmi(server.client, 'vm-a');
+        return conditionOf(v, 'GuestMACMismatch')?.status === 'True' ? v : false;
+      }, 'GuestMACMismatch for a stolen MAC');
+      const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
+      assert.ok(message.includes('vm-a') && message.includes('vm-b') && message.includes(victimMac), `both VMs named: ${message}`);
+      assert.equal(await pingOk(server.client, 'vm-a', GATEWAY), false, 'the impostor reaches nothing');
+      assert.ok(await pingOk(server.client, 'vm-b', GATEWAY), 'the real holder is unaffected');
+      await server.client.restart(NS, 'vm-a');
+      await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a restarted');
+      assert.ok(await pingOk(server.client, 'vm-a', peerIp), 'after the restart the two VMs reach each other again');
     });
 
     test('S4 proper change: PATCH → RestartRequired, the guest unchanged until restart, then the new MAC everywhere, checked and audited', async () => {
