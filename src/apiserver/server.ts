@@ -2,7 +2,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { auditRecord } from '../audit/record.ts';
-import { AlreadyExists, BadRequest, NotFound, Unauthorized } from '../resources/errors.ts';
+import { AlreadyExists, BadRequest, HarrowError, NotFound, Unauthorized } from '../resources/errors.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
@@ -90,6 +90,14 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   app.addContentTypeParser(PROTOBUF_CONTENT_TYPE, { parseAs: 'buffer' }, async (_r: FastifyRequest, body: string | Buffer) =>
     decodeProtobufObject(Buffer.isBuffer(body) ? body : Buffer.from(body)),
   );
+  // `kubectl create|replace --raw -f` sends its JSON file with no JSON content type; KubeVirt's subresources (start,
+  // stop, restart) are called that way, so their bodies are read as JSON whatever the type says.
+  app.addContentTypeParser('*', { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) => {
+    if (!request.url.startsWith('/apis/subresources.')) {
+      throw new HarrowError('UnsupportedMediaType', 415, `the body of the request was in an unknown format (${request.headers['content-type'] ?? 'no Content-Type'}): send application/json`);
+    }
+    return parseJsonBody(request, body);
+  });
   // Parsed only so that the PATCH handler can say plainly that server-side apply is not served (415).
   app.addContentTypeParser('application/apply-patch+yaml', { parseAs: 'string' }, async (_r: FastifyRequest, body: string | Buffer) => String(body));
 

@@ -75,12 +75,26 @@ const column = (name: string, description: string, cell: (o: KubeObject) => Cell
   cell,
 });
 
+function vmiMacs(o: KubeObject, field: 'mac' | 'guestMac'): string {
+  const interfaces = (at(o, 'status.interfaces') as Array<Record<string, unknown>> | undefined) ?? [];
+  return interfaces
+    .filter((i) => i.infoSource !== 'guest-agent' && typeof i[field] === 'string')
+    .map((i) => String(i[field]))
+    .join(',');
+}
+
 const COLUMNS: Record<string, Column[]> = {
   // KubeVirt's additionalPrinterColumns.
   VirtualMachine: [
     age,
     column('Status', 'Human readable status (status.printableStatus).', (o) => text(o, 'status.printableStatus')),
     column('Ready', 'The Ready condition.', (o) => conditionStatus(o, 'Ready')),
+    // Harrow's addition: the network identity the manifest carries.
+    column('MACs', 'Each interface and its MAC (spec.template.spec.domain.devices.interfaces[].macAddress).', (o) =>
+      ((at(o, 'spec.template.spec.domain.devices.interfaces') as Array<{ name?: string; macAddress?: string }> | undefined) ?? [])
+        .map((i) => `${i.name ?? ''}=${i.macAddress ?? '<pending>'}`)
+        .join(','),
+    ),
   ],
   VirtualMachineInstance: [
     age,
@@ -88,6 +102,9 @@ const COLUMNS: Record<string, Column[]> = {
     column('IP', 'The first interface’s address (status.interfaces[0].ipAddress).', (o) => text(o, 'status.interfaces.0.ipAddress')),
     column('NodeName', 'status.nodeName', (o) => text(o, 'status.nodeName')),
     column('Ready', 'The Ready condition.', (o) => conditionStatus(o, 'Ready')),
+    // Harrow's additions (-o wide): the platform's MAC (the pod interface's) and what the guest uses.
+    column('MAC', 'The platform MAC of each interface (status.interfaces[].mac).', (o) => vmiMacs(o, 'mac'), 1),
+    column('Guest MAC', 'The MAC each guest interface uses (status.interfaces[].guestMac).', (o) => vmiMacs(o, 'guestMac'), 1),
   ],
   VirtualMachineClone: [
     column('Phase', 'status.phase', (o) => text(o, 'status.phase')),

@@ -100,7 +100,7 @@ function untilSignal(io: CliIO): Promise<string> {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run Harrow (API server, controllers, runtime) on this host',
-  usage: `Usage: harrow serve [--data-dir DIR] [--listen HOST:PORT] [--runtime sim|qemu|auto] [--log-level LEVEL] [--demo]
+  usage: `Usage: harrow serve [--data-dir DIR] [--listen HOST:PORT] [--runtime sim|qemu|auto] [--log-level LEVEL] [--tls off|auto] [--demo]
 
 Runs the API server, the controllers and a runtime in this process, keeping state in DIR (default .harrow).
 On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/server.json says where it listens.
@@ -111,6 +111,8 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --log-level LEVEL          trace, debug, info (default), warn, error
   --quarantine-seconds N     how long a released MAC waits before reuse (default 300)
   --node-name NAME           this host's node name (default: the hostname)
+  --tls off|auto             auto: serve HTTPS with a CA made on first start, put in the kubeconfig (needed by
+                             kubectl, which sends tokens only over TLS, and beyond loopback); default off
   --demo                     create a demo network and VM when absent
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
@@ -121,6 +123,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     'quarantine-seconds': { type: 'string' },
     'node-name': { type: 'string' },
     demo: { type: 'boolean' },
+    tls: { type: 'string' },
   },
   async run(ctx, args) {
     expectPositionals(args.positionals, [], 'serve');
@@ -134,6 +137,8 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     if (quarantine !== undefined && !/^\d+$/.test(quarantine)) {
       throw new UsageError(`serve: --quarantine-seconds ${quarantine}: a whole number of seconds`, 'serve');
     }
+    const tls = (v.tls as string | undefined) ?? 'off';
+    if (tls !== 'off' && tls !== 'auto') throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
     const other = liveServerFile(dataDir);
     if (other) throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
 
@@ -144,6 +149,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),
       ...(quarantine !== undefined ? { quarantineSeconds: Number(quarantine) } : {}),
       ...(v['node-name'] !== undefined ? { nodeName: v['node-name'] as string } : {}),
+      tls,
     };
     const signal = untilSignal(ctx.io);
     // Loaded here, not at the top, so that every other command starts without the server's dependencies.

@@ -9,6 +9,7 @@ import { nadAdmission } from '../apiserver/admission/nad.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { createApiServer } from '../apiserver/server.ts';
+import { DEFAULT_SERVING_HOSTS, ensureServingCertificate } from '../apiserver/tls.ts';
 import { startControllers } from '../controllers/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
@@ -26,6 +27,8 @@ export interface HarrowOptions {
   /** Seconds a released MAC stays quarantined (default 300). */
   quarantineSeconds?: number;
   nodeName?: string;
+  /** `auto`: serve HTTPS with a CA and serving certificate made on first start (kubectl sends tokens only over TLS). */
+  tls?: 'off' | 'auto';
 }
 
 export interface RunningHarrow {
@@ -50,8 +53,9 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow> {
   const { host, port } = parseListen(options.listen);
-  if (!LOOPBACK.has(host) && !host.startsWith('127.')) {
-    throw new Error(`--listen ${options.listen}: binding beyond loopback requires TLS, which this build does not serve yet; use 127.0.0.1`);
+  const tls = options.tls ?? 'off';
+  if (!LOOPBACK.has(host) && !host.startsWith('127.') && tls !== 'auto') {
+    throw new Error(`--listen ${options.listen}: binding beyond loopback requires TLS: add --tls auto`);
   }
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -62,6 +66,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const macs = await MacAllocationService.open(store, { quarantineSeconds: options.quarantineSeconds ?? 300 });
   let ready = false;
   const auth = await bootstrapAuth(dataDir);
+  const serving = tls === 'auto' ? await ensureServingCertificate(join(dataDir, 'pki'), [...new Set([...DEFAULT_SERVING_HOSTS, host])]) : undefined;
   // /metrics is registered before the controllers exist; it reads them through this holder.
   const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
   const app = await createApiServer({
@@ -72,10 +77,11 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     logger: false,
     plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
     isReady: () => ready,
+    ...(serving ? { https: { key: serving.key, cert: serving.cert } } : {}),
   });
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', 'localhost');
-  const kubeconfig = await auth.writeKubeconfig(url);
+  const kubeconfig = await auth.writeKubeconfig(url, serving ? { caData: serving.caCert } : {});
   const controllers = await startControllers({
     store,
     runtime,

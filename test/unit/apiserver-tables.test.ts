@@ -46,10 +46,11 @@ describe('tables', () => {
     const list = (await h.request('GET', VMS, undefined, { accept: KUBECTL_GET })).json as unknown as TableBody;
     assert.equal(list.kind, 'Table');
     assert.equal(list.apiVersion, 'meta.k8s.io/v1');
-    assert.deepEqual(list.columnDefinitions?.map((c) => c.name), ['Name', 'Age', 'Status', 'Ready']);
+    assert.deepEqual(list.columnDefinitions?.map((c) => c.name), ['Name', 'Age', 'Status', 'Ready', 'MACs']);
     assert.equal(list.rows.length, 1);
-    const [name, ageCell, status, ready] = list.rows[0]!.cells;
+    const [name, ageCell, status, ready, macs] = list.rows[0]!.cells;
     assert.deepEqual([name, status, ready], ['web', 'Running', 'True']);
+    assert.match(String(macs), /=/, 'the MAC column names each interface');
     assert.match(String(ageCell), /^\d+s$/);
     assert.equal(list.rows[0]!.object?.kind, 'PartialObjectMetadata');
     const one = (await h.request('GET', `${VMS}/web?includeObject=Object`, undefined, { accept: KUBECTL_GET })).json as unknown as TableBody;

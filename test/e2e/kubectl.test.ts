@@ -1,0 +1,129 @@
+// kubectl (the real one) drives Harrow through the seed's flows over TLS, as a Harvester user would with KubeVirt YAML.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { HARROW_BIN, REPO_ROOT, waitFor } from './harness.ts';
+
+function kubectlMissing(): string | undefined {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'kubectl is not installed';
+  }
+}
+
+const NETWORK = `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata:
+  name: lan
+spec:
+  config: '{"cniVersion":"0.3.1","type":"bridge","ipam":{"subnet":"198.18.60.0/24"}}'
+`;
+const vmYaml = (name: string, mac?: string): string => `apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: ${name}
+  labels:
+    app: seed
+spec:
+  runStrategy: Always
+  template:
+    metadata:
+      labels:
+        kubevirt.io/domain: ${name}
+    spec:
+      domain:
+        cpu:
+          cores: 1
+        memory:
+          guest: 128Mi
+        devices:
+          interfaces:
+          - name: default
+            bridge: {}${mac ? `\n            macAddress: "${mac}"` : ''}
+          disks: []
+        someFieldHarrowDoesNotKnow: kept
+      networks:
+      - name: default
+        multus:
+          networkName: lan
+`;
+
+describe('kubectl against Harrow', { skip: kubectlMissing() ?? false, concurrency: false }, () => {
+  let dataDir = '';
+  let server: ChildProcess | undefined;
+  const kubectl = (args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = execFile('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig'), ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+      if (stdin !== undefined) child.stdin?.end(stdin);
+    });
+  const ok = async (args: string[], stdin?: string): Promise<string> => {
+    const r = await kubectl(args, stdin);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim(), '', `kubectl ${args.join(' ')} printed warnings: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'harrow-kubectl-'));
+    server = spawn(HARROW_BIN, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'sim', '--tls', 'auto', '--log-level', 'warn'], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+      detached: true,
+    });
+    await waitFor(async () => existsSync(join(dataDir, 'server.json')) && (await kubectl(['get', '--raw', '/readyz'])).stdout.trim() === 'ok', {
+      timeoutMs: 60_000,
+      message: 'harrow serve --tls auto ready for kubectl',
+    });
+  });
+  after(() => {
+    if (server?.pid) {
+      try {
+        process.kill(-server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the seed through kubectl: create from YAML, read the MAC, patch it, RestartRequired, restart, the new MAC in get vmi -o wide', async () => {
+    const file = join(dataDir, 'seed.yaml');
+    writeFileSync(file, `${NETWORK}---\n${vmYaml('vm-k')}`);
+    assert.match(await ok(['create', '-f', file]), /virtualmachine.kubevirt.io\/vm-k created/);
+    const mac = await ok(['get', 'vm', 'vm-k', '-o', 'jsonpath={.spec.template.spec.domain.devices.interfaces[0].macAddress}']);
+    assert.match(mac, /^02:48:52:[0-9a-f:]{8}$/);
+    const kept = await ok(['get', 'vm', 'vm-k', '-o', 'jsonpath={.spec.template.spec.domain.someFieldHarrowDoesNotKnow}']);
+    assert.equal(kept, 'kept', 'unknown fields are kept');
+    await waitFor(async () => /Running/.test(await ok(['get', 'vmi', 'vm-k', '--no-headers'])), { message: 'vm-k running' });
+    const wide = await ok(['get', 'vmi', 'vm-k', '-o', 'wide']);
+    assert.ok(wide.includes(mac), `get vmi -o wide shows the MAC:\n${wide}`);
+
+    const next = '02:48:52:fe:10:01';
+    await ok(['patch', 'vm', 'vm-k', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/template/spec/domain/devices/interfaces/0/macAddress', value: next }])]);
+    await waitFor(async () => /type: RestartRequired/.test(await ok(['get', 'vm', 'vm-k', '-o', 'yaml'])), { message: 'RestartRequired in get vm -o yaml' });
+    await ok(['replace', '--raw', '/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/vm-k/restart', '-f', '-'], '{}');
+    const after = await waitFor(async () => {
+      const out = await ok(['get', 'vmi', 'vm-k', '-o', 'wide']);
+      return out.includes(next) && /Running/.test(out) ? out : false;
+    }, { message: 'the new MAC in get vmi -o wide' });
+    assert.ok(!after.includes(mac), `the old MAC is gone:\n${after}`);
+    assert.match(await ok(['get', 'vm', 'vm-k']), new RegExp(`default=${next}`), 'get vm shows the MAC column');
+  });
+
+  test("a duplicate MAC in kubectl apply prints Harrow's field error", async () => {
+    const mac = await ok(['get', 'vm', 'vm-k', '-o', 'jsonpath={.spec.template.spec.domain.devices.interfaces[0].macAddress}']);
+    const r = await kubectl(['apply', '-f', '-'], vmYaml('vm-dup', mac));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Conflict/);
+    assert.ok(r.stderr.includes('spec.template.spec.domain.devices.interfaces[0].macAddress'), r.stderr);
+    assert.match(r.stderr, /in use by default\/vm-k/);
+    assert.equal((await kubectl(['get', 'vm', 'vm-dup'])).code, 1, 'nothing was created');
+  });
+});
