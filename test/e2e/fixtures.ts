@@ -104,3 +104,12 @@ export async function pingOk(client: HarrowClient, vm: string, ip: string): Prom
   const r = await client.guestExec(NS, vm, ['ping', '-c', '1', '-W', '2', ip]);
   return r.exitCode === 0;
 }
+
+/**
+ * Whether the guest reaches `ip` within a few tries: one lost ping proves nothing under TCG on a loaded machine, so
+ * positive checks retry (negative ones — "connectivity is broken" — use pingOk once, after the change took effect).
+ */
+export async function reaches(client: HarrowClient, vm: string, ip: string, tries = 5): Promise<boolean> {
+  for (let i = 0; i < tries; i++) if (await pingOk(client, vm, ip)) return true;
+  return false;
+}

@@ -13,6 +13,7 @@ import {
   launcherPod,
   networkStatus,
   pingOk,
+  reaches,
   runningVmi,
   specMacs,
   virtualMachine,
@@ -50,10 +51,10 @@ for (const rt of runtimesUnderTest()) {
       assert.equal(vmi.status?.interfaces?.[0]?.mac, platformMac, 'VMI status shows the MAC');
       assert.equal(await guestMac(server.client, 'vm-a'), platformMac, 'the guest uses the MAC');
       assert.match(vmi.status?.interfaces?.[0]?.ipAddress ?? '', /^198\.18\.40\.\d+$/, 'the guest holds a DHCP lease');
-      assert.ok(await pingOk(server.client, 'vm-a', GATEWAY), 'the guest reaches its gateway');
+      assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'the guest reaches its gateway');
       const peer = await wait(() => runningVmi(server.client, 'vm-b'), 'vm-b running with an IP');
       peerIp = peer.status!.interfaces![0]!.ipAddress!;
-      assert.ok(await pingOk(server.client, 'vm-a', peerIp), 'the guest reaches a second VM on its network');
+      assert.ok(await reaches(server.client, 'vm-a', peerIp), 'the guest reaches a second VM on its network');
     });
 
     test('S2 display: the VM, the VMI, the CLI and network-status agree on the platform MAC', async () => {
@@ -94,8 +95,8 @@ for (const rt of runtimesUnderTest()) {
       await server.client.restart(NS, 'vm-a');
       const restarted = await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a running again');
       assert.equal(await guestMac(server.client, 'vm-a'), platformMac, 'the guest has the platform MAC again');
-      assert.ok(await pingOk(server.client, 'vm-a', GATEWAY), 'connectivity is back');
-      assert.ok(await pingOk(server.client, 'vm-a', peerIp), 'the second VM is reachable again');
+      assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity is back');
+      assert.ok(await reaches(server.client, 'vm-a', peerIp), 'the second VM is reachable again');
       assert.equal(conditionOf(restarted, 'GuestMACMismatch'), undefined, 'the condition is cleared');
     });
 
@@ -111,10 +112,10 @@ for (const rt of runtimesUnderTest()) {
       const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
       assert.ok(message.includes('vm-a') && message.includes('vm-b') && message.includes(victimMac), `both VMs named: ${message}`);
       assert.equal(await pingOk(server.client, 'vm-a', GATEWAY), false, 'the impostor reaches nothing');
-      assert.ok(await pingOk(server.client, 'vm-b', GATEWAY), 'the real holder is unaffected');
+      assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'the real holder is unaffected');
       await server.client.restart(NS, 'vm-a');
       await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a restarted');
-      assert.ok(await pingOk(server.client, 'vm-a', peerIp), 'after the restart the two VMs reach each other again');
+      assert.ok(await reaches(server.client, 'vm-a', peerIp), 'after the restart the two VMs reach each other again');
     });
 
     test('S4 proper change: PATCH → RestartRequired, the guest unchanged until restart, then the new MAC everywhere, checked and audited', async () => {
@@ -135,7 +136,7 @@ for (const rt of runtimesUnderTest()) {
       assert.equal(vmi.status?.interfaces?.[0]?.mac, newMac, 'VMI shows the new MAC');
       assert.equal(networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac, newMac, 'the pod interface has the new MAC');
       assert.equal(await guestMac(server.client, 'vm-a'), newMac, 'the guest has the new MAC');
-      assert.ok(await pingOk(server.client, 'vm-a', GATEWAY), 'connectivity with the new MAC');
+      assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity with the new MAC');
       const vm = await wait(async () => {
         const v = await getVm(server.client, 'vm-a');
         return conditionOf(v, 'ConnectivityCheck')?.status === 'True' && conditionOf(v, 'RestartRequired') === undefined ? v : false;
@@ -167,7 +168,7 @@ for (const rt of runtimesUnderTest()) {
       assert.ok((await server.client.listAll('AuditRecord', { namespace: NS })).length >= auditBefore);
       await wait(() => runningVmi(server.client, 'vm-a'), 'vm-a running after Harrow restarted');
       assert.equal(await guestMac(server.client, 'vm-a'), platformMac);
-      assert.ok(await pingOk(server.client, 'vm-a', GATEWAY));
+      assert.ok(await reaches(server.client, 'vm-a', GATEWAY));
     });
   });
 }
