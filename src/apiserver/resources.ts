@@ -271,7 +271,8 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     return respond(reply, 200, await commit(request, { operation: 'update', object, oldObject: old, verb: 'update', code: 200 }));
   });
 
-  app.patch(item, { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) }, async (request: Req, reply) => {
+  // The object and its /status are patched alike; only what the patched object writes differs.
+  const patchItem = async (request: Req, reply: FastifyReply, write: (old: KubeObject, object: KubeObject) => Promise<WriteResult>): Promise<KubeObject> => {
     if (!allows('patch')) throw notAllowed('patch');
     const { namespace, name } = request.params;
     authorize(request, 'patch', namespace, name);
@@ -279,13 +280,17 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     return respond(
       reply,
       200,
-      await patchWithRetry(request.body, type, () => getOr404(namespace, name!), (old, patched) => {
-        const object = incomingObject(patched, info, { namespace, name: name! });
-        carryOverOnUpdate(object, old);
-        return commit(request, { operation: 'update', object, oldObject: old, verb: 'patch', code: 200 });
-      }),
+      await patchWithRetry(request.body, type, () => getOr404(namespace, name!), (old, patched) =>
+        write(old, incomingObject(patched, info, { namespace, name: name! })),
+      ),
     );
-  });
+  };
+  app.patch(item, { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) }, (request: Req, reply) =>
+    patchItem(request, reply, (old, object) => {
+      carryOverOnUpdate(object, old);
+      return commit(request, { operation: 'update', object, oldObject: old, verb: 'patch', code: 200 });
+    }),
+  );
 
   app.delete(item, { schema: { querystring: QUERY_SCHEMA }, config: config('delete', true) }, async (request: Req, reply) => {
     if (!allows('delete')) throw notAllowed('delete');
@@ -344,20 +349,9 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     const old = await getOr404(namespace, name!);
     return respond(reply, 200, await writeStatus(request, old, object.status, object.metadata.resourceVersion, 'update-status'));
   });
-  app.patch(statusPath, { schema: { querystring: QUERY_SCHEMA }, config: config('patch-status', true) }, async (request: Req, reply) => {
-    if (!allows('patch')) throw notAllowed('patch');
-    const { namespace, name } = request.params;
-    authorize(request, 'patch', namespace, name);
-    const type = patchTypeOf(request.headers['content-type']);
-    return respond(
-      reply,
-      200,
-      await patchWithRetry(request.body, type, () => getOr404(namespace, name!), (old, patched) => {
-        const object = incomingObject(patched, info, { namespace, name: name! });
-        return writeStatus(request, old, object.status, object.metadata.resourceVersion, 'patch-status');
-      }),
-    );
-  });
+  app.patch(statusPath, { schema: { querystring: QUERY_SCHEMA }, config: config('patch-status', true) }, (request: Req, reply) =>
+    patchItem(request, reply, (old, object) => writeStatus(request, old, object.status, object.metadata.resourceVersion, 'patch-status')),
+  );
 }
 
 function listMeta(r: { resourceVersion: string; continue?: string }): { resourceVersion: string; continue?: string } {
