@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFound } from '../resources/errors.ts';
 import { KINDS, type KindInfo } from '../resources/kinds.ts';
+import { acceptedVersion } from './accept.ts';
 import { hasStatusSubresource } from './incoming-object.ts';
 
 /** A subresource served by Harrow (KubeVirt's and Harrow's own action groups). */
@@ -151,17 +152,7 @@ function aggregatedList(groups: GroupVersion[], apiVersion: string): unknown {
 
 /** The aggregated discovery version the client asked for in Accept (v2 or v2beta1), if any. */
 export function aggregatedVersionAccepted(accept: string | undefined): string | undefined {
-  for (const mediaRange of (accept ?? '').split(',')) {
-    const params = new Map(
-      mediaRange
-        .split(';')
-        .slice(1)
-        .map((p) => p.trim().split('=') as [string, string]),
-    );
-    const v = params.get('v');
-    if (params.get('g') === 'apidiscovery.k8s.io' && params.get('as') === 'APIGroupDiscoveryList' && (v === 'v2' || v === 'v2beta1')) return v;
-  }
-  return undefined;
+  return acceptedVersion(accept, 'apidiscovery.k8s.io', 'APIGroupDiscoveryList', ['v2', 'v2beta1']);
 }
 
 function sendDiscovery(request: FastifyRequest, reply: FastifyReply, groups: GroupVersion[], legacy: () => unknown): string | Buffer {

@@ -1,6 +1,7 @@
 // Server-side printing (meta.k8s.io Table): the columns `kubectl get` shows per kind, KubeVirt's for its kinds.
 import type { KindInfo } from '../resources/kinds.ts';
 import type { Condition, KubeObject } from '../resources/meta.ts';
+import { acceptedVersion } from './accept.ts';
 
 type Cell = string | number | boolean | null;
 
@@ -183,17 +184,7 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
 /** The Table version a client asked for in Accept (kubectl get asks for meta.k8s.io v1, then v1beta1), if any. */
 export function tableVersionAccepted(accept: string | undefined): 'v1' | 'v1beta1' | undefined {
-  for (const mediaRange of (accept ?? '').split(',')) {
-    const params = new Map(
-      mediaRange
-        .split(';')
-        .slice(1)
-        .map((p) => p.trim().split('=') as [string, string]),
-    );
-    const v = params.get('v');
-    if (params.get('as') === 'Table' && params.get('g') === 'meta.k8s.io' && (v === 'v1' || v === 'v1beta1')) return v;
-  }
-  return undefined;
+  return acceptedVersion(accept, 'meta.k8s.io', 'Table', ['v1', 'v1beta1']);
 }
 
 export interface TableOptions {
