@@ -27,6 +27,11 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The execFile options run() and runForBuffer() share: a timeout that kills outright (a hung tool must not wedge a VM operation), and cwd. */
+function execOptions(options: RunOptions): { timeout: number; killSignal: 'SIGKILL'; cwd: string | undefined } {
+  return { timeout: options.timeoutMs ?? 60_000, killSignal: 'SIGKILL', cwd: options.cwd };
+}
+
 /** Runs `file args…` to completion; rejects with CommandError (exit code and stderr) when it fails. */
 export function run(
   file: string,
@@ -37,14 +42,7 @@ export function run(
     const child = execFile(
       file,
       args,
-      {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: options.timeoutMs ?? 60_000,
-        killSignal: 'SIGKILL',
-        cwd: options.cwd,
-        env: { ...process.env, LC_ALL: 'C' },
-      },
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...execOptions(options), env: { ...process.env, LC_ALL: 'C' } },
       (error, stdout, stderr) => {
         if (error) {
           const code = typeof error.code === 'number' ? error.code : null;
@@ -72,13 +70,7 @@ export function runForBuffer(
     execFile(
       file,
       args,
-      {
-        encoding: 'buffer',
-        maxBuffer: 256 * 1024 * 1024,
-        timeout: options.timeoutMs ?? 60_000,
-        killSignal: 'SIGKILL',
-        cwd: options.cwd,
-      },
+      { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024, ...execOptions(options) },
       (error, stdout, stderr) => {
         if (error) {
           reject(
