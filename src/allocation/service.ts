@@ -35,6 +35,12 @@ export interface MacPlan {
   committed(): void;
 }
 
+interface Held {
+  owner: string; // namespace/name of the VM
+  state: 'InUse' | 'Quarantined';
+  until?: number;
+}
+
 interface PoolEntry {
   pool: MacPool;
   allocator: MacPoolAllocator;
@@ -61,9 +67,10 @@ export class MacAllocationService {
   private readonly pools = new Map<string, PoolEntry>();
   /** MAC → owner key of a plan not yet committed or rolled back: closes the window between the store read and the commit. */
   private readonly pending = new Map<string, string>();
-  /** owner key (namespace/name) → MACs it holds, mirrored from the store. */
+  /** MAC → who holds it and how, mirrored from the store's MacAllocations. */
+  private readonly held = new Map<string, Held>();
+  /** owner key (namespace/name) → MACs it holds: the index of `held` by owner. */
   private readonly byOwner = new Map<string, Set<string>>();
-  private readonly ownerOf = new Map<string, string>();
   private watches: WatchHandle[] = [];
   private readonly now: () => number;
   private readonly quarantineMs: number;
@@ -110,15 +117,13 @@ export class MacAllocationService {
     const seconds = pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
     // Each pool walks its own order (seeded by its uid), so two pools or clusters do not start on the same addresses.
     const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000, seed: pool.metadata.uid ?? pool.metadata.name });
-    for (const [mac] of this.ownerOf) this.mirrorInto(allocator, mac);
+    for (const mac of this.held.keys()) this.mirrorInto(allocator, mac);
     return { pool, allocator };
   }
 
-  private readonly states = new Map<string, { state: 'InUse' | 'Quarantined'; until?: number }>();
-
   private mirrorInto(allocator: MacPoolAllocator, mac: string): void {
     if (!allocator.contains(mac)) return;
-    const s = this.states.get(mac);
+    const s = this.held.get(mac);
     const current = allocator.stateOf(mac, this.now());
     if (current.state !== 'free') allocator.free(mac);
     if (!s) return;
@@ -133,33 +138,31 @@ export class MacAllocationService {
 
   private remember(a: MacAllocation): void {
     const mac = a.spec.macAddress;
-    this.forgetOwner(mac);
-    const key = ownerKey(a.spec.owner.namespace, a.spec.owner.name);
-    this.ownerOf.set(mac, key);
-    let set = this.byOwner.get(key);
-    if (!set) this.byOwner.set(key, (set = new Set()));
+    this.forgetHolder(mac);
+    const owner = ownerKey(a.spec.owner.namespace, a.spec.owner.name);
+    let set = this.byOwner.get(owner);
+    if (!set) this.byOwner.set(owner, (set = new Set()));
     set.add(mac);
     const until = a.status?.quarantineUntil ? Date.parse(a.status.quarantineUntil) : undefined;
-    this.states.set(mac, { state: a.status?.state === 'Quarantined' ? 'Quarantined' : 'InUse', ...(until ? { until } : {}) });
+    this.held.set(mac, { owner, state: a.status?.state === 'Quarantined' ? 'Quarantined' : 'InUse', ...(until ? { until } : {}) });
     const entry = this.poolFor(mac);
     if (entry && !this.pending.has(mac)) this.mirrorInto(entry.allocator, mac);
   }
 
   private forget(a: MacAllocation): void {
     const mac = a.spec.macAddress;
-    this.forgetOwner(mac);
-    this.states.delete(mac);
+    this.forgetHolder(mac);
     const entry = this.poolFor(mac);
     if (entry && !this.pending.has(mac) && entry.allocator.stateOf(mac, this.now()).state !== 'free') entry.allocator.free(mac);
   }
 
-  private forgetOwner(mac: string): void {
-    const key = this.ownerOf.get(mac);
-    if (key === undefined) return;
-    this.ownerOf.delete(mac);
-    const set = this.byOwner.get(key);
+  private forgetHolder(mac: string): void {
+    const h = this.held.get(mac);
+    if (h === undefined) return;
+    this.held.delete(mac);
+    const set = this.byOwner.get(h.owner);
     set?.delete(mac);
-    if (set && set.size === 0) this.byOwner.delete(key);
+    if (set && set.size === 0) this.byOwner.delete(h.owner);
   }
 
   /** Every VM (namespace/name) that holds a MAC. */
@@ -344,7 +347,7 @@ export class MacAllocationService {
     const now = this.now();
     const freed: string[] = [];
     let nextExpiry: number | undefined;
-    for (const [mac, s] of this.states) {
+    for (const [mac, s] of this.held) {
       if (s.state !== 'Quarantined') continue;
       const until = s.until ?? 0;
       if (until > now) {
@@ -361,15 +364,6 @@ export class MacAllocationService {
       }
     }
     return { freed, ...(nextExpiry !== undefined ? { nextExpiry } : {}) };
-  }
-
-  /** Pool figures for MacPool status. */
-  stats(poolName: string): { capacity: number; inUse: number; quarantined: number } | undefined {
-    return this.pools.get(poolName)?.allocator.stats(this.now());
-  }
-
-  poolNames(): string[] {
-    return [...this.pools.keys()];
   }
 
   close(): void {
