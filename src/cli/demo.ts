@@ -1,19 +1,22 @@
-// The demo objects `harrow serve --demo` creates when absent: a bridge network and a running VM on the pod network.
+// The demo objects `harrow serve --demo` creates when absent: a namespace, a bridge network in it, and a running VM on that network.
 import type { HarrowClient } from '../client/client.ts';
 import { ApiError } from '../client/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
 
+export const DEMO_NAMESPACE = 'demo';
+
 export const DEMO_OBJECTS: KubeObject[] = [
+  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } },
   {
     apiVersion: 'k8s.cni.cncf.io/v1',
     kind: 'NetworkAttachmentDefinition',
-    metadata: { name: 'demo-net', namespace: 'default' },
-    spec: { config: JSON.stringify({ cniVersion: '0.3.1', name: 'demo-net', type: 'bridge', bridge: 'demo-br' }) },
+    metadata: { name: 'demo-net', namespace: DEMO_NAMESPACE },
+    spec: { config: JSON.stringify({ cniVersion: '0.3.1', name: 'demo-net', type: 'bridge' }) },
   },
   {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
-    metadata: { name: 'demo', namespace: 'default', labels: { app: 'demo' } },
+    metadata: { name: 'demo', namespace: DEMO_NAMESPACE, labels: { app: 'demo' } },
     spec: {
       runStrategy: 'Always',
       template: {
@@ -24,7 +27,7 @@ export const DEMO_OBJECTS: KubeObject[] = [
             memory: { guest: '128Mi' },
             devices: { interfaces: [{ name: 'default', bridge: {}, model: 'virtio' }] },
           },
-          networks: [{ name: 'default', pod: {} }],
+          networks: [{ name: 'default', multus: { networkName: 'demo-net' } }],
         },
       },
     },
@@ -35,9 +38,9 @@ export const DEMO_OBJECTS: KubeObject[] = [
 export async function ensureDemo(client: HarrowClient): Promise<string[]> {
   const lines: string[] = [];
   for (const o of DEMO_OBJECTS) {
-    const what = `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
+    const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
     try {
-      await client.create(o.kind, { namespace: o.metadata.namespace! }, structuredClone(o));
+      await client.create(o.kind, o.metadata.namespace ? { namespace: o.metadata.namespace } : {}, structuredClone(o));
       lines.push(`created ${what}`);
     } catch (e) {
       if (e instanceof ApiError && e.reason === 'AlreadyExists') lines.push(`${what} exists`);

@@ -113,7 +113,7 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --node-name NAME           this host's node name (default: the hostname)
   --tls off|auto             auto: serve HTTPS with a CA made on first start, put in the kubeconfig (needed by
                              kubectl, which sends tokens only over TLS, and beyond loopback); default off
-  --demo                     create a demo network and VM when absent
+  --demo                     create a demo namespace, network and VM when absent
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
     'data-dir': { type: 'string' },
@@ -162,7 +162,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       if (v.demo === true) {
         const client = new HarrowClient({ server: running.url, token: running.token });
         for (const line of await ensureDemo(client)) ctx.io.stdout.write(`demo: ${line}\n`);
-        ctx.io.stdout.write('demo: try `harrow describe vm demo`\n');
+        ctx.io.stdout.write('demo: try `harrow describe vm demo -n demo`\n');
       }
       const got = await signal;
       ctx.io.stderr.write(`harrow: ${got}: shutting down\n`);
