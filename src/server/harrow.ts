@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { checkPoolConsistency } from '../allocation/consistency.ts';
 import { MacAllocationService } from '../allocation/service.ts';
 import { macPoolAdmission } from '../apiserver/admission/macpool.ts';
 import { nadAdmission } from '../apiserver/admission/nad.ts';
@@ -94,6 +95,14 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   ready = true;
   await writeFile(join(dataDir, 'server.json'), JSON.stringify({ url, pid: process.pid, runtime: runtime.name }) + '\n', { mode: 0o600 });
   logger.info({ url, runtime: runtime.name, dataDir }, 'harrow ready');
+  // After ready, not before: with thousands of VMs the check reads them all, and serving need not wait for it.
+  void checkPoolConsistency(store).then(
+    (differences) =>
+      differences.length === 0
+        ? logger.info('MAC pool consistent with the manifests')
+        : logger.warn({ differences }, `MAC pool differs from the manifests in ${differences.length} place(s)`),
+    (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'MAC pool consistency check failed'),
+  );
   return {
     url,
     token: auth.token,

@@ -1,0 +1,92 @@
+// The pool's consistency check: rebuild who should hold each MAC from the manifests and compare with the MacAllocations.
+import type { KubeObject } from '../resources/meta.ts';
+import type { MacAllocation, VirtualMachine } from '../resources/types.ts';
+import { interfacesOf, templateSpecOf } from '../resources/virtualmachine.ts';
+import type { ResourceStore } from '../store/types.ts';
+
+export type DifferenceKind =
+  | 'missing-allocation' // a manifest carries a MAC no allocation holds
+  | 'wrong-holder' // the allocation names another VM or interface than the manifest that carries the MAC
+  | 'quarantined-in-use' // a manifest carries a MAC whose allocation is quarantined
+  | 'duplicate-in-manifests' // two manifests (or interfaces) carry the same MAC
+  | 'orphan-allocation'; // an allocation in use that no manifest carries (pool-gc releases it once no instance uses it)
+
+export interface PoolDifference {
+  kind: DifferenceKind;
+  macAddress: string;
+  message: string;
+}
+
+interface Carrier {
+  namespace: string;
+  name: string;
+  interface: string;
+}
+
+const describe = (c: Carrier): string => `${c.namespace}/${c.name} (interface ${c.interface})`;
+
+async function listAll(store: ResourceStore, kind: string): Promise<KubeObject[]> {
+  const items: KubeObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await store.list(kind, { limit: 1000, ...(token ? { continue: token } : {}) });
+    items.push(...page.items);
+    token = page.continue;
+  } while (token);
+  return items;
+}
+
+/** Every difference between the MACs the VM manifests carry and the MacAllocations in the store (empty when consistent). */
+export async function checkPoolConsistency(store: ResourceStore): Promise<PoolDifference[]> {
+  const vms = (await listAll(store, 'VirtualMachine')) as VirtualMachine[];
+  const allocations = (await listAll(store, 'MacAllocation')) as MacAllocation[];
+  const expected = new Map<string, Carrier>();
+  const differences: PoolDifference[] = [];
+  for (const vm of vms) {
+    for (const iface of interfacesOf(templateSpecOf(vm))) {
+      if (!iface.macAddress) continue;
+      const carrier = { namespace: vm.metadata.namespace ?? 'default', name: vm.metadata.name, interface: iface.name };
+      const first = expected.get(iface.macAddress);
+      if (first) {
+        differences.push({
+          kind: 'duplicate-in-manifests',
+          macAddress: iface.macAddress,
+          message: `${iface.macAddress} is carried by ${describe(first)} and by ${describe(carrier)}`,
+        });
+        continue;
+      }
+      expected.set(iface.macAddress, carrier);
+    }
+  }
+  const byMac = new Map(allocations.map((a) => [a.spec.macAddress, a]));
+  for (const [mac, carrier] of expected) {
+    const a = byMac.get(mac);
+    if (!a) {
+      differences.push({ kind: 'missing-allocation', macAddress: mac, message: `${describe(carrier)} carries ${mac}, but no MacAllocation holds it` });
+      continue;
+    }
+    const o = a.spec.owner;
+    if (o.namespace !== carrier.namespace || o.name !== carrier.name || o.interface !== carrier.interface) {
+      differences.push({
+        kind: 'wrong-holder',
+        macAddress: mac,
+        message: `${describe(carrier)} carries ${mac}, but its MacAllocation names ${describe(o)}`,
+      });
+    } else if (a.status?.state === 'Quarantined') {
+      differences.push({
+        kind: 'quarantined-in-use',
+        macAddress: mac,
+        message: `${describe(carrier)} carries ${mac}, but its MacAllocation is quarantined until ${a.status.quarantineUntil ?? '?'}`,
+      });
+    }
+  }
+  for (const a of allocations) {
+    if (a.status?.state !== 'InUse' || expected.has(a.spec.macAddress)) continue;
+    differences.push({
+      kind: 'orphan-allocation',
+      macAddress: a.spec.macAddress,
+      message: `${a.spec.macAddress} is held in use by ${describe(a.spec.owner)}, but no manifest carries it (released once no instance uses it)`,
+    });
+  }
+  return differences;
+}
