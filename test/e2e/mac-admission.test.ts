@@ -1,6 +1,7 @@
 // S5, S6, S6b: the MAC pool at the API door — uniqueness under concurrency, bad input refused with field causes and
 // nothing changed, and the pool's life cycle (re-apply, release into quarantine, exhaustion, many VMs at once).
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { ApiError } from '../../src/client/client.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
@@ -9,6 +10,32 @@ import { NS, bridgeNetwork, getVm, launcherPod, networkStatus, specMacs, virtual
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 
 const MAC_FIELD = 'spec.template.spec.domain.devices.interfaces[0].macAddress';
+
+/**
+ * POSTs a body the server refuses by its Content-Length alone. The server answers 413 without reading and closes, so
+ * the headers go first and the body only if no answer came: racing a 4 MiB write against that close would sometimes
+ * lose the answer to a connection reset.
+ */
+function postUnread(url: string, token: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      answered = true;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
+    req.flushHeaders();
+    setTimeout(() => {
+      if (!answered) req.end(body);
+    }, 2000);
+  });
+}
 
 async function refused(p: Promise<unknown>): Promise<ApiError> {
   try {
@@ -35,7 +62,8 @@ describe('the MAC pool at the API door', { concurrency: false }, () => {
     const vms = await server.client.listAll<VirtualMachine>('VirtualMachine', { namespace: NS });
     const allocs = await server.client.listAll<MacAllocation>('MacAllocation');
     return JSON.stringify({
-      vms: vms.map((v) => [v.metadata.name, v.metadata.resourceVersion]).sort(),
+      // generation, not resourceVersion: the controllers keep writing status meanwhile, and that is no change by a request.
+      vms: vms.map((v) => [v.metadata.name, v.metadata.generation, specMacs(v)]).sort(),
       allocs: allocs.map((a) => [a.metadata.name, a.status.state, a.spec.owner.name, a.spec.owner.interface]).sort(),
     });
   }
@@ -97,9 +125,10 @@ describe('the MAC pool at the API door', { concurrency: false }, () => {
     const badJson = await raw('{"apiVersion": "kubevirt.io/v1", "kind": ');
     assert.equal(badJson.status, 400);
     assert.equal(((await badJson.json()) as { reason: string }).reason, 'BadRequest');
-    const huge = await raw(JSON.stringify({ ...virtualMachine('bad-8'), padding: 'x'.repeat(4 * 1024 * 1024) }));
+    const huge = await postUnread(`${server.url}/apis/kubevirt.io/v1/namespaces/${NS}/virtualmachines`, server.token,
+      JSON.stringify({ ...virtualMachine('bad-8'), padding: 'x'.repeat(4 * 1024 * 1024) }));
     assert.equal(huge.status, 413);
-    assert.equal(((await huge.json()) as { reason: string }).reason, 'RequestEntityTooLarge');
+    assert.equal((JSON.parse(huge.body) as { reason: string }).reason, 'RequestEntityTooLarge');
     assert.equal(await snapshot(), before, 'refused creates changed nothing');
 
     // A refused update leaks nothing either: the MAC it asked for stays free, the VM keeps its own.
@@ -132,15 +161,20 @@ describe('the MAC pool at the API door', { concurrency: false }, () => {
   });
 
   test('S6b pool life cycle: re-apply keeps MACs, removal and deletion quarantine, exhaustion is clear, 50 VMs at once get distinct MACs', async () => {
-    // Re-applying the same manifest (no MAC in it) keeps the MACs it was given.
+    // Re-applying the same manifest (no MAC in it) keeps the MACs it was given — as a PUT of the whole manifest (taking
+    // the latest resourceVersion: the controller writes status meanwhile) and as kubectl apply's merge patch.
     const manifest = virtualMachine('life-1', { runStrategy: 'Halted', interfaces: [{ name: 'a', network: 'lan' }, { name: 'b', network: 'lan' }] });
     const first = await server.client.create<VirtualMachine>('VirtualMachine', { namespace: NS }, manifest);
-    const current = await getVm(server.client, 'life-1');
-    const again = await server.client.replace<VirtualMachine>('VirtualMachine', { namespace: NS, name: 'life-1' }, {
-      ...structuredClone(manifest),
-      metadata: { ...manifest.metadata, resourceVersion: current.metadata.resourceVersion },
-    } as KubeObject);
+    const again = await waitFor(async () => {
+      const current = await getVm(server.client, 'life-1');
+      return server.client.replace<VirtualMachine>('VirtualMachine', { namespace: NS, name: 'life-1' }, {
+        ...structuredClone(manifest),
+        metadata: { ...manifest.metadata, resourceVersion: current.metadata.resourceVersion },
+      } as KubeObject);
+    }, { message: 're-apply by PUT' });
     assert.deepEqual(specMacs(again), specMacs(first));
+    const applied = await server.client.mergePatch<VirtualMachine>('VirtualMachine', { namespace: NS, name: 'life-1' }, { spec: structuredClone(manifest.spec) });
+    assert.deepEqual(specMacs(applied), specMacs(first));
     const [macA, macB] = specMacs(first) as [string, string];
 
     // Removing an interface quarantines its MAC; a quarantined MAC is refused to others and never handed out.
