@@ -11,16 +11,18 @@ import {
   type VirtualMachineInstance,
   type VMIInterfaceStatus,
 } from '../resources/types.ts';
-import type { GuestObservation } from '../runtime/types.ts';
+import type { GuestObservation, Lease } from '../runtime/types.ts';
 import { INDEX_CREATED_BY, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
 import { changed, objectKey, refFor, splitKey, type Controller, type Result } from './framework.ts';
-import { interfacePlans, networkStatusOf, podInterfaceMac } from './multus.ts';
+import { interfacePlans, networkStatusOf, podInterfaceMac, resolveNetwork } from './multus.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 
 export const CONDITION_GUEST_MAC_MISMATCH = 'GuestMACMismatch';
 export const REASON_GUEST_MAC_CHANGED = 'GuestChangedMAC';
 const DEFAULT_POLL_MS = 10_000;
+// A network's lease table is read at most this often, however many of its VMIs are polled meanwhile.
+const LEASE_CACHE_MS = 1_000;
 
 export interface GuestMacMismatch {
   interface: string;
@@ -38,12 +40,14 @@ const isLoopback = (i: { interfaceName: string; mac: string }): boolean =>
 /**
  * VMI status.interfaces as KubeVirt's NetStat.UpdateStatus builds them: one entry per spec interface with the platform
  * MAC (the pod interface's) and, when the guest agent reports an interface with that MAC, its name and IPs; every guest
- * interface matching no spec interface gets its own `guest-agent` entry. Harrow adds `guestMac` (QMP rx-filter). Pure.
+ * interface matching no spec interface gets its own `guest-agent` entry. Harrow adds `guestMac` (QMP rx-filter) and
+ * `lease` (the network's DHCP server's lease for the platform MAC, when `leaseFor` knows one). Pure.
  */
 export function interfaceStatuses(
   vmi: VirtualMachineInstance,
   networkStatus: NetworkStatusEntry[] | undefined,
   observation: GuestObservation | undefined,
+  leaseFor?: (mac: string) => Lease | undefined,
 ): VMIInterfaceStatus[] {
   const namespace = vmi.metadata.namespace ?? 'default';
   const agent = (observation?.agent?.interfaces ?? []).filter((i) => !isLoopback(i));
@@ -54,6 +58,8 @@ export function interfaceStatuses(
     const entry: VMIInterfaceStatus = { name: plan.iface.name, ...(mac ? { mac } : {}), podInterfaceName: plan.podInterfaceName };
     const guestMac = lower(observation?.nics.find((n) => n.name === plan.iface.name)?.guestMac);
     if (guestMac) entry.guestMac = guestMac;
+    const lease = mac ? leaseFor?.(mac) : undefined;
+    if (lease) entry.lease = { ip: lease.ip, macAddress: mac as string, ...(lease.expires ? { expires: lease.expires } : {}) };
     const i = mac ? agent.findIndex((a, idx) => !matched.has(idx) && lower(a.mac) === mac) : -1;
     if (i >= 0) {
       matched.add(i);
@@ -136,6 +142,7 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
     '1 when the MAC the guest uses on an interface differs from the platform-assigned one.',
     ['namespace', 'vm', 'interface'],
   );
+  const leaseTables = new Map<string, { readAt: number; byMac: Map<string, Lease> }>();
   // Series published per VMI key, so a gone VMI's series are removed without scanning them all.
   const published = new Map<string, Set<string>>();
   const c = ctx.manager.controller({ name: 'observer', reconcile, concurrency: ctx.concurrency });
@@ -173,7 +180,8 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
     const netStatus = networkStatusOf(pod);
     const observation = await runtime.observe(uid);
     if (!observation) return { requeueAfter: jitter(pollMs) };
-    const statuses = interfaceStatuses(cached, netStatus, observation);
+    const leaseFor = await leasesOf(cached);
+    const statuses = interfaceStatuses(cached, netStatus, observation, leaseFor);
     const mismatches = guestMacMismatches(statuses);
     const namespace = cached.metadata.namespace ?? 'default';
     const vmName = cached.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ?? cached.metadata.name;
@@ -204,7 +212,7 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
         const conditions = (status.conditions ??= []);
         previous = conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
         // Recomputed on the stored object: its spec (MACs filled by the network plugin) may be newer than the cache's.
-        status.interfaces = interfaceStatuses(o, netStatus, observation);
+        status.interfaces = interfaceStatuses(o, netStatus, observation, leaseFor);
         if (observation.agent?.osInfo) status.guestOSInfo = observation.agent.osInfo;
         if (observation.agent) setCondition(conditions, { type: 'AgentConnected', status: 'True' }, nowIso);
         else removeCondition(conditions, 'AgentConnected');
@@ -226,6 +234,27 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
     }
     await mirrorOnVm(`${namespace}/${vmName}`, message, 'the guest uses the platform-assigned MAC on every interface again');
     return { requeueAfter: jitter(pollMs) };
+  }
+
+  /** The DHCP leases of the VMI's networks by MAC; a network the runtime cannot answer for just has none. */
+  async function leasesOf(vmi: VirtualMachineInstance): Promise<(mac: string) => Lease | undefined> {
+    const namespace = vmi.metadata.namespace ?? 'default';
+    const tables: Array<Map<string, Lease>> = [];
+    for (const plan of interfacePlans(vmi.spec, namespace)) {
+      try {
+        const network = await resolveNetwork(store, plan.network, namespace);
+        let table = leaseTables.get(network.id);
+        if (!table || ctx.now() - table.readAt >= LEASE_CACHE_MS) {
+          const leases = await runtime.leases(network.id);
+          table = { readAt: ctx.now(), byMac: new Map(leases.map((l) => [l.mac.toLowerCase(), l])) };
+          leaseTables.set(network.id, table);
+        }
+        tables.push(table.byMac);
+      } catch (e) {
+        log.debug({ err: e instanceof Error ? e.message : String(e), network: plan.network.name }, 'no leases for this network');
+      }
+    }
+    return (mac) => tables.map((t) => t.get(mac)).find((l) => l !== undefined);
   }
 
   async function clearVmiCondition(vmi: VirtualMachineInstance): Promise<void> {

@@ -81,6 +81,8 @@ export interface VMIInterfaceStatus {
   infoSource?: string;
   queueCount?: number;
   linkState?: string;
+  /** Harrow: the network's DHCP lease for `mac`, as its DHCP server has it. */
+  lease?: { ip: string; macAddress: string; expires?: string };
   [field: string]: unknown;
 }
 

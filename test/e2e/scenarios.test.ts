@@ -70,6 +70,18 @@ for (const rt of runtimesUnderTest()) {
       assert.equal(networkStatus(pod)[0]?.mac, platformMac);
       assert.ok(cliVm.stdout.includes(platformMac), `harrow get vm shows ${platformMac}:\n${cliVm.stdout}`);
       assert.equal(JSON.parse(cliVmi.stdout).status.interfaces[0].mac, platformMac);
+      // The lease the network's DHCP server holds for the platform MAC, in the API and in describe.
+      const leased = await wait(async () => {
+        const v = await getVmi(server.client, 'vm-a');
+        const lease = v?.status?.interfaces?.[0]?.lease;
+        return lease?.macAddress === platformMac ? lease : undefined;
+      }, 'the VMI status shows the DHCP lease for the platform MAC');
+      assert.equal(leased.ip, vmi?.status?.interfaces?.[0]?.ipAddress, 'the lease is for the address the guest uses');
+      const described = await server.cli(['describe', 'vm', 'vm-a']);
+      assert.equal(described.code, 0, described.stderr);
+      for (const part of [`Platform MAC:`, `Guest MAC:`, leased.ip, `Lease:`, platformMac]) {
+        assert.ok(described.stdout.includes(part), `describe shows ${part}:\n${described.stdout}`);
+      }
     });
 
     test('S3 in-guest change: the platform MAC stays, drift is reported with its remedy, connectivity breaks; a restart restores it all', async () => {

@@ -57,6 +57,22 @@ describe('interfaceStatuses (pure, KubeVirt NetStat)', () => {
       assert.ok(text.includes(part), `message lacks ${part}: ${text}`);
     }
   });
+
+  test('the DHCP lease shown is the one for the platform MAC, not one the guest took for another MAC', () => {
+    const leases = new Map([
+      ['02:00:00:00:00:01', { mac: '02:00:00:00:00:01', ip: '198.19.1.5', expires: '2026-11-27T01:00:00.000Z' }],
+      ['02:00:00:00:00:77', { mac: '02:00:00:00:00:77', ip: '198.19.1.9' }],
+    ]);
+    const s = interfaceStatuses(
+      vmi,
+      netStatus,
+      { state: 'Running', nics: [{ name: 'default', deviceMac: '02:00:00:00:00:01', guestMac: '02:00:00:00:00:01' }] },
+      (mac) => leases.get(mac),
+    );
+    assert.deepEqual(s[0]?.lease, { ip: '198.19.1.5', macAddress: '02:00:00:00:00:01', expires: '2026-11-27T01:00:00.000Z' });
+    const none = interfaceStatuses(vmi, netStatus, { state: 'Running', nics: [] }, () => undefined);
+    assert.equal(none[0]?.lease, undefined);
+  });
 });
 
 describe('observer on the sim runtime', () => {
