@@ -1,7 +1,8 @@
 // The seed's scenarios S1–S4 and S7, end to end against a running `harrow serve`, on every runtime this machine has.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AuditRecord, MacAllocation } from '../../src/resources/types.ts';
+import { readFileSync, readdirSync } from 'node:fs';
+import type { AuditRecord, KubeEvent, MacAllocation } from '../../src/resources/types.ts';
 import { macAllocationName } from '../../src/resources/types.ts';
 import {
   NS,
@@ -23,6 +24,20 @@ import { runtimesUnderTest } from './runtimes.ts';
 
 const GATEWAY = '198.18.40.1';
 const PEER_GATEWAY_NET = 'lan';
+
+/** The QEMU process running a VMI's guest: its `-name guest=harrow.<instance>.<vmi uid>` names it. */
+function qemuPidOf(vmiUid: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.startsWith('guest=harrow.') && a.endsWith(`.${vmiUid}`))) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
 
 for (const rt of runtimesUnderTest()) {
   describe(`seed scenarios on the ${rt.name} runtime`, { skip: rt.skip ?? false, concurrency: false }, () => {
@@ -166,6 +181,23 @@ for (const rt of runtimesUnderTest()) {
       assert.ok(check?.spec.connectivity?.ok, `the audit log records the connectivity check: ${JSON.stringify(check?.spec)}`);
       assert.equal(check?.spec.connectivity?.macAddress, newMac);
       platformMac = newMac;
+    });
+
+    test('a guest whose QEMU is killed: the VMI fails, and under runStrategy Always the VM runs again with the same MAC', { skip: rt.name === 'qemu' ? false : 'sim guests crash only through the in-process hook (test/unit/controllers-vm.test.ts)' }, async () => {
+      const before = await getVmi(server.client, 'vm-b');
+      const mac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
+      const pid = qemuPidOf(before!.metadata.uid!);
+      assert.ok(pid, `a QEMU process for vm-b's VMI ${before!.metadata.uid}`);
+      process.kill(pid, 'SIGKILL');
+      const vmi = await wait(() => runningVmi(server.client, 'vm-b', before?.metadata.uid), 'vm-b running again in a new VMI');
+      assert.equal(vmi.status?.interfaces?.[0]?.mac, mac, 'the new VMI has the same platform MAC');
+      assert.equal(networkStatus(await launcherPod(server.client, 'vm-b'))[0]?.mac, mac, 'the new pod interface has the same MAC');
+      assert.equal(await guestMac(server.client, 'vm-b'), mac, 'the new guest has the same MAC');
+      assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'and is connected');
+      const events = await server.client.listAll<KubeEvent>('Event', { namespace: NS });
+      const failed = events.find((e) => e.involvedObject.name === before!.metadata.name && e.reason === 'Failed' && /crashed/.test(e.message));
+      assert.ok(failed, `a Failed event for the crashed VMI: ${JSON.stringify(events.map((e) => [e.involvedObject.name, e.reason, e.message]))}`);
+      peerIp = vmi.status!.interfaces![0]!.ipAddress!;
     });
 
     test('S7 restart of Harrow: every VM, MAC, allocation and audit record survives, and running VMs reconcile', async () => {
