@@ -26,11 +26,12 @@ const k = (
   shortNames: string[],
   verbs: Verb[],
   categories?: string[],
+  version = 'v1',
 ): KindInfo => ({
   kind,
   listKind: `${kind}List`,
   group,
-  version: 'v1',
+  version,
   plural,
   singular: kind.toLowerCase(),
   namespaced,
@@ -42,7 +43,8 @@ const k = (
 export const KINDS: readonly KindInfo[] = [
   k('VirtualMachine', 'kubevirt.io', 'virtualmachines', true, ['vm', 'vms'], rw, ['all']),
   k('VirtualMachineInstance', 'kubevirt.io', 'virtualmachineinstances', true, ['vmi', 'vmis'], rw, ['all']),
-  k('VirtualMachineClone', 'clone.kubevirt.io', 'virtualmachineclones', true, ['vmclone', 'vmclones'], rw),
+  // KubeVirt serves clones as v1beta1 (v1alpha1 is deprecated; there is no v1): manifests written for it apply unchanged.
+  k('VirtualMachineClone', 'clone.kubevirt.io', 'virtualmachineclones', true, ['vmclone', 'vmclones'], rw, undefined, 'v1beta1'),
   k('NetworkAttachmentDefinition', 'k8s.cni.cncf.io', 'network-attachment-definitions', true, ['net-attach-def'], rw),
   k('MacPool', 'harrow.io', 'macpools', false, ['mp'], rw),
   k('MacAllocation', 'harrow.io', 'macallocations', false, ['macs'], ro),
