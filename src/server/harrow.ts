@@ -7,6 +7,7 @@ import { checkPoolConsistency } from '../allocation/consistency.ts';
 import { MacAllocationService } from '../allocation/service.ts';
 import { macPoolAdmission } from '../apiserver/admission/macpool.ts';
 import { nadAdmission } from '../apiserver/admission/nad.ts';
+import { namespaceAdmission } from '../apiserver/admission/namespace.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { createApiServer } from '../apiserver/server.ts';
@@ -73,7 +74,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const app = await createApiServer({
     store,
     runtime,
-    admission: [virtualMachineAdmission(store, macs), nadAdmission(store), macPoolAdmission(store)],
+    admission: [virtualMachineAdmission(store, macs), nadAdmission(store), macPoolAdmission(store), namespaceAdmission()],
     authenticator: auth.authenticator,
     logger: false,
     plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],

@@ -1,5 +1,7 @@
 // Admission for VirtualMachines: validate the manifest, then allocate missing MACs and reserve user-given ones.
 import type { MacAllocationService } from '../../allocation/service.ts';
+import { maintenanceAnnotationCauses } from '../../maintenance/window.ts';
+import { Invalid } from '../../resources/errors.ts';
 import { ANNOTATION_POOL_ADMISSION, type VirtualMachine } from '../../resources/types.ts';
 import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
 import type { ResourceStore } from '../../store/types.ts';
@@ -18,6 +20,14 @@ export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocatio
       if (req.operation === 'delete' || !req.object) return;
       const vm = req.object as VirtualMachine;
       validateVirtualMachine(vm);
+      const windowCauses = maintenanceAnnotationCauses(vm, req.oldObject);
+      if (windowCauses.length > 0) {
+        throw new Invalid(`VirtualMachine.kubevirt.io "${vm.metadata.name}" is invalid: ${windowCauses.map((c) => `${c.field}: ${c.message}`).join('; ')}`, windowCauses, {
+          name: vm.metadata.name,
+          group: 'kubevirt.io',
+          kind: 'VirtualMachine',
+        });
+      }
       const allocateMissing = await poolAdmissionEnabled(store, vm.metadata.namespace ?? 'default');
       const plan = await macs.planVirtualMachine(req.oldObject as VirtualMachine | undefined, vm, { allocateMissing });
       return {
