@@ -28,6 +28,9 @@ export const ACTION_SUBRESOURCES: readonly SubresourceInfo[] = [
     namespaced: true,
     verbs: ['get'],
   },
+  // Restarts planned into a maintenance window (maintenance-actions.ts); the web UI offers them when listed here.
+  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/schedule-restart', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
+  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/cancel-restart', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
   {
     group: 'subresources.harrow.io',
     version: 'v1',

@@ -8,6 +8,7 @@ import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
 import { allowAll, type Authenticator, type Authorize } from './auth.ts';
 import { registerDiscovery } from './discovery.ts';
+import { registerMaintenanceActions } from './maintenance-actions.ts';
 import { registerOpenApi } from './openapi.ts';
 import { PATCH_CONTENT_TYPES } from './patch.ts';
 import { PROTOBUF_CONTENT_TYPE, decodeProtobufObject } from './protobuf.ts';
@@ -175,6 +176,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     ...(deps.limits?.maxListLimit !== undefined ? { maxListLimit: deps.limits.maxListLimit } : {}),
   });
   registerVmActions(app, { store, admission: deps.admission, authorize });
+  registerMaintenanceActions(app, { store, admission: deps.admission, authorize });
   registerVmiSubresources(app, { store, ...(deps.runtime ? { runtime: deps.runtime } : {}), authorize });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
 

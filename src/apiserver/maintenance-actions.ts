@@ -1,0 +1,131 @@
+// Harrow's VM subresources schedule-restart and cancel-restart: record (or drop) a restart planned into the VM's
+// maintenance window; the maintenance controller carries it out.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  ANNOTATION_RESTART_SCHEDULED_AT,
+  CONDITION_RESTART_SCHEDULED,
+  appliedWindow,
+  planFor,
+  plannedMessage,
+} from '../maintenance/window.ts';
+import { BadRequest, Conflict, Forbidden, HarrowError } from '../resources/errors.ts';
+import { kindInfo } from '../resources/kinds.ts';
+import { removeCondition, setCondition, type KubeObject } from '../resources/meta.ts';
+import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
+import type { ResourceStore } from '../store/types.ts';
+import type { AdmissionPlugin } from './admission/types.ts';
+import type { Authorize } from './auth.ts';
+import { requestContext, requestUser } from './request-context.ts';
+import { setWarnings } from './resources.ts';
+import { vmiRunning } from './vm-actions.ts';
+import { admitAndCommit, notFound } from './writes.ts';
+
+export interface MaintenanceActionDeps {
+  store: ResourceStore;
+  admission: AdmissionPlugin[];
+  authorize: Authorize;
+  /** Time source in ms (default Date.now). */
+  now?: () => number;
+}
+
+export const SCHEDULE_RESTART = 'schedule-restart';
+export const CANCEL_RESTART = 'cancel-restart';
+export type MaintenanceAction = typeof SCHEDULE_RESTART | typeof CANCEL_RESTART;
+
+const conflict = (name: string, why: string): Conflict =>
+  new Conflict(`Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": ${why}`, { name, group: 'kubevirt.io', kind: 'virtualmachine' });
+
+/** The VM with a restart planned into its window, or Conflict saying why none can be. */
+export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, namespace: KubeObject | undefined, nowMs: number): VirtualMachine {
+  const name = vm.metadata.name;
+  const ns = vm.metadata.namespace ?? 'default';
+  const applied = appliedWindow(vm, namespace);
+  if (!applied) {
+    throw conflict(
+      name,
+      `no maintenance window applies: neither the VM nor namespace ${ns} has the harrow.io/maintenance-window annotation (set one with: harrow window set ${name} --schedule '0 2 * * SUN' --duration 2h --time-zone UTC)`,
+    );
+  }
+  if (!vmiRunning(vmi)) throw conflict(name, 'VM is not running: a stopped VM takes its changes when it next starts, there is nothing to restart');
+  const at = planFor(applied.window, new Date(nowMs));
+  const next = structuredClone(vm);
+  next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [ANNOTATION_RESTART_SCHEDULED_AT]: at.toISOString() };
+  const status = (next.status ??= {});
+  setCondition(
+    (status.conditions ??= []),
+    { type: CONDITION_RESTART_SCHEDULED, status: 'True', reason: 'MaintenanceWindow', message: plannedMessage(at, applied, ns, at.getTime() === nowMs ? 'the window is open: ' : '') },
+    new Date(nowMs).toISOString(),
+  );
+  return next;
+}
+
+/** The VM without its planned restart, or Conflict when none is planned. */
+export function cancelRestart(vm: VirtualMachine): VirtualMachine {
+  const planned = vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT];
+  const condition = vm.status?.conditions?.find((c) => c.type === CONDITION_RESTART_SCHEDULED && c.status === 'True');
+  if (planned === undefined && !condition) throw conflict(vm.metadata.name, 'no restart is scheduled');
+  const next = structuredClone(vm);
+  if (next.metadata.annotations) delete next.metadata.annotations[ANNOTATION_RESTART_SCHEDULED_AT];
+  if (next.status?.conditions) removeCondition(next.status.conditions, CONDITION_RESTART_SCHEDULED);
+  return next;
+}
+
+type ActionRequest = FastifyRequest<{ Params: { namespace: string; name: string }; Body: unknown }>;
+
+const ATTEMPTS = 5;
+
+export function registerMaintenanceActions(app: FastifyInstance, deps: MaintenanceActionDeps): void {
+  const vmInfo = kindInfo('VirtualMachine');
+  const now = deps.now ?? Date.now;
+  for (const action of [SCHEDULE_RESTART, CANCEL_RESTART] as const) {
+    app.put(
+      `/apis/subresources.harrow.io/v1/namespaces/:namespace/virtualmachines/:name/${action}`,
+      { config: { harrow: { kind: 'VirtualMachine', verb: action, audited: true } } },
+      async (request: ActionRequest, reply) => {
+        const { namespace, name } = request.params;
+        const user = requestUser(request);
+        if (!deps.authorize(user, action, 'VirtualMachine', namespace, name)) {
+          throw new Forbidden(`virtualmachines.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${action} virtual machines in the namespace "${namespace}"`, {
+            name,
+            group: 'subresources.harrow.io',
+            kind: `virtualmachines/${action}`,
+          });
+        }
+        const body = request.body;
+        if (body !== undefined && body !== null && body !== '' && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
+          throw new BadRequest(`${action}: the body must be empty or {} (the window comes from the VM's or its namespace's annotation)`);
+        }
+        const context = requestContext(request);
+        for (let attempt = 1; ; attempt++) {
+          const vm = (await deps.store.get({ kind: 'VirtualMachine', namespace, name })) as VirtualMachine | undefined;
+          if (!vm) throw notFound(vmInfo, name);
+          let next: VirtualMachine;
+          if (action === SCHEDULE_RESTART) {
+            const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as VirtualMachineInstance | undefined;
+            next = scheduleRestart(vm, vmi, await deps.store.get({ kind: 'Namespace', name: namespace }), now());
+          } else next = cancelRestart(vm);
+          try {
+            const result = await admitAndCommit(deps, {
+              info: vmInfo,
+              operation: 'update',
+              object: next,
+              oldObject: vm,
+              user,
+              dryRun: context.dryRun,
+              verb: action,
+              subresource: action,
+              code: 200,
+            });
+            setWarnings(reply, result.warnings);
+            return result.object;
+          } catch (e) {
+            // A controller's status write raced us: decide again on the fresh VM.
+            if (!(e instanceof HarrowError) || e.reason !== 'Conflict' || attempt >= ATTEMPTS) throw e;
+            const fresh = await deps.store.get({ kind: 'VirtualMachine', namespace, name });
+            if (fresh?.metadata.resourceVersion === vm.metadata.resourceVersion) throw e;
+          }
+        }
+      },
+    );
+  }
+}
