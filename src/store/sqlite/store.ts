@@ -1,8 +1,8 @@
 // SQLite implementation of ResourceStore: one file in WAL mode, a store-wide revision counter, and a change log for watch resume.
 import Database from 'better-sqlite3';
-import { randomInt, randomUUID } from 'node:crypto';
-import { BadRequest, Expired, HarrowError, Invalid, fieldInvalid, fieldRequired } from '../../resources/errors.ts';
-import type { KubeObject, ObjectMeta, ObjectRef } from '../../resources/meta.ts';
+import { randomUUID } from 'node:crypto';
+import { BadRequest, Expired, HarrowError, Invalid, fieldRequired } from '../../resources/errors.ts';
+import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import type {
   ListOptions,
   ListResult,
@@ -14,6 +14,19 @@ import type {
 } from '../types.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import { migrate } from './schema.ts';
+import {
+  GENERATE_NAME_ATTEMPTS,
+  generateNamePrefix,
+  kindOf,
+  kubeTimestamp,
+  metadataOf,
+  namespaceKey,
+  parseRevision,
+  randomName,
+  refFor,
+  sameJson,
+  withMetadata,
+} from '../object-meta.ts';
 import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from './status-errors.ts';
 import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts';
 
@@ -76,9 +89,6 @@ interface Scan {
 }
 
 const DEFAULT_CHANGES_RETAINED = 100_000;
-// Alphabet Kubernetes uses for generateName suffixes (no vowels, no look-alikes, so no accidental words).
-const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-const MAX_NAME_LENGTH = 63;
 
 const storeClosed = (): HarrowError => new HarrowError('ServiceUnavailable', 503, 'the store is closed');
 
@@ -396,20 +406,14 @@ export class SqliteStore implements ResourceStore {
   }
 
   private generateName(kind: string, namespace: string, generateName: string | undefined): string {
-    if (typeof generateName !== 'string' || generateName === '') {
-      throw new Invalid('name or generateName is required', [
-        fieldRequired('metadata.name', 'name or generateName is required'),
-      ]);
-    }
-    const prefix = generateName.slice(0, MAX_NAME_LENGTH - 5);
-    // 27^5 ≈ 14M suffixes: a few tries only fail when the prefix is nearly exhausted, which deserves an error.
-    for (let attempt = 0; attempt < 8; attempt++) {
-      let name = prefix;
-      for (let i = 0; i < 5; i++) name += NAME_SUFFIX_ALPHABET[randomInt(NAME_SUFFIX_ALPHABET.length)];
+    const prefix = generateNamePrefix(generateName);
+    for (let attempt = 0; attempt < GENERATE_NAME_ATTEMPTS; attempt++) {
+      const name = randomName(prefix);
       if (this.stmt.exists.get(kind, namespace, name) === undefined) return name;
     }
     throw alreadyExists(refFor(kind, namespace, `${prefix}*`));
   }
+
 
   private scan(kind: string, options: ListOptions): Scan {
     this.assertOpen();
@@ -549,83 +553,4 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
 function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
   return token === undefined ? result : { ...result, continue: token };
-}
-
-const namespaceKey = (namespace: string | undefined): string => namespace ?? '';
-
-function refFor(kind: string, namespace: string, name: string): ObjectRef {
-  return namespace === '' ? { kind, name } : { kind, namespace, name };
-}
-
-function kindOf(object: KubeObject): string {
-  if (typeof object?.kind !== 'string' || object.kind === '') {
-    throw new Invalid('kind is required', [fieldRequired('kind', 'kind is required')]);
-  }
-  return object.kind;
-}
-
-function metadataOf(object: KubeObject): ObjectMeta {
-  const meta: unknown = object.metadata;
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-    throw new Invalid('metadata must be an object', [fieldInvalid('metadata', 'metadata must be an object')]);
-  }
-  return meta as ObjectMeta;
-}
-
-function parseRevision(value: string, field: string): number {
-  if (!/^\d{1,15}$/.test(value)) {
-    throw new BadRequest(`${field} must be a decimal revision, got "${value}"`);
-  }
-  return Number(value);
-}
-
-/** Kubernetes timestamps: RFC 3339 in UTC with second precision. */
-function kubeTimestamp(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
-}
-
-type SystemFields = Required<Pick<ObjectMeta, 'name' | 'resourceVersion' | 'generation'>> &
-  Pick<ObjectMeta, 'namespace' | 'uid' | 'creationTimestamp'>;
-
-/** The object with the store's metadata, keys in the order Kubernetes prints them; the input is not modified. */
-function withMetadata(object: KubeObject, fields: SystemFields): KubeObject {
-  const {
-    name: _name,
-    generateName,
-    namespace: _namespace,
-    uid: _uid,
-    resourceVersion: _resourceVersion,
-    generation: _generation,
-    creationTimestamp: _creationTimestamp,
-    ...rest
-  } = object.metadata;
-  const metadata: ObjectMeta = {
-    name: fields.name,
-    ...(generateName !== undefined ? { generateName } : {}),
-    ...(fields.namespace !== undefined ? { namespace: fields.namespace } : {}),
-    ...(fields.uid !== undefined ? { uid: fields.uid } : {}),
-    resourceVersion: fields.resourceVersion,
-    generation: fields.generation,
-    ...(fields.creationTimestamp !== undefined ? { creationTimestamp: fields.creationTimestamp } : {}),
-    ...rest,
-  };
-  const { apiVersion, kind, metadata: _m, ...body } = object;
-  return { apiVersion, kind, metadata, ...body };
-}
-
-/** Equality of two JSON values as JSON would see them: key order and undefined-valued keys do not matter. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
-    return a === undefined || b === undefined ? a === b : false;
-  }
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((v, i) => sameJson(v ?? null, b[i] ?? null));
-  }
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
-  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(rb, k) && sameJson(ra[k], rb[k]));
 }
