@@ -105,7 +105,11 @@ function invalid(vm: VirtualMachine, causes: StatusCause[]): Invalid {
 
 function validateCompute(tspec: VMISpec): StatusCause[] {
   const causes: StatusCause[] = [];
-  const cpu = tspec.domain.cpu;
+  for (const key of ['cpu', 'memory', 'resources'] as const) {
+    const v: unknown = tspec.domain[key];
+    if (v !== undefined && !isObject(v)) causes.push(fieldInvalid(`spec.template.spec.domain.${key}`, 'must be an object'));
+  }
+  const cpu = isObject(tspec.domain.cpu) ? tspec.domain.cpu : undefined;
   if (cpu !== undefined) {
     for (const key of ['cores', 'sockets', 'threads'] as const) {
       const v = cpu[key];
