@@ -15,9 +15,13 @@ export interface PoolDifference {
   kind: DifferenceKind;
   macAddress: string;
   message: string;
+  /** The VM interface whose manifest carries the MAC (all kinds but orphan-allocation). */
+  carrier?: Carrier;
+  /** The MacAllocation involved (wrong-holder, quarantined-in-use, orphan-allocation). */
+  allocation?: MacAllocation;
 }
 
-interface Carrier {
+export interface Carrier {
   namespace: string;
   name: string;
   interface: string;
@@ -25,7 +29,7 @@ interface Carrier {
 
 const describe = (c: Carrier): string => `${c.namespace}/${c.name} (interface ${c.interface})`;
 
-async function listAll(store: ResourceStore, kind: string): Promise<KubeObject[]> {
+export async function listAll(store: ResourceStore, kind: string): Promise<KubeObject[]> {
   const items: KubeObject[] = [];
   let token: string | undefined;
   do {
@@ -39,7 +43,11 @@ async function listAll(store: ResourceStore, kind: string): Promise<KubeObject[]
 /** Every difference between the MACs the VM manifests carry and the MacAllocations in the store (empty when consistent). */
 export async function checkPoolConsistency(store: ResourceStore): Promise<PoolDifference[]> {
   const vms = (await listAll(store, 'VirtualMachine')) as VirtualMachine[];
-  const allocations = (await listAll(store, 'MacAllocation')) as MacAllocation[];
+  return comparePool(vms, (await listAll(store, 'MacAllocation')) as MacAllocation[]);
+}
+
+/** checkPoolConsistency over objects already read (fsck reads the store once for all its checks). */
+export function comparePool(vms: VirtualMachine[], allocations: MacAllocation[]): PoolDifference[] {
   const expected = new Map<string, Carrier>();
   const differences: PoolDifference[] = [];
   for (const vm of vms) {
@@ -52,6 +60,7 @@ export async function checkPoolConsistency(store: ResourceStore): Promise<PoolDi
           kind: 'duplicate-in-manifests',
           macAddress: iface.macAddress,
           message: `${iface.macAddress} is carried by ${describe(first)} and by ${describe(carrier)}`,
+          carrier,
         });
         continue;
       }
@@ -62,7 +71,7 @@ export async function checkPoolConsistency(store: ResourceStore): Promise<PoolDi
   for (const [mac, carrier] of expected) {
     const a = byMac.get(mac);
     if (!a) {
-      differences.push({ kind: 'missing-allocation', macAddress: mac, message: `${describe(carrier)} carries ${mac}, but no MacAllocation holds it` });
+      differences.push({ kind: 'missing-allocation', macAddress: mac, message: `${describe(carrier)} carries ${mac}, but no MacAllocation holds it`, carrier });
       continue;
     }
     const o = a.spec.owner;
@@ -71,12 +80,16 @@ export async function checkPoolConsistency(store: ResourceStore): Promise<PoolDi
         kind: 'wrong-holder',
         macAddress: mac,
         message: `${describe(carrier)} carries ${mac}, but its MacAllocation names ${describe(o)}`,
+        carrier,
+        allocation: a,
       });
     } else if (a.status?.state === 'Quarantined') {
       differences.push({
         kind: 'quarantined-in-use',
         macAddress: mac,
         message: `${describe(carrier)} carries ${mac}, but its MacAllocation is quarantined until ${a.status.quarantineUntil ?? '?'}`,
+        carrier,
+        allocation: a,
       });
     }
   }
@@ -86,6 +99,7 @@ export async function checkPoolConsistency(store: ResourceStore): Promise<PoolDi
       kind: 'orphan-allocation',
       macAddress: a.spec.macAddress,
       message: `${a.spec.macAddress} is held in use by ${describe(a.spec.owner)}, but no manifest carries it (released once no instance uses it)`,
+      allocation: a,
     });
   }
   return differences;

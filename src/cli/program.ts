@@ -1,4 +1,5 @@
 // The `harrow` command line: finds the command, parses its flags, runs it, and turns failures into `error:` and an exit code.
+import { agentCommand } from './agent.ts';
 import { findCommand, parseCommandLine } from './args.ts';
 import type { Command } from './command.ts';
 import { createContext, UsageError, type CliIO } from './context.ts';
@@ -7,6 +8,7 @@ import { describeCommand } from './describe.ts';
 import { driftCommand } from './drift.ts';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './errors.ts';
 import { execCommand } from './exec.ts';
+import { fsckCommand } from './fsck.ts';
 import { getCommand } from './get.ts';
 import { imageCommand } from './image.ts';
 import { restartCommand, startCommand, stopCommand } from './power.ts';
@@ -15,6 +17,7 @@ import { setMacCommand } from './set-mac.ts';
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
+  agentCommand,
   getCommand,
   describeCommand,
   createCommand,
@@ -26,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   driftCommand,
   execCommand,
   imageCommand,
+  fsckCommand,
 ];
 
 export const GLOBAL_HELP = `Global flags:
