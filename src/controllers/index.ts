@@ -11,10 +11,12 @@ import { MetricsRegistry } from './metrics.ts';
 import { networkControllers } from './network.ts';
 import { observerController } from './observer.ts';
 import { poolGcController, type MacReleaser } from './pool-gc.ts';
+import { cloneController, type VmCreator } from './clone.ts';
 import { vmController, vmiController } from './vm.ts';
 
 export type { MacAssigner } from './context.ts';
 export type { MacReleaser } from './pool-gc.ts';
+export type { VmCreator } from './clone.ts';
 export { MetricsRegistry } from './metrics.ts';
 
 export interface StartControllersDeps {
@@ -33,6 +35,8 @@ export interface StartControllersDeps {
   /** Observer poll per running VMI (default 10 s, jittered). */
   observerPollMs?: number;
   connectivity?: ConnectivityOptions;
+  /** Creates VMs through the apiserver's admission (MACs from the pool); when given, the clone controller runs. */
+  vmCreator?: VmCreator;
 }
 
 export interface RunningControllers {
@@ -69,6 +73,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
   const observer = observerController(ctx, deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {});
   connectivityController(ctx, deps.connectivity ?? {});
   if (deps.macReleaser) poolGcController(ctx, deps.macReleaser);
+  if (deps.vmCreator) cloneController(ctx, deps.vmCreator);
   const unsubscribe = deps.runtime.subscribe((event) => {
     const vmi = ctx.informers.vmis.byIndex(INDEX_UID, event.vmiUid)[0];
     if (!vmi) return;

@@ -9,6 +9,7 @@ import { macPoolAdmission } from '../apiserver/admission/macpool.ts';
 import { nadAdmission } from '../apiserver/admission/nad.ts';
 import { namespaceAdmission } from '../apiserver/admission/namespace.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
+import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmachineclone.ts';
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { createApiServer } from '../apiserver/server.ts';
 import { DEFAULT_SERVING_HOSTS, ensureServingCertificate } from '../apiserver/tls.ts';
@@ -19,6 +20,7 @@ import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
 import { chooseRuntime, type RuntimeChoice } from './runtime-choice.ts';
 import { uiPluginIfBuilt } from './ui.ts';
+import { admittedVmCreator } from './vm-creator.ts';
 
 export interface HarrowOptions {
   dataDir: string;
@@ -71,10 +73,12 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const serving = tls === 'auto' ? await ensureServingCertificate(join(dataDir, 'pki'), [...new Set([...DEFAULT_SERVING_HOSTS, host])]) : undefined;
   // /metrics is registered before the controllers exist; it reads them through this holder.
   const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
+  // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
+  const admission = [virtualMachineAdmission(store, macs), nadAdmission(store), macPoolAdmission(store), namespaceAdmission(), virtualMachineCloneAdmission(store, macs)];
   const app = await createApiServer({
     store,
     runtime,
-    admission: [virtualMachineAdmission(store, macs), nadAdmission(store), macPoolAdmission(store), namespaceAdmission()],
+    admission,
     authenticator: auth.authenticator,
     logger: false,
     plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
@@ -89,6 +93,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     runtime,
     macAssigner: macAssigner(store, macs),
     macReleaser: macs,
+    vmCreator: admittedVmCreator(store, admission),
     nodeName: options.nodeName ?? hostname(),
     logger,
   });
