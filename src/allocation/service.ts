@@ -55,8 +55,12 @@ const ownerKey = (namespace: string, name: string): string => `${namespace}/${na
 const sameOwner = (a: MacAllocationOwner, namespace: string, name: string): boolean =>
   a.namespace === namespace && a.name === name;
 
-function describeHolder(a: MacAllocation): string {
+/** Whether the caller may learn which VM of a namespace holds a MAC (a viewer of namespace a must not learn b's). */
+export type MayNameHolder = (namespace: string) => boolean;
+
+function describeHolder(a: MacAllocation, mayName: MayNameHolder): string {
   const o = a.spec.owner;
+  if (!mayName(o.namespace)) return a.status?.state === 'Quarantined' ? 'is quarantined after another VM released it' : 'is in use by another VM';
   if (a.status?.state === 'Quarantined') {
     return `was released by ${o.namespace}/${o.name} and is quarantined until ${a.status.quarantineUntil ?? 'unknown'}`;
   }
@@ -188,8 +192,9 @@ export class MacAllocationService {
   async planVirtualMachine(
     oldVm: VirtualMachine | undefined,
     vm: VirtualMachine,
-    options: { allocateMissing: boolean },
+    options: { allocateMissing: boolean; mayNameHolder?: MayNameHolder },
   ): Promise<MacPlan> {
+    const mayName = options.mayNameHolder ?? ((): boolean => true);
     const namespace = vm.metadata.namespace ?? 'default';
     const name = vm.metadata.name;
     const self = ownerKey(namespace, name);
@@ -214,7 +219,8 @@ export class MacAllocationService {
     const claim = (mac: string, field: string): void => {
       const holder = this.pending.get(mac);
       if (holder !== undefined && holder !== self) {
-        throw macConflict(vm, field, `MAC ${mac} is being assigned to ${holder} by a concurrent request`);
+        const other = mayName(holder.slice(0, holder.indexOf('/'))) ? holder : 'another VM';
+        throw macConflict(vm, field, `MAC ${mac} is being assigned to ${other} by a concurrent request`);
       }
       this.pending.set(mac, self);
       claimed.push({ mac, allocated: undefined });
@@ -236,7 +242,7 @@ export class MacAllocationService {
         if (previous !== mac) changes.push({ field, ...(previous ? { old: previous } : {}), new: mac });
         claim(mac, field);
         const existing = await this.holder(mac);
-        const op = this.claimOp(vm, iface.name, mac, field, existing);
+        const op = this.claimOp(vm, iface.name, mac, field, existing, mayName);
         if (op) ops.push(op);
         const entry = this.poolFor(mac);
         if (!entry && !isLocallyAdministered(mac)) {
@@ -260,13 +266,20 @@ export class MacAllocationService {
   }
 
   /** The write that makes `mac` held by the VM's interface, or none when it already is; throws when someone else holds it. */
-  private claimOp(vm: VirtualMachine, iface: string, mac: string, field: string, existing: MacAllocation | undefined): WriteOp | undefined {
+  private claimOp(
+    vm: VirtualMachine,
+    iface: string,
+    mac: string,
+    field: string,
+    existing: MacAllocation | undefined,
+    mayName: MayNameHolder = () => true,
+  ): WriteOp | undefined {
     const namespace = vm.metadata.namespace ?? 'default';
     const owner: MacAllocationOwner = { kind: 'VirtualMachine', namespace, name: vm.metadata.name, interface: iface, ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}) };
     if (!existing) return { type: 'create', object: allocationObject(mac, this.poolFor(mac)?.pool.metadata.name ?? '', owner) };
     const expired = existing.status?.state === 'Quarantined' && Date.parse(existing.status.quarantineUntil ?? '') <= this.now();
     if (!sameOwner(existing.spec.owner, namespace, vm.metadata.name) && !expired) {
-      throw macConflict(vm, field, `MAC ${mac} ${describeHolder(existing)}`);
+      throw macConflict(vm, field, `MAC ${mac} ${describeHolder(existing, mayName)}`);
     }
     if (existing.status?.state === 'InUse' && existing.spec.owner.interface === iface && sameOwner(existing.spec.owner, namespace, vm.metadata.name)) {
       return undefined;

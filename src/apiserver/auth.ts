@@ -3,23 +3,39 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { KubeObject } from '../resources/meta.ts';
 import type { UserInfo } from './admission/types.ts';
 
 export interface Authenticator {
-  /** The user a bearer token stands for; undefined when the token is unknown. */
-  authenticate(token: string): UserInfo | undefined;
+  /** The user a bearer token stands for; undefined when the token is unknown (a promise when it must be looked up). */
+  authenticate(token: string): UserInfo | undefined | Promise<UserInfo | undefined>;
 }
 
-/** Decides whether `user` may do `verb` (get, list, watch, create, update, patch, delete, deletecollection, or a subresource verb) on `kind`. */
-export type Authorize = (user: UserInfo, verb: string, kind: string, namespace?: string) => boolean;
+/**
+ * Decides whether `user` may do `verb` (get, list, watch, create, update, patch, delete, deletecollection, or a
+ * subresource verb) on `kind` in `namespace` (absent: cluster scope), on the object `name` when the request names one.
+ * Routes that are not resources ask with kind `path:<route>` (e.g. `path:/metrics`). See roles.ts for Harrow's roles.
+ */
+export type Authorize = (user: UserInfo, verb: string, kind: string, namespace?: string, name?: string) => boolean;
 
-/** Roles come later: every authenticated user may do everything. */
+/**
+ * Which objects of `kind` the user may see once a read is authorized (undefined: all). Left-out objects are absent from
+ * lists and watches, and a get of one answers 404 as if it did not exist.
+ */
+export type ReadFilter = (user: UserInfo, kind: string) => ((o: KubeObject) => boolean) | undefined;
+
+/** Every authenticated user may do everything (tests of other concerns; `harrow serve` uses roleAuthorize). */
 export const allowAll: Authorize = () => true;
 
 export const ADMIN_USER: UserInfo = { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
 
 /** Tokens compared in constant time, so response timing does not leak how much of a guess was right. */
-export function staticTokenAuthenticator(entries: Array<{ token: string; user: UserInfo }>): Authenticator {
+/** An authenticator that answers at once (no lookup). */
+export interface SyncAuthenticator extends Authenticator {
+  authenticate(token: string): UserInfo | undefined;
+}
+
+export function staticTokenAuthenticator(entries: Array<{ token: string; user: UserInfo }>): SyncAuthenticator {
   const known = entries.map((e) => ({ token: Buffer.from(e.token, 'utf8'), user: e.user }));
   return {
     authenticate(token: string): UserInfo | undefined {
@@ -40,7 +56,7 @@ export interface KubeconfigOptions {
 
 export interface BootstrappedAuth {
   token: string;
-  authenticator: Authenticator;
+  authenticator: SyncAuthenticator;
   /** `<dataDir>/kubeconfig`. */
   kubeconfigPath: string;
   /** (Re)writes `<dataDir>/kubeconfig` for this server URL (mode 0600); returns its path. */

@@ -5,7 +5,7 @@ import { KINDS, apiVersionOf, type KindInfo, type Verb } from '../resources/kind
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import type { ListOptions, ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin, UserInfo } from './admission/types.ts';
-import type { Authorize } from './auth.ts';
+import type { Authorize, ReadFilter } from './auth.ts';
 import { carryOverOnUpdate, hasStatusSubresource, incomingObject, prepareCreate } from './incoming-object.ts';
 import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
 import { requestContext, requestUser } from './request-context.ts';
@@ -18,6 +18,8 @@ export interface ResourceRoutesDeps {
   store: ResourceStore;
   admission: AdmissionPlugin[];
   authorize: Authorize;
+  /** Narrows reads to the objects the user may see (default: all). */
+  readFilter?: ReadFilter;
   watches: WatchRegistry;
   maxListLimit?: number;
 }
@@ -129,9 +131,9 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   const user = (request: Req): UserInfo => requestUser(request);
   const authorize = (request: Req, verb: string, namespace: string | undefined, name?: string): UserInfo => {
     const u = user(request);
-    if (!deps.authorize(u, verb, info.kind, namespace)) {
+    if (!deps.authorize(u, verb, info.kind, namespace, name)) {
       const what = name ? `${qualifiedResource(info)} "${name}"` : qualifiedResource(info);
-      const where = namespace ? ` in the namespace "${namespace}"` : info.namespaced ? '' : ' at the cluster scope';
+      const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
       throw new Forbidden(`${what} is forbidden: User "${u.name}" cannot ${verb} resource "${info.plural}" in API group "${info.group}"${where}`, {
         ...(name ? { name } : {}),
         group: info.group,
@@ -150,6 +152,13 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   const getOr404 = async (namespace: string | undefined, name: string): Promise<KubeObject> => {
     const o = await store.get(refOf(namespace, name));
     if (!o) throw notFound(info, name);
+    return o;
+  };
+  /** A read of one object: one the user may not see is answered as absent, so a 404 tells nothing a missing one would not. */
+  const readOr404 = async (request: Req, namespace: string | undefined, name: string): Promise<KubeObject> => {
+    const o = await getOr404(namespace, name);
+    const visible = deps.readFilter?.(user(request), info.kind);
+    if (visible && !visible(o)) throw notFound(info, name);
     return o;
   };
   const ensureNamespace = async (namespace: string | undefined): Promise<void> => {
@@ -171,7 +180,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     const { namespace } = request.params;
     const q = request.query;
     const watching = q.watch === '1' || q.watch === 'true';
-    authorize(request, watching ? 'watch' : 'list', namespace);
+    const visible = deps.readFilter?.(authorize(request, watching ? 'watch' : 'list', namespace), info.kind);
     const selector = parseSelector(info.kind, q.labelSelector, q.fieldSelector);
     const table = tableOptionsOf(request);
     if (watching) {
@@ -180,6 +189,8 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
         info,
         ...(namespace !== undefined ? { namespace } : {}),
         selector,
+        ...(visible ? { visible } : {}),
+        ...(user(request).uid !== undefined ? { owner: user(request).uid } : {}),
         ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
         ...(q.timeoutSeconds !== undefined ? { timeoutSeconds: q.timeoutSeconds } : {}),
         ...(table ? { table } : {}),
@@ -193,16 +204,15 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       ...(limit !== undefined ? { limit } : {}),
       ...(q.continue ? { continue: q.continue } : {}),
     };
-    if (selectsEverything(selector) && hasListRaw(store) && !table) {
+    if (selectsEverything(selector) && !visible && hasListRaw(store) && !table) {
       // Forward the stored JSON text: a 10,000-object list is then string concatenation, not parse + stringify.
       const raw = await store.listRaw(info.kind, options);
       reply.type('application/json');
       return `{"kind":${JSON.stringify(info.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},"metadata":${JSON.stringify(listMeta(raw))},"items":[${raw.json.join(',')}]}`;
     }
-    const result = await store.list(info.kind, {
-      ...options,
-      ...(selectsEverything(selector) ? {} : { filter: (o: KubeObject) => selectorMatches(selector, o) }),
-    });
+    const matches = selectsEverything(selector) ? undefined : (o: KubeObject): boolean => selectorMatches(selector, o);
+    const filter = visible && matches ? (o: KubeObject): boolean => visible(o) && matches(o) : (visible ?? matches);
+    const result = await store.list(info.kind, { ...options, ...(filter ? { filter } : {}) });
     if (table) return toTable(info, result.items, listMeta(result), table);
     return { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: listMeta(result), items: result.items };
   };
@@ -253,7 +263,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   app.get(item, { schema: { querystring: QUERY_SCHEMA }, config: config('get', false) }, async (request: Req) => {
     const { namespace, name } = request.params;
     authorize(request, 'get', namespace, name);
-    const object = await getOr404(namespace, name!);
+    const object = await readOr404(request, namespace, name!);
     const table = tableOptionsOf(request);
     return table ? toTable(info, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }, table) : object;
   });
@@ -332,7 +342,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   app.get(statusPath, { config: config('get', false) }, async (request: Req) => {
     const { namespace, name } = request.params;
     authorize(request, 'get', namespace, name);
-    return getOr404(namespace, name!);
+    return readOr404(request, namespace, name!);
   });
   const writeStatus = (request: Req, old: KubeObject, status: unknown, rv: string | undefined, verb: string): Promise<WriteResult> => {
     if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw modifiedConflict(info, old.metadata.name);

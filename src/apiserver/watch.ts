@@ -11,11 +11,19 @@ import { toTable, type TableOptions } from './tables.ts';
 /** The open watches of a server, so that closing the server ends them instead of waiting for clients to hang up. */
 export class WatchRegistry {
   private readonly open = new Set<() => void>();
-  add(stop: () => void): void {
+  /** stop → the token id the watch was opened with, so revoking the token can end it. */
+  private readonly owners = new Map<() => void, string>();
+  add(stop: () => void, owner?: string): void {
     this.open.add(stop);
+    if (owner !== undefined) this.owners.set(stop, owner);
   }
   delete(stop: () => void): void {
     this.open.delete(stop);
+    this.owners.delete(stop);
+  }
+  /** Ends the watches opened with token `owner`. */
+  closeOwnedBy(owner: string): void {
+    for (const [stop, o] of [...this.owners]) if (o === owner) stop();
   }
   get size(): number {
     return this.open.size;
@@ -30,6 +38,10 @@ export interface WatchRequest {
   info: KindInfo;
   namespace?: string;
   selector: Selector;
+  /** Objects the user may see (roles.ts readFilter); the others are treated like objects the selector does not match. */
+  visible?: (o: KubeObject) => boolean;
+  /** The token id of the watcher (see WatchRegistry.closeOwnedBy). */
+  owner?: string;
   /** Resume after this revision; absent or "0": the current objects first, as ADDED. */
   resourceVersion?: string;
   timeoutSeconds?: number;
@@ -65,7 +77,7 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
     res.end();
   };
   const timer = setTimeout(stop, (w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000);
-  w.registry.add(stop);
+  w.registry.add(stop, w.owner);
   res.on('close', stop);
 
   let headersSent = false;
@@ -82,7 +94,9 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
 
   // With a selector, an object that stops matching leaves the client's view as DELETED and one that starts matching
   // enters it as ADDED (Kubernetes' watch cache does the same with the previous object).
-  const filtered = !selectsEverything(selector);
+  const { visible } = w;
+  const filtered = !selectsEverything(selector) || visible !== undefined;
+  const matches = (o: KubeObject): boolean => (visible === undefined || visible(o)) && selectorMatches(selector, o);
   const known = new Set<string>();
   const deliver = (event: WatchEvent): void => {
     if (!filtered) {
@@ -91,10 +105,10 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
     }
     const key = keyOf(refOf(event.object));
     if (event.type === 'DELETED') {
-      if (known.delete(key) || (resume && selectorMatches(selector, event.object))) send('DELETED', event.object);
+      if (known.delete(key) || (resume && matches(event.object))) send('DELETED', event.object);
       return;
     }
-    if (selectorMatches(selector, event.object)) {
+    if (matches(event.object)) {
       const type = event.type === 'MODIFIED' && (known.has(key) || resume) ? 'MODIFIED' : 'ADDED';
       known.add(key);
       send(type, event.object);
@@ -105,7 +119,7 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
 
   if (initial) {
     for (const object of initial.items as KubeObject[]) {
-      if (filtered && !selectorMatches(selector, object)) continue;
+      if (filtered && !matches(object)) continue;
       if (filtered) known.add(keyOf(refOf(object)));
       send('ADDED', object);
     }

@@ -53,6 +53,8 @@ export const KINDS: readonly KindInfo[] = [
   k('Event', '', 'events', true, ['ev'], rw),
   k('Namespace', '', 'namespaces', false, ['ns'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
   k('Node', '', 'nodes', false, ['no'], rw),
+  // A user's API token, by its SHA-256 only (src/apiserver/tokens.ts); admins only.
+  k('ApiToken', 'harrow.io', 'apitokens', false, ['token', 'tokens'], rw),
 ];
 
 

@@ -11,7 +11,9 @@ import { namespaceAdmission } from '../apiserver/admission/namespace.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
 import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmachineclone.ts';
 import { bootstrapAuth } from '../apiserver/auth.ts';
+import { maySeeNamespace, readFilter, roleAuthorize } from '../apiserver/roles.ts';
 import { createApiServer } from '../apiserver/server.ts';
+import { apiTokenAdmission, chainAuthenticators, storeTokenAuthenticator } from '../apiserver/tokens.ts';
 import { DEFAULT_SERVING_HOSTS, ensureServingCertificate } from '../apiserver/tls.ts';
 import { startControllers } from '../controllers/index.ts';
 import type { Runtime } from '../runtime/types.ts';
@@ -74,12 +76,15 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   // /metrics is registered before the controllers exist; it reads them through this holder.
   const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
-  const admission = [virtualMachineAdmission(store, macs), nadAdmission(store), macPoolAdmission(store), namespaceAdmission(), virtualMachineCloneAdmission(store, macs)];
+  const admission = [virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }), nadAdmission(store), macPoolAdmission(store), namespaceAdmission(), apiTokenAdmission(), virtualMachineCloneAdmission(store, macs)];
   const app = await createApiServer({
     store,
     runtime,
     admission,
-    authenticator: auth.authenticator,
+    // admin.token stays the admin's; users' tokens are ApiTokens (harrow token create), checked against their hash.
+    authenticator: chainAuthenticators(auth.authenticator, storeTokenAuthenticator(store)),
+    authorize: roleAuthorize,
+    readFilter,
     logger: false,
     plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
     isReady: () => ready,

@@ -5,6 +5,8 @@ import type { WriteOp } from '../../store/types.ts';
 export interface UserInfo {
   name: string;
   groups: string[];
+  /** The id of the ApiToken the user came with (revoking it ends the user's open watches). */
+  uid?: string;
 }
 
 export interface AdmissionRequest {

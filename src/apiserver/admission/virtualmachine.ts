@@ -5,7 +5,7 @@ import { Invalid } from '../../resources/errors.ts';
 import { ANNOTATION_POOL_ADMISSION, type VirtualMachine } from '../../resources/types.ts';
 import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
 import type { ResourceStore } from '../../store/types.ts';
-import type { AdmissionPlugin, AdmissionRequest, AdmissionResult } from './types.ts';
+import type { AdmissionPlugin, AdmissionRequest, AdmissionResult, UserInfo } from './types.ts';
 
 /** Whether the MAC pool fills missing MACs at admission in this namespace (off: the network plugin assigns them at pod creation). */
 export async function poolAdmissionEnabled(store: ResourceStore, namespace: string): Promise<boolean> {
@@ -13,7 +13,13 @@ export async function poolAdmissionEnabled(store: ResourceStore, namespace: stri
   return ns?.metadata.annotations?.[ANNOTATION_POOL_ADMISSION] !== 'false';
 }
 
-export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocationService): AdmissionPlugin {
+export interface VirtualMachineAdmissionOptions {
+  /** Whether `user` may learn which VM in `namespace` holds a MAC (roles.ts maySeeNamespace); default: yes. */
+  mayNameHolder?: (user: UserInfo, namespace: string) => boolean;
+}
+
+export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocationService, options: VirtualMachineAdmissionOptions = {}): AdmissionPlugin {
+  const mayNameHolder = options.mayNameHolder;
   return {
     kinds: ['VirtualMachine'],
     async admit(req: AdmissionRequest): Promise<AdmissionResult | void> {
@@ -29,7 +35,11 @@ export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocatio
         });
       }
       const allocateMissing = await poolAdmissionEnabled(store, vm.metadata.namespace ?? 'default');
-      const plan = await macs.planVirtualMachine(req.oldObject as VirtualMachine | undefined, vm, { allocateMissing });
+      // The 409 for a MAC held elsewhere names the holder only to a user who may see the holder's namespace.
+      const plan = await macs.planVirtualMachine(req.oldObject as VirtualMachine | undefined, vm, {
+        allocateMissing,
+        ...(mayNameHolder ? { mayNameHolder: (namespace: string) => mayNameHolder(req.user, namespace) } : {}),
+      });
       return {
         ops: plan.ops,
         warnings: plan.warnings,
