@@ -1,12 +1,14 @@
 // The Kubernetes-compatible API server: Fastify with Harrow's parsers, auth, audit-on-failure, Status errors and all routes.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { auditRecord } from '../audit/record.ts';
-import { AlreadyExists, BadRequest, Forbidden, HarrowError, NotFound, Unauthorized } from '../resources/errors.ts';
+import { AlreadyExists, BadRequest, HarrowError, NotFound, Unauthorized } from '../resources/errors.ts';
+import { validateDns1123Label } from '../resources/names.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
-import { allowAll, type Authenticator, type Authorize, type ReadFilter } from './auth.ts';
+import { checkBodyDepth } from './body-depth.ts';
+import { allowAll, type Authenticator, type Authorize } from './auth.ts';
 import { registerDiscovery } from './discovery.ts';
 import { registerMaintenanceActions } from './maintenance-actions.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -36,8 +38,6 @@ export interface ApiServerDeps {
   authenticator: Authenticator;
   /** Decides each request after authentication; default: allow everything. */
   authorize?: Authorize;
-  /** Narrows what a permitted read returns to what the user may see (roles.ts readFilter); default: everything. */
-  readFilter?: ReadFilter;
   logger?: FastifyBaseLogger | false;
   /** Extra routes (web UI, metrics); they need a token unless their route config has `public: true` (see PUBLIC_ROUTE). */
   plugins?: FastifyPluginAsync[];
@@ -50,29 +50,30 @@ export interface ApiServerDeps {
 
 const DEFAULT_BODY_BYTES = 3 * 1024 * 1024;
 
-/** Discovery and OpenAPI: what kubectl reads before anything else, open to every authenticated user. */
-const DISCOVERY_ROUTES = new Set(['/api', '/api/v1', '/apis', '/apis/:group', '/apis/:group/:version', '/openapi/v2', '/version']);
-
 const JSON_TYPES = ['application/json', ...Object.keys(PATCH_CONTENT_TYPES)];
 
 function parseJsonBody(_request: FastifyRequest, body: string | Buffer): unknown {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new BadRequest(`the request body is not valid JSON: ${(e as Error).message}`);
   }
+  return checkBodyDepth(parsed);
 }
 
 function parseYamlBody(_request: FastifyRequest, body: string | Buffer): unknown {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return parseYaml(text);
+    parsed = parseYaml(text);
   } catch (e) {
     throw new BadRequest(`the request body is not valid YAML: ${(e as Error).message}`);
   }
+  return checkBodyDepth(parsed);
 }
 
 export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
@@ -82,6 +83,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     bodyLimit: deps.limits?.bodyBytes ?? DEFAULT_BODY_BYTES,
     // Event and Node names may be 253 characters long.
     routerOptions: { maxParamLength: 300 },
+    // URLs refused before routing (a bad percent-escape, an over-long name) get a Status like every other refusal.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply): void => {
+      const { status } = statusFromError(error);
+      void reply.code(status.code).type('application/json').send(status);
+    },
   };
   // Requests and replies are the same objects over TLS; only the listening server differs.
   const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
@@ -112,16 +118,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     if (config.public) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const user = match ? await deps.authenticator.authenticate(match[1]!) : undefined;
+    const user = match ? deps.authenticator.authenticate(match[1]!) : undefined;
     if (!user) throw new Unauthorized();
     const context = requestContext(request);
     context.user = user;
     const route = config.harrow;
-    // API routes authorize in their handlers (they know namespace and name); other routes (/metrics) are asked here by path.
-    const path = request.routeOptions.url;
-    if (!route && path !== undefined && !DISCOVERY_ROUTES.has(path) && !authorize(user, 'get', `path:${path}`)) {
-      throw new Forbidden(`forbidden: User "${user.name}" cannot get path "${path}"`);
-    }
     if (route?.audited) {
       const params = request.params as { namespace?: string; name?: string };
       context.audit = {
@@ -131,6 +132,15 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
         name: params.name ?? '',
       };
       context.dryRun = dryRunOf((request.query as { dryRun?: string }).dryRun);
+    }
+  });
+
+  // A namespace in the URL that no namespace could be named ("..%2F..%2Fetc") is one that does not exist, for every
+  // route: lists included, which otherwise answer an empty list for any name.
+  app.addHook('preValidation', async (request) => {
+    const namespace = (request.params as { namespace?: unknown } | undefined)?.namespace;
+    if (typeof namespace === 'string' && validateDns1123Label(namespace, 'namespace').length > 0) {
+      throw new NotFound(`namespaces "${namespace}" not found`, { name: namespace, group: '', kind: 'namespaces' });
     }
   });
 
@@ -164,12 +174,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     throw new NotFound(`the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`);
   });
 
-  // A revoked token's requests fail from the next one on (tokens.ts reads the record each time); its open watches end now.
-  const revocations = store.watch('ApiToken', {}, (event) => {
-    if (event.type === 'DELETED') watches.closeOwnedBy(event.object.metadata.name);
-  });
   app.addHook('preClose', async () => {
-    revocations.stop();
     watches.closeAll();
   });
 
@@ -187,7 +192,6 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     store,
     admission: deps.admission,
     authorize,
-    ...(deps.readFilter ? { readFilter: deps.readFilter } : {}),
     watches,
     ...(deps.limits?.maxListLimit !== undefined ? { maxListLimit: deps.limits.maxListLimit } : {}),
   });
