@@ -2,13 +2,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { auditRecord } from '../audit/record.ts';
-import { AlreadyExists, BadRequest, HarrowError, NotFound, Unauthorized } from '../resources/errors.ts';
+import { AlreadyExists, BadRequest, Forbidden, HarrowError, NotFound, Unauthorized } from '../resources/errors.ts';
 import { validateDns1123Label } from '../resources/names.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
 import { checkBodyDepth } from './body-depth.ts';
-import { allowAll, type Authenticator, type Authorize } from './auth.ts';
+import { allowAll, type Authenticator, type Authorize, type ReadFilter } from './auth.ts';
 import { registerDiscovery } from './discovery.ts';
 import { registerMaintenanceActions } from './maintenance-actions.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -38,6 +38,8 @@ export interface ApiServerDeps {
   authenticator: Authenticator;
   /** Decides each request after authentication; default: allow everything. */
   authorize?: Authorize;
+  /** Narrows what a permitted read returns to what the user may see (roles.ts readFilter); default: everything. */
+  readFilter?: ReadFilter;
   logger?: FastifyBaseLogger | false;
   /** Extra routes (web UI, metrics); they need a token unless their route config has `public: true` (see PUBLIC_ROUTE). */
   plugins?: FastifyPluginAsync[];
@@ -49,6 +51,9 @@ export interface ApiServerDeps {
 }
 
 const DEFAULT_BODY_BYTES = 3 * 1024 * 1024;
+
+/** Discovery and OpenAPI: what kubectl reads before anything else, open to every authenticated user. */
+const DISCOVERY_ROUTES = new Set(['/api', '/api/v1', '/apis', '/apis/:group', '/apis/:group/:version', '/openapi/v2', '/version']);
 
 const JSON_TYPES = ['application/json', ...Object.keys(PATCH_CONTENT_TYPES)];
 
@@ -118,11 +123,16 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     if (config.public) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const user = match ? deps.authenticator.authenticate(match[1]!) : undefined;
+    const user = match ? await deps.authenticator.authenticate(match[1]!) : undefined;
     if (!user) throw new Unauthorized();
     const context = requestContext(request);
     context.user = user;
     const route = config.harrow;
+    // API routes authorize in their handlers (they know namespace and name); other routes (/metrics) are asked here by path.
+    const path = request.routeOptions.url;
+    if (!route && path !== undefined && !DISCOVERY_ROUTES.has(path) && !authorize(user, 'get', `path:${path}`)) {
+      throw new Forbidden(`forbidden: User "${user.name}" cannot get path "${path}"`);
+    }
     if (route?.audited) {
       const params = request.params as { namespace?: string; name?: string };
       context.audit = {
@@ -174,7 +184,12 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     throw new NotFound(`the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`);
   });
 
+  // A revoked token's requests fail from the next one on (tokens.ts reads the record each time); its open watches end now.
+  const revocations = store.watch('ApiToken', {}, (event) => {
+    if (event.type === 'DELETED') watches.closeOwnedBy(event.object.metadata.name);
+  });
   app.addHook('preClose', async () => {
+    revocations.stop();
     watches.closeAll();
   });
 
@@ -192,6 +207,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     store,
     admission: deps.admission,
     authorize,
+    ...(deps.readFilter ? { readFilter: deps.readFilter } : {}),
     watches,
     ...(deps.limits?.maxListLimit !== undefined ? { maxListLimit: deps.limits.maxListLimit } : {}),
   });
