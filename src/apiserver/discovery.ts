@@ -31,6 +31,9 @@ export const ACTION_SUBRESOURCES: readonly SubresourceInfo[] = [
   // Restarts planned into a maintenance window (maintenance-actions.ts); the web UI offers them when listed here.
   { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/schedule-restart', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
   { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/cancel-restart', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
+  // The two remedies for guest MAC drift (drift-remedies.ts): restart to restore, or adopt the guest's MAC.
+  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/restore-mac', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
+  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/adopt-guest-mac', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
   {
     group: 'subresources.harrow.io',
     version: 'v1',

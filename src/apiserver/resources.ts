@@ -6,6 +6,7 @@ import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import type { ListOptions, ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin, UserInfo } from './admission/types.ts';
 import type { Authorize, ReadFilter } from './auth.ts';
+import { checkFields, fieldValidationOf } from './field-validation.ts';
 import { carryOverOnUpdate, hasStatusSubresource, incomingObject, prepareCreate } from './incoming-object.ts';
 import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
 import { requestContext, requestUser } from './request-context.ts';
@@ -41,6 +42,7 @@ export interface ResourceQuery {
   resourceVersion?: string;
   timeoutSeconds?: number;
   dryRun?: string;
+  fieldValidation?: string;
   allowWatchBookmarks?: string;
   sendInitialEvents?: string;
   includeObject?: IncludeObject;
@@ -64,6 +66,8 @@ const QUERY_SCHEMA = {
     resourceVersion: { type: 'string' },
     timeoutSeconds: { type: 'integer', minimum: 0 },
     dryRun: { type: 'string' },
+    fieldValidation: { type: 'string' },
+    fieldManager: { type: 'string' },
     allowWatchBookmarks: { type: 'string' },
     sendInitialEvents: { type: 'string', enum: ['true', 'false'] },
     gracePeriodSeconds: { type: 'integer' },
@@ -168,8 +172,8 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   };
   const commit = (request: Req, w: Omit<WriteRequest, 'info' | 'user' | 'dryRun'>): Promise<WriteResult> =>
     admitAndCommit(deps, { ...w, info, user: user(request), dryRun: requestContext(request).dryRun });
-  const respond = (reply: FastifyReply, code: number, result: WriteResult): KubeObject => {
-    setWarnings(reply, result.warnings);
+  const respond = (reply: FastifyReply, code: number, result: WriteResult, fieldWarnings: string[] = []): KubeObject => {
+    setWarnings(reply, [...fieldWarnings, ...result.warnings]);
     reply.code(code);
     return result.object;
   };
@@ -224,6 +228,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   app.post(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('create', true) }, async (request: Req, reply) => {
     if (!allows('create')) throw notAllowed('create');
     const incoming = incomingObject(request.body, info, { namespace: request.params.namespace });
+    const fieldWarnings = checkFields(info, incoming, fieldValidationOf(request.query.fieldValidation));
     const audit = requestContext(request).audit;
     if (audit && typeof incoming.metadata.name === 'string') audit.name = incoming.metadata.name;
     const object = prepareCreate(incoming, info);
@@ -234,7 +239,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     if (await store.get(refOf(request.params.namespace, name))) {
       throw new HarrowError('AlreadyExists', 409, `${qualifiedResource(info)} "${name}" already exists`, { name, group: info.group, kind: info.plural });
     }
-    return respond(reply, 201, await commit(request, { operation: 'create', object, verb: 'create', code: 201 }));
+    return respond(reply, 201, await commit(request, { operation: 'create', object, verb: 'create', code: 201 }), fieldWarnings);
   });
 
   app.delete(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('deletecollection', true) }, async (request: Req, reply) => {
@@ -274,11 +279,12 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     authorize(request, 'update', namespace, name);
     const object = incomingObject(request.body, info, { namespace, name: name! });
     const old = await getOr404(namespace, name!);
+    const fieldWarnings = checkFields(info, object, fieldValidationOf(request.query.fieldValidation), old);
     const rv = object.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw modifiedConflict(info, name!);
     object.metadata.resourceVersion = old.metadata.resourceVersion;
     carryOverOnUpdate(object, old);
-    return respond(reply, 200, await commit(request, { operation: 'update', object, oldObject: old, verb: 'update', code: 200 }));
+    return respond(reply, 200, await commit(request, { operation: 'update', object, oldObject: old, verb: 'update', code: 200 }), fieldWarnings);
   });
 
   // The object and its /status are patched alike; only what the patched object writes differs.
@@ -296,9 +302,12 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     );
   };
   app.patch(item, { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) }, (request: Req, reply) =>
-    patchItem(request, reply, (old, object) => {
+    patchItem(request, reply, async (old, object) => {
+      // Only fields the patch brings in count: ones the stored object already had were judged when they came.
+      const fieldWarnings = checkFields(info, object, fieldValidationOf(request.query.fieldValidation), old);
       carryOverOnUpdate(object, old);
-      return commit(request, { operation: 'update', object, oldObject: old, verb: 'patch', code: 200 });
+      const result = await commit(request, { operation: 'update', object, oldObject: old, verb: 'patch', code: 200 });
+      return { ...result, warnings: [...fieldWarnings, ...result.warnings] };
     }),
   );
 

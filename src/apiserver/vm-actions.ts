@@ -10,6 +10,7 @@ import type { Authorize } from './auth.ts';
 import { requestContext, requestUser } from './request-context.ts';
 import { dryRunOf, setWarnings } from './resources.ts';
 import { admitAndCommit, notFound } from './writes.ts';
+import { registerDriftRemedies } from './drift-remedies.ts';
 
 export type VmAction = 'start' | 'stop' | 'restart';
 
@@ -157,4 +158,6 @@ export function registerVmActions(app: FastifyInstance, deps: VmActionDeps): voi
       },
     );
   }
+  // Harrow's drift remedies (restore-mac, adopt-guest-mac) are VM subresources too.
+  registerDriftRemedies(app, deps);
 }
