@@ -8,6 +8,7 @@ import {
   resourcePath,
   vmiGuestExecPath,
   vmiInterfaceListPath,
+  vmRemedyPath,
   vmSubresourcePath,
 } from './paths.ts';
 import { LineSplitter, parseWatchLine, type WatchEvent } from './watch-stream.ts';
@@ -311,6 +312,27 @@ export class HarrowClient {
 
   async restart(namespace: string, vm: string): Promise<void> {
     await this.vmAction(namespace, vm, 'restart');
+  }
+
+  /** Harrow's drift remedy: restart so the guest gets the platform MACs again; resolves to the server's message. */
+  async restoreMac(namespace: string, vm: string, options: WriteOptions = {}): Promise<string> {
+    const status = await this.json<KubeStatus>({
+      method: 'PUT',
+      path: vmRemedyPath(namespace, vm, 'restore-mac'),
+      body: options.dryRun ? { dryRun: ['All'] } : {},
+      contentType: 'application/json',
+    });
+    return status.message ?? '';
+  }
+
+  /** Harrow's drift remedy: the guest's MACs (every drifted interface, or those named) into the manifest; the VM after. */
+  async adoptGuestMac<T extends KubeObject = KubeObject>(namespace: string, vm: string, options: WriteOptions & { interfaces?: string[] } = {}): Promise<T> {
+    return this.json<T>({
+      method: 'PUT',
+      path: vmRemedyPath(namespace, vm, 'adopt-guest-mac'),
+      body: { ...(options.interfaces && options.interfaces.length > 0 ? { interfaces: options.interfaces } : {}), ...(options.dryRun ? { dryRun: ['All'] } : {}) },
+      contentType: 'application/json',
+    });
   }
 
   /** What the guest agent reports for a running VMI (KubeVirt `interfacelist`). */

@@ -37,6 +37,10 @@ export function resourcePath(kind: string, target: Target = {}): string {
 export const vmSubresourcePath = (namespace: string, name: string, action: 'start' | 'stop' | 'restart'): string =>
   `/apis/subresources.kubevirt.io/v1/namespaces/${seg(namespace)}/virtualmachines/${seg(name)}/${action}`;
 
+/** Harrow's drift remedies: PUT restore-mac (restart), adopt-guest-mac (the guest's MAC into the manifest). */
+export const vmRemedyPath = (namespace: string, name: string, remedy: 'restore-mac' | 'adopt-guest-mac'): string =>
+  `/apis/subresources.harrow.io/v1/namespaces/${seg(namespace)}/virtualmachines/${seg(name)}/${remedy}`;
+
 /** KubeVirt's VMI subresource: GET interfacelist (what the guest agent reports). */
 export const vmiInterfaceListPath = (namespace: string, name: string): string =>
   `/apis/subresources.kubevirt.io/v1/namespaces/${seg(namespace)}/virtualmachineinstances/${seg(name)}/interfacelist`;

@@ -256,6 +256,14 @@ class DelayQueue {
     return this.due.has(key);
   }
 
+  /** Fires what is due by now() at once, instead of when the armed timer runs (a test clock moved forward). */
+  fireDue(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.run();
+  }
+
   clear(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -380,6 +388,13 @@ export class Controller {
   enqueueAfter(key: string, ms: number): void {
     if (this.stopped) return;
     this.requeues.add(key, ms);
+  }
+
+  /** Runs the requeue-after and retry timers that are due by the clock now (call after moving a test clock forward). */
+  fireDueTimers(): void {
+    if (this.stopped) return;
+    this.requeues.fireDue();
+    this.retries.fireDue();
   }
 
   /** Runs the start hook; the manager runs every controller's hook before any controller works its queue. */
@@ -507,6 +522,11 @@ export class ControllerManager {
   async stop(): Promise<void> {
     for (const i of this.informers.values()) i.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
+  }
+
+  /** Fires every controller's timers that are due by now(): timers are real, so a test clock that jumps needs this. */
+  fireDueTimers(): void {
+    for (const c of this.controllers) c.fireDueTimers();
   }
 
   /** Resolves once every controller stays idle across a few event-loop turns; rejects naming the busy keys on timeout. */

@@ -7,6 +7,7 @@ import { connectivityController, type ConnectivityOptions } from './connectivity
 import { INDEX_UID, sharedInformers, type ControllerContext, type MacAssigner } from './context.ts';
 import { ControllerManager, objectKey } from './framework.ts';
 import { launcherController } from './launcher.ts';
+import { maintenanceController } from './maintenance.ts';
 import { MetricsRegistry } from './metrics.ts';
 import { networkControllers } from './network.ts';
 import { observerController } from './observer.ts';
@@ -28,8 +29,11 @@ export interface StartControllersDeps {
   /** The node VMIs run on (status.nodeName); default the hostname. */
   nodeName?: string;
   logger?: Logger;
-  /** Time source in ms (e.g. `Date`, or a test clock). */
-  clock?: { now(): number };
+  /**
+   * Time source in ms (e.g. `Date`, or a test clock). A test clock that jumps forward gives `onAdvance`, so that
+   * requeue-after timers due by the new time fire then (timers are real); it returns an unsubscribe.
+   */
+  clock?: { now(): number; onAdvance?(listener: () => void): () => void };
   /** Keys each controller reconciles at once (default 4). */
   concurrency?: number;
   /** Observer poll per running VMI (default 10 s, jittered). */
@@ -68,6 +72,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
   // orphan pods (a guest's NIC sits on its pod's interfaces).
   vmController(ctx);
   vmiController(ctx);
+  maintenanceController(ctx);
   const launcher = launcherController(ctx);
   networkControllers(ctx);
   const observer = observerController(ctx, deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {});
@@ -89,8 +94,10 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     throw e;
   }
   logger.info({ nodeName: ctx.nodeName, runtime: deps.runtime.name }, 'controllers started');
+  const stopWaking = deps.clock?.onAdvance?.(() => manager.fireDueTimers());
   return {
     async stop() {
+      stopWaking?.();
       unsubscribe();
       await manager.stop();
     },
