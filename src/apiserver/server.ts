@@ -53,7 +53,7 @@ export interface ApiServerDeps {
 const DEFAULT_BODY_BYTES = 3 * 1024 * 1024;
 
 /** Discovery and OpenAPI: what kubectl reads before anything else, open to every authenticated user. */
-const DISCOVERY_ROUTES = new Set(['/api', '/api/v1', '/apis', '/apis/:group', '/apis/:group/:version', '/openapi/v2', '/version']);
+const DISCOVERY_ROUTES = new Set(['/api', '/api/v1', '/apis', '/apis/:group', '/apis/:group/:version', '/openapi/v2', '/openapi/v3', '/openapi/v3/*', '/version']);
 
 const JSON_TYPES = ['application/json', ...Object.keys(PATCH_CONTENT_TYPES)];
 
