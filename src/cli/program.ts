@@ -1,6 +1,7 @@
 // The `harrow` command line: finds the command, parses its flags, runs it, and turns failures into `error:` and an exit code.
 import { agentCommand } from './agent.ts';
 import { findCommand, parseCommandLine } from './args.ts';
+import { auditCommand } from './audit.ts';
 import type { Command } from './command.ts';
 import { createContext, UsageError, type CliIO } from './context.ts';
 import { createCommand, deleteCommand } from './create.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   execCommand,
   imageCommand,
   fsckCommand,
+  auditCommand,
 ];
 
 export const GLOBAL_HELP = `Global flags:

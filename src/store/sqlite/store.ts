@@ -12,6 +12,7 @@ import type {
   WatchOptions,
   WriteOp,
 } from '../types.ts';
+import { AUDIT_CHAIN_HEAD, chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import { migrate } from './schema.ts';
 import {
@@ -139,6 +140,9 @@ export class SqliteStore implements ResourceStore {
       ).pluck(),
       insertObject: db.prepare<[string, string, string, number, string]>(
         'INSERT INTO objects (kind, namespace, name, rv, json) VALUES (?, ?, ?, ?, ?)',
+      ),
+      upsertObject: db.prepare<[string, string, string, number, string]>(
+        'INSERT INTO objects (kind, namespace, name, rv, json) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET rv = excluded.rv, json = excluded.json',
       ),
       updateObject: db.prepare<[number, string, string, string, string]>(
         'UPDATE objects SET rv = ?, json = ? WHERE kind = ? AND namespace = ? AND name = ?',
@@ -346,6 +350,7 @@ export class SqliteStore implements ResourceStore {
     } else if (this.stmt.exists.get(kind, namespace, name) !== undefined) {
       throw alreadyExists(refFor(kind, namespace, name));
     }
+    if (kind === 'AuditRecord') object = this.sealAudit({ ...object, metadata: { ...meta, name } }, revision);
     const json = JSON.stringify(
       withMetadata(object, {
         name,
@@ -358,6 +363,18 @@ export class SqliteStore implements ResourceStore {
     );
     this.stmt.insertObject.run(kind, namespace, name, revision, json);
     return { revision, type: 'ADDED', kind, namespace, name, json };
+  }
+
+  /**
+   * Chains an AuditRecord to the previous one. Done here, inside the write transaction, so the chain follows commit order
+   * with no retries; the head moves in the same transaction (a rolled-back write leaves it where it was).
+   */
+  private sealAudit(record: KubeObject, revision: number): KubeObject {
+    const row = this.stmt.getObject.get(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
+    const previous = row ? (JSON.parse(row.json) as AuditChainHeadObject).spec : undefined;
+    const { record: sealed, head } = sealAuditRecord(record, previous);
+    this.stmt.upsertObject.run(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name, revision, JSON.stringify(chainHeadObject(head, sealed)));
+    return sealed;
   }
 
   private applyUpdate(object: KubeObject, revision: number): Change & { name: string } {
