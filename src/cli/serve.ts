@@ -114,6 +114,7 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --tls off|auto             auto: serve HTTPS with a CA made on first start, put in the kubeconfig (needed by
                              kubectl, which sends tokens only over TLS, and beyond loopback); default off
   --demo                     create a demo namespace, network and VM when absent
+  --no-local-node            control plane only: run no VMs here, schedule them to \`harrow agent\` nodes
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
     'data-dir': { type: 'string' },
@@ -124,6 +125,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     'node-name': { type: 'string' },
     demo: { type: 'boolean' },
     tls: { type: 'string' },
+    'no-local-node': { type: 'boolean' },
   },
   async run(ctx, args) {
     expectPositionals(args.positionals, [], 'serve');
@@ -150,6 +152,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       ...(quarantine !== undefined ? { quarantineSeconds: Number(quarantine) } : {}),
       ...(v['node-name'] !== undefined ? { nodeName: v['node-name'] as string } : {}),
       tls,
+      ...(v['no-local-node'] === true ? { localNode: false } : {}),
     };
     const signal = untilSignal(ctx.io);
     // Loaded here, not at the top, so that every other command starts without the server's dependencies.

@@ -8,6 +8,7 @@ import {
   resourcePath,
   vmiGuestExecPath,
   vmiInterfaceListPath,
+  vmMaintenancePath,
   vmRemedyPath,
   vmSubresourcePath,
 } from './paths.ts';
@@ -213,6 +214,11 @@ export class HarrowClient {
     });
   }
 
+  /** PUT …/status: writes only the status (kinds with a status subresource keep it out of the main resource). */
+  async replaceStatus<T extends KubeObject = KubeObject>(kind: string, target: { namespace?: string; name: string }, object: KubeObject): Promise<T> {
+    return this.json<T>({ method: 'PUT', path: `${resourcePath(kind, target)}/status`, body: object, contentType: 'application/json' });
+  }
+
   async mergePatch<T extends KubeObject = KubeObject>(
     kind: string,
     target: { namespace?: string; name: string },
@@ -333,6 +339,11 @@ export class HarrowClient {
       body: { ...(options.interfaces && options.interfaces.length > 0 ? { interfaces: options.interfaces } : {}), ...(options.dryRun ? { dryRun: ['All'] } : {}) },
       contentType: 'application/json',
     });
+  }
+
+  /** Plans a restart into the VM's maintenance window, or (`cancel-restart`) drops the plan; the VM after. */
+  async maintenanceRestart<T extends KubeObject = KubeObject>(namespace: string, vm: string, action: 'schedule-restart' | 'cancel-restart'): Promise<T> {
+    return this.json<T>({ method: 'PUT', path: vmMaintenancePath(namespace, vm, action), body: {}, contentType: 'application/json' });
   }
 
   /** What the guest agent reports for a running VMI (KubeVirt `interfacelist`). */

@@ -1,4 +1,5 @@
-// Starts Harrow's controllers on one store and one runtime: vm, vmi, network plugin, launcher, observer, connectivity, pool-gc.
+// Starts Harrow's controllers on one store and one runtime: the control plane (vm, vmi, scheduler, pool-gc) and/or the
+// node side (network plugin, launcher, observer, connectivity).
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { Runtime } from '../runtime/types.ts';
@@ -13,7 +14,9 @@ import { networkControllers } from './network.ts';
 import { observerController } from './observer.ts';
 import { poolGcController, type MacReleaser } from './pool-gc.ts';
 import { cloneController, type VmCreator } from './clone.ts';
+import { schedulerController } from './scheduler.ts';
 import { vmController, vmiController } from './vm.ts';
+import { NodeView } from '../agent/node-view.ts';
 
 export type { MacAssigner } from './context.ts';
 export type { MacReleaser } from './pool-gc.ts';
@@ -41,6 +44,13 @@ export interface StartControllersDeps {
   connectivity?: ConnectivityOptions;
   /** Creates VMs through the apiserver's admission (MACs from the pool); when given, the clone controller runs. */
   vmCreator?: VmCreator;
+  /**
+   * Which controllers run here (default both): the control plane (vm, vmi with scheduling, node lifecycle, pool-gc) and
+   * the node side (network plugin, launcher, observer, connectivity) for what is scheduled to `nodeName`.
+   */
+  roles?: { controlPlane?: boolean; node?: boolean };
+  /** How long an agent may miss heartbeats before its VMIs are moved (default 3 heartbeats). */
+  nodeGraceMs?: number;
 }
 
 export interface RunningControllers {
@@ -55,53 +65,79 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
   const logger = deps.logger ?? pino({ level: 'silent' });
   const clock = deps.clock ?? Date;
   const now = (): number => clock.now();
-  const manager = new ControllerManager({ store: deps.store, metrics, logger, now });
-  const ctx: ControllerContext = {
-    store: deps.store,
-    runtime: deps.runtime,
-    manager,
-    informers: sharedInformers(manager),
-    macAssigner: deps.macAssigner,
-    nodeName: deps.nodeName ?? hostname(),
-    logger,
-    metrics,
-    now,
-    concurrency: deps.concurrency ?? 4,
+  const nodeName = deps.nodeName ?? hostname();
+  const roles = { controlPlane: deps.roles?.controlPlane ?? true, node: deps.roles?.node ?? true };
+  const contextOn = (store: ResourceStore): ControllerContext => {
+    const manager = new ControllerManager({ store, metrics, logger, now });
+    return {
+      store,
+      runtime: deps.runtime,
+      manager,
+      informers: sharedInformers(manager),
+      macAssigner: deps.macAssigner,
+      nodeName,
+      logger,
+      metrics,
+      now,
+      concurrency: deps.concurrency ?? 4,
+    };
   };
-  // Start order matters for the start hooks: the launcher stops orphan guests before the network plugin tears down
-  // orphan pods (a guest's NIC sits on its pod's interfaces).
-  vmController(ctx);
-  vmiController(ctx);
-  maintenanceController(ctx);
-  const launcher = launcherController(ctx);
-  networkControllers(ctx);
-  const observer = observerController(ctx, deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {});
-  connectivityController(ctx, deps.connectivity ?? {});
-  if (deps.macReleaser) poolGcController(ctx, deps.macReleaser);
-  if (deps.vmCreator) cloneController(ctx, deps.vmCreator);
-  const unsubscribe = deps.runtime.subscribe((event) => {
-    const vmi = ctx.informers.vmis.byIndex(INDEX_UID, event.vmiUid)[0];
-    if (!vmi) return;
-    const key = objectKey(vmi);
-    launcher.enqueue(key);
-    observer.enqueue(key);
-  });
-  try {
-    await manager.start();
-  } catch (e) {
+  const managers: ControllerManager[] = [];
+  if (roles.controlPlane) {
+    const ctx = contextOn(deps.store);
+    const scheduler = schedulerController(ctx, {
+      ...(roles.node ? { localNode: nodeName } : {}),
+      ...(deps.nodeGraceMs !== undefined ? { graceMs: deps.nodeGraceMs } : {}),
+    });
+    vmController(ctx);
+    vmiController(ctx, scheduler);
+    maintenanceController(ctx);
+    if (deps.macReleaser) poolGcController(ctx, deps.macReleaser);
+    if (deps.vmCreator) cloneController(ctx, deps.vmCreator);
+    managers.push(ctx.manager);
+  }
+  let unsubscribe = (): void => {};
+  if (roles.node) {
+    // The node side sees only the Pods and VMIs scheduled to this node.
+    const ctx = contextOn(new NodeView(deps.store, nodeName));
+    // Start order matters for the start hooks: the launcher stops orphan guests before the network plugin tears down
+    // orphan pods (a guest's NIC sits on its pod's interfaces).
+    const launcher = launcherController(ctx);
+    networkControllers(ctx);
+    const observer = observerController(ctx, deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {});
+    connectivityController(ctx, deps.connectivity ?? {});
+    unsubscribe = deps.runtime.subscribe((event) => {
+      const vmi = ctx.informers.vmis.byIndex(INDEX_UID, event.vmiUid)[0];
+      if (!vmi) return;
+      const key = objectKey(vmi);
+      launcher.enqueue(key);
+      observer.enqueue(key);
+    });
+    managers.push(ctx.manager);
+  }
+  const stopAll = async (): Promise<void> => {
     unsubscribe();
-    await manager.stop();
+    await Promise.all(managers.map((m) => m.stop()));
+  };
+  try {
+    for (const m of managers) await m.start();
+  } catch (e) {
+    await stopAll();
     throw e;
   }
-  logger.info({ nodeName: ctx.nodeName, runtime: deps.runtime.name }, 'controllers started');
-  const stopWaking = deps.clock?.onAdvance?.(() => manager.fireDueTimers());
+  logger.info({ nodeName, runtime: deps.runtime.name, roles }, 'controllers started');
+  const stopWaking = deps.clock?.onAdvance?.(() => {
+    for (const m of managers) m.fireDueTimers();
+  });
   return {
     async stop() {
       stopWaking?.();
-      unsubscribe();
-      await manager.stop();
+      await stopAll();
     },
-    waitForIdle: (options) => manager.waitForIdle(options),
+    async waitForIdle(options) {
+      // Each side's work can make work for the other (a pod the vmi controller creates, a phase the launcher writes).
+      for (let round = 0; round < 2; round++) for (const m of managers) await m.waitForIdle(options);
+    },
     metrics,
   };
 }

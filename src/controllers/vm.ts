@@ -23,7 +23,8 @@ import { INDEX_CREATED_BY, INDEX_VM, vmKeyOfPod, type ControllerContext } from '
 import { eventRecorder } from './events.ts';
 import { changed, objectKey, refFor, type Controller, type Result } from './framework.ts';
 import { ANNOTATION_POD_NETWORK, nadRefOf, networkSelectionElements, podNetworkRequest } from './multus.ts';
-import { deleteIfExists } from './optimistic-update.ts';
+import { deleteIfExists, updateWithRetry } from './optimistic-update.ts';
+import type { Scheduler } from './scheduler.ts';
 
 /** VMI annotation: the MACs the previous instance of the VM ran with, `{interface: mac}` (for the connectivity check). */
 export const ANNOTATION_PREVIOUS_MACS = 'harrow.io/previous-macs';
@@ -31,6 +32,8 @@ export const ANNOTATION_PREVIOUS_MACS = 'harrow.io/previous-macs';
 export const RESTART_REQUIRED_MESSAGE = 'a non-live-updatable field was changed in the template spec';
 export const RESTART_REQUIRED_REASON = 'NonLiveUpdatableFieldChanged';
 const LAUNCHER_PREFIX = 'virt-launcher-';
+/** How soon a VMI no node had room for is tried again. */
+const NO_NODE_RETRY_MS = 2000;
 // Kubernetes' generateName alphabet: no vowels or look-alikes, so no accidental words.
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 /** A VMI that ran this long resets the crash-loop count. */
@@ -439,7 +442,7 @@ export function launcherPod(vmi: VirtualMachineInstance, nodeName: string): Pod 
 }
 
 /** The vmi controller (virt-controller's VMI part): one launcher Pod per live VMI; pods of gone VMIs are deleted. */
-export function vmiController(ctx: ControllerContext): Controller {
+export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Controller {
   const { store, informers } = ctx;
   const log = ctx.logger.child({ controller: 'vmi' });
   const event = eventRecorder(store, log, { component: 'virt-controller', host: ctx.nodeName });
@@ -477,9 +480,24 @@ export function vmiController(ctx: ControllerContext): Controller {
     }
     const pending = expected.get(uid);
     if (pending && (await store.get({ kind: 'Pod', namespace: vmi.metadata.namespace ?? 'default', name: pending }))) return {};
+    let node = vmi.status?.nodeName || (scheduler ? scheduler.pick(vmi) : ctx.nodeName);
+    if (!node) {
+      await event(vmi, 'Warning', 'FailedScheduling', 'no Ready node has room for this VMI');
+      return { requeueAfter: NO_NODE_RETRY_MS };
+    }
+    // The node goes on the VMI first: its node's agent sees the VMI (and then the pod) only once it is named there.
+    if (vmi.status?.nodeName !== node) {
+      const named = await updateWithRetry<VirtualMachineInstance>(store, refOf(vmi), (o) => {
+        if ((o.status ??= {}).nodeName) return false;
+        o.status.nodeName = node;
+        return true;
+      }, { expectUid: uid });
+      if (!named) return {};
+      node = named.status?.nodeName ?? node;
+    }
     for (let attempt = 0; ; attempt++) {
       try {
-        const pod = (await store.create(launcherPod(vmi, ctx.nodeName))) as Pod;
+        const pod = (await store.create(launcherPod(vmi, node))) as Pod;
         expected.set(uid, pod.metadata.name);
         await event(vmi, 'Normal', 'SuccessfulCreate', `Created virtual machine pod ${pod.metadata.name}`);
         return {};

@@ -15,6 +15,7 @@ import { maySeeNamespace, readFilter, roleAuthorize } from '../apiserver/roles.t
 import { createApiServer } from '../apiserver/server.ts';
 import { apiTokenAdmission, chainAuthenticators, storeTokenAuthenticator } from '../apiserver/tokens.ts';
 import { DEFAULT_SERVING_HOSTS, ensureServingCertificate } from '../apiserver/tls.ts';
+import { startHeartbeat } from '../agent/heartbeat.ts';
 import { startControllers } from '../controllers/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
@@ -35,6 +36,8 @@ export interface HarrowOptions {
   nodeName?: string;
   /** `auto`: serve HTTPS with a CA and serving certificate made on first start (kubectl sends tokens only over TLS). */
   tls?: 'off' | 'auto';
+  /** False: control plane only — no runtime work here, VMIs go to `harrow agent` nodes (default true: this host is a node too). */
+  localNode?: boolean;
 }
 
 export interface RunningHarrow {
@@ -93,14 +96,19 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', 'localhost');
   const kubeconfig = await auth.writeKubeconfig(url, serving ? { caData: serving.caCert } : {});
+  const nodeName = options.nodeName ?? hostname();
+  const localNode = options.localNode ?? true;
+  // This host registers as a Node like an agent would, so schedulers and `get nodes` see it.
+  const heartbeat = localNode ? await startHeartbeat({ store, nodeName, runtime: runtime.name, logger }) : undefined;
   const controllers = await startControllers({
     store,
     runtime,
     macAssigner: macAssigner(store, macs),
     macReleaser: macs,
     vmCreator: admittedVmCreator(store, admission),
-    nodeName: options.nodeName ?? hostname(),
+    nodeName,
     logger,
+    roles: { controlPlane: true, node: localNode },
   });
   running.controllers = controllers;
   ready = true;
@@ -122,6 +130,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     kubeconfig,
     async close() {
       ready = false;
+      heartbeat?.stop();
       await app.close();
       await controllers.stop();
       macs.close();

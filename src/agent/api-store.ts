@@ -1,0 +1,227 @@
+// A ResourceStore backed by Harrow's HTTP API (HarrowClient), so node-side controllers run on a host without the database.
+import { kindInfo } from '../resources/kinds.ts';
+import { AlreadyExists, Conflict, Expired, NotFound } from '../resources/errors.ts';
+import type { KubeObject, ObjectRef } from '../resources/meta.ts';
+import { ApiError, type HarrowClient, type WatchHandle as ClientWatchHandle } from '../client/client.ts';
+import type { ListOptions, ListResult, ResourceStore, WatchEvent, WatchHandle, WatchOptions, WriteOp } from '../store/types.ts';
+
+/** Kinds whose status the API writes only through `/status` (see src/apiserver/incoming-object.ts). */
+const STATUS_KINDS = new Set(['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineClone', 'Pod', 'Node', 'Namespace', 'MacPool']);
+
+export interface ApiStoreOptions {
+  /** Delay before a broken watch reconnects (default 500 ms). */
+  reconnectMs?: number;
+  onWatchError?: (kind: string, error: Error) => void;
+}
+
+/** The store error an API error stands for (the controllers catch NotFound, Conflict, AlreadyExists, Expired). */
+export function storeErrorOf(e: unknown): unknown {
+  if (!(e instanceof ApiError)) return e;
+  if (e.code === 404) return new NotFound(e.message);
+  if (e.code === 409) return e.reason === 'AlreadyExists' ? new AlreadyExists(e.message) : new Conflict(e.message);
+  if (e.code === 410) return new Expired(e.message);
+  return e;
+}
+
+async function mapped<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw storeErrorOf(e);
+  }
+}
+
+const targetOf = (ref: ObjectRef): { namespace?: string; name: string } =>
+  kindInfo(ref.kind).namespaced ? { namespace: ref.namespace ?? 'default', name: ref.name } : { name: ref.name };
+
+const refOfObject = (o: KubeObject): ObjectRef => ({
+  kind: o.kind,
+  name: o.metadata.name,
+  ...(o.metadata.namespace !== undefined ? { namespace: o.metadata.namespace } : {}),
+});
+
+const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+const rvOf = (o: KubeObject): number => Number(o.metadata.resourceVersion ?? '0');
+
+/**
+ * Differences from the database stores, all inherent to going through the API: `commit` of more than one write is not
+ * atomic (it is refused); an update of a kind with a status subresource is two writes (object, then `/status`); kinds
+ * the API serves read-only (AuditRecord, MacAllocation) cannot be written; `watch` reports Expired by relisting, not by
+ * throwing (the API says so only once the stream is open).
+ */
+export class ApiStore implements ResourceStore {
+  private readonly watches = new Set<{ stop(): void }>();
+  private readonly reconnectMs: number;
+
+  constructor(
+    readonly client: HarrowClient,
+    private readonly options: ApiStoreOptions = {},
+  ) {
+    this.reconnectMs = options.reconnectMs ?? 500;
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    try {
+      return await this.client.get(ref.kind, targetOf(ref));
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 404) return undefined;
+      throw storeErrorOf(e);
+    }
+  }
+
+  async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
+    const base = { ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) };
+    if (!options.filter) {
+      const page = await mapped(
+        this.client.list(kind, {
+          ...base,
+          ...(options.limit !== undefined ? { limit: options.limit } : {}),
+          ...(options.continue !== undefined ? { continue: options.continue } : {}),
+        }),
+      );
+      return {
+        items: page.items,
+        resourceVersion: String(page.metadata.resourceVersion ?? '0'),
+        ...(page.metadata.continue ? { continue: page.metadata.continue } : {}),
+      };
+    }
+    // A filter cannot cross the API: page through and filter here (the filtered-out items do not count towards limit).
+    const items: KubeObject[] = [];
+    let token = options.continue;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await mapped(this.client.list(kind, { ...base, limit: 500, ...(token !== undefined ? { continue: token } : {}) }));
+      resourceVersion ??= String(page.metadata.resourceVersion ?? '0');
+      for (const o of page.items) if (options.filter(o)) items.push(o);
+      token = page.metadata.continue || undefined;
+    } while (token !== undefined && (options.limit === undefined || items.length < options.limit));
+    // Items past the limit on the last page are returned too: a filtered page may hold more than `limit`.
+    return { items, resourceVersion: resourceVersion ?? '0', ...(token !== undefined ? { continue: token } : {}) };
+  }
+
+  async create(object: KubeObject): Promise<KubeObject> {
+    const target = kindInfo(object.kind).namespaced ? { namespace: object.metadata.namespace ?? 'default' } : {};
+    const created = await mapped(this.client.create(object.kind, target, object));
+    if (!STATUS_KINDS.has(object.kind) || object.status === undefined) return created;
+    // The API drops a new object's status (it belongs to /status): write it as a second step.
+    return mapped(this.client.replaceStatus(object.kind, targetOf(refOfObject(created)), { ...created, status: object.status }));
+  }
+
+  async update(object: KubeObject): Promise<KubeObject> {
+    const target = targetOf(refOfObject(object));
+    const written = await mapped(this.client.replace(object.kind, target, object));
+    if (!STATUS_KINDS.has(object.kind) || JSON.stringify(written.status) === JSON.stringify(object.status)) return written;
+    // The main write kept the stored status; a no-op main write leaves the resourceVersion for /status's precondition.
+    const rv = object.metadata.resourceVersion === undefined ? undefined : written.metadata.resourceVersion;
+    const withStatus: KubeObject = { ...written, metadata: { ...written.metadata, resourceVersion: rv } };
+    if (object.status === undefined) delete withStatus.status;
+    else withStatus.status = object.status;
+    return mapped(this.client.replaceStatus(object.kind, target, withStatus));
+  }
+
+  async delete(ref: ObjectRef, resourceVersion?: string): Promise<KubeObject> {
+    const before = await this.get(ref);
+    if (!before) throw new NotFound(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found`);
+    const answer = await mapped(this.client.delete(ref.kind, targetOf(ref), resourceVersion !== undefined ? { resourceVersion } : {}));
+    return answer.kind === ref.kind ? (answer as KubeObject) : before;
+  }
+
+  async commit(ops: WriteOp[]): Promise<KubeObject[]> {
+    if (ops.length !== 1) {
+      throw new Error(`the API store cannot write ${ops.length} objects atomically: only the control plane (on the database) commits batches`);
+    }
+    const op = ops[0] as WriteOp;
+    if (op.type === 'create') return [await this.create(op.object)];
+    if (op.type === 'update') return [await this.update(op.object)];
+    return [await this.delete(op.ref, op.resourceVersion)];
+  }
+
+  watch(kind: string, options: WatchOptions, listener: (event: WatchEvent) => void): WatchHandle {
+    let stopped = false;
+    let current: ClientWatchHandle | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let since = options.sinceResourceVersion;
+    // Objects seen through this watch, so a relist after Expired can report the deletions it missed.
+    const seen = new Map<string, KubeObject>();
+    const ns = options.namespace !== undefined ? { namespace: options.namespace } : {};
+
+    const deliver = (type: WatchEvent['type'], object: KubeObject): void => {
+      if (type === 'DELETED') seen.delete(keyOf(object));
+      else seen.set(keyOf(object), object);
+      since = object.metadata.resourceVersion ?? since;
+      listener({ type, object });
+    };
+
+    const relist = async (): Promise<void> => {
+      const items = await this.client.listAll(kind, ns);
+      const list = await this.client.list(kind, { ...ns, limit: 1 });
+      const present = new Set(items.map(keyOf));
+      const after = Number(since ?? '0');
+      for (const o of items) if (rvOf(o) > after) deliver(seen.has(keyOf(o)) ? 'MODIFIED' : 'ADDED', o);
+      for (const [key, o] of [...seen]) {
+        if (!present.has(key)) deliver('DELETED', { ...o, metadata: { ...o.metadata, resourceVersion: list.metadata.resourceVersion } });
+      }
+      since = String(list.metadata.resourceVersion ?? since ?? '0');
+    };
+
+    const open = (): void => {
+      if (stopped) return;
+      let expired = false;
+      current = this.client.watch(kind, { ...ns, ...(since !== undefined ? { resourceVersion: since } : {}) }, (e) => {
+        if (e.type === 'ERROR') {
+          if (e.object.code === 410) expired = true;
+          return;
+        }
+        if (e.type === 'BOOKMARK') {
+          since = e.object.metadata.resourceVersion ?? since;
+          return;
+        }
+        deliver(e.type, e.object);
+      });
+      void current.done.then(async (end) => {
+        if (stopped || end.reason === 'stopped') return;
+        if (end.reason === 'error') this.options.onWatchError?.(kind, end.error);
+        if (expired) {
+          try {
+            await relist();
+          } catch (err) {
+            this.options.onWatchError?.(kind, err instanceof Error ? err : new Error(String(err)));
+          }
+        }
+        timer = setTimeout(open, this.reconnectMs);
+        timer.unref?.();
+      });
+    };
+    // The first list of an informer gives `since`; without one, start from now (the contract: only new changes).
+    if (since === undefined) {
+      void this.currentResourceVersion().then(
+        (rv) => {
+          since = rv;
+          open();
+        },
+        () => open(),
+      );
+    } else open();
+
+    const handle = {
+      stop: (): void => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        current?.stop();
+        this.watches.delete(handle);
+      },
+    };
+    this.watches.add(handle);
+    return handle;
+  }
+
+  async currentResourceVersion(): Promise<string> {
+    const list = await mapped(this.client.list('Namespace', { limit: 1 }));
+    return String(list.metadata.resourceVersion ?? '0');
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.watches]) w.stop();
+  }
+}

@@ -1,0 +1,82 @@
+// `harrow agent`: runs a node agent on this host against a control plane's API until SIGINT/SIGTERM.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expectPositionals } from './args.ts';
+import type { Command } from './command.ts';
+import { CliError, UsageError } from './context.ts';
+
+const wholeNumber = (flag: string, v: unknown): number | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new UsageError(`agent: --${flag} ${String(v)}: a whole number`, 'agent');
+  return Number(v);
+};
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run a node agent: register this host as a Node and run the VMs scheduled to it',
+  usage: `Usage: harrow agent --server URL (--token TOKEN | --token-file PATH) [--node-name NAME] [--runtime sim|qemu] [flags]
+
+Registers a Node (capacity, addresses), heartbeats, and runs the network plugin, launcher, observer and a runtime for
+the VMIs the control plane schedules to this node. It talks to the control plane only through the API.
+  --node-name NAME        the Node's name (default: the hostname)
+  --runtime sim|qemu      sim (default) or qemu (root, QEMU and the guest image needed)
+  --data-dir DIR          the runtime's state (default .harrow-agent-NAME)
+  --address IP            this host's address for the other hosts (VXLAN underlay); repeat for several
+  --cpu N, --memory-mib N, --max-vms N   capacity (default: this machine's CPUs and memory, 100 VMs)
+  --heartbeat-ms N        heartbeat interval (default 2000; the control plane moves VMs after 3 missed)
+  --log-level LEVEL       trace, debug, info (default), warn, error
+Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the control plane moves them.`,
+  options: {
+    'node-name': { type: 'string' },
+    runtime: { type: 'string' },
+    'data-dir': { type: 'string' },
+    address: { type: 'string', multiple: true },
+    cpu: { type: 'string' },
+    'memory-mib': { type: 'string' },
+    'max-vms': { type: 'string' },
+    'heartbeat-ms': { type: 'string' },
+    'log-level': { type: 'string' },
+    'token-file': { type: 'string' },
+  },
+  async run(ctx, args) {
+    expectPositionals(args.positionals, [], 'agent');
+    const v = args.values;
+    const runtime = (v.runtime as string | undefined) ?? 'sim';
+    if (runtime !== 'sim' && runtime !== 'qemu') throw new UsageError(`agent: --runtime ${runtime}: one of sim, qemu`, 'agent');
+    const tokenFile = v['token-file'] as string | undefined;
+    const token = ctx.globals.token ?? (tokenFile !== undefined ? readFileSync(resolve(ctx.io.cwd, tokenFile), 'utf8').trim() : undefined);
+    if (ctx.globals.server === undefined || token === undefined) throw new UsageError('agent: --server and --token (or --token-file) are required', 'agent');
+    const nodeName = v['node-name'] as string | undefined;
+    const cpu = wholeNumber('cpu', v.cpu);
+    const memoryMiB = wholeNumber('memory-mib', v['memory-mib']);
+    const maxVms = wholeNumber('max-vms', v['max-vms']);
+    const heartbeatMs = wholeNumber('heartbeat-ms', v['heartbeat-ms']);
+    const signal = new Promise<string>((resolveSignal) => {
+      process.once('SIGINT', () => resolveSignal('SIGINT'));
+      process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    });
+    // Loaded here so that other commands start without the runtime's dependencies.
+    const { startAgent } = await import('../agent/agent.ts');
+    let agent;
+    try {
+      agent = await startAgent({
+        server: ctx.globals.server,
+        token,
+        runtime,
+        dataDir: resolve(ctx.io.cwd, (v['data-dir'] as string | undefined) ?? `.harrow-agent-${nodeName ?? 'local'}`),
+        ...(nodeName !== undefined ? { nodeName } : {}),
+        ...(v.address !== undefined ? { addresses: v.address as string[] } : {}),
+        capacity: { ...(cpu !== undefined ? { cpu } : {}), ...(memoryMiB !== undefined ? { memoryMiB } : {}), ...(maxVms !== undefined ? { maxVms } : {}) },
+        ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+        ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),
+      });
+    } catch (e) {
+      throw new CliError(`agent: ${(e as Error).message}`);
+    }
+    ctx.io.stdout.write(`harrow agent: node ${agent.nodeName} ready (runtime ${runtime}, server ${ctx.globals.server})\n`);
+    const got = await signal;
+    ctx.io.stderr.write(`harrow agent: ${got}: shutting down\n`);
+    await agent.close();
+    return 0;
+  },
+};

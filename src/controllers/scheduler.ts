@@ -1,0 +1,152 @@
+// Scheduling (kube-scheduler + node lifecycle roles): picks a Ready node for each new VMI, least loaded first, and evicts
+// the VMIs of a node whose agent stopped heartbeating so their VMs start again elsewhere (with the manifests' MACs).
+import type { Condition, KubeObject } from '../resources/meta.ts';
+import { refOf, setCondition } from '../resources/meta.ts';
+import type { VirtualMachineInstance } from '../resources/types.ts';
+import type { ControllerContext } from './context.ts';
+import { eventRecorder } from './events.ts';
+import { objectKey, type Informer, type Result } from './framework.ts';
+import { guestCpus, guestMemoryMiB } from './launcher.ts';
+import { deleteIfExists, updateWithRetry } from './optimistic-update.ts';
+import { isFinished } from './vm.ts';
+
+/** A Kubernetes Node as a Harrow agent registers it. */
+export interface NodeObject extends KubeObject {
+  kind: 'Node';
+  spec?: { unschedulable?: boolean; [f: string]: unknown };
+  status?: {
+    /** `cpu` (cores), `memory` (e.g. `4096Mi`), `harrow.io/vms` (most VMs at once). */
+    capacity?: Record<string, string>;
+    conditions?: Condition[];
+    /** `InternalIP`: where the other hosts reach this one (the VXLAN underlay). */
+    addresses?: Array<{ type: string; address: string }>;
+    [f: string]: unknown;
+  };
+}
+
+export const CAPACITY_VMS = 'harrow.io/vms';
+/** Agents heartbeat this often by default; a node is NotReady after three missed beats. */
+export const DEFAULT_HEARTBEAT_MS = 2000;
+export const INDEX_NODE = 'node';
+/** vCPUs per host CPU, as KubeVirt's default cpuAllocationRatio (a launcher requests 1/10 CPU per vCPU). */
+const CPU_ALLOCATION_RATIO = 10;
+
+export interface SchedulerOptions {
+  /** The node running in this process (single host): always a candidate, never evicted — it is us. */
+  localNode?: string;
+  /** How long a node may go without a heartbeat before its VMIs are moved (default 3 × DEFAULT_HEARTBEAT_MS). */
+  graceMs?: number;
+}
+
+export interface Scheduler {
+  /** The node for a VMI, or undefined when no Ready node has room. */
+  pick(vmi: VirtualMachineInstance): string | undefined;
+}
+
+const readyCondition = (n: NodeObject): Condition | undefined => n.status?.conditions?.find((c) => c.type === 'Ready');
+
+/** The last heartbeat in ms, or undefined when the node never posted one. */
+export function lastHeartbeat(n: NodeObject): number | undefined {
+  const t = readyCondition(n)?.lastHeartbeatTime;
+  const ms = typeof t === 'string' ? Date.parse(t) : NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Ready: the agent says so and its last heartbeat is within the grace period. */
+export function nodeReady(n: NodeObject, nowMs: number, graceMs: number): boolean {
+  const beat = lastHeartbeat(n);
+  return readyCondition(n)?.status === 'True' && beat !== undefined && nowMs - beat <= graceMs;
+}
+
+function capacityNumber(n: NodeObject, name: string): number {
+  const v = n.status?.capacity?.[name];
+  if (v === undefined) return Infinity;
+  const m = /^(\d+)(Mi|Gi)?$/.exec(v);
+  if (!m) return Infinity;
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+}
+
+const nodeOfVmi = (vmi: VirtualMachineInstance): string[] => (vmi.status?.nodeName ? [vmi.status.nodeName] : []);
+
+export function schedulerController(ctx: ControllerContext, options: SchedulerOptions = {}): Scheduler {
+  const graceMs = options.graceMs ?? 3 * DEFAULT_HEARTBEAT_MS;
+  const nodes: Informer<NodeObject> = ctx.manager.informer<NodeObject>('Node');
+  const { vmis } = ctx.informers;
+  vmis.addIndex(INDEX_NODE, nodeOfVmi);
+  const log = ctx.logger.child({ controller: 'node-lifecycle' });
+  const event = eventRecorder(ctx.store, log, { component: 'node-controller', host: ctx.nodeName });
+  // Picks not yet visible in the informer (kube-scheduler's "assumed" pods): they count towards their node's load.
+  const assumed = new Map<string, { node: string; vmi: VirtualMachineInstance }>();
+
+  const lifecycle = ctx.manager.controller({ name: 'node-lifecycle', reconcile, concurrency: 1 });
+  nodes.onEvent((e) => lifecycle.enqueue(objectKey(e.object)));
+  vmis.onEvent((e) => {
+    const uid = e.object.metadata.uid ?? '';
+    if (e.type === 'DELETED' || e.object.status?.nodeName) assumed.delete(uid);
+    // A VMI landing on a node that is already gone is evicted too.
+    const node = e.object.status?.nodeName;
+    if (node && e.type !== 'DELETED' && node !== options.localNode && !nodes.get(node)) lifecycle.enqueue(node);
+  });
+
+  return { pick };
+
+  function load(node: string): { vms: number; cpus: number; memoryMiB: number } {
+    const out = { vms: 0, cpus: 0, memoryMiB: 0 };
+    const count = (vmi: VirtualMachineInstance): void => {
+      out.vms++;
+      out.cpus += guestCpus(vmi);
+      out.memoryMiB += guestMemoryMiB(vmi);
+    };
+    for (const vmi of vmis.byIndex(INDEX_NODE, node)) if (!isFinished(vmi)) count(vmi);
+    for (const a of assumed.values()) if (a.node === node) count(a.vmi);
+    return out;
+  }
+
+  function pick(vmi: VirtualMachineInstance): string | undefined {
+    const now = ctx.now();
+    const candidates = new Map<string, NodeObject | undefined>();
+    for (const n of nodes.values()) {
+      if (n.spec?.unschedulable !== true && nodeReady(n, now, graceMs)) candidates.set(n.metadata.name, n);
+    }
+    if (options.localNode !== undefined) candidates.set(options.localNode, nodes.get(options.localNode));
+    let best: { name: string; vms: number } | undefined;
+    for (const [name, n] of candidates) {
+      const used = load(name);
+      if (n) {
+        // Room for one more of this VMI: VM count, vCPUs and memory against the node's capacity.
+        if (used.vms + 1 > capacityNumber(n, CAPACITY_VMS)) continue;
+        if ((used.cpus + guestCpus(vmi)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu')) continue;
+        if (used.memoryMiB + guestMemoryMiB(vmi) > capacityNumber(n, 'memory')) continue;
+      }
+      if (!best || used.vms < best.vms || (used.vms === best.vms && name < best.name)) best = { name, vms: used.vms };
+    }
+    if (best) assumed.set(vmi.metadata.uid ?? '', { node: best.name, vmi });
+    return best?.name;
+  }
+
+  async function reconcile(name: string): Promise<Result> {
+    if (name === options.localNode) return {};
+    const node = nodes.get(name);
+    const now = ctx.now();
+    if (node && nodeReady(node, now, graceMs)) {
+      // Look again just after the grace period would end without another heartbeat.
+      return { requeueAfter: Math.max(100, (lastHeartbeat(node) ?? now) + graceMs - now + 50) };
+    }
+    if (node && readyCondition(node)?.status === 'True') {
+      const message = `the node's agent has not posted a heartbeat for ${Math.round((now - (lastHeartbeat(node) ?? 0)) / 1000)} s`;
+      await updateWithRetry<NodeObject>(ctx.store, refOf(node), (o) =>
+        setCondition(((o.status ??= {}).conditions ??= []), { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message }, new Date(now).toISOString()),
+      );
+      log.warn({ node: name }, message);
+    }
+    // Not Ready (or gone): its VMIs go, so their VMs' controllers start them again on a Ready node.
+    for (const vmi of vmis.byIndex(INDEX_NODE, name)) {
+      if (isFinished(vmi)) continue;
+      if (await deleteIfExists(ctx.store, refOf(vmi))) {
+        log.info({ namespace: vmi.metadata.namespace, vmi: vmi.metadata.name, node: name }, 'evicted the VMI of a node that is not Ready');
+        await event(vmi, 'Warning', 'NodeNotReady', `Node ${name} is not ready: deleted the VMI so that its VM starts on another node`);
+      }
+    }
+    return node ? { requeueAfter: graceMs } : {};
+  }
+}
