@@ -4,9 +4,10 @@ import type { HarrowClient } from '../client/client.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import { expectPositionals, parseDuration } from './args.ts';
 import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
-import type { CliIO } from './context.ts';
+import { UsageError, type CliIO } from './context.ts';
 import { conditionOf } from './interfaces.ts';
 import { pollUntil } from './wait.ts';
+import { restartInWindow } from './window.ts';
 
 type Action = 'start' | 'stop' | 'restart';
 
@@ -73,10 +74,24 @@ function powerCommand(action: Action): Command {
 ${what}s the VM through /apis/subresources.kubevirt.io/v1/…/virtualmachines/VM/${action}.
   --wait             wait until it is ${waitsFor}
                      (a progress line shows on a terminal)
-  --timeout DURATION how long --wait waits (default ${DEFAULT_TIMEOUT}); exit code 1 when it runs out`,
-    options: { wait: { type: 'boolean' }, ...TIMEOUT_OPTION },
+  --timeout DURATION how long --wait waits (default ${DEFAULT_TIMEOUT}); exit code 1 when it runs out${
+      action === 'restart'
+        ? `
+  --in-window        do not restart now: plan the restart for the VM's maintenance window (its own or its
+                     namespace's, see harrow window); it happens when the window next opens, or now if it is open
+  --cancel           drop a restart planned with --in-window`
+        : ''
+    }`,
+    options: { wait: { type: 'boolean' }, ...TIMEOUT_OPTION, ...(action === 'restart' ? { 'in-window': { type: 'boolean' }, cancel: { type: 'boolean' } } : {}) },
     async run(ctx, args) {
       const [name] = expectPositionals(args.positionals, ['VM'], action);
+      const inWindow = args.values['in-window'] === true;
+      const cancel = args.values.cancel === true;
+      if (inWindow || cancel) {
+        if (inWindow && cancel) throw new UsageError('restart: give --in-window or --cancel, not both', action);
+        if (args.values.wait === true) throw new UsageError(`restart: --wait does not go with ${inWindow ? '--in-window (the restart happens when the window opens)' : '--cancel'}`, action);
+        return restartInWindow(ctx, name!, cancel);
+      }
       const timeoutMs = parseDuration((args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT, '--timeout');
       const client = ctx.client();
       const namespace = ctx.namespace();

@@ -15,6 +15,7 @@ import { imageCommand } from './image.ts';
 import { restartCommand, startCommand, stopCommand } from './power.ts';
 import { serveCommand } from './serve.ts';
 import { setMacCommand } from './set-mac.ts';
+import { windowCommand } from './window.ts';
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   startCommand,
   stopCommand,
   restartCommand,
+  windowCommand,
   driftCommand,
   execCommand,
   imageCommand,

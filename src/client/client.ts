@@ -9,6 +9,7 @@ import {
   vmiGuestExecPath,
   vmiInterfaceListPath,
   vmMaintenancePath,
+  vmMaintenancePath,
   vmRemedyPath,
   vmSubresourcePath,
 } from './paths.ts';
@@ -339,6 +340,11 @@ export class HarrowClient {
       body: { ...(options.interfaces && options.interfaces.length > 0 ? { interfaces: options.interfaces } : {}), ...(options.dryRun ? { dryRun: ['All'] } : {}) },
       contentType: 'application/json',
     });
+  }
+
+  /** Plans a restart into the VM's maintenance window, or (`cancel-restart`) drops the plan; the VM after. */
+  async maintenanceRestart<T extends KubeObject = KubeObject>(namespace: string, vm: string, action: 'schedule-restart' | 'cancel-restart'): Promise<T> {
+    return this.json<T>({ method: 'PUT', path: vmMaintenancePath(namespace, vm, action), body: {}, contentType: 'application/json' });
   }
 
   /** Plans a restart into the VM's maintenance window, or (`cancel-restart`) drops the plan; the VM after. */

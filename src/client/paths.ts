@@ -41,6 +41,10 @@ export const vmSubresourcePath = (namespace: string, name: string, action: 'star
 export const vmRemedyPath = (namespace: string, name: string, remedy: 'restore-mac' | 'adopt-guest-mac'): string =>
   `/apis/subresources.harrow.io/v1/namespaces/${seg(namespace)}/virtualmachines/${seg(name)}/${remedy}`;
 
+/** Harrow's maintenance-window restarts: PUT schedule-restart (plan one into the VM's window), cancel-restart. */
+export const vmMaintenancePath = (namespace: string, name: string, action: 'schedule-restart' | 'cancel-restart'): string =>
+  `/apis/subresources.harrow.io/v1/namespaces/${seg(namespace)}/virtualmachines/${seg(name)}/${action}`;
+
 /** KubeVirt's VMI subresource: GET interfacelist (what the guest agent reports). */
 export const vmiInterfaceListPath = (namespace: string, name: string): string =>
   `/apis/subresources.kubevirt.io/v1/namespaces/${seg(namespace)}/virtualmachineinstances/${seg(name)}/interfacelist`;
