@@ -1,13 +1,13 @@
 // `harrow drift`: every running VM whose guest uses a MAC other than the platform's; `drift restore|adopt VM` apply a remedy.
-import { LABEL_VM_NAME, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
+import { type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
 import type { ParsedCommandLine } from './args.ts';
 import { launcherPodOf } from './columns.ts';
 import type { Command } from './command.ts';
-import { CliError, UsageError, type CommandContext } from './context.ts';
-import { conditionOf, interfaceViews, type InterfaceView } from './interfaces.ts';
+import { UsageError, type CommandContext } from './context.ts';
+import { conditionOf, interfaceViews } from './interfaces.ts';
 import { printData, printTable } from './output.ts';
 import { getOrUndefined, waitRunning } from './power.ts';
-import { applyMacChanges, CHANGE_OPTIONS, changeOptions } from './set-mac.ts';
+import { CHANGE_OPTIONS, changeOptions, followMacChanges } from './set-mac.ts';
 
 export interface DriftEntry {
   namespace: string;
@@ -89,45 +89,41 @@ async function listDrift(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-async function vmState(ctx: CommandContext, namespace: string, name: string): Promise<{ vm: VirtualMachine; vmi?: VirtualMachineInstance; views: InterfaceView[] }> {
-  const client = ctx.client();
-  const [vm, vmi, pods] = await Promise.all([
-    client.get<VirtualMachine>('VirtualMachine', { namespace, name }),
-    getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name })),
-    client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
-  ]);
-  return { vm, ...(vmi ? { vmi } : {}), views: interfaceViews(vm, vmi, vmi ? launcherPodOf(vmi, pods) : undefined) };
-}
-
-/** `drift restore VM`: restart, so the new instance's guest starts with the platform MACs. */
+/** `drift restore VM`: the restore-mac subresource restarts the VM, so the new instance's guest starts with the platform MACs. */
 async function restore(ctx: CommandContext, name: string, args: ParsedCommandLine): Promise<number> {
   const namespace = ctx.namespace();
-  const { vmi, views } = await vmState(ctx, namespace, name);
-  if (vmi === undefined) throw new CliError(`${name} is not running: its next start gives the guest the platform MACs anyway`);
-  const drifted = views.filter((v) => v.mismatch);
-  for (const v of drifted) ctx.io.stdout.write(`${name}/${v.name}: restoring ${v.platformMac} (the guest uses ${v.guestMac})\n`);
+  const vmi = await getOrUndefined(ctx.client().get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name }));
+  // What is drifted, read only to tell the user: the server decides and acts (and refuses a VM that is not running).
+  const drifted = (vmi?.status?.interfaces ?? []).filter((i) => i.name && i.mac && typeof i.guestMac === 'string' && i.guestMac !== i.mac);
+  await ctx.client().restoreMac(namespace, name);
+  for (const i of drifted) ctx.io.stdout.write(`${name}/${i.name}: restoring ${i.mac} (the guest uses ${String(i.guestMac)})\n`);
   if (drifted.length === 0) ctx.io.stdout.write(`${name}: no interface shows drift; restarting anyway, as asked\n`);
-  await ctx.client().restart(namespace, name);
   ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} restarting\n`);
   const o = changeOptions(args.values);
   if (!o.wait) return 0;
-  await waitRunning(ctx.io, ctx.client(), namespace, name, o.timeoutMs, vmi.metadata.uid);
+  await waitRunning(ctx.io, ctx.client(), namespace, name, o.timeoutMs, vmi?.metadata.uid);
   ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} running with the platform MACs\n`);
   return 0;
 }
 
-/** `drift adopt VM [IFACE…]`: the guest's MACs become the manifest's, through the same path as set-mac. */
+/**
+ * `drift adopt VM [IFACE…]`: the adopt-guest-mac subresource puts the guest's MACs into the manifest (the server validates
+ * and reserves them like any MAC); then, as set-mac, the restart and the connectivity check.
+ */
 async function adopt(ctx: CommandContext, name: string, ifaces: string[], args: ParsedCommandLine): Promise<number> {
   const namespace = ctx.namespace();
-  const { views } = await vmState(ctx, namespace, name);
-  for (const i of ifaces) {
-    const v = views.find((x) => x.name === i);
-    if (!v) throw new CliError(`${name} has no interface ${JSON.stringify(i)} (its interfaces: ${views.map((x) => x.name).join(', ') || 'none'})`);
-    if (!v.mismatch) throw new CliError(`${name}/${i}: the guest uses the platform MAC${v.platformMac ? ` ${v.platformMac}` : ''}; nothing to adopt`);
+  const o = changeOptions(args.values);
+  const client = ctx.client();
+  const before = await client.get<VirtualMachine>('VirtualMachine', { namespace, name });
+  const updated = await client.adoptGuestMac<VirtualMachine>(namespace, name, { interfaces: ifaces, dryRun: o.dryRun });
+  const macs = (vm: VirtualMachine): Map<string, string | undefined> => new Map((vm.spec?.template?.spec?.domain?.devices?.interfaces ?? []).map((i) => [i.name, i.macAddress]));
+  const old = macs(before);
+  const changes = [...macs(updated)].filter(([iface, mac]) => mac !== undefined && mac !== old.get(iface)).map(([iface, mac]) => ({ iface, mac: mac! }));
+  for (const c of changes) {
+    ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} interface ${c.iface}: macAddress ${old.get(c.iface) ?? '(none)'} → ${c.mac} (the guest's)${o.dryRun ? ' (dry run: nothing changed)' : ''}\n`);
   }
-  const chosen = views.filter((v) => v.mismatch && (ifaces.length === 0 || ifaces.includes(v.name)));
-  if (chosen.length === 0) throw new CliError(`${name}: no interface shows a guest MAC other than the platform's; nothing to adopt`);
-  return applyMacChanges(ctx, namespace, name, chosen.map((v) => ({ iface: v.name, mac: v.guestMac! })), changeOptions(args.values));
+  if (o.dryRun) return 0;
+  return followMacChanges(ctx, namespace, name, updated, changes, o);
 }
 
 export const driftCommand: Command = {

@@ -144,6 +144,16 @@ export async function applyMacChanges(ctx: CommandContext, namespace: string, na
     out.write(`virtualmachine.kubevirt.io/${name} interface ${p.iface}: macAddress ${p.old ?? '(none)'} → ${mac}${o.dryRun ? ' (dry run: nothing changed)' : ''}\n`);
   }
   if (o.dryRun) return 0;
+  return followMacChanges(ctx, namespace, name, updated, changes, o);
+}
+
+/**
+ * What follows a MAC change in the manifest (set-mac, drift adopt): for a running VM the restart or the note that one is
+ * required, then optionally waiting for the new MACs and the connectivity check.
+ */
+export async function followMacChanges(ctx: CommandContext, namespace: string, name: string, updated: VirtualMachine, changes: MacChange[], o: ApplyOptions): Promise<number> {
+  const client = ctx.client();
+  const out = ctx.io.stdout;
   const vmi = await getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name }));
   const nsFlag = ctx.namespaceFlag(namespace);
   if (vmi === undefined) {
