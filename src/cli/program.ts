@@ -9,6 +9,7 @@ import { describeCommand } from './describe.ts';
 import { driftCommand } from './drift.ts';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './errors.ts';
 import { execCommand } from './exec.ts';
+import { exportCommand } from './export.ts';
 import { fsckCommand } from './fsck.ts';
 import { getCommand } from './get.ts';
 import { imageCommand } from './image.ts';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   execCommand,
   imageCommand,
   fsckCommand,
+  exportCommand,
   auditCommand,
 ];
 
