@@ -6,6 +6,7 @@ import type { Command } from './command.ts';
 import { createContext, UsageError, type CliIO } from './context.ts';
 import { createCommand, deleteCommand } from './create.ts';
 import { describeCommand } from './describe.ts';
+import { cloneCommand } from './clone.ts';
 import { driftCommand } from './drift.ts';
 import { EXIT_OK, EXIT_USAGE, exitCodeOf, formatError } from './errors.ts';
 import { execCommand } from './exec.ts';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   restartCommand,
   windowCommand,
   driftCommand,
+  cloneCommand,
   execCommand,
   imageCommand,
   fsckCommand,
