@@ -1,20 +1,10 @@
 // kubectl (the real one) drives Harrow through the seed's flows over TLS, as a Harvester user would with KubeVirt YAML.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HARROW_BIN, REPO_ROOT, waitFor } from './harness.ts';
-
-function kubectlMissing(): string | undefined {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'kubectl is not installed';
-  }
-}
+import { waitFor } from './harness.ts';
+import { kubectlMissing, startKubectlServer, type KubectlServer } from './kubectl-harness.ts';
 
 const NETWORK = `apiVersion: k8s.cni.cncf.io/v1
 kind: NetworkAttachmentDefinition
@@ -54,44 +44,16 @@ spec:
 `;
 
 describe('kubectl against Harrow', { skip: kubectlMissing() ?? false, concurrency: false }, () => {
+  let server: KubectlServer | undefined;
   let dataDir = '';
-  let server: ChildProcess | undefined;
-  const kubectl = (args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      const child = execFile('kubectl', ['--kubeconfig', join(dataDir, 'kubeconfig'), ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-      if (stdin !== undefined) child.stdin?.end(stdin);
-    });
-  const ok = async (args: string[], stdin?: string): Promise<string> => {
-    const r = await kubectl(args, stdin);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr.trim(), '', `kubectl ${args.join(' ')} printed warnings: ${r.stderr}`);
-    return r.stdout;
-  };
+  const kubectl = (args: string[], stdin?: string): ReturnType<KubectlServer['kubectl']> => server!.kubectl(args, stdin !== undefined ? { stdin } : {});
+  const ok = (args: string[], stdin?: string): Promise<string> => server!.ok(args, stdin);
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'harrow-kubectl-'));
-    server = spawn(HARROW_BIN, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'sim', '--tls', 'auto', '--log-level', 'warn'], {
-      cwd: REPO_ROOT,
-      stdio: 'ignore',
-      detached: true,
-    });
-    await waitFor(async () => existsSync(join(dataDir, 'server.json')) && (await kubectl(['get', '--raw', '/readyz'])).stdout.trim() === 'ok', {
-      timeoutMs: 60_000,
-      message: 'harrow serve --tls auto ready for kubectl',
-    });
+    server = await startKubectlServer();
+    dataDir = server.dataDir;
   });
-  after(() => {
-    if (server?.pid) {
-      try {
-        process.kill(-server.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => server?.stop());
 
   test('the seed through kubectl: create from YAML, read the MAC, patch it, RestartRequired, restart, the new MAC in get vmi -o wide', async () => {
     const file = join(dataDir, 'seed.yaml');
