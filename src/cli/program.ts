@@ -18,6 +18,7 @@ import { restartCommand, startCommand, stopCommand } from './power.ts';
 import { serveCommand } from './serve.ts';
 import { setMacCommand } from './set-mac.ts';
 import { windowCommand } from './window.ts';
+import { tokenCommand } from './token.ts';
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
@@ -38,6 +39,7 @@ export const COMMANDS: readonly Command[] = [
   fsckCommand,
   exportCommand,
   auditCommand,
+  tokenCommand,
 ];
 
 export const GLOBAL_HELP = `Global flags:
