@@ -59,11 +59,16 @@ function parseListen(listen: string): { host: string; port: number } {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+/** 127.0.0.0/8 as an address, not as a name: `127.example.com` may resolve anywhere. */
+const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/** Whether `host` can only be reached from this machine (then plain HTTP is allowed). */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK.has(host) || LOOPBACK_V4.test(host);
 
 export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow> {
   const { host, port } = parseListen(options.listen);
   const tls = options.tls ?? 'off';
-  if (!LOOPBACK.has(host) && !host.startsWith('127.') && tls !== 'auto') {
+  if (!isLoopbackHost(host) && tls !== 'auto') {
     throw new Error(`--listen ${options.listen}: binding beyond loopback requires TLS: add --tls auto`);
   }
   const dataDir = resolve(options.dataDir);
