@@ -8,17 +8,15 @@ import {
   planFor,
   plannedMessage,
 } from '../maintenance/window.ts';
-import { BadRequest, Conflict, Forbidden, HarrowError } from '../resources/errors.ts';
-import { kindInfo } from '../resources/kinds.ts';
+import { BadRequest, Conflict } from '../resources/errors.ts';
 import { removeCondition, setCondition, type KubeObject } from '../resources/meta.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
-import { requestContext, requestUser } from './request-context.ts';
 import { setWarnings } from './resources.ts';
 import { vmiRunning } from './vm-actions.ts';
-import { admitAndCommit, notFound } from './writes.ts';
+import { commitVmSubresource } from './vm-subresource.ts';
 
 export interface MaintenanceActionDeps {
   store: ResourceStore;
@@ -72,59 +70,29 @@ export function cancelRestart(vm: VirtualMachine): VirtualMachine {
 
 type ActionRequest = FastifyRequest<{ Params: { namespace: string; name: string }; Body: unknown }>;
 
-const ATTEMPTS = 5;
-
 export function registerMaintenanceActions(app: FastifyInstance, deps: MaintenanceActionDeps): void {
-  const vmInfo = kindInfo('VirtualMachine');
   const now = deps.now ?? Date.now;
   for (const action of [SCHEDULE_RESTART, CANCEL_RESTART] as const) {
     app.put(
       `/apis/subresources.harrow.io/v1/namespaces/:namespace/virtualmachines/:name/${action}`,
       { config: { harrow: { kind: 'VirtualMachine', verb: action, audited: true } } },
       async (request: ActionRequest, reply) => {
-        const { namespace, name } = request.params;
-        const user = requestUser(request);
-        if (!deps.authorize(user, action, 'VirtualMachine', namespace, name)) {
-          throw new Forbidden(`virtualmachines.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${action} virtual machines in the namespace "${namespace}"`, {
-            name,
-            group: 'subresources.harrow.io',
-            kind: `virtualmachines/${action}`,
-          });
-        }
-        const body = request.body;
-        if (body !== undefined && body !== null && body !== '' && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
-          throw new BadRequest(`${action}: the body must be empty or {} (the window comes from the VM's or its namespace's annotation)`);
-        }
-        const context = requestContext(request);
-        for (let attempt = 1; ; attempt++) {
-          const vm = (await deps.store.get({ kind: 'VirtualMachine', namespace, name })) as VirtualMachine | undefined;
-          if (!vm) throw notFound(vmInfo, name);
-          let next: VirtualMachine;
-          if (action === SCHEDULE_RESTART) {
-            const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as VirtualMachineInstance | undefined;
-            next = scheduleRestart(vm, vmi, await deps.store.get({ kind: 'Namespace', name: namespace }), now());
-          } else next = cancelRestart(vm);
-          try {
-            const result = await admitAndCommit(deps, {
-              info: vmInfo,
-              operation: 'update',
-              object: next,
-              oldObject: vm,
-              user,
-              dryRun: context.dryRun,
-              verb: action,
-              subresource: action,
-              code: 200,
-            });
-            setWarnings(reply, result.warnings);
-            return result.object;
-          } catch (e) {
-            // A controller's status write raced us: decide again on the fresh VM.
-            if (!(e instanceof HarrowError) || e.reason !== 'Conflict' || attempt >= ATTEMPTS) throw e;
-            const fresh = await deps.store.get({ kind: 'VirtualMachine', namespace, name });
-            if (fresh?.metadata.resourceVersion === vm.metadata.resourceVersion) throw e;
-          }
-        }
+        const result = await commitVmSubresource(deps, request, {
+          group: 'subresources.harrow.io',
+          action,
+          code: 200,
+          bodyDryRun: () => {
+            const body = request.body;
+            if (body !== undefined && body !== null && body !== '' && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
+              throw new BadRequest(`${action}: the body must be empty or {} (the window comes from the VM's or its namespace's annotation)`);
+            }
+            return false;
+          },
+          decide: async (vm, vmi) =>
+            action === SCHEDULE_RESTART ? scheduleRestart(vm, vmi, await deps.store.get({ kind: 'Namespace', name: request.params.namespace }), now()) : cancelRestart(vm),
+        });
+        setWarnings(reply, result.warnings);
+        return result.object;
       },
     );
   }

@@ -1,15 +1,12 @@
 // KubeVirt's VM subresources start/stop/restart: runStrategy or stateChangeRequests changes that the vm controller carries out.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequest, Conflict, Forbidden, HarrowError } from '../resources/errors.ts';
-import { kindInfo } from '../resources/kinds.ts';
-import type { KubeObject } from '../resources/meta.ts';
+import { BadRequest, Conflict } from '../resources/errors.ts';
 import type { RunStrategy, StateChangeRequest, VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
-import { requestContext, requestUser } from './request-context.ts';
 import { dryRunOf, setWarnings } from './resources.ts';
-import { admitAndCommit, notFound } from './writes.ts';
+import { commitVmSubresource } from './vm-subresource.ts';
 import { registerDriftRemedies } from './drift-remedies.ts';
 
 export type VmAction = 'start' | 'stop' | 'restart';
@@ -108,53 +105,22 @@ function bodyDryRun(body: unknown): boolean {
   return dryRun.map((d) => dryRunOf(String(d))).some(Boolean);
 }
 
-const ACTION_ATTEMPTS = 5;
-
 export function registerVmActions(app: FastifyInstance, deps: VmActionDeps): void {
-  const vmInfo = kindInfo('VirtualMachine');
   for (const action of ['start', 'stop', 'restart'] as const) {
     app.put(
       `/apis/subresources.kubevirt.io/v1/namespaces/:namespace/virtualmachines/:name/${action}`,
       { config: { harrow: { kind: 'VirtualMachine', verb: action, audited: true } } },
       async (request: ActionRequest, reply: FastifyReply) => {
-        const { namespace, name } = request.params;
-        const user = requestUser(request);
-        if (!deps.authorize(user, action, 'VirtualMachine', namespace)) {
-          throw new Forbidden(`virtualmachines.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${action} virtual machines in the namespace "${namespace}"`, {
-            name,
-            group: 'subresources.kubevirt.io',
-            kind: `virtualmachines/${action}`,
-          });
-        }
-        const context = requestContext(request);
-        context.dryRun = context.dryRun || bodyDryRun(request.body);
-        for (let attempt = 1; ; attempt++) {
-          const vm = (await deps.store.get({ kind: 'VirtualMachine', namespace, name })) as VirtualMachine | undefined;
-          if (!vm) throw notFound(vmInfo, name);
-          const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as VirtualMachineInstance | undefined;
-          const next = applyVmAction(action, vm, vmi) as KubeObject;
-          try {
-            const result = await admitAndCommit(deps, {
-              info: vmInfo,
-              operation: 'update',
-              object: next,
-              oldObject: vm,
-              user,
-              dryRun: context.dryRun,
-              verb: action,
-              subresource: action,
-              code: 202,
-            });
-            setWarnings(reply, result.warnings);
-            // KubeVirt answers 202 Accepted with an empty body: the vm controller carries the action out.
-            return reply.code(202).send();
-          } catch (e) {
-            // A controller's status write raced us: decide again on the fresh VM rather than fail the user's click.
-            if (!(e instanceof HarrowError) || e.reason !== 'Conflict' || attempt >= ACTION_ATTEMPTS) throw e;
-            const now = await deps.store.get({ kind: 'VirtualMachine', namespace, name });
-            if (now?.metadata.resourceVersion === vm.metadata.resourceVersion) throw e;
-          }
-        }
+        const result = await commitVmSubresource(deps, request, {
+          group: 'subresources.kubevirt.io',
+          action,
+          code: 202,
+          bodyDryRun: () => bodyDryRun(request.body),
+          decide: (vm, vmi) => applyVmAction(action, vm, vmi),
+        });
+        setWarnings(reply, result.warnings);
+        // KubeVirt answers 202 Accepted with an empty body: the vm controller carries the action out.
+        return reply.code(202).send();
       },
     );
   }
