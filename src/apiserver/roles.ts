@@ -13,7 +13,7 @@ import type { Authorize } from './auth.ts';
  * | VirtualMachineInstance                 | all   | all verbs, interfacelist, guest-exec                | get, list, watch, interfacelist      |
  * | VirtualMachineClone                    | all   | all verbs                                           | get, list, watch                     |
  * | NetworkAttachmentDefinition, Pod,      | all   | get, list, watch                                    | get, list, watch                     |
- * |   Event, AuditRecord                   |       |                                                     |                                      |
+ * |   Event, AuditRecord                   |       | (AuditRecords about cluster-scoped objects: admins only)                                   |
  * | MacAllocation (cluster-scoped)         | all   | get, list, watch — only allocations held by a VM of a granted namespace (others: 404 / left out) |
  * | MacPool, Node (cluster-scoped)         | all   | get, list, watch                                    | get, list, watch                     |
  * | Namespace (cluster-scoped)             | all   | get of a granted one; list/watch show granted only  | same as operator                     |
@@ -106,6 +106,12 @@ function holderNamespace(o: KubeObject): string | undefined {
   return o.metadata.labels?.['harrow.io/owner-namespace'];
 }
 
+/** The namespace of the object an AuditRecord is about (undefined for a cluster-scoped one). */
+function auditedNamespace(o: KubeObject): string | undefined {
+  const ns = (o as { spec?: { resource?: { namespace?: unknown } } }).spec?.resource?.namespace;
+  return typeof ns === 'string' ? ns : undefined;
+}
+
 /**
  * Which objects of a kind the user may see once the verb is allowed: undefined when all of them. Cluster-scoped objects
  * that belong to a namespace (a MacAllocation names its holder VM; a Namespace is one) are shown only for granted ones.
@@ -115,6 +121,8 @@ export function readFilter(user: UserInfo, kind: string): ((o: KubeObject) => bo
   if (grant.role === 'admin') return undefined;
   if (kind === 'MacAllocation') return (o) => grant.namespaces.has(holderNamespace(o) ?? '');
   if (kind === 'Namespace') return (o) => grant.namespaces.has(o.metadata.name);
+  // Records about cluster-scoped objects (tokens, pools, namespaces) are kept in `default`: they are not a namespace's.
+  if (kind === 'AuditRecord') return (o) => grant.namespaces.has(auditedNamespace(o) ?? '');
   return undefined;
 }
 

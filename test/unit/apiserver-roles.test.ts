@@ -104,6 +104,16 @@ describe('readFilter', () => {
     const namespaces = readFilter(OPERATOR, 'Namespace')!;
     assert.deepEqual(['a', 'b', 'default'].map(ns).filter(namespaces).map((n) => n.metadata.name), ['a']);
     assert.equal(readFilter(VIEWER, 'VirtualMachine'), undefined, 'namespaced kinds are decided by the authorizer');
+    const audit = readFilter(VIEWER, 'AuditRecord')!;
+    const record = (resource: { kind: string; namespace?: string; name: string }): KubeObject => ({
+      apiVersion: 'harrow.io/v1',
+      kind: 'AuditRecord',
+      metadata: { name: 'r', namespace: resource.namespace ?? 'default' },
+      spec: { resource },
+    });
+    assert.equal(audit(record({ kind: 'VirtualMachine', namespace: 'a', name: 'vm' })), true);
+    assert.equal(audit(record({ kind: 'ApiToken', name: '0123456789ab' })), false, 'records about tokens, pools, namespaces are for admins');
+    assert.equal(readFilter(ADMIN, 'AuditRecord'), undefined);
     assert.equal(maySeeNamespace(VIEWER, 'c') && !maySeeNamespace(VIEWER, 'b'), true);
   });
 });
