@@ -52,34 +52,15 @@ export function grantOf(user: UserInfo): Grant {
 const READ = ['get', 'list', 'watch'] as const;
 const ANY = '*';
 
+/** Kinds both namespaced roles only read. */
+const READ_ONLY: Record<string, readonly string[]> = Object.fromEntries(
+  ['NetworkAttachmentDefinition', 'Pod', 'Event', 'AuditRecord', 'MacAllocation', 'MacPool', 'Namespace', 'Node'].map((k) => [k, READ]),
+);
+
 /** Verbs per kind for the namespaced roles; ANY: every verb, subresources included. Kinds not named: nothing. */
 const POLICY: Record<Exclude<Role, 'admin'>, Record<string, readonly string[]>> = {
-  operator: {
-    VirtualMachine: [ANY],
-    VirtualMachineInstance: [ANY],
-    VirtualMachineClone: [ANY],
-    NetworkAttachmentDefinition: READ,
-    Pod: READ,
-    Event: READ,
-    AuditRecord: READ,
-    MacAllocation: READ,
-    MacPool: READ,
-    Namespace: READ,
-    Node: READ,
-  },
-  viewer: {
-    VirtualMachine: READ,
-    VirtualMachineInstance: [...READ, 'interfacelist'],
-    VirtualMachineClone: READ,
-    NetworkAttachmentDefinition: READ,
-    Pod: READ,
-    Event: READ,
-    AuditRecord: READ,
-    MacAllocation: READ,
-    MacPool: READ,
-    Namespace: READ,
-    Node: READ,
-  },
+  operator: { ...READ_ONLY, VirtualMachine: [ANY], VirtualMachineInstance: [ANY], VirtualMachineClone: [ANY] },
+  viewer: { ...READ_ONLY, VirtualMachine: READ, VirtualMachineInstance: [...READ, 'interfacelist'], VirtualMachineClone: READ },
 };
 
 /** Cluster-scoped kinds a namespaced role may read (filtered by readFilter where the objects belong to namespaces). */
