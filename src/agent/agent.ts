@@ -8,7 +8,12 @@ import { HarrowClient } from '../client/client.ts';
 import { startControllers, type MacAssigner, type RunningControllers } from '../controllers/index.ts';
 import type { VirtualMachine } from '../resources/types.ts';
 import { chooseRuntime } from '../server/runtime-choice.ts';
+import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
+import type { QemuRuntime } from '../runtime/qemu/qemu-runtime.ts';
+import { underlayIp, type Underlay } from '../runtime/qemu/vxlan.ts';
+import type { ResourceStore } from '../store/types.ts';
 import { ApiStore } from './api-store.ts';
+import { ANNOTATION_AGENT_URL, startNodeApi, type NodeApi } from './node-api.ts';
 import { startHeartbeat, type Heartbeat, type NodeCapacity } from './heartbeat.ts';
 
 export interface AgentOptions {
@@ -20,6 +25,11 @@ export interface AgentOptions {
   dataDir: string;
   /** InternalIP(s) the other hosts reach this one at. */
   addresses?: string[];
+  /** qemu: this host's underlay (address with prefix, root-namespace bridge); networks then span hosts through VXLAN. */
+  underlay?: Underlay;
+  /** Where the agent's own API (guest-exec for the control plane) listens (default 127.0.0.1, a free port). */
+  apiHost?: string;
+  apiPort?: number;
   capacity?: Partial<NodeCapacity>;
   heartbeatMs?: number;
   logLevel?: string;
@@ -53,21 +63,30 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const store = new ApiStore(client, {
     onWatchError: (kind, error) => logger.warn({ kind, err: error.message }, 'watch broke: reconnecting'),
   });
-  const { runtime } = await chooseRuntime(options.runtime, { dataDir, logger });
+  if (options.underlay && options.runtime !== 'qemu') throw new Error('an underlay (VXLAN between hosts) needs the qemu runtime');
+  const { runtime } = await chooseRuntime(options.runtime, { dataDir, logger, ...(options.underlay ? { underlay: options.underlay } : {}) });
   let heartbeat: Heartbeat | undefined;
   let controllers: RunningControllers | undefined;
+  let api: NodeApi | undefined;
+  let peers: { stop(): void } | undefined;
+  const addresses = [...(options.addresses ?? []), ...(options.underlay ? [underlayIp(options.underlay)] : [])];
   try {
+    api = await startNodeApi({ runtime, token: options.token, ...(options.apiHost ? { host: options.apiHost } : {}), ...(options.apiPort !== undefined ? { port: options.apiPort } : {}) });
     heartbeat = await startHeartbeat({
       store,
       nodeName,
       runtime: runtime.name,
       logger,
-      ...(options.addresses ? { addresses: options.addresses } : {}),
+      annotations: { [ANNOTATION_AGENT_URL]: api.url },
+      ...(addresses.length > 0 ? { addresses } : {}),
       ...(options.capacity ? { capacity: options.capacity } : {}),
       ...(options.heartbeatMs !== undefined ? { intervalMs: options.heartbeatMs } : {}),
     });
     controllers = await startControllers({ store, runtime, macAssigner: noAssigner, nodeName, logger, roles: { controlPlane: false, node: true } });
+    if (options.underlay) peers = followVxlanPeers(store, runtime as QemuRuntime, nodeName, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, logger);
   } catch (e) {
+    peers?.stop();
+    await api?.close();
     heartbeat?.stop();
     await store.close();
     await runtime.close();
@@ -79,10 +98,48 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     nodeName,
     controllers: running,
     async close() {
+      peers?.stop();
       heartbeat?.stop();
       await running.stop();
+      await api?.close();
       await store.close();
       await runtime.close();
+    },
+  };
+}
+
+/** Keeps every network's VXLAN flooding to the other Nodes' InternalIPs (polled: Nodes come and go rarely). */
+function followVxlanPeers(store: ResourceStore, runtime: QemuRuntime, nodeName: string, intervalMs: number, logger: Logger): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let last = '';
+  const sync = async (): Promise<void> => {
+    const nodes = (await store.list('Node')).items as NodeObject[];
+    const peers = nodes
+      .filter((n) => n.metadata.name !== nodeName)
+      .flatMap((n) => (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address))
+      .sort();
+    await runtime.setVxlanPeers(peers);
+    if (peers.join(',') !== last) logger.info({ peers }, 'VXLAN peers');
+    last = peers.join(',');
+  };
+  const loop = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      sync().then(loop, (e: unknown) => {
+        logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'VXLAN peer sync failed');
+        loop();
+      });
+    }, intervalMs);
+  };
+  void sync().then(loop, (e: unknown) => {
+    logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'VXLAN peer sync failed');
+    loop();
+  });
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
     },
   };
 }

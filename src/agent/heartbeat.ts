@@ -20,6 +20,8 @@ export interface HeartbeatOptions {
   /** InternalIP addresses other hosts reach this one at (VXLAN peers). */
   addresses?: string[];
   runtime: string;
+  /** Node annotations this agent owns (e.g. where its API listens). */
+  annotations?: Record<string, string>;
   intervalMs?: number;
   logger: Logger;
 }
@@ -64,6 +66,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
   const beat = async (): Promise<void> => {
     const nowIso = new Date().toISOString();
     const written = await updateWithRetry<NodeObject>(store, { kind: 'Node', name: nodeName }, (o) => {
+      if (options.annotations) o.metadata.annotations = { ...o.metadata.annotations, ...options.annotations };
       o.status = nodeStatus(options, o.status, nowIso);
       return true;
     });
@@ -75,7 +78,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
       node = (await store.create({
         apiVersion: 'v1',
         kind: 'Node',
-        metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName } },
+        metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName }, ...(options.annotations ? { annotations: options.annotations } : {}) },
         spec: {},
         status: nodeStatus(options, undefined, nowIso),
       })) as NodeObject;

@@ -21,7 +21,10 @@ the VMIs the control plane schedules to this node. It talks to the control plane
   --node-name NAME        the Node's name (default: the hostname)
   --runtime sim|qemu      sim (default) or qemu (root, QEMU and the guest image needed)
   --data-dir DIR          the runtime's state (default .harrow-agent-NAME)
-  --address IP            this host's address for the other hosts (VXLAN underlay); repeat for several
+  --address IP            this host's address for the other hosts; repeat for several
+  --underlay-bridge BR --underlay-address CIDR
+                          qemu: give the runtime's host namespace CIDR (e.g. 198.19.0.11/24) on a veth to the
+                          root-namespace bridge BR; each network's bridge then reaches the other Nodes' through VXLAN
   --cpu N, --memory-mib N, --max-vms N   capacity (default: this machine's CPUs and memory, 100 VMs)
   --heartbeat-ms N        heartbeat interval (default 2000; the control plane moves VMs after 3 missed)
   --log-level LEVEL       trace, debug, info (default), warn, error
@@ -37,6 +40,8 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     'heartbeat-ms': { type: 'string' },
     'log-level': { type: 'string' },
     'token-file': { type: 'string' },
+    'underlay-bridge': { type: 'string' },
+    'underlay-address': { type: 'string' },
   },
   async run(ctx, args) {
     expectPositionals(args.positionals, [], 'agent');
@@ -51,6 +56,12 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     const memoryMiB = wholeNumber('memory-mib', v['memory-mib']);
     const maxVms = wholeNumber('max-vms', v['max-vms']);
     const heartbeatMs = wholeNumber('heartbeat-ms', v['heartbeat-ms']);
+    const underlayBridge = v['underlay-bridge'] as string | undefined;
+    const underlayAddress = v['underlay-address'] as string | undefined;
+    if ((underlayBridge === undefined) !== (underlayAddress === undefined)) {
+      throw new UsageError('agent: --underlay-bridge and --underlay-address go together', 'agent');
+    }
+    if (underlayBridge !== undefined && runtime !== 'qemu') throw new UsageError('agent: --underlay-bridge needs --runtime qemu', 'agent');
     const signal = new Promise<string>((resolveSignal) => {
       process.once('SIGINT', () => resolveSignal('SIGINT'));
       process.once('SIGTERM', () => resolveSignal('SIGTERM'));
@@ -66,6 +77,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
         dataDir: resolve(ctx.io.cwd, (v['data-dir'] as string | undefined) ?? `.harrow-agent-${nodeName ?? 'local'}`),
         ...(nodeName !== undefined ? { nodeName } : {}),
         ...(v.address !== undefined ? { addresses: v.address as string[] } : {}),
+        ...(underlayBridge !== undefined && underlayAddress !== undefined ? { underlay: { bridge: underlayBridge, address: underlayAddress } } : {}),
         capacity: { ...(cpu !== undefined ? { cpu } : {}), ...(memoryMiB !== undefined ? { memoryMiB } : {}), ...(maxVms !== undefined ? { maxVms } : {}) },
         ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
         ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),

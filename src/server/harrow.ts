@@ -12,10 +12,11 @@ import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.t
 import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmachineclone.ts';
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { maySeeNamespace, readFilter, roleAuthorize } from '../apiserver/roles.ts';
-import { createApiServer } from '../apiserver/server.ts';
+import { createApiServer, type ApiServerLimits } from '../apiserver/server.ts';
 import { apiTokenAdmission, chainAuthenticators, storeTokenAuthenticator } from '../apiserver/tokens.ts';
 import { DEFAULT_SERVING_HOSTS, ensureServingCertificate } from '../apiserver/tls.ts';
 import { startHeartbeat } from '../agent/heartbeat.ts';
+import { nodeRoutingRuntime } from '../agent/node-routing.ts';
 import { startControllers } from '../controllers/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
@@ -36,6 +37,8 @@ export interface HarrowOptions {
   nodeName?: string;
   /** `auto`: serve HTTPS with a CA and serving certificate made on first start (kubectl sends tokens only over TLS). */
   tls?: 'off' | 'auto';
+  /** Request body size, list page size, request rate and open watches per token (defaults in src/apiserver/limits.ts). */
+  limits?: ApiServerLimits;
   /** False: control plane only — no runtime work here, VMIs go to `harrow agent` nodes (default true: this host is a node too). */
   localNode?: boolean;
 }
@@ -85,9 +88,12 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
   const admission = [virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }), nadAdmission(store), macPoolAdmission(store), namespaceAdmission(), apiTokenAdmission(), virtualMachineCloneAdmission(store, macs)];
+  const nodeName = options.nodeName ?? hostname();
+  const localNode = options.localNode ?? true;
   const app = await createApiServer({
     store,
-    runtime,
+    // Guests on other nodes are reached through their agents.
+    runtime: nodeRoutingRuntime({ local: runtime, store, token: auth.token, ...(localNode ? { localNode: nodeName } : {}) }),
     admission,
     // admin.token stays the admin's; users' tokens are ApiTokens (harrow token create), checked against their hash.
     authenticator: chainAuthenticators(auth.authenticator, storeTokenAuthenticator(store)),
@@ -96,13 +102,12 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     logger: false,
     plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
     isReady: () => ready,
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(serving ? { https: { key: serving.key, cert: serving.cert } } : {}),
   });
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', 'localhost');
   const kubeconfig = await auth.writeKubeconfig(url, serving ? { caData: serving.caCert } : {});
-  const nodeName = options.nodeName ?? hostname();
-  const localNode = options.localNode ?? true;
   // This host registers as a Node like an agent would, so schedulers and `get nodes` see it.
   const heartbeat = localNode ? await startHeartbeat({ store, nodeName, runtime: runtime.name, logger }) : undefined;
   const controllers = await startControllers({

@@ -61,6 +61,9 @@ describe('node agents (sim runtime, control plane without a local node)', () => 
       assert.equal(before.get(n)!.status?.interfaces?.[0]?.mac, specMacs(vm)[0], `${n}: the guest has its manifest MAC`);
     }
     const onA = names.filter((n) => before.get(n)!.status!.nodeName === 'agent-a');
+    // guest-exec through the control plane reaches the guest on its agent.
+    const exec = await server.client.guestExec(NS, onA[0]!, ['cat', '/sys/class/net/eth0/address']);
+    assert.equal(exec.stdout.trim(), macsBefore.get(onA[0]!), 'guest-exec through the API runs on the agent holding the guest');
 
     const killedAt = Date.now();
     await agents[0]!.kill('SIGKILL');
