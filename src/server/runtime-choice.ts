@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Underlay } from '../runtime/qemu/vxlan.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { createSimRuntime } from '../runtime/sim/index.ts';
 
@@ -9,7 +10,7 @@ export type RuntimeChoice = 'sim' | 'qemu' | 'auto';
 
 export async function chooseRuntime(
   choice: RuntimeChoice,
-  context: { dataDir: string; logger: Logger },
+  context: { dataDir: string; logger: Logger; underlay?: Underlay },
 ): Promise<{ runtime: Runtime; note?: string }> {
   if (choice === 'sim') return { runtime: createSimRuntime() };
   const qemu = await import('../runtime/qemu/index.ts');
@@ -23,7 +24,12 @@ export async function chooseRuntime(
   const image = await qemu.buildGuestImage({ cacheDir: qemu.defaultGuestCacheDir() });
   // Host objects are named after the data dir, so two servers on one host never share a namespace or a bridge.
   const instanceId = 'h' + createHash('sha256').update(context.dataDir).digest('hex').slice(0, 8);
-  const runtime = await qemu.createQemuRuntime({ instanceId, stateDir: join(context.dataDir, 'qemu'), image });
+  const runtime = await qemu.createQemuRuntime({
+    instanceId,
+    stateDir: join(context.dataDir, 'qemu'),
+    image,
+    ...(context.underlay ? { underlay: context.underlay } : {}),
+  });
   if (process.env.HARROW_QEMU_DESTROY_ON_CLOSE !== '1') return { runtime };
   // Tests ask for everything to go with the server: guests, pod namespaces, bridges, dnsmasq.
   const close = async (): Promise<void> => {

@@ -56,6 +56,7 @@ import { ensureSpoofchkTable, guardPort, readSpoofchk, unguardPort } from './nft
 import { commandLine, isAlive, readPidFile, terminate } from './procfs.ts';
 import { guestNameOf, isQemuCommand, launchQemu, nicIds } from './qemu.ts';
 import { GuestSession, type GuestPaths } from './guest-session.ts';
+import { ensureUnderlay, ensureVxlan, removeVxlan, setVxlanPeers as setVxlanPeersOf, underlayIp, type Underlay } from './vxlan.ts';
 
 export interface QemuRuntimeOptions {
   /** Names this runtime's host objects, so that several runtimes (parallel tests) never touch each other's. */
@@ -68,6 +69,8 @@ export interface QemuRuntimeOptions {
   onProgress?: (message: string) => void;
   /** TCG translation cache per guest in MiB (QEMU's default is 1 GiB of address space); 0 keeps QEMU's default. */
   tbSizeMiB?: number;
+  /** Several hosts: this host's underlay, over which each network's bridge reaches the other hosts' through VXLAN. */
+  underlay?: Underlay;
 }
 
 export interface QemuRuntime extends Runtime {
@@ -89,6 +92,8 @@ export interface QemuRuntime extends Runtime {
   consoleLog(vmiUid: string): Promise<string>;
   /** The QEMU process of a running guest. */
   guestPid(vmiUid: string): number | undefined;
+  /** The other hosts' underlay addresses: every network's VXLAN floods to exactly these (needs `underlay`). */
+  setVxlanPeers(peers: readonly string[]): Promise<void>;
 }
 
 interface PodRecord {
@@ -140,6 +145,9 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     }));
   await ensureNamespace(hostNs);
   await ensureSpoofchkTable(hostNs);
+  if (options.underlay) await ensureUnderlay(hostNs, instanceId, options.underlay);
+  const localUnderlayIp = options.underlay ? underlayIp(options.underlay) : undefined;
+  let vxlanPeers: readonly string[] = [];
 
   const networks = new Map<string, NetworkSpec>();
   const pods = new Map<string, PodRecord>();
@@ -262,6 +270,10 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
         up: true,
       });
       await setIpv4Address(hostNs, bridge, `${spec.gateway}/${cidr.prefix}`);
+      if (localUnderlayIp) {
+        await ensureVxlan(hostNs, spec.id, bridge, localUnderlayIp);
+        await setVxlanPeersOf(hostNs, spec.id, vxlanPeers);
+      }
       await mkdir(files.dir, { recursive: true, mode: 0o700 });
       const running = await dnsmasqPid(spec.id);
       const same = previous !== undefined && JSON.stringify(previous) === JSON.stringify(spec);
@@ -287,6 +299,7 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     const files = networkFiles(networkId);
     const pid = await dnsmasqPid(networkId);
     if (pid) await terminate(pid);
+    await removeVxlan(hostNs, networkId);
     await deleteLink(hostNs, bridgeName(networkId));
     await rm(files.dir, { recursive: true, force: true });
     networks.delete(networkId);
@@ -706,6 +719,12 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     guestPid(vmiUid) {
       const session = guests.get(vmiUid);
       return session?.running ? session.pid : undefined;
+    },
+    async setVxlanPeers(peers) {
+      assertOpen();
+      if (!localUnderlayIp) throw new Error('setVxlanPeers: this runtime has no underlay (createQemuRuntime underlay option)');
+      vxlanPeers = [...new Set(peers)].filter((p) => p !== localUnderlayIp).sort();
+      for (const id of networks.keys()) await lock.run(`network/${id}`, () => setVxlanPeersOf(hostNs, id, vxlanPeers));
     },
   };
   return runtime;
