@@ -36,10 +36,10 @@ export interface KubectlServer {
 }
 
 /** Starts `harrow serve --runtime sim --tls auto` (kubectl sends its token only over TLS) and waits until kubectl reads /readyz. */
-export async function startKubectlServer(): Promise<KubectlServer> {
+export async function startKubectlServer(options: { args?: string[] } = {}): Promise<KubectlServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'harrow-kubectl-'));
   const kubeconfig = join(dataDir, 'kubeconfig');
-  const server = spawn(HARROW_BIN, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'sim', '--tls', 'auto', '--log-level', 'warn'], {
+  const server = spawn(HARROW_BIN, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'sim', '--tls', 'auto', '--log-level', 'warn', ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     stdio: 'ignore',
     detached: true,
