@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   ANNOTATION_RESTART_SCHEDULED_AT,
+  ANNOTATION_RESTART_SCHEDULED_INSTANCE,
   CONDITION_RESTART_SCHEDULED,
   appliedWindow,
   planFor,
@@ -47,7 +48,11 @@ export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance 
   if (!vmiRunning(vmi)) throw conflict(name, 'VM is not running: a stopped VM takes its changes when it next starts, there is nothing to restart');
   const at = planFor(applied.window, new Date(nowMs));
   const next = structuredClone(vm);
-  next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [ANNOTATION_RESTART_SCHEDULED_AT]: at.toISOString() };
+  next.metadata.annotations = {
+    ...(next.metadata.annotations ?? {}),
+    [ANNOTATION_RESTART_SCHEDULED_AT]: at.toISOString(),
+    ...(vmi?.metadata.uid ? { [ANNOTATION_RESTART_SCHEDULED_INSTANCE]: vmi.metadata.uid } : {}),
+  };
   const status = (next.status ??= {});
   setCondition(
     (status.conditions ??= []),
@@ -63,7 +68,10 @@ export function cancelRestart(vm: VirtualMachine): VirtualMachine {
   const condition = vm.status?.conditions?.find((c) => c.type === CONDITION_RESTART_SCHEDULED && c.status === 'True');
   if (planned === undefined && !condition) throw conflict(vm.metadata.name, 'no restart is scheduled');
   const next = structuredClone(vm);
-  if (next.metadata.annotations) delete next.metadata.annotations[ANNOTATION_RESTART_SCHEDULED_AT];
+  if (next.metadata.annotations) {
+    delete next.metadata.annotations[ANNOTATION_RESTART_SCHEDULED_AT];
+    delete next.metadata.annotations[ANNOTATION_RESTART_SCHEDULED_INSTANCE];
+  }
   if (next.status?.conditions) removeCondition(next.status.conditions, CONDITION_RESTART_SCHEDULED);
   return next;
 }

@@ -3,6 +3,7 @@
 // and says which in the RestartScheduled condition, an Event and an audit record.
 import {
   ANNOTATION_RESTART_SCHEDULED_AT,
+  ANNOTATION_RESTART_SCHEDULED_INSTANCE,
   CONDITION_RESTART_SCHEDULED,
   appliedWindow,
   describeWindow,
@@ -32,7 +33,7 @@ export type MaintenanceDecision =
   | { kind: 'wait'; at: Date; message: string; requeueAfter: number }
   | { kind: 'replan'; at: Date; message: string; missed: boolean }
   | { kind: 'restart'; planned: Date; message: string }
-  | { kind: 'drop'; reason: 'VMNotRunning' | 'NoMaintenanceWindow' | 'InvalidPlan'; message: string; eventType: EventType };
+  | { kind: 'drop'; reason: 'VMNotRunning' | 'AlreadyRestarted' | 'NoMaintenanceWindow' | 'InvalidPlan'; message: string; eventType: EventType };
 
 const isRunning = (vm: VirtualMachine, vmi: VirtualMachineInstance | undefined): boolean => {
   const phase = vmi?.status?.phase;
@@ -52,6 +53,15 @@ export function decideMaintenance(vm: VirtualMachine, vmi: VirtualMachineInstanc
     return { kind: 'drop', reason: 'InvalidPlan', message: `scheduled restart dropped: ${ANNOTATION_RESTART_SCHEDULED_AT} ${JSON.stringify(raw)} is not a time`, eventType: 'Warning' };
   }
   const planned = new Date(plannedMs);
+  const instance = vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_INSTANCE];
+  if (instance && vmi?.metadata.uid && vmi.metadata.uid !== instance) {
+    return {
+      kind: 'drop',
+      reason: 'AlreadyRestarted',
+      message: `scheduled restart for ${raw} dropped: the VM has restarted since it was scheduled (instance ${vmi.metadata.uid} replaced ${instance}), so its changes are applied`,
+      eventType: 'Normal',
+    };
+  }
   let applied: AppliedWindow | undefined;
   try {
     applied = appliedWindow(vm, namespace);
@@ -118,6 +128,12 @@ export function maintenanceController(ctx: ControllerContext): Controller {
   informers.vms.onEvent((e) => {
     if (e.type !== 'DELETED' && hasPlan(e.object) && changed(e, planOf)) c.enqueue(objectKey(e.object));
   });
+  // A new instance of a VM with a plan (restarted meanwhile) makes the plan moot.
+  informers.vmis.onEvent((e) => {
+    if (e.type !== 'ADDED') return;
+    const vm = informers.vms.get(objectKey(e.object));
+    if (vm && hasPlan(vm)) c.enqueue(objectKey(vm));
+  });
   // A namespace's window changing moves the plans of its VMs that follow it.
   namespaces.onEvent((e) => {
     if (!changed(e, (n) => n.metadata.annotations?.[ANNOTATION_MAINTENANCE_WINDOW] ?? '')) return;
@@ -140,8 +156,10 @@ export function maintenanceController(ctx: ControllerContext): Controller {
     const conditionsOf = (vm: VirtualMachine): Condition[] => ((vm.status ??= {}).conditions ??= []);
     const setPlan = (vm: VirtualMachine, at: string | undefined): void => {
       const annotations = { ...(vm.metadata.annotations ?? {}) };
-      if (at === undefined) delete annotations[ANNOTATION_RESTART_SCHEDULED_AT];
-      else annotations[ANNOTATION_RESTART_SCHEDULED_AT] = at;
+      if (at === undefined) {
+        delete annotations[ANNOTATION_RESTART_SCHEDULED_AT];
+        delete annotations[ANNOTATION_RESTART_SCHEDULED_INSTANCE];
+      } else annotations[ANNOTATION_RESTART_SCHEDULED_AT] = at;
       vm.metadata.annotations = annotations;
     };
     /** Writes `change` only if the stored plan is still the one decided on (a cancel may race this reconcile). */
@@ -171,11 +189,13 @@ export function maintenanceController(ctx: ControllerContext): Controller {
         await updateWithRetry<VirtualMachine>(store, ref, (vm) => vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] === undefined && removeCondition(conditionsOf(vm), CONDITION_RESTART_SCHEDULED));
         return {};
       case 'wait':
-        await updateWithRetry<VirtualMachine>(
-          store,
-          ref,
-          (vm) => vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] === plan && setCondition(conditionsOf(vm), scheduledCondition('True', 'MaintenanceWindow', d.message), nowIso),
-        );
+        await updateWithRetry<VirtualMachine>(store, ref, (vm) => {
+          if (vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] !== plan) return false;
+          // A message that says more about this same plan (why it was re-planned, that the window was open) stays.
+          const shown = conditionsOf(vm).find((x) => x.type === CONDITION_RESTART_SCHEDULED);
+          if (shown?.status === 'True' && shown.message?.endsWith(d.message)) return false;
+          return setCondition(conditionsOf(vm), scheduledCondition('True', 'MaintenanceWindow', d.message), nowIso);
+        });
         return { requeueAfter: d.requeueAfter };
       case 'replan': {
         const next = d.at.toISOString();

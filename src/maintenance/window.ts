@@ -21,6 +21,11 @@ import {
  * by the maintenance controller when it re-plans, removed when the restart is carried out or cancelled.
  */
 export const ANNOTATION_RESTART_SCHEDULED_AT = 'harrow.io/restart-scheduled-at';
+/**
+ * VM annotation: the uid of the instance the planned restart is to replace. Once another instance runs (the VM was
+ * restarted, or stopped and started, in the meantime) the change the restart was for has been applied: the plan is dropped.
+ */
+export const ANNOTATION_RESTART_SCHEDULED_INSTANCE = 'harrow.io/restart-scheduled-instance';
 /** VM condition: True while a restart is planned; its message names the planned time and the window. */
 export const CONDITION_RESTART_SCHEDULED = 'RestartScheduled';
 

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../src/resources/meta.ts';
 import type { AuditRecord, KubeEvent, VirtualMachine, VirtualMachineInstance } from '../../src/resources/types.ts';
 import { createSimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
-import { counterMacAssigner, getVm, getVmi, patchVm, vmManifest, waitFor, waitRunning, type Harness } from './controllers-harness.ts';
+import { counterMacAssigner, getVm, getVmi, patchVm, setRequests, vmManifest, waitFor, waitRunning, type Harness } from './controllers-harness.ts';
 
 /** Real time plus an offset: timers keep running, and a jump forward wakes the controllers' due timers. */
 class TestClock {
@@ -158,8 +158,27 @@ describe('maintenance controller (sim runtime, test clock)', () => {
     assert.equal((await getVm(h.store, 'late'))?.metadata.annotations?.['harrow.io/restart-scheduled-at'], '2026-12-06T01:00:00.000Z');
     assert.equal((await getVmi(h.store, 'late'))?.metadata.uid, first.metadata.uid, 'not restarted outside the window');
     await waitFor('MaintenanceWindowMissed event', async () => (await events('late', 'MaintenanceWindowMissed')).length === 1);
+    await h.controllers.waitForIdle();
+    assert.match(condition(await getVm(h.store, 'late'), 'RestartScheduled')?.message ?? '', /^missed the window/, 'the condition keeps saying why');
     clock.set('2026-12-06T01:00:00Z');
     await waitFor('restarted in the next window', async () => (await getVmi(h.store, 'late'))?.metadata.uid !== first.metadata.uid);
+  });
+
+  test('a VM restarted by hand before the window: the plan is dropped (the change is applied), no second restart', async () => {
+    const first = await scheduledVm('eager', '02:00:00:00:64:01', '02:00:00:00:64:02');
+    await setRequests(h.store, 'eager', [{ action: 'Stop', uid: first.metadata.uid! }, { action: 'Start' }]);
+    const c = await waitFor('dropped', async () => {
+      const x = condition(await getVm(h.store, 'eager'), 'RestartScheduled');
+      return x?.status === 'False' ? x : undefined;
+    });
+    assert.equal(c.reason, 'AlreadyRestarted');
+    assert.match(c.message ?? '', /the VM has restarted since it was scheduled/);
+    const second = await waitRunning(h, 'eager');
+    clock.set('2026-11-29T01:30:00Z');
+    await h.controllers.waitForIdle();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await getVmi(h.store, 'eager'))?.metadata.uid, second.metadata.uid, 'no restart in the window');
+    assert.deepEqual((await audits('eager', 'scheduled-restart')).map((a) => a.spec.outcome.code), [409]);
   });
 
   test('a VM stopped before the window: the plan is dropped, its change applies at the next start', async () => {
