@@ -1,5 +1,6 @@
 // Runs `bin/harrow agent` as a child process in its own process group (optionally inside a network namespace), for e2e tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,7 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
         clearTimeout(t);
       }
       group('SIGKILL');
+      if (o.runtime === 'qemu') removeQemuLeftovers(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -85,4 +87,29 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
     throw e;
   }
   return agent;
+}
+
+/** A SIGKILLed qemu agent leaves its namespaces (guests, dnsmasq, bridges, VXLAN): remove them as runtime-choice names them. */
+export function removeQemuLeftovers(dataDir: string): void {
+  const id = 'h' + createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+  let names: string[];
+  try {
+    names = (JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]') as Array<{ name: string }>).map((n) => n.name);
+  } catch {
+    return;
+  }
+  for (const ns of names.filter((n) => n === `harrow-${id}` || n.startsWith(`hp-${id}.`))) {
+    try {
+      for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
+    } catch {
+      // best effort: the next run's cleanup tries again
+    }
+  }
 }
