@@ -16,6 +16,37 @@ export function kubectlMissing(): string | undefined {
   }
 }
 
+/** A KubeVirt VirtualMachine on the Multus network `lan`, with a field Harrow does not know (it must be kept). */
+export const kubevirtVm = (name: string, mac?: string, runStrategy = 'Always'): string => `apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: ${name}
+  labels:
+    app: seed
+spec:
+  runStrategy: ${runStrategy}
+  template:
+    metadata:
+      labels:
+        kubevirt.io/domain: ${name}
+    spec:
+      domain:
+        cpu:
+          cores: 1
+        memory:
+          guest: 128Mi
+        devices:
+          interfaces:
+          - name: default
+            bridge: {}${mac ? `\n            macAddress: "${mac}"` : ''}
+          disks: []
+        someFieldHarrowDoesNotKnow: kept
+      networks:
+      - name: default
+        multus:
+          networkName: lan
+`;
+
 export interface KubectlRunOptions {
   stdin?: string;
   env?: Record<string, string>;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT, waitFor } from './harness.ts';
-import { kubectlMissing, startKubectlServer, type KubectlServer } from './kubectl-harness.ts';
+import { kubectlMissing, kubevirtVm, startKubectlServer, type KubectlServer } from './kubectl-harness.ts';
 
 const CORPUS = join(REPO_ROOT, 'test', 'fixtures', 'kubevirt');
 const MAC_PATH = '{.spec.template.spec.domain.devices.interfaces[0].macAddress}';
@@ -16,28 +16,7 @@ interface Manifest {
   spec: { template: { spec: { domain: { devices: { interfaces?: Array<{ name: string; macAddress?: string }> } } } } };
 }
 
-const vmYaml = (name: string, options: { mac?: string; runStrategy?: string } = {}): string => `apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: ${name}
-spec:
-  runStrategy: ${options.runStrategy ?? 'Halted'}
-  template:
-    spec:
-      domain:
-        memory:
-          guest: 128Mi
-        devices:
-          interfaces:
-          - name: lan
-            bridge: {}${options.mac ? `\n            macAddress: "${options.mac}"` : ''}
-        futureField:
-          kept: true
-      networks:
-      - name: lan
-        multus:
-          networkName: lan
-`;
+const vmYaml = (name: string, options: { mac?: string; runStrategy?: string } = {}): string => kubevirtVm(name, options.mac, options.runStrategy ?? 'Halted');
 
 describe('kubectl against Harrow: explain, edit, watch, dry runs, output formats, manifests', { skip: kubectlMissing() ?? false, concurrency: false }, () => {
   let server: KubectlServer | undefined;
@@ -114,7 +93,7 @@ describe('kubectl against Harrow: explain, edit, watch, dry runs, output formats
     const states = await ok(['get', 'macallocations', '-o', 'jsonpath={range .items[*]}{.spec.macAddress}={.status.state}{"\\n"}{end}']);
     assert.ok(states.includes(`${next}=InUse`), states);
     assert.ok(!states.includes(`${before}=InUse`), states);
-    assert.equal(await ok(['get', 'vm', 'vm-edit', '-o', 'jsonpath={.spec.template.spec.domain.futureField.kept}']), 'true', 'edit keeps unknown fields');
+    assert.equal(await ok(['get', 'vm', 'vm-edit', '-o', 'jsonpath={.spec.template.spec.domain.someFieldHarrowDoesNotKnow}']), 'kept', 'edit keeps unknown fields');
   });
 
   test('kubectl get vm -w prints a line when the VM changes', async () => {
@@ -157,7 +136,7 @@ describe('kubectl against Harrow: explain, edit, watch, dry runs, output formats
     assert.deepEqual(await macsInUse(), macsBefore, 'no MAC is held for the dry run');
 
     const patched = await ok(['patch', 'vm', 'vm-edit', '--dry-run=server', '--type', 'merge', '-o', `jsonpath=${MAC_PATH}`, '-p',
-      JSON.stringify({ spec: { template: { spec: { domain: { devices: { interfaces: [{ name: 'lan', bridge: {}, macAddress: '02:6b:76:00:30:09' }] } } } } } })]);
+      JSON.stringify({ spec: { template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: '02:6b:76:00:30:09' }] } } } } } })]);
     assert.equal(patched, '02:6b:76:00:30:09', 'the dry run answers with the patched object');
     assert.equal(await ok(['get', 'vm', 'vm-edit', '-o', `jsonpath=${MAC_PATH}`]), '02:6b:76:00:30:02', 'the stored MAC is unchanged');
     assert.deepEqual(await macsInUse(), macsBefore, 'no MAC reserved by the dry-run patch');
@@ -165,6 +144,15 @@ describe('kubectl against Harrow: explain, edit, watch, dry runs, output formats
     assert.match(await ok(['delete', 'vm', 'vm-edit', '--dry-run=server']), /deleted \(server dry run\)/);
     assert.equal(await ok(['get', 'vm', 'vm-edit', '-o', 'jsonpath={.metadata.name}']), 'vm-edit', 'still there');
     assert.deepEqual(await macsInUse(), macsBefore, 'its MAC is still held');
+  });
+
+  test('kubectl replace -f with the object read back, then describe shows the change', async () => {
+    const current = JSON.parse(await ok(['get', 'vm', 'vm-edit', '-o', 'json'])) as Manifest & { metadata: { labels?: Record<string, string> } };
+    current.metadata.labels = { ...current.metadata.labels, tier: 'gold' };
+    assert.match(await ok(['replace', '-f', '-'], JSON.stringify(current)), /virtualmachine\.kubevirt\.io\/vm-edit replaced/);
+    const described = await ok(['describe', 'vm', 'vm-edit']);
+    assert.match(described, /tier=gold/);
+    assert.ok(described.includes('02:6b:76:00:30:02'), described);
   });
 
   test('harrow export → kubectl create in another namespace: refused while the source holds the MAC, a copy without MACs gets new ones, a move keeps its MAC', async () => {

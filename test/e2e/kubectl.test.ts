@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from './harness.ts';
-import { kubectlMissing, startKubectlServer, type KubectlServer } from './kubectl-harness.ts';
+import { kubectlMissing, kubevirtVm as vmYaml, startKubectlServer, type KubectlServer } from './kubectl-harness.ts';
 
 const NETWORK = `apiVersion: k8s.cni.cncf.io/v1
 kind: NetworkAttachmentDefinition
@@ -13,36 +13,6 @@ metadata:
 spec:
   config: '{"cniVersion":"0.3.1","type":"bridge","ipam":{"subnet":"198.18.60.0/24"}}'
 `;
-const vmYaml = (name: string, mac?: string): string => `apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: ${name}
-  labels:
-    app: seed
-spec:
-  runStrategy: Always
-  template:
-    metadata:
-      labels:
-        kubevirt.io/domain: ${name}
-    spec:
-      domain:
-        cpu:
-          cores: 1
-        memory:
-          guest: 128Mi
-        devices:
-          interfaces:
-          - name: default
-            bridge: {}${mac ? `\n            macAddress: "${mac}"` : ''}
-          disks: []
-        someFieldHarrowDoesNotKnow: kept
-      networks:
-      - name: default
-        multus:
-          networkName: lan
-`;
-
 describe('kubectl against Harrow', { skip: kubectlMissing() ?? false, concurrency: false }, () => {
   let server: KubectlServer | undefined;
   let dataDir = '';
