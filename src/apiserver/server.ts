@@ -22,11 +22,12 @@ import { statusFromError } from './status.ts';
 import { registerVmActions } from './vm-actions.ts';
 import { registerVmiSubresources } from './vmi-subresources.ts';
 import { WatchRegistry } from './watch.ts';
+import { DEFAULT_MAX_LIST_LIMIT, registerClientLimits, type ClientLimits } from './limits.ts';
 
-export interface ApiServerLimits {
+export interface ApiServerLimits extends ClientLimits {
   /** Largest request body accepted (413 RequestEntityTooLarge beyond). Default 3 MiB, as Kubernetes. */
   bodyBytes?: number;
-  /** A list's `limit` is lowered to this. Default: no cap. */
+  /** A list's `limit` is lowered to this (the answer carries `continue`). Default 500 (DEFAULT_MAX_LIST_LIMIT). */
   maxListLimit?: number;
 }
 
@@ -145,6 +146,8 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     }
   });
 
+  registerClientLimits(app, deps.limits);
+
   // A namespace in the URL that no namespace could be named ("..%2F..%2Fetc") is one that does not exist, for every
   // route: lists included, which otherwise answer an empty list for any name.
   app.addHook('preValidation', async (request) => {
@@ -158,8 +161,9 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     const { status, internal } = statusFromError(error);
     if (internal) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed unexpectedly');
     const context = requestContext(request);
-    if (context.audit && context.user && !context.dryRun && status.code >= 400) {
-      // The write did not happen: the attempt is still recorded, as a record of its own.
+    if (context.audit && context.user && !context.dryRun && status.code >= 400 && status.code !== 429) {
+      // The write did not happen: the attempt is still recorded, as a record of its own (not a rate-limit refusal: a
+      // flood of requests must not become a flood of audit writes).
       try {
         await store.create(
           auditRecord({
@@ -177,6 +181,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
         request.log.error({ err: e }, 'could not write the audit record of a failed request');
       }
     }
+    if (status.details?.retryAfterSeconds !== undefined) reply.header('Retry-After', String(status.details.retryAfterSeconds));
     return reply.code(status.code).type('application/json').send(status);
   });
 
@@ -209,7 +214,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     authorize,
     ...(deps.readFilter ? { readFilter: deps.readFilter } : {}),
     watches,
-    ...(deps.limits?.maxListLimit !== undefined ? { maxListLimit: deps.limits.maxListLimit } : {}),
+    maxListLimit: deps.limits?.maxListLimit ?? DEFAULT_MAX_LIST_LIMIT,
   });
   registerVmActions(app, { store, admission: deps.admission, authorize });
   registerMaintenanceActions(app, { store, admission: deps.admission, authorize });

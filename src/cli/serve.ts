@@ -97,6 +97,31 @@ function untilSignal(io: CliIO): Promise<string> {
   });
 }
 
+/** The --rate-limit, --rate-burst, --max-watches and --max-list-limit flags given, as the API server's limits. */
+function limitFlags(v: Record<string, unknown>): NonNullable<HarrowOptions['limits']> {
+  const positive = (flag: string): number | undefined => {
+    const text = v[flag] as string | undefined;
+    if (text === undefined) return undefined;
+    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new UsageError(`serve: --${flag} ${text}: a positive number`, 'serve');
+    return Number(text);
+  };
+  const whole = (flag: string): number | undefined => {
+    const n = positive(flag);
+    if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`serve: --${flag} ${String(v[flag])}: a whole number`, 'serve');
+    return n;
+  };
+  const rate = positive('rate-limit');
+  const burst = whole('rate-burst');
+  const watches = whole('max-watches');
+  const list = whole('max-list-limit');
+  return {
+    ...(rate !== undefined ? { requestsPerSecond: rate } : {}),
+    ...(burst !== undefined ? { burst } : {}),
+    ...(watches !== undefined ? { watchesPerClient: watches } : {}),
+    ...(list !== undefined ? { maxListLimit: list } : {}),
+  };
+}
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run Harrow (API server, controllers, runtime) on this host',
@@ -114,6 +139,10 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --tls off|auto             auto: serve HTTPS with a CA made on first start, put in the kubeconfig (needed by
                              kubectl, which sends tokens only over TLS, and beyond loopback); default off
   --demo                     create a demo namespace, network and VM when absent
+  --rate-limit N             requests per second each token may make (default 500; beyond: 429 with Retry-After)
+  --rate-burst N             requests a token may make at once above the rate (default 1000)
+  --max-watches N            watches each token may hold open (default 100; beyond: 429)
+  --max-list-limit N         the largest list page; a larger ?limit= is lowered to it (default 500, with continue)
   --no-local-node            control plane only: run no VMs here, schedule them to \`harrow agent\` nodes
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
@@ -125,6 +154,10 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     'node-name': { type: 'string' },
     demo: { type: 'boolean' },
     tls: { type: 'string' },
+    'rate-limit': { type: 'string' },
+    'rate-burst': { type: 'string' },
+    'max-watches': { type: 'string' },
+    'max-list-limit': { type: 'string' },
     'no-local-node': { type: 'boolean' },
   },
   async run(ctx, args) {
@@ -141,6 +174,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     }
     const tls = (v.tls as string | undefined) ?? 'off';
     if (tls !== 'off' && tls !== 'auto') throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
+    const limits = limitFlags(v);
     const other = liveServerFile(dataDir);
     if (other) throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
 
@@ -152,6 +186,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       ...(quarantine !== undefined ? { quarantineSeconds: Number(quarantine) } : {}),
       ...(v['node-name'] !== undefined ? { nodeName: v['node-name'] as string } : {}),
       tls,
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
       ...(v['no-local-node'] === true ? { localNode: false } : {}),
     };
     const signal = untilSignal(ctx.io);
