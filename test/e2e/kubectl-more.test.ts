@@ -46,6 +46,18 @@ describe('kubectl against Harrow: explain, edit, watch, dry runs, output formats
     assert.match(await ok(['explain', 'net-attach-def.spec']), /config\s+<string>/);
   });
 
+  test('kubectl --validate=strict (the default) is answered by the server: a typo outside the kept fields is refused, --validate=warn warns', async () => {
+    const typo = vmYaml('vm-typo').replace('spec:\n  runStrategy', 'spce:\n  runStrategy: Halted\nspec:\n  runStrategy');
+    const strict = await server!.kubectl(['create', '-f', '-'], { stdin: typo });
+    assert.notEqual(strict.code, 0);
+    assert.match(strict.stderr, /strict decoding error: unknown field "spce"/);
+    assert.equal((await server!.kubectl(['get', 'vm', 'vm-typo'])).code, 1, 'nothing was created');
+    const warned = await server!.kubectl(['create', '--validate=warn', '-f', '-'], { stdin: typo });
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /Warning: unknown field "spce"/);
+    await ok(['delete', 'vm', 'vm-typo']);
+  });
+
   test('the KubeVirt manifest corpus: kubectl apply takes each file unchanged, and get -o json returns every field', async () => {
     await ok(['create', 'namespace', 'corpus']);
     const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml') && f !== 'networks.yaml');
