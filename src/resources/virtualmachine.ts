@@ -75,7 +75,9 @@ export function validateVirtualMachine(vm: VirtualMachine): void {
   }
   if (spec.running !== undefined && typeof spec.running !== 'boolean') causes.push(fieldInvalid('spec.running', 'must be a boolean'));
   if (!isObject(spec.template) || !isObject(spec.template.spec)) {
-    causes.push(fieldRequired('spec.template.spec', 'a VM needs a template spec'));
+    // Name the first level that is missing, so the field exists up to its last step.
+    const field = isObject(spec.template) ? 'spec.template.spec' : 'spec.template';
+    causes.push(fieldRequired(field, 'a VM needs a template spec'));
     throw invalid(vm, causes);
   }
   const tspec = spec.template.spec;
@@ -94,7 +96,8 @@ export function validateVirtualMachine(vm: VirtualMachine): void {
 }
 
 function invalid(vm: VirtualMachine, causes: StatusCause[]): Invalid {
-  const name = vm.metadata?.name ?? '';
+  // The name may be what the cause complains of: an object (whose toString may be anything) must not be printed.
+  const name = typeof vm.metadata?.name === 'string' ? vm.metadata.name : '';
   const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
   return new Invalid(`VirtualMachine.kubevirt.io "${name}" is invalid: ${summary}`, causes, {
     name,

@@ -246,7 +246,7 @@ export function hostileCorpus(t: CorpusTarget): HostileInput[] {
     wrong(`spec ${json(v)}`, (vm) => ((vm as Loose).spec = v), 'spec', /spec is required/);
   }
   for (const v of ['t', 5, [], null]) {
-    wrong(`template ${json(v)}`, (vm) => ((vm.spec as unknown as Loose).template = v), 'spec.template.spec', /template spec/);
+    wrong(`template ${json(v)}`, (vm) => ((vm.spec as unknown as Loose).template = v), 'spec.template', /template spec/);
   }
   wrong('template.spec []', (vm) => ((vm.spec.template as unknown as Loose).spec = []), 'spec.template.spec', /template spec/);
   for (const v of ['d', 1, [], null]) wrong(`domain ${json(v)}`, (vm) => (tspec(vm).domain = v), 'spec.template.spec.domain', /domain is required/);
