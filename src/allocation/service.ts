@@ -225,13 +225,16 @@ export class MacAllocationService {
       this.pending.set(mac, self);
       claimed.push({ mac, allocated: undefined });
     };
+    const given = new Set(interfaces.flatMap((i) => (i.macAddress !== undefined ? [i.macAddress] : [])));
     try {
       for (let i = 0; i < interfaces.length; i++) {
         const iface = interfaces[i]!;
         const field = macField(i);
         const previous = oldMacs.get(iface.name);
         if (iface.macAddress === undefined) {
-          if (previous !== undefined) iface.macAddress = previous;
+          // An interface given no MAC keeps its old one, unless the manifest now gives that MAC to another interface:
+          // then it moved, and keeping it here too would put one MAC on two NICs.
+          if (previous !== undefined && !given.has(previous)) iface.macAddress = previous;
           else if (options.allocateMissing) {
             iface.macAddress = await this.allocateFor(vm, iface.name, poolName, field, claimed, ops, self);
             changes.push({ field, new: iface.macAddress });
