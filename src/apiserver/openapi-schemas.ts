@@ -250,6 +250,7 @@ export const KIND_SCHEMAS: Record<string, Schema> = {
     source: open('Who reported it.', { component: str('Component.'), host: str('Host.') }),
     reportingComponent: str('Reporting component.'),
     reportingInstance: str('Reporting instance.'),
+    reportingController: str('Reporting controller (events.k8s.io name of reportingComponent).'),
     action: str('Action taken.'),
     series: open('Series of repeated events.'),
     related: open('A second object.'),
