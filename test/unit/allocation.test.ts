@@ -6,23 +6,9 @@ import { Conflict, HarrowError } from '../../src/resources/errors.ts';
 import { macAllocationName, type MacAllocation, type VirtualMachine } from '../../src/resources/types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
+import { admitVm, poolVm } from './allocation-fixtures.ts';
 
-function vm(name: string, macs: Array<string | undefined>, namespace = 'default'): VirtualMachine {
-  return {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace },
-    spec: {
-      runStrategy: 'Halted',
-      template: {
-        spec: {
-          domain: { devices: { interfaces: macs.map((m, i) => ({ name: `nic${i}`, bridge: {}, ...(m ? { macAddress: m } : {}) })) } },
-          networks: macs.map((_, i) => ({ name: `nic${i}`, multus: { networkName: 'lan' } })),
-        },
-      },
-    },
-  };
-}
+const vm = poolVm;
 
 const macsOf = (v: VirtualMachine): Array<string | undefined> => (v.spec.template.spec.domain.devices.interfaces ?? []).map((i) => i.macAddress);
 
@@ -41,18 +27,7 @@ describe('MacAllocationService', () => {
     await store.close();
   });
 
-  /** Plans and commits like admission does. */
-  async function admit(next: VirtualMachine, old?: VirtualMachine): Promise<VirtualMachine> {
-    const plan = await macs.planVirtualMachine(old, next, { allocateMissing: true });
-    try {
-      const [written] = await store.commit([{ type: old ? 'update' : 'create', object: next }, ...plan.ops]);
-      plan.committed();
-      return written as VirtualMachine;
-    } catch (e) {
-      plan.rollback();
-      throw e;
-    }
-  }
+  const admit = (next: VirtualMachine, old?: VirtualMachine): Promise<VirtualMachine> => admitVm(macs, store, next, old);
 
   test('a VM with no MAC gets distinct pool MACs, each held by an allocation naming it', async () => {
     const a = await admit(vm('a', [undefined, undefined]));

@@ -10,23 +10,9 @@ import { planFsck, repairStore, storeSource, withoutPlans } from '../../src/fsck
 import { macAllocationName, type MacAllocation, type VirtualMachine } from '../../src/resources/types.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 import { podFixture, vmiFixture } from './cli-fixtures.ts';
+import { admitVm, poolVm } from './allocation-fixtures.ts';
 
-function vm(name: string, macs: Array<string | undefined>): VirtualMachine {
-  return {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      runStrategy: 'Halted',
-      template: {
-        spec: {
-          domain: { devices: { interfaces: macs.map((m, i) => ({ name: `nic${i}`, bridge: {}, ...(m ? { macAddress: m } : {}) })) } },
-          networks: macs.map((_, i) => ({ name: `nic${i}`, multus: { networkName: 'lan' } })),
-        },
-      },
-    },
-  };
-}
+const vm = poolVm;
 
 const dirs: string[] = [];
 after(async () => {
@@ -62,12 +48,7 @@ describe('fsck', () => {
     await store.close();
   });
 
-  async function admit(v: VirtualMachine): Promise<VirtualMachine> {
-    const plan = await macs.planVirtualMachine(undefined, v, { allocateMissing: true });
-    const [written] = await store.commit([{ type: 'create', object: v }, ...plan.ops]);
-    plan.committed();
-    return written as VirtualMachine;
-  }
+  const admit = (v: VirtualMachine): Promise<VirtualMachine> => admitVm(macs, store, v);
   const allocation = async (mac: string): Promise<MacAllocation> =>
     (await store.get({ kind: 'MacAllocation', name: macAllocationName(mac) })) as MacAllocation;
   const kinds = async (): Promise<string[]> => withoutPlans(await planFsck(storeSource(store))).map((p) => `${p.kind} ${p.macAddress ?? p.object?.name}`).sort();

@@ -6,23 +6,9 @@ import { MacAllocationService, allocationObject } from '../../src/allocation/ser
 import { macAllocationName, type VirtualMachine } from '../../src/resources/types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
+import { admitVm, poolVm } from './allocation-fixtures.ts';
 
-function vm(name: string, macs: Array<string | undefined>): VirtualMachine {
-  return {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      runStrategy: 'Halted',
-      template: {
-        spec: {
-          domain: { devices: { interfaces: macs.map((m, i) => ({ name: `nic${i}`, bridge: {}, ...(m ? { macAddress: m } : {}) })) } },
-          networks: macs.map((_, i) => ({ name: `nic${i}`, multus: { networkName: 'lan' } })),
-        },
-      },
-    },
-  };
-}
+const vm = poolVm;
 
 describe('checkPoolConsistency', () => {
   let store: ResourceStore;
@@ -36,12 +22,7 @@ describe('checkPoolConsistency', () => {
     await store.close();
   });
 
-  async function admit(v: VirtualMachine): Promise<VirtualMachine> {
-    const plan = await macs.planVirtualMachine(undefined, v, { allocateMissing: true });
-    const [written] = await store.commit([{ type: 'create', object: v }, ...plan.ops]);
-    plan.committed();
-    return written as VirtualMachine;
-  }
+  const admit = (v: VirtualMachine): Promise<VirtualMachine> => admitVm(macs, store, v);
 
   test('a store written only through admission is consistent', async () => {
     await admit(vm('a', [undefined, undefined]));
