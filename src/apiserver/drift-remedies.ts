@@ -1,15 +1,13 @@
 // The two remedies for guest MAC drift as API calls: restore-mac (restart: the guest gets the platform MAC again) and
 // adopt-guest-mac (the guest's MAC into the manifest, validated and reserved like any user-given MAC, applied on restart).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequest, Conflict, Forbidden, HarrowError, Invalid, fieldInvalid, type StatusCause } from '../resources/errors.ts';
-import { kindInfo } from '../resources/kinds.ts';
+import { BadRequest, Conflict, Invalid, fieldInvalid, type StatusCause } from '../resources/errors.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import { interfacesOf, macField, templateSpecOf } from '../resources/virtualmachine.ts';
-import type { UserInfo } from './admission/types.ts';
-import { requestContext, requestUser } from './request-context.ts';
+import { requestContext } from './request-context.ts';
 import { dryRunOf, setWarnings } from './resources.ts';
 import { applyVmAction, vmiRunning, type VmActionDeps } from './vm-actions.ts';
-import { admitAndCommit, notFound } from './writes.ts';
+import { commitVmSubresource } from './vm-subresource.ts';
 
 export const RESTORE_MAC = 'restore-mac';
 export const ADOPT_GUEST_MAC = 'adopt-guest-mac';
@@ -83,70 +81,41 @@ function parseBody(remedy: Remedy, body: unknown): { interfaces?: string[]; dryR
   return { ...(interfaces !== undefined ? { interfaces: interfaces as string[] } : {}), dryRun: (dryRun ?? []).map((d: unknown) => dryRunOf(String(d))).some(Boolean) };
 }
 
-const ATTEMPTS = 5;
-
 export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps): void {
-  const vmInfo = kindInfo('VirtualMachine');
   for (const remedy of [RESTORE_MAC, ADOPT_GUEST_MAC] as const) {
     app.put(
       `/apis/subresources.harrow.io/v1/namespaces/:namespace/virtualmachines/:name/${remedy}`,
       { config: { harrow: { kind: 'VirtualMachine', verb: remedy, audited: true } } },
       async (request: RemedyRequest, reply: FastifyReply) => {
-        const { namespace, name } = request.params;
-        const user: UserInfo = requestUser(request);
-        if (!deps.authorize(user, remedy, 'VirtualMachine', namespace, name)) {
-          throw new Forbidden(`virtualmachines.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${remedy} virtual machines in the namespace "${namespace}"`, {
-            name,
-            group: 'subresources.harrow.io',
-            kind: `virtualmachines/${remedy}`,
-          });
-        }
-        const body = parseBody(remedy, request.body);
-        const context = requestContext(request);
-        context.dryRun = context.dryRun || body.dryRun;
-        for (let attempt = 1; ; attempt++) {
-          const vm = (await deps.store.get({ kind: 'VirtualMachine', namespace, name })) as VirtualMachine | undefined;
-          if (!vm) throw notFound(vmInfo, name);
-          const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as VirtualMachineInstance | undefined;
-          let next: VirtualMachine;
-          let message: string;
-          if (remedy === RESTORE_MAC) {
-            if (!vmiRunning(vmi)) throw conflict(name, 'VM is not running: its next start gives the guest the platform MACs anyway');
-            next = applyVmAction('restart', vm, vmi);
-            const drift = driftOf(vmi);
-            message = drift.length > 0
-              ? `restarting ${name}: ${drift.map((d) => `interface ${d.interface} gets ${d.platformMac} again (the guest uses ${d.guestMac})`).join('; ')}`
-              : `restarting ${name}: no interface shows drift; the guest keeps the platform MACs`;
-          } else {
-            const adoption = adoptGuestMacs(vm, vmi, body.interfaces);
-            next = adoption.vm;
-            message = `${adoption.adopted.map((a) => `interface ${a.interface}: macAddress ${a.platformMac} → ${a.guestMac}`).join('; ')}; applied at the next restart (the old MAC is quarantined once released)`;
-          }
-          try {
-            const result = await admitAndCommit(deps, {
-              info: vmInfo,
-              operation: 'update',
-              object: next,
-              oldObject: vm,
-              user,
-              dryRun: context.dryRun,
-              verb: remedy,
-              subresource: remedy,
-              code: remedy === RESTORE_MAC ? 202 : 200,
-            });
+        const { name } = request.params;
+        let body: { interfaces?: string[]; dryRun: boolean } | undefined;
+        const parsed = (): { interfaces?: string[]; dryRun: boolean } => (body ??= parseBody(remedy, request.body));
+        let message = '';
+        const result = await commitVmSubresource(deps, request, {
+          group: 'subresources.harrow.io',
+          action: remedy,
+          code: remedy === RESTORE_MAC ? 202 : 200,
+          bodyDryRun: () => parsed().dryRun,
+          decide(vm, vmi) {
             if (remedy === RESTORE_MAC) {
-              setWarnings(reply, result.warnings);
-              return reply.code(202).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 202, message });
+              if (!vmiRunning(vmi)) throw conflict(name, 'VM is not running: its next start gives the guest the platform MACs anyway');
+              const drift = driftOf(vmi);
+              message = drift.length > 0
+                ? `restarting ${name}: ${drift.map((d) => `interface ${d.interface} gets ${d.platformMac} again (the guest uses ${d.guestMac})`).join('; ')}`
+                : `restarting ${name}: no interface shows drift; the guest keeps the platform MACs`;
+              return applyVmAction('restart', vm, vmi);
             }
-            setWarnings(reply, [...result.warnings, `${message}${context.dryRun ? ' (dry run: nothing changed)' : ''}`]);
-            return result.object;
-          } catch (e) {
-            // A controller's status write raced us: decide again on the fresh VM.
-            if (!(e instanceof HarrowError) || e.reason !== 'Conflict' || e.details.causes !== undefined || attempt >= ATTEMPTS) throw e;
-            const fresh = await deps.store.get({ kind: 'VirtualMachine', namespace, name });
-            if (fresh?.metadata.resourceVersion === vm.metadata.resourceVersion) throw e;
-          }
+            const adoption = adoptGuestMacs(vm, vmi, parsed().interfaces);
+            message = `${adoption.adopted.map((a) => `interface ${a.interface}: macAddress ${a.platformMac} → ${a.guestMac}`).join('; ')}; applied at the next restart (the old MAC is quarantined once released)`;
+            return adoption.vm;
+          },
+        });
+        if (remedy === RESTORE_MAC) {
+          setWarnings(reply, result.warnings);
+          return reply.code(202).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 202, message });
         }
+        setWarnings(reply, [...result.warnings, `${message}${requestContext(request).dryRun ? ' (dry run: nothing changed)' : ''}`]);
+        return result.object;
       },
     );
   }
