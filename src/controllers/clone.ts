@@ -137,6 +137,12 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
       }
       return { requeueAfter: SOURCE_POLL_MS };
     }
+    // Admission checks this when the source exists then; a source made later is checked here.
+    const names = interfacesOf(templateSpecOf(source)).map((i) => i.name);
+    const unknown = Object.keys(clone.spec.newMacAddresses ?? {}).filter((n) => !names.includes(n));
+    if (unknown.length > 0) {
+      return fail(clone, 'InterfaceNotFound', `spec.newMacAddresses names ${unknown.map((n) => JSON.stringify(n)).join(', ')}, but ${source.metadata.name} has no such interface (its interfaces: ${names.join(', ') || 'none'})`, 422);
+    }
     const plan = cloneVirtualMachine(source, clone, targetName);
     const progressing = `creating VirtualMachine ${targetName} from ${source.metadata.name}`;
     const current = await setStatus(clone, 'CreatingTargetVM', [

@@ -138,14 +138,18 @@ describe('clone controller', () => {
     }
   });
 
-  test('a clone waits for a source that does not exist yet; a clone onto an existing VM is refused', async () => {
+  test('a clone waits for a source that does not exist yet (and fails then if it names an interface the source lacks); a clone onto an existing VM is refused', async () => {
     await create('VirtualMachineClone', cloneOf('c-wait', 'later', 'later-dst'));
     await waitFor('SourceDoesNotExist', async () => {
       const c = (await store.get({ kind: 'VirtualMachineClone', namespace: 'default', name: 'c-wait' })) as VirtualMachineClone;
       return c.status?.conditions?.find((x) => x.type === 'Progressing')?.reason === 'SourceDoesNotExist';
     });
+    await create('VirtualMachineClone', cloneOf('c-wait-bad', 'later', 'later-bad', { nope: '02:aa:bb:00:00:99' }));
     await create('VirtualMachine', vmManifest('later', { runStrategy: 'Halted' }));
     assert.equal((await finished('c-wait')).status?.phase, 'Succeeded');
+    const bad = await finished('c-wait-bad');
+    assert.equal(bad.status?.phase, 'Failed');
+    assert.match(bad.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '', /"nope".*no such interface/);
     await assert.rejects(create('VirtualMachineClone', cloneOf('c-exists', 'later', 'holder')), (e: unknown) => {
       assert.equal((e as { details: { causes?: Array<{ field: string }> } }).details.causes?.[0]?.field, 'spec.target.name');
       return true;
