@@ -150,7 +150,7 @@ test(`SIGKILL at ${KILLS} random moments under a create/patch/delete load loses 
   for (let kill = 1; kill <= KILLS; kill++) {
     let stop = false;
     const workers = names.map((own) => runWorker(s.url, s.token, own, ledger, () => stop));
-    await new Promise((r) => setTimeout(r, 150 + Math.random() * 900));
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 700));
     await s.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);
