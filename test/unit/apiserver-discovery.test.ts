@@ -70,7 +70,13 @@ describe('discovery', () => {
       'virtualmachineinstances/interfacelist get',
     ]);
     const harrowSub = await h.request('GET', '/apis/subresources.harrow.io/v1');
-    assert.deepEqual((harrowSub.json.resources as unknown as ApiResource[]).map((r) => r.name), ['virtualmachineinstances/guest-exec']);
+    assert.deepEqual((harrowSub.json.resources as unknown as ApiResource[]).map((r) => r.name), [
+      'virtualmachines/schedule-restart',
+      'virtualmachines/cancel-restart',
+      'virtualmachines/restore-mac',
+      'virtualmachines/adopt-guest-mac',
+      'virtualmachineinstances/guest-exec',
+    ]);
     assert.equal((await h.request('GET', '/apis/harrow.io')).json.kind, 'APIGroup');
     assert.equal((await h.request('GET', '/apis/nope.io/v1')).status, 404);
   });
