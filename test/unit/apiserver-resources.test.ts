@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 const collectionUrl = (info: KindInfo, namespace = 'default'): string => {
-  const prefix = info.group === '' ? '/api/v1' : `/apis/${info.group}/v1`;
+  const prefix = info.group === '' ? '/api/v1' : `/apis/${info.group}/${info.version}`;
   return info.namespaced ? `${prefix}/namespaces/${namespace}/${info.plural}` : `${prefix}/${info.plural}`;
 };
 
