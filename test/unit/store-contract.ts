@@ -329,7 +329,11 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         ['ADDED default/a', 'ADDED other/b', 'MODIFIED default/a', 'ADDED default/c', 'DELETED other/b'],
       );
       const rvs = events.map((e) => rv(e.object));
-      for (let i = 1; i < rvs.length; i++) assert.ok((rvs[i] ?? 0n) > (rvs[i - 1] ?? 0n), `${rec.summary().join(', ')}`);
+      for (let i = 1; i < rvs.length; i++) {
+        // Events 3 and 4 come from one batch, which may share a revision (etcd: one Txn, one revision).
+        if (i === 4) assert.ok((rvs[i] ?? 0n) >= (rvs[i - 1] ?? 0n), `${rec.summary().join(', ')}`);
+        else assert.ok((rvs[i] ?? 0n) > (rvs[i - 1] ?? 0n), `${rec.summary().join(', ')}`);
+      }
       assert.equal(events[1]?.object.metadata.uid, events[4]?.object.metadata.uid);
     }));
 

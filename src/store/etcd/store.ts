@@ -1,0 +1,698 @@
+// etcd implementation of ResourceStore: one key per object, resourceVersion = the key's mod_revision, every write one compare-and-swap Txn.
+import { randomUUID } from 'node:crypto';
+import {
+  Etcd3,
+  type ICompare,
+  type IKeyValue,
+  type IRangeRequest,
+  type IRangeResponse,
+  type IRequestOp,
+  type IResponseHeader,
+  type ITxnResponse,
+  type IWatchResponse,
+  type Watcher,
+} from 'etcd3';
+import { BadRequest, Expired, HarrowError, Invalid, fieldRequired } from '../../resources/errors.ts';
+import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
+import {
+  GENERATE_NAME_ATTEMPTS,
+  generateNamePrefix,
+  kindOf,
+  kubeTimestamp,
+  metadataOf,
+  namespaceKey,
+  parseRevision,
+  randomName,
+  refFor,
+  sameJson,
+  withMetadata,
+} from '../object-meta.ts';
+import { decodeContinue, encodeContinue } from '../sqlite/continue-token.ts';
+import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../sqlite/status-errors.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ResourceStore,
+  WatchEvent,
+  WatchEventType,
+  WatchHandle,
+  WatchOptions,
+  WriteOp,
+} from '../types.ts';
+
+export interface EtcdStoreOptions {
+  /** Client URLs of the etcd members, e.g. ['http://127.0.0.1:2379']. */
+  endpoints: string[];
+  /** Key prefix all of Harrow's keys live under. Default '/harrow'. */
+  prefix?: string;
+  /** Deadline of each unary etcd call. Default 10,000 ms. */
+  callTimeoutMs?: number;
+  /** Called when a watch listener throws. Default: process warning. */
+  onListenerError?: (error: unknown, event: WatchEvent) => void;
+  /**
+   * Called when etcd ends a watch on its own (its revision was compacted while it reconnected): the watch then delivers
+   * nothing more. Default: process warning.
+   */
+  onWatchEnded?: (kind: string, error: unknown) => void;
+}
+
+/** A list answered with each object's JSON text (resourceVersion included), as the SQLite store's listRaw. */
+export interface RawListResult {
+  json: string[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+/** A stored value holds this placeholder; reads put the key's mod_revision in it without parsing the object. */
+const RV_PLACEHOLDER = '"resourceVersion":""';
+const LIST_CHUNK = 1000;
+const MAX_CAS_ATTEMPTS = 64;
+
+interface Stored {
+  /** Stored text (with the resourceVersion placeholder). */
+  text: string;
+  mod: number;
+}
+
+/** One key a batch touches: what the read saw and what the batch leaves there. */
+interface Slot {
+  key: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  original: Stored | undefined;
+  current: string | undefined;
+  /** Written earlier in this batch: its resourceVersion is the batch's own, unknown to any caller. */
+  touched: boolean;
+  writes: number;
+}
+
+interface LogicalChange {
+  type: WatchEventType;
+  kind: string;
+  namespace: string;
+  text: string;
+}
+
+interface BatchRecordEntry {
+  t: WatchEventType;
+  n: string;
+  j: string;
+}
+
+interface Scan {
+  json: string[];
+  parsed: KubeObject[] | undefined;
+  revision: number;
+  continue: string | undefined;
+}
+
+const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+function withRv(text: string, revision: number | string): string {
+  const at = text.indexOf(RV_PLACEHOLDER);
+  if (at < 0) return text;
+  return `${text.slice(0, at)}"resourceVersion":"${revision}"${text.slice(at + RV_PLACEHOLDER.length)}`;
+}
+
+/** etcd failures (no quorum, unreachable members) reach callers as 503s, like the apiserver's storage errors. */
+function unavailable(error: unknown): HarrowError {
+  if (error instanceof HarrowError) return error;
+  return new HarrowError('ServiceUnavailable', 503, `etcd: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/**
+ * Keys: `<prefix>/<kind>/o/<namespace>\0<name>` (the NUL sorts a namespace's objects before any longer namespace's, so
+ * key order is (namespace, name) order), `<prefix>/<kind>/b` the batch record, `<prefix>/_compacted` the compaction mark.
+ * A batch that writes one key twice can put it only once in a Txn, so it also writes the kind's batch record listing its
+ * changes in order; watchers read that record instead of the key events of its revision.
+ */
+export class EtcdStore implements ResourceStore {
+  readonly client: Etcd3;
+  readonly prefix: string;
+  /** Highest revision any etcd answer reported: where a watch without sinceResourceVersion starts. */
+  private seen = 0;
+  /** etcd's compaction revision as far as this process knows (revisions below it are gone). */
+  private compacted = 0;
+  private readonly watchers = new Set<{ stop(): void }>();
+  /** Watch cancellations in flight: close() lets them finish so etcd3 has nothing left to reconnect. */
+  private readonly cancelling = new Set<Promise<unknown>>();
+  private compactionWatcher: Watcher | undefined;
+  private closed = false;
+
+  constructor(private readonly options: EtcdStoreOptions) {
+    if (options.endpoints.length === 0) throw new Error('etcd store: at least one endpoint is required');
+    this.prefix = (options.prefix ?? '/harrow').replace(/\/+$/, '');
+    const timeout = options.callTimeoutMs ?? 10_000;
+    this.client = new Etcd3({
+      hosts: options.endpoints,
+      dialTimeout: 3000,
+      grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+    });
+  }
+
+  /** Reads the compaction mark and follows it, so watch() can refuse a compacted revision synchronously. */
+  async init(): Promise<void> {
+    const res = await this.rpcRange({ key: utf8(this.compactedKey()) });
+    this.noteCompacted(res.kvs[0]);
+    const watcher = this.client.watch().key(this.compactedKey()).startRevision(String(Number(res.header.revision) + 1)).watcher();
+    watcher.on('put', (kv: IKeyValue) => this.noteCompacted(kv));
+    // A compaction can overtake this watch's creation and cancel it: read the mark again and follow from there.
+    const retry = (): void => {
+      if (!this.closed) this.init().catch(() => setTimeout(retry, 1000).unref());
+    };
+    watcher.on('error', retry);
+    this.compactionWatcher = watcher;
+  }
+
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    this.assertOpen();
+    const res = await this.rpcRange({ key: utf8(this.objectKey(ref.kind, namespaceKey(ref.namespace), ref.name)) });
+    const kv = res.kvs[0];
+    return kv ? (JSON.parse(withRv(kv.value.toString('utf8'), kv.mod_revision)) as KubeObject) : undefined;
+  }
+
+  async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
+    const scan = await this.scan(kind, options);
+    const items = scan.parsed ?? scan.json.map((text) => JSON.parse(text) as KubeObject);
+    return withContinue({ items, resourceVersion: String(scan.revision) }, scan.continue);
+  }
+
+  async listRaw(kind: string, options: ListOptions = {}): Promise<RawListResult> {
+    const scan = await this.scan(kind, options);
+    return withContinue({ json: scan.json, resourceVersion: String(scan.revision) }, scan.continue);
+  }
+
+  async create(object: KubeObject): Promise<KubeObject> {
+    return this.commitOne({ type: 'create', object });
+  }
+
+  async update(object: KubeObject): Promise<KubeObject> {
+    return this.commitOne({ type: 'update', object });
+  }
+
+  async delete(ref: ObjectRef, resourceVersion?: string): Promise<KubeObject> {
+    return this.commitOne(resourceVersion === undefined ? { type: 'delete', ref } : { type: 'delete', ref, resourceVersion });
+  }
+
+  async commit(ops: WriteOp[]): Promise<KubeObject[]> {
+    this.assertOpen();
+    if (ops.length === 0) return [];
+    // uid and creationTimestamp are fixed once per call: a Txn the client retried after an ambiguous failure then
+    // wrote exactly what this call wanted, and the uid tells it apart from somebody else's object.
+    const uids = ops.map(() => randomUUID());
+    const now = kubeTimestamp(new Date());
+    if (ops.every((op) => op.type === 'create' && (metadataOf(op.object).name ?? '') !== '')) {
+      const done = await this.createAll(ops as { type: 'create'; object: KubeObject }[], uids, now);
+      if (done) return done;
+    }
+    let nameAttempts = 0;
+    for (let attempt = 0; ; attempt++) {
+      let result: KubeObject[] | undefined;
+      try {
+        result = await this.attempt(ops, uids, now);
+      } catch (error) {
+        if (!(error instanceof RetryName)) throw error;
+        if (++nameAttempts >= GENERATE_NAME_ATTEMPTS) throw alreadyExists(refFor(error.kind, error.namespace, `${error.prefix}*`));
+      }
+      if (result) return result;
+      if (attempt >= MAX_CAS_ATTEMPTS) {
+        throw new HarrowError('ServiceUnavailable', 503, `etcd: the batch kept losing races after ${attempt + 1} attempts`);
+      }
+    }
+  }
+
+  watch(kind: string, options: WatchOptions, listener: (event: WatchEvent) => void): WatchHandle {
+    this.assertOpen();
+    const namespace = options.namespace;
+    const since = options.sinceResourceVersion;
+    let next: number;
+    if (since === undefined || since === '') {
+      next = this.seen + 1;
+    } else {
+      const after = parseRevision(since, 'sinceResourceVersion');
+      if (after + 1 < this.compacted) throw new Expired(`too old resource version: ${after} (${this.compacted})`);
+      next = after + 1;
+    }
+    const [start, end] = this.kindRange(kind);
+    const watcher = this.client
+      .watch()
+      .inRange({ start: utf8(start), end: utf8(end) })
+      .withPreviousKV()
+      .startRevision(String(next))
+      .watcher();
+    let stopped = false;
+    // etcd3 resumes a reconnected watch from the revision in the last response header, which during a replay is the
+    // store's current revision, not the last event sent: resume from the last event delivered instead.
+    const pinResume = () => {
+      watcher.request.start_revision = String(next);
+    };
+    watcher.on('connected', pinResume);
+    watcher.on('data', (res: IWatchResponse) => {
+      if (stopped) return;
+      if (res.events.length === 0) {
+        // A progress notification: everything up to its revision was sent.
+        if (!res.created && !res.canceled) next = Math.max(next, Number(res.header.revision) + 1);
+      } else {
+        for (const change of this.changesOf(kind, res)) {
+          if (namespace !== undefined && change.namespace !== namespace) continue;
+          const event: WatchEvent = { type: change.type, object: JSON.parse(change.text) as KubeObject };
+          try {
+            listener(event);
+          } catch (error) {
+            this.listenerFailed(error, event);
+          }
+          if (stopped) return;
+        }
+        next = Math.max(next, Number(res.events[res.events.length - 1]?.kv.mod_revision ?? 0) + 1);
+      }
+      pinResume();
+    });
+    watcher.on('error', (error: unknown) => {
+      if (stopped) return;
+      stopped = true;
+      this.watchers.delete(handle);
+      (this.options.onWatchEnded ??
+        ((k, e) => process.emitWarning(`etcd watch of ${k} ended: ${String(e)}`, 'HarrowStoreWarning')))(kind, error);
+    });
+    const handle = {
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        this.watchers.delete(handle);
+        this.cancelling.add(watcher.cancel().catch(() => undefined));
+      },
+    };
+    this.watchers.add(handle);
+    return handle;
+  }
+
+  async currentResourceVersion(): Promise<string> {
+    this.assertOpen();
+    const res = await this.rpcRange({ key: utf8(this.compactedKey()) });
+    this.noteCompacted(res.kvs[0]);
+    return res.header.revision;
+  }
+
+  /**
+   * Drops etcd's history before `resourceVersion` (default: the current revision); watches from older revisions then
+   * get Expired. The mark is written first so every replica refuses those revisions at once.
+   */
+  async compact(resourceVersion?: string): Promise<void> {
+    this.assertOpen();
+    const current = Number(await this.currentResourceVersion());
+    const upTo = resourceVersion === undefined ? current : parseRevision(resourceVersion, 'resourceVersion');
+    if (upTo > current) throw new BadRequest(`cannot compact to ${upTo}: the current revision is ${current}`);
+    if (upTo <= this.compacted) return;
+    try {
+      await this.client.put(this.compactedKey()).value(String(upTo));
+      await this.client.kv.compact({ revision: upTo, physical: true });
+    } catch (error) {
+      if (!/compacted/.test(String(error))) throw unavailable(error);
+    }
+    this.compacted = Math.max(this.compacted, upTo);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of [...this.watchers]) w.stop();
+    if (this.compactionWatcher) this.cancelling.add(this.compactionWatcher.cancel().catch(() => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.cancelling),
+      new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
+    ]);
+    clearTimeout(timer);
+    // etcd3's close() leaves its watch manager running: a watcher whose cancel could not reach etcd would reconnect
+    // (and keep the process alive) forever. Nothing may watch through a closed store, so drop them all.
+    const manager = (this.client as unknown as { watchManager?: { watchers: unknown[] } }).watchManager;
+    if (manager) manager.watchers = [];
+    this.client.close();
+  }
+
+
+  // --- writes ---
+
+  /** All creates of named objects: one Txn, no read. undefined when some key exists (the general path then explains). */
+  private async createAll(
+    ops: { type: 'create'; object: KubeObject }[],
+    uids: string[],
+    now: string,
+  ): Promise<KubeObject[] | undefined> {
+    const keys = new Set<string>();
+    const texts: string[] = [];
+    const puts: IRequestOp[] = [];
+    const compare: ICompare[] = [];
+    for (const [i, op] of ops.entries()) {
+      const kind = kindOf(op.object);
+      const meta = metadataOf(op.object);
+      const namespace = namespaceKey(meta.namespace);
+      const key = this.objectKey(kind, namespace, meta.name);
+      if (keys.has(key)) return undefined;
+      keys.add(key);
+      const text = this.createdText(op.object, meta.name, namespace, uids[i] as string, now);
+      texts.push(text);
+      compare.push({ key: utf8(key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: 0 });
+      puts.push({ request_put: { key: utf8(key), value: utf8(text) } });
+    }
+    const res = await this.txn({ compare, success: puts, failure: [] });
+    if (!res.succeeded) return undefined;
+    return texts.map((t) => JSON.parse(withRv(t, res.header.revision)) as KubeObject);
+  }
+
+  /** One read–simulate–CAS round; undefined when another write got in between (the caller retries). */
+  private async attempt(ops: WriteOp[], uids: string[], now: string): Promise<KubeObject[] | undefined> {
+    const planned = ops.map((op) => this.target(op));
+    const slots = new Map<string, Slot>();
+    for (const t of planned) {
+      if (!slots.has(t.key)) {
+        slots.set(t.key, { key: t.key, kind: t.kind, namespace: t.namespace, name: t.name, original: undefined, current: undefined, touched: false, writes: 0 });
+      }
+    }
+    const read = await this.txn({
+      compare: [],
+      success: [...slots.keys()].map((key) => ({ request_range: { key: utf8(key) } })),
+      failure: [],
+    });
+    [...slots.values()].forEach((slot, i) => {
+      const kv = read.responses[i]?.response_range.kvs[0];
+      if (kv) {
+        slot.original = { text: kv.value.toString('utf8'), mod: Number(kv.mod_revision) };
+        slot.current = slot.original.text;
+      }
+    });
+    // A single create whose key holds our own uid: an earlier, ambiguous Txn of this very call did commit.
+    const only = ops[0];
+    if (ops.length === 1 && only?.type === 'create') {
+      const slot = slots.get((planned[0] as { key: string }).key) as Slot;
+      if (slot.current !== undefined && (JSON.parse(slot.current) as KubeObject).metadata.uid === uids[0]) {
+        return [JSON.parse(withRv(slot.current, (slot.original as Stored).mod)) as KubeObject];
+      }
+    }
+    const outputs: string[] = [];
+    const changes: LogicalChange[] = [];
+    ops.forEach((op, i) => {
+      const t = planned[i] as Target;
+      const slot = slots.get(t.key) as Slot;
+      const storedRv = slot.touched ? undefined : slot.original ? String(slot.original.mod) : undefined;
+      if (op.type === 'create') {
+        if (slot.current !== undefined) {
+          if (t.generated) throw new RetryName(t.kind, t.namespace, t.name.slice(0, -5));
+          throw alreadyExists(refFor(t.kind, t.namespace, t.name));
+        }
+        slot.current = this.createdText(op.object, t.name, t.namespace, uids[i] as string, now);
+        changes.push({ type: 'ADDED', kind: t.kind, namespace: t.namespace, text: slot.current });
+      } else if (op.type === 'update') {
+        const ref = refFor(t.kind, t.namespace, t.name);
+        if (slot.current === undefined) throw notFound(ref);
+        const wanted = metadataOf(op.object).resourceVersion;
+        if (wanted !== undefined && wanted !== '' && wanted !== storedRv) throw modifiedConflict(ref);
+        const previous = JSON.parse(slot.current) as KubeObject;
+        const stored = previous.metadata;
+        const storedGeneration = typeof stored.generation === 'number' ? stored.generation : 1;
+        slot.current = JSON.stringify(
+          withMetadata(op.object, {
+            name: t.name,
+            namespace: t.namespace === '' ? undefined : t.namespace,
+            uid: stored.uid,
+            resourceVersion: '',
+            generation: sameJson(previous.spec, op.object.spec) ? storedGeneration : storedGeneration + 1,
+            creationTimestamp: stored.creationTimestamp,
+          }),
+        );
+        changes.push({ type: 'MODIFIED', kind: t.kind, namespace: t.namespace, text: slot.current });
+      } else {
+        const ref = refFor(t.kind, t.namespace, t.name);
+        if (slot.current === undefined) throw notFound(ref);
+        if (op.resourceVersion !== undefined && op.resourceVersion !== '' && op.resourceVersion !== storedRv) {
+          throw preconditionConflict(ref, op.resourceVersion, storedRv ?? '(this batch)');
+        }
+        changes.push({ type: 'DELETED', kind: t.kind, namespace: t.namespace, text: slot.current });
+        slot.current = undefined;
+      }
+      slot.touched = true;
+      slot.writes += 1;
+      outputs.push(changes[changes.length - 1]?.text as string);
+    });
+    const success: IRequestOp[] = [];
+    const compare: ICompare[] = [];
+    for (const slot of slots.values()) {
+      compare.push({ key: utf8(slot.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: slot.original?.mod ?? 0 });
+      if (slot.current !== undefined) success.push({ request_put: { key: utf8(slot.key), value: utf8(slot.current) } });
+      else if (slot.original) success.push({ request_delete_range: { key: utf8(slot.key) } });
+    }
+    const repeated = new Set([...slots.values()].filter((s) => s.writes > 1).map((s) => s.kind));
+    for (const kind of repeated) {
+      const record: BatchRecordEntry[] = changes.filter((c) => c.kind === kind).map((c) => ({ t: c.type, n: c.namespace, j: c.text }));
+      success.push({ request_put: { key: utf8(this.batchKey(kind)), value: utf8(JSON.stringify(record)) } });
+    }
+    const res = await this.txn({ compare, success, failure: [] });
+    if (!res.succeeded) return undefined;
+    return outputs.map((text) => JSON.parse(withRv(text, res.header.revision)) as KubeObject);
+  }
+
+  private target(op: WriteOp): Target {
+    if (op.type === 'delete') {
+      const namespace = namespaceKey(op.ref.namespace);
+      return { key: this.objectKey(op.ref.kind, namespace, op.ref.name), kind: op.ref.kind, namespace, name: op.ref.name, generated: false };
+    }
+    const kind = kindOf(op.object);
+    const meta = metadataOf(op.object);
+    const namespace = namespaceKey(meta.namespace);
+    let name = meta.name;
+    let generated = false;
+    if (op.type === 'create' && (name === undefined || name === '')) {
+      name = randomName(generateNamePrefix(meta.generateName));
+      generated = true;
+    } else if (typeof name !== 'string' || name === '') {
+      throw new Invalid('name is required', [fieldRequired('metadata.name', 'name is required')]);
+    }
+    return { key: this.objectKey(kind, namespace, name), kind, namespace, name, generated };
+  }
+
+  private createdText(object: KubeObject, name: string, namespace: string, uid: string, now: string): string {
+    return JSON.stringify(
+      withMetadata(object, {
+        name,
+        namespace: namespace === '' ? undefined : namespace,
+        uid,
+        resourceVersion: '',
+        generation: 1,
+        creationTimestamp: now,
+      }),
+    );
+  }
+
+  private async commitOne(op: WriteOp): Promise<KubeObject> {
+    const [written] = await this.commit([op]);
+    return written as KubeObject;
+  }
+
+
+  // --- reads ---
+
+  private async scan(kind: string, options: ListOptions): Promise<Scan> {
+    this.assertOpen();
+    const { limit, filter, namespace } = options;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new BadRequest(`limit must be a non-negative integer, got ${String(limit)}`);
+    }
+    const pageSize = limit === undefined || limit === 0 ? undefined : limit;
+    const token = options.continue === undefined || options.continue === '' ? undefined : decodeContinue(options.continue);
+    if (token && namespace !== undefined && token.namespace !== namespace) {
+      throw new BadRequest('continue key is not valid: it belongs to a list of another namespace');
+    }
+    if (token && token.revision + 1 < this.compacted) {
+      throw new Expired(
+        `The provided continue parameter is too old to display a consistent list result (${token.revision} < ${this.compacted}). Start a new list without the continue parameter.`,
+      );
+    }
+    const [rangeStart, rangeEnd] = this.objectsRange(kind, namespace);
+    // Like the SQLite store, a continued page reads the current state after the last key and reports the first page's
+    // revision; the chunks of one call read one snapshot.
+    let from = token ? `${this.objectKey(kind, token.namespace, token.name)}\u0000` : rangeStart;
+    const chunk = pageSize === undefined ? LIST_CHUNK : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
+    const json: string[] = [];
+    const parsed: KubeObject[] | undefined = filter ? [] : undefined;
+    let snapshot: number | undefined;
+    let lastKept: { namespace: string; name: string } | undefined;
+    let more = false;
+    for (;;) {
+      const res = await this.rpcRange({
+        key: utf8(from),
+        range_end: utf8(rangeEnd),
+        limit: chunk,
+        ...(snapshot !== undefined ? { revision: snapshot } : {}),
+      });
+      snapshot ??= Number(res.header.revision);
+      for (const kv of res.kvs) {
+        const text = withRv(kv.value.toString('utf8'), kv.mod_revision);
+        let object: KubeObject | undefined;
+        if (filter) {
+          object = JSON.parse(text) as KubeObject;
+          if (!filter(object)) continue;
+        }
+        if (pageSize !== undefined && json.length === pageSize) {
+          more = true;
+          break;
+        }
+        json.push(text);
+        if (object) parsed?.push(object);
+        lastKept = this.nameOf(kind, kv.key.toString('utf8'));
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (more || !res.more || !last) break;
+      from = `${last.key.toString('utf8')}\u0000`;
+    }
+    const revision = token ? token.revision : (snapshot as number);
+    return { json, parsed, revision, continue: more && lastKept ? encodeContinue({ revision, ...lastKept }) : undefined };
+  }
+
+  /** The logical changes of one watch response for `kind`, in revision order. */
+  private changesOf(kind: string, res: IWatchResponse): LogicalChange[] {
+    const batchKey = this.batchKey(kind);
+    const out: LogicalChange[] = [];
+    const events = res.events;
+    for (let i = 0; i < events.length; ) {
+      const rev = events[i]?.kv.mod_revision;
+      let j = i;
+      while (j < events.length && events[j]?.kv.mod_revision === rev) j++;
+      const group = events.slice(i, j);
+      i = j;
+      const record = group.find((e) => e.kv.key.toString('utf8') === batchKey && e.type === 'Put');
+      if (record) {
+        for (const entry of JSON.parse(record.kv.value.toString('utf8')) as BatchRecordEntry[]) {
+          out.push({ type: entry.t, kind, namespace: entry.n, text: withRv(entry.j, rev ?? '0') });
+        }
+        continue;
+      }
+      for (const e of group) {
+        const key = e.kv.key.toString('utf8');
+        if (key === batchKey) continue;
+        const { namespace } = this.nameOf(kind, key);
+        if (e.type === 'Put') {
+          out.push({ type: e.kv.version === '1' ? 'ADDED' : 'MODIFIED', kind, namespace, text: withRv(e.kv.value.toString('utf8'), e.kv.mod_revision) });
+        } else if (e.prev_kv) {
+          out.push({ type: 'DELETED', kind, namespace, text: withRv(e.prev_kv.value.toString('utf8'), e.kv.mod_revision) });
+        }
+      }
+    }
+    return out;
+  }
+
+  // --- etcd calls ---
+
+  private async rpcRange(request: IRangeRequest): Promise<IRangeResponse> {
+    try {
+      const res = await this.client.kv.range(request);
+      this.note(res.header);
+      return res;
+    } catch (error) {
+      if (/required revision has been compacted/.test(String(error))) {
+        throw new Expired('The resourceVersion for the provided list is too old.');
+      }
+      throw unavailable(error);
+    }
+  }
+
+  private async txn(request: { compare: ICompare[]; success: IRequestOp[]; failure: IRequestOp[] }): Promise<ITxnResponse> {
+    try {
+      const res = await this.client.kv.txn(request);
+      this.note(res.header);
+      return res;
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  private note(header: IResponseHeader): void {
+    const r = Number(header.revision);
+    if (r > this.seen) this.seen = r;
+  }
+
+  private noteCompacted(kv: IKeyValue | undefined): void {
+    const value = kv ? Number(kv.value.toString('utf8')) : 0;
+    if (Number.isSafeInteger(value) && value > this.compacted) this.compacted = value;
+  }
+
+  private listenerFailed(error: unknown, event: WatchEvent): void {
+    (this.options.onListenerError ??
+      ((e, ev) =>
+        process.emitWarning(
+          `watch listener failed on ${ev.type} ${ev.object.kind} ${ev.object.metadata.name}: ${String(e)}`,
+          'HarrowStoreWarning',
+        )))(error, event);
+  }
+
+  // --- keys ---
+
+  private objectKey(kind: string, namespace: string, name: string): string {
+    return `${this.prefix}/${kind}/o/${namespace}\u0000${name}`;
+  }
+
+  private objectsRange(kind: string, namespace: string | undefined): [string, string] {
+    const base = `${this.prefix}/${kind}/o/`;
+    return namespace === undefined ? [base, `${this.prefix}/${kind}/o0`] : [`${base}${namespace}\u0000`, `${base}${namespace}\u0001`];
+  }
+
+  /** Objects and the batch record of a kind: what a watch of the kind follows. */
+  private kindRange(kind: string): [string, string] {
+    return [`${this.prefix}/${kind}/`, `${this.prefix}/${kind}0`];
+  }
+
+  private batchKey(kind: string): string {
+    return `${this.prefix}/${kind}/b`;
+  }
+
+  private compactedKey(): string {
+    return `${this.prefix}/_compacted`;
+  }
+
+  private nameOf(kind: string, key: string): { namespace: string; name: string } {
+    const rest = key.slice(`${this.prefix}/${kind}/o/`.length);
+    const nul = rest.indexOf('\u0000');
+    return { namespace: rest.slice(0, nul), name: rest.slice(nul + 1) };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new HarrowError('ServiceUnavailable', 503, 'the store is closed');
+  }
+}
+
+interface Target {
+  key: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  generated: boolean;
+}
+
+/** A generated name was taken: the call tries another. */
+class RetryName extends Error {
+  constructor(
+    readonly kind: string,
+    readonly namespace: string,
+    readonly prefix: string,
+  ) {
+    super('generated name taken');
+  }
+}
+
+function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
+  return token === undefined ? result : { ...result, continue: token };
+}
+
+/** Connects to etcd (checking it answers) and returns the store; close() it to end the connection and watches. */
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+  const store = new EtcdStore(options);
+  try {
+    await store.init();
+  } catch (error) {
+    await store.close();
+    throw unavailable(error);
+  }
+  return store;
+}

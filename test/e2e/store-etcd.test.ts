@@ -1,0 +1,75 @@
+// The etcd store against a real single-member etcd: the shared ResourceStore contract, then what etcd adds (batch records, compaction, replicas).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openEtcdStore, type EtcdStore } from '../../src/store/etcd/store.ts';
+import { startEtcdCluster, type EtcdCluster } from '../support/etcd.ts';
+import { Recorder, rejectsWith, storeContract, vm } from '../unit/store-contract.ts';
+
+let etcd: EtcdCluster | undefined;
+let n = 0;
+
+before(async () => {
+  etcd = await startEtcdCluster(1);
+});
+after(async () => {
+  await etcd?.stop();
+});
+
+/** Each store gets its own prefix: stores of one test share etcd but never each other's keys. */
+async function open(prefix = `/t${process.pid}-${++n}`): Promise<EtcdStore> {
+  if (!etcd) throw new Error('etcd did not start');
+  return openEtcdStore({ endpoints: etcd.endpoints, prefix });
+}
+
+storeContract('etcd', async () => {
+  const store = await open();
+  return { store, cleanup: () => store.close(), compact: () => store.compact() };
+});
+
+describe('etcd store', () => {
+  test('two stores on one prefix share names, revisions and watches', async () => {
+    const prefix = `/shared${process.pid}`;
+    const s1 = await open(prefix);
+    const s2 = await open(prefix);
+    try {
+      const rec = new Recorder(s2, 'VirtualMachine');
+      const a = await s1.create(vm('a'));
+      await rejectsWith(s2.create(vm('a')), 'AlreadyExists');
+      const a2 = await s2.update({ ...a, spec: { runStrategy: 'Always' } });
+      await rejectsWith(s1.update({ ...a, spec: { runStrategy: 'Manual' } }), 'Conflict');
+      assert.deepEqual(await s1.get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' }), a2);
+      await rec.until((es) => es.length === 2, 'the other store’s create and update');
+      rec.handle.stop();
+      assert.deepEqual(rec.summary(), [`ADDED default/a@${a.metadata.resourceVersion}`, `MODIFIED default/a@${a2.metadata.resourceVersion}`]);
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  });
+
+  test('a compaction made through one store expires old revisions on the other at once', async () => {
+    const prefix = `/compact${process.pid}`;
+    const s1 = await open(prefix);
+    const s2 = await open(prefix);
+    try {
+      const a = await s1.create(vm('a'));
+      await s1.create(vm('b'));
+      await s1.create(vm('c'));
+      await s1.compact();
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        try {
+          s2.watch('VirtualMachine', { sinceResourceVersion: a.metadata.resourceVersion }, () => undefined).stop();
+        } catch (error) {
+          assert.equal((error as { reason?: string }).reason, 'Expired');
+          break;
+        }
+        assert.ok(Date.now() < deadline, 'the second store learns of the compaction');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  });
+});
