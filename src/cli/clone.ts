@@ -15,7 +15,7 @@ export function parseMacFlags(values: string[]): Record<string, string> {
     const iface = v.slice(0, i).trim();
     const mac = v.slice(i + 1).trim();
     if (i <= 0 || iface === '' || mac === '') throw new UsageError(`clone: --mac ${JSON.stringify(v)}: expected IFACE=MAC, e.g. --mac default=02:48:52:00:00:10`, 'clone');
-    if (out[iface] !== undefined) throw new UsageError(`clone: --mac gives interface ${iface} twice`, 'clone');
+    if (Object.hasOwn(out, iface)) throw new UsageError(`clone: --mac gives interface ${iface} twice`, 'clone');
     out[iface] = mac;
   }
   return out;

@@ -101,6 +101,8 @@ export function validateVirtualMachineClone(clone: VirtualMachineClone): void {
     if (!isObject(c.newMacAddresses)) causes.push(fieldInvalid('spec.newMacAddresses', 'must be a map of interface name to MAC'));
     else {
       const seen = new Map<string, string>();
+      // A fresh object without a prototype: keys like "constructor" are interface names here, nothing more.
+      const macs: Record<string, string> = Object.create(null) as Record<string, string>;
       for (const [iface, raw] of Object.entries(c.newMacAddresses)) {
         const field = `spec.newMacAddresses[${JSON.stringify(iface)}]`;
         if (typeof raw !== 'string') {
@@ -109,7 +111,7 @@ export function validateVirtualMachineClone(clone: VirtualMachineClone): void {
         }
         try {
           const mac = validateMac(raw);
-          c.newMacAddresses[iface] = mac;
+          macs[iface] = mac;
           const other = seen.get(mac);
           if (other !== undefined) causes.push(fieldDuplicate(field, `MAC ${mac} is also given to interface ${JSON.stringify(other)}`));
           else seen.set(mac, iface);
@@ -118,6 +120,7 @@ export function validateVirtualMachineClone(clone: VirtualMachineClone): void {
           causes.push(fieldInvalid(field, e.message));
         }
       }
+      c.newMacAddresses = { ...macs };
     }
   }
   causes.push(...filterCauses(c.labelFilters, 'spec.labelFilters'), ...filterCauses(c.annotationFilters, 'spec.annotationFilters'));
@@ -138,10 +141,29 @@ export function cloneInvalid(clone: KubeObject, causes: StatusCause[]): Invalid 
   });
 }
 
-/** Whether `key` matches a KubeVirt filter pattern (`*` matches any run of characters). */
+/**
+ * Whether `key` matches a KubeVirt filter pattern (`*` matches any run of characters). A two-pointer walk, not a regular
+ * expression: a user's pattern like `*a*a*a*…` must not make the controller backtrack for ever.
+ */
 function matches(key: string, pattern: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
-  return re.test(key);
+  let k = 0;
+  let p = 0;
+  let star = -1;
+  let mark = 0;
+  while (k < key.length) {
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === key[k]) {
+      k++;
+      p++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = k;
+    } else if (star >= 0) {
+      p = star + 1;
+      k = ++mark;
+    } else return false;
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** KubeVirt's filter rule: no filters copies every key; otherwise the last pattern that matches decides (`!` excludes). */
@@ -182,8 +204,8 @@ export function cloneVirtualMachine(source: VirtualMachine, clone: VirtualMachin
   interfacesOf(tspec).forEach((iface, i) => {
     if (iface.macAddress !== undefined) dropped.push(`spec.template.spec.domain.devices.interfaces[${i}].macAddress: ${iface.macAddress}`);
     delete iface.macAddress;
-    const mac = newMacs[iface.name];
-    if (mac !== undefined) {
+    const mac = Object.hasOwn(newMacs, iface.name) ? newMacs[iface.name] : undefined;
+    if (typeof mac === 'string') {
       iface.macAddress = mac;
       given[iface.name] = mac;
     }

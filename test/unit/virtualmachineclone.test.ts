@@ -59,6 +59,13 @@ test('KubeVirt filter rule: none copies all, the last matching pattern decides, 
   assert.equal(keepKey('a/b', ['!a/*', 'a/b']), true);
   assert.equal(keepKey('a.b', ['a*b']), true);
   assert.equal(keepKey('axb', ['a.b']), false);
+  assert.equal(keepKey('abc', ['a*c', '!*b']), true);
+  assert.equal(keepKey('ab', ['a**b*']), true);
+  assert.equal(keepKey('b', ['a*']), false);
+  // A pathological pattern answers at once (no regular-expression backtracking).
+  const started = Date.now();
+  assert.equal(keepKey('a'.repeat(300), [`${'*a'.repeat(40)}b`]), false);
+  assert.ok(Date.now() - started < 500);
 });
 
 test('the clone carries no MAC, no MAC-remembering annotation, no status, no firmware identity; keeps runStrategy', () => {
@@ -82,6 +89,11 @@ test('the clone carries no MAC, no MAC-remembering annotation, no status, no fir
   assert.deepEqual(vm.spec.template.spec.domain.firmware, {});
   assert.deepEqual(plan.givenMacs, { net1: '02:aa:00:00:00:01' });
   assert.ok(plan.dropped.some((d) => d.includes('02:48:52:00:00:01')) && plan.dropped.some((d) => d.includes('harvesterhci.io/mac-address')));
+  // an interface named like an Object.prototype member gets no MAC from the prototype
+  const odd = vmManifest('odd', { podNetwork: false, nads: ['lan'] });
+  odd.spec.template.spec.domain.devices.interfaces![0]!.name = 'constructor';
+  odd.spec.template.spec.networks![0]!.name = 'constructor';
+  assert.equal(cloneVirtualMachine(odd, clone(), 'odd-copy').vm.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress, undefined);
   // the source is untouched
   assert.equal(source.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress, '02:48:52:00:00:01');
 });
