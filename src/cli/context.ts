@@ -77,6 +77,7 @@ export function createContext(io: CliIO, globals: GlobalFlags): CommandContext {
       server: globals.server ?? creds.server,
       ...(token !== undefined ? { token } : {}),
       ...(creds.namespace !== undefined ? { namespace: creds.namespace } : {}),
+      ...(creds.ca !== undefined ? { ca: creds.ca } : {}),
     });
   };
   const ctx: CommandContext = {

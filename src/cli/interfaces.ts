@@ -151,11 +151,11 @@ const ipsOf = (s: VMIInterfaceStatus): string[] =>
   Array.isArray(s.ipAddresses) && s.ipAddresses.length > 0 ? [...s.ipAddresses] : s.ipAddress ? [s.ipAddress] : [];
 
 function leaseOf(s: VMIInterfaceStatus | undefined): LeaseView | undefined {
-  const l = s?.lease;
+  const l: unknown = s?.lease;
   if (!record(l) || typeof l.ip !== 'string') return undefined;
   return {
     ip: l.ip,
-    ...(typeof l.mac === 'string' ? { mac: l.mac } : typeof l.macAddress === 'string' ? { mac: l.macAddress } : {}),
+    ...(typeof l.macAddress === 'string' ? { mac: l.macAddress } : {}),
     ...(typeof l.expires === 'string' ? { expires: l.expires } : {}),
   };
 }

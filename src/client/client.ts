@@ -1,4 +1,6 @@
 // HarrowClient: a typed, fetch-based client of Harrow's Kubernetes-style REST API (DESIGN §4).
+import tls from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
 import type { KubeObject } from '../resources/meta.ts';
 import { kindInfo } from '../resources/kinds.ts';
 import { ApiError, TransportError, isKubeStatus, type KubeStatus } from './errors.ts';
@@ -8,7 +10,6 @@ import {
   resourcePath,
   vmiGuestExecPath,
   vmiInterfaceListPath,
-  vmMaintenancePath,
   vmMaintenancePath,
   vmRemedyPath,
   vmSubresourcePath,
@@ -31,6 +32,8 @@ export interface ClientOptions {
   /** Timeout of each non-watch request (default 60 s). */
   requestTimeoutMs?: number;
   userAgent?: string;
+  /** PEM CA certificate(s) to trust for an https server (the kubeconfig's certificate-authority-data), besides the system's. */
+  ca?: string;
 }
 
 export interface WriteOptions {
@@ -113,6 +116,8 @@ export class HarrowClient {
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly requestTimeoutMs: number;
   private readonly userAgent: string;
+  /** Set when a CA is given: fetch's default agent trusts only the system's CAs, and Harrow's CA is its own. */
+  private readonly dispatcher: Dispatcher | undefined;
 
   constructor(options: ClientOptions) {
     let url: URL;
@@ -130,6 +135,7 @@ export class HarrowClient {
     this.onWarning = options.onWarning;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.userAgent = options.userAgent ?? 'harrow-client';
+    this.dispatcher = options.ca !== undefined && url.protocol === 'https:' ? new Agent({ connect: { ca: [...tls.rootCertificates, options.ca] } }) : undefined;
   }
 
   /**
@@ -142,6 +148,7 @@ export class HarrowClient {
       server: creds.server,
       ...(creds.token !== undefined ? { token: creds.token } : {}),
       ...(creds.namespace !== undefined ? { namespace: creds.namespace } : {}),
+      ...(creds.ca !== undefined ? { ca: creds.ca } : {}),
       ...overrides,
     });
   }
@@ -347,11 +354,6 @@ export class HarrowClient {
     return this.json<T>({ method: 'PUT', path: vmMaintenancePath(namespace, vm, action), body: {}, contentType: 'application/json' });
   }
 
-  /** Plans a restart into the VM's maintenance window, or (`cancel-restart`) drops the plan; the VM after. */
-  async maintenanceRestart<T extends KubeObject = KubeObject>(namespace: string, vm: string, action: 'schedule-restart' | 'cancel-restart'): Promise<T> {
-    return this.json<T>({ method: 'PUT', path: vmMaintenancePath(namespace, vm, action), body: {}, contentType: 'application/json' });
-  }
-
   /** What the guest agent reports for a running VMI (KubeVirt `interfacelist`). */
   async interfaceList(namespace: string, vmi: string): Promise<GuestInterface[]> {
     const list = await this.json<{ items?: GuestInterface[] }>({ method: 'GET', path: vmiInterfaceListPath(namespace, vmi) });
@@ -421,6 +423,8 @@ export class HarrowClient {
         headers,
         ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
         ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+        // Node's fetch takes an undici dispatcher; its RequestInit type does not say so.
+        ...(this.dispatcher ? ({ dispatcher: this.dispatcher } as RequestInit) : {}),
       });
     } catch (e) {
       if (spec.signal?.aborted) throw e;

@@ -11,6 +11,8 @@ export interface KubeconfigCredentials {
   token?: string;
   /** The current context's namespace, when it names one. */
   namespace?: string;
+  /** PEM text of the cluster's CA (certificate-authority-data, or the certificate-authority file). */
+  ca?: string;
 }
 
 export class KubeconfigError extends Error {
@@ -71,6 +73,11 @@ export function parseKubeconfig(text: string, path: string): KubeconfigCredentia
     throw new KubeconfigError(`${path}: cluster ${JSON.stringify(context.cluster)} has no server`);
   }
   const creds: KubeconfigCredentials = { path, server: cluster.server };
+  if (typeof cluster['certificate-authority-data'] === 'string' && cluster['certificate-authority-data'] !== '') {
+    creds.ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+  } else if (typeof cluster['certificate-authority'] === 'string' && cluster['certificate-authority'] !== '') {
+    creds.ca = readFileSync(resolve(path, '..', cluster['certificate-authority']), 'utf8');
+  }
   if (context.user !== undefined) {
     const user = named(doc.users, String(context.user), 'user', path);
     if (typeof user.token === 'string' && user.token !== '') creds.token = user.token;

@@ -125,7 +125,7 @@ export async function startKubectlServer(options: { args?: string[] } = {}): Pro
       children.add(child);
       return child;
     },
-    harrow: (args) => runCli(args, { env: { HARROW_KUBECONFIG: kubeconfig, NODE_EXTRA_CA_CERTS: join(dataDir, 'pki', 'ca.crt') } }),
+    harrow: (args) => runCli(args, { env: { HARROW_KUBECONFIG: kubeconfig } }),
     stop,
   };
 }

@@ -63,5 +63,9 @@ describe('serve: TLS beyond loopback', () => {
     await assert.rejects(fetch(`${server.url}/healthz`));
     const plain = await fetch(`${server.url.replace('https:', 'http:')}/healthz`).then((r) => r.status, () => 'refused');
     assert.notEqual(plain, 200);
+    // The harrow CLI trusts the kubeconfig's CA by itself, with no NODE_EXTRA_CA_CERTS.
+    const cli = await runCli(['get', 'macpools', '-o', 'json'], { env: { HARROW_KUBECONFIG: server.kubeconfig, NODE_EXTRA_CA_CERTS: '' } });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /"kind": "(MacPoolList|List)"/);
   });
 });

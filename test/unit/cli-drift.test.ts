@@ -63,7 +63,7 @@ test('describe shows platform MAC from network-status, guest MAC, the mismatch, 
 
 test('describe of a healthy VM shows no mismatch section, and a stopped one says it has no instance', () => {
   const vm = vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:02' }]);
-  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:02', podInterfaceName: 'eth0', interfaceName: 'eth0', ipAddress: '198.19.1.9', infoSource: 'domain, guest-agent', lease: { ip: '198.19.1.9', mac: '02:00:00:00:00:02' } }]);
+  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:02', podInterfaceName: 'eth0', interfaceName: 'eth0', ipAddress: '198.19.1.9', infoSource: 'domain, guest-agent', lease: { ip: '198.19.1.9', macAddress: '02:00:00:00:00:02' } }]);
   const pod = podFixture(vmi, [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:02', default: true }]);
   const text = renderVmDescription({ vm, vmi, pod, events: [] }, NOW, '');
   assert.doesNotMatch(text, /mismatch/i);
