@@ -104,7 +104,12 @@ export function mismatchMessage(namespace: string, vm: string, mismatches: Guest
         `no connectivity, no DHCP. The in-guest change reverts when the VM restarts. ` +
         `To restore ${m.platformMac}: \`harrow drift restore ${vm} -n ${namespace}\` (or restart the VM). ` +
         `To keep ${m.guestMac}: \`harrow drift adopt ${vm} -n ${namespace}\` puts it in the manifest, applied on restart.`;
-      if (m.heldBy) {
+      if (m.heldBy && m.heldBy.namespace !== namespace) {
+        // The condition is readable by whoever may read this namespace; a holder elsewhere is not theirs to learn.
+        text +=
+          ` Note: ${m.guestMac} is allocated to a VM in another namespace: the two would clash on the network, and adopting it ` +
+          `is refused while that VM holds it.`;
+      } else if (m.heldBy) {
         text +=
           ` Note: ${m.guestMac} is allocated to VM ${m.heldBy.namespace}/${m.heldBy.name} (interface ${m.heldBy.interface}): ` +
           `VM ${namespace}/${vm} and VM ${m.heldBy.namespace}/${m.heldBy.name} would clash on the network, and adopting it is refused while ` +

@@ -73,6 +73,15 @@ describe('interfaceStatuses (pure, KubeVirt NetStat)', () => {
     const none = interfaceStatuses(vmi, netStatus, { state: 'Running', nics: [] }, () => undefined);
     assert.equal(none[0]?.lease, undefined);
   });
+
+  test('a stolen MAC held in the same namespace names the holder; one held in another namespace does not', () => {
+    const base = { interface: 'default', podInterfaceName: 'eth0', platformMac: '02:00:00:00:00:01', guestMac: '02:00:00:00:00:02' };
+    const same = mismatchMessage('a', 'x', [{ ...base, heldBy: { namespace: 'a', name: 'victim', interface: 'nic0' } }]);
+    assert.match(same, /allocated to VM a\/victim/);
+    const other = mismatchMessage('a', 'x', [{ ...base, heldBy: { namespace: 'b', name: 'secret-vm', interface: 'nic0' } }]);
+    assert.doesNotMatch(other, /secret-vm|\bb\//);
+    assert.match(other, /allocated to a VM in another namespace/);
+  });
 });
 
 describe('observer on the sim runtime', () => {
