@@ -1,7 +1,7 @@
 // The write path every mutating request takes: admission, then one atomic commit of the object, the plugins' ops and the audit record.
 import { randomUUID } from 'node:crypto';
 import { auditRecord } from '../audit/record.ts';
-import { Conflict, NotFound } from '../resources/errors.ts';
+import { Conflict, HarrowError, NotFound } from '../resources/errors.ts';
 import type { KindInfo } from '../resources/kinds.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import type { ResourceStore, WriteOp } from '../store/types.ts';
@@ -96,7 +96,37 @@ function dryRunObject(request: WriteRequest): KubeObject {
   return o;
 }
 
+/** A commit that lost a race for a MAC goes through admission again this many times. */
+const MAC_RACE_ATTEMPTS = 5;
+
+/**
+ * Admission then one atomic commit. With several replicas, two may pick the same free MAC at once; the store's
+ * create-if-absent of the MacAllocation (named after the MAC) lets one win. The loser is admitted again from its
+ * original object: a pool-chosen MAC is then chosen anew, a MAC the client asked for now names its holder (Conflict).
+ */
 export async function admitAndCommit(deps: WriteDeps, request: WriteRequest): Promise<WriteResult> {
+  const original = request.object ? structuredClone(request.object) : undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admitAndCommitOnce(deps, attempt === 1 || !original ? request : { ...request, object: structuredClone(original) });
+    } catch (e) {
+      if (!lostMacRace(e) || attempt >= MAC_RACE_ATTEMPTS) throw lostMacRace(e) ? macRaceConflict(request, e) : e;
+    }
+  }
+}
+
+const lostMacRace = (e: unknown): e is HarrowError =>
+  e instanceof HarrowError && (e.reason === 'AlreadyExists' || e.reason === 'Conflict') && e.details.kind === 'macallocations';
+
+function macRaceConflict(request: WriteRequest, e: HarrowError): Conflict {
+  const name = (request.object ?? request.oldObject)?.metadata.name ?? '';
+  return new Conflict(
+    `Operation cannot be fulfilled on ${qualifiedResource(request.info)} "${name}": a MAC address it needs was taken by a concurrent write (${e.message}); please try again`,
+    { name, group: request.info.group, kind: request.info.plural },
+  );
+}
+
+async function admitAndCommitOnce(deps: WriteDeps, request: WriteRequest): Promise<WriteResult> {
   const { info, operation, user, dryRun } = request;
   const admitted = await admit(deps.admission, {
     operation,
