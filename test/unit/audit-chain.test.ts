@@ -6,14 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { AUDIT_CHAIN_HEAD, canonicalJson, verifyAuditChain, type ChainHead } from '../../src/audit/chain.ts';
-import { auditRecord } from '../../src/audit/record.ts';
+import { canonicalJson } from '../../src/audit/chain.ts';
 import { run } from '../../src/cli/program.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
+import { auditChainContract, auditRecordFor } from './audit-chain-contract.ts';
 
-const record = (i: number, namespace = 'default'): KubeObject =>
-  auditRecord({ user: 'alice', verb: 'patch', resource: { kind: 'VirtualMachine', namespace, name: `vm-${i}` }, outcome: { code: 200 } });
+const record = auditRecordFor;
+
+auditChainContract('SQLite', () => openSqliteStore(':memory:'));
 
 const dirs: string[] = [];
 after(async () => {
@@ -41,24 +42,6 @@ describe('audit chain in the SQLite store', () => {
   });
   afterEach(async () => {
     await store.close();
-  });
-
-  const chain = async (): Promise<{ records: KubeObject[]; head: ChainHead }> => ({
-    records: (await store.list('AuditRecord')).items,
-    head: (await store.get(AUDIT_CHAIN_HEAD))!.spec as ChainHead,
-  });
-
-  test('records written concurrently are chained in commit (resourceVersion) order; a failed batch takes no sequence', async () => {
-    const written = await Promise.all(Array.from({ length: 40 }, (_, i) => store.create(record(i, i % 2 ? 'default' : 'other'))));
-    // a batch that fails (update of a missing object) rolls back its audit record and the head with it
-    await assert.rejects(store.commit([{ type: 'create', object: record(99) }, { type: 'update', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' } } }]));
-    written.push(await store.create(record(100)));
-    const byRv = [...written].sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
-    assert.deepEqual(byRv.map((r) => (r.spec as { sequence: number }).sequence), Array.from({ length: 41 }, (_, i) => i + 1));
-    const { records, head } = await chain();
-    assert.deepEqual(head.sequence, 41);
-    assert.deepEqual(verifyAuditChain(records, head), { ok: true, records: 41, last: 41, problems: [] });
-    assert.equal((await verifyCli(dataDir)).code, 0);
   });
 
   describe('tampering with the rows is found and the record named', () => {
