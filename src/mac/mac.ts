@@ -109,8 +109,9 @@ function toNumber(text: string): number {
   if (typeof text !== 'string')
     throw new MacError(
       'syntax',
-      String(text),
-      `invalid MAC address: expected a string, got ${typeof text}`,
+      // Not String(text): an object whose toString is not a function would throw a TypeError instead.
+      Object.prototype.toString.call(text),
+      `invalid MAC address: expected a string, got ${text === null ? 'null' : Array.isArray(text) ? 'an array' : typeof text}`,
     );
   const value = parseDigits(text);
   if (value < 0) throw syntaxError(text, describeSyntaxProblem(text));

@@ -147,7 +147,8 @@ describe('MAC parser fuzzing', () => {
         assert.equal(e.code, 'syntax');
         assert.match(e.message, /expected a string/);
       }),
-      { numRuns: 2000 },
+      // {"toString": false} once made the error's own String(value) throw a TypeError: kept as a fixed example.
+      { numRuns: 2000, examples: [[{ toString: false }, readers[0]!], [null, readers[0]!], [[1, 2], readers[1]!]] },
     );
   });
 
