@@ -10,7 +10,8 @@
 // API (kept stable: the agents work and the three-host script use it)
 //   startEtcdCluster(n = 1, { dataRoot?, startTimeoutMs? }) → Promise<EtcdCluster>
 //     dataRoot defaults to /dev/shm when present (fsync on tmpfs is cheap, so tests stay fast on a loaded host).
-//   EtcdCluster: endpoints, dataDir, pids(), kill(i, signal = 'SIGKILL'), restart(i), logs(i), stop() (idempotent).
+//   EtcdCluster: endpoints, dataDir, pids(), kill(i, signal = 'SIGKILL'), restart(i), logs(i), stop() (idempotent),
+//     signal(i, sig) sends a signal without waiting (SIGSTOP/SIGCONT: freeze a member, e.g. to cut a lease's keepalives).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -35,6 +36,8 @@ export interface EtcdCluster {
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a killed member again on its data dir and ports, and waits until it answers /health. */
   restart(i: number): Promise<void>;
+  /** Sends member i a signal and returns at once (SIGSTOP / SIGCONT freeze and thaw it). */
+  signal(i: number, signal: NodeJS.Signals): void;
   /** Member i's log (stderr), for assertion messages. */
   logs(i: number): string;
   stop(): Promise<void>;
@@ -174,10 +177,14 @@ export async function startEtcdCluster(n = 1, options: EtcdClusterOptions = {}):
       launch(m);
       await waitHealthy([m]);
     },
+    signal: (i, signal) => {
+      memberAt(members, i).child?.kill(signal);
+    },
     logs: (i) => (existsSync(memberAt(members, i).log) ? readFileSync(memberAt(members, i).log, 'utf8') : ''),
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      // A frozen member still dies of SIGKILL.
       await Promise.all(members.map((m) => killMember(m, 'SIGKILL')));
       rmSync(dataDir, { recursive: true, force: true });
       dirs.delete(dataDir);
