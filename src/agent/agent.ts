@@ -126,19 +126,16 @@ function followVxlanPeers(store: ResourceStore, runtime: QemuRuntime, nodeName: 
     if (peers.join(',') !== last) logger.info({ peers }, 'VXLAN peers');
     last = peers.join(',');
   };
-  const loop = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      sync().then(loop, (e: unknown) => {
-        logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'VXLAN peer sync failed');
-        loop();
-      });
-    }, intervalMs);
+  const run = (): void => {
+    sync().then(loop, (e: unknown) => {
+      logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'VXLAN peer sync failed');
+      loop();
+    });
   };
-  void sync().then(loop, (e: unknown) => {
-    logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'VXLAN peer sync failed');
-    loop();
-  });
+  const loop = (): void => {
+    if (!stopped) timer = setTimeout(run, intervalMs);
+  };
+  run();
   return {
     stop() {
       stopped = true;
