@@ -2,7 +2,7 @@
 // consistency check. The store's MacAllocation key (named after the MAC) is what makes a MAC unique, on any store.
 import { isLocallyAdministered } from '../mac/mac.ts';
 import { MacPoolAllocator, PoolExhaustedError } from '../pool/allocator.ts';
-import { Conflict, PoolExhausted, fieldDuplicate, fieldInvalid, type StatusCause } from '../resources/errors.ts';
+import { AlreadyExists, Conflict, PoolExhausted, fieldDuplicate, fieldInvalid, type StatusCause } from '../resources/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import {
   macAllocationName,
@@ -97,8 +97,13 @@ export class MacAllocationService {
   private async load(): Promise<void> {
     let pools = (await this.store.list('MacPool')).items as MacPool[];
     if (pools.length === 0) {
-      const created = await this.store.create(defaultPool(this.quarantineMs / 1000));
-      pools = [created as MacPool];
+      try {
+        pools = [(await this.store.create(defaultPool(this.quarantineMs / 1000))) as MacPool];
+      } catch (e) {
+        // Another replica starting at the same moment created it first.
+        if (!(e instanceof AlreadyExists)) throw e;
+        pools = (await this.store.list('MacPool')).items as MacPool[];
+      }
     }
     for (const pool of pools) this.pools.set(pool.metadata.name, this.buildPool(pool));
     const allocations = await this.store.list('MacAllocation');

@@ -122,6 +122,23 @@ function limitFlags(v: Record<string, unknown>): NonNullable<HarrowOptions['limi
   };
 }
 
+/** --etcd / --etcd-prefix as the store to use; undefined: the default SQLite file. */
+function storeFlags(v: Record<string, unknown>): HarrowOptions['store'] {
+  const etcd = v.etcd as string | undefined;
+  const prefix = v['etcd-prefix'] as string | undefined;
+  if (etcd === undefined) {
+    if (prefix !== undefined) throw new UsageError('serve: --etcd-prefix needs --etcd', 'serve');
+    return undefined;
+  }
+  const endpoints = etcd.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/]+$/.test(e)) throw new UsageError(`serve: --etcd ${e}: expected a client URL like http://127.0.0.1:2379`, 'serve');
+  }
+  if (endpoints.length === 0) throw new UsageError('serve: --etcd: at least one client URL', 'serve');
+  if (prefix !== undefined && !prefix.startsWith('/')) throw new UsageError(`serve: --etcd-prefix ${prefix}: must start with /`, 'serve');
+  return { kind: 'etcd', endpoints, ...(prefix !== undefined ? { prefix } : {}) };
+}
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run Harrow (API server, controllers, runtime) on this host',
@@ -144,6 +161,9 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --max-watches N            watches each token may hold open (default 100; beyond: 429)
   --max-list-limit N         the largest list page; a larger ?limit= is lowered to it (default 500, with continue)
   --no-local-node            control plane only: run no VMs here, schedule them to \`harrow agent\` nodes
+  --etcd URL[,URL...]        keep state in this etcd cluster instead of DIR/harrow.db; run as many replicas as you
+                             like on it: all serve the API, the leader (an etcd lease) runs the controllers
+  --etcd-prefix PREFIX       key prefix in etcd (default /harrow)
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
     'data-dir': { type: 'string' },
@@ -159,6 +179,8 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     'max-watches': { type: 'string' },
     'max-list-limit': { type: 'string' },
     'no-local-node': { type: 'boolean' },
+    etcd: { type: 'string' },
+    'etcd-prefix': { type: 'string' },
   },
   async run(ctx, args) {
     expectPositionals(args.positionals, [], 'serve');
@@ -175,6 +197,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     const tls = (v.tls as string | undefined) ?? 'off';
     if (tls !== 'off' && tls !== 'auto') throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
     const limits = limitFlags(v);
+    const store = storeFlags(v);
     const other = liveServerFile(dataDir);
     if (other) throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
 
@@ -188,6 +211,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       tls,
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
       ...(v['no-local-node'] === true ? { localNode: false } : {}),
+      ...(store ? { store } : {}),
     };
     const signal = untilSignal(ctx.io);
     // Loaded here, not at the top, so that every other command starts without the server's dependencies.

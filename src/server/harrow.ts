@@ -19,7 +19,10 @@ import { startHeartbeat } from '../agent/heartbeat.ts';
 import { nodeRoutingRuntime } from '../agent/node-routing.ts';
 import { startControllers } from '../controllers/index.ts';
 import type { Runtime } from '../runtime/types.ts';
+import { startLeaderElection, type LeaderElection } from '../store/etcd/election.ts';
+import { EtcdStore, openEtcdStore } from '../store/etcd/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
+import type { ResourceStore } from '../store/types.ts';
 import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
 import { chooseRuntime, type RuntimeChoice } from './runtime-choice.ts';
@@ -41,7 +44,14 @@ export interface HarrowOptions {
   limits?: ApiServerLimits;
   /** False: control plane only — no runtime work here, VMIs go to `harrow agent` nodes (default true: this host is a node too). */
   localNode?: boolean;
+  /**
+   * Where state lives. sqlite (default): `<dataDir>/harrow.db`, one replica. etcd: any number of replicas on one etcd
+   * cluster; every replica serves the API, the controllers run only on the one holding the leader lease.
+   */
+  store?: StoreChoice;
 }
+
+export type StoreChoice = { kind: 'sqlite' } | { kind: 'etcd'; endpoints: string[]; prefix?: string };
 
 export interface RunningHarrow {
   url: string;
@@ -77,7 +87,10 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const logger: Logger = pino({ level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info' });
-  const store = await openSqliteStore(join(dataDir, 'harrow.db'));
+  const store: ResourceStore | EtcdStore =
+    options.store?.kind === 'etcd'
+      ? await openEtcdStore({ endpoints: options.store.endpoints, ...(options.store.prefix !== undefined ? { prefix: options.store.prefix } : {}) })
+      : await openSqliteStore(join(dataDir, 'harrow.db'));
   const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
   const runtime = chosen.runtime;
   const macs = await MacAllocationService.open(store, { quarantineSeconds: options.quarantineSeconds ?? 300 });
@@ -110,7 +123,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const kubeconfig = await auth.writeKubeconfig(url, serving ? { caData: serving.caCert } : {});
   // This host registers as a Node like an agent would, so schedulers and `get nodes` see it.
   const heartbeat = localNode ? await startHeartbeat({ store, nodeName, runtime: runtime.name, logger }) : undefined;
-  const controllers = await startControllers({
+  const startAll = (): ReturnType<typeof startControllers> => startControllers({
     store,
     runtime,
     macAssigner: macAssigner(store, macs),
@@ -120,7 +133,8 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     logger,
     roles: { controlPlane: true, node: localNode },
   });
-  running.controllers = controllers;
+  const election = store instanceof EtcdStore ? electLeader(store, nodeName, logger, startAll, running) : undefined;
+  if (!election) running.controllers = await startAll();
   ready = true;
   await writeFile(join(dataDir, 'server.json'), JSON.stringify({ url, pid: process.pid, runtime: runtime.name }) + '\n', { mode: 0o600 });
   logger.info({ url, runtime: runtime.name, dataDir }, 'harrow ready');
@@ -142,10 +156,39 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       ready = false;
       heartbeat?.stop();
       await app.close();
-      await controllers.stop();
+      if (election) await election.resign();
+      else await running.controllers?.stop();
       macs.close();
       await runtime.close();
       await store.close();
     },
   };
+}
+
+type Controllers = Awaited<ReturnType<typeof startControllers>>;
+
+/** Controllers follow the leader lease: started when this replica is elected, stopped when it loses the lease. */
+function electLeader(
+  store: EtcdStore,
+  identity: string,
+  logger: Logger,
+  start: () => Promise<Controllers>,
+  running: { controllers?: Controllers },
+): LeaderElection {
+  return startLeaderElection({
+    client: store.client,
+    key: `${store.prefix}/_leader/controllers`,
+    identity: `${identity}/${process.pid}`,
+    onElected: async () => {
+      logger.info({ identity }, 'elected leader: starting controllers');
+      running.controllers = await start();
+    },
+    onLost: async (reason) => {
+      logger.warn({ reason }, 'leadership ended: stopping controllers');
+      const controllers = running.controllers;
+      running.controllers = undefined;
+      await controllers?.stop();
+    },
+    onError: (e) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'leader election: retrying'),
+  });
 }
