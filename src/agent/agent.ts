@@ -17,6 +17,7 @@ import { ANNOTATION_AGENT_URL, startNodeApi, type NodeApi } from './node-api.ts'
 import { startHeartbeat, type Heartbeat, type NodeCapacity } from './heartbeat.ts';
 
 export interface AgentOptions {
+  /** The control plane's API; several replicas comma-separated (the agent moves on when one does not answer). */
   server: string;
   token: string;
   nodeName?: string;
@@ -58,9 +59,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const nodeName = options.nodeName ?? hostname();
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const client = new HarrowClient({ server: options.server, token: options.token, userAgent: `harrow-agent/${nodeName}` });
-  if (!(await client.ready())) throw new Error(`--server ${options.server}: the API server does not answer /readyz`);
-  const store = new ApiStore(client, {
+  const clients = options.server
+    .split(',')
+    .filter((u) => u !== '')
+    .map((server) => new HarrowClient({ server, token: options.token, userAgent: `harrow-agent/${nodeName}` }));
+  const ready = await Promise.all(clients.map((c) => c.ready()));
+  if (!ready.some(Boolean)) throw new Error(`--server ${options.server}: no API server answers /readyz`);
+  // Start on a replica that answers.
+  const store = new ApiStore([...clients.slice(ready.indexOf(true)), ...clients.slice(0, ready.indexOf(true))], {
     onWatchError: (kind, error) => logger.warn({ kind, err: error.message }, 'watch broke: reconnecting'),
   });
   if (options.underlay && options.runtime !== 'qemu') throw new Error('an underlay (VXLAN between hosts) needs the qemu runtime');

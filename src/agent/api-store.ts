@@ -2,7 +2,7 @@
 import { kindInfo } from '../resources/kinds.ts';
 import { AlreadyExists, Conflict, Expired, NotFound } from '../resources/errors.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
-import { ApiError, type HarrowClient, type WatchHandle as ClientWatchHandle } from '../client/client.ts';
+import { ApiError, TransportError, type HarrowClient, type WatchHandle as ClientWatchHandle } from '../client/client.ts';
 import type { ListOptions, ListResult, ResourceStore, WatchEvent, WatchHandle, WatchOptions, WriteOp } from '../store/types.ts';
 
 /** Kinds whose status the API writes only through `/status` (see src/apiserver/incoming-object.ts). */
@@ -21,14 +21,6 @@ export function storeErrorOf(e: unknown): unknown {
   if (e.code === 409) return e.reason === 'AlreadyExists' ? new AlreadyExists(e.message) : new Conflict(e.message);
   if (e.code === 410) return new Expired(e.message);
   return e;
-}
-
-async function mapped<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    throw storeErrorOf(e);
-  }
 }
 
 const targetOf = (ref: ObjectRef): { namespace?: string; name: string } =>
@@ -53,28 +45,54 @@ const rvOf = (o: KubeObject): number => Number(o.metadata.resourceVersion ?? '0'
 export class ApiStore implements ResourceStore {
   private readonly watches = new Set<{ stop(): void }>();
   private readonly reconnectMs: number;
+  private readonly clients: HarrowClient[];
+  private current = 0;
 
+  /** Several clients: control-plane replicas; a request no replica answers moves on to the next one. */
   constructor(
-    readonly client: HarrowClient,
+    clients: HarrowClient | HarrowClient[],
     private readonly options: ApiStoreOptions = {},
   ) {
+    this.clients = Array.isArray(clients) ? clients : [clients];
+    if (this.clients.length === 0) throw new Error('ApiStore: at least one client');
     this.reconnectMs = options.reconnectMs ?? 500;
+  }
+
+  /** The replica in use. */
+  get client(): HarrowClient {
+    return this.clients[this.current] as HarrowClient;
+  }
+
+  private failover(): void {
+    this.current = (this.current + 1) % this.clients.length;
+  }
+
+  /** Runs a request on the replica in use, on the next ones while none answers; errors become store errors. */
+  private async call<T>(request: (c: HarrowClient) => Promise<T>): Promise<T> {
+    for (let tried = 1; ; tried++) {
+      try {
+        return await request(this.client);
+      } catch (e) {
+        if (!(e instanceof TransportError) || tried >= this.clients.length) throw storeErrorOf(e);
+        this.failover();
+      }
+    }
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     try {
-      return await this.client.get(ref.kind, targetOf(ref));
+      return await this.call((c) => c.get(ref.kind, targetOf(ref)));
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) return undefined;
-      throw storeErrorOf(e);
+      if (e instanceof NotFound) return undefined;
+      throw e;
     }
   }
 
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
     const base = { ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) };
     if (!options.filter) {
-      const page = await mapped(
-        this.client.list(kind, {
+      const page = await this.call((c) =>
+        c.list(kind, {
           ...base,
           ...(options.limit !== undefined ? { limit: options.limit } : {}),
           ...(options.continue !== undefined ? { continue: options.continue } : {}),
@@ -91,7 +109,7 @@ export class ApiStore implements ResourceStore {
     let token = options.continue;
     let resourceVersion: string | undefined;
     do {
-      const page = await mapped(this.client.list(kind, { ...base, limit: 500, ...(token !== undefined ? { continue: token } : {}) }));
+      const page = await this.call((c) => c.list(kind, { ...base, limit: 500, ...(token !== undefined ? { continue: token } : {}) }));
       resourceVersion ??= String(page.metadata.resourceVersion ?? '0');
       for (const o of page.items) if (options.filter(o)) items.push(o);
       token = page.metadata.continue || undefined;
@@ -102,28 +120,28 @@ export class ApiStore implements ResourceStore {
 
   async create(object: KubeObject): Promise<KubeObject> {
     const target = kindInfo(object.kind).namespaced ? { namespace: object.metadata.namespace ?? 'default' } : {};
-    const created = await mapped(this.client.create(object.kind, target, object));
+    const created = await this.call((c) => c.create(object.kind, target, object));
     if (!STATUS_KINDS.has(object.kind) || object.status === undefined) return created;
     // The API drops a new object's status (it belongs to /status): write it as a second step.
-    return mapped(this.client.replaceStatus(object.kind, targetOf(refOfObject(created)), { ...created, status: object.status }));
+    return this.call((c) => c.replaceStatus(object.kind, targetOf(refOfObject(created)), { ...created, status: object.status }));
   }
 
   async update(object: KubeObject): Promise<KubeObject> {
     const target = targetOf(refOfObject(object));
-    const written = await mapped(this.client.replace(object.kind, target, object));
+    const written = await this.call((c) => c.replace(object.kind, target, object));
     if (!STATUS_KINDS.has(object.kind) || JSON.stringify(written.status) === JSON.stringify(object.status)) return written;
     // The main write kept the stored status; a no-op main write leaves the resourceVersion for /status's precondition.
     const rv = object.metadata.resourceVersion === undefined ? undefined : written.metadata.resourceVersion;
     const withStatus: KubeObject = { ...written, metadata: { ...written.metadata, resourceVersion: rv } };
     if (object.status === undefined) delete withStatus.status;
     else withStatus.status = object.status;
-    return mapped(this.client.replaceStatus(object.kind, target, withStatus));
+    return this.call((c) => c.replaceStatus(object.kind, target, withStatus));
   }
 
   async delete(ref: ObjectRef, resourceVersion?: string): Promise<KubeObject> {
     const before = await this.get(ref);
     if (!before) throw new NotFound(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found`);
-    const answer = await mapped(this.client.delete(ref.kind, targetOf(ref), resourceVersion !== undefined ? { resourceVersion } : {}));
+    const answer = await this.call((c) => c.delete(ref.kind, targetOf(ref), resourceVersion !== undefined ? { resourceVersion } : {}));
     return answer.kind === ref.kind ? (answer as KubeObject) : before;
   }
 
@@ -154,8 +172,8 @@ export class ApiStore implements ResourceStore {
     };
 
     const relist = async (): Promise<void> => {
-      const items = await this.client.listAll(kind, ns);
-      const list = await this.client.list(kind, { ...ns, limit: 1 });
+      const items = await this.call((c) => c.listAll(kind, ns));
+      const list = await this.call((c) => c.list(kind, { ...ns, limit: 1 }));
       const present = new Set(items.map(keyOf));
       const after = Number(since ?? '0');
       for (const o of items) if (rvOf(o) > after) deliver(seen.has(keyOf(o)) ? 'MODIFIED' : 'ADDED', o);
@@ -181,7 +199,10 @@ export class ApiStore implements ResourceStore {
       });
       void current.done.then(async (end) => {
         if (stopped || end.reason === 'stopped') return;
-        if (end.reason === 'error') this.options.onWatchError?.(kind, end.error);
+        if (end.reason === 'error') {
+          this.options.onWatchError?.(kind, end.error);
+          if (end.error instanceof TransportError) this.failover();
+        }
         if (expired) {
           try {
             await relist();
@@ -217,7 +238,7 @@ export class ApiStore implements ResourceStore {
   }
 
   async currentResourceVersion(): Promise<string> {
-    const list = await mapped(this.client.list('Namespace', { limit: 1 }));
+    const list = await this.call((c) => c.list('Namespace', { limit: 1 }));
     return String(list.metadata.resourceVersion ?? '0');
   }
 

@@ -14,10 +14,11 @@ const wholeNumber = (flag: string, v: unknown): number | undefined => {
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'Run a node agent: register this host as a Node and run the VMs scheduled to it',
-  usage: `Usage: harrow agent --server URL (--token TOKEN | --token-file PATH) [--node-name NAME] [--runtime sim|qemu] [flags]
+  usage: `Usage: harrow agent --server URL[,URL…] (--token TOKEN | --token-file PATH) [--node-name NAME] [--runtime sim|qemu] [flags]
 
 Registers a Node (capacity, addresses), heartbeats, and runs the network plugin, launcher, observer and a runtime for
-the VMIs the control plane schedules to this node. It talks to the control plane only through the API.
+the VMIs the control plane schedules to this node. It talks to the control plane only through the API; given several
+control-plane replicas (comma-separated), it moves on to the next when one does not answer.
   --node-name NAME        the Node's name (default: the hostname)
   --runtime sim|qemu      sim (default) or qemu (root, QEMU and the guest image needed)
   --data-dir DIR          the runtime's state (default .harrow-agent-NAME)

@@ -85,6 +85,15 @@ describe('ApiStore over a real apiserver', () => {
     handle.stop();
   });
 
+  it('moves on to the next replica when one does not answer', async () => {
+    const dead = new HarrowClient({ server: 'http://127.0.0.1:9', token: TOKEN, requestTimeoutMs: 2000 });
+    const both = new ApiStore([dead, store.client]);
+    const got = await both.get({ kind: 'Pod', namespace: 'default', name: 'p1' });
+    assert.equal(got?.metadata.name, 'p1', 'answered by the live replica');
+    assert.equal(both.client, store.client, 'and stays on it');
+    await assert.rejects(new ApiStore(dead).get({ kind: 'Pod', namespace: 'default', name: 'p1' }), /cannot reach/);
+  });
+
   it('NodeView lists and watches only the pods of its node', async () => {
     const view = new NodeView(store, 'n2');
     const listed = await view.list('Pod');
