@@ -49,6 +49,11 @@ interface PoolEntry {
 export interface MacAllocationServiceOptions {
   quarantineSeconds?: number;
   now?: () => number;
+  /**
+   * Mixed into each pool's walk order. Replicas sharing one store give different salts, so they do not offer the same
+   * free MACs in lock-step (the store would still keep MACs unique, but every tie costs the loser a retry).
+   */
+  allocationSalt?: string;
 }
 
 const ownerKey = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -78,6 +83,7 @@ export class MacAllocationService {
   private watches: WatchHandle[] = [];
   private readonly now: () => number;
   private readonly quarantineMs: number;
+  private readonly salt: string;
 
   private constructor(
     private readonly store: ResourceStore,
@@ -85,6 +91,7 @@ export class MacAllocationService {
   ) {
     this.now = options.now ?? Date.now;
     this.quarantineMs = (options.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS) * 1000;
+    this.salt = options.allocationSalt ?? '';
   }
 
   /** Loads pools and allocations from the store (creating the default pool on first start) and follows later changes. */
@@ -125,7 +132,7 @@ export class MacAllocationService {
   private buildPool(pool: MacPool): PoolEntry {
     const seconds = pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
     // Each pool walks its own order (seeded by its uid), so two pools or clusters do not start on the same addresses.
-    const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000, seed: pool.metadata.uid ?? pool.metadata.name });
+    const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000, seed: `${pool.metadata.uid ?? pool.metadata.name}${this.salt}` });
     for (const mac of this.held.keys()) this.mirrorInto(allocator, mac);
     return { pool, allocator };
   }

@@ -1,4 +1,5 @@
 // The composition root of a single-host Harrow: store, runtime, MAC pool, apiserver and controllers in one process.
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -93,7 +94,11 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       : await openSqliteStore(join(dataDir, 'harrow.db'));
   const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
   const runtime = chosen.runtime;
-  const macs = await MacAllocationService.open(store, { quarantineSeconds: options.quarantineSeconds ?? 300 });
+  const macs = await MacAllocationService.open(store, {
+    quarantineSeconds: options.quarantineSeconds ?? 300,
+    // Replicas on one etcd walk the pool in different orders, so concurrent creates rarely pick the same MAC.
+    ...(store instanceof EtcdStore ? { allocationSalt: `/${randomUUID()}` } : {}),
+  });
   let ready = false;
   const auth = await bootstrapAuth(dataDir);
   const serving = tls === 'auto' ? await ensureServingCertificate(join(dataDir, 'pki'), [...new Set([...DEFAULT_SERVING_HOSTS, host])]) : undefined;
