@@ -8,7 +8,7 @@ import { HarrowClient } from '../client/client.ts';
 import { startControllers, type MacAssigner, type RunningControllers } from '../controllers/index.ts';
 import type { VirtualMachine } from '../resources/types.ts';
 import { chooseRuntime } from '../server/runtime-choice.ts';
-import { DEFAULT_HEARTBEAT_MS, nodeReady, type NodeObject } from '../controllers/scheduler.ts';
+import { DEFAULT_HEARTBEAT_MS, graceFor, nodeReady, type NodeObject } from '../controllers/scheduler.ts';
 import type { QemuRuntime } from '../runtime/qemu/qemu-runtime.ts';
 import { underlayIp, type Underlay } from '../runtime/qemu/vxlan.ts';
 import type { ResourceStore } from '../store/types.ts';
@@ -116,7 +116,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
 /** Keeps every network's VXLAN flooding to the other Nodes' InternalIPs (polled: Nodes come and go rarely). */
 function followVxlanPeers(store: ResourceStore, runtime: QemuRuntime, nodeName: string, intervalMs: number, logger: Logger): { stop(): void } {
-  const graceMs = Math.max(3 * intervalMs, 3 * DEFAULT_HEARTBEAT_MS);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let last = '';
@@ -125,7 +124,7 @@ function followVxlanPeers(store: ResourceStore, runtime: QemuRuntime, nodeName: 
     // Only Ready peers: a host that stopped heartbeating is cut off the segment, so its guests (their VMs now run
     // elsewhere with the same MACs) cannot clash with the new instances.
     const peers = nodes
-      .filter((n) => n.metadata.name !== nodeName && nodeReady(n, Date.now(), graceMs))
+      .filter((n) => n.metadata.name !== nodeName && nodeReady(n, Date.now(), graceFor(n, 3 * DEFAULT_HEARTBEAT_MS)))
       .flatMap((n) => (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address))
       .sort();
     await runtime.setVxlanPeers(peers);

@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { AlreadyExists } from '../resources/errors.ts';
 import { setCondition } from '../resources/meta.ts';
-import { CAPACITY_VMS, DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
+import { ANNOTATION_HEARTBEAT_MS, CAPACITY_VMS, DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
 import { updateWithRetry } from '../controllers/optimistic-update.ts';
 import type { ResourceStore } from '../store/types.ts';
 
@@ -62,11 +62,13 @@ function nodeStatus(options: HeartbeatOptions, previous: NodeObject['status'], n
 export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbeat> {
   const { store, nodeName, logger } = options;
   const intervalMs = options.intervalMs ?? DEFAULT_HEARTBEAT_MS;
+  // The control plane gives each node three of its own intervals before it moves the node's VMs.
+  const annotations = { ...options.annotations, [ANNOTATION_HEARTBEAT_MS]: String(intervalMs) };
   let node: NodeObject | undefined;
   const beat = async (): Promise<void> => {
     const nowIso = new Date().toISOString();
     const written = await updateWithRetry<NodeObject>(store, { kind: 'Node', name: nodeName }, (o) => {
-      if (options.annotations) o.metadata.annotations = { ...o.metadata.annotations, ...options.annotations };
+      o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
       o.status = nodeStatus(options, o.status, nowIso);
       return true;
     });
@@ -78,7 +80,7 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
       node = (await store.create({
         apiVersion: 'v1',
         kind: 'Node',
-        metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName }, ...(options.annotations ? { annotations: options.annotations } : {}) },
+        metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName }, annotations },
         spec: {},
         status: nodeStatus(options, undefined, nowIso),
       })) as NodeObject;

@@ -28,13 +28,15 @@ export const CAPACITY_VMS = 'harrow.io/vms';
 /** Agents heartbeat this often by default; a node is NotReady after three missed beats. */
 export const DEFAULT_HEARTBEAT_MS = 2000;
 export const INDEX_NODE = 'node';
+/** On a Node: how often its agent heartbeats; it is NotReady after three missed beats. */
+export const ANNOTATION_HEARTBEAT_MS = 'harrow.io/heartbeat-interval-ms';
 /** vCPUs per host CPU, as KubeVirt's default cpuAllocationRatio (a launcher requests 1/10 CPU per vCPU). */
 const CPU_ALLOCATION_RATIO = 10;
 
 export interface SchedulerOptions {
   /** The node running in this process (single host): always a candidate, never evicted — it is us. */
   localNode?: string;
-  /** How long a node may go without a heartbeat before its VMIs are moved (default 3 × DEFAULT_HEARTBEAT_MS). */
+  /** How long a node that publishes no heartbeat interval may go without one before its VMIs are moved (default 3 × DEFAULT_HEARTBEAT_MS). */
   graceMs?: number;
 }
 
@@ -50,6 +52,12 @@ export function lastHeartbeat(n: NodeObject): number | undefined {
   const t = readyCondition(n)?.lastHeartbeatTime;
   const ms = typeof t === 'string' ? Date.parse(t) : NaN;
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Three of the node's own heartbeat intervals when it publishes one, else `fallbackMs`. */
+export function graceFor(n: NodeObject, fallbackMs: number): number {
+  const v = Number(n.metadata.annotations?.[ANNOTATION_HEARTBEAT_MS]);
+  return Number.isFinite(v) && v > 0 ? 3 * v : fallbackMs;
 }
 
 /** Ready: the agent says so and its last heartbeat is within the grace period. */
@@ -106,7 +114,7 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
     const now = ctx.now();
     const candidates = new Map<string, NodeObject | undefined>();
     for (const n of nodes.values()) {
-      if (n.spec?.unschedulable !== true && nodeReady(n, now, graceMs)) candidates.set(n.metadata.name, n);
+      if (n.spec?.unschedulable !== true && nodeReady(n, now, graceFor(n, graceMs))) candidates.set(n.metadata.name, n);
     }
     if (options.localNode !== undefined) candidates.set(options.localNode, nodes.get(options.localNode));
     let best: { name: string; vms: number } | undefined;
@@ -128,9 +136,10 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
     if (name === options.localNode) return {};
     const node = nodes.get(name);
     const now = ctx.now();
-    if (node && nodeReady(node, now, graceMs)) {
+    const grace = node ? graceFor(node, graceMs) : graceMs;
+    if (node && nodeReady(node, now, grace)) {
       // Look again just after the grace period would end without another heartbeat.
-      return { requeueAfter: Math.max(100, (lastHeartbeat(node) ?? now) + graceMs - now + 50) };
+      return { requeueAfter: Math.max(100, (lastHeartbeat(node) ?? now) + grace - now + 50) };
     }
     if (node && readyCondition(node)?.status === 'True') {
       const message = `the node's agent has not posted a heartbeat for ${Math.round((now - (lastHeartbeat(node) ?? 0)) / 1000)} s`;
@@ -147,6 +156,6 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
         await event(vmi, 'Warning', 'NodeNotReady', `Node ${name} is not ready: deleted the VMI so that its VM starts on another node`);
       }
     }
-    return node ? { requeueAfter: graceMs } : {};
+    return node ? { requeueAfter: grace } : {};
   }
 }

@@ -32,6 +32,8 @@ describe('node agents (sim runtime, control plane without a local node)', () => 
     assert.equal(first.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
     assert.ok(Number(first.status?.capacity?.cpu) >= 1, 'cpu capacity');
     assert.ok(first.status?.capacity?.['harrow.io/vms'], 'max VMs capacity');
+    assert.equal(first.metadata.annotations?.['harrow.io/heartbeat-interval-ms'], '500', 'its interval, for the control plane’s grace period');
+    assert.match(first.metadata.annotations?.['harrow.io/agent-url'] ?? '', /^http:\/\/127\.0\.0\.1:\d+$/, 'where its API listens');
     const beat = heartbeatOf(first);
     await waitFor(async () => heartbeatOf(await server.client.get<NodeObject>('Node', { name: 'agent-a' })) !== beat, {
       timeoutMs: 5000,
