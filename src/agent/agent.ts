@@ -8,7 +8,7 @@ import { HarrowClient } from '../client/client.ts';
 import { startControllers, type MacAssigner, type RunningControllers } from '../controllers/index.ts';
 import type { VirtualMachine } from '../resources/types.ts';
 import { chooseRuntime } from '../server/runtime-choice.ts';
-import { DEFAULT_HEARTBEAT_MS, graceFor, nodeReady, type NodeObject } from '../controllers/scheduler.ts';
+import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
 import type { QemuRuntime } from '../runtime/qemu/qemu-runtime.ts';
 import { underlayIp, type Underlay } from '../runtime/qemu/vxlan.ts';
 import type { ResourceStore } from '../store/types.ts';
@@ -121,10 +121,11 @@ function followVxlanPeers(store: ResourceStore, runtime: QemuRuntime, nodeName: 
   let last = '';
   const sync = async (): Promise<void> => {
     const nodes = (await store.list('Node')).items as NodeObject[];
-    // Only Ready peers: a host that stopped heartbeating is cut off the segment, so its guests (their VMs now run
-    // elsewhere with the same MACs) cannot clash with the new instances.
+    // Peers the control plane has not marked NotReady: a host it gave up on (and whose VMs it moves elsewhere with the
+    // same MACs) is cut off the segment, so its orphaned guests cannot clash with the new instances. The control
+    // plane's mark, not a local clock, decides, so a slow beat never splits the segment while the VMs stay put.
     const peers = nodes
-      .filter((n) => n.metadata.name !== nodeName && nodeReady(n, Date.now(), graceFor(n, 3 * DEFAULT_HEARTBEAT_MS)))
+      .filter((n) => n.metadata.name !== nodeName && n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True')
       .flatMap((n) => (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address))
       .sort();
     await runtime.setVxlanPeers(peers);

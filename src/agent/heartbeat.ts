@@ -92,14 +92,17 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
   await beat();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  // A fixed rate, not a fixed pause after each beat: a slow write must not stretch the interval the grace period counts.
+  let next = Date.now();
   const loop = (): void => {
     if (stopped) return;
+    next = Math.max(next + intervalMs, Date.now());
     timer = setTimeout(() => {
       beat().then(loop, (e: unknown) => {
         logger.warn({ node: nodeName, err: e instanceof Error ? e.message : String(e) }, 'heartbeat failed');
         loop();
       });
-    }, intervalMs);
+    }, next - Date.now());
   };
   loop();
   return {

@@ -32,7 +32,7 @@ describe('a network spanning two qemu agents over VXLAN', { skip: qemu.skip ?? f
         token: server.token,
         nodeName: name!,
         runtime: 'qemu',
-        extraArgs: ['--heartbeat-ms', '1000', '--underlay-bridge', BRIDGE, '--underlay-address', address!],
+        extraArgs: ['--heartbeat-ms', '2000', '--underlay-bridge', BRIDGE, '--underlay-address', address!],
       }),
     );
     for (const s of await Promise.allSettled(starts)) {

@@ -37,7 +37,7 @@ for (const backend of ['sqlite', 'etcd'] as const) {
               server: server.url,
               token: server.token,
               nodeName: name,
-              extraArgs: ['--heartbeat-ms', '500'],
+              extraArgs: ['--heartbeat-ms', '1000'],
             }),
           );
         }
@@ -55,7 +55,7 @@ for (const backend of ['sqlite', 'etcd'] as const) {
         assert.ok(first.status?.capacity?.['harrow.io/vms'], 'max VMs capacity');
         assert.equal(
           first.metadata.annotations?.['harrow.io/heartbeat-interval-ms'],
-          '500',
+          '1000',
           'its interval, for the control plane’s grace period',
         );
         assert.match(
