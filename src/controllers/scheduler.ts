@@ -120,7 +120,8 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
     let best: { name: string; vms: number } | undefined;
     for (const [name, n] of candidates) {
       const used = load(name);
-      if (n) {
+      // The local node of a single host takes whatever it is given, as before nodes existed; agents' nodes have limits.
+      if (n && name !== options.localNode) {
         // Room for one more of this VMI: VM count, vCPUs and memory against the node's capacity.
         if (used.vms + 1 > capacityNumber(n, CAPACITY_VMS)) continue;
         if ((used.cpus + guestCpus(vmi)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu')) continue;

@@ -7,7 +7,7 @@ import type { NodeObject } from '../../src/controllers/scheduler.ts';
 import type { Pod, VirtualMachineInstance } from '../../src/resources/types.ts';
 import { createSimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
-import { counterMacAssigner, vmManifest, waitFor } from './controllers-harness.ts';
+import { counterMacAssigner, startHarness, vmManifest, waitFor, waitRunning } from './controllers-harness.ts';
 
 const GRACE_MS = 400;
 
@@ -120,5 +120,18 @@ describe('scheduler and node lifecycle', () => {
     const events = (await store.list('Event')).items.map((e) => (e as { reason?: string }).reason);
     assert.ok(events.includes('NodeNotReady'), 'an eviction event');
     assert.ok(events.includes('FailedScheduling'), 'a scheduling failure event while no node had room');
+  });
+});
+
+describe('scheduler on a single host', () => {
+  it('the local node takes every VMI whatever its Node says about capacity (single-host Harrow had no limit)', async () => {
+    const h = await startHarness();
+    try {
+      await h.store.create(node('node-1', 1, Date.now()));
+      for (let i = 1; i <= 3; i++) await h.store.create(vmManifest(`local-${i}`));
+      for (let i = 1; i <= 3; i++) assert.equal((await waitRunning(h, `local-${i}`)).status?.nodeName, 'node-1');
+    } finally {
+      await h.close();
+    }
   });
 });
