@@ -136,8 +136,13 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     vmCreator: admittedVmCreator(store, admission),
     nodeName,
     logger,
-    roles: { controlPlane: true, node: localNode },
+    // Over etcd every replica is a node all the time, while only the leader runs the control plane.
+    roles: { controlPlane: true, node: localNode && !(store instanceof EtcdStore) },
   });
+  const nodeSide =
+    localNode && store instanceof EtcdStore
+      ? await startControllers({ store, runtime, macAssigner: macAssigner(store, macs), nodeName, logger, roles: { controlPlane: false, node: true } })
+      : undefined;
   const election = store instanceof EtcdStore ? electLeader(store, nodeName, logger, startAll, running) : undefined;
   if (!election) running.controllers = await startAll();
   ready = true;
@@ -163,6 +168,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       await app.close();
       if (election) await election.resign();
       else await running.controllers?.stop();
+      await nodeSide?.stop();
       macs.close();
       await runtime.close();
       await store.close();
