@@ -32,6 +32,8 @@ export interface Heartbeat {
   stop(): void;
 }
 
+const SIM_MAX_VMS = 10_000;
+
 /** This host's capacity: every CPU, the machine's memory, and 100 VMs unless told otherwise. */
 export function hostCapacity(given: Partial<NodeCapacity> = {}): NodeCapacity {
   return {
@@ -43,7 +45,17 @@ export function hostCapacity(given: Partial<NodeCapacity> = {}): NodeCapacity {
 
 function nodeStatus(options: HeartbeatOptions, previous: NodeObject['status'], nowIso: string): NonNullable<NodeObject['status']> {
   const cap = hostCapacity(options.capacity);
-  const capacity = { cpu: String(cap.cpu), memory: `${cap.memoryMiB}Mi`, [CAPACITY_VMS]: String(cap.maxVms) };
+  const given = options.capacity ?? {};
+  // A sim guest uses no real CPU or memory: a sim node limits only the VM count (10,000 unless told), and CPU or
+  // memory only when given.
+  const capacity: Record<string, string> =
+    options.runtime === 'sim'
+      ? {
+          ...(given.cpu !== undefined ? { cpu: String(given.cpu) } : {}),
+          ...(given.memoryMiB !== undefined ? { memory: `${given.memoryMiB}Mi` } : {}),
+          [CAPACITY_VMS]: String(given.maxVms ?? SIM_MAX_VMS),
+        }
+      : { cpu: String(cap.cpu), memory: `${cap.memoryMiB}Mi`, [CAPACITY_VMS]: String(cap.maxVms) };
   const conditions = structuredClone(previous?.conditions ?? []);
   setCondition(conditions, { type: 'Ready', status: 'True', reason: 'HarrowAgentReady', message: 'the agent is posting ready status' }, nowIso);
   const ready = conditions.find((c) => c.type === 'Ready');

@@ -26,7 +26,8 @@ control-plane replicas (comma-separated), it moves on to the next when one does 
   --underlay-bridge BR --underlay-address CIDR
                           qemu: give the runtime's host namespace CIDR (e.g. 198.19.0.11/24) on a veth to the
                           root-namespace bridge BR; each network's bridge then reaches the other Nodes' through VXLAN
-  --cpu N, --memory-mib N, --max-vms N   capacity (default: this machine's CPUs and memory, 100 VMs)
+  --cpu N, --memory-mib N, --max-vms N   capacity (default: this machine's CPUs and memory, 100 VMs; on sim
+                          10,000 VMs and no CPU or memory limit unless given)
   --heartbeat-ms N        heartbeat interval (default 2000; the control plane moves VMs after 3 missed)
   --log-level LEVEL       trace, debug, info (default), warn, error
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the control plane moves them.`,

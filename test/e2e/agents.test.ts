@@ -37,7 +37,7 @@ for (const backend of ['sqlite', 'etcd'] as const) {
               server: server.url,
               token: server.token,
               nodeName: name,
-              extraArgs: ['--heartbeat-ms', '1000'],
+              extraArgs: ['--heartbeat-ms', '1000', '--cpu', '4', '--max-vms', '50'],
             }),
           );
         }
@@ -51,8 +51,8 @@ for (const backend of ['sqlite', 'etcd'] as const) {
       it('registers each agent as a Node with capacity and a heartbeat that moves', async () => {
         const first = await server.client.get<NodeObject>('Node', { name: 'agent-a' });
         assert.equal(first.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
-        assert.ok(Number(first.status?.capacity?.cpu) >= 1, 'cpu capacity');
-        assert.ok(first.status?.capacity?.['harrow.io/vms'], 'max VMs capacity');
+        assert.equal(first.status?.capacity?.cpu, '4', 'cpu capacity as given');
+        assert.equal(first.status?.capacity?.['harrow.io/vms'], '50', 'max VMs as given');
         assert.equal(
           first.metadata.annotations?.['harrow.io/heartbeat-interval-ms'],
           '1000',
