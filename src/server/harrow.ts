@@ -90,7 +90,12 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const logger: Logger = pino({ level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info' });
   const store: ResourceStore | EtcdStore =
     options.store?.kind === 'etcd'
-      ? await openEtcdStore({ endpoints: options.store.endpoints, ...(options.store.prefix !== undefined ? { prefix: options.store.prefix } : {}) })
+      ? await openEtcdStore({
+          endpoints: options.store.endpoints,
+          ...(options.store.prefix !== undefined ? { prefix: options.store.prefix } : {}),
+          // etcd ended a watch by itself (compacted while reconnecting): its follower has stopped hearing changes.
+          onWatchEnded: (kind, e) => logger.error({ kind, err: String(e) }, 'etcd watch ended; restart this replica to resync'),
+        })
       : await openSqliteStore(join(dataDir, 'harrow.db'));
   const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
   const runtime = chosen.runtime;
@@ -186,16 +191,19 @@ function electLeader(
   start: () => Promise<Controllers>,
   running: { controllers?: Controllers },
 ): LeaderElection {
+  let compaction: { stop(): void } | undefined;
   return startLeaderElection({
     client: store.client,
     key: `${store.prefix}/_leader/controllers`,
     identity: `${identity}/${process.pid}`,
     onElected: async () => {
       logger.info({ identity }, 'elected leader: starting controllers');
+      compaction = store.startCompaction({ onError: (e) => logger.warn({ err: String(e) }, 'etcd compaction failed') });
       running.controllers = await start();
     },
     onLost: async (reason) => {
       logger.warn({ reason }, 'leadership ended: stopping controllers');
+      compaction?.stop();
       const controllers = running.controllers;
       running.controllers = undefined;
       await controllers?.stop();

@@ -47,6 +47,32 @@ describe('etcd store', () => {
     }
   });
 
+  test('startCompaction keeps only the retained revisions', async () => {
+    const store = await open();
+    const compaction = store.startCompaction({ everyMs: 50, retain: 2 });
+    try {
+      const first = await store.create(vm('a'));
+      for (const name of ['b', 'c', 'd', 'e']) await store.create(vm(name));
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        try {
+          store.watch('VirtualMachine', { sinceResourceVersion: first.metadata.resourceVersion }, () => undefined).stop();
+        } catch (error) {
+          assert.equal((error as { reason?: string }).reason, 'Expired');
+          break;
+        }
+        assert.ok(Date.now() < deadline, 'the periodic compaction ran');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Recent revisions stay watchable.
+      const recent = String(Number(await store.currentResourceVersion()) - 1);
+      store.watch('VirtualMachine', { sinceResourceVersion: recent }, () => undefined).stop();
+    } finally {
+      compaction.stop();
+      await store.close();
+    }
+  });
+
   test('a compaction made through one store expires old revisions on the other at once', async () => {
     const prefix = `/compact${process.pid}`;
     const s1 = await open(prefix);

@@ -67,6 +67,8 @@ export interface RawListResult {
 const RV_PLACEHOLDER = '"resourceVersion":""';
 const LIST_CHUNK = 1000;
 const MAX_CAS_ATTEMPTS = 64;
+/** Like the SQLite store's change log: watches may resume from this many revisions back. */
+const DEFAULT_RETAINED_REVISIONS = 100_000;
 
 interface Stored {
   /** Stored text (with the resourceVersion placeholder). */
@@ -150,12 +152,29 @@ export class EtcdStore implements ResourceStore {
       grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
     });
+    // etcd3 throws from inside its gRPC stream callback when a response names a watcher it lost track of (it can pin a
+    // cancelled creation on the wrong watcher): that would be an uncaught exception. Report it instead.
+    const manager = (this.client as unknown as { watchManager?: WatchManagerInternals }).watchManager;
+    if (manager) {
+      for (const method of ['handleResponse', 'handleCreatedResponse'] as const) {
+        const original = manager[method].bind(manager);
+        manager[method] = (res) => {
+          try {
+            original(res);
+          } catch (error) {
+            process.emitWarning(`etcd watch stream: ${String(error)}`, 'HarrowStoreWarning');
+          }
+        };
+      }
+    }
   }
 
   /** Reads the compaction mark and follows it, so watch() can refuse a compacted revision synchronously. */
   async init(): Promise<void> {
     const res = await this.rpcRange({ key: utf8(this.compactedKey()) });
     this.noteCompacted(res.kvs[0]);
+    // A watcher attached to a closed client would retry its connection forever.
+    if (this.closed) return;
     const watcher = this.client.watch().key(this.compactedKey()).startRevision(String(Number(res.header.revision) + 1)).watcher();
     watcher.on('put', (kv: IKeyValue) => this.noteCompacted(kv));
     // A compaction can overtake this watch's creation and cancel it: read the mark again and follow from there.
@@ -237,55 +256,66 @@ export class EtcdStore implements ResourceStore {
       next = after + 1;
     }
     const [start, end] = this.kindRange(kind);
-    const watcher = this.client
-      .watch()
-      .inRange({ start: utf8(start), end: utf8(end) })
-      .withPreviousKV()
-      .startRevision(String(next))
-      .watcher();
+    let watcher: Watcher | undefined;
     let stopped = false;
-    // etcd3 resumes a reconnected watch from the revision in the last response header, which during a replay is the
-    // store's current revision, not the last event sent: resume from the last event delivered instead.
-    const pinResume = () => {
-      watcher.request.start_revision = String(next);
-    };
-    watcher.on('connected', pinResume);
-    watcher.on('data', (res: IWatchResponse) => {
-      if (stopped) return;
-      if (res.events.length === 0) {
-        // A progress notification: everything up to its revision was sent.
-        if (!res.created && !res.canceled) next = Math.max(next, Number(res.header.revision) + 1);
-      } else {
-        for (const change of this.changesOf(kind, res)) {
-          if (namespace !== undefined && change.namespace !== namespace) continue;
-          const event: WatchEvent = { type: change.type, object: JSON.parse(change.text) as KubeObject };
-          try {
-            listener(event);
-          } catch (error) {
-            this.listenerFailed(error, event);
-          }
-          if (stopped) return;
-        }
-        next = Math.max(next, Number(res.events[res.events.length - 1]?.kv.mod_revision ?? 0) + 1);
-      }
-      pinResume();
-    });
-    watcher.on('error', (error: unknown) => {
+    const ended = (error: unknown): void => {
       if (stopped) return;
       stopped = true;
       this.watchers.delete(handle);
       (this.options.onWatchEnded ??
         ((k, e) => process.emitWarning(`etcd watch of ${k} ended: ${String(e)}`, 'HarrowStoreWarning')))(kind, error);
-    });
+    };
+    const begin = (): void => {
+      if (stopped || this.closed) return;
+      const w = this.client.watch().inRange({ start: utf8(start), end: utf8(end) }).withPreviousKV().startRevision(String(next)).watcher();
+      watcher = w;
+      // etcd3 resumes a reconnected watch from the revision in the last response header, which during a replay is the
+      // store's current revision, not the last event sent: resume from the last event delivered instead.
+      const pinResume = (): void => {
+        w.request.start_revision = String(next);
+      };
+      w.on('connected', pinResume);
+      w.on('data', (res: IWatchResponse) => {
+        if (stopped) return;
+        if (res.events.length === 0) {
+          // A progress notification: everything up to its revision was sent.
+          if (!res.created && !res.canceled) next = Math.max(next, Number(res.header.revision) + 1);
+        } else {
+          for (const change of this.changesOf(kind, res)) {
+            if (namespace !== undefined && change.namespace !== namespace) continue;
+            const event: WatchEvent = { type: change.type, object: JSON.parse(change.text) as KubeObject };
+            try {
+              listener(event);
+            } catch (error) {
+              this.listenerFailed(error, event);
+            }
+            if (stopped) return;
+          }
+          next = Math.max(next, Number(res.events[res.events.length - 1]?.kv.mod_revision ?? 0) + 1);
+        }
+        pinResume();
+      });
+      w.on('error', ended);
+    };
     const handle = {
       stop: () => {
         if (stopped) return;
         stopped = true;
         this.watchers.delete(handle);
-        this.cancelling.add(watcher.cancel().catch(() => undefined));
+        if (watcher) this.cancelling.add(watcher.cancel().catch(() => undefined));
       },
     };
     this.watchers.add(handle);
+    if (next <= this.seen) {
+      // Replaying history: ask etcd whether it still has it before opening the watch, since etcd answers a compacted
+      // start by cancelling the watch, which etcd3 can pin on another watcher of the same stream.
+      this.rpcRange({ key: utf8(start), range_end: utf8(end), revision: next, count_only: true }).then(
+        () => begin(),
+        (error: unknown) => (error instanceof Expired ? ended(new Expired(`too old resource version: ${next - 1}`)) : begin()),
+      );
+    } else {
+      begin();
+    }
     return handle;
   }
 
@@ -315,6 +345,22 @@ export class EtcdStore implements ResourceStore {
     this.compacted = Math.max(this.compacted, upTo);
   }
 
+  /**
+   * Keeps etcd's history bounded (etcd 3.4 keeps every revision until compacted, and stops taking writes at its space
+   * quota): every `everyMs`, compacts to `retain` revisions before the current one. One replica (the leader) runs it.
+   */
+  startCompaction(options: { everyMs?: number; retain?: number; onError?: (error: unknown) => void } = {}): { stop(): void } {
+    const retain = options.retain ?? DEFAULT_RETAINED_REVISIONS;
+    const timer = setInterval(() => {
+      void (async () => {
+        const target = Number(await this.currentResourceVersion()) - retain;
+        if (target > this.compacted) await this.compact(String(target));
+      })().catch(options.onError ?? (() => undefined));
+    }, options.everyMs ?? 5 * 60_000);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -326,10 +372,17 @@ export class EtcdStore implements ResourceStore {
       new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
     ]);
     clearTimeout(timer);
-    // etcd3's close() leaves its watch manager running: a watcher whose cancel could not reach etcd would reconnect
-    // (and keep the process alive) forever. Nothing may watch through a closed store, so drop them all.
-    const manager = (this.client as unknown as { watchManager?: { watchers: unknown[] } }).watchManager;
-    if (manager) manager.watchers = [];
+    // etcd3's close() leaves its watch manager running: its gRPC stream stays open (keeping the process alive), and a
+    // watcher whose cancel could not reach etcd would reconnect forever. Nothing may watch through a closed store:
+    // ignore what the stream still delivers (etcd3 throws on a response for a watcher it no longer has), drop every
+    // watcher and end the stream (the manager then finds no watcher to reconnect).
+    const manager = (this.client as unknown as { watchManager?: WatchManagerInternals }).watchManager;
+    if (manager) {
+      manager.handleResponse = () => undefined;
+      manager.handleCreatedResponse = () => undefined;
+      manager.watchers = [];
+      manager.stream?.cancel();
+    }
     this.client.close();
   }
 
@@ -660,6 +713,14 @@ export class EtcdStore implements ResourceStore {
   private assertOpen(): void {
     if (this.closed) throw new HarrowError('ServiceUnavailable', 503, 'the store is closed');
   }
+}
+
+/** The parts of etcd3's (unexported) WatchManager that close() has to reach. */
+interface WatchManagerInternals {
+  watchers: unknown[];
+  stream?: { cancel(): void };
+  handleResponse: (res: unknown) => void;
+  handleCreatedResponse: (res: unknown) => void;
 }
 
 interface Target {
