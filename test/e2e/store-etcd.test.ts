@@ -26,6 +26,21 @@ storeContract('etcd', async () => {
   return { store, cleanup: () => store.close(), compact: () => store.compact() };
 });
 
+/** Waits until a watch from `since` is refused with Expired (synchronously, as the contract wants). */
+async function untilExpired(store: EtcdStore, since: string | undefined, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      store.watch('VirtualMachine', { sinceResourceVersion: since }, () => undefined).stop();
+    } catch (error) {
+      assert.equal((error as { reason?: string }).reason, 'Expired');
+      return;
+    }
+    assert.ok(Date.now() < deadline, what);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('etcd store', () => {
   test('two stores on one prefix share names, revisions and watches', async () => {
     const prefix = `/shared${process.pid}`;
@@ -53,17 +68,7 @@ describe('etcd store', () => {
     try {
       const first = await store.create(vm('a'));
       for (const name of ['b', 'c', 'd', 'e']) await store.create(vm(name));
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        try {
-          store.watch('VirtualMachine', { sinceResourceVersion: first.metadata.resourceVersion }, () => undefined).stop();
-        } catch (error) {
-          assert.equal((error as { reason?: string }).reason, 'Expired');
-          break;
-        }
-        assert.ok(Date.now() < deadline, 'the periodic compaction ran');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilExpired(store, first.metadata.resourceVersion, 'the periodic compaction ran');
       // Recent revisions stay watchable.
       const recent = String(Number(await store.currentResourceVersion()) - 1);
       store.watch('VirtualMachine', { sinceResourceVersion: recent }, () => undefined).stop();
@@ -82,17 +87,7 @@ describe('etcd store', () => {
       await s1.create(vm('b'));
       await s1.create(vm('c'));
       await s1.compact();
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        try {
-          s2.watch('VirtualMachine', { sinceResourceVersion: a.metadata.resourceVersion }, () => undefined).stop();
-        } catch (error) {
-          assert.equal((error as { reason?: string }).reason, 'Expired');
-          break;
-        }
-        assert.ok(Date.now() < deadline, 'the second store learns of the compaction');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilExpired(s2, a.metadata.resourceVersion, 'the second store learns of the compaction');
     } finally {
       await s1.close();
       await s2.close();

@@ -27,7 +27,7 @@ import {
   sameJson,
   withMetadata,
 } from '../object-meta.ts';
-import { decodeContinue, encodeContinue } from '../sqlite/continue-token.ts';
+import { decodeContinue, encodeContinue, withContinue } from '../sqlite/continue-token.ts';
 import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../sqlite/status-errors.ts';
 import type {
   ListOptions,
@@ -740,10 +740,6 @@ class RetryName extends Error {
   ) {
     super('generated name taken');
   }
-}
-
-function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
-  return token === undefined ? result : { ...result, continue: token };
 }
 
 /** Connects to etcd (checking it answers) and returns the store; close() it to end the connection and watches. */

@@ -28,3 +28,8 @@ export function decodeContinue(token: string): ContinueToken {
 }
 
 const invalid = (): BadRequest => new BadRequest('continue key is not valid: the token was not produced by this list');
+
+/** A list result with `continue` set only when a next page exists. */
+export function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
+  return token === undefined ? result : { ...result, continue: token };
+}

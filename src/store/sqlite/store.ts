@@ -13,7 +13,7 @@ import type {
   WriteOp,
 } from '../types.ts';
 import { AUDIT_CHAIN_HEAD, chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
-import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { decodeContinue, encodeContinue, withContinue } from './continue-token.ts';
 import { migrate } from './schema.ts';
 import {
   GENERATE_NAME_ATTEMPTS,
@@ -568,6 +568,3 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   }
 }
 
-function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
-  return token === undefined ? result : { ...result, continue: token };
-}
