@@ -89,6 +89,23 @@ test('concurrent creates spread over both replicas: no duplicate MAC, every ackn
   assert.ok(await leader(), `one replica leads (${await leaderValue()})`);
 });
 
+test('the same MAC asked for through both replicas at once: one VM gets it, the other a 409 naming the MAC', async () => {
+  for (let round = 0; round < 8; round++) {
+    const mac = `02:aa:00:00:00:${(16 + round).toString(16)}`;
+    const results = await Promise.allSettled(
+      replicas.map((r, i) => r.client.create('VirtualMachine', { namespace: NS }, virtualMachine(`same-mac-${round}-${i}`, { runStrategy: 'Halted', mac }))),
+    );
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`same-mac-${round}-${i}`] : []));
+    assert.equal(won.length, 1, `round ${round}: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join(' / ')}`);
+    for (const name of won) acknowledged.add(name);
+    const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const error = lost?.reason as { code?: number; message?: string };
+    assert.equal(error.code, 409, String(error.message));
+    assert.match(String(error.message), new RegExp(mac.replaceAll(':', '.')), 'the error names the MAC');
+  }
+  await assertConsistent(replicas[0]!);
+});
+
 test('kill the leader: the other replica leads within 10 s and nothing acknowledged is lost', async () => {
   const old = await leader();
   assert.ok(old, 'a leader before the kill');
