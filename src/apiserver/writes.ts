@@ -154,6 +154,8 @@ async function admitAndCommitOnce(deps: WriteDeps, request: WriteRequest): Promi
   }
   const changes =
     admitted.changes.length > 0 ? admitted.changes : operation === 'update' ? diffObjects(request.oldObject, request.object) : [];
+  // Not audited: an AuditRecord itself (it is the record), and a Node's status (each agent heartbeat would add one).
+  const audited = !(info.kind === 'AuditRecord' || (info.kind === 'Node' && request.verb.endsWith('status')));
   const audit = auditRecord({
     user: user.name,
     verb: request.verb,
@@ -177,7 +179,7 @@ async function admitAndCommitOnce(deps: WriteDeps, request: WriteRequest): Promi
           };
   let written: KubeObject[];
   try {
-    written = await deps.store.commit([main, ...admitted.ops, { type: 'create', object: audit }]);
+    written = await deps.store.commit([main, ...admitted.ops, ...(audited ? [{ type: 'create' as const, object: audit }] : [])]);
   } catch (e) {
     admitted.rollback();
     throw e;

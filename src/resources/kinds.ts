@@ -48,7 +48,7 @@ export const KINDS: readonly KindInfo[] = [
   k('NetworkAttachmentDefinition', 'k8s.cni.cncf.io', 'network-attachment-definitions', true, ['net-attach-def'], rw),
   k('MacPool', 'harrow.io', 'macpools', false, ['mp'], rw),
   k('MacAllocation', 'harrow.io', 'macallocations', false, ['macs'], ro),
-  k('AuditRecord', 'harrow.io', 'auditrecords', true, ['audit'], ro),
+  k('AuditRecord', 'harrow.io', 'auditrecords', true, ['audit'], [...ro, 'create']),
   k('Pod', '', 'pods', true, ['po'], rw, ['all']),
   k('Event', '', 'events', true, ['ev'], rw),
   k('Namespace', '', 'namespaces', false, ['ns'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),

@@ -8,6 +8,7 @@ import { checkPoolConsistency } from '../allocation/consistency.ts';
 import { MacAllocationService } from '../allocation/service.ts';
 import { macPoolAdmission } from '../apiserver/admission/macpool.ts';
 import { nadAdmission } from '../apiserver/admission/nad.ts';
+import { auditRecordAdmission } from '../apiserver/admission/auditrecord.ts';
 import { namespaceAdmission } from '../apiserver/admission/namespace.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
 import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmachineclone.ts';
@@ -110,7 +111,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   // /metrics is registered before the controllers exist; it reads them through this holder.
   const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
-  const admission = [virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }), nadAdmission(store), macPoolAdmission(store), namespaceAdmission(), apiTokenAdmission(), virtualMachineCloneAdmission(store, macs)];
+  const admission = [virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }), nadAdmission(store), macPoolAdmission(store), namespaceAdmission(), apiTokenAdmission(), auditRecordAdmission(), virtualMachineCloneAdmission(store, macs)];
   const nodeName = options.nodeName ?? hostname();
   const localNode = options.localNode ?? true;
   const app = await createApiServer({

@@ -33,7 +33,8 @@ const KINDS: KindSpec[] = [
   { kind: 'NetworkAttachmentDefinition', path: '/apis/k8s.cni.cncf.io/v1', plural: 'network-attachment-definitions', namespaced: true, served: RW },
   { kind: 'Pod', path: '/api/v1', plural: 'pods', namespaced: true, served: RW },
   { kind: 'Event', path: '/api/v1', plural: 'events', namespaced: true, served: RW },
-  { kind: 'AuditRecord', path: '/apis/harrow.io/v1', plural: 'auditrecords', namespaced: true, served: RO },
+  // Append-only: node agents' controllers create records (admins only); nobody changes or removes one.
+  { kind: 'AuditRecord', path: '/apis/harrow.io/v1', plural: 'auditrecords', namespaced: true, served: [...RO, 'create'] },
   { kind: 'MacAllocation', path: '/apis/harrow.io/v1', plural: 'macallocations', namespaced: false, served: RO },
   { kind: 'MacPool', path: '/apis/harrow.io/v1', plural: 'macpools', namespaced: false, served: RW },
   { kind: 'Namespace', path: '/api/v1', plural: 'namespaces', namespaced: false, served: RW.filter((v) => v !== 'deletecollection') },
@@ -104,8 +105,15 @@ function manifest(kind: string, name: string, namespace: string | undefined): Ku
       const id = createHash('sha256').update(name).digest('hex').slice(0, 12);
       return { apiVersion: 'harrow.io/v1', kind, metadata: { ...meta, name: id }, spec: { user: 'matrix', role: 'viewer', namespaces: ['a'], tokenHash: 'ab'.repeat(32) } };
     }
+    case 'AuditRecord':
+      return {
+        apiVersion: 'harrow.io/v1',
+        kind,
+        metadata: meta,
+        spec: { timestamp: new Date().toISOString(), user: 'system:matrix', verb: 'matrix', resource: { kind: 'VirtualMachine', namespace: meta.namespace, name: 'x' }, outcome: { code: 200, status: 'Success' } },
+      };
     default:
-      // Read-only kinds (AuditRecord, MacAllocation): the body does not matter, the write is refused before it is read.
+      // Read-only kinds (MacAllocation): the body does not matter, the write is refused before it is read.
       return { apiVersion: 'harrow.io/v1', kind, metadata: meta, spec: {} };
   }
 }
