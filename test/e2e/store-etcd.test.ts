@@ -56,6 +56,12 @@ describe('etcd store', () => {
       await rec.until((es) => es.length === 2, 'the other store’s create and update');
       rec.handle.stop();
       assert.deepEqual(rec.summary(), [`ADDED default/a@${a.metadata.resourceVersion}`, `MODIFIED default/a@${a2.metadata.resourceVersion}`]);
+      // s1 last saw a2; s2 changes it again: s1's update, built on what it remembers, must notice and start from a3.
+      const a3 = await s2.update({ ...a2, spec: { runStrategy: 'Halted' } });
+      const a4 = await s1.update(vm('a', 'default', { runStrategy: 'Manual' }));
+      assert.equal(a4.metadata.generation, (a3.metadata.generation ?? 0) + 1, 'generation counts from the latest state');
+      assert.ok(BigInt(a4.metadata.resourceVersion ?? '0') > BigInt(a3.metadata.resourceVersion ?? '0'), 'written after a3');
+      await rejectsWith(s1.update({ ...a2, spec: { runStrategy: 'Always' } }), 'Conflict');
     } finally {
       await s1.close();
       await s2.close();

@@ -67,6 +67,8 @@ export interface RawListResult {
 const RV_PLACEHOLDER = '"resourceVersion":""';
 const LIST_CHUNK = 1000;
 const MAX_CAS_ATTEMPTS = 64;
+/** How many keys' last-seen states the write path keeps (about 2 KB each). */
+const BASIS_ENTRIES = 10_000;
 /** Like the SQLite store's change log: watches may resume from this many revisions back. */
 const DEFAULT_RETAINED_REVISIONS = 100_000;
 
@@ -137,6 +139,12 @@ export class EtcdStore implements ResourceStore {
   /** etcd's compaction revision as far as this process knows (revisions below it are gone). */
   private compacted = 0;
   private readonly watchers = new Set<{ stop(): void }>();
+  /**
+   * The last state this process saw of recently touched keys (its writes, gets, watch events): an update's first
+   * compare-and-swap is built on it, saving the read. The Txn compares mod_revision, so a stale entry only fails the
+   * compare (then the write reads and retries); it can never be written over a newer state.
+   */
+  private readonly basis = new Map<string, Stored>();
   /** Watch cancellations in flight: close() lets them finish so etcd3 has nothing left to reconnect. */
   private readonly cancelling = new Set<Promise<unknown>>();
   private compactionWatcher: Watcher | undefined;
@@ -190,6 +198,7 @@ export class EtcdStore implements ResourceStore {
     this.assertOpen();
     const res = await this.rpcRange({ key: utf8(this.objectKey(ref.kind, namespaceKey(ref.namespace), ref.name)) });
     const kv = res.kvs[0];
+    if (kv) this.remember(kv.key.toString('utf8'), kv.value.toString('utf8'), Number(kv.mod_revision));
     return kv ? (JSON.parse(withRv(kv.value.toString('utf8'), kv.mod_revision)) as KubeObject) : undefined;
   }
 
@@ -231,7 +240,8 @@ export class EtcdStore implements ResourceStore {
     for (let attempt = 0; ; attempt++) {
       let result: KubeObject[] | undefined;
       try {
-        result = await this.attempt(ops, uids, now);
+        // The first round may take what it last saw of each key from memory; a stale picture only costs a retry.
+        result = await this.attempt(ops, uids, now, attempt === 0);
       } catch (error) {
         if (!(error instanceof RetryName)) throw error;
         if (++nameAttempts >= GENERATE_NAME_ATTEMPTS) throw alreadyExists(refFor(error.kind, error.namespace, `${error.prefix}*`));
@@ -276,6 +286,9 @@ export class EtcdStore implements ResourceStore {
       };
       w.on('connected', pinResume);
       w.on('data', (res: IWatchResponse) => {
+        for (const e of res.events) {
+          this.remember(e.kv.key.toString('utf8'), e.type === 'Put' ? e.kv.value.toString('utf8') : undefined, Number(e.kv.mod_revision));
+        }
         if (stopped) return;
         if (res.events.length === 0) {
           // A progress notification: everything up to its revision was sent.
@@ -413,11 +426,12 @@ export class EtcdStore implements ResourceStore {
     }
     const res = await this.txn({ compare, success: puts, failure: [] });
     if (!res.succeeded) return undefined;
+    [...keys].forEach((key, i) => this.remember(key, texts[i], Number(res.header.revision)));
     return texts.map((t) => JSON.parse(withRv(t, res.header.revision)) as KubeObject);
   }
 
   /** One read–simulate–CAS round; undefined when another write got in between (the caller retries). */
-  private async attempt(ops: WriteOp[], uids: string[], now: string): Promise<KubeObject[] | undefined> {
+  private async attempt(ops: WriteOp[], uids: string[], now: string, fromMemory: boolean): Promise<KubeObject[] | undefined> {
     const planned = ops.map((op) => this.target(op));
     const slots = new Map<string, Slot>();
     for (const t of planned) {
@@ -425,18 +439,27 @@ export class EtcdStore implements ResourceStore {
         slots.set(t.key, { key: t.key, kind: t.kind, namespace: t.namespace, name: t.name, original: undefined, current: undefined, touched: false, writes: 0 });
       }
     }
-    const read = await this.txn({
-      compare: [],
-      success: [...slots.keys()].map((key) => ({ request_range: { key: utf8(key) } })),
-      failure: [],
-    });
-    [...slots.values()].forEach((slot, i) => {
-      const kv = read.responses[i]?.response_range.kvs[0];
-      if (kv) {
-        slot.original = { text: kv.value.toString('utf8'), mod: Number(kv.mod_revision) };
+    const remembered = fromMemory ? [...slots.keys()].map((key) => this.basis.get(key)) : [];
+    const guessed = fromMemory && remembered.every((r) => r !== undefined);
+    if (guessed) {
+      [...slots.values()].forEach((slot, i) => {
+        slot.original = remembered[i] as Stored;
         slot.current = slot.original.text;
-      }
-    });
+      });
+    } else {
+      const read = await this.txn({
+        compare: [],
+        success: [...slots.keys()].map((key) => ({ request_range: { key: utf8(key) } })),
+        failure: [],
+      });
+      [...slots.values()].forEach((slot, i) => {
+        const kv = read.responses[i]?.response_range.kvs[0];
+        if (kv) {
+          slot.original = { text: kv.value.toString('utf8'), mod: Number(kv.mod_revision) };
+          slot.current = slot.original.text;
+        }
+      });
+    }
     // A single create whose key holds our own uid: an earlier, ambiguous Txn of this very call did commit.
     const only = ops[0];
     if (ops.length === 1 && only?.type === 'create') {
@@ -447,6 +470,44 @@ export class EtcdStore implements ResourceStore {
     }
     const outputs: string[] = [];
     const changes: LogicalChange[] = [];
+    try {
+      this.simulate(ops, planned, slots, uids, now, outputs, changes);
+    } catch (error) {
+      // A verdict needs what etcd holds now, not what this process remembered.
+      if (guessed && error instanceof HarrowError) return undefined;
+      throw error;
+    }
+    const success: IRequestOp[] = [];
+    const compare: ICompare[] = [];
+    for (const slot of slots.values()) {
+      compare.push({ key: utf8(slot.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: slot.original?.mod ?? 0 });
+      if (slot.current !== undefined) success.push({ request_put: { key: utf8(slot.key), value: utf8(slot.current) } });
+      else if (slot.original) success.push({ request_delete_range: { key: utf8(slot.key) } });
+    }
+    const repeated = new Set([...slots.values()].filter((s) => s.writes > 1).map((s) => s.kind));
+    for (const kind of repeated) {
+      const record: BatchRecordEntry[] = changes.filter((c) => c.kind === kind).map((c) => ({ t: c.type, n: c.namespace, j: c.text }));
+      success.push({ request_put: { key: utf8(this.batchKey(kind)), value: utf8(JSON.stringify(record)) } });
+    }
+    const res = await this.txn({ compare, success, failure: [] });
+    if (!res.succeeded) {
+      for (const key of slots.keys()) this.basis.delete(key);
+      return undefined;
+    }
+    for (const slot of slots.values()) this.remember(slot.key, slot.current, Number(res.header.revision));
+    return outputs.map((text) => JSON.parse(withRv(text, res.header.revision)) as KubeObject);
+  }
+
+  /** Applies the batch, in order, to the slots' states: what each op writes, and the changes watchers will see. */
+  private simulate(
+    ops: WriteOp[],
+    planned: Target[],
+    slots: Map<string, Slot>,
+    uids: string[],
+    now: string,
+    outputs: string[],
+    changes: LogicalChange[],
+  ): void {
     ops.forEach((op, i) => {
       const t = planned[i] as Target;
       const slot = slots.get(t.key) as Slot;
@@ -490,21 +551,6 @@ export class EtcdStore implements ResourceStore {
       slot.writes += 1;
       outputs.push(changes[changes.length - 1]?.text as string);
     });
-    const success: IRequestOp[] = [];
-    const compare: ICompare[] = [];
-    for (const slot of slots.values()) {
-      compare.push({ key: utf8(slot.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: slot.original?.mod ?? 0 });
-      if (slot.current !== undefined) success.push({ request_put: { key: utf8(slot.key), value: utf8(slot.current) } });
-      else if (slot.original) success.push({ request_delete_range: { key: utf8(slot.key) } });
-    }
-    const repeated = new Set([...slots.values()].filter((s) => s.writes > 1).map((s) => s.kind));
-    for (const kind of repeated) {
-      const record: BatchRecordEntry[] = changes.filter((c) => c.kind === kind).map((c) => ({ t: c.type, n: c.namespace, j: c.text }));
-      success.push({ request_put: { key: utf8(this.batchKey(kind)), value: utf8(JSON.stringify(record)) } });
-    }
-    const res = await this.txn({ compare, success, failure: [] });
-    if (!res.succeeded) return undefined;
-    return outputs.map((text) => JSON.parse(withRv(text, res.header.revision)) as KubeObject);
   }
 
   private target(op: WriteOp): Target {
@@ -659,6 +705,16 @@ export class EtcdStore implements ResourceStore {
     } catch (error) {
       throw unavailable(error);
     }
+  }
+
+  private remember(key: string, text: string | undefined, mod: number): void {
+    const known = this.basis.get(key);
+    if (known && known.mod >= mod) return;
+    this.basis.delete(key);
+    // A deleted key is forgotten rather than remembered as absent: the first round then reads it.
+    if (text === undefined) return;
+    this.basis.set(key, { text, mod });
+    if (this.basis.size > BASIS_ENTRIES) this.basis.delete(this.basis.keys().next().value as string);
   }
 
   private note(header: IResponseHeader): void {
