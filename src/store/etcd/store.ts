@@ -27,7 +27,7 @@ import {
   sameJson,
   withMetadata,
 } from '../object-meta.ts';
-import { decodeContinue, encodeContinue, withContinue } from '../sqlite/continue-token.ts';
+import { encodeContinue, pageOf, withContinue } from '../sqlite/continue-token.ts';
 import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../sqlite/status-errors.ts';
 import type {
   ListOptions,
@@ -595,15 +595,8 @@ export class EtcdStore implements ResourceStore {
 
   private async scan(kind: string, options: ListOptions): Promise<Scan> {
     this.assertOpen();
-    const { limit, filter, namespace } = options;
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
-      throw new BadRequest(`limit must be a non-negative integer, got ${String(limit)}`);
-    }
-    const pageSize = limit === undefined || limit === 0 ? undefined : limit;
-    const token = options.continue === undefined || options.continue === '' ? undefined : decodeContinue(options.continue);
-    if (token && namespace !== undefined && token.namespace !== namespace) {
-      throw new BadRequest('continue key is not valid: it belongs to a list of another namespace');
-    }
+    const { filter, namespace } = options;
+    const { pageSize, token } = pageOf(options);
     if (token && token.revision + 1 < this.compacted) {
       throw new Expired(
         `The provided continue parameter is too old to display a consistent list result (${token.revision} < ${this.compacted}). Start a new list without the continue parameter.`,

@@ -1,5 +1,6 @@
 // The opaque `continue` token of a paged list: the last key returned and the revision the first page reflected.
 import { BadRequest } from '../../resources/errors.ts';
+import type { ListOptions } from '../types.ts';
 
 export interface ContinueToken {
   /** Revision of the list's first page; every page reports it so a watch from there misses nothing. */
@@ -32,4 +33,17 @@ const invalid = (): BadRequest => new BadRequest('continue key is not valid: the
 /** A list result with `continue` set only when a next page exists. */
 export function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
   return token === undefined ? result : { ...result, continue: token };
+}
+
+/** The page size (undefined: all) and the decoded continue token of a list call; BadRequest when either is not valid. */
+export function pageOf(options: ListOptions): { pageSize: number | undefined; token: ContinueToken | undefined } {
+  const { limit, namespace } = options;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+    throw new BadRequest(`limit must be a non-negative integer, got ${String(limit)}`);
+  }
+  const token = options.continue === undefined || options.continue === '' ? undefined : decodeContinue(options.continue);
+  if (token && namespace !== undefined && token.namespace !== namespace) {
+    throw new BadRequest('continue key is not valid: it belongs to a list of another namespace');
+  }
+  return { pageSize: limit === undefined || limit === 0 ? undefined : limit, token };
 }

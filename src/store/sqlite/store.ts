@@ -13,7 +13,7 @@ import type {
   WriteOp,
 } from '../types.ts';
 import { AUDIT_CHAIN_HEAD, chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
-import { decodeContinue, encodeContinue, withContinue } from './continue-token.ts';
+import { encodeContinue, pageOf, withContinue } from './continue-token.ts';
 import { migrate } from './schema.ts';
 import {
   GENERATE_NAME_ATTEMPTS,
@@ -434,15 +434,8 @@ export class SqliteStore implements ResourceStore {
 
   private scan(kind: string, options: ListOptions): Scan {
     this.assertOpen();
-    const { limit, filter, namespace } = options;
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
-      throw new BadRequest(`limit must be a non-negative integer, got ${String(limit)}`);
-    }
-    const pageSize = limit === undefined || limit === 0 ? undefined : limit;
-    const token = options.continue === undefined || options.continue === '' ? undefined : decodeContinue(options.continue);
-    if (token && namespace !== undefined && token.namespace !== namespace) {
-      throw new BadRequest('continue key is not valid: it belongs to a list of another namespace');
-    }
+    const { filter, namespace } = options;
+    const { pageSize, token } = pageOf(options);
     const cursor = token ? { namespace: token.namespace, name: token.name } : undefined;
     return this.db
       .transaction((): Scan => {
