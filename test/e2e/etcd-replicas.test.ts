@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
+import { AUDIT_CHAIN_HEAD, verifyAuditChain, type ChainHead } from '../../src/audit/chain.ts';
 import type { HarrowClient } from '../../src/client/client.ts';
 import type { VirtualMachine } from '../../src/resources/types.ts';
+import { openEtcdStore } from '../../src/store/etcd/store.ts';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd.ts';
 import { NS, bridgeNetwork, specMacs, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
@@ -86,6 +88,16 @@ test('concurrent creates spread over both replicas: no duplicate MAC, every ackn
   console.log(`# 60 creates through two replicas, 12 at a time: ${seconds.toFixed(1)} s (${(60 / seconds).toFixed(0)}/s)`);
   assert.deepEqual(failures, []);
   assert.equal(await assertConsistent(replicas[1]!), acknowledged.size);
+  // Both replicas appended to one audit hash chain: it must be whole, in commit order.
+  const store = await openEtcdStore({ endpoints: etcd!.endpoints, prefix: PREFIX });
+  try {
+    const head = (await store.get(AUDIT_CHAIN_HEAD))?.spec as ChainHead;
+    const report = verifyAuditChain((await store.list('AuditRecord')).items, head);
+    assert.equal(report.ok, true, JSON.stringify(report.problems.slice(0, 5)));
+    assert.ok(report.records >= 61, `records: ${report.records}`);
+  } finally {
+    await store.close();
+  }
   assert.ok(await leader(), `one replica leads (${await leaderValue()})`);
 });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd/store.ts';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd.ts';
+import { auditChainContract } from '../unit/audit-chain-contract.ts';
 import { Recorder, rejectsWith, storeContract, vm } from '../unit/store-contract.ts';
 
 let etcd: EtcdCluster | undefined;
@@ -25,6 +26,8 @@ storeContract('etcd', async () => {
   const store = await open();
   return { store, cleanup: () => store.close(), compact: () => store.compact() };
 });
+
+auditChainContract('etcd', () => open());
 
 /** Waits until a watch from `since` is refused with Expired (synchronously, as the contract wants). */
 async function untilExpired(store: EtcdStore, since: string | undefined, what: string): Promise<void> {

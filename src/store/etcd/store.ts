@@ -12,6 +12,7 @@ import {
   type IWatchResponse,
   type Watcher,
 } from 'etcd3';
+import { AUDIT_CHAIN_HEAD, chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
 import { BadRequest, Expired, HarrowError, Invalid, fieldRequired } from '../../resources/errors.ts';
 import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import {
@@ -145,6 +146,8 @@ export class EtcdStore implements ResourceStore {
    * compare (then the write reads and retries); it can never be written over a newer state.
    */
   private readonly basis = new Map<string, Stored>();
+  /** Audited commits of this process, one after the other. */
+  private auditTurn: Promise<void> = Promise.resolve();
   /** Watch cancellations in flight: close() lets them finish so etcd3 has nothing left to reconnect. */
   private readonly cancelling = new Set<Promise<unknown>>();
   private compactionWatcher: Watcher | undefined;
@@ -232,10 +235,25 @@ export class EtcdStore implements ResourceStore {
     // wrote exactly what this call wanted, and the uid tells it apart from somebody else's object.
     const uids = ops.map(() => randomUUID());
     const now = kubeTimestamp(new Date());
+    const audited = ops.some((op) => op.type === 'create' && op.object.kind === 'AuditRecord');
+    if (audited) {
+      // Every audited commit moves the one chain head: taking them in turn here saves the Txns that would lose the race.
+      const turn = this.auditTurn.then(() => this.commitRounds(ops, uids, now));
+      this.auditTurn = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      return turn;
+    }
     if (ops.every((op) => op.type === 'create' && (metadataOf(op.object).name ?? '') !== '')) {
       const done = await this.createAll(ops as { type: 'create'; object: KubeObject }[], uids, now);
       if (done) return done;
     }
+    return this.commitRounds(ops, uids, now);
+  }
+
+  /** Read (or recall), apply, compare-and-swap; again while another write got in between. */
+  private async commitRounds(ops: WriteOp[], uids: string[], now: string): Promise<KubeObject[]> {
     let nameAttempts = 0;
     for (let attempt = 0; ; attempt++) {
       let result: KubeObject[] | undefined;
@@ -439,13 +457,18 @@ export class EtcdStore implements ResourceStore {
         slots.set(t.key, { key: t.key, kind: t.kind, namespace: t.namespace, name: t.name, original: undefined, current: undefined, touched: false, writes: 0 });
       }
     }
-    const remembered = fromMemory ? [...slots.keys()].map((key) => this.basis.get(key)) : [];
-    const guessed = fromMemory && remembered.every((r) => r !== undefined);
+    // AuditRecords are chained: the head moves in the same Txn as the record.
+    const headKey = this.objectKey(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
+    if (planned.some((t) => t.kind === 'AuditRecord') && !slots.has(headKey)) {
+      slots.set(headKey, { key: headKey, kind: AUDIT_CHAIN_HEAD.kind, namespace: '', name: AUDIT_CHAIN_HEAD.name, original: undefined, current: undefined, touched: false, writes: 0 });
+    }
+    // A key this process has not seen is guessed absent: the compare checks every guess.
+    const guessed = fromMemory;
     if (guessed) {
-      [...slots.values()].forEach((slot, i) => {
-        slot.original = remembered[i] as Stored;
-        slot.current = slot.original.text;
-      });
+      for (const slot of slots.values()) {
+        slot.original = this.basis.get(slot.key);
+        slot.current = slot.original?.text;
+      }
     } else {
       const read = await this.txn({
         compare: [],
@@ -471,7 +494,7 @@ export class EtcdStore implements ResourceStore {
     const outputs: string[] = [];
     const changes: LogicalChange[] = [];
     try {
-      this.simulate(ops, planned, slots, uids, now, outputs, changes);
+      this.simulate(ops, planned, slots, uids, now, outputs, changes, slots.get(headKey));
     } catch (error) {
       // A verdict needs what etcd holds now, not what this process remembered.
       if (guessed && error instanceof HarrowError) return undefined;
@@ -507,6 +530,7 @@ export class EtcdStore implements ResourceStore {
     now: string,
     outputs: string[],
     changes: LogicalChange[],
+    head: Slot | undefined,
   ): void {
     ops.forEach((op, i) => {
       const t = planned[i] as Target;
@@ -517,7 +541,15 @@ export class EtcdStore implements ResourceStore {
           if (t.generated) throw new RetryName(t.kind, t.namespace, t.name.slice(0, -5));
           throw alreadyExists(refFor(t.kind, t.namespace, t.name));
         }
-        slot.current = this.createdText(op.object, t.name, t.namespace, uids[i] as string, now);
+        let object = op.object;
+        if (t.kind === 'AuditRecord' && head) {
+          // As the SQLite store does: seal the record onto the chain and move the head, in the same commit.
+          const previous = head.current === undefined ? undefined : (JSON.parse(head.current) as AuditChainHeadObject).spec;
+          const sealed = sealAuditRecord({ ...object, metadata: { ...object.metadata, name: t.name } }, previous);
+          object = sealed.record;
+          head.current = JSON.stringify(chainHeadObject(sealed.head, sealed.record));
+        }
+        slot.current = this.createdText(object, t.name, t.namespace, uids[i] as string, now);
         changes.push({ type: 'ADDED', kind: t.kind, namespace: t.namespace, text: slot.current });
       } else if (op.type === 'update') {
         const ref = refFor(t.kind, t.namespace, t.name);
