@@ -1,6 +1,6 @@
 // ?watch=1: a chunked stream of newline-delimited {"type","object"} events from the store, filtered by the request's selector.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { HarrowError } from '../resources/errors.ts';
+import { Expired, HarrowError } from '../resources/errors.ts';
 import { apiVersionOf, type KindInfo } from '../resources/kinds.ts';
 import { keyOf, refOf, type KubeObject } from '../resources/meta.ts';
 import type { ResourceStore, WatchEvent, WatchHandle } from '../store/types.ts';
@@ -137,6 +137,11 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
       {
         ...(w.namespace !== undefined ? { namespace: w.namespace } : {}),
         sinceResourceVersion: initial ? initial.resourceVersion : w.resourceVersion!,
+        // The store lost this watch's place: 410 as an ERROR event, as Kubernetes does, so the client re-lists.
+        onEnded: () => {
+          send('ERROR', statusFromError(new Expired('the watch was interrupted and its history compacted; list again')).status);
+          stop();
+        },
       },
       deliver,
     );

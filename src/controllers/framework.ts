@@ -49,6 +49,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly handlers: Array<(e: InformerEvent<T>) => void> = [];
   private handle: WatchHandle | undefined;
   private synced = false;
+  private stopped = false;
 
   constructor(
     readonly kind: string,
@@ -101,9 +102,12 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (let attempt = 0; ; attempt++) {
       const since = await this.relist();
       try {
-        this.handle = this.store.watch(this.kind, { sinceResourceVersion: since }, (e) =>
-          this.apply(e.type, e.object as T),
+        const handle: WatchHandle = this.store.watch(
+          this.kind,
+          { sinceResourceVersion: since, onEnded: (error) => this.rewatch(handle, error) },
+          (e) => this.apply(e.type, e.object as T),
         );
+        this.handle = handle;
         break;
       } catch (e) {
         // The list is older than the store's retained history: list again.
@@ -114,8 +118,26 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   stop(): void {
+    this.stopped = true;
     this.handle?.stop();
     this.handle = undefined;
+  }
+
+  /** The store ended the watch on its own: list again (the cache catches up, deletions included) and watch from there. */
+  private rewatch(ended: WatchHandle, error: unknown): void {
+    if (this.stopped || this.handle !== ended) return;
+    this.handle = undefined;
+    this.logger.warn({ kind: this.kind, err: error instanceof Error ? error.message : String(error) }, 'store watch ended; re-listing');
+    const retry = (delayMs: number): void => {
+      setTimeout(() => {
+        if (this.stopped) return;
+        this.start().catch((e: unknown) => {
+          this.logger.error({ kind: this.kind, err: e instanceof Error ? e.message : String(e) }, 're-list failed; retrying');
+          retry(Math.min(delayMs * 2, 10_000));
+        });
+      }, delayMs).unref();
+    };
+    retry(100);
   }
 
   private async relist(): Promise<string> {
@@ -132,15 +154,16 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       token = page.continue;
     } while (token);
-    for (const [key, o] of [...this.cache]) if (!seen.has(key)) this.apply('DELETED', o);
+    // Gone from the store while no watch told us (a re-list after the watch ended): deleted, whatever its revision.
+    for (const [key, o] of [...this.cache]) if (!seen.has(key)) this.apply('DELETED', o, true);
     return since ?? '0';
   }
 
-  private apply(type: WatchEventType, object: T): void {
+  private apply(type: WatchEventType, object: T, fromRelist = false): void {
     const key = objectKey(object);
     const old = this.cache.get(key);
     // A replayed change not newer than what the list already gave is stale; skip it (the newer state is cached).
-    if (old && rvNumber(object) <= rvNumber(old)) return;
+    if (old && !fromRelist && rvNumber(object) <= rvNumber(old)) return;
     if (type === 'DELETED') {
       this.cache.delete(key);
       if (old) this.unindex(key, old);

@@ -43,6 +43,11 @@ export interface WatchOptions {
   namespace?: string;
   /** Deliver every change after this revision first (throws Expired when it was compacted away). Omitted: only new changes. */
   sinceResourceVersion?: string;
+  /**
+   * Called once if the store ends the watch on its own (etcd: its history was compacted while the watch reconnected); the
+   * watch delivers nothing more, and the caller re-lists and watches again. A store that never ends a watch never calls it.
+   */
+  onEnded?: (error: unknown) => void;
 }
 
 export interface WatchHandle {

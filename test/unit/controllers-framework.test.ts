@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { recordEvent } from '../../src/controllers/events.ts';
-import { ControllerManager, objectKey, type Result } from '../../src/controllers/framework.ts';
+import { ControllerManager, Informer, objectKey, type Result } from '../../src/controllers/framework.ts';
+import { pino } from 'pino';
 import { MetricsRegistry } from '../../src/controllers/metrics.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import type { KubeEvent } from '../../src/resources/types.ts';
@@ -217,5 +218,53 @@ describe('metrics', () => {
     );
     assert.throws(() => c.inc({}), /label kind is missing/);
     assert.throws(() => c.inc({ kind: 'a' }, -1), /cannot decrease/);
+  });
+});
+
+describe('Informer when the store ends its watch', () => {
+  test('it re-lists (catching up on what it missed, deletions included) and watches again', async () => {
+    const real = await openSqliteStore(':memory:');
+    // The real store, except that the test can end a watch the way the etcd store does after a compaction.
+    const enders: Array<(e: unknown) => void> = [];
+    const handles: Array<{ stop(): void }> = [];
+    const store: ResourceStore = {
+      get: (ref) => real.get(ref),
+      list: (kind, options) => real.list(kind, options),
+      create: (o) => real.create(o),
+      update: (o) => real.update(o),
+      delete: (ref, rv) => real.delete(ref, rv),
+      commit: (ops) => real.commit(ops),
+      currentResourceVersion: () => real.currentResourceVersion(),
+      close: () => real.close(),
+      watch: (kind: string, options: Parameters<ResourceStore['watch']>[1], listener: Parameters<ResourceStore['watch']>[2]) => {
+        const h = real.watch(kind, options, listener);
+        handles.push(h);
+        enders.push((e) => {
+          h.stop();
+          options.onEnded?.(e);
+        });
+        return h;
+      },
+    };
+    const informer = new Informer('Pod', store, pino({ level: 'silent' }));
+    try {
+      await real.create(cm('a'));
+      await informer.start();
+      assert.ok(informer.get('ns/a'));
+      enders.at(-1)!(new Error('compacted'));
+      // Changes while no watch runs: only a re-list can see them.
+      await real.delete({ kind: 'Pod', namespace: 'ns', name: 'a' });
+      await real.create(cm('b'));
+      for (let i = 0; i < 100 && (informer.get('ns/a') || !informer.get('ns/b')); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(informer.get('ns/a'), undefined, 'the deletion missed while unwatched is caught up');
+      assert.ok(informer.get('ns/b'), 'the creation missed while unwatched is caught up');
+      assert.equal(handles.length, 2, 'a new watch was started');
+      await real.create(cm('c'));
+      for (let i = 0; i < 100 && !informer.get('ns/c'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(informer.get('ns/c'), 'and the new watch delivers');
+    } finally {
+      informer.stop();
+      await real.close();
+    }
   });
 });

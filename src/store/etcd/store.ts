@@ -290,8 +290,9 @@ export class EtcdStore implements ResourceStore {
       if (stopped) return;
       stopped = true;
       this.watchers.delete(handle);
-      (this.options.onWatchEnded ??
-        ((k, e) => process.emitWarning(`etcd watch of ${k} ended: ${String(e)}`, 'HarrowStoreWarning')))(kind, error);
+      this.options.onWatchEnded?.(kind, error);
+      if (options.onEnded) options.onEnded(error);
+      else if (!this.options.onWatchEnded) process.emitWarning(`etcd watch of ${kind} ended: ${String(error)}`, 'HarrowStoreWarning');
     };
     const begin = (): void => {
       if (stopped || this.closed) return;
