@@ -28,7 +28,7 @@ control-plane replicas (comma-separated), it moves on to the next when one does 
                           root-namespace bridge BR; each network's bridge then reaches the other Nodes' through VXLAN
   --cpu N, --memory-mib N, --max-vms N   capacity (default: this machine's CPUs and memory, 100 VMs; on sim
                           10,000 VMs and no CPU or memory limit unless given)
-  --heartbeat-ms N        heartbeat interval (default 2000; the control plane moves VMs after 3 missed)
+  --heartbeat-ms N        heartbeat interval (default 5000; the control plane moves VMs after 3 missed)
   --log-level LEVEL       trace, debug, info (default), warn, error
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the control plane moves them.`,
   options: {

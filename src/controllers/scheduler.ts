@@ -26,7 +26,8 @@ export interface NodeObject extends KubeObject {
 
 export const CAPACITY_VMS = 'harrow.io/vms';
 /** Agents heartbeat this often by default; a node is NotReady after three missed beats. */
-export const DEFAULT_HEARTBEAT_MS = 2000;
+// 5 s: three missed beats (15 s) before VMs move — short enough to fail over fast, long enough that a busy host is not evicted.
+export const DEFAULT_HEARTBEAT_MS = 5000;
 export const INDEX_NODE = 'node';
 /** On a Node: how often its agent heartbeats; it is NotReady after three missed beats. */
 export const ANNOTATION_HEARTBEAT_MS = 'harrow.io/heartbeat-interval-ms';

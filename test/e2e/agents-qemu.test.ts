@@ -32,7 +32,7 @@ describe('a network spanning two qemu agents over VXLAN', { skip: qemu.skip ?? f
         token: server.token,
         nodeName: name!,
         runtime: 'qemu',
-        extraArgs: ['--heartbeat-ms', '2000', '--underlay-bridge', BRIDGE, '--underlay-address', address!],
+        extraArgs: ['--heartbeat-ms', '4000', '--underlay-bridge', BRIDGE, '--underlay-address', address!],
       }),
     );
     for (const s of await Promise.allSettled(starts)) {
@@ -60,8 +60,9 @@ describe('a network spanning two qemu agents over VXLAN', { skip: qemu.skip ?? f
     const ipA = a.status!.interfaces![0]!.ipAddress!;
     const ipB = b.status!.interfaces![0]!.ipAddress!;
     assert.notEqual(ipA, ipB, 'each host’s DHCP gave its own guest a distinct address');
-    assert.ok(await reaches(server.client, 'vm-a', ipB), `vm-a (${a.status?.nodeName}) reaches vm-b (${b.status?.nodeName}) across hosts${diag()}`);
-    assert.ok(await reaches(server.client, 'vm-b', ipA), 'and back');
+    // Waited for, not tried once: under TCG on a loaded 2-core host the first pings after boot can be lost.
+    await wait(() => reaches(server.client, 'vm-a', ipB), `vm-a (${a.status?.nodeName}) reaches vm-b (${b.status?.nodeName}) across hosts`);
+    await wait(() => reaches(server.client, 'vm-b', ipA), 'and back');
 
     const platformMac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
     const changed = '02:00:00:00:0b:99';
@@ -75,6 +76,6 @@ describe('a network spanning two qemu agents over VXLAN', { skip: qemu.skip ?? f
     const back = await wait(() => runningVmi(server.client, 'vm-b', old?.metadata.uid), 'vm-b running again');
     assert.equal(await guestMac(server.client, 'vm-b'), platformMac, 'the platform MAC again');
     const ipB2 = back.status!.interfaces![0]!.ipAddress!;
-    assert.ok(await reaches(server.client, 'vm-a', ipB2), `reachable across hosts again (vm-b on ${back.status?.nodeName})`);
+    await wait(() => reaches(server.client, 'vm-a', ipB2), `reachable across hosts again (vm-b on ${back.status?.nodeName})`);
   });
 });
