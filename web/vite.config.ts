@@ -6,7 +6,6 @@ import { defineConfig } from 'vite';
 const webRoot = fileURLToPath(new URL('.', import.meta.url));
 
 // Vite loads a config file's default export only.
-// eslint-disable-next-line no-restricted-syntax
 export default defineConfig({
   root: webRoot,
   base: '/ui/',
