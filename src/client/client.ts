@@ -407,8 +407,24 @@ export class HarrowClient {
     }
   }
 
-  /** Sends a request; throws ApiError for a non-2xx answer, TransportError when there is no answer. */
+  /**
+   * Sends a request; throws ApiError for a non-2xx answer, TransportError when there is no answer. A 429 (the server's
+   * rate or watch limit) is sent again after its Retry-After, a few times, as client-go does: the server refused it
+   * before acting on it, so sending it again is safe for every verb.
+   */
   private async send(spec: RequestSpec): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sendOnce(spec);
+      } catch (e) {
+        if (!(e instanceof ApiError) || e.code !== 429 || attempt >= MAX_429_ATTEMPTS || spec.signal?.aborted) throw e;
+        const seconds = Number(e.status.details?.retryAfterSeconds ?? 1);
+        await new Promise((r) => setTimeout(r, Math.min(Math.max(seconds, 0.1), 10) * 1000 * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async sendOnce(spec: RequestSpec): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
     if (spec.auth !== false && this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (spec.contentType !== undefined) headers['content-type'] = spec.contentType;
@@ -435,6 +451,8 @@ export class HarrowClient {
     return response;
   }
 }
+
+const MAX_429_ATTEMPTS = 5;
 
 const dryRunQuery = (options: WriteOptions): string => (options.dryRun ? '?dryRun=All' : '');
 

@@ -234,3 +234,28 @@ describe('wire formats', () => {
     assert.deepEqual(parseWarningHeader(`299 - "${Buffer.from('02:… → quarantined', 'utf8').toString('latin1')}"`), ['02:… → quarantined']);
   });
 });
+
+describe('rate limits', () => {
+  const tooMany = (res: ServerResponse): void =>
+    json(res, 429, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'TooManyRequests', message: 'over its rate limit', code: 429, details: { retryAfterSeconds: 0.1 } }, { 'retry-after': '1' });
+
+  test('a 429 is sent again after Retry-After, body and all, until the server takes it', async () => {
+    let refusals = 2;
+    respond = (_q, res, body) => (refusals-- > 0 ? tooMany(res) : json(res, 201, JSON.parse(body)));
+    const before = seen.length;
+    const created = await new HarrowClient({ server: base, token: 't' }).create('VirtualMachine', { namespace: 'default' }, vm);
+    assert.equal(created.metadata.name, 'vm-a');
+    const sent = seen.slice(before);
+    assert.equal(sent.length, 3, 'two refusals, then the accepted one');
+    assert.ok(sent.every((s) => s.method === 'POST' && JSON.parse(s.body).metadata.name === 'vm-a'));
+  });
+
+  test('a server that keeps refusing gets a few tries, then the 429 is the error', async () => {
+    respond = (_q, res) => tooMany(res);
+    const before = seen.length;
+    const e = await new HarrowClient({ server: base, token: 't' }).get('VirtualMachine', { namespace: 'default', name: 'vm-a' }).catch((x: unknown) => x);
+    assert.ok(e instanceof ApiError && e.code === 429, String(e));
+    assert.equal(seen.length - before, 5);
+    respond = (_q, res) => res.end('{}');
+  });
+});
