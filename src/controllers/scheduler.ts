@@ -118,6 +118,12 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
       if (n.spec?.unschedulable !== true && nodeReady(n, now, graceFor(n, graceMs))) candidates.set(n.metadata.name, n);
     }
     if (options.localNode !== undefined) candidates.set(options.localNode, nodes.get(options.localNode));
+    // A single host with no agents: its own node takes everything, so there is no load to weigh (counting it is a pass
+    // over every VMI on the node, per pick: quadratic with thousands of VMs).
+    if (candidates.size === 1 && options.localNode !== undefined) {
+      assumed.set(vmi.metadata.uid ?? '', { node: options.localNode, vmi });
+      return options.localNode;
+    }
     let best: { name: string; vms: number } | undefined;
     for (const [name, n] of candidates) {
       const used = load(name);
