@@ -1,4 +1,6 @@
 // Objects shaped as Harrow serves them (VM, VMI, launcher Pod with network-status), for the CLI's unit tests.
+import type { CliIO } from '../../src/cli/context.ts';
+import { run } from '../../src/cli/program.ts';
 import type { Condition } from '../../src/resources/meta.ts';
 import type { Pod, VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus } from '../../src/resources/types.ts';
 
@@ -78,4 +80,27 @@ export function driftedVm(): { vm: VirtualMachine; vmi: VirtualMachineInstance; 
   );
   const pod = podFixture(vmi, [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true, ips: ['198.19.1.5'] }]);
   return { vm, vmi, pod };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the harrow CLI in this process with captured output, `env` as its whole environment and `cwd` as its directory. */
+export async function runCliInProcess(args: string[], options: { env: Record<string, string>; cwd: string; stdin?: string }): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    stdin: async function* () {
+      if (options.stdin !== undefined) yield options.stdin;
+    },
+    env: options.env,
+    cwd: options.cwd,
+  };
+  const code = await run(args, io);
+  return { code, stdout, stderr };
 }

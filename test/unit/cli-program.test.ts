@@ -7,29 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatError } from '../../src/cli/errors.ts';
-import { run } from '../../src/cli/program.ts';
-import type { CliIO } from '../../src/cli/context.ts';
 import { ApiError } from '../../src/client/errors.ts';
-import { vmFixture } from './cli-fixtures.ts';
+import { runCliInProcess, vmFixture, type CliRun } from './cli-fixtures.ts';
 
 const empty = mkdtempSync(join(tmpdir(), 'harrow-cli-'));
 after(() => rmSync(empty, { recursive: true, force: true }));
 
-async function harrow(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    stdin: async function* () {
-      yield stdin;
-    },
-    env: { HOME: empty },
-    cwd: empty,
-  };
-  const code = await run(args, io);
-  return { code, stdout, stderr };
-}
+const harrow = (args: string[], stdin = ''): Promise<CliRun> => runCliInProcess(args, { env: { HOME: empty }, cwd: empty, stdin });
 
 test('no command prints the overview; help COMMAND and COMMAND --help print its usage', async () => {
   const none = await harrow([]);

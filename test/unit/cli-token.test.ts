@@ -7,27 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { CliIO } from '../../src/cli/context.ts';
-import { run } from '../../src/cli/program.ts';
+import { runCliInProcess, type CliRun } from './cli-fixtures.ts';
 
 const empty = mkdtempSync(join(tmpdir(), 'harrow-cli-token-'));
 const requests: Array<{ method: string; url: string; body: string }> = [];
 let api: Server;
 let apiUrl = '';
 
-async function harrow(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    stdin: async function* () {},
-    env: { HOME: empty },
-    cwd: empty,
-  };
-  const code = await run(['--server', apiUrl, '--token', 't', ...args], io);
-  return { code, stdout, stderr };
-}
+const harrow = (args: string[]): Promise<CliRun> => runCliInProcess(['--server', apiUrl, '--token', 't', ...args], { env: { HOME: empty }, cwd: empty });
 
 before(async () => {
   api = createServer((req, res) => {

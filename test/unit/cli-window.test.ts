@@ -4,29 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { CliIO } from '../../src/cli/context.ts';
-import { run } from '../../src/cli/program.ts';
 import { windowAnnotation, windowView } from '../../src/cli/window.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import { vmFixture } from './cli-fixtures.ts';
+import { runCliInProcess, vmFixture, type CliRun } from './cli-fixtures.ts';
 
 const empty = mkdtempSync(join(tmpdir(), 'harrow-cli-window-'));
 after(() => rmSync(empty, { recursive: true, force: true }));
 
-async function harrow(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    stdin: async function* () {},
-    // No server: these runs must fail before any request (a request would fail with exit 1, not 2).
-    env: { HOME: empty, HARROW_KUBECONFIG: join(empty, 'none') },
-    cwd: empty,
-  };
-  const code = await run(args, io);
-  return { code, stdout, stderr };
-}
+// No server: these runs must fail before any request (a request would fail with exit 1, not 2).
+const harrow = (args: string[]): Promise<CliRun> => runCliInProcess(args, { env: { HOME: empty, HARROW_KUBECONFIG: join(empty, 'none') }, cwd: empty });
 
 describe('window flags', () => {
   test('the annotation from the flags, zone defaulting to UTC', () => {
