@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startAgentProcess, type AgentProcess } from './agent-support.ts';
-import { NS, bridgeNetwork, getVmi, guestMac, pingOk, reaches, runningVmi, specMacs, getVm, virtualMachine } from './fixtures.ts';
+import type { AuditRecord } from '../../src/resources/types.ts';
+import { NS, bridgeNetwork, conditionOf, getVmi, guestMac, launcherPod, networkStatus, pingOk, reaches, runningVmi, specMacs, getVm, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 import { runtimesUnderTest } from './runtimes.ts';
 
@@ -77,5 +78,31 @@ describe('a network spanning two qemu agents over VXLAN', { skip: qemu.skip ?? f
     assert.equal(await guestMac(server.client, 'vm-b'), platformMac, 'the platform MAC again');
     const ipB2 = back.status!.interfaces![0]!.ipAddress!;
     await wait(() => reaches(server.client, 'vm-a', ipB2), `reachable across hosts again (vm-b on ${back.status?.nodeName})`);
+  });
+
+  it('S2 and S4 across hosts: pod, VMI and guest agree; a manifest change applies on restart, checked by the agent and audited', async () => {
+    // S2: what the platform shows for a guest on an agent's host.
+    const vmi = await getVmi(server.client, 'vm-b');
+    const mac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
+    assert.equal(vmi?.status?.interfaces?.[0]?.mac, mac);
+    assert.equal(networkStatus(await launcherPod(server.client, 'vm-b'))[0]?.mac, mac);
+    assert.equal(await guestMac(server.client, 'vm-b'), mac);
+
+    // S4: PATCH → RestartRequired → restart → the new MAC on pod, VMI and guest, reachable across hosts, checked and audited.
+    const newMac = '02:48:52:fe:00:41';
+    await server.client.mergePatch('VirtualMachine', { namespace: NS, name: 'vm-b' }, {
+      spec: { template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: newMac }] } } } } },
+    });
+    await wait(async () => conditionOf(await getVm(server.client, 'vm-b'), 'RestartRequired')?.status === 'True', 'RestartRequired');
+    await server.client.restart(NS, 'vm-b');
+    const moved = await wait(() => runningVmi(server.client, 'vm-b', vmi?.metadata.uid), 'vm-b running with the new MAC');
+    assert.equal(moved.status?.interfaces?.[0]?.mac, newMac);
+    assert.equal(networkStatus(await launcherPod(server.client, 'vm-b'))[0]?.mac, newMac);
+    assert.equal(await guestMac(server.client, 'vm-b'), newMac);
+    await wait(() => reaches(server.client, 'vm-a', moved.status!.interfaces![0]!.ipAddress!), 'the new MAC is reachable across hosts');
+    await wait(async () => conditionOf(await getVm(server.client, 'vm-b'), 'ConnectivityCheck')?.status === 'True', 'the connectivity check passed');
+    const audit = await server.client.listAll<AuditRecord>('AuditRecord', { namespace: NS });
+    const check = audit.find((r) => r.spec.verb === 'connectivity-check' && r.spec.resource.name === 'vm-b' && r.spec.connectivity?.macAddress === newMac);
+    assert.ok(check?.spec.connectivity?.ok, 'the agent’s connectivity check reached the audit log');
   });
 });
