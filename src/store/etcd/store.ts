@@ -28,8 +28,8 @@ import {
   sameJson,
   withMetadata,
 } from '../object-meta.ts';
-import { encodeContinue, pageOf, withContinue } from '../sqlite/continue-token.ts';
-import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../sqlite/status-errors.ts';
+import { encodeContinue, pageOf, withContinue } from '../continue-token.ts';
+import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../status-errors.ts';
 import type {
   ListOptions,
   ListResult,

@@ -13,7 +13,7 @@ import type {
   WriteOp,
 } from '../types.ts';
 import { AUDIT_CHAIN_HEAD, chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
-import { encodeContinue, pageOf, withContinue } from './continue-token.ts';
+import { encodeContinue, pageOf, withContinue } from '../continue-token.ts';
 import { migrate } from './schema.ts';
 import {
   GENERATE_NAME_ATTEMPTS,
@@ -28,7 +28,7 @@ import {
   sameJson,
   withMetadata,
 } from '../object-meta.ts';
-import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from './status-errors.ts';
+import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../status-errors.ts';
 import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts';
 
 export interface SqliteStoreOptions {

@@ -1,7 +1,7 @@
 // The store's errors worded as the Kubernetes apiserver words them, naming the group-qualified resource and the object.
-import { AlreadyExists, Conflict, NotFound, type ErrorDetails } from '../../resources/errors.ts';
-import { kindInfo } from '../../resources/kinds.ts';
-import type { ObjectRef } from '../../resources/meta.ts';
+import { AlreadyExists, Conflict, NotFound, type ErrorDetails } from '../resources/errors.ts';
+import { kindInfo } from '../resources/kinds.ts';
+import type { ObjectRef } from '../resources/meta.ts';
 
 interface Resource {
   group: string;

@@ -1,6 +1,6 @@
 // The opaque `continue` token of a paged list: the last key returned and the revision the first page reflected.
-import { BadRequest } from '../../resources/errors.ts';
-import type { ListOptions } from '../types.ts';
+import { BadRequest } from '../resources/errors.ts';
+import type { ListOptions } from './types.ts';
 
 export interface ContinueToken {
   /** Revision of the list's first page; every page reports it so a watch from there misses nothing. */
