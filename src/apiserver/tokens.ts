@@ -1,10 +1,10 @@
 // API tokens: the ApiToken resource (only a SHA-256 of the token is stored), minting, the store-backed authenticator and its admission.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Invalid, fieldInvalid, fieldNotSupported, fieldRequired, type StatusCause } from '../resources/errors.ts';
+import { fieldInvalid, fieldNotSupported, fieldRequired, type StatusCause } from '../resources/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import { validateDns1123Label } from '../resources/names.ts';
 import type { ResourceStore } from '../store/types.ts';
-import type { AdmissionPlugin, UserInfo } from './admission/types.ts';
+import { objectInvalid, type AdmissionPlugin, type UserInfo } from './admission/types.ts';
 import type { Authenticator } from './auth.ts';
 import { ROLES, groupsOf, type Role } from './roles.ts';
 
@@ -137,7 +137,7 @@ export function apiTokenAdmission(): AdmissionPlugin {
       if (req.operation === 'update' && req.oldObject && JSON.stringify(req.oldObject.spec) !== JSON.stringify(req.object.spec)) {
         causes.push(fieldInvalid('spec', 'an ApiToken cannot be changed: revoke it and create a new one'));
       }
-      if (causes.length > 0) throw new Invalid(`ApiToken "${req.object.metadata.name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`, causes, { name: req.object.metadata.name, group: 'harrow.io', kind: 'ApiToken' });
+      if (causes.length > 0) throw objectInvalid('ApiToken', 'ApiToken', 'harrow.io', req.object.metadata.name, causes);
     },
   };
 }

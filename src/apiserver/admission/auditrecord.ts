@@ -1,7 +1,7 @@
 // Admission for AuditRecords sent through the API (node agents' controllers): the shape every reader relies on, and the
 // writer's own name — a record says who wrote it, and a caller cannot write one in another user's name.
-import { Invalid, fieldInvalid, fieldRequired, type StatusCause } from '../../resources/errors.ts';
-import type { AdmissionPlugin, AdmissionRequest } from './types.ts';
+import { fieldInvalid, fieldRequired, type StatusCause } from '../../resources/errors.ts';
+import { objectInvalid, type AdmissionPlugin, type AdmissionRequest } from './types.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -35,12 +35,7 @@ export function auditRecordAdmission(): AdmissionPlugin {
         causes.push(fieldInvalid('spec.user', `must be ${JSON.stringify(req.user.name)} (the caller) or a system: controller name`));
       }
       if (causes.length === 0) return;
-      const name = req.object.metadata.name ?? '';
-      throw new Invalid(`AuditRecord "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`, causes, {
-        name,
-        group: 'harrow.io',
-        kind: 'AuditRecord',
-      });
+      throw objectInvalid('AuditRecord', 'AuditRecord', 'harrow.io', req.object.metadata.name ?? '', causes);
     },
   };
 }

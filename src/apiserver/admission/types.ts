@@ -1,4 +1,5 @@
 // The admission contract: plugins that validate and mutate a write before the apiserver commits it, atomically with their own ops.
+import { Invalid, type StatusCause } from '../../resources/errors.ts';
 import type { KubeObject } from '../../resources/meta.ts';
 import type { WriteOp } from '../../store/types.ts';
 
@@ -41,4 +42,9 @@ export interface AdmissionPlugin {
   kinds: string[];
   /** Throw a HarrowError (Invalid with causes, Conflict, …) to reject. */
   admit(req: AdmissionRequest): Promise<AdmissionResult | void>;
+}
+
+/** The 422 an admission plugin rejects an object with: `<shown> "<name>" is invalid: field: message; …`, naming each field. */
+export function objectInvalid(shown: string, kind: string, group: string, name: string, causes: StatusCause[]): Invalid {
+  return new Invalid(`${shown} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`, causes, { name, group, kind });
 }

@@ -1,11 +1,10 @@
 // Admission for VirtualMachines: validate the manifest, then allocate missing MACs and reserve user-given ones.
 import type { MacAllocationService } from '../../allocation/service.ts';
 import { maintenanceAnnotationCauses } from '../../maintenance/window.ts';
-import { Invalid } from '../../resources/errors.ts';
 import { ANNOTATION_POOL_ADMISSION, type VirtualMachine } from '../../resources/types.ts';
 import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
 import type { ResourceStore } from '../../store/types.ts';
-import type { AdmissionPlugin, AdmissionRequest, AdmissionResult, UserInfo } from './types.ts';
+import { objectInvalid, type AdmissionPlugin, type AdmissionRequest, type AdmissionResult, type UserInfo } from './types.ts';
 
 /** Whether the MAC pool fills missing MACs at admission in this namespace (off: the network plugin assigns them at pod creation). */
 export async function poolAdmissionEnabled(store: ResourceStore, namespace: string): Promise<boolean> {
@@ -28,11 +27,7 @@ export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocatio
       validateVirtualMachine(vm);
       const windowCauses = maintenanceAnnotationCauses(vm, req.oldObject);
       if (windowCauses.length > 0) {
-        throw new Invalid(`VirtualMachine.kubevirt.io "${vm.metadata.name}" is invalid: ${windowCauses.map((c) => `${c.field}: ${c.message}`).join('; ')}`, windowCauses, {
-          name: vm.metadata.name,
-          group: 'kubevirt.io',
-          kind: 'VirtualMachine',
-        });
+        throw objectInvalid('VirtualMachine.kubevirt.io', 'VirtualMachine', 'kubevirt.io', vm.metadata.name, windowCauses);
       }
       const allocateMissing = await poolAdmissionEnabled(store, vm.metadata.namespace ?? 'default');
       // The 409 for a MAC held elsewhere names the holder only to a user who may see the holder's namespace.
