@@ -123,16 +123,23 @@ export function podInterfaceMac(status: NetworkStatusEntry[] | undefined, podIfN
   return status?.find((e) => e.interface === podIfName)?.mac?.toLowerCase();
 }
 
+/** A cache of NADs by `namespace/name` (the shared NAD informer); a miss falls through to the store. */
+export interface NadCache {
+  get(key: string): NetworkAttachmentDefinition | undefined;
+}
+
 /** The host network a VMI network attaches to: the built-in pod network, or the NAD's. Throws NotFound without the NAD. */
-export async function resolveNetwork(store: ResourceStore, network: Network, namespace: string): Promise<NetworkSpec> {
+export async function resolveNetwork(store: ResourceStore, network: Network, namespace: string, cache?: NadCache): Promise<NetworkSpec> {
   if (network.pod !== undefined) return POD_NETWORK;
   const ref = nadRefOf(network, namespace);
   if (!ref) throw new NotFound(`network ${network.name} has neither pod nor multus source`);
-  return resolveNad(store, ref);
+  return resolveNad(store, ref, cache);
 }
 
-export async function resolveNad(store: ResourceStore, ref: { namespace: string; name: string }): Promise<NetworkSpec> {
-  const nad = (await store.get({ kind: 'NetworkAttachmentDefinition', ...ref })) as NetworkAttachmentDefinition | undefined;
+export async function resolveNad(store: ResourceStore, ref: { namespace: string; name: string }, cache?: NadCache): Promise<NetworkSpec> {
+  const nad =
+    cache?.get(`${ref.namespace}/${ref.name}`) ??
+    ((await store.get({ kind: 'NetworkAttachmentDefinition', ...ref })) as NetworkAttachmentDefinition | undefined);
   if (!nad) {
     throw new NotFound(`network-attachment-definitions.k8s.cni.cncf.io "${ref.name}" not found in namespace ${ref.namespace}`, {
       name: ref.name,

@@ -247,7 +247,8 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
     const tables: Array<Map<string, Lease>> = [];
     for (const plan of interfacePlans(vmi.spec, namespace)) {
       try {
-        const network = await resolveNetwork(store, plan.network, namespace);
+        // Every poll resolves the VMI's NADs: the shared informer's cache saves a store read each time.
+        const network = await resolveNetwork(store, plan.network, namespace, informers.nads);
         let table = leaseTables.get(network.id);
         if (!table || ctx.now() - table.readAt >= LEASE_CACHE_MS) {
           const leases = await runtime.leases(network.id);
