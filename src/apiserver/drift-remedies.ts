@@ -1,12 +1,12 @@
 // The two remedies for guest MAC drift as API calls: restore-mac (restart: the guest gets the platform MAC again) and
 // adopt-guest-mac (the guest's MAC into the manifest, validated and reserved like any user-given MAC, applied on restart).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequest, Conflict, Invalid, fieldInvalid, type StatusCause } from '../resources/errors.ts';
+import { BadRequest, Invalid, fieldInvalid, type StatusCause } from '../resources/errors.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import { interfacesOf, macField, templateSpecOf } from '../resources/virtualmachine.ts';
 import { requestContext } from './request-context.ts';
 import { dryRunOf, setWarnings } from './resources.ts';
-import { applyVmAction, vmiRunning, type VmActionDeps } from './vm-actions.ts';
+import { applyVmAction, vmConflict, vmiRunning, type VmActionDeps } from './vm-actions.ts';
 import { commitVmSubresource } from './vm-subresource.ts';
 
 export const RESTORE_MAC = 'restore-mac';
@@ -28,8 +28,6 @@ export function driftOf(vmi: VirtualMachineInstance | undefined): Drift[] {
   );
 }
 
-const conflict = (name: string, why: string): Conflict =>
-  new Conflict(`Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": ${why}`, { name, group: 'kubevirt.io', kind: 'virtualmachine' });
 
 export interface Adoption {
   vm: VirtualMachine;
@@ -43,7 +41,7 @@ export interface Adoption {
  */
 export function adoptGuestMacs(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, names: string[] | undefined): Adoption {
   const name = vm.metadata.name;
-  if (!vmiRunning(vmi)) throw conflict(name, 'VM is not running: there is no guest MAC to adopt');
+  if (!vmiRunning(vmi)) throw vmConflict(name, 'VM is not running: there is no guest MAC to adopt');
   const drift = driftOf(vmi);
   const ifaces = interfacesOf(templateSpecOf(vm));
   const causes: StatusCause[] = [];
@@ -53,7 +51,7 @@ export function adoptGuestMacs(vm: VirtualMachine, vmi: VirtualMachineInstance |
   });
   if (causes.length > 0) throw new Invalid(`adopt-guest-mac on virtualmachine.kubevirt.io "${name}" is invalid`, causes, { name, group: 'subresources.harrow.io', kind: 'virtualmachines/adopt-guest-mac' });
   const chosen = drift.filter((d) => names === undefined || names.length === 0 || names.includes(d.interface));
-  if (chosen.length === 0) throw conflict(name, 'no interface shows a guest MAC other than the platform one: nothing to adopt');
+  if (chosen.length === 0) throw vmConflict(name, 'no interface shows a guest MAC other than the platform one: nothing to adopt');
   const next = structuredClone(vm);
   const adopted: Adoption['adopted'] = [];
   interfacesOf(templateSpecOf(next)).forEach((iface, i) => {
@@ -98,7 +96,7 @@ export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps):
           bodyDryRun: () => parsed().dryRun,
           decide(vm, vmi) {
             if (remedy === RESTORE_MAC) {
-              if (!vmiRunning(vmi)) throw conflict(name, 'VM is not running: its next start gives the guest the platform MACs anyway');
+              if (!vmiRunning(vmi)) throw vmConflict(name, 'VM is not running: its next start gives the guest the platform MACs anyway');
               const drift = driftOf(vmi);
               message = drift.length > 0
                 ? `restarting ${name}: ${drift.map((d) => `interface ${d.interface} gets ${d.platformMac} again (the guest uses ${d.guestMac})`).join('; ')}`

@@ -9,14 +9,14 @@ import {
   planFor,
   plannedMessage,
 } from '../maintenance/window.ts';
-import { BadRequest, Conflict } from '../resources/errors.ts';
+import { BadRequest } from '../resources/errors.ts';
 import { removeCondition, setCondition, type KubeObject } from '../resources/meta.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
 import { setWarnings } from './resources.ts';
-import { vmiRunning } from './vm-actions.ts';
+import { vmConflict, vmiRunning } from './vm-actions.ts';
 import { commitVmSubresource } from './vm-subresource.ts';
 
 export interface MaintenanceActionDeps {
@@ -31,8 +31,6 @@ export const SCHEDULE_RESTART = 'schedule-restart';
 export const CANCEL_RESTART = 'cancel-restart';
 export type MaintenanceAction = typeof SCHEDULE_RESTART | typeof CANCEL_RESTART;
 
-const conflict = (name: string, why: string): Conflict =>
-  new Conflict(`Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": ${why}`, { name, group: 'kubevirt.io', kind: 'virtualmachine' });
 
 /** The VM with a restart planned into its window, or Conflict saying why none can be. */
 export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, namespace: KubeObject | undefined, nowMs: number): VirtualMachine {
@@ -40,12 +38,12 @@ export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance 
   const ns = vm.metadata.namespace ?? 'default';
   const applied = appliedWindow(vm, namespace);
   if (!applied) {
-    throw conflict(
+    throw vmConflict(
       name,
       `no maintenance window applies: neither the VM nor namespace ${ns} has the harrow.io/maintenance-window annotation (set one with: harrow window set ${name} --schedule '0 2 * * SUN' --duration 2h --time-zone UTC)`,
     );
   }
-  if (!vmiRunning(vmi)) throw conflict(name, 'VM is not running: a stopped VM takes its changes when it next starts, there is nothing to restart');
+  if (!vmiRunning(vmi)) throw vmConflict(name, 'VM is not running: a stopped VM takes its changes when it next starts, there is nothing to restart');
   const at = planFor(applied.window, new Date(nowMs));
   const next = structuredClone(vm);
   next.metadata.annotations = {
@@ -66,7 +64,7 @@ export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance 
 export function cancelRestart(vm: VirtualMachine): VirtualMachine {
   const planned = vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT];
   const condition = vm.status?.conditions?.find((c) => c.type === CONDITION_RESTART_SCHEDULED && c.status === 'True');
-  if (planned === undefined && !condition) throw conflict(vm.metadata.name, 'no restart is scheduled');
+  if (planned === undefined && !condition) throw vmConflict(vm.metadata.name, 'no restart is scheduled');
   const next = structuredClone(vm);
   if (next.metadata.annotations) {
     delete next.metadata.annotations[ANNOTATION_RESTART_SCHEDULED_AT];

@@ -23,12 +23,10 @@ export function vmiRunning(vmi: VirtualMachineInstance | undefined): boolean {
   return vmi !== undefined && phase !== undefined && phase !== 'Unknown' && phase !== 'Succeeded' && phase !== 'Failed';
 }
 
-const conflict = (vm: VirtualMachine, why: string): Conflict =>
-  new Conflict(`Operation cannot be fulfilled on virtualmachine.kubevirt.io "${vm.metadata.name}": ${why}`, {
-    name: vm.metadata.name,
-    group: 'kubevirt.io',
-    kind: 'virtualmachine',
-  });
+/** The 409 a VM subresource answers when it does not apply to the VM as it is (KubeVirt's wording). */
+export const vmConflict = (name: string, why: string): Conflict =>
+  new Conflict(`Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": ${why}`, { name, group: 'kubevirt.io', kind: 'virtualmachine' });
+const conflict = (vm: VirtualMachine, why: string): Conflict => vmConflict(vm.metadata.name, why);
 
 function withRunning(vm: VirtualMachine, running: boolean): VirtualMachine {
   const next = structuredClone(vm);
