@@ -28,7 +28,7 @@ export const CAPACITY_VMS = 'harrow.io/vms';
 /** Agents heartbeat this often by default; a node is NotReady after three missed beats. */
 // 5 s: three missed beats (15 s) before VMs move — short enough to fail over fast, long enough that a busy host is not evicted.
 export const DEFAULT_HEARTBEAT_MS = 5000;
-export const INDEX_NODE = 'node';
+const INDEX_NODE = 'node';
 /** On a Node: how often its agent heartbeats; it is NotReady after three missed beats. */
 export const ANNOTATION_HEARTBEAT_MS = 'harrow.io/heartbeat-interval-ms';
 /** vCPUs per host CPU, as KubeVirt's default cpuAllocationRatio (a launcher requests 1/10 CPU per vCPU). */
@@ -49,20 +49,20 @@ export interface Scheduler {
 const readyCondition = (n: NodeObject): Condition | undefined => n.status?.conditions?.find((c) => c.type === 'Ready');
 
 /** The last heartbeat in ms, or undefined when the node never posted one. */
-export function lastHeartbeat(n: NodeObject): number | undefined {
+function lastHeartbeat(n: NodeObject): number | undefined {
   const t = readyCondition(n)?.lastHeartbeatTime;
   const ms = typeof t === 'string' ? Date.parse(t) : NaN;
   return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** Three of the node's own heartbeat intervals when it publishes one, else `fallbackMs`. */
-export function graceFor(n: NodeObject, fallbackMs: number): number {
+function graceFor(n: NodeObject, fallbackMs: number): number {
   const v = Number(n.metadata.annotations?.[ANNOTATION_HEARTBEAT_MS]);
   return Number.isFinite(v) && v > 0 ? 3 * v : fallbackMs;
 }
 
 /** Ready: the agent says so and its last heartbeat is within the grace period. */
-export function nodeReady(n: NodeObject, nowMs: number, graceMs: number): boolean {
+function nodeReady(n: NodeObject, nowMs: number, graceMs: number): boolean {
   const beat = lastHeartbeat(n);
   return readyCondition(n)?.status === 'True' && beat !== undefined && nowMs - beat <= graceMs;
 }
