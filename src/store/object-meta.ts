@@ -88,6 +88,23 @@ export function withMetadata(object: KubeObject, fields: SystemFields): KubeObje
   return { apiVersion, kind, metadata, ...body };
 }
 
+/**
+ * An update as stored over `previous`: uid and creationTimestamp stay; generation moves only when spec changed (Kubernetes
+ * leaves it alone for status, labels and annotations).
+ */
+export function updatedObject(object: KubeObject, previous: KubeObject, name: string, namespace: string, resourceVersion: string): KubeObject {
+  const stored = previous.metadata;
+  const storedGeneration = typeof stored.generation === 'number' ? stored.generation : 1;
+  return withMetadata(object, {
+    name,
+    namespace: namespace === '' ? undefined : namespace,
+    uid: stored.uid,
+    resourceVersion,
+    generation: sameJson(previous.spec, object.spec) ? storedGeneration : storedGeneration + 1,
+    creationTimestamp: stored.creationTimestamp,
+  });
+}
+
 /** Equality of two JSON values as JSON would see them: key order and undefined-valued keys do not matter. */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -25,7 +25,7 @@ import {
   parseRevision,
   randomName,
   refFor,
-  sameJson,
+  updatedObject,
   withMetadata,
 } from '../object-meta.ts';
 import { encodeContinue, pageOf, withContinue } from '../continue-token.ts';
@@ -557,19 +557,7 @@ export class EtcdStore implements ResourceStore {
         if (slot.current === undefined) throw notFound(ref);
         const wanted = metadataOf(op.object).resourceVersion;
         if (wanted !== undefined && wanted !== '' && wanted !== storedRv) throw modifiedConflict(ref);
-        const previous = JSON.parse(slot.current) as KubeObject;
-        const stored = previous.metadata;
-        const storedGeneration = typeof stored.generation === 'number' ? stored.generation : 1;
-        slot.current = JSON.stringify(
-          withMetadata(op.object, {
-            name: t.name,
-            namespace: t.namespace === '' ? undefined : t.namespace,
-            uid: stored.uid,
-            resourceVersion: '',
-            generation: sameJson(previous.spec, op.object.spec) ? storedGeneration : storedGeneration + 1,
-            creationTimestamp: stored.creationTimestamp,
-          }),
-        );
+        slot.current = JSON.stringify(updatedObject(op.object, JSON.parse(slot.current) as KubeObject, t.name, t.namespace, ''));
         changes.push({ type: 'MODIFIED', kind: t.kind, namespace: t.namespace, text: slot.current });
       } else {
         const ref = refFor(t.kind, t.namespace, t.name);

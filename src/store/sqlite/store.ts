@@ -25,7 +25,7 @@ import {
   parseRevision,
   randomName,
   refFor,
-  sameJson,
+  updatedObject,
   withMetadata,
 } from '../object-meta.ts';
 import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../status-errors.ts';
@@ -390,20 +390,7 @@ export class SqliteStore implements ResourceStore {
     if (!row) throw notFound(ref);
     const wanted = meta.resourceVersion;
     if (wanted !== undefined && wanted !== '' && wanted !== String(row.rv)) throw modifiedConflict(ref);
-    const previous = JSON.parse(row.json) as KubeObject;
-    const stored = previous.metadata;
-    const storedGeneration = typeof stored.generation === 'number' ? stored.generation : 1;
-    const json = JSON.stringify(
-      withMetadata(object, {
-        name,
-        namespace: namespace === '' ? undefined : namespace,
-        uid: stored.uid,
-        resourceVersion: String(revision),
-        // Kubernetes bumps generation only for spec changes; status, labels and annotations leave it alone.
-        generation: sameJson(previous.spec, object.spec) ? storedGeneration : storedGeneration + 1,
-        creationTimestamp: stored.creationTimestamp,
-      }),
-    );
+    const json = JSON.stringify(updatedObject(object, JSON.parse(row.json) as KubeObject, name, namespace, String(revision)));
     this.stmt.updateObject.run(revision, json, kind, namespace, name);
     return { revision, type: 'MODIFIED', kind, namespace, name, json };
   }
