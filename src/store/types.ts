@@ -39,6 +39,13 @@ export interface ListResult {
   continue?: string;
 }
 
+/** A list answered with each object's stored JSON text (resourceVersion included), for callers that only forward it. */
+export interface RawListResult {
+  json: string[];
+  resourceVersion: string;
+  continue?: string;
+}
+
 export interface WatchOptions {
   namespace?: string;
   /** Deliver every change after this revision first (throws Expired when it was compacted away). Omitted: only new changes. */

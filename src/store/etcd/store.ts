@@ -33,6 +33,7 @@ import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from 
 import type {
   ListOptions,
   ListResult,
+  RawListResult,
   ResourceStore,
   WatchEvent,
   WatchEventType,
@@ -55,13 +56,6 @@ export interface EtcdStoreOptions {
    * nothing more. Default: process warning.
    */
   onWatchEnded?: (kind: string, error: unknown) => void;
-}
-
-/** A list answered with each object's JSON text (resourceVersion included), as the SQLite store's listRaw. */
-export interface RawListResult {
-  json: string[];
-  resourceVersion: string;
-  continue?: string;
 }
 
 /** A stored value holds this placeholder; reads put the key's mod_revision in it without parsing the object. */

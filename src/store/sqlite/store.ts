@@ -6,6 +6,7 @@ import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import type {
   ListOptions,
   ListResult,
+  RawListResult,
   ResourceStore,
   WatchEvent,
   WatchHandle,
@@ -43,13 +44,6 @@ export interface SqliteStoreOptions {
   changesRetained?: number;
   /** Called when a watch listener throws; the write and the other listeners are unaffected. Default: process warning. */
   onListenerError?: ListenerErrorHandler;
-}
-
-/** A list answered with each object's stored JSON text, for callers that only forward it (no parse, no stringify). */
-export interface RawListResult {
-  json: string[];
-  resourceVersion: string;
-  continue?: string;
 }
 
 interface ObjectRow {
