@@ -13,8 +13,6 @@ import { validateDns1123Label } from './names.ts';
 import { ANNOTATION_NETWORKS, ANNOTATION_NETWORK_STATUS, type VirtualMachine } from './types.ts';
 import { interfacesOf, templateSpecOf } from './virtualmachine.ts';
 
-export const CLONE_API_VERSION = 'clone.kubevirt.io/v1beta1';
-
 /** KubeVirt's phases (SnapshotInProgress and RestoreInProgress have no counterpart: Harrow copies the spec directly). */
 export type ClonePhase = '' | 'SnapshotInProgress' | 'CreatingTargetVM' | 'RestoreInProgress' | 'Succeeded' | 'Failed' | 'Unknown';
 

@@ -2,7 +2,7 @@
 // underlay addresses; DHCP stays on its own host (each host's dnsmasq serves, and sees the leases of, its own guests).
 import { createHash } from 'node:crypto';
 import { CommandError, run } from './command.ts';
-import { addresses, deleteLink, inNamespace, link, setIpv4Address, setLink } from './ip.ts';
+import { deleteLink, inNamespace, link, setIpv4Address, setLink } from './ip.ts';
 
 export const VXLAN_PORT = 4789;
 /** The underlay device in the host namespace. */
@@ -114,14 +114,5 @@ export async function setVxlanPeers(hostNs: string, networkId: string, peers: re
     if (wanted.has(peer)) continue;
     const [file, args] = inNamespace(hostNs, 'bridge', ['fdb', 'del', ZERO_MAC, 'dev', device, 'dst', peer]);
     await run(file, args);
-  }
-}
-
-/** The underlay address the host namespace has now (undefined before ensureUnderlay). */
-export async function currentUnderlayIp(hostNs: string): Promise<string | undefined> {
-  try {
-    return (await addresses(hostNs, UNDERLAY_DEVICE)).find((a) => a.family === 'inet')?.local;
-  } catch {
-    return undefined;
   }
 }
