@@ -58,29 +58,22 @@ const DISCOVERY_ROUTES = new Set(['/api', '/api/v1', '/apis', '/apis/:group', '/
 
 const JSON_TYPES = ['application/json', ...Object.keys(PATCH_CONTENT_TYPES)];
 
-function parseJsonBody(_request: FastifyRequest, body: string | Buffer): unknown {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (text.trim() === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new BadRequest(`the request body is not valid JSON: ${(e as Error).message}`);
-  }
-  return checkBodyDepth(parsed);
-}
-
-function parseYamlBody(_request: FastifyRequest, body: string | Buffer): unknown {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (text.trim() === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (e) {
-    throw new BadRequest(`the request body is not valid YAML: ${(e as Error).message}`);
-  }
-  return checkBodyDepth(parsed);
-}
+/** A body parser: empty is no body, a syntax error a 400 naming the format, and nesting is bounded (body-depth.ts). */
+const bodyParser =
+  (format: string, parse: (text: string) => unknown) =>
+  (_request: FastifyRequest, body: string | Buffer): unknown => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return undefined;
+    let parsed: unknown;
+    try {
+      parsed = parse(text);
+    } catch (e) {
+      throw new BadRequest(`the request body is not valid ${format}: ${(e as Error).message}`);
+    }
+    return checkBodyDepth(parsed);
+  };
+const parseJsonBody = bodyParser('JSON', (text) => JSON.parse(text));
+const parseYamlBody = bodyParser('YAML', (text) => parseYaml(text));
 
 export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
   const { store } = deps;
