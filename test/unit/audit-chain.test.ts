@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../src/audit/chain.ts';
-import { run } from '../../src/cli/program.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 import { auditChainContract, auditRecordFor } from './audit-chain-contract.ts';
+import { runCliInProcess, type CliRun } from './cli-fixtures.ts';
 
 const record = auditRecordFor;
 
@@ -21,12 +21,7 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function verifyCli(dataDir: string): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: () => true }, stdin: () => (async function* () {})(), env: {}, cwd: '/' };
-  const code = await run(['audit', 'verify', '--data-dir', dataDir], io);
-  return { code, stdout };
-}
+const verifyCli = (dataDir: string): Promise<CliRun> => runCliInProcess(['audit', 'verify', '--data-dir', dataDir], { env: {}, cwd: '/' });
 
 test('canonical JSON sorts keys at every level and drops undefined', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined, x: 2 }], c: null } }), '{"a":{"c":null,"d":[1,{"x":2,"z":1}]},"b":1}');
