@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostNamespace, podUidOfNamespace } from '../../src/runtime/qemu/names.ts';
 import { HARROW_BIN, REPO_ROOT, waitFor } from './harness.ts';
 
 export interface AgentProcess {
@@ -98,7 +99,7 @@ export function removeQemuLeftovers(dataDir: string): void {
   } catch {
     return;
   }
-  for (const ns of names.filter((n) => n === `harrow-${id}` || n.startsWith(`hp-${id}.`))) {
+  for (const ns of names.filter((n) => n === hostNamespace(id) || podUidOfNamespace(id, n) !== undefined)) {
     try {
       for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
         try {
