@@ -1,4 +1,4 @@
-// What every ResourceStore must do for the audit hash chain (SQLite now, etcd next): chain AuditRecords in commit order.
+// What every ResourceStore must do for the audit hash chain (run against SQLite and etcd): chain AuditRecords in commit order.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { AUDIT_CHAIN_HEAD, verifyAuditChain, type ChainHead } from '../../src/audit/chain.ts';
