@@ -106,7 +106,8 @@ const detailsOf = (info: KindInfo, name: unknown): { name?: string; group: strin
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const SUFFIX_LENGTH = 5;
 
-function generatedSuffix(): string {
+/** The random suffix a generateName gets (also a clone target's name). */
+export function generatedSuffix(): string {
   const bytes = randomBytes(SUFFIX_LENGTH);
   return [...bytes].map((b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
 }

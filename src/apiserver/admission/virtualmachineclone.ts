@@ -1,18 +1,16 @@
 // Admission for VirtualMachineClones: validate, name the target when none is given, check the given MACs early, freeze the spec.
-import { randomBytes } from 'node:crypto';
 import type { MacAllocationService } from '../../allocation/service.ts';
 import { fieldDuplicate, fieldInvalid, Conflict, type StatusCause } from '../../resources/errors.ts';
 import type { VirtualMachine } from '../../resources/types.ts';
 import { interfacesOf, templateSpecOf } from '../../resources/virtualmachine.ts';
 import { cloneInvalid, validateVirtualMachineClone, type VirtualMachineClone } from '../../resources/virtualmachineclone.ts';
 import type { ResourceStore } from '../../store/types.ts';
+import { generatedSuffix } from '../incoming-object.ts';
 import { deepEqual } from '../patch.ts';
 import type { AdmissionPlugin, AdmissionRequest, AdmissionResult } from './types.ts';
 
-const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-
 function targetNameFor(source: string): string {
-  const suffix = [...randomBytes(5)].map((b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
+  const suffix = generatedSuffix();
   return `${source.slice(0, 63 - '-clone-'.length - suffix.length)}-clone-${suffix}`;
 }
 
