@@ -1,12 +1,12 @@
 // A ResourceStore backed by Harrow's HTTP API (HarrowClient), so node-side controllers run on a host without the database.
+// The API's own rule for which kinds write status only through `/status`, so the two cannot drift apart.
+import { hasStatusSubresource } from '../apiserver/incoming-object.ts';
 import { kindInfo } from '../resources/kinds.ts';
 import { AlreadyExists, Conflict, Expired, NotFound } from '../resources/errors.ts';
-import type { KubeObject, ObjectRef } from '../resources/meta.ts';
+import { refOf, type KubeObject, type ObjectRef } from '../resources/meta.ts';
 import { ApiError, TransportError, type HarrowClient, type WatchHandle as ClientWatchHandle } from '../client/client.ts';
 import type { ListOptions, ListResult, ResourceStore, WatchEvent, WatchHandle, WatchOptions, WriteOp } from '../store/types.ts';
 
-/** Kinds whose status the API writes only through `/status` (see src/apiserver/incoming-object.ts). */
-const STATUS_KINDS = new Set(['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineClone', 'Pod', 'Node', 'Namespace', 'MacPool']);
 
 export interface ApiStoreOptions {
   /** Delay before a broken watch reconnects (default 500 ms). */
@@ -25,12 +25,6 @@ export function storeErrorOf(e: unknown): unknown {
 
 const targetOf = (ref: ObjectRef): { namespace?: string; name: string } =>
   kindInfo(ref.kind).namespaced ? { namespace: ref.namespace ?? 'default', name: ref.name } : { name: ref.name };
-
-const refOfObject = (o: KubeObject): ObjectRef => ({
-  kind: o.kind,
-  name: o.metadata.name,
-  ...(o.metadata.namespace !== undefined ? { namespace: o.metadata.namespace } : {}),
-});
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
@@ -121,15 +115,15 @@ export class ApiStore implements ResourceStore {
   async create(object: KubeObject): Promise<KubeObject> {
     const target = kindInfo(object.kind).namespaced ? { namespace: object.metadata.namespace ?? 'default' } : {};
     const created = await this.call((c) => c.create(object.kind, target, object));
-    if (!STATUS_KINDS.has(object.kind) || object.status === undefined) return created;
+    if (!hasStatusSubresource(object.kind) || object.status === undefined) return created;
     // The API drops a new object's status (it belongs to /status): write it as a second step.
-    return this.call((c) => c.replaceStatus(object.kind, targetOf(refOfObject(created)), { ...created, status: object.status }));
+    return this.call((c) => c.replaceStatus(object.kind, targetOf(refOf(created)), { ...created, status: object.status }));
   }
 
   async update(object: KubeObject): Promise<KubeObject> {
-    const target = targetOf(refOfObject(object));
+    const target = targetOf(refOf(object));
     const written = await this.call((c) => c.replace(object.kind, target, object));
-    if (!STATUS_KINDS.has(object.kind) || JSON.stringify(written.status) === JSON.stringify(object.status)) return written;
+    if (!hasStatusSubresource(object.kind) || JSON.stringify(written.status) === JSON.stringify(object.status)) return written;
     // The main write kept the stored status; a no-op main write leaves the resourceVersion for /status's precondition.
     const rv = object.metadata.resourceVersion === undefined ? undefined : written.metadata.resourceVersion;
     const withStatus: KubeObject = { ...written, metadata: { ...written.metadata, resourceVersion: rv } };
