@@ -8,7 +8,7 @@ import { waitRunning } from './power.ts';
 import { pollUntil } from './wait.ts';
 
 /** `--mac IFACE=MAC` flags → newMacAddresses; the MACs themselves are checked by the server (field-named errors). */
-export function parseMacFlags(values: string[]): Record<string, string> {
+function parseMacFlags(values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
     const i = v.indexOf('=');
@@ -21,7 +21,7 @@ export function parseMacFlags(values: string[]): Record<string, string> {
   return out;
 }
 
-export function cloneManifest(namespace: string, source: string, target: string, newMacAddresses: Record<string, string>): VirtualMachineClone {
+function cloneManifest(namespace: string, source: string, target: string, newMacAddresses: Record<string, string>): VirtualMachineClone {
   return {
     apiVersion: 'clone.kubevirt.io/v1beta1',
     kind: 'VirtualMachineClone',

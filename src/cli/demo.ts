@@ -3,7 +3,7 @@ import type { HarrowClient } from '../client/client.ts';
 import { ApiError } from '../client/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
 
-export const DEMO_NAMESPACE = 'demo';
+const DEMO_NAMESPACE = 'demo';
 
 export const DEMO_OBJECTS: KubeObject[] = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } },

@@ -12,7 +12,7 @@ import { kindOfWord } from './kind-words.ts';
  * last applied state (it would make a later apply diff against the source), KubeVirt's observed API versions, and a
  * restart Harrow planned for this VM.
  */
-export const SERVER_ANNOTATIONS: readonly string[] = [
+const SERVER_ANNOTATIONS: readonly string[] = [
   'kubectl.kubernetes.io/last-applied-configuration',
   'kubevirt.io/latest-observed-api-version',
   'kubevirt.io/storage-observed-api-version',

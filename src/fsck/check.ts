@@ -248,7 +248,7 @@ export interface RepairOutcome {
   error?: string;
 }
 
-export const FSCK_USER = 'system:harrow-fsck';
+const FSCK_USER = 'system:harrow-fsck';
 
 /**
  * Applies each safe repair as its own atomic commit with its audit record, so one that fails (the object changed
