@@ -1,9 +1,8 @@
 // Checks and normalises the object a client sent: kind, apiVersion, namespace and name against the URL, server-owned metadata.
-import { randomBytes } from 'node:crypto';
 import { BadRequest, Invalid, fieldInvalid, fieldRequired, type StatusCause } from '../resources/errors.ts';
 import { apiVersionOf, type KindInfo } from '../resources/kinds.ts';
 import type { KubeObject } from '../resources/meta.ts';
-import { validateDns1123Label } from '../resources/names.ts';
+import { GENERATED_SUFFIX_LENGTH, generatedSuffix, validateDns1123Label } from '../resources/names.ts';
 import { isLabelKey, isLabelValue } from './selectors.ts';
 
 /** Kinds whose status is written only through `/status` (and by controllers): the main resource keeps the stored status. */
@@ -102,21 +101,11 @@ const detailsOf = (info: KindInfo, name: unknown): { name?: string; group: strin
   kind: info.plural,
 });
 
-// Kubernetes' generateName alphabet: no vowels and no look-alikes, so no accidental words.
-const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-const SUFFIX_LENGTH = 5;
-
-/** The random suffix a generateName gets (also a clone target's name). */
-export function generatedSuffix(): string {
-  const bytes = randomBytes(SUFFIX_LENGTH);
-  return [...bytes].map((b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
-}
-
 /** Names the object (generateName), validates the name, and drops what the server owns. */
 export function prepareCreate(object: KubeObject, info: KindInfo): KubeObject {
   const meta = object.metadata;
   if ((meta.name === undefined || meta.name === '') && typeof meta.generateName === 'string' && meta.generateName !== '') {
-    const maxPrefix = (SUBDOMAIN_NAMED_KINDS.has(info.kind) ? 253 : 63) - SUFFIX_LENGTH;
+    const maxPrefix = (SUBDOMAIN_NAMED_KINDS.has(info.kind) ? 253 : 63) - GENERATED_SUFFIX_LENGTH;
     meta.name = meta.generateName.slice(0, maxPrefix) + generatedSuffix();
     const causes = validateName(info.kind, meta.name, 'metadata.generateName');
     if (causes.length > 0) throw new Invalid(`${info.kind} is invalid: metadata.generateName does not make a valid name`, causes, detailsOf(info, undefined));

@@ -1,7 +1,6 @@
 // The vm controller (virt-controller role): VirtualMachine → VirtualMachineInstance by runStrategy and state change
 // requests, VMI → launcher Pod with the Multus request for each MAC, and the VM's status (printableStatus, Ready,
 // RestartRequired).
-import { randomInt } from 'node:crypto';
 import { AlreadyExists } from '../resources/errors.ts';
 import { refOf, removeCondition, setCondition, type Condition, type OwnerReference } from '../resources/meta.ts';
 import {
@@ -17,6 +16,7 @@ import {
   type VirtualMachineStatus,
   type VMISpec,
 } from '../resources/types.ts';
+import { generatedSuffix } from '../resources/names.ts';
 import { bindingOf, quantityToMiB } from '../resources/virtualmachine.ts';
 import { recordAudit } from './audit.ts';
 import { INDEX_CREATED_BY, INDEX_VM, vmKeyOfPod, type ControllerContext } from './context.ts';
@@ -34,8 +34,6 @@ export const RESTART_REQUIRED_REASON = 'NonLiveUpdatableFieldChanged';
 const LAUNCHER_PREFIX = 'virt-launcher-';
 /** How soon a VMI no node had room for is tried again. */
 const NO_NODE_RETRY_MS = 2000;
-// Kubernetes' generateName alphabet: no vowels or look-alikes, so no accidental words.
-const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 /** A VMI that ran this long resets the crash-loop count. */
 const CRASH_LOOP_RESET_MS = 5 * 60_000;
 
@@ -422,8 +420,7 @@ export function launcherPod(vmi: VirtualMachineInstance, nodeName: string): Pod 
   if (podNet) annotations[ANNOTATION_POD_NETWORK] = JSON.stringify(podNet);
   let base = vmi.metadata.name.slice(0, 63 - LAUNCHER_PREFIX.length - 6).replace(/-+$/, '');
   if (base === '') base = 'vm';
-  let suffix = '';
-  for (let i = 0; i < 5; i++) suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  const suffix = generatedSuffix();
   return {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -1,4 +1,5 @@
 // Kubernetes name rules (DNS-1123 label), shared by every kind.
+import { randomInt } from 'node:crypto';
 import { fieldInvalid, fieldRequired, type StatusCause } from './errors.ts';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -17,4 +18,15 @@ export function validateDns1123Label(value: unknown, field: string): StatusCause
     ];
   }
   return [];
+}
+
+// Kubernetes' generateName alphabet: no vowels and no look-alikes, so no accidental words.
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+export const GENERATED_SUFFIX_LENGTH = 5;
+
+/** The random suffix Kubernetes appends to a generateName (also launcher pods', clone targets' and the stores' names). */
+export function generatedSuffix(): string {
+  let suffix = '';
+  for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++) suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  return suffix;
 }

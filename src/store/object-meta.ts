@@ -1,10 +1,8 @@
 // Object metadata rules every store applies the same way: system fields, their key order, generation, generated names.
-import { randomInt } from 'node:crypto';
 import { BadRequest, Invalid, fieldInvalid, fieldRequired } from '../resources/errors.ts';
 import type { KubeObject, ObjectMeta, ObjectRef } from '../resources/meta.ts';
+import { generatedSuffix } from '../resources/names.ts';
 
-// Alphabet Kubernetes uses for generateName suffixes (no vowels, no look-alikes, so no accidental words).
-const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const MAX_NAME_LENGTH = 63;
 /** 27^5 ≈ 14M suffixes: a few tries only fail when the prefix is nearly exhausted, which deserves an error. */
 export const GENERATE_NAME_ATTEMPTS = 8;
@@ -21,9 +19,7 @@ export function generateNamePrefix(generateName: string | undefined): string {
 
 /** The prefix and 5 random characters, as Kubernetes generates names. */
 export function randomName(prefix: string): string {
-  let name = prefix;
-  for (let i = 0; i < 5; i++) name += NAME_SUFFIX_ALPHABET[randomInt(NAME_SUFFIX_ALPHABET.length)];
-  return name;
+  return prefix + generatedSuffix();
 }
 
 export const namespaceKey = (namespace: string | undefined): string => namespace ?? '';

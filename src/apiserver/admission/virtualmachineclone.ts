@@ -5,7 +5,7 @@ import type { VirtualMachine } from '../../resources/types.ts';
 import { interfacesOf, templateSpecOf } from '../../resources/virtualmachine.ts';
 import { cloneInvalid, validateVirtualMachineClone, type VirtualMachineClone } from '../../resources/virtualmachineclone.ts';
 import type { ResourceStore } from '../../store/types.ts';
-import { generatedSuffix } from '../incoming-object.ts';
+import { generatedSuffix } from '../../resources/names.ts';
 import { deepEqual } from '../patch.ts';
 import type { AdmissionPlugin, AdmissionRequest, AdmissionResult } from './types.ts';
 
