@@ -40,17 +40,16 @@ async function call<T>(o: NodeRoutingOptions, url: string, path: string, init: R
 
 export function nodeRoutingRuntime(o: NodeRoutingOptions): Runtime {
   const routed: Pick<Runtime, 'observe' | 'exec'> = {
-    // The local runtime is asked first: it knows its own guests at once, and finding a VMI by uid in the store is a scan
-    // of every VMI (with thousands of them, each guest-exec or interfacelist would cost a full scan).
+    // A local guest is served at once: finding a VMI by uid in the store is a scan of every VMI (with thousands of them,
+    // each guest-exec or interfacelist would cost a full scan).
     async observe(vmiUid): Promise<GuestObservation | undefined> {
-      const here = await o.local.observe(vmiUid);
-      if (here) return here;
+      if (o.local.hasGuest(vmiUid)) return o.local.observe(vmiUid);
       const url = await agentUrlOf(o, vmiUid);
-      if (!url) return undefined;
+      if (!url) return o.local.observe(vmiUid);
       return call<GuestObservation>(o, url, `/observe?vmiUid=${encodeURIComponent(vmiUid)}`, { method: 'GET' }, 15_000);
     },
     async exec(vmiUid, argv, options): Promise<ExecResult> {
-      if (await o.local.observe(vmiUid)) return o.local.exec(vmiUid, argv, options);
+      if (o.local.hasGuest(vmiUid)) return o.local.exec(vmiUid, argv, options);
       const url = await agentUrlOf(o, vmiUid);
       if (!url) return o.local.exec(vmiUid, argv, options);
       const timeoutMs = options?.timeoutMs ?? 30_000;

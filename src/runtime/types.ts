@@ -125,6 +125,8 @@ export interface Runtime {
   stopGuest(vmiUid: string, options?: { graceMs?: number }): Promise<void>;
   /** undefined when the runtime has no such guest. */
   observe(vmiUid: string): Promise<GuestObservation | undefined>;
+  /** Whether this runtime has a guest for the VMI (in any state), without asking the guest anything. */
+  hasGuest(vmiUid: string): boolean;
   /** Runs a command in the guest through its agent (guest-exec). */
   exec(vmiUid: string, argv: string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
   leases(networkId: string): Promise<Lease[]>;

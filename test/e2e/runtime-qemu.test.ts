@@ -265,6 +265,8 @@ describe('qemu runtime with real guests', { skip }, () => {
 
   it('close() leaves the guests running, and a new runtime on the same state re-attaches to them', async () => {
     const image = runtime().image;
+    assert.equal(runtime().hasGuest('vmi-0'), true);
+    assert.equal(runtime().hasGuest('vmi-9'), false);
     const pids = [runtime().guestPid('vmi-0'), runtime().guestPid('vmi-1')];
     assert.ok(pids.every((pid) => pid !== undefined));
     await runtime().close();

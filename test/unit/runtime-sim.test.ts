@@ -122,6 +122,8 @@ describe('sim runtime: boot and DHCP', () => {
 
     const starting = await rt.observe(vmiUid);
     assert.equal(starting?.state, 'Starting');
+    assert.equal(rt.hasGuest(vmiUid), true);
+    assert.equal(rt.hasGuest('no-such-vmi'), false);
     assert.equal(starting?.agent, undefined);
     await assert.rejects(rt.exec(vmiUid, ['ip', 'link']), /not connected/);
 

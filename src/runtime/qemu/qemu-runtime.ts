@@ -659,6 +659,9 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       assertOpen();
       await stopGuest(vmiUid, stopOptions);
     },
+    hasGuest(vmiUid) {
+      return guests.has(vmiUid);
+    },
     async observe(vmiUid): Promise<GuestObservation | undefined> {
       assertOpen();
       return guests.get(vmiUid)?.observe();

@@ -508,6 +508,10 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
       if (guest && isLive(guest.state)) powerOff(guest, 'Stopped', 'guest powered off');
     },
 
+    hasGuest(vmiUid) {
+      return guests.has(vmiUid);
+    },
+
     async observe(vmiUid): Promise<GuestObservation | undefined> {
       assertOpen();
       const guest = guests.get(vmiUid);
