@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
 import { CliError, UsageError } from './context.ts';
+import { untilSignal } from './serve.ts';
 
 const wholeNumber = (flag: string, v: unknown): number | undefined => {
   if (v === undefined) return undefined;
@@ -64,10 +65,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
       throw new UsageError('agent: --underlay-bridge and --underlay-address go together', 'agent');
     }
     if (underlayBridge !== undefined && runtime !== 'qemu') throw new UsageError('agent: --underlay-bridge needs --runtime qemu', 'agent');
-    const signal = new Promise<string>((resolveSignal) => {
-      process.once('SIGINT', () => resolveSignal('SIGINT'));
-      process.once('SIGTERM', () => resolveSignal('SIGTERM'));
-    });
+    const signal = untilSignal(ctx.io);
     // Loaded here so that other commands start without the runtime's dependencies.
     const { startAgent } = await import('../agent/agent.ts');
     let agent;

@@ -81,7 +81,7 @@ function summary(running: RunningHarrow, dataDir: string): string {
 }
 
 /** Resolves with the signal's name once SIGINT or SIGTERM arrives; a second one exits at once. */
-function untilSignal(io: CliIO): Promise<string> {
+export function untilSignal(io: CliIO): Promise<string> {
   return new Promise((resolveSignal) => {
     let seen = false;
     const on = (signal: string): void => {
