@@ -6,6 +6,12 @@ import type { Underlay } from '../runtime/qemu/vxlan.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { createSimRuntime } from '../runtime/sim/index.ts';
 
+
+/** Host objects are named after the data dir, so two servers on one host never share a namespace or a bridge. */
+export function qemuInstanceId(dataDir: string): string {
+  return 'h' + createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+}
+
 export type RuntimeChoice = 'sim' | 'qemu' | 'auto';
 
 export async function chooseRuntime(
@@ -22,8 +28,7 @@ export async function chooseRuntime(
     return { runtime: createSimRuntime(), note };
   }
   const image = await qemu.buildGuestImage({ cacheDir: qemu.defaultGuestCacheDir() });
-  // Host objects are named after the data dir, so two servers on one host never share a namespace or a bridge.
-  const instanceId = 'h' + createHash('sha256').update(context.dataDir).digest('hex').slice(0, 8);
+  const instanceId = qemuInstanceId(context.dataDir);
   const runtime = await qemu.createQemuRuntime({
     instanceId,
     stateDir: join(context.dataDir, 'qemu'),

@@ -1,10 +1,10 @@
 // Runs `bin/harrow agent` as a child process in its own process group (optionally inside a network namespace), for e2e tests.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostNamespace, podUidOfNamespace } from '../../src/runtime/qemu/names.ts';
+import { qemuInstanceId } from '../../src/server/runtime-choice.ts';
 import { HARROW_BIN, REPO_ROOT, waitFor } from './harness.ts';
 
 export interface AgentProcess {
@@ -92,7 +92,7 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
 
 /** A SIGKILLed qemu agent leaves its namespaces (guests, dnsmasq, bridges, VXLAN): remove them as runtime-choice names them. */
 export function removeQemuLeftovers(dataDir: string): void {
-  const id = 'h' + createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+  const id = qemuInstanceId(dataDir);
   let names: string[];
   try {
     names = (JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]') as Array<{ name: string }>).map((n) => n.name);
