@@ -12,8 +12,10 @@ import {
   type NetworkSelectionElement,
   type NetworkStatusEntry,
   type Pod,
+  type VirtualMachineInstance,
   type VMISpec,
 } from '../resources/types.ts';
+import { interfacesOf } from '../resources/virtualmachine.ts';
 import type { NetworkSpec } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 
@@ -116,6 +118,23 @@ export function podNetworkOf(pod: Pod): PodNetworkRequest | undefined {
 export function networkStatusOf(pod: Pod | undefined): NetworkStatusEntry[] | undefined {
   const parsed = parseJson(pod?.metadata.annotations?.[ANNOTATION_NETWORK_STATUS]);
   return Array.isArray(parsed) ? (parsed as NetworkStatusEntry[]) : undefined;
+}
+
+/**
+ * The MACs a VM's instance and launcher pods still use (lower case, may repeat): the instance's spec and platform
+ * status, the pods' network selections, pod network and network-status. While any of them uses a MAC, the pool keeps it
+ * in use; pool-gc and fsck both apply this one rule.
+ */
+export function instanceMacs(vmi: VirtualMachineInstance | undefined, pods: Iterable<Pod>): string[] {
+  const macs: Array<string | undefined> = [];
+  for (const iface of interfacesOf(vmi?.spec)) macs.push(iface.macAddress);
+  for (const s of vmi?.status?.interfaces ?? []) if (s.infoSource !== 'guest-agent') macs.push(s.mac);
+  for (const pod of pods) {
+    for (const e of podNetworkSelections(pod)) macs.push(e.mac);
+    macs.push(podNetworkOf(pod)?.mac);
+    for (const e of networkStatusOf(pod) ?? []) macs.push(e.mac);
+  }
+  return macs.filter((m): m is string => typeof m === 'string' && m !== '').map((m) => m.toLowerCase());
 }
 
 /** The platform's MAC of one pod interface (what the seed says the UI shows). */

@@ -3,7 +3,7 @@
 import type { MacAllocation, Pod } from '../resources/types.ts';
 import { INDEX_VM, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { changed, objectKey, splitKey, type Result } from './framework.ts';
-import { networkStatusOf, podNetworkOf, podNetworkSelections } from './multus.ts';
+import { instanceMacs } from './multus.ts';
 import { interfacesOf } from '../resources/virtualmachine.ts';
 
 /** What pool-gc needs of the MAC allocation service. */
@@ -24,14 +24,7 @@ function referencedMacs(ctx: ControllerContext, key: string): Set<string> {
     if (mac) macs.add(mac.toLowerCase());
   };
   for (const iface of interfacesOf(ctx.informers.vms.get(key)?.spec.template?.spec)) add(iface.macAddress);
-  const vmi = ctx.informers.vmis.get(key);
-  for (const iface of interfacesOf(vmi?.spec)) add(iface.macAddress);
-  for (const s of vmi?.status?.interfaces ?? []) if (s.infoSource !== 'guest-agent') add(s.mac);
-  for (const pod of ctx.informers.pods.byIndex(INDEX_VM, key) as Pod[]) {
-    for (const e of podNetworkSelections(pod)) add(e.mac);
-    add(podNetworkOf(pod)?.mac);
-    for (const e of networkStatusOf(pod) ?? []) add(e.mac);
-  }
+  for (const mac of instanceMacs(ctx.informers.vmis.get(key), ctx.informers.pods.byIndex(INDEX_VM, key) as Pod[])) macs.add(mac);
   return macs;
 }
 

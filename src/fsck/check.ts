@@ -3,7 +3,7 @@
 import { comparePool, listAll, type Carrier, type PoolDifference } from '../allocation/consistency.ts';
 import { allocationObject } from '../allocation/service.ts';
 import { auditRecord } from '../audit/record.ts';
-import { networkStatusOf, podNetworkOf, podNetworkSelections } from '../controllers/multus.ts';
+import { instanceMacs } from '../controllers/multus.ts';
 import { macToNumber } from '../mac/mac.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import {
@@ -14,7 +14,6 @@ import {
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../resources/types.ts';
-import { interfacesOf } from '../resources/virtualmachine.ts';
 import type { ResourceStore, WriteOp } from '../store/types.ts';
 
 export type ProblemKind =
@@ -82,7 +81,7 @@ const ownerVmi = (pod: Pod): { name: string; uid?: string } | undefined =>
 const isLauncher = (pod: Pod): boolean => ownerVmi(pod) !== undefined || pod.metadata.labels?.['kubevirt.io'] === 'virt-launcher';
 
 /** MACs each VM (namespace/name) still uses through its instance and launcher pods: what pool-gc keeps in use. */
-function instanceMacs(s: Snapshot): Map<string, Set<string>> {
+function instanceMacsByVm(s: Snapshot): Map<string, Set<string>> {
   const byVm = new Map<string, Set<string>>();
   const add = (vm: string, mac: string | undefined): void => {
     if (!mac) return;
@@ -91,17 +90,11 @@ function instanceMacs(s: Snapshot): Map<string, Set<string>> {
     set.add(mac.toLowerCase());
   };
   for (const vmi of s.vmis) {
-    const vm = key(vmi.metadata.namespace, ownerVm(vmi)?.name ?? vmi.metadata.name);
-    for (const iface of interfacesOf(vmi.spec)) add(vm, iface.macAddress);
-    for (const st of vmi.status?.interfaces ?? []) if (st.infoSource !== 'guest-agent') add(vm, st.mac);
+    for (const mac of instanceMacs(vmi, [])) add(key(vmi.metadata.namespace, ownerVm(vmi)?.name ?? vmi.metadata.name), mac);
   }
   for (const pod of s.pods) {
     const name = pod.metadata.labels?.[LABEL_VM_NAME];
-    if (name === undefined) continue;
-    const vm = key(pod.metadata.namespace, name);
-    for (const e of podNetworkSelections(pod)) add(vm, e.mac);
-    add(vm, podNetworkOf(pod)?.mac);
-    for (const e of networkStatusOf(pod) ?? []) add(vm, e.mac);
+    if (name !== undefined) for (const mac of instanceMacs(undefined, [pod])) add(key(pod.metadata.namespace, name), mac);
   }
   return byVm;
 }
@@ -129,7 +122,7 @@ function heldBy(a: MacAllocation, carrier: Carrier, vm: VirtualMachine | undefin
 export async function planFsck(source: FsckSource, now: Date = new Date()): Promise<PlannedProblem[]> {
   const s = await readSnapshot(source);
   const vmsByKey = new Map(s.vms.map((v) => [key(v.metadata.namespace, v.metadata.name), v]));
-  const used = instanceMacs(s);
+  const used = instanceMacsByVm(s);
   const usedBy = (vm: string, mac: string): boolean => used.get(vm)?.has(mac) ?? false;
   const problems: PlannedProblem[] = [];
 
