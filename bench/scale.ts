@@ -19,7 +19,10 @@ const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function vm(i: number, network: Record<string, unknown> = { multus: { networkName: 'lan' } }): KubeObject {
+function vm(
+  i: number,
+  network: Record<string, unknown> = { multus: { networkName: 'lan' } },
+): KubeObject {
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
@@ -38,19 +41,24 @@ function vm(i: number, network: Record<string, unknown> = { multus: { networkNam
 
 async function pool<T>(n: number, work: (i: number) => Promise<T>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < n) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
 }
 
 async function timeList(server: RunningHarrow, rounds = 5): Promise<number[]> {
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t = performance.now();
-    const res = await fetch(`${server.url}/apis/kubevirt.io/v1/namespaces/${NS}/virtualmachines`, { headers: { authorization: `Bearer ${server.token}` } });
+    const res = await fetch(`${server.url}/apis/kubevirt.io/v1/namespaces/${NS}/virtualmachines`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
     const body = (await res.json()) as { items: unknown[] };
     times.push(performance.now() - t);
-    if (body.items.length !== COUNT) throw new Error(`list returned ${body.items.length} VMs, expected ${COUNT}`);
+    if (body.items.length !== COUNT)
+      throw new Error(`list returned ${body.items.length} VMs, expected ${COUNT}`);
   }
   return times;
 }
@@ -69,7 +77,12 @@ async function main(): Promise<void> {
     const baselineList = performance.now() - t;
     await bare.close();
 
-    let server = await startHarrow({ dataDir: join(dataDir, 'harrow'), listen: '127.0.0.1:0', runtime: 'sim', logLevel: 'warn' });
+    let server = await startHarrow({
+      dataDir: join(dataDir, 'harrow'),
+      listen: '127.0.0.1:0',
+      runtime: 'sim',
+      logLevel: 'warn',
+    });
     let client = new HarrowClient({ server: server.url, token: server.token });
     // 10,000 guests need more addresses than a /24 holds: they use the pod network (198.19.0.0/16).
     const podVm = (i: number): KubeObject => vm(i, { pod: {} });
@@ -78,12 +91,16 @@ async function main(): Promise<void> {
     await pool(COUNT, async (i) => {
       await client.create('VirtualMachine', { namespace: NS }, podVm(i));
       created++;
-      if (created % 1000 === 0) process.stderr.write(`created ${created}/${COUNT} (${secs(performance.now() - t)})\n`);
+      if (created % 1000 === 0)
+        process.stderr.write(`created ${created}/${COUNT} (${secs(performance.now() - t)})\n`);
     });
     const createdAt = performance.now() - t;
     let running = 0;
     for (;;) {
-      const vmis = await client.listAll<VirtualMachineInstance>('VirtualMachineInstance', { namespace: NS, limit: 5000 });
+      const vmis = await client.listAll<VirtualMachineInstance>('VirtualMachineInstance', {
+        namespace: NS,
+        limit: 5000,
+      });
       running = vmis.filter((v) => v.status?.phase === 'Running').length;
       process.stderr.write(`running ${running}/${COUNT} (${secs(performance.now() - t)})\n`);
       if (running >= COUNT || performance.now() - t > 600_000) break;
@@ -91,39 +108,86 @@ async function main(): Promise<void> {
     }
     const allRunning = performance.now() - t;
     const vms = await client.listAll('VirtualMachine', { namespace: NS, limit: 5000 });
-    const macs = vms.map((v) => (v.spec as { template: { spec: { domain: { devices: { interfaces: Array<{ macAddress?: string }> } } } } }).template.spec.domain.devices.interfaces[0]?.macAddress);
+    const macs = vms.map(
+      (v) =>
+        (
+          v.spec as {
+            template: {
+              spec: { domain: { devices: { interfaces: Array<{ macAddress?: string }> } } };
+            };
+          }
+        ).template.spec.domain.devices.interfaces[0]?.macAddress,
+    );
     const unique = new Set(macs).size;
 
     const listTimes = await timeList(server);
 
     // Drift: 100 guests (spread over all, fewer when there are fewer VMs) change their MAC from inside, then one scan finds every mismatch.
     const stride = Math.max(1, Math.floor(COUNT / 100));
-    await pool(Math.min(100, COUNT), (i) => client.guestExec(NS, `vm-${i * stride}`, ['ip', 'link', 'set', 'eth0', 'address', `02:00:00:ee:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`]).then(() => undefined));
+    await pool(Math.min(100, COUNT), (i) =>
+      client
+        .guestExec(NS, `vm-${i * stride}`, [
+          'ip',
+          'link',
+          'set',
+          'eth0',
+          'address',
+          `02:00:00:ee:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+        ])
+        .then(() => undefined),
+    );
     await new Promise((r) => setTimeout(r, 3000));
     t = performance.now();
-    const vmis = await client.listAll<VirtualMachineInstance>('VirtualMachineInstance', { namespace: NS, limit: 5000 });
-    const drifted = vmis.filter((v) => v.status?.conditions?.some((c) => c.type === 'GuestMACMismatch' && c.status === 'True')).length;
+    const vmis = await client.listAll<VirtualMachineInstance>('VirtualMachineInstance', {
+      namespace: NS,
+      limit: 5000,
+    });
+    const drifted = vmis.filter((v) =>
+      v.status?.conditions?.some((c) => c.type === 'GuestMACMismatch' && c.status === 'True'),
+    ).length;
     const driftScan = performance.now() - t;
 
     await server.close();
     t = performance.now();
-    server = await startHarrow({ dataDir: join(dataDir, 'harrow'), listen: '127.0.0.1:0', runtime: 'sim', logLevel: 'warn' });
+    server = await startHarrow({
+      dataDir: join(dataDir, 'harrow'),
+      listen: '127.0.0.1:0',
+      runtime: 'sim',
+      logLevel: 'warn',
+    });
     const ready = performance.now() - t;
     client = new HarrowClient({ server: server.url, token: server.token });
     await server.close();
 
     clearInterval(sampler);
     const rows: Array<[string, string, string]> = [
-      ['VMs created through the API', `${COUNT} in ${secs(createdAt)} (${(COUNT / (createdAt / 1000)).toFixed(0)}/s)`, `bare store: ${secs(baselineCreate)} (${(createdAt / baselineCreate).toFixed(1)}× the bare store)`],
-      ['all Running (create → Running)', `${running}/${COUNT} in ${secs(allRunning)}`, 'target < 60 s'],
+      [
+        'VMs created through the API',
+        `${COUNT} in ${secs(createdAt)} (${(COUNT / (createdAt / 1000)).toFixed(0)}/s)`,
+        `bare store: ${secs(baselineCreate)} (${(createdAt / baselineCreate).toFixed(1)}× the bare store)`,
+      ],
+      [
+        'all Running (create → Running)',
+        `${running}/${COUNT} in ${secs(allRunning)}`,
+        'target < 60 s',
+      ],
       ['unique MACs', `${unique}/${COUNT}`, unique === COUNT ? 'no duplicate' : 'DUPLICATES'],
       ['peak RSS (server + client + sim)', mib(peakRss), ''],
-      [`list ${COUNT} VMs (median of 5)`, `${median(listTimes).toFixed(0)} ms`, `parse+stringify baseline ${baselineList.toFixed(0)} ms; target < 200 ms`],
-      ['full drift scan', `${drifted} mismatches found in ${driftScan.toFixed(0)} ms`, `${Math.min(100, COUNT)} guests changed their MAC`],
+      [
+        `list ${COUNT} VMs (median of 5)`,
+        `${median(listTimes).toFixed(0)} ms`,
+        `parse+stringify baseline ${baselineList.toFixed(0)} ms; target < 200 ms`,
+      ],
+      [
+        'full drift scan',
+        `${drifted} mismatches found in ${driftScan.toFixed(0)} ms`,
+        `${Math.min(100, COUNT)} guests changed their MAC`,
+      ],
       [`restart to ready with ${COUNT} VMs`, `${ready.toFixed(0)} ms`, 'target < 2 s'],
     ];
     console.log(`\nbench/scale on sim, ${COUNT} VMs, ${CONCURRENCY} requests in flight\n`);
-    for (const [what, figure, note] of rows) console.log(`${what.padEnd(36)} ${figure.padEnd(34)} ${note}`);
+    for (const [what, figure, note] of rows)
+      console.log(`${what.padEnd(36)} ${figure.padEnd(34)} ${note}`);
   } finally {
     clearInterval(sampler);
     rmSync(dataDir, { recursive: true, force: true });

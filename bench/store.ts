@@ -17,11 +17,20 @@ const API_N = Number(process.env.BENCH_API_N ?? 600);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 
 function storeVm(i: number, tag: string): KubeObject {
-  return { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: `${tag}-${i}`, namespace: 'default' }, spec: { runStrategy: 'Halted', template: { spec: { domain: { devices: {} } } } } };
+  return {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: { name: `${tag}-${i}`, namespace: 'default' },
+    spec: { runStrategy: 'Halted', template: { spec: { domain: { devices: {} } } } },
+  };
 }
 
 /** Runs `count` calls of `one(i)` with `parallel` in flight; returns calls per second. */
-async function rate(count: number, parallel: number, one: (i: number) => Promise<unknown>): Promise<number> {
+async function rate(
+  count: number,
+  parallel: number,
+  one: (i: number) => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
   await Promise.all(
@@ -45,21 +54,36 @@ async function storeLevel(endpoints: string[], dir: string): Promise<void> {
   const etcdOne = await rate(STORE_N, CONCURRENCY, (i) => one.create(storeVm(i, 'e')));
   await one.close();
   console.log(row('etcd, one client', etcdOne, base));
-  const two: ResourceStore[] = [await openEtcdStore({ endpoints, prefix: '/bench-two' }), await openEtcdStore({ endpoints, prefix: '/bench-two' })];
-  const etcdTwo = await rate(STORE_N, CONCURRENCY, (i) => (two[i % 2] as ResourceStore).create(storeVm(i, 'e')));
+  const two: ResourceStore[] = [
+    await openEtcdStore({ endpoints, prefix: '/bench-two' }),
+    await openEtcdStore({ endpoints, prefix: '/bench-two' }),
+  ];
+  const etcdTwo = await rate(STORE_N, CONCURRENCY, (i) =>
+    (two[i % 2] as ResourceStore).create(storeVm(i, 'e')),
+  );
   for (const s of two) await s.close();
   console.log(row('etcd, two clients (one gRPC connection each)', etcdTwo, base));
 }
 
 async function apiRate(servers: HarrowServer[], tag: string): Promise<number> {
-  await servers[0]!.client.create('NetworkAttachmentDefinition', { namespace: NS }, bridgeNetwork('lan', 41));
+  await servers[0]!.client.create(
+    'NetworkAttachmentDefinition',
+    { namespace: NS },
+    bridgeNetwork('lan', 41),
+  );
   return rate(API_N, CONCURRENCY, (i) =>
-    (servers[i % servers.length] as HarrowServer).client.create('VirtualMachine', { namespace: NS }, virtualMachine(`${tag}-${i}`, { runStrategy: 'Halted' })),
+    (servers[i % servers.length] as HarrowServer).client.create(
+      'VirtualMachine',
+      { namespace: NS },
+      virtualMachine(`${tag}-${i}`, { runStrategy: 'Halted' }),
+    ),
   );
 }
 
 async function apiLevel(endpoints: string[]): Promise<void> {
-  console.log(`\nPOST VirtualMachine (admission, pool MAC, audit record: one commit), ${API_N} VMs, ${CONCURRENCY} in flight, replicas as processes:`);
+  console.log(
+    `\nPOST VirtualMachine (admission, pool MAC, audit record: one commit), ${API_N} VMs, ${CONCURRENCY} in flight, replicas as processes:`,
+  );
   const servers: HarrowServer[] = [];
   try {
     const sqlite = await startServer();
@@ -67,13 +91,24 @@ async function apiLevel(endpoints: string[]): Promise<void> {
     const base = await apiRate([sqlite], 'sq');
     await sqlite.stop();
     console.log(row('SQLite, one replica', base, base));
-    const etcdArgs = (prefix: string, node: string) => ['--etcd', endpoints.join(','), '--etcd-prefix', prefix, '--node-name', node, '--no-local-node'];
+    const etcdArgs = (prefix: string, node: string) => [
+      '--etcd',
+      endpoints.join(','),
+      '--etcd-prefix',
+      prefix,
+      '--node-name',
+      node,
+      '--no-local-node',
+    ];
     const a = await startServer({ args: etcdArgs('/api-one', 'a') });
     servers.push(a);
     const one = await apiRate([a], 'e1');
     await a.stop();
     console.log(row('etcd, one replica', one, base));
-    const pair = await Promise.all([startServer({ args: etcdArgs('/api-two', 'a') }), startServer({ args: etcdArgs('/api-two', 'b') })]);
+    const pair = await Promise.all([
+      startServer({ args: etcdArgs('/api-two', 'a') }),
+      startServer({ args: etcdArgs('/api-two', 'b') }),
+    ]);
     servers.push(...pair);
     const two = await apiRate(pair, 'e2');
     console.log(row('etcd, two replicas (requests alternate)', two, base));
@@ -88,7 +123,11 @@ const dir = mkdtempSync(join(tmpdir(), 'harrow-bench-store-'));
 // BENCH_ETCD_DATA=/dev/shm shows what etcd does when fsync is free.
 const etcd = await startEtcdCluster(1, { dataRoot: process.env.BENCH_ETCD_DATA ?? dir });
 try {
-  console.log(`bench/store — load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; etcd 3.4, one member, data in ${etcd.dataDir}; SQLite in ${dir}\n`);
+  console.log(
+    `bench/store — load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; etcd 3.4, one member, data in ${etcd.dataDir}; SQLite in ${dir}\n`,
+  );
   await storeLevel(etcd.endpoints, dir);
   await apiLevel(etcd.endpoints);
 } finally {

@@ -5,7 +5,11 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { HarrowClient } from '../client/client.ts';
-import { startControllers, type MacAssigner, type RunningControllers } from '../controllers/index.ts';
+import {
+  startControllers,
+  type MacAssigner,
+  type RunningControllers,
+} from '../controllers/index.ts';
 import type { VirtualMachine } from '../resources/types.ts';
 import { chooseRuntime } from '../server/runtime-choice.ts';
 import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
@@ -49,35 +53,60 @@ export interface RunningAgent {
 const noAssigner: MacAssigner = {
   assignMissing(vm: VirtualMachine): Promise<VirtualMachine> {
     return Promise.reject(
-      new Error(`VM ${vm.metadata.namespace ?? 'default'}/${vm.metadata.name}: an interface has no MAC and a node agent cannot assign one (the MAC pool lives in the control plane)`),
+      new Error(
+        `VM ${vm.metadata.namespace ?? 'default'}/${vm.metadata.name}: an interface has no MAC and a node agent cannot assign one (the MAC pool lives in the control plane)`,
+      ),
     );
   },
 };
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  const logger: Logger = pino({ level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info' });
+  const logger: Logger = pino({
+    level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info',
+  });
   const nodeName = options.nodeName ?? hostname();
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const clients = options.server
     .split(',')
     .filter((u) => u !== '')
-    .map((server) => new HarrowClient({ server, token: options.token, userAgent: `harrow-agent/${nodeName}` }));
+    .map(
+      (server) =>
+        new HarrowClient({ server, token: options.token, userAgent: `harrow-agent/${nodeName}` }),
+    );
   const ready = await Promise.all(clients.map((c) => c.ready()));
-  if (!ready.some(Boolean)) throw new Error(`--server ${options.server}: no API server answers /readyz`);
+  if (!ready.some(Boolean))
+    throw new Error(`--server ${options.server}: no API server answers /readyz`);
   // Start on a replica that answers.
-  const store = new ApiStore([...clients.slice(ready.indexOf(true)), ...clients.slice(0, ready.indexOf(true))], {
-    onWatchError: (kind, error) => logger.warn({ kind, err: error.message }, 'watch broke: reconnecting'),
+  const store = new ApiStore(
+    [...clients.slice(ready.indexOf(true)), ...clients.slice(0, ready.indexOf(true))],
+    {
+      onWatchError: (kind, error) =>
+        logger.warn({ kind, err: error.message }, 'watch broke: reconnecting'),
+    },
+  );
+  if (options.underlay && options.runtime !== 'qemu')
+    throw new Error('an underlay (VXLAN between hosts) needs the qemu runtime');
+  const { runtime } = await chooseRuntime(options.runtime, {
+    dataDir,
+    logger,
+    ...(options.underlay ? { underlay: options.underlay } : {}),
   });
-  if (options.underlay && options.runtime !== 'qemu') throw new Error('an underlay (VXLAN between hosts) needs the qemu runtime');
-  const { runtime } = await chooseRuntime(options.runtime, { dataDir, logger, ...(options.underlay ? { underlay: options.underlay } : {}) });
   let heartbeat: Heartbeat | undefined;
   let controllers: RunningControllers | undefined;
   let api: NodeApi | undefined;
   let peers: { stop(): void } | undefined;
-  const addresses = [...(options.addresses ?? []), ...(options.underlay ? [underlayIp(options.underlay)] : [])];
+  const addresses = [
+    ...(options.addresses ?? []),
+    ...(options.underlay ? [underlayIp(options.underlay)] : []),
+  ];
   try {
-    api = await startNodeApi({ runtime, token: options.token, ...(options.apiHost ? { host: options.apiHost } : {}), ...(options.apiPort !== undefined ? { port: options.apiPort } : {}) });
+    api = await startNodeApi({
+      runtime,
+      token: options.token,
+      ...(options.apiHost ? { host: options.apiHost } : {}),
+      ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
+    });
     heartbeat = await startHeartbeat({
       store,
       nodeName,
@@ -88,8 +117,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       ...(options.capacity ? { capacity: options.capacity } : {}),
       ...(options.heartbeatMs !== undefined ? { intervalMs: options.heartbeatMs } : {}),
     });
-    controllers = await startControllers({ store, runtime, macAssigner: noAssigner, nodeName, logger, roles: { controlPlane: false, node: true } });
-    if (options.underlay) peers = followVxlanPeers(store, runtime as QemuRuntime, nodeName, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, logger);
+    controllers = await startControllers({
+      store,
+      runtime,
+      macAssigner: noAssigner,
+      nodeName,
+      logger,
+      roles: { controlPlane: false, node: true },
+    });
+    if (options.underlay)
+      peers = followVxlanPeers(
+        store,
+        runtime as QemuRuntime,
+        nodeName,
+        options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+        logger,
+      );
   } catch (e) {
     peers?.stop();
     await api?.close();
@@ -115,7 +158,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 }
 
 /** Keeps every network's VXLAN flooding to the other Nodes' InternalIPs (polled: Nodes come and go rarely). */
-function followVxlanPeers(store: ResourceStore, runtime: QemuRuntime, nodeName: string, intervalMs: number, logger: Logger): { stop(): void } {
+function followVxlanPeers(
+  store: ResourceStore,
+  runtime: QemuRuntime,
+  nodeName: string,
+  intervalMs: number,
+  logger: Logger,
+): { stop(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let last = '';
@@ -125,8 +174,14 @@ function followVxlanPeers(store: ResourceStore, runtime: QemuRuntime, nodeName: 
     // same MACs) is cut off the segment, so its orphaned guests cannot clash with the new instances. The control
     // plane's mark, not a local clock, decides, so a slow beat never splits the segment while the VMs stay put.
     const peers = nodes
-      .filter((n) => n.metadata.name !== nodeName && n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True')
-      .flatMap((n) => (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address))
+      .filter(
+        (n) =>
+          n.metadata.name !== nodeName &&
+          n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+      )
+      .flatMap((n) =>
+        (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+      )
       .sort();
     await runtime.setVxlanPeers(peers);
     if (peers.join(',') !== last) logger.info({ peers }, 'VXLAN peers');

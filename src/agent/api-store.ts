@@ -4,9 +4,21 @@ import { hasStatusSubresource } from '../apiserver/incoming-object.ts';
 import { kindInfo } from '../resources/kinds.ts';
 import { AlreadyExists, Conflict, Expired, NotFound } from '../resources/errors.ts';
 import { refOf, type KubeObject, type ObjectRef } from '../resources/meta.ts';
-import { ApiError, TransportError, type HarrowClient, type WatchHandle as ClientWatchHandle } from '../client/client.ts';
-import type { ListOptions, ListResult, ResourceStore, WatchEvent, WatchHandle, WatchOptions, WriteOp } from '../store/types.ts';
-
+import {
+  ApiError,
+  TransportError,
+  type HarrowClient,
+  type WatchHandle as ClientWatchHandle,
+} from '../client/client.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ResourceStore,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+  WriteOp,
+} from '../store/types.ts';
 
 export interface ApiStoreOptions {
   /** Delay before a broken watch reconnects (default 500 ms). */
@@ -18,13 +30,16 @@ export interface ApiStoreOptions {
 export function storeErrorOf(e: unknown): unknown {
   if (!(e instanceof ApiError)) return e;
   if (e.code === 404) return new NotFound(e.message);
-  if (e.code === 409) return e.reason === 'AlreadyExists' ? new AlreadyExists(e.message) : new Conflict(e.message);
+  if (e.code === 409)
+    return e.reason === 'AlreadyExists' ? new AlreadyExists(e.message) : new Conflict(e.message);
   if (e.code === 410) return new Expired(e.message);
   return e;
 }
 
 const targetOf = (ref: ObjectRef): { namespace?: string; name: string } =>
-  kindInfo(ref.kind).namespaced ? { namespace: ref.namespace ?? 'default', name: ref.name } : { name: ref.name };
+  kindInfo(ref.kind).namespaced
+    ? { namespace: ref.namespace ?? 'default', name: ref.name }
+    : { name: ref.name };
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
@@ -103,30 +118,48 @@ export class ApiStore implements ResourceStore {
     let token = options.continue;
     let resourceVersion: string | undefined;
     do {
-      const page = await this.call((c) => c.list(kind, { ...base, limit: 500, ...(token !== undefined ? { continue: token } : {}) }));
+      const page = await this.call((c) =>
+        c.list(kind, { ...base, limit: 500, ...(token !== undefined ? { continue: token } : {}) }),
+      );
       resourceVersion ??= String(page.metadata.resourceVersion ?? '0');
       for (const o of page.items) if (options.filter(o)) items.push(o);
       token = page.metadata.continue || undefined;
     } while (token !== undefined && (options.limit === undefined || items.length < options.limit));
     // Items past the limit on the last page are returned too: a filtered page may hold more than `limit`.
-    return { items, resourceVersion: resourceVersion ?? '0', ...(token !== undefined ? { continue: token } : {}) };
+    return {
+      items,
+      resourceVersion: resourceVersion ?? '0',
+      ...(token !== undefined ? { continue: token } : {}),
+    };
   }
 
   async create(object: KubeObject): Promise<KubeObject> {
-    const target = kindInfo(object.kind).namespaced ? { namespace: object.metadata.namespace ?? 'default' } : {};
+    const target = kindInfo(object.kind).namespaced
+      ? { namespace: object.metadata.namespace ?? 'default' }
+      : {};
     const created = await this.call((c) => c.create(object.kind, target, object));
     if (!hasStatusSubresource(object.kind) || object.status === undefined) return created;
     // The API drops a new object's status (it belongs to /status): write it as a second step.
-    return this.call((c) => c.replaceStatus(object.kind, targetOf(refOf(created)), { ...created, status: object.status }));
+    return this.call((c) =>
+      c.replaceStatus(object.kind, targetOf(refOf(created)), { ...created, status: object.status }),
+    );
   }
 
   async update(object: KubeObject): Promise<KubeObject> {
     const target = targetOf(refOf(object));
     const written = await this.call((c) => c.replace(object.kind, target, object));
-    if (!hasStatusSubresource(object.kind) || JSON.stringify(written.status) === JSON.stringify(object.status)) return written;
+    if (
+      !hasStatusSubresource(object.kind) ||
+      JSON.stringify(written.status) === JSON.stringify(object.status)
+    )
+      return written;
     // The main write kept the stored status; a no-op main write leaves the resourceVersion for /status's precondition.
-    const rv = object.metadata.resourceVersion === undefined ? undefined : written.metadata.resourceVersion;
-    const withStatus: KubeObject = { ...written, metadata: { ...written.metadata, resourceVersion: rv } };
+    const rv =
+      object.metadata.resourceVersion === undefined ? undefined : written.metadata.resourceVersion;
+    const withStatus: KubeObject = {
+      ...written,
+      metadata: { ...written.metadata, resourceVersion: rv },
+    };
     if (object.status === undefined) delete withStatus.status;
     else withStatus.status = object.status;
     return this.call((c) => c.replaceStatus(object.kind, target, withStatus));
@@ -134,14 +167,21 @@ export class ApiStore implements ResourceStore {
 
   async delete(ref: ObjectRef, resourceVersion?: string): Promise<KubeObject> {
     const before = await this.get(ref);
-    if (!before) throw new NotFound(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found`);
-    const answer = await this.call((c) => c.delete(ref.kind, targetOf(ref), resourceVersion !== undefined ? { resourceVersion } : {}));
+    if (!before)
+      throw new NotFound(
+        `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found`,
+      );
+    const answer = await this.call((c) =>
+      c.delete(ref.kind, targetOf(ref), resourceVersion !== undefined ? { resourceVersion } : {}),
+    );
     return answer.kind === ref.kind ? (answer as KubeObject) : before;
   }
 
   async commit(ops: WriteOp[]): Promise<KubeObject[]> {
     if (ops.length !== 1) {
-      throw new Error(`the API store cannot write ${ops.length} objects atomically: only the control plane (on the database) commits batches`);
+      throw new Error(
+        `the API store cannot write ${ops.length} objects atomically: only the control plane (on the database) commits batches`,
+      );
     }
     const op = ops[0] as WriteOp;
     if (op.type === 'create') return [await this.create(op.object)];
@@ -170,9 +210,14 @@ export class ApiStore implements ResourceStore {
       const list = await this.call((c) => c.list(kind, { ...ns, limit: 1 }));
       const present = new Set(items.map(keyOf));
       const after = Number(since ?? '0');
-      for (const o of items) if (rvOf(o) > after) deliver(seen.has(keyOf(o)) ? 'MODIFIED' : 'ADDED', o);
+      for (const o of items)
+        if (rvOf(o) > after) deliver(seen.has(keyOf(o)) ? 'MODIFIED' : 'ADDED', o);
       for (const [key, o] of [...seen]) {
-        if (!present.has(key)) deliver('DELETED', { ...o, metadata: { ...o.metadata, resourceVersion: list.metadata.resourceVersion } });
+        if (!present.has(key))
+          deliver('DELETED', {
+            ...o,
+            metadata: { ...o.metadata, resourceVersion: list.metadata.resourceVersion },
+          });
       }
       since = String(list.metadata.resourceVersion ?? since ?? '0');
     };
@@ -180,17 +225,21 @@ export class ApiStore implements ResourceStore {
     const open = (): void => {
       if (stopped) return;
       let expired = false;
-      current = this.client.watch(kind, { ...ns, ...(since !== undefined ? { resourceVersion: since } : {}) }, (e) => {
-        if (e.type === 'ERROR') {
-          if (e.object.code === 410) expired = true;
-          return;
-        }
-        if (e.type === 'BOOKMARK') {
-          since = e.object.metadata.resourceVersion ?? since;
-          return;
-        }
-        deliver(e.type, e.object);
-      });
+      current = this.client.watch(
+        kind,
+        { ...ns, ...(since !== undefined ? { resourceVersion: since } : {}) },
+        (e) => {
+          if (e.type === 'ERROR') {
+            if (e.object.code === 410) expired = true;
+            return;
+          }
+          if (e.type === 'BOOKMARK') {
+            since = e.object.metadata.resourceVersion ?? since;
+            return;
+          }
+          deliver(e.type, e.object);
+        },
+      );
       void current.done.then(async (end) => {
         if (stopped || end.reason === 'stopped') return;
         if (end.reason === 'error') {

@@ -3,7 +3,12 @@ import { cpus, totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { AlreadyExists } from '../resources/errors.ts';
 import { setCondition } from '../resources/meta.ts';
-import { ANNOTATION_HEARTBEAT_MS, CAPACITY_VMS, DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
+import {
+  ANNOTATION_HEARTBEAT_MS,
+  CAPACITY_VMS,
+  DEFAULT_HEARTBEAT_MS,
+  type NodeObject,
+} from '../controllers/scheduler.ts';
 import { updateWithRetry } from '../controllers/optimistic-update.ts';
 import type { ResourceStore } from '../store/types.ts';
 
@@ -43,7 +48,11 @@ export function hostCapacity(given: Partial<NodeCapacity> = {}): NodeCapacity {
   };
 }
 
-function nodeStatus(options: HeartbeatOptions, previous: NodeObject['status'], nowIso: string): NonNullable<NodeObject['status']> {
+function nodeStatus(
+  options: HeartbeatOptions,
+  previous: NodeObject['status'],
+  nowIso: string,
+): NonNullable<NodeObject['status']> {
   const cap = hostCapacity(options.capacity);
   const given = options.capacity ?? {};
   // A sim guest uses no real CPU or memory: a sim node limits only the VM count (10,000 unless told), and CPU or
@@ -57,7 +66,16 @@ function nodeStatus(options: HeartbeatOptions, previous: NodeObject['status'], n
         }
       : { cpu: String(cap.cpu), memory: `${cap.memoryMiB}Mi`, [CAPACITY_VMS]: String(cap.maxVms) };
   const conditions = structuredClone(previous?.conditions ?? []);
-  setCondition(conditions, { type: 'Ready', status: 'True', reason: 'HarrowAgentReady', message: 'the agent is posting ready status' }, nowIso);
+  setCondition(
+    conditions,
+    {
+      type: 'Ready',
+      status: 'True',
+      reason: 'HarrowAgentReady',
+      message: 'the agent is posting ready status',
+    },
+    nowIso,
+  );
   const ready = conditions.find((c) => c.type === 'Ready');
   if (ready) ready.lastHeartbeatTime = nowIso;
   return {
@@ -66,7 +84,11 @@ function nodeStatus(options: HeartbeatOptions, previous: NodeObject['status'], n
     allocatable: capacity,
     conditions,
     addresses: (options.addresses ?? []).map((address) => ({ type: 'InternalIP', address })),
-    nodeInfo: { kubeletVersion: 'harrow-agent', operatingSystem: 'linux', containerRuntimeVersion: options.runtime },
+    nodeInfo: {
+      kubeletVersion: 'harrow-agent',
+      operatingSystem: 'linux',
+      containerRuntimeVersion: options.runtime,
+    },
   };
 }
 
@@ -79,11 +101,15 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
   let node: NodeObject | undefined;
   const beat = async (): Promise<void> => {
     const nowIso = new Date().toISOString();
-    const written = await updateWithRetry<NodeObject>(store, { kind: 'Node', name: nodeName }, (o) => {
-      o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
-      o.status = nodeStatus(options, o.status, nowIso);
-      return true;
-    });
+    const written = await updateWithRetry<NodeObject>(
+      store,
+      { kind: 'Node', name: nodeName },
+      (o) => {
+        o.metadata.annotations = { ...o.metadata.annotations, ...annotations };
+        o.status = nodeStatus(options, o.status, nowIso);
+        return true;
+      },
+    );
     if (written) {
       node = written;
       return;
@@ -111,7 +137,10 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
     next = Math.max(next + intervalMs, Date.now());
     timer = setTimeout(() => {
       beat().then(loop, (e: unknown) => {
-        logger.warn({ node: nodeName, err: e instanceof Error ? e.message : String(e) }, 'heartbeat failed');
+        logger.warn(
+          { node: nodeName, err: e instanceof Error ? e.message : String(e) },
+          'heartbeat failed',
+        );
         loop();
       });
     }, next - Date.now());

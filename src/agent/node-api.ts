@@ -36,7 +36,12 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-export async function startNodeApi(options: { runtime: Runtime; token: string; host?: string; port?: number }): Promise<NodeApi> {
+export async function startNodeApi(options: {
+  runtime: Runtime;
+  token: string;
+  host?: string;
+  port?: number;
+}): Promise<NodeApi> {
   const expected = Buffer.from(`Bearer ${options.token}`, 'utf8');
   const authorized = (req: IncomingMessage): boolean => {
     const given = Buffer.from(req.headers.authorization ?? '', 'utf8');
@@ -49,17 +54,31 @@ export async function startNodeApi(options: { runtime: Runtime; token: string; h
       if (req.method === 'GET' && url.pathname === '/observe') {
         const uid = url.searchParams.get('vmiUid') ?? '';
         const observation = await options.runtime.observe(uid);
-        return observation ? send(res, 200, observation) : send(res, 404, { message: `no guest with vmi uid ${uid} on this node` });
+        return observation
+          ? send(res, 200, observation)
+          : send(res, 404, { message: `no guest with vmi uid ${uid} on this node` });
       }
       if (req.method === 'POST' && url.pathname === '/exec') {
-        const body = JSON.parse(await readBody(req)) as { vmiUid?: unknown; argv?: unknown; timeoutMs?: unknown };
-        if (typeof body.vmiUid !== 'string') return send(res, 400, { message: 'vmiUid: a string is required' });
-        if (!Array.isArray(body.argv) || body.argv.some((a) => typeof a !== 'string')) return send(res, 400, { message: 'argv: an array of strings is required' });
-        const result = await options.runtime.exec(body.vmiUid, body.argv as string[], typeof body.timeoutMs === 'number' ? { timeoutMs: body.timeoutMs } : {});
+        const body = JSON.parse(await readBody(req)) as {
+          vmiUid?: unknown;
+          argv?: unknown;
+          timeoutMs?: unknown;
+        };
+        if (typeof body.vmiUid !== 'string')
+          return send(res, 400, { message: 'vmiUid: a string is required' });
+        if (!Array.isArray(body.argv) || body.argv.some((a) => typeof a !== 'string'))
+          return send(res, 400, { message: 'argv: an array of strings is required' });
+        const result = await options.runtime.exec(
+          body.vmiUid,
+          body.argv as string[],
+          typeof body.timeoutMs === 'number' ? { timeoutMs: body.timeoutMs } : {},
+        );
         return send(res, 200, result);
       }
       return send(res, 404, { message: `no route ${req.method ?? ''} ${url.pathname}` });
-    })().catch((e: unknown) => send(res, 500, { message: e instanceof Error ? e.message : String(e) }));
+    })().catch((e: unknown) =>
+      send(res, 500, { message: e instanceof Error ? e.message : String(e) }),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

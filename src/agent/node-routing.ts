@@ -17,16 +17,27 @@ export interface NodeRoutingOptions {
 
 /** Where a VMI's guest is: undefined → the local runtime. */
 async function agentUrlOf(o: NodeRoutingOptions, vmiUid: string): Promise<string | undefined> {
-  const { items } = await o.store.list('VirtualMachineInstance', { filter: (v: KubeObject) => v.metadata.uid === vmiUid });
+  const { items } = await o.store.list('VirtualMachineInstance', {
+    filter: (v: KubeObject) => v.metadata.uid === vmiUid,
+  });
   const node = (items[0] as VirtualMachineInstance | undefined)?.status?.nodeName;
   if (!node || node === o.localNode) return undefined;
   const nodeObject = await o.store.get({ kind: 'Node', name: node });
   const url = nodeObject?.metadata.annotations?.[ANNOTATION_AGENT_URL];
-  if (!url) throw new Error(`node ${node} runs this guest but publishes no agent API (annotation ${ANNOTATION_AGENT_URL})`);
+  if (!url)
+    throw new Error(
+      `node ${node} runs this guest but publishes no agent API (annotation ${ANNOTATION_AGENT_URL})`,
+    );
   return url;
 }
 
-async function call<T>(o: NodeRoutingOptions, url: string, path: string, init: RequestInit, timeoutMs: number): Promise<T | undefined> {
+async function call<T>(
+  o: NodeRoutingOptions,
+  url: string,
+  path: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<T | undefined> {
   const response = await fetch(url + path, {
     ...init,
     headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
@@ -34,7 +45,8 @@ async function call<T>(o: NodeRoutingOptions, url: string, path: string, init: R
   });
   const body = (await response.json()) as T & { message?: string };
   if (response.status === 404 && path.startsWith('/observe')) return undefined;
-  if (!response.ok) throw new Error(`node agent ${url}: ${body.message ?? `HTTP ${response.status}`}`);
+  if (!response.ok)
+    throw new Error(`node agent ${url}: ${body.message ?? `HTTP ${response.status}`}`);
   return body;
 }
 
@@ -46,14 +58,26 @@ export function nodeRoutingRuntime(o: NodeRoutingOptions): Runtime {
       if (o.local.hasGuest(vmiUid)) return o.local.observe(vmiUid);
       const url = await agentUrlOf(o, vmiUid);
       if (!url) return o.local.observe(vmiUid);
-      return call<GuestObservation>(o, url, `/observe?vmiUid=${encodeURIComponent(vmiUid)}`, { method: 'GET' }, 15_000);
+      return call<GuestObservation>(
+        o,
+        url,
+        `/observe?vmiUid=${encodeURIComponent(vmiUid)}`,
+        { method: 'GET' },
+        15_000,
+      );
     },
     async exec(vmiUid, argv, options): Promise<ExecResult> {
       if (o.local.hasGuest(vmiUid)) return o.local.exec(vmiUid, argv, options);
       const url = await agentUrlOf(o, vmiUid);
       if (!url) return o.local.exec(vmiUid, argv, options);
       const timeoutMs = options?.timeoutMs ?? 30_000;
-      const result = await call<ExecResult>(o, url, '/exec', { method: 'POST', body: JSON.stringify({ vmiUid, argv, timeoutMs }) }, timeoutMs + 10_000);
+      const result = await call<ExecResult>(
+        o,
+        url,
+        '/exec',
+        { method: 'POST', body: JSON.stringify({ vmiUid, argv, timeoutMs }) },
+        timeoutMs + 10_000,
+      );
       if (!result) throw new Error(`node agent ${url}: no answer to guest-exec`);
       return result;
     },
@@ -63,7 +87,9 @@ export function nodeRoutingRuntime(o: NodeRoutingOptions): Runtime {
     get(target, prop, receiver) {
       if (prop === 'observe' || prop === 'exec') return routed[prop];
       const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }

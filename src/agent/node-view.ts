@@ -1,12 +1,22 @@
 // A view of a store in which Pods and VMIs of other nodes do not exist for list and watch: the node-side controllers'
 // informers see only what is scheduled to their node (gets and writes pass through unchanged).
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
-import type { ListOptions, ListResult, ResourceStore, WatchEvent, WatchHandle, WatchOptions, WriteOp } from '../store/types.ts';
+import type {
+  ListOptions,
+  ListResult,
+  ResourceStore,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+  WriteOp,
+} from '../store/types.ts';
 
 /** The node an object is scheduled to, for the kinds a node filters; undefined for kinds every node sees. */
 export function scheduledNode(o: KubeObject): string | undefined {
-  if (o.kind === 'Pod') return String((o.spec as { nodeName?: string } | undefined)?.nodeName ?? '');
-  if (o.kind === 'VirtualMachineInstance') return String((o.status as { nodeName?: string } | undefined)?.nodeName ?? '');
+  if (o.kind === 'Pod')
+    return String((o.spec as { nodeName?: string } | undefined)?.nodeName ?? '');
+  if (o.kind === 'VirtualMachineInstance')
+    return String((o.status as { nodeName?: string } | undefined)?.nodeName ?? '');
   return undefined;
 }
 
@@ -30,7 +40,10 @@ export class NodeView implements ResourceStore {
   list(kind: string, options: ListOptions = {}): Promise<ListResult> {
     if (!FILTERED_KINDS.has(kind)) return this.inner.list(kind, options);
     const filter = options.filter;
-    return this.inner.list(kind, { ...options, filter: (o) => this.mine(o) && (filter ? filter(o) : true) });
+    return this.inner.list(kind, {
+      ...options,
+      filter: (o) => this.mine(o) && (filter ? filter(o) : true),
+    });
   }
 
   create(object: KubeObject): Promise<KubeObject> {

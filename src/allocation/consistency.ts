@@ -53,7 +53,11 @@ export function comparePool(vms: VirtualMachine[], allocations: MacAllocation[])
   for (const vm of vms) {
     for (const iface of interfacesOf(templateSpecOf(vm))) {
       if (!iface.macAddress) continue;
-      const carrier = { namespace: vm.metadata.namespace ?? 'default', name: vm.metadata.name, interface: iface.name };
+      const carrier = {
+        namespace: vm.metadata.namespace ?? 'default',
+        name: vm.metadata.name,
+        interface: iface.name,
+      };
       const first = expected.get(iface.macAddress);
       if (first) {
         differences.push({
@@ -71,11 +75,20 @@ export function comparePool(vms: VirtualMachine[], allocations: MacAllocation[])
   for (const [mac, carrier] of expected) {
     const a = byMac.get(mac);
     if (!a) {
-      differences.push({ kind: 'missing-allocation', macAddress: mac, message: `${describe(carrier)} carries ${mac}, but no MacAllocation holds it`, carrier });
+      differences.push({
+        kind: 'missing-allocation',
+        macAddress: mac,
+        message: `${describe(carrier)} carries ${mac}, but no MacAllocation holds it`,
+        carrier,
+      });
       continue;
     }
     const o = a.spec.owner;
-    if (o.namespace !== carrier.namespace || o.name !== carrier.name || o.interface !== carrier.interface) {
+    if (
+      o.namespace !== carrier.namespace ||
+      o.name !== carrier.name ||
+      o.interface !== carrier.interface
+    ) {
       differences.push({
         kind: 'wrong-holder',
         macAddress: mac,

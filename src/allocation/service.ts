@@ -2,7 +2,14 @@
 // consistency check. The store's MacAllocation key (named after the MAC) is what makes a MAC unique, on any store.
 import { isLocallyAdministered } from '../mac/mac.ts';
 import { MacPoolAllocator, PoolExhaustedError } from '../pool/allocator.ts';
-import { AlreadyExists, Conflict, PoolExhausted, fieldDuplicate, fieldInvalid, type StatusCause } from '../resources/errors.ts';
+import {
+  AlreadyExists,
+  Conflict,
+  PoolExhausted,
+  fieldDuplicate,
+  fieldInvalid,
+  type StatusCause,
+} from '../resources/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import {
   macAllocationName,
@@ -65,7 +72,10 @@ export type MayNameHolder = (namespace: string) => boolean;
 
 function describeHolder(a: MacAllocation, mayName: MayNameHolder): string {
   const o = a.spec.owner;
-  if (!mayName(o.namespace)) return a.status?.state === 'Quarantined' ? 'is quarantined after another VM released it' : 'is in use by another VM';
+  if (!mayName(o.namespace))
+    return a.status?.state === 'Quarantined'
+      ? 'is quarantined after another VM released it'
+      : 'is in use by another VM';
   if (a.status?.state === 'Quarantined') {
     return `was released by ${o.namespace}/${o.name} and is quarantined until ${a.status.quarantineUntil ?? 'unknown'}`;
   }
@@ -95,7 +105,10 @@ export class MacAllocationService {
   }
 
   /** Loads pools and allocations from the store (creating the default pool on first start) and follows later changes. */
-  static async open(store: ResourceStore, options: MacAllocationServiceOptions = {}): Promise<MacAllocationService> {
+  static async open(
+    store: ResourceStore,
+    options: MacAllocationServiceOptions = {},
+  ): Promise<MacAllocationService> {
     const service = new MacAllocationService(store, options);
     await service.load();
     return service;
@@ -115,10 +128,14 @@ export class MacAllocationService {
     for (const pool of pools) this.pools.set(pool.metadata.name, this.buildPool(pool));
     const allocations = await this.store.list('MacAllocation');
     this.watches.push(
-      this.store.watch('MacAllocation', { sinceResourceVersion: allocations.resourceVersion }, (e) => {
-        if (e.type === 'DELETED') this.forget(e.object as MacAllocation);
-        else this.remember(e.object as MacAllocation);
-      }),
+      this.store.watch(
+        'MacAllocation',
+        { sinceResourceVersion: allocations.resourceVersion },
+        (e) => {
+          if (e.type === 'DELETED') this.forget(e.object as MacAllocation);
+          else this.remember(e.object as MacAllocation);
+        },
+      ),
     );
     this.watches.push(
       this.store.watch('MacPool', { sinceResourceVersion: allocations.resourceVersion }, (e) => {
@@ -132,7 +149,11 @@ export class MacAllocationService {
   private buildPool(pool: MacPool): PoolEntry {
     const seconds = pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
     // Each pool walks its own order (seeded by its uid), so two pools or clusters do not start on the same addresses.
-    const allocator = new MacPoolAllocator({ ranges: pool.spec.ranges, quarantineMs: seconds * 1000, seed: `${pool.metadata.uid ?? pool.metadata.name}${this.salt}` });
+    const allocator = new MacPoolAllocator({
+      ranges: pool.spec.ranges,
+      quarantineMs: seconds * 1000,
+      seed: `${pool.metadata.uid ?? pool.metadata.name}${this.salt}`,
+    });
     for (const mac of this.held.keys()) this.mirrorInto(allocator, mac);
     return { pool, allocator };
   }
@@ -160,7 +181,11 @@ export class MacAllocationService {
     if (!set) this.byOwner.set(owner, (set = new Set()));
     set.add(mac);
     const until = a.status?.quarantineUntil ? Date.parse(a.status.quarantineUntil) : undefined;
-    this.held.set(mac, { owner, state: a.status?.state === 'Quarantined' ? 'Quarantined' : 'InUse', ...(until ? { until } : {}) });
+    this.held.set(mac, {
+      owner,
+      state: a.status?.state === 'Quarantined' ? 'Quarantined' : 'InUse',
+      ...(until ? { until } : {}),
+    });
     const entry = this.poolFor(mac);
     if (entry && !this.pending.has(mac)) this.mirrorInto(entry.allocator, mac);
   }
@@ -169,7 +194,12 @@ export class MacAllocationService {
     const mac = a.spec.macAddress;
     this.forgetHolder(mac);
     const entry = this.poolFor(mac);
-    if (entry && !this.pending.has(mac) && entry.allocator.stateOf(mac, this.now()).state !== 'free') entry.allocator.free(mac);
+    if (
+      entry &&
+      !this.pending.has(mac) &&
+      entry.allocator.stateOf(mac, this.now()).state !== 'free'
+    )
+      entry.allocator.free(mac);
   }
 
   private forgetHolder(mac: string): void {
@@ -192,7 +222,8 @@ export class MacAllocationService {
   }
 
   async holder(mac: string): Promise<MacAllocation | undefined> {
-    return (await this.store.get({ kind: 'MacAllocation', name: macAllocationName(mac) })) as MacAllocation | undefined;
+    return (await this.store.get({ kind: 'MacAllocation', name: macAllocationName(mac) })) as
+      MacAllocation | undefined;
   }
 
   /**
@@ -211,7 +242,9 @@ export class MacAllocationService {
     const name = vm.metadata.name;
     const self = ownerKey(namespace, name);
     const interfaces = interfacesOf(templateSpecOf(vm));
-    const oldMacs = new Map(interfacesOf(oldVm ? templateSpecOf(oldVm) : undefined).map((i) => [i.name, i.macAddress]));
+    const oldMacs = new Map(
+      interfacesOf(oldVm ? templateSpecOf(oldVm) : undefined).map((i) => [i.name, i.macAddress]),
+    );
     const poolName = vm.metadata.annotations?.[ANNOTATION_MAC_POOL] ?? DEFAULT_POOL;
     const ops: WriteOp[] = [];
     const warnings: string[] = [];
@@ -232,12 +265,18 @@ export class MacAllocationService {
       const holder = this.pending.get(mac);
       if (holder !== undefined && holder !== self) {
         const other = mayName(holder.slice(0, holder.indexOf('/'))) ? holder : 'another VM';
-        throw macConflict(vm, field, `MAC ${mac} is being assigned to ${other} by a concurrent request`);
+        throw macConflict(
+          vm,
+          field,
+          `MAC ${mac} is being assigned to ${other} by a concurrent request`,
+        );
       }
       this.pending.set(mac, self);
       claimed.push({ mac, allocated: undefined });
     };
-    const given = new Set(interfaces.flatMap((i) => (i.macAddress !== undefined ? [i.macAddress] : [])));
+    const given = new Set(
+      interfaces.flatMap((i) => (i.macAddress !== undefined ? [i.macAddress] : [])),
+    );
     try {
       for (let i = 0; i < interfaces.length; i++) {
         const iface = interfaces[i]!;
@@ -248,20 +287,31 @@ export class MacAllocationService {
           // then it moved, and keeping it here too would put one MAC on two NICs.
           if (previous !== undefined && !given.has(previous)) iface.macAddress = previous;
           else if (options.allocateMissing) {
-            iface.macAddress = await this.allocateFor(vm, iface.name, poolName, field, claimed, ops, self);
+            iface.macAddress = await this.allocateFor(
+              vm,
+              iface.name,
+              poolName,
+              field,
+              claimed,
+              ops,
+              self,
+            );
             changes.push({ field, new: iface.macAddress });
             continue;
           } else continue;
         }
         const mac = iface.macAddress;
-        if (previous !== mac) changes.push({ field, ...(previous ? { old: previous } : {}), new: mac });
+        if (previous !== mac)
+          changes.push({ field, ...(previous ? { old: previous } : {}), new: mac });
         claim(mac, field);
         const existing = await this.holder(mac);
         const op = this.claimOp(vm, iface.name, mac, field, existing, mayName);
         if (op) ops.push(op);
         const entry = this.poolFor(mac);
         if (!entry && !isLocallyAdministered(mac)) {
-          warnings.push(`${field}: ${mac} is a universally administered address outside every MAC pool; make sure no other host uses it`);
+          warnings.push(
+            `${field}: ${mac} is a universally administered address outside every MAC pool; make sure no other host uses it`,
+          );
         }
       }
     } catch (e) {
@@ -290,13 +340,29 @@ export class MacAllocationService {
     mayName: MayNameHolder = () => true,
   ): WriteOp | undefined {
     const namespace = vm.metadata.namespace ?? 'default';
-    const owner: MacAllocationOwner = { kind: 'VirtualMachine', namespace, name: vm.metadata.name, interface: iface, ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}) };
-    if (!existing) return { type: 'create', object: allocationObject(mac, this.poolFor(mac)?.pool.metadata.name ?? '', owner) };
-    const expired = existing.status?.state === 'Quarantined' && Date.parse(existing.status.quarantineUntil ?? '') <= this.now();
+    const owner: MacAllocationOwner = {
+      kind: 'VirtualMachine',
+      namespace,
+      name: vm.metadata.name,
+      interface: iface,
+      ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}),
+    };
+    if (!existing)
+      return {
+        type: 'create',
+        object: allocationObject(mac, this.poolFor(mac)?.pool.metadata.name ?? '', owner),
+      };
+    const expired =
+      existing.status?.state === 'Quarantined' &&
+      Date.parse(existing.status.quarantineUntil ?? '') <= this.now();
     if (!sameOwner(existing.spec.owner, namespace, vm.metadata.name) && !expired) {
       throw macConflict(vm, field, `MAC ${mac} ${describeHolder(existing, mayName)}`);
     }
-    if (existing.status?.state === 'InUse' && existing.spec.owner.interface === iface && sameOwner(existing.spec.owner, namespace, vm.metadata.name)) {
+    if (
+      existing.status?.state === 'InUse' &&
+      existing.spec.owner.interface === iface &&
+      sameOwner(existing.spec.owner, namespace, vm.metadata.name)
+    ) {
       return undefined;
     }
     const next = allocationObject(mac, existing.spec.pool, owner);
@@ -314,7 +380,15 @@ export class MacAllocationService {
     self: string,
   ): Promise<string> {
     const entry = this.pools.get(poolName);
-    if (!entry) throw new Conflict(`MacPool "${poolName}" does not exist`, { causes: [fieldInvalid(`metadata.annotations.${ANNOTATION_MAC_POOL}`, `no MacPool named ${poolName}`)] });
+    if (!entry)
+      throw new Conflict(`MacPool "${poolName}" does not exist`, {
+        causes: [
+          fieldInvalid(
+            `metadata.annotations.${ANNOTATION_MAC_POOL}`,
+            `no MacPool named ${poolName}`,
+          ),
+        ],
+      });
     // A MAC the in-memory pool thinks free may still have a store record (another replica took it, or an expired
     // quarantine not yet collected): check, and try the next one a bounded number of times.
     for (let attempt = 0; attempt < 64; attempt++) {
@@ -323,7 +397,9 @@ export class MacAllocationService {
         mac = entry.allocator.allocate(this.now());
       } catch (e) {
         if (e instanceof PoolExhaustedError) {
-          throw new PoolExhausted(`MacPool "${poolName}" is exhausted: ${e.message}`, { causes: [fieldInvalid(field, `no free MAC left in MacPool ${poolName}`)] });
+          throw new PoolExhausted(`MacPool "${poolName}" is exhausted: ${e.message}`, {
+            causes: [fieldInvalid(field, `no free MAC left in MacPool ${poolName}`)],
+          });
         }
         throw e;
       }
@@ -342,19 +418,27 @@ export class MacAllocationService {
         this.pending.delete(mac);
       }
     }
-    throw new PoolExhausted(`MacPool "${poolName}" had no free MAC after 64 tries`, { causes: [fieldInvalid(field, 'could not allocate a MAC')] });
+    throw new PoolExhausted(`MacPool "${poolName}" had no free MAC after 64 tries`, {
+      causes: [fieldInvalid(field, 'could not allocate a MAC')],
+    });
   }
 
   /**
    * Moves the MACs held by VM namespace/name that are not in `referenced` into quarantine (pool-gc). Returns how many.
    */
-  async releaseUnreferenced(namespace: string, name: string, referenced: ReadonlySet<string>): Promise<MacAllocation[]> {
+  async releaseUnreferenced(
+    namespace: string,
+    name: string,
+    referenced: ReadonlySet<string>,
+  ): Promise<MacAllocation[]> {
     const released: MacAllocation[] = [];
     for (const mac of this.macsOwnedBy(namespace, name)) {
       if (referenced.has(mac) || this.pending.has(mac)) continue;
       const a = await this.holder(mac);
-      if (!a || a.status?.state === 'Quarantined' || !sameOwner(a.spec.owner, namespace, name)) continue;
-      const seconds = this.pools.get(a.spec.pool)?.pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
+      if (!a || a.status?.state === 'Quarantined' || !sameOwner(a.spec.owner, namespace, name))
+        continue;
+      const seconds =
+        this.pools.get(a.spec.pool)?.pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
       const now = this.now();
       a.status = {
         state: 'Quarantined',
@@ -385,7 +469,10 @@ export class MacAllocationService {
       const a = await this.holder(mac);
       if (!a || a.status?.state !== 'Quarantined') continue;
       try {
-        await this.store.delete({ kind: 'MacAllocation', name: a.metadata.name }, a.metadata.resourceVersion);
+        await this.store.delete(
+          { kind: 'MacAllocation', name: a.metadata.name },
+          a.metadata.resourceVersion,
+        );
         freed.push(mac);
       } catch (e) {
         if (!(e instanceof Conflict)) throw e;
@@ -410,13 +497,21 @@ function macConflict(vm: VirtualMachine, field: string, message: string): Confli
   });
 }
 
-export function allocationObject(mac: string, pool: string, owner: MacAllocationOwner): MacAllocation {
+export function allocationObject(
+  mac: string,
+  pool: string,
+  owner: MacAllocationOwner,
+): MacAllocation {
   return {
     apiVersion: 'harrow.io/v1',
     kind: 'MacAllocation',
     metadata: {
       name: macAllocationName(mac),
-      labels: { 'harrow.io/owner-namespace': owner.namespace, 'harrow.io/owner-name': owner.name, ...(pool ? { 'harrow.io/pool': pool } : {}) },
+      labels: {
+        'harrow.io/owner-namespace': owner.namespace,
+        'harrow.io/owner-name': owner.name,
+        ...(pool ? { 'harrow.io/pool': pool } : {}),
+      },
     },
     spec: { macAddress: mac, pool, owner },
     status: { state: 'InUse' },

@@ -16,7 +16,13 @@ export interface Authenticator {
  * subresource verb) on `kind` in `namespace` (absent: cluster scope), on the object `name` when the request names one.
  * Routes that are not resources ask with kind `path:<route>` (e.g. `path:/metrics`). See roles.ts for Harrow's roles.
  */
-export type Authorize = (user: UserInfo, verb: string, kind: string, namespace?: string, name?: string) => boolean;
+export type Authorize = (
+  user: UserInfo,
+  verb: string,
+  kind: string,
+  namespace?: string,
+  name?: string,
+) => boolean;
 
 /**
  * Which objects of `kind` the user may see once a read is authorized (undefined: all). Left-out objects are absent from
@@ -27,7 +33,10 @@ export type ReadFilter = (user: UserInfo, kind: string) => ((o: KubeObject) => b
 /** Every authenticated user may do everything (tests of other concerns; `harrow serve` uses roleAuthorize). */
 export const allowAll: Authorize = () => true;
 
-export const ADMIN_USER: UserInfo = { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
+export const ADMIN_USER: UserInfo = {
+  name: 'admin',
+  groups: ['system:masters', 'system:authenticated'],
+};
 
 /** Tokens compared in constant time, so response timing does not leak how much of a guess was right. */
 /** An authenticator that answers at once (no lookup). */
@@ -35,7 +44,9 @@ export interface SyncAuthenticator extends Authenticator {
   authenticate(token: string): UserInfo | undefined;
 }
 
-export function staticTokenAuthenticator(entries: Array<{ token: string; user: UserInfo }>): SyncAuthenticator {
+export function staticTokenAuthenticator(
+  entries: Array<{ token: string; user: UserInfo }>,
+): SyncAuthenticator {
   const known = entries.map((e) => ({ token: Buffer.from(e.token, 'utf8'), user: e.user }));
   return {
     authenticate(token: string): UserInfo | undefined {
@@ -67,7 +78,11 @@ export interface BootstrappedAuth {
  * Creates `<dataDir>/admin.token` (random, mode 0600; reused when it exists) and, when `serverUrl` is given,
  * `<dataDir>/kubeconfig` (cluster `harrow`, user `admin`, context `harrow`) that kubectl uses as it is.
  */
-export async function bootstrapAuth(dataDir: string, serverUrl?: string, options: KubeconfigOptions = {}): Promise<BootstrappedAuth> {
+export async function bootstrapAuth(
+  dataDir: string,
+  serverUrl?: string,
+  options: KubeconfigOptions = {},
+): Promise<BootstrappedAuth> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const tokenPath = join(dataDir, 'admin.token');
   const token = await readOrCreateToken(tokenPath);
@@ -92,7 +107,9 @@ async function readOrCreateToken(path: string): Promise<string> {
       await chmod(path, 0o600);
       return existing;
     }
-    throw new Error(`${path} holds no usable token (fewer than 16 characters); delete it to have a new one made`);
+    throw new Error(
+      `${path} holds no usable token (fewer than 16 characters); delete it to have a new one made`,
+    );
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -115,15 +132,22 @@ async function writePrivate(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
-export function kubeconfigYaml(serverUrl: string, token: string, options: KubeconfigOptions = {}): string {
+export function kubeconfigYaml(
+  serverUrl: string,
+  token: string,
+  options: KubeconfigOptions = {},
+): string {
   const cluster: Record<string, string> = { server: serverUrl };
-  if (options.caData !== undefined) cluster['certificate-authority-data'] = Buffer.from(options.caData, 'utf8').toString('base64');
+  if (options.caData !== undefined)
+    cluster['certificate-authority-data'] = Buffer.from(options.caData, 'utf8').toString('base64');
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'harrow', cluster }],
     users: [{ name: 'admin', user: { token } }],
-    contexts: [{ name: 'harrow', context: { cluster: 'harrow', user: 'admin', namespace: 'default' } }],
+    contexts: [
+      { name: 'harrow', context: { cluster: 'harrow', user: 'admin', namespace: 'default' } },
+    ],
     'current-context': 'harrow',
     preferences: {},
   });

@@ -16,7 +16,8 @@ export function checkBodyDepth<T>(body: T, max = MAX_BODY_DEPTH): T {
   while (pending.length > 0) {
     const [value, depth] = pending.pop()!;
     if (typeof value !== 'object' || value === null || seen.has(value)) continue;
-    if (depth > max) throw new BadRequest(`the request body is nested more than ${max} levels deep`);
+    if (depth > max)
+      throw new BadRequest(`the request body is nested more than ${max} levels deep`);
     seen.add(value);
     for (const child of Array.isArray(value) ? value : Object.values(value)) {
       if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);

@@ -19,13 +19,21 @@ const IGNORED = new Set([
 
 const MAX_CHANGES = 50;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const child = (path: string, key: string): string =>
-  /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? (path === '' ? key : `${path}.${key}`) : `${path}[${JSON.stringify(key)}]`;
+  /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)
+    ? path === ''
+      ? key
+      : `${path}.${key}`
+    : `${path}[${JSON.stringify(key)}]`;
 
 /** Leaf-level differences between two objects, with paths like `spec.template.spec.domain.devices.interfaces[0].macAddress`. */
-export function diffObjects(oldObject: KubeObject | undefined, newObject: KubeObject | undefined): FieldChange[] {
+export function diffObjects(
+  oldObject: KubeObject | undefined,
+  newObject: KubeObject | undefined,
+): FieldChange[] {
   const out: FieldChange[] = [];
   let truncated = false;
   const visit = (path: string, a: unknown, b: unknown): void => {
@@ -35,7 +43,8 @@ export function diffObjects(oldObject: KubeObject | undefined, newObject: KubeOb
       return;
     }
     if (isObject(a) && isObject(b)) {
-      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) visit(child(path, k), a[k], b[k]);
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+        visit(child(path, k), a[k], b[k]);
       return;
     }
     if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
@@ -43,7 +52,11 @@ export function diffObjects(oldObject: KubeObject | undefined, newObject: KubeOb
       return;
     }
     if (JSON.stringify(a) === JSON.stringify(b)) return;
-    out.push({ field: path, ...(a !== undefined ? { old: a } : {}), ...(b !== undefined ? { new: b } : {}) });
+    out.push({
+      field: path,
+      ...(a !== undefined ? { old: a } : {}),
+      ...(b !== undefined ? { new: b } : {}),
+    });
   };
   visit('', oldObject, newObject);
   if (truncated) out.push({ field: '…', new: `more than ${MAX_CHANGES} fields changed` });

@@ -17,9 +17,30 @@ export interface SubresourceInfo {
 }
 
 export const ACTION_SUBRESOURCES: readonly SubresourceInfo[] = [
-  { group: 'subresources.kubevirt.io', version: 'v1', name: 'virtualmachines/start', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
-  { group: 'subresources.kubevirt.io', version: 'v1', name: 'virtualmachines/stop', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
-  { group: 'subresources.kubevirt.io', version: 'v1', name: 'virtualmachines/restart', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
+  {
+    group: 'subresources.kubevirt.io',
+    version: 'v1',
+    name: 'virtualmachines/start',
+    kind: 'VirtualMachine',
+    namespaced: true,
+    verbs: ['update'],
+  },
+  {
+    group: 'subresources.kubevirt.io',
+    version: 'v1',
+    name: 'virtualmachines/stop',
+    kind: 'VirtualMachine',
+    namespaced: true,
+    verbs: ['update'],
+  },
+  {
+    group: 'subresources.kubevirt.io',
+    version: 'v1',
+    name: 'virtualmachines/restart',
+    kind: 'VirtualMachine',
+    namespaced: true,
+    verbs: ['update'],
+  },
   {
     group: 'subresources.kubevirt.io',
     version: 'v1',
@@ -29,11 +50,39 @@ export const ACTION_SUBRESOURCES: readonly SubresourceInfo[] = [
     verbs: ['get'],
   },
   // Restarts planned into a maintenance window (maintenance-actions.ts); the web UI offers them when listed here.
-  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/schedule-restart', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
-  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/cancel-restart', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
+  {
+    group: 'subresources.harrow.io',
+    version: 'v1',
+    name: 'virtualmachines/schedule-restart',
+    kind: 'VirtualMachine',
+    namespaced: true,
+    verbs: ['update'],
+  },
+  {
+    group: 'subresources.harrow.io',
+    version: 'v1',
+    name: 'virtualmachines/cancel-restart',
+    kind: 'VirtualMachine',
+    namespaced: true,
+    verbs: ['update'],
+  },
   // The two remedies for guest MAC drift (drift-remedies.ts): restart to restore, or adopt the guest's MAC.
-  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/restore-mac', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
-  { group: 'subresources.harrow.io', version: 'v1', name: 'virtualmachines/adopt-guest-mac', kind: 'VirtualMachine', namespaced: true, verbs: ['update'] },
+  {
+    group: 'subresources.harrow.io',
+    version: 'v1',
+    name: 'virtualmachines/restore-mac',
+    kind: 'VirtualMachine',
+    namespaced: true,
+    verbs: ['update'],
+  },
+  {
+    group: 'subresources.harrow.io',
+    version: 'v1',
+    name: 'virtualmachines/adopt-guest-mac',
+    kind: 'VirtualMachine',
+    namespaced: true,
+    verbs: ['update'],
+  },
   {
     group: 'subresources.harrow.io',
     version: 'v1',
@@ -57,12 +106,14 @@ interface GroupVersion {
 export function servedGroups(): GroupVersion[] {
   const seen = new Map<string, GroupVersion>();
   for (const gv of [...KINDS, ...ACTION_SUBRESOURCES]) {
-    if (gv.group !== '' && !seen.has(gv.group)) seen.set(gv.group, { group: gv.group, version: gv.version });
+    if (gv.group !== '' && !seen.has(gv.group))
+      seen.set(gv.group, { group: gv.group, version: gv.version });
   }
   return [...seen.values()];
 }
 
-const groupVersionString = (gv: GroupVersion): string => (gv.group === '' ? gv.version : `${gv.group}/${gv.version}`);
+const groupVersionString = (gv: GroupVersion): string =>
+  gv.group === '' ? gv.version : `${gv.group}/${gv.version}`;
 
 interface ApiResource {
   name: string;
@@ -87,17 +138,36 @@ function legacyResources(gv: GroupVersion): ApiResource[] {
       ...(k.categories ? { categories: [...k.categories] } : {}),
     });
     if (hasStatusSubresource(k.kind)) {
-      out.push({ name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: STATUS_VERBS.filter((v) => k.verbs.includes(v as never)) });
+      out.push({
+        name: `${k.plural}/status`,
+        singularName: '',
+        namespaced: k.namespaced,
+        kind: k.kind,
+        verbs: STATUS_VERBS.filter((v) => k.verbs.includes(v as never)),
+      });
     }
   }
-  for (const s of ACTION_SUBRESOURCES.filter((i) => i.group === gv.group && i.version === gv.version)) {
-    out.push({ name: s.name, singularName: '', namespaced: s.namespaced, kind: s.kind, verbs: [...s.verbs] });
+  for (const s of ACTION_SUBRESOURCES.filter(
+    (i) => i.group === gv.group && i.version === gv.version,
+  )) {
+    out.push({
+      name: s.name,
+      singularName: '',
+      namespaced: s.namespaced,
+      kind: s.kind,
+      verbs: [...s.verbs],
+    });
   }
   return out;
 }
 
 function apiResourceList(gv: GroupVersion): unknown {
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersionString(gv), resources: legacyResources(gv) };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: groupVersionString(gv),
+    resources: legacyResources(gv),
+  };
 }
 
 function apiGroup(gv: GroupVersion): unknown {
@@ -117,7 +187,13 @@ function aggregatedResources(gv: GroupVersion): unknown[] {
   const byResource = new Map<string, Record<string, unknown>>();
   for (const k of KINDS.filter((i) => i.group === gv.group && i.version === gv.version)) {
     const subresources: AggregatedSubresource[] = hasStatusSubresource(k.kind)
-      ? [{ subresource: 'status', responseKind: gvk(k), verbs: STATUS_VERBS.filter((v) => k.verbs.includes(v as never)) }]
+      ? [
+          {
+            subresource: 'status',
+            responseKind: gvk(k),
+            verbs: STATUS_VERBS.filter((v) => k.verbs.includes(v as never)),
+          },
+        ]
       : [];
     byResource.set(k.plural, {
       resource: k.plural,
@@ -130,19 +206,35 @@ function aggregatedResources(gv: GroupVersion): unknown[] {
       ...(subresources.length > 0 ? { subresources } : {}),
     });
   }
-  for (const s of ACTION_SUBRESOURCES.filter((i) => i.group === gv.group && i.version === gv.version)) {
+  for (const s of ACTION_SUBRESOURCES.filter(
+    (i) => i.group === gv.group && i.version === gv.version,
+  )) {
     const [parent, sub] = s.name.split('/') as [string, string];
     // As the aggregator does for a subresource whose parent lives in another group: a parent entry without a
     // responseKind, which clients list only through its subresources.
-    const entry = byResource.get(parent) ?? { resource: parent, scope: s.namespaced ? 'Namespaced' : 'Cluster', singularResource: '', verbs: [], subresources: [] };
+    const entry = byResource.get(parent) ?? {
+      resource: parent,
+      scope: s.namespaced ? 'Namespaced' : 'Cluster',
+      singularResource: '',
+      verbs: [],
+      subresources: [],
+    };
     byResource.set(parent, entry);
     const subs = (entry.subresources ??= []) as AggregatedSubresource[];
-    subs.push({ subresource: sub, responseKind: { group: s.group, version: s.version, kind: s.kind }, verbs: [...s.verbs] });
+    subs.push({
+      subresource: sub,
+      responseKind: { group: s.group, version: s.version, kind: s.kind },
+      verbs: [...s.verbs],
+    });
   }
   return [...byResource.values()];
 }
 
-const gvk = (k: KindInfo): { group: string; version: string; kind: string } => ({ group: k.group, version: k.version, kind: k.kind });
+const gvk = (k: KindInfo): { group: string; version: string; kind: string } => ({
+  group: k.group,
+  version: k.version,
+  kind: k.kind,
+});
 
 function aggregatedList(groups: GroupVersion[], apiVersion: string): unknown {
   return {
@@ -161,12 +253,20 @@ export function aggregatedVersionAccepted(accept: string | undefined): string | 
   return acceptedVersion(accept, 'apidiscovery.k8s.io', 'APIGroupDiscoveryList', ['v2', 'v2beta1']);
 }
 
-function sendDiscovery(request: FastifyRequest, reply: FastifyReply, groups: GroupVersion[], legacy: () => unknown): string | Buffer {
+function sendDiscovery(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  groups: GroupVersion[],
+  legacy: () => unknown,
+): string | Buffer {
   const v = aggregatedVersionAccepted(request.headers.accept);
   // Clients cache discovery documents by content; Vary keeps a proxy from handing one form to a client asking for the other.
   reply.header('Vary', 'Accept');
   if (v) {
-    reply.header('Content-Type', `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`);
+    reply.header(
+      'Content-Type',
+      `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
+    );
     // A Buffer, so that Fastify sends the Content-Type exactly as Kubernetes does (a string would get it re-quoted).
     return Buffer.from(JSON.stringify(aggregatedList(groups, `apidiscovery.k8s.io/${v}`)));
   }
@@ -186,16 +286,30 @@ export function registerDiscovery(app: FastifyInstance): void {
   );
   app.get('/api/v1', async () => apiResourceList(CORE));
   app.get('/apis', async (request, reply) =>
-    sendDiscovery(request, reply, servedGroups(), () => ({ kind: 'APIGroupList', apiVersion: 'v1', groups: servedGroups().map(apiGroup) })),
+    sendDiscovery(request, reply, servedGroups(), () => ({
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: servedGroups().map(apiGroup),
+    })),
   );
   const find = (group: string, version?: string): GroupVersion => {
-    const gv = servedGroups().find((g) => g.group === group && (version === undefined || g.version === version));
-    if (!gv) throw new NotFound(`the server could not find the requested resource (group ${group}${version ? `, version ${version}` : ''})`);
+    const gv = servedGroups().find(
+      (g) => g.group === group && (version === undefined || g.version === version),
+    );
+    if (!gv)
+      throw new NotFound(
+        `the server could not find the requested resource (group ${group}${version ? `, version ${version}` : ''})`,
+      );
     return gv;
   };
-  app.get<{ Params: { group: string } }>('/apis/:group', async (request) => ({ kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(find(request.params.group)) as object) }));
-  app.get<{ Params: { group: string; version: string } }>('/apis/:group/:version', async (request) =>
-    apiResourceList(find(request.params.group, request.params.version)),
+  app.get<{ Params: { group: string } }>('/apis/:group', async (request) => ({
+    kind: 'APIGroup',
+    apiVersion: 'v1',
+    ...(apiGroup(find(request.params.group)) as object),
+  }));
+  app.get<{ Params: { group: string; version: string } }>(
+    '/apis/:group/:version',
+    async (request) => apiResourceList(find(request.params.group, request.params.version)),
   );
   app.get('/version', async () => ({
     major: '1',

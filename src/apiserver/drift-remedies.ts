@@ -22,12 +22,14 @@ export interface Drift {
 
 export function driftOf(vmi: VirtualMachineInstance | undefined): Drift[] {
   return (vmi?.status?.interfaces ?? []).flatMap((s) =>
-    s.name && s.mac && typeof s.guestMac === 'string' && s.guestMac.toLowerCase() !== s.mac.toLowerCase()
+    s.name &&
+    s.mac &&
+    typeof s.guestMac === 'string' &&
+    s.guestMac.toLowerCase() !== s.mac.toLowerCase()
       ? [{ interface: s.name, platformMac: s.mac, guestMac: s.guestMac.toLowerCase() }]
       : [],
   );
 }
-
 
 export interface Adoption {
   vm: VirtualMachine;
@@ -39,19 +41,46 @@ export interface Adoption {
  * Invalid naming `interfaces[i]` for a name that is not an interface or shows no drift, Conflict when nothing drifted.
  * Validation and the reservation of the new MACs are the VM admission's, as for any user-given MAC.
  */
-export function adoptGuestMacs(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, names: string[] | undefined): Adoption {
+export function adoptGuestMacs(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  names: string[] | undefined,
+): Adoption {
   const name = vm.metadata.name;
   if (!vmiRunning(vmi)) throw vmConflict(name, 'VM is not running: there is no guest MAC to adopt');
   const drift = driftOf(vmi);
   const ifaces = interfacesOf(templateSpecOf(vm));
   const causes: StatusCause[] = [];
   (names ?? []).forEach((n, i) => {
-    if (!ifaces.some((x) => x.name === n)) causes.push(fieldInvalid(`interfaces[${i}]`, `${name} has no interface ${JSON.stringify(n)} (its interfaces: ${ifaces.map((x) => x.name).join(', ') || 'none'})`));
-    else if (!drift.some((d) => d.interface === n)) causes.push(fieldInvalid(`interfaces[${i}]`, `the guest uses the platform MAC on interface ${n}: nothing to adopt`));
+    if (!ifaces.some((x) => x.name === n))
+      causes.push(
+        fieldInvalid(
+          `interfaces[${i}]`,
+          `${name} has no interface ${JSON.stringify(n)} (its interfaces: ${ifaces.map((x) => x.name).join(', ') || 'none'})`,
+        ),
+      );
+    else if (!drift.some((d) => d.interface === n))
+      causes.push(
+        fieldInvalid(
+          `interfaces[${i}]`,
+          `the guest uses the platform MAC on interface ${n}: nothing to adopt`,
+        ),
+      );
   });
-  if (causes.length > 0) throw new Invalid(`adopt-guest-mac on virtualmachine.kubevirt.io "${name}" is invalid`, causes, { name, group: 'subresources.harrow.io', kind: 'virtualmachines/adopt-guest-mac' });
-  const chosen = drift.filter((d) => names === undefined || names.length === 0 || names.includes(d.interface));
-  if (chosen.length === 0) throw vmConflict(name, 'no interface shows a guest MAC other than the platform one: nothing to adopt');
+  if (causes.length > 0)
+    throw new Invalid(
+      `adopt-guest-mac on virtualmachine.kubevirt.io "${name}" is invalid`,
+      causes,
+      { name, group: 'subresources.harrow.io', kind: 'virtualmachines/adopt-guest-mac' },
+    );
+  const chosen = drift.filter(
+    (d) => names === undefined || names.length === 0 || names.includes(d.interface),
+  );
+  if (chosen.length === 0)
+    throw vmConflict(
+      name,
+      'no interface shows a guest MAC other than the platform one: nothing to adopt',
+    );
   const next = structuredClone(vm);
   const adopted: Adoption['adopted'] = [];
   interfacesOf(templateSpecOf(next)).forEach((iface, i) => {
@@ -68,15 +97,32 @@ type RemedyRequest = FastifyRequest<{ Params: { namespace: string; name: string 
 /** The optional body: `{interfaces?: [names], dryRun?: ["All"]}`. */
 function parseBody(remedy: Remedy, body: unknown): { interfaces?: string[]; dryRun: boolean } {
   if (body === undefined || body === null || body === '') return { dryRun: false };
-  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest(`${remedy}: the body must be empty or a JSON object`);
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new BadRequest(`${remedy}: the body must be empty or a JSON object`);
   const { interfaces, dryRun, ...rest } = body as { interfaces?: unknown; dryRun?: unknown };
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new BadRequest(`${remedy}: unknown field(s) ${unknown.join(', ')} (known: ${remedy === ADOPT_GUEST_MAC ? 'interfaces, ' : ''}dryRun)`);
-  if (interfaces !== undefined && (remedy !== ADOPT_GUEST_MAC || !Array.isArray(interfaces) || !interfaces.every((i) => typeof i === 'string'))) {
-    throw new BadRequest(remedy === ADOPT_GUEST_MAC ? 'interfaces must be a list of interface names' : `${remedy}: a restart restores every interface; interfaces applies to adopt-guest-mac`);
+  if (unknown.length > 0)
+    throw new BadRequest(
+      `${remedy}: unknown field(s) ${unknown.join(', ')} (known: ${remedy === ADOPT_GUEST_MAC ? 'interfaces, ' : ''}dryRun)`,
+    );
+  if (
+    interfaces !== undefined &&
+    (remedy !== ADOPT_GUEST_MAC ||
+      !Array.isArray(interfaces) ||
+      !interfaces.every((i) => typeof i === 'string'))
+  ) {
+    throw new BadRequest(
+      remedy === ADOPT_GUEST_MAC
+        ? 'interfaces must be a list of interface names'
+        : `${remedy}: a restart restores every interface; interfaces applies to adopt-guest-mac`,
+    );
   }
-  if (dryRun !== undefined && !Array.isArray(dryRun)) throw new BadRequest('dryRun must be a list, e.g. ["All"]');
-  return { ...(interfaces !== undefined ? { interfaces: interfaces as string[] } : {}), dryRun: (dryRun ?? []).map((d: unknown) => dryRunOf(String(d))).some(Boolean) };
+  if (dryRun !== undefined && !Array.isArray(dryRun))
+    throw new BadRequest('dryRun must be a list, e.g. ["All"]');
+  return {
+    ...(interfaces !== undefined ? { interfaces: interfaces as string[] } : {}),
+    dryRun: (dryRun ?? []).map((d: unknown) => dryRunOf(String(d))).some(Boolean),
+  };
 }
 
 export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps): void {
@@ -87,7 +133,8 @@ export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps):
       async (request: RemedyRequest, reply: FastifyReply) => {
         const { name } = request.params;
         let body: { interfaces?: string[]; dryRun: boolean } | undefined;
-        const parsed = (): { interfaces?: string[]; dryRun: boolean } => (body ??= parseBody(remedy, request.body));
+        const parsed = (): { interfaces?: string[]; dryRun: boolean } =>
+          (body ??= parseBody(remedy, request.body));
         let message = '';
         const result = await commitVmSubresource(deps, request, {
           group: 'subresources.harrow.io',
@@ -96,11 +143,16 @@ export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps):
           bodyDryRun: () => parsed().dryRun,
           decide(vm, vmi) {
             if (remedy === RESTORE_MAC) {
-              if (!vmiRunning(vmi)) throw vmConflict(name, 'VM is not running: its next start gives the guest the platform MACs anyway');
+              if (!vmiRunning(vmi))
+                throw vmConflict(
+                  name,
+                  'VM is not running: its next start gives the guest the platform MACs anyway',
+                );
               const drift = driftOf(vmi);
-              message = drift.length > 0
-                ? `restarting ${name}: ${drift.map((d) => `interface ${d.interface} gets ${d.platformMac} again (the guest uses ${d.guestMac})`).join('; ')}`
-                : `restarting ${name}: no interface shows drift; the guest keeps the platform MACs`;
+              message =
+                drift.length > 0
+                  ? `restarting ${name}: ${drift.map((d) => `interface ${d.interface} gets ${d.platformMac} again (the guest uses ${d.guestMac})`).join('; ')}`
+                  : `restarting ${name}: no interface shows drift; the guest keeps the platform MACs`;
               return applyVmAction('restart', vm, vmi);
             }
             const adoption = adoptGuestMacs(vm, vmi, parsed().interfaces);
@@ -110,9 +162,19 @@ export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps):
         });
         if (remedy === RESTORE_MAC) {
           setWarnings(reply, result.warnings);
-          return reply.code(202).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 202, message });
+          return reply.code(202).send({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Success',
+            code: 202,
+            message,
+          });
         }
-        setWarnings(reply, [...result.warnings, `${message}${requestContext(request).dryRun ? ' (dry run: nothing changed)' : ''}`]);
+        setWarnings(reply, [
+          ...result.warnings,
+          `${message}${requestContext(request).dryRun ? ' (dry run: nothing changed)' : ''}`,
+        ]);
         return result.object;
       },
     );

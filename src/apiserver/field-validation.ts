@@ -9,10 +9,13 @@ export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 export function fieldValidationOf(value: string | undefined): FieldValidation {
   if (value === undefined || value === '') return 'Warn';
   if (value === 'Ignore' || value === 'Warn' || value === 'Strict') return value;
-  throw new BadRequest(`fieldValidation must be one of Ignore, Warn or Strict, not ${JSON.stringify(value)}`);
+  throw new BadRequest(
+    `fieldValidation must be one of Ignore, Warn or Strict, not ${JSON.stringify(value)}`,
+  );
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function resolve(schema: Schema): Schema {
   const target = schema.$ref ?? (schema.allOf?.length === 1 ? schema.allOf[0]!.$ref : undefined);
@@ -35,7 +38,8 @@ function collect(value: unknown, schema: Schema, path: string, out: string[]): v
     const declared = s.properties?.[key];
     if (declared) collect(v, declared, here, out);
     else if (isObject(s.additionalProperties)) collect(v, s.additionalProperties, here, out);
-    else if (s.additionalProperties !== true && (s.properties !== undefined || s.type === 'object')) out.push(here);
+    else if (s.additionalProperties !== true && (s.properties !== undefined || s.type === 'object'))
+      out.push(here);
   }
 }
 
@@ -52,14 +56,21 @@ export function unknownFields(info: KindInfo, object: unknown): string[] {
  * Applies the directive to the unknown fields of `object` (those already in `before`, the stored object a patch or
  * replace starts from, are not new and are let be): Strict rejects as Kubernetes does, Warn returns the warnings.
  */
-export function checkFields(info: KindInfo, object: unknown, directive: FieldValidation, before?: unknown): string[] {
+export function checkFields(
+  info: KindInfo,
+  object: unknown,
+  directive: FieldValidation,
+  before?: unknown,
+): string[] {
   if (directive === 'Ignore') return [];
   const known = new Set(before === undefined ? [] : unknownFields(info, before));
   const unknown = unknownFields(info, object).filter((f) => !known.has(f));
   if (unknown.length === 0) return [];
   const messages = unknown.map((f) => `unknown field "${f}"`);
   if (directive === 'Strict') {
-    throw new BadRequest(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${messages.join(', ')}`);
+    throw new BadRequest(
+      `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${messages.join(', ')}`,
+    );
   }
   return messages;
 }

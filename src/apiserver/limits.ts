@@ -30,7 +30,10 @@ export class TokenBuckets {
     private readonly burst: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    if (!(rate > 0) || !(burst >= 1)) throw new Error(`rate limit: requests per second (${rate}) must be > 0 and burst (${burst}) >= 1`);
+    if (!(rate > 0) || !(burst >= 1))
+      throw new Error(
+        `rate limit: requests per second (${rate}) must be > 0 and burst (${burst}) >= 1`,
+      );
   }
 
   /** Takes one request for `key`: 0 when allowed, else the seconds until one is available. */
@@ -56,7 +59,12 @@ const isWatch = (request: FastifyRequest): boolean => {
 };
 
 function tooMany(message: string, retryAfterSeconds?: number): HarrowError {
-  return new HarrowError('TooManyRequests', 429, message, retryAfterSeconds !== undefined ? { retryAfterSeconds } : {});
+  return new HarrowError(
+    'TooManyRequests',
+    429,
+    message,
+    retryAfterSeconds !== undefined ? { retryAfterSeconds } : {},
+  );
 }
 
 /**
@@ -76,12 +84,17 @@ export function registerClientLimits(app: FastifyInstance, limits: ClientLimits 
     const wait = buckets.take(client);
     if (wait > 0) {
       const seconds = Math.max(1, Math.ceil(wait));
-      throw tooMany(`client ${user.name} is over its rate limit of ${rate} requests per second: retry after ${seconds}s`, seconds);
+      throw tooMany(
+        `client ${user.name} is over its rate limit of ${rate} requests per second: retry after ${seconds}s`,
+        seconds,
+      );
     }
     if (!isWatch(request)) return;
     const open = watching.get(client) ?? 0;
     if (open >= maxWatches) {
-      throw tooMany(`client ${user.name} already holds ${open} open watches, the most one client may: close one before opening another`);
+      throw tooMany(
+        `client ${user.name} already holds ${open} open watches, the most one client may: close one before opening another`,
+      );
     }
     watching.set(client, open + 1);
     // The watch's stream (or its error reply) ends with the response; count it down then.

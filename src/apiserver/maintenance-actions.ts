@@ -31,9 +31,13 @@ export const SCHEDULE_RESTART = 'schedule-restart';
 export const CANCEL_RESTART = 'cancel-restart';
 export type MaintenanceAction = typeof SCHEDULE_RESTART | typeof CANCEL_RESTART;
 
-
 /** The VM with a restart planned into its window, or Conflict saying why none can be. */
-export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, namespace: KubeObject | undefined, nowMs: number): VirtualMachine {
+export function scheduleRestart(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  namespace: KubeObject | undefined,
+  nowMs: number,
+): VirtualMachine {
   const name = vm.metadata.name;
   const ns = vm.metadata.namespace ?? 'default';
   const applied = appliedWindow(vm, namespace);
@@ -43,7 +47,11 @@ export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance 
       `no maintenance window applies: neither the VM nor namespace ${ns} has the harrow.io/maintenance-window annotation (set one with: harrow window set ${name} --schedule '0 2 * * SUN' --duration 2h --time-zone UTC)`,
     );
   }
-  if (!vmiRunning(vmi)) throw vmConflict(name, 'VM is not running: a stopped VM takes its changes when it next starts, there is nothing to restart');
+  if (!vmiRunning(vmi))
+    throw vmConflict(
+      name,
+      'VM is not running: a stopped VM takes its changes when it next starts, there is nothing to restart',
+    );
   const at = planFor(applied.window, new Date(nowMs));
   const next = structuredClone(vm);
   next.metadata.annotations = {
@@ -54,7 +62,17 @@ export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance 
   const status = (next.status ??= {});
   setCondition(
     (status.conditions ??= []),
-    { type: CONDITION_RESTART_SCHEDULED, status: 'True', reason: 'MaintenanceWindow', message: plannedMessage(at, applied, ns, at.getTime() === nowMs ? 'the window is open: ' : '') },
+    {
+      type: CONDITION_RESTART_SCHEDULED,
+      status: 'True',
+      reason: 'MaintenanceWindow',
+      message: plannedMessage(
+        at,
+        applied,
+        ns,
+        at.getTime() === nowMs ? 'the window is open: ' : '',
+      ),
+    },
     new Date(nowMs).toISOString(),
   );
   return next;
@@ -63,8 +81,11 @@ export function scheduleRestart(vm: VirtualMachine, vmi: VirtualMachineInstance 
 /** The VM without its planned restart, or Conflict when none is planned. */
 export function cancelRestart(vm: VirtualMachine): VirtualMachine {
   const planned = vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT];
-  const condition = vm.status?.conditions?.find((c) => c.type === CONDITION_RESTART_SCHEDULED && c.status === 'True');
-  if (planned === undefined && !condition) throw vmConflict(vm.metadata.name, 'no restart is scheduled');
+  const condition = vm.status?.conditions?.find(
+    (c) => c.type === CONDITION_RESTART_SCHEDULED && c.status === 'True',
+  );
+  if (planned === undefined && !condition)
+    throw vmConflict(vm.metadata.name, 'no restart is scheduled');
   const next = structuredClone(vm);
   if (next.metadata.annotations) {
     delete next.metadata.annotations[ANNOTATION_RESTART_SCHEDULED_AT];
@@ -76,7 +97,10 @@ export function cancelRestart(vm: VirtualMachine): VirtualMachine {
 
 type ActionRequest = FastifyRequest<{ Params: { namespace: string; name: string }; Body: unknown }>;
 
-export function registerMaintenanceActions(app: FastifyInstance, deps: MaintenanceActionDeps): void {
+export function registerMaintenanceActions(
+  app: FastifyInstance,
+  deps: MaintenanceActionDeps,
+): void {
   const now = deps.now ?? Date.now;
   for (const action of [SCHEDULE_RESTART, CANCEL_RESTART] as const) {
     app.put(
@@ -89,13 +113,27 @@ export function registerMaintenanceActions(app: FastifyInstance, deps: Maintenan
           code: 200,
           bodyDryRun: () => {
             const body = request.body;
-            if (body !== undefined && body !== null && body !== '' && (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)) {
-              throw new BadRequest(`${action}: the body must be empty or {} (the window comes from the VM's or its namespace's annotation)`);
+            if (
+              body !== undefined &&
+              body !== null &&
+              body !== '' &&
+              (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length > 0)
+            ) {
+              throw new BadRequest(
+                `${action}: the body must be empty or {} (the window comes from the VM's or its namespace's annotation)`,
+              );
             }
             return false;
           },
           decide: async (vm, vmi) =>
-            action === SCHEDULE_RESTART ? scheduleRestart(vm, vmi, await deps.store.get({ kind: 'Namespace', name: request.params.namespace }), now()) : cancelRestart(vm),
+            action === SCHEDULE_RESTART
+              ? scheduleRestart(
+                  vm,
+                  vmi,
+                  await deps.store.get({ kind: 'Namespace', name: request.params.namespace }),
+                  now(),
+                )
+              : cancelRestart(vm),
         });
         setWarnings(reply, result.warnings);
         return result.object;

@@ -27,17 +27,29 @@ export const LIST_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta';
 const OWNER_REFERENCE = 'io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference';
 const MANAGED_FIELDS_ENTRY = 'io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry';
 
-const str = (description: string, extra: Partial<Schema> = {}): Schema => ({ type: 'string', description, ...extra });
+const str = (description: string, extra: Partial<Schema> = {}): Schema => ({
+  type: 'string',
+  description,
+  ...extra,
+});
 const int = (description: string): Schema => ({ type: 'integer', format: 'int32', description });
 const bool = (description: string): Schema => ({ type: 'boolean', description });
-const stringMap = (description: string): Schema => ({ type: 'object', description, additionalProperties: { type: 'string', default: '' } });
+const stringMap = (description: string): Schema => ({
+  type: 'object',
+  description,
+  additionalProperties: { type: 'string', default: '' },
+});
 const quantity = (description: string): Schema => ({
   description,
   anyOf: [{ type: 'integer' }, { type: 'string' }],
   'x-kubernetes-int-or-string': true,
 });
 /** A typed object that keeps fields it does not declare (KubeVirt has more of them than Harrow acts on). */
-const open = (description: string, properties: Record<string, Schema> = {}, required?: string[]): Schema => ({
+const open = (
+  description: string,
+  properties: Record<string, Schema> = {},
+  required?: string[],
+): Schema => ({
   type: 'object',
   description,
   ...(Object.keys(properties).length > 0 ? { properties } : {}),
@@ -48,25 +60,39 @@ const list = (description: string, items: Schema, mapKey?: string): Schema => ({
   type: 'array',
   description,
   items,
-  ...(mapKey ? { 'x-kubernetes-list-type': 'map' as const, 'x-kubernetes-list-map-keys': [mapKey] } : {}),
+  ...(mapKey
+    ? { 'x-kubernetes-list-type': 'map' as const, 'x-kubernetes-list-map-keys': [mapKey] }
+    : {}),
 });
-export const ref = (name: string, description: string): Schema => ({ description, allOf: [{ $ref: `#/components/schemas/${name}` }], default: {} });
+export const ref = (name: string, description: string): Schema => ({
+  description,
+  allOf: [{ $ref: `#/components/schemas/${name}` }],
+  default: {},
+});
 
-const API_VERSION = str('APIVersion defines the versioned schema of this representation of an object.');
-const KIND = str('Kind is a string value representing the REST resource this object represents. In CamelCase.');
+const API_VERSION = str(
+  'APIVersion defines the versioned schema of this representation of an object.',
+);
+const KIND = str(
+  'Kind is a string value representing the REST resource this object represents. In CamelCase.',
+);
 const METADATA = ref(OBJECT_META, "Standard object's metadata.");
 
 const conditions = (of: string): Schema =>
   list(
     `Conditions of the ${of}.`,
-    open('A condition.', {
-      type: str('Type of the condition (Ready, RestartRequired, …).'),
-      status: str('True, False or Unknown.'),
-      reason: str('A CamelCase reason for the last transition.'),
-      message: str('A human-readable message about the last transition.'),
-      lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
-      lastProbeTime: str('When the condition was last probed.', { format: 'date-time' }),
-    }, ['type', 'status']),
+    open(
+      'A condition.',
+      {
+        type: str('Type of the condition (Ready, RestartRequired, …).'),
+        status: str('True, False or Unknown.'),
+        reason: str('A CamelCase reason for the last transition.'),
+        message: str('A human-readable message about the last transition.'),
+        lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
+        lastProbeTime: str('When the condition was last probed.', { format: 'date-time' }),
+      },
+      ['type', 'status'],
+    ),
   );
 
 const interfaceSchema = open(
@@ -77,11 +103,24 @@ const interfaceSchema = open(
       'The MAC address of the interface (52:54:00:ab:cd:ef, 52-54-00-AB-CD-EF, 5254.00ab.cdef or 525400abcdef; stored lower-case with colons). Unique cluster-wide; when absent, Harrow allocates one from the MacPool. Changing it needs a restart (RestartRequired).',
     ),
     model: str('Interface model: virtio (default), e1000, e1000e, ne2k_pci, pcnet, rtl8139.'),
-    bridge: open('Bridge binding: the guest is connected to the pod network through a bridge and gets the pod interface\'s MAC.'),
-    masquerade: open('Masquerade binding: NAT behind the pod IP; 02:00:00:00:00:00 is reserved for its in-pod bridge.'),
+    bridge: open(
+      "Bridge binding: the guest is connected to the pod network through a bridge and gets the pod interface's MAC.",
+    ),
+    masquerade: open(
+      'Masquerade binding: NAT behind the pod IP; 02:00:00:00:00:00 is reserved for its in-pod bridge.',
+    ),
     sriov: open('SR-IOV binding (kept, not acted on by Harrow).'),
-    binding: open('A network binding plugin by name (kept, not acted on by Harrow).', { name: str('Name of the binding plugin.') }),
-    ports: list('Ports forwarded by a masquerade binding.', open('A port.', { name: str('Port name.'), protocol: str('TCP or UDP.'), port: int('Port number.') })),
+    binding: open('A network binding plugin by name (kept, not acted on by Harrow).', {
+      name: str('Name of the binding plugin.'),
+    }),
+    ports: list(
+      'Ports forwarded by a masquerade binding.',
+      open('A port.', {
+        name: str('Port name.'),
+        protocol: str('TCP or UDP.'),
+        port: int('Port number.'),
+      }),
+    ),
     bootOrder: int('Boot order of the interface (1 is first).'),
     pciAddress: str('PCI address of the interface in the guest, e.g. 0000:81:01.10.'),
   },
@@ -92,12 +131,14 @@ const networkSchema = open(
   'A network the VM connects to: the pod network or a Multus network attachment.',
   {
     name: str('Network name; interfaces refer to it by this name.'),
-    pod: open('The pod network (the default network of the launcher pod).', { vmNetworkCIDR: str('CIDR for the VM network (masquerade).') }),
+    pod: open('The pod network (the default network of the launcher pod).', {
+      vmNetworkCIDR: str('CIDR for the VM network (masquerade).'),
+    }),
     multus: open(
       'A secondary network through Multus: a NetworkAttachmentDefinition.',
       {
         networkName: str('The NetworkAttachmentDefinition, as NAME or NAMESPACE/NAME.'),
-        default: bool('Use this network as the pod\'s default network.'),
+        default: bool("Use this network as the pod's default network."),
       },
       ['networkName'],
     ),
@@ -116,15 +157,42 @@ const domainSchema = open(
     }),
     memory: open('Memory of the guest.', { guest: quantity('Memory the guest sees, e.g. 1Gi.') }),
     resources: open('Resources requested for and limited to the launcher pod.', {
-      requests: { type: 'object', description: 'Requested resources (cpu, memory).', additionalProperties: quantity('A quantity.') },
-      limits: { type: 'object', description: 'Resource limits (cpu, memory).', additionalProperties: quantity('A quantity.') },
+      requests: {
+        type: 'object',
+        description: 'Requested resources (cpu, memory).',
+        additionalProperties: quantity('A quantity.'),
+      },
+      limits: {
+        type: 'object',
+        description: 'Resource limits (cpu, memory).',
+        additionalProperties: quantity('A quantity.'),
+      },
     }),
     devices: open('Devices of the guest.', {
-      interfaces: list('Network interfaces of the guest; each names a network in spec.networks.', interfaceSchema, 'name'),
-      disks: list('Disks of the guest; each names a volume.', open('A disk.', { name: str('Name of the disk; matches a volume.'), bootOrder: int('Boot order (1 is first).') }, ['name'])),
-      autoattachPodInterface: bool('Whether the pod network is attached when no interface is listed (default true).'),
+      interfaces: list(
+        'Network interfaces of the guest; each names a network in spec.networks.',
+        interfaceSchema,
+        'name',
+      ),
+      disks: list(
+        'Disks of the guest; each names a volume.',
+        open(
+          'A disk.',
+          {
+            name: str('Name of the disk; matches a volume.'),
+            bootOrder: int('Boot order (1 is first).'),
+          },
+          ['name'],
+        ),
+      ),
+      autoattachPodInterface: bool(
+        'Whether the pod network is attached when no interface is listed (default true).',
+      ),
     }),
-    firmware: open('Firmware of the guest (BIOS or EFI, serial, uuid).', { uuid: str('UUID the guest reads through SMBIOS.'), serial: str('Serial number the guest reads through SMBIOS.') }),
+    firmware: open('Firmware of the guest (BIOS or EFI, serial, uuid).', {
+      uuid: str('UUID the guest reads through SMBIOS.'),
+      serial: str('Serial number the guest reads through SMBIOS.'),
+    }),
     machine: open('Machine type.', { type: str('QEMU machine type, e.g. q35.') }),
     features: open('Hypervisor features (acpi, apic, smm, …).'),
   },
@@ -133,11 +201,24 @@ const domainSchema = open(
 
 const vmiSpecSchema = open('What the guest runs: hardware, networks and volumes.', {
   domain: domainSchema,
-  networks: list('Networks the guest connects to; each interface names one.', networkSchema, 'name'),
-  volumes: list('Volumes the disks are backed by (containerDisk, cloudInitNoCloud, dataVolume, persistentVolumeClaim, …).', open('A volume.', { name: str('Name of the volume; disks refer to it by this name.') }, ['name'])),
+  networks: list(
+    'Networks the guest connects to; each interface names one.',
+    networkSchema,
+    'name',
+  ),
+  volumes: list(
+    'Volumes the disks are backed by (containerDisk, cloudInitNoCloud, dataVolume, persistentVolumeClaim, …).',
+    open('A volume.', { name: str('Name of the volume; disks refer to it by this name.') }, [
+      'name',
+    ]),
+  ),
   nodeSelector: stringMap('Labels a node must have to run the guest.'),
-  terminationGracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Seconds the guest gets to shut down.' },
-  hostname: str('The guest\'s hostname.'),
+  terminationGracePeriodSeconds: {
+    type: 'integer',
+    format: 'int64',
+    description: 'Seconds the guest gets to shut down.',
+  },
+  hostname: str("The guest's hostname."),
   evictionStrategy: str('What happens on node drain: None, LiveMigrate, External.'),
 });
 // Only the typed fields above; its `required` does not apply to a VM template that omits them.
@@ -146,25 +227,48 @@ const domainRequired = ['domain'];
 const vmSpecSchema = open(
   'The desired state of the VirtualMachine: whether it runs, and the template of its instances.',
   {
-    runStrategy: str('When the VM runs: Always, Halted, Manual, RerunOnFailure or Once. Replaces spec.running.'),
-    running: bool('Legacy: true runs the VM (Always), false stops it (Halted). Mutually exclusive with runStrategy.'),
+    runStrategy: str(
+      'When the VM runs: Always, Halted, Manual, RerunOnFailure or Once. Replaces spec.running.',
+    ),
+    running: bool(
+      'Legacy: true runs the VM (Always), false stops it (Halted). Mutually exclusive with runStrategy.',
+    ),
     template: open(
       'The template of the VirtualMachineInstance that runs the VM.',
       {
-        metadata: open('Labels and annotations copied to the VirtualMachineInstance.', { labels: stringMap('Labels.'), annotations: stringMap('Annotations.') }),
+        metadata: open('Labels and annotations copied to the VirtualMachineInstance.', {
+          labels: stringMap('Labels.'),
+          annotations: stringMap('Annotations.'),
+        }),
         spec: { ...vmiSpecSchema, required: domainRequired },
       },
       ['spec'],
     ),
-    dataVolumeTemplates: list('DataVolumes created with the VM (kept, not acted on by Harrow).', open('A DataVolume template.', { apiVersion: API_VERSION, kind: KIND, metadata: open('Metadata of the DataVolume.'), spec: open('Spec of the DataVolume.') })),
-    instancetype: open('An instance type the VM takes its resources from (kept).', { name: str('Name.'), kind: str('Kind.') }),
-    preference: open('A preference the VM takes its defaults from (kept).', { name: str('Name.'), kind: str('Kind.') }),
+    dataVolumeTemplates: list(
+      'DataVolumes created with the VM (kept, not acted on by Harrow).',
+      open('A DataVolume template.', {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: open('Metadata of the DataVolume.'),
+        spec: open('Spec of the DataVolume.'),
+      }),
+    ),
+    instancetype: open('An instance type the VM takes its resources from (kept).', {
+      name: str('Name.'),
+      kind: str('Kind.'),
+    }),
+    preference: open('A preference the VM takes its defaults from (kept).', {
+      name: str('Name.'),
+      kind: str('Kind.'),
+    }),
   },
   ['template'],
 );
 
 const vmStatusSchema = open('The observed state of the VirtualMachine (written by Harrow).', {
-  printableStatus: str('Stopped, Starting, Running, Stopping, Terminating, CrashLoopBackOff, ErrorUnschedulable, …'),
+  printableStatus: str(
+    'Stopped, Starting, Running, Stopping, Terminating, CrashLoopBackOff, ErrorUnschedulable, …',
+  ),
   ready: bool('Whether its instance is running and ready.'),
   created: bool('Whether its instance exists.'),
   conditions: conditions('VirtualMachine (Ready, RestartRequired, …)'),
@@ -189,7 +293,11 @@ const vmiStatusSchema = open('The observed state of the instance (written by Har
 });
 
 /** A kind's root schema: apiVersion, kind, metadata and the kind's own fields. */
-const root = (description: string, properties: Record<string, Schema>, required?: string[]): Schema => ({
+const root = (
+  description: string,
+  properties: Record<string, Schema>,
+  required?: string[],
+): Schema => ({
   type: 'object',
   description,
   properties: { apiVersion: API_VERSION, kind: KIND, metadata: METADATA, ...properties },
@@ -202,44 +310,108 @@ const genericStatus = open('Observed state of the object.');
 /** Per kind: the root schema (apiVersion, kind, metadata are added). */
 export const KIND_SCHEMAS: Record<string, Schema> = {
   VirtualMachine: root(
-    'VirtualMachine (kubevirt.io/v1) handles a virtual machine: its runStrategy decides whether an instance runs; the template is what runs. Harrow assigns and keeps each interface\'s MAC.',
+    "VirtualMachine (kubevirt.io/v1) handles a virtual machine: its runStrategy decides whether an instance runs; the template is what runs. Harrow assigns and keeps each interface's MAC.",
     { spec: vmSpecSchema, status: vmStatusSchema },
     ['spec'],
   ),
-  VirtualMachineInstance: root('VirtualMachineInstance (kubevirt.io/v1) is a running virtual machine.', { spec: { ...vmiSpecSchema, required: domainRequired }, status: vmiStatusSchema }, ['spec']),
-  VirtualMachineClone: root('VirtualMachineClone (clone.kubevirt.io) clones a VirtualMachine; clones get new MACs.', {
-    spec: open('What to clone.', {
-      source: open('The VM to clone.', { apiGroup: str('API group.'), kind: str('Kind.'), name: str('Name.') }),
-      target: open('The VM to create.', { apiGroup: str('API group.'), kind: str('Kind.'), name: str('Name.') }),
-      newMacAddresses: stringMap('MACs for the clone, by interface name (otherwise new ones are allocated).'),
-    }),
+  VirtualMachineInstance: root(
+    'VirtualMachineInstance (kubevirt.io/v1) is a running virtual machine.',
+    { spec: { ...vmiSpecSchema, required: domainRequired }, status: vmiStatusSchema },
+    ['spec'],
+  ),
+  VirtualMachineClone: root(
+    'VirtualMachineClone (clone.kubevirt.io) clones a VirtualMachine; clones get new MACs.',
+    {
+      spec: open('What to clone.', {
+        source: open('The VM to clone.', {
+          apiGroup: str('API group.'),
+          kind: str('Kind.'),
+          name: str('Name.'),
+        }),
+        target: open('The VM to create.', {
+          apiGroup: str('API group.'),
+          kind: str('Kind.'),
+          name: str('Name.'),
+        }),
+        newMacAddresses: stringMap(
+          'MACs for the clone, by interface name (otherwise new ones are allocated).',
+        ),
+      }),
+      status: genericStatus,
+    },
+  ),
+  NetworkAttachmentDefinition: root(
+    'NetworkAttachmentDefinition (k8s.cni.cncf.io/v1) describes a Multus network by its CNI configuration.',
+    {
+      spec: open('The network.', {
+        config: str(
+          'The CNI configuration as JSON (Harrow reads type "bridge", vlan and the ipam range).',
+        ),
+      }),
+    },
+  ),
+  MacPool: root(
+    'MacPool (harrow.io/v1): ranges of MACs Harrow allocates from, and how long a released MAC is quarantined.',
+    {
+      spec: open('The pool.', {
+        ranges: list(
+          'Ranges of MACs, inclusive.',
+          open('A range.', { start: str('First MAC.'), end: str('Last MAC.') }, ['start', 'end']),
+        ),
+        quarantineSeconds: int('Seconds a released MAC waits before reuse.'),
+      }),
+      status: open('Pool usage.', {
+        capacity: int('MACs in the ranges.'),
+        allocated: int('MACs in use.'),
+        quarantined: int('MACs in quarantine.'),
+      }),
+    },
+  ),
+  MacAllocation: root(
+    'MacAllocation (harrow.io/v1, read-only): one MAC in use or in quarantine, and who holds it.',
+    {
+      spec: open('The MAC and its holder.', {
+        macAddress: str('The MAC.'),
+        pool: str('The pool it came from (empty outside every range).'),
+        owner: open('The holder.', {
+          kind: str('Kind.'),
+          namespace: str('Namespace.'),
+          name: str('Name.'),
+          uid: str('UID.'),
+          interface: str('Interface name.'),
+        }),
+      }),
+      status: open('State.', {
+        state: str('InUse or Quarantined.'),
+        quarantineUntil: str('End of quarantine.', { format: 'date-time' }),
+        releasedAt: str('When it was released.', { format: 'date-time' }),
+      }),
+    },
+  ),
+  AuditRecord: root('AuditRecord (harrow.io/v1, append-only): who changed what, and the outcome.', {
+    spec: genericSpec,
+  }),
+  ApiToken: root("ApiToken (harrow.io/v1): a user's API token, stored by its SHA-256 only.", {
+    spec: genericSpec,
     status: genericStatus,
   }),
-  NetworkAttachmentDefinition: root('NetworkAttachmentDefinition (k8s.cni.cncf.io/v1) describes a Multus network by its CNI configuration.', {
-    spec: open('The network.', { config: str('The CNI configuration as JSON (Harrow reads type "bridge", vlan and the ipam range).') }),
+  Pod: root('Pod (v1): the launcher pod of a VM instance.', {
+    spec: genericSpec,
+    status: genericStatus,
   }),
-  MacPool: root('MacPool (harrow.io/v1): ranges of MACs Harrow allocates from, and how long a released MAC is quarantined.', {
-    spec: open('The pool.', {
-      ranges: list('Ranges of MACs, inclusive.', open('A range.', { start: str('First MAC.'), end: str('Last MAC.') }, ['start', 'end'])),
-      quarantineSeconds: int('Seconds a released MAC waits before reuse.'),
-    }),
-    status: open('Pool usage.', { capacity: int('MACs in the ranges.'), allocated: int('MACs in use.'), quarantined: int('MACs in quarantine.') }),
-  }),
-  MacAllocation: root('MacAllocation (harrow.io/v1, read-only): one MAC in use or in quarantine, and who holds it.', {
-    spec: open('The MAC and its holder.', {
-      macAddress: str('The MAC.'),
-      pool: str('The pool it came from (empty outside every range).'),
-      owner: open('The holder.', { kind: str('Kind.'), namespace: str('Namespace.'), name: str('Name.'), uid: str('UID.'), interface: str('Interface name.') }),
-    }),
-    status: open('State.', { state: str('InUse or Quarantined.'), quarantineUntil: str('End of quarantine.', { format: 'date-time' }), releasedAt: str('When it was released.', { format: 'date-time' }) }),
-  }),
-  AuditRecord: root('AuditRecord (harrow.io/v1, append-only): who changed what, and the outcome.', { spec: genericSpec }),
-  ApiToken: root('ApiToken (harrow.io/v1): a user\'s API token, stored by its SHA-256 only.', { spec: genericSpec, status: genericStatus }),
-  Pod: root('Pod (v1): the launcher pod of a VM instance.', { spec: genericSpec, status: genericStatus }),
   Namespace: root('Namespace (v1) scopes names.', { spec: genericSpec, status: genericStatus }),
-  Node: root('Node (v1): a host that runs VM instances.', { spec: genericSpec, status: genericStatus }),
+  Node: root('Node (v1): a host that runs VM instances.', {
+    spec: genericSpec,
+    status: genericStatus,
+  }),
   Event: root('Event (v1): something that happened to an object.', {
-    involvedObject: open('The object the event is about.', { kind: str('Kind.'), namespace: str('Namespace.'), name: str('Name.'), uid: str('UID.'), apiVersion: str('API version.') }),
+    involvedObject: open('The object the event is about.', {
+      kind: str('Kind.'),
+      namespace: str('Namespace.'),
+      name: str('Name.'),
+      uid: str('UID.'),
+      apiVersion: str('API version.'),
+    }),
     reason: str('A CamelCase reason.'),
     message: str('What happened.'),
     type: str('Normal or Warning.'),
@@ -268,15 +440,37 @@ export const META_SCHEMAS: Record<string, Schema> = {
       namespace: str('The namespace; empty for cluster-scoped kinds.'),
       uid: str('Unique ID, set by the server.'),
       resourceVersion: str('Version of the object, for optimistic concurrency; set by the server.'),
-      generation: { type: 'integer', format: 'int64', description: 'Generation of the desired state; set by the server.' },
-      creationTimestamp: str('When the object was created; set by the server.', { format: 'date-time' }),
-      deletionTimestamp: str('When the object will be deleted; set by the server.', { format: 'date-time' }),
-      deletionGracePeriodSeconds: { type: 'integer', format: 'int64', description: 'Grace period of a pending deletion.' },
+      generation: {
+        type: 'integer',
+        format: 'int64',
+        description: 'Generation of the desired state; set by the server.',
+      },
+      creationTimestamp: str('When the object was created; set by the server.', {
+        format: 'date-time',
+      }),
+      deletionTimestamp: str('When the object will be deleted; set by the server.', {
+        format: 'date-time',
+      }),
+      deletionGracePeriodSeconds: {
+        type: 'integer',
+        format: 'int64',
+        description: 'Grace period of a pending deletion.',
+      },
       labels: stringMap('Labels for selection.'),
       annotations: stringMap('Annotations: unstructured key-value data.'),
-      ownerReferences: list('Objects this one depends on.', { default: {}, allOf: [{ $ref: `#/components/schemas/${OWNER_REFERENCE}` }] }, 'uid'),
-      finalizers: { ...list('Must be empty before the object is deleted.', { type: 'string', default: '' }), 'x-kubernetes-list-type': 'set' },
-      managedFields: list('Which manager set which fields.', { default: {}, allOf: [{ $ref: `#/components/schemas/${MANAGED_FIELDS_ENTRY}` }] }),
+      ownerReferences: list(
+        'Objects this one depends on.',
+        { default: {}, allOf: [{ $ref: `#/components/schemas/${OWNER_REFERENCE}` }] },
+        'uid',
+      ),
+      finalizers: {
+        ...list('Must be empty before the object is deleted.', { type: 'string', default: '' }),
+        'x-kubernetes-list-type': 'set',
+      },
+      managedFields: list('Which manager set which fields.', {
+        default: {},
+        allOf: [{ $ref: `#/components/schemas/${MANAGED_FIELDS_ENTRY}` }],
+      }),
     },
   },
   [OWNER_REFERENCE]: {
@@ -289,7 +483,9 @@ export const META_SCHEMAS: Record<string, Schema> = {
       name: str('Name of the referent.', { default: '' }),
       uid: str('UID of the referent.', { default: '' }),
       controller: bool('Whether the referent manages this object.'),
-      blockOwnerDeletion: bool('Whether the referent waits for this object on foreground deletion.'),
+      blockOwnerDeletion: bool(
+        'Whether the referent waits for this object on foreground deletion.',
+      ),
     },
   },
   [MANAGED_FIELDS_ENTRY]: {
@@ -311,7 +507,11 @@ export const META_SCHEMAS: Record<string, Schema> = {
     properties: {
       resourceVersion: str('Version of the list, to watch from.'),
       continue: str('Token for the next page.'),
-      remainingItemCount: { type: 'integer', format: 'int64', description: 'Items after this page.' },
+      remainingItemCount: {
+        type: 'integer',
+        format: 'int64',
+        description: 'Items after this page.',
+      },
     },
   },
 };

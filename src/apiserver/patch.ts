@@ -17,7 +17,9 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
       'UnsupportedMediaType',
       415,
       `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}` +
-        (mime === 'application/apply-patch+yaml' ? ' (server-side apply is not supported: use kubectl apply --server-side=false)' : ''),
+        (mime === 'application/apply-patch+yaml'
+          ? ' (server-side apply is not supported: use kubectl apply --server-side=false)'
+          : ''),
     );
   }
   return type;
@@ -36,7 +38,8 @@ export function applyPatch(type: PatchType, target: unknown, patch: unknown): un
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** RFC 7386: objects merge, null deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -62,7 +65,10 @@ const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
 function parsePointer(pointer: string, where: string): string[] {
   if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new BadRequest(`${where}: ${JSON.stringify(pointer)} is not a JSON pointer (it must start with '/')`);
+  if (!pointer.startsWith('/'))
+    throw new BadRequest(
+      `${where}: ${JSON.stringify(pointer)} is not a JSON pointer (it must start with '/')`,
+    );
   return pointer
     .slice(1)
     .split('/')
@@ -71,18 +77,25 @@ function parsePointer(pointer: string, where: string): string[] {
 
 /** `/spec/template/0/name` → `spec.template[0].name`, the field-path notation of our Status causes. */
 export function pointerToField(tokens: string[]): string {
-  return tokens.reduce((acc, t) => (/^\d+$/.test(t) || t === '-' ? `${acc}[${t}]` : acc === '' ? t : `${acc}.${t}`), '');
+  return tokens.reduce(
+    (acc, t) => (/^\d+$/.test(t) || t === '-' ? `${acc}[${t}]` : acc === '' ? t : `${acc}.${t}`),
+    '',
+  );
 }
 
 function validateOps(patch: unknown): JsonPatchOp[] {
-  if (!Array.isArray(patch)) throw new BadRequest('a JSON patch must be a JSON array of operations');
+  if (!Array.isArray(patch))
+    throw new BadRequest('a JSON patch must be a JSON array of operations');
   return patch.map((raw, i) => {
     if (!isObject(raw)) throw new BadRequest(`JSON patch operation ${i} is not an object`);
     const { op, path, from } = raw;
     if (typeof op !== 'string' || !OPS.has(op)) {
-      throw new BadRequest(`JSON patch operation ${i}: op ${JSON.stringify(op)} is not one of add, remove, replace, move, copy, test`);
+      throw new BadRequest(
+        `JSON patch operation ${i}: op ${JSON.stringify(op)} is not one of add, remove, replace, move, copy, test`,
+      );
     }
-    if (typeof path !== 'string') throw new BadRequest(`JSON patch operation ${i} (${op}): "path" must be a string`);
+    if (typeof path !== 'string')
+      throw new BadRequest(`JSON patch operation ${i} (${op}): "path" must be a string`);
     if ((op === 'move' || op === 'copy') && typeof from !== 'string') {
       throw new BadRequest(`JSON patch operation ${i} (${op}): "from" must be a string`);
     }
@@ -104,9 +117,11 @@ class PatchFailure extends Error {
 
 function arrayIndex(token: string, length: number, forAdd: boolean, tokens: string[]): number {
   if (forAdd && token === '-') return length;
-  if (!/^(0|[1-9]\d*)$/.test(token)) throw new PatchFailure(tokens, `${JSON.stringify(token)} is not an array index`);
+  if (!/^(0|[1-9]\d*)$/.test(token))
+    throw new PatchFailure(tokens, `${JSON.stringify(token)} is not an array index`);
   const i = Number(token);
-  if (i > length || (!forAdd && i === length)) throw new PatchFailure(tokens, `index ${i} is out of range (the array has ${length} elements)`);
+  if (i > length || (!forAdd && i === length))
+    throw new PatchFailure(tokens, `index ${i} is out of range (the array has ${length} elements)`);
   return i;
 }
 
@@ -140,7 +155,8 @@ function addAt(doc: unknown, tokens: string[], value: unknown, replace: boolean)
     if (replace) parent[i] = value;
     else parent.splice(i, 0, value);
   } else if (isObject(parent)) {
-    if (replace && !Object.prototype.hasOwnProperty.call(parent, last)) throw new PatchFailure(tokens, 'the path does not exist');
+    if (replace && !Object.prototype.hasOwnProperty.call(parent, last))
+      throw new PatchFailure(tokens, 'the path does not exist');
     parent[last] = value;
   } else {
     throw new PatchFailure(tokens, 'the parent is neither an object nor an array');
@@ -153,14 +169,16 @@ function removeAt(doc: unknown, tokens: string[]): unknown {
   const parent = resolveParent(doc, tokens);
   const last = tokens[tokens.length - 1]!;
   if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, false, tokens), 1);
-  else if (isObject(parent) && Object.prototype.hasOwnProperty.call(parent, last)) delete parent[last];
+  else if (isObject(parent) && Object.prototype.hasOwnProperty.call(parent, last))
+    delete parent[last];
   else throw new PatchFailure(tokens, 'the path does not exist');
   return doc;
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (Array.isArray(a))
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a);
     if (ka.length !== Object.keys(b).length) return false;
@@ -188,13 +206,20 @@ export function jsonPatch(target: unknown, patch: unknown): unknown {
           break;
         case 'test':
           if (!deepEqual(getAt(doc, tokens), op.value)) {
-            throw new PatchFailure(tokens, `test failed: the value is not ${JSON.stringify(op.value)}`);
+            throw new PatchFailure(
+              tokens,
+              `test failed: the value is not ${JSON.stringify(op.value)}`,
+            );
           }
           break;
         case 'move':
         case 'copy': {
           const from = parsePointer(op.from!, `JSON patch operation ${i} (${op.op}) from`);
-          if (op.op === 'move' && from.length < tokens.length && from.every((t, j) => tokens[j] === t)) {
+          if (
+            op.op === 'move' &&
+            from.length < tokens.length &&
+            from.every((t, j) => tokens[j] === t)
+          ) {
             throw new PatchFailure(tokens, 'a value cannot be moved into one of its own children');
           }
           const value = structuredClone(getAt(doc, from));
@@ -206,9 +231,10 @@ export function jsonPatch(target: unknown, patch: unknown): unknown {
     } catch (e) {
       if (!(e instanceof PatchFailure)) throw e;
       const field = pointerToField(e.tokens) || '(root)';
-      throw new Invalid(`the JSON patch could not be applied: operation ${i} (${op.op} ${op.path}): ${e.message}`, [
-        fieldInvalid(field, e.message),
-      ]);
+      throw new Invalid(
+        `the JSON patch could not be applied: operation ${i} (${op.op} ${op.path}): ${e.message}`,
+        [fieldInvalid(field, e.message)],
+      );
     }
   }
   return doc;
@@ -219,10 +245,12 @@ export function jsonPatch(target: unknown, patch: unknown): unknown {
 const ORDER = '$setElementOrder/';
 const DELETE_PRIMITIVES = '$deleteFromPrimitiveList/';
 
-const isDirectiveKey = (k: string): boolean => k === '$patch' || k === '$retainKeys' || k.startsWith(ORDER) || k.startsWith(DELETE_PRIMITIVES);
+const isDirectiveKey = (k: string): boolean =>
+  k === '$patch' || k === '$retainKeys' || k.startsWith(ORDER) || k.startsWith(DELETE_PRIMITIVES);
 
 function withoutDirectives(v: unknown): unknown {
-  if (Array.isArray(v)) return v.filter((e) => !(isObject(e) && e.$patch === 'delete')).map(withoutDirectives);
+  if (Array.isArray(v))
+    return v.filter((e) => !(isObject(e) && e.$patch === 'delete')).map(withoutDirectives);
   if (!isObject(v)) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) if (!isDirectiveKey(k)) out[k] = withoutDirectives(x);
@@ -244,7 +272,9 @@ export function strategicMergePatch(target: unknown, patch: Record<string, unkno
     }
     const order = patch[ORDER + key];
     if (Array.isArray(value)) {
-      result[key] = Array.isArray(order) ? mergeList(result[key], value, order) : withoutDirectives(value);
+      result[key] = Array.isArray(order)
+        ? mergeList(result[key], value, order)
+        : withoutDirectives(value);
     } else if (isObject(value)) {
       if (value.$patch === 'delete') delete result[key];
       else result[key] = strategicMergePatch(result[key], value);
@@ -255,11 +285,15 @@ export function strategicMergePatch(target: unknown, patch: Record<string, unkno
   for (const [key, order] of Object.entries(patch)) {
     if (key.startsWith(ORDER) && Array.isArray(order)) {
       const list = key.slice(ORDER.length);
-      if (!(list in patch) && Array.isArray(result[list])) result[list] = mergeList(result[list], [], order);
+      if (!(list in patch) && Array.isArray(result[list]))
+        result[list] = mergeList(result[list], [], order);
     }
     if (key.startsWith(DELETE_PRIMITIVES) && Array.isArray(order)) {
       const list = key.slice(DELETE_PRIMITIVES.length);
-      if (Array.isArray(result[list])) result[list] = (result[list] as unknown[]).filter((e) => !order.some((d) => deepEqual(d, e)));
+      if (Array.isArray(result[list]))
+        result[list] = (result[list] as unknown[]).filter(
+          (e) => !order.some((d) => deepEqual(d, e)),
+        );
     }
   }
   const retain = patch.$retainKeys;
@@ -272,12 +306,16 @@ export function strategicMergePatch(target: unknown, patch: Record<string, unkno
 function mergeList(original: unknown, patchList: unknown[], order: unknown[]): unknown[] {
   const base = Array.isArray(original) ? original : [];
   if (patchList.some((e) => isObject(e) && e.$patch === 'replace')) {
-    return withoutDirectives(patchList.filter((e) => !(isObject(e) && e.$patch === 'replace'))) as unknown[];
+    return withoutDirectives(
+      patchList.filter((e) => !(isObject(e) && e.$patch === 'replace')),
+    ) as unknown[];
   }
   const first = order[0];
   if (!isObject(first)) {
     // A merged list of primitives (finalizers and the like): union, in the order given.
-    const all = [...base, ...patchList].filter((v, i, a) => a.findIndex((w) => deepEqual(v, w)) === i);
+    const all = [...base, ...patchList].filter(
+      (v, i, a) => a.findIndex((w) => deepEqual(v, w)) === i,
+    );
     return sortByOrder(all, order, (v) => v);
   }
   const keys = Object.keys(first);
@@ -305,5 +343,8 @@ function sortByOrder(list: unknown[], order: unknown[], keyOf: (e: unknown) => u
     const i = order.findIndex((o) => deepEqual(o, keyOf(e)));
     return i < 0 ? order.length : i;
   };
-  return list.map((e, i) => ({ e, i, r: rank(e) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.e);
+  return list
+    .map((e, i) => ({ e, i, r: rank(e) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.e);
 }

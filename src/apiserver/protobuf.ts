@@ -13,7 +13,8 @@ interface Field {
   bytes?: Buffer;
 }
 
-const malformed = (why: string): HarrowError => new HarrowError('BadRequest', 400, `the protobuf request body is malformed: ${why}`);
+const malformed = (why: string): HarrowError =>
+  new HarrowError('BadRequest', 400, `the protobuf request body is malformed: ${why}`);
 
 function readVarint(buf: Buffer, at: number): [number, number] {
   let value = 0;
@@ -61,7 +62,8 @@ function fields(buf: Buffer): Field[] {
   return out;
 }
 
-const strings = (fs: Field[], n: number): string[] => fs.filter((f) => f.number === n && f.bytes).map((f) => f.bytes!.toString('utf8'));
+const strings = (fs: Field[], n: number): string[] =>
+  fs.filter((f) => f.number === n && f.bytes).map((f) => f.bytes!.toString('utf8'));
 const first = (fs: Field[], n: number): string | undefined => strings(fs, n)[0];
 const message = (fs: Field[], n: number): Field[] => {
   const f = fs.find((x) => x.number === n && x.bytes);
@@ -76,7 +78,8 @@ function stringMap(fs: Field[], n: number): Record<string, string> | undefined {
 
 /** Decodes `k8s\0` + runtime.Unknown{typeMeta, raw}; only a v1 Namespace is understood (its ObjectMeta and spec.finalizers). */
 export function decodeProtobufObject(body: Buffer): KubeObject {
-  if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC)) throw malformed('it does not start with the Kubernetes protobuf magic');
+  if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC))
+    throw malformed('it does not start with the Kubernetes protobuf magic');
   const unknown = fields(body.subarray(MAGIC.length));
   const typeMeta = message(unknown, 1);
   const apiVersion = first(typeMeta, 1) ?? '';

@@ -7,13 +7,25 @@ import type { ListOptions, ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin, UserInfo } from './admission/types.ts';
 import type { Authorize, ReadFilter } from './auth.ts';
 import { checkFields, fieldValidationOf } from './field-validation.ts';
-import { carryOverOnUpdate, hasStatusSubresource, incomingObject, prepareCreate } from './incoming-object.ts';
+import {
+  carryOverOnUpdate,
+  hasStatusSubresource,
+  incomingObject,
+  prepareCreate,
+} from './incoming-object.ts';
 import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
 import { requestContext, requestUser } from './request-context.ts';
 import { parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
 import { tableVersionAccepted, toTable, type IncludeObject, type TableOptions } from './tables.ts';
 import { serveWatch, type WatchRegistry } from './watch.ts';
-import { admitAndCommit, modifiedConflict, notFound, qualifiedResource, type WriteRequest, type WriteResult } from './writes.ts';
+import {
+  admitAndCommit,
+  modifiedConflict,
+  notFound,
+  qualifiedResource,
+  type WriteRequest,
+  type WriteResult,
+} from './writes.ts';
 
 export interface ResourceRoutesDeps {
   store: ResourceStore;
@@ -78,7 +90,10 @@ const QUERY_SCHEMA = {
 
 /** An optional store capability: list answered with each object's stored JSON text. */
 interface RawListStore {
-  listRaw(kind: string, options?: ListOptions): Promise<{ json: string[]; resourceVersion: string; continue?: string }>;
+  listRaw(
+    kind: string,
+    options?: ListOptions,
+  ): Promise<{ json: string[]; resourceVersion: string; continue?: string }>;
 }
 
 const hasListRaw = (store: ResourceStore): store is ResourceStore & RawListStore =>
@@ -90,7 +105,9 @@ const NAMESPACE_LEFTOVERS = new Set(['AuditRecord', 'Event']);
 export function dryRunOf(value: string | undefined): boolean {
   if (value === undefined || value === '') return false;
   if (value === 'All') return true;
-  throw new BadRequest(`invalid dryRun value ${JSON.stringify(value)}: the only supported value is All`);
+  throw new BadRequest(
+    `invalid dryRun value ${JSON.stringify(value)}: the only supported value is All`,
+  );
 }
 
 /**
@@ -113,7 +130,10 @@ export function setWarnings(reply: FastifyReply, warnings: string[]): void {
 function tableOptionsOf(request: Req): TableOptions | undefined {
   const version = tableVersionAccepted(request.headers.accept);
   if (!version) return undefined;
-  return { version, ...(request.query.includeObject ? { includeObject: request.query.includeObject } : {}) };
+  return {
+    version,
+    ...(request.query.includeObject ? { includeObject: request.query.includeObject } : {}),
+  };
 }
 
 export function listPrefix(info: KindInfo): string {
@@ -127,39 +147,62 @@ export function registerResourceRoutes(app: FastifyInstance, deps: ResourceRoute
 function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: KindInfo): void {
   const { store } = deps;
   const prefix = listPrefix(info);
-  const collection = info.namespaced ? `${prefix}/namespaces/:namespace/${info.plural}` : `${prefix}/${info.plural}`;
+  const collection = info.namespaced
+    ? `${prefix}/namespaces/:namespace/${info.plural}`
+    : `${prefix}/${info.plural}`;
   const item = `${collection}/:name`;
   const allows = (verb: Verb): boolean => info.verbs.includes(verb);
-  const config = (verb: string, audited: boolean): { harrow: HarrowRouteConfig } => ({ harrow: { kind: info.kind, verb, audited } });
+  const config = (verb: string, audited: boolean): { harrow: HarrowRouteConfig } => ({
+    harrow: { kind: info.kind, verb, audited },
+  });
 
   const user = (request: Req): UserInfo => requestUser(request);
-  const authorize = (request: Req, verb: string, namespace: string | undefined, name?: string): UserInfo => {
+  const authorize = (
+    request: Req,
+    verb: string,
+    namespace: string | undefined,
+    name?: string,
+  ): UserInfo => {
     const u = user(request);
     if (!deps.authorize(u, verb, info.kind, namespace, name)) {
       const what = name ? `${qualifiedResource(info)} "${name}"` : qualifiedResource(info);
       const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
-      throw new Forbidden(`${what} is forbidden: User "${u.name}" cannot ${verb} resource "${info.plural}" in API group "${info.group}"${where}`, {
-        ...(name ? { name } : {}),
-        group: info.group,
-        kind: info.plural,
-      });
+      throw new Forbidden(
+        `${what} is forbidden: User "${u.name}" cannot ${verb} resource "${info.plural}" in API group "${info.group}"${where}`,
+        {
+          ...(name ? { name } : {}),
+          group: info.group,
+          kind: info.plural,
+        },
+      );
     }
     return u;
   };
   const notAllowed = (verb: Verb): HarrowError =>
-    new HarrowError('MethodNotAllowed', 405, `${verb} is not supported on ${qualifiedResource(info)}: ${info.kind} is ${info.verbs.includes('create') ? 'not deletable as a collection' : 'read-only through the API'}`, {
-      group: info.group,
-      kind: info.plural,
-    });
+    new HarrowError(
+      'MethodNotAllowed',
+      405,
+      `${verb} is not supported on ${qualifiedResource(info)}: ${info.kind} is ${info.verbs.includes('create') ? 'not deletable as a collection' : 'read-only through the API'}`,
+      {
+        group: info.group,
+        kind: info.plural,
+      },
+    );
   const refOf = (namespace: string | undefined, name: string): ObjectRef =>
-    info.namespaced ? { kind: info.kind, namespace: namespace ?? '', name } : { kind: info.kind, name };
+    info.namespaced
+      ? { kind: info.kind, namespace: namespace ?? '', name }
+      : { kind: info.kind, name };
   const getOr404 = async (namespace: string | undefined, name: string): Promise<KubeObject> => {
     const o = await store.get(refOf(namespace, name));
     if (!o) throw notFound(info, name);
     return o;
   };
   /** A read of one object: one the user may not see is answered as absent, so a 404 tells nothing a missing one would not. */
-  const readOr404 = async (request: Req, namespace: string | undefined, name: string): Promise<KubeObject> => {
+  const readOr404 = async (
+    request: Req,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject> => {
     const o = await getOr404(namespace, name);
     const visible = deps.readFilter?.(user(request), info.kind);
     if (visible && !visible(o)) throw notFound(info, name);
@@ -168,11 +211,29 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   const ensureNamespace = async (namespace: string | undefined): Promise<void> => {
     if (!info.namespaced) return;
     const ns = await store.get({ kind: 'Namespace', name: namespace ?? '' });
-    if (!ns) throw new NotFound(`namespaces "${namespace}" not found`, { name: namespace ?? '', group: '', kind: 'namespaces' });
+    if (!ns)
+      throw new NotFound(`namespaces "${namespace}" not found`, {
+        name: namespace ?? '',
+        group: '',
+        kind: 'namespaces',
+      });
   };
-  const commit = (request: Req, w: Omit<WriteRequest, 'info' | 'user' | 'dryRun'>): Promise<WriteResult> =>
-    admitAndCommit(deps, { ...w, info, user: user(request), dryRun: requestContext(request).dryRun });
-  const respond = (reply: FastifyReply, code: number, result: WriteResult, fieldWarnings: string[] = []): KubeObject => {
+  const commit = (
+    request: Req,
+    w: Omit<WriteRequest, 'info' | 'user' | 'dryRun'>,
+  ): Promise<WriteResult> =>
+    admitAndCommit(deps, {
+      ...w,
+      info,
+      user: user(request),
+      dryRun: requestContext(request).dryRun,
+    });
+  const respond = (
+    reply: FastifyReply,
+    code: number,
+    result: WriteResult,
+    fieldWarnings: string[] = [],
+  ): KubeObject => {
     setWarnings(reply, [...fieldWarnings, ...result.warnings]);
     reply.code(code);
     return result.object;
@@ -184,7 +245,10 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     const { namespace } = request.params;
     const q = request.query;
     const watching = q.watch === '1' || q.watch === 'true';
-    const visible = deps.readFilter?.(authorize(request, watching ? 'watch' : 'list', namespace), info.kind);
+    const visible = deps.readFilter?.(
+      authorize(request, watching ? 'watch' : 'list', namespace),
+      info.kind,
+    );
     const selector = parseSelector(info.kind, q.labelSelector, q.fieldSelector);
     const table = tableOptionsOf(request);
     if (watching) {
@@ -202,7 +266,10 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
         registry: deps.watches,
       });
     }
-    const limit = q.limit === undefined || q.limit === 0 ? undefined : Math.min(q.limit, deps.maxListLimit ?? Number.MAX_SAFE_INTEGER);
+    const limit =
+      q.limit === undefined || q.limit === 0
+        ? undefined
+        : Math.min(q.limit, deps.maxListLimit ?? Number.MAX_SAFE_INTEGER);
     const options: ListOptions = {
       ...(namespace !== undefined ? { namespace } : {}),
       ...(limit !== undefined ? { limit } : {}),
@@ -214,81 +281,168 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       reply.type('application/json');
       return `{"kind":${JSON.stringify(info.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},"metadata":${JSON.stringify(listMeta(raw))},"items":[${raw.json.join(',')}]}`;
     }
-    const matches = selectsEverything(selector) ? undefined : (o: KubeObject): boolean => selectorMatches(selector, o);
-    const filter = visible && matches ? (o: KubeObject): boolean => visible(o) && matches(o) : (visible ?? matches);
+    const matches = selectsEverything(selector)
+      ? undefined
+      : (o: KubeObject): boolean => selectorMatches(selector, o);
+    const filter =
+      visible && matches
+        ? (o: KubeObject): boolean => visible(o) && matches(o)
+        : (visible ?? matches);
     const result = await store.list(info.kind, { ...options, ...(filter ? { filter } : {}) });
     if (table) return toTable(info, result.items, listMeta(result), table);
-    return { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: listMeta(result), items: result.items };
+    return {
+      kind: info.listKind,
+      apiVersion: apiVersionOf(info),
+      metadata: listMeta(result),
+      items: result.items,
+    };
   };
-  app.get(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('list', false) }, list);
+  app.get(
+    collection,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('list', false) },
+    list,
+  );
   if (info.namespaced) {
-    app.get(`${prefix}/${info.plural}`, { schema: { querystring: QUERY_SCHEMA }, config: config('list', false) }, list);
+    app.get(
+      `${prefix}/${info.plural}`,
+      { schema: { querystring: QUERY_SCHEMA }, config: config('list', false) },
+      list,
+    );
   }
 
-  app.post(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('create', true) }, async (request: Req, reply) => {
-    if (!allows('create')) throw notAllowed('create');
-    const incoming = incomingObject(request.body, info, { namespace: request.params.namespace });
-    const fieldWarnings = checkFields(info, incoming, fieldValidationOf(request.query.fieldValidation));
-    const audit = requestContext(request).audit;
-    if (audit && typeof incoming.metadata.name === 'string') audit.name = incoming.metadata.name;
-    const object = prepareCreate(incoming, info);
-    const name = object.metadata.name;
-    if (audit) audit.name = name;
-    authorize(request, 'create', request.params.namespace, name);
-    await ensureNamespace(request.params.namespace);
-    if (await store.get(refOf(request.params.namespace, name))) {
-      throw new HarrowError('AlreadyExists', 409, `${qualifiedResource(info)} "${name}" already exists`, { name, group: info.group, kind: info.plural });
-    }
-    return respond(reply, 201, await commit(request, { operation: 'create', object, verb: 'create', code: 201 }), fieldWarnings);
-  });
+  app.post(
+    collection,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('create', true) },
+    async (request: Req, reply) => {
+      if (!allows('create')) throw notAllowed('create');
+      const incoming = incomingObject(request.body, info, { namespace: request.params.namespace });
+      const fieldWarnings = checkFields(
+        info,
+        incoming,
+        fieldValidationOf(request.query.fieldValidation),
+      );
+      const audit = requestContext(request).audit;
+      if (audit && typeof incoming.metadata.name === 'string') audit.name = incoming.metadata.name;
+      const object = prepareCreate(incoming, info);
+      const name = object.metadata.name;
+      if (audit) audit.name = name;
+      authorize(request, 'create', request.params.namespace, name);
+      await ensureNamespace(request.params.namespace);
+      if (await store.get(refOf(request.params.namespace, name))) {
+        throw new HarrowError(
+          'AlreadyExists',
+          409,
+          `${qualifiedResource(info)} "${name}" already exists`,
+          { name, group: info.group, kind: info.plural },
+        );
+      }
+      return respond(
+        reply,
+        201,
+        await commit(request, { operation: 'create', object, verb: 'create', code: 201 }),
+        fieldWarnings,
+      );
+    },
+  );
 
-  app.delete(collection, { schema: { querystring: QUERY_SCHEMA }, config: config('deletecollection', true) }, async (request: Req, reply) => {
-    if (!allows('deletecollection')) throw notAllowed('deletecollection');
-    const { namespace } = request.params;
-    authorize(request, 'deletecollection', namespace);
-    const selector = parseSelector(info.kind, request.query.labelSelector, request.query.fieldSelector);
-    const { items, resourceVersion } = await store.list(info.kind, {
-      ...(namespace !== undefined ? { namespace } : {}),
-      ...(selectsEverything(selector) ? {} : { filter: (o: KubeObject) => selectorMatches(selector, o) }),
-    });
-    const deleted: KubeObject[] = [];
-    const warnings: string[] = [];
-    for (const old of items) {
-      if (info.kind === 'Namespace') await checkNamespaceDeletable(store, old.metadata.name);
-      const r = await commit(request, { operation: 'delete', oldObject: old, verb: 'delete', code: 200 });
-      deleted.push(r.object);
-      warnings.push(...r.warnings);
-    }
-    setWarnings(reply, warnings);
-    return { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: { resourceVersion }, items: deleted };
-  });
+  app.delete(
+    collection,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('deletecollection', true) },
+    async (request: Req, reply) => {
+      if (!allows('deletecollection')) throw notAllowed('deletecollection');
+      const { namespace } = request.params;
+      authorize(request, 'deletecollection', namespace);
+      const selector = parseSelector(
+        info.kind,
+        request.query.labelSelector,
+        request.query.fieldSelector,
+      );
+      const { items, resourceVersion } = await store.list(info.kind, {
+        ...(namespace !== undefined ? { namespace } : {}),
+        ...(selectsEverything(selector)
+          ? {}
+          : { filter: (o: KubeObject) => selectorMatches(selector, o) }),
+      });
+      const deleted: KubeObject[] = [];
+      const warnings: string[] = [];
+      for (const old of items) {
+        if (info.kind === 'Namespace') await checkNamespaceDeletable(store, old.metadata.name);
+        const r = await commit(request, {
+          operation: 'delete',
+          oldObject: old,
+          verb: 'delete',
+          code: 200,
+        });
+        deleted.push(r.object);
+        warnings.push(...r.warnings);
+      }
+      setWarnings(reply, warnings);
+      return {
+        kind: info.listKind,
+        apiVersion: apiVersionOf(info),
+        metadata: { resourceVersion },
+        items: deleted,
+      };
+    },
+  );
 
   // ---- one object: get, replace, patch, delete ----
 
-  app.get(item, { schema: { querystring: QUERY_SCHEMA }, config: config('get', false) }, async (request: Req) => {
-    const { namespace, name } = request.params;
-    authorize(request, 'get', namespace, name);
-    const object = await readOr404(request, namespace, name!);
-    const table = tableOptionsOf(request);
-    return table ? toTable(info, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }, table) : object;
-  });
+  app.get(
+    item,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('get', false) },
+    async (request: Req) => {
+      const { namespace, name } = request.params;
+      authorize(request, 'get', namespace, name);
+      const object = await readOr404(request, namespace, name!);
+      const table = tableOptionsOf(request);
+      return table
+        ? toTable(info, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }, table)
+        : object;
+    },
+  );
 
-  app.put(item, { schema: { querystring: QUERY_SCHEMA }, config: config('update', true) }, async (request: Req, reply) => {
-    if (!allows('update')) throw notAllowed('update');
-    const { namespace, name } = request.params;
-    authorize(request, 'update', namespace, name);
-    const object = incomingObject(request.body, info, { namespace, name: name! });
-    const old = await getOr404(namespace, name!);
-    const fieldWarnings = checkFields(info, object, fieldValidationOf(request.query.fieldValidation), old);
-    const rv = object.metadata.resourceVersion;
-    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw modifiedConflict(info, name!);
-    object.metadata.resourceVersion = old.metadata.resourceVersion;
-    carryOverOnUpdate(object, old);
-    return respond(reply, 200, await commit(request, { operation: 'update', object, oldObject: old, verb: 'update', code: 200 }), fieldWarnings);
-  });
+  app.put(
+    item,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('update', true) },
+    async (request: Req, reply) => {
+      if (!allows('update')) throw notAllowed('update');
+      const { namespace, name } = request.params;
+      authorize(request, 'update', namespace, name);
+      const object = incomingObject(request.body, info, { namespace, name: name! });
+      const old = await getOr404(namespace, name!);
+      const fieldWarnings = checkFields(
+        info,
+        object,
+        fieldValidationOf(request.query.fieldValidation),
+        old,
+      );
+      const rv = object.metadata.resourceVersion;
+      if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion)
+        throw modifiedConflict(info, name!);
+      object.metadata.resourceVersion = old.metadata.resourceVersion;
+      carryOverOnUpdate(object, old);
+      return respond(
+        reply,
+        200,
+        await commit(request, {
+          operation: 'update',
+          object,
+          oldObject: old,
+          verb: 'update',
+          code: 200,
+        }),
+        fieldWarnings,
+      );
+    },
+  );
 
   // The object and its /status are patched alike; only what the patched object writes differs.
-  const patchItem = async (request: Req, reply: FastifyReply, write: (old: KubeObject, object: KubeObject) => Promise<WriteResult>): Promise<KubeObject> => {
+  const patchItem = async (
+    request: Req,
+    reply: FastifyReply,
+    write: (old: KubeObject, object: KubeObject) => Promise<WriteResult>,
+  ): Promise<KubeObject> => {
     if (!allows('patch')) throw notAllowed('patch');
     const { namespace, name } = request.params;
     authorize(request, 'patch', namespace, name);
@@ -296,53 +450,79 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     return respond(
       reply,
       200,
-      await patchWithRetry(request.body, type, () => getOr404(namespace, name!), (old, patched) =>
-        write(old, incomingObject(patched, info, { namespace, name: name! })),
+      await patchWithRetry(
+        request.body,
+        type,
+        () => getOr404(namespace, name!),
+        (old, patched) => write(old, incomingObject(patched, info, { namespace, name: name! })),
       ),
     );
   };
-  app.patch(item, { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) }, (request: Req, reply) =>
-    patchItem(request, reply, async (old, object) => {
-      // Only fields the patch brings in count: ones the stored object already had were judged when they came.
-      const fieldWarnings = checkFields(info, object, fieldValidationOf(request.query.fieldValidation), old);
-      carryOverOnUpdate(object, old);
-      const result = await commit(request, { operation: 'update', object, oldObject: old, verb: 'patch', code: 200 });
-      return { ...result, warnings: [...fieldWarnings, ...result.warnings] };
-    }),
+  app.patch(
+    item,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) },
+    (request: Req, reply) =>
+      patchItem(request, reply, async (old, object) => {
+        // Only fields the patch brings in count: ones the stored object already had were judged when they came.
+        const fieldWarnings = checkFields(
+          info,
+          object,
+          fieldValidationOf(request.query.fieldValidation),
+          old,
+        );
+        carryOverOnUpdate(object, old);
+        const result = await commit(request, {
+          operation: 'update',
+          object,
+          oldObject: old,
+          verb: 'patch',
+          code: 200,
+        });
+        return { ...result, warnings: [...fieldWarnings, ...result.warnings] };
+      }),
   );
 
-  app.delete(item, { schema: { querystring: QUERY_SCHEMA }, config: config('delete', true) }, async (request: Req, reply) => {
-    if (!allows('delete')) throw notAllowed('delete');
-    const { namespace, name } = request.params;
-    authorize(request, 'delete', namespace, name);
-    const options = deleteOptions(request.body);
-    if (options.dryRun) requestContext(request).dryRun = true;
-    const old = await getOr404(namespace, name!);
-    if (options.uid !== undefined && options.uid !== old.metadata.uid) {
-      throw new Conflict(
-        `Precondition failed: UID in precondition: ${options.uid}, UID in object meta: ${old.metadata.uid ?? ''}`,
-        { name: name!, group: info.group, kind: info.plural },
+  app.delete(
+    item,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('delete', true) },
+    async (request: Req, reply) => {
+      if (!allows('delete')) throw notAllowed('delete');
+      const { namespace, name } = request.params;
+      authorize(request, 'delete', namespace, name);
+      const options = deleteOptions(request.body);
+      if (options.dryRun) requestContext(request).dryRun = true;
+      const old = await getOr404(namespace, name!);
+      if (options.uid !== undefined && options.uid !== old.metadata.uid) {
+        throw new Conflict(
+          `Precondition failed: UID in precondition: ${options.uid}, UID in object meta: ${old.metadata.uid ?? ''}`,
+          { name: name!, group: info.group, kind: info.plural },
+        );
+      }
+      if (
+        options.resourceVersion !== undefined &&
+        options.resourceVersion !== old.metadata.resourceVersion
+      ) {
+        throw new Conflict(
+          `Operation cannot be fulfilled on ${qualifiedResource(info)} "${name}": the ResourceVersion in the precondition (${options.resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion ?? ''}). The object might have been modified`,
+          { name: name!, group: info.group, kind: info.plural },
+        );
+      }
+      if (info.kind === 'Namespace') await checkNamespaceDeletable(store, name!);
+      return respond(
+        reply,
+        200,
+        await commit(request, {
+          operation: 'delete',
+          oldObject: old,
+          verb: 'delete',
+          code: 200,
+          ...(options.resourceVersion !== undefined
+            ? { resourceVersion: options.resourceVersion }
+            : {}),
+        }),
       );
-    }
-    if (options.resourceVersion !== undefined && options.resourceVersion !== old.metadata.resourceVersion) {
-      throw new Conflict(
-        `Operation cannot be fulfilled on ${qualifiedResource(info)} "${name}": the ResourceVersion in the precondition (${options.resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion ?? ''}). The object might have been modified`,
-        { name: name!, group: info.group, kind: info.plural },
-      );
-    }
-    if (info.kind === 'Namespace') await checkNamespaceDeletable(store, name!);
-    return respond(
-      reply,
-      200,
-      await commit(request, {
-        operation: 'delete',
-        oldObject: old,
-        verb: 'delete',
-        code: 200,
-        ...(options.resourceVersion !== undefined ? { resourceVersion: options.resourceVersion } : {}),
-      }),
-    );
-  });
+    },
+  );
 
   // ---- /status ----
 
@@ -353,34 +533,80 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     authorize(request, 'get', namespace, name);
     return readOr404(request, namespace, name!);
   });
-  const writeStatus = (request: Req, old: KubeObject, status: unknown, rv: string | undefined, verb: string): Promise<WriteResult> => {
-    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) throw modifiedConflict(info, old.metadata.name);
+  const writeStatus = (
+    request: Req,
+    old: KubeObject,
+    status: unknown,
+    rv: string | undefined,
+    verb: string,
+  ): Promise<WriteResult> => {
+    if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion)
+      throw modifiedConflict(info, old.metadata.name);
     const object = structuredClone(old);
     if (status === undefined) delete object.status;
     else object.status = status;
-    return commit(request, { operation: 'update', object, oldObject: old, verb, subresource: 'status', code: 200 });
+    return commit(request, {
+      operation: 'update',
+      object,
+      oldObject: old,
+      verb,
+      subresource: 'status',
+      code: 200,
+    });
   };
-  app.put(statusPath, { schema: { querystring: QUERY_SCHEMA }, config: config('update-status', true) }, async (request: Req, reply) => {
-    if (!allows('update')) throw notAllowed('update');
-    const { namespace, name } = request.params;
-    authorize(request, 'update', namespace, name);
-    const object = incomingObject(request.body, info, { namespace, name: name! });
-    const old = await getOr404(namespace, name!);
-    return respond(reply, 200, await writeStatus(request, old, object.status, object.metadata.resourceVersion, 'update-status'));
-  });
-  app.patch(statusPath, { schema: { querystring: QUERY_SCHEMA }, config: config('patch-status', true) }, (request: Req, reply) =>
-    patchItem(request, reply, (old, object) => writeStatus(request, old, object.status, object.metadata.resourceVersion, 'patch-status')),
+  app.put(
+    statusPath,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('update-status', true) },
+    async (request: Req, reply) => {
+      if (!allows('update')) throw notAllowed('update');
+      const { namespace, name } = request.params;
+      authorize(request, 'update', namespace, name);
+      const object = incomingObject(request.body, info, { namespace, name: name! });
+      const old = await getOr404(namespace, name!);
+      return respond(
+        reply,
+        200,
+        await writeStatus(
+          request,
+          old,
+          object.status,
+          object.metadata.resourceVersion,
+          'update-status',
+        ),
+      );
+    },
+  );
+  app.patch(
+    statusPath,
+    { schema: { querystring: QUERY_SCHEMA }, config: config('patch-status', true) },
+    (request: Req, reply) =>
+      patchItem(request, reply, (old, object) =>
+        writeStatus(request, old, object.status, object.metadata.resourceVersion, 'patch-status'),
+      ),
   );
 }
 
-function listMeta(r: { resourceVersion: string; continue?: string }): { resourceVersion: string; continue?: string } {
-  return r.continue ? { resourceVersion: r.resourceVersion, continue: r.continue } : { resourceVersion: r.resourceVersion };
+function listMeta(r: { resourceVersion: string; continue?: string }): {
+  resourceVersion: string;
+  continue?: string;
+} {
+  return r.continue
+    ? { resourceVersion: r.resourceVersion, continue: r.continue }
+    : { resourceVersion: r.resourceVersion };
 }
 
 /** Whether a patch body names metadata.resourceVersion (then it is a precondition, and a conflict is the client's to resolve). */
 function patchNamesResourceVersion(type: PatchType, body: unknown): boolean {
   if (type === 'json') {
-    return Array.isArray(body) && body.some((op) => typeof op === 'object' && op !== null && (op as { path?: unknown }).path === '/metadata/resourceVersion');
+    return (
+      Array.isArray(body) &&
+      body.some(
+        (op) =>
+          typeof op === 'object' &&
+          op !== null &&
+          (op as { path?: unknown }).path === '/metadata/resourceVersion',
+      )
+    );
   }
   const meta = (body as { metadata?: unknown } | null)?.metadata;
   return typeof meta === 'object' && meta !== null && 'resourceVersion' in meta;
@@ -402,7 +628,13 @@ async function patchWithRetry(
     try {
       return await write(old, patched);
     } catch (e) {
-      if (!(e instanceof HarrowError) || e.reason !== 'Conflict' || !retry || attempt >= PATCH_ATTEMPTS) throw e;
+      if (
+        !(e instanceof HarrowError) ||
+        e.reason !== 'Conflict' ||
+        !retry ||
+        attempt >= PATCH_ATTEMPTS
+      )
+        throw e;
       const now = await load();
       if (now.metadata.resourceVersion === old.metadata.resourceVersion) throw e;
     }
@@ -417,14 +649,20 @@ interface DeleteOptions {
 
 function deleteOptions(body: unknown): DeleteOptions {
   if (body === undefined || body === null || body === '') return { dryRun: false };
-  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('the body of a delete must be a DeleteOptions object');
-  const b = body as { dryRun?: unknown; preconditions?: { resourceVersion?: unknown; uid?: unknown } | null };
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new BadRequest('the body of a delete must be a DeleteOptions object');
+  const b = body as {
+    dryRun?: unknown;
+    preconditions?: { resourceVersion?: unknown; uid?: unknown } | null;
+  };
   const dryRun = Array.isArray(b.dryRun) ? b.dryRun.map(String) : [];
   for (const d of dryRun) dryRunOf(d);
   const pre = b.preconditions ?? {};
   return {
     dryRun: dryRun.includes('All'),
-    ...(typeof pre.resourceVersion === 'string' && pre.resourceVersion !== '' ? { resourceVersion: pre.resourceVersion } : {}),
+    ...(typeof pre.resourceVersion === 'string' && pre.resourceVersion !== ''
+      ? { resourceVersion: pre.resourceVersion }
+      : {}),
     ...(typeof pre.uid === 'string' && pre.uid !== '' ? { uid: pre.uid } : {}),
   };
 }
@@ -435,7 +673,11 @@ function deleteOptions(body: unknown): DeleteOptions {
  */
 async function checkNamespaceDeletable(store: ResourceStore, name: string): Promise<void> {
   if (name === 'default') {
-    throw new Forbidden('namespaces "default" is forbidden: this namespace may not be deleted', { name, group: '', kind: 'namespaces' });
+    throw new Forbidden('namespaces "default" is forbidden: this namespace may not be deleted', {
+      name,
+      group: '',
+      kind: 'namespaces',
+    });
   }
   const held: string[] = [];
   for (const info of KINDS) {
@@ -444,11 +686,13 @@ async function checkNamespaceDeletable(store: ResourceStore, name: string): Prom
     if (items.length > 0) held.push(`${info.kind} "${items[0]!.metadata.name}"`);
   }
   if (held.length > 0) {
-    throw new Conflict(`namespace "${name}" is not empty: it still holds ${held.join(', ')}; delete its contents first`, {
-      name,
-      group: '',
-      kind: 'namespaces',
-    });
+    throw new Conflict(
+      `namespace "${name}" is not empty: it still holds ${held.join(', ')}; delete its contents first`,
+      {
+        name,
+        group: '',
+        kind: 'namespaces',
+      },
+    );
   }
 }
-

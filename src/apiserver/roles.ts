@@ -38,14 +38,23 @@ export const ADMIN_GROUP = 'system:masters';
 
 export function groupsOf(role: Role, namespaces: readonly string[]): string[] {
   if (role === 'admin') return [ADMIN_GROUP, 'system:authenticated'];
-  return ['system:authenticated', `${ROLE_GROUP_PREFIX}${role}`, ...namespaces.map((n) => `${NAMESPACE_GROUP_PREFIX}${n}`)];
+  return [
+    'system:authenticated',
+    `${ROLE_GROUP_PREFIX}${role}`,
+    ...namespaces.map((n) => `${NAMESPACE_GROUP_PREFIX}${n}`),
+  ];
 }
 
 /** The user's grant; a user in no Harrow role (and not in system:masters) is a viewer of no namespace, i.e. of nothing namespaced. */
 export function grantOf(user: UserInfo): Grant {
-  if (user.groups.includes(ADMIN_GROUP) || user.groups.includes(`${ROLE_GROUP_PREFIX}admin`)) return { role: 'admin', namespaces: new Set() };
+  if (user.groups.includes(ADMIN_GROUP) || user.groups.includes(`${ROLE_GROUP_PREFIX}admin`))
+    return { role: 'admin', namespaces: new Set() };
   const role = user.groups.includes(`${ROLE_GROUP_PREFIX}operator`) ? 'operator' : 'viewer';
-  const namespaces = new Set(user.groups.filter((g) => g.startsWith(NAMESPACE_GROUP_PREFIX)).map((g) => g.slice(NAMESPACE_GROUP_PREFIX.length)));
+  const namespaces = new Set(
+    user.groups
+      .filter((g) => g.startsWith(NAMESPACE_GROUP_PREFIX))
+      .map((g) => g.slice(NAMESPACE_GROUP_PREFIX.length)),
+  );
   return { role, namespaces };
 }
 
@@ -54,13 +63,32 @@ const ANY = '*';
 
 /** Kinds both namespaced roles only read. */
 const READ_ONLY: Record<string, readonly string[]> = Object.fromEntries(
-  ['NetworkAttachmentDefinition', 'Pod', 'Event', 'AuditRecord', 'MacAllocation', 'MacPool', 'Namespace', 'Node'].map((k) => [k, READ]),
+  [
+    'NetworkAttachmentDefinition',
+    'Pod',
+    'Event',
+    'AuditRecord',
+    'MacAllocation',
+    'MacPool',
+    'Namespace',
+    'Node',
+  ].map((k) => [k, READ]),
 );
 
 /** Verbs per kind for the namespaced roles; ANY: every verb, subresources included. Kinds not named: nothing. */
 const POLICY: Record<Exclude<Role, 'admin'>, Record<string, readonly string[]>> = {
-  operator: { ...READ_ONLY, VirtualMachine: [ANY], VirtualMachineInstance: [ANY], VirtualMachineClone: [ANY] },
-  viewer: { ...READ_ONLY, VirtualMachine: READ, VirtualMachineInstance: [...READ, 'interfacelist'], VirtualMachineClone: READ },
+  operator: {
+    ...READ_ONLY,
+    VirtualMachine: [ANY],
+    VirtualMachineInstance: [ANY],
+    VirtualMachineClone: [ANY],
+  },
+  viewer: {
+    ...READ_ONLY,
+    VirtualMachine: READ,
+    VirtualMachineInstance: [...READ, 'interfacelist'],
+    VirtualMachineClone: READ,
+  },
 };
 
 /** Cluster-scoped kinds a namespaced role may read (filtered by readFilter where the objects belong to namespaces). */
@@ -75,7 +103,8 @@ export const roleAuthorize: Authorize = (user, verb, kind, namespace, name) => {
   if (grant.role === 'admin') return true;
   const verbs = POLICY[grant.role][kind];
   if (!verbs || !(verbs.includes(ANY) || verbs.includes(verb))) return false;
-  if (kind === 'Namespace') return name === undefined ? verb === 'list' || verb === 'watch' : grant.namespaces.has(name);
+  if (kind === 'Namespace')
+    return name === undefined ? verb === 'list' || verb === 'watch' : grant.namespaces.has(name);
   if (CLUSTER_SCOPED.has(kind)) return true;
   return namespace !== undefined && grant.namespaces.has(namespace);
 };

@@ -61,7 +61,8 @@ export function isLabelKey(key: string): boolean {
   return name.length > 0 && name.length <= 63 && NAME_PART.test(name);
 }
 
-export const isLabelValue = (v: string): boolean => v === '' || (v.length <= 63 && NAME_PART.test(v));
+export const isLabelValue = (v: string): boolean =>
+  v === '' || (v.length <= 63 && NAME_PART.test(v));
 
 /** Parses `a=b,c!=d,e in (f,g),h notin (i),j,!k,l>3`; throws BadRequest naming what is wrong. */
 export function parseLabelSelector(text: string): LabelRequirement[] {
@@ -78,11 +79,17 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
   };
   const key = (): string => {
     const k = ident('a label key');
-    if (!isLabelKey(k)) fail(`invalid label key ${JSON.stringify(k)}: must be a qualified name (an optional DNS subdomain prefix and '/', then at most 63 alphanumerics, '-', '_' or '.')`);
+    if (!isLabelKey(k))
+      fail(
+        `invalid label key ${JSON.stringify(k)}: must be a qualified name (an optional DNS subdomain prefix and '/', then at most 63 alphanumerics, '-', '_' or '.')`,
+      );
     return k;
   };
   const value = (v: string): string => {
-    if (!isLabelValue(v)) fail(`invalid label value ${JSON.stringify(v)}: at most 63 alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric`);
+    if (!isLabelValue(v))
+      fail(
+        `invalid label value ${JSON.stringify(v)}: at most 63 alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric`,
+      );
     return v;
   };
   const requirements: LabelRequirement[] = [];
@@ -97,11 +104,18 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
       const next = peek();
       if (next === undefined || next.type === ',') {
         requirements.push({ key: k, operator: 'exists', values: [] });
-      } else if (next.type === 'op' && (next.value === '=' || next.value === '==' || next.value === '!=')) {
+      } else if (
+        next.type === 'op' &&
+        (next.value === '=' || next.value === '==' || next.value === '!=')
+      ) {
         pos++;
         const after = peek();
         const v = after?.type === 'ident' ? (pos++, after.value) : '';
-        requirements.push({ key: k, operator: next.value === '!=' ? 'neq' : 'eq', values: [value(v)] });
+        requirements.push({
+          key: k,
+          operator: next.value === '!=' ? 'neq' : 'eq',
+          values: [value(v)],
+        });
       } else if (next.type === 'op' && (next.value === '>' || next.value === '<')) {
         pos++;
         const v = ident('an integer');
@@ -110,7 +124,8 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
       } else if (next.type === 'ident' && (next.value === 'in' || next.value === 'notin')) {
         pos++;
         if (tokens[pos++]?.type !== '(') fail(`expected '(' after ${next.value}`);
-        if (peek()?.type === ')') fail(`the ${next.value} set of ${JSON.stringify(k)} must hold at least one value`);
+        if (peek()?.type === ')')
+          fail(`the ${next.value} set of ${JSON.stringify(k)} must hold at least one value`);
         const values: string[] = [];
         for (;;) {
           const v = peek();
@@ -129,7 +144,9 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
         const distinct = [...new Set(values)];
         requirements.push({ key: k, operator: next.value, values: distinct });
       } else {
-        fail(`unexpected ${describe(next)} after ${JSON.stringify(k)}: expected =, ==, !=, in, notin, <, > or ','`);
+        fail(
+          `unexpected ${describe(next)} after ${JSON.stringify(k)}: expected =, ==, !=, in, notin, <, > or ','`,
+        );
       }
     }
     const sep = tokens[pos++];
@@ -142,7 +159,10 @@ function describe(t: Token): string {
   return t.type === 'ident' || t.type === 'op' ? JSON.stringify(t.value) : `'${t.type}'`;
 }
 
-export function labelsMatch(requirements: LabelRequirement[], labels: Record<string, string> | undefined): boolean {
+export function labelsMatch(
+  requirements: LabelRequirement[],
+  labels: Record<string, string> | undefined,
+): boolean {
   const l = labels ?? {};
   return requirements.every((r) => {
     const has = Object.prototype.hasOwnProperty.call(l, r.key);
@@ -176,7 +196,13 @@ export interface FieldRequirement {
   value: string;
 }
 
-const COMMON_FIELDS = ['metadata.name', 'metadata.namespace', 'status.phase', 'spec.nodeName', 'status.nodeName'];
+const COMMON_FIELDS = [
+  'metadata.name',
+  'metadata.namespace',
+  'status.phase',
+  'spec.nodeName',
+  'status.nodeName',
+];
 const EVENT_FIELDS = [
   'involvedObject.kind',
   'involvedObject.namespace',
@@ -213,7 +239,9 @@ function splitUnescaped(text: string, sep: string): string[] {
 const unescape = (s: string): string => s.replace(/\\(.)/g, '$1');
 
 /** The first unescaped operator of a term: `!=`, `==` or `=`. */
-function splitTerm(term: string): { field: string; operator: 'eq' | 'neq'; value: string } | undefined {
+function splitTerm(
+  term: string,
+): { field: string; operator: 'eq' | 'neq'; value: string } | undefined {
   for (let i = 0; i < term.length; i++) {
     const c = term[i];
     if (c === '\\') {
@@ -235,10 +263,15 @@ export function parseFieldSelector(text: string, kind: string): FieldRequirement
   const allowed = supportedFields(kind);
   for (const term of splitUnescaped(text, ',')) {
     const parts = splitTerm(term);
-    if (!parts) throw new BadRequest(`invalid fieldSelector term ${JSON.stringify(term)}: expected FIELD=VALUE, FIELD==VALUE or FIELD!=VALUE`);
+    if (!parts)
+      throw new BadRequest(
+        `invalid fieldSelector term ${JSON.stringify(term)}: expected FIELD=VALUE, FIELD==VALUE or FIELD!=VALUE`,
+      );
     const field = unescape(parts.field).trim();
     if (!allowed.includes(field)) {
-      throw new BadRequest(`field label not supported: ${field} (${kind} supports ${allowed.join(', ')})`);
+      throw new BadRequest(
+        `field label not supported: ${field} (${kind} supports ${allowed.join(', ')})`,
+      );
     }
     out.push({ field, operator: parts.operator, value: unescape(parts.value) });
   }
@@ -260,10 +293,18 @@ function pathValue(object: unknown, path: string[]): unknown {
 }
 
 const stringOf = (v: unknown): string =>
-  v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  v === undefined || v === null
+    ? ''
+    : typeof v === 'string'
+      ? v
+      : typeof v === 'object'
+        ? JSON.stringify(v)
+        : String(v);
 
 export function fieldsMatch(requirements: FieldRequirement[], object: KubeObject): boolean {
-  return requirements.every((r) => (fieldValue(object, r.field) === r.value) === (r.operator === 'eq'));
+  return requirements.every(
+    (r) => (fieldValue(object, r.field) === r.value) === (r.operator === 'eq'),
+  );
 }
 
 export interface Selector {
@@ -271,14 +312,19 @@ export interface Selector {
   fields: FieldRequirement[];
 }
 
-export function parseSelector(kind: string, labelSelector?: string, fieldSelector?: string): Selector {
+export function parseSelector(
+  kind: string,
+  labelSelector?: string,
+  fieldSelector?: string,
+): Selector {
   return {
     labels: labelSelector ? parseLabelSelector(labelSelector) : [],
     fields: fieldSelector ? parseFieldSelector(fieldSelector, kind) : [],
   };
 }
 
-export const selectsEverything = (s: Selector): boolean => s.labels.length === 0 && s.fields.length === 0;
+export const selectsEverything = (s: Selector): boolean =>
+  s.labels.length === 0 && s.fields.length === 0;
 
 export function selectorMatches(s: Selector, object: KubeObject): boolean {
   return labelsMatch(s.labels, object.metadata.labels) && fieldsMatch(s.fields, object);

@@ -1,8 +1,21 @@
 // The Kubernetes-compatible API server: Fastify with Harrow's parsers, auth, audit-on-failure, Status errors and all routes.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { auditRecord } from '../audit/record.ts';
-import { AlreadyExists, BadRequest, Forbidden, HarrowError, NotFound, Unauthorized } from '../resources/errors.ts';
+import {
+  AlreadyExists,
+  BadRequest,
+  Forbidden,
+  HarrowError,
+  NotFound,
+  Unauthorized,
+} from '../resources/errors.ts';
 import { validateDns1123Label } from '../resources/names.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
@@ -54,7 +67,17 @@ export interface ApiServerDeps {
 const DEFAULT_BODY_BYTES = 3 * 1024 * 1024;
 
 /** Discovery and OpenAPI: what kubectl reads before anything else, open to every authenticated user. */
-const DISCOVERY_ROUTES = new Set(['/api', '/api/v1', '/apis', '/apis/:group', '/apis/:group/:version', '/openapi/v2', '/openapi/v3', '/openapi/v3/*', '/version']);
+const DISCOVERY_ROUTES = new Set([
+  '/api',
+  '/api/v1',
+  '/apis',
+  '/apis/:group',
+  '/apis/:group/:version',
+  '/openapi/v2',
+  '/openapi/v3',
+  '/openapi/v3/*',
+  '/version',
+]);
 
 const JSON_TYPES = ['application/json', ...Object.keys(PATCH_CONTENT_TYPES)];
 
@@ -89,28 +112,51 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     },
   };
   // Requests and replies are the same objects over TLS; only the listening server differs.
-  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
+  const app = (deps.https
+    ? Fastify({ ...options, https: deps.https })
+    : Fastify(options)) as unknown as FastifyInstance;
   const watches = new WatchRegistry();
   const authorize = deps.authorize ?? allowAll;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) => parseJsonBody(request, body));
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) =>
-    parseYamlBody(request, body),
+  app.addContentTypeParser(
+    JSON_TYPES,
+    { parseAs: 'string' },
+    async (request: FastifyRequest, body: string | Buffer) => parseJsonBody(request, body),
   );
-  app.addContentTypeParser(PROTOBUF_CONTENT_TYPE, { parseAs: 'buffer' }, async (_r: FastifyRequest, body: string | Buffer) =>
-    decodeProtobufObject(Buffer.isBuffer(body) ? body : Buffer.from(body)),
+  app.addContentTypeParser(
+    ['application/yaml', 'application/x-yaml', 'text/yaml'],
+    { parseAs: 'string' },
+    async (request: FastifyRequest, body: string | Buffer) => parseYamlBody(request, body),
+  );
+  app.addContentTypeParser(
+    PROTOBUF_CONTENT_TYPE,
+    { parseAs: 'buffer' },
+    async (_r: FastifyRequest, body: string | Buffer) =>
+      decodeProtobufObject(Buffer.isBuffer(body) ? body : Buffer.from(body)),
   );
   // `kubectl create|replace --raw -f` sends its JSON file with no JSON content type; KubeVirt's subresources (start,
   // stop, restart) are called that way, so their bodies are read as JSON whatever the type says.
-  app.addContentTypeParser('*', { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) => {
-    if (!request.url.startsWith('/apis/subresources.')) {
-      throw new HarrowError('UnsupportedMediaType', 415, `the body of the request was in an unknown format (${request.headers['content-type'] ?? 'no Content-Type'}): send application/json`);
-    }
-    return parseJsonBody(request, body);
-  });
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'string' },
+    async (request: FastifyRequest, body: string | Buffer) => {
+      if (!request.url.startsWith('/apis/subresources.')) {
+        throw new HarrowError(
+          'UnsupportedMediaType',
+          415,
+          `the body of the request was in an unknown format (${request.headers['content-type'] ?? 'no Content-Type'}): send application/json`,
+        );
+      }
+      return parseJsonBody(request, body);
+    },
+  );
   // Parsed only so that the PATCH handler can say plainly that server-side apply is not served (415).
-  app.addContentTypeParser('application/apply-patch+yaml', { parseAs: 'string' }, async (_r: FastifyRequest, body: string | Buffer) => String(body));
+  app.addContentTypeParser(
+    'application/apply-patch+yaml',
+    { parseAs: 'string' },
+    async (_r: FastifyRequest, body: string | Buffer) => String(body),
+  );
 
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
@@ -124,7 +170,12 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     const route = config.harrow;
     // API routes authorize in their handlers (they know namespace and name); other routes (/metrics) are asked here by path.
     const path = request.routeOptions.url;
-    if (!route && path !== undefined && !DISCOVERY_ROUTES.has(path) && !authorize(user, 'get', `path:${path}`)) {
+    if (
+      !route &&
+      path !== undefined &&
+      !DISCOVERY_ROUTES.has(path) &&
+      !authorize(user, 'get', `path:${path}`)
+    ) {
       throw new Forbidden(`forbidden: User "${user.name}" cannot get path "${path}"`);
     }
     if (route?.audited) {
@@ -146,15 +197,29 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   app.addHook('preValidation', async (request) => {
     const namespace = (request.params as { namespace?: unknown } | undefined)?.namespace;
     if (typeof namespace === 'string' && validateDns1123Label(namespace, 'namespace').length > 0) {
-      throw new NotFound(`namespaces "${namespace}" not found`, { name: namespace, group: '', kind: 'namespaces' });
+      throw new NotFound(`namespaces "${namespace}" not found`, {
+        name: namespace,
+        group: '',
+        kind: 'namespaces',
+      });
     }
   });
 
   app.setErrorHandler(async (error, request, reply) => {
     const { status, internal } = statusFromError(error);
-    if (internal) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed unexpectedly');
+    if (internal)
+      request.log.error(
+        { err: error, method: request.method, url: request.url },
+        'request failed unexpectedly',
+      );
     const context = requestContext(request);
-    if (context.audit && context.user && !context.dryRun && status.code >= 400 && status.code !== 429) {
+    if (
+      context.audit &&
+      context.user &&
+      !context.dryRun &&
+      status.code >= 400 &&
+      status.code !== 429
+    ) {
       // The write did not happen: the attempt is still recorded, as a record of its own (not a rate-limit refusal: a
       // flood of requests must not become a flood of audit writes).
       try {
@@ -164,7 +229,9 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
             verb: context.audit.verb,
             resource: {
               kind: context.audit.kind,
-              ...(context.audit.namespace !== undefined ? { namespace: context.audit.namespace } : {}),
+              ...(context.audit.namespace !== undefined
+                ? { namespace: context.audit.namespace }
+                : {}),
               name: context.audit.name,
             },
             outcome: { code: status.code, message: status.message },
@@ -174,12 +241,15 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
         request.log.error({ err: e }, 'could not write the audit record of a failed request');
       }
     }
-    if (status.details?.retryAfterSeconds !== undefined) reply.header('Retry-After', String(status.details.retryAfterSeconds));
+    if (status.details?.retryAfterSeconds !== undefined)
+      reply.header('Retry-After', String(status.details.retryAfterSeconds));
     return reply.code(status.code).type('application/json').send(status);
   });
 
   app.setNotFoundHandler(async (request) => {
-    throw new NotFound(`the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`);
+    throw new NotFound(
+      `the server could not find the requested resource (${request.method} ${request.url.split('?')[0]})`,
+    );
   });
 
   // A revoked token's requests fail from the next one on (tokens.ts reads the record each time); its open watches end now.
@@ -192,11 +262,16 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   });
 
   for (const path of ['/healthz', '/livez']) {
-    app.get(path, { config: PUBLIC_ROUTE }, async (_request, reply) => reply.type('text/plain').send('ok'));
+    app.get(path, { config: PUBLIC_ROUTE }, async (_request, reply) =>
+      reply.type('text/plain').send('ok'),
+    );
   }
   app.get('/readyz', { config: PUBLIC_ROUTE }, async (_request, reply) => {
     const ready = deps.isReady ? deps.isReady() : true;
-    return reply.code(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
+    return reply
+      .code(ready ? 200 : 503)
+      .type('text/plain')
+      .send(ready ? 'ok' : 'not ready');
   });
 
   registerDiscovery(app);
@@ -211,7 +286,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   });
   registerVmActions(app, { store, admission: deps.admission, authorize });
   registerMaintenanceActions(app, { store, admission: deps.admission, authorize });
-  registerVmiSubresources(app, { store, ...(deps.runtime ? { runtime: deps.runtime } : {}), authorize });
+  registerVmiSubresources(app, {
+    store,
+    ...(deps.runtime ? { runtime: deps.runtime } : {}),
+    authorize,
+  });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
 
   await ensureDefaultNamespace(store);
@@ -222,7 +301,12 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
 async function ensureDefaultNamespace(store: ResourceStore): Promise<void> {
   if (await store.get({ kind: 'Namespace', name: 'default' })) return;
   try {
-    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, status: { phase: 'Active' } });
+    await store.create({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'default' },
+      status: { phase: 'Active' },
+    });
   } catch (e) {
     if (!(e instanceof AlreadyExists)) throw e;
   }

@@ -46,16 +46,24 @@ interface FastifyLikeError {
 
 /** Errors Fastify raises itself (parsing, limits, routing), keyed by its error code. */
 const FASTIFY_ERRORS: Record<string, (e: FastifyLikeError) => HarrowError> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: () => new HarrowError('RequestEntityTooLarge', 413, 'the request body is larger than the server accepts'),
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new HarrowError(
+      'RequestEntityTooLarge',
+      413,
+      'the request body is larger than the server accepts',
+    ),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
     new HarrowError(
       'UnsupportedMediaType',
       415,
       'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; for PATCH application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (kubectl commands that send protobuf, such as `kubectl create namespace`, can use `kubectl create -f` or `kubectl apply -f` instead)',
     ),
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new HarrowError('BadRequest', 400, 'the request body does not match its Content-Length'),
-  FST_ERR_CTP_EMPTY_JSON_BODY: () => new HarrowError('BadRequest', 400, 'the request body is empty but Content-Type says JSON'),
-  FST_ERR_CTP_INVALID_JSON_BODY: (e) => new HarrowError('BadRequest', 400, `the request body is not valid JSON: ${e.message ?? ''}`),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () =>
+    new HarrowError('BadRequest', 400, 'the request body does not match its Content-Length'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new HarrowError('BadRequest', 400, 'the request body is empty but Content-Type says JSON'),
+  FST_ERR_CTP_INVALID_JSON_BODY: (e) =>
+    new HarrowError('BadRequest', 400, `the request body is not valid JSON: ${e.message ?? ''}`),
   FST_ERR_BAD_URL: () => new HarrowError('BadRequest', 400, 'the request URL is malformed'),
 };
 
@@ -65,18 +73,39 @@ export function statusFromError(error: unknown): { status: Status; internal: boo
   const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyLikeError;
   if (e.validation !== undefined) {
     const where = e.validationContext ?? 'request';
-    return { status: statusOf(new HarrowError('BadRequest', 400, `invalid ${where}: ${e.message ?? 'validation failed'}`)), internal: false };
+    return {
+      status: statusOf(
+        new HarrowError('BadRequest', 400, `invalid ${where}: ${e.message ?? 'validation failed'}`),
+      ),
+      internal: false,
+    };
   }
   const mapped = e.code !== undefined ? FASTIFY_ERRORS[e.code] : undefined;
   if (mapped) return { status: statusOf(mapped(e)), internal: false };
   if (error instanceof SyntaxError) {
-    return { status: statusOf(new HarrowError('BadRequest', 400, `the request body is not valid JSON: ${error.message}`)), internal: false };
+    return {
+      status: statusOf(
+        new HarrowError('BadRequest', 400, `the request body is not valid JSON: ${error.message}`),
+      ),
+      internal: false,
+    };
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: statusOf(new HarrowError(reasonForCode(e.statusCode), e.statusCode, e.message ?? 'bad request')), internal: false };
+    return {
+      status: statusOf(
+        new HarrowError(reasonForCode(e.statusCode), e.statusCode, e.message ?? 'bad request'),
+      ),
+      internal: false,
+    };
   }
   return {
-    status: statusOf(new HarrowError('InternalError', 500, `Internal error occurred: ${e.message ?? String(error)}`)),
+    status: statusOf(
+      new HarrowError(
+        'InternalError',
+        500,
+        `Internal error occurred: ${e.message ?? String(error)}`,
+      ),
+    ),
     internal: true,
   };
 }

@@ -43,23 +43,38 @@ export function humanDuration(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
   if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  if (hours < 24 * 8)
+    return hours % 24 === 0
+      ? `${Math.floor(hours / 24)}d`
+      : `${Math.floor(hours / 24)}d${hours % 24}h`;
   if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
   const days = Math.floor(hours / 24);
-  if (hours < 24 * 365 * 8) return days % 365 === 0 ? `${Math.floor(days / 365)}y` : `${Math.floor(days / 365)}y${days % 365}d`;
+  if (hours < 24 * 365 * 8)
+    return days % 365 === 0
+      ? `${Math.floor(days / 365)}y`
+      : `${Math.floor(days / 365)}y${days % 365}d`;
   return `${Math.floor(days / 365)}y`;
 }
 
 const at = (o: unknown, path: string): unknown =>
-  path.split('.').reduce<unknown>((cur, p) => (typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[p] : undefined), o);
+  path
+    .split('.')
+    .reduce<unknown>(
+      (cur, p) =>
+        typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[p] : undefined,
+      o,
+    );
 const text = (o: unknown, path: string): string => {
   const v = at(o, path);
   return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
 };
 const since = (timestamp: unknown, now: number): string =>
-  typeof timestamp === 'string' && !Number.isNaN(Date.parse(timestamp)) ? humanDuration(now - Date.parse(timestamp)) : '<unknown>';
+  typeof timestamp === 'string' && !Number.isNaN(Date.parse(timestamp))
+    ? humanDuration(now - Date.parse(timestamp))
+    : '<unknown>';
 const conditionStatus = (o: KubeObject, type: string): string =>
-  ((at(o, 'status.conditions') as Condition[] | undefined) ?? []).find((c) => c.type === type)?.status ?? '';
+  ((at(o, 'status.conditions') as Condition[] | undefined) ?? []).find((c) => c.type === type)
+    ?.status ?? '';
 
 const age: Column = {
   name: 'Age',
@@ -68,7 +83,13 @@ const age: Column = {
   priority: 0,
   cell: (o, now) => since(o.metadata.creationTimestamp, now),
 };
-const column = (name: string, description: string, cell: (o: KubeObject) => Cell, priority = 0, type: Column['type'] = 'string'): Column => ({
+const column = (
+  name: string,
+  description: string,
+  cell: (o: KubeObject) => Cell,
+  priority = 0,
+  type: Column['type'] = 'string',
+): Column => ({
   name,
   type,
   description,
@@ -77,7 +98,8 @@ const column = (name: string, description: string, cell: (o: KubeObject) => Cell
 });
 
 function vmiMacs(o: KubeObject, field: 'mac' | 'guestMac'): string {
-  const interfaces = (at(o, 'status.interfaces') as Array<Record<string, unknown>> | undefined) ?? [];
+  const interfaces =
+    (at(o, 'status.interfaces') as Array<Record<string, unknown>> | undefined) ?? [];
   return interfaces
     .filter((i) => i.infoSource !== 'guest-agent' && typeof i[field] === 'string')
     .map((i) => String(i[field]))
@@ -88,24 +110,44 @@ const COLUMNS: Record<string, Column[]> = {
   // KubeVirt's additionalPrinterColumns.
   VirtualMachine: [
     age,
-    column('Status', 'Human readable status (status.printableStatus).', (o) => text(o, 'status.printableStatus')),
+    column('Status', 'Human readable status (status.printableStatus).', (o) =>
+      text(o, 'status.printableStatus'),
+    ),
     column('Ready', 'The Ready condition.', (o) => conditionStatus(o, 'Ready')),
     // Harrow's addition: the network identity the manifest carries.
-    column('MACs', 'Each interface and its MAC (spec.template.spec.domain.devices.interfaces[].macAddress).', (o) =>
-      ((at(o, 'spec.template.spec.domain.devices.interfaces') as Array<{ name?: string; macAddress?: string }> | undefined) ?? [])
-        .map((i) => `${i.name ?? ''}=${i.macAddress ?? '<pending>'}`)
-        .join(','),
+    column(
+      'MACs',
+      'Each interface and its MAC (spec.template.spec.domain.devices.interfaces[].macAddress).',
+      (o) =>
+        (
+          (at(o, 'spec.template.spec.domain.devices.interfaces') as
+            Array<{ name?: string; macAddress?: string }> | undefined) ?? []
+        )
+          .map((i) => `${i.name ?? ''}=${i.macAddress ?? '<pending>'}`)
+          .join(','),
     ),
   ],
   VirtualMachineInstance: [
     age,
     column('Phase', 'status.phase', (o) => text(o, 'status.phase')),
-    column('IP', 'The first interface’s address (status.interfaces[0].ipAddress).', (o) => text(o, 'status.interfaces.0.ipAddress')),
+    column('IP', 'The first interface’s address (status.interfaces[0].ipAddress).', (o) =>
+      text(o, 'status.interfaces.0.ipAddress'),
+    ),
     column('NodeName', 'status.nodeName', (o) => text(o, 'status.nodeName')),
     column('Ready', 'The Ready condition.', (o) => conditionStatus(o, 'Ready')),
     // Harrow's additions (-o wide): the platform's MAC (the pod interface's) and what the guest uses.
-    column('MAC', 'The platform MAC of each interface (status.interfaces[].mac).', (o) => vmiMacs(o, 'mac'), 1),
-    column('Guest MAC', 'The MAC each guest interface uses (status.interfaces[].guestMac).', (o) => vmiMacs(o, 'guestMac'), 1),
+    column(
+      'MAC',
+      'The platform MAC of each interface (status.interfaces[].mac).',
+      (o) => vmiMacs(o, 'mac'),
+      1,
+    ),
+    column(
+      'Guest MAC',
+      'The MAC each guest interface uses (status.interfaces[].guestMac).',
+      (o) => vmiMacs(o, 'guestMac'),
+      1,
+    ),
   ],
   VirtualMachineClone: [
     column('Phase', 'status.phase', (o) => text(o, 'status.phase')),
@@ -115,20 +157,30 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   NetworkAttachmentDefinition: [age],
   MacPool: [
-    column('Capacity', 'Addresses in the ranges (status.capacity).', (o) => text(o, 'status.capacity')),
+    column('Capacity', 'Addresses in the ranges (status.capacity).', (o) =>
+      text(o, 'status.capacity'),
+    ),
     column('Allocated', 'Addresses in use (status.allocated).', (o) => text(o, 'status.allocated')),
-    column('Quarantined', 'Released addresses not yet reusable (status.quarantined).', (o) => text(o, 'status.quarantined')),
+    column('Quarantined', 'Released addresses not yet reusable (status.quarantined).', (o) =>
+      text(o, 'status.quarantined'),
+    ),
     age,
   ],
   MacAllocation: [
     column('MAC', 'spec.macAddress', (o) => text(o, 'spec.macAddress')),
     column('State', 'InUse or Quarantined (status.state).', (o) => text(o, 'status.state')),
     column('Owner', 'The VM interface holding the address.', (o) => {
-      const owner = at(o, 'spec.owner') as { namespace?: string; name?: string; interface?: string } | undefined;
+      const owner = at(o, 'spec.owner') as
+        { namespace?: string; name?: string; interface?: string } | undefined;
       return owner?.name ? `${owner.namespace ?? ''}/${owner.name}/${owner.interface ?? ''}` : '';
     }),
     column('Pool', 'spec.pool', (o) => text(o, 'spec.pool')),
-    column('QuarantineUntil', 'status.quarantineUntil', (o) => text(o, 'status.quarantineUntil'), 1),
+    column(
+      'QuarantineUntil',
+      'status.quarantineUntil',
+      (o) => text(o, 'status.quarantineUntil'),
+      1,
+    ),
     age,
   ],
   AuditRecord: [
@@ -143,8 +195,14 @@ const COLUMNS: Record<string, Column[]> = {
   Pod: [
     column('Ready', 'Ready containers / containers.', (o) => {
       const containers = (at(o, 'spec.containers') as unknown[] | undefined)?.length ?? 0;
-      const statuses = (at(o, 'status.containerStatuses') as Array<{ ready?: boolean }> | undefined) ?? [];
-      const ready = statuses.length > 0 ? statuses.filter((s) => s.ready).length : conditionStatus(o, 'Ready') === 'True' ? containers : 0;
+      const statuses =
+        (at(o, 'status.containerStatuses') as Array<{ ready?: boolean }> | undefined) ?? [];
+      const ready =
+        statuses.length > 0
+          ? statuses.filter((s) => s.ready).length
+          : conditionStatus(o, 'Ready') === 'True'
+            ? containers
+            : 0;
       return `${ready}/${containers}`;
     }),
     column('Status', 'status.phase', (o) => text(o, 'status.phase')),
@@ -154,18 +212,28 @@ const COLUMNS: Record<string, Column[]> = {
     column('Node', 'spec.nodeName', (o) => text(o, 'spec.nodeName'), 1),
   ],
   Event: [
-    column('Last Seen', 'Time since the event was last seen.', (o) => since(at(o, 'lastTimestamp') ?? o.metadata.creationTimestamp, Date.now())),
+    column('Last Seen', 'Time since the event was last seen.', (o) =>
+      since(at(o, 'lastTimestamp') ?? o.metadata.creationTimestamp, Date.now()),
+    ),
     column('Type', 'type', (o) => text(o, 'type')),
     column('Reason', 'reason', (o) => text(o, 'reason')),
-    column('Object', 'The object the event is about.', (o) => `${text(o, 'involvedObject.kind').toLowerCase()}/${text(o, 'involvedObject.name')}`),
+    column(
+      'Object',
+      'The object the event is about.',
+      (o) => `${text(o, 'involvedObject.kind').toLowerCase()}/${text(o, 'involvedObject.name')}`,
+    ),
     column('Message', 'message', (o) => text(o, 'message')),
   ],
   Namespace: [column('Status', 'status.phase', (o) => text(o, 'status.phase')), age],
   Node: [
-    column('Status', 'The Ready condition.', (o) => (conditionStatus(o, 'Ready') === 'True' ? 'Ready' : 'NotReady')),
+    column('Status', 'The Ready condition.', (o) =>
+      conditionStatus(o, 'Ready') === 'True' ? 'Ready' : 'NotReady',
+    ),
     column('Roles', 'Node roles.', () => '<none>'),
     age,
-    column('Version', 'status.nodeInfo.kubeletVersion', (o) => text(o, 'status.nodeInfo.kubeletVersion')),
+    column('Version', 'status.nodeInfo.kubeletVersion', (o) =>
+      text(o, 'status.nodeInfo.kubeletVersion'),
+    ),
   ],
 };
 
@@ -173,7 +241,8 @@ const NAME: Column = {
   name: 'Name',
   type: 'string',
   format: 'name',
-  description: 'Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
+  description:
+    'Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
   priority: 0,
   cell: (o) => o.metadata.name,
 };
@@ -195,7 +264,12 @@ export interface TableOptions {
   now?: number;
 }
 
-export function toTable(info: KindInfo, objects: KubeObject[], meta: { resourceVersion?: string; continue?: string }, options: TableOptions): Table {
+export function toTable(
+  info: KindInfo,
+  objects: KubeObject[],
+  meta: { resourceVersion?: string; continue?: string },
+  options: TableOptions,
+): Table {
   const columns = columnsOf(info.kind);
   const now = options.now ?? Date.now();
   const include = options.includeObject ?? 'Metadata';
@@ -206,7 +280,13 @@ export function toTable(info: KindInfo, objects: KubeObject[], meta: { resourceV
     ...(options.noHeaders
       ? {}
       : {
-          columnDefinitions: columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority })),
+          columnDefinitions: columns.map((c) => ({
+            name: c.name,
+            type: c.type,
+            format: c.format ?? '',
+            description: c.description,
+            priority: c.priority,
+          })),
         }),
     rows: objects.map((o) => ({
       cells: columns.map((c) => c.cell(o, now)),
@@ -214,7 +294,13 @@ export function toTable(info: KindInfo, objects: KubeObject[], meta: { resourceV
         ? {}
         : {
             object:
-              include === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${options.version}`, metadata: o.metadata },
+              include === 'Object'
+                ? o
+                : {
+                    kind: 'PartialObjectMetadata',
+                    apiVersion: `meta.k8s.io/${options.version}`,
+                    metadata: o.metadata,
+                  },
           }),
     })),
   };

@@ -1,6 +1,11 @@
 // API tokens: the ApiToken resource (only a SHA-256 of the token is stored), minting, the store-backed authenticator and its admission.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { fieldInvalid, fieldNotSupported, fieldRequired, type StatusCause } from '../resources/errors.ts';
+import {
+  fieldInvalid,
+  fieldNotSupported,
+  fieldRequired,
+  type StatusCause,
+} from '../resources/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import { validateDns1123Label } from '../resources/names.ts';
 import type { ResourceStore } from '../store/types.ts';
@@ -29,7 +34,8 @@ const TOKEN_PATTERN = /^harrow_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
 const ID_PATTERN = /^[0-9a-f]{12}$/;
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
-export const tokenHash = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+export const tokenHash = (token: string): string =>
+  createHash('sha256').update(token, 'utf8').digest('hex');
 
 /** The id part of a Harrow token; undefined when the text is not one (e.g. the bootstrap admin token). */
 export function tokenIdOf(token: string): string | undefined {
@@ -49,17 +55,34 @@ export function mintToken(): MintedToken {
   return { id, token, hash: tokenHash(token) };
 }
 
-export function apiTokenObject(minted: Pick<MintedToken, 'id' | 'hash'>, user: string, role: Role, namespaces: readonly string[]): ApiToken {
+export function apiTokenObject(
+  minted: Pick<MintedToken, 'id' | 'hash'>,
+  user: string,
+  role: Role,
+  namespaces: readonly string[],
+): ApiToken {
   return {
     apiVersion: 'harrow.io/v1',
     kind: 'ApiToken',
-    metadata: { name: minted.id, labels: { 'harrow.io/user': labelValue(user), 'harrow.io/role': role } },
-    spec: { user, role, namespaces: role === 'admin' ? [] : [...namespaces], tokenHash: minted.hash },
+    metadata: {
+      name: minted.id,
+      labels: { 'harrow.io/user': labelValue(user), 'harrow.io/role': role },
+    },
+    spec: {
+      user,
+      role,
+      namespaces: role === 'admin' ? [] : [...namespaces],
+      tokenHash: minted.hash,
+    },
   };
 }
 
 /** A label value is at most 63 of [A-Za-z0-9._-]; user names may hold more, so the label is a best-effort selector aid. */
-const labelValue = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+const labelValue = (s: string): string =>
+  s
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
 
 /**
  * Authenticates Harrow tokens against their ApiToken records, read on every request: a revoked (deleted) token is
@@ -71,11 +94,20 @@ export function storeTokenAuthenticator(store: ResourceStore): Authenticator {
       const id = tokenIdOf(token);
       if (id === undefined) return undefined;
       const record = (await store.get({ kind: 'ApiToken', name: id })) as ApiToken | undefined;
-      if (!record || typeof record.spec?.tokenHash !== 'string' || !HASH_PATTERN.test(record.spec.tokenHash)) return undefined;
+      if (
+        !record ||
+        typeof record.spec?.tokenHash !== 'string' ||
+        !HASH_PATTERN.test(record.spec.tokenHash)
+      )
+        return undefined;
       const given = Buffer.from(tokenHash(token), 'hex');
       if (!timingSafeEqual(given, Buffer.from(record.spec.tokenHash, 'hex'))) return undefined;
       if (!ROLES.includes(record.spec.role)) return undefined;
-      return { name: record.spec.user, uid: id, groups: groupsOf(record.spec.role, record.spec.namespaces ?? []) };
+      return {
+        name: record.spec.user,
+        uid: id,
+        groups: groupsOf(record.spec.role, record.spec.namespaces ?? []),
+      };
     },
   };
 }
@@ -99,30 +131,65 @@ const SPEC_FIELDS = new Set(['user', 'role', 'namespaces', 'tokenHash']);
 export function validateApiToken(o: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
   if (typeof o.metadata.name !== 'string' || !ID_PATTERN.test(o.metadata.name)) {
-    causes.push(fieldInvalid('metadata.name', 'must be the token id: 12 lowercase hex digits (harrow token create makes one)'));
+    causes.push(
+      fieldInvalid(
+        'metadata.name',
+        'must be the token id: 12 lowercase hex digits (harrow token create makes one)',
+      ),
+    );
   }
   const spec = o.spec as Record<string, unknown> | undefined;
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return [...causes, fieldRequired('spec', 'an ApiToken needs spec.user, spec.role and spec.tokenHash')];
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
+    return [
+      ...causes,
+      fieldRequired('spec', 'an ApiToken needs spec.user, spec.role and spec.tokenHash'),
+    ];
   for (const f of Object.keys(spec)) {
-    if (!SPEC_FIELDS.has(f)) causes.push(fieldNotSupported(`spec.${f}`, `unknown field; an ApiToken holds only ${[...SPEC_FIELDS].join(', ')} (never the token itself)`));
+    if (!SPEC_FIELDS.has(f))
+      causes.push(
+        fieldNotSupported(
+          `spec.${f}`,
+          `unknown field; an ApiToken holds only ${[...SPEC_FIELDS].join(', ')} (never the token itself)`,
+        ),
+      );
   }
   const user = spec.user;
-  if (typeof user !== 'string' || user.trim() === '') causes.push(fieldRequired('spec.user', 'the user name the token stands for'));
-  else if (user.length > 253 || /\p{Cc}/u.test(user)) causes.push(fieldInvalid('spec.user', 'must be at most 253 characters with no control characters'));
-  else if (user.startsWith('system:')) causes.push(fieldInvalid('spec.user', 'names starting with "system:" are reserved'));
+  if (typeof user !== 'string' || user.trim() === '')
+    causes.push(fieldRequired('spec.user', 'the user name the token stands for'));
+  else if (user.length > 253 || /\p{Cc}/u.test(user))
+    causes.push(
+      fieldInvalid('spec.user', 'must be at most 253 characters with no control characters'),
+    );
+  else if (user.startsWith('system:'))
+    causes.push(fieldInvalid('spec.user', 'names starting with "system:" are reserved'));
   const role = spec.role;
-  if (!ROLES.includes(role as Role)) causes.push(fieldNotSupported('spec.role', `${JSON.stringify(role)}: must be one of ${ROLES.join(', ')}`));
+  if (!ROLES.includes(role as Role))
+    causes.push(
+      fieldNotSupported('spec.role', `${JSON.stringify(role)}: must be one of ${ROLES.join(', ')}`),
+    );
   const namespaces = spec.namespaces ?? [];
-  if (!Array.isArray(namespaces)) causes.push(fieldInvalid('spec.namespaces', 'must be a list of namespace names'));
+  if (!Array.isArray(namespaces))
+    causes.push(fieldInvalid('spec.namespaces', 'must be a list of namespace names'));
   else {
     namespaces.forEach((n, i) => causes.push(...validateDns1123Label(n, `spec.namespaces[${i}]`)));
-    if (role === 'admin' && namespaces.length > 0) causes.push(fieldInvalid('spec.namespaces', 'an admin token is not limited to namespaces: leave it empty'));
+    if (role === 'admin' && namespaces.length > 0)
+      causes.push(
+        fieldInvalid(
+          'spec.namespaces',
+          'an admin token is not limited to namespaces: leave it empty',
+        ),
+      );
     if ((role === 'operator' || role === 'viewer') && namespaces.length === 0) {
       causes.push(fieldRequired('spec.namespaces', `a ${role} token needs at least one namespace`));
     }
   }
   if (typeof spec.tokenHash !== 'string' || !HASH_PATTERN.test(spec.tokenHash)) {
-    causes.push(fieldInvalid('spec.tokenHash', 'must be the lowercase hex SHA-256 of the token (64 hex digits); the token itself is never stored'));
+    causes.push(
+      fieldInvalid(
+        'spec.tokenHash',
+        'must be the lowercase hex SHA-256 of the token (64 hex digits); the token itself is never stored',
+      ),
+    );
   }
   return causes;
 }
@@ -134,10 +201,17 @@ export function apiTokenAdmission(): AdmissionPlugin {
     async admit(req) {
       if (req.operation === 'delete' || !req.object) return;
       const causes = validateApiToken(req.object);
-      if (req.operation === 'update' && req.oldObject && JSON.stringify(req.oldObject.spec) !== JSON.stringify(req.object.spec)) {
-        causes.push(fieldInvalid('spec', 'an ApiToken cannot be changed: revoke it and create a new one'));
+      if (
+        req.operation === 'update' &&
+        req.oldObject &&
+        JSON.stringify(req.oldObject.spec) !== JSON.stringify(req.object.spec)
+      ) {
+        causes.push(
+          fieldInvalid('spec', 'an ApiToken cannot be changed: revoke it and create a new one'),
+        );
       }
-      if (causes.length > 0) throw objectInvalid('ApiToken', 'ApiToken', 'harrow.io', req.object.metadata.name, causes);
+      if (causes.length > 0)
+        throw objectInvalid('ApiToken', 'ApiToken', 'harrow.io', req.object.metadata.name, causes);
     },
   };
 }

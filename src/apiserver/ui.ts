@@ -27,7 +27,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-export const contentTypeOf = (path: string): string => CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+export const contentTypeOf = (path: string): string =>
+  CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
 
 // The UI talks only to this origin; React sets a few style attributes (usage bars), hence style-src 'unsafe-inline'.
 const CSP =
@@ -87,7 +88,9 @@ export function uiPlugin(options: UiOptions): FastifyPluginAsync {
 
   return async (app: FastifyInstance) => {
     app.get('/', { config: PUBLIC_ROUTE }, async (_request, reply) => reply.redirect('/ui/', 302));
-    app.get('/ui', { config: PUBLIC_ROUTE }, async (_request, reply) => reply.redirect('/ui/', 301));
+    app.get('/ui', { config: PUBLIC_ROUTE }, async (_request, reply) =>
+      reply.redirect('/ui/', 301),
+    );
     app.get('/ui/*', { config: PUBLIC_ROUTE }, async (request, reply) => {
       const relative = (request.params as { '*': string })['*'];
       if (relative === '' || relative === 'index.html') return sendIndex(reply);
@@ -96,12 +99,18 @@ export function uiPlugin(options: UiOptions): FastifyPluginAsync {
         const body = await readFile(file);
         return reply
           .type(contentTypeOf(file))
-          .header('cache-control', isHashedAsset(relative) ? 'public, max-age=31536000, immutable' : 'no-cache')
+          .header(
+            'cache-control',
+            isHashedAsset(relative) ? 'public, max-age=31536000, immutable' : 'no-cache',
+          )
           .header('x-content-type-options', 'nosniff')
           .send(body);
       }
       if (looksLikeFile(relative)) {
-        return reply.code(404).type('text/plain; charset=utf-8').send(`No such file in the web UI: /ui/${relative}\n`);
+        return reply
+          .code(404)
+          .type('text/plain; charset=utf-8')
+          .send(`No such file in the web UI: /ui/${relative}\n`);
       }
       return sendIndex(reply);
     });

@@ -1,7 +1,12 @@
 // KubeVirt's VM subresources start/stop/restart: runStrategy or stateChangeRequests changes that the vm controller carries out.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequest, Conflict } from '../resources/errors.ts';
-import type { RunStrategy, StateChangeRequest, VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
+import type {
+  RunStrategy,
+  StateChangeRequest,
+  VirtualMachine,
+  VirtualMachineInstance,
+} from '../resources/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
@@ -20,18 +25,29 @@ export function runStrategyOf(vm: VirtualMachine): RunStrategy {
 /** KubeVirt counts a VMI as running unless it is absent, final, or has no (or an Unknown) phase yet. */
 export function vmiRunning(vmi: VirtualMachineInstance | undefined): boolean {
   const phase = vmi?.status?.phase;
-  return vmi !== undefined && phase !== undefined && phase !== 'Unknown' && phase !== 'Succeeded' && phase !== 'Failed';
+  return (
+    vmi !== undefined &&
+    phase !== undefined &&
+    phase !== 'Unknown' &&
+    phase !== 'Succeeded' &&
+    phase !== 'Failed'
+  );
 }
 
 /** The 409 a VM subresource answers when it does not apply to the VM as it is (KubeVirt's wording). */
 export const vmConflict = (name: string, why: string): Conflict =>
-  new Conflict(`Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": ${why}`, { name, group: 'kubevirt.io', kind: 'virtualmachine' });
+  new Conflict(`Operation cannot be fulfilled on virtualmachine.kubevirt.io "${name}": ${why}`, {
+    name,
+    group: 'kubevirt.io',
+    kind: 'virtualmachine',
+  });
 const conflict = (vm: VirtualMachine, why: string): Conflict => vmConflict(vm.metadata.name, why);
 
 function withRunning(vm: VirtualMachine, running: boolean): VirtualMachine {
   const next = structuredClone(vm);
   // Keep the VM in the form it was written in: a runStrategy VM gets a runStrategy, a legacy one `running`.
-  if (next.spec.runStrategy !== undefined || next.spec.running === undefined) next.spec.runStrategy = running ? 'Always' : 'Halted';
+  if (next.spec.runStrategy !== undefined || next.spec.running === undefined)
+    next.spec.runStrategy = running ? 'Always' : 'Halted';
   else next.spec.running = running;
   return next;
 }
@@ -44,10 +60,17 @@ function withRequests(vm: VirtualMachine, requests: StateChangeRequest[]): Virtu
 }
 
 /** The VM after the action, or a Conflict saying why the action does not apply (KubeVirt's rules and wording). */
-export function applyVmAction(action: VmAction, vm: VirtualMachine, vmi: VirtualMachineInstance | undefined): VirtualMachine {
+export function applyVmAction(
+  action: VmAction,
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+): VirtualMachine {
   const strategy = runStrategyOf(vm);
   const running = vmiRunning(vmi);
-  const stopCurrent = (): StateChangeRequest => ({ action: 'Stop', ...(vmi?.metadata.uid ? { uid: vmi.metadata.uid } : {}) });
+  const stopCurrent = (): StateChangeRequest => ({
+    action: 'Stop',
+    ...(vmi?.metadata.uid ? { uid: vmi.metadata.uid } : {}),
+  });
   switch (action) {
     case 'start':
       if (running) throw conflict(vm, 'VM is already running');
@@ -56,10 +79,17 @@ export function applyVmAction(action: VmAction, vm: VirtualMachine, vmi: Virtual
           return withRunning(vm, true);
         case 'Manual':
           // A finished VMI is still there: it has to go before a new one can start.
-          return withRequests(vm, vmi ? [stopCurrent(), { action: 'Start' }] : [{ action: 'Start' }]);
+          return withRequests(
+            vm,
+            vmi ? [stopCurrent(), { action: 'Start' }] : [{ action: 'Start' }],
+          );
         case 'RerunOnFailure':
-          if (vmi?.status?.phase === 'Failed') throw conflict(vm, 'RerunOnFailure does not support starting VM from failed state');
-          return withRequests(vm, vmi ? [stopCurrent(), { action: 'Start' }] : [{ action: 'Start' }]);
+          if (vmi?.status?.phase === 'Failed')
+            throw conflict(vm, 'RerunOnFailure does not support starting VM from failed state');
+          return withRequests(
+            vm,
+            vmi ? [stopCurrent(), { action: 'Start' }] : [{ action: 'Start' }],
+          );
         case 'Always':
         case 'Once':
           throw conflict(vm, `${strategy} does not support manual start requests`);
@@ -78,7 +108,8 @@ export function applyVmAction(action: VmAction, vm: VirtualMachine, vmi: Virtual
       }
       break;
     case 'restart':
-      if (strategy === 'Halted') throw conflict(vm, 'Halted does not support manual restart requests');
+      if (strategy === 'Halted')
+        throw conflict(vm, 'Halted does not support manual restart requests');
       if (!running) throw conflict(vm, 'VM is not running');
       return withRequests(vm, [stopCurrent(), { action: 'Start' }]);
   }
@@ -91,12 +122,19 @@ export interface VmActionDeps {
   authorize: Authorize;
 }
 
-type ActionRequest = FastifyRequest<{ Params: { namespace: string; name: string }; Querystring: { dryRun?: string }; Body: unknown }>;
+type ActionRequest = FastifyRequest<{
+  Params: { namespace: string; name: string };
+  Querystring: { dryRun?: string };
+  Body: unknown;
+}>;
 
 /** KubeVirt's StartOptions/StopOptions/RestartOptions carry `dryRun: ["All"]`; the rest of them Harrow does not use. */
 function bodyDryRun(body: unknown): boolean {
   if (body === undefined || body === null || body === '') return false;
-  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('the body must be empty or a JSON object (KubeVirt start/stop/restart options)');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new BadRequest(
+      'the body must be empty or a JSON object (KubeVirt start/stop/restart options)',
+    );
   const dryRun = (body as { dryRun?: unknown }).dryRun;
   if (dryRun === undefined || dryRun === null) return false;
   if (!Array.isArray(dryRun)) throw new BadRequest('dryRun must be a list, e.g. ["All"]');

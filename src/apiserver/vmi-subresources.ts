@@ -1,7 +1,14 @@
 // VMI subresources that ask the guest through the runtime: KubeVirt's interfacelist and Harrow's guest-exec.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { auditRecord } from '../audit/record.ts';
-import { Conflict, Forbidden, HarrowError, Invalid, fieldInvalid, fieldRequired } from '../resources/errors.ts';
+import {
+  Conflict,
+  Forbidden,
+  HarrowError,
+  Invalid,
+  fieldInvalid,
+  fieldRequired,
+} from '../resources/errors.ts';
 import { kindInfo } from '../resources/kinds.ts';
 import type { VirtualMachineInstance } from '../resources/types.ts';
 import type { ExecResult, GuestObservation, Runtime } from '../runtime/types.ts';
@@ -34,20 +41,43 @@ const DEFAULT_EXEC_TIMEOUT_SECONDS = 30;
 
 /** The body of a guest-exec request, or Invalid naming the field. */
 export function parseGuestExec(body: unknown): GuestExecRequest {
-  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const b = (
+    typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}
+  ) as Record<string, unknown>;
   const causes = [];
   const command = b.command;
-  if (command === undefined) causes.push(fieldRequired('command', 'the command to run, as a list of arguments, e.g. ["ip", "link"]'));
-  else if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === 'string')) {
-    causes.push(fieldInvalid('command', 'must be a non-empty list of strings (argv), e.g. ["ip", "link"]'));
+  if (command === undefined)
+    causes.push(
+      fieldRequired('command', 'the command to run, as a list of arguments, e.g. ["ip", "link"]'),
+    );
+  else if (
+    !Array.isArray(command) ||
+    command.length === 0 ||
+    !command.every((a) => typeof a === 'string')
+  ) {
+    causes.push(
+      fieldInvalid('command', 'must be a non-empty list of strings (argv), e.g. ["ip", "link"]'),
+    );
   } else if (command[0] === '') {
     causes.push(fieldInvalid('command[0]', 'the program to run must not be empty'));
   }
   const t = b.timeoutSeconds;
-  if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_EXEC_TIMEOUT_SECONDS)) {
-    causes.push(fieldInvalid('timeoutSeconds', `must be a whole number of seconds from 1 to ${MAX_EXEC_TIMEOUT_SECONDS}`));
+  if (
+    t !== undefined &&
+    (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_EXEC_TIMEOUT_SECONDS)
+  ) {
+    causes.push(
+      fieldInvalid(
+        'timeoutSeconds',
+        `must be a whole number of seconds from 1 to ${MAX_EXEC_TIMEOUT_SECONDS}`,
+      ),
+    );
   }
-  if (causes.length > 0) throw new Invalid(`guest-exec request is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`, causes);
+  if (causes.length > 0)
+    throw new Invalid(
+      `guest-exec request is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`,
+      causes,
+    );
   return { command: command as string[], ...(typeof t === 'number' ? { timeoutSeconds: t } : {}) };
 }
 
@@ -73,36 +103,62 @@ export function registerVmiSubresources(app: FastifyInstance, deps: VmiSubresour
     const { namespace, name } = request.params;
     const user = requestUser(request);
     if (!deps.authorize(user, verb, 'VirtualMachineInstance', namespace)) {
-      throw new Forbidden(`virtualmachineinstances.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${verb} in the namespace "${namespace}"`, {
-        name,
-        group: 'kubevirt.io',
-        kind: 'virtualmachineinstances',
-      });
+      throw new Forbidden(
+        `virtualmachineinstances.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${verb} in the namespace "${namespace}"`,
+        {
+          name,
+          group: 'kubevirt.io',
+          kind: 'virtualmachineinstances',
+        },
+      );
     }
-    const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as VirtualMachineInstance | undefined;
+    const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as
+      VirtualMachineInstance | undefined;
     if (!vmi) throw notFound(vmiInfo, name);
     const details = { name, group: 'kubevirt.io', kind: 'virtualmachineinstances' };
-    if (!deps.runtime) throw new HarrowError('ServiceUnavailable', 503, 'this server has no runtime attached: it cannot reach guests', details);
+    if (!deps.runtime)
+      throw new HarrowError(
+        'ServiceUnavailable',
+        503,
+        'this server has no runtime attached: it cannot reach guests',
+        details,
+      );
     const phase = vmi.status?.phase;
     if (phase !== 'Running') {
-      throw new Conflict(`VirtualMachineInstance "${name}" is not running (phase ${phase ?? 'unset'}): there is no guest to ask`, details);
+      throw new Conflict(
+        `VirtualMachineInstance "${name}" is not running (phase ${phase ?? 'unset'}): there is no guest to ask`,
+        details,
+      );
     }
     const observation = vmi.metadata.uid ? await deps.runtime.observe(vmi.metadata.uid) : undefined;
     if (!observation || observation.state !== 'Running') {
-      throw new Conflict(`VirtualMachineInstance "${name}" has no running guest on this host (guest state ${observation?.state ?? 'absent'})`, details);
+      throw new Conflict(
+        `VirtualMachineInstance "${name}" has no running guest on this host (guest state ${observation?.state ?? 'absent'})`,
+        details,
+      );
     }
     if (!observation.agent) {
-      throw new Conflict(`VirtualMachineInstance "${name}" does not have the guest agent connected (yet): wait until the guest has booted`, details);
+      throw new Conflict(
+        `VirtualMachineInstance "${name}" does not have the guest agent connected (yet): wait until the guest has booted`,
+        details,
+      );
     }
     return { vmi, runtime: deps.runtime, observation };
   };
 
   app.get(
     '/apis/subresources.kubevirt.io/v1/namespaces/:namespace/virtualmachineinstances/:name/interfacelist',
-    { config: { harrow: { kind: 'VirtualMachineInstance', verb: 'interfacelist', audited: false } } },
+    {
+      config: { harrow: { kind: 'VirtualMachineInstance', verb: 'interfacelist', audited: false } },
+    },
     async (request: VmiRequest) => {
       const { observation } = await connectedGuest(request, 'interfacelist');
-      return { kind: 'VirtualMachineInstanceGuestOSInterfaceList', apiVersion: 'subresources.kubevirt.io/v1', metadata: {}, items: guestInterfaces(observation) };
+      return {
+        kind: 'VirtualMachineInstanceGuestOSInterfaceList',
+        apiVersion: 'subresources.kubevirt.io/v1',
+        metadata: {},
+        items: guestInterfaces(observation),
+      };
     },
   );
 
@@ -120,7 +176,11 @@ export function registerVmiSubresources(app: FastifyInstance, deps: VmiSubresour
         auditRecord({
           user: requestUser(request).name,
           verb: 'guest-exec',
-          resource: { kind: 'VirtualMachineInstance', namespace: request.params.namespace, name: request.params.name },
+          resource: {
+            kind: 'VirtualMachineInstance',
+            namespace: request.params.namespace,
+            name: request.params.name,
+          },
           changes: [{ field: 'command', new: exec.command }],
           outcome: { code: 200, message: `exit code ${result.exitCode}` },
         }),

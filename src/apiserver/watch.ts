@@ -55,15 +55,29 @@ export interface WatchRequest {
 /** Kubernetes closes a watch after a while so clients re-list now and then; ours do the same after 30 minutes by default. */
 const DEFAULT_TIMEOUT_SECONDS = 1800;
 
-export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w: WatchRequest): Promise<FastifyReply> {
+export async function serveWatch(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  w: WatchRequest,
+): Promise<FastifyReply> {
   const { store, info, selector } = w;
-  const resume = !w.sendInitialEvents && w.resourceVersion !== undefined && w.resourceVersion !== '' && w.resourceVersion !== '0';
+  const resume =
+    !w.sendInitialEvents &&
+    w.resourceVersion !== undefined &&
+    w.resourceVersion !== '' &&
+    w.resourceVersion !== '0';
   // The initial list is read before the response starts, so its errors still become a Status with the right code.
-  const initial = resume ? undefined : await store.list(info.kind, w.namespace !== undefined ? { namespace: w.namespace } : {});
+  const initial = resume
+    ? undefined
+    : await store.list(info.kind, w.namespace !== undefined ? { namespace: w.namespace } : {});
 
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.flushHeaders();
 
   let handle: WatchHandle | undefined;
@@ -86,7 +100,12 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
     let payload = object;
     if (w.table && type !== 'ERROR' && type !== 'BOOKMARK') {
       const o = object as KubeObject;
-      payload = toTable(info, [o], { resourceVersion: o.metadata.resourceVersion ?? '' }, { ...w.table, noHeaders: headersSent });
+      payload = toTable(
+        info,
+        [o],
+        { resourceVersion: o.metadata.resourceVersion ?? '' },
+        { ...w.table, noHeaders: headersSent },
+      );
       headersSent = true;
     }
     res.write(JSON.stringify({ type, object: payload }) + '\n');
@@ -96,7 +115,8 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
   // enters it as ADDED (Kubernetes' watch cache does the same with the previous object).
   const { visible } = w;
   const filtered = !selectsEverything(selector) || visible !== undefined;
-  const matches = (o: KubeObject): boolean => (visible === undefined || visible(o)) && selectorMatches(selector, o);
+  const matches = (o: KubeObject): boolean =>
+    (visible === undefined || visible(o)) && selectorMatches(selector, o);
   const known = new Set<string>();
   const deliver = (event: WatchEvent): void => {
     if (!filtered) {
@@ -127,7 +147,10 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
       send('BOOKMARK', {
         kind: info.kind,
         apiVersion: apiVersionOf(info),
-        metadata: { resourceVersion: initial.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } },
+        metadata: {
+          resourceVersion: initial.resourceVersion,
+          annotations: { 'k8s.io/initial-events-end': 'true' },
+        },
       });
     }
   }
@@ -139,7 +162,12 @@ export async function serveWatch(request: FastifyRequest, reply: FastifyReply, w
         sinceResourceVersion: initial ? initial.resourceVersion : w.resourceVersion!,
         // The store lost this watch's place: 410 as an ERROR event, as Kubernetes does, so the client re-lists.
         onEnded: () => {
-          send('ERROR', statusFromError(new Expired('the watch was interrupted and its history compacted; list again')).status);
+          send(
+            'ERROR',
+            statusFromError(
+              new Expired('the watch was interrupted and its history compacted; list again'),
+            ).status,
+          );
           stop();
         },
       },

@@ -5,7 +5,12 @@ import { Conflict, HarrowError, NotFound } from '../resources/errors.ts';
 import type { KindInfo } from '../resources/kinds.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import type { ResourceStore, WriteOp } from '../store/types.ts';
-import type { AdmissionPlugin, AdmissionRequest, AdmissionResult, UserInfo } from './admission/types.ts';
+import type {
+  AdmissionPlugin,
+  AdmissionRequest,
+  AdmissionResult,
+  UserInfo,
+} from './admission/types.ts';
 import { diffObjects, type FieldChange } from './changes.ts';
 import { deepEqual } from './patch.ts';
 
@@ -47,7 +52,10 @@ interface Admitted {
   committed(): void;
 }
 
-export async function admit(plugins: AdmissionPlugin[], request: AdmissionRequest): Promise<Admitted> {
+export async function admit(
+  plugins: AdmissionPlugin[],
+  request: AdmissionRequest,
+): Promise<Admitted> {
   const results: AdmissionResult[] = [];
   const rollback = (): void => {
     for (const r of [...results].reverse()) r.rollback?.();
@@ -74,7 +82,9 @@ export async function admit(plugins: AdmissionPlugin[], request: AdmissionReques
 }
 
 const refOfObject = (info: KindInfo, o: KubeObject): ObjectRef =>
-  info.namespaced ? { kind: info.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name } : { kind: info.kind, name: o.metadata.name };
+  info.namespaced
+    ? { kind: info.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name }
+    : { kind: info.kind, name: o.metadata.name };
 
 function withoutResourceVersion(o: KubeObject): KubeObject {
   return { ...o, metadata: { ...o.metadata, resourceVersion: undefined } };
@@ -108,15 +118,21 @@ export async function admitAndCommit(deps: WriteDeps, request: WriteRequest): Pr
   const original = request.object ? structuredClone(request.object) : undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await admitAndCommitOnce(deps, attempt === 1 || !original ? request : { ...request, object: structuredClone(original) });
+      return await admitAndCommitOnce(
+        deps,
+        attempt === 1 || !original ? request : { ...request, object: structuredClone(original) },
+      );
     } catch (e) {
-      if (!lostMacRace(e) || attempt >= MAC_RACE_ATTEMPTS) throw lostMacRace(e) ? macRaceConflict(request, e) : e;
+      if (!lostMacRace(e) || attempt >= MAC_RACE_ATTEMPTS)
+        throw lostMacRace(e) ? macRaceConflict(request, e) : e;
     }
   }
 }
 
 const lostMacRace = (e: unknown): e is HarrowError =>
-  e instanceof HarrowError && (e.reason === 'AlreadyExists' || e.reason === 'Conflict') && e.details.kind === 'macallocations';
+  e instanceof HarrowError &&
+  (e.reason === 'AlreadyExists' || e.reason === 'Conflict') &&
+  e.details.kind === 'macallocations';
 
 function macRaceConflict(request: WriteRequest, e: HarrowError): Conflict {
   const name = (request.object ?? request.oldObject)?.metadata.name ?? '';
@@ -153,9 +169,16 @@ async function admitAndCommitOnce(deps: WriteDeps, request: WriteRequest): Promi
     return { object: request.oldObject, warnings: admitted.warnings, written: false };
   }
   const changes =
-    admitted.changes.length > 0 ? admitted.changes : operation === 'update' ? diffObjects(request.oldObject, request.object) : [];
+    admitted.changes.length > 0
+      ? admitted.changes
+      : operation === 'update'
+        ? diffObjects(request.oldObject, request.object)
+        : [];
   // Not audited: an AuditRecord itself (it is the record), and a Node's status (each agent heartbeat would add one).
-  const audited = !(info.kind === 'AuditRecord' || (info.kind === 'Node' && request.verb.endsWith('status')));
+  const audited = !(
+    info.kind === 'AuditRecord' ||
+    (info.kind === 'Node' && request.verb.endsWith('status'))
+  );
   const audit = auditRecord({
     user: user.name,
     verb: request.verb,
@@ -175,11 +198,17 @@ async function admitAndCommitOnce(deps: WriteDeps, request: WriteRequest): Promi
         : {
             type: 'delete',
             ref: refOfObject(info, request.oldObject!),
-            ...(request.resourceVersion !== undefined ? { resourceVersion: request.resourceVersion } : {}),
+            ...(request.resourceVersion !== undefined
+              ? { resourceVersion: request.resourceVersion }
+              : {}),
           };
   let written: KubeObject[];
   try {
-    written = await deps.store.commit([main, ...admitted.ops, ...(audited ? [{ type: 'create' as const, object: audit }] : [])]);
+    written = await deps.store.commit([
+      main,
+      ...admitted.ops,
+      ...(audited ? [{ type: 'create' as const, object: audit }] : []),
+    ]);
   } catch (e) {
     admitted.rollback();
     throw e;
@@ -190,7 +219,11 @@ async function admitAndCommitOnce(deps: WriteDeps, request: WriteRequest): Promi
 
 /** Kubernetes' wording for a stored object that is not there. */
 export function notFound(info: KindInfo, name: string): NotFound {
-  return new NotFound(`${qualifiedResource(info)} "${name}" not found`, { name, group: info.group, kind: info.plural });
+  return new NotFound(`${qualifiedResource(info)} "${name}" not found`, {
+    name,
+    group: info.group,
+    kind: info.plural,
+  });
 }
 
 export function modifiedConflict(info: KindInfo, name: string): Conflict {
@@ -201,4 +234,5 @@ export function modifiedConflict(info: KindInfo, name: string): Conflict {
 }
 
 /** `virtualmachines.kubevirt.io`, or `pods` for the core group. */
-export const qualifiedResource = (info: KindInfo): string => (info.group === '' ? info.plural : `${info.plural}.${info.group}`);
+export const qualifiedResource = (info: KindInfo): string =>
+  info.group === '' ? info.plural : `${info.plural}.${info.group}`;

@@ -21,7 +21,8 @@ export interface AuditChainHeadObject extends KubeObject {
 /** JSON with object keys sorted at every level: the same content always hashes the same, whatever the key order. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record)
     .filter((k) => record[k] !== undefined)
@@ -35,16 +36,32 @@ type Spec = Record<string, unknown>;
 function hashedContent(record: KubeObject): unknown {
   const { hash: _hash, ...spec } = (record.spec ?? {}) as Spec;
   const m = record.metadata;
-  return { kind: record.kind, namespace: m.namespace ?? '', name: m.name, labels: m.labels ?? {}, annotations: m.annotations ?? {}, spec };
+  return {
+    kind: record.kind,
+    namespace: m.namespace ?? '',
+    name: m.name,
+    labels: m.labels ?? {},
+    annotations: m.annotations ?? {},
+    spec,
+  };
 }
 
-export const recordHash = (record: KubeObject): string => createHash('sha256').update(canonicalJson(hashedContent(record))).digest('hex');
+export const recordHash = (record: KubeObject): string =>
+  createHash('sha256')
+    .update(canonicalJson(hashedContent(record)))
+    .digest('hex');
 
 /** The record as it is stored: next in the chain after `head` (undefined: the first). Returns the new head too. */
-export function sealAuditRecord(record: KubeObject, head: ChainHead | undefined): { record: KubeObject; head: ChainHead } {
+export function sealAuditRecord(
+  record: KubeObject,
+  head: ChainHead | undefined,
+): { record: KubeObject; head: ChainHead } {
   const sequence = (head?.sequence ?? 0) + 1;
   const { sequence: _s, previousHash: _p, hash: _h, ...spec } = (record.spec ?? {}) as Spec;
-  const sealed: KubeObject = { ...record, spec: { ...spec, sequence, previousHash: head?.hash ?? GENESIS_HASH } };
+  const sealed: KubeObject = {
+    ...record,
+    spec: { ...spec, sequence, previousHash: head?.hash ?? GENESIS_HASH },
+  };
   const hash = recordHash(sealed);
   (sealed.spec as Spec).hash = hash;
   return { record: sealed, head: { sequence, hash } };
@@ -55,11 +72,15 @@ export function chainHeadObject(head: ChainHead, record: KubeObject): AuditChain
     apiVersion: 'harrow.io/v1',
     kind: 'AuditChainHead',
     metadata: { name: AUDIT_CHAIN_HEAD.name },
-    spec: { ...head, record: { namespace: record.metadata.namespace ?? '', name: record.metadata.name } },
+    spec: {
+      ...head,
+      record: { namespace: record.metadata.namespace ?? '', name: record.metadata.name },
+    },
   };
 }
 
-export type ChainProblemKind = 'altered' | 'removed' | 'reordered' | 'unchained' | 'duplicate-sequence' | 'head-mismatch';
+export type ChainProblemKind =
+  'altered' | 'removed' | 'reordered' | 'unchained' | 'duplicate-sequence' | 'head-mismatch';
 
 export interface ChainProblem {
   kind: ChainProblemKind;
@@ -90,7 +111,12 @@ export function verifyAuditChain(records: KubeObject[], head?: ChainHead): Chain
   for (const r of records) {
     const seq = (r.spec as Spec | undefined)?.sequence;
     if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0) chained.push({ r, seq });
-    else problems.push({ kind: 'unchained', record: nameOf(r), message: `AuditRecord ${nameOf(r)} has no sequence number: it was not written through the store's chain (or its chain fields were removed)` });
+    else
+      problems.push({
+        kind: 'unchained',
+        record: nameOf(r),
+        message: `AuditRecord ${nameOf(r)} has no sequence number: it was not written through the store's chain (or its chain fields were removed)`,
+      });
   }
   chained.sort((a, b) => a.seq - b.seq || nameOf(a.r).localeCompare(nameOf(b.r)));
   let previous: { r: KubeObject; seq: number } | undefined;
@@ -99,15 +125,28 @@ export function verifyAuditChain(records: KubeObject[], head?: ChainHead): Chain
     const spec = r.spec as Spec;
     const name = nameOf(r);
     if (previous && previous.seq === seq) {
-      problems.push({ kind: 'duplicate-sequence', record: name, sequence: seq, message: `AuditRecord ${name} has sequence ${seq}, as ${nameOf(previous.r)} has` });
+      problems.push({
+        kind: 'duplicate-sequence',
+        record: name,
+        sequence: seq,
+        message: `AuditRecord ${name} has sequence ${seq}, as ${nameOf(previous.r)} has`,
+      });
       continue;
     }
     if (recordHash(r) !== spec.hash) {
-      problems.push({ kind: 'altered', record: name, sequence: seq, message: `AuditRecord ${name} (sequence ${seq}) was altered: its content no longer matches its hash` });
+      problems.push({
+        kind: 'altered',
+        record: name,
+        sequence: seq,
+        message: `AuditRecord ${name} (sequence ${seq}) was altered: its content no longer matches its hash`,
+      });
     }
     const expectedSeq = (previous?.seq ?? 0) + 1;
     if (seq > expectedSeq) {
-      const gap = seq - expectedSeq === 1 ? `record ${expectedSeq} is` : `records ${expectedSeq}–${seq - 1} are`;
+      const gap =
+        seq - expectedSeq === 1
+          ? `record ${expectedSeq} is`
+          : `records ${expectedSeq}–${seq - 1} are`;
       problems.push({
         kind: 'removed',
         record: name,
@@ -128,7 +167,10 @@ export function verifyAuditChain(records: KubeObject[], head?: ChainHead): Chain
     previous = entry;
   }
   const last = previous?.seq ?? 0;
-  if (head && (head.sequence !== last || (previous && (previous.r.spec as Spec).hash !== head.hash))) {
+  if (
+    head &&
+    (head.sequence !== last || (previous && (previous.r.spec as Spec).hash !== head.hash))
+  ) {
     problems.push({
       kind: head.sequence > last ? 'removed' : 'head-mismatch',
       sequence: head.sequence,

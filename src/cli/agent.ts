@@ -8,7 +8,8 @@ import { untilSignal } from './serve.ts';
 
 const wholeNumber = (flag: string, v: unknown): number | undefined => {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new UsageError(`agent: --${flag} ${String(v)}: a whole number`, 'agent');
+  if (typeof v !== 'string' || !/^\d+$/.test(v))
+    throw new UsageError(`agent: --${flag} ${String(v)}: a whole number`, 'agent');
   return Number(v);
 };
 
@@ -50,10 +51,16 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     expectPositionals(args.positionals, [], 'agent');
     const v = args.values;
     const runtime = (v.runtime as string | undefined) ?? 'sim';
-    if (runtime !== 'sim' && runtime !== 'qemu') throw new UsageError(`agent: --runtime ${runtime}: one of sim, qemu`, 'agent');
+    if (runtime !== 'sim' && runtime !== 'qemu')
+      throw new UsageError(`agent: --runtime ${runtime}: one of sim, qemu`, 'agent');
     const tokenFile = v['token-file'] as string | undefined;
-    const token = ctx.globals.token ?? (tokenFile !== undefined ? readFileSync(resolve(ctx.io.cwd, tokenFile), 'utf8').trim() : undefined);
-    if (ctx.globals.server === undefined || token === undefined) throw new UsageError('agent: --server and --token (or --token-file) are required', 'agent');
+    const token =
+      ctx.globals.token ??
+      (tokenFile !== undefined
+        ? readFileSync(resolve(ctx.io.cwd, tokenFile), 'utf8').trim()
+        : undefined);
+    if (ctx.globals.server === undefined || token === undefined)
+      throw new UsageError('agent: --server and --token (or --token-file) are required', 'agent');
     const nodeName = v['node-name'] as string | undefined;
     const cpu = wholeNumber('cpu', v.cpu);
     const memoryMiB = wholeNumber('memory-mib', v['memory-mib']);
@@ -64,7 +71,8 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     if ((underlayBridge === undefined) !== (underlayAddress === undefined)) {
       throw new UsageError('agent: --underlay-bridge and --underlay-address go together', 'agent');
     }
-    if (underlayBridge !== undefined && runtime !== 'qemu') throw new UsageError('agent: --underlay-bridge needs --runtime qemu', 'agent');
+    if (underlayBridge !== undefined && runtime !== 'qemu')
+      throw new UsageError('agent: --underlay-bridge needs --runtime qemu', 'agent');
     const signal = untilSignal(ctx.io);
     // Loaded here so that other commands start without the runtime's dependencies.
     const { startAgent } = await import('../agent/agent.ts');
@@ -74,18 +82,29 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
         server: ctx.globals.server,
         token,
         runtime,
-        dataDir: resolve(ctx.io.cwd, (v['data-dir'] as string | undefined) ?? `.harrow-agent-${nodeName ?? 'local'}`),
+        dataDir: resolve(
+          ctx.io.cwd,
+          (v['data-dir'] as string | undefined) ?? `.harrow-agent-${nodeName ?? 'local'}`,
+        ),
         ...(nodeName !== undefined ? { nodeName } : {}),
         ...(v.address !== undefined ? { addresses: v.address as string[] } : {}),
-        ...(underlayBridge !== undefined && underlayAddress !== undefined ? { underlay: { bridge: underlayBridge, address: underlayAddress } } : {}),
-        capacity: { ...(cpu !== undefined ? { cpu } : {}), ...(memoryMiB !== undefined ? { memoryMiB } : {}), ...(maxVms !== undefined ? { maxVms } : {}) },
+        ...(underlayBridge !== undefined && underlayAddress !== undefined
+          ? { underlay: { bridge: underlayBridge, address: underlayAddress } }
+          : {}),
+        capacity: {
+          ...(cpu !== undefined ? { cpu } : {}),
+          ...(memoryMiB !== undefined ? { memoryMiB } : {}),
+          ...(maxVms !== undefined ? { maxVms } : {}),
+        },
         ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
         ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),
       });
     } catch (e) {
       throw new CliError(`agent: ${(e as Error).message}`);
     }
-    ctx.io.stdout.write(`harrow agent: node ${agent.nodeName} ready (runtime ${runtime}, server ${ctx.globals.server})\n`);
+    ctx.io.stdout.write(
+      `harrow agent: node ${agent.nodeName} ready (runtime ${runtime}, server ${ctx.globals.server})\n`,
+    );
     const got = await signal;
     ctx.io.stderr.write(`harrow agent: ${got}: shutting down\n`);
     await agent.close();

@@ -68,22 +68,36 @@ export function findCommand(argv: string[]): { command?: string; index: number }
 }
 
 /** Parses the whole line with the global flags plus `commandOptions`; unknown flags are usage errors. */
-export function parseCommandLine(argv: string[], commandOptions: OptionSpec = {}, commandForHelp?: string): ParsedCommandLine {
+export function parseCommandLine(
+  argv: string[],
+  commandOptions: OptionSpec = {},
+  commandForHelp?: string,
+): ParsedCommandLine {
   const dd = argv.indexOf('--');
   const before = dd >= 0 ? argv.slice(0, dd) : argv;
   const rest = dd >= 0 ? argv.slice(dd + 1) : [];
   const { command, index } = findCommand(before);
   const words = index >= 0 ? [...before.slice(0, index), ...before.slice(index + 1)] : before;
-  let parsed: ReturnType<typeof parseArgs<{ options: OptionSpec; allowPositionals: true; strict: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: OptionSpec; allowPositionals: true; strict: true }>
+  >;
   try {
-    parsed = parseArgs({ args: words, options: { ...GLOBAL_OPTIONS, ...commandOptions }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: words,
+      options: { ...GLOBAL_OPTIONS, ...commandOptions },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (e) {
     throw new UsageError(parseArgsMessage(e), commandForHelp ?? command);
   }
   const v = parsed.values;
   const output = (v.output as string | undefined) ?? 'table';
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
-    throw new UsageError(`-o ${output}: unknown output format (one of ${OUTPUT_FORMATS.join(', ')})`, commandForHelp ?? command);
+    throw new UsageError(
+      `-o ${output}: unknown output format (one of ${OUTPUT_FORMATS.join(', ')})`,
+      commandForHelp ?? command,
+    );
   }
   const namespace = v.namespace as string | undefined;
   if (namespace === '') throw new UsageError('-n: an empty namespace', commandForHelp ?? command);
@@ -97,7 +111,8 @@ export function parseCommandLine(argv: string[], commandOptions: OptionSpec = {}
     ...(namespace !== undefined ? { namespace } : {}),
   };
   const values: ParsedCommandLine['values'] = {};
-  for (const key of Object.keys(commandOptions)) values[key] = v[key] as string | boolean | string[] | undefined;
+  for (const key of Object.keys(commandOptions))
+    values[key] = v[key] as string | boolean | string[] | undefined;
   return {
     ...(command !== undefined ? { command } : {}),
     globals,
@@ -126,13 +141,24 @@ function parseArgsMessage(e: unknown): string {
 }
 
 /** Exactly `names.length` positionals, named in the message when missing or too many. */
-export function expectPositionals(positionals: string[], names: string[], command: string, optional = 0): string[] {
+export function expectPositionals(
+  positionals: string[],
+  names: string[],
+  command: string,
+  optional = 0,
+): string[] {
   const required = names.length - optional;
   if (positionals.length < required) {
-    throw new UsageError(`${command}: missing ${names.slice(positionals.length, required).join(' ')}`, command);
+    throw new UsageError(
+      `${command}: missing ${names.slice(positionals.length, required).join(' ')}`,
+      command,
+    );
   }
   if (positionals.length > names.length) {
-    throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[names.length])}`, command);
+    throw new UsageError(
+      `${command}: unexpected argument ${JSON.stringify(positionals[names.length])}`,
+      command,
+    );
   }
   return positionals;
 }
@@ -140,7 +166,10 @@ export function expectPositionals(positionals: string[], names: string[], comman
 /** `120`, `120s`, `2m`, `1h`, `500ms` → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${flag} ${JSON.stringify(text)}: expected a duration such as 90, 90s, 2m or 1h`);
+  if (!m)
+    throw new UsageError(
+      `${flag} ${JSON.stringify(text)}: expected a duration such as 90, 90s, 2m or 1h`,
+    );
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;

@@ -13,13 +13,16 @@ import { printData } from './output.ts';
 async function offlineChain(dataDir: string): Promise<{ records: KubeObject[]; head?: ChainHead }> {
   const path = join(dataDir, 'harrow.db');
   if (!existsSync(path)) throw new CliError(`no Harrow store at ${path}`);
-  const [{ openSqliteStore }, { AUDIT_CHAIN_HEAD }] = await Promise.all([import('../store/sqlite/store.ts'), import('../audit/chain.ts')]);
+  const [{ openSqliteStore }, { AUDIT_CHAIN_HEAD }] = await Promise.all([
+    import('../store/sqlite/store.ts'),
+    import('../audit/chain.ts'),
+  ]);
   // Read-write open, but nothing is written: WAL lets this read beside a running server.
   const store = await openSqliteStore(path);
   try {
     const head = await store.get(AUDIT_CHAIN_HEAD);
     const { items: records } = await store.list('AuditRecord');
-    return { records, ...(head ? { head: (head.spec as ChainHead) } : {}) };
+    return { records, ...(head ? { head: head.spec as ChainHead } : {}) };
   } finally {
     await store.close();
   }
@@ -52,10 +55,17 @@ content no longer matches its hash (altered), whose predecessor is missing (remo
   options: { 'data-dir': { type: 'string' } },
   async run(ctx, args) {
     const [sub] = expectPositionals(args.positionals, ['verify'], 'audit');
-    if (sub !== 'verify') throw new UsageError(`audit: unknown subcommand ${JSON.stringify(sub)} (only verify)`, 'audit');
+    if (sub !== 'verify')
+      throw new UsageError(
+        `audit: unknown subcommand ${JSON.stringify(sub)} (only verify)`,
+        'audit',
+      );
     const dir = args.values['data-dir'] as string | undefined;
     const { verifyAuditChain } = await import('../audit/chain.ts');
-    const chain = dir !== undefined ? await offlineChain(resolve(ctx.io.cwd, dir)) : { records: await ctx.client().listAll('AuditRecord') };
+    const chain =
+      dir !== undefined
+        ? await offlineChain(resolve(ctx.io.cwd, dir))
+        : { records: await ctx.client().listAll('AuditRecord') };
     const report = verifyAuditChain(chain.records, chain.head);
     print(ctx, report, chain.head !== undefined);
     return report.ok ? EXIT_OK : EXIT_FAILURE;

@@ -14,14 +14,24 @@ function parseMacFlags(values: string[]): Record<string, string> {
     const i = v.indexOf('=');
     const iface = v.slice(0, i).trim();
     const mac = v.slice(i + 1).trim();
-    if (i <= 0 || iface === '' || mac === '') throw new UsageError(`clone: --mac ${JSON.stringify(v)}: expected IFACE=MAC, e.g. --mac default=02:48:52:00:00:10`, 'clone');
-    if (Object.hasOwn(out, iface)) throw new UsageError(`clone: --mac gives interface ${iface} twice`, 'clone');
+    if (i <= 0 || iface === '' || mac === '')
+      throw new UsageError(
+        `clone: --mac ${JSON.stringify(v)}: expected IFACE=MAC, e.g. --mac default=02:48:52:00:00:10`,
+        'clone',
+      );
+    if (Object.hasOwn(out, iface))
+      throw new UsageError(`clone: --mac gives interface ${iface} twice`, 'clone');
     out[iface] = mac;
   }
   return out;
 }
 
-function cloneManifest(namespace: string, source: string, target: string, newMacAddresses: Record<string, string>): VirtualMachineClone {
+function cloneManifest(
+  namespace: string,
+  source: string,
+  target: string,
+  newMacAddresses: Record<string, string>,
+): VirtualMachineClone {
   return {
     apiVersion: 'clone.kubevirt.io/v1beta1',
     kind: 'VirtualMachineClone',
@@ -37,7 +47,8 @@ function cloneManifest(namespace: string, source: string, target: string, newMac
 
 export const cloneCommand: Command = {
   name: 'clone',
-  summary: 'Clone a VM (VirtualMachineClone): its spec, never its MACs — new ones from the pool unless given',
+  summary:
+    'Clone a VM (VirtualMachineClone): its spec, never its MACs — new ones from the pool unless given',
   usage: `Usage: harrow clone SOURCE TARGET [--mac IFACE=MAC …] [-n NS] [--wait] [--timeout 120s]
 
 Creates a VirtualMachineClone (clone.kubevirt.io/v1beta1) that makes VM TARGET from VM SOURCE's spec — a running
@@ -48,15 +59,29 @@ starts if SOURCE's would. Waits for the clone to finish and prints TARGET's MACs
   --mac IFACE=MAC    the MAC for interface IFACE (repeatable)
   --wait             also wait until TARGET runs (when its runStrategy starts it)
   --timeout DURATION how long to wait (default ${DEFAULT_TIMEOUT})`,
-  options: { mac: { type: 'string', multiple: true }, wait: { type: 'boolean' }, ...TIMEOUT_OPTION },
+  options: {
+    mac: { type: 'string', multiple: true },
+    wait: { type: 'boolean' },
+    ...TIMEOUT_OPTION,
+  },
   async run(ctx, args) {
-    const [source, target] = expectPositionals(args.positionals, ['SOURCE', 'TARGET'], 'clone') as [string, string];
+    const [source, target] = expectPositionals(args.positionals, ['SOURCE', 'TARGET'], 'clone') as [
+      string,
+      string,
+    ];
     const macs = parseMacFlags((args.values.mac as string[] | undefined) ?? []);
-    const timeoutMs = parseDuration((args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT, '--timeout');
+    const timeoutMs = parseDuration(
+      (args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT,
+      '--timeout',
+    );
     const namespace = ctx.namespace();
     const client = ctx.client();
     const out = ctx.io.stdout;
-    const created = await client.create<VirtualMachineClone>('VirtualMachineClone', { namespace }, cloneManifest(namespace, source, target, macs));
+    const created = await client.create<VirtualMachineClone>(
+      'VirtualMachineClone',
+      { namespace },
+      cloneManifest(namespace, source, target, macs),
+    );
     const name = created.metadata.name;
     out.write(`virtualmachineclone.clone.kubevirt.io/${name} created\n`);
     const done = await pollUntil(ctx.io, { label: `clone ${name}`, timeoutMs }, async () => {
@@ -68,17 +93,29 @@ starts if SOURCE's would. Waits for the clone to finish and prints TARGET's MACs
     });
     if (done.status?.phase === 'Failed') {
       const ready = done.status.conditions?.find((x) => x.type === 'Ready');
-      throw new CliError(`clone ${name} failed: ${ready?.message ?? ready?.reason ?? 'no reason given'}`);
+      throw new CliError(
+        `clone ${name} failed: ${ready?.message ?? ready?.reason ?? 'no reason given'}`,
+      );
     }
-    const vm = await client.get<VirtualMachine>('VirtualMachine', { namespace, name: done.status?.targetName ?? target });
+    const vm = await client.get<VirtualMachine>('VirtualMachine', {
+      namespace,
+      name: done.status?.targetName ?? target,
+    });
     out.write(`virtualmachine.kubevirt.io/${vm.metadata.name} created from ${source}\n`);
     for (const i of vm.spec.template.spec.domain.devices.interfaces ?? []) {
-      const how = macs[i.name] !== undefined ? 'given' : i.macAddress ? 'from the pool' : 'assigned when it starts';
+      const how =
+        macs[i.name] !== undefined
+          ? 'given'
+          : i.macAddress
+            ? 'from the pool'
+            : 'assigned when it starts';
       out.write(`  ${i.name}: ${i.macAddress ?? '-'} (${how})\n`);
     }
     const strategy = vm.spec.runStrategy ?? (vm.spec.running ? 'Always' : 'Halted');
     if (strategy === 'Halted' || strategy === 'Manual') {
-      out.write(`${vm.metadata.name} is not started (runStrategy ${strategy}, as ${source}'s): harrow start ${vm.metadata.name}${ctx.namespaceFlag(namespace)}\n`);
+      out.write(
+        `${vm.metadata.name} is not started (runStrategy ${strategy}, as ${source}'s): harrow start ${vm.metadata.name}${ctx.namespaceFlag(namespace)}\n`,
+      );
       return 0;
     }
     if (args.values.wait !== true) return 0;

@@ -56,7 +56,10 @@ export function createContext(io: CliIO, globals: GlobalFlags): CommandContext {
       },
       userAgent: 'harrow-cli',
     };
-    if (globals.server !== undefined && (globals.token !== undefined || globals.kubeconfig === undefined)) {
+    if (
+      globals.server !== undefined &&
+      (globals.token !== undefined || globals.kubeconfig === undefined)
+    ) {
       // --server without --token: use the kubeconfig's token when there is one, else go anonymous (the server says 401).
       let token = globals.token;
       if (token === undefined) {
@@ -66,10 +69,16 @@ export function createContext(io: CliIO, globals: GlobalFlags): CommandContext {
           token = undefined;
         }
       }
-      return new HarrowClient({ ...common, server: globals.server, ...(token !== undefined ? { token } : {}) });
+      return new HarrowClient({
+        ...common,
+        server: globals.server,
+        ...(token !== undefined ? { token } : {}),
+      });
     }
     const creds = loadKubeconfig(
-      globals.kubeconfig !== undefined ? resolve(io.cwd, globals.kubeconfig) : findKubeconfig(io.env, io.cwd, io.env.HOME || homedir()),
+      globals.kubeconfig !== undefined
+        ? resolve(io.cwd, globals.kubeconfig)
+        : findKubeconfig(io.env, io.cwd, io.env.HOME || homedir()),
     );
     const token = globals.token ?? creds.token;
     return new HarrowClient({
@@ -98,4 +107,3 @@ export function createContext(io: CliIO, globals: GlobalFlags): CommandContext {
   };
   return ctx;
 }
-

@@ -40,7 +40,11 @@ export async function ensureDemo(client: HarrowClient): Promise<string[]> {
   for (const o of DEMO_OBJECTS) {
     const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
     try {
-      await client.create(o.kind, o.metadata.namespace ? { namespace: o.metadata.namespace } : {}, structuredClone(o));
+      await client.create(
+        o.kind,
+        o.metadata.namespace ? { namespace: o.metadata.namespace } : {},
+        structuredClone(o),
+      );
       lines.push(`created ${what}`);
     } catch (e) {
       if (e instanceof ApiError && e.reason === 'AlreadyExists') lines.push(`${what} exists`);

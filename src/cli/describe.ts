@@ -1,7 +1,14 @@
 // `harrow describe vm NAME`: status, conditions, per-interface platform/guest MACs, IPs, lease, drift remedies, events.
 import { ApiError } from '../client/errors.ts';
 import type { Condition } from '../resources/meta.ts';
-import { LABEL_VM_NAME, type AuditRecord, type KubeEvent, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
+import {
+  LABEL_VM_NAME,
+  type AuditRecord,
+  type KubeEvent,
+  type Pod,
+  type VirtualMachine,
+  type VirtualMachineInstance,
+} from '../resources/types.ts';
 import { expectPositionals } from './args.ts';
 import { launcherPodOf, sortEvents } from './columns.ts';
 import type { Command } from './command.ts';
@@ -22,9 +29,18 @@ export interface VmFacts {
 }
 
 /** The latest connectivity check that saw a lease for this interface's current platform MAC. */
-export function checkedLease(audit: AuditRecord[], iface: string, platformMac: string | undefined): { ip: string; mac: string; at: string } | undefined {
+export function checkedLease(
+  audit: AuditRecord[],
+  iface: string,
+  platformMac: string | undefined,
+): { ip: string; mac: string; at: string } | undefined {
   const hit = audit
-    .filter((r) => r.spec?.connectivity?.interface === iface && r.spec.connectivity.lease && sameMac(r.spec.connectivity.lease.macAddress, platformMac))
+    .filter(
+      (r) =>
+        r.spec?.connectivity?.interface === iface &&
+        r.spec.connectivity.lease &&
+        sameMac(r.spec.connectivity.lease.macAddress, platformMac),
+    )
     .sort((a, b) => a.spec.timestamp.localeCompare(b.spec.timestamp))
     .at(-1);
   const lease = hit?.spec.connectivity?.lease;
@@ -43,7 +59,12 @@ function conditionsBlock(title: string, conditions: Condition[] | undefined): st
   return `${title}:\n${indent(formatTable(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], rows), '  ')}`;
 }
 
-function interfaceBlock(v: InterfaceView, running: boolean, audit: AuditRecord[], now: Date): string {
+function interfaceBlock(
+  v: InterfaceView,
+  running: boolean,
+  audit: AuditRecord[],
+  now: Date,
+): string {
   const lines: [string, string][] = [];
   lines.push(['Manifest MAC', v.specMac ?? '(none yet: the pool assigns one)']);
   if (running) {
@@ -62,11 +83,18 @@ function interfaceBlock(v: InterfaceView, running: boolean, audit: AuditRecord[]
     lines.push(['IPs', v.ips.length > 0 ? v.ips.join(', ') : '(none)']);
     const checked = v.lease ? undefined : checkedLease(audit, v.name, v.platformMac);
     if (v.lease) {
-      lines.push(['Lease', `${v.lease.ip}${v.lease.mac ? ` for ${v.lease.mac}` : ''}${v.lease.expires ? ` until ${v.lease.expires}` : ''}`]);
+      lines.push([
+        'Lease',
+        `${v.lease.ip}${v.lease.mac ? ` for ${v.lease.mac}` : ''}${v.lease.expires ? ` until ${v.lease.expires}` : ''}`,
+      ]);
     } else if (checked) {
-      lines.push(['Lease', `${checked.ip} for ${checked.mac}  (seen by the connectivity check ${age(checked.at, now)} ago)`]);
+      lines.push([
+        'Lease',
+        `${checked.ip} for ${checked.mac}  (seen by the connectivity check ${age(checked.at, now)} ago)`,
+      ]);
     }
-    if (v.pendingRestart) lines.push(['Pending', `the manifest asks for ${v.specMac}; a restart applies it`]);
+    if (v.pendingRestart)
+      lines.push(['Pending', `the manifest asks for ${v.specMac}; a restart applies it`]);
   }
   const w = Math.max(...lines.map(([k]) => k.length)) + 2;
   return (
@@ -81,29 +109,55 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
   const { vm, vmi, pod } = facts;
   const views = interfaceViews(vm, vmi, pod);
   const status = vm.status ?? {};
-  const strategy = vm.spec?.runStrategy ?? (vm.spec?.running === true ? 'Always (running: true)' : vm.spec?.running === false ? 'Halted (running: false)' : '-');
+  const strategy =
+    vm.spec?.runStrategy ??
+    (vm.spec?.running === true
+      ? 'Always (running: true)'
+      : vm.spec?.running === false
+        ? 'Halted (running: false)'
+        : '-');
   const head: [string, string][] = [
     ['Name', vm.metadata.name],
     ['Namespace', vm.metadata.namespace ?? 'default'],
-    ['Created', vm.metadata.creationTimestamp ? `${age(vm.metadata.creationTimestamp, now)} ago (${vm.metadata.creationTimestamp})` : '-'],
+    [
+      'Created',
+      vm.metadata.creationTimestamp
+        ? `${age(vm.metadata.creationTimestamp, now)} ago (${vm.metadata.creationTimestamp})`
+        : '-',
+    ],
     ['Status', status.printableStatus ?? '-'],
     ['Ready', status.ready === true ? 'True' : 'False'],
     ['Run strategy', String(strategy)],
-    ['Instance', vmi ? `${vmi.metadata.name}, phase ${vmi.status?.phase ?? '-'}${vmi.status?.nodeName ? ` on ${vmi.status.nodeName}` : ''}` : '(none: the VM is not running)'],
+    [
+      'Instance',
+      vmi
+        ? `${vmi.metadata.name}, phase ${vmi.status?.phase ?? '-'}${vmi.status?.nodeName ? ` on ${vmi.status.nodeName}` : ''}`
+        : '(none: the VM is not running)',
+    ],
   ];
-  if (pod) head.push(['Launcher pod', `${pod.metadata.name}${pod.status?.phase ? `, ${pod.status.phase}` : ''}`]);
+  if (pod)
+    head.push([
+      'Launcher pod',
+      `${pod.metadata.name}${pod.status?.phase ? `, ${pod.status.phase}` : ''}`,
+    ]);
   const w = Math.max(...head.map(([k]) => k.length)) + 2;
   let out = head.map(([k, v]) => `${(k + ':').padEnd(w)}${v}`).join('\n') + '\n\n';
   out += conditionsBlock('Conditions', status.conditions);
   if (vmi) out += '\n' + conditionsBlock('Instance conditions', vmi.status?.conditions);
   out += '\nInterfaces:\n';
-  out += views.length === 0 ? '  none\n' : views.map((v) => interfaceBlock(v, vmi !== undefined, facts.audit ?? [], now)).join('');
+  out +=
+    views.length === 0
+      ? '  none\n'
+      : views.map((v) => interfaceBlock(v, vmi !== undefined, facts.audit ?? [], now)).join('');
 
   const drifted = views.filter((v) => v.mismatch);
-  const mismatch = vmi?.status?.conditions?.find((c) => c.type === 'GuestMACMismatch' && c.status === 'True');
+  const mismatch = vmi?.status?.conditions?.find(
+    (c) => c.type === 'GuestMACMismatch' && c.status === 'True',
+  );
   if (drifted.length > 0 || mismatch) {
     out += '\nGuest MAC mismatch:\n';
-    for (const v of drifted) out += `  ${v.name}: the guest uses ${v.guestMac}, the platform assigned ${v.platformMac}\n`;
+    for (const v of drifted)
+      out += `  ${v.name}: the guest uses ${v.guestMac}, the platform assigned ${v.platformMac}\n`;
     // The condition's own words only when no interface view could say which MAC differs.
     if (drifted.length === 0 && mismatch?.message) out += indent(mismatch.message, '  ') + '\n';
     out +=
@@ -114,8 +168,11 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
       out += `    harrow drift adopt ${vm.metadata.name} ${v.name} --restart${nsFlag}    # make ${v.guestMac} the manifest MAC, then restart\n`;
     }
   }
-  const restart = status.conditions?.find((c) => c.type === 'RestartRequired' && c.status === 'True');
-  if (restart) out += `\nRestart required: ${restart.message ?? ''}\n  harrow restart ${vm.metadata.name}${nsFlag}\n`;
+  const restart = status.conditions?.find(
+    (c) => c.type === 'RestartRequired' && c.status === 'True',
+  );
+  if (restart)
+    out += `\nRestart required: ${restart.message ?? ''}\n  harrow restart ${vm.metadata.name}${nsFlag}\n`;
 
   const events = sortEvents(facts.events).slice(-15);
   out += '\nEvents:\n';
@@ -129,7 +186,9 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
               age(e.lastTimestamp ?? e.firstTimestamp ?? e.metadata.creationTimestamp, now),
               e.type ?? '',
               e.reason ?? '',
-              e.involvedObject ? `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}` : '',
+              e.involvedObject
+                ? `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}`
+                : '',
               e.message ?? '',
             ]),
           ),
@@ -151,7 +210,10 @@ With -o json|yaml it prints the VM, its instance, launcher pod and events as one
     const [word, name] = expectPositionals(args.positionals, ['TYPE', 'NAME'], 'describe');
     const info = kindOfWord(word!, 'describe');
     if (info.kind !== 'VirtualMachine' && info.kind !== 'VirtualMachineInstance') {
-      throw new UsageError(`describe: only vm and vmi can be described (use get ${word} ${name} -o yaml)`, 'describe');
+      throw new UsageError(
+        `describe: only vm and vmi can be described (use get ${word} ${name} -o yaml)`,
+        'describe',
+      );
     }
     const client = ctx.client();
     const namespace = ctx.namespace();
@@ -161,19 +223,37 @@ With -o json|yaml it prints the VM, its instance, launcher pod and events as one
         throw e;
       });
     const eventsAbout = (object: string): Promise<KubeEvent[]> =>
-      client.listAll<KubeEvent>('Event', { namespace, fieldSelector: `involvedObject.name=${object}` });
+      client.listAll<KubeEvent>('Event', {
+        namespace,
+        fieldSelector: `involvedObject.name=${object}`,
+      });
     const [vm, vmi, pods, vmEvents, audit] = await Promise.all([
       client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
-      orNone(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! })),
+      orNone(
+        client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! }),
+      ),
       client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
       eventsAbout(name!),
-      client.listAll<AuditRecord>('AuditRecord', { namespace, labelSelector: `harrow.io/name=${name}` }),
+      client.listAll<AuditRecord>('AuditRecord', {
+        namespace,
+        labelSelector: `harrow.io/name=${name}`,
+      }),
     ]);
     const pod = vmi ? launcherPodOf(vmi, pods) : undefined;
     // The VM and its VMI share the name; each launcher pod (past ones too) has its own.
-    const podEvents = await Promise.all(pods.filter((p) => relatesToVm(p.metadata.name, name!)).map((p) => eventsAbout(p.metadata.name)));
+    const podEvents = await Promise.all(
+      pods
+        .filter((p) => relatesToVm(p.metadata.name, name!))
+        .map((p) => eventsAbout(p.metadata.name)),
+    );
     const mine = [...vmEvents, ...podEvents.flat()];
-    const facts: VmFacts = { vm, ...(vmi ? { vmi } : {}), ...(pod ? { pod } : {}), events: mine, audit };
+    const facts: VmFacts = {
+      vm,
+      ...(vmi ? { vmi } : {}),
+      ...(pod ? { pod } : {}),
+      events: mine,
+      audit,
+    };
     if (ctx.globals.output !== 'table') {
       printData(ctx.io, ctx.globals.output, facts);
       return 0;

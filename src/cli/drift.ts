@@ -23,11 +23,17 @@ export interface DriftEntry {
 const nsFlag = (ns: string): string => (ns === 'default' ? '' : ` -n ${ns}`);
 
 /** One entry per drifted interface; a VMI whose condition reports drift that no interface shows still gets one. */
-export function driftEntries(vms: VirtualMachine[], vmis: VirtualMachineInstance[], pods: Pod[]): DriftEntry[] {
+export function driftEntries(
+  vms: VirtualMachine[],
+  vmis: VirtualMachineInstance[],
+  pods: Pod[],
+): DriftEntry[] {
   const out: DriftEntry[] = [];
   for (const vmi of vmis) {
     const ns = vmi.metadata.namespace ?? 'default';
-    const vm = vms.find((v) => v.metadata.name === vmi.metadata.name && (v.metadata.namespace ?? 'default') === ns);
+    const vm = vms.find(
+      (v) => v.metadata.name === vmi.metadata.name && (v.metadata.namespace ?? 'default') === ns,
+    );
     const views = interfaceViews(vm, vmi, launcherPodOf(vmi, pods));
     const condition = conditionOf(vmi.status?.conditions, 'GuestMACMismatch');
     const message = condition?.status === 'True' ? condition.message : undefined;
@@ -41,7 +47,10 @@ export function driftEntries(vms: VirtualMachine[], vmis: VirtualMachineInstance
         platformMac: v.platformMac ?? '-',
         guestMac: v.guestMac!,
         ...(message !== undefined ? { message } : {}),
-        remedies: { restore, adopt: `harrow drift adopt ${vmi.metadata.name} ${v.name} --restart${nsFlag(ns)}` },
+        remedies: {
+          restore,
+          adopt: `harrow drift adopt ${vmi.metadata.name} ${v.name} --restart${nsFlag(ns)}`,
+        },
       });
     }
     if (drifted.length === 0 && condition?.status === 'True') {
@@ -49,13 +58,22 @@ export function driftEntries(vms: VirtualMachine[], vmis: VirtualMachineInstance
         namespace: ns,
         vm: vmi.metadata.name,
         interface: '-',
-        platformMac: views.map((v) => v.platformMac).filter(Boolean).join(',') || '-',
+        platformMac:
+          views
+            .map((v) => v.platformMac)
+            .filter(Boolean)
+            .join(',') || '-',
         ...(message !== undefined ? { message } : {}),
         remedies: { restore },
       });
     }
   }
-  return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.vm.localeCompare(b.vm) || a.interface.localeCompare(b.interface));
+  return out.sort(
+    (a, b) =>
+      a.namespace.localeCompare(b.namespace) ||
+      a.vm.localeCompare(b.vm) ||
+      a.interface.localeCompare(b.interface),
+  );
 }
 
 async function listDrift(ctx: CommandContext): Promise<number> {
@@ -72,32 +90,59 @@ async function listDrift(ctx: CommandContext): Promise<number> {
     return 0;
   }
   if (entries.length === 0) {
-    ctx.io.stdout.write(`No guest MAC drift${ctx.globals.allNamespaces ? '' : ` in namespace ${scope.namespace}`}.\n`);
+    ctx.io.stdout.write(
+      `No guest MAC drift${ctx.globals.allNamespaces ? '' : ` in namespace ${scope.namespace}`}.\n`,
+    );
     return 0;
   }
   const all = ctx.globals.allNamespaces;
   printTable(ctx.io, {
     headers: [...(all ? ['NAMESPACE'] : []), 'VM', 'INTERFACE', 'PLATFORM MAC', 'GUEST MAC'],
-    rows: entries.map((e) => [...(all ? [e.namespace] : []), e.vm, e.interface, e.platformMac, e.guestMac ?? '?']),
+    rows: entries.map((e) => [
+      ...(all ? [e.namespace] : []),
+      e.vm,
+      e.interface,
+      e.platformMac,
+      e.guestMac ?? '?',
+    ]),
   });
-  ctx.io.stdout.write("\nThe spoof check drops a drifted interface's frames, and a restart reverts the guest's change. Remedies:\n");
+  ctx.io.stdout.write(
+    "\nThe spoof check drops a drifted interface's frames, and a restart reverts the guest's change. Remedies:\n",
+  );
   for (const e of entries) {
     ctx.io.stdout.write(`  ${e.vm}${e.interface === '-' ? '' : `/${e.interface}`}:\n`);
-    ctx.io.stdout.write(`    ${e.remedies.restore}    # restart: the guest gets the platform MAC ${e.platformMac} again\n`);
-    if (e.remedies.adopt) ctx.io.stdout.write(`    ${e.remedies.adopt}    # make ${e.guestMac} the manifest MAC, then restart\n`);
+    ctx.io.stdout.write(
+      `    ${e.remedies.restore}    # restart: the guest gets the platform MAC ${e.platformMac} again\n`,
+    );
+    if (e.remedies.adopt)
+      ctx.io.stdout.write(
+        `    ${e.remedies.adopt}    # make ${e.guestMac} the manifest MAC, then restart\n`,
+      );
   }
   return 0;
 }
 
 /** `drift restore VM`: the restore-mac subresource restarts the VM, so the new instance's guest starts with the platform MACs. */
-async function restore(ctx: CommandContext, name: string, args: ParsedCommandLine): Promise<number> {
+async function restore(
+  ctx: CommandContext,
+  name: string,
+  args: ParsedCommandLine,
+): Promise<number> {
   const namespace = ctx.namespace();
-  const vmi = await getOrUndefined(ctx.client().get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name }));
+  const vmi = await getOrUndefined(
+    ctx.client().get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name }),
+  );
   // What is drifted, read only to tell the user: the server decides and acts (and refuses a VM that is not running).
-  const drifted = (vmi?.status?.interfaces ?? []).filter((i) => i.name && i.mac && typeof i.guestMac === 'string' && i.guestMac !== i.mac);
+  const drifted = (vmi?.status?.interfaces ?? []).filter(
+    (i) => i.name && i.mac && typeof i.guestMac === 'string' && i.guestMac !== i.mac,
+  );
   await ctx.client().restoreMac(namespace, name);
-  for (const i of drifted) ctx.io.stdout.write(`${name}/${i.name}: restoring ${i.mac} (the guest uses ${String(i.guestMac)})\n`);
-  if (drifted.length === 0) ctx.io.stdout.write(`${name}: no interface shows drift; restarting anyway, as asked\n`);
+  for (const i of drifted)
+    ctx.io.stdout.write(
+      `${name}/${i.name}: restoring ${i.mac} (the guest uses ${String(i.guestMac)})\n`,
+    );
+  if (drifted.length === 0)
+    ctx.io.stdout.write(`${name}: no interface shows drift; restarting anyway, as asked\n`);
   ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} restarting\n`);
   const o = changeOptions(args.values);
   if (!o.wait) return 0;
@@ -110,17 +155,35 @@ async function restore(ctx: CommandContext, name: string, args: ParsedCommandLin
  * `drift adopt VM [IFACE…]`: the adopt-guest-mac subresource puts the guest's MACs into the manifest (the server validates
  * and reserves them like any MAC); then, as set-mac, the restart and the connectivity check.
  */
-async function adopt(ctx: CommandContext, name: string, ifaces: string[], args: ParsedCommandLine): Promise<number> {
+async function adopt(
+  ctx: CommandContext,
+  name: string,
+  ifaces: string[],
+  args: ParsedCommandLine,
+): Promise<number> {
   const namespace = ctx.namespace();
   const o = changeOptions(args.values);
   const client = ctx.client();
   const before = await client.get<VirtualMachine>('VirtualMachine', { namespace, name });
-  const updated = await client.adoptGuestMac<VirtualMachine>(namespace, name, { interfaces: ifaces, dryRun: o.dryRun });
-  const macs = (vm: VirtualMachine): Map<string, string | undefined> => new Map((vm.spec?.template?.spec?.domain?.devices?.interfaces ?? []).map((i) => [i.name, i.macAddress]));
+  const updated = await client.adoptGuestMac<VirtualMachine>(namespace, name, {
+    interfaces: ifaces,
+    dryRun: o.dryRun,
+  });
+  const macs = (vm: VirtualMachine): Map<string, string | undefined> =>
+    new Map(
+      (vm.spec?.template?.spec?.domain?.devices?.interfaces ?? []).map((i) => [
+        i.name,
+        i.macAddress,
+      ]),
+    );
   const old = macs(before);
-  const changes = [...macs(updated)].filter(([iface, mac]) => mac !== undefined && mac !== old.get(iface)).map(([iface, mac]) => ({ iface, mac: mac! }));
+  const changes = [...macs(updated)]
+    .filter(([iface, mac]) => mac !== undefined && mac !== old.get(iface))
+    .map(([iface, mac]) => ({ iface, mac: mac! }));
   for (const c of changes) {
-    ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} interface ${c.iface}: macAddress ${old.get(c.iface) ?? '(none)'} → ${c.mac} (the guest's)${o.dryRun ? ' (dry run: nothing changed)' : ''}\n`);
+    ctx.io.stdout.write(
+      `virtualmachine.kubevirt.io/${name} interface ${c.iface}: macAddress ${old.get(c.iface) ?? '(none)'} → ${c.mac} (the guest's)${o.dryRun ? ' (dry run: nothing changed)' : ''}\n`,
+    );
   }
   if (o.dryRun) return 0;
   return followMacChanges(ctx, namespace, name, updated, changes, o);
@@ -143,16 +206,30 @@ the two remedies:
   async run(ctx, args) {
     const [sub, name, ...ifaces] = args.positionals;
     if (sub === undefined) {
-      const used = (['restart', 'wait', 'dry-run', 'timeout'] as const).find((f) => args.values[f] !== undefined);
-      if (used) throw new UsageError(`drift: --${used} applies to drift restore or drift adopt`, 'drift');
+      const used = (['restart', 'wait', 'dry-run', 'timeout'] as const).find(
+        (f) => args.values[f] !== undefined,
+      );
+      if (used)
+        throw new UsageError(`drift: --${used} applies to drift restore or drift adopt`, 'drift');
       return listDrift(ctx);
     }
-    if (sub !== 'restore' && sub !== 'adopt') throw new UsageError(`drift: unknown subcommand ${JSON.stringify(sub)} (restore or adopt)`, 'drift');
+    if (sub !== 'restore' && sub !== 'adopt')
+      throw new UsageError(
+        `drift: unknown subcommand ${JSON.stringify(sub)} (restore or adopt)`,
+        'drift',
+      );
     if (name === undefined) throw new UsageError(`drift ${sub}: missing VM`, 'drift');
     if (sub === 'restore') {
-      if (ifaces.length > 0) throw new UsageError('drift restore: a restart restores every interface; give only the VM', 'drift');
+      if (ifaces.length > 0)
+        throw new UsageError(
+          'drift restore: a restart restores every interface; give only the VM',
+          'drift',
+        );
       if (args.values['dry-run'] !== undefined || args.values.restart !== undefined) {
-        throw new UsageError('drift restore: --dry-run and --restart apply to drift adopt', 'drift');
+        throw new UsageError(
+          'drift restore: --dry-run and --restart apply to drift adopt',
+          'drift',
+        );
       }
       return restore(ctx, name, args);
     }

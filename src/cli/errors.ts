@@ -17,10 +17,16 @@ export function formatError(e: unknown): string {
     if (causes.length > 0) {
       return causes.map((c) => `error: ${c.field ? `${c.field}: ` : ''}${c.message}\n`).join('');
     }
-    const hint = e.code === 401 ? ' (the token was not accepted: check --token or the kubeconfig)' : '';
+    const hint =
+      e.code === 401 ? ' (the token was not accepted: check --token or the kubeconfig)' : '';
     return `error: ${e.message}${hint}\n`;
   }
-  if (e instanceof TransportError || e instanceof KubeconfigError || e instanceof CliError || e instanceof UsageError) {
+  if (
+    e instanceof TransportError ||
+    e instanceof KubeconfigError ||
+    e instanceof CliError ||
+    e instanceof UsageError
+  ) {
     return `error: ${e.message}\n`;
   }
   if (e instanceof Error) return `error: ${e.message}\n`;

@@ -33,23 +33,30 @@ export interface ExportOptions {
  */
 export function exportManifest(object: KubeObject, options: ExportOptions = {}): KubeObject {
   const meta = object.metadata;
-  const annotations = Object.fromEntries(Object.entries(meta.annotations ?? {}).filter(([k]) => !SERVER_ANNOTATIONS.includes(k)));
+  const annotations = Object.fromEntries(
+    Object.entries(meta.annotations ?? {}).filter(([k]) => !SERVER_ANNOTATIONS.includes(k)),
+  );
   const manifest: KubeObject = {
     apiVersion: object.apiVersion,
     kind: object.kind,
     metadata: {
       name: meta.name,
-      ...(meta.namespace !== undefined && !options.withoutNamespace ? { namespace: meta.namespace } : {}),
+      ...(meta.namespace !== undefined && !options.withoutNamespace
+        ? { namespace: meta.namespace }
+        : {}),
       ...(meta.labels && Object.keys(meta.labels).length > 0 ? { labels: { ...meta.labels } } : {}),
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     },
   };
   // Top-level fields besides metadata and status (spec, and a kind's own such as a NAD's or an Event's) go as they are.
   for (const [key, value] of Object.entries(object)) {
-    if (!['apiVersion', 'kind', 'metadata', 'status'].includes(key)) manifest[key] = structuredClone(value);
+    if (!['apiVersion', 'kind', 'metadata', 'status'].includes(key))
+      manifest[key] = structuredClone(value);
   }
   if (options.withoutMacs && object.kind === 'VirtualMachine') {
-    for (const iface of (manifest as VirtualMachine).spec.template?.spec?.domain?.devices?.interfaces ?? []) delete iface.macAddress;
+    for (const iface of (manifest as VirtualMachine).spec.template?.spec?.domain?.devices
+      ?.interfaces ?? [])
+      delete iface.macAddress;
   }
   return manifest;
 }
@@ -78,14 +85,25 @@ Flags:
   async run(ctx, args) {
     const [word, name] = expectPositionals(args.positionals, ['TYPE', 'NAME'], 'export');
     const info = kindOfWord(word!, 'export');
-    if (!info.verbs.includes('create')) throw new UsageError(`export: ${info.plural} are written by Harrow, not by manifests`, 'export');
-    if (ctx.globals.allNamespaces) throw new UsageError('export: a NAME needs one namespace, not -A', 'export');
-    const object = await ctx.client().get(info.kind, { ...(info.namespaced ? { namespace: ctx.namespace() } : {}), name: name! });
+    if (!info.verbs.includes('create'))
+      throw new UsageError(
+        `export: ${info.plural} are written by Harrow, not by manifests`,
+        'export',
+      );
+    if (ctx.globals.allNamespaces)
+      throw new UsageError('export: a NAME needs one namespace, not -A', 'export');
+    const object = await ctx
+      .client()
+      .get(info.kind, { ...(info.namespaced ? { namespace: ctx.namespace() } : {}), name: name! });
     const manifest = exportManifest(object, {
       withoutMacs: args.values['without-macs'] === true,
       withoutNamespace: args.values['without-namespace'] === true,
     });
-    ctx.io.stdout.write(ctx.globals.output === 'json' ? `${JSON.stringify(manifest, null, 2)}\n` : stringify(manifest, { lineWidth: 0 }));
+    ctx.io.stdout.write(
+      ctx.globals.output === 'json'
+        ? `${JSON.stringify(manifest, null, 2)}\n`
+        : stringify(manifest, { lineWidth: 0 }),
+    );
     return 0;
   },
 };

@@ -23,13 +23,23 @@ function print(ctx: CommandContext, report: FsckReport): void {
     printData(ctx.io, format, report);
     return;
   }
-  const line = (p: FsckProblem): string => `${p.kind}: ${p.message}${p.repair && !report.repaired ? ` [--repair: ${p.repair}]` : ''}\n`;
+  const line = (p: FsckProblem): string =>
+    `${p.kind}: ${p.message}${p.repair && !report.repaired ? ` [--repair: ${p.repair}]` : ''}\n`;
   for (const p of report.problems) ctx.io.stdout.write(line(p));
   for (const r of report.repaired ?? []) {
-    ctx.io.stdout.write(r.repaired ? `repaired ${r.problem.kind}: ${r.problem.repair ?? ''}\n` : `not repaired ${r.problem.kind}: ${r.error ?? ''}\n`);
+    ctx.io.stdout.write(
+      r.repaired
+        ? `repaired ${r.problem.kind}: ${r.problem.repair ?? ''}\n`
+        : `not repaired ${r.problem.kind}: ${r.error ?? ''}\n`,
+    );
   }
-  if (report.remaining) for (const p of report.remaining) ctx.io.stdout.write(`remaining ${line(p)}`);
-  ctx.io.stdout.write(report.clean ? 'fsck: the store is consistent\n' : `fsck: ${(report.remaining ?? report.problems).length} problem(s)\n`);
+  if (report.remaining)
+    for (const p of report.remaining) ctx.io.stdout.write(`remaining ${line(p)}`);
+  ctx.io.stdout.write(
+    report.clean
+      ? 'fsck: the store is consistent\n'
+      : `fsck: ${(report.remaining ?? report.problems).length} problem(s)\n`,
+  );
 }
 
 async function offline(ctx: CommandContext, dataDir: string, repair: boolean): Promise<FsckReport> {
@@ -37,16 +47,18 @@ async function offline(ctx: CommandContext, dataDir: string, repair: boolean): P
   if (!existsSync(path)) throw new CliError(`no Harrow store at ${path}`);
   const live = liveServerFile(dataDir);
   if (live && repair) {
-    throw new CliError(`harrow (pid ${live.pid}) is serving ${dataDir}: stop it before fsck --repair (the server's caches would not see the repairs)`);
+    throw new CliError(
+      `harrow (pid ${live.pid}) is serving ${dataDir}: stop it before fsck --repair (the server's caches would not see the repairs)`,
+    );
   }
   if (live) {
     // WAL lets this connection read beside the server's, but each kind is read in its own snapshot: a write in between may show as a problem.
-    ctx.io.stderr.write(`Warning: harrow (pid ${live.pid}) is serving ${dataDir}; writes in flight may show as problems: run again to confirm\n`);
+    ctx.io.stderr.write(
+      `Warning: harrow (pid ${live.pid}) is serving ${dataDir}; writes in flight may show as problems: run again to confirm\n`,
+    );
   }
-  const [{ openSqliteStore }, { planFsck, repairStore, storeSource, withoutPlans }] = await Promise.all([
-    import('../store/sqlite/store.ts'),
-    import('../fsck/check.ts'),
-  ]);
+  const [{ openSqliteStore }, { planFsck, repairStore, storeSource, withoutPlans }] =
+    await Promise.all([import('../store/sqlite/store.ts'), import('../fsck/check.ts')]);
   const store = await openSqliteStore(path);
   try {
     const planned = await planFsck(storeSource(store));
@@ -68,7 +80,8 @@ async function offline(ctx: CommandContext, dataDir: string, repair: boolean): P
 
 export const fsckCommand: Command = {
   name: 'fsck',
-  summary: 'Check the store: every MAC held by exactly one allocation of the right VM, no orphans; --repair what is safe',
+  summary:
+    'Check the store: every MAC held by exactly one allocation of the right VM, no orphans; --repair what is safe',
   usage: `Usage: harrow fsck [--data-dir DIR [--repair]] [-o json|yaml]
 
 Checks that every MAC a VM manifest carries is held by exactly one MacAllocation naming that VM and interface, that no
@@ -89,7 +102,11 @@ VM and every launcher Pod its VMI. Prints each problem and what --repair would d
     if (dir !== undefined) {
       report = await offline(ctx, resolve(ctx.io.cwd, dir), repair);
     } else {
-      if (repair) throw new UsageError('fsck: --repair needs --data-dir (repairs write MacAllocations, which the API keeps read-only)', 'fsck');
+      if (repair)
+        throw new UsageError(
+          'fsck: --repair needs --data-dir (repairs write MacAllocations, which the API keeps read-only)',
+          'fsck',
+        );
       const { planFsck, withoutPlans } = await import('../fsck/check.ts');
       const client = ctx.client();
       const source: FsckSource = { listAll: (kind) => client.listAll(kind) };

@@ -29,7 +29,8 @@ import { kindOfWord } from './kind-words.ts';
 import { asList, printData, printTable } from './output.ts';
 
 const byName = (a: KubeObject, b: KubeObject): number =>
-  (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name);
+  (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
+  a.metadata.name.localeCompare(b.metadata.name);
 
 /** Objects that belong to a VM: the VM and its VMI by name, its launcher pods by prefix. */
 export const relatesToVm = (objectName: string, vm: string): boolean =>
@@ -72,10 +73,13 @@ Flags:
     const namespace = info.namespaced && !ctx.globals.allNamespaces ? ctx.namespace() : undefined;
     let objects: KubeObject[];
     if (name !== undefined) {
-      objects = [await client.get(info.kind, { ...(namespace !== undefined ? { namespace } : {}), name })];
+      objects = [
+        await client.get(info.kind, { ...(namespace !== undefined ? { namespace } : {}), name }),
+      ];
     } else {
       const selectors = [args.values.selector as string | undefined];
-      if (vmFilter !== undefined && info.kind === 'AuditRecord') selectors.push(`harrow.io/name=${vmFilter}`);
+      if (vmFilter !== undefined && info.kind === 'AuditRecord')
+        selectors.push(`harrow.io/name=${vmFilter}`);
       const labelSelector = selectors.filter((s) => s !== undefined && s !== '').join(',');
       objects = await client.listAll(info.kind, {
         ...(namespace !== undefined ? { namespace } : {}),
@@ -95,13 +99,23 @@ Flags:
       return 0;
     }
     const table = await tableFor(ctx, info, objects, namespace, name !== undefined);
-    const where = info.namespaced ? (namespace !== undefined ? ` in ${namespace} namespace` : '') : '';
+    const where = info.namespaced
+      ? namespace !== undefined
+        ? ` in ${namespace} namespace`
+        : ''
+      : '';
     printTable(ctx.io, table, `No resources found${where}.`);
     return 0;
   },
 };
 
-async function tableFor(ctx: CommandContext, info: KindInfo, objects: KubeObject[], namespace: string | undefined, single: boolean): Promise<Table> {
+async function tableFor(
+  ctx: CommandContext,
+  info: KindInfo,
+  objects: KubeObject[],
+  namespace: string | undefined,
+  single: boolean,
+): Promise<Table> {
   const client = ctx.client();
   const now = ctx.now();
   const allNs = namespace === undefined && info.namespaced;
@@ -112,7 +126,10 @@ async function tableFor(ctx: CommandContext, info: KindInfo, objects: KubeObject
       if (single) {
         const only = objects[0]!;
         vmis = await client
-          .get<VirtualMachineInstance>('VirtualMachineInstance', { namespace: only.metadata.namespace ?? namespace ?? 'default', name: only.metadata.name })
+          .get<VirtualMachineInstance>('VirtualMachineInstance', {
+            namespace: only.metadata.namespace ?? namespace ?? 'default',
+            name: only.metadata.name,
+          })
           .then((v) => [v])
           .catch((e: unknown) => {
             if (e instanceof ApiError && e.code === 404) return [];

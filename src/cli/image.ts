@@ -14,8 +14,15 @@ into DIR/guest (default .harrow/guest), where \`harrow serve --runtime qemu\` fi
   options: { 'data-dir': { type: 'string' } },
   async run(ctx, args) {
     const [sub] = expectPositionals(args.positionals, ['build'], 'image');
-    if (sub !== 'build') throw new UsageError(`image: unknown subcommand ${JSON.stringify(sub)} (only build)`, 'image');
-    const dataDir = resolve(ctx.io.cwd, (args.values['data-dir'] as string | undefined) ?? '.harrow');
+    if (sub !== 'build')
+      throw new UsageError(
+        `image: unknown subcommand ${JSON.stringify(sub)} (only build)`,
+        'image',
+      );
+    const dataDir = resolve(
+      ctx.io.cwd,
+      (args.values['data-dir'] as string | undefined) ?? '.harrow',
+    );
     const { buildGuestImage, defaultGuestCacheDir } = await import('../runtime/qemu/image.ts');
     const image = await buildGuestImage({
       cacheDir: defaultGuestCacheDir(dataDir),

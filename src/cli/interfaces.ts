@@ -38,7 +38,8 @@ export interface InterfaceView {
   pendingRestart: boolean;
 }
 
-const record = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const record = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Canonical form when `text` is a MAC in any notation; the text as it is otherwise. */
 export function canonicalMac(text: string | undefined): string | undefined {
@@ -59,13 +60,16 @@ export function networkStatusOf(pod: Pod | undefined): NetworkStatusEntry[] {
   if (raw === undefined) return [];
   try {
     const v: unknown = JSON.parse(raw);
-    return Array.isArray(v) ? v.filter((e): e is NetworkStatusEntry => record(e) && typeof e.name === 'string') : [];
+    return Array.isArray(v)
+      ? v.filter((e): e is NetworkStatusEntry => record(e) && typeof e.name === 'string')
+      : [];
   } catch {
     return [];
   }
 }
 
-const isGuestAgentInfo = (s: VMIInterfaceStatus): boolean => (s.infoSource ?? '').split(/,\s*/).includes('guest-agent');
+const isGuestAgentInfo = (s: VMIInterfaceStatus): boolean =>
+  (s.infoSource ?? '').split(/,\s*/).includes('guest-agent');
 const isDomainInfo = (s: VMIInterfaceStatus): boolean => {
   const src = s.infoSource;
   return src === undefined || src.split(/,\s*/).includes('domain');
@@ -74,7 +78,12 @@ const ZERO = '00:00:00:00:00:00';
 /** Guest-agent entries that matched no platform interface (KubeVirt lists them on their own), loopback excluded. */
 const unmatchedGuestEntries = (statuses: VMIInterfaceStatus[]): VMIInterfaceStatus[] =>
   statuses.filter(
-    (s) => isGuestAgentInfo(s) && !isDomainInfo(s) && s.interfaceName !== 'lo' && s.mac !== undefined && canonicalMac(s.mac) !== ZERO,
+    (s) =>
+      isGuestAgentInfo(s) &&
+      !isDomainInfo(s) &&
+      s.interfaceName !== 'lo' &&
+      s.mac !== undefined &&
+      canonicalMac(s.mac) !== ZERO,
   );
 
 /**
@@ -113,16 +122,34 @@ export function guestMacFor(
   const loose = unmatchedGuestEntries(statuses);
   const withAgentData = (mac: string): { mac: string; interfaceName?: string; ips: string[] } => {
     if (own && isGuestAgentInfo(own) && sameMac(own.mac, mac)) {
-      return { mac, ...(own.interfaceName ? { interfaceName: own.interfaceName } : {}), ips: ipsOf(own) };
+      return {
+        mac,
+        ...(own.interfaceName ? { interfaceName: own.interfaceName } : {}),
+        ips: ipsOf(own),
+      };
     }
     const g = loose.find((s) => sameMac(s.mac, mac));
-    return { mac, ...(g?.interfaceName ? { interfaceName: g.interfaceName } : {}), ips: g ? ipsOf(g) : [] };
+    return {
+      mac,
+      ...(g?.interfaceName ? { interfaceName: g.interfaceName } : {}),
+      ips: g ? ipsOf(g) : [],
+    };
   };
-  if (typeof own?.guestMac === 'string' && own.guestMac !== '') return withAgentData(canonicalMac(own.guestMac)!);
-  if (own && isGuestAgentInfo(own) && own.mac !== undefined) return withAgentData(canonicalMac(own.mac)!);
-  if (loose.length === 1 && unpairedNames.length === 1 && unpairedNames[0] === ifaceName) return withAgentData(canonicalMac(loose[0]!.mac)!);
+  if (typeof own?.guestMac === 'string' && own.guestMac !== '')
+    return withAgentData(canonicalMac(own.guestMac)!);
+  if (own && isGuestAgentInfo(own) && own.mac !== undefined)
+    return withAgentData(canonicalMac(own.mac)!);
+  if (loose.length === 1 && unpairedNames.length === 1 && unpairedNames[0] === ifaceName)
+    return withAgentData(canonicalMac(loose[0]!.mac)!);
   const fromMessage =
-    mismatch?.status === 'True' ? macFromMismatchMessage(mismatch.message ?? '', ifaceName, platformMac, unpairedNames.length === 1) : undefined;
+    mismatch?.status === 'True'
+      ? macFromMismatchMessage(
+          mismatch.message ?? '',
+          ifaceName,
+          platformMac,
+          unpairedNames.length === 1,
+        )
+      : undefined;
   return fromMessage !== undefined ? withAgentData(fromMessage) : undefined;
 }
 
@@ -133,10 +160,17 @@ const MAC_TOKEN = /\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b/g;
  * clause that names the interface (clauses end at `;`, a newline or the next `interface NAME:`), or anywhere when only
  * one interface can drift.
  */
-export function macFromMismatchMessage(message: string, ifaceName: string, platformMac: string | undefined, onlyCandidate: boolean): string | undefined {
+export function macFromMismatchMessage(
+  message: string,
+  ifaceName: string,
+  platformMac: string | undefined,
+  onlyCandidate: boolean,
+): string | undefined {
   // Harrow's observer writes one `interface NAME: …` sentence group per interface; others may use `;` or lines.
   const clauses = message.split(/[;\n]|(?=\binterface [\w.-]+:)/);
-  const nameRe = new RegExp(`(^|[^\\w-])${ifaceName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^\\w-]|$)`);
+  const nameRe = new RegExp(
+    `(^|[^\\w-])${ifaceName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^\\w-]|$)`,
+  );
   const relevant = clauses.filter((c) => nameRe.test(c));
   const pool = relevant.length > 0 ? relevant : onlyCandidate ? clauses : [];
   for (const clause of pool) {
@@ -148,7 +182,11 @@ export function macFromMismatchMessage(message: string, ifaceName: string, platf
 }
 
 const ipsOf = (s: VMIInterfaceStatus): string[] =>
-  Array.isArray(s.ipAddresses) && s.ipAddresses.length > 0 ? [...s.ipAddresses] : s.ipAddress ? [s.ipAddress] : [];
+  Array.isArray(s.ipAddresses) && s.ipAddresses.length > 0
+    ? [...s.ipAddresses]
+    : s.ipAddress
+      ? [s.ipAddress]
+      : [];
 
 function leaseOf(s: VMIInterfaceStatus | undefined): LeaseView | undefined {
   const l: unknown = s?.lease;
@@ -163,8 +201,10 @@ function leaseOf(s: VMIInterfaceStatus | undefined): LeaseView | undefined {
 // KubeVirt's binding fields; an interface that names none is a bridge.
 const BINDINGS = ['bridge', 'masquerade', 'slirp', 'sriov', 'macvtap', 'passt', 'binding'];
 
-export const conditionOf = (conditions: Condition[] | undefined, type: string): Condition | undefined =>
-  conditions?.find((c) => c.type === type);
+export const conditionOf = (
+  conditions: Condition[] | undefined,
+  type: string,
+): Condition | undefined => conditions?.find((c) => c.type === type);
 
 /**
  * One view per interface of the VM's manifest (or of the VMI when there is no VM), combining the VM spec, the VMI
@@ -188,10 +228,16 @@ export function interfaceViews(
     const net = networks.find((n) => n.name === iface.name);
     const network = net?.multus?.networkName ?? 'pod';
     const status = statuses.find((s) => s.name === iface.name);
-    const entry = vmi ? platformEntryFor(entries, status?.podInterfaceName, network, namespace) : undefined;
+    const entry = vmi
+      ? platformEntryFor(entries, status?.podInterfaceName, network, namespace)
+      : undefined;
     const platformMac = canonicalMac(entry?.mac) ?? (vmi ? canonicalMac(status?.mac) : undefined);
     const source: InterfaceView['platformSource'] | undefined =
-      entry?.mac !== undefined ? 'network-status' : vmi && status?.mac !== undefined ? 'vmi-status' : undefined;
+      entry?.mac !== undefined
+        ? 'network-status'
+        : vmi && status?.mac !== undefined
+          ? 'vmi-status'
+          : undefined;
     const podInterfaceName = status?.podInterfaceName ?? entry?.interface;
     const binding = BINDINGS.find((b) => iface[b] !== undefined) ?? 'bridge';
     const running = vmiIfaces.find((i) => i.name === iface.name);
@@ -209,14 +255,24 @@ export function interfaceViews(
         ...(podInterfaceName ? { podInterfaceName } : {}),
         ips: [] as string[],
         mismatch: false,
-        pendingRestart: vmi !== undefined && iface.macAddress !== undefined && instanceMac !== undefined && !sameMac(iface.macAddress, instanceMac),
+        pendingRestart:
+          vmi !== undefined &&
+          iface.macAddress !== undefined &&
+          instanceMac !== undefined &&
+          !sameMac(iface.macAddress, instanceMac),
       } satisfies InterfaceView as InterfaceView,
     };
   });
 
-  const unpaired = base.filter((b) => !(b.status && (isGuestAgentInfo(b.status) || typeof b.status.guestMac === 'string'))).map((b) => b.view.name);
+  const unpaired = base
+    .filter(
+      (b) => !(b.status && (isGuestAgentInfo(b.status) || typeof b.status.guestMac === 'string')),
+    )
+    .map((b) => b.view.name);
   return base.map(({ status, view }) => {
-    const guest = vmi ? guestMacFor(view.name, view.platformMac, statuses, unpaired, mismatch) : undefined;
+    const guest = vmi
+      ? guestMacFor(view.name, view.platformMac, statuses, unpaired, mismatch)
+      : undefined;
     const ips = guest?.ips.length ? guest.ips : status ? ipsOf(status) : [];
     const lease = leaseOf(status);
     return {
@@ -225,7 +281,10 @@ export function interfaceViews(
       ...(guest?.interfaceName ? { guestInterfaceName: guest.interfaceName } : {}),
       ips,
       ...(lease ? { lease } : {}),
-      mismatch: guest !== undefined && view.platformMac !== undefined && !sameMac(guest.mac, view.platformMac),
+      mismatch:
+        guest !== undefined &&
+        view.platformMac !== undefined &&
+        !sameMac(guest.mac, view.platformMac),
     };
   });
 }

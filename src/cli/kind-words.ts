@@ -16,7 +16,8 @@ const EXTRA: Record<string, string> = {
 const WORDS: Map<string, KindInfo> = (() => {
   const m = new Map<string, KindInfo>();
   for (const info of KINDS) {
-    for (const w of [info.kind.toLowerCase(), info.plural, info.singular, ...info.shortNames]) m.set(w.toLowerCase(), info);
+    for (const w of [info.kind.toLowerCase(), info.plural, info.singular, ...info.shortNames])
+      m.set(w.toLowerCase(), info);
     if (info.group !== '') m.set(`${info.plural}.${info.group}`, info);
   }
   for (const [w, kind] of Object.entries(EXTRA)) {

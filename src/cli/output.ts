@@ -14,10 +14,14 @@ export function printTable(io: CliIO, table: Table, emptyMessage?: string): void
 
 /** JSON or YAML of one value (an object, or a `List` of several). */
 export function printData(io: CliIO, format: Exclude<OutputFormat, 'table'>, value: unknown): void {
-  io.stdout.write(format === 'json' ? JSON.stringify(value, null, 2) + '\n' : stringify(value, { lineWidth: 0 }));
+  io.stdout.write(
+    format === 'json' ? JSON.stringify(value, null, 2) + '\n' : stringify(value, { lineWidth: 0 }),
+  );
 }
 
-export const asList = (items: unknown[]): { apiVersion: 'v1'; kind: 'List'; metadata: Record<string, never>; items: unknown[] } => ({
+export const asList = (
+  items: unknown[],
+): { apiVersion: 'v1'; kind: 'List'; metadata: Record<string, never>; items: unknown[] } => ({
   apiVersion: 'v1',
   kind: 'List',
   metadata: {},

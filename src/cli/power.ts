@@ -20,7 +20,8 @@ export async function getOrUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-const vmStatus = (vm: VirtualMachine | undefined): string => vm?.status?.printableStatus ?? 'Unknown';
+const vmStatus = (vm: VirtualMachine | undefined): string =>
+  vm?.status?.printableStatus ?? 'Unknown';
 
 /**
  * Waits until the VM runs and its guest is usable: printableStatus Running, a Running VMI — a new one (other uid) when
@@ -37,12 +38,23 @@ export async function waitRunning(
   return pollUntil(io, { label: name, timeoutMs }, async () => {
     const [vm, vmi] = await Promise.all([
       getOrUndefined(client.get<VirtualMachine>('VirtualMachine', { namespace, name })),
-      getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name })),
+      getOrUndefined(
+        client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name }),
+      ),
     ]);
-    if (vm === undefined) throw new ApiError({ apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 404, reason: 'NotFound', message: `virtualmachine "${name}" not found (deleted while waiting)` });
+    if (vm === undefined)
+      throw new ApiError({
+        apiVersion: 'v1',
+        kind: 'Status',
+        status: 'Failure',
+        code: 404,
+        reason: 'NotFound',
+        message: `virtualmachine "${name}" not found (deleted while waiting)`,
+      });
     const fresh = vmi !== undefined && (notUid === undefined || vmi.metadata.uid !== notUid);
     if (fresh && vmi.status?.phase === 'Running' && vmStatus(vm) === 'Running') {
-      if (conditionOf(vmi.status.conditions, 'AgentConnected')?.status === 'True') return { done: true, value: vmi };
+      if (conditionOf(vmi.status.conditions, 'AgentConnected')?.status === 'True')
+        return { done: true, value: vmi };
       return { done: false, status: 'Running, waiting for the guest agent' };
     }
     return { done: false, status: fresh || vmi === undefined ? vmStatus(vm) : 'Stopping' };
@@ -50,11 +62,19 @@ export async function waitRunning(
 }
 
 /** Waits until the VM is Stopped and its VMI is gone. */
-export async function waitStopped(io: CliIO, client: HarrowClient, namespace: string, name: string, timeoutMs: number): Promise<void> {
+export async function waitStopped(
+  io: CliIO,
+  client: HarrowClient,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+): Promise<void> {
   await pollUntil(io, { label: name, timeoutMs }, async () => {
     const [vm, vmi] = await Promise.all([
       getOrUndefined(client.get<VirtualMachine>('VirtualMachine', { namespace, name })),
-      getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name })),
+      getOrUndefined(
+        client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name }),
+      ),
     ]);
     if (vm === undefined) return { done: true, value: undefined };
     if (vmi === undefined && vmStatus(vm) === 'Stopped') return { done: true, value: undefined };
@@ -65,7 +85,9 @@ export async function waitStopped(io: CliIO, client: HarrowClient, namespace: st
 function powerCommand(action: Action): Command {
   const what = { start: 'Start', stop: 'Stop', restart: 'Restart' }[action];
   const waitsFor =
-    action === 'stop' ? 'Stopped' : `Running with its guest agent connected${action === 'restart' ? ' (a new instance)' : ''}, so exec works`;
+    action === 'stop'
+      ? 'Stopped'
+      : `Running with its guest agent connected${action === 'restart' ? ' (a new instance)' : ''}, so exec works`;
   return {
     name: action,
     summary: `${what} a VM (KubeVirt's ${action} subresource)`,
@@ -75,28 +97,49 @@ ${what}s the VM through /apis/subresources.kubevirt.io/v1/…/virtualmachines/VM
   --wait             wait until it is ${waitsFor}
                      (a progress line shows on a terminal)
   --timeout DURATION how long --wait waits (default ${DEFAULT_TIMEOUT}); exit code 1 when it runs out${
-      action === 'restart'
-        ? `
+    action === 'restart'
+      ? `
   --in-window        do not restart now: plan the restart for the VM's maintenance window (its own or its
                      namespace's, see harrow window); it happens when the window next opens, or now if it is open
   --cancel           drop a restart planned with --in-window`
-        : ''
-    }`,
-    options: { wait: { type: 'boolean' }, ...TIMEOUT_OPTION, ...(action === 'restart' ? { 'in-window': { type: 'boolean' }, cancel: { type: 'boolean' } } : {}) },
+      : ''
+  }`,
+    options: {
+      wait: { type: 'boolean' },
+      ...TIMEOUT_OPTION,
+      ...(action === 'restart'
+        ? { 'in-window': { type: 'boolean' }, cancel: { type: 'boolean' } }
+        : {}),
+    },
     async run(ctx, args) {
       const [name] = expectPositionals(args.positionals, ['VM'], action);
       const inWindow = args.values['in-window'] === true;
       const cancel = args.values.cancel === true;
       if (inWindow || cancel) {
-        if (inWindow && cancel) throw new UsageError('restart: give --in-window or --cancel, not both', action);
-        if (args.values.wait === true) throw new UsageError(`restart: --wait does not go with ${inWindow ? '--in-window (the restart happens when the window opens)' : '--cancel'}`, action);
+        if (inWindow && cancel)
+          throw new UsageError('restart: give --in-window or --cancel, not both', action);
+        if (args.values.wait === true)
+          throw new UsageError(
+            `restart: --wait does not go with ${inWindow ? '--in-window (the restart happens when the window opens)' : '--cancel'}`,
+            action,
+          );
         return restartInWindow(ctx, name!, cancel);
       }
-      const timeoutMs = parseDuration((args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT, '--timeout');
+      const timeoutMs = parseDuration(
+        (args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT,
+        '--timeout',
+      );
       const client = ctx.client();
       const namespace = ctx.namespace();
       const before =
-        action === 'restart' ? await getOrUndefined(client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! })) : undefined;
+        action === 'restart'
+          ? await getOrUndefined(
+              client.get<VirtualMachineInstance>('VirtualMachineInstance', {
+                namespace,
+                name: name!,
+              }),
+            )
+          : undefined;
       await client[action](namespace, name!);
       const past = { start: 'starting', stop: 'stopping', restart: 'restarting' }[action];
       ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} ${past}\n`);

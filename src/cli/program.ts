@@ -75,11 +75,14 @@ const helpOf = (c: Command): string => `${c.usage}\n\n${GLOBAL_HELP}\n`;
 export async function run(argv: string[], io: CliIO): Promise<number> {
   let command: Command | undefined;
   try {
-    const { command: word } = findCommand(argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv);
+    const { command: word } = findCommand(
+      argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv,
+    );
     if (word === undefined || word === 'help') {
       const target = word === 'help' ? argv[argv.indexOf('help') + 1] : undefined;
       const c = target !== undefined ? commandNamed(target) : undefined;
-      if (target !== undefined && !c) throw new UsageError(`unknown command ${JSON.stringify(target)}`);
+      if (target !== undefined && !c)
+        throw new UsageError(`unknown command ${JSON.stringify(target)}`);
       io.stdout.write(c ? helpOf(c) : overview());
       return EXIT_OK;
     }
@@ -91,7 +94,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       return EXIT_OK;
     }
     if (args.dashDash && command.name !== 'exec') {
-      throw new UsageError(`${command.name}: unexpected -- (only exec runs a command)`, command.name);
+      throw new UsageError(
+        `${command.name}: unexpected -- (only exec runs a command)`,
+        command.name,
+      );
     }
     return await command.run(createContext(io, args.globals), args);
   } catch (e) {

@@ -66,7 +66,9 @@ async function removeServerFile(dataDir: string): Promise<void> {
 }
 
 function summary(running: RunningHarrow, dataDir: string): string {
-  const runtime = running.runtimeNote ? `${running.runtime} (${running.runtimeNote})` : running.runtime;
+  const runtime = running.runtimeNote
+    ? `${running.runtime} (${running.runtimeNote})`
+    : running.runtime;
   return [
     `Harrow is serving the API at ${running.url}`,
     `  runtime:    ${runtime}`,
@@ -102,12 +104,14 @@ function limitFlags(v: Record<string, unknown>): NonNullable<HarrowOptions['limi
   const positive = (flag: string): number | undefined => {
     const text = v[flag] as string | undefined;
     if (text === undefined) return undefined;
-    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new UsageError(`serve: --${flag} ${text}: a positive number`, 'serve');
+    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0)
+      throw new UsageError(`serve: --${flag} ${text}: a positive number`, 'serve');
     return Number(text);
   };
   const whole = (flag: string): number | undefined => {
     const n = positive(flag);
-    if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`serve: --${flag} ${String(v[flag])}: a whole number`, 'serve');
+    if (n !== undefined && !Number.isInteger(n))
+      throw new UsageError(`serve: --${flag} ${String(v[flag])}: a whole number`, 'serve');
     return n;
   };
   const rate = positive('rate-limit');
@@ -130,12 +134,21 @@ function storeFlags(v: Record<string, unknown>): HarrowOptions['store'] {
     if (prefix !== undefined) throw new UsageError('serve: --etcd-prefix needs --etcd', 'serve');
     return undefined;
   }
-  const endpoints = etcd.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const endpoints = etcd
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   for (const e of endpoints) {
-    if (!/^https?:\/\/[^/]+$/.test(e)) throw new UsageError(`serve: --etcd ${e}: expected a client URL like http://127.0.0.1:2379`, 'serve');
+    if (!/^https?:\/\/[^/]+$/.test(e))
+      throw new UsageError(
+        `serve: --etcd ${e}: expected a client URL like http://127.0.0.1:2379`,
+        'serve',
+      );
   }
-  if (endpoints.length === 0) throw new UsageError('serve: --etcd: at least one client URL', 'serve');
-  if (prefix !== undefined && !prefix.startsWith('/')) throw new UsageError(`serve: --etcd-prefix ${prefix}: must start with /`, 'serve');
+  if (endpoints.length === 0)
+    throw new UsageError('serve: --etcd: at least one client URL', 'serve');
+  if (prefix !== undefined && !prefix.startsWith('/'))
+    throw new UsageError(`serve: --etcd-prefix ${prefix}: must start with /`, 'serve');
   return { kind: 'etcd', endpoints, ...(prefix !== undefined ? { prefix } : {}) };
 }
 
@@ -192,14 +205,19 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     }
     const quarantine = v['quarantine-seconds'] as string | undefined;
     if (quarantine !== undefined && !/^\d+$/.test(quarantine)) {
-      throw new UsageError(`serve: --quarantine-seconds ${quarantine}: a whole number of seconds`, 'serve');
+      throw new UsageError(
+        `serve: --quarantine-seconds ${quarantine}: a whole number of seconds`,
+        'serve',
+      );
     }
     const tls = (v.tls as string | undefined) ?? 'off';
-    if (tls !== 'off' && tls !== 'auto') throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
+    if (tls !== 'off' && tls !== 'auto')
+      throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
     const limits = limitFlags(v);
     const store = storeFlags(v);
     const other = liveServerFile(dataDir);
-    if (other) throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
+    if (other)
+      throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
 
     const options: HarrowOptions = {
       dataDir,

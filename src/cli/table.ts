@@ -10,14 +10,18 @@ export function formatTable(headers: string[], rows: string[][]): string {
   const clean = (s: string): string => s.replace(/[\r\n\t]+/g, ' ');
   const all = [headers, ...rows].map((r) => headers.map((_, i) => clean(r[i] ?? '')));
   const widths = headers.map((_, i) => Math.max(...all.map((r) => width(r[i]!))));
-  return all
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell) + 3)))
-        .join('')
-        .trimEnd(),
-    )
-    .join('\n') + '\n';
+  return (
+    all
+      .map((r) =>
+        r
+          .map((cell, i) =>
+            i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell) + 3),
+          )
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 // Display width: code points, so that `…` and `→` count as one column.

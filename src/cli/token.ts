@@ -21,20 +21,44 @@ id, and prints the token once on stdout — keep it, it cannot be shown again. T
 operator and viewer need --namespace (a comma-separated list). revoke deletes the record: the next request with the
 token is refused (401) and its open watches end. The bootstrap admin token (<data-dir>/admin.token) is not listed.`;
 
-async function create(ctx: CommandContext, user: string | undefined, role: string | undefined): Promise<number> {
-  if (user === undefined || user.trim() === '') throw new UsageError('token create: --user NAME is required', 'token');
-  if (!ROLES.includes(role as Role)) throw new UsageError(`token create: --role must be one of ${ROLES.join(', ')}`, 'token');
-  const namespaces = (ctx.globals.namespace ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
-  if (role === 'admin' && namespaces.length > 0) throw new UsageError('token create: an admin token is not limited to namespaces; drop --namespace', 'token');
-  if (role !== 'admin' && namespaces.length === 0) throw new UsageError(`token create: a ${role} token needs --namespace NS[,NS…]`, 'token');
+async function create(
+  ctx: CommandContext,
+  user: string | undefined,
+  role: string | undefined,
+): Promise<number> {
+  if (user === undefined || user.trim() === '')
+    throw new UsageError('token create: --user NAME is required', 'token');
+  if (!ROLES.includes(role as Role))
+    throw new UsageError(`token create: --role must be one of ${ROLES.join(', ')}`, 'token');
+  const namespaces = (ctx.globals.namespace ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  if (role === 'admin' && namespaces.length > 0)
+    throw new UsageError(
+      'token create: an admin token is not limited to namespaces; drop --namespace',
+      'token',
+    );
+  if (role !== 'admin' && namespaces.length === 0)
+    throw new UsageError(`token create: a ${role} token needs --namespace NS[,NS…]`, 'token');
   const minted = mintToken();
-  const created = await ctx.client().create<ApiToken>('ApiToken', {}, apiTokenObject(minted, user, role as Role, namespaces));
+  const created = await ctx
+    .client()
+    .create<ApiToken>('ApiToken', {}, apiTokenObject(minted, user, role as Role, namespaces));
   if (ctx.globals.output !== 'table') {
-    printData(ctx.io, ctx.globals.output, { id: minted.id, user, role, namespaces: created.spec.namespaces, token: minted.token });
+    printData(ctx.io, ctx.globals.output, {
+      id: minted.id,
+      user,
+      role,
+      namespaces: created.spec.namespaces,
+      token: minted.token,
+    });
     return 0;
   }
   const scope = role === 'admin' ? 'everywhere' : `in ${namespaces.join(', ')}`;
-  ctx.io.stderr.write(`token ${minted.id} created: user ${user}, ${role} ${scope}. It is shown only now:\n`);
+  ctx.io.stderr.write(
+    `token ${minted.id} created: user ${user}, ${role} ${scope}. It is shown only now:\n`,
+  );
   ctx.io.stdout.write(`${minted.token}\n`);
   return 0;
 }
@@ -42,7 +66,12 @@ async function create(ctx: CommandContext, user: string | undefined, role: strin
 async function list(ctx: CommandContext): Promise<number> {
   const tokens = await ctx.client().listAll<ApiToken>('ApiToken');
   if (ctx.globals.output !== 'table') {
-    printData(ctx.io, ctx.globals.output, { apiVersion: 'v1', kind: 'List', metadata: {}, items: tokens });
+    printData(ctx.io, ctx.globals.output, {
+      apiVersion: 'v1',
+      kind: 'List',
+      metadata: {},
+      items: tokens,
+    });
     return 0;
   }
   const now = ctx.now();
@@ -50,7 +79,13 @@ async function list(ctx: CommandContext): Promise<number> {
     ctx.io,
     {
       headers: ['ID', 'USER', 'ROLE', 'NAMESPACES', 'AGE'],
-      rows: tokens.map((t) => [t.metadata.name, t.spec.user, t.spec.role, t.spec.namespaces.join(',') || '*', age(t.metadata.creationTimestamp, now)]),
+      rows: tokens.map((t) => [
+        t.metadata.name,
+        t.spec.user,
+        t.spec.role,
+        t.spec.namespaces.join(',') || '*',
+        age(t.metadata.creationTimestamp, now),
+      ]),
     },
     'No tokens (the bootstrap admin token is not listed).',
   );
@@ -67,9 +102,14 @@ export const tokenCommand: Command = {
     const [sub, ...rest] = args.positionals;
     if (sub === 'create') {
       expectPositionals(rest, [], 'token');
-      return create(ctx, args.values.user as string | undefined, args.values.role as string | undefined);
+      return create(
+        ctx,
+        args.values.user as string | undefined,
+        args.values.role as string | undefined,
+      );
     }
-    if (args.values.user !== undefined || args.values.role !== undefined) throw new UsageError('token: --user and --role apply to token create', 'token');
+    if (args.values.user !== undefined || args.values.role !== undefined)
+      throw new UsageError('token: --user and --role apply to token create', 'token');
     if (sub === 'list') {
       expectPositionals(rest, [], 'token');
       return list(ctx);
@@ -80,6 +120,11 @@ export const tokenCommand: Command = {
       ctx.io.stdout.write(`token ${id} revoked\n`);
       return 0;
     }
-    throw new UsageError(sub === undefined ? 'token: missing subcommand (create, list or revoke)' : `token: unknown subcommand ${JSON.stringify(sub)} (create, list or revoke)`, 'token');
+    throw new UsageError(
+      sub === undefined
+        ? 'token: missing subcommand (create, list or revoke)'
+        : `token: unknown subcommand ${JSON.stringify(sub)} (create, list or revoke)`,
+      'token',
+    );
   },
 };

@@ -12,7 +12,10 @@ export interface PollOptions {
 }
 
 /** A one-line progress display rewritten in place; silent when stderr is not a terminal. */
-export function progressLine(io: CliIO, label: string): { update(status: string): void; clear(): void } {
+export function progressLine(
+  io: CliIO,
+  label: string,
+): { update(status: string): void; clear(): void } {
   const tty = io.stderr.isTTY === true;
   const started = Date.now();
   let status = '';
@@ -60,9 +63,13 @@ export async function pollUntil<T>(io: CliIO, options: PollOptions, check: Check
       }
       progress.update(last);
       if (Date.now() >= deadline) {
-        throw new CliError(`timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${options.label} (last: ${last})`);
+        throw new CliError(
+          `timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${options.label} (last: ${last})`,
+        );
       }
-      await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))));
+      await new Promise((r) =>
+        setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))),
+      );
     }
   } finally {
     progress.clear();

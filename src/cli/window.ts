@@ -54,7 +54,12 @@ export interface WindowView {
 }
 
 /** What `window show` reports for one VM (or, without a VM, the namespace), computed at `now`. */
-export function windowView(namespace: string, ns: KubeObject | undefined, vm: VirtualMachine | undefined, now: Date): WindowView {
+export function windowView(
+  namespace: string,
+  ns: KubeObject | undefined,
+  vm: VirtualMachine | undefined,
+  now: Date,
+): WindowView {
   let applied: AppliedWindow | undefined;
   let problem: string | undefined;
   try {
@@ -62,7 +67,11 @@ export function windowView(namespace: string, ns: KubeObject | undefined, vm: Vi
   } catch (e) {
     problem = e instanceof Error ? e.message : String(e);
   }
-  const view: WindowView = { namespace, ...(vm ? { vm: vm.metadata.name } : {}), source: applied ? (vm ? applied.source : 'Namespace') : 'none' };
+  const view: WindowView = {
+    namespace,
+    ...(vm ? { vm: vm.metadata.name } : {}),
+    source: applied ? (vm ? applied.source : 'Namespace') : 'none',
+  };
   if (problem) view.restartScheduled = problem;
   if (applied) {
     const w = applied.window;
@@ -78,7 +87,8 @@ export function windowView(namespace: string, ns: KubeObject | undefined, vm: Vi
   const at = vm?.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT];
   if (at) view.restartScheduledAt = at;
   const condition = conditionOf(vm?.status?.conditions, CONDITION_RESTART_SCHEDULED);
-  if (condition?.message) view.restartScheduled = `${condition.status === 'True' ? '' : `${condition.reason ?? 'not scheduled'}: `}${condition.message}`;
+  if (condition?.message)
+    view.restartScheduled = `${condition.status === 'True' ? '' : `${condition.reason ?? 'not scheduled'}: `}${condition.message}`;
   return view;
 }
 
@@ -87,30 +97,60 @@ export function windowAnnotation(values: ParsedCommandLine['values']): string {
   const schedule = values.schedule as string | undefined;
   const duration = values.duration as string | undefined;
   const timeZone = (values['time-zone'] as string | undefined) ?? 'UTC';
-  if (schedule === undefined) throw new UsageError("window set: --schedule is required (a cron expression such as '0 2 * * SUN')", 'window');
-  if (duration === undefined) throw new UsageError('window set: --duration is required (how long the window stays open, e.g. 2h)', 'window');
+  if (schedule === undefined)
+    throw new UsageError(
+      "window set: --schedule is required (a cron expression such as '0 2 * * SUN')",
+      'window',
+    );
+  if (duration === undefined)
+    throw new UsageError(
+      'window set: --duration is required (how long the window stays open, e.g. 2h)',
+      'window',
+    );
   const spec: WindowSpec = { schedule, duration, timeZone };
   const raw = JSON.stringify(spec);
-  const flags: Record<string, string> = { schedule: '--schedule', duration: '--duration', timeZone: '--time-zone' };
+  const flags: Record<string, string> = {
+    schedule: '--schedule',
+    duration: '--duration',
+    timeZone: '--time-zone',
+  };
   const { causes } = windowCauses(raw, 'window');
   if (causes.length > 0) {
-    throw new UsageError(`window set: ${causes.map((c) => `${flags[c.field.replace(/^window\./, '')] ?? c.field}: ${c.message}`).join('; ')}`, 'window');
+    throw new UsageError(
+      `window set: ${causes.map((c) => `${flags[c.field.replace(/^window\./, '')] ?? c.field}: ${c.message}`).join('; ')}`,
+      'window',
+    );
   }
   return raw;
 }
 
-const target = (ctx: CommandContext, vm: string | undefined): { kind: string; ref: { namespace?: string; name: string }; label: string } =>
+const target = (
+  ctx: CommandContext,
+  vm: string | undefined,
+): { kind: string; ref: { namespace?: string; name: string }; label: string } =>
   vm === undefined
     ? { kind: 'Namespace', ref: { name: ctx.namespace() }, label: `namespace/${ctx.namespace()}` }
-    : { kind: 'VirtualMachine', ref: { namespace: ctx.namespace(), name: vm }, label: `virtualmachine.kubevirt.io/${vm}` };
+    : {
+        kind: 'VirtualMachine',
+        ref: { namespace: ctx.namespace(), name: vm },
+        label: `virtualmachine.kubevirt.io/${vm}`,
+      };
 
-async function setWindow(ctx: CommandContext, args: ParsedCommandLine, vm: string | undefined): Promise<number> {
+async function setWindow(
+  ctx: CommandContext,
+  args: ParsedCommandLine,
+  vm: string | undefined,
+): Promise<number> {
   const raw = windowAnnotation(args.values);
   const t = target(ctx, vm);
-  await ctx.client().mergePatch(t.kind, t.ref, { metadata: { annotations: { [ANNOTATION_MAINTENANCE_WINDOW]: raw } } });
+  await ctx.client().mergePatch(t.kind, t.ref, {
+    metadata: { annotations: { [ANNOTATION_MAINTENANCE_WINDOW]: raw } },
+  });
   const spec = JSON.parse(raw) as WindowSpec;
   const next = nextWindowStart(spec.schedule, spec.timeZone ?? 'UTC', new Date());
-  ctx.io.stdout.write(`${t.label} maintenance window set: "${spec.schedule}" for ${spec.duration} (${spec.timeZone}); next opens ${wallClock(next, spec.timeZone ?? 'UTC')} (${next.toISOString()})\n`);
+  ctx.io.stdout.write(
+    `${t.label} maintenance window set: "${spec.schedule}" for ${spec.duration} (${spec.timeZone}); next opens ${wallClock(next, spec.timeZone ?? 'UTC')} (${next.toISOString()})\n`,
+  );
   return 0;
 }
 
@@ -122,8 +162,12 @@ async function clearWindow(ctx: CommandContext, vm: string | undefined): Promise
     ctx.io.stdout.write(`${t.label} has no maintenance window of its own\n`);
     return 0;
   }
-  await client.mergePatch(t.kind, t.ref, { metadata: { annotations: { [ANNOTATION_MAINTENANCE_WINDOW]: null } } });
-  ctx.io.stdout.write(`${t.label} maintenance window cleared${vm ? ` (the namespace's window, if any, applies now)` : ''}\n`);
+  await client.mergePatch(t.kind, t.ref, {
+    metadata: { annotations: { [ANNOTATION_MAINTENANCE_WINDOW]: null } },
+  });
+  ctx.io.stdout.write(
+    `${t.label} maintenance window cleared${vm ? ` (the namespace's window, if any, applies now)` : ''}\n`,
+  );
   return 0;
 }
 
@@ -133,19 +177,39 @@ async function showWindow(ctx: CommandContext, vm: string | undefined): Promise<
   const ns = await client.get('Namespace', { name: namespace });
   const now = new Date();
   const views = vm
-    ? [windowView(namespace, ns, await client.get<VirtualMachine>('VirtualMachine', { namespace, name: vm }), now)]
+    ? [
+        windowView(
+          namespace,
+          ns,
+          await client.get<VirtualMachine>('VirtualMachine', { namespace, name: vm }),
+          now,
+        ),
+      ]
     : [
         windowView(namespace, ns, undefined, now),
         ...(await client.listAll<VirtualMachine>('VirtualMachine', { namespace }))
           .map((v) => windowView(namespace, ns, v, now))
-          .filter((v) => v.source === 'VirtualMachine' || v.restartScheduledAt !== undefined || v.restartScheduled !== undefined),
+          .filter(
+            (v) =>
+              v.source === 'VirtualMachine' ||
+              v.restartScheduledAt !== undefined ||
+              v.restartScheduled !== undefined,
+          ),
       ];
   if (ctx.globals.output !== 'table') {
     printData(ctx.io, ctx.globals.output, vm ? views[0] : views);
     return 0;
   }
   printTable(ctx.io, {
-    headers: ['TARGET', 'WINDOW FROM', 'SCHEDULE', 'DURATION', 'TIME ZONE', 'NEXT OPENS', 'RESTART PLANNED'],
+    headers: [
+      'TARGET',
+      'WINDOW FROM',
+      'SCHEDULE',
+      'DURATION',
+      'TIME ZONE',
+      'NEXT OPENS',
+      'RESTART PLANNED',
+    ],
     rows: views.map((v) => [
       v.vm ?? `namespace/${v.namespace}`,
       v.source,
@@ -156,7 +220,8 @@ async function showWindow(ctx: CommandContext, vm: string | undefined): Promise<
       v.restartScheduledAt ?? '-',
     ]),
   });
-  for (const v of views) if (v.restartScheduled) ctx.io.stdout.write(`${v.vm ?? v.namespace}: ${v.restartScheduled}\n`);
+  for (const v of views)
+    if (v.restartScheduled) ctx.io.stdout.write(`${v.vm ?? v.namespace}: ${v.restartScheduled}\n`);
   return 0;
 }
 
@@ -173,14 +238,34 @@ export const windowCommand: Command = {
   async run(ctx, args) {
     const [verb, vm] = expectPositionals(args.positionals, ['set|show|clear', 'VM'], 'window', 1);
     const nsWide = args.values['namespace-wide'] === true;
-    if (verb !== 'set' && verb !== 'show' && verb !== 'clear') throw new UsageError(`window: unknown ${JSON.stringify(verb)} (one of set, show, clear)`, 'window');
-    if (verb !== 'set' && (args.values.schedule !== undefined || args.values.duration !== undefined || args.values['time-zone'] !== undefined)) {
-      throw new UsageError(`window ${verb}: --schedule, --duration and --time-zone belong to window set`, 'window');
+    if (verb !== 'set' && verb !== 'show' && verb !== 'clear')
+      throw new UsageError(
+        `window: unknown ${JSON.stringify(verb)} (one of set, show, clear)`,
+        'window',
+      );
+    if (
+      verb !== 'set' &&
+      (args.values.schedule !== undefined ||
+        args.values.duration !== undefined ||
+        args.values['time-zone'] !== undefined)
+    ) {
+      throw new UsageError(
+        `window ${verb}: --schedule, --duration and --time-zone belong to window set`,
+        'window',
+      );
     }
-    if (nsWide && vm !== undefined) throw new UsageError(`window ${verb}: give either VM or --namespace-wide, not both`, 'window');
+    if (nsWide && vm !== undefined)
+      throw new UsageError(
+        `window ${verb}: give either VM or --namespace-wide, not both`,
+        'window',
+      );
     switch (verb) {
       case 'set':
-        if (!nsWide && vm === undefined) throw new UsageError('window set: name a VM, or give --namespace-wide for the namespace (-n)', 'window');
+        if (!nsWide && vm === undefined)
+          throw new UsageError(
+            'window set: name a VM, or give --namespace-wide for the namespace (-n)',
+            'window',
+          );
         return setWindow(ctx, args, vm);
       case 'clear':
         return clearWindow(ctx, vm);
@@ -191,13 +276,25 @@ export const windowCommand: Command = {
 };
 
 /** `restart VM --in-window` / `--cancel`: plan a restart into the VM's window, or drop the plan. */
-export async function restartInWindow(ctx: CommandContext, name: string, cancel: boolean): Promise<number> {
-  const vm = await ctx.client().maintenanceRestart<VirtualMachine>(ctx.namespace(), name, cancel ? 'cancel-restart' : 'schedule-restart');
+export async function restartInWindow(
+  ctx: CommandContext,
+  name: string,
+  cancel: boolean,
+): Promise<number> {
+  const vm = await ctx
+    .client()
+    .maintenanceRestart<VirtualMachine>(
+      ctx.namespace(),
+      name,
+      cancel ? 'cancel-restart' : 'schedule-restart',
+    );
   if (cancel) {
     ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} scheduled restart cancelled\n`);
     return 0;
   }
   const condition = conditionOf(vm.status?.conditions, CONDITION_RESTART_SCHEDULED);
-  ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} ${condition?.message ?? `restart planned for ${vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] ?? '?'}`}\n`);
+  ctx.io.stdout.write(
+    `virtualmachine.kubevirt.io/${name} ${condition?.message ?? `restart planned for ${vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] ?? '?'}`}\n`,
+  );
   return 0;
 }

@@ -76,7 +76,8 @@ export interface WatchOptions {
   fieldSelector?: string;
 }
 
-export type WatchEnd = { reason: 'stopped' } | { reason: 'closed' } | { reason: 'error'; error: Error };
+export type WatchEnd =
+  { reason: 'stopped' } | { reason: 'closed' } | { reason: 'error'; error: Error };
 
 export interface WatchHandle {
   stop(): void;
@@ -124,7 +125,9 @@ export class HarrowClient {
     try {
       url = new URL(options.server);
     } catch {
-      throw new Error(`server ${JSON.stringify(options.server)}: not a URL (expected e.g. http://127.0.0.1:8080)`);
+      throw new Error(
+        `server ${JSON.stringify(options.server)}: not a URL (expected e.g. http://127.0.0.1:8080)`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new Error(`server ${options.server}: only http:// and https:// are supported`);
@@ -135,7 +138,10 @@ export class HarrowClient {
     this.onWarning = options.onWarning;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.userAgent = options.userAgent ?? 'harrow-client';
-    this.dispatcher = options.ca !== undefined && url.protocol === 'https:' ? new Agent({ connect: { ca: [...tls.rootCertificates, options.ca] } }) : undefined;
+    this.dispatcher =
+      options.ca !== undefined && url.protocol === 'https:'
+        ? new Agent({ connect: { ca: [...tls.rootCertificates, options.ca] } })
+        : undefined;
   }
 
   /**
@@ -155,11 +161,17 @@ export class HarrowClient {
 
   // --- objects -----------------------------------------------------------------------------------------------
 
-  async get<T extends KubeObject = KubeObject>(kind: string, target: { namespace?: string; name: string }): Promise<T> {
+  async get<T extends KubeObject = KubeObject>(
+    kind: string,
+    target: { namespace?: string; name: string },
+  ): Promise<T> {
     return this.json<T>({ method: 'GET', path: resourcePath(kind, target) });
   }
 
-  async list<T extends KubeObject = KubeObject>(kind: string, options: ListOptions = {}): Promise<ObjectList<T>> {
+  async list<T extends KubeObject = KubeObject>(
+    kind: string,
+    options: ListOptions = {},
+  ): Promise<ObjectList<T>> {
     const q = queryString({
       labelSelector: options.labelSelector,
       fieldSelector: options.fieldSelector,
@@ -169,7 +181,11 @@ export class HarrowClient {
     });
     const list = await this.json<ObjectList<T>>({
       method: 'GET',
-      path: resourcePath(kind, options.namespace === undefined ? {} : { namespace: options.namespace }) + q,
+      path:
+        resourcePath(
+          kind,
+          options.namespace === undefined ? {} : { namespace: options.namespace },
+        ) + q,
     });
     if (!Array.isArray(list.items)) list.items = [];
     if (typeof list.metadata !== 'object' || list.metadata === null) list.metadata = {};
@@ -177,11 +193,17 @@ export class HarrowClient {
   }
 
   /** Every item, following `continue` tokens page by page. */
-  async listAll<T extends KubeObject = KubeObject>(kind: string, options: Omit<ListOptions, 'continue'> = {}): Promise<T[]> {
+  async listAll<T extends KubeObject = KubeObject>(
+    kind: string,
+    options: Omit<ListOptions, 'continue'> = {},
+  ): Promise<T[]> {
     const items: T[] = [];
     let next: string | undefined;
     do {
-      const page: ObjectList<T> = await this.list<T>(kind, { ...options, ...(next !== undefined ? { continue: next } : {}) });
+      const page: ObjectList<T> = await this.list<T>(kind, {
+        ...options,
+        ...(next !== undefined ? { continue: next } : {}),
+      });
       items.push(...page.items);
       next = page.metadata.continue || undefined;
     } while (next !== undefined);
@@ -223,8 +245,17 @@ export class HarrowClient {
   }
 
   /** PUT …/status: writes only the status (kinds with a status subresource keep it out of the main resource). */
-  async replaceStatus<T extends KubeObject = KubeObject>(kind: string, target: { namespace?: string; name: string }, object: KubeObject): Promise<T> {
-    return this.json<T>({ method: 'PUT', path: `${resourcePath(kind, target)}/status`, body: object, contentType: 'application/json' });
+  async replaceStatus<T extends KubeObject = KubeObject>(
+    kind: string,
+    target: { namespace?: string; name: string },
+    object: KubeObject,
+  ): Promise<T> {
+    return this.json<T>({
+      method: 'PUT',
+      path: `${resourcePath(kind, target)}/status`,
+      body: object,
+      contentType: 'application/json',
+    });
   }
 
   async mergePatch<T extends KubeObject = KubeObject>(
@@ -256,10 +287,18 @@ export class HarrowClient {
   }
 
   /** DELETE; resolves to the deleted object, or the server's success Status. */
-  async delete(kind: string, target: { namespace?: string; name: string }, options: DeleteOptions = {}): Promise<KubeObject | KubeStatus> {
+  async delete(
+    kind: string,
+    target: { namespace?: string; name: string },
+    options: DeleteOptions = {},
+  ): Promise<KubeObject | KubeStatus> {
     const body =
       options.resourceVersion !== undefined
-        ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { resourceVersion: options.resourceVersion } }
+        ? {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            preconditions: { resourceVersion: options.resourceVersion },
+          }
         : undefined;
     return this.json<KubeObject | KubeStatus>({
       method: 'DELETE',
@@ -288,14 +327,21 @@ export class HarrowClient {
       });
     const done = (async (): Promise<WatchEnd> => {
       try {
-        const response = await this.send({ method: 'GET', path, signal: abort.signal, timeoutMs: null });
+        const response = await this.send({
+          method: 'GET',
+          path,
+          signal: abort.signal,
+          timeoutMs: null,
+        });
         if (response.body === null) return { reason: 'closed' };
         const decoder = new TextDecoder();
         const lines = new LineSplitter();
         const reader = response.body.getReader();
         for (;;) {
           const { value, done: ended } = await reader.read();
-          const batch = ended ? [...lines.push(decoder.decode()), ...lines.flush()] : lines.push(decoder.decode(value, { stream: true }));
+          const batch = ended
+            ? [...lines.push(decoder.decode()), ...lines.flush()]
+            : lines.push(decoder.decode(value, { stream: true }));
           for (const line of batch) {
             const event = parseWatchLine<T>(line);
             onEvent(event);
@@ -340,43 +386,78 @@ export class HarrowClient {
   }
 
   /** Harrow's drift remedy: the guest's MACs (every drifted interface, or those named) into the manifest; the VM after. */
-  async adoptGuestMac<T extends KubeObject = KubeObject>(namespace: string, vm: string, options: WriteOptions & { interfaces?: string[] } = {}): Promise<T> {
+  async adoptGuestMac<T extends KubeObject = KubeObject>(
+    namespace: string,
+    vm: string,
+    options: WriteOptions & { interfaces?: string[] } = {},
+  ): Promise<T> {
     return this.json<T>({
       method: 'PUT',
       path: vmRemedyPath(namespace, vm, 'adopt-guest-mac'),
-      body: { ...(options.interfaces && options.interfaces.length > 0 ? { interfaces: options.interfaces } : {}), ...(options.dryRun ? { dryRun: ['All'] } : {}) },
+      body: {
+        ...(options.interfaces && options.interfaces.length > 0
+          ? { interfaces: options.interfaces }
+          : {}),
+        ...(options.dryRun ? { dryRun: ['All'] } : {}),
+      },
       contentType: 'application/json',
     });
   }
 
   /** Plans a restart into the VM's maintenance window, or (`cancel-restart`) drops the plan; the VM after. */
-  async maintenanceRestart<T extends KubeObject = KubeObject>(namespace: string, vm: string, action: 'schedule-restart' | 'cancel-restart'): Promise<T> {
-    return this.json<T>({ method: 'PUT', path: vmMaintenancePath(namespace, vm, action), body: {}, contentType: 'application/json' });
+  async maintenanceRestart<T extends KubeObject = KubeObject>(
+    namespace: string,
+    vm: string,
+    action: 'schedule-restart' | 'cancel-restart',
+  ): Promise<T> {
+    return this.json<T>({
+      method: 'PUT',
+      path: vmMaintenancePath(namespace, vm, action),
+      body: {},
+      contentType: 'application/json',
+    });
   }
 
   /** What the guest agent reports for a running VMI (KubeVirt `interfacelist`). */
   async interfaceList(namespace: string, vmi: string): Promise<GuestInterface[]> {
-    const list = await this.json<{ items?: GuestInterface[] }>({ method: 'GET', path: vmiInterfaceListPath(namespace, vmi) });
+    const list = await this.json<{ items?: GuestInterface[] }>({
+      method: 'GET',
+      path: vmiInterfaceListPath(namespace, vmi),
+    });
     return Array.isArray(list.items) ? list.items : [];
   }
 
   /** Runs argv in the guest through its agent; a non-zero exit code is a result, not an error. */
-  async guestExec(namespace: string, vmi: string, argv: string[], options: { timeoutSeconds?: number } = {}): Promise<ExecResult> {
+  async guestExec(
+    namespace: string,
+    vmi: string,
+    argv: string[],
+    options: { timeoutSeconds?: number } = {},
+  ): Promise<ExecResult> {
     const result = await this.json<Partial<ExecResult>>({
       method: 'POST',
       path: vmiGuestExecPath(namespace, vmi),
-      body: { command: argv, ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}) },
+      body: {
+        command: argv,
+        ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
+      },
       contentType: 'application/json',
       timeoutMs: ((options.timeoutSeconds ?? 300) + 30) * 1000,
     });
-    if (typeof result.exitCode !== 'number') throw new Error(`guest-exec: the server's answer has no exitCode`);
+    if (typeof result.exitCode !== 'number')
+      throw new Error(`guest-exec: the server's answer has no exitCode`);
     return { exitCode: result.exitCode, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
   }
 
   /** GET /readyz: true when the server answers 200; false when it answers otherwise or not at all. */
   async ready(): Promise<boolean> {
     try {
-      const response = await this.send({ method: 'GET', path: '/readyz', auth: false, timeoutMs: 5000 });
+      const response = await this.send({
+        method: 'GET',
+        path: '/readyz',
+        auth: false,
+        timeoutMs: 5000,
+      });
       await response.body?.cancel();
       return true;
     } catch {
@@ -386,7 +467,11 @@ export class HarrowClient {
 
   // --- plumbing ------------------------------------------------------------------------------------------------
 
-  private async vmAction(namespace: string, vm: string, action: 'start' | 'stop' | 'restart'): Promise<void> {
+  private async vmAction(
+    namespace: string,
+    vm: string,
+    action: 'start' | 'stop' | 'restart',
+  ): Promise<void> {
     const response = await this.send({
       method: 'PUT',
       path: vmSubresourcePath(namespace, vm, action),
@@ -399,11 +484,14 @@ export class HarrowClient {
   private async json<T>(spec: RequestSpec): Promise<T> {
     const response = await this.send(spec);
     const text = await response.text();
-    if (text === '') return { apiVersion: 'v1', kind: 'Status', status: 'Success', code: response.status } as T;
+    if (text === '')
+      return { apiVersion: 'v1', kind: 'Status', status: 'Success', code: response.status } as T;
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new Error(`${spec.method} ${spec.path}: the server's answer is not JSON: ${text.slice(0, 200)}`);
+      throw new Error(
+        `${spec.method} ${spec.path}: the server's answer is not JSON: ${text.slice(0, 200)}`,
+      );
     }
   }
 
@@ -417,34 +505,53 @@ export class HarrowClient {
       try {
         return await this.sendOnce(spec);
       } catch (e) {
-        if (!(e instanceof ApiError) || e.code !== 429 || attempt >= MAX_429_ATTEMPTS || spec.signal?.aborted) throw e;
+        if (
+          !(e instanceof ApiError) ||
+          e.code !== 429 ||
+          attempt >= MAX_429_ATTEMPTS ||
+          spec.signal?.aborted
+        )
+          throw e;
         const seconds = Number(e.status.details?.retryAfterSeconds ?? 1);
-        await new Promise((r) => setTimeout(r, Math.min(Math.max(seconds, 0.1), 10) * 1000 * (0.5 + Math.random())));
+        await new Promise((r) =>
+          setTimeout(r, Math.min(Math.max(seconds, 0.1), 10) * 1000 * (0.5 + Math.random())),
+        );
       }
     }
   }
 
   private async sendOnce(spec: RequestSpec): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
-    if (spec.auth !== false && this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.userAgent,
+    };
+    if (spec.auth !== false && this.token !== undefined)
+      headers.authorization = `Bearer ${this.token}`;
     if (spec.contentType !== undefined) headers['content-type'] = spec.contentType;
     const timeoutMs = spec.timeoutMs === undefined ? this.requestTimeoutMs : spec.timeoutMs;
-    const signals = [spec.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
+    const signals = [
+      spec.signal,
+      timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs),
+    ].filter((s): s is AbortSignal => s !== undefined);
     let response: Response;
     try {
       response = await fetch(this.server + spec.path, {
         method: spec.method,
         headers,
         ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-        ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+        ...(signals.length > 0
+          ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }
+          : {}),
         // Node's fetch takes an undici dispatcher; its RequestInit type does not say so.
         ...(this.dispatcher ? ({ dispatcher: this.dispatcher } as RequestInit) : {}),
       });
     } catch (e) {
       if (spec.signal?.aborted) throw e;
-      throw new TransportError(`cannot reach ${this.server}: ${describeFetchFailure(e)}`, this.server, e);
+      throw new TransportError(
+        `cannot reach ${this.server}: ${describeFetchFailure(e)}`,
+        this.server,
+        e,
+      );
     }
     for (const w of parseWarningHeader(response.headers.get('warning'))) this.onWarning?.(w);
     if (!response.ok) throw await ApiError.fromResponse(response);
@@ -458,8 +565,12 @@ const dryRunQuery = (options: WriteOptions): string => (options.dryRun ? '?dryRu
 
 function describeFetchFailure(e: unknown): string {
   if (e instanceof Error && e.name === 'TimeoutError') return 'no answer in time';
-  const cause = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
-  if (cause?.code) return cause.code === 'ECONNREFUSED' ? 'connection refused (is `harrow serve` running?)' : cause.code;
+  const cause =
+    e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+  if (cause?.code)
+    return cause.code === 'ECONNREFUSED'
+      ? 'connection refused (is `harrow serve` running?)'
+      : cause.code;
   if (cause?.message) return cause.message;
   return e instanceof Error ? e.message : String(e);
 }

@@ -72,17 +72,24 @@ export class ApiError extends Error {
       body = undefined;
     }
     if (isKubeStatus(body)) {
-      return new ApiError({ ...body, code: typeof body.code === 'number' ? body.code : response.status });
+      return new ApiError({
+        ...body,
+        code: typeof body.code === 'number' ? body.code : response.status,
+      });
     }
-    const message = typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
-      ? (body as { message: string }).message
-      : text.trim() || response.statusText || `HTTP ${response.status}`;
+    const message =
+      typeof body === 'object' &&
+      body !== null &&
+      typeof (body as { message?: unknown }).message === 'string'
+        ? (body as { message: string }).message
+        : text.trim() || response.statusText || `HTTP ${response.status}`;
     return new ApiError({
       apiVersion: 'v1',
       kind: 'Status',
       status: 'Failure',
       code: response.status,
-      reason: REASON_BY_CODE[response.status] ?? (response.status >= 500 ? 'InternalError' : 'Unknown'),
+      reason:
+        REASON_BY_CODE[response.status] ?? (response.status >= 500 ? 'InternalError' : 'Unknown'),
       message,
     });
   }

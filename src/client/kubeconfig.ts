@@ -23,14 +23,22 @@ export class KubeconfigError extends Error {
 }
 
 /** Where to look, in order: `$HARROW_KUBECONFIG`, `./.harrow/kubeconfig`, `~/.harrow/kubeconfig`. */
-export function kubeconfigCandidates(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), home = homedir()): string[] {
+export function kubeconfigCandidates(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  home = homedir(),
+): string[] {
   const fromEnv = env.HARROW_KUBECONFIG;
   if (fromEnv !== undefined && fromEnv !== '') return [resolve(cwd, fromEnv)];
   return [join(cwd, '.harrow', 'kubeconfig'), join(home, '.harrow', 'kubeconfig')];
 }
 
 /** The first candidate that exists; throws KubeconfigError naming every place it looked. */
-export function findKubeconfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), home = homedir()): string {
+export function findKubeconfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  home = homedir(),
+): string {
   const candidates = kubeconfigCandidates(env, cwd, home);
   const found = candidates.find((p) => existsSync(p));
   if (found === undefined) {
@@ -41,13 +49,16 @@ export function findKubeconfig(env: NodeJS.ProcessEnv = process.env, cwd = proce
   return found;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function named(list: unknown, name: string, what: string, path: string): Record<string, unknown> {
   const entry = Array.isArray(list) ? list.find((e) => isRecord(e) && e.name === name) : undefined;
-  if (!isRecord(entry)) throw new KubeconfigError(`${path}: no ${what} named ${JSON.stringify(name)}`);
+  if (!isRecord(entry))
+    throw new KubeconfigError(`${path}: no ${what} named ${JSON.stringify(name)}`);
   const inner = entry[what];
-  if (!isRecord(inner)) throw new KubeconfigError(`${path}: ${what} ${JSON.stringify(name)} has no ${what} field`);
+  if (!isRecord(inner))
+    throw new KubeconfigError(`${path}: ${what} ${JSON.stringify(name)} has no ${what} field`);
   return inner;
 }
 
@@ -73,9 +84,15 @@ export function parseKubeconfig(text: string, path: string): KubeconfigCredentia
     throw new KubeconfigError(`${path}: cluster ${JSON.stringify(context.cluster)} has no server`);
   }
   const creds: KubeconfigCredentials = { path, server: cluster.server };
-  if (typeof cluster['certificate-authority-data'] === 'string' && cluster['certificate-authority-data'] !== '') {
+  if (
+    typeof cluster['certificate-authority-data'] === 'string' &&
+    cluster['certificate-authority-data'] !== ''
+  ) {
     creds.ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
-  } else if (typeof cluster['certificate-authority'] === 'string' && cluster['certificate-authority'] !== '') {
+  } else if (
+    typeof cluster['certificate-authority'] === 'string' &&
+    cluster['certificate-authority'] !== ''
+  ) {
     creds.ca = readFileSync(resolve(path, '..', cluster['certificate-authority']), 'utf8');
   }
   if (context.user !== undefined) {
@@ -85,7 +102,8 @@ export function parseKubeconfig(text: string, path: string): KubeconfigCredentia
       creds.token = readFileSync(resolve(path, '..', user.tokenFile), 'utf8').trim();
     }
   }
-  if (typeof context.namespace === 'string' && context.namespace !== '') creds.namespace = context.namespace;
+  if (typeof context.namespace === 'string' && context.namespace !== '')
+    creds.namespace = context.namespace;
   return creds;
 }
 
@@ -96,7 +114,9 @@ export function loadKubeconfig(path?: string): KubeconfigCredentials {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new KubeconfigError(`cannot read kubeconfig ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new KubeconfigError(
+      `cannot read kubeconfig ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   return parseKubeconfig(text, file);
 }

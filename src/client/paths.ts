@@ -34,15 +34,27 @@ export function resourcePath(kind: string, target: Target = {}): string {
 }
 
 /** KubeVirt's VM subresources: PUT start, stop, restart. */
-export const vmSubresourcePath = (namespace: string, name: string, action: 'start' | 'stop' | 'restart'): string =>
+export const vmSubresourcePath = (
+  namespace: string,
+  name: string,
+  action: 'start' | 'stop' | 'restart',
+): string =>
   `/apis/subresources.kubevirt.io/v1/namespaces/${seg(namespace)}/virtualmachines/${seg(name)}/${action}`;
 
 /** Harrow's drift remedies: PUT restore-mac (restart), adopt-guest-mac (the guest's MAC into the manifest). */
-export const vmRemedyPath = (namespace: string, name: string, remedy: 'restore-mac' | 'adopt-guest-mac'): string =>
+export const vmRemedyPath = (
+  namespace: string,
+  name: string,
+  remedy: 'restore-mac' | 'adopt-guest-mac',
+): string =>
   `/apis/subresources.harrow.io/v1/namespaces/${seg(namespace)}/virtualmachines/${seg(name)}/${remedy}`;
 
 /** Harrow's maintenance-window restarts: PUT schedule-restart (plan one into the VM's window), cancel-restart. */
-export const vmMaintenancePath = (namespace: string, name: string, action: 'schedule-restart' | 'cancel-restart'): string =>
+export const vmMaintenancePath = (
+  namespace: string,
+  name: string,
+  action: 'schedule-restart' | 'cancel-restart',
+): string =>
   `/apis/subresources.harrow.io/v1/namespaces/${seg(namespace)}/virtualmachines/${seg(name)}/${action}`;
 
 /** KubeVirt's VMI subresource: GET interfacelist (what the guest agent reports). */

@@ -35,7 +35,14 @@ export function parseWatchLine<T extends KubeObject = KubeObject>(line: string):
   }
   const e = v as { type?: unknown; object?: unknown };
   const types = ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'];
-  if (typeof e !== 'object' || e === null || typeof e.type !== 'string' || !types.includes(e.type) || typeof e.object !== 'object' || e.object === null) {
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    typeof e.type !== 'string' ||
+    !types.includes(e.type) ||
+    typeof e.object !== 'object' ||
+    e.object === null
+  ) {
     throw new Error(`watch stream: not a watch event: ${line.slice(0, 200)}`);
   }
   return v as WatchEvent<T>;

@@ -12,6 +12,13 @@ export async function recordAudit(
   try {
     await store.create(auditRecord({ ...input, user: input.user ?? CONTROLLER_USER }));
   } catch (e) {
-    logger.error({ err: e instanceof Error ? e.message : String(e), verb: input.verb, resource: input.resource }, 'audit record not written');
+    logger.error(
+      {
+        err: e instanceof Error ? e.message : String(e),
+        verb: input.verb,
+        resource: input.resource,
+      },
+      'audit record not written',
+    );
   }
 }

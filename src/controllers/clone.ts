@@ -29,10 +29,12 @@ const SOURCE_POLL_MS = 30_000;
 const sourceKeyOf = (c: VirtualMachineClone): string[] =>
   c.spec?.source?.name ? [`${c.metadata.namespace ?? 'default'}/${c.spec.source.name}`] : [];
 
-const finished = (c: VirtualMachineClone): boolean => c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
+const finished = (c: VirtualMachineClone): boolean =>
+  c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
 
 /** The target VM's MACs, `interface=mac`, for messages and the audit record. */
-export const macsOf = (vm: VirtualMachine): string[] => interfacesOf(templateSpecOf(vm)).map((i) => `${i.name}=${i.macAddress ?? '(assigned at start)'}`);
+export const macsOf = (vm: VirtualMachine): string[] =>
+  interfacesOf(templateSpecOf(vm)).map((i) => `${i.name}=${i.macAddress ?? '(assigned at start)'}`);
 
 export function cloneController(ctx: ControllerContext, creator: VmCreator): Controller {
   const { store } = ctx;
@@ -42,20 +44,31 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
   clones.addIndex(INDEX_SOURCE, sourceKeyOf);
   const c = ctx.manager.controller({ name: 'clone', reconcile, concurrency: ctx.concurrency });
   clones.onEvent((e) => {
-    if (e.type !== 'DELETED' && changed(e, (o) => `${o.metadata.uid}|${o.status?.phase ?? ''}`)) c.enqueue(objectKey(e.object));
+    if (e.type !== 'DELETED' && changed(e, (o) => `${o.metadata.uid}|${o.status?.phase ?? ''}`))
+      c.enqueue(objectKey(e.object));
   });
   // A clone waiting for its source goes on when the source appears.
   ctx.informers.vms.onEvent((e) => {
     if (e.type !== 'ADDED') return;
-    for (const clone of clones.byIndex(INDEX_SOURCE, objectKey(e.object))) if (!finished(clone)) c.enqueue(objectKey(clone));
+    for (const clone of clones.byIndex(INDEX_SOURCE, objectKey(e.object)))
+      if (!finished(clone)) c.enqueue(objectKey(clone));
   });
   return c;
 
-  async function setStatus(clone: VirtualMachineClone, phase: ClonePhase, conditions: Condition[], extra: { targetName?: string } = {}): Promise<VirtualMachineClone | undefined> {
+  async function setStatus(
+    clone: VirtualMachineClone,
+    phase: ClonePhase,
+    conditions: Condition[],
+    extra: { targetName?: string } = {},
+  ): Promise<VirtualMachineClone | undefined> {
     const nowIso = new Date(ctx.now()).toISOString();
     return updateWithRetry<VirtualMachineClone>(
       store,
-      { kind: 'VirtualMachineClone', namespace: clone.metadata.namespace ?? 'default', name: clone.metadata.name },
+      {
+        kind: 'VirtualMachineClone',
+        namespace: clone.metadata.namespace ?? 'default',
+        name: clone.metadata.name,
+      },
       (o) => {
         const status = (o.status ??= {});
         const before = JSON.stringify(status);
@@ -70,7 +83,12 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
     );
   }
 
-  async function fail(clone: VirtualMachineClone, reason: string, message: string, code: number): Promise<Result> {
+  async function fail(
+    clone: VirtualMachineClone,
+    reason: string,
+    message: string,
+    code: number,
+  ): Promise<Result> {
     await setStatus(clone, 'Failed', [
       { type: 'Ready', status: 'False', reason, message },
       { type: 'Progressing', status: 'False', reason, message },
@@ -79,14 +97,23 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
     await recordAudit(store, log, {
       user: CLONE_CONTROLLER_USER,
       verb: 'clone',
-      resource: { kind: 'VirtualMachineClone', namespace: clone.metadata.namespace ?? 'default', name: clone.metadata.name },
+      resource: {
+        kind: 'VirtualMachineClone',
+        namespace: clone.metadata.namespace ?? 'default',
+        name: clone.metadata.name,
+      },
       outcome: { code, message },
     });
     log.info({ clone: objectKey(clone), reason, message }, 'clone failed');
     return {};
   }
 
-  async function succeed(clone: VirtualMachineClone, target: VirtualMachine, dropped: string[], warnings: string[]): Promise<Result> {
+  async function succeed(
+    clone: VirtualMachineClone,
+    target: VirtualMachine,
+    dropped: string[],
+    warnings: string[],
+  ): Promise<Result> {
     const macs = macsOf(target);
     const message = `created VirtualMachine ${target.metadata.name} from ${clone.spec.source.name} with MACs ${macs.join(', ') || '(no interfaces)'}`;
     await setStatus(
@@ -102,10 +129,20 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
     await recordAudit(store, log, {
       user: CLONE_CONTROLLER_USER,
       verb: 'clone',
-      resource: { kind: 'VirtualMachineClone', namespace: clone.metadata.namespace ?? 'default', name: clone.metadata.name },
+      resource: {
+        kind: 'VirtualMachineClone',
+        namespace: clone.metadata.namespace ?? 'default',
+        name: clone.metadata.name,
+      },
       changes: [
-        ...interfacesOf(templateSpecOf(target)).map((i, idx) => ({ field: `${target.metadata.name}: ${macField(idx)}`, new: i.macAddress })),
-        ...dropped.map((d) => ({ field: `${clone.spec.source.name}: ${d}`, old: 'not carried over' })),
+        ...interfacesOf(templateSpecOf(target)).map((i, idx) => ({
+          field: `${target.metadata.name}: ${macField(idx)}`,
+          new: i.macAddress,
+        })),
+        ...dropped.map((d) => ({
+          field: `${clone.spec.source.name}: ${d}`,
+          old: 'not carried over',
+        })),
       ],
       outcome: { code: 201, message: [message, ...warnings].join('; ') },
     });
@@ -114,21 +151,42 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
   }
 
   async function reconcile(key: string): Promise<Result> {
-    const clone = (await store.get(refFor('VirtualMachineClone', key))) as VirtualMachineClone | undefined;
+    const clone = (await store.get(refFor('VirtualMachineClone', key))) as
+      VirtualMachineClone | undefined;
     if (!clone || finished(clone) || clone.metadata.deletionTimestamp) return {};
     const namespace = clone.metadata.namespace ?? 'default';
     const targetName = clone.spec.target?.name ?? '';
-    if (targetName === '') return fail(clone, 'TargetNameMissing', 'spec.target.name is empty (admission names the target)', 422);
-    const existing = (await store.get({ kind: 'VirtualMachine', namespace, name: targetName })) as VirtualMachine | undefined;
+    if (targetName === '')
+      return fail(
+        clone,
+        'TargetNameMissing',
+        'spec.target.name is empty (admission names the target)',
+        422,
+      );
+    const existing = (await store.get({ kind: 'VirtualMachine', namespace, name: targetName })) as
+      VirtualMachine | undefined;
     if (existing) {
       // Ours from an earlier attempt that stopped before the status write: finish it; anyone else's is not overwritten.
-      if (existing.metadata.annotations?.[ANNOTATION_CLONED_BY] === clone.metadata.uid) return succeed(clone, existing, [], []);
-      return fail(clone, 'TargetExists', `VirtualMachine ${namespace}/${targetName} already exists and was not created by this clone`, 409);
+      if (existing.metadata.annotations?.[ANNOTATION_CLONED_BY] === clone.metadata.uid)
+        return succeed(clone, existing, [], []);
+      return fail(
+        clone,
+        'TargetExists',
+        `VirtualMachine ${namespace}/${targetName} already exists and was not created by this clone`,
+        409,
+      );
     }
-    const source = (await store.get({ kind: 'VirtualMachine', namespace, name: clone.spec.source.name })) as VirtualMachine | undefined;
+    const source = (await store.get({
+      kind: 'VirtualMachine',
+      namespace,
+      name: clone.spec.source.name,
+    })) as VirtualMachine | undefined;
     if (!source) {
       const message = `source VirtualMachine ${namespace}/${clone.spec.source.name} does not exist: waiting for it`;
-      if (clone.status?.conditions?.find((x) => x.type === 'Progressing')?.reason !== 'SourceDoesNotExist') {
+      if (
+        clone.status?.conditions?.find((x) => x.type === 'Progressing')?.reason !==
+        'SourceDoesNotExist'
+      ) {
         await setStatus(clone, '', [
           { type: 'Ready', status: 'False', reason: 'SourceDoesNotExist', message },
           { type: 'Progressing', status: 'False', reason: 'SourceDoesNotExist', message },
@@ -141,7 +199,12 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
     const names = interfacesOf(templateSpecOf(source)).map((i) => i.name);
     const unknown = Object.keys(clone.spec.newMacAddresses ?? {}).filter((n) => !names.includes(n));
     if (unknown.length > 0) {
-      return fail(clone, 'InterfaceNotFound', `spec.newMacAddresses names ${unknown.map((n) => JSON.stringify(n)).join(', ')}, but ${source.metadata.name} has no such interface (its interfaces: ${names.join(', ') || 'none'})`, 422);
+      return fail(
+        clone,
+        'InterfaceNotFound',
+        `spec.newMacAddresses names ${unknown.map((n) => JSON.stringify(n)).join(', ')}, but ${source.metadata.name} has no such interface (its interfaces: ${names.join(', ') || 'none'})`,
+        422,
+      );
     }
     const plan = cloneVirtualMachine(source, clone, targetName);
     const progressing = `creating VirtualMachine ${targetName} from ${source.metadata.name}`;
@@ -157,12 +220,22 @@ export function cloneController(ctx: ControllerContext, creator: VmCreator): Con
       // A rejection by admission (a MAC another VM holds, an exhausted pool, an invalid manifest) is final, as for a user.
       if (e instanceof HarrowError && e.reason !== 'AlreadyExists' && e.code < 500) {
         const causes = e.details.causes?.map((x) => `${x.field}: ${x.message}`).join('; ');
-        return fail(current, e.reason === 'Conflict' ? 'MACConflict' : 'TargetRejected', `creating VirtualMachine ${targetName} was refused: ${causes || e.message}`, e.code);
+        return fail(
+          current,
+          e.reason === 'Conflict' ? 'MACConflict' : 'TargetRejected',
+          `creating VirtualMachine ${targetName} was refused: ${causes || e.message}`,
+          e.code,
+        );
       }
       if (e instanceof HarrowError && e.reason === 'AlreadyExists') return reconcile(key);
       throw e;
     }
-    await event(created.vm, 'Normal', 'Cloned', `cloned from VirtualMachine ${source.metadata.name} by VirtualMachineClone ${clone.metadata.name}; MACs ${macsOf(created.vm).join(', ')}`);
+    await event(
+      created.vm,
+      'Normal',
+      'Cloned',
+      `cloned from VirtualMachine ${source.metadata.name} by VirtualMachineClone ${clone.metadata.name}; MACs ${macsOf(created.vm).join(', ')}`,
+    );
     return succeed(current, created.vm, plan.dropped, created.warnings);
   }
 }

@@ -36,14 +36,19 @@ function previousMacsOf(vmi: VirtualMachineInstance): Record<string, string> | u
   if (!raw) return undefined;
   try {
     const parsed: unknown = JSON.parse(raw);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : undefined;
+    return typeof parsed === 'object' && parsed !== null
+      ? (parsed as Record<string, string>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** The interfaces whose platform MAC differs from the previous instance's. */
-export function changedMacs(vmi: VirtualMachineInstance, podMacs: (podIfName: string) => string | undefined): MacChange[] {
+export function changedMacs(
+  vmi: VirtualMachineInstance,
+  podMacs: (podIfName: string) => string | undefined,
+): MacChange[] {
   const previous = previousMacsOf(vmi);
   if (!previous) return [];
   return interfacePlans(vmi.spec, vmi.metadata.namespace ?? 'default').flatMap((p) => {
@@ -58,15 +63,23 @@ function runningSince(vmi: VirtualMachineInstance): number {
   return Date.parse(ready?.lastTransitionTime ?? vmi.metadata.creationTimestamp ?? '') || 0;
 }
 
-export function connectivityController(ctx: ControllerContext, options: ConnectivityOptions = {}): Controller {
+export function connectivityController(
+  ctx: ControllerContext,
+  options: ConnectivityOptions = {},
+): Controller {
   const { store, runtime, informers } = ctx;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const retryMs = options.retryMs ?? 2_000;
   const log = ctx.logger.child({ controller: 'connectivity' });
   const event = eventRecorder(store, log, { component: 'harrow-connectivity', host: ctx.nodeName });
-  const c = ctx.manager.controller({ name: 'connectivity', reconcile, concurrency: ctx.concurrency });
+  const c = ctx.manager.controller({
+    name: 'connectivity',
+    reconcile,
+    concurrency: ctx.concurrency,
+  });
   informers.vmis.onEvent((e) => {
-    if (e.type !== 'DELETED' && e.object.metadata.annotations?.[ANNOTATION_PREVIOUS_MACS]) c.enqueue(objectKey(e.object));
+    if (e.type !== 'DELETED' && e.object.metadata.annotations?.[ANNOTATION_PREVIOUS_MACS])
+      c.enqueue(objectKey(e.object));
   });
   return c;
 
@@ -75,7 +88,9 @@ export function connectivityController(ctx: ControllerContext, options: Connecti
     if (!vmi?.metadata.uid || vmi.status?.phase !== 'Running') return {};
     if (vmi.status.conditions?.some((x) => x.type === CONDITION_CONNECTIVITY)) return {}; // this instance was checked
     const uid = vmi.metadata.uid;
-    const pod = informers.pods.byIndex(INDEX_CREATED_BY, uid).find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === uid);
+    const pod = informers.pods
+      .byIndex(INDEX_CREATED_BY, uid)
+      .find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === uid);
     const netStatus = networkStatusOf(pod);
     const changes = changedMacs(vmi, (podIfName) => podInterfaceMac(netStatus, podIfName));
     if (changes.length === 0) return {};
@@ -89,13 +104,18 @@ export function connectivityController(ctx: ControllerContext, options: Connecti
       const network = await resolveNetwork(store, plan.network, namespace);
       const leases: Lease[] = await runtime.leases(network.id);
       const lease = leases.find((l) => l.mac.toLowerCase() === change.new);
-      const agentIps = (vmi.status.interfaces ?? []).find((s) => s.name === change.interface && String(s.infoSource ?? '').includes('guest-agent'))?.ipAddresses ?? [];
+      const agentIps =
+        (vmi.status.interfaces ?? []).find(
+          (s) => s.name === change.interface && String(s.infoSource ?? '').includes('guest-agent'),
+        )?.ipAddresses ?? [];
       if ((!lease || agentIps.length === 0) && !late) return { requeueAfter: retryMs };
       let reachable = false;
       let pingOutput = '';
       if (lease && agentIps.length > 0) {
         try {
-          const r = await runtime.exec(uid, ['ping', '-c', '1', '-W', '2', network.gateway], { timeoutMs: 5_000 });
+          const r = await runtime.exec(uid, ['ping', '-c', '1', '-W', '2', network.gateway], {
+            timeoutMs: 5_000,
+          });
           reachable = r.exitCode === 0;
           pingOutput = (r.stdout + r.stderr).trim().split('\n').slice(-1)[0] ?? '';
         } catch (e) {
@@ -105,8 +125,12 @@ export function connectivityController(ctx: ControllerContext, options: Connecti
       }
       const problems: string[] = [];
       if (!lease) problems.push(`no DHCP lease for ${change.new} on ${network.name}`);
-      if (agentIps.length === 0) problems.push(`the guest agent reports no IP on interface ${change.interface}`);
-      if (lease && agentIps.length > 0 && !reachable) problems.push(`gateway ${network.gateway} unreachable from the guest${pingOutput ? ` (${pingOutput})` : ''}`);
+      if (agentIps.length === 0)
+        problems.push(`the guest agent reports no IP on interface ${change.interface}`);
+      if (lease && agentIps.length > 0 && !reachable)
+        problems.push(
+          `gateway ${network.gateway} unreachable from the guest${pingOutput ? ` (${pingOutput})` : ''}`,
+        );
       const ok = problems.length === 0;
       results.push({
         ok,
@@ -122,29 +146,53 @@ export function connectivityController(ctx: ControllerContext, options: Connecti
     if (results.length === 0) return {};
     const ok = results.every((r) => r.ok);
     const message = results.map((r) => r.message).join(' | ');
-    const vmName = vmi.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ?? vmi.metadata.name;
+    const vmName =
+      vmi.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ??
+      vmi.metadata.name;
     for (const r of results) {
       const change = changes.find((x) => x.interface === r.interface) as MacChange;
       await recordAudit(store, log, {
         verb: 'connectivity-check',
         resource: { kind: 'VirtualMachine', namespace, name: vmName },
-        changes: [{ field: `interfaces[${r.interface}].macAddress`, old: change.old, new: change.new }],
+        changes: [
+          { field: `interfaces[${r.interface}].macAddress`, old: change.old, new: change.new },
+        ],
         outcome: { code: r.ok ? 200 : 503, message: r.message },
         connectivity: r,
       });
     }
     const nowIso = new Date(ctx.now()).toISOString();
-    const condition = { type: CONDITION_CONNECTIVITY, status: ok ? 'True' : 'False', reason: ok ? 'Passed' : 'Failed', message } as const;
-    await updateWithRetry<VirtualMachineInstance>(store, refOf(vmi), (o) => setCondition((o.status ??= {}).conditions ??= [], condition, nowIso), {
-      expectUid: uid,
-    });
-    const vm = await updateWithRetry<VirtualMachine>(store, { kind: 'VirtualMachine', namespace, name: vmName }, (o) =>
-      setCondition((o.status ??= {}).conditions ??= [], condition, nowIso),
+    const condition = {
+      type: CONDITION_CONNECTIVITY,
+      status: ok ? 'True' : 'False',
+      reason: ok ? 'Passed' : 'Failed',
+      message,
+    } as const;
+    await updateWithRetry<VirtualMachineInstance>(
+      store,
+      refOf(vmi),
+      (o) => setCondition(((o.status ??= {}).conditions ??= []), condition, nowIso),
+      {
+        expectUid: uid,
+      },
+    );
+    const vm = await updateWithRetry<VirtualMachine>(
+      store,
+      { kind: 'VirtualMachine', namespace, name: vmName },
+      (o) => setCondition(((o.status ??= {}).conditions ??= []), condition, nowIso),
     );
     if (vm) {
-      await event(vm, ok ? 'Normal' : 'Warning', ok ? 'ConnectivityCheckPassed' : 'ConnectivityCheckFailed', message);
+      await event(
+        vm,
+        ok ? 'Normal' : 'Warning',
+        ok ? 'ConnectivityCheckPassed' : 'ConnectivityCheckFailed',
+        message,
+      );
     }
-    log[ok ? 'info' : 'warn']({ namespace, vm: vmName, results }, 'connectivity check after a MAC change');
+    log[ok ? 'info' : 'warn'](
+      { namespace, vm: vmName, results },
+      'connectivity check after a MAC change',
+    );
     return {};
   }
 }

@@ -85,4 +85,3 @@ export function sharedInformers(manager: ControllerManager): SharedInformers {
   pods.addIndex(INDEX_NAD, nadKeysOfPod);
   return { vms, vmis, pods, nads };
 }
-

@@ -18,7 +18,10 @@ const MAX_MESSAGE = 1024;
 
 /** The name that aggregates repeats: `<object>.<hash of kind, reason and message>`. */
 export function eventName(involved: KubeObject, reason: string, message: string): string {
-  const hash = createHash('sha256').update(`${involved.kind}\n${reason}\n${message}`).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(`${involved.kind}\n${reason}\n${message}`)
+    .digest('hex')
+    .slice(0, 16);
   return `${involved.metadata.name}.${hash}`;
 }
 
@@ -38,17 +41,23 @@ export async function recordEvent(
     kind: involved.kind,
     name: involved.metadata.name,
     apiVersion: involved.apiVersion,
-    ...(involved.metadata.namespace !== undefined ? { namespace: involved.metadata.namespace } : {}),
+    ...(involved.metadata.namespace !== undefined
+      ? { namespace: involved.metadata.namespace }
+      : {}),
     ...(involved.metadata.uid !== undefined ? { uid: involved.metadata.uid } : {}),
   };
-  const source = { component: options.component ?? 'harrow-controller', ...(options.host ? { host: options.host } : {}) };
+  const source = {
+    component: options.component ?? 'harrow-controller',
+    ...(options.host ? { host: options.host } : {}),
+  };
   // Most events are new: try to create first, and count on top of the stored one when it exists.
   let exists = false;
   for (let attempt = 0; ; attempt++) {
     const now = (options.now ?? new Date()).toISOString();
     try {
       if (exists) {
-        const existing = (await store.get({ kind: 'Event', namespace, name })) as KubeEvent | undefined;
+        const existing = (await store.get({ kind: 'Event', namespace, name })) as
+          KubeEvent | undefined;
         if (existing) {
           existing.count = (existing.count ?? 1) + 1;
           existing.lastTimestamp = now;
@@ -79,7 +88,12 @@ export async function recordEvent(
   }
 }
 
-export type EventRecorder = (involved: KubeObject, type: EventType, reason: string, message: string) => Promise<void>;
+export type EventRecorder = (
+  involved: KubeObject,
+  type: EventType,
+  reason: string,
+  message: string,
+) => Promise<void>;
 
 /** A recorder for controllers: an Event that cannot be written is logged, never fails the reconcile that acted. */
 export function eventRecorder(
@@ -91,7 +105,10 @@ export function eventRecorder(
     try {
       await recordEvent(store, involved, type, reason, message, options);
     } catch (e) {
-      logger.warn({ err: e instanceof Error ? e.message : String(e), reason, object: involved.metadata.name }, 'event not recorded');
+      logger.warn(
+        { err: e instanceof Error ? e.message : String(e), reason, object: involved.metadata.name },
+        'event not recorded',
+      );
     }
   };
 }

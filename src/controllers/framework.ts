@@ -25,7 +25,10 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-export const refFor = (kind: string, key: string): { kind: string; namespace?: string; name: string } => ({
+export const refFor = (
+  kind: string,
+  key: string,
+): { kind: string; namespace?: string; name: string } => ({
   kind,
   ...splitKey(key),
 });
@@ -45,7 +48,10 @@ const rvNumber = (o: KubeObject): number => Number(o.metadata.resourceVersion ??
  */
 export class Informer<T extends KubeObject = KubeObject> {
   private readonly cache = new Map<string, T>();
-  private readonly indexes = new Map<string, { fn: (o: T) => string[]; index: Map<string, Set<string>> }>();
+  private readonly indexes = new Map<
+    string,
+    { fn: (o: T) => string[]; index: Map<string, Set<string>> }
+  >();
   private readonly handlers: Array<(e: InformerEvent<T>) => void> = [];
   private handle: WatchHandle | undefined;
   private synced = false;
@@ -127,12 +133,18 @@ export class Informer<T extends KubeObject = KubeObject> {
   private rewatch(ended: WatchHandle, error: unknown): void {
     if (this.stopped || this.handle !== ended) return;
     this.handle = undefined;
-    this.logger.warn({ kind: this.kind, err: error instanceof Error ? error.message : String(error) }, 'store watch ended; re-listing');
+    this.logger.warn(
+      { kind: this.kind, err: error instanceof Error ? error.message : String(error) },
+      'store watch ended; re-listing',
+    );
     const retry = (delayMs: number): void => {
       setTimeout(() => {
         if (this.stopped) return;
         this.start().catch((e: unknown) => {
-          this.logger.error({ kind: this.kind, err: e instanceof Error ? e.message : String(e) }, 're-list failed; retrying');
+          this.logger.error(
+            { kind: this.kind, err: e instanceof Error ? e.message : String(e) },
+            're-list failed; retrying',
+          );
           retry(Math.min(delayMs * 2, 10_000));
         });
       }, delayMs).unref();
@@ -145,7 +157,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     let token: string | undefined;
     const seen = new Set<string>();
     do {
-      const page = await this.store.list(this.kind, { limit: 1000, ...(token ? { continue: token } : {}) });
+      const page = await this.store.list(this.kind, {
+        limit: 1000,
+        ...(token ? { continue: token } : {}),
+      });
       // The first page's revision is the oldest state listed: replaying from it only repeats changes, never loses one.
       since ??= page.resourceVersion;
       for (const o of page.items) {
@@ -396,10 +411,11 @@ export class Controller {
     this.logger = context.logger.child({ controller: options.name });
     this.requeues = new DelayQueue((k) => this.enqueue(k), context.now);
     this.retries = new DelayQueue((k) => this.enqueue(k), context.now);
-    this.reconciles = context.metrics.counter('harrow_controller_reconcile_total', 'Reconciles by controller and result.', [
-      'controller',
-      'result',
-    ]);
+    this.reconciles = context.metrics.counter(
+      'harrow_controller_reconcile_total',
+      'Reconciles by controller and result.',
+      ['controller', 'result'],
+    );
   }
 
   enqueue(key: string): void {
@@ -481,7 +497,10 @@ export class Controller {
       const result = await this.options.reconcile(key);
       this.failures.delete(key);
       if (result.requeueAfter !== undefined) this.requeues.add(key, result.requeueAfter);
-      this.reconciles.inc({ controller: this.name, result: result.requeueAfter !== undefined ? 'requeue' : 'success' });
+      this.reconciles.inc({
+        controller: this.name,
+        result: result.requeueAfter !== undefined ? 'requeue' : 'success',
+      });
     } catch (e) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
@@ -489,7 +508,10 @@ export class Controller {
       if (!this.stopped) this.retries.add(key, delay);
       this.reconciles.inc({ controller: this.name, result: 'error' });
       const level = n > 3 ? 'warn' : 'debug';
-      this.logger[level]({ key, attempt: n, retryInMs: delay, err: e instanceof Error ? e.message : String(e) }, 'reconcile failed');
+      this.logger[level](
+        { key, attempt: n, retryInMs: delay, err: e instanceof Error ? e.message : String(e) },
+        'reconcile failed',
+      );
     }
   }
 }
@@ -529,7 +551,11 @@ export class ControllerManager {
   }
 
   controller(options: ControllerOptions): Controller {
-    const c = new Controller(options, { logger: this.logger, metrics: this.metrics, now: this.now });
+    const c = new Controller(options, {
+      logger: this.logger,
+      metrics: this.metrics,
+      now: this.now,
+    });
     this.controllers.push(c);
     return c;
   }
@@ -561,15 +587,22 @@ export class ControllerManager {
       if (this.controllers.every((c) => c.idle)) stable++;
       else stable = 0;
       if (Date.now() > deadline) {
-        const busy = this.controllers.filter((c) => !c.idle).map((c) => `${c.name}: ${c.busy().slice(0, 10).join(', ')}`);
-        throw new Error(`controllers not idle after ${options.timeoutMs ?? 30_000} ms: ${busy.join('; ')}`);
+        const busy = this.controllers
+          .filter((c) => !c.idle)
+          .map((c) => `${c.name}: ${c.busy().slice(0, 10).join(', ')}`);
+        throw new Error(
+          `controllers not idle after ${options.timeoutMs ?? 30_000} ms: ${busy.join('; ')}`,
+        );
       }
     }
   }
 }
 
 /** Whether an informer event matters to a controller: always on add and delete, else when `fingerprint` changed. */
-export function changed<T extends KubeObject>(e: InformerEvent<T>, fingerprint: (o: T) => string): boolean {
+export function changed<T extends KubeObject>(
+  e: InformerEvent<T>,
+  fingerprint: (o: T) => string,
+): boolean {
   if (e.type !== 'MODIFIED' || !e.old) return true;
   return fingerprint(e.old) !== fingerprint(e.object);
 }

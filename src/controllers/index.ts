@@ -104,7 +104,10 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     // orphan pods (a guest's NIC sits on its pod's interfaces).
     const launcher = launcherController(ctx);
     networkControllers(ctx);
-    const observer = observerController(ctx, deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {});
+    const observer = observerController(
+      ctx,
+      deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {},
+    );
     connectivityController(ctx, deps.connectivity ?? {});
     unsubscribe = deps.runtime.subscribe((event) => {
       const vmi = ctx.informers.vmis.byIndex(INDEX_UID, event.vmiUid)[0];
@@ -136,7 +139,8 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     },
     async waitForIdle(options) {
       // Each side's work can make work for the other (a pod the vmi controller creates, a phase the launcher writes).
-      for (let round = 0; round < 2; round++) for (const m of managers) await m.waitForIdle(options);
+      for (let round = 0; round < 2; round++)
+        for (const m of managers) await m.waitForIdle(options);
     },
     metrics,
   };

@@ -2,12 +2,25 @@
 // NIC the MAC KubeVirt's precedence picks; tracks the guest into the VMI phase; stops guests of gone VMIs; after a
 // restart of Harrow adopts running guests that still have a VMI and stops the others.
 import { refOf, setCondition } from '../resources/meta.ts';
-import { ANNOTATION_NETWORK_STATUS, LABEL_CREATED_BY, type Pod, type VirtualMachineInstance, type VMIPhase } from '../resources/types.ts';
+import {
+  ANNOTATION_NETWORK_STATUS,
+  LABEL_CREATED_BY,
+  type Pod,
+  type VirtualMachineInstance,
+  type VMIPhase,
+} from '../resources/types.ts';
 import { quantityToMiB } from '../resources/virtualmachine.ts';
 import type { GuestNic, GuestObservation, GuestSpec } from '../runtime/types.ts';
 import { INDEX_CREATED_BY, INDEX_UID, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
-import { Tombstones, changed, objectKey, refFor, type Controller, type Result } from './framework.ts';
+import {
+  Tombstones,
+  changed,
+  objectKey,
+  refFor,
+  type Controller,
+  type Result,
+} from './framework.ts';
 import { resolveGuestMac } from './mac-precedence.ts';
 import { interfacePlans, networkStatusOf, podInterfaceMac, resolveNetwork } from './multus.ts';
 import { interfaceStatuses } from './observer.ts';
@@ -33,25 +46,41 @@ export function launcherController(ctx: ControllerContext): Controller {
   const log = ctx.logger.child({ controller: 'launcher' });
   const event = eventRecorder(store, log, { component: 'virt-handler', host: ctx.nodeName });
   const deleted = new Tombstones<VirtualMachineInstance>();
-  const c = ctx.manager.controller({ name: 'launcher', reconcile, concurrency: ctx.concurrency, onStart: adoptOrStop });
+  const c = ctx.manager.controller({
+    name: 'launcher',
+    reconcile,
+    concurrency: ctx.concurrency,
+    onStart: adoptOrStop,
+  });
   informers.vmis.onEvent((e) => {
     if (e.type === 'DELETED') deleted.add(e.object);
-    if (changed(e, (o) => `${o.metadata.uid}|${o.status?.phase}|${o.metadata.deletionTimestamp ?? ''}`)) c.enqueue(objectKey(e.object));
+    if (
+      changed(
+        e,
+        (o) => `${o.metadata.uid}|${o.status?.phase}|${o.metadata.deletionTimestamp ?? ''}`,
+      )
+    )
+      c.enqueue(objectKey(e.object));
   });
   // The pod matters when its networks are ready (network-status written) and when it goes.
   informers.pods.onEvent((e) => {
     const k = vmKeyOfPod(e.object);
-    if (k && changed(e, (p) => p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS] ?? '')) c.enqueue(k);
+    if (k && changed(e, (p) => p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS] ?? ''))
+      c.enqueue(k);
   });
   return c;
 
   async function reconcile(key: string): Promise<Result> {
     for (const gone of deleted.get(key)) {
       await runtime.stopGuest(gone.metadata.uid ?? '');
-      log.info({ namespace: gone.metadata.namespace, vmi: gone.metadata.name, uid: gone.metadata.uid }, 'VMI deleted: guest stopped');
+      log.info(
+        { namespace: gone.metadata.namespace, vmi: gone.metadata.name, uid: gone.metadata.uid },
+        'VMI deleted: guest stopped',
+      );
       deleted.done(key, gone.metadata.uid);
     }
-    let vmi = (await store.get(refFor('VirtualMachineInstance', key))) as VirtualMachineInstance | undefined;
+    let vmi = (await store.get(refFor('VirtualMachineInstance', key))) as
+      VirtualMachineInstance | undefined;
     if (!vmi?.metadata.uid) return {};
     const uid = vmi.metadata.uid;
     if (vmi.metadata.deletionTimestamp !== undefined) {
@@ -64,7 +93,12 @@ export function launcherController(ctx: ControllerContext): Controller {
     if (observed) {
       if (observed.state === 'Failed') {
         await setPhase(vmi, 'Failed', observed.reason ?? 'the guest failed');
-        await event(vmi, 'Warning', 'Failed', `The VirtualMachineInstance crashed: ${observed.reason ?? 'unknown reason'}`);
+        await event(
+          vmi,
+          'Warning',
+          'Failed',
+          `The VirtualMachineInstance crashed: ${observed.reason ?? 'unknown reason'}`,
+        );
         return {};
       }
       if (observed.state === 'Stopped') {
@@ -80,8 +114,17 @@ export function launcherController(ctx: ControllerContext): Controller {
       return {};
     }
     if (phase === 'Running') {
-      await setPhase(vmi, 'Failed', 'the guest is gone from the runtime (the host or Harrow restarted)');
-      await event(vmi, 'Warning', 'Failed', 'The guest of this VirtualMachineInstance is gone from the runtime');
+      await setPhase(
+        vmi,
+        'Failed',
+        'the guest is gone from the runtime (the host or Harrow restarted)',
+      );
+      await event(
+        vmi,
+        'Warning',
+        'Failed',
+        'The guest of this VirtualMachineInstance is gone from the runtime',
+      );
       return {};
     }
     const pod = podOf(uid);
@@ -92,10 +135,22 @@ export function launcherController(ctx: ControllerContext): Controller {
     try {
       await runtime.startGuest(spec);
     } catch (e) {
-      await event(vmi, 'Warning', 'SyncFailed', `starting the guest failed: ${e instanceof Error ? e.message : String(e)}`);
+      await event(
+        vmi,
+        'Warning',
+        'SyncFailed',
+        `starting the guest failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
       throw e;
     }
-    log.info({ namespace: vmi.metadata.namespace, vm: vmi.metadata.name, nics: spec.nics.map((n) => `${n.name}=${n.mac}`) }, 'guest started');
+    log.info(
+      {
+        namespace: vmi.metadata.namespace,
+        vm: vmi.metadata.name,
+        nics: spec.nics.map((n) => `${n.name}=${n.mac}`),
+      },
+      'guest started',
+    );
     // The first interface status goes with the phase (one write instead of two); the observer keeps it current.
     await setPhase(vmi, 'Running', undefined, await runtime.observe(uid));
     await event(vmi, 'Normal', 'Started', 'VirtualMachineInstance started.');
@@ -103,7 +158,9 @@ export function launcherController(ctx: ControllerContext): Controller {
   }
 
   function podOf(vmiUid: string): Pod | undefined {
-    return informers.pods.byIndex(INDEX_CREATED_BY, vmiUid).find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === vmiUid);
+    return informers.pods
+      .byIndex(INDEX_CREATED_BY, vmiUid)
+      .find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === vmiUid);
   }
 
   async function guestSpec(vmi: VirtualMachineInstance, pod: Pod): Promise<GuestSpec> {
@@ -111,10 +168,21 @@ export function launcherController(ctx: ControllerContext): Controller {
     const status = networkStatusOf(pod);
     const nics: GuestNic[] = [];
     for (const plan of interfacePlans(vmi.spec, namespace)) {
-      const mac = resolveGuestMac(plan.iface.macAddress, podInterfaceMac(status, plan.podInterfaceName));
-      if (!mac) throw new Error(`interface ${plan.iface.name}: no MAC in the spec and none on pod interface ${plan.podInterfaceName}`);
+      const mac = resolveGuestMac(
+        plan.iface.macAddress,
+        podInterfaceMac(status, plan.podInterfaceName),
+      );
+      if (!mac)
+        throw new Error(
+          `interface ${plan.iface.name}: no MAC in the spec and none on pod interface ${plan.podInterfaceName}`,
+        );
       const network = await resolveNetwork(store, plan.network, namespace);
-      nics.push({ name: plan.iface.name, mac, podInterfaceName: plan.podInterfaceName, networkId: network.id });
+      nics.push({
+        name: plan.iface.name,
+        mac,
+        podInterfaceName: plan.podInterfaceName,
+        networkId: network.id,
+      });
     }
     return {
       vmiUid: vmi.metadata.uid ?? '',
@@ -151,9 +219,27 @@ export function launcherController(ctx: ControllerContext): Controller {
           setCondition(conditions, { type: 'Ready', status: 'True' }, nowIso);
         } else if (phase === 'Scheduled') {
           status.nodeName = ctx.nodeName;
-          setCondition(conditions, { type: 'Ready', status: 'False', reason: 'GuestNotRunning', message: 'the guest is starting' }, nowIso);
+          setCondition(
+            conditions,
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'GuestNotRunning',
+              message: 'the guest is starting',
+            },
+            nowIso,
+          );
         } else {
-          setCondition(conditions, { type: 'Ready', status: 'False', reason: phase === 'Failed' ? 'GuestFailed' : 'GuestStopped', ...(reason ? { message: reason } : {}) }, nowIso);
+          setCondition(
+            conditions,
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: phase === 'Failed' ? 'GuestFailed' : 'GuestStopped',
+              ...(reason ? { message: reason } : {}),
+            },
+            nowIso,
+          );
           if (reason) status.reason = reason;
         }
         return JSON.stringify(status) !== before;

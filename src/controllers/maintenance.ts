@@ -14,8 +14,17 @@ import {
   type AppliedWindow,
 } from '../maintenance/window.ts';
 import { HarrowError } from '../resources/errors.ts';
-import { removeCondition, setCondition, type Condition, type KubeObject } from '../resources/meta.ts';
-import { ANNOTATION_MAINTENANCE_WINDOW, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
+import {
+  removeCondition,
+  setCondition,
+  type Condition,
+  type KubeObject,
+} from '../resources/meta.ts';
+import {
+  ANNOTATION_MAINTENANCE_WINDOW,
+  type VirtualMachine,
+  type VirtualMachineInstance,
+} from '../resources/types.ts';
 import { recordAudit } from './audit.ts';
 import type { ControllerContext } from './context.ts';
 import { eventRecorder, type EventType } from './events.ts';
@@ -33,24 +42,48 @@ export type MaintenanceDecision =
   | { kind: 'wait'; at: Date; message: string; requeueAfter: number }
   | { kind: 'replan'; at: Date; message: string; missed: boolean }
   | { kind: 'restart'; planned: Date; message: string }
-  | { kind: 'drop'; reason: 'VMNotRunning' | 'AlreadyRestarted' | 'NoMaintenanceWindow' | 'InvalidPlan'; message: string; eventType: EventType };
+  | {
+      kind: 'drop';
+      reason: 'VMNotRunning' | 'AlreadyRestarted' | 'NoMaintenanceWindow' | 'InvalidPlan';
+      message: string;
+      eventType: EventType;
+    };
 
 const isRunning = (vm: VirtualMachine, vmi: VirtualMachineInstance | undefined): boolean => {
   const phase = vmi?.status?.phase;
-  return runStrategyOf(vm) !== 'Halted' && vmi !== undefined && phase !== undefined && phase !== 'Unknown' && phase !== 'Succeeded' && phase !== 'Failed';
+  return (
+    runStrategyOf(vm) !== 'Halted' &&
+    vmi !== undefined &&
+    phase !== undefined &&
+    phase !== 'Unknown' &&
+    phase !== 'Succeeded' &&
+    phase !== 'Failed'
+  );
 };
 
 /** What to do about a VM's planned restart at `nowMs` (pure: the reconcile carries it out). */
-export function decideMaintenance(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, namespace: KubeObject | undefined, nowMs: number): MaintenanceDecision {
+export function decideMaintenance(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  namespace: KubeObject | undefined,
+  nowMs: number,
+): MaintenanceDecision {
   const raw = vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT];
   if (raw === undefined) {
-    const shown = vm.status?.conditions?.some((c) => c.type === CONDITION_RESTART_SCHEDULED && c.status === 'True');
+    const shown = vm.status?.conditions?.some(
+      (c) => c.type === CONDITION_RESTART_SCHEDULED && c.status === 'True',
+    );
     return shown ? { kind: 'stale' } : { kind: 'none' };
   }
   const ns = vm.metadata.namespace ?? 'default';
   const plannedMs = Date.parse(raw);
   if (Number.isNaN(plannedMs)) {
-    return { kind: 'drop', reason: 'InvalidPlan', message: `scheduled restart dropped: ${ANNOTATION_RESTART_SCHEDULED_AT} ${JSON.stringify(raw)} is not a time`, eventType: 'Warning' };
+    return {
+      kind: 'drop',
+      reason: 'InvalidPlan',
+      message: `scheduled restart dropped: ${ANNOTATION_RESTART_SCHEDULED_AT} ${JSON.stringify(raw)} is not a time`,
+      eventType: 'Warning',
+    };
   }
   const planned = new Date(plannedMs);
   const instance = vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_INSTANCE];
@@ -67,7 +100,12 @@ export function decideMaintenance(vm: VirtualMachine, vmi: VirtualMachineInstanc
     applied = appliedWindow(vm, namespace);
   } catch (e) {
     if (!(e instanceof HarrowError)) throw e;
-    return { kind: 'drop', reason: 'NoMaintenanceWindow', message: `scheduled restart for ${raw} dropped: ${e.message}`, eventType: 'Warning' };
+    return {
+      kind: 'drop',
+      reason: 'NoMaintenanceWindow',
+      message: `scheduled restart for ${raw} dropped: ${e.message}`,
+      eventType: 'Warning',
+    };
   }
   if (!applied) {
     return {
@@ -82,9 +120,24 @@ export function decideMaintenance(vm: VirtualMachine, vmi: VirtualMachineInstanc
   if (nowMs < plannedMs) {
     if (!plannedIn) {
       const at = planFor(applied.window, now);
-      return { kind: 'replan', at, missed: false, message: plannedMessage(at, applied, ns, `the maintenance window changed (${raw} is outside it): `) };
+      return {
+        kind: 'replan',
+        at,
+        missed: false,
+        message: plannedMessage(
+          at,
+          applied,
+          ns,
+          `the maintenance window changed (${raw} is outside it): `,
+        ),
+      };
     }
-    return { kind: 'wait', at: planned, message: plannedMessage(planned, applied, ns), requeueAfter: Math.min(plannedMs - nowMs, MAX_WAIT_MS) };
+    return {
+      kind: 'wait',
+      at: planned,
+      message: plannedMessage(planned, applied, ns),
+      requeueAfter: Math.min(plannedMs - nowMs, MAX_WAIT_MS),
+    };
   }
   if (!isRunning(vm, vmi)) {
     return {
@@ -107,26 +160,42 @@ export function decideMaintenance(vm: VirtualMachine, vmi: VirtualMachineInstanc
   const why = plannedIn
     ? `missed the window ${wallClock(plannedIn.start, applied.window.timeZone)}–${wallClock(plannedIn.end, applied.window.timeZone)} (Harrow was not running then); `
     : `the maintenance window changed (${raw} is outside it); `;
-  return { kind: 'replan', at, missed: plannedIn !== undefined, message: plannedMessage(at, applied, ns, why) };
+  return {
+    kind: 'replan',
+    at,
+    missed: plannedIn !== undefined,
+    message: plannedMessage(at, applied, ns, why),
+  };
 }
 
-const scheduledCondition = (status: 'True' | 'False', reason: string, message: string): Condition => ({ type: CONDITION_RESTART_SCHEDULED, status, reason, message });
+const scheduledCondition = (
+  status: 'True' | 'False',
+  reason: string,
+  message: string,
+): Condition => ({ type: CONDITION_RESTART_SCHEDULED, status, reason, message });
 
 export function maintenanceController(ctx: ControllerContext): Controller {
   const { store, informers } = ctx;
   const namespaces = ctx.manager.informer<KubeObject>('Namespace');
   const log = ctx.logger.child({ controller: 'maintenance' });
   const event = eventRecorder(store, log, { component: 'harrow-maintenance', host: ctx.nodeName });
-  const c = ctx.manager.controller({ name: 'maintenance', reconcile, concurrency: ctx.concurrency });
+  const c = ctx.manager.controller({
+    name: 'maintenance',
+    reconcile,
+    concurrency: ctx.concurrency,
+  });
   const planOf = (vm: VirtualMachine): string =>
     `${vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] ?? ''}|${vm.metadata.annotations?.[ANNOTATION_MAINTENANCE_WINDOW] ?? ''}|${
       vm.status?.conditions?.find((x) => x.type === CONDITION_RESTART_SCHEDULED)?.status ?? ''
     }`;
   const hasPlan = (vm: VirtualMachine): boolean =>
     vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] !== undefined ||
-    vm.status?.conditions?.some((x) => x.type === CONDITION_RESTART_SCHEDULED && x.status === 'True') === true;
+    vm.status?.conditions?.some(
+      (x) => x.type === CONDITION_RESTART_SCHEDULED && x.status === 'True',
+    ) === true;
   informers.vms.onEvent((e) => {
-    if (e.type !== 'DELETED' && hasPlan(e.object) && changed(e, planOf)) c.enqueue(objectKey(e.object));
+    if (e.type !== 'DELETED' && hasPlan(e.object) && changed(e, planOf))
+      c.enqueue(objectKey(e.object));
   });
   // A new instance of a VM with a plan (restarted meanwhile) makes the plan moot.
   informers.vmis.onEvent((e) => {
@@ -138,7 +207,8 @@ export function maintenanceController(ctx: ControllerContext): Controller {
   namespaces.onEvent((e) => {
     if (!changed(e, (n) => n.metadata.annotations?.[ANNOTATION_MAINTENANCE_WINDOW] ?? '')) return;
     for (const vm of informers.vms.values()) {
-      if ((vm.metadata.namespace ?? 'default') === e.object.metadata.name && hasPlan(vm)) c.enqueue(objectKey(vm));
+      if ((vm.metadata.namespace ?? 'default') === e.object.metadata.name && hasPlan(vm))
+        c.enqueue(objectKey(vm));
     }
   });
   return c;
@@ -153,7 +223,8 @@ export function maintenanceController(ctx: ControllerContext): Controller {
     const d = decideMaintenance(cached, vmi, namespaces.get(ns), nowMs);
     const ref = refFor('VirtualMachine', key);
     const plan = cached.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT];
-    const conditionsOf = (vm: VirtualMachine): Condition[] => ((vm.status ??= {}).conditions ??= []);
+    const conditionsOf = (vm: VirtualMachine): Condition[] =>
+      ((vm.status ??= {}).conditions ??= []);
     const setPlan = (vm: VirtualMachine, at: string | undefined): void => {
       const annotations = { ...(vm.metadata.annotations ?? {}) };
       if (at === undefined) {
@@ -163,21 +234,38 @@ export function maintenanceController(ctx: ControllerContext): Controller {
       vm.metadata.annotations = annotations;
     };
     /** Writes `change` only if the stored plan is still the one decided on (a cancel may race this reconcile). */
-    const writePlan = async (change: (vm: VirtualMachine) => void): Promise<VirtualMachine | undefined> => {
+    const writePlan = async (
+      change: (vm: VirtualMachine) => void,
+    ): Promise<VirtualMachine | undefined> => {
       let applied = false;
       const written = await updateWithRetry<VirtualMachine>(store, ref, (vm) => {
-        applied = vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] === plan && vm.metadata.uid === cached.metadata.uid;
+        applied =
+          vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] === plan &&
+          vm.metadata.uid === cached.metadata.uid;
         if (applied) change(vm);
         return applied;
       });
       return applied ? written : undefined;
     };
-    const report = async (vm: VirtualMachine, type: EventType, reason: string, code: number, message: string, next?: string): Promise<void> => {
+    const report = async (
+      vm: VirtualMachine,
+      type: EventType,
+      reason: string,
+      code: number,
+      message: string,
+      next?: string,
+    ): Promise<void> => {
       await event(vm, type, reason, message);
       await recordAudit(store, log, {
         verb: 'scheduled-restart',
         resource: { kind: 'VirtualMachine', namespace: ns, name: vm.metadata.name },
-        changes: [{ field: `metadata.annotations[${ANNOTATION_RESTART_SCHEDULED_AT}]`, old: plan, ...(next !== undefined ? { new: next } : {}) }],
+        changes: [
+          {
+            field: `metadata.annotations[${ANNOTATION_RESTART_SCHEDULED_AT}]`,
+            old: plan,
+            ...(next !== undefined ? { new: next } : {}),
+          },
+        ],
         outcome: { code, message },
       });
       log.info({ namespace: ns, vm: vm.metadata.name, planned: plan, next, reason }, message);
@@ -186,7 +274,13 @@ export function maintenanceController(ctx: ControllerContext): Controller {
       case 'none':
         return {};
       case 'stale':
-        await updateWithRetry<VirtualMachine>(store, ref, (vm) => vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] === undefined && removeCondition(conditionsOf(vm), CONDITION_RESTART_SCHEDULED));
+        await updateWithRetry<VirtualMachine>(
+          store,
+          ref,
+          (vm) =>
+            vm.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] === undefined &&
+            removeCondition(conditionsOf(vm), CONDITION_RESTART_SCHEDULED),
+        );
         return {};
       case 'wait':
         await updateWithRetry<VirtualMachine>(store, ref, (vm) => {
@@ -194,16 +288,32 @@ export function maintenanceController(ctx: ControllerContext): Controller {
           // A message that says more about this same plan (why it was re-planned, that the window was open) stays.
           const shown = conditionsOf(vm).find((x) => x.type === CONDITION_RESTART_SCHEDULED);
           if (shown?.status === 'True' && shown.message?.endsWith(d.message)) return false;
-          return setCondition(conditionsOf(vm), scheduledCondition('True', 'MaintenanceWindow', d.message), nowIso);
+          return setCondition(
+            conditionsOf(vm),
+            scheduledCondition('True', 'MaintenanceWindow', d.message),
+            nowIso,
+          );
         });
         return { requeueAfter: d.requeueAfter };
       case 'replan': {
         const next = d.at.toISOString();
         const written = await writePlan((vm) => {
           setPlan(vm, next);
-          setCondition(conditionsOf(vm), scheduledCondition('True', d.missed ? 'WindowMissed' : 'WindowChanged', d.message), nowIso);
+          setCondition(
+            conditionsOf(vm),
+            scheduledCondition('True', d.missed ? 'WindowMissed' : 'WindowChanged', d.message),
+            nowIso,
+          );
         });
-        if (written) await report(written, d.missed ? 'Warning' : 'Normal', d.missed ? 'MaintenanceWindowMissed' : 'RestartRescheduled', 409, d.message, next);
+        if (written)
+          await report(
+            written,
+            d.missed ? 'Warning' : 'Normal',
+            d.missed ? 'MaintenanceWindowMissed' : 'RestartRescheduled',
+            409,
+            d.message,
+            next,
+          );
         // Decide again on the new plan (it may be due already: a window that is open now).
         return {};
       }
@@ -222,9 +332,20 @@ export function maintenanceController(ctx: ControllerContext): Controller {
           removeCondition(conditionsOf(vm), CONDITION_RESTART_SCHEDULED);
           // The restart subresource's requests (KubeVirt): stop this instance, then start a new one; the vm controller carries them out.
           const status = vm.status as NonNullable<VirtualMachine['status']>;
-          status.stateChangeRequests = [...(status.stateChangeRequests ?? []), { action: 'Stop', ...(instance ? { uid: instance } : {}) }, { action: 'Start' }];
+          status.stateChangeRequests = [
+            ...(status.stateChangeRequests ?? []),
+            { action: 'Stop', ...(instance ? { uid: instance } : {}) },
+            { action: 'Start' },
+          ];
         });
-        if (written) await report(written, 'Normal', 'MaintenanceRestart', 202, `${d.message}; stopping instance ${instance ?? '(none)'} and starting a new one`);
+        if (written)
+          await report(
+            written,
+            'Normal',
+            'MaintenanceRestart',
+            202,
+            `${d.message}; stopping instance ${instance ?? '(none)'} and starting a new one`,
+          );
         return {};
       }
     }

@@ -16,7 +16,8 @@ abstract class Metric {
     readonly labelNames: readonly string[],
     private readonly type: 'counter' | 'gauge',
   ) {
-    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new Error(`invalid metric name ${JSON.stringify(name)}`);
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name))
+      throw new Error(`invalid metric name ${JSON.stringify(name)}`);
   }
 
   protected values(labels: Labels): string[] {
@@ -93,10 +94,15 @@ export class MetricsRegistry {
     return out.length > 0 ? `${out.join('\n')}\n` : '';
   }
 
-  private register<T extends Metric>(name: string, make: () => T, type: new (...args: never[]) => T): T {
+  private register<T extends Metric>(
+    name: string,
+    make: () => T,
+    type: new (...args: never[]) => T,
+  ): T {
     const existing = this.metrics.get(name);
     if (existing) {
-      if (!(existing instanceof type)) throw new Error(`metric ${name} is already registered with another type`);
+      if (!(existing instanceof type))
+        throw new Error(`metric ${name} is already registered with another type`);
       return existing;
     }
     const m = make();
@@ -105,7 +111,8 @@ export class MetricsRegistry {
   }
 }
 
-const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const escapeLabel = (v: string): string =>
+  v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';

@@ -34,11 +34,16 @@ export function podInterfaceName(network: Network): string {
 }
 
 /** `namespace/name` of the NAD a multus network names (a bare name is in the VMI's namespace). */
-export function nadRefOf(network: Network, namespace: string): { namespace: string; name: string } | undefined {
+export function nadRefOf(
+  network: Network,
+  namespace: string,
+): { namespace: string; name: string } | undefined {
   const target = network.multus?.networkName;
   if (!target) return undefined;
   const i = target.indexOf('/');
-  return i < 0 ? { namespace, name: target } : { namespace: target.slice(0, i), name: target.slice(i + 1) };
+  return i < 0
+    ? { namespace, name: target }
+    : { namespace: target.slice(0, i), name: target.slice(i + 1) };
 }
 
 export interface InterfacePlan {
@@ -56,13 +61,21 @@ export function interfacePlans(spec: VMISpec, namespace: string): InterfacePlan[
     const network = networks.get(iface.name);
     if (!network) continue;
     const nad = nadRefOf(network, namespace);
-    out.push({ iface, network, podInterfaceName: podInterfaceName(network), ...(nad ? { nad } : {}) });
+    out.push({
+      iface,
+      network,
+      podInterfaceName: podInterfaceName(network),
+      ...(nad ? { nad } : {}),
+    });
   }
   return out;
 }
 
 /** The Multus request for each multus interface (NetworkSelectionElement with the MAC asked for). */
-export function networkSelectionElements(spec: VMISpec, namespace: string): NetworkSelectionElement[] {
+export function networkSelectionElements(
+  spec: VMISpec,
+  namespace: string,
+): NetworkSelectionElement[] {
   return interfacePlans(spec, namespace)
     .filter((p) => p.nad !== undefined)
     .map((p) => ({
@@ -77,7 +90,10 @@ export function networkSelectionElements(spec: VMISpec, namespace: string): Netw
 export function podNetworkRequest(spec: VMISpec, namespace: string): PodNetworkRequest | undefined {
   const p = interfacePlans(spec, namespace).find((x) => x.network.pod !== undefined);
   if (!p) return undefined;
-  return { ...(p.iface.macAddress ? { mac: p.iface.macAddress } : {}), interface: p.podInterfaceName };
+  return {
+    ...(p.iface.macAddress ? { mac: p.iface.macAddress } : {}),
+    interface: p.podInterfaceName,
+  };
 }
 
 const parseJson = (text: string | undefined): unknown => {
@@ -94,7 +110,8 @@ export function podNetworkSelections(pod: Pod): NetworkSelectionElement[] {
   const raw = pod.metadata.annotations?.[ANNOTATION_NETWORKS];
   if (raw === undefined || raw.trim() === '') return [];
   const parsed = parseJson(raw);
-  if (Array.isArray(parsed)) return parsed.filter((e): e is NetworkSelectionElement => typeof e?.name === 'string');
+  if (Array.isArray(parsed))
+    return parsed.filter((e): e is NetworkSelectionElement => typeof e?.name === 'string');
   return raw
     .split(',')
     .map((s) => s.trim())
@@ -103,7 +120,11 @@ export function podNetworkSelections(pod: Pod): NetworkSelectionElement[] {
       const [ref, iface] = s.split('@') as [string, string | undefined];
       const i = ref.indexOf('/');
       const namespace = i < 0 ? pod.metadata.namespace : ref.slice(0, i);
-      return { name: i < 0 ? ref : ref.slice(i + 1), ...(namespace ? { namespace } : {}), ...(iface ? { interface: iface } : {}) };
+      return {
+        name: i < 0 ? ref : ref.slice(i + 1),
+        ...(namespace ? { namespace } : {}),
+        ...(iface ? { interface: iface } : {}),
+      };
     });
 }
 
@@ -111,7 +132,10 @@ export function podNetworkOf(pod: Pod): PodNetworkRequest | undefined {
   const parsed = parseJson(pod.metadata.annotations?.[ANNOTATION_POD_NETWORK]);
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const r = parsed as Record<string, unknown>;
-  return { interface: typeof r.interface === 'string' ? r.interface : 'eth0', ...(typeof r.mac === 'string' && r.mac ? { mac: r.mac } : {}) };
+  return {
+    interface: typeof r.interface === 'string' ? r.interface : 'eth0',
+    ...(typeof r.mac === 'string' && r.mac ? { mac: r.mac } : {}),
+  };
 }
 
 /** The network-status the plugin wrote, or undefined while the pod's networks are not set up. */
@@ -125,20 +149,29 @@ export function networkStatusOf(pod: Pod | undefined): NetworkStatusEntry[] | un
  * status, the pods' network selections, pod network and network-status. While any of them uses a MAC, the pool keeps it
  * in use; pool-gc and fsck both apply this one rule.
  */
-export function instanceMacs(vmi: VirtualMachineInstance | undefined, pods: Iterable<Pod>): string[] {
+export function instanceMacs(
+  vmi: VirtualMachineInstance | undefined,
+  pods: Iterable<Pod>,
+): string[] {
   const macs: Array<string | undefined> = [];
   for (const iface of interfacesOf(vmi?.spec)) macs.push(iface.macAddress);
-  for (const s of vmi?.status?.interfaces ?? []) if (s.infoSource !== 'guest-agent') macs.push(s.mac);
+  for (const s of vmi?.status?.interfaces ?? [])
+    if (s.infoSource !== 'guest-agent') macs.push(s.mac);
   for (const pod of pods) {
     for (const e of podNetworkSelections(pod)) macs.push(e.mac);
     macs.push(podNetworkOf(pod)?.mac);
     for (const e of networkStatusOf(pod) ?? []) macs.push(e.mac);
   }
-  return macs.filter((m): m is string => typeof m === 'string' && m !== '').map((m) => m.toLowerCase());
+  return macs
+    .filter((m): m is string => typeof m === 'string' && m !== '')
+    .map((m) => m.toLowerCase());
 }
 
 /** The platform's MAC of one pod interface (what the seed says the UI shows). */
-export function podInterfaceMac(status: NetworkStatusEntry[] | undefined, podIfName: string): string | undefined {
+export function podInterfaceMac(
+  status: NetworkStatusEntry[] | undefined,
+  podIfName: string,
+): string | undefined {
   return status?.find((e) => e.interface === podIfName)?.mac?.toLowerCase();
 }
 
@@ -148,25 +181,39 @@ export interface NadCache {
 }
 
 /** The host network a VMI network attaches to: the built-in pod network, or the NAD's. Throws NotFound without the NAD. */
-export async function resolveNetwork(store: ResourceStore, network: Network, namespace: string, cache?: NadCache): Promise<NetworkSpec> {
+export async function resolveNetwork(
+  store: ResourceStore,
+  network: Network,
+  namespace: string,
+  cache?: NadCache,
+): Promise<NetworkSpec> {
   if (network.pod !== undefined) return POD_NETWORK;
   const ref = nadRefOf(network, namespace);
   if (!ref) throw new NotFound(`network ${network.name} has neither pod nor multus source`);
   return resolveNad(store, ref, cache);
 }
 
-export async function resolveNad(store: ResourceStore, ref: { namespace: string; name: string }, cache?: NadCache): Promise<NetworkSpec> {
+export async function resolveNad(
+  store: ResourceStore,
+  ref: { namespace: string; name: string },
+  cache?: NadCache,
+): Promise<NetworkSpec> {
   const nad =
     cache?.get(`${ref.namespace}/${ref.name}`) ??
-    ((await store.get({ kind: 'NetworkAttachmentDefinition', ...ref })) as NetworkAttachmentDefinition | undefined);
+    ((await store.get({ kind: 'NetworkAttachmentDefinition', ...ref })) as
+      NetworkAttachmentDefinition | undefined);
   if (!nad) {
-    throw new NotFound(`network-attachment-definitions.k8s.cni.cncf.io "${ref.name}" not found in namespace ${ref.namespace}`, {
-      name: ref.name,
-      group: 'k8s.cni.cncf.io',
-      kind: 'network-attachment-definitions',
-    });
+    throw new NotFound(
+      `network-attachment-definitions.k8s.cni.cncf.io "${ref.name}" not found in namespace ${ref.namespace}`,
+      {
+        name: ref.name,
+        group: 'k8s.cni.cncf.io',
+        kind: 'network-attachment-definitions',
+      },
+    );
   }
   return nadNetwork(nad);
 }
 
-export const networkStatusName = (network: NetworkSpec): string => (network.id === POD_NETWORK.id ? POD_NETWORK_NAME : network.name);
+export const networkStatusName = (network: NetworkSpec): string =>
+  network.id === POD_NETWORK.id ? POD_NETWORK_NAME : network.name;

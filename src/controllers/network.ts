@@ -17,9 +17,23 @@ import {
 import type { NetworkSpec, PodInterfaceRequest } from '../runtime/types.ts';
 import { bindingOf } from '../resources/virtualmachine.ts';
 import { recordAudit } from './audit.ts';
-import { INDEX_NAD, INDEX_UID, nadKeysOfPod, vmKeyOfPod, type ControllerContext } from './context.ts';
+import {
+  INDEX_NAD,
+  INDEX_UID,
+  nadKeysOfPod,
+  vmKeyOfPod,
+  type ControllerContext,
+} from './context.ts';
 import { eventRecorder } from './events.ts';
-import { Tombstones, changed, objectKey, refFor, splitKey, type Controller, type Result } from './framework.ts';
+import {
+  Tombstones,
+  changed,
+  objectKey,
+  refFor,
+  splitKey,
+  type Controller,
+  type Result,
+} from './framework.ts';
 import {
   ANNOTATION_POD_NETWORK,
   interfacePlans,
@@ -57,7 +71,12 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     concurrency: ctx.concurrency,
     onStart: removeOrphanPods,
   });
-  const networks = ctx.manager.controller({ name: 'network-gc', reconcile: reconcileNad, concurrency: 1, onStart: removeOrphanNetworks });
+  const networks = ctx.manager.controller({
+    name: 'network-gc',
+    reconcile: reconcileNad,
+    concurrency: 1,
+    onStart: removeOrphanNetworks,
+  });
 
   informers.pods.onEvent((e) => {
     if (e.type === 'DELETED') {
@@ -82,7 +101,8 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
       networks.enqueue(key);
     } else {
       // Pods that waited for this NAD.
-      for (const p of informers.pods.byIndex(INDEX_NAD, key)) if (!networkStatusOf(p)) pods.enqueue(objectKey(p));
+      for (const p of informers.pods.byIndex(INDEX_NAD, key))
+        if (!networkStatusOf(p)) pods.enqueue(objectKey(p));
     }
   });
   return { pods, networks };
@@ -96,7 +116,10 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
         const vmiUid = pod.metadata.labels?.[LABEL_CREATED_BY];
         if (vmiUid) await runtime.stopGuest(vmiUid);
         await runtime.teardownPod(uid);
-        log.info({ namespace: pod.metadata.namespace, pod: pod.metadata.name, podUid: uid }, 'pod network torn down');
+        log.info(
+          { namespace: pod.metadata.namespace, pod: pod.metadata.name, podUid: uid },
+          'pod network torn down',
+        );
       })().finally(() => teardowns.delete(uid));
       teardowns.set(uid, p);
     }
@@ -120,12 +143,14 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     const pod = (await store.get(ref)) as Pod | undefined;
     if (!pod) return {};
     if (networkStatusOf(pod)) {
-      if (pod.status?.phase === undefined || pod.status.phase === 'Pending') await setRunning(pod, undefined);
+      if (pod.status?.phase === undefined || pod.status.phase === 'Pending')
+        await setRunning(pod, undefined);
       return {};
     }
     // A new pod of a VM waits until the pods it replaces have given up their interfaces (same MACs, same networks).
     const vmKey = vmKeyOfPod(pod);
-    for (const goneKey of [...(vmKey ? (deletedByVm.get(vmKey) ?? []) : [])]) await tearDownDeleted(goneKey);
+    for (const goneKey of [...(vmKey ? (deletedByVm.get(vmKey) ?? []) : [])])
+      await tearDownDeleted(goneKey);
     const vmi = await vmiOf(pod);
     if (!vmi) return {}; // an orphan: the vmi controller deletes it
     if (podRequestMissesMac(pod)) {
@@ -139,9 +164,11 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
   async function vmiOf(pod: Pod): Promise<VirtualMachineInstance | undefined> {
     const owner = pod.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachineInstance');
     if (!owner) return undefined;
-    const vmi = (await store.get({ kind: 'VirtualMachineInstance', namespace: pod.metadata.namespace ?? 'default', name: owner.name })) as
-      | VirtualMachineInstance
-      | undefined;
+    const vmi = (await store.get({
+      kind: 'VirtualMachineInstance',
+      namespace: pod.metadata.namespace ?? 'default',
+      name: owner.name,
+    })) as VirtualMachineInstance | undefined;
     return vmi && vmi.metadata.uid === pod.metadata.labels?.[LABEL_CREATED_BY] ? vmi : undefined;
   }
 
@@ -154,15 +181,23 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
    * Pool admission is off in this namespace, so the pod asks for interfaces without a MAC: assign them now, persist them
    * into the VM (through the MacAssigner) and the VMI spec, then into the pod's request (as Harvester does).
    */
-  async function assignMissingMacs(pod: Pod, vmi: VirtualMachineInstance): Promise<{ pod: Pod; vmi: VirtualMachineInstance } | undefined> {
+  async function assignMissingMacs(
+    pod: Pod,
+    vmi: VirtualMachineInstance,
+  ): Promise<{ pod: Pod; vmi: VirtualMachineInstance } | undefined> {
     const namespace = pod.metadata.namespace ?? 'default';
     const vmName = vmi.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name;
     let macs = new Map<string, string>();
     if (vmName) {
-      const vm = (await store.get({ kind: 'VirtualMachine', namespace, name: vmName })) as VirtualMachine | undefined;
+      const vm = (await store.get({ kind: 'VirtualMachine', namespace, name: vmName })) as
+        VirtualMachine | undefined;
       if (!vm) return undefined;
       const assigned = await ctx.macAssigner.assignMissing(vm);
-      macs = new Map((assigned.spec.template.spec.domain?.devices?.interfaces ?? []).filter((i) => i.macAddress).map((i) => [i.name, i.macAddress as string]));
+      macs = new Map(
+        (assigned.spec.template.spec.domain?.devices?.interfaces ?? [])
+          .filter((i) => i.macAddress)
+          .map((i) => [i.name, i.macAddress as string]),
+      );
     }
     const updatedVmi = await updateWithRetry<VirtualMachineInstance>(
       store,
@@ -181,9 +216,13 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
       { expectUid: vmi.metadata.uid ?? '' },
     );
     if (!updatedVmi) return undefined;
-    const stillMissing = interfacePlans(updatedVmi.spec, namespace).filter((p) => !p.iface.macAddress).map((p) => p.iface.name);
+    const stillMissing = interfacePlans(updatedVmi.spec, namespace)
+      .filter((p) => !p.iface.macAddress)
+      .map((p) => p.iface.name);
     if (stillMissing.length > 0) {
-      throw new NotFound(`no MAC could be assigned to interface(s) ${stillMissing.join(', ')} of VMI ${namespace}/${vmi.metadata.name}`);
+      throw new NotFound(
+        `no MAC could be assigned to interface(s) ${stillMissing.join(', ')} of VMI ${namespace}/${vmi.metadata.name}`,
+      );
     }
     const updatedPod = await updateWithRetry<Pod>(
       store,
@@ -199,7 +238,10 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
       { expectUid: pod.metadata.uid ?? '' },
     );
     if (!updatedPod) return undefined;
-    log.info({ namespace, pod: pod.metadata.name, vm: vmName }, 'assigned missing MACs at pod creation');
+    log.info(
+      { namespace, pod: pod.metadata.name, vm: vmName },
+      'assigned missing MACs at pod creation',
+    );
     return { pod: updatedPod, vmi: updatedVmi };
   }
 
@@ -217,23 +259,41 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
         mac = podNet?.mac ?? plan.iface.macAddress;
       } else {
         const element = requested.get(plan.podInterfaceName);
-        const nad = element ? { namespace: element.namespace ?? namespace, name: element.name } : plan.nad;
+        const nad = element
+          ? { namespace: element.namespace ?? namespace, name: element.name }
+          : plan.nad;
         if (!nad) continue;
         try {
           network = await resolveNad(store, nad);
         } catch (e) {
           if (!(e instanceof NotFound)) throw e;
-          await event(pod, 'Warning', 'NoNetworkFound', `cannot find a network-attachment-definition (${nad.name}) in namespace (${nad.namespace}): ${e.message}`);
+          await event(
+            pod,
+            'Warning',
+            'NoNetworkFound',
+            `cannot find a network-attachment-definition (${nad.name}) in namespace (${nad.namespace}): ${e.message}`,
+          );
           return { requeueAfter: NAD_RETRY_MS };
         }
         mac = element?.mac ?? plan.iface.macAddress;
       }
       if (!mac) throw new NotFound(`interface ${plan.iface.name}: the pod asks for no MAC`);
       specs.set(network.id, network);
-      interfaces.push({ name: plan.iface.name, network, podInterfaceName: plan.podInterfaceName, mac: mac.toLowerCase(), binding: bindingOf(plan.iface) });
+      interfaces.push({
+        name: plan.iface.name,
+        network,
+        podInterfaceName: plan.podInterfaceName,
+        mac: mac.toLowerCase(),
+        binding: bindingOf(plan.iface),
+      });
     }
     for (const network of specs.values()) await runtime.ensureNetwork(network);
-    const created = await runtime.setupPod({ podUid: pod.metadata.uid ?? '', namespace, podName: pod.metadata.name, interfaces });
+    const created = await runtime.setupPod({
+      podUid: pod.metadata.uid ?? '',
+      namespace,
+      podName: pod.metadata.name,
+      interfaces,
+    });
     const byName = new Map(interfaces.map((i) => [i.name, i]));
     const status: NetworkStatusEntry[] = created.map((s) => {
       const req = byName.get(s.name);
@@ -252,23 +312,40 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     await recordAudit(store, log, {
       verb: 'pod-network-created',
       resource: { kind: 'Pod', namespace, name: pod.metadata.name },
-      changes: created.map((s) => ({ field: `interfaces[${s.name}].mac`, new: s.mac.toLowerCase() })),
+      changes: created.map((s) => ({
+        field: `interfaces[${s.name}].mac`,
+        new: s.mac.toLowerCase(),
+      })),
       outcome: {
         code: 201,
         message: `pod interfaces created for VMI ${namespace}/${vmi.metadata.name}: ${created.map((s) => `${s.podInterfaceName}=${s.mac.toLowerCase()} (${s.networkName})`).join(', ')}`,
       },
     });
-    await event(pod, 'Normal', 'AddedInterface', created.map((s) => `Add ${s.podInterfaceName} ${JSON.stringify(s.ips ?? [])} from ${byName.get(s.name) ? networkStatusName((byName.get(s.name) as PodInterfaceRequest).network) : s.networkName}`).join('; '));
+    await event(
+      pod,
+      'Normal',
+      'AddedInterface',
+      created
+        .map(
+          (s) =>
+            `Add ${s.podInterfaceName} ${JSON.stringify(s.ips ?? [])} from ${byName.get(s.name) ? networkStatusName((byName.get(s.name) as PodInterfaceRequest).network) : s.networkName}`,
+        )
+        .join('; '),
+    );
     return {};
   }
 
   /** Writes network-status (when given) and phase Running; `pod` is a copy the caller gives away. */
-  async function setRunning(pod: Pod, status: NetworkStatusEntry[] | undefined): Promise<Pod | undefined> {
+  async function setRunning(
+    pod: Pod,
+    status: NetworkStatusEntry[] | undefined,
+  ): Promise<Pod | undefined> {
     return updateWithRetry<Pod>(
       store,
       refOf(pod),
       (p) => {
-        if (status) (p.metadata.annotations ??= {})[ANNOTATION_NETWORK_STATUS] = JSON.stringify(status);
+        if (status)
+          (p.metadata.annotations ??= {})[ANNOTATION_NETWORK_STATUS] = JSON.stringify(status);
         const podIp = (status ?? networkStatusOf(p) ?? []).find((s) => s.default)?.ips?.[0];
         p.status = { ...(p.status ?? {}), phase: 'Running', ...(podIp ? { podIP: podIp } : {}) };
         return true;
@@ -282,7 +359,11 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     const gone = deletedNads.get(key);
     if (gone.length === 0) return {};
     const { namespace, name } = splitKey(key);
-    const nad = await store.get({ kind: 'NetworkAttachmentDefinition', namespace: namespace ?? 'default', name });
+    const nad = await store.get({
+      kind: 'NetworkAttachmentDefinition',
+      namespace: namespace ?? 'default',
+      name,
+    });
     const users = informers.pods.byIndex(INDEX_NAD, key);
     if (users.length > 0) return {}; // the last user's deletion enqueues this key again
     for (const old of gone) {
@@ -313,7 +394,10 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     for (const pod of informers.pods.values()) {
       for (const k of nadKeysOfPod(pod)) {
         if (!informers.nads.get(k)) {
-          log.warn({ nad: k, pod: objectKey(pod) }, 'a pod uses a NAD that is gone: orphan networks kept for now');
+          log.warn(
+            { nad: k, pod: objectKey(pod) },
+            'a pod uses a NAD that is gone: orphan networks kept for now',
+          );
           return;
         }
       }

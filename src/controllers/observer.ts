@@ -54,12 +54,22 @@ export function interfaceStatuses(
   const matched = new Set<number>();
   const out: VMIInterfaceStatus[] = [];
   for (const plan of interfacePlans(vmi.spec, namespace)) {
-    const mac = podInterfaceMac(networkStatus, plan.podInterfaceName) ?? lower(plan.iface.macAddress);
-    const entry: VMIInterfaceStatus = { name: plan.iface.name, ...(mac ? { mac } : {}), podInterfaceName: plan.podInterfaceName };
+    const mac =
+      podInterfaceMac(networkStatus, plan.podInterfaceName) ?? lower(plan.iface.macAddress);
+    const entry: VMIInterfaceStatus = {
+      name: plan.iface.name,
+      ...(mac ? { mac } : {}),
+      podInterfaceName: plan.podInterfaceName,
+    };
     const guestMac = lower(observation?.nics.find((n) => n.name === plan.iface.name)?.guestMac);
     if (guestMac) entry.guestMac = guestMac;
     const lease = mac ? leaseFor?.(mac) : undefined;
-    if (lease) entry.lease = { ip: lease.ip, macAddress: mac as string, ...(lease.expires ? { expires: lease.expires } : {}) };
+    if (lease)
+      entry.lease = {
+        ip: lease.ip,
+        macAddress: mac as string,
+        ...(lease.expires ? { expires: lease.expires } : {}),
+      };
     const i = mac ? agent.findIndex((a, idx) => !matched.has(idx) && lower(a.mac) === mac) : -1;
     if (i >= 0) {
       matched.add(i);
@@ -89,13 +99,24 @@ export function interfaceStatuses(
 export function guestMacMismatches(statuses: VMIInterfaceStatus[]): GuestMacMismatch[] {
   return statuses.flatMap((s) =>
     s.name && s.mac && typeof s.guestMac === 'string' && s.guestMac !== s.mac
-      ? [{ interface: s.name, podInterfaceName: s.podInterfaceName ?? '', platformMac: s.mac, guestMac: s.guestMac }]
+      ? [
+          {
+            interface: s.name,
+            podInterfaceName: s.podInterfaceName ?? '',
+            platformMac: s.mac,
+            guestMac: s.guestMac,
+          },
+        ]
       : [],
   );
 }
 
 /** The condition message: what differs, what it breaks, that it reverts, and the two remedies. */
-export function mismatchMessage(namespace: string, vm: string, mismatches: GuestMacMismatch[]): string {
+export function mismatchMessage(
+  namespace: string,
+  vm: string,
+  mismatches: GuestMacMismatch[],
+): string {
   return mismatches
     .map((m) => {
       let text =
@@ -121,12 +142,22 @@ export function mismatchMessage(namespace: string, vm: string, mismatches: Guest
 }
 
 /** Whether the VMI already shows this observation (so the poll need not write). */
-function upToDate(vmi: VirtualMachineInstance, statuses: VMIInterfaceStatus[], observation: GuestObservation, message: string | undefined): boolean {
+function upToDate(
+  vmi: VirtualMachineInstance,
+  statuses: VMIInterfaceStatus[],
+  observation: GuestObservation,
+  message: string | undefined,
+): boolean {
   const status = vmi.status ?? {};
   const conditions = status.conditions ?? [];
   if (JSON.stringify(status.interfaces ?? []) !== JSON.stringify(statuses)) return false;
-  if (observation.agent?.osInfo && JSON.stringify(status.guestOSInfo) !== JSON.stringify(observation.agent.osInfo)) return false;
-  if (conditions.some((x) => x.type === 'AgentConnected') !== (observation.agent !== undefined)) return false;
+  if (
+    observation.agent?.osInfo &&
+    JSON.stringify(status.guestOSInfo) !== JSON.stringify(observation.agent.osInfo)
+  )
+    return false;
+  if (conditions.some((x) => x.type === 'AgentConnected') !== (observation.agent !== undefined))
+    return false;
   return conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH)?.message === message;
 }
 
@@ -137,7 +168,10 @@ export interface ObserverOptions {
   pollMs?: number;
 }
 
-export function observerController(ctx: ControllerContext, options: ObserverOptions = {}): Controller {
+export function observerController(
+  ctx: ControllerContext,
+  options: ObserverOptions = {},
+): Controller {
   const { store, runtime, informers } = ctx;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   const log = ctx.logger.child({ controller: 'observer' });
@@ -153,20 +187,28 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
   const c = ctx.manager.controller({ name: 'observer', reconcile, concurrency: ctx.concurrency });
   // The guest side comes through runtime events and polls; from the store only phase, spec and network-status matter.
   informers.vmis.onEvent((e) => {
-    if (changed(e, (o) => `${o.metadata.uid}|${o.status?.phase}|${JSON.stringify(o.spec.domain?.devices?.interfaces ?? [])}`)) {
+    if (
+      changed(
+        e,
+        (o) =>
+          `${o.metadata.uid}|${o.status?.phase}|${JSON.stringify(o.spec.domain?.devices?.interfaces ?? [])}`,
+      )
+    ) {
       c.enqueue(objectKey(e.object));
     }
   });
   informers.pods.onEvent((e) => {
     const k = vmKeyOfPod(e.object);
-    if (k && changed(e, (p) => p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS] ?? '')) c.enqueue(k);
+    if (k && changed(e, (p) => p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS] ?? ''))
+      c.enqueue(k);
   });
   return c;
 
   function publish(key: string, values: Map<string, number>): void {
     const { namespace = 'default', name } = splitKey(key);
     const before = published.get(key) ?? new Set<string>();
-    for (const iface of before) if (!values.has(iface)) gauge.remove({ namespace, vm: name, interface: iface });
+    for (const iface of before)
+      if (!values.has(iface)) gauge.remove({ namespace, vm: name, interface: iface });
     for (const [iface, v] of values) gauge.set({ namespace, vm: name, interface: iface }, v);
     if (values.size > 0) published.set(key, new Set(values.keys()));
     else published.delete(key);
@@ -181,7 +223,9 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
       return {};
     }
     const uid = cached.metadata.uid;
-    const pod = informers.pods.byIndex(INDEX_CREATED_BY, uid).find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === uid);
+    const pod = informers.pods
+      .byIndex(INDEX_CREATED_BY, uid)
+      .find((p) => p.metadata.labels?.[LABEL_CREATED_BY] === uid);
     const netStatus = networkStatusOf(pod);
     const observation = await runtime.observe(uid);
     if (!observation) return { requeueAfter: jitter(pollMs) };
@@ -189,20 +233,38 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
     const statuses = interfaceStatuses(cached, netStatus, observation, leaseFor);
     const mismatches = guestMacMismatches(statuses);
     const namespace = cached.metadata.namespace ?? 'default';
-    const vmName = cached.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ?? cached.metadata.name;
+    const vmName =
+      cached.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ??
+      cached.metadata.name;
     for (const m of mismatches) {
-      const holder = (await store.get({ kind: 'MacAllocation', name: macAllocationName(m.guestMac) })) as MacAllocation | undefined;
+      const holder = (await store.get({
+        kind: 'MacAllocation',
+        name: macAllocationName(m.guestMac),
+      })) as MacAllocation | undefined;
       const owner = holder?.spec.owner;
-      if (owner && holder.status?.state !== 'Quarantined' && !(owner.namespace === namespace && owner.name === vmName)) {
+      if (
+        owner &&
+        holder.status?.state !== 'Quarantined' &&
+        !(owner.namespace === namespace && owner.name === vmName)
+      ) {
         m.heldBy = { namespace: owner.namespace, name: owner.name, interface: owner.interface };
       }
     }
-    const message = mismatches.length > 0 ? mismatchMessage(namespace, vmName, mismatches) : undefined;
-    const metricValues = new Map(statuses.filter((s) => s.name).map((s) => [s.name as string, mismatches.some((m) => m.interface === s.name) ? 1 : 0]));
+    const message =
+      mismatches.length > 0 ? mismatchMessage(namespace, vmName, mismatches) : undefined;
+    const metricValues = new Map(
+      statuses
+        .filter((s) => s.name)
+        .map((s) => [s.name as string, mismatches.some((m) => m.interface === s.name) ? 1 : 0]),
+    );
     if (upToDate(cached, statuses, observation, message)) {
       // The common poll result: nothing new, so no store round trip.
       publish(key, metricValues);
-      await mirrorOnVm(`${namespace}/${vmName}`, message, 'the guest uses the platform-assigned MAC on every interface again');
+      await mirrorOnVm(
+        `${namespace}/${vmName}`,
+        message,
+        'the guest uses the platform-assigned MAC on every interface again',
+      );
       return { requeueAfter: jitter(pollMs) };
     }
     const nowIso = new Date(ctx.now()).toISOString();
@@ -219,10 +281,20 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
         // Recomputed on the stored object: its spec (MACs filled by the network plugin) may be newer than the cache's.
         status.interfaces = interfaceStatuses(o, netStatus, observation, leaseFor);
         if (observation.agent?.osInfo) status.guestOSInfo = observation.agent.osInfo;
-        if (observation.agent) setCondition(conditions, { type: 'AgentConnected', status: 'True' }, nowIso);
+        if (observation.agent)
+          setCondition(conditions, { type: 'AgentConnected', status: 'True' }, nowIso);
         else removeCondition(conditions, 'AgentConnected');
         if (message) {
-          setCondition(conditions, { type: CONDITION_GUEST_MAC_MISMATCH, status: 'True', reason: REASON_GUEST_MAC_CHANGED, message }, nowIso);
+          setCondition(
+            conditions,
+            {
+              type: CONDITION_GUEST_MAC_MISMATCH,
+              status: 'True',
+              reason: REASON_GUEST_MAC_CHANGED,
+              message,
+            },
+            nowIso,
+          );
         } else removeCondition(conditions, CONDITION_GUEST_MAC_MISMATCH);
         changed = JSON.stringify(status) !== before;
         return changed;
@@ -235,14 +307,25 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
       await event(written, 'Warning', CONDITION_GUEST_MAC_MISMATCH, message);
       log.warn({ namespace, vm: vmName, mismatches }, 'guest MAC differs from the platform MAC');
     } else if (!message && previous) {
-      await event(written, 'Normal', 'GuestMACRestored', 'the guest uses the platform-assigned MAC on every interface again');
+      await event(
+        written,
+        'Normal',
+        'GuestMACRestored',
+        'the guest uses the platform-assigned MAC on every interface again',
+      );
     }
-    await mirrorOnVm(`${namespace}/${vmName}`, message, 'the guest uses the platform-assigned MAC on every interface again');
+    await mirrorOnVm(
+      `${namespace}/${vmName}`,
+      message,
+      'the guest uses the platform-assigned MAC on every interface again',
+    );
     return { requeueAfter: jitter(pollMs) };
   }
 
   /** The DHCP leases of the VMI's networks by MAC; a network the runtime cannot answer for just has none. */
-  async function leasesOf(vmi: VirtualMachineInstance): Promise<(mac: string) => Lease | undefined> {
+  async function leasesOf(
+    vmi: VirtualMachineInstance,
+  ): Promise<(mac: string) => Lease | undefined> {
     const namespace = vmi.metadata.namespace ?? 'default';
     const tables: Array<Map<string, Lease>> = [];
     for (const plan of interfacePlans(vmi.spec, namespace)) {
@@ -252,12 +335,18 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
         let table = leaseTables.get(network.id);
         if (!table || ctx.now() - table.readAt >= LEASE_CACHE_MS) {
           const leases = await runtime.leases(network.id);
-          table = { readAt: ctx.now(), byMac: new Map(leases.map((l) => [l.mac.toLowerCase(), l])) };
+          table = {
+            readAt: ctx.now(),
+            byMac: new Map(leases.map((l) => [l.mac.toLowerCase(), l])),
+          };
           leaseTables.set(network.id, table);
         }
         tables.push(table.byMac);
       } catch (e) {
-        log.debug({ err: e instanceof Error ? e.message : String(e), network: plan.network.name }, 'no leases for this network');
+        log.debug(
+          { err: e instanceof Error ? e.message : String(e), network: plan.network.name },
+          'no leases for this network',
+        );
       }
     }
     return (mac) => tables.map((t) => t.get(mac)).find((l) => l !== undefined);
@@ -265,28 +354,54 @@ export function observerController(ctx: ControllerContext, options: ObserverOpti
 
   async function clearVmiCondition(vmi: VirtualMachineInstance): Promise<void> {
     if (!vmi.status?.conditions?.some((x) => x.type === CONDITION_GUEST_MAC_MISMATCH)) return;
-    await updateWithRetry<VirtualMachineInstance>(store, refOf(vmi), (o) => removeCondition(o.status?.conditions ?? [], CONDITION_GUEST_MAC_MISMATCH), {
-      expectUid: vmi.metadata.uid ?? '',
-    });
+    await updateWithRetry<VirtualMachineInstance>(
+      store,
+      refOf(vmi),
+      (o) => removeCondition(o.status?.conditions ?? [], CONDITION_GUEST_MAC_MISMATCH),
+      {
+        expectUid: vmi.metadata.uid ?? '',
+      },
+    );
   }
 
   /** The VM shows the same condition so that `get vm` tells; its events mark the transitions. */
-  async function mirrorOnVm(vmKey: string, message: string | undefined, restoredWhy: string): Promise<void> {
+  async function mirrorOnVm(
+    vmKey: string,
+    message: string | undefined,
+    restoredWhy: string,
+  ): Promise<void> {
     const cachedVm = informers.vms.get(vmKey);
     if (!cachedVm) return;
-    const current = cachedVm.status?.conditions?.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
+    const current = cachedVm.status?.conditions?.find(
+      (x) => x.type === CONDITION_GUEST_MAC_MISMATCH,
+    );
     if (message === undefined ? !current : current?.message === message) return;
     const nowIso = new Date(ctx.now()).toISOString();
     let had: Condition | undefined;
-    const written = await updateWithRetry<VirtualMachine>(store, refFor('VirtualMachine', vmKey), (vm) => {
-      const status = (vm.status ??= {});
-      const conditions = (status.conditions ??= []);
-      had = conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
-      if (message) return setCondition(conditions, { type: CONDITION_GUEST_MAC_MISMATCH, status: 'True', reason: REASON_GUEST_MAC_CHANGED, message }, nowIso);
-      return removeCondition(conditions, CONDITION_GUEST_MAC_MISMATCH);
-    });
+    const written = await updateWithRetry<VirtualMachine>(
+      store,
+      refFor('VirtualMachine', vmKey),
+      (vm) => {
+        const status = (vm.status ??= {});
+        const conditions = (status.conditions ??= []);
+        had = conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
+        if (message)
+          return setCondition(
+            conditions,
+            {
+              type: CONDITION_GUEST_MAC_MISMATCH,
+              status: 'True',
+              reason: REASON_GUEST_MAC_CHANGED,
+              message,
+            },
+            nowIso,
+          );
+        return removeCondition(conditions, CONDITION_GUEST_MAC_MISMATCH);
+      },
+    );
     if (!written) return;
-    if (message && had?.message !== message) await event(written, 'Warning', CONDITION_GUEST_MAC_MISMATCH, message);
+    if (message && had?.message !== message)
+      await event(written, 'Warning', CONDITION_GUEST_MAC_MISMATCH, message);
     else if (!message && had) await event(written, 'Normal', 'GuestMACRestored', restoredWhy);
   }
 }

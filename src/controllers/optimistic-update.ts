@@ -21,7 +21,8 @@ export async function updateWithRetry<T extends KubeObject>(
     const current = known ?? ((await store.get(ref)) as T | undefined);
     known = undefined;
     if (!current) return undefined;
-    if (options.expectUid !== undefined && current.metadata.uid !== options.expectUid) return undefined;
+    if (options.expectUid !== undefined && current.metadata.uid !== options.expectUid)
+      return undefined;
     if (!mutate(current)) return current;
     try {
       return (await store.update(current)) as T;

@@ -10,7 +10,11 @@ import { interfacesOf } from '../resources/virtualmachine.ts';
 export interface MacReleaser {
   owners(): string[];
   macsOwnedBy(namespace: string, name: string): string[];
-  releaseUnreferenced(namespace: string, name: string, referenced: ReadonlySet<string>): Promise<MacAllocation[]>;
+  releaseUnreferenced(
+    namespace: string,
+    name: string,
+    referenced: ReadonlySet<string>,
+  ): Promise<MacAllocation[]>;
   expireQuarantine(): Promise<{ freed: string[]; nextExpiry?: number }>;
 }
 
@@ -23,8 +27,13 @@ function referencedMacs(ctx: ControllerContext, key: string): Set<string> {
   const add = (mac: string | undefined): void => {
     if (mac) macs.add(mac.toLowerCase());
   };
-  for (const iface of interfacesOf(ctx.informers.vms.get(key)?.spec.template?.spec)) add(iface.macAddress);
-  for (const mac of instanceMacs(ctx.informers.vmis.get(key), ctx.informers.pods.byIndex(INDEX_VM, key) as Pod[])) macs.add(mac);
+  for (const iface of interfacesOf(ctx.informers.vms.get(key)?.spec.template?.spec))
+    add(iface.macAddress);
+  for (const mac of instanceMacs(
+    ctx.informers.vmis.get(key),
+    ctx.informers.pods.byIndex(INDEX_VM, key) as Pod[],
+  ))
+    macs.add(mac);
   return macs;
 }
 
@@ -41,20 +50,31 @@ export function poolGcController(ctx: ControllerContext, macs: MacReleaser): voi
       if (key === QUARANTINE_KEY) {
         const { nextExpiry } = await macs.expireQuarantine();
         // Poll at least once a minute: quarantines added later may end sooner than the next one known now.
-        const wait = nextExpiry === undefined ? 60_000 : Math.min(60_000, Math.max(100, nextExpiry - ctx.now()));
+        const wait =
+          nextExpiry === undefined
+            ? 60_000
+            : Math.min(60_000, Math.max(100, nextExpiry - ctx.now()));
         return { requeueAfter: wait };
       }
       const { namespace, name } = splitKey(key);
       if (namespace === undefined || macs.macsOwnedBy(namespace, name).length === 0) return {};
       const released = await macs.releaseUnreferenced(namespace, name, referencedMacs(ctx, key));
       if (released.length > 0) {
-        ctx.logger.info({ namespace, vm: name, macs: released.map((a) => a.spec.macAddress) }, 'MACs released into quarantine');
+        ctx.logger.info(
+          { namespace, vm: name, macs: released.map((a) => a.spec.macAddress) },
+          'MACs released into quarantine',
+        );
         controller.enqueue(QUARANTINE_KEY);
       }
       return {};
     },
   });
-  const macsOf = (o: { spec?: unknown }): string => JSON.stringify(interfacesOf((o.spec as { template?: { spec?: never } })?.template?.spec).map((i) => i.macAddress));
+  const macsOf = (o: { spec?: unknown }): string =>
+    JSON.stringify(
+      interfacesOf((o.spec as { template?: { spec?: never } })?.template?.spec).map(
+        (i) => i.macAddress,
+      ),
+    );
   ctx.informers.vms.onEvent((e) => {
     if (changed(e, macsOf)) controller.enqueue(objectKey(e.object));
   });

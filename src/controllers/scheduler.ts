@@ -46,7 +46,8 @@ export interface Scheduler {
   pick(vmi: VirtualMachineInstance): string | undefined;
 }
 
-const readyCondition = (n: NodeObject): Condition | undefined => n.status?.conditions?.find((c) => c.type === 'Ready');
+const readyCondition = (n: NodeObject): Condition | undefined =>
+  n.status?.conditions?.find((c) => c.type === 'Ready');
 
 /** The last heartbeat in ms, or undefined when the node never posted one. */
 function lastHeartbeat(n: NodeObject): number | undefined {
@@ -75,9 +76,13 @@ function capacityNumber(n: NodeObject, name: string): number {
   return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
 }
 
-const nodeOfVmi = (vmi: VirtualMachineInstance): string[] => (vmi.status?.nodeName ? [vmi.status.nodeName] : []);
+const nodeOfVmi = (vmi: VirtualMachineInstance): string[] =>
+  vmi.status?.nodeName ? [vmi.status.nodeName] : [];
 
-export function schedulerController(ctx: ControllerContext, options: SchedulerOptions = {}): Scheduler {
+export function schedulerController(
+  ctx: ControllerContext,
+  options: SchedulerOptions = {},
+): Scheduler {
   const graceMs = options.graceMs ?? 3 * DEFAULT_HEARTBEAT_MS;
   const nodes: Informer<NodeObject> = ctx.manager.informer<NodeObject>('Node');
   const { vmis } = ctx.informers;
@@ -94,7 +99,8 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
     if (e.type === 'DELETED' || e.object.status?.nodeName) assumed.delete(uid);
     // A VMI landing on a node that is already gone is evicted too.
     const node = e.object.status?.nodeName;
-    if (node && e.type !== 'DELETED' && node !== options.localNode && !nodes.get(node)) lifecycle.enqueue(node);
+    if (node && e.type !== 'DELETED' && node !== options.localNode && !nodes.get(node))
+      lifecycle.enqueue(node);
   });
 
   return { pick };
@@ -115,9 +121,11 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
     const now = ctx.now();
     const candidates = new Map<string, NodeObject | undefined>();
     for (const n of nodes.values()) {
-      if (n.spec?.unschedulable !== true && nodeReady(n, now, graceFor(n, graceMs))) candidates.set(n.metadata.name, n);
+      if (n.spec?.unschedulable !== true && nodeReady(n, now, graceFor(n, graceMs)))
+        candidates.set(n.metadata.name, n);
     }
-    if (options.localNode !== undefined) candidates.set(options.localNode, nodes.get(options.localNode));
+    if (options.localNode !== undefined)
+      candidates.set(options.localNode, nodes.get(options.localNode));
     // A single host with no agents: its own node takes everything, so there is no load to weigh (counting it is a pass
     // over every VMI on the node, per pick: quadratic with thousands of VMs).
     if (candidates.size === 1 && options.localNode !== undefined) {
@@ -131,10 +139,12 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
       if (n && name !== options.localNode) {
         // Room for one more of this VMI: VM count, vCPUs and memory against the node's capacity.
         if (used.vms + 1 > capacityNumber(n, CAPACITY_VMS)) continue;
-        if ((used.cpus + guestCpus(vmi)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu')) continue;
+        if ((used.cpus + guestCpus(vmi)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu'))
+          continue;
         if (used.memoryMiB + guestMemoryMiB(vmi) > capacityNumber(n, 'memory')) continue;
       }
-      if (!best || used.vms < best.vms || (used.vms === best.vms && name < best.name)) best = { name, vms: used.vms };
+      if (!best || used.vms < best.vms || (used.vms === best.vms && name < best.name))
+        best = { name, vms: used.vms };
     }
     if (best) assumed.set(vmi.metadata.uid ?? '', { node: best.name, vmi });
     return best?.name;
@@ -152,7 +162,11 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
     if (node && readyCondition(node)?.status === 'True') {
       const message = `the node's agent has not posted a heartbeat for ${Math.round((now - (lastHeartbeat(node) ?? 0)) / 1000)} s`;
       await updateWithRetry<NodeObject>(ctx.store, refOf(node), (o) =>
-        setCondition(((o.status ??= {}).conditions ??= []), { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message }, new Date(now).toISOString()),
+        setCondition(
+          ((o.status ??= {}).conditions ??= []),
+          { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message },
+          new Date(now).toISOString(),
+        ),
       );
       log.warn({ node: name }, message);
     }
@@ -160,8 +174,16 @@ export function schedulerController(ctx: ControllerContext, options: SchedulerOp
     for (const vmi of vmis.byIndex(INDEX_NODE, name)) {
       if (isFinished(vmi)) continue;
       if (await deleteIfExists(ctx.store, refOf(vmi))) {
-        log.info({ namespace: vmi.metadata.namespace, vmi: vmi.metadata.name, node: name }, 'evicted the VMI of a node that is not Ready');
-        await event(vmi, 'Warning', 'NodeNotReady', `Node ${name} is not ready: deleted the VMI so that its VM starts on another node`);
+        log.info(
+          { namespace: vmi.metadata.namespace, vmi: vmi.metadata.name, node: name },
+          'evicted the VMI of a node that is not Ready',
+        );
+        await event(
+          vmi,
+          'Warning',
+          'NodeNotReady',
+          `Node ${name} is not ready: deleted the VMI so that its VM starts on another node`,
+        );
       }
     }
     return node ? { requeueAfter: grace } : {};

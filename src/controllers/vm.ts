@@ -2,7 +2,13 @@
 // requests, VMI → launcher Pod with the Multus request for each MAC, and the VM's status (printableStatus, Ready,
 // RestartRequired).
 import { AlreadyExists } from '../resources/errors.ts';
-import { refOf, removeCondition, setCondition, type Condition, type OwnerReference } from '../resources/meta.ts';
+import {
+  refOf,
+  removeCondition,
+  setCondition,
+  type Condition,
+  type OwnerReference,
+} from '../resources/meta.ts';
 import {
   ANNOTATION_NETWORKS,
   LABEL_CREATED_BY,
@@ -22,14 +28,20 @@ import { recordAudit } from './audit.ts';
 import { INDEX_CREATED_BY, INDEX_VM, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
 import { changed, objectKey, refFor, type Controller, type Result } from './framework.ts';
-import { ANNOTATION_POD_NETWORK, nadRefOf, networkSelectionElements, podNetworkRequest } from './multus.ts';
+import {
+  ANNOTATION_POD_NETWORK,
+  nadRefOf,
+  networkSelectionElements,
+  podNetworkRequest,
+} from './multus.ts';
 import { deleteIfExists, updateWithRetry } from './optimistic-update.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** VMI annotation: the MACs the previous instance of the VM ran with, `{interface: mac}` (for the connectivity check). */
 export const ANNOTATION_PREVIOUS_MACS = 'harrow.io/previous-macs';
 /** KubeVirt's wording for RestartRequired. */
-export const RESTART_REQUIRED_MESSAGE = 'a non-live-updatable field was changed in the template spec';
+export const RESTART_REQUIRED_MESSAGE =
+  'a non-live-updatable field was changed in the template spec';
 export const RESTART_REQUIRED_REASON = 'NonLiveUpdatableFieldChanged';
 const LAUNCHER_PREFIX = 'virt-launcher-';
 /** How soon a VMI no node had room for is tried again. */
@@ -92,9 +104,17 @@ function runningSince(vmi: VirtualMachineInstance): number {
  * What the VM wants done with its VMI: the state change requests in order (a Stop with a uid only stops that VMI; Start
  * after Stop is a restart), then the run strategy. Every request is consumed. Pure.
  */
-export function decide(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, nowMs: number): VmDecision {
+export function decide(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  nowMs: number,
+): VmDecision {
   const strategy = runStrategyOf(vm);
-  let state: 'none' | 'active' | 'finished' = !vmi ? 'none' : isFinished(vmi) ? 'finished' : 'active';
+  let state: 'none' | 'active' | 'finished' = !vmi
+    ? 'none'
+    : isFinished(vmi)
+      ? 'finished'
+      : 'active';
   let uid = vmi?.metadata.uid;
   let stop = false;
   let start = false;
@@ -115,7 +135,13 @@ export function decide(vm: VirtualMachine, vmi: VirtualMachineInstance | undefin
       uid = undefined;
     }
   }
-  const d: VmDecision = { stop, start, startFailure: vm.status?.startFailure as StartFailure | undefined, crashLoop: false, halt: false };
+  const d: VmDecision = {
+    stop,
+    start,
+    startFailure: vm.status?.startFailure as StartFailure | undefined,
+    crashLoop: false,
+    halt: false,
+  };
   if (vm.metadata.deletionTimestamp !== undefined || strategy === 'Halted') {
     return { ...d, stop: vmi !== undefined, start: false };
   }
@@ -136,7 +162,8 @@ export function decide(vm: VirtualMachine, vmi: VirtualMachineInstance | undefin
           }
           d.startFailure = sf;
           const wait = Date.parse(sf.retryAfterTimestamp) - nowMs;
-          if (wait > 0 && !requestedStart) return { ...d, stop: false, start: false, crashLoop: true, requeueAfter: wait };
+          if (wait > 0 && !requestedStart)
+            return { ...d, stop: false, start: false, crashLoop: true, requeueAfter: wait };
         } else if (strategy === 'RerunOnFailure') {
           break; // Succeeded: RerunOnFailure leaves it
         }
@@ -165,7 +192,11 @@ export function decide(vm: VirtualMachine, vmi: VirtualMachineInstance | undefin
 /** The MAC each interface of a VMI runs with: the platform's (status, from network-status), else the spec's. */
 export function instanceMacs(vmi: VirtualMachineInstance): Record<string, string> {
   const out: Record<string, string> = {};
-  const status = new Map((vmi.status?.interfaces ?? []).filter((i) => i.name && i.infoSource !== 'guest-agent').map((i) => [i.name as string, i.mac]));
+  const status = new Map(
+    (vmi.status?.interfaces ?? [])
+      .filter((i) => i.name && i.infoSource !== 'guest-agent')
+      .map((i) => [i.name as string, i.mac]),
+  );
   for (const iface of vmi.spec.domain?.devices?.interfaces ?? []) {
     const mac = status.get(iface.name) ?? iface.macAddress;
     if (mac) out[iface.name] = mac.toLowerCase();
@@ -191,7 +222,11 @@ const networkSource = (n: Network, namespace: string): string => {
  * The non-live-updatable differences between the template and a running VMI: interfaces and networks (names, MACs,
  * bindings, models, network names), CPU and memory. A MAC not yet known on either side (pool admission off) is skipped.
  */
-export function nonLiveUpdatableChanges(template: VMISpec, vmi: VirtualMachineInstance, namespace: string): string[] {
+export function nonLiveUpdatableChanges(
+  template: VMISpec,
+  vmi: VirtualMachineInstance,
+  namespace: string,
+): string[] {
   const changes: string[] = [];
   const running = vmi.spec;
   const platform = instanceMacs(vmi);
@@ -199,37 +234,52 @@ export function nonLiveUpdatableChanges(template: VMISpec, vmi: VirtualMachineIn
   const rIfs = new Map((running.domain?.devices?.interfaces ?? []).map((i) => [i.name, i]));
   const tNames = tIfs.map((i) => i.name);
   const rNames = [...rIfs.keys()];
-  if (tNames.join(',') !== rNames.join(',')) changes.push(`interfaces [${rNames.join(', ')}] → [${tNames.join(', ')}]`);
+  if (tNames.join(',') !== rNames.join(','))
+    changes.push(`interfaces [${rNames.join(', ')}] → [${tNames.join(', ')}]`);
   for (const t of tIfs) {
     const r = rIfs.get(t.name);
     if (!r) continue;
     const tMac = t.macAddress?.toLowerCase();
     const rMac = r.macAddress?.toLowerCase() ?? platform[t.name];
-    if (tMac && rMac && tMac !== rMac) changes.push(`interface ${t.name}: macAddress ${rMac} → ${tMac}`);
-    if (bindingOf(t) !== bindingOf(r as Interface)) changes.push(`interface ${t.name}: binding ${bindingOf(r as Interface)} → ${bindingOf(t)}`);
+    if (tMac && rMac && tMac !== rMac)
+      changes.push(`interface ${t.name}: macAddress ${rMac} → ${tMac}`);
+    if (bindingOf(t) !== bindingOf(r as Interface))
+      changes.push(`interface ${t.name}: binding ${bindingOf(r as Interface)} → ${bindingOf(t)}`);
     if ((t.model ?? 'virtio') !== ((r as Interface).model ?? 'virtio')) {
-      changes.push(`interface ${t.name}: model ${(r as Interface).model ?? 'virtio'} → ${t.model ?? 'virtio'}`);
+      changes.push(
+        `interface ${t.name}: model ${(r as Interface).model ?? 'virtio'} → ${t.model ?? 'virtio'}`,
+      );
     }
   }
   const rNets = new Map((running.networks ?? []).map((n) => [n.name, n]));
   const tNets = template.networks ?? [];
   if (tNets.map((n) => n.name).join(',') !== [...rNets.keys()].join(',')) {
-    changes.push(`networks [${[...rNets.keys()].join(', ')}] → [${tNets.map((n) => n.name).join(', ')}]`);
+    changes.push(
+      `networks [${[...rNets.keys()].join(', ')}] → [${tNets.map((n) => n.name).join(', ')}]`,
+    );
   }
   for (const t of tNets) {
     const r = rNets.get(t.name);
     if (r && networkSource(t, namespace) !== networkSource(r, namespace)) {
-      changes.push(`network ${t.name}: ${networkSource(r, namespace)} → ${networkSource(t, namespace)}`);
+      changes.push(
+        `network ${t.name}: ${networkSource(r, namespace)} → ${networkSource(t, namespace)}`,
+      );
     }
   }
-  if (cpuCount(template) !== cpuCount(running)) changes.push(`cpu ${cpuCount(running)} → ${cpuCount(template)}`);
+  if (cpuCount(template) !== cpuCount(running))
+    changes.push(`cpu ${cpuCount(running)} → ${cpuCount(template)}`);
   const tm = memoryMiB(template);
   const rm = memoryMiB(running);
   if (tm !== rm) changes.push(`memory ${rm ?? 'default'}Mi → ${tm ?? 'default'}Mi`);
   return changes;
 }
 
-function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, d: VmDecision, podsLeft: boolean): string {
+function printableStatus(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  d: VmDecision,
+  podsLeft: boolean,
+): string {
   if (vm.metadata.deletionTimestamp !== undefined) return 'Terminating';
   if (!vmi) return d.crashLoop ? 'CrashLoopBackOff' : podsLeft ? 'Stopping' : 'Stopped';
   if (vmi.metadata.deletionTimestamp !== undefined) return 'Stopping';
@@ -250,7 +300,13 @@ function printableStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
  * The VM's status from its VMI after this reconcile's actions; conditions of other controllers are kept. `podsLeft`: a
  * launcher pod of the VM still exists (the VM is Stopping until it is gone).
  */
-export function computeVmStatus(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, d: VmDecision, nowIso: string, podsLeft = false): VmStatus {
+export function computeVmStatus(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  d: VmDecision,
+  nowIso: string,
+  podsLeft = false,
+): VmStatus {
   const prev = (vm.status ?? {}) as VmStatus;
   const status: VmStatus = { ...structuredClone(prev) };
   delete status.stateChangeRequests;
@@ -259,19 +315,37 @@ export function computeVmStatus(vm: VirtualMachine, vmi: VirtualMachineInstance 
   const vmiReady = vmi?.status?.conditions?.find((c) => c.type === 'Ready');
   const ready = running && vmiReady?.status !== 'False';
   if (ready) setCondition(conditions, { type: 'Ready', status: 'True' }, nowIso);
-  else if (!vmi) setCondition(conditions, { type: 'Ready', status: 'False', reason: 'VMINotExists', message: 'VMI does not exist' }, nowIso);
+  else if (!vmi)
+    setCondition(
+      conditions,
+      { type: 'Ready', status: 'False', reason: 'VMINotExists', message: 'VMI does not exist' },
+      nowIso,
+    );
   else {
     setCondition(
       conditions,
-      { type: 'Ready', status: 'False', reason: 'GuestNotRunning', message: `VMI is ${vmi.status?.phase ?? 'Pending'}` },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'GuestNotRunning',
+        message: `VMI is ${vmi.status?.phase ?? 'Pending'}`,
+      },
       nowIso,
     );
   }
-  const changes = vmi && !isFinished(vmi) ? nonLiveUpdatableChanges(vm.spec.template.spec, vmi, vm.metadata.namespace ?? 'default') : [];
+  const changes =
+    vmi && !isFinished(vmi)
+      ? nonLiveUpdatableChanges(vm.spec.template.spec, vmi, vm.metadata.namespace ?? 'default')
+      : [];
   if (changes.length > 0) {
     setCondition(
       conditions,
-      { type: 'RestartRequired', status: 'True', reason: RESTART_REQUIRED_REASON, message: `${RESTART_REQUIRED_MESSAGE}: ${changes.join('; ')}` },
+      {
+        type: 'RestartRequired',
+        status: 'True',
+        reason: RESTART_REQUIRED_REASON,
+        message: `${RESTART_REQUIRED_MESSAGE}: ${changes.join('; ')}`,
+      },
       nowIso,
     );
   } else removeCondition(conditions, 'RestartRequired');
@@ -317,11 +391,15 @@ export function vmController(ctx: ControllerContext): Controller {
   async function reconcile(key: string): Promise<Result> {
     const ref = refFor('VirtualMachine', key);
     const vm = (await store.get(ref)) as VirtualMachine | undefined;
-    let vmi = (await store.get({ ...ref, kind: 'VirtualMachineInstance' })) as VirtualMachineInstance | undefined;
+    let vmi = (await store.get({ ...ref, kind: 'VirtualMachineInstance' })) as
+      VirtualMachineInstance | undefined;
     if (!vm) {
       // The VM is gone: its VMI goes too (the launcher then stops the guest, the vmi controller removes the pod).
       if (vmi && ownerVmOf(vmi) && (await deleteIfExists(store, refOf(vmi)))) {
-        log.info({ namespace: vmi.metadata.namespace, vm: vmi.metadata.name }, 'VM deleted: deleted its VMI');
+        log.info(
+          { namespace: vmi.metadata.namespace, vm: vmi.metadata.name },
+          'VM deleted: deleted its VMI',
+        );
       }
       return {};
     }
@@ -349,12 +427,31 @@ export function vmController(ctx: ControllerContext): Controller {
         { type: 'delete', ref: refOf(vmi) },
       ]);
       current = written as VirtualMachine;
-      await event(current, 'Normal', 'SuccessfulDelete', `Stopped the virtual machine by deleting the virtual machine instance ${vmi.metadata.uid ?? ''}`);
-      log.info({ namespace: vm.metadata.namespace, vm: vm.metadata.name, vmi: vmi.metadata.uid, phase: vmi.status?.phase }, 'stopped VMI');
+      await event(
+        current,
+        'Normal',
+        'SuccessfulDelete',
+        `Stopped the virtual machine by deleting the virtual machine instance ${vmi.metadata.uid ?? ''}`,
+      );
+      log.info(
+        {
+          namespace: vm.metadata.namespace,
+          vm: vm.metadata.name,
+          vmi: vmi.metadata.uid,
+          phase: vmi.status?.phase,
+        },
+        'stopped VMI',
+      );
       vmi = undefined;
     }
     if (d.start && !vmi) vmi = await createVmi(current);
-    const status = computeVmStatus(current, vmi, d, nowIso, informers.pods.byIndex(INDEX_VM, key).length > 0);
+    const status = computeVmStatus(
+      current,
+      vmi,
+      d,
+      nowIso,
+      informers.pods.byIndex(INDEX_VM, key).length > 0,
+    );
     if (!sameJson(current.status, status) || d.halt) {
       const next: VirtualMachine = { ...current, status };
       if (d.halt) {
@@ -370,8 +467,10 @@ export function vmController(ctx: ControllerContext): Controller {
     const template = vm.spec.template;
     const previous = ((vm.status ?? {}) as VmStatus).previousMacs;
     const annotations: Record<string, string> = { ...(template.metadata?.annotations ?? {}) };
-    if (previous && Object.keys(previous).length > 0) annotations[ANNOTATION_PREVIOUS_MACS] = JSON.stringify(previous);
-    if (vm.metadata.generation !== undefined) annotations['kubevirt.io/vm-generation'] = String(vm.metadata.generation);
+    if (previous && Object.keys(previous).length > 0)
+      annotations[ANNOTATION_PREVIOUS_MACS] = JSON.stringify(previous);
+    if (vm.metadata.generation !== undefined)
+      annotations['kubevirt.io/vm-generation'] = String(vm.metadata.generation);
     const vmi: VirtualMachineInstance = {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
@@ -381,28 +480,58 @@ export function vmController(ctx: ControllerContext): Controller {
         labels: { ...(template.metadata?.labels ?? {}), [LABEL_VM_NAME]: vm.metadata.name },
         annotations,
         ownerReferences: [
-          { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: vm.metadata.name, uid: vm.metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
+          {
+            apiVersion: 'kubevirt.io/v1',
+            kind: 'VirtualMachine',
+            name: vm.metadata.name,
+            uid: vm.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
         ],
       },
       spec: structuredClone(template.spec),
       status: { phase: 'Pending' },
     };
     const created = (await store.create(vmi)) as VirtualMachineInstance;
-    await event(vm, 'Normal', 'SuccessfulCreate', `Started the virtual machine by creating the new virtual machine instance ${created.metadata.name}`);
-    log.info({ namespace: created.metadata.namespace, vm: vm.metadata.name, vmi: created.metadata.uid }, 'created VMI');
+    await event(
+      vm,
+      'Normal',
+      'SuccessfulCreate',
+      `Started the virtual machine by creating the new virtual machine instance ${created.metadata.name}`,
+    );
+    log.info(
+      { namespace: created.metadata.namespace, vm: vm.metadata.name, vmi: created.metadata.uid },
+      'created VMI',
+    );
     if (previous) {
       const ifaces = template.spec.domain?.devices?.interfaces ?? [];
       const changes = ifaces.flatMap((iface, i) => {
         const old = previous[iface.name];
         const now = iface.macAddress?.toLowerCase();
-        return old && now && old !== now ? [{ field: `spec.template.spec.domain.devices.interfaces[${i}].macAddress`, old, new: now }] : [];
+        return old && now && old !== now
+          ? [
+              {
+                field: `spec.template.spec.domain.devices.interfaces[${i}].macAddress`,
+                old,
+                new: now,
+              },
+            ]
+          : [];
       });
       if (changes.length > 0) {
         await recordAudit(store, log, {
           verb: 'restart-applied',
-          resource: { kind: 'VirtualMachine', namespace: vm.metadata.namespace ?? 'default', name: vm.metadata.name },
+          resource: {
+            kind: 'VirtualMachine',
+            namespace: vm.metadata.namespace ?? 'default',
+            name: vm.metadata.name,
+          },
           changes,
-          outcome: { code: 200, message: `the restart applied ${changes.length} MAC change(s) from the manifest; new instance ${created.metadata.uid ?? ''}` },
+          outcome: {
+            code: 200,
+            message: `the restart applied ${changes.length} MAC change(s) from the manifest; new instance ${created.metadata.uid ?? ''}`,
+          },
         });
       }
     }
@@ -427,10 +556,21 @@ export function launcherPod(vmi: VirtualMachineInstance, nodeName: string): Pod 
     metadata: {
       name: `${LAUNCHER_PREFIX}${base}-${suffix}`,
       namespace,
-      labels: { 'kubevirt.io': 'virt-launcher', [LABEL_VM_NAME]: vmi.metadata.name, [LABEL_CREATED_BY]: vmi.metadata.uid ?? '' },
+      labels: {
+        'kubevirt.io': 'virt-launcher',
+        [LABEL_VM_NAME]: vmi.metadata.name,
+        [LABEL_CREATED_BY]: vmi.metadata.uid ?? '',
+      },
       annotations,
       ownerReferences: [
-        { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', name: vmi.metadata.name, uid: vmi.metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: 'kubevirt.io/v1',
+          kind: 'VirtualMachineInstance',
+          name: vmi.metadata.name,
+          uid: vmi.metadata.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
     },
     spec: { nodeName, containers: [{ name: 'compute', image: 'harrow/virt-launcher' }] },
@@ -447,7 +587,10 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
   const expected = new Map<string, string>();
   const c = ctx.manager.controller({ name: 'vmi', reconcile, concurrency: ctx.concurrency });
   informers.vmis.onEvent((e) => {
-    if (changed(e, (o) => `${o.metadata.uid}|${isFinished(o)}|${o.metadata.deletionTimestamp ?? ''}`)) c.enqueue(objectKey(e.object));
+    if (
+      changed(e, (o) => `${o.metadata.uid}|${isFinished(o)}|${o.metadata.deletionTimestamp ?? ''}`)
+    )
+      c.enqueue(objectKey(e.object));
   });
   // Only a pod's coming and going matters here.
   informers.pods.onEvent((e) => {
@@ -457,12 +600,16 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
   return c;
 
   async function reconcile(key: string): Promise<Result> {
-    const vmi = (await store.get(refFor('VirtualMachineInstance', key))) as VirtualMachineInstance | undefined;
+    const vmi = (await store.get(refFor('VirtualMachineInstance', key))) as
+      VirtualMachineInstance | undefined;
     const uid = vmi?.metadata.uid;
     for (const pod of informers.pods.byIndex(INDEX_VM, key)) {
       if (pod.metadata.labels?.[LABEL_CREATED_BY] === uid) continue;
       if (await deleteIfExists(store, refOf(pod))) {
-        log.info({ namespace: pod.metadata.namespace, pod: pod.metadata.name }, 'deleted the pod of a gone VMI');
+        log.info(
+          { namespace: pod.metadata.namespace, pod: pod.metadata.name },
+          'deleted the pod of a gone VMI',
+        );
       }
     }
     if (!vmi || !uid) return {};
@@ -476,7 +623,15 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
       return {};
     }
     const pending = expected.get(uid);
-    if (pending && (await store.get({ kind: 'Pod', namespace: vmi.metadata.namespace ?? 'default', name: pending }))) return {};
+    if (
+      pending &&
+      (await store.get({
+        kind: 'Pod',
+        namespace: vmi.metadata.namespace ?? 'default',
+        name: pending,
+      }))
+    )
+      return {};
     let node = vmi.status?.nodeName || (scheduler ? scheduler.pick(vmi) : ctx.nodeName);
     if (!node) {
       await event(vmi, 'Warning', 'FailedScheduling', 'no Ready node has room for this VMI');
@@ -484,11 +639,16 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
     }
     // The node goes on the VMI first: its node's agent sees the VMI (and then the pod) only once it is named there.
     if (vmi.status?.nodeName !== node) {
-      const named = await updateWithRetry<VirtualMachineInstance>(store, refOf(vmi), (o) => {
-        if ((o.status ??= {}).nodeName) return false;
-        o.status.nodeName = node;
-        return true;
-      }, { expectUid: uid });
+      const named = await updateWithRetry<VirtualMachineInstance>(
+        store,
+        refOf(vmi),
+        (o) => {
+          if ((o.status ??= {}).nodeName) return false;
+          o.status.nodeName = node;
+          return true;
+        },
+        { expectUid: uid },
+      );
       if (!named) return {};
       node = named.status?.nodeName ?? node;
     }
@@ -496,7 +656,12 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
       try {
         const pod = (await store.create(launcherPod(vmi, node))) as Pod;
         expected.set(uid, pod.metadata.name);
-        await event(vmi, 'Normal', 'SuccessfulCreate', `Created virtual machine pod ${pod.metadata.name}`);
+        await event(
+          vmi,
+          'Normal',
+          'SuccessfulCreate',
+          `Created virtual machine pod ${pod.metadata.name}`,
+        );
         return {};
       } catch (e) {
         if (!(e instanceof AlreadyExists) || attempt >= 4) throw e;
@@ -504,4 +669,3 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
     }
   }
 }
-

@@ -1,6 +1,11 @@
 // fsck's check: reads the store once and lists every inconsistency between manifests, MAC allocations, instances and pods,
 // each with the write that repairs it when one is safe.
-import { comparePool, listAll, type Carrier, type PoolDifference } from '../allocation/consistency.ts';
+import {
+  comparePool,
+  listAll,
+  type Carrier,
+  type PoolDifference,
+} from '../allocation/consistency.ts';
 import { allocationObject } from '../allocation/service.ts';
 import { auditRecord } from '../audit/record.ts';
 import { instanceMacs } from '../controllers/multus.ts';
@@ -41,11 +46,19 @@ export interface PlannedProblem extends FsckProblem {
 const DEFAULT_QUARANTINE_SECONDS = 300;
 const LABEL_VM_NAME = 'vm.kubevirt.io/name';
 
-const key = (namespace: string | undefined, name: string): string => `${namespace ?? 'default'}/${name}`;
+const key = (namespace: string | undefined, name: string): string =>
+  `${namespace ?? 'default'}/${name}`;
 const refOf = (o: KubeObject): ObjectRef =>
-  o.metadata.namespace !== undefined ? { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name } : { kind: o.kind, name: o.metadata.name };
-const describeRef = (r: ObjectRef): string => `${r.kind} ${r.namespace !== undefined ? `${r.namespace}/` : ''}${r.name}`;
-const deleteOp = (o: KubeObject): WriteOp => ({ type: 'delete', ref: refOf(o), ...(o.metadata.resourceVersion ? { resourceVersion: o.metadata.resourceVersion } : {}) });
+  o.metadata.namespace !== undefined
+    ? { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name }
+    : { kind: o.kind, name: o.metadata.name };
+const describeRef = (r: ObjectRef): string =>
+  `${r.kind} ${r.namespace !== undefined ? `${r.namespace}/` : ''}${r.name}`;
+const deleteOp = (o: KubeObject): WriteOp => ({
+  type: 'delete',
+  ref: refOf(o),
+  ...(o.metadata.resourceVersion ? { resourceVersion: o.metadata.resourceVersion } : {}),
+});
 
 interface Snapshot {
   vms: VirtualMachine[];
@@ -60,11 +73,14 @@ export interface FsckSource {
   listAll(kind: string): Promise<KubeObject[]>;
 }
 
-export const storeSource = (store: ResourceStore): FsckSource => ({ listAll: (kind) => listAll(store, kind) });
+export const storeSource = (store: ResourceStore): FsckSource => ({
+  listAll: (kind) => listAll(store, kind),
+});
 
 async function readSnapshot(source: FsckSource): Promise<Snapshot> {
   // API lists may leave out each item's kind; the checks name objects by it.
-  const read = async (kind: string): Promise<KubeObject[]> => (await source.listAll(kind)).map((o) => ({ ...o, kind }));
+  const read = async (kind: string): Promise<KubeObject[]> =>
+    (await source.listAll(kind)).map((o) => ({ ...o, kind }));
   return {
     vms: (await read('VirtualMachine')) as VirtualMachine[],
     vmis: (await read('VirtualMachineInstance')) as VirtualMachineInstance[],
@@ -78,7 +94,8 @@ const ownerVm = (vmi: VirtualMachineInstance): { name: string; uid?: string } | 
   vmi.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine');
 const ownerVmi = (pod: Pod): { name: string; uid?: string } | undefined =>
   pod.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachineInstance');
-const isLauncher = (pod: Pod): boolean => ownerVmi(pod) !== undefined || pod.metadata.labels?.['kubevirt.io'] === 'virt-launcher';
+const isLauncher = (pod: Pod): boolean =>
+  ownerVmi(pod) !== undefined || pod.metadata.labels?.['kubevirt.io'] === 'virt-launcher';
 
 /** MACs each VM (namespace/name) still uses through its instance and launcher pods: what pool-gc keeps in use. */
 function instanceMacsByVm(s: Snapshot): Map<string, Set<string>> {
@@ -90,18 +107,22 @@ function instanceMacsByVm(s: Snapshot): Map<string, Set<string>> {
     set.add(mac.toLowerCase());
   };
   for (const vmi of s.vmis) {
-    for (const mac of instanceMacs(vmi, [])) add(key(vmi.metadata.namespace, ownerVm(vmi)?.name ?? vmi.metadata.name), mac);
+    for (const mac of instanceMacs(vmi, []))
+      add(key(vmi.metadata.namespace, ownerVm(vmi)?.name ?? vmi.metadata.name), mac);
   }
   for (const pod of s.pods) {
     const name = pod.metadata.labels?.[LABEL_VM_NAME];
-    if (name !== undefined) for (const mac of instanceMacs(undefined, [pod])) add(key(pod.metadata.namespace, name), mac);
+    if (name !== undefined)
+      for (const mac of instanceMacs(undefined, [pod])) add(key(pod.metadata.namespace, name), mac);
   }
   return byVm;
 }
 
 function poolOf(pools: MacPool[], mac: string): string {
   const n = macToNumber(mac);
-  const pool = pools.find((p) => p.spec.ranges.some((r) => macToNumber(r.start) <= n && n <= macToNumber(r.end)));
+  const pool = pools.find((p) =>
+    p.spec.ranges.some((r) => macToNumber(r.start) <= n && n <= macToNumber(r.end)),
+  );
   return pool?.metadata.name ?? '';
 }
 
@@ -119,7 +140,10 @@ function heldBy(a: MacAllocation, carrier: Carrier, vm: VirtualMachine | undefin
 }
 
 /** Every problem in the store, each with its repair when one is safe; empty when the store is consistent. */
-export async function planFsck(source: FsckSource, now: Date = new Date()): Promise<PlannedProblem[]> {
+export async function planFsck(
+  source: FsckSource,
+  now: Date = new Date(),
+): Promise<PlannedProblem[]> {
   const s = await readSnapshot(source);
   const vmsByKey = new Map(s.vms.map((v) => [key(v.metadata.namespace, v.metadata.name), v]));
   const used = instanceMacsByVm(s);
@@ -128,7 +152,8 @@ export async function planFsck(source: FsckSource, now: Date = new Date()): Prom
 
   // MAC uniqueness rests on the allocation's key being its MAC: check that first, and leave those MACs alone below.
   const byMac = new Map<string, MacAllocation[]>();
-  for (const a of s.allocations) byMac.set(a.spec.macAddress, [...(byMac.get(a.spec.macAddress) ?? []), a]);
+  for (const a of s.allocations)
+    byMac.set(a.spec.macAddress, [...(byMac.get(a.spec.macAddress) ?? []), a]);
   const untouchable = new Set<string>();
   for (const [mac, held] of byMac) {
     if (held.length > 1) {
@@ -156,33 +181,58 @@ export async function planFsck(source: FsckSource, now: Date = new Date()): Prom
     s.vms,
     s.allocations.filter((a) => a.metadata.name === macAllocationName(a.spec.macAddress)),
   );
-  const duplicated = new Set(differences.filter((d) => d.kind === 'duplicate-in-manifests').map((d) => d.macAddress));
+  const duplicated = new Set(
+    differences.filter((d) => d.kind === 'duplicate-in-manifests').map((d) => d.macAddress),
+  );
   for (const d of differences) {
     const problem: PlannedProblem = { kind: d.kind, macAddress: d.macAddress, message: d.message };
     const a = d.allocation;
-    const carrierVm = d.carrier ? vmsByKey.get(key(d.carrier.namespace, d.carrier.name)) : undefined;
+    const carrierVm = d.carrier
+      ? vmsByKey.get(key(d.carrier.namespace, d.carrier.name))
+      : undefined;
     if (a) problem.object = refOf(a);
     const safe = !untouchable.has(d.macAddress) && !duplicated.has(d.macAddress);
     if (d.kind === 'orphan-allocation' && a) {
       // A MAC the manifest dropped stays in use while the running instance still has it (restart pending): not a problem.
       if (usedBy(key(a.spec.owner.namespace, a.spec.owner.name), d.macAddress)) continue;
       if (safe) {
-        const seconds = s.pools.find((p) => p.metadata.name === a.spec.pool)?.spec.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS;
+        const seconds =
+          s.pools.find((p) => p.metadata.name === a.spec.pool)?.spec.quarantineSeconds ??
+          DEFAULT_QUARANTINE_SECONDS;
         const released: MacAllocation = {
           ...a,
-          status: { state: 'Quarantined', releasedAt: now.toISOString(), quarantineUntil: new Date(now.getTime() + seconds * 1000).toISOString() },
+          status: {
+            state: 'Quarantined',
+            releasedAt: now.toISOString(),
+            quarantineUntil: new Date(now.getTime() + seconds * 1000).toISOString(),
+          },
         };
         problem.repair = `release ${d.macAddress} into quarantine (as pool-gc does)`;
         problem.ops = [{ type: 'update', object: released }];
       }
     } else if (d.kind === 'missing-allocation' && d.carrier && safe && !byMac.has(d.macAddress)) {
-      const owner = { kind: 'VirtualMachine', ...d.carrier, ...(carrierVm?.metadata.uid ? { uid: carrierVm.metadata.uid } : {}) };
+      const owner = {
+        kind: 'VirtualMachine',
+        ...d.carrier,
+        ...(carrierVm?.metadata.uid ? { uid: carrierVm.metadata.uid } : {}),
+      };
       problem.object = { kind: 'MacAllocation', name: macAllocationName(d.macAddress) };
       problem.repair = `create MacAllocation ${macAllocationName(d.macAddress)} held by ${key(d.carrier.namespace, d.carrier.name)}`;
-      problem.ops = [{ type: 'create', object: allocationObject(d.macAddress, poolOf(s.pools, d.macAddress), owner) }];
-    } else if ((d.kind === 'wrong-holder' || d.kind === 'quarantined-in-use') && a && d.carrier && safe) {
+      problem.ops = [
+        {
+          type: 'create',
+          object: allocationObject(d.macAddress, poolOf(s.pools, d.macAddress), owner),
+        },
+      ];
+    } else if (
+      (d.kind === 'wrong-holder' || d.kind === 'quarantined-in-use') &&
+      a &&
+      d.carrier &&
+      safe
+    ) {
       const named = key(a.spec.owner.namespace, a.spec.owner.name);
-      const claimant = named !== key(d.carrier.namespace, d.carrier.name) && usedBy(named, d.macAddress);
+      const claimant =
+        named !== key(d.carrier.namespace, d.carrier.name) && usedBy(named, d.macAddress);
       if (claimant) {
         problem.message += `; ${named} still uses it in its instance, so two VMs claim it`;
       } else {
@@ -199,7 +249,12 @@ export async function planFsck(source: FsckSource, now: Date = new Date()): Prom
     const vm = vmsByKey.get(key(vmi.metadata.namespace, owner?.name ?? vmi.metadata.name));
     const ref = refOf(vmi);
     if (!owner) {
-      if (!vm) problems.push({ kind: 'vmi-without-vm', object: ref, message: `${describeRef(ref)} names no VirtualMachine and none of its name exists` });
+      if (!vm)
+        problems.push({
+          kind: 'vmi-without-vm',
+          object: ref,
+          message: `${describeRef(ref)} names no VirtualMachine and none of its name exists`,
+        });
       continue;
     }
     if (vm && (!owner.uid || !vm.metadata.uid || owner.uid === vm.metadata.uid)) continue;
@@ -232,7 +287,8 @@ export async function planFsck(source: FsckSource, now: Date = new Date()): Prom
 }
 
 /** The problems without their write plans (what fsck prints). */
-export const withoutPlans = (problems: PlannedProblem[]): FsckProblem[] => problems.map(({ ops: _ops, ...p }) => p);
+export const withoutPlans = (problems: PlannedProblem[]): FsckProblem[] =>
+  problems.map(({ ops: _ops, ...p }) => p);
 
 export interface RepairOutcome {
   problem: FsckProblem;
@@ -247,11 +303,17 @@ const FSCK_USER = 'system:harrow-fsck';
  * Applies each safe repair as its own atomic commit with its audit record, so one that fails (the object changed
  * meanwhile) leaves the others done.
  */
-export async function repairStore(store: ResourceStore, problems: PlannedProblem[]): Promise<RepairOutcome[]> {
+export async function repairStore(
+  store: ResourceStore,
+  problems: PlannedProblem[],
+): Promise<RepairOutcome[]> {
   const outcomes: RepairOutcome[] = [];
   for (const { ops, ...problem } of problems) {
     if (!ops || ops.length === 0) continue;
-    const about = problem.object ?? { kind: 'MacAllocation', name: macAllocationName(problem.macAddress ?? '') };
+    const about = problem.object ?? {
+      kind: 'MacAllocation',
+      name: macAllocationName(problem.macAddress ?? ''),
+    };
     const audit = auditRecord({
       user: FSCK_USER,
       verb: 'fsck-repair',
@@ -262,7 +324,11 @@ export async function repairStore(store: ResourceStore, problems: PlannedProblem
       await store.commit([...ops, { type: 'create', object: audit }]);
       outcomes.push({ problem, repaired: true });
     } catch (e) {
-      outcomes.push({ problem, repaired: false, error: e instanceof Error ? e.message : String(e) });
+      outcomes.push({
+        problem,
+        repaired: false,
+        error: e instanceof Error ? e.message : String(e),
+      });
     }
   }
   return outcomes;

@@ -29,7 +29,20 @@ export interface CronSchedule {
   dowRestricted: boolean;
 }
 
-const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const MONTH_NAMES = [
+  'JAN',
+  'FEB',
+  'MAR',
+  'APR',
+  'MAY',
+  'JUN',
+  'JUL',
+  'AUG',
+  'SEP',
+  'OCT',
+  'NOV',
+  'DEC',
+];
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
 interface FieldSpec {
@@ -68,10 +81,14 @@ function parseValue(text: string, spec: FieldSpec): number {
   }
   if (!/^\d+$/.test(text)) {
     const names = spec.names ? ` or a name (${spec.names.join(', ')})` : '';
-    throw new CronSyntaxError(spec.field, `${JSON.stringify(text)} is not a number from ${spec.min} to ${spec.max}${names}`);
+    throw new CronSyntaxError(
+      spec.field,
+      `${JSON.stringify(text)} is not a number from ${spec.min} to ${spec.max}${names}`,
+    );
   }
   const n = Number(text);
-  if (n < spec.min || n > spec.max) throw new CronSyntaxError(spec.field, `${n} is out of range ${spec.min}-${spec.max}`);
+  if (n < spec.min || n > spec.max)
+    throw new CronSyntaxError(spec.field, `${n} is out of range ${spec.min}-${spec.max}`);
   return n;
 }
 
@@ -79,12 +96,18 @@ function parseField(text: string, spec: FieldSpec): boolean[] {
   const set = new Array<boolean>(spec.max + 1).fill(false);
   if (text === '') throw new CronSyntaxError(spec.field, 'is empty');
   for (const part of text.split(',')) {
-    if (part === '') throw new CronSyntaxError(spec.field, `${JSON.stringify(text)} has an empty list item`);
+    if (part === '')
+      throw new CronSyntaxError(spec.field, `${JSON.stringify(text)} has an empty list item`);
     const [range, stepText, extra] = part.split('/');
-    if (extra !== undefined) throw new CronSyntaxError(spec.field, `${JSON.stringify(part)} has more than one /`);
+    if (extra !== undefined)
+      throw new CronSyntaxError(spec.field, `${JSON.stringify(part)} has more than one /`);
     let step = 1;
     if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0) throw new CronSyntaxError(spec.field, `step ${JSON.stringify(stepText)} must be a whole number of at least 1`);
+      if (!/^\d+$/.test(stepText) || Number(stepText) === 0)
+        throw new CronSyntaxError(
+          spec.field,
+          `step ${JSON.stringify(stepText)} must be a whole number of at least 1`,
+        );
       step = Number(stepText);
     }
     let lo: number;
@@ -94,11 +117,21 @@ function parseField(text: string, spec: FieldSpec): boolean[] {
       hi = spec.field === 'day-of-week' ? 6 : spec.max;
     } else {
       const bounds = (range as string).split('-');
-      if (bounds.length > 2) throw new CronSyntaxError(spec.field, `${JSON.stringify(range)} is not a range like 1-5`);
+      if (bounds.length > 2)
+        throw new CronSyntaxError(spec.field, `${JSON.stringify(range)} is not a range like 1-5`);
       lo = parseValue(bounds[0] as string, spec);
       // `a/n` means from a to the field's end, as cronie reads it.
-      hi = bounds.length === 2 ? parseValue(bounds[1] as string, spec) : stepText !== undefined ? spec.max : lo;
-      if (hi < lo) throw new CronSyntaxError(spec.field, `range ${JSON.stringify(range)} runs backwards (${lo} > ${hi})`);
+      hi =
+        bounds.length === 2
+          ? parseValue(bounds[1] as string, spec)
+          : stepText !== undefined
+            ? spec.max
+            : lo;
+      if (hi < lo)
+        throw new CronSyntaxError(
+          spec.field,
+          `range ${JSON.stringify(range)} runs backwards (${lo} > ${hi})`,
+        );
     }
     for (let v = lo; v <= hi; v += step) set[v] = true;
   }
@@ -109,12 +142,21 @@ function parseField(text: string, spec: FieldSpec): boolean[] {
 export function parseCron(expression: string): CronSchedule {
   const source = expression.trim();
   const expanded = MACROS[source.toLowerCase()] ?? source;
-  if (expanded.startsWith('@')) throw new CronSyntaxError('expression', `unknown macro ${JSON.stringify(source)} (one of ${Object.keys(MACROS).join(', ')})`);
+  if (expanded.startsWith('@'))
+    throw new CronSyntaxError(
+      'expression',
+      `unknown macro ${JSON.stringify(source)} (one of ${Object.keys(MACROS).join(', ')})`,
+    );
   const parts = expanded.split(/\s+/).filter((p) => p !== '');
   if (parts.length !== 5) {
-    throw new CronSyntaxError('expression', `${JSON.stringify(source)} has ${parts.length} field(s); expected 5: minute hour day-of-month month day-of-week`);
+    throw new CronSyntaxError(
+      'expression',
+      `${JSON.stringify(source)} has ${parts.length} field(s); expected 5: minute hour day-of-month month day-of-week`,
+    );
   }
-  const [minutes, hours, dom, months, dowRaw] = parts.map((p, i) => parseField(p, SPECS[i] as FieldSpec)) as [boolean[], boolean[], boolean[], boolean[], boolean[]];
+  const [minutes, hours, dom, months, dowRaw] = parts.map((p, i) =>
+    parseField(p, SPECS[i] as FieldSpec),
+  ) as [boolean[], boolean[], boolean[], boolean[], boolean[]];
   const dow = dowRaw.slice(0, 7);
   if (dowRaw[7]) dow[0] = true;
   const schedule: CronSchedule = {
@@ -129,13 +171,20 @@ export function parseCron(expression: string): CronSchedule {
   };
   if (schedule.domRestricted && !schedule.dowRestricted) {
     // e.g. `0 0 30 2 *`: a schedule that never fires is a typo, not a window.
-    const possible = months.some((on, m) => on && dom.some((d, day) => d && day >= 1 && day <= maxDaysOf(m)));
-    if (!possible) throw new CronSyntaxError('day-of-month', `no selected day occurs in the selected month(s) of ${JSON.stringify(source)}`);
+    const possible = months.some(
+      (on, m) => on && dom.some((d, day) => d && day >= 1 && day <= maxDaysOf(m)),
+    );
+    if (!possible)
+      throw new CronSyntaxError(
+        'day-of-month',
+        `no selected day occurs in the selected month(s) of ${JSON.stringify(source)}`,
+      );
   }
   return schedule;
 }
 
-const maxDaysOf = (month: number): number => (month === 2 ? 29 : [4, 6, 9, 11].includes(month) ? 30 : 31);
+const maxDaysOf = (month: number): number =>
+  month === 2 ? 29 : [4, 6, 9, 11].includes(month) ? 30 : 31;
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -183,14 +232,24 @@ export interface LocalTime {
 /** The wall-clock time in `timeZone` at an instant. */
 export function localTime(timeZone: string, ms: number): LocalTime {
   const out: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) if (p.type !== 'literal') out[p.type] = Number(p.value);
-  return { year: out.year!, month: out.month!, day: out.day!, hour: out.hour!, minute: out.minute!, second: out.second! };
+  for (const p of formatter(timeZone).formatToParts(new Date(ms)))
+    if (p.type !== 'literal') out[p.type] = Number(p.value);
+  return {
+    year: out.year!,
+    month: out.month!,
+    day: out.day!,
+    hour: out.hour!,
+    minute: out.minute!,
+    second: out.second!,
+  };
 }
 
 /** Local time minus UTC, in ms, at an instant. */
 function offsetAt(timeZone: string, ms: number): number {
   const l = localTime(timeZone, ms);
-  return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - Math.floor(ms / 1000) * 1000;
+  return (
+    Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - Math.floor(ms / 1000) * 1000
+  );
 }
 
 /**
@@ -214,7 +273,12 @@ function dayMatches(s: CronSchedule, year: number, month: number, day: number): 
 }
 
 /** The earliest start on one local day that is after `afterMs`, if any. */
-function earliestOnDay(s: CronSchedule, timeZone: string, dayWall: number, afterMs: number): number | undefined {
+function earliestOnDay(
+  s: CronSchedule,
+  timeZone: string,
+  dayWall: number,
+  afterMs: number,
+): number | undefined {
   // Every instant of a local day lies within 14 h of its wall-clock midnight read as UTC.
   const o1 = offsetAt(timeZone, dayWall - 14 * 3_600_000);
   const o2 = offsetAt(timeZone, dayWall + DAY_MS + 14 * 3_600_000);
@@ -260,7 +324,9 @@ export function nextCronTime(s: CronSchedule, timeZone: string, after: Date): Da
     if (o1 === o2) return new Date(t);
   }
   if (found !== undefined) return new Date(found);
-  throw new Error(`cron ${JSON.stringify(s.source)} has no start within ${Math.round(SEARCH_DAYS / 366)} years`);
+  throw new Error(
+    `cron ${JSON.stringify(s.source)} has no start within ${Math.round(SEARCH_DAYS / 366)} years`,
+  );
 }
 
 /** A recurring window: it opens at each start of `cron` in `timeZone` and stays open `durationMinutes`. */
@@ -275,7 +341,8 @@ export interface WindowOccurrence {
   end: Date;
 }
 
-const scheduleOf = (cron: string | CronSchedule): CronSchedule => (typeof cron === 'string' ? parseCron(cron) : cron);
+const scheduleOf = (cron: string | CronSchedule): CronSchedule =>
+  typeof cron === 'string' ? parseCron(cron) : cron;
 
 /** When the window next opens, strictly after `after`. */
 export function nextWindowStart(cron: string | CronSchedule, timeZone: string, after: Date): Date {
@@ -285,7 +352,11 @@ export function nextWindowStart(cron: string | CronSchedule, timeZone: string, a
 /** The occurrence of the window that is open at `at` (start ≤ at < end), if one is; the earliest when several overlap. */
 export function windowContaining(window: Window, at: Date): WindowOccurrence | undefined {
   const durationMs = window.durationMinutes * MINUTE_MS;
-  const start = nextCronTime(scheduleOf(window.cron), window.timeZone, new Date(at.getTime() - durationMs));
+  const start = nextCronTime(
+    scheduleOf(window.cron),
+    window.timeZone,
+    new Date(at.getTime() - durationMs),
+  );
   if (start.getTime() > at.getTime()) return undefined;
   return { start, end: new Date(start.getTime() + durationMs) };
 }

@@ -47,68 +47,126 @@ export interface MaintenanceWindow {
 const MAX_DURATION_MINUTES = 31 * 1440;
 
 /** The annotation's causes (field paths under `field`), empty when it is valid. */
-export function windowCauses(raw: string, field: string): { window?: MaintenanceWindow; causes: StatusCause[] } {
+export function windowCauses(
+  raw: string,
+  field: string,
+): { window?: MaintenanceWindow; causes: StatusCause[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    return { causes: [fieldInvalid(field, 'must be JSON: {"schedule": "0 2 * * SUN", "duration": "2h", "timeZone": "Europe/Berlin"}')] };
+    return {
+      causes: [
+        fieldInvalid(
+          field,
+          'must be JSON: {"schedule": "0 2 * * SUN", "duration": "2h", "timeZone": "Europe/Berlin"}',
+        ),
+      ],
+    };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return { causes: [fieldInvalid(field, 'must be a JSON object with schedule, duration and timeZone')] };
+    return {
+      causes: [fieldInvalid(field, 'must be a JSON object with schedule, duration and timeZone')],
+    };
   }
   const o = parsed as Record<string, unknown>;
   const causes: StatusCause[] = [];
   for (const k of Object.keys(o)) {
-    if (!['schedule', 'duration', 'timeZone'].includes(k)) causes.push(fieldInvalid(`${field}.${k}`, 'unknown field (expected schedule, duration, timeZone)'));
+    if (!['schedule', 'duration', 'timeZone'].includes(k))
+      causes.push(
+        fieldInvalid(`${field}.${k}`, 'unknown field (expected schedule, duration, timeZone)'),
+      );
   }
   let cron: CronSchedule | undefined;
-  if (o.schedule === undefined) causes.push(fieldRequired(`${field}.schedule`, 'a 5-field cron expression, e.g. "0 2 * * SUN"'));
-  else if (typeof o.schedule !== 'string') causes.push(fieldInvalid(`${field}.schedule`, 'must be a string (a cron expression)'));
+  if (o.schedule === undefined)
+    causes.push(
+      fieldRequired(`${field}.schedule`, 'a 5-field cron expression, e.g. "0 2 * * SUN"'),
+    );
+  else if (typeof o.schedule !== 'string')
+    causes.push(fieldInvalid(`${field}.schedule`, 'must be a string (a cron expression)'));
   else {
     try {
       cron = parseCron(o.schedule);
     } catch (e) {
       if (!(e instanceof CronSyntaxError)) throw e;
-      causes.push(fieldInvalid(`${field}.schedule`, `cron ${JSON.stringify(o.schedule)}: ${e.message}`));
+      causes.push(
+        fieldInvalid(`${field}.schedule`, `cron ${JSON.stringify(o.schedule)}: ${e.message}`),
+      );
     }
   }
   let durationMinutes: number | undefined;
-  if (o.duration === undefined) causes.push(fieldRequired(`${field}.duration`, 'how long the window stays open, e.g. "2h" or "90m"'));
+  if (o.duration === undefined)
+    causes.push(
+      fieldRequired(`${field}.duration`, 'how long the window stays open, e.g. "2h" or "90m"'),
+    );
   else {
     durationMinutes = typeof o.duration === 'string' ? parseWindowDuration(o.duration) : undefined;
-    if (durationMinutes === undefined) causes.push(fieldInvalid(`${field}.duration`, 'must be a duration such as "2h", "90m" or "1h30m"'));
+    if (durationMinutes === undefined)
+      causes.push(
+        fieldInvalid(`${field}.duration`, 'must be a duration such as "2h", "90m" or "1h30m"'),
+      );
     else if (durationMinutes < 1 || durationMinutes > MAX_DURATION_MINUTES) {
-      causes.push(fieldInvalid(`${field}.duration`, `must be from 1m to ${formatWindowDuration(MAX_DURATION_MINUTES)}`));
+      causes.push(
+        fieldInvalid(
+          `${field}.duration`,
+          `must be from 1m to ${formatWindowDuration(MAX_DURATION_MINUTES)}`,
+        ),
+      );
     }
   }
   const timeZone = o.timeZone === undefined ? 'UTC' : o.timeZone;
   if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone)) {
-    causes.push(fieldInvalid(`${field}.timeZone`, `${JSON.stringify(timeZone)} is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`));
+    causes.push(
+      fieldInvalid(
+        `${field}.timeZone`,
+        `${JSON.stringify(timeZone)} is not an IANA time zone (e.g. "Europe/Berlin", "UTC")`,
+      ),
+    );
   }
   if (causes.length > 0 || !cron || durationMinutes === undefined) return { causes };
-  return { window: { schedule: cron.source, cron, durationMinutes, timeZone: timeZone as string }, causes };
+  return {
+    window: { schedule: cron.source, cron, durationMinutes, timeZone: timeZone as string },
+    causes,
+  };
 }
 
-export const windowField = (annotation = ANNOTATION_MAINTENANCE_WINDOW): string => `metadata.annotations[${annotation}]`;
+export const windowField = (annotation = ANNOTATION_MAINTENANCE_WINDOW): string =>
+  `metadata.annotations[${annotation}]`;
 
 /** The window an object's annotation names, undefined when it has none; Invalid naming the field when it is bad. */
 export function windowOf(o: KubeObject): MaintenanceWindow | undefined {
   const raw = o.metadata.annotations?.[ANNOTATION_MAINTENANCE_WINDOW];
   if (raw === undefined) return undefined;
   const { window, causes } = windowCauses(raw, windowField());
-  if (!window) throw new Invalid(`${o.kind} "${o.metadata.name}": invalid maintenance window: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`, causes);
+  if (!window)
+    throw new Invalid(
+      `${o.kind} "${o.metadata.name}": invalid maintenance window: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`,
+      causes,
+    );
   return window;
 }
 
 /** Causes for the maintenance annotations of a Namespace or VM that changed from `old` (an unchanged bad value stays). */
-export function maintenanceAnnotationCauses(o: KubeObject, old: KubeObject | undefined): StatusCause[] {
+export function maintenanceAnnotationCauses(
+  o: KubeObject,
+  old: KubeObject | undefined,
+): StatusCause[] {
   const causes: StatusCause[] = [];
   const raw = o.metadata.annotations?.[ANNOTATION_MAINTENANCE_WINDOW];
-  if (raw !== undefined && raw !== old?.metadata.annotations?.[ANNOTATION_MAINTENANCE_WINDOW]) causes.push(...windowCauses(raw, windowField()).causes);
+  if (raw !== undefined && raw !== old?.metadata.annotations?.[ANNOTATION_MAINTENANCE_WINDOW])
+    causes.push(...windowCauses(raw, windowField()).causes);
   const at = o.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT];
-  if (at !== undefined && at !== old?.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] && Number.isNaN(Date.parse(at))) {
-    causes.push(fieldInvalid(windowField(ANNOTATION_RESTART_SCHEDULED_AT), 'must be an RFC 3339 time, e.g. 2026-11-29T01:00:00Z'));
+  if (
+    at !== undefined &&
+    at !== old?.metadata.annotations?.[ANNOTATION_RESTART_SCHEDULED_AT] &&
+    Number.isNaN(Date.parse(at))
+  ) {
+    causes.push(
+      fieldInvalid(
+        windowField(ANNOTATION_RESTART_SCHEDULED_AT),
+        'must be an RFC 3339 time, e.g. 2026-11-29T01:00:00Z',
+      ),
+    );
   }
   return causes;
 }
@@ -120,7 +178,10 @@ export interface AppliedWindow {
 }
 
 /** The window that applies to a VM: its own annotation, else its namespace's; undefined when neither names one. */
-export function appliedWindow(vm: KubeObject, namespace: KubeObject | undefined): AppliedWindow | undefined {
+export function appliedWindow(
+  vm: KubeObject,
+  namespace: KubeObject | undefined,
+): AppliedWindow | undefined {
   const own = windowOf(vm);
   if (own) return { window: own, source: 'VirtualMachine' };
   const ns = namespace ? windowOf(namespace) : undefined;

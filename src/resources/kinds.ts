@@ -1,6 +1,7 @@
 // The resource kinds Harrow serves: group, version, plural, scope, short names and verbs (discovery reads this table).
 
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+export type Verb =
+  'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export interface KindInfo {
   kind: string;
@@ -15,7 +16,16 @@ export interface KindInfo {
   categories?: string[];
 }
 
-const rw: Verb[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+const rw: Verb[] = [
+  'get',
+  'list',
+  'watch',
+  'create',
+  'update',
+  'patch',
+  'delete',
+  'deletecollection',
+];
 const ro: Verb[] = ['get', 'list', 'watch'];
 
 const k = (
@@ -42,21 +52,45 @@ const k = (
 
 export const KINDS: readonly KindInfo[] = [
   k('VirtualMachine', 'kubevirt.io', 'virtualmachines', true, ['vm', 'vms'], rw, ['all']),
-  k('VirtualMachineInstance', 'kubevirt.io', 'virtualmachineinstances', true, ['vmi', 'vmis'], rw, ['all']),
+  k('VirtualMachineInstance', 'kubevirt.io', 'virtualmachineinstances', true, ['vmi', 'vmis'], rw, [
+    'all',
+  ]),
   // KubeVirt serves clones as v1beta1 (v1alpha1 is deprecated; there is no v1): manifests written for it apply unchanged.
-  k('VirtualMachineClone', 'clone.kubevirt.io', 'virtualmachineclones', true, ['vmclone', 'vmclones'], rw, undefined, 'v1beta1'),
-  k('NetworkAttachmentDefinition', 'k8s.cni.cncf.io', 'network-attachment-definitions', true, ['net-attach-def'], rw),
+  k(
+    'VirtualMachineClone',
+    'clone.kubevirt.io',
+    'virtualmachineclones',
+    true,
+    ['vmclone', 'vmclones'],
+    rw,
+    undefined,
+    'v1beta1',
+  ),
+  k(
+    'NetworkAttachmentDefinition',
+    'k8s.cni.cncf.io',
+    'network-attachment-definitions',
+    true,
+    ['net-attach-def'],
+    rw,
+  ),
   k('MacPool', 'harrow.io', 'macpools', false, ['mp'], rw),
   k('MacAllocation', 'harrow.io', 'macallocations', false, ['macs'], ro),
   k('AuditRecord', 'harrow.io', 'auditrecords', true, ['audit'], [...ro, 'create']),
   k('Pod', '', 'pods', true, ['po'], rw, ['all']),
   k('Event', '', 'events', true, ['ev'], rw),
-  k('Namespace', '', 'namespaces', false, ['ns'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
+  k(
+    'Namespace',
+    '',
+    'namespaces',
+    false,
+    ['ns'],
+    ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+  ),
   k('Node', '', 'nodes', false, ['no'], rw),
   // A user's API token, by its SHA-256 only (src/apiserver/tokens.ts); admins only.
   k('ApiToken', 'harrow.io', 'apitokens', false, ['token', 'tokens'], rw),
 ];
-
 
 const byKind = new Map(KINDS.map((i) => [i.kind, i]));
 

@@ -63,7 +63,12 @@ export const keyOf = (r: ObjectRef): string =>
 export function setCondition(conditions: Condition[], next: Condition, now: string): boolean {
   const i = conditions.findIndex((c) => c.type === next.type);
   const prev = i >= 0 ? conditions[i] : undefined;
-  if (prev && prev.status === next.status && prev.reason === next.reason && prev.message === next.message) {
+  if (
+    prev &&
+    prev.status === next.status &&
+    prev.reason === next.reason &&
+    prev.message === next.message
+  ) {
     return false;
   }
   const merged: Condition = {

@@ -54,12 +54,23 @@ export function ipv4ToNumber(text: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
   if (!m) return undefined;
   const octets = m.slice(1).map(Number);
-  if (octets.some((o) => o > 255) || m.slice(1).some((o) => o.length > 1 && o.startsWith('0'))) return undefined;
-  return ((octets[0] as number) * 2 ** 24 + (octets[1] as number) * 2 ** 16 + (octets[2] as number) * 2 ** 8 + (octets[3] as number));
+  if (octets.some((o) => o > 255) || m.slice(1).some((o) => o.length > 1 && o.startsWith('0')))
+    return undefined;
+  return (
+    (octets[0] as number) * 2 ** 24 +
+    (octets[1] as number) * 2 ** 16 +
+    (octets[2] as number) * 2 ** 8 +
+    (octets[3] as number)
+  );
 }
 
 export function numberToIpv4(n: number): string {
-  return [Math.floor(n / 2 ** 24) % 256, Math.floor(n / 2 ** 16) % 256, Math.floor(n / 2 ** 8) % 256, n % 256].join('.');
+  return [
+    Math.floor(n / 2 ** 24) % 256,
+    Math.floor(n / 2 ** 16) % 256,
+    Math.floor(n / 2 ** 8) % 256,
+    n % 256,
+  ].join('.');
 }
 
 export interface Cidr {
@@ -96,7 +107,8 @@ export function networkIdOf(nad: NetworkAttachmentDefinition): string {
   return hex.slice(0, 8);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const cause = (message: string): StatusCause => fieldInvalid(CONFIG_FIELD, message);
 
 function invalid(nad: NetworkAttachmentDefinition, causes: StatusCause[]): Invalid {
@@ -112,12 +124,16 @@ function invalid(nad: NetworkAttachmentDefinition, causes: StatusCause[]): Inval
  * Validates a NAD's spec.config and returns the parsed CNI config. With `requireIpam: false` a config without `ipam` is
  * accepted (admission then fills a free subnet). Throws Invalid whose causes name `spec.config`.
  */
-export function validateNadConfig(nad: NetworkAttachmentDefinition, options: { requireIpam?: boolean } = {}): NadConfig {
+export function validateNadConfig(
+  nad: NetworkAttachmentDefinition,
+  options: { requireIpam?: boolean } = {},
+): NadConfig {
   const raw = nad.spec?.config;
   if (raw === undefined || raw === '') {
     throw invalid(nad, [fieldRequired(CONFIG_FIELD, 'the CNI configuration (JSON) is required')]);
   }
-  if (typeof raw !== 'string') throw invalid(nad, [cause('must be a string holding the CNI configuration as JSON')]);
+  if (typeof raw !== 'string')
+    throw invalid(nad, [cause('must be a string holding the CNI configuration as JSON')]);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -127,14 +143,29 @@ export function validateNadConfig(nad: NetworkAttachmentDefinition, options: { r
   if (!isObject(parsed)) throw invalid(nad, [cause('must be a JSON object')]);
   const config = parsed as NadConfig;
   const causes: StatusCause[] = [];
-  if (config.type === undefined) causes.push(fieldRequired(CONFIG_FIELD, `type is required: one of ${SUPPORTED_CNI_TYPES.join(', ')}`));
+  if (config.type === undefined)
+    causes.push(
+      fieldRequired(CONFIG_FIELD, `type is required: one of ${SUPPORTED_CNI_TYPES.join(', ')}`),
+    );
   else if (!(SUPPORTED_CNI_TYPES as readonly unknown[]).includes(config.type)) {
-    causes.push(cause(`type ${JSON.stringify(config.type)} is not supported: Harrow creates ${SUPPORTED_CNI_TYPES.join(' or ')} networks`));
+    causes.push(
+      cause(
+        `type ${JSON.stringify(config.type)} is not supported: Harrow creates ${SUPPORTED_CNI_TYPES.join(' or ')} networks`,
+      ),
+    );
   }
-  if (config.vlan !== undefined && (!Number.isInteger(config.vlan) || config.vlan < 1 || config.vlan > 4094)) {
-    causes.push(cause(`vlan ${JSON.stringify(config.vlan)}: must be a whole number from 1 to 4094`));
+  if (
+    config.vlan !== undefined &&
+    (!Number.isInteger(config.vlan) || config.vlan < 1 || config.vlan > 4094)
+  ) {
+    causes.push(
+      cause(`vlan ${JSON.stringify(config.vlan)}: must be a whole number from 1 to 4094`),
+    );
   }
-  if (config.ipam === undefined || (isObject(config.ipam) && Object.keys(config.ipam).length === 0)) {
+  if (
+    config.ipam === undefined ||
+    (isObject(config.ipam) && Object.keys(config.ipam).length === 0)
+  ) {
     if (options.requireIpam !== false) {
       causes.push(fieldRequired(CONFIG_FIELD, 'ipam.subnet is required (e.g. "198.18.7.0/24")'));
     }
@@ -149,16 +180,33 @@ export function validateNadConfig(nad: NetworkAttachmentDefinition, options: { r
 
 function validateIpam(ipam: Record<string, unknown>): StatusCause[] {
   const causes: StatusCause[] = [];
-  if (typeof ipam.subnet !== 'string') return [fieldRequired(CONFIG_FIELD, 'ipam.subnet is required (e.g. "198.18.7.0/24")')];
+  if (typeof ipam.subnet !== 'string')
+    return [fieldRequired(CONFIG_FIELD, 'ipam.subnet is required (e.g. "198.18.7.0/24")')];
   const subnet = parseCidr(ipam.subnet);
-  if (!subnet) return [cause(`ipam.subnet ${JSON.stringify(ipam.subnet)}: must be an IPv4 network in CIDR form with no host bits set, e.g. 198.18.7.0/24`)];
+  if (!subnet)
+    return [
+      cause(
+        `ipam.subnet ${JSON.stringify(ipam.subnet)}: must be an IPv4 network in CIDR form with no host bits set, e.g. 198.18.7.0/24`,
+      ),
+    ];
   if (subnet.first < VM_BLOCK.first || subnet.last > VM_BLOCK.last) {
-    return [cause(`ipam.subnet ${ipam.subnet}: must lie inside ${VM_NETWORKS.base}/${VM_NETWORKS.prefix}, the range reserved for VM networks`)];
+    return [
+      cause(
+        `ipam.subnet ${ipam.subnet}: must lie inside ${VM_NETWORKS.base}/${VM_NETWORKS.prefix}, the range reserved for VM networks`,
+      ),
+    ];
   }
   if (overlaps(subnet, POD_BLOCK)) {
-    return [cause(`ipam.subnet ${ipam.subnet}: overlaps ${POD_NETWORK_CIDR}, which is reserved for the pod network`)];
+    return [
+      cause(
+        `ipam.subnet ${ipam.subnet}: overlaps ${POD_NETWORK_CIDR}, which is reserved for the pod network`,
+      ),
+    ];
   }
-  if (subnet.prefix > 30) return [cause(`ipam.subnet ${ipam.subnet}: must be /30 or larger to hold a gateway and a guest`)];
+  if (subnet.prefix > 30)
+    return [
+      cause(`ipam.subnet ${ipam.subnet}: must be /30 or larger to hold a gateway and a guest`),
+    ];
   const addr = (field: string): number | undefined => {
     const v = ipam[field];
     if (v === undefined) return undefined;
@@ -168,7 +216,9 @@ function validateIpam(ipam: Record<string, unknown>): StatusCause[] {
       return undefined;
     }
     if (n <= subnet.first || n >= subnet.last) {
-      causes.push(cause(`ipam.${field} ${String(v)}: must be a host address inside ${ipam.subnet as string}`));
+      causes.push(
+        cause(`ipam.${field} ${String(v)}: must be a host address inside ${ipam.subnet as string}`),
+      );
       return undefined;
     }
     return n;
@@ -178,17 +228,35 @@ function validateIpam(ipam: Record<string, unknown>): StatusCause[] {
   const end = addr('rangeEnd');
   if (causes.length > 0) return causes;
   const r = defaultsOf(subnet, gateway, start, end);
-  if (r.start > r.end) causes.push(cause(`ipam.rangeStart ${numberToIpv4(r.start)} is after ipam.rangeEnd ${numberToIpv4(r.end)}`));
+  if (r.start > r.end)
+    causes.push(
+      cause(
+        `ipam.rangeStart ${numberToIpv4(r.start)} is after ipam.rangeEnd ${numberToIpv4(r.end)}`,
+      ),
+    );
   else if (r.gateway >= r.start && r.gateway <= r.end) {
-    causes.push(cause(`ipam.gateway ${numberToIpv4(r.gateway)} lies inside the DHCP range ${numberToIpv4(r.start)}–${numberToIpv4(r.end)}`));
+    causes.push(
+      cause(
+        `ipam.gateway ${numberToIpv4(r.gateway)} lies inside the DHCP range ${numberToIpv4(r.start)}–${numberToIpv4(r.end)}`,
+      ),
+    );
   }
   return causes;
 }
 
-function defaultsOf(subnet: Cidr, gateway?: number, start?: number, end?: number): { gateway: number; start: number; end: number } {
+function defaultsOf(
+  subnet: Cidr,
+  gateway?: number,
+  start?: number,
+  end?: number,
+): { gateway: number; start: number; end: number } {
   const gw = gateway ?? subnet.first + 1;
   const defaultStart = gw === subnet.first + 1 ? subnet.first + 2 : subnet.first + 1;
-  return { gateway: gw, start: start ?? defaultStart, end: end ?? (gw === subnet.last - 1 ? subnet.last - 2 : subnet.last - 1) };
+  return {
+    gateway: gw,
+    start: start ?? defaultStart,
+    end: end ?? (gw === subnet.last - 1 ? subnet.last - 2 : subnet.last - 1),
+  };
 }
 
 /** The network a stored NAD stands for (validated; ipam required). */

@@ -6,9 +6,16 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Causes for a name that is not a DNS-1123 label (empty list when it is one). */
 export function validateDns1123Label(value: unknown, field: string): StatusCause[] {
-  if (value === undefined || value === null || value === '') return [fieldRequired(field, 'name or generateName is required')];
+  if (value === undefined || value === null || value === '')
+    return [fieldRequired(field, 'name or generateName is required')];
   if (typeof value !== 'string') return [fieldInvalid(field, 'must be a string')];
-  if (value.length > 63) return [fieldInvalid(field, `${JSON.stringify(value.slice(0, 80))}: must be no more than 63 characters`)];
+  if (value.length > 63)
+    return [
+      fieldInvalid(
+        field,
+        `${JSON.stringify(value.slice(0, 80))}: must be no more than 63 characters`,
+      ),
+    ];
   if (!DNS1123_LABEL.test(value)) {
     return [
       fieldInvalid(
@@ -27,6 +34,7 @@ export const GENERATED_SUFFIX_LENGTH = 5;
 /** The random suffix Kubernetes appends to a generateName (also launcher pods', clone targets' and the stores' names). */
 export function generatedSuffix(): string {
   let suffix = '';
-  for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++) suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++)
+    suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
   return suffix;
 }

@@ -33,7 +33,11 @@ export interface Network {
 export interface DomainSpec {
   cpu?: { cores?: number; sockets?: number; threads?: number; [f: string]: unknown };
   memory?: { guest?: string; [f: string]: unknown };
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string>; [f: string]: unknown };
+  resources?: {
+    requests?: Record<string, string>;
+    limits?: Record<string, string>;
+    [f: string]: unknown;
+  };
   devices: { interfaces?: Interface[]; [f: string]: unknown };
   [field: string]: unknown;
 }
@@ -86,7 +90,8 @@ export interface VMIInterfaceStatus {
   [field: string]: unknown;
 }
 
-export type VMIPhase = 'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+export type VMIPhase =
+  'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
 export interface VirtualMachineInstance extends KubeObject {
   kind: 'VirtualMachineInstance';
@@ -123,7 +128,11 @@ export interface NetworkStatusEntry {
 
 export interface Pod extends KubeObject {
   kind: 'Pod';
-  spec: { nodeName?: string; containers: Array<{ name: string; image: string }>; [f: string]: unknown };
+  spec: {
+    nodeName?: string;
+    containers: Array<{ name: string; image: string }>;
+    [f: string]: unknown;
+  };
   status?: { phase?: string; podIP?: string; conditions?: Condition[]; [f: string]: unknown };
 }
 
@@ -191,7 +200,13 @@ export interface ConnectivityResult {
 
 export interface KubeEvent extends KubeObject {
   kind: 'Event';
-  involvedObject: { kind: string; namespace?: string; name: string; uid?: string; apiVersion?: string };
+  involvedObject: {
+    kind: string;
+    namespace?: string;
+    name: string;
+    uid?: string;
+    apiVersion?: string;
+  };
   reason: string;
   message: string;
   type: 'Normal' | 'Warning';

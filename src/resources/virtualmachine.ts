@@ -32,7 +32,8 @@ export function templateSpecOf(vm: VirtualMachine): VMISpec | undefined {
   return vm.spec?.template?.spec;
 }
 
-export const interfacesOf = (spec: VMISpec | undefined): Interface[] => spec?.domain?.devices?.interfaces ?? [];
+export const interfacesOf = (spec: VMISpec | undefined): Interface[] =>
+  spec?.domain?.devices?.interfaces ?? [];
 export const networksOf = (spec: VMISpec | undefined): Network[] => spec?.networks ?? [];
 
 /** Quantity like "128Mi" → MiB (rounded up); undefined when it is not a quantity. */
@@ -55,7 +56,8 @@ export function quantityToMiB(q: string): number | undefined {
   return Math.ceil(n * (factor[unit] ?? 1));
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Validates a VirtualMachine and normalises every macAddress to the canonical colon form (mutates `vm`).
@@ -64,16 +66,24 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function validateVirtualMachine(vm: VirtualMachine): void {
   const causes: StatusCause[] = [];
   const name = vm.metadata?.name;
-  if (name !== undefined && name !== '') causes.push(...validateDns1123Label(name, 'metadata.name'));
-  if (!isObject(vm.spec)) throw new Invalid('VirtualMachine has no spec', [fieldRequired('spec', 'spec is required')]);
+  if (name !== undefined && name !== '')
+    causes.push(...validateDns1123Label(name, 'metadata.name'));
+  if (!isObject(vm.spec))
+    throw new Invalid('VirtualMachine has no spec', [fieldRequired('spec', 'spec is required')]);
   const spec = vm.spec;
   if (spec.runStrategy !== undefined && !RUN_STRATEGIES.has(String(spec.runStrategy))) {
-    causes.push(fieldNotSupported('spec.runStrategy', `unsupported value ${JSON.stringify(spec.runStrategy)}: one of ${[...RUN_STRATEGIES].join(', ')}`));
+    causes.push(
+      fieldNotSupported(
+        'spec.runStrategy',
+        `unsupported value ${JSON.stringify(spec.runStrategy)}: one of ${[...RUN_STRATEGIES].join(', ')}`,
+      ),
+    );
   }
   if (spec.runStrategy !== undefined && spec.running !== undefined) {
     causes.push(fieldInvalid('spec.running', 'running and runStrategy are mutually exclusive'));
   }
-  if (spec.running !== undefined && typeof spec.running !== 'boolean') causes.push(fieldInvalid('spec.running', 'must be a boolean'));
+  if (spec.running !== undefined && typeof spec.running !== 'boolean')
+    causes.push(fieldInvalid('spec.running', 'must be a boolean'));
   if (!isObject(spec.template) || !isObject(spec.template.spec)) {
     // Name the first level that is missing, so the field exists up to its last step.
     const field = isObject(spec.template) ? 'spec.template.spec' : 'spec.template';
@@ -110,24 +120,43 @@ function validateCompute(tspec: VMISpec): StatusCause[] {
   const causes: StatusCause[] = [];
   for (const key of ['cpu', 'memory', 'resources'] as const) {
     const v: unknown = tspec.domain[key];
-    if (v !== undefined && !isObject(v)) causes.push(fieldInvalid(`spec.template.spec.domain.${key}`, 'must be an object'));
+    if (v !== undefined && !isObject(v))
+      causes.push(fieldInvalid(`spec.template.spec.domain.${key}`, 'must be an object'));
   }
   const cpu = isObject(tspec.domain.cpu) ? tspec.domain.cpu : undefined;
   if (cpu !== undefined) {
     for (const key of ['cores', 'sockets', 'threads'] as const) {
       const v = cpu[key];
       if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 64)) {
-        causes.push(fieldInvalid(`spec.template.spec.domain.cpu.${key}`, 'must be a whole number from 1 to 64'));
+        causes.push(
+          fieldInvalid(
+            `spec.template.spec.domain.cpu.${key}`,
+            'must be a whole number from 1 to 64',
+          ),
+        );
       }
     }
   }
   const guest = tspec.domain.memory?.guest;
-  if (guest !== undefined && (typeof guest !== 'string' || quantityToMiB(guest) === undefined || quantityToMiB(guest)! < 16)) {
-    causes.push(fieldInvalid('spec.template.spec.domain.memory.guest', `${JSON.stringify(guest)}: must be a quantity of at least 16Mi, e.g. 128Mi`));
+  if (
+    guest !== undefined &&
+    (typeof guest !== 'string' || quantityToMiB(guest) === undefined || quantityToMiB(guest)! < 16)
+  ) {
+    causes.push(
+      fieldInvalid(
+        'spec.template.spec.domain.memory.guest',
+        `${JSON.stringify(guest)}: must be a quantity of at least 16Mi, e.g. 128Mi`,
+      ),
+    );
   }
   const req = tspec.domain.resources?.requests?.memory;
   if (req !== undefined && (typeof req !== 'string' || quantityToMiB(req) === undefined)) {
-    causes.push(fieldInvalid('spec.template.spec.domain.resources.requests.memory', `${JSON.stringify(req)}: must be a quantity, e.g. 128Mi`));
+    causes.push(
+      fieldInvalid(
+        'spec.template.spec.domain.resources.requests.memory',
+        `${JSON.stringify(req)}: must be a quantity, e.g. 128Mi`,
+      ),
+    );
   }
   return causes;
 }
@@ -150,7 +179,10 @@ function validateNetworks(networks: unknown, causes: StatusCause[]): Map<string,
     const nameCauses = validateDns1123Label(n.name, `${field}.name`);
     causes.push(...nameCauses);
     if (nameCauses.length === 0) {
-      if (byName.has(n.name)) causes.push(fieldDuplicate(`${field}.name`, `network name ${JSON.stringify(n.name)} is used twice`));
+      if (byName.has(n.name))
+        causes.push(
+          fieldDuplicate(`${field}.name`, `network name ${JSON.stringify(n.name)} is used twice`),
+        );
       byName.set(n.name, n);
     }
     const sources = ['pod', 'multus'].filter((s) => n[s] !== undefined);
@@ -162,17 +194,34 @@ function validateNetworks(networks: unknown, causes: StatusCause[]): Map<string,
     if (n.multus !== undefined) {
       const target = isObject(n.multus) ? n.multus.networkName : undefined;
       if (typeof target !== 'string' || target === '') {
-        causes.push(fieldRequired(`${field}.multus.networkName`, 'the NetworkAttachmentDefinition to attach to is required'));
-      } else if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(target)) {
-        causes.push(fieldInvalid(`${field}.multus.networkName`, `${JSON.stringify(target)}: must be NAME or NAMESPACE/NAME`));
+        causes.push(
+          fieldRequired(
+            `${field}.multus.networkName`,
+            'the NetworkAttachmentDefinition to attach to is required',
+          ),
+        );
+      } else if (
+        !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(target)
+      ) {
+        causes.push(
+          fieldInvalid(
+            `${field}.multus.networkName`,
+            `${JSON.stringify(target)}: must be NAME or NAMESPACE/NAME`,
+          ),
+        );
       }
     }
   });
-  if (podNetworks > 1) causes.push(fieldInvalid(NETWORKS_PATH, 'at most one pod network is allowed'));
+  if (podNetworks > 1)
+    causes.push(fieldInvalid(NETWORKS_PATH, 'at most one pod network is allowed'));
   return byName;
 }
 
-function validateInterfaces(interfaces: unknown, networks: Map<string, Network>, causes: StatusCause[]): void {
+function validateInterfaces(
+  interfaces: unknown,
+  networks: Map<string, Network>,
+  causes: StatusCause[],
+): void {
   if (interfaces === undefined) return;
   if (!Array.isArray(interfaces)) {
     causes.push(fieldInvalid(INTERFACES_PATH, 'must be a list'));
@@ -190,21 +239,47 @@ function validateInterfaces(interfaces: unknown, networks: Map<string, Network>,
     const nameCauses = validateDns1123Label(iface.name, `${field}.name`);
     causes.push(...nameCauses);
     if (nameCauses.length === 0) {
-      if (names.has(iface.name)) causes.push(fieldDuplicate(`${field}.name`, `interface name ${JSON.stringify(iface.name)} is used twice`));
+      if (names.has(iface.name))
+        causes.push(
+          fieldDuplicate(
+            `${field}.name`,
+            `interface name ${JSON.stringify(iface.name)} is used twice`,
+          ),
+        );
       names.add(iface.name);
       if (!networks.has(iface.name)) {
-        causes.push(fieldInvalid(`${field}.name`, `no network named ${JSON.stringify(iface.name)} in ${NETWORKS_PATH}: every interface needs a network of the same name`));
+        causes.push(
+          fieldInvalid(
+            `${field}.name`,
+            `no network named ${JSON.stringify(iface.name)} in ${NETWORKS_PATH}: every interface needs a network of the same name`,
+          ),
+        );
       }
     }
     const bindings = KNOWN_BINDINGS.filter((b) => iface[b] !== undefined);
-    if (bindings.length > 1) causes.push(fieldInvalid(field, `only one binding method may be given, found ${bindings.join(', ')}`));
-    const unsupported = bindings.filter((b) => !(SUPPORTED_BINDINGS as readonly string[]).includes(b));
+    if (bindings.length > 1)
+      causes.push(
+        fieldInvalid(field, `only one binding method may be given, found ${bindings.join(', ')}`),
+      );
+    const unsupported = bindings.filter(
+      (b) => !(SUPPORTED_BINDINGS as readonly string[]).includes(b),
+    );
     if (unsupported.length > 0) {
-      causes.push(fieldNotSupported(`${field}.${unsupported[0]}`, `binding ${unsupported[0]} is not supported by Harrow: use bridge or masquerade`));
+      causes.push(
+        fieldNotSupported(
+          `${field}.${unsupported[0]}`,
+          `binding ${unsupported[0]} is not supported by Harrow: use bridge or masquerade`,
+        ),
+      );
     }
     const net = networks.get(iface.name);
     if (iface.masquerade !== undefined && net !== undefined && net.pod === undefined) {
-      causes.push(fieldInvalid(`${field}.masquerade`, 'masquerade binding is only allowed on the pod network'));
+      causes.push(
+        fieldInvalid(
+          `${field}.masquerade`,
+          'masquerade binding is only allowed on the pod network',
+        ),
+      );
     }
     if (iface.macAddress === undefined || iface.macAddress === '') {
       if (iface.macAddress === '') delete iface.macAddress;
@@ -219,7 +294,12 @@ function validateInterfaces(interfaces: unknown, networks: Map<string, Network>,
       iface.macAddress = mac;
       const first = macs.get(mac);
       if (first !== undefined) {
-        causes.push(fieldDuplicate(macField(i), `MAC ${mac} is already used by interface ${JSON.stringify(interfacesAt(interfaces, first))} of this VM`));
+        causes.push(
+          fieldDuplicate(
+            macField(i),
+            `MAC ${mac} is already used by interface ${JSON.stringify(interfacesAt(interfaces, first))} of this VM`,
+          ),
+        );
       } else macs.set(mac, i);
     } catch (e) {
       if (!(e instanceof MacError)) throw e;
@@ -228,4 +308,5 @@ function validateInterfaces(interfaces: unknown, networks: Map<string, Network>,
   });
 }
 
-const interfacesAt = (interfaces: unknown[], i: number): string => String((interfaces[i] as Interface).name);
+const interfacesAt = (interfaces: unknown[], i: number): string =>
+  String((interfaces[i] as Interface).name);

@@ -14,7 +14,14 @@ import { ANNOTATION_NETWORKS, ANNOTATION_NETWORK_STATUS, type VirtualMachine } f
 import { interfacesOf, templateSpecOf } from './virtualmachine.ts';
 
 /** KubeVirt's phases (SnapshotInProgress and RestoreInProgress have no counterpart: Harrow copies the spec directly). */
-export type ClonePhase = '' | 'SnapshotInProgress' | 'CreatingTargetVM' | 'RestoreInProgress' | 'Succeeded' | 'Failed' | 'Unknown';
+export type ClonePhase =
+  | ''
+  | 'SnapshotInProgress'
+  | 'CreatingTargetVM'
+  | 'RestoreInProgress'
+  | 'Succeeded'
+  | 'Failed'
+  | 'Unknown';
 
 export interface TypedLocalObjectReference {
   apiGroup?: string;
@@ -59,12 +66,18 @@ export const MAC_REMEMBERING_ANNOTATIONS: readonly string[] = [
 /** Target VM annotation: the uid of the VirtualMachineClone that created it (lets the controller finish after a crash). */
 export const ANNOTATION_CLONED_BY = 'harrow.io/cloned-by';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function filterCauses(value: unknown, field: string): StatusCause[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) return [fieldInvalid(field, 'must be a list of key patterns, e.g. ["*", "!some/key*"]')];
-  return value.flatMap((f, i) => (typeof f === 'string' && f.replace(/^!/, '') !== '' ? [] : [fieldInvalid(`${field}[${i}]`, 'must be a non-empty key pattern')]));
+  if (!Array.isArray(value))
+    return [fieldInvalid(field, 'must be a list of key patterns, e.g. ["*", "!some/key*"]')];
+  return value.flatMap((f, i) =>
+    typeof f === 'string' && f.replace(/^!/, '') !== ''
+      ? []
+      : [fieldInvalid(`${field}[${i}]`, 'must be a non-empty key pattern')],
+  );
 }
 
 /**
@@ -76,27 +89,46 @@ export function validateVirtualMachineClone(clone: VirtualMachineClone): void {
   const spec = clone.spec as unknown;
   if (!isObject(spec)) throw cloneInvalid(clone, [fieldRequired('spec', 'spec is required')]);
   const c = clone.spec;
-  if (!isObject(c.source)) causes.push(fieldRequired('spec.source', 'the VM to clone is required: {apiGroup: kubevirt.io, kind: VirtualMachine, name}'));
+  if (!isObject(c.source))
+    causes.push(
+      fieldRequired(
+        'spec.source',
+        'the VM to clone is required: {apiGroup: kubevirt.io, kind: VirtualMachine, name}',
+      ),
+    );
   else {
     if (c.source.kind !== 'VirtualMachine') {
-      causes.push(fieldNotSupported('spec.source.kind', `${JSON.stringify(c.source.kind)}: Harrow clones from a VirtualMachine (VirtualMachineSnapshot sources are not supported)`));
+      causes.push(
+        fieldNotSupported(
+          'spec.source.kind',
+          `${JSON.stringify(c.source.kind)}: Harrow clones from a VirtualMachine (VirtualMachineSnapshot sources are not supported)`,
+        ),
+      );
     }
-    if (c.source.apiGroup !== undefined && c.source.apiGroup !== 'kubevirt.io') causes.push(fieldNotSupported('spec.source.apiGroup', 'must be kubevirt.io'));
+    if (c.source.apiGroup !== undefined && c.source.apiGroup !== 'kubevirt.io')
+      causes.push(fieldNotSupported('spec.source.apiGroup', 'must be kubevirt.io'));
     causes.push(...validateDns1123Label(c.source.name, 'spec.source.name'));
   }
   if (c.target !== undefined) {
-    if (!isObject(c.target)) causes.push(fieldInvalid('spec.target', 'must be an object {apiGroup, kind, name}'));
+    if (!isObject(c.target))
+      causes.push(fieldInvalid('spec.target', 'must be an object {apiGroup, kind, name}'));
     else {
-      if (c.target.kind !== 'VirtualMachine') causes.push(fieldNotSupported('spec.target.kind', 'the target of a clone is a VirtualMachine'));
-      if (c.target.apiGroup !== undefined && c.target.apiGroup !== 'kubevirt.io') causes.push(fieldNotSupported('spec.target.apiGroup', 'must be kubevirt.io'));
+      if (c.target.kind !== 'VirtualMachine')
+        causes.push(
+          fieldNotSupported('spec.target.kind', 'the target of a clone is a VirtualMachine'),
+        );
+      if (c.target.apiGroup !== undefined && c.target.apiGroup !== 'kubevirt.io')
+        causes.push(fieldNotSupported('spec.target.apiGroup', 'must be kubevirt.io'));
       if (c.target.name !== undefined && c.target.name !== '') {
         causes.push(...validateDns1123Label(c.target.name, 'spec.target.name'));
-        if (isObject(c.source) && c.target.name === c.source.name) causes.push(fieldInvalid('spec.target.name', 'the target must differ from the source'));
+        if (isObject(c.source) && c.target.name === c.source.name)
+          causes.push(fieldInvalid('spec.target.name', 'the target must differ from the source'));
       }
     }
   }
   if (c.newMacAddresses !== undefined) {
-    if (!isObject(c.newMacAddresses)) causes.push(fieldInvalid('spec.newMacAddresses', 'must be a map of interface name to MAC'));
+    if (!isObject(c.newMacAddresses))
+      causes.push(fieldInvalid('spec.newMacAddresses', 'must be a map of interface name to MAC'));
     else {
       const seen = new Map<string, string>();
       // A fresh object without a prototype: keys like "constructor" are interface names here, nothing more.
@@ -111,7 +143,13 @@ export function validateVirtualMachineClone(clone: VirtualMachineClone): void {
           const mac = validateMac(raw);
           macs[iface] = mac;
           const other = seen.get(mac);
-          if (other !== undefined) causes.push(fieldDuplicate(field, `MAC ${mac} is also given to interface ${JSON.stringify(other)}`));
+          if (other !== undefined)
+            causes.push(
+              fieldDuplicate(
+                field,
+                `MAC ${mac} is also given to interface ${JSON.stringify(other)}`,
+              ),
+            );
           else seen.set(mac, iface);
         } catch (e) {
           if (!(e instanceof MacError)) throw e;
@@ -121,22 +159,37 @@ export function validateVirtualMachineClone(clone: VirtualMachineClone): void {
       c.newMacAddresses = { ...macs };
     }
   }
-  causes.push(...filterCauses(c.labelFilters, 'spec.labelFilters'), ...filterCauses(c.annotationFilters, 'spec.annotationFilters'));
+  causes.push(
+    ...filterCauses(c.labelFilters, 'spec.labelFilters'),
+    ...filterCauses(c.annotationFilters, 'spec.annotationFilters'),
+  );
   if (c.template !== undefined) {
-    if (!isObject(c.template)) causes.push(fieldInvalid('spec.template', 'must be an object {labelFilters, annotationFilters}'));
-    else causes.push(...filterCauses(c.template.labelFilters, 'spec.template.labelFilters'), ...filterCauses(c.template.annotationFilters, 'spec.template.annotationFilters'));
+    if (!isObject(c.template))
+      causes.push(
+        fieldInvalid('spec.template', 'must be an object {labelFilters, annotationFilters}'),
+      );
+    else
+      causes.push(
+        ...filterCauses(c.template.labelFilters, 'spec.template.labelFilters'),
+        ...filterCauses(c.template.annotationFilters, 'spec.template.annotationFilters'),
+      );
   }
-  if (c.newSMBiosSerial !== undefined && typeof c.newSMBiosSerial !== 'string') causes.push(fieldInvalid('spec.newSMBiosSerial', 'must be a string'));
+  if (c.newSMBiosSerial !== undefined && typeof c.newSMBiosSerial !== 'string')
+    causes.push(fieldInvalid('spec.newSMBiosSerial', 'must be a string'));
   if (causes.length > 0) throw cloneInvalid(clone, causes);
 }
 
 export function cloneInvalid(clone: KubeObject, causes: StatusCause[]): Invalid {
   const name = clone.metadata?.name ?? '';
-  return new Invalid(`VirtualMachineClone.clone.kubevirt.io "${name}" is invalid: ${causes.map((x) => `${x.field}: ${x.message}`).join(', ')}`, causes, {
-    name,
-    group: 'clone.kubevirt.io',
-    kind: 'VirtualMachineClone',
-  });
+  return new Invalid(
+    `VirtualMachineClone.clone.kubevirt.io "${name}" is invalid: ${causes.map((x) => `${x.field}: ${x.message}`).join(', ')}`,
+    causes,
+    {
+      name,
+      group: 'clone.kubevirt.io',
+      kind: 'VirtualMachineClone',
+    },
+  );
 }
 
 /**
@@ -175,9 +228,15 @@ export function keepKey(key: string, filters: readonly string[] | undefined): bo
   return keep;
 }
 
-function filtered(map: Record<string, string> | undefined, filters: readonly string[] | undefined, drop: readonly string[]): Record<string, string> | undefined {
+function filtered(
+  map: Record<string, string> | undefined,
+  filters: readonly string[] | undefined,
+  drop: readonly string[],
+): Record<string, string> | undefined {
   if (map === undefined) return undefined;
-  const out = Object.fromEntries(Object.entries(map).filter(([k]) => !drop.includes(k) && keepKey(k, filters)));
+  const out = Object.fromEntries(
+    Object.entries(map).filter(([k]) => !drop.includes(k) && keepKey(k, filters)),
+  );
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -193,14 +252,21 @@ export interface ClonePlan {
  * The clone's VM: the source's spec (its runStrategy too, as KubeVirt's clones keep it) with every MAC blanked unless
  * newMacAddresses gives one, no annotation that remembers a MAC, no status, no firmware identity. Pure.
  */
-export function cloneVirtualMachine(source: VirtualMachine, clone: VirtualMachineClone, targetName: string): ClonePlan {
+export function cloneVirtualMachine(
+  source: VirtualMachine,
+  clone: VirtualMachineClone,
+  targetName: string,
+): ClonePlan {
   const spec = structuredClone(source.spec);
   const dropped: string[] = [];
   const given: Record<string, string> = {};
   const newMacs = clone.spec.newMacAddresses ?? {};
   const tspec = templateSpecOf({ ...source, spec } as VirtualMachine);
   interfacesOf(tspec).forEach((iface, i) => {
-    if (iface.macAddress !== undefined) dropped.push(`spec.template.spec.domain.devices.interfaces[${i}].macAddress: ${iface.macAddress}`);
+    if (iface.macAddress !== undefined)
+      dropped.push(
+        `spec.template.spec.domain.devices.interfaces[${i}].macAddress: ${iface.macAddress}`,
+      );
     delete iface.macAddress;
     const mac = Object.hasOwn(newMacs, iface.name) ? newMacs[iface.name] : undefined;
     if (typeof mac === 'string') {
@@ -217,18 +283,27 @@ export function cloneVirtualMachine(source: VirtualMachine, clone: VirtualMachin
   }
   const drop = [...MAC_REMEMBERING_ANNOTATIONS, ANNOTATION_CLONED_BY];
   for (const key of drop) {
-    if (source.metadata.annotations?.[key] !== undefined) dropped.push(`metadata.annotations[${JSON.stringify(key)}]`);
-    if (spec.template.metadata?.annotations?.[key] !== undefined) dropped.push(`spec.template.metadata.annotations[${JSON.stringify(key)}]`);
+    if (source.metadata.annotations?.[key] !== undefined)
+      dropped.push(`metadata.annotations[${JSON.stringify(key)}]`);
+    if (spec.template.metadata?.annotations?.[key] !== undefined)
+      dropped.push(`spec.template.metadata.annotations[${JSON.stringify(key)}]`);
   }
   if (spec.template.metadata) {
     const labels = filtered(spec.template.metadata.labels, clone.spec.template?.labelFilters, []);
-    const annotations = filtered(spec.template.metadata.annotations, clone.spec.template?.annotationFilters, drop);
+    const annotations = filtered(
+      spec.template.metadata.annotations,
+      clone.spec.template?.annotationFilters,
+      drop,
+    );
     spec.template.metadata = { ...spec.template.metadata, labels, annotations };
     if (labels === undefined) delete spec.template.metadata.labels;
     if (annotations === undefined) delete spec.template.metadata.annotations;
   }
   const labels = filtered(source.metadata.labels, clone.spec.labelFilters, []);
-  const annotations = { ...(filtered(source.metadata.annotations, clone.spec.annotationFilters, drop) ?? {}), [ANNOTATION_CLONED_BY]: clone.metadata.uid ?? '' };
+  const annotations = {
+    ...(filtered(source.metadata.annotations, clone.spec.annotationFilters, drop) ?? {}),
+    [ANNOTATION_CLONED_BY]: clone.metadata.uid ?? '',
+  };
   const vm: VirtualMachine = {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',

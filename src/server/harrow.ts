@@ -15,7 +15,11 @@ import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmach
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { maySeeNamespace, readFilter, roleAuthorize } from '../apiserver/roles.ts';
 import { createApiServer, type ApiServerLimits } from '../apiserver/server.ts';
-import { apiTokenAdmission, chainAuthenticators, storeTokenAuthenticator } from '../apiserver/tokens.ts';
+import {
+  apiTokenAdmission,
+  chainAuthenticators,
+  storeTokenAuthenticator,
+} from '../apiserver/tokens.ts';
 import { DEFAULT_SERVING_HOSTS, ensureServingCertificate } from '../apiserver/tls.ts';
 import { startHeartbeat } from '../agent/heartbeat.ts';
 import { nodeRoutingRuntime } from '../agent/node-routing.ts';
@@ -53,7 +57,8 @@ export interface HarrowOptions {
   store?: StoreChoice;
 }
 
-export type StoreChoice = { kind: 'sqlite' } | { kind: 'etcd'; endpoints: string[]; prefix?: string };
+export type StoreChoice =
+  { kind: 'sqlite' } | { kind: 'etcd'; endpoints: string[]; prefix?: string };
 
 export interface RunningHarrow {
   url: string;
@@ -67,7 +72,8 @@ export interface RunningHarrow {
 
 function parseListen(listen: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(listen);
-  if (!m) throw new Error(`--listen ${JSON.stringify(listen)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
+  if (!m)
+    throw new Error(`--listen ${JSON.stringify(listen)}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
   const port = Number(m[2]);
   if (port > 65535) throw new Error(`--listen ${listen}: port must be at most 65535`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
@@ -78,24 +84,33 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** Whether `host` can only be reached from this machine (then plain HTTP is allowed). */
-export const isLoopbackHost = (host: string): boolean => LOOPBACK.has(host) || LOOPBACK_V4.test(host);
+export const isLoopbackHost = (host: string): boolean =>
+  LOOPBACK.has(host) || LOOPBACK_V4.test(host);
 
 export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow> {
   const { host, port } = parseListen(options.listen);
   const tls = options.tls ?? 'off';
   if (!isLoopbackHost(host) && tls !== 'auto') {
-    throw new Error(`--listen ${options.listen}: binding beyond loopback requires TLS: add --tls auto`);
+    throw new Error(
+      `--listen ${options.listen}: binding beyond loopback requires TLS: add --tls auto`,
+    );
   }
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const logger: Logger = pino({ level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info' });
+  const logger: Logger = pino({
+    level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info',
+  });
   const store: ResourceStore | EtcdStore =
     options.store?.kind === 'etcd'
       ? await openEtcdStore({
           endpoints: options.store.endpoints,
           ...(options.store.prefix !== undefined ? { prefix: options.store.prefix } : {}),
           // etcd ended a watch by itself (compacted while reconnecting): its follower has stopped hearing changes.
-          onWatchEnded: (kind, e) => logger.error({ kind, err: String(e) }, 'etcd watch ended; restart this replica to resync'),
+          onWatchEnded: (kind, e) =>
+            logger.error(
+              { kind, err: String(e) },
+              'etcd watch ended; restart this replica to resync',
+            ),
         })
       : await openSqliteStore(join(dataDir, 'harrow.db'));
   const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
@@ -107,24 +122,45 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   });
   let ready = false;
   const auth = await bootstrapAuth(dataDir);
-  const serving = tls === 'auto' ? await ensureServingCertificate(join(dataDir, 'pki'), [...new Set([...DEFAULT_SERVING_HOSTS, host])]) : undefined;
+  const serving =
+    tls === 'auto'
+      ? await ensureServingCertificate(join(dataDir, 'pki'), [
+          ...new Set([...DEFAULT_SERVING_HOSTS, host]),
+        ])
+      : undefined;
   // /metrics is registered before the controllers exist; it reads them through this holder.
   const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
-  const admission = [virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }), nadAdmission(store), macPoolAdmission(store), namespaceAdmission(), apiTokenAdmission(), auditRecordAdmission(), virtualMachineCloneAdmission(store, macs)];
+  const admission = [
+    virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
+    nadAdmission(store),
+    macPoolAdmission(store),
+    namespaceAdmission(),
+    apiTokenAdmission(),
+    auditRecordAdmission(),
+    virtualMachineCloneAdmission(store, macs),
+  ];
   const nodeName = options.nodeName ?? hostname();
   const localNode = options.localNode ?? true;
   const app = await createApiServer({
     store,
     // Guests on other nodes are reached through their agents.
-    runtime: nodeRoutingRuntime({ local: runtime, store, token: auth.token, ...(localNode ? { localNode: nodeName } : {}) }),
+    runtime: nodeRoutingRuntime({
+      local: runtime,
+      store,
+      token: auth.token,
+      ...(localNode ? { localNode: nodeName } : {}),
+    }),
     admission,
     // admin.token stays the admin's; users' tokens are ApiTokens (harrow token create), checked against their hash.
     authenticator: chainAuthenticators(auth.authenticator, storeTokenAuthenticator(store)),
     authorize: roleAuthorize,
     readFilter,
     logger: false,
-    plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...(await uiPluginIfBuilt())],
+    plugins: [
+      metricsPlugin(() => running.controllers?.metrics.render() ?? ''),
+      ...(await uiPluginIfBuilt()),
+    ],
     isReady: () => ready,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(serving ? { https: { key: serving.key, cert: serving.cert } } : {}),
@@ -133,34 +169,58 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const url = address.replace('[::1]', 'localhost');
   const kubeconfig = await auth.writeKubeconfig(url, serving ? { caData: serving.caCert } : {});
   // This host registers as a Node like an agent would, so schedulers and `get nodes` see it.
-  const heartbeat = localNode ? await startHeartbeat({ store, nodeName, runtime: runtime.name, logger }) : undefined;
-  const startAll = (): ReturnType<typeof startControllers> => startControllers({
-    store,
-    runtime,
-    macAssigner: macAssigner(store, macs),
-    macReleaser: macs,
-    vmCreator: admittedVmCreator(store, admission),
-    nodeName,
-    logger,
-    // Over etcd every replica is a node all the time, while only the leader runs the control plane.
-    roles: { controlPlane: true, node: localNode && !(store instanceof EtcdStore) },
-  });
+  const heartbeat = localNode
+    ? await startHeartbeat({ store, nodeName, runtime: runtime.name, logger })
+    : undefined;
+  const startAll = (): ReturnType<typeof startControllers> =>
+    startControllers({
+      store,
+      runtime,
+      macAssigner: macAssigner(store, macs),
+      macReleaser: macs,
+      vmCreator: admittedVmCreator(store, admission),
+      nodeName,
+      logger,
+      // Over etcd every replica is a node all the time, while only the leader runs the control plane.
+      roles: { controlPlane: true, node: localNode && !(store instanceof EtcdStore) },
+    });
   const nodeSide =
     localNode && store instanceof EtcdStore
-      ? await startControllers({ store, runtime, macAssigner: macAssigner(store, macs), nodeName, logger, roles: { controlPlane: false, node: true } })
+      ? await startControllers({
+          store,
+          runtime,
+          macAssigner: macAssigner(store, macs),
+          nodeName,
+          logger,
+          roles: { controlPlane: false, node: true },
+        })
       : undefined;
-  const election = store instanceof EtcdStore ? electLeader(store, nodeName, logger, startAll, running) : undefined;
+  const election =
+    store instanceof EtcdStore
+      ? electLeader(store, nodeName, logger, startAll, running)
+      : undefined;
   if (!election) running.controllers = await startAll();
   ready = true;
-  await writeFile(join(dataDir, 'server.json'), JSON.stringify({ url, pid: process.pid, runtime: runtime.name }) + '\n', { mode: 0o600 });
+  await writeFile(
+    join(dataDir, 'server.json'),
+    JSON.stringify({ url, pid: process.pid, runtime: runtime.name }) + '\n',
+    { mode: 0o600 },
+  );
   logger.info({ url, runtime: runtime.name, dataDir }, 'harrow ready');
   // After ready, not before: with thousands of VMs the check reads them all, and serving need not wait for it.
   void checkPoolConsistency(store).then(
     (differences) =>
       differences.length === 0
         ? logger.info('MAC pool consistent with the manifests')
-        : logger.warn({ differences }, `MAC pool differs from the manifests in ${differences.length} place(s)`),
-    (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'MAC pool consistency check failed'),
+        : logger.warn(
+            { differences },
+            `MAC pool differs from the manifests in ${differences.length} place(s)`,
+          ),
+    (e: unknown) =>
+      logger.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'MAC pool consistency check failed',
+      ),
   );
   return {
     url,
@@ -199,7 +259,9 @@ function electLeader(
     identity: `${identity}/${process.pid}`,
     onElected: async () => {
       logger.info({ identity }, 'elected leader: starting controllers');
-      compaction = store.startCompaction({ onError: (e) => logger.warn({ err: String(e) }, 'etcd compaction failed') });
+      compaction = store.startCompaction({
+        onError: (e) => logger.warn({ err: String(e) }, 'etcd compaction failed'),
+      });
       running.controllers = await start();
     },
     onLost: async (reason) => {
@@ -209,6 +271,7 @@ function electLeader(
       running.controllers = undefined;
       await controllers?.stop();
     },
-    onError: (e) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'leader election: retrying'),
+    onError: (e) =>
+      logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'leader election: retrying'),
   });
 }

@@ -21,11 +21,22 @@ export function macAssigner(store: ResourceStore, macs: MacAllocationService): M
         const audit = auditRecord({
           user: 'system:harrow:network-plugin',
           verb: 'assign-mac',
-          resource: { kind: 'VirtualMachine', namespace: vm.metadata.namespace ?? 'default', name: vm.metadata.name },
+          resource: {
+            kind: 'VirtualMachine',
+            namespace: vm.metadata.namespace ?? 'default',
+            name: vm.metadata.name,
+          },
           changes: plan.changes,
-          outcome: { code: 200, message: 'MAC assigned at pod creation and persisted into the VM spec' },
+          outcome: {
+            code: 200,
+            message: 'MAC assigned at pod creation and persisted into the VM spec',
+          },
         });
-        const [written] = await store.commit([{ type: 'update', object: current }, ...plan.ops, { type: 'create', object: audit }]);
+        const [written] = await store.commit([
+          { type: 'update', object: current },
+          ...plan.ops,
+          { type: 'create', object: audit },
+        ]);
         plan.committed();
         return written as VirtualMachine;
       } catch (e) {

@@ -6,7 +6,6 @@ import type { Underlay } from '../runtime/qemu/vxlan.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { createSimRuntime } from '../runtime/sim/index.ts';
 
-
 /** Host objects are named after the data dir, so two servers on one host never share a namespace or a bridge. */
 export function qemuInstanceId(dataDir: string): string {
   return 'h' + createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
@@ -44,7 +43,9 @@ export async function chooseRuntime(
     get(target, prop) {
       if (prop === 'close') return close;
       const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
   return { runtime: withTeardown };

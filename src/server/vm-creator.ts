@@ -18,7 +18,15 @@ export function admittedVmCreator(store: ResourceStore, admission: AdmissionPlug
     async create(vm, user) {
       const result = await admitAndCommit(
         { store, admission },
-        { info, operation: 'create', object: vm, user: { name: user, groups: groupsOf('operator', [vm.metadata.namespace ?? 'default']) }, dryRun: false, verb: 'create', code: 201 },
+        {
+          info,
+          operation: 'create',
+          object: vm,
+          user: { name: user, groups: groupsOf('operator', [vm.metadata.namespace ?? 'default']) },
+          dryRun: false,
+          verb: 'create',
+          code: 201,
+        },
       );
       return { vm: result.object as VirtualMachine, warnings: result.warnings };
     },

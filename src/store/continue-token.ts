@@ -10,7 +10,10 @@ export interface ContinueToken {
 }
 
 export function encodeContinue(t: ContinueToken): string {
-  return Buffer.from(JSON.stringify({ v: 1, rv: t.revision, ns: t.namespace, n: t.name }), 'utf8').toString('base64url');
+  return Buffer.from(
+    JSON.stringify({ v: 1, rv: t.revision, ns: t.namespace, n: t.name }),
+    'utf8',
+  ).toString('base64url');
 }
 
 export function decodeContinue(token: string): ContinueToken {
@@ -22,26 +25,43 @@ export function decodeContinue(token: string): ContinueToken {
   }
   if (typeof parsed !== 'object' || parsed === null) throw invalid();
   const { v, rv, ns, n } = parsed as Record<string, unknown>;
-  if (v !== 1 || typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv < 0 || typeof ns !== 'string' || typeof n !== 'string') {
+  if (
+    v !== 1 ||
+    typeof rv !== 'number' ||
+    !Number.isSafeInteger(rv) ||
+    rv < 0 ||
+    typeof ns !== 'string' ||
+    typeof n !== 'string'
+  ) {
     throw invalid();
   }
   return { revision: rv, namespace: ns, name: n };
 }
 
-const invalid = (): BadRequest => new BadRequest('continue key is not valid: the token was not produced by this list');
+const invalid = (): BadRequest =>
+  new BadRequest('continue key is not valid: the token was not produced by this list');
 
 /** A list result with `continue` set only when a next page exists. */
-export function withContinue<T extends object>(result: T, token: string | undefined): T & { continue?: string } {
+export function withContinue<T extends object>(
+  result: T,
+  token: string | undefined,
+): T & { continue?: string } {
   return token === undefined ? result : { ...result, continue: token };
 }
 
 /** The page size (undefined: all) and the decoded continue token of a list call; BadRequest when either is not valid. */
-export function pageOf(options: ListOptions): { pageSize: number | undefined; token: ContinueToken | undefined } {
+export function pageOf(options: ListOptions): {
+  pageSize: number | undefined;
+  token: ContinueToken | undefined;
+} {
   const { limit, namespace } = options;
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
     throw new BadRequest(`limit must be a non-negative integer, got ${String(limit)}`);
   }
-  const token = options.continue === undefined || options.continue === '' ? undefined : decodeContinue(options.continue);
+  const token =
+    options.continue === undefined || options.continue === ''
+      ? undefined
+      : decodeContinue(options.continue);
   if (token && namespace !== undefined && token.namespace !== namespace) {
     throw new BadRequest('continue key is not valid: it belongs to a list of another namespace');
   }

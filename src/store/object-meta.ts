@@ -38,7 +38,9 @@ export function kindOf(object: KubeObject): string {
 export function metadataOf(object: KubeObject): ObjectMeta {
   const meta: unknown = object.metadata;
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-    throw new Invalid('metadata must be an object', [fieldInvalid('metadata', 'metadata must be an object')]);
+    throw new Invalid('metadata must be an object', [
+      fieldInvalid('metadata', 'metadata must be an object'),
+    ]);
   }
   return meta as ObjectMeta;
 }
@@ -77,7 +79,9 @@ export function withMetadata(object: KubeObject, fields: SystemFields): KubeObje
     ...(fields.uid !== undefined ? { uid: fields.uid } : {}),
     resourceVersion: fields.resourceVersion,
     generation: fields.generation,
-    ...(fields.creationTimestamp !== undefined ? { creationTimestamp: fields.creationTimestamp } : {}),
+    ...(fields.creationTimestamp !== undefined
+      ? { creationTimestamp: fields.creationTimestamp }
+      : {}),
     ...rest,
   };
   const { apiVersion, kind, metadata: _m, ...body } = object;
@@ -88,7 +92,13 @@ export function withMetadata(object: KubeObject, fields: SystemFields): KubeObje
  * An update as stored over `previous`: uid and creationTimestamp stay; generation moves only when spec changed (Kubernetes
  * leaves it alone for status, labels and annotations).
  */
-export function updatedObject(object: KubeObject, previous: KubeObject, name: string, namespace: string, resourceVersion: string): KubeObject {
+export function updatedObject(
+  object: KubeObject,
+  previous: KubeObject,
+  name: string,
+  namespace: string,
+  resourceVersion: string,
+): KubeObject {
   const stored = previous.metadata;
   const storedGeneration = typeof stored.generation === 'number' ? stored.generation : 1;
   return withMetadata(object, {

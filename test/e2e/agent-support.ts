@@ -30,11 +30,30 @@ export interface AgentStart {
 
 export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), `harrow-agent-${o.nodeName}-`));
-  const agentArgs = ['agent', '--server', o.server, '--token', o.token, '--node-name', o.nodeName, '--runtime', o.runtime ?? 'sim', '--data-dir', dataDir, ...(o.extraArgs ?? [])];
-  const [cmd, args] = o.netns ? ['ip', ['netns', 'exec', o.netns, HARROW_BIN, ...agentArgs]] : [HARROW_BIN, agentArgs];
+  const agentArgs = [
+    'agent',
+    '--server',
+    o.server,
+    '--token',
+    o.token,
+    '--node-name',
+    o.nodeName,
+    '--runtime',
+    o.runtime ?? 'sim',
+    '--data-dir',
+    dataDir,
+    ...(o.extraArgs ?? []),
+  ];
+  const [cmd, args] = o.netns
+    ? ['ip', ['netns', 'exec', o.netns, HARROW_BIN, ...agentArgs]]
+    : [HARROW_BIN, agentArgs];
   const child: ChildProcess = spawn(cmd, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...(o.runtime === 'qemu' ? { HARROW_QEMU_DESTROY_ON_CLOSE: '1' } : {}), ...o.env },
+    env: {
+      ...process.env,
+      ...(o.runtime === 'qemu' ? { HARROW_QEMU_DESTROY_ON_CLOSE: '1' } : {}),
+      ...o.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -81,7 +100,11 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
         if (gone) throw new Error(`harrow agent ${o.nodeName} exited before it was ready:\n${log}`);
         return log.includes(`node ${o.nodeName} ready`);
       },
-      { timeoutMs: o.runtime === 'qemu' ? 180_000 : 60_000, intervalMs: 100, message: `agent ${o.nodeName} ready` },
+      {
+        timeoutMs: o.runtime === 'qemu' ? 180_000 : 60_000,
+        intervalMs: 100,
+        message: `agent ${o.nodeName} ready`,
+      },
     );
   } catch (e) {
     await agent.stop();
@@ -95,13 +118,21 @@ export function removeQemuLeftovers(dataDir: string): void {
   const id = qemuInstanceId(dataDir);
   let names: string[];
   try {
-    names = (JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]') as Array<{ name: string }>).map((n) => n.name);
+    names = (
+      JSON.parse(
+        execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]',
+      ) as Array<{ name: string }>
+    ).map((n) => n.name);
   } catch {
     return;
   }
-  for (const ns of names.filter((n) => n === hostNamespace(id) || podUidOfNamespace(id, n) !== undefined)) {
+  for (const ns of names.filter(
+    (n) => n === hostNamespace(id) || podUidOfNamespace(id, n) !== undefined,
+  )) {
     try {
-      for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)) {
         try {
           process.kill(Number(pid), 'SIGKILL');
         } catch {

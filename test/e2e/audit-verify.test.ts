@@ -13,7 +13,12 @@ const vm = (name: string): VirtualMachine => ({
   metadata: { name, namespace: 'default' },
   spec: {
     runStrategy: 'Always',
-    template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {} }] } }, networks: [{ name: 'default', pod: {} }] } },
+    template: {
+      spec: {
+        domain: { devices: { interfaces: [{ name: 'default', bridge: {} }] } },
+        networks: [{ name: 'default', pod: {} }],
+      },
+    },
   },
 });
 
@@ -28,7 +33,11 @@ describe('harrow audit verify on a served data dir', () => {
 
   test('API writes, a refused write and controller records chain intact; an altered and a removed record are named', async () => {
     for (let i = 0; i < 4; i++) await server.client.create('VirtualMachine', {}, vm(`v${i}`));
-    await server.client.mergePatch('VirtualMachine', { namespace: 'default', name: 'v1' }, { spec: { runStrategy: 'Halted' } });
+    await server.client.mergePatch(
+      'VirtualMachine',
+      { namespace: 'default', name: 'v1' },
+      { spec: { runStrategy: 'Halted' } },
+    );
     await assert.rejects(server.client.create('VirtualMachine', {}, vm('v0')), /already exists/);
     await server.client.delete('VirtualMachine', { namespace: 'default', name: 'v3' });
     const records = await waitFor(async () => {
@@ -43,27 +52,47 @@ describe('harrow audit verify on a served data dir', () => {
     assert.equal((JSON.parse(live.stdout) as { ok: boolean }).ok, true);
 
     await server.kill('SIGTERM');
-    const sorted = [...records].sort((a, b) => (a.spec as { sequence: number }).sequence - (b.spec as { sequence: number }).sequence);
+    const sorted = [...records].sort(
+      (a, b) =>
+        (a.spec as { sequence: number }).sequence - (b.spec as { sequence: number }).sequence,
+    );
     const altered = sorted[2]!.metadata;
     const removed = sorted[4]!.metadata;
     const db = new Database(join(server.dataDir, 'harrow.db'));
     try {
-      db.prepare(`UPDATE objects SET json = json_set(json, '$.spec.user', 'someone-else') WHERE kind = 'AuditRecord' AND namespace = ? AND name = ?`).run(altered.namespace!, altered.name);
-      db.prepare(`DELETE FROM objects WHERE kind = 'AuditRecord' AND namespace = ? AND name = ?`).run(removed.namespace!, removed.name);
+      db.prepare(
+        `UPDATE objects SET json = json_set(json, '$.spec.user', 'someone-else') WHERE kind = 'AuditRecord' AND namespace = ? AND name = ?`,
+      ).run(altered.namespace!, altered.name);
+      db.prepare(
+        `DELETE FROM objects WHERE kind = 'AuditRecord' AND namespace = ? AND name = ?`,
+      ).run(removed.namespace!, removed.name);
     } finally {
       db.close();
     }
     const broken = await runCli(['audit', 'verify', '--data-dir', server.dataDir]);
     assert.equal(broken.code, 1, broken.stdout);
-    assert.match(broken.stdout, new RegExp(`^altered: AuditRecord ${altered.namespace}/${altered.name} `, 'm'));
-    assert.match(broken.stdout, new RegExp(`^removed: record 5 is missing before AuditRecord .* \\(sequence 6\\), after ${sorted[3]!.metadata.namespace}/${sorted[3]!.metadata.name}`, 'm'));
+    assert.match(
+      broken.stdout,
+      new RegExp(`^altered: AuditRecord ${altered.namespace}/${altered.name} `, 'm'),
+    );
+    assert.match(
+      broken.stdout,
+      new RegExp(
+        `^removed: record 5 is missing before AuditRecord .* \\(sequence 6\\), after ${sorted[3]!.metadata.namespace}/${sorted[3]!.metadata.name}`,
+        'm',
+      ),
+    );
   });
 
   test('serve --rate-limit: a token over its rate gets 429 TooManyRequests with Retry-After', async () => {
     const limited = await startServer({ args: ['--rate-limit', '2', '--rate-burst', '10'] });
     try {
       const url = `${limited.url}/apis/kubevirt.io/v1/namespaces/default/virtualmachines`;
-      const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(url, { headers: { authorization: `Bearer ${limited.token}` } })));
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          fetch(url, { headers: { authorization: `Bearer ${limited.token}` } }),
+        ),
+      );
       const refused = answers.filter((r) => r.status === 429);
       assert.ok(refused.length >= 20, `expected about 30 of 40 refused, got ${refused.length}`);
       assert.ok(answers.filter((r) => r.status === 200).length >= 10);

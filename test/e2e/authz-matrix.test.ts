@@ -27,22 +27,80 @@ interface KindSpec {
 const RW = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 const RO = ['get', 'list', 'watch'];
 const KINDS: KindSpec[] = [
-  { kind: 'VirtualMachine', path: '/apis/kubevirt.io/v1', plural: 'virtualmachines', namespaced: true, served: RW },
-  { kind: 'VirtualMachineInstance', path: '/apis/kubevirt.io/v1', plural: 'virtualmachineinstances', namespaced: true, served: RW },
-  { kind: 'VirtualMachineClone', path: '/apis/clone.kubevirt.io/v1beta1', plural: 'virtualmachineclones', namespaced: true, served: RW },
-  { kind: 'NetworkAttachmentDefinition', path: '/apis/k8s.cni.cncf.io/v1', plural: 'network-attachment-definitions', namespaced: true, served: RW },
+  {
+    kind: 'VirtualMachine',
+    path: '/apis/kubevirt.io/v1',
+    plural: 'virtualmachines',
+    namespaced: true,
+    served: RW,
+  },
+  {
+    kind: 'VirtualMachineInstance',
+    path: '/apis/kubevirt.io/v1',
+    plural: 'virtualmachineinstances',
+    namespaced: true,
+    served: RW,
+  },
+  {
+    kind: 'VirtualMachineClone',
+    path: '/apis/clone.kubevirt.io/v1beta1',
+    plural: 'virtualmachineclones',
+    namespaced: true,
+    served: RW,
+  },
+  {
+    kind: 'NetworkAttachmentDefinition',
+    path: '/apis/k8s.cni.cncf.io/v1',
+    plural: 'network-attachment-definitions',
+    namespaced: true,
+    served: RW,
+  },
   { kind: 'Pod', path: '/api/v1', plural: 'pods', namespaced: true, served: RW },
   { kind: 'Event', path: '/api/v1', plural: 'events', namespaced: true, served: RW },
   // Append-only: node agents' controllers create records (admins only); nobody changes or removes one.
-  { kind: 'AuditRecord', path: '/apis/harrow.io/v1', plural: 'auditrecords', namespaced: true, served: [...RO, 'create'] },
-  { kind: 'MacAllocation', path: '/apis/harrow.io/v1', plural: 'macallocations', namespaced: false, served: RO },
-  { kind: 'MacPool', path: '/apis/harrow.io/v1', plural: 'macpools', namespaced: false, served: RW },
-  { kind: 'Namespace', path: '/api/v1', plural: 'namespaces', namespaced: false, served: RW.filter((v) => v !== 'deletecollection') },
+  {
+    kind: 'AuditRecord',
+    path: '/apis/harrow.io/v1',
+    plural: 'auditrecords',
+    namespaced: true,
+    served: [...RO, 'create'],
+  },
+  {
+    kind: 'MacAllocation',
+    path: '/apis/harrow.io/v1',
+    plural: 'macallocations',
+    namespaced: false,
+    served: RO,
+  },
+  {
+    kind: 'MacPool',
+    path: '/apis/harrow.io/v1',
+    plural: 'macpools',
+    namespaced: false,
+    served: RW,
+  },
+  {
+    kind: 'Namespace',
+    path: '/api/v1',
+    plural: 'namespaces',
+    namespaced: false,
+    served: RW.filter((v) => v !== 'deletecollection'),
+  },
   { kind: 'Node', path: '/api/v1', plural: 'nodes', namespaced: false, served: RW },
-  { kind: 'ApiToken', path: '/apis/harrow.io/v1', plural: 'apitokens', namespaced: false, served: RW },
+  {
+    kind: 'ApiToken',
+    path: '/apis/harrow.io/v1',
+    plural: 'apitokens',
+    namespaced: false,
+    served: RW,
+  },
 ];
 const READS = new Set(['get', 'list', 'watch']);
-const OPERATOR_WRITES = new Set(['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineClone']);
+const OPERATOR_WRITES = new Set([
+  'VirtualMachine',
+  'VirtualMachineInstance',
+  'VirtualMachineClone',
+]);
 
 type Outcome = 'allow' | 'deny' | 'unserved' | 'hidden';
 
@@ -55,7 +113,8 @@ function expected(role: Role, kind: KindSpec, verb: string, scope: Scope): Outco
   if (!kind.namespaced) {
     if (!READS.has(verb)) return 'deny';
     // A MacAllocation of another namespace is not there for this user; a Namespace of another is forbidden by name.
-    if (kind.kind === 'MacAllocation' && verb === 'get') return GRANTED.has(scope) ? 'allow' : 'hidden';
+    if (kind.kind === 'MacAllocation' && verb === 'get')
+      return GRANTED.has(scope) ? 'allow' : 'hidden';
     if (kind.kind === 'Namespace' && verb === 'get') return GRANTED.has(scope) ? 'allow' : 'deny';
     return 'allow';
   }
@@ -79,23 +138,61 @@ function manifest(kind: string, name: string, namespace: string | undefined): Ku
       return vm;
     }
     case 'VirtualMachineInstance':
-      return { apiVersion: 'kubevirt.io/v1', kind, metadata: meta, spec: { domain: { devices: {} } } };
+      return {
+        apiVersion: 'kubevirt.io/v1',
+        kind,
+        metadata: meta,
+        spec: { domain: { devices: {} } },
+      };
     case 'VirtualMachineClone':
       return {
         apiVersion: 'clone.kubevirt.io/v1beta1',
         kind,
         metadata: meta,
-        spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'src' }, target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: `${name}-t` } },
+        spec: {
+          source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'src' },
+          target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: `${name}-t` },
+        },
       };
     case 'NetworkAttachmentDefinition':
-      return { apiVersion: 'k8s.cni.cncf.io/v1', kind, metadata: meta, spec: { config: JSON.stringify({ cniVersion: '0.3.1', type: 'bridge' }) } };
+      return {
+        apiVersion: 'k8s.cni.cncf.io/v1',
+        kind,
+        metadata: meta,
+        spec: { config: JSON.stringify({ cniVersion: '0.3.1', type: 'bridge' }) },
+      };
     case 'Pod':
-      return { apiVersion: 'v1', kind, metadata: meta, spec: { containers: [{ name: 'c', image: 'none' }] } };
+      return {
+        apiVersion: 'v1',
+        kind,
+        metadata: meta,
+        spec: { containers: [{ name: 'c', image: 'none' }] },
+      };
     case 'Event':
-      return { apiVersion: 'v1', kind, metadata: meta, involvedObject: { kind: 'Pod', namespace, name: 'x' }, reason: 'Matrix', message: 'm', type: 'Normal' };
+      return {
+        apiVersion: 'v1',
+        kind,
+        metadata: meta,
+        involvedObject: { kind: 'Pod', namespace, name: 'x' },
+        reason: 'Matrix',
+        message: 'm',
+        type: 'Normal',
+      };
     case 'MacPool': {
       const n = ++poolCounter;
-      return { apiVersion: 'harrow.io/v1', kind, metadata: meta, spec: { ranges: [{ start: `02:7b:00:00:${n.toString(16).padStart(2, '0')}:00`, end: `02:7b:00:00:${n.toString(16).padStart(2, '0')}:ff` }] } };
+      return {
+        apiVersion: 'harrow.io/v1',
+        kind,
+        metadata: meta,
+        spec: {
+          ranges: [
+            {
+              start: `02:7b:00:00:${n.toString(16).padStart(2, '0')}:00`,
+              end: `02:7b:00:00:${n.toString(16).padStart(2, '0')}:ff`,
+            },
+          ],
+        },
+      };
     }
     case 'Namespace':
       return { apiVersion: 'v1', kind, metadata: meta };
@@ -103,14 +200,25 @@ function manifest(kind: string, name: string, namespace: string | undefined): Ku
       return { apiVersion: 'v1', kind, metadata: meta };
     case 'ApiToken': {
       const id = createHash('sha256').update(name).digest('hex').slice(0, 12);
-      return { apiVersion: 'harrow.io/v1', kind, metadata: { ...meta, name: id }, spec: { user: 'matrix', role: 'viewer', namespaces: ['a'], tokenHash: 'ab'.repeat(32) } };
+      return {
+        apiVersion: 'harrow.io/v1',
+        kind,
+        metadata: { ...meta, name: id },
+        spec: { user: 'matrix', role: 'viewer', namespaces: ['a'], tokenHash: 'ab'.repeat(32) },
+      };
     }
     case 'AuditRecord':
       return {
         apiVersion: 'harrow.io/v1',
         kind,
         metadata: meta,
-        spec: { timestamp: new Date().toISOString(), user: 'system:matrix', verb: 'matrix', resource: { kind: 'VirtualMachine', namespace: meta.namespace, name: 'x' }, outcome: { code: 200, status: 'Success' } },
+        spec: {
+          timestamp: new Date().toISOString(),
+          user: 'system:matrix',
+          verb: 'matrix',
+          resource: { kind: 'VirtualMachine', namespace: meta.namespace, name: 'x' },
+          outcome: { code: 200, status: 'Success' },
+        },
       };
     default:
       // Read-only kinds (MacAllocation): the body does not matter, the write is refused before it is read.
@@ -128,12 +236,21 @@ interface Answer {
 let server: HarrowServer;
 const tokens: Record<Role, string> = { admin: '', operator: '', viewer: '' };
 
-async function call(role: Role | string, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
+async function call(
+  role: Role | string,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<Answer> {
   const token = role in tokens ? tokens[role as Role] : role;
   const controller = new AbortController();
   const r = await fetch(server.url + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': contentType } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     signal: controller.signal,
   });
@@ -151,7 +268,12 @@ async function call(role: Role | string, method: string, path: string, body?: un
   return { status: r.status, body: parsed };
 }
 
-const admin = (method: string, path: string, body?: unknown, contentType?: string): Promise<Answer> => call('admin', method, path, body, contentType);
+const admin = (
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType?: string,
+): Promise<Answer> => call('admin', method, path, body, contentType);
 
 function collection(k: KindSpec, scope: Scope): string {
   if (!k.namespaced) return `${k.path}/${k.plural}`;
@@ -160,12 +282,17 @@ function collection(k: KindSpec, scope: Scope): string {
 
 async function mustCreate(k: KindSpec, scope: Scope, o: KubeObject): Promise<string> {
   const r = await admin('POST', collection(k, scope), o);
-  assert.equal(r.status, 201, `setup: create ${k.kind} ${o.metadata.name} in ${scope}: ${JSON.stringify(r.body)}`);
+  assert.equal(
+    r.status,
+    201,
+    `setup: create ${k.kind} ${o.metadata.name} in ${scope}: ${JSON.stringify(r.body)}`,
+  );
   return (r.body as KubeObject).metadata.name;
 }
 
 /** Names an object for a cell: unique per role, verb and scope (MacPool/Node/Namespace/ApiToken share the cluster). */
-const cellName = (role: Role, verb: string, scope: Scope): string => `m-${role}-${verb}-${scope === 'cluster' ? 'c' : scope}`;
+const cellName = (role: Role, verb: string, scope: Scope): string =>
+  `m-${role}-${verb}-${scope === 'cluster' ? 'c' : scope}`;
 
 // ---- the matrix ----
 
@@ -181,7 +308,13 @@ const cells: Cell[] = [];
 /** MacAllocation names held by a VM of each namespace, and the guests (running VMs) of a and b. */
 const held: Record<'a' | 'b', string> = { a: '', b: '' };
 
-async function runCell(role: Role, k: KindSpec, verb: string, scope: Scope, target: () => Promise<string | undefined>): Promise<void> {
+async function runCell(
+  role: Role,
+  k: KindSpec,
+  verb: string,
+  scope: Scope,
+  target: () => Promise<string | undefined>,
+): Promise<void> {
   const outcome = expected(role, k, verb, scope);
   const base = collection(k, scope);
   let answer: Answer;
@@ -207,13 +340,28 @@ async function runCell(role: Role, k: KindSpec, verb: string, scope: Scope, targ
       const dry = k.kind === 'VirtualMachineInstance' ? '?dryRun=All' : '';
       if (verb === 'get') answer = await call(role, 'GET', item);
       else if (verb === 'delete') answer = await call(role, 'DELETE', item + dry);
-      else if (verb === 'patch') answer = await call(role, 'PATCH', item + dry, { metadata: { labels: { patched: role } } }, 'application/merge-patch+json');
+      else if (verb === 'patch')
+        answer = await call(
+          role,
+          'PATCH',
+          item + dry,
+          { metadata: { labels: { patched: role } } },
+          'application/merge-patch+json',
+        );
       else {
         // A controller's status write can land between the read and the replace (409): a client then re-reads and retries.
         for (let attempt = 1; ; attempt++) {
           const current = (await admin('GET', item)).body as KubeObject;
           if (current.metadata) delete current.metadata.resourceVersion;
-          const body = current.metadata ? { ...current, metadata: { ...current.metadata, labels: { ...current.metadata.labels, updated: role } } } : manifest(k.kind, name, k.namespaced ? scope : undefined);
+          const body = current.metadata
+            ? {
+                ...current,
+                metadata: {
+                  ...current.metadata,
+                  labels: { ...current.metadata.labels, updated: role },
+                },
+              }
+            : manifest(k.kind, name, k.namespaced ? scope : undefined);
           answer = await call(role, 'PUT', item + dry, body);
           if (answer.status !== 409 || attempt === 5) break;
         }
@@ -224,7 +372,12 @@ async function runCell(role: Role, k: KindSpec, verb: string, scope: Scope, targ
 }
 
 /** The object an update/patch/delete/get cell acts on, made by the admin beforehand so that an allowed cell succeeds. */
-async function targetFor(role: Role, k: KindSpec, verb: string, scope: Scope): Promise<string | undefined> {
+async function targetFor(
+  role: Role,
+  k: KindSpec,
+  verb: string,
+  scope: Scope,
+): Promise<string | undefined> {
   if (k.kind === 'MacAllocation') return held[scope as 'a' | 'b'];
   if (k.kind === 'AuditRecord') {
     const r = await admin('GET', collection(k, scope));
@@ -234,9 +387,17 @@ async function targetFor(role: Role, k: KindSpec, verb: string, scope: Scope): P
   if (k.kind === 'VirtualMachineInstance') return 'guest';
   if (verb === 'get') {
     if (k.kind === 'VirtualMachine') return 'guest';
-    return mustCreate(k, scope === 'cluster' ? 'cluster' : scope, manifest(k.kind, cellName(role, 'get', scope), k.namespaced ? scope : undefined));
+    return mustCreate(
+      k,
+      scope === 'cluster' ? 'cluster' : scope,
+      manifest(k.kind, cellName(role, 'get', scope), k.namespaced ? scope : undefined),
+    );
   }
-  return mustCreate(k, scope, manifest(k.kind, cellName(role, verb, scope), k.namespaced ? scope : undefined));
+  return mustCreate(
+    k,
+    scope,
+    manifest(k.kind, cellName(role, verb, scope), k.namespaced ? scope : undefined),
+  );
 }
 
 function describeCell(c: Cell): string {
@@ -248,19 +409,52 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     server = await startServer();
     tokens.admin = server.token;
     for (const ns of ['a', 'b']) {
-      assert.equal((await admin('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })).status, 201);
+      assert.equal(
+        (
+          await admin('POST', '/api/v1/namespaces', {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: ns },
+          })
+        ).status,
+        201,
+      );
       const nad = manifest('NetworkAttachmentDefinition', 'lan', ns);
-      assert.equal((await admin('POST', `/apis/k8s.cni.cncf.io/v1/namespaces/${ns}/network-attachment-definitions`, nad)).status, 201);
-      for (const [name, strategy, i] of [['guest', 'Always', ns === 'a' ? 1 : 2], ['src', 'Halted', ns === 'a' ? 3 : 4]] as const) {
+      assert.equal(
+        (
+          await admin(
+            'POST',
+            `/apis/k8s.cni.cncf.io/v1/namespaces/${ns}/network-attachment-definitions`,
+            nad,
+          )
+        ).status,
+        201,
+      );
+      for (const [name, strategy, i] of [
+        ['guest', 'Always', ns === 'a' ? 1 : 2],
+        ['src', 'Halted', ns === 'a' ? 3 : 4],
+      ] as const) {
         const vm = virtualMachine(name, { runStrategy: strategy, mac: mac(i) });
         vm.metadata.namespace = ns;
-        assert.equal((await admin('POST', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`, vm)).status, 201);
+        assert.equal(
+          (await admin('POST', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`, vm)).status,
+          201,
+        );
       }
       held[ns as 'a' | 'b'] = mac(ns === 'a' ? 1 : 2).replaceAll(':', '-');
     }
     // Tokens through the CLI, as a user would make them.
     for (const role of ['operator', 'viewer'] as const) {
-      const r = await server.cli(['token', 'create', '--user', `${role}-user`, '--role', role, '--namespace', 'a']);
+      const r = await server.cli([
+        'token',
+        'create',
+        '--user',
+        `${role}-user`,
+        '--role',
+        role,
+        '--namespace',
+        'a',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       tokens[role] = r.stdout.trim();
       assert.match(tokens[role], /^harrow_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
@@ -268,7 +462,12 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     for (const ns of ['a', 'b']) {
       await waitFor(
         async () => {
-          const vmi = (await admin('GET', `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/guest`)).body as KubeObject;
+          const vmi = (
+            await admin(
+              'GET',
+              `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/guest`,
+            )
+          ).body as KubeObject;
           return conditionOf(vmi, 'AgentConnected')?.status === 'True';
         },
         { timeoutMs: 60_000, message: `guest in ${ns} running with its agent` },
@@ -277,25 +476,65 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
 
     for (const role of ROLES) {
       for (const k of KINDS) {
-        const scopes: Scope[] = k.namespaced ? ['a', 'b', '*'] : k.kind === 'MacAllocation' || k.kind === 'Namespace' ? ['a', 'b'] : ['cluster'];
+        const scopes: Scope[] = k.namespaced
+          ? ['a', 'b', '*']
+          : k.kind === 'MacAllocation' || k.kind === 'Namespace'
+            ? ['a', 'b']
+            : ['cluster'];
         for (const scope of scopes) {
           const verbs = scope === '*' ? ['list', 'watch'] : RW;
-          for (const verb of verbs) await runCell(role, k, verb, scope, () => targetFor(role, k, verb, scope));
+          for (const verb of verbs)
+            await runCell(role, k, verb, scope, () => targetFor(role, k, verb, scope));
         }
         if (k.kind === 'VirtualMachine') {
           for (const scope of ['a', 'b'] as const) {
             for (const verb of ['start', 'stop', 'restart']) {
-              const answer = await call(role, 'PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${scope}/virtualmachines/guest/${verb}?dryRun=All`, {});
-              cells.push({ role, kind: k, verb, scope, outcome: expected(role, k, verb, scope), answer });
+              const answer = await call(
+                role,
+                'PUT',
+                `/apis/subresources.kubevirt.io/v1/namespaces/${scope}/virtualmachines/guest/${verb}?dryRun=All`,
+                {},
+              );
+              cells.push({
+                role,
+                kind: k,
+                verb,
+                scope,
+                outcome: expected(role, k, verb, scope),
+                answer,
+              });
             }
           }
         }
         if (k.kind === 'VirtualMachineInstance') {
           for (const scope of ['a', 'b'] as const) {
-            const list = await call(role, 'GET', `/apis/subresources.kubevirt.io/v1/namespaces/${scope}/virtualmachineinstances/guest/interfacelist`);
-            cells.push({ role, kind: k, verb: 'interfacelist', scope, outcome: expected(role, k, 'interfacelist', scope), answer: list });
-            const exec = await call(role, 'POST', `/apis/subresources.harrow.io/v1/namespaces/${scope}/virtualmachineinstances/guest/guest-exec`, { command: ['true'] });
-            cells.push({ role, kind: k, verb: 'guest-exec', scope, outcome: expected(role, k, 'guest-exec', scope), answer: exec });
+            const list = await call(
+              role,
+              'GET',
+              `/apis/subresources.kubevirt.io/v1/namespaces/${scope}/virtualmachineinstances/guest/interfacelist`,
+            );
+            cells.push({
+              role,
+              kind: k,
+              verb: 'interfacelist',
+              scope,
+              outcome: expected(role, k, 'interfacelist', scope),
+              answer: list,
+            });
+            const exec = await call(
+              role,
+              'POST',
+              `/apis/subresources.harrow.io/v1/namespaces/${scope}/virtualmachineinstances/guest/guest-exec`,
+              { command: ['true'] },
+            );
+            cells.push({
+              role,
+              kind: k,
+              verb: 'guest-exec',
+              scope,
+              outcome: expected(role, k, 'guest-exec', scope),
+              answer: exec,
+            });
           }
         }
       }
@@ -310,7 +549,8 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
       const action = ['start', 'stop', 'restart'].includes(c.verb);
       const ok =
         c.outcome === 'allow'
-          ? (status >= 200 && status < 300) || (action && status === 409 && body.reason === 'Conflict')
+          ? (status >= 200 && status < 300) ||
+            (action && status === 409 && body.reason === 'Conflict')
           : c.outcome === 'unserved'
             ? status === 405
             : c.outcome === 'hidden'
@@ -321,7 +561,9 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     const counts = ROLES.map((r) => `${r}: ${cells.filter((c) => c.role === r).length}`).join(', ');
     assert.deepEqual(wrong, [], `${wrong.length} of ${cells.length} cells differ (${counts})`);
     assert.ok(cells.length >= 500, `cells checked: ${cells.length}`);
-    console.log(`authz matrix: ${cells.length} cells checked (${counts}); ${cells.filter((c) => c.outcome === 'deny').length} forbidden`);
+    console.log(
+      `authz matrix: ${cells.length} cells checked (${counts}); ${cells.filter((c) => c.outcome === 'deny').length} forbidden`,
+    );
   });
 
   it('a refusal is a Kubernetes Status naming the user, the verb, the resource and the namespace', () => {
@@ -333,25 +575,47 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
       assert.equal(c.answer.body.kind, 'Status', describeCell(c));
       assert.ok(m.includes(`User "${user}"`) && m.includes(c.verb), describeCell(c));
       const resource = RW.includes(c.verb) ? c.kind.plural : c.kind.plural.replace(/s$/, '');
-      assert.ok(m.toLowerCase().includes(resource.slice(0, 14)), `names the resource: ${describeCell(c)}`);
-      if (c.kind.namespaced && c.scope !== '*') assert.ok(m.includes(`"${c.scope}"`), `names the namespace: ${describeCell(c)}`);
+      assert.ok(
+        m.toLowerCase().includes(resource.slice(0, 14)),
+        `names the resource: ${describeCell(c)}`,
+      );
+      if (c.kind.namespaced && c.scope !== '*')
+        assert.ok(m.includes(`"${c.scope}"`), `names the namespace: ${describeCell(c)}`);
     }
   });
 
   it('non-admins see only MAC allocations and namespaces they are granted, in lists and in watches', async () => {
     for (const role of ['operator', 'viewer'] as const) {
       const macs = await call(role, 'GET', '/apis/harrow.io/v1/macallocations');
-      const owners = new Set((macs.body.items ?? []).map((o) => (o.spec as { owner: { namespace: string } }).owner.namespace));
+      const owners = new Set(
+        (macs.body.items ?? []).map(
+          (o) => (o.spec as { owner: { namespace: string } }).owner.namespace,
+        ),
+      );
       assert.deepEqual([...owners], ['a'], `${role} sees allocations of: ${[...owners].join(',')}`);
       const namespaces = await call(role, 'GET', '/api/v1/namespaces');
-      assert.deepEqual((namespaces.body.items ?? []).map((o) => o.metadata.name), ['a']);
+      assert.deepEqual(
+        (namespaces.body.items ?? []).map((o) => o.metadata.name),
+        ['a'],
+      );
     }
     const all = await admin('GET', '/apis/harrow.io/v1/macallocations');
-    assert.ok((all.body.items ?? []).some((o) => (o.spec as { owner: { namespace: string } }).owner.namespace === 'b'), 'the admin sees b too');
+    assert.ok(
+      (all.body.items ?? []).some(
+        (o) => (o.spec as { owner: { namespace: string } }).owner.namespace === 'b',
+      ),
+      'the admin sees b too',
+    );
 
-    const r = await fetch(`${server.url}/apis/harrow.io/v1/macallocations?watch=1&timeoutSeconds=2`, { headers: { authorization: `Bearer ${tokens.viewer}` } });
+    const r = await fetch(
+      `${server.url}/apis/harrow.io/v1/macallocations?watch=1&timeoutSeconds=2`,
+      { headers: { authorization: `Bearer ${tokens.viewer}` } },
+    );
     const text = await r.text();
-    const events = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { object: { spec: { owner: { namespace: string } } } });
+    const events = text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { object: { spec: { owner: { namespace: string } } } });
     assert.ok(events.length >= 1);
     assert.deepEqual([...new Set(events.map((e) => e.object.spec.owner.namespace))], ['a']);
   });
@@ -360,7 +624,12 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     const taken = mac(2); // held by b/guest
     const vm = virtualMachine('thief', { runStrategy: 'Halted', mac: taken });
     vm.metadata.namespace = 'a';
-    const asOperator = await call('operator', 'POST', '/apis/kubevirt.io/v1/namespaces/a/virtualmachines', vm);
+    const asOperator = await call(
+      'operator',
+      'POST',
+      '/apis/kubevirt.io/v1/namespaces/a/virtualmachines',
+      vm,
+    );
     assert.equal(asOperator.status, 409, JSON.stringify(asOperator.body));
     assert.match(asOperator.body.message ?? '', /in use by another VM/);
     assert.doesNotMatch(JSON.stringify(asOperator.body), /b\/guest|"b"/);
@@ -370,7 +639,12 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     // The operator's own namespace's holder is named.
     const mine = virtualMachine('thief2', { runStrategy: 'Halted', mac: mac(1) });
     mine.metadata.namespace = 'a';
-    const own = await call('operator', 'POST', '/apis/kubevirt.io/v1/namespaces/a/virtualmachines', mine);
+    const own = await call(
+      'operator',
+      'POST',
+      '/apis/kubevirt.io/v1/namespaces/a/virtualmachines',
+      mine,
+    );
     assert.equal(own.status, 409);
     assert.match(own.body.message ?? '', /in use by a\/guest/);
   });
@@ -380,19 +654,40 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     assert.equal(listed.code, 0, listed.stderr);
     for (const t of Object.values(tokens)) {
       assert.ok(!listed.stdout.includes(t), 'list shows no token');
-      for (const f of readdirSync(server.dataDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())) {
+      for (const f of readdirSync(server.dataDir, { recursive: true, withFileTypes: true }).filter(
+        (e) => e.isFile(),
+      )) {
         const path = `${f.parentPath}/${f.name}`;
         const holds = readFileSync(path).includes(Buffer.from(t.slice(20)));
-        assert.equal(holds, f.name === 'admin.token' || f.name === 'kubeconfig' ? holds : false, `${path} holds no user token`);
+        assert.equal(
+          holds,
+          f.name === 'admin.token' || f.name === 'kubeconfig' ? holds : false,
+          `${path} holds no user token`,
+        );
       }
     }
     const table = await server.cli(['token', 'list']);
     assert.match(table.stdout, /operator-user\s+operator\s+a/);
 
-    const r = await server.cli(['token', 'create', '--user', 'temp', '--role', 'viewer', '--namespace', 'a']);
+    const r = await server.cli([
+      'token',
+      'create',
+      '--user',
+      'temp',
+      '--role',
+      'viewer',
+      '--namespace',
+      'a',
+    ]);
     const temp = r.stdout.trim();
-    assert.equal((await call(temp, 'GET', '/apis/kubevirt.io/v1/namespaces/a/virtualmachines')).status, 200);
-    const watch = await fetch(`${server.url}/apis/kubevirt.io/v1/namespaces/a/virtualmachines?watch=1&timeoutSeconds=60`, { headers: { authorization: `Bearer ${temp}` } });
+    assert.equal(
+      (await call(temp, 'GET', '/apis/kubevirt.io/v1/namespaces/a/virtualmachines')).status,
+      200,
+    );
+    const watch = await fetch(
+      `${server.url}/apis/kubevirt.io/v1/namespaces/a/virtualmachines?watch=1&timeoutSeconds=60`,
+      { headers: { authorization: `Bearer ${temp}` } },
+    );
     assert.equal(watch.status, 200);
     const ended = watch.text();
     const id = temp.split('_')[1]!;
@@ -426,7 +721,9 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
       assert.equal((await call('operator', 'GET', path)).status, 200, path);
     }
     assert.equal((await call('operator', 'GET', '/metrics')).status, 403, '/metrics is for admins');
-    const guest = (await call('viewer', 'GET', '/apis/kubevirt.io/v1/namespaces/a/virtualmachines/guest')).body as VirtualMachine;
+    const guest = (
+      await call('viewer', 'GET', '/apis/kubevirt.io/v1/namespaces/a/virtualmachines/guest')
+    ).body as VirtualMachine;
     assert.equal(guest.metadata.name, 'guest');
   });
 });

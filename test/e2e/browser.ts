@@ -33,15 +33,23 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 /** Launches Chromium with a new, empty user-data dir that is removed on close. */
-export async function launchBrowser(prefix: string, viewport = { width: 1440, height: 900 }): Promise<BrowserSession> {
+export async function launchBrowser(
+  prefix: string,
+  viewport = { width: 1440, height: 900 },
+): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'harrow-chromium-'));
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   // Screenshots of an earlier run under this prefix would mix with this run's numbering.
   for (const f of await readdir(SCREENSHOT_DIR)) {
-    if (f.startsWith(`${slug(prefix)}-`) && f.endsWith('.png')) await rm(join(SCREENSHOT_DIR, f), { force: true });
+    if (f.startsWith(`${slug(prefix)}-`) && f.endsWith('.png'))
+      await rm(join(SCREENSHOT_DIR, f), { force: true });
   }
   let context: BrowserContext;
   try {
@@ -62,7 +70,9 @@ export async function launchBrowser(prefix: string, viewport = { width: 1440, he
   page.on('console', (msg: ConsoleMessage) => {
     if (msg.type() === 'error') problems.push({ text: msg.text(), url: msg.location().url });
   });
-  page.on('pageerror', (err) => problems.push({ text: `uncaught: ${err.message}`, url: page.url() }));
+  page.on('pageerror', (err) =>
+    problems.push({ text: `uncaught: ${err.message}`, url: page.url() }),
+  );
   let n = 0;
   return {
     page,
@@ -74,7 +84,10 @@ export async function launchBrowser(prefix: string, viewport = { width: 1440, he
     },
     async screenshot(step: string) {
       n += 1;
-      const path = join(SCREENSHOT_DIR, `${slug(prefix)}-${String(n).padStart(2, '0')}-${slug(step)}.png`);
+      const path = join(
+        SCREENSHOT_DIR,
+        `${slug(prefix)}-${String(n).padStart(2, '0')}-${slug(step)}.png`,
+      );
       await page.screenshot({ path, fullPage: true });
       return path;
     },
@@ -93,5 +106,7 @@ export async function launchBrowser(prefix: string, viewport = { width: 1440, he
  * meant (the field error comes from it), so exactly those are set aside; anything else is a real problem.
  */
 export function unexpectedProblems(problems: ConsoleProblem[]): ConsoleProblem[] {
-  return problems.filter((p) => !(p.url.includes('dryRun=All') && /status of 4(09|22)/.test(p.text)));
+  return problems.filter(
+    (p) => !(p.url.includes('dryRun=All') && /status of 4(09|22)/.test(p.text)),
+  );
 }

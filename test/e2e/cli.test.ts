@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VirtualMachineInstance } from '../../src/resources/types.ts';
-import { HARROW_BIN, REPO_ROOT, runCli, startServer, waitFor, type HarrowServer } from './harness.ts';
+import {
+  HARROW_BIN,
+  REPO_ROOT,
+  runCli,
+  startServer,
+  waitFor,
+  type HarrowServer,
+} from './harness.ts';
 
 const skip = existsSync(join(REPO_ROOT, 'src', 'server', 'harrow.ts'))
   ? false
@@ -45,7 +52,11 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
   let server: HarrowServer;
   const ok = async (args: string[], stdin?: string): Promise<string> => {
     const r = await server.cli(args, stdin !== undefined ? { stdin } : {});
-    assert.equal(r.code, 0, `harrow ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\n--- server ---\n${server.logs().slice(-3000)}`);
+    assert.equal(
+      r.code,
+      0,
+      `harrow ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\n--- server ---\n${server.logs().slice(-3000)}`,
+    );
     return r.stdout;
   };
 
@@ -58,67 +69,139 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
 
   test('an empty namespace: get vm says there is nothing', async () => {
     const r = await server.cli(['get', 'vm']);
-    assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', 'No resources found in default namespace.\n']);
+    assert.deepEqual(
+      [r.code, r.stdout, r.stderr],
+      [0, '', 'No resources found in default namespace.\n'],
+    );
   });
 
   test('create -f - creates each document; a second VM asking for a MAC in use is refused with the field and the holder', async () => {
-    const r = await server.cli(['create', '-f', '-'], { stdin: vmYaml('vm-a', MAC_A) + '---\n' + vmYaml('vm-b', MAC_A) });
+    const r = await server.cli(['create', '-f', '-'], {
+      stdin: vmYaml('vm-a', MAC_A) + '---\n' + vmYaml('vm-b', MAC_A),
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, 'virtualmachine.kubevirt.io/vm-a created\n');
-    assert.match(r.stderr, new RegExp(`^error: stdin#2 \\(VirtualMachine vm-b\\): ${FIELD.replace(/[[\].]/g, '\\$&')}: .*${MAC_A}.*default/vm-a`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: stdin#2 \\(VirtualMachine vm-b\\): ${FIELD.replace(/[[\].]/g, '\\$&')}: .*${MAC_A}.*default/vm-a`,
+      ),
+    );
   });
 
   test('get vm -o json prints the raw objects; the table shows the manifest MAC', async () => {
-    const list = JSON.parse(await ok(['get', 'vm', '-o', 'json'])) as { kind: string; items: Array<{ metadata: { name: string } }> };
+    const list = JSON.parse(await ok(['get', 'vm', '-o', 'json'])) as {
+      kind: string;
+      items: Array<{ metadata: { name: string } }>;
+    };
     assert.equal(list.kind, 'List');
-    assert.deepEqual(list.items.map((i) => i.metadata.name), ['vm-a']);
-    assert.match(await ok(['get', 'vm']), new RegExp(`^vm-a\\s+\\S+\\s+Stopped\\s+False\\s+default=${MAC_A}\\s+-$`, 'm'));
+    assert.deepEqual(
+      list.items.map((i) => i.metadata.name),
+      ['vm-a'],
+    );
+    assert.match(
+      await ok(['get', 'vm']),
+      new RegExp(`^vm-a\\s+\\S+\\s+Stopped\\s+False\\s+default=${MAC_A}\\s+-$`, 'm'),
+    );
   });
 
   test('start --wait returns once it runs; the platform MAC and the guest MAC agree', async () => {
-    assert.equal(await ok(['start', 'vm-a', '--wait', '--timeout', '60s']), 'virtualmachine.kubevirt.io/vm-a starting\nvirtualmachine.kubevirt.io/vm-a running\n');
-    const vmi = await server.client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace: 'default', name: 'vm-a' });
+    assert.equal(
+      await ok(['start', 'vm-a', '--wait', '--timeout', '60s']),
+      'virtualmachine.kubevirt.io/vm-a starting\nvirtualmachine.kubevirt.io/vm-a running\n',
+    );
+    const vmi = await server.client.get<VirtualMachineInstance>('VirtualMachineInstance', {
+      namespace: 'default',
+      name: 'vm-a',
+    });
     assert.equal(vmi.status?.phase, 'Running');
-    const row = await waitFor(async () => {
-      const out = await ok(['get', 'vmi', 'vm-a']);
-      return new RegExp(`^vm-a\\s+Running\\s+\\S+\\s+\\S+\\s+${MAC_A}\\s+${MAC_A}$`, 'm').test(out) && out;
-    }, { timeoutMs: 30_000, message: 'get vmi showing the guest MAC' });
+    const row = await waitFor(
+      async () => {
+        const out = await ok(['get', 'vmi', 'vm-a']);
+        return (
+          new RegExp(`^vm-a\\s+Running\\s+\\S+\\s+\\S+\\s+${MAC_A}\\s+${MAC_A}$`, 'm').test(out) &&
+          out
+        );
+      },
+      { timeoutMs: 30_000, message: 'get vmi showing the guest MAC' },
+    );
     assert.ok(row);
   });
 
   test('an in-guest MAC change shows as drift with both remedies, and drift restore brings the platform MAC back', async () => {
-    const r = await server.cli(['exec', 'vm-a', '--', 'ip', 'link', 'set', 'eth0', 'address', GUEST_MAC]);
+    const r = await server.cli([
+      'exec',
+      'vm-a',
+      '--',
+      'ip',
+      'link',
+      'set',
+      'eth0',
+      'address',
+      GUEST_MAC,
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const drift = await waitFor(async () => {
-      const out = await ok(['drift']);
-      return out.includes(GUEST_MAC) && out;
-    }, { timeoutMs: 30_000, message: 'drift listing the guest MAC' });
+    const drift = await waitFor(
+      async () => {
+        const out = await ok(['drift']);
+        return out.includes(GUEST_MAC) && out;
+      },
+      { timeoutMs: 30_000, message: 'drift listing the guest MAC' },
+    );
     assert.match(drift, new RegExp(`^vm-a\\s+default\\s+${MAC_A}\\s+${GUEST_MAC}$`, 'm'));
     assert.match(drift, /harrow drift restore vm-a\s+#/);
     assert.match(drift, /harrow drift adopt vm-a default --restart\s+#/);
     const described = await ok(['describe', 'vm', 'vm-a']);
-    assert.match(described, new RegExp(`Platform MAC:\\s+${MAC_A}\\s+\\(pod interface \\S+, from the pod's network-status\\)`));
+    assert.match(
+      described,
+      new RegExp(
+        `Platform MAC:\\s+${MAC_A}\\s+\\(pod interface \\S+, from the pod's network-status\\)`,
+      ),
+    );
     assert.match(described, new RegExp(`Guest MAC:\\s+${GUEST_MAC}.*MISMATCH`));
     assert.match(await ok(['get', 'vm']), new RegExp(`default: guest ${GUEST_MAC}`));
 
     const restored = await ok(['drift', 'restore', 'vm-a', '--wait', '--timeout', '60s']);
-    assert.match(restored, new RegExp(`vm-a/default: restoring ${MAC_A} \\(the guest uses ${GUEST_MAC}\\)`));
+    assert.match(
+      restored,
+      new RegExp(`vm-a/default: restoring ${MAC_A} \\(the guest uses ${GUEST_MAC}\\)`),
+    );
     assert.match(restored, /vm-a running with the platform MACs/);
-    await waitFor(async () => (await ok(['drift'])) === 'No guest MAC drift in namespace default.\n', { timeoutMs: 30_000, message: 'drift gone after restore' });
+    await waitFor(
+      async () => (await ok(['drift'])) === 'No guest MAC drift in namespace default.\n',
+      { timeoutMs: 30_000, message: 'drift gone after restore' },
+    );
     const guest = await ok(['exec', 'vm-a', '--', 'cat', '/sys/class/net/eth0/address']);
     assert.equal(guest.trim(), MAC_A);
   });
 
   test('set-mac --restart --wait: new MAC through the manifest, restart, connectivity check, audit', async () => {
-    const out = await ok(['set-mac', 'vm-a', 'default', MAC_NEW.toUpperCase().replaceAll(':', '-'), '--restart', '--wait', '--timeout', '90s']);
+    const out = await ok([
+      'set-mac',
+      'vm-a',
+      'default',
+      MAC_NEW.toUpperCase().replaceAll(':', '-'),
+      '--restart',
+      '--wait',
+      '--timeout',
+      '90s',
+    ]);
     assert.match(out, new RegExp(`interface default: macAddress ${MAC_A} → ${MAC_NEW}\\n`));
     assert.match(out, /restarting to apply the new MAC/);
     assert.match(out, new RegExp(`connectivity default: ok — .*${MAC_NEW}`));
     assert.match(await ok(['get', 'vmi', 'vm-a']), new RegExp(`\\s${MAC_NEW}\\s+${MAC_NEW}$`, 'm'));
     const audit = await ok(['get', 'audit', '--vm', 'vm-a']);
-    assert.match(audit, new RegExp(`\\spatch\\s+VirtualMachine/vm-a\\s+interfaces\\[0\\]\\.macAddress: ${MAC_A}→${MAC_NEW}\\s+Success`));
+    assert.match(
+      audit,
+      new RegExp(
+        `\\spatch\\s+VirtualMachine/vm-a\\s+interfaces\\[0\\]\\.macAddress: ${MAC_A}→${MAC_NEW}\\s+Success`,
+      ),
+    );
     assert.match(audit, /connectivity-check\s+VirtualMachine\/vm-a\s.*Success; connectivity ok/);
-    assert.match(await ok(['get', 'macs']), new RegExp(`^${MAC_NEW}\\s+InUse\\s+default/vm-a/default\\s+-$`, 'm'));
+    assert.match(
+      await ok(['get', 'macs']),
+      new RegExp(`^${MAC_NEW}\\s+InUse\\s+default/vm-a/default\\s+-$`, 'm'),
+    );
   });
 
   // DESIGN §3: a universally administered MAC outside the pool is warned about, not rejected. (52:54:00:… is locally
@@ -132,7 +215,10 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
   test('set-mac of an invalid MAC prints the field error and exits 1; --dry-run changes nothing', async () => {
     const bad = await server.cli(['set-mac', 'vm-a', 'default', '01:00:00:00:00:01']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, new RegExp(`^error: ${FIELD.replace(/[[\].]/g, '\\$&')}: .*multicast`));
+    assert.match(
+      bad.stderr,
+      new RegExp(`^error: ${FIELD.replace(/[[\].]/g, '\\$&')}: .*multicast`),
+    );
     const dry = await ok(['set-mac', 'vm-a', 'default', '02:aa:00:00:00:77', '--dry-run']);
     assert.match(dry, /dry run: nothing changed/);
     assert.match(await ok(['get', 'vm', 'vm-a']), new RegExp(`default=${MAC_NEW}`));
@@ -157,7 +243,10 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
   });
 
   test('stop --wait, then delete vm', async () => {
-    assert.equal(await ok(['stop', 'vm-a', '--wait', '--timeout', '60s']), 'virtualmachine.kubevirt.io/vm-a stopping\nvirtualmachine.kubevirt.io/vm-a stopped\n');
+    assert.equal(
+      await ok(['stop', 'vm-a', '--wait', '--timeout', '60s']),
+      'virtualmachine.kubevirt.io/vm-a stopping\nvirtualmachine.kubevirt.io/vm-a stopped\n',
+    );
     assert.equal(await ok(['delete', 'vm', 'vm-a']), 'virtualmachine.kubevirt.io "vm-a" deleted\n');
     const r = await server.cli(['get', 'vm']);
     assert.equal(r.stderr, 'No resources found in default namespace.\n');
@@ -183,7 +272,10 @@ describe('harrow CLI without a server', () => {
     await new Promise<void>((r) => probe.close(() => r()));
     const r = await runCli(['--server', `http://127.0.0.1:${port}`, '--token', 't', 'get', 'vm']);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `error: cannot reach http://127.0.0.1:${port}: connection refused (is \`harrow serve\` running?)\n`);
+    assert.equal(
+      r.stderr,
+      `error: cannot reach http://127.0.0.1:${port}: connection refused (is \`harrow serve\` running?)\n`,
+    );
   });
 
   test('bin/harrow works from any directory and through a symlink', async () => {
@@ -192,7 +284,9 @@ describe('harrow CLI without a server', () => {
       symlinkSync(HARROW_BIN, join(dir, 'harrow'));
       const r = await new Promise<{ code: number | null; stdout: string }>((resolveRun, reject) => {
         execFile(join(dir, 'harrow'), ['--help'], { cwd: dir }, (err, stdout) =>
-          err && typeof err.code !== 'number' ? reject(err) : resolveRun({ code: err ? Number(err.code) : 0, stdout }),
+          err && typeof err.code !== 'number'
+            ? reject(err)
+            : resolveRun({ code: err ? Number(err.code) : 0, stdout }),
         );
       });
       assert.equal(r.code, 0);

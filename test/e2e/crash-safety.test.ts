@@ -15,13 +15,20 @@ const KILLS = 20;
 const WORKERS = 4;
 const NAMES_PER_WORKER = 5;
 /** Fsck findings a crash may leave for the controllers to finish (a deleted VM's instance, pod and allocation). */
-const CONVERGING: ReadonlySet<string> = new Set(['orphan-allocation', 'orphan-vmi', 'vmi-without-vm', 'orphan-pod']);
+const CONVERGING: ReadonlySet<string> = new Set([
+  'orphan-allocation',
+  'orphan-vmi',
+  'vmi-without-vm',
+  'orphan-pod',
+]);
 
 /** What the store must hold for one VM name: absent, or present carrying `mac`. */
 type Expected = { present: false } | { present: true; mac: string };
 
-const describeExpected = (e: Expected | undefined): string => (e === undefined ? 'unknown' : e.present ? `present with ${e.mac}` : 'absent');
-const same = (a: Expected, b: Expected): boolean => a.present === b.present && (!a.present || (b.present && a.mac === b.mac));
+const describeExpected = (e: Expected | undefined): string =>
+  e === undefined ? 'unknown' : e.present ? `present with ${e.mac}` : 'absent';
+const same = (a: Expected, b: Expected): boolean =>
+  a.present === b.present && (!a.present || (b.present && a.mac === b.mac));
 
 let server: HarrowServer | undefined;
 after(() => server?.stop());
@@ -52,8 +59,19 @@ interface Ledger {
 }
 
 /** One worker: owns its names, so the writes to a name are sequential and the last acknowledged one decides its state. */
-async function runWorker(url: string, token: string, names: string[], ledger: Ledger, stopped: () => boolean): Promise<void> {
-  const call = async (method: string, path: string, body: unknown, contentType = 'application/json'): Promise<{ status: number; object: KubeObject }> => {
+async function runWorker(
+  url: string,
+  token: string,
+  names: string[],
+  ledger: Ledger,
+  stopped: () => boolean,
+): Promise<void> {
+  const call = async (
+    method: string,
+    path: string,
+    body: unknown,
+    contentType = 'application/json',
+  ): Promise<{ status: number; object: KubeObject }> => {
     const r = await fetch(`${url}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
@@ -71,7 +89,11 @@ async function runWorker(url: string, token: string, names: string[], ledger: Le
     let verb: string;
     if (!current.present) {
       const mac = Math.random() < 0.5 ? freshMac() : undefined;
-      const vm = virtualMachine(name, { network: 'lan', runStrategy: Math.random() < 0.5 ? 'Always' : 'Halted', ...(mac ? { mac } : {}) });
+      const vm = virtualMachine(name, {
+        network: 'lan',
+        runStrategy: Math.random() < 0.5 ? 'Always' : 'Halted',
+        ...(mac ? { mac } : {}),
+      });
       verb = mac ? 'create-with-mac' : 'create';
       request = () => call('POST', vms, vm);
       implies = (o) => ({ present: true, mac: macOf(o) });
@@ -80,7 +102,22 @@ async function runWorker(url: string, token: string, names: string[], ledger: Le
       const mac = freshMac();
       verb = 'patch-mac';
       request = () =>
-        call('PATCH', `${vms}/${name}`, { spec: { template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: mac }] } } } } } }, 'application/merge-patch+json');
+        call(
+          'PATCH',
+          `${vms}/${name}`,
+          {
+            spec: {
+              template: {
+                spec: {
+                  domain: {
+                    devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: mac }] },
+                  },
+                },
+              },
+            },
+          },
+          'application/merge-patch+json',
+        );
       implies = () => ({ present: true, mac });
       would = { present: true, mac };
     } else {
@@ -103,7 +140,10 @@ async function runWorker(url: string, token: string, names: string[], ledger: Le
       ledger.writesAcked++;
       ledger.writesUnchecked++;
     } else {
-      assert.ok(answer.status < 500, `${verb} ${name}: HTTP ${answer.status} ${JSON.stringify(answer.object)}`);
+      assert.ok(
+        answer.status < 500,
+        `${verb} ${name}: HTTP ${answer.status} ${JSON.stringify(answer.object)}`,
+      );
       const key = `${verb} ${answer.status}`;
       ledger.refused.set(key, (ledger.refused.get(key) ?? 0) + 1);
     }
@@ -111,7 +151,8 @@ async function runWorker(url: string, token: string, names: string[], ledger: Le
 }
 
 /** Fsck findings that a committed write can never leave behind, whatever moment the crash came. */
-const integrityProblems = (problems: FsckProblem[]): FsckProblem[] => problems.filter((p) => !CONVERGING.has(p.kind));
+const integrityProblems = (problems: FsckProblem[]): FsckProblem[] =>
+  problems.filter((p) => !CONVERGING.has(p.kind));
 
 function macsHeldTwice(vms: KubeObject[], allocations: KubeObject[]): string[] {
   const found: string[] = [];
@@ -139,8 +180,16 @@ test(`SIGKILL at ${KILLS} random moments under a create/patch/delete load loses 
   server = await startServer();
   const s = server;
   await s.client.create('NetworkAttachmentDefinition', { namespace: NS }, bridgeNetwork('lan', 61));
-  const ledger: Ledger = { acked: new Map(), inFlight: new Map(), writesAcked: 0, writesUnchecked: 0, refused: new Map() };
-  const names = Array.from({ length: WORKERS }, (_, w) => Array.from({ length: NAMES_PER_WORKER }, (_, i) => `crash-${w}-${i}`));
+  const ledger: Ledger = {
+    acked: new Map(),
+    inFlight: new Map(),
+    writesAcked: 0,
+    writesUnchecked: 0,
+    refused: new Map(),
+  };
+  const names = Array.from({ length: WORKERS }, (_, w) =>
+    Array.from({ length: NAMES_PER_WORKER }, (_, i) => `crash-${w}-${i}`),
+  );
   let writesChecked = 0;
   // Writes the crash caught between request and answer: committed (answer lost) or not; both are allowed.
   let inFlightCommitted = 0;
@@ -166,7 +215,9 @@ test(`SIGKILL at ${KILLS} random moments under a create/patch/delete load loses 
         const actual: Expected = vm ? { present: true, mac: macOf(vm) } : { present: false };
         const acked = ledger.acked.get(name) ?? { present: false };
         const flying = ledger.inFlight.get(name);
-        const flyingMatches = flying !== undefined && (same(flying, actual) || (flying.present && flying.mac === '*' && actual.present));
+        const flyingMatches =
+          flying !== undefined &&
+          (same(flying, actual) || (flying.present && flying.mac === '*' && actual.present));
         assert.ok(
           same(acked, actual) || flyingMatches,
           `kill ${kill}: ${name} is ${describeExpected(actual)}; its last acknowledged write says ${describeExpected(acked)}` +
@@ -190,11 +241,16 @@ test(`SIGKILL at ${KILLS} random moments under a create/patch/delete load loses 
     await s.restart();
     killsSurvived++;
     // Once the controllers caught up with the crash, fsck (as `harrow fsck` through the API) finds nothing at all.
-    await waitFor(async () => withoutPlans(await planFsck({ listAll: (kind) => s.client.listAll(kind) })).length === 0 || false, {
-      timeoutMs: 20_000,
-      intervalMs: 250,
-      message: `kill ${kill}: fsck through the API after restart`,
-    });
+    await waitFor(
+      async () =>
+        withoutPlans(await planFsck({ listAll: (kind) => s.client.listAll(kind) })).length === 0 ||
+        false,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+        message: `kill ${kill}: fsck through the API after restart`,
+      },
+    );
   }
 
   // The last word is the command's own, on the data dir of a cleanly stopped server.
@@ -209,5 +265,8 @@ test(`SIGKILL at ${KILLS} random moments under a create/patch/delete load loses 
       `writes in flight at a kill: ${inFlightCommitted} committed, ${inFlightLost} not; refused: ${refused || 'none'}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   assert.equal(killsSurvived, KILLS);
-  assert.ok(ledger.writesAcked >= KILLS * 5, `only ${ledger.writesAcked} writes were acknowledged: the load did not run`);
+  assert.ok(
+    ledger.writesAcked >= KILLS * 5,
+    `only ${ledger.writesAcked} writes were acknowledged: the load did not run`,
+  );
 });

@@ -63,7 +63,9 @@ test('one leader among three; resign hands over at once', async () => {
   await first.election.resign();
   assert.deepEqual(first.log, ['elected', 'lost: resigned']);
   const rest = cs.filter((c) => c !== first);
-  const took = await until('a new leader after resign', () => rest.some((c) => c.election.isLeader()));
+  const took = await until('a new leader after resign', () =>
+    rest.some((c) => c.election.isLeader()),
+  );
   assert.ok(took < 1500, `hand-over after resign took ${took} ms`);
   assert.equal(rest.filter((c) => c.election.isLeader()).length, 1);
   for (const c of rest) await c.election.resign();
@@ -86,9 +88,13 @@ test('a leader frozen away from etcd steps down by itself before its lease can e
 
 test('a killed leader process is replaced within its TTL', async () => {
   const spawnCandidate = (name: string) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CANDIDATE, etcd!.endpoints.join(','), '/e3/leader', name, '2'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CANDIDATE, etcd!.endpoints.join(','), '/e3/leader', name, '2'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     children.push(child);

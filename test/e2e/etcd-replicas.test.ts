@@ -21,10 +21,27 @@ const acknowledged = new Set<string>();
 before(async () => {
   etcd = await startEtcdCluster(3);
   client = new Etcd3({ hosts: etcd.endpoints });
-  const args = (node: string) => ['--etcd', etcd!.endpoints.join(','), '--etcd-prefix', PREFIX, '--node-name', node, '--no-local-node'];
+  const args = (node: string) => [
+    '--etcd',
+    etcd!.endpoints.join(','),
+    '--etcd-prefix',
+    PREFIX,
+    '--node-name',
+    node,
+    '--no-local-node',
+  ];
   // One after the other would hide the start-up race on the default MacPool; start both at once.
-  replicas.push(...(await Promise.all([startServer({ args: args('cp-a') }), startServer({ args: args('cp-b') })])));
-  await replicas[0]!.client.create('NetworkAttachmentDefinition', { namespace: NS }, bridgeNetwork('lan', 40));
+  replicas.push(
+    ...(await Promise.all([
+      startServer({ args: args('cp-a') }),
+      startServer({ args: args('cp-b') }),
+    ])),
+  );
+  await replicas[0]!.client.create(
+    'NetworkAttachmentDefinition',
+    { namespace: NS },
+    bridgeNetwork('lan', 40),
+  );
 });
 
 after(async () => {
@@ -33,7 +50,8 @@ after(async () => {
   await etcd?.stop();
 });
 
-const leaderValue = async (): Promise<string | undefined> => (await client!.get(LEADER_KEY).string()) ?? undefined;
+const leaderValue = async (): Promise<string | undefined> =>
+  (await client!.get(LEADER_KEY).string()) ?? undefined;
 /** The replica whose process holds the leader key (its value is `<node>/<pid>`). */
 async function leader(): Promise<HarrowServer | undefined> {
   const v = await leaderValue();
@@ -41,7 +59,12 @@ async function leader(): Promise<HarrowServer | undefined> {
 }
 
 /** Creates `count` VMs named `<prefix>-<i>`, alternating replicas, `parallel` at a time; records what was acknowledged. */
-async function createSpread(prefix: string, count: number, parallel: number, through: HarrowServer[]): Promise<string[]> {
+async function createSpread(
+  prefix: string,
+  count: number,
+  parallel: number,
+  through: HarrowServer[],
+): Promise<string[]> {
   const failures: string[] = [];
   let next = 0;
   const worker = async () => {
@@ -50,7 +73,11 @@ async function createSpread(prefix: string, count: number, parallel: number, thr
       const name = `${prefix}-${i}`;
       const server = through[i % through.length] as HarrowServer;
       try {
-        await (server.client as HarrowClient).create('VirtualMachine', { namespace: NS }, virtualMachine(name, { runStrategy: 'Halted' }));
+        await (server.client as HarrowClient).create(
+          'VirtualMachine',
+          { namespace: NS },
+          virtualMachine(name, { runStrategy: 'Halted' }),
+        );
         acknowledged.add(name);
       } catch (e) {
         failures.push(`${name}: ${String(e)}`);
@@ -67,11 +94,18 @@ async function assertConsistent(through: HarrowServer): Promise<number> {
   const missing = [...acknowledged].filter((n) => !names.has(n));
   assert.deepEqual(missing, [], 'every acknowledged VM is stored');
   const macs = vms.flatMap((v) => specMacs(v));
-  assert.ok(macs.every((m) => typeof m === 'string'), 'every interface got a MAC');
+  assert.ok(
+    macs.every((m) => typeof m === 'string'),
+    'every interface got a MAC',
+  );
   const seen = new Map<string, string>();
   for (const v of vms) {
     for (const m of specMacs(v)) {
-      assert.equal(seen.get(m as string), undefined, `MAC ${m} on ${v.metadata.name} and ${seen.get(m as string)}`);
+      assert.equal(
+        seen.get(m as string),
+        undefined,
+        `MAC ${m} on ${v.metadata.name} and ${seen.get(m as string)}`,
+      );
       seen.set(m as string, v.metadata.name);
     }
   }
@@ -85,7 +119,9 @@ test('concurrent creates spread over both replicas: no duplicate MAC, every ackn
   const started = Date.now();
   const failures = await createSpread('spread', 60, 12, replicas);
   const seconds = (Date.now() - started) / 1000;
-  console.log(`# 60 creates through two replicas, 12 at a time: ${seconds.toFixed(1)} s (${(60 / seconds).toFixed(0)}/s)`);
+  console.log(
+    `# 60 creates through two replicas, 12 at a time: ${seconds.toFixed(1)} s (${(60 / seconds).toFixed(0)}/s)`,
+  );
   assert.deepEqual(failures, []);
   assert.equal(await assertConsistent(replicas[1]!), acknowledged.size);
   // Both replicas appended to one audit hash chain: it must be whole, in commit order.
@@ -105,15 +141,31 @@ test('the same MAC asked for through both replicas at once: one VM gets it, the 
   for (let round = 0; round < 8; round++) {
     const mac = `02:aa:00:00:00:${(16 + round).toString(16)}`;
     const results = await Promise.allSettled(
-      replicas.map((r, i) => r.client.create('VirtualMachine', { namespace: NS }, virtualMachine(`same-mac-${round}-${i}`, { runStrategy: 'Halted', mac }))),
+      replicas.map((r, i) =>
+        r.client.create(
+          'VirtualMachine',
+          { namespace: NS },
+          virtualMachine(`same-mac-${round}-${i}`, { runStrategy: 'Halted', mac }),
+        ),
+      ),
     );
-    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`same-mac-${round}-${i}`] : []));
-    assert.equal(won.length, 1, `round ${round}: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join(' / ')}`);
+    const won = results.flatMap((r, i) =>
+      r.status === 'fulfilled' ? [`same-mac-${round}-${i}`] : [],
+    );
+    assert.equal(
+      won.length,
+      1,
+      `round ${round}: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join(' / ')}`,
+    );
     for (const name of won) acknowledged.add(name);
     const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     const error = lost?.reason as { code?: number; message?: string };
     assert.equal(error.code, 409, String(error.message));
-    assert.match(String(error.message), new RegExp(mac.replaceAll(':', '.')), 'the error names the MAC');
+    assert.match(
+      String(error.message),
+      new RegExp(mac.replaceAll(':', '.')),
+      'the error names the MAC',
+    );
   }
   await assertConsistent(replicas[0]!);
 });
@@ -126,7 +178,11 @@ test('kill the leader: the other replica leads within 10 s and nothing acknowled
   const load = createSpread('during-kill', 30, 4, [survivor]);
   const killedAt = Date.now();
   await old.kill('SIGKILL');
-  await waitFor(async () => (await leader()) === survivor, { timeoutMs: 10_000, intervalMs: 50, message: 'the survivor leads' });
+  await waitFor(async () => (await leader()) === survivor, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    message: 'the survivor leads',
+  });
   const took = Date.now() - killedAt;
   console.log(`# new leader ${took} ms after the leader was SIGKILLed`);
   assert.ok(took < 10_000);
@@ -134,7 +190,13 @@ test('kill the leader: the other replica leads within 10 s and nothing acknowled
   await assertConsistent(survivor);
   // The controllers now run on the survivor: a VM it did not create is still reconciled (it gets a printableStatus).
   await waitFor(
-    async () => (await survivor.client.get<VirtualMachine>('VirtualMachine', { namespace: NS, name: 'during-kill-0' })).status?.printableStatus,
+    async () =>
+      (
+        await survivor.client.get<VirtualMachine>('VirtualMachine', {
+          namespace: NS,
+          name: 'during-kill-0',
+        })
+      ).status?.printableStatus,
     { timeoutMs: 10_000, message: 'the new leader’s controllers reconcile' },
   );
 });

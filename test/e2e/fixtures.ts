@@ -21,7 +21,12 @@ export function bridgeNetwork(name: string, third: number): KubeObject {
       config: JSON.stringify({
         cniVersion: '0.3.1',
         type: 'bridge',
-        ipam: { subnet: `198.18.${third}.0/24`, rangeStart: `198.18.${third}.10`, rangeEnd: `198.18.${third}.200`, gateway: `198.18.${third}.1` },
+        ipam: {
+          subnet: `198.18.${third}.0/24`,
+          rangeStart: `198.18.${third}.10`,
+          rangeEnd: `198.18.${third}.200`,
+          gateway: `198.18.${third}.1`,
+        },
       }),
     },
   };
@@ -37,7 +42,9 @@ export interface VmOptions {
 
 /** A KubeVirt VirtualMachine with bridge-bound interfaces on multus networks. */
 export function virtualMachine(name: string, o: VmOptions = {}): VirtualMachine {
-  const ifaces = o.interfaces ?? [{ name: 'default', network: o.network ?? 'lan', ...(o.mac ? { mac: o.mac } : {}) }];
+  const ifaces = o.interfaces ?? [
+    { name: 'default', network: o.network ?? 'lan', ...(o.mac ? { mac: o.mac } : {}) },
+  ];
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
@@ -50,7 +57,13 @@ export function virtualMachine(name: string, o: VmOptions = {}): VirtualMachine 
           domain: {
             cpu: { cores: 1 },
             memory: { guest: '128Mi' },
-            devices: { interfaces: ifaces.map((i) => ({ name: i.name, bridge: {}, ...(i.mac ? { macAddress: i.mac } : {}) })) },
+            devices: {
+              interfaces: ifaces.map((i) => ({
+                name: i.name,
+                bridge: {},
+                ...(i.mac ? { macAddress: i.mac } : {}),
+              })),
+            },
           },
           networks: ifaces.map((i) => ({ name: i.name, multus: { networkName: i.network } })),
         },
@@ -63,30 +76,49 @@ export const specMacs = (vm: VirtualMachine): Array<string | undefined> =>
   (vm.spec.template.spec.domain.devices.interfaces ?? []).map((i) => i.macAddress);
 
 export const conditionOf = (o: KubeObject | undefined, type: string): Condition | undefined =>
-  ((o?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
+  ((o?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find(
+    (c) => c.type === type,
+  );
 
 export async function getVm(client: HarrowClient, name: string): Promise<VirtualMachine> {
   return client.get<VirtualMachine>('VirtualMachine', { namespace: NS, name });
 }
 
-export async function getVmi(client: HarrowClient, name: string): Promise<VirtualMachineInstance | undefined> {
+export async function getVmi(
+  client: HarrowClient,
+  name: string,
+): Promise<VirtualMachineInstance | undefined> {
   try {
-    return await client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace: NS, name });
+    return await client.get<VirtualMachineInstance>('VirtualMachineInstance', {
+      namespace: NS,
+      name,
+    });
   } catch {
     return undefined;
   }
 }
 
 /** The VMI once it runs with the guest agent reporting an IP on its first interface. */
-export async function runningVmi(client: HarrowClient, name: string, notUid?: string): Promise<VirtualMachineInstance | false> {
+export async function runningVmi(
+  client: HarrowClient,
+  name: string,
+  notUid?: string,
+): Promise<VirtualMachineInstance | false> {
   const vmi = await getVmi(client, name);
   if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.uid === notUid) return false;
   return vmi.status.interfaces?.[0]?.ipAddress ? vmi : false;
 }
 
 export async function launcherPod(client: HarrowClient, vm: string): Promise<Pod | undefined> {
-  const pods = await client.list<Pod>('Pod', { namespace: NS, labelSelector: `vm.kubevirt.io/name=${vm}` });
-  return pods.items.find((p) => p.metadata.deletionTimestamp === undefined && p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS]);
+  const pods = await client.list<Pod>('Pod', {
+    namespace: NS,
+    labelSelector: `vm.kubevirt.io/name=${vm}`,
+  });
+  return pods.items.find(
+    (p) =>
+      p.metadata.deletionTimestamp === undefined &&
+      p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS],
+  );
 }
 
 export function networkStatus(pod: Pod | undefined): NetworkStatusEntry[] {
@@ -109,7 +141,12 @@ export async function pingOk(client: HarrowClient, vm: string, ip: string): Prom
  * Whether the guest reaches `ip` within a few tries: one lost ping proves nothing under TCG on a loaded machine, so
  * positive checks retry (negative ones — "connectivity is broken" — use pingOk once, after the change took effect).
  */
-export async function reaches(client: HarrowClient, vm: string, ip: string, tries = 5): Promise<boolean> {
+export async function reaches(
+  client: HarrowClient,
+  vm: string,
+  ip: string,
+  tries = 5,
+): Promise<boolean> {
   for (let i = 0; i < tries; i++) if (await pingOk(client, vm, ip)) return true;
   return false;
 }

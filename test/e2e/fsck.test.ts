@@ -12,13 +12,23 @@ const vm = (name: string, mac: string): VirtualMachine => ({
   metadata: { name, namespace: 'default' },
   spec: {
     runStrategy: 'Always',
-    template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: mac }] } }, networks: [{ name: 'default', pod: {} }] } },
+    template: {
+      spec: {
+        domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: mac }] } },
+        networks: [{ name: 'default', pod: {} }],
+      },
+    },
   },
 });
 
 interface Report {
   clean: boolean;
-  problems: Array<{ kind: string; message: string; macAddress?: string; object?: { name: string } }>;
+  problems: Array<{
+    kind: string;
+    message: string;
+    macAddress?: string;
+    object?: { name: string };
+  }>;
 }
 
 describe('harrow fsck on a served data dir', () => {
@@ -31,29 +41,44 @@ describe('harrow fsck on a served data dir', () => {
   });
 
   test('clean through the API and offline; a lost allocation and a lost VM are found, repaired, and stay repaired', async () => {
-    for (const [name, mac] of [['a', '02:fc:00:00:00:01'], ['b', '02:fc:00:00:00:02'], ['c', '02:fc:00:00:00:03']] as const) {
+    for (const [name, mac] of [
+      ['a', '02:fc:00:00:00:01'],
+      ['b', '02:fc:00:00:00:02'],
+      ['c', '02:fc:00:00:00:03'],
+    ] as const) {
       await server.client.create('VirtualMachine', {}, vm(name, mac));
     }
-    await waitFor(async () => (await server.client.listAll('Pod')).length === 3, { message: 'three launcher pods' });
+    await waitFor(async () => (await server.client.listAll('Pod')).length === 3, {
+      message: 'three launcher pods',
+    });
     const api = await server.cli(['fsck', '-o', 'json']);
     assert.equal(api.code, 0, api.stdout + api.stderr);
     const live = await runCli(['fsck', '--data-dir', server.dataDir]);
     assert.equal(live.code, 0, live.stdout + live.stderr);
     assert.match(live.stderr, /is serving/);
-    assert.match((await runCli(['fsck', '--data-dir', server.dataDir, '--repair'])).stderr, /stop it before fsck --repair/);
+    assert.match(
+      (await runCli(['fsck', '--data-dir', server.dataDir, '--repair'])).stderr,
+      /stop it before fsck --repair/,
+    );
 
     await server.kill('SIGKILL');
     const db = new Database(join(server.dataDir, 'harrow.db'));
     try {
-      db.prepare("DELETE FROM objects WHERE kind = 'MacAllocation' AND name = '02-fc-00-00-00-01'").run();
-      db.prepare("DELETE FROM objects WHERE kind = 'VirtualMachine' AND namespace = 'default' AND name = 'b'").run();
+      db.prepare(
+        "DELETE FROM objects WHERE kind = 'MacAllocation' AND name = '02-fc-00-00-00-01'",
+      ).run();
+      db.prepare(
+        "DELETE FROM objects WHERE kind = 'VirtualMachine' AND namespace = 'default' AND name = 'b'",
+      ).run();
     } finally {
       db.close();
     }
     const found = await runCli(['fsck', '--data-dir', server.dataDir, '-o', 'json']);
     assert.equal(found.code, 1, found.stderr);
     const report = JSON.parse(found.stdout) as Report;
-    const seen = report.problems.map((p) => `${p.kind} ${p.macAddress ?? p.object?.name ?? ''}`).sort();
+    const seen = report.problems
+      .map((p) => `${p.kind} ${p.macAddress ?? p.object?.name ?? ''}`)
+      .sort();
     assert.deepEqual(seen, ['missing-allocation 02:fc:00:00:00:01', 'orphan-vmi b']);
 
     const repaired = await runCli(['fsck', '--data-dir', server.dataDir, '--repair']);
@@ -61,7 +86,10 @@ describe('harrow fsck on a served data dir', () => {
     assert.match(repaired.stdout, /repaired missing-allocation/);
     // b's pod and MAC were still used by its instance; once that is gone, they are orphans too and go in the next pass
     assert.match(repaired.stdout, /repaired orphan-pod: delete Pod default\/virt-launcher-b-/);
-    assert.match(repaired.stdout, /repaired orphan-allocation: release 02:fc:00:00:00:02 into quarantine/);
+    assert.match(
+      repaired.stdout,
+      /repaired orphan-allocation: release 02:fc:00:00:00:02 into quarantine/,
+    );
 
     await server.restart();
     const allocation = await server.client.get('MacAllocation', { name: '02-fc-00-00-00-01' });

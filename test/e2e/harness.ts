@@ -84,7 +84,10 @@ export interface WaitOptions {
 /** Polls `fn` until it returns a truthy value, which it returns; throws with the last value (or error) on timeout. */
 export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
 
-export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<Truthy<T>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  options: WaitOptions = {},
+): Promise<Truthy<T>> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const intervalMs = options.intervalMs ?? 200;
   const deadline = Date.now() + timeoutMs;
@@ -98,14 +101,21 @@ export async function waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions 
       last = e instanceof Error ? `${e.name}: ${e.message}` : e;
     }
     if (Date.now() >= deadline) {
-      throw new Error(`${options.message ?? 'waitFor'}: timed out after ${timeoutMs}ms; last observed: ${inspect(last, { depth: 6, breakLength: 120 })}`);
+      throw new Error(
+        `${options.message ?? 'waitFor'}: timed out after ${timeoutMs}ms; last observed: ${inspect(last, { depth: 6, breakLength: 120 })}`,
+      );
     }
-    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(1, deadline - Date.now()))));
+    await new Promise((r) =>
+      setTimeout(r, Math.min(intervalMs, Math.max(1, deadline - Date.now()))),
+    );
   }
 }
 
 /** Runs bin/harrow with the given args and environment (no server needed, e.g. for usage errors). */
-export function runCli(args: string[], options: CliOptions & { cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: CliOptions & { cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(HARROW_BIN, args, {
       cwd: options.cwd ?? REPO_ROOT,
@@ -118,7 +128,11 @@ export function runCli(args: string[], options: CliOptions & { cwd?: string } = 
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`harrow ${args.join(' ')}: no exit after ${options.timeoutMs ?? 60_000}ms; stdout: ${stdout}; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `harrow ${args.join(' ')}: no exit after ${options.timeoutMs ?? 60_000}ms; stdout: ${stdout}; stderr: ${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 60_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -147,7 +161,8 @@ export function killProcessesUsing(dataDir: string): number[] {
     } catch {
       continue; // gone meanwhile, or not ours to read
     }
-    if (!cmdline.split('\0').some((arg) => arg === dataDir || arg.includes(`${dataDir}/`))) continue;
+    if (!cmdline.split('\0').some((arg) => arg === dataDir || arg.includes(`${dataDir}/`)))
+      continue;
     try {
       process.kill(Number(entry), 'SIGKILL');
       killed.push(Number(entry));
@@ -175,12 +190,24 @@ process.on('exit', () => {
 });
 
 const LOG_LIMIT = 200_000;
-const NON_TERMINATING = new Set<NodeJS.Signals>(['SIGSTOP', 'SIGCONT', 'SIGTSTP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']);
+const NON_TERMINATING = new Set<NodeJS.Signals>([
+  'SIGSTOP',
+  'SIGCONT',
+  'SIGTSTP',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+]);
 
 function readServerFile(dataDir: string): { url: string; pid: number } | undefined {
   try {
-    const v = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { url?: unknown; pid?: unknown };
-    return typeof v.url === 'string' && typeof v.pid === 'number' ? { url: v.url, pid: v.pid } : undefined;
+    const v = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as {
+      url?: unknown;
+      pid?: unknown;
+    };
+    return typeof v.url === 'string' && typeof v.pid === 'number'
+      ? { url: v.url, pid: v.pid }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -195,7 +222,10 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
   let token = '';
   let client: HarrowClient | undefined;
   let listen = '127.0.0.1:0';
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: 0, signal: null });
+  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({
+    code: 0,
+    signal: null,
+  });
   let stopped = false;
 
   const append = (d: string): void => {
@@ -204,10 +234,23 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
   };
 
   const launch = async (): Promise<void> => {
-    const args = ['serve', '--data-dir', dataDir, '--listen', listen, '--runtime', options.runtime ?? 'sim', ...(options.args ?? [])];
+    const args = [
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      listen,
+      '--runtime',
+      options.runtime ?? 'sim',
+      ...(options.args ?? []),
+    ];
     const child = spawn(HARROW_BIN, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...(options.runtime === 'qemu' ? { HARROW_QEMU_DESTROY_ON_CLOSE: '1' } : {}), ...options.env },
+      env: {
+        ...process.env,
+        ...(options.runtime === 'qemu' ? { HARROW_QEMU_DESTROY_ON_CLOSE: '1' } : {}),
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: stop() and kill() reach everything it started
     });
@@ -221,14 +264,22 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
     exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
     let gone: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     void exited.then((e) => (gone = e));
-    const startTimeoutMs = options.startTimeoutMs ?? (options.runtime === 'qemu' ? 180_000 : 60_000);
+    const startTimeoutMs =
+      options.startTimeoutMs ?? (options.runtime === 'qemu' ? 180_000 : 60_000);
     const info = await waitFor(
       () => {
-        if (gone) throw new Error(`harrow serve exited (code ${gone.code}, signal ${gone.signal}) before it was ready:\n${log}`);
+        if (gone)
+          throw new Error(
+            `harrow serve exited (code ${gone.code}, signal ${gone.signal}) before it was ready:\n${log}`,
+          );
         const f = readServerFile(dataDir);
         return f && f.pid === child.pid ? f : undefined;
       },
-      { timeoutMs: startTimeoutMs, intervalMs: 100, message: `harrow serve in ${dataDir} writing server.json` },
+      {
+        timeoutMs: startTimeoutMs,
+        intervalMs: 100,
+        message: `harrow serve in ${dataDir} writing server.json`,
+      },
     ).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n--- server output ---\n${log}`);
     });
@@ -237,12 +288,17 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
     token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
     client = new HarrowClient({ server: url, token });
     const c = client;
-    await waitFor(() => c.ready(), { timeoutMs: startTimeoutMs, intervalMs: 100, message: `${url}/readyz` });
+    await waitFor(() => c.ready(), {
+      timeoutMs: startTimeoutMs,
+      intervalMs: 100,
+      message: `${url}/readyz`,
+    });
   };
 
   const signalGroup = (signal: NodeJS.Signals): void => {
     const pid = slot.child?.pid;
-    if (pid === undefined || slot.child!.exitCode !== null || slot.child!.signalCode !== null) return;
+    if (pid === undefined || slot.child!.exitCode !== null || slot.child!.signalCode !== null)
+      return;
     try {
       process.kill(-pid, signal);
     } catch {
@@ -299,7 +355,10 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
     dataDir,
     kubeconfig: join(dataDir, 'kubeconfig'),
     cli(args, o = {}) {
-      return runCli(args, { ...o, env: { HARROW_KUBECONFIG: join(dataDir, 'kubeconfig'), ...o.env } });
+      return runCli(args, {
+        ...o,
+        env: { HARROW_KUBECONFIG: join(dataDir, 'kubeconfig'), ...o.env },
+      });
     },
     logs: () => log,
     async restart() {

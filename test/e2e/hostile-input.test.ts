@@ -35,13 +35,18 @@ function send(input: HostileInput): Promise<Answer> {
     if (input.contentType !== undefined) headers['content-type'] = input.contentType;
     if (body) headers['content-length'] = body.length;
     let answered = false;
-    const req = request({ host: url.hostname, port: url.port, method: input.method, path: input.path, headers }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, method: input.method, path: input.path, headers },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(30_000, () => req.destroy(new Error('no answer in 30 s')));
     req.on('error', (e) => {
       if (!answered) reject(e);
@@ -76,26 +81,45 @@ function problemWith(input: HostileInput, answer: Answer): string | undefined {
   const brief = `HTTP ${answer.status}: ${answer.body.slice(0, 400)}`;
   if (answer.status < 400 || answer.status >= 500) return `not a 4xx — ${brief}`;
   if (status.kind !== 'Status') return `not a Status — ${brief}`;
-  if (status.code !== answer.status) return `Status code ${String(status.code)} differs from HTTP ${answer.status}`;
+  if (status.code !== answer.status)
+    return `Status code ${String(status.code)} differs from HTTP ${answer.status}`;
   if (typeof status.reason !== 'string' || status.reason === '') return `no reason — ${brief}`;
   if (!input.codes.includes(answer.status)) return `expected ${input.codes.join('/')} — ${brief}`;
   const causes = status.details?.causes ?? [];
-  const text = [String(status.message ?? ''), ...causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`)].join('\n');
+  const text = [
+    String(status.message ?? ''),
+    ...causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`),
+  ].join('\n');
   if (!input.mentions.test(text)) return `message does not match ${input.mentions} — ${brief}`;
-  if (input.field !== undefined && !causes.some((c) => c.field === input.field)) return `no cause names ${input.field} — ${brief}`;
+  if (input.field !== undefined && !causes.some((c) => c.field === input.field))
+    return `no cause names ${input.field} — ${brief}`;
   return undefined;
 }
 
-const SNAPSHOT_KINDS = ['Namespace', 'NetworkAttachmentDefinition', 'MacPool', 'VirtualMachine', 'VirtualMachineInstance', 'Pod', 'VirtualMachineClone'];
+const SNAPSHOT_KINDS = [
+  'Namespace',
+  'NetworkAttachmentDefinition',
+  'MacPool',
+  'VirtualMachine',
+  'VirtualMachineInstance',
+  'Pod',
+  'VirtualMachineClone',
+];
 
 /** Every object a hostile request could touch, by resourceVersion, and every MAC holder. Audit records and events are
  * left out: a refused write is audited by design. */
 async function snapshot(): Promise<string> {
   const lines: string[] = [];
   for (const kind of SNAPSHOT_KINDS) {
-    for (const o of await server.client.listAll(kind)) lines.push(`${kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} rv=${o.metadata.resourceVersion}`);
+    for (const o of await server.client.listAll(kind))
+      lines.push(
+        `${kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} rv=${o.metadata.resourceVersion}`,
+      );
   }
-  for (const a of await server.client.listAll('MacAllocation')) lines.push(`MacAllocation ${a.metadata.name} ${JSON.stringify((a as KubeObject).spec)} ${JSON.stringify((a as KubeObject).status)}`);
+  for (const a of await server.client.listAll('MacAllocation'))
+    lines.push(
+      `MacAllocation ${a.metadata.name} ${JSON.stringify((a as KubeObject).spec)} ${JSON.stringify((a as KubeObject).status)}`,
+    );
   return lines.sort().join('\n');
 }
 
@@ -105,22 +129,39 @@ async function healthy(): Promise<boolean> {
 }
 
 test('at least 200 hostile inputs each get a 4xx Status naming the problem; the server stays healthy and nothing changes', async () => {
-  await server.client.create('NetworkAttachmentDefinition', { namespace: NS }, bridgeNetwork('lan', 60));
-  const vm = await server.client.create<VirtualMachine>('VirtualMachine', { namespace: NS }, virtualMachine('target', { runStrategy: 'Halted', mac: '02:48:52:aa:00:01' }));
-  await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('holder', { runStrategy: 'Halted', mac: '02:48:52:aa:00:02' }));
+  await server.client.create(
+    'NetworkAttachmentDefinition',
+    { namespace: NS },
+    bridgeNetwork('lan', 60),
+  );
+  const vm = await server.client.create<VirtualMachine>(
+    'VirtualMachine',
+    { namespace: NS },
+    virtualMachine('target', { runStrategy: 'Halted', mac: '02:48:52:aa:00:01' }),
+  );
+  await server.client.create(
+    'VirtualMachine',
+    { namespace: NS },
+    virtualMachine('holder', { runStrategy: 'Halted', mac: '02:48:52:aa:00:02' }),
+  );
   const masqueradeVm = virtualMachine('masq', { runStrategy: 'Halted' });
-  masqueradeVm.spec.template!.spec!.domain.devices.interfaces = [{ name: 'default', masquerade: {} }];
+  masqueradeVm.spec.template!.spec!.domain.devices.interfaces = [
+    { name: 'default', masquerade: {} },
+  ];
   masqueradeVm.spec.template!.spec!.networks = [{ name: 'default', pod: {} }];
   await server.client.create('VirtualMachine', { namespace: NS }, masqueradeVm);
 
   // Controllers write status after a create: take the snapshot once two in a row agree.
   let settled = '';
-  await waitFor(async () => {
-    const now = await snapshot();
-    const same = now === settled;
-    settled = now;
-    return same;
-  }, { message: 'objects settle', intervalMs: 500 });
+  await waitFor(
+    async () => {
+      const now = await snapshot();
+      const same = now === settled;
+      settled = now;
+      return same;
+    },
+    { message: 'objects settle', intervalMs: 500 },
+  );
 
   const corpus = hostileCorpus({ namespace: NS, vm, masqueradeVm, takenMac: '02:48:52:aa:00:02' });
   assert.ok(corpus.length >= 200, `the corpus has ${corpus.length} inputs`);
@@ -138,9 +179,18 @@ test('at least 200 hostile inputs each get a 4xx Status naming the problem; the 
       const problem = problemWith(input, answer);
       if (problem) failures.push(`${input.name}: ${problem}`);
     }
-    assert.ok(await healthy().catch(() => false), `/healthz after inputs ${start}–${start + BATCH - 1}; failures so far:\n${failures.join('\n')}\n--- server ---\n${server.logs().slice(-4000)}`);
+    assert.ok(
+      await healthy().catch(() => false),
+      `/healthz after inputs ${start}–${start + BATCH - 1}; failures so far:\n${failures.join('\n')}\n--- server ---\n${server.logs().slice(-4000)}`,
+    );
   }
-  console.log(`hostile inputs tried: ${corpus.length}, refused as expected: ${corpus.length - failures.length}`);
-  assert.deepEqual(failures, [], `${failures.length} of ${corpus.length} inputs were not refused as expected`);
+  console.log(
+    `hostile inputs tried: ${corpus.length}, refused as expected: ${corpus.length - failures.length}`,
+  );
+  assert.deepEqual(
+    failures,
+    [],
+    `${failures.length} of ${corpus.length} inputs were not refused as expected`,
+  );
   assert.equal(await snapshot(), settled, 'hostile input changed nothing');
 });

@@ -17,7 +17,11 @@ export function kubectlMissing(): string | undefined {
 }
 
 /** A KubeVirt VirtualMachine on the Multus network `lan`, with a field Harrow does not know (it must be kept). */
-export const kubevirtVm = (name: string, mac?: string, runStrategy = 'Always'): string => `apiVersion: kubevirt.io/v1
+export const kubevirtVm = (
+  name: string,
+  mac?: string,
+  runStrategy = 'Always',
+): string => `apiVersion: kubevirt.io/v1
 kind: VirtualMachine
 metadata:
   name: ${name}
@@ -67,14 +71,33 @@ export interface KubectlServer {
 }
 
 /** Starts `harrow serve --runtime sim --tls auto` (kubectl sends its token only over TLS) and waits until kubectl reads /readyz. */
-export async function startKubectlServer(options: { args?: string[] } = {}): Promise<KubectlServer> {
+export async function startKubectlServer(
+  options: { args?: string[] } = {},
+): Promise<KubectlServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'harrow-kubectl-'));
   const kubeconfig = join(dataDir, 'kubeconfig');
-  const server = spawn(HARROW_BIN, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--runtime', 'sim', '--tls', 'auto', '--log-level', 'warn', ...(options.args ?? [])], {
-    cwd: REPO_ROOT,
-    stdio: 'ignore',
-    detached: true,
-  });
+  const server = spawn(
+    HARROW_BIN,
+    [
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--runtime',
+      'sim',
+      '--tls',
+      'auto',
+      '--log-level',
+      'warn',
+      ...(options.args ?? []),
+    ],
+    {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
   const children = new Set<ChildProcess>([server]);
   const kubectl = (args: string[], options: KubectlRunOptions = {}): Promise<CliResult> =>
     new Promise((resolve) => {
@@ -102,10 +125,15 @@ export async function startKubectlServer(options: { args?: string[] } = {}): Pro
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => existsSync(join(dataDir, 'server.json')) && (await kubectl(['get', '--raw', '/readyz'])).stdout.trim() === 'ok', {
-      timeoutMs: 60_000,
-      message: 'harrow serve --tls auto ready for kubectl',
-    });
+    await waitFor(
+      async () =>
+        existsSync(join(dataDir, 'server.json')) &&
+        (await kubectl(['get', '--raw', '/readyz'])).stdout.trim() === 'ok',
+      {
+        timeoutMs: 60_000,
+        message: 'harrow serve --tls auto ready for kubectl',
+      },
+    );
   } catch (e) {
     stop();
     throw e;
@@ -121,7 +149,9 @@ export async function startKubectlServer(options: { args?: string[] } = {}): Pro
       return r.stdout;
     },
     spawnKubectl(args) {
-      const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.add(child);
       return child;
     },

@@ -12,13 +12,17 @@ export interface RuntimeUnderTest {
 
 function qemuSkipReason(): string | undefined {
   if (process.env.HARROW_TEST_QEMU === '0') return 'HARROW_TEST_QEMU=0';
-  if (process.getuid?.() !== 0) return 'real guests need root (network namespaces, bridges, nftables)';
+  if (process.getuid?.() !== 0)
+    return 'real guests need root (network namespaces, bridges, nftables)';
   try {
     execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
   } catch {
     return 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)';
   }
-  if (!existsSync('/boot') || !readdirSync('/boot').some((f) => /^vmlinuz-.*cloud-amd64$/.test(f))) {
+  if (
+    !existsSync('/boot') ||
+    !readdirSync('/boot').some((f) => /^vmlinuz-.*cloud-amd64$/.test(f))
+  ) {
     return 'the Debian cloud kernel is not installed (apt-get install linux-image-cloud-amd64)';
   }
   return undefined;

@@ -31,7 +31,8 @@ function qemuPidOf(vmiUid: string): number | undefined {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.startsWith('guest=harrow.') && a.endsWith(`.${vmiUid}`))) return Number(entry);
+      if (argv.some((a) => a.startsWith('guest=harrow.') && a.endsWith(`.${vmiUid}`)))
+        return Number(entry);
     } catch {
       // gone meanwhile
     }
@@ -40,179 +41,358 @@ function qemuPidOf(vmiUid: string): number | undefined {
 }
 
 for (const rt of runtimesUnderTest()) {
-  describe(`seed scenarios on the ${rt.name} runtime`, { skip: rt.skip ?? false, concurrency: false }, () => {
-    let server: HarrowServer;
-    const wait = <T>(fn: () => Promise<T | false | undefined>, message: string): Promise<T> =>
-      waitFor(fn, { timeoutMs: rt.timeoutMs, intervalMs: rt.name === 'sim' ? 50 : 250, message }) as Promise<T>;
-    let platformMac = '';
-    let peerIp = '';
+  describe(
+    `seed scenarios on the ${rt.name} runtime`,
+    { skip: rt.skip ?? false, concurrency: false },
+    () => {
+      let server: HarrowServer;
+      const wait = <T>(fn: () => Promise<T | false | undefined>, message: string): Promise<T> =>
+        waitFor(fn, {
+          timeoutMs: rt.timeoutMs,
+          intervalMs: rt.name === 'sim' ? 50 : 250,
+          message,
+        }) as Promise<T>;
+      let platformMac = '';
+      let peerIp = '';
 
-    before(async () => {
-      server = await startServer({ runtime: rt.name });
-      await server.client.create('NetworkAttachmentDefinition', { namespace: NS }, bridgeNetwork(PEER_GATEWAY_NET, 40));
-    });
-    after(async () => {
-      await server?.stop();
-    });
+      before(async () => {
+        server = await startServer({ runtime: rt.name });
+        await server.client.create(
+          'NetworkAttachmentDefinition',
+          { namespace: NS },
+          bridgeNetwork(PEER_GATEWAY_NET, 40),
+        );
+      });
+      after(async () => {
+        await server?.stop();
+      });
 
-    test('S1 create: a VM with no MAC gets a pool MAC that pod, VMI and guest all show, with a lease and the gateway reachable', async () => {
-      const created = await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('vm-a'));
-      await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('vm-b'));
-      platformMac = specMacs(created as never)[0]!;
-      assert.match(platformMac, /^02:48:52:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/, 'the manifest carries a pool MAC');
-      const vmi = await wait(() => runningVmi(server.client, 'vm-a'), 'vm-a running with an IP');
-      const pod = await launcherPod(server.client, 'vm-a');
-      assert.equal(networkStatus(pod).find((e) => e.name === `${NS}/lan`)?.mac, platformMac, 'network-status shows the MAC');
-      assert.equal(vmi.status?.interfaces?.[0]?.mac, platformMac, 'VMI status shows the MAC');
-      assert.equal(await guestMac(server.client, 'vm-a'), platformMac, 'the guest uses the MAC');
-      assert.match(vmi.status?.interfaces?.[0]?.ipAddress ?? '', /^198\.18\.40\.\d+$/, 'the guest holds a DHCP lease');
-      assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'the guest reaches its gateway');
-      const peer = await wait(() => runningVmi(server.client, 'vm-b'), 'vm-b running with an IP');
-      peerIp = peer.status!.interfaces![0]!.ipAddress!;
-      assert.ok(await reaches(server.client, 'vm-a', peerIp), 'the guest reaches a second VM on its network');
-    });
+      test('S1 create: a VM with no MAC gets a pool MAC that pod, VMI and guest all show, with a lease and the gateway reachable', async () => {
+        const created = await server.client.create(
+          'VirtualMachine',
+          { namespace: NS },
+          virtualMachine('vm-a'),
+        );
+        await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('vm-b'));
+        platformMac = specMacs(created as never)[0]!;
+        assert.match(
+          platformMac,
+          /^02:48:52:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/,
+          'the manifest carries a pool MAC',
+        );
+        const vmi = await wait(() => runningVmi(server.client, 'vm-a'), 'vm-a running with an IP');
+        const pod = await launcherPod(server.client, 'vm-a');
+        assert.equal(
+          networkStatus(pod).find((e) => e.name === `${NS}/lan`)?.mac,
+          platformMac,
+          'network-status shows the MAC',
+        );
+        assert.equal(vmi.status?.interfaces?.[0]?.mac, platformMac, 'VMI status shows the MAC');
+        assert.equal(await guestMac(server.client, 'vm-a'), platformMac, 'the guest uses the MAC');
+        assert.match(
+          vmi.status?.interfaces?.[0]?.ipAddress ?? '',
+          /^198\.18\.40\.\d+$/,
+          'the guest holds a DHCP lease',
+        );
+        assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'the guest reaches its gateway');
+        const peer = await wait(() => runningVmi(server.client, 'vm-b'), 'vm-b running with an IP');
+        peerIp = peer.status!.interfaces![0]!.ipAddress!;
+        assert.ok(
+          await reaches(server.client, 'vm-a', peerIp),
+          'the guest reaches a second VM on its network',
+        );
+      });
 
-    test('S2 display: the VM, the VMI, the CLI and network-status agree on the platform MAC', async () => {
-      const vm = await getVm(server.client, 'vm-a');
-      const vmi = await getVmi(server.client, 'vm-a');
-      const pod = await launcherPod(server.client, 'vm-a');
-      const cliVm = await server.cli(['get', 'vm', 'vm-a']);
-      const cliVmi = await server.cli(['get', 'vmi', 'vm-a', '-o', 'json']);
-      assert.equal(cliVm.code, 0, cliVm.stderr);
-      assert.equal(cliVmi.code, 0, cliVmi.stderr);
-      assert.equal(specMacs(vm)[0], platformMac);
-      assert.equal(vmi?.status?.interfaces?.[0]?.mac, platformMac);
-      assert.equal(networkStatus(pod)[0]?.mac, platformMac);
-      assert.ok(cliVm.stdout.includes(platformMac), `harrow get vm shows ${platformMac}:\n${cliVm.stdout}`);
-      assert.equal(JSON.parse(cliVmi.stdout).status.interfaces[0].mac, platformMac);
-      // The lease the network's DHCP server holds for the platform MAC, in the API and in describe.
-      const leased = await wait(async () => {
-        const v = await getVmi(server.client, 'vm-a');
-        const lease = v?.status?.interfaces?.[0]?.lease;
-        return lease?.macAddress === platformMac ? lease : undefined;
-      }, 'the VMI status shows the DHCP lease for the platform MAC');
-      assert.equal(leased.ip, vmi?.status?.interfaces?.[0]?.ipAddress, 'the lease is for the address the guest uses');
-      const described = await server.cli(['describe', 'vm', 'vm-a']);
-      assert.equal(described.code, 0, described.stderr);
-      for (const part of [`Platform MAC:`, `Guest MAC:`, leased.ip, `Lease:`, platformMac]) {
-        assert.ok(described.stdout.includes(part), `describe shows ${part}:\n${described.stdout}`);
-      }
-    });
+      test('S2 display: the VM, the VMI, the CLI and network-status agree on the platform MAC', async () => {
+        const vm = await getVm(server.client, 'vm-a');
+        const vmi = await getVmi(server.client, 'vm-a');
+        const pod = await launcherPod(server.client, 'vm-a');
+        const cliVm = await server.cli(['get', 'vm', 'vm-a']);
+        const cliVmi = await server.cli(['get', 'vmi', 'vm-a', '-o', 'json']);
+        assert.equal(cliVm.code, 0, cliVm.stderr);
+        assert.equal(cliVmi.code, 0, cliVmi.stderr);
+        assert.equal(specMacs(vm)[0], platformMac);
+        assert.equal(vmi?.status?.interfaces?.[0]?.mac, platformMac);
+        assert.equal(networkStatus(pod)[0]?.mac, platformMac);
+        assert.ok(
+          cliVm.stdout.includes(platformMac),
+          `harrow get vm shows ${platformMac}:\n${cliVm.stdout}`,
+        );
+        assert.equal(JSON.parse(cliVmi.stdout).status.interfaces[0].mac, platformMac);
+        // The lease the network's DHCP server holds for the platform MAC, in the API and in describe.
+        const leased = await wait(async () => {
+          const v = await getVmi(server.client, 'vm-a');
+          const lease = v?.status?.interfaces?.[0]?.lease;
+          return lease?.macAddress === platformMac ? lease : undefined;
+        }, 'the VMI status shows the DHCP lease for the platform MAC');
+        assert.equal(
+          leased.ip,
+          vmi?.status?.interfaces?.[0]?.ipAddress,
+          'the lease is for the address the guest uses',
+        );
+        const described = await server.cli(['describe', 'vm', 'vm-a']);
+        assert.equal(described.code, 0, described.stderr);
+        for (const part of [`Platform MAC:`, `Guest MAC:`, leased.ip, `Lease:`, platformMac]) {
+          assert.ok(
+            described.stdout.includes(part),
+            `describe shows ${part}:\n${described.stdout}`,
+          );
+        }
+      });
 
-    test('S3 in-guest change: the platform MAC stays, drift is reported with its remedy, connectivity breaks; a restart restores it all', async () => {
-      const changed = '02:00:00:00:0a:99';
-      const exec = await server.client.guestExec(NS, 'vm-a', ['ip', 'link', 'set', 'eth0', 'address', changed]);
-      assert.equal(exec.exitCode, 0, exec.stderr);
-      const before = await getVmi(server.client, 'vm-a');
-      const vmi = await wait(async () => {
-        const v = await getVmi(server.client, 'vm-a');
-        return conditionOf(v, 'GuestMACMismatch')?.status === 'True' ? v : false;
-      }, 'GuestMACMismatch on the VMI');
-      const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
-      assert.ok(message.includes(platformMac) && message.includes(changed), `the message names both MACs: ${message}`);
-      assert.match(message, /restart/i, 'the message gives the remedy');
-      assert.equal(specMacs(await getVm(server.client, 'vm-a'))[0], platformMac, 'the manifest is untouched');
-      assert.equal(vmi.status?.interfaces?.[0]?.mac, platformMac, 'the platform still shows its MAC');
-      assert.equal(networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac, platformMac);
-      assert.equal(await guestMac(server.client, 'vm-a'), changed, 'the guest uses the changed MAC');
-      assert.equal(await pingOk(server.client, 'vm-a', GATEWAY), false, 'connectivity is broken');
-      assert.equal(await pingOk(server.client, 'vm-a', peerIp), false, 'the second VM is out of reach');
-      await wait(async () => conditionOf(await getVm(server.client, 'vm-a'), 'GuestMACMismatch')?.status === 'True', 'mismatch mirrored on the VM');
+      test('S3 in-guest change: the platform MAC stays, drift is reported with its remedy, connectivity breaks; a restart restores it all', async () => {
+        const changed = '02:00:00:00:0a:99';
+        const exec = await server.client.guestExec(NS, 'vm-a', [
+          'ip',
+          'link',
+          'set',
+          'eth0',
+          'address',
+          changed,
+        ]);
+        assert.equal(exec.exitCode, 0, exec.stderr);
+        const before = await getVmi(server.client, 'vm-a');
+        const vmi = await wait(async () => {
+          const v = await getVmi(server.client, 'vm-a');
+          return conditionOf(v, 'GuestMACMismatch')?.status === 'True' ? v : false;
+        }, 'GuestMACMismatch on the VMI');
+        const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
+        assert.ok(
+          message.includes(platformMac) && message.includes(changed),
+          `the message names both MACs: ${message}`,
+        );
+        assert.match(message, /restart/i, 'the message gives the remedy');
+        assert.equal(
+          specMacs(await getVm(server.client, 'vm-a'))[0],
+          platformMac,
+          'the manifest is untouched',
+        );
+        assert.equal(
+          vmi.status?.interfaces?.[0]?.mac,
+          platformMac,
+          'the platform still shows its MAC',
+        );
+        assert.equal(networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac, platformMac);
+        assert.equal(
+          await guestMac(server.client, 'vm-a'),
+          changed,
+          'the guest uses the changed MAC',
+        );
+        assert.equal(await pingOk(server.client, 'vm-a', GATEWAY), false, 'connectivity is broken');
+        assert.equal(
+          await pingOk(server.client, 'vm-a', peerIp),
+          false,
+          'the second VM is out of reach',
+        );
+        await wait(
+          async () =>
+            conditionOf(await getVm(server.client, 'vm-a'), 'GuestMACMismatch')?.status === 'True',
+          'mismatch mirrored on the VM',
+        );
 
-      await server.client.restart(NS, 'vm-a');
-      const restarted = await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a running again');
-      assert.equal(await guestMac(server.client, 'vm-a'), platformMac, 'the guest has the platform MAC again');
-      assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity is back');
-      assert.ok(await reaches(server.client, 'vm-a', peerIp), 'the second VM is reachable again');
-      assert.equal(conditionOf(restarted, 'GuestMACMismatch'), undefined, 'the condition is cleared');
-    });
+        await server.client.restart(NS, 'vm-a');
+        const restarted = await wait(
+          () => runningVmi(server.client, 'vm-a', before?.metadata.uid),
+          'vm-a running again',
+        );
+        assert.equal(
+          await guestMac(server.client, 'vm-a'),
+          platformMac,
+          'the guest has the platform MAC again',
+        );
+        assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity is back');
+        assert.ok(await reaches(server.client, 'vm-a', peerIp), 'the second VM is reachable again');
+        assert.equal(
+          conditionOf(restarted, 'GuestMACMismatch'),
+          undefined,
+          'the condition is cleared',
+        );
+      });
 
-    test("a guest that takes another VM's MAC is reported naming both VMs, and its frames do not reach the network", async () => {
-      const victimMac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
-      const before = await getVmi(server.client, 'vm-a');
-      const exec = await server.client.guestExec(NS, 'vm-a', ['ip', 'link', 'set', 'eth0', 'address', victimMac]);
-      assert.equal(exec.exitCode, 0, exec.stderr);
-      const vmi = await wait(async () => {
-        const v = await getVmi(server.client, 'vm-a');
-        return conditionOf(v, 'GuestMACMismatch')?.status === 'True' ? v : false;
-      }, 'GuestMACMismatch for a stolen MAC');
-      const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
-      assert.ok(message.includes('vm-a') && message.includes('vm-b') && message.includes(victimMac), `both VMs named: ${message}`);
-      assert.equal(await pingOk(server.client, 'vm-a', GATEWAY), false, 'the impostor reaches nothing');
-      assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'the real holder is unaffected');
-      await server.client.restart(NS, 'vm-a');
-      await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a restarted');
-      assert.ok(await reaches(server.client, 'vm-a', peerIp), 'after the restart the two VMs reach each other again');
-    });
+      test("a guest that takes another VM's MAC is reported naming both VMs, and its frames do not reach the network", async () => {
+        const victimMac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
+        const before = await getVmi(server.client, 'vm-a');
+        const exec = await server.client.guestExec(NS, 'vm-a', [
+          'ip',
+          'link',
+          'set',
+          'eth0',
+          'address',
+          victimMac,
+        ]);
+        assert.equal(exec.exitCode, 0, exec.stderr);
+        const vmi = await wait(async () => {
+          const v = await getVmi(server.client, 'vm-a');
+          return conditionOf(v, 'GuestMACMismatch')?.status === 'True' ? v : false;
+        }, 'GuestMACMismatch for a stolen MAC');
+        const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
+        assert.ok(
+          message.includes('vm-a') && message.includes('vm-b') && message.includes(victimMac),
+          `both VMs named: ${message}`,
+        );
+        assert.equal(
+          await pingOk(server.client, 'vm-a', GATEWAY),
+          false,
+          'the impostor reaches nothing',
+        );
+        assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'the real holder is unaffected');
+        await server.client.restart(NS, 'vm-a');
+        await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a restarted');
+        assert.ok(
+          await reaches(server.client, 'vm-a', peerIp),
+          'after the restart the two VMs reach each other again',
+        );
+      });
 
-    test('S4 proper change: PATCH → RestartRequired, the guest unchanged until restart, then the new MAC everywhere, checked and audited', async () => {
-      const oldMac = platformMac;
-      const newMac = '02:48:52:fe:00:01';
-      const running = await getVmi(server.client, 'vm-a');
-      await server.client.jsonPatch('VirtualMachine', { namespace: NS, name: 'vm-a' }, [
-        { op: 'test', path: '/spec/template/spec/domain/devices/interfaces/0/macAddress', value: oldMac },
-        { op: 'replace', path: '/spec/template/spec/domain/devices/interfaces/0/macAddress', value: newMac },
-      ]);
-      assert.equal(specMacs(await getVm(server.client, 'vm-a'))[0], newMac, 'the manifest is persisted');
-      await wait(async () => conditionOf(await getVm(server.client, 'vm-a'), 'RestartRequired')?.status === 'True', 'RestartRequired');
-      assert.equal(await guestMac(server.client, 'vm-a'), oldMac, 'the running guest is unchanged');
-      assert.equal((await getVmi(server.client, 'vm-a'))?.metadata.uid, running?.metadata.uid, 'no restart happened by itself');
+      test('S4 proper change: PATCH → RestartRequired, the guest unchanged until restart, then the new MAC everywhere, checked and audited', async () => {
+        const oldMac = platformMac;
+        const newMac = '02:48:52:fe:00:01';
+        const running = await getVmi(server.client, 'vm-a');
+        await server.client.jsonPatch('VirtualMachine', { namespace: NS, name: 'vm-a' }, [
+          {
+            op: 'test',
+            path: '/spec/template/spec/domain/devices/interfaces/0/macAddress',
+            value: oldMac,
+          },
+          {
+            op: 'replace',
+            path: '/spec/template/spec/domain/devices/interfaces/0/macAddress',
+            value: newMac,
+          },
+        ]);
+        assert.equal(
+          specMacs(await getVm(server.client, 'vm-a'))[0],
+          newMac,
+          'the manifest is persisted',
+        );
+        await wait(
+          async () =>
+            conditionOf(await getVm(server.client, 'vm-a'), 'RestartRequired')?.status === 'True',
+          'RestartRequired',
+        );
+        assert.equal(
+          await guestMac(server.client, 'vm-a'),
+          oldMac,
+          'the running guest is unchanged',
+        );
+        assert.equal(
+          (await getVmi(server.client, 'vm-a'))?.metadata.uid,
+          running?.metadata.uid,
+          'no restart happened by itself',
+        );
 
-      await server.client.restart(NS, 'vm-a');
-      const vmi = await wait(() => runningVmi(server.client, 'vm-a', running?.metadata.uid), 'vm-a running with the new MAC');
-      assert.equal(vmi.status?.interfaces?.[0]?.mac, newMac, 'VMI shows the new MAC');
-      assert.equal(networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac, newMac, 'the pod interface has the new MAC');
-      assert.equal(await guestMac(server.client, 'vm-a'), newMac, 'the guest has the new MAC');
-      assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity with the new MAC');
-      const vm = await wait(async () => {
-        const v = await getVm(server.client, 'vm-a');
-        return conditionOf(v, 'ConnectivityCheck')?.status === 'True' && conditionOf(v, 'RestartRequired') === undefined ? v : false;
-      }, 'connectivity check passed and RestartRequired cleared');
-      assert.match(conditionOf(vm, 'ConnectivityCheck')?.message ?? '', new RegExp(newMac));
-      const old = await wait(async () => {
-        const a = await server.client.get<MacAllocation>('MacAllocation', { name: macAllocationName(oldMac) });
-        return a.status.state === 'Quarantined' ? a : false;
-      }, 'the old MAC quarantined');
-      assert.ok(Date.parse(old.status.quarantineUntil!) > Date.now());
-      const audit = await server.client.listAll<AuditRecord>('AuditRecord', { namespace: NS });
-      const patch = audit.find((r) => r.spec.verb === 'patch' && r.spec.resource.name === 'vm-a' && r.spec.changes?.some((c) => c.old === oldMac && c.new === newMac));
-      assert.ok(patch, 'the audit log records old → new');
-      const check = audit.find((r) => r.spec.verb === 'connectivity-check' && r.spec.resource.name === 'vm-a');
-      assert.ok(check?.spec.connectivity?.ok, `the audit log records the connectivity check: ${JSON.stringify(check?.spec)}`);
-      assert.equal(check?.spec.connectivity?.macAddress, newMac);
-      platformMac = newMac;
-    });
+        await server.client.restart(NS, 'vm-a');
+        const vmi = await wait(
+          () => runningVmi(server.client, 'vm-a', running?.metadata.uid),
+          'vm-a running with the new MAC',
+        );
+        assert.equal(vmi.status?.interfaces?.[0]?.mac, newMac, 'VMI shows the new MAC');
+        assert.equal(
+          networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac,
+          newMac,
+          'the pod interface has the new MAC',
+        );
+        assert.equal(await guestMac(server.client, 'vm-a'), newMac, 'the guest has the new MAC');
+        assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity with the new MAC');
+        const vm = await wait(async () => {
+          const v = await getVm(server.client, 'vm-a');
+          return conditionOf(v, 'ConnectivityCheck')?.status === 'True' &&
+            conditionOf(v, 'RestartRequired') === undefined
+            ? v
+            : false;
+        }, 'connectivity check passed and RestartRequired cleared');
+        assert.match(conditionOf(vm, 'ConnectivityCheck')?.message ?? '', new RegExp(newMac));
+        const old = await wait(async () => {
+          const a = await server.client.get<MacAllocation>('MacAllocation', {
+            name: macAllocationName(oldMac),
+          });
+          return a.status.state === 'Quarantined' ? a : false;
+        }, 'the old MAC quarantined');
+        assert.ok(Date.parse(old.status.quarantineUntil!) > Date.now());
+        const audit = await server.client.listAll<AuditRecord>('AuditRecord', { namespace: NS });
+        const patch = audit.find(
+          (r) =>
+            r.spec.verb === 'patch' &&
+            r.spec.resource.name === 'vm-a' &&
+            r.spec.changes?.some((c) => c.old === oldMac && c.new === newMac),
+        );
+        assert.ok(patch, 'the audit log records old → new');
+        const check = audit.find(
+          (r) => r.spec.verb === 'connectivity-check' && r.spec.resource.name === 'vm-a',
+        );
+        assert.ok(
+          check?.spec.connectivity?.ok,
+          `the audit log records the connectivity check: ${JSON.stringify(check?.spec)}`,
+        );
+        assert.equal(check?.spec.connectivity?.macAddress, newMac);
+        platformMac = newMac;
+      });
 
-    test('a guest whose QEMU is killed: the VMI fails, and under runStrategy Always the VM runs again with the same MAC', { skip: rt.name === 'qemu' ? false : 'sim guests crash only through the in-process hook (test/unit/controllers-vm.test.ts)' }, async () => {
-      const before = await getVmi(server.client, 'vm-b');
-      const mac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
-      const pid = qemuPidOf(before!.metadata.uid!);
-      assert.ok(pid, `a QEMU process for vm-b's VMI ${before!.metadata.uid}`);
-      process.kill(pid, 'SIGKILL');
-      const vmi = await wait(() => runningVmi(server.client, 'vm-b', before?.metadata.uid), 'vm-b running again in a new VMI');
-      assert.equal(vmi.status?.interfaces?.[0]?.mac, mac, 'the new VMI has the same platform MAC');
-      assert.equal(networkStatus(await launcherPod(server.client, 'vm-b'))[0]?.mac, mac, 'the new pod interface has the same MAC');
-      assert.equal(await guestMac(server.client, 'vm-b'), mac, 'the new guest has the same MAC');
-      assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'and is connected');
-      const events = await server.client.listAll<KubeEvent>('Event', { namespace: NS });
-      const failed = events.find((e) => e.involvedObject.name === before!.metadata.name && e.reason === 'Failed' && /crashed/.test(e.message));
-      assert.ok(failed, `a Failed event for the crashed VMI: ${JSON.stringify(events.map((e) => [e.involvedObject.name, e.reason, e.message]))}`);
-      peerIp = vmi.status!.interfaces![0]!.ipAddress!;
-    });
+      test(
+        'a guest whose QEMU is killed: the VMI fails, and under runStrategy Always the VM runs again with the same MAC',
+        {
+          skip:
+            rt.name === 'qemu'
+              ? false
+              : 'sim guests crash only through the in-process hook (test/unit/controllers-vm.test.ts)',
+        },
+        async () => {
+          const before = await getVmi(server.client, 'vm-b');
+          const mac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
+          const pid = qemuPidOf(before!.metadata.uid!);
+          assert.ok(pid, `a QEMU process for vm-b's VMI ${before!.metadata.uid}`);
+          process.kill(pid, 'SIGKILL');
+          const vmi = await wait(
+            () => runningVmi(server.client, 'vm-b', before?.metadata.uid),
+            'vm-b running again in a new VMI',
+          );
+          assert.equal(
+            vmi.status?.interfaces?.[0]?.mac,
+            mac,
+            'the new VMI has the same platform MAC',
+          );
+          assert.equal(
+            networkStatus(await launcherPod(server.client, 'vm-b'))[0]?.mac,
+            mac,
+            'the new pod interface has the same MAC',
+          );
+          assert.equal(
+            await guestMac(server.client, 'vm-b'),
+            mac,
+            'the new guest has the same MAC',
+          );
+          assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'and is connected');
+          const events = await server.client.listAll<KubeEvent>('Event', { namespace: NS });
+          const failed = events.find(
+            (e) =>
+              e.involvedObject.name === before!.metadata.name &&
+              e.reason === 'Failed' &&
+              /crashed/.test(e.message),
+          );
+          assert.ok(
+            failed,
+            `a Failed event for the crashed VMI: ${JSON.stringify(events.map((e) => [e.involvedObject.name, e.reason, e.message]))}`,
+          );
+          peerIp = vmi.status!.interfaces![0]!.ipAddress!;
+        },
+      );
 
-    test('S7 restart of Harrow: every VM, MAC, allocation and audit record survives, and running VMs reconcile', async () => {
-      const vmBefore = await getVm(server.client, 'vm-a');
-      const allocBefore = (await server.client.listAll('MacAllocation')).length;
-      const auditBefore = (await server.client.listAll('AuditRecord', { namespace: NS })).length;
-      await server.restart();
-      const vm = await getVm(server.client, 'vm-a');
-      assert.equal(vm.metadata.uid, vmBefore.metadata.uid);
-      assert.deepEqual(specMacs(vm), specMacs(vmBefore));
-      assert.equal((await server.client.listAll('MacAllocation')).length, allocBefore);
-      assert.ok((await server.client.listAll('AuditRecord', { namespace: NS })).length >= auditBefore);
-      await wait(() => runningVmi(server.client, 'vm-a'), 'vm-a running after Harrow restarted');
-      assert.equal(await guestMac(server.client, 'vm-a'), platformMac);
-      assert.ok(await reaches(server.client, 'vm-a', GATEWAY));
-    });
-  });
+      test('S7 restart of Harrow: every VM, MAC, allocation and audit record survives, and running VMs reconcile', async () => {
+        const vmBefore = await getVm(server.client, 'vm-a');
+        const allocBefore = (await server.client.listAll('MacAllocation')).length;
+        const auditBefore = (await server.client.listAll('AuditRecord', { namespace: NS })).length;
+        await server.restart();
+        const vm = await getVm(server.client, 'vm-a');
+        assert.equal(vm.metadata.uid, vmBefore.metadata.uid);
+        assert.deepEqual(specMacs(vm), specMacs(vmBefore));
+        assert.equal((await server.client.listAll('MacAllocation')).length, allocBefore);
+        assert.ok(
+          (await server.client.listAll('AuditRecord', { namespace: NS })).length >= auditBefore,
+        );
+        await wait(() => runningVmi(server.client, 'vm-a'), 'vm-a running after Harrow restarted');
+        assert.equal(await guestMac(server.client, 'vm-a'), platformMac);
+        assert.ok(await reaches(server.client, 'vm-a', GATEWAY));
+      });
+    },
+  );
 }

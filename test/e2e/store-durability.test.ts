@@ -23,23 +23,40 @@ type Line =
   | { t: 'batch'; id: number; batch: string; names: string[] }
   | { t: 'batch-ack'; id: number; rvs: string[] };
 
-const vmObject = (name: string, step: string, annotations?: Record<string, string>): KubeObject => ({
+const vmObject = (
+  name: string,
+  step: string,
+  annotations?: Record<string, string>,
+): KubeObject => ({
   apiVersion: 'kubevirt.io/v1',
   kind: 'VirtualMachine',
   metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
-  spec: { runStrategy: 'Halted', step, template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {} }] } } } } },
+  spec: {
+    runStrategy: 'Halted',
+    step,
+    template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {} }] } } } },
+  },
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The writer: creates, updates, deletes, concurrent creates and atomic batches, until it is killed.
 
-async function runWriter(path: string, prefix: string, synchronous: 'normal' | 'full'): Promise<void> {
+async function runWriter(
+  path: string,
+  prefix: string,
+  synchronous: 'normal' | 'full',
+): Promise<void> {
   // A writer whose parent died must not linger.
   setTimeout(() => process.exit(3), 60_000).unref();
   const store = await openSqliteStore(path, { synchronous });
   const emit = (line: Line) => process.stdout.write(`${JSON.stringify(line)}\n`);
   let id = 0;
-  const write = async (op: 'create' | 'update' | 'delete', name: string, step: string, run: () => Promise<KubeObject>) => {
+  const write = async (
+    op: 'create' | 'update' | 'delete',
+    name: string,
+    step: string,
+    run: () => Promise<KubeObject>,
+  ) => {
     const mine = ++id;
     emit({ t: 'start', id: mine, op, name, step });
     const o = await run();
@@ -48,13 +65,17 @@ async function runWriter(path: string, prefix: string, synchronous: 'normal' | '
   };
   for (let i = 0; ; i++) {
     const name = `${prefix}vm-${i}`;
-    const created = await write('create', name, 'created', () => store.create(vmObject(name, 'created')));
+    const created = await write('create', name, 'created', () =>
+      store.create(vmObject(name, 'created')),
+    );
     await write('update', name, 'updated', () =>
       store.update({ ...created, spec: { ...(created.spec as object), step: 'updated' } }),
     );
     if (i % 3 === 2) {
       const victim = `${prefix}vm-${i - 1}`;
-      await write('delete', victim, 'deleted', () => store.delete({ kind: 'VirtualMachine', namespace: NS, name: victim }));
+      await write('delete', victim, 'deleted', () =>
+        store.delete({ kind: 'VirtualMachine', namespace: NS, name: victim }),
+      );
     }
     if (i % 4 === 0) {
       // Several writes in flight at once: they share one group transaction but each is acknowledged on its own.
@@ -70,7 +91,10 @@ async function runWriter(path: string, prefix: string, synchronous: 'normal' | '
       const names = [0, 1, 2].map((k) => `${batch}-${k}`);
       const mine = ++id;
       emit({ t: 'batch', id: mine, batch, names });
-      const ops: WriteOp[] = names.map((n) => ({ type: 'create', object: vmObject(n, 'created', { [BATCH_ANNOTATION]: batch }) }));
+      const ops: WriteOp[] = names.map((n) => ({
+        type: 'create',
+        object: vmObject(n, 'created', { [BATCH_ANNOTATION]: batch }),
+      }));
       const out = await store.commit(ops);
       emit({ t: 'batch-ack', id: mine, rvs: out.map((o) => o.metadata.resourceVersion ?? '') });
     }
@@ -106,7 +130,14 @@ function startWriter(path: string, prefix: string, synchronous: 'normal' | 'full
   });
   const exited = new Promise<void>((resolveExit) => {
     child.on('exit', (code, signal) => {
-      if (signal !== 'SIGKILL') lines.push({ t: 'start', id: -1, op: 'create', name: `writer exited ${code} ${signal}: ${stderr}`, step: '' });
+      if (signal !== 'SIGKILL')
+        lines.push({
+          t: 'start',
+          id: -1,
+          op: 'create',
+          name: `writer exited ${code} ${signal}: ${stderr}`,
+          step: '',
+        });
       resolveExit();
     });
   });
@@ -118,8 +149,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function killAfterRandomWork(w: Writer, minAcks: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (w.lines.filter((l) => l.t === 'ack' || l.t === 'batch-ack').length < minAcks) {
-    assert.ok(Date.now() < deadline, `writer made too little progress: ${JSON.stringify(w.lines.slice(-3))}`);
-    assert.ok(w.child.exitCode === null && w.child.signalCode === null, `writer died early: ${JSON.stringify(w.lines.slice(-2))}`);
+    assert.ok(
+      Date.now() < deadline,
+      `writer made too little progress: ${JSON.stringify(w.lines.slice(-3))}`,
+    );
+    assert.ok(
+      w.child.exitCode === null && w.child.signalCode === null,
+      `writer died early: ${JSON.stringify(w.lines.slice(-2))}`,
+    );
     await sleep(5);
   }
   await sleep(Math.floor(Math.random() * 40));
@@ -135,7 +172,10 @@ interface Expectation {
 }
 
 function expectations(lines: Line[]): Map<string, Expectation> {
-  assert.ok(!lines.some((l) => l.t === 'start' && l.id === -1), `writer failed: ${JSON.stringify(lines.find((l) => l.t === 'start' && l.id === -1))}`);
+  assert.ok(
+    !lines.some((l) => l.t === 'start' && l.id === -1),
+    `writer failed: ${JSON.stringify(lines.find((l) => l.t === 'start' && l.id === -1))}`,
+  );
   const acked = new Map<number, string>();
   const batchAcked = new Map<number, string[]>();
   for (const l of lines) {
@@ -154,7 +194,11 @@ function expectations(lines: Line[]): Map<string, Expectation> {
       const rv = acked.get(l.id);
       const next = l.op === 'delete' ? { exists: false } : { exists: true, step: l.step };
       if (rv !== undefined) {
-        assert.equal(e.states.length, 1, `${l.name}: an acknowledged write follows an unacknowledged one`);
+        assert.equal(
+          e.states.length,
+          1,
+          `${l.name}: an acknowledged write follows an unacknowledged one`,
+        );
         e.states = [l.op === 'delete' ? next : { ...next, rv }];
       } else {
         e.states.push(next);
@@ -196,7 +240,10 @@ async function verify(path: string, writers: Writer[]): Promise<{ acked: number;
           ackedWrites++;
           assert.ok(!ackedRvs.has(l.rv), `resourceVersion ${l.rv} acknowledged twice`);
           ackedRvs.add(l.rv);
-          assert.ok(Number(l.rv) <= current, `acknowledged rv ${l.rv} is beyond the store's revision ${current}`);
+          assert.ok(
+            Number(l.rv) <= current,
+            `acknowledged rv ${l.rv} is beyond the store's revision ${current}`,
+          );
         }
         if (l.t === 'batch-ack') ackedWrites += l.rvs.length;
       }
@@ -205,10 +252,15 @@ async function verify(path: string, writers: Writer[]): Promise<{ acked: number;
         const step = (o?.spec as { step?: string } | undefined)?.step;
         const fits = e.states.some((s, k) =>
           s.exists
-            ? o !== undefined && step === s.step && (k > 0 || s.rv === undefined || s.rv === o.metadata.resourceVersion)
+            ? o !== undefined &&
+              step === s.step &&
+              (k > 0 || s.rv === undefined || s.rv === o.metadata.resourceVersion)
             : o === undefined,
         );
-        assert.ok(fits, `${name}: stored ${o ? `${step}@${o.metadata.resourceVersion}` : 'nothing'}, expected one of ${JSON.stringify(e.states)}`);
+        assert.ok(
+          fits,
+          `${name}: stored ${o ? `${step}@${o.metadata.resourceVersion}` : 'nothing'}, expected one of ${JSON.stringify(e.states)}`,
+        );
         stored.delete(name);
       }
     }
@@ -231,7 +283,10 @@ async function verify(path: string, writers: Writer[]): Promise<{ acked: number;
       if (e.type === 'DELETED') rebuilt.delete(e.object.metadata.name);
       else rebuilt.set(e.object.metadata.name, e.object);
     });
-    assert.deepEqual([...rebuilt.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)), listed.items);
+    assert.deepEqual(
+      [...rebuilt.values()].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)),
+      listed.items,
+    );
     const uids = new Set(listed.items.map((o) => o.metadata.uid));
     assert.equal(uids.size, listed.items.length, 'uids are unique');
 
@@ -246,7 +301,11 @@ async function verify(path: string, writers: Writer[]): Promise<{ acked: number;
 
 const child = process.env.HARROW_DURABILITY_CHILD;
 if (child !== undefined) {
-  const { path, prefix, synchronous } = JSON.parse(child) as { path: string; prefix: string; synchronous: 'normal' | 'full' };
+  const { path, prefix, synchronous } = JSON.parse(child) as {
+    path: string;
+    prefix: string;
+    synchronous: 'normal' | 'full';
+  };
   await runWriter(path, prefix, synchronous);
 } else {
   const RUNS: ('normal' | 'full')[] = ['normal', 'normal', 'normal', 'normal', 'full'];
@@ -275,11 +334,14 @@ if (child !== undefined) {
       // Creating the schema first keeps the two writers from racing to create it.
       await (await openSqliteStore(path)).close();
       writers.push(startWriter(path, 'a-', 'normal'), startWriter(path, 'b-', 'normal'));
-      await Promise.all(writers.map((w) => killAfterRandomWork(w, 100 + Math.floor(Math.random() * 300))));
+      await Promise.all(
+        writers.map((w) => killAfterRandomWork(w, 100 + Math.floor(Math.random() * 300))),
+      );
       const { acked, stored } = await verify(path, writers);
       t.diagnostic(`${acked} acknowledged writes from two processes, ${stored} objects stored`);
     } finally {
-      for (const w of writers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      for (const w of writers)
+        if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -30,7 +30,11 @@ storeContract('etcd', async () => {
 auditChainContract('etcd', () => open());
 
 /** Waits until a watch from `since` is refused with Expired (synchronously, as the contract wants). */
-async function untilExpired(store: EtcdStore, since: string | undefined, what: string): Promise<void> {
+async function untilExpired(
+  store: EtcdStore,
+  since: string | undefined,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + 5000;
   for (;;) {
     try {
@@ -55,15 +59,28 @@ describe('etcd store', () => {
       await rejectsWith(s2.create(vm('a')), 'AlreadyExists');
       const a2 = await s2.update({ ...a, spec: { runStrategy: 'Always' } });
       await rejectsWith(s1.update({ ...a, spec: { runStrategy: 'Manual' } }), 'Conflict');
-      assert.deepEqual(await s1.get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' }), a2);
+      assert.deepEqual(
+        await s1.get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' }),
+        a2,
+      );
       await rec.until((es) => es.length === 2, 'the other store’s create and update');
       rec.handle.stop();
-      assert.deepEqual(rec.summary(), [`ADDED default/a@${a.metadata.resourceVersion}`, `MODIFIED default/a@${a2.metadata.resourceVersion}`]);
+      assert.deepEqual(rec.summary(), [
+        `ADDED default/a@${a.metadata.resourceVersion}`,
+        `MODIFIED default/a@${a2.metadata.resourceVersion}`,
+      ]);
       // s1 last saw a2; s2 changes it again: s1's update, built on what it remembers, must notice and start from a3.
       const a3 = await s2.update({ ...a2, spec: { runStrategy: 'Halted' } });
       const a4 = await s1.update(vm('a', 'default', { runStrategy: 'Manual' }));
-      assert.equal(a4.metadata.generation, (a3.metadata.generation ?? 0) + 1, 'generation counts from the latest state');
-      assert.ok(BigInt(a4.metadata.resourceVersion ?? '0') > BigInt(a3.metadata.resourceVersion ?? '0'), 'written after a3');
+      assert.equal(
+        a4.metadata.generation,
+        (a3.metadata.generation ?? 0) + 1,
+        'generation counts from the latest state',
+      );
+      assert.ok(
+        BigInt(a4.metadata.resourceVersion ?? '0') > BigInt(a3.metadata.resourceVersion ?? '0'),
+        'written after a3',
+      );
       await rejectsWith(s1.update({ ...a2, spec: { runStrategy: 'Always' } }), 'Conflict');
     } finally {
       await s1.close();
@@ -96,7 +113,11 @@ describe('etcd store', () => {
       await s1.create(vm('b'));
       await s1.create(vm('c'));
       await s1.compact();
-      await untilExpired(s2, a.metadata.resourceVersion, 'the second store learns of the compaction');
+      await untilExpired(
+        s2,
+        a.metadata.resourceVersion,
+        'the second store learns of the compaction',
+      );
     } finally {
       await s1.close();
       await s2.close();

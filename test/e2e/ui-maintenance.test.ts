@@ -29,14 +29,48 @@ describe('web UI: schedule a restart in the maintenance window', { timeout: 300_
     await apiSend(server, 'POST', '/apis/kubevirt.io/v1/namespaces/default/virtualmachines', {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachine',
-      metadata: { name: VM, annotations: { 'harrow.io/maintenance-window': JSON.stringify(WINDOW) } },
+      metadata: {
+        name: VM,
+        annotations: { 'harrow.io/maintenance-window': JSON.stringify(WINDOW) },
+      },
       spec: {
         runStrategy: 'Always',
-        template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: '02:ac:00:00:00:01' }] } }, networks: [{ name: 'default', pod: {} }] } },
+        template: {
+          spec: {
+            domain: {
+              devices: {
+                interfaces: [{ name: 'default', bridge: {}, macAddress: '02:ac:00:00:00:01' }],
+              },
+            },
+            networks: [{ name: 'default', pod: {} }],
+          },
+        },
       },
     });
-    await waitFor(async () => (await apiGet<VirtualMachine>(server, VM_PATH)).status?.printableStatus === 'Running', { message: `${VM} running` });
-    await apiSend(server, 'PATCH', VM_PATH, { spec: { template: { spec: { domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: '02:ac:00:00:00:02' }] } } } } } }, 'application/merge-patch+json');
+    await waitFor(
+      async () =>
+        (await apiGet<VirtualMachine>(server, VM_PATH)).status?.printableStatus === 'Running',
+      { message: `${VM} running` },
+    );
+    await apiSend(
+      server,
+      'PATCH',
+      VM_PATH,
+      {
+        spec: {
+          template: {
+            spec: {
+              domain: {
+                devices: {
+                  interfaces: [{ name: 'default', bridge: {}, macAddress: '02:ac:00:00:00:02' }],
+                },
+              },
+            },
+          },
+        },
+      },
+      'application/merge-patch+json',
+    );
 
     const { page } = b;
     await signIn(page, server);
@@ -48,10 +82,19 @@ describe('web UI: schedule a restart in the maintenance window', { timeout: 300_
     await b.screenshot('restart scheduled banner');
     const banner = await textOf(page, 'restart-scheduled-banner');
     assert.match(banner, /Restart scheduled in the maintenance window/);
-    assert.match(banner, /restart planned for \S+ \(\d{4}-\d\d-\d\d 02:00 Europe\/Berlin\) in maintenance window "0 2 \* \* SUN" \(2h, Europe\/Berlin\) from the VM's annotation/);
-    assert.equal(await page.getByTestId('restart-required-banner').count(), 0, 'the restart-required banner gives way to the plan');
+    assert.match(
+      banner,
+      /restart planned for \S+ \(\d{4}-\d\d-\d\d 02:00 Europe\/Berlin\) in maintenance window "0 2 \* \* SUN" \(2h, Europe\/Berlin\) from the VM's annotation/,
+    );
+    assert.equal(
+      await page.getByTestId('restart-required-banner').count(),
+      0,
+      'the restart-required banner gives way to the plan',
+    );
     const vm = await apiGet<VirtualMachine>(server, VM_PATH);
-    assert.ok(Date.parse(vm.metadata.annotations?.['harrow.io/restart-scheduled-at'] ?? '') > Date.now());
+    assert.ok(
+      Date.parse(vm.metadata.annotations?.['harrow.io/restart-scheduled-at'] ?? '') > Date.now(),
+    );
     assert.deepEqual(unexpectedProblems(b.takeConsoleProblems()), []);
   });
 });

@@ -19,7 +19,11 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
   let b: BrowserSession;
 
   const noConsoleErrors = (step: string): void => {
-    assert.deepEqual(unexpectedProblems(b.takeConsoleProblems()), [], `console errors during "${step}"`);
+    assert.deepEqual(
+      unexpectedProblems(b.takeConsoleProblems()),
+      [],
+      `console errors during "${step}"`,
+    );
   };
 
   before(async () => {
@@ -27,19 +31,42 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
     server = await startServer();
     // A laptop screen.
     b = await launchBrowser('operator', { width: 1366, height: 768 });
-    await apiSend(server, 'POST', `/apis/k8s.cni.cncf.io/v1/namespaces/${NS}/network-attachment-definitions`, {
-      apiVersion: 'k8s.cni.cncf.io/v1',
-      kind: 'NetworkAttachmentDefinition',
-      metadata: { name: 'vlan7', namespace: NS },
-      spec: { config: JSON.stringify({ cniVersion: '0.3.1', name: 'vlan7', type: 'bridge', vlan: 7, ipam: { subnet: '198.18.7.0/24', rangeStart: '198.18.7.10', rangeEnd: '198.18.7.50', gateway: '198.18.7.1' } }) },
-    });
+    await apiSend(
+      server,
+      'POST',
+      `/apis/k8s.cni.cncf.io/v1/namespaces/${NS}/network-attachment-definitions`,
+      {
+        apiVersion: 'k8s.cni.cncf.io/v1',
+        kind: 'NetworkAttachmentDefinition',
+        metadata: { name: 'vlan7', namespace: NS },
+        spec: {
+          config: JSON.stringify({
+            cniVersion: '0.3.1',
+            name: 'vlan7',
+            type: 'bridge',
+            vlan: 7,
+            ipam: {
+              subnet: '198.18.7.0/24',
+              rangeStart: '198.18.7.10',
+              rangeEnd: '198.18.7.50',
+              gateway: '198.18.7.1',
+            },
+          }),
+        },
+      },
+    );
     await apiSend(server, 'POST', VMS, {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachine',
       metadata: { name: VM, namespace: NS },
       spec: {
         runStrategy: 'Always',
-        template: { spec: { domain: { devices: { interfaces: [{ name: NIC, bridge: {} }] } }, networks: [{ name: NIC, multus: { networkName: 'vlan7' } }] } },
+        template: {
+          spec: {
+            domain: { devices: { interfaces: [{ name: NIC, bridge: {} }] } },
+            networks: [{ name: NIC, multus: { networkName: 'vlan7' } }],
+          },
+        },
       },
     });
   });
@@ -53,41 +80,70 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
     const { page } = b;
     await signIn(page, server);
     await page.goto(`${server.url}/ui/vms/${VM}/networks`);
-    const platformMac = await waitFor(async () => {
-      const t = await textOf(page, `platform-mac-${NIC}`);
-      return /^[0-9a-f:]{17}$/.test(t) && (await textOf(page, `guest-mac-${NIC}`)).startsWith(t) ? t : undefined;
-    }, { timeoutMs: 60_000, message: 'app-1 running with its MAC shown' });
-    const r = await apiSend<{ exitCode: number; stderr: string }>(server, 'POST', `/apis/subresources.harrow.io/v1/namespaces/${NS}/virtualmachineinstances/${VM}/guest-exec`, {
-      command: ['ip', 'link', 'set', 'eth0', 'address', GUEST_MAC],
-    });
+    const platformMac = await waitFor(
+      async () => {
+        const t = await textOf(page, `platform-mac-${NIC}`);
+        return /^[0-9a-f:]{17}$/.test(t) && (await textOf(page, `guest-mac-${NIC}`)).startsWith(t)
+          ? t
+          : undefined;
+      },
+      { timeoutMs: 60_000, message: 'app-1 running with its MAC shown' },
+    );
+    const r = await apiSend<{ exitCode: number; stderr: string }>(
+      server,
+      'POST',
+      `/apis/subresources.harrow.io/v1/namespaces/${NS}/virtualmachineinstances/${VM}/guest-exec`,
+      {
+        command: ['ip', 'link', 'set', 'eth0', 'address', GUEST_MAC],
+      },
+    );
     assert.equal(r.exitCode, 0, r.stderr);
     const adopt = page.getByRole('button', { name: `Adopt ${GUEST_MAC} in the manifest` });
     await adopt.waitFor({ timeout: 60_000 });
     await b.screenshot('drift before adopting');
     await adopt.click();
     await page.getByRole('button', { name: `${GUEST_MAC} adopted — restart to apply` }).waitFor();
-    assert.equal((await apiGet<VirtualMachine>(server, `${VMS}/${VM}`)).spec.template.spec.domain.devices.interfaces?.[0]?.macAddress, GUEST_MAC);
+    assert.equal(
+      (await apiGet<VirtualMachine>(server, `${VMS}/${VM}`)).spec.template.spec.domain.devices
+        .interfaces?.[0]?.macAddress,
+      GUEST_MAC,
+    );
     const banner = page.getByTestId('restart-required-banner');
     await banner.waitFor({ timeout: 30_000 });
     // No maintenance window is set here, so the UI does not offer to schedule the restart in one.
-    assert.equal(await banner.getByRole('button', { name: 'Schedule in maintenance window' }).count(), 0);
+    assert.equal(
+      await banner.getByRole('button', { name: 'Schedule in maintenance window' }).count(),
+      0,
+    );
     await b.screenshot('adopted: restart required');
     await banner.getByRole('button', { name: 'Restart now' }).click();
-    await waitFor(async () => (await textOf(page, `platform-mac-${NIC}`)) === GUEST_MAC && (await page.getByText('MAC drift').count()) === 0, {
-      timeoutMs: 90_000,
-      message: 'the platform now assigns the adopted MAC and the drift is gone',
-    });
+    await waitFor(
+      async () =>
+        (await textOf(page, `platform-mac-${NIC}`)) === GUEST_MAC &&
+        (await page.getByText('MAC drift').count()) === 0,
+      {
+        timeoutMs: 90_000,
+        message: 'the platform now assigns the adopted MAC and the drift is gone',
+      },
+    );
     assert.notEqual(GUEST_MAC, platformMac);
     await b.screenshot('adopted MAC applied after restart');
     await page.getByRole('tab', { name: 'Events' }).click();
-    await page.getByRole('row').filter({ hasText: 'ConnectivityCheckPassed' }).first().waitFor({ timeout: 60_000 });
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'ConnectivityCheckPassed' })
+      .first()
+      .waitFor({ timeout: 60_000 });
     await b.screenshot('events tab');
     noConsoleErrors('adopt');
   });
 
   it('the network form names each wrong field and creates nothing', async () => {
     const { page } = b;
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Networks' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Networks' })
+      .click();
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByLabel('Name', { exact: true }).fill('Bad_Name');
     await page.getByLabel('VLAN ID', { exact: true }).fill('5000');
@@ -97,7 +153,10 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
       await page.locator('.field-error', { hasText: text }).waitFor();
     }
     await b.screenshot('network form errors');
-    const nads = await apiGet<{ items: unknown[] }>(server, `/apis/k8s.cni.cncf.io/v1/namespaces/${NS}/network-attachment-definitions`);
+    const nads = await apiGet<{ items: unknown[] }>(
+      server,
+      `/apis/k8s.cni.cncf.io/v1/namespaces/${NS}/network-attachment-definitions`,
+    );
     assert.equal(nads.items.length, 1, 'only vlan7 exists');
     await page.getByRole('button', { name: 'Cancel' }).click();
     noConsoleErrors('network form');
@@ -105,7 +164,10 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
 
   it('the audit log filters by VM, user and time, and exports what it shows as JSON', async () => {
     const { page } = b;
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit Log' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Audit Log' })
+      .click();
     await page.getByRole('heading', { name: 'Audit Log' }).waitFor();
     await page.getByLabel('Virtual machine', { exact: true }).selectOption(VM);
     const rows = page.locator('tr[data-audit]');
@@ -125,9 +187,15 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
     await page.getByLabel('From', { exact: true }).fill('');
     await rows.first().waitFor();
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Export JSON/ }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: /Export JSON/ }).click(),
+    ]);
     const path = await download.path();
-    const doc = JSON.parse(await readFile(path, 'utf8')) as { kind: string; items: Array<{ spec: { resource: { name: string }; user: string } }> };
+    const doc = JSON.parse(await readFile(path, 'utf8')) as {
+      kind: string;
+      items: Array<{ spec: { resource: { name: string }; user: string } }>;
+    };
     assert.equal(doc.kind, 'AuditRecordList');
     assert.equal(doc.items.length, await rows.count());
     assert.ok(doc.items.every((r) => r.spec.resource.name === VM && r.spec.user.includes('admin')));
@@ -148,11 +216,18 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
     assert.equal(focused, 'Audit');
     await b.screenshot('keyboard: audit tab selected');
 
-    await apiSend(server, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging' } });
+    await apiSend(server, 'POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'staging' },
+    });
     const ns = page.getByLabel('Namespace', { exact: true });
     await ns.locator('option[value="staging"]').waitFor({ state: 'attached' });
     await ns.selectOption('staging');
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Virtual Machines' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Virtual Machines' })
+      .click();
     await page.getByText('No virtual machines in staging yet.').waitFor();
     await b.screenshot('namespace staging selected');
     await ns.selectOption(NS);

@@ -15,19 +15,34 @@ const NEW_MAC = '02:00:00:0c:0f:fe';
 const VMS = `/apis/kubevirt.io/v1/namespaces/${NS}/virtualmachines`;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-const specMac = (vm: VirtualMachine): string | undefined => vm.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress;
+const specMac = (vm: VirtualMachine): string | undefined =>
+  vm.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress;
 
 async function podMac(server: HarrowServer, vm: string): Promise<string | undefined> {
-  const pods = await apiGet<{ items: Pod[] }>(server, `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`vm.kubevirt.io/name=${vm}`)}`);
-  const pod = pods.items.find((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running');
+  const pods = await apiGet<{ items: Pod[] }>(
+    server,
+    `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`vm.kubevirt.io/name=${vm}`)}`,
+  );
+  const pod = pods.items.find(
+    (p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running',
+  );
   const status = pod?.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'];
   if (!status) return undefined;
   const entries = JSON.parse(status) as Array<{ name: string; mac?: string; default?: boolean }>;
   return entries.find((e) => !e.default && e.name.endsWith('/vlan5'))?.mac?.toLowerCase();
 }
 
-async function guestExec(server: HarrowServer, vmi: string, command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return apiSend(server, 'POST', `/apis/subresources.harrow.io/v1/namespaces/${NS}/virtualmachineinstances/${vmi}/guest-exec`, { command });
+async function guestExec(
+  server: HarrowServer,
+  vmi: string,
+  command: string[],
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return apiSend(
+    server,
+    'POST',
+    `/apis/subresources.harrow.io/v1/namespaces/${NS}/virtualmachineinstances/${vmi}/guest-exec`,
+    { command },
+  );
 }
 
 describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, () => {
@@ -57,7 +72,10 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     await signIn(page, server);
     assert.match(page.url(), /\/ui\/vms$/);
     await shot('signed in, empty VM list');
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Networks' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Networks' })
+      .click();
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByLabel('Name', { exact: true }).fill('vlan5');
     await page.getByLabel('VLAN ID', { exact: true }).fill('5');
@@ -66,7 +84,10 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     const row = page.getByRole('row').filter({ hasText: 'vlan5' });
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /198\.18\.5\.100 – 198\.18\.5\.199/);
-    const nad = await apiGet<{ spec: { config: string } }>(server, `/apis/k8s.cni.cncf.io/v1/namespaces/${NS}/network-attachment-definitions/vlan5`);
+    const nad = await apiGet<{ spec: { config: string } }>(
+      server,
+      `/apis/k8s.cni.cncf.io/v1/namespaces/${NS}/network-attachment-definitions/vlan5`,
+    );
     assert.equal(JSON.parse(nad.spec.config).vlan, 5);
     await shot('network vlan5 listed');
     noConsoleErrors('create network');
@@ -74,7 +95,10 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
 
   it('creates a VM on that network and shows the MAC its pod interface got', async () => {
     const { page } = b;
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Virtual Machines' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Virtual Machines' })
+      .click();
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.getByLabel('Name', { exact: true }).fill(VM);
     await page.getByLabel('Network of NIC 1').selectOption('vlan5');
@@ -88,15 +112,35 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
       },
       { timeoutMs: 60_000, message: 'platform MAC shown on the Networks tab' },
     );
-    assert.equal(platformMac, await podMac(server, VM), 'the page shows the pod network-status MAC');
-    assert.equal(platformMac, specMac(await apiGet<VirtualMachine>(server, `${VMS}/${VM}`)), 'the pool wrote it into the manifest');
-    await waitFor(async () => (await textOf(page, `guest-mac-${NIC}`)).startsWith(platformMac), { timeoutMs: 60_000, message: 'guest agent reports the MAC' });
-    assert.match(await page.getByRole('article').filter({ hasText: NIC }).textContent() ?? '', /In sync/);
+    assert.equal(
+      platformMac,
+      await podMac(server, VM),
+      'the page shows the pod network-status MAC',
+    );
+    assert.equal(
+      platformMac,
+      specMac(await apiGet<VirtualMachine>(server, `${VMS}/${VM}`)),
+      'the pool wrote it into the manifest',
+    );
+    await waitFor(async () => (await textOf(page, `guest-mac-${NIC}`)).startsWith(platformMac), {
+      timeoutMs: 60_000,
+      message: 'guest agent reports the MAC',
+    });
+    assert.match(
+      (await page.getByRole('article').filter({ hasText: NIC }).textContent()) ?? '',
+      /In sync/,
+    );
     await shot('VM networks tab: platform and guest MAC in sync');
 
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Virtual Machines' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Virtual Machines' })
+      .click();
     const row = page.locator(`tr[data-vm="${VM}"]`);
-    await waitFor(async () => (await row.textContent())?.includes('Running'), { timeoutMs: 60_000, message: 'row says Running' });
+    await waitFor(async () => (await row.textContent())?.includes('Running'), {
+      timeoutMs: 60_000,
+      message: 'row says Running',
+    });
     assert.equal(await textOf(page, `mac-${VM}-${NIC}`), platformMac);
     await shot('VM list with state, node, IP and MAC');
     noConsoleErrors('create VM');
@@ -109,8 +153,15 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     assert.equal(r.exitCode, 0, r.stderr);
     // No reload: the list follows the watch.
     await row.getByText('MAC drift').waitFor({ timeout: 60_000 });
-    assert.match((await row.getByRole('status').getAttribute('aria-label')) ?? '', new RegExp(`guest uses ${GUEST_SET_MAC}`));
-    assert.equal(await textOf(page, `mac-${VM}-${NIC}`), platformMac, 'the platform MAC stays what the pod has');
+    assert.match(
+      (await row.getByRole('status').getAttribute('aria-label')) ?? '',
+      new RegExp(`guest uses ${GUEST_SET_MAC}`),
+    );
+    assert.equal(
+      await textOf(page, `mac-${VM}-${NIC}`),
+      platformMac,
+      'the platform MAC stays what the pod has',
+    );
     await shot('drift badge in the VM list');
 
     await row.getByRole('link', { name: VM }).click();
@@ -135,11 +186,16 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     const { page } = b;
     await page.getByRole('button', { name: `Restart to restore ${platformMac}` }).click();
     await waitFor(
-      async () => (await textOf(page, `guest-mac-${NIC}`)).startsWith(platformMac) && (await page.getByText('MAC drift').count()) === 0,
+      async () =>
+        (await textOf(page, `guest-mac-${NIC}`)).startsWith(platformMac) &&
+        (await page.getByText('MAC drift').count()) === 0,
       { timeoutMs: 90_000, message: 'guest MAC back to the platform MAC, badge gone' },
     );
     // The page may show the restored device MAC while the new guest still boots; ask the guest once it runs.
-    const inGuest = await waitFor(() => guestExec(server, VM, ['cat', '/sys/class/net/eth0/address']), { timeoutMs: 60_000, message: 'guest answers guest-exec' });
+    const inGuest = await waitFor(
+      () => guestExec(server, VM, ['cat', '/sys/class/net/eth0/address']),
+      { timeoutMs: 60_000, message: 'guest answers guest-exec' },
+    );
     assert.equal(inGuest.stdout.trim(), platformMac);
     await shot('after restart: guest MAC restored, no drift');
     noConsoleErrors('restore by restart');
@@ -153,12 +209,25 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
       metadata: { name: OTHER, namespace: NS },
       spec: {
         runStrategy: 'Halted',
-        template: { spec: { domain: { devices: { interfaces: [{ name: NIC, bridge: {} }] } }, networks: [{ name: NIC, multus: { networkName: 'vlan5' } }] } },
+        template: {
+          spec: {
+            domain: { devices: { interfaces: [{ name: NIC, bridge: {} }] } },
+            networks: [{ name: NIC, multus: { networkName: 'vlan5' } }],
+          },
+        },
       },
     });
-    const otherMac = await waitFor(async () => specMac(await apiGet<VirtualMachine>(server, `${VMS}/${OTHER}`)), { message: 'db-1 got a MAC' });
+    const otherMac = await waitFor(
+      async () => specMac(await apiGet<VirtualMachine>(server, `${VMS}/${OTHER}`)),
+      { message: 'db-1 got a MAC' },
+    );
     const before = await apiGet<VirtualMachine>(server, `${VMS}/${VM}`);
-    const auditBefore = (await apiGet<{ items: AuditRecord[] }>(server, `/apis/harrow.io/v1/namespaces/${NS}/auditrecords`)).items.length;
+    const auditBefore = (
+      await apiGet<{ items: AuditRecord[] }>(
+        server,
+        `/apis/harrow.io/v1/namespaces/${NS}/auditrecords`,
+      )
+    ).items.length;
 
     await page.getByRole('button', { name: 'Edit config' }).click();
     await page.getByRole('heading', { name: `Edit config: ${VM}` }).waitFor();
@@ -176,17 +245,30 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     await shot('malformed MAC: field error, Save disabled');
 
     await field.fill(otherMac.toUpperCase().replaceAll(':', '-'));
-    await waitFor(async () => ((await fieldError.count()) > 0 ? (await fieldError.textContent())?.includes(OTHER) : false), {
-      timeoutMs: 20_000,
-      message: 'the dry run names the VM holding the MAC',
-    });
+    await waitFor(
+      async () =>
+        (await fieldError.count()) > 0 ? (await fieldError.textContent())?.includes(OTHER) : false,
+      {
+        timeoutMs: 20_000,
+        message: 'the dry run names the VM holding the MAC',
+      },
+    );
     assert.equal(await save.isDisabled(), true);
     await shot('duplicate MAC: the server dry run names the holder');
 
     const afterTries = await apiGet<VirtualMachine>(server, `${VMS}/${VM}`);
-    assert.equal(afterTries.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing was saved');
+    assert.equal(
+      afterTries.metadata.resourceVersion,
+      before.metadata.resourceVersion,
+      'nothing was saved',
+    );
     assert.equal(specMac(afterTries), platformMac);
-    const auditAfter = (await apiGet<{ items: AuditRecord[] }>(server, `/apis/harrow.io/v1/namespaces/${NS}/auditrecords`)).items.length;
+    const auditAfter = (
+      await apiGet<{ items: AuditRecord[] }>(
+        server,
+        `/apis/harrow.io/v1/namespaces/${NS}/auditrecords`,
+      )
+    ).items.length;
     assert.equal(auditAfter, auditBefore, 'dry runs leave no audit record');
     noConsoleErrors('malformed and duplicate MAC');
   });
@@ -206,29 +288,48 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     await shot('saved: restart required banner');
 
     await banner.getByRole('button', { name: 'Restart now' }).click();
-    await waitFor(async () => (await textOf(page, `platform-mac-${NIC}`)) === NEW_MAC, { timeoutMs: 90_000, message: 'platform MAC is the new one' });
-    await waitFor(async () => (await textOf(page, `guest-mac-${NIC}`)).startsWith(NEW_MAC), { timeoutMs: 60_000, message: 'guest has the new MAC' });
+    await waitFor(async () => (await textOf(page, `platform-mac-${NIC}`)) === NEW_MAC, {
+      timeoutMs: 90_000,
+      message: 'platform MAC is the new one',
+    });
+    await waitFor(async () => (await textOf(page, `guest-mac-${NIC}`)).startsWith(NEW_MAC), {
+      timeoutMs: 60_000,
+      message: 'guest has the new MAC',
+    });
     assert.equal(await podMac(server, VM), NEW_MAC);
     const check = page.getByTestId('connectivity-banner');
-    await waitFor(async () => ((await check.count()) > 0 ? (await check.textContent())?.includes('passed') : false), {
-      timeoutMs: 90_000,
-      message: 'connectivity check passed',
-    });
+    await waitFor(
+      async () =>
+        (await check.count()) > 0 ? (await check.textContent())?.includes('passed') : false,
+      {
+        timeoutMs: 90_000,
+        message: 'connectivity check passed',
+      },
+    );
     assert.equal(await page.getByTestId('restart-required-banner').count(), 0);
     await shot('after restart: new MAC and the connectivity check');
 
     await page.getByRole('tab', { name: 'Audit' }).click();
-    const entry = page.getByRole('row').filter({ hasText: NEW_MAC }).filter({ hasText: platformMac });
+    const entry = page
+      .getByRole('row')
+      .filter({ hasText: NEW_MAC })
+      .filter({ hasText: platformMac });
     await entry.first().waitFor({ timeout: 30_000 });
     assert.match((await entry.first().textContent()) ?? '', /macAddress/);
-    await page.getByText(/Connectivity passed/).first().waitFor({ timeout: 30_000 });
+    await page
+      .getByText(/Connectivity passed/)
+      .first()
+      .waitFor({ timeout: 30_000 });
     await shot('audit tab: the change and the connectivity result');
     noConsoleErrors('change MAC');
   });
 
   it('the MAC pool tells who holds the new MAC and that the old one is quarantined', async () => {
     const { page } = b;
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'MAC Pool' }).click();
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'MAC Pool' })
+      .click();
     await page.getByRole('meter', { name: 'Usage of default' }).waitFor();
     const search = page.getByRole('search', { name: 'Who holds an address?' });
     await search.getByLabel('MAC address', { exact: true }).fill(NEW_MAC.replaceAll(':', ''));
@@ -241,7 +342,9 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
       async () => {
         await search.getByRole('button', { name: 'Look up' }).click();
         await search.locator('.lookup-result').waitFor();
-        return (await search.locator('.lookup-result').textContent())?.includes('is quarantined until');
+        return (await search.locator('.lookup-result').textContent())?.includes(
+          'is quarantined until',
+        );
       },
       { timeoutMs: 60_000, intervalMs: 1000, message: 'the old MAC shows as quarantined' },
     );

@@ -23,19 +23,35 @@ function newestMtime(dir: string): number {
  * than the sources (the UI and the MAC module it bundles).
  */
 export function ensureWebBuilt(): void {
-  const sources = Math.max(newestMtime(join(WEB, 'src')), statSync(join(WEB, 'index.html')).mtimeMs, newestMtime(join(REPO_ROOT, 'src', 'mac')));
+  const sources = Math.max(
+    newestMtime(join(WEB, 'src')),
+    statSync(join(WEB, 'index.html')).mtimeMs,
+    newestMtime(join(REPO_ROOT, 'src', 'mac')),
+  );
   if (existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= sources) return;
-  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
+  execFileSync('npm', ['run', '--silent', 'build:web'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 180_000,
+  });
 }
 
 /** A GET against the public API with the admin token (the tests check the page against it). */
 export async function apiGet<T = KubeObject>(server: HarrowServer, path: string): Promise<T> {
-  const res = await fetch(server.url + path, { headers: { Authorization: `Bearer ${server.token}` } });
+  const res = await fetch(server.url + path, {
+    headers: { Authorization: `Bearer ${server.token}` },
+  });
   if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
 
-export async function apiSend<T = unknown>(server: HarrowServer, method: string, path: string, body: unknown, contentType = 'application/json'): Promise<T> {
+export async function apiSend<T = unknown>(
+  server: HarrowServer,
+  method: string,
+  path: string,
+  body: unknown,
+  contentType = 'application/json',
+): Promise<T> {
   const res = await fetch(server.url + path, {
     method,
     headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': contentType },

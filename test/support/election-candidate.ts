@@ -3,7 +3,8 @@ import { Etcd3 } from 'etcd3';
 import { startLeaderElection } from '../../src/store/etcd/election.ts';
 
 const [endpoints, key, identity, ttl] = process.argv.slice(2);
-if (!endpoints || !key || !identity) throw new Error('usage: election-candidate.ts ENDPOINTS KEY IDENTITY [TTL]');
+if (!endpoints || !key || !identity)
+  throw new Error('usage: election-candidate.ts ENDPOINTS KEY IDENTITY [TTL]');
 const client = new Etcd3({ hosts: endpoints.split(',') });
 const election = startLeaderElection({
   client,

@@ -13,7 +13,15 @@
 //   EtcdCluster: endpoints, dataDir, pids(), kill(i, signal = 'SIGKILL'), restart(i), logs(i), stop() (idempotent),
 //     signal(i, sig) sends a signal without waiting (SIGSTOP/SIGCONT: freeze a member, e.g. to cut a lease's keepalives).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,8 +104,12 @@ async function healthy(endpoint: string): Promise<boolean> {
   }
 }
 
-export async function startEtcdCluster(n = 1, options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
-  if (!existsSync(ETCD_BIN)) throw new Error(`etcd not found at ${ETCD_BIN} (Debian: apt-get install etcd-server)`);
+export async function startEtcdCluster(
+  n = 1,
+  options: EtcdClusterOptions = {},
+): Promise<EtcdCluster> {
+  if (!existsSync(ETCD_BIN))
+    throw new Error(`etcd not found at ${ETCD_BIN} (Debian: apt-get install etcd-server)`);
   installExitHook();
   const root = options.dataRoot ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   const dataDir = mkdtempSync(join(root, 'harrow-etcd-'));
@@ -107,7 +119,14 @@ export async function startEtcdCluster(n = 1, options: EtcdClusterOptions = {}):
   for (let i = 0; i < n; i++) {
     const dir = join(dataDir, `m${i}`);
     mkdirSync(dir);
-    members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dir, log: join(dataDir, `m${i}.log`), child: undefined });
+    members.push({
+      name: `m${i}`,
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      dir,
+      log: join(dataDir, `m${i}.log`),
+      child: undefined,
+    });
   }
   const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
   const endpoint = (m: Member): string => `http://127.0.0.1:${m.clientPort}`;
@@ -117,21 +136,35 @@ export async function startEtcdCluster(n = 1, options: EtcdClusterOptions = {}):
     const child = spawn(
       ETCD_BIN,
       [
-        '--name', m.name,
-        '--data-dir', join(m.dir, 'data'),
-        '--listen-client-urls', endpoint(m),
-        '--advertise-client-urls', endpoint(m),
-        '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peerPort}`,
-        '--initial-cluster', initialCluster,
-        '--initial-cluster-state', 'new',
-        '--initial-cluster-token', `harrow-${process.pid}-${dataDir.slice(-6)}`,
+        '--name',
+        m.name,
+        '--data-dir',
+        join(m.dir, 'data'),
+        '--listen-client-urls',
+        endpoint(m),
+        '--advertise-client-urls',
+        endpoint(m),
+        '--listen-peer-urls',
+        `http://127.0.0.1:${m.peerPort}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${m.peerPort}`,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-state',
+        'new',
+        '--initial-cluster-token',
+        `harrow-${process.pid}-${dataDir.slice(-6)}`,
         // Loopback peers: a short election timeout makes a lost member's leadership move in well under a second.
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
-        '--logger', 'zap',
-        '--log-outputs', 'stderr',
-        '--log-level', 'warn',
+        '--heartbeat-interval',
+        '50',
+        '--election-timeout',
+        '500',
+        '--logger',
+        'zap',
+        '--log-outputs',
+        'stderr',
+        '--log-level',
+        'warn',
       ],
       { stdio: ['ignore', fd, fd] },
     );
@@ -148,7 +181,8 @@ export async function startEtcdCluster(n = 1, options: EtcdClusterOptions = {}):
         if (m.child?.exitCode !== null && m.child?.exitCode !== undefined) {
           throw new Error(`etcd ${m.name} exited with ${m.child.exitCode}: ${tail(m.log)}`);
         }
-        if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy after ${startTimeoutMs} ms: ${tail(m.log)}`);
+        if (Date.now() > deadline)
+          throw new Error(`etcd ${m.name} not healthy after ${startTimeoutMs} ms: ${tail(m.log)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -180,7 +214,8 @@ export async function startEtcdCluster(n = 1, options: EtcdClusterOptions = {}):
     signal: (i, signal) => {
       memberAt(members, i).child?.kill(signal);
     },
-    logs: (i) => (existsSync(memberAt(members, i).log) ? readFileSync(memberAt(members, i).log, 'utf8') : ''),
+    logs: (i) =>
+      existsSync(memberAt(members, i).log) ? readFileSync(memberAt(members, i).log, 'utf8') : '',
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -9,34 +9,78 @@ import type { AdmissionPlugin } from '../../src/apiserver/admission/types.ts';
 import { validateMac } from '../../src/mac/index.ts';
 import { HarrowError, Invalid } from '../../src/resources/errors.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import { macAllocationName, type MacAllocation, type VirtualMachine } from '../../src/resources/types.ts';
-import { interfacesOf, templateSpecOf, validateVirtualMachine } from '../../src/resources/virtualmachine.ts';
+import {
+  macAllocationName,
+  type MacAllocation,
+  type VirtualMachine,
+} from '../../src/resources/types.ts';
+import {
+  interfacesOf,
+  templateSpecOf,
+  validateVirtualMachine,
+} from '../../src/resources/virtualmachine.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 
-const CAUSE_REASONS = new Set(['FieldValueInvalid', 'FieldValueRequired', 'FieldValueDuplicate', 'FieldValueNotSupported', 'FieldValueForbidden']);
+const CAUSE_REASONS = new Set([
+  'FieldValueInvalid',
+  'FieldValueRequired',
+  'FieldValueDuplicate',
+  'FieldValueNotSupported',
+  'FieldValueForbidden',
+]);
 
 // ---- generators: mostly the shape Harrow reads, with any JSON value in any place ----
 
 /** As the apiserver receives it: parsed JSON (fast-check builds some objects without a prototype). */
 const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
 const junk = fc.jsonValue({ maxDepth: 2 });
-const maybe = <T>(arb: fc.Arbitrary<T>, weight = 4): fc.Arbitrary<T | unknown> => fc.oneof({ arbitrary: arb, weight }, { arbitrary: junk, weight: 1 });
+const maybe = <T>(arb: fc.Arbitrary<T>, weight = 4): fc.Arbitrary<T | unknown> =>
+  fc.oneof({ arbitrary: arb, weight }, { arbitrary: junk, weight: 1 });
 const names = fc.constantFrom('default', 'a', 'b', 'lan', 'LAN', '', 'x/y', 'a'.repeat(64));
 const macs = fc.oneof(
-  fc.constantFrom('02:48:52:00:00:01', '02-48-52-00-00-02', '0248.5200.0003', '024852000004', '52:54:00:ab:cd:ef', '02:00:00:00:00:00'),
-  fc.constantFrom('ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '00:00:00:00:00:00', '', 'nope', '02:48:52:00:00'),
+  fc.constantFrom(
+    '02:48:52:00:00:01',
+    '02-48-52-00-00-02',
+    '0248.5200.0003',
+    '024852000004',
+    '52:54:00:ab:cd:ef',
+    '02:00:00:00:00:00',
+  ),
+  fc.constantFrom(
+    'ff:ff:ff:ff:ff:ff',
+    '01:00:5e:00:00:01',
+    '00:00:00:00:00:00',
+    '',
+    'nope',
+    '02:48:52:00:00',
+  ),
   fc.string({ maxLength: 17 }),
 );
-const binding = fc.constantFrom<Record<string, unknown>>({ bridge: {} }, { masquerade: {} }, { sriov: {} }, { bridge: {}, masquerade: {} }, {});
+const binding = fc.constantFrom<Record<string, unknown>>(
+  { bridge: {} },
+  { masquerade: {} },
+  { sriov: {} },
+  { bridge: {}, masquerade: {} },
+  {},
+);
 const iface = maybe(
-  fc.tuple(fc.record({ name: maybe(names), macAddress: maybe(macs) }, { requiredKeys: ['name'] }), binding).map(([i, b]) => ({ ...i, ...b })),
+  fc
+    .tuple(
+      fc.record({ name: maybe(names), macAddress: maybe(macs) }, { requiredKeys: ['name'] }),
+      binding,
+    )
+    .map(([i, b]) => ({ ...i, ...b })),
 );
 const network = maybe(
   fc.record(
     {
       name: maybe(names),
       pod: fc.constant({}),
-      multus: maybe(fc.record({ networkName: maybe(fc.constantFrom('lan', 'default/lan', 'a/b/c', '', 'LAN')) })),
+      multus: maybe(
+        fc.record({
+          networkName: maybe(fc.constantFrom('lan', 'default/lan', 'a/b/c', '', 'LAN')),
+        }),
+      ),
     },
     { requiredKeys: ['name'] },
   ),
@@ -44,10 +88,21 @@ const network = maybe(
 const domain = maybe(
   fc.record(
     {
-      cpu: maybe(fc.record({ cores: maybe(fc.integer({ min: -1, max: 100 })), sockets: junk }, { requiredKeys: [] })),
-      memory: maybe(fc.record({ guest: maybe(fc.constantFrom('128Mi', '1Gi', '8Mi', '1.5Gi', 'lots', '')) })),
-      resources: maybe(fc.record({ requests: maybe(fc.record({ memory: maybe(fc.constantFrom('64Mi', 'x')) })) })),
-      devices: maybe(fc.record({ interfaces: maybe(fc.array(iface, { maxLength: 4 })) }, { requiredKeys: [] })),
+      cpu: maybe(
+        fc.record(
+          { cores: maybe(fc.integer({ min: -1, max: 100 })), sockets: junk },
+          { requiredKeys: [] },
+        ),
+      ),
+      memory: maybe(
+        fc.record({ guest: maybe(fc.constantFrom('128Mi', '1Gi', '8Mi', '1.5Gi', 'lots', '')) }),
+      ),
+      resources: maybe(
+        fc.record({ requests: maybe(fc.record({ memory: maybe(fc.constantFrom('64Mi', 'x')) })) }),
+      ),
+      devices: maybe(
+        fc.record({ interfaces: maybe(fc.array(iface, { maxLength: 4 })) }, { requiredKeys: [] }),
+      ),
       firmware: junk,
     },
     { requiredKeys: ['devices'] },
@@ -56,25 +111,57 @@ const domain = maybe(
 const spec = maybe(
   fc.record(
     {
-      runStrategy: maybe(fc.constantFrom('Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once', 'always')),
+      runStrategy: maybe(
+        fc.constantFrom('Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once', 'always'),
+      ),
       running: maybe(fc.boolean()),
-      template: maybe(fc.record({ spec: maybe(fc.record({ domain, networks: maybe(fc.array(network, { maxLength: 4 })) }, { requiredKeys: ['domain'] })) })),
+      template: maybe(
+        fc.record({
+          spec: maybe(
+            fc.record(
+              { domain, networks: maybe(fc.array(network, { maxLength: 4 })) },
+              { requiredKeys: ['domain'] },
+            ),
+          ),
+        }),
+      ),
     },
     { requiredKeys: ['template'] },
   ),
   8,
 );
 const annotations = fc.option(
-  fc.dictionary(fc.constantFrom('harrow.io/mac-pool', 'harrow.io/maintenance-window', 'harrow.io/restart-scheduled-at', 'note'), fc.constantFrom('default', 'nope', 'Sat 01:00-03:00', 'garbage', '2026-11-29T01:00:00Z', '')),
+  fc.dictionary(
+    fc.constantFrom(
+      'harrow.io/mac-pool',
+      'harrow.io/maintenance-window',
+      'harrow.io/restart-scheduled-at',
+      'note',
+    ),
+    fc.constantFrom('default', 'nope', 'Sat 01:00-03:00', 'garbage', '2026-11-29T01:00:00Z', ''),
+  ),
   { nil: undefined },
 );
 /** A VM as the apiserver hands it to admission: metadata is an object with a string name (incomingObject sees to it). */
-const admittableVm = fc.record({ name: fc.constantFrom('vm-a', 'vm-b', 'Bad_Name', 'x'.repeat(70)), annotations, spec }).map(
-  ({ name, annotations: a, spec: s }) =>
-    asJson({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name, namespace: 'default', ...(a ? { annotations: a } : {}) }, spec: s }) as VirtualMachine,
-);
+const admittableVm = fc
+  .record({ name: fc.constantFrom('vm-a', 'vm-b', 'Bad_Name', 'x'.repeat(70)), annotations, spec })
+  .map(
+    ({ name, annotations: a, spec: s }) =>
+      asJson({
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachine',
+        metadata: { name, namespace: 'default', ...(a ? { annotations: a } : {}) },
+        spec: s,
+      }) as VirtualMachine,
+  );
 /** A valid VM (1–3 interfaces with their networks, some with a MAC), then up to three fields set to anything. */
-const VALID_MACS = ['02:48:52:00:10:01', '02-48-52-00-10-02', '0248.5200.1003', '525400ab0004', '00:1a:4a:16:01:51'];
+const VALID_MACS = [
+  '02:48:52:00:10:01',
+  '02-48-52-00-10-02',
+  '0248.5200.1003',
+  '525400ab0004',
+  '00:1a:4a:16:01:51',
+];
 const MUTABLE = [
   'spec.runStrategy',
   'spec.running',
@@ -111,26 +198,56 @@ function setPath(root: Record<string, unknown>, path: string, value: unknown): v
 }
 const mutatedVm = fc
   .record({
-    interfaces: fc.array(fc.record({ mac: fc.option(fc.constantFrom(...VALID_MACS), { nil: undefined }), pod: fc.boolean() }), { minLength: 1, maxLength: 3 }),
+    interfaces: fc.array(
+      fc.record({
+        mac: fc.option(fc.constantFrom(...VALID_MACS), { nil: undefined }),
+        pod: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
     runStrategy: fc.constantFrom('Always', 'Halted', 'Manual'),
-    mutations: fc.array(fc.tuple(fc.constantFrom(...MUTABLE), fc.oneof(junk, macs, names, binding)), { maxLength: 3 }),
+    mutations: fc.array(
+      fc.tuple(fc.constantFrom(...MUTABLE), fc.oneof(junk, macs, names, binding)),
+      { maxLength: 3 },
+    ),
   })
   .map(({ interfaces, runStrategy, mutations }) => {
     const pods = interfaces.filter((i) => i.pod).length;
-    const ifaces = interfaces.map((i, n) => ({ name: `nic${n}`, ...(i.pod && pods === 1 ? { masquerade: {} } : { bridge: {} }), ...(i.mac ? { macAddress: i.mac } : {}) }));
-    const networks = interfaces.map((i, n) => ({ name: `nic${n}`, ...(i.pod && pods === 1 ? { pod: {} } : { multus: { networkName: 'lan' } }) }));
+    const ifaces = interfaces.map((i, n) => ({
+      name: `nic${n}`,
+      ...(i.pod && pods === 1 ? { masquerade: {} } : { bridge: {} }),
+      ...(i.mac ? { macAddress: i.mac } : {}),
+    }));
+    const networks = interfaces.map((i, n) => ({
+      name: `nic${n}`,
+      ...(i.pod && pods === 1 ? { pod: {} } : { multus: { networkName: 'lan' } }),
+    }));
     const vm = {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachine',
       metadata: { name: 'vm-m', namespace: 'default' },
-      spec: { runStrategy, template: { spec: { domain: { cpu: { cores: 1 }, memory: { guest: '128Mi' }, devices: { interfaces: ifaces } }, networks } } },
+      spec: {
+        runStrategy,
+        template: {
+          spec: {
+            domain: {
+              cpu: { cores: 1 },
+              memory: { guest: '128Mi' },
+              devices: { interfaces: ifaces },
+            },
+            networks,
+          },
+        },
+      },
     };
     for (const [path, value] of mutations) setPath(vm, path, structuredClone(value));
     return asJson(vm) as VirtualMachine;
   });
 
 /** Any object at all, metadata included. */
-const anyVm = fc.record({ metadata: maybe(fc.record({ name: maybe(names) }), 2), spec }, { requiredKeys: [] }).map(asJson) as unknown as fc.Arbitrary<VirtualMachine>;
+const anyVm = fc
+  .record({ metadata: maybe(fc.record({ name: maybe(names) }), 2), spec }, { requiredKeys: [] })
+  .map(asJson) as unknown as fc.Arbitrary<VirtualMachine>;
 
 // ---- what a refusal must look like ----
 
@@ -146,8 +263,14 @@ function resolve(root: unknown, field: string): { found: boolean; value?: unknow
 }
 
 function assertRefusal(error: unknown, input: unknown, what: string): void {
-  assert.ok(error instanceof HarrowError, `${what}: threw ${error instanceof Error ? error.stack : String(error)}`);
-  assert.ok(error.reason === 'Invalid' || error.reason === 'Conflict', `${what}: ${error.reason} ${error.message}`);
+  assert.ok(
+    error instanceof HarrowError,
+    `${what}: threw ${error instanceof Error ? error.stack : String(error)}`,
+  );
+  assert.ok(
+    error.reason === 'Invalid' || error.reason === 'Conflict',
+    `${what}: ${error.reason} ${error.message}`,
+  );
   const causes = error.details.causes ?? [];
   assert.ok(causes.length > 0, `${what}: ${error.reason} without causes: ${error.message}`);
   for (const c of causes) {
@@ -157,7 +280,10 @@ function assertRefusal(error: unknown, input: unknown, what: string): void {
     // The field is in the input, or (a required one) its parent is; annotation keys hold dots, so only spec paths are walked.
     if (!c.field.startsWith('spec')) continue;
     const parent = c.field.replace(/(\.[^.[\]]+|\[[^\]]*\])$/, '');
-    assert.ok(resolve(input, c.field).found || parent === c.field || resolve(input, parent).found, `${what}: ${c.field} names nothing in ${JSON.stringify(input)}`);
+    assert.ok(
+      resolve(input, c.field).found || parent === c.field || resolve(input, parent).found,
+      `${what}: ${c.field} names nothing in ${JSON.stringify(input)}`,
+    );
   }
 }
 
@@ -170,12 +296,20 @@ describe('VM validation fuzzing', () => {
         try {
           validateVirtualMachine(vm);
         } catch (e) {
-          assert.ok(e instanceof Invalid, `threw ${e instanceof Error ? e.stack : String(e)} for ${JSON.stringify(input)}`);
+          assert.ok(
+            e instanceof Invalid,
+            `threw ${e instanceof Error ? e.stack : String(e)} for ${JSON.stringify(input)}`,
+          );
           assertRefusal(e, input, JSON.stringify(input));
           return;
         }
         // Admitted: every given MAC is now canonical, and validating again changes nothing.
-        for (const i of interfacesOf(templateSpecOf(vm))) if (i.macAddress !== undefined) assert.equal(validateMac(i.macAddress, { masquerade: i.masquerade !== undefined }), i.macAddress);
+        for (const i of interfacesOf(templateSpecOf(vm)))
+          if (i.macAddress !== undefined)
+            assert.equal(
+              validateMac(i.macAddress, { masquerade: i.masquerade !== undefined }),
+              i.macAddress,
+            );
         const once = structuredClone(vm);
         validateVirtualMachine(vm);
         assert.deepEqual(vm, once);
@@ -195,8 +329,26 @@ describe('VM admission fuzzing', () => {
     macs = await MacAllocationService.open(store, { quarantineSeconds: 60 });
     admission = virtualMachineAdmission(store, macs);
     // Updates start from a stored VM, admitted and committed as the apiserver does, so its MACs are held.
-    const vm = structuredClone(fc.sample(mutatedVm.filter((v) => { try { validateVirtualMachine(structuredClone(v)); return true; } catch { return false; } }), 1)[0]!);
-    const result = await admission.admit({ operation: 'create', kind: 'VirtualMachine', object: vm, user: { name: 'fuzz', groups: [] }, dryRun: false });
+    const vm = structuredClone(
+      fc.sample(
+        mutatedVm.filter((v) => {
+          try {
+            validateVirtualMachine(structuredClone(v));
+            return true;
+          } catch {
+            return false;
+          }
+        }),
+        1,
+      )[0]!,
+    );
+    const result = await admission.admit({
+      operation: 'create',
+      kind: 'VirtualMachine',
+      object: vm,
+      user: { name: 'fuzz', groups: [] },
+      dryRun: false,
+    });
     [stored] = await store.commit([{ type: 'create', object: vm }, ...(result?.ops ?? [])]);
     result?.committed?.();
   });
@@ -215,7 +367,15 @@ describe('VM admission fuzzing', () => {
           runStrategy: 'Halted',
           template: {
             spec: {
-              domain: { devices: { interfaces: ifaces.map((i) => ({ name: i.name, bridge: {}, ...(i.mac ? { macAddress: i.mac } : {}) })) } },
+              domain: {
+                devices: {
+                  interfaces: ifaces.map((i) => ({
+                    name: i.name,
+                    bridge: {},
+                    ...(i.mac ? { macAddress: i.mac } : {}),
+                  })),
+                },
+              },
               networks: ifaces.map((i) => ({ name: i.name, multus: { networkName: 'lan' } })),
             },
           },
@@ -223,12 +383,25 @@ describe('VM admission fuzzing', () => {
       }) as VirtualMachine;
     const user = { name: 'fuzz', groups: [] };
     const first = vm([{ name: 'nic0', mac: '02:48:52:00:30:01' }, { name: 'nic1' }]);
-    const created = await admission.admit({ operation: 'create', kind: 'VirtualMachine', object: first, user, dryRun: false });
+    const created = await admission.admit({
+      operation: 'create',
+      kind: 'VirtualMachine',
+      object: first,
+      user,
+      dryRun: false,
+    });
     const [old] = await store.commit([{ type: 'create', object: first }, ...(created?.ops ?? [])]);
     created?.committed?.();
     // Re-applied without nic0's MAC, the MAC now on nic1: nic0 must not keep it as well.
     const next = vm([{ name: 'nic0' }, { name: 'nic1', mac: '02:48:52:00:30:01' }]);
-    const updated = await admission.admit({ operation: 'update', kind: 'VirtualMachine', object: next, oldObject: old!, user, dryRun: true });
+    const updated = await admission.admit({
+      operation: 'update',
+      kind: 'VirtualMachine',
+      object: next,
+      oldObject: old!,
+      user,
+      dryRun: true,
+    });
     updated?.rollback?.();
     const [nic0, nic1] = interfacesOf(templateSpecOf(next)).map((i) => i.macAddress);
     assert.equal(nic1, '02:48:52:00:30:01');
@@ -239,41 +412,70 @@ describe('VM admission fuzzing', () => {
     let admitted = 0;
     let refused = 0;
     await fc.assert(
-      fc.asyncProperty(fc.oneof(mutatedVm, admittableVm), fc.boolean(), async (generated, update) => {
-        // Admission writes MACs into the object: work on a copy, fast-check reuses the generated value when shrinking.
-        const vm = structuredClone(generated);
-        const old = update ? structuredClone(stored!) : undefined;
-        if (old) vm.metadata.name = old.metadata.name; // the URL's name
-        const input = structuredClone(vm) as KubeObject;
-        let result;
-        try {
-          result = await admission.admit({ operation: update ? 'update' : 'create', kind: 'VirtualMachine', object: vm, ...(old ? { oldObject: old } : {}), user: { name: 'fuzz', groups: [] }, dryRun: true });
-        } catch (e) {
-          assertRefusal(e, input, JSON.stringify(input));
-          refused++;
-          return;
-        }
-        try {
-          admitted++;
-          const given = interfacesOf(templateSpecOf(vm)).map((i) => i.macAddress);
-          for (const mac of given) {
-            assert.ok(mac !== undefined, `an interface left without a MAC: ${JSON.stringify(vm.spec)}`);
-            assert.equal(validateMac(mac), mac, 'canonical');
+      fc.asyncProperty(
+        fc.oneof(mutatedVm, admittableVm),
+        fc.boolean(),
+        async (generated, update) => {
+          // Admission writes MACs into the object: work on a copy, fast-check reuses the generated value when shrinking.
+          const vm = structuredClone(generated);
+          const old = update ? structuredClone(stored!) : undefined;
+          if (old) vm.metadata.name = old.metadata.name; // the URL's name
+          const input = structuredClone(vm) as KubeObject;
+          let result;
+          try {
+            result = await admission.admit({
+              operation: update ? 'update' : 'create',
+              kind: 'VirtualMachine',
+              object: vm,
+              ...(old ? { oldObject: old } : {}),
+              user: { name: 'fuzz', groups: [] },
+              dryRun: true,
+            });
+          } catch (e) {
+            assertRefusal(e, input, JSON.stringify(input));
+            refused++;
+            return;
           }
-          assert.equal(new Set(given).size, given.length, `distinct MACs: ${given.join(', ')}`);
-          const planned = new Set((result?.ops ?? []).map((op) => ('object' in op ? (op.object as { spec?: { macAddress?: string } }).spec?.macAddress : undefined)));
-          for (const mac of given) {
-            if (planned.has(mac)) continue;
-            // Not planned: the VM already holds it (an update keeping its MAC).
-            const held = (await store.get({ kind: 'MacAllocation', name: macAllocationName(mac!) })) as MacAllocation | undefined;
-            assert.ok(held?.spec.owner.name === vm.metadata.name && held.status.state === 'InUse', `${mac} is neither planned nor held by ${vm.metadata.name}`);
+          try {
+            admitted++;
+            const given = interfacesOf(templateSpecOf(vm)).map((i) => i.macAddress);
+            for (const mac of given) {
+              assert.ok(
+                mac !== undefined,
+                `an interface left without a MAC: ${JSON.stringify(vm.spec)}`,
+              );
+              assert.equal(validateMac(mac), mac, 'canonical');
+            }
+            assert.equal(new Set(given).size, given.length, `distinct MACs: ${given.join(', ')}`);
+            const planned = new Set(
+              (result?.ops ?? []).map((op) =>
+                'object' in op
+                  ? (op.object as { spec?: { macAddress?: string } }).spec?.macAddress
+                  : undefined,
+              ),
+            );
+            for (const mac of given) {
+              if (planned.has(mac)) continue;
+              // Not planned: the VM already holds it (an update keeping its MAC).
+              const held = (await store.get({
+                kind: 'MacAllocation',
+                name: macAllocationName(mac!),
+              })) as MacAllocation | undefined;
+              assert.ok(
+                held?.spec.owner.name === vm.metadata.name && held.status.state === 'InUse',
+                `${mac} is neither planned nor held by ${vm.metadata.name}`,
+              );
+            }
+          } finally {
+            result?.rollback?.();
           }
-        } finally {
-          result?.rollback?.();
-        }
-      }),
+        },
+      ),
       { numRuns: 1500 },
     );
-    assert.ok(admitted > 50 && refused > 50, `the generator reaches both outcomes (admitted ${admitted}, refused ${refused})`);
+    assert.ok(
+      admitted > 50 && refused > 50,
+      `the generator reaches both outcomes (admitted ${admitted}, refused ${refused})`,
+    );
   });
 });

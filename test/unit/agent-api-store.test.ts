@@ -39,7 +39,14 @@ describe('ApiStore over a real apiserver', () => {
   before(async () => {
     db = await openSqliteStore(':memory:');
     await db.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-    const app = await createApiServer({ store: db, admission: [], authenticator: staticTokenAuthenticator([{ token: TOKEN, user: { name: 'agent', groups: ['system:masters'] } }]), logger: false });
+    const app = await createApiServer({
+      store: db,
+      admission: [],
+      authenticator: staticTokenAuthenticator([
+        { token: TOKEN, user: { name: 'agent', groups: ['system:masters'] } },
+      ]),
+      logger: false,
+    });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     store = new ApiStore(new HarrowClient({ server: url, token: TOKEN }), { reconnectMs: 50 });
     close = async () => {
@@ -52,7 +59,11 @@ describe('ApiStore over a real apiserver', () => {
 
   it('creates with status, reads, updates object and status together, and maps errors to store errors', async () => {
     const created = await store.create(pod('p1', 'n1'));
-    assert.equal((created.status as { phase?: string }).phase, 'Pending', 'the status of a new object is written (the API drops it on create)');
+    assert.equal(
+      (created.status as { phase?: string }).phase,
+      'Pending',
+      'the status of a new object is written (the API drops it on create)',
+    );
     assert.ok(created.metadata.uid);
     await assert.rejects(store.create(pod('p1', 'n1')), AlreadyExists);
     const next = structuredClone(created);
@@ -62,17 +73,38 @@ describe('ApiStore over a real apiserver', () => {
     assert.equal(updated.metadata.annotations?.a, 'b');
     assert.equal((updated.status as { phase?: string }).phase, 'Running');
     const stored = await db.get({ kind: 'Pod', namespace: 'default', name: 'p1' });
-    assert.equal((stored?.status as { phase?: string }).phase, 'Running', 'the database has both writes');
+    assert.equal(
+      (stored?.status as { phase?: string }).phase,
+      'Running',
+      'the database has both writes',
+    );
     assert.equal(stored?.metadata.annotations?.a, 'b');
-    await assert.rejects(store.update({ ...next, metadata: { ...next.metadata, resourceVersion: created.metadata.resourceVersion } }), Conflict);
+    await assert.rejects(
+      store.update({
+        ...next,
+        metadata: { ...next.metadata, resourceVersion: created.metadata.resourceVersion },
+      }),
+      Conflict,
+    );
     assert.equal(await store.get({ kind: 'Pod', namespace: 'default', name: 'absent' }), undefined);
-    await assert.rejects(store.delete({ kind: 'Pod', namespace: 'default', name: 'absent' }), NotFound);
-    await assert.rejects(store.commit([{ type: 'create', object: pod('a', 'n') }, { type: 'create', object: pod('b', 'n') }]), /atomically/);
+    await assert.rejects(
+      store.delete({ kind: 'Pod', namespace: 'default', name: 'absent' }),
+      NotFound,
+    );
+    await assert.rejects(
+      store.commit([
+        { type: 'create', object: pod('a', 'n') },
+        { type: 'create', object: pod('b', 'n') },
+      ]),
+      /atomically/,
+    );
   });
 
   it('lists with a filter across pages and watches from a resourceVersion', async () => {
     for (let i = 0; i < 5; i++) await store.create(pod(`w${i}`, i % 2 === 0 ? 'n1' : 'n2'));
-    const filtered = await store.list('Pod', { filter: (o) => (o.spec as { nodeName?: string }).nodeName === 'n2' });
+    const filtered = await store.list('Pod', {
+      filter: (o) => (o.spec as { nodeName?: string }).nodeName === 'n2',
+    });
     assert.deepEqual(filtered.items.map((o) => o.metadata.name).sort(), ['w1', 'w3']);
     const since = await store.currentResourceVersion();
     const events: WatchEvent[] = [];
@@ -86,12 +118,19 @@ describe('ApiStore over a real apiserver', () => {
   });
 
   it('moves on to the next replica when one does not answer', async () => {
-    const dead = new HarrowClient({ server: 'http://127.0.0.1:9', token: TOKEN, requestTimeoutMs: 2000 });
+    const dead = new HarrowClient({
+      server: 'http://127.0.0.1:9',
+      token: TOKEN,
+      requestTimeoutMs: 2000,
+    });
     const both = new ApiStore([dead, store.client]);
     const got = await both.get({ kind: 'Pod', namespace: 'default', name: 'p1' });
     assert.equal(got?.metadata.name, 'p1', 'answered by the live replica');
     assert.equal(both.client, store.client, 'and stays on it');
-    await assert.rejects(new ApiStore(dead).get({ kind: 'Pod', namespace: 'default', name: 'p1' }), /cannot reach/);
+    await assert.rejects(
+      new ApiStore(dead).get({ kind: 'Pod', namespace: 'default', name: 'p1' }),
+      /cannot reach/,
+    );
   });
 
   it('NodeView lists and watches only the pods of its node', async () => {
@@ -100,11 +139,17 @@ describe('ApiStore over a real apiserver', () => {
     assert.ok(listed.items.length > 0);
     assert.ok(listed.items.every((o) => (o.spec as { nodeName?: string }).nodeName === 'n2'));
     const events: WatchEvent[] = [];
-    const handle = view.watch('Pod', { sinceResourceVersion: listed.resourceVersion }, (e) => events.push(e));
+    const handle = view.watch('Pod', { sinceResourceVersion: listed.resourceVersion }, (e) =>
+      events.push(e),
+    );
     await db.create(pod('other-node', 'n1'));
     await db.create(pod('this-node', 'n2'));
     await until(() => events.find((e) => e.object.metadata.name === 'this-node'), 'this-node');
-    assert.equal(events.find((e) => e.object.metadata.name === 'other-node'), undefined, 'another node’s pod is not seen');
+    assert.equal(
+      events.find((e) => e.object.metadata.name === 'other-node'),
+      undefined,
+      'another node’s pod is not seen',
+    );
     handle.stop();
   });
 });

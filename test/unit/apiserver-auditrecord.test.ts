@@ -14,7 +14,12 @@ afterEach(async () => {
 
 const URL = '/apis/harrow.io/v1/namespaces/default/auditrecords';
 const record = (user: string) =>
-  auditRecord({ user, verb: 'connectivity-check', resource: { kind: 'VirtualMachine', namespace: 'default', name: 'vm-a' }, outcome: { code: 200 } });
+  auditRecord({
+    user,
+    verb: 'connectivity-check',
+    resource: { kind: 'VirtualMachine', namespace: 'default', name: 'vm-a' },
+    outcome: { code: 200 },
+  });
 
 describe('AuditRecord create through the API', () => {
   it('appends a controller record, chained by the store, and does not audit the append itself', async () => {
@@ -25,7 +30,11 @@ describe('AuditRecord create through the API', () => {
     const spec = r.json.spec as Record<string, unknown>;
     assert.equal(spec.verb, 'connectivity-check');
     assert.equal(typeof spec.hash, 'string', 'sealed into the hash chain by the store');
-    assert.equal((await auditRecords(h.store)).length, before + 1, 'exactly the record sent, no record of the append');
+    assert.equal(
+      (await auditRecords(h.store)).length,
+      before + 1,
+      'exactly the record sent, no record of the append',
+    );
   });
 
   it("refuses a bad shape and another user's name, naming the field, and stores nothing", async () => {
@@ -40,18 +49,28 @@ describe('AuditRecord create through the API', () => {
     assert.equal(forged.status, 422, forged.body);
     assert.equal(forged.json.details?.causes?.[0]?.field, 'spec.user');
     const records = await auditRecords(h.store);
-    assert.ok(!records.some((x) => (x.spec as { verb?: string }).verb === 'connectivity-check'), 'nothing refused was stored');
+    assert.ok(
+      !records.some((x) => (x.spec as { verb?: string }).verb === 'connectivity-check'),
+      'nothing refused was stored',
+    );
     assert.ok(records.length >= before);
   });
 
   it('a Node status update (an agent heartbeat) writes no audit record; the Node create does', async () => {
     h = await startServer();
-    const node = await h.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
+    const node = await h.request('POST', '/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1' },
+    });
     assert.equal(node.status, 201, node.body);
     const after = (await auditRecords(h.store)).length;
     for (let i = 0; i < 3; i++) {
       const current = await h.request('GET', '/api/v1/nodes/n1');
-      const put = await h.request('PUT', '/api/v1/nodes/n1/status', { ...current.json, status: { beat: i } });
+      const put = await h.request('PUT', '/api/v1/nodes/n1/status', {
+        ...current.json,
+        status: { beat: i },
+      });
       assert.equal(put.status, 200, put.body);
     }
     assert.equal((await auditRecords(h.store)).length, after, 'heartbeats are not audited');

@@ -23,7 +23,10 @@ async function tempDir(): Promise<string> {
 const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
 
 interface Kubeconfig {
-  clusters: Array<{ name: string; cluster: { server: string; 'certificate-authority-data'?: string } }>;
+  clusters: Array<{
+    name: string;
+    cluster: { server: string; 'certificate-authority-data'?: string };
+  }>;
   users: Array<{ name: string; user: { token: string } }>;
   contexts: Array<{ name: string; context: { cluster: string; user: string } }>;
   'current-context': string;
@@ -32,17 +35,25 @@ interface Kubeconfig {
 describe('bootstrapAuth', () => {
   it('creates admin.token and kubeconfig with mode 0600, and the token authenticates as admin', async () => {
     const dir = await tempDir();
-    const auth = await bootstrapAuth(dir, 'https://127.0.0.1:8443', { caData: '-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n' });
+    const auth = await bootstrapAuth(dir, 'https://127.0.0.1:8443', {
+      caData: '-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n',
+    });
     assert.ok(auth.token.length >= 32);
     assert.equal((await readFile(join(dir, 'admin.token'), 'utf8')).trim(), auth.token);
     assert.equal(await mode(join(dir, 'admin.token')), 0o600);
     assert.equal(await mode(join(dir, 'kubeconfig')), 0o600);
     const kc = parse(await readFile(join(dir, 'kubeconfig'), 'utf8')) as Kubeconfig;
     assert.equal(kc['current-context'], 'harrow');
-    assert.deepEqual(kc.contexts[0], { name: 'harrow', context: { cluster: 'harrow', user: 'admin', namespace: 'default' } });
+    assert.deepEqual(kc.contexts[0], {
+      name: 'harrow',
+      context: { cluster: 'harrow', user: 'admin', namespace: 'default' },
+    });
     assert.equal(kc.clusters[0]?.name, 'harrow');
     assert.equal(kc.clusters[0]?.cluster.server, 'https://127.0.0.1:8443');
-    assert.match(Buffer.from(kc.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString(), /BEGIN CERTIFICATE/);
+    assert.match(
+      Buffer.from(kc.clusters[0]?.cluster['certificate-authority-data'] ?? '', 'base64').toString(),
+      /BEGIN CERTIFICATE/,
+    );
     assert.deepEqual(kc.users[0], { name: 'admin', user: { token: auth.token } });
     assert.equal(auth.authenticator.authenticate(auth.token)?.name, 'admin');
     assert.equal(auth.authenticator.authenticate(auth.token + 'x'), undefined);
@@ -57,7 +68,10 @@ describe('bootstrapAuth', () => {
     await assert.rejects(stat(join(dir, 'kubeconfig')));
     const path = await second.writeKubeconfig('http://127.0.0.1:40000');
     assert.equal(path, join(dir, 'kubeconfig'));
-    assert.equal((parse(await readFile(path, 'utf8')) as Kubeconfig).clusters[0]?.cluster.server, 'http://127.0.0.1:40000');
+    assert.equal(
+      (parse(await readFile(path, 'utf8')) as Kubeconfig).clusters[0]?.cluster.server,
+      'http://127.0.0.1:40000',
+    );
   });
 
   it('refuses a token file that holds no usable token', async () => {

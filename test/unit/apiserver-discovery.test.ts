@@ -21,7 +21,8 @@ interface ApiResource {
   categories?: string[];
 }
 
-const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+const AGGREGATED =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
 
 describe('discovery', () => {
   it('/api and /api/v1 list the core kinds with their verbs and status subresources', async () => {
@@ -33,16 +34,23 @@ describe('discovery', () => {
     assert.equal(v1.json.kind, 'APIResourceList');
     assert.equal(v1.json.groupVersion, 'v1');
     const resources = v1.json.resources as unknown as ApiResource[];
-    assert.deepEqual(resources.find((r) => r.name === 'pods'), {
-      name: 'pods',
-      singularName: 'pod',
-      namespaced: true,
-      kind: 'Pod',
-      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
-      shortNames: ['po'],
-      categories: ['all'],
-    });
-    assert.deepEqual(resources.find((r) => r.name === 'pods/status')?.verbs, ['get', 'patch', 'update']);
+    assert.deepEqual(
+      resources.find((r) => r.name === 'pods'),
+      {
+        name: 'pods',
+        singularName: 'pod',
+        namespaced: true,
+        kind: 'Pod',
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
+        shortNames: ['po'],
+        categories: ['all'],
+      },
+    );
+    assert.deepEqual(resources.find((r) => r.name === 'pods/status')?.verbs, [
+      'get',
+      'patch',
+      'update',
+    ]);
     assert.equal(resources.find((r) => r.name === 'namespaces')?.namespaced, false);
   });
 
@@ -50,9 +58,17 @@ describe('discovery', () => {
     h = await startServer();
     const apis = await h.request('GET', '/apis');
     assert.equal(apis.json.kind, 'APIGroupList');
-    const groups = (apis.json.groups as unknown as Array<{ name: string; preferredVersion: { groupVersion: string } }>).map((g) => g.name);
-    for (const k of KINDS.filter((i) => i.group !== '')) assert.ok(groups.includes(k.group), k.group);
-    assert.ok(groups.includes('subresources.kubevirt.io') && groups.includes('subresources.harrow.io'));
+    const groups = (
+      apis.json.groups as unknown as Array<{
+        name: string;
+        preferredVersion: { groupVersion: string };
+      }>
+    ).map((g) => g.name);
+    for (const k of KINDS.filter((i) => i.group !== ''))
+      assert.ok(groups.includes(k.group), k.group);
+    assert.ok(
+      groups.includes('subresources.kubevirt.io') && groups.includes('subresources.harrow.io'),
+    );
 
     const kubevirt = await h.request('GET', '/apis/kubevirt.io/v1');
     const resources = kubevirt.json.resources as unknown as ApiResource[];
@@ -62,7 +78,9 @@ describe('discovery', () => {
     assert.ok(resources.some((r) => r.name === 'virtualmachines/status'));
 
     const sub = await h.request('GET', '/apis/subresources.kubevirt.io/v1');
-    const names = (sub.json.resources as unknown as ApiResource[]).map((r) => `${r.name} ${r.verbs.join(',')}`);
+    const names = (sub.json.resources as unknown as ApiResource[]).map(
+      (r) => `${r.name} ${r.verbs.join(',')}`,
+    );
     assert.deepEqual(names, [
       'virtualmachines/start update',
       'virtualmachines/stop update',
@@ -70,13 +88,16 @@ describe('discovery', () => {
       'virtualmachineinstances/interfacelist get',
     ]);
     const harrowSub = await h.request('GET', '/apis/subresources.harrow.io/v1');
-    assert.deepEqual((harrowSub.json.resources as unknown as ApiResource[]).map((r) => r.name), [
-      'virtualmachines/schedule-restart',
-      'virtualmachines/cancel-restart',
-      'virtualmachines/restore-mac',
-      'virtualmachines/adopt-guest-mac',
-      'virtualmachineinstances/guest-exec',
-    ]);
+    assert.deepEqual(
+      (harrowSub.json.resources as unknown as ApiResource[]).map((r) => r.name),
+      [
+        'virtualmachines/schedule-restart',
+        'virtualmachines/cancel-restart',
+        'virtualmachines/restore-mac',
+        'virtualmachines/adopt-guest-mac',
+        'virtualmachineinstances/guest-exec',
+      ],
+    );
     assert.equal((await h.request('GET', '/apis/harrow.io')).json.kind, 'APIGroup');
     assert.equal((await h.request('GET', '/apis/nope.io/v1')).status, 404);
   });
@@ -84,15 +105,36 @@ describe('discovery', () => {
   it('answers aggregated discovery (apidiscovery.k8s.io/v2) when asked, with its Content-Type', async () => {
     h = await startServer();
     const r = await h.request('GET', '/apis', undefined, { accept: AGGREGATED });
-    assert.equal(r.headers['content-type'], 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    assert.equal(
+      r.headers['content-type'],
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    );
     assert.equal(r.json.kind, 'APIGroupDiscoveryList');
-    const items = r.json.items as unknown as Array<{ metadata: { name: string }; versions: Array<{ version: string; resources: Array<Record<string, unknown>> }> }>;
-    const vm = items.find((g) => g.metadata.name === 'kubevirt.io')?.versions[0]?.resources.find((x) => x.resource === 'virtualmachines');
-    assert.deepEqual(vm?.responseKind, { group: 'kubevirt.io', version: 'v1', kind: 'VirtualMachine' });
+    const items = r.json.items as unknown as Array<{
+      metadata: { name: string };
+      versions: Array<{ version: string; resources: Array<Record<string, unknown>> }>;
+    }>;
+    const vm = items
+      .find((g) => g.metadata.name === 'kubevirt.io')
+      ?.versions[0]?.resources.find((x) => x.resource === 'virtualmachines');
+    assert.deepEqual(vm?.responseKind, {
+      group: 'kubevirt.io',
+      version: 'v1',
+      kind: 'VirtualMachine',
+    });
     assert.equal(vm?.scope, 'Namespaced');
-    assert.deepEqual(vm?.subresources, [{ subresource: 'status', responseKind: { group: 'kubevirt.io', version: 'v1', kind: 'VirtualMachine' }, verbs: ['get', 'patch', 'update'] }]);
+    assert.deepEqual(vm?.subresources, [
+      {
+        subresource: 'status',
+        responseKind: { group: 'kubevirt.io', version: 'v1', kind: 'VirtualMachine' },
+        verbs: ['get', 'patch', 'update'],
+      },
+    ]);
     const core = await h.request('GET', '/api', undefined, { accept: AGGREGATED });
-    const coreItems = core.json.items as unknown as Array<{ metadata: { name: string }; versions: Array<{ resources: Array<{ resource: string }> }> }>;
+    const coreItems = core.json.items as unknown as Array<{
+      metadata: { name: string };
+      versions: Array<{ resources: Array<{ resource: string }> }>;
+    }>;
     assert.equal(coreItems[0]?.metadata.name, '');
     assert.ok(coreItems[0]?.versions[0]?.resources.some((x) => x.resource === 'pods'));
     const legacy = await h.request('GET', '/apis', undefined, { accept: 'application/json' });
@@ -102,7 +144,12 @@ describe('discovery', () => {
 
   it('reads the aggregated version from Accept', () => {
     assert.equal(aggregatedVersionAccepted(AGGREGATED), 'v2');
-    assert.equal(aggregatedVersionAccepted('application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList'), 'v2beta1');
+    assert.equal(
+      aggregatedVersionAccepted(
+        'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+      ),
+      'v2beta1',
+    );
     assert.equal(aggregatedVersionAccepted('application/json'), undefined);
     assert.equal(aggregatedVersionAccepted(undefined), undefined);
   });
@@ -114,7 +161,14 @@ describe('discovery', () => {
     assert.equal(v.json.major, '1');
     const openapi = await h.request('GET', '/openapi/v2');
     assert.equal(openapi.json.swagger, '2.0');
-    const pb = await h.app.inject({ method: 'GET', url: '/openapi/v2', headers: { authorization: `Bearer test-token-0123456789abcdef`, accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    const pb = await h.app.inject({
+      method: 'GET',
+      url: '/openapi/v2',
+      headers: {
+        authorization: `Bearer test-token-0123456789abcdef`,
+        accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+      },
+    });
     assert.equal(pb.statusCode, 200);
     assert.equal(pb.rawPayload.subarray(0, 5).toString('latin1'), '\n\u00032.0');
   });

@@ -15,7 +15,12 @@ export interface ApiBody extends KubeObject {
   code: number;
   reason: string;
   message: string;
-  details: { name?: string; group?: string; kind?: string; causes?: Array<{ field: string; reason: string; message: string }> };
+  details: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: Array<{ field: string; reason: string; message: string }>;
+  };
 }
 
 export interface Response {
@@ -29,7 +34,12 @@ export interface Response {
 export interface Harness {
   app: FastifyInstance;
   store: SqliteStore;
-  request(method: InjectOptions['method'], url: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  request(
+    method: InjectOptions['method'],
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -50,10 +60,14 @@ export async function startServer(deps: Partial<ApiServerDeps> = {}): Promise<Ha
         url,
         headers: {
           authorization: `Bearer ${TOKEN}`,
-          ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+          ...(body !== undefined && typeof body !== 'string'
+            ? { 'content-type': 'application/json' }
+            : {}),
           ...headers,
         },
-        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+        ...(body !== undefined
+          ? { payload: typeof body === 'string' ? body : JSON.stringify(body) }
+          : {}),
       });
       let json: unknown;
       try {
@@ -79,7 +93,10 @@ export function vmManifest(name: string, spec: Record<string, unknown> = {}): Ku
       runStrategy: 'Halted',
       template: {
         spec: {
-          domain: { devices: { interfaces: [{ name: 'default', masquerade: {} }] }, memory: { guest: '128Mi' } },
+          domain: {
+            devices: { interfaces: [{ name: 'default', masquerade: {} }] },
+            memory: { guest: '128Mi' },
+          },
           networks: [{ name: 'default', pod: {} }],
         },
       },
@@ -93,5 +110,7 @@ export const VMIS = '/apis/kubevirt.io/v1/namespaces/default/virtualmachineinsta
 
 /** The AuditRecords stored so far, oldest first. */
 export async function auditRecords(store: SqliteStore): Promise<KubeObject[]> {
-  return (await store.list('AuditRecord')).items.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+  return (await store.list('AuditRecord')).items.sort(
+    (a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion),
+  );
 }

@@ -23,7 +23,11 @@ test('a token bucket allows the burst, then one request per 1/rate seconds', () 
   assert.equal(b.take('a'), 0);
   assert.ok(b.take('a') > 0);
   now += 10_000;
-  assert.deepEqual([b.take('a'), b.take('a'), b.take('a'), b.take('a') > 0], [0, 0, 0, true], 'refills up to the burst only');
+  assert.deepEqual(
+    [b.take('a'), b.take('a'), b.take('a'), b.take('a') > 0],
+    [0, 0, 0, true],
+    'refills up to the burst only',
+  );
   assert.throws(() => new TokenBuckets(0, 1), /must be > 0/);
 });
 
@@ -40,13 +44,26 @@ describe('request rate per token', () => {
     assert.equal(refused.status, 429);
     assert.equal(refused.json.kind, 'Status');
     assert.equal(refused.json.reason, 'TooManyRequests');
-    assert.match(refused.json.message, /alice is over its rate limit of 0\.5 requests per second: retry after 2s/);
+    assert.match(
+      refused.json.message,
+      /alice is over its rate limit of 0\.5 requests per second: retry after 2s/,
+    );
     assert.equal(refused.headers['retry-after'], '2');
     assert.equal((refused.json.details as { retryAfterSeconds?: number }).retryAfterSeconds, 2);
-    assert.equal((await h.request('GET', VMS, undefined, { authorization: `Bearer ${BOB_TOKEN}` })).status, 200);
+    assert.equal(
+      (await h.request('GET', VMS, undefined, { authorization: `Bearer ${BOB_TOKEN}` })).status,
+      200,
+    );
     assert.equal((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
-    assert.equal((await h.store.list('AuditRecord')).items.length, 0, 'a refused flood writes no audit records');
-    assert.equal(await h.store.get({ kind: 'VirtualMachine', namespace: 'default', name: 'flood' }), undefined);
+    assert.equal(
+      (await h.store.list('AuditRecord')).items.length,
+      0,
+      'a refused flood writes no audit records',
+    );
+    assert.equal(
+      await h.store.get({ kind: 'VirtualMachine', namespace: 'default', name: 'flood' }),
+      undefined,
+    );
   });
 });
 
@@ -95,8 +112,16 @@ describe('list page size', () => {
   let h: Harness;
   before(async () => {
     h = await startServer({ authenticator });
-    const vm = (i: number): KubeObject => ({ ...vmManifest(`vm-${String(i).padStart(4, '0')}`), metadata: { name: `vm-${String(i).padStart(4, '0')}`, namespace: 'default' } });
-    await h.store.commit(Array.from({ length: DEFAULT_MAX_LIST_LIMIT + 20 }, (_, i) => ({ type: 'create' as const, object: vm(i) })));
+    const vm = (i: number): KubeObject => ({
+      ...vmManifest(`vm-${String(i).padStart(4, '0')}`),
+      metadata: { name: `vm-${String(i).padStart(4, '0')}`, namespace: 'default' },
+    });
+    await h.store.commit(
+      Array.from({ length: DEFAULT_MAX_LIST_LIMIT + 20 }, (_, i) => ({
+        type: 'create' as const,
+        object: vm(i),
+      })),
+    );
   });
   after(async () => h.close());
 
@@ -111,6 +136,10 @@ describe('list page size', () => {
     assert.equal((rest.json.metadata as { continue?: string }).continue, undefined);
     const names = [...page.json.items, ...rest.json.items].map((o) => o.metadata.name);
     assert.equal(new Set(names).size, DEFAULT_MAX_LIST_LIMIT + 20);
-    assert.equal((await h.request('GET', `${VMS}?limit=7`)).json.items.length, 7, 'smaller limits are kept');
+    assert.equal(
+      (await h.request('GET', `${VMS}?limit=7`)).json.items.length,
+      7,
+      'smaller limits are kept',
+    );
   });
 });

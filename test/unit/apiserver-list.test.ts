@@ -22,7 +22,10 @@ describe('list', () => {
     const versions = new Set<string>();
     let pages = 0;
     do {
-      const r: Response = await h.request('GET', `${VMS}?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+      const r: Response = await h.request(
+        'GET',
+        `${VMS}?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
+      );
       assert.equal(r.status, 200, r.body);
       assert.ok(r.json.items.length <= 2);
       seen.push(...names(r.json.items));
@@ -46,16 +49,54 @@ describe('list', () => {
 
   it('filters by label and field selectors, also across namespaces', async () => {
     h = await startServer();
-    await h.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+    await h.request('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team' },
+    });
     await h.request('POST', VMS, vmManifest('web-1'));
-    await h.request('POST', VMS, { ...vmManifest('db-1'), metadata: { name: 'db-1', labels: { app: 'db' } } });
-    await h.request('POST', '/apis/kubevirt.io/v1/namespaces/team/virtualmachines', vmManifest('web-2'));
-    assert.deepEqual(names((await h.request('GET', `${VMS}?labelSelector=app%3Dweb`)).json.items), ['web-1']);
-    assert.deepEqual(names((await h.request('GET', `${VMS}?labelSelector=app%20notin%20(web)`)).json.items), ['db-1']);
-    assert.deepEqual(names((await h.request('GET', '/apis/kubevirt.io/v1/virtualmachines?labelSelector=app%3Dweb')).json.items).sort(), ['web-1', 'web-2']);
-    assert.deepEqual(names((await h.request('GET', '/apis/kubevirt.io/v1/virtualmachines?fieldSelector=metadata.namespace%3Dteam')).json.items), ['web-2']);
-    assert.deepEqual(names((await h.request('GET', `${VMS}?fieldSelector=metadata.name!%3Dweb-1`)).json.items), ['db-1']);
-    const paged = await h.request('GET', '/apis/kubevirt.io/v1/virtualmachines?labelSelector=app%3Dweb&limit=1');
+    await h.request('POST', VMS, {
+      ...vmManifest('db-1'),
+      metadata: { name: 'db-1', labels: { app: 'db' } },
+    });
+    await h.request(
+      'POST',
+      '/apis/kubevirt.io/v1/namespaces/team/virtualmachines',
+      vmManifest('web-2'),
+    );
+    assert.deepEqual(names((await h.request('GET', `${VMS}?labelSelector=app%3Dweb`)).json.items), [
+      'web-1',
+    ]);
+    assert.deepEqual(
+      names((await h.request('GET', `${VMS}?labelSelector=app%20notin%20(web)`)).json.items),
+      ['db-1'],
+    );
+    assert.deepEqual(
+      names(
+        (await h.request('GET', '/apis/kubevirt.io/v1/virtualmachines?labelSelector=app%3Dweb'))
+          .json.items,
+      ).sort(),
+      ['web-1', 'web-2'],
+    );
+    assert.deepEqual(
+      names(
+        (
+          await h.request(
+            'GET',
+            '/apis/kubevirt.io/v1/virtualmachines?fieldSelector=metadata.namespace%3Dteam',
+          )
+        ).json.items,
+      ),
+      ['web-2'],
+    );
+    assert.deepEqual(
+      names((await h.request('GET', `${VMS}?fieldSelector=metadata.name!%3Dweb-1`)).json.items),
+      ['db-1'],
+    );
+    const paged = await h.request(
+      'GET',
+      '/apis/kubevirt.io/v1/virtualmachines?labelSelector=app%3Dweb&limit=1',
+    );
     assert.equal(paged.json.items.length, 1, 'items the selector skips do not count towards limit');
     assert.ok(paged.json.metadata.continue);
   });
@@ -73,7 +114,10 @@ describe('list', () => {
     });
     await h.store.create(event('e1', 'web'));
     await h.store.create(event('e2', 'db'));
-    const r = await h.request('GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dweb,involvedObject.kind%3DVirtualMachine');
+    const r = await h.request(
+      'GET',
+      '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dweb,involvedObject.kind%3DVirtualMachine',
+    );
     assert.deepEqual(names(r.json.items), ['e1']);
   });
 
@@ -117,6 +161,8 @@ describe('list', () => {
     assert.equal(r.status, 200);
     assert.equal(r.json.items.length, 10_000);
     assert.equal(r.json.items[9_999]?.metadata.name, 'vm-09999');
-    t.diagnostic(`listing 10,000 VMs (${(r.body.length / 1e6).toFixed(1)} MB) took ${ms.toFixed(0)} ms`);
+    t.diagnostic(
+      `listing 10,000 VMs (${(r.body.length / 1e6).toFixed(1)} MB) took ${ms.toFixed(0)} ms`,
+    );
   });
 });

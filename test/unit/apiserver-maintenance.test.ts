@@ -19,20 +19,40 @@ afterEach(async () => {
 
 const SUB = '/apis/subresources.harrow.io/v1/namespaces/default/virtualmachines';
 const WINDOW = 'harrow.io/maintenance-window';
-const sunday = JSON.stringify({ schedule: '0 2 * * SUN', duration: '2h', timeZone: 'Europe/Berlin' });
+const sunday = JSON.stringify({
+  schedule: '0 2 * * SUN',
+  duration: '2h',
+  timeZone: 'Europe/Berlin',
+});
 
-async function runningVm(store: Harness['store'], name: string, annotations: Record<string, string> = {}): Promise<void> {
-  await store.create({ ...vmManifest(name, { runStrategy: 'Always' }), metadata: { name, namespace: 'default', annotations } });
-  await store.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name, namespace: 'default' }, spec: { domain: { devices: {} } }, status: { phase: 'Running' } });
+async function runningVm(
+  store: Harness['store'],
+  name: string,
+  annotations: Record<string, string> = {},
+): Promise<void> {
+  await store.create({
+    ...vmManifest(name, { runStrategy: 'Always' }),
+    metadata: { name, namespace: 'default', annotations },
+  });
+  await store.create({
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachineInstance',
+    metadata: { name, namespace: 'default' },
+    spec: { domain: { devices: {} } },
+    status: { phase: 'Running' },
+  });
 }
 
-const restartScheduled = (o: KubeObject) => (o as VirtualMachine).status?.conditions?.find((c) => c.type === 'RestartScheduled');
+const restartScheduled = (o: KubeObject) =>
+  (o as VirtualMachine).status?.conditions?.find((c) => c.type === 'RestartScheduled');
 
 describe('schedule-restart and cancel-restart', () => {
   it('are listed in discovery under subresources.harrow.io/v1', async () => {
     h = await startServer();
     const r = await h.request('GET', '/apis/subresources.harrow.io/v1');
-    const names = (r.json as unknown as { resources: Array<{ name: string; verbs: string[] }> }).resources.map((x) => x.name);
+    const names = (
+      r.json as unknown as { resources: Array<{ name: string; verbs: string[] }> }
+    ).resources.map((x) => x.name);
     assert.ok(names.includes('virtualmachines/schedule-restart'), names.join(','));
     assert.ok(names.includes('virtualmachines/cancel-restart'));
   });
@@ -42,19 +62,37 @@ describe('schedule-restart and cancel-restart', () => {
     await runningVm(h.store, 'web');
     const r = await h.request('PUT', `${SUB}/web/schedule-restart`, {});
     assert.equal(r.status, 409);
-    assert.match(r.json.message, /no maintenance window applies: neither the VM nor namespace default has the harrow.io\/maintenance-window annotation/);
-    await h.store.create({ ...vmManifest('off'), metadata: { name: 'off', namespace: 'default', annotations: { [WINDOW]: sunday } } });
+    assert.match(
+      r.json.message,
+      /no maintenance window applies: neither the VM nor namespace default has the harrow.io\/maintenance-window annotation/,
+    );
+    await h.store.create({
+      ...vmManifest('off'),
+      metadata: { name: 'off', namespace: 'default', annotations: { [WINDOW]: sunday } },
+    });
     const stopped = await h.request('PUT', `${SUB}/off/schedule-restart`, {});
     assert.equal(stopped.status, 409);
-    assert.match(stopped.json.message, /VM is not running: a stopped VM takes its changes when it next starts/);
+    assert.match(
+      stopped.json.message,
+      /VM is not running: a stopped VM takes its changes when it next starts/,
+    );
     assert.equal((await h.request('PUT', `${SUB}/nope/schedule-restart`, {})).status, 404);
-    assert.equal((await h.request('PUT', `${SUB}/web/schedule-restart`, { at: 'now' })).status, 400);
+    assert.equal(
+      (await h.request('PUT', `${SUB}/web/schedule-restart`, { at: 'now' })).status,
+      400,
+    );
   });
 
   it("records the plan at the window's next start (the VM's window over the namespace's), audits it, and cancel clears it", async () => {
     h = await startServer();
     const ns = (await h.store.get({ kind: 'Namespace', name: 'default' })) as KubeObject;
-    await h.store.update({ ...ns, metadata: { ...ns.metadata, annotations: { [WINDOW]: JSON.stringify({ schedule: '0 3 * * *', duration: '1h' }) } } });
+    await h.store.update({
+      ...ns,
+      metadata: {
+        ...ns.metadata,
+        annotations: { [WINDOW]: JSON.stringify({ schedule: '0 3 * * *', duration: '1h' }) },
+      },
+    });
     await runningVm(h.store, 'web', { [WINDOW]: sunday });
     await runningVm(h.store, 'db');
     const before = Date.now();
@@ -65,10 +103,16 @@ describe('schedule-restart and cancel-restart', () => {
     assert.equal(new Date(at).getUTCDay(), 0, 'a Sunday');
     const cond = restartScheduled(r.json);
     assert.equal(cond?.status, 'True');
-    assert.match(cond?.message ?? '', /restart planned for .* 02:00 Europe\/Berlin\) in maintenance window "0 2 \* \* SUN" \(2h, Europe\/Berlin\) from the VM's annotation/);
+    assert.match(
+      cond?.message ?? '',
+      /restart planned for .* 02:00 Europe\/Berlin\) in maintenance window "0 2 \* \* SUN" \(2h, Europe\/Berlin\) from the VM's annotation/,
+    );
 
     const db = await h.request('PUT', `${SUB}/db/schedule-restart`, {});
-    assert.match(restartScheduled(db.json)?.message ?? '', /03:00 UTC\) in maintenance window "0 3 \* \* \*" \(1h, UTC\) from namespace default's annotation/);
+    assert.match(
+      restartScheduled(db.json)?.message ?? '',
+      /03:00 UTC\) in maintenance window "0 3 \* \* \*" \(1h, UTC\) from namespace default's annotation/,
+    );
 
     const cancel = await h.request('PUT', `${SUB}/web/cancel-restart`);
     assert.equal(cancel.status, 200);
@@ -79,33 +123,62 @@ describe('schedule-restart and cancel-restart', () => {
     assert.match(again.json.message, /no restart is scheduled/);
 
     const verbs = (await auditRecords(h.store)).map((a) => {
-      const spec = a.spec as { verb: string; resource: { name: string }; outcome: { code: number } };
+      const spec = a.spec as {
+        verb: string;
+        resource: { name: string };
+        outcome: { code: number };
+      };
       return `${spec.verb} ${spec.resource.name} ${spec.outcome.code}`;
     });
-    assert.deepEqual(verbs, ['schedule-restart web 200', 'schedule-restart db 200', 'cancel-restart web 200', 'cancel-restart web 409']);
+    assert.deepEqual(verbs, [
+      'schedule-restart web 200',
+      'schedule-restart db 200',
+      'cancel-restart web 200',
+      'cancel-restart web 409',
+    ]);
   });
 
   it('plans "now" when the window is open', async () => {
     h = await startServer();
-    await runningVm(h.store, 'web', { [WINDOW]: JSON.stringify({ schedule: '* * * * *', duration: '5m' }) });
+    await runningVm(h.store, 'web', {
+      [WINDOW]: JSON.stringify({ schedule: '* * * * *', duration: '5m' }),
+    });
     const before = Date.now();
     const r = await h.request('PUT', `${SUB}/web/schedule-restart`, {});
     const at = Date.parse(r.json.metadata.annotations?.['harrow.io/restart-scheduled-at'] ?? '');
     assert.ok(at >= before && at <= Date.now());
-    assert.match(restartScheduled(r.json)?.message ?? '', /^the window is open: restart planned for/);
+    assert.match(
+      restartScheduled(r.json)?.message ?? '',
+      /^the window is open: restart planned for/,
+    );
   });
 });
 
 describe('window admission', () => {
   it('422 naming the annotation field for a bad window on a Namespace or a VM', async () => {
     h = await startServer({ admission: [namespaceAdmission()] });
-    const bad = JSON.stringify({ schedule: '0 2 * * FUNDAY', duration: '2h', timeZone: 'Europe/Berlin' });
-    const r = await h.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', annotations: { [WINDOW]: bad } } });
+    const bad = JSON.stringify({
+      schedule: '0 2 * * FUNDAY',
+      duration: '2h',
+      timeZone: 'Europe/Berlin',
+    });
+    const r = await h.request('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'prod', annotations: { [WINDOW]: bad } },
+    });
     assert.equal(r.status, 422, r.body);
     assert.equal(r.json.reason, 'Invalid');
-    assert.deepEqual(r.json.details.causes?.map((c) => c.field), ['metadata.annotations[harrow.io/maintenance-window].schedule']);
+    assert.deepEqual(
+      r.json.details.causes?.map((c) => c.field),
+      ['metadata.annotations[harrow.io/maintenance-window].schedule'],
+    );
     assert.match(r.json.message, /day-of-week field: "FUNDAY" is not a number/);
-    const ok = await h.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', annotations: { [WINDOW]: sunday } } });
+    const ok = await h.request('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'prod', annotations: { [WINDOW]: sunday } },
+    });
     assert.equal(ok.status, 201, ok.body);
   });
 
@@ -115,8 +188,21 @@ describe('window admission', () => {
     macs = await MacAllocationService.open(h.store, { quarantineSeconds: 1 });
     const app = await startServer({ admission: [virtualMachineAdmission(h.store, macs)] });
     try {
-      const vm = (annotations: Record<string, string>): KubeObject => ({ ...vmManifest('web'), metadata: { name: 'web', annotations } });
-      const r = await app.request('POST', VMS, vm({ [WINDOW]: JSON.stringify({ schedule: '0 2 * * SUN', duration: 'forever', timeZone: 'Mars/Base' }) }));
+      const vm = (annotations: Record<string, string>): KubeObject => ({
+        ...vmManifest('web'),
+        metadata: { name: 'web', annotations },
+      });
+      const r = await app.request(
+        'POST',
+        VMS,
+        vm({
+          [WINDOW]: JSON.stringify({
+            schedule: '0 2 * * SUN',
+            duration: 'forever',
+            timeZone: 'Mars/Base',
+          }),
+        }),
+      );
       assert.equal(r.status, 422, r.body);
       assert.deepEqual(r.json.details.causes?.map((c) => c.field).sort(), [
         'metadata.annotations[harrow.io/maintenance-window].duration',
@@ -124,7 +210,10 @@ describe('window admission', () => {
       ]);
       const t = await app.request('POST', VMS, vm({ 'harrow.io/restart-scheduled-at': 'soon' }));
       assert.equal(t.status, 422);
-      assert.deepEqual(t.json.details.causes?.map((c) => c.field), ['metadata.annotations[harrow.io/restart-scheduled-at]']);
+      assert.deepEqual(
+        t.json.details.causes?.map((c) => c.field),
+        ['metadata.annotations[harrow.io/restart-scheduled-at]'],
+      );
     } finally {
       await app.close();
     }

@@ -1,7 +1,11 @@
 // OpenAPI v3 as kubectl reads it (index, per group/version documents, GVK extensions, fieldValidation) and server-side field validation.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { checkFields, fieldValidationOf, unknownFields } from '../../src/apiserver/field-validation.ts';
+import {
+  checkFields,
+  fieldValidationOf,
+  unknownFields,
+} from '../../src/apiserver/field-validation.ts';
 import { KIND_SCHEMAS, type Schema } from '../../src/apiserver/openapi-schemas.ts';
 import { schemaName } from '../../src/apiserver/openapi.ts';
 import { KINDS, kindInfo } from '../../src/resources/kinds.ts';
@@ -9,7 +13,10 @@ import { startServer, type Harness } from './apiserver-harness.ts';
 
 const VM = kindInfo('VirtualMachine');
 
-const vm = (extra: Record<string, unknown> = {}, domainExtra: Record<string, unknown> = {}): Record<string, unknown> => ({
+const vm = (
+  extra: Record<string, unknown> = {},
+  domainExtra: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   apiVersion: 'kubevirt.io/v1',
   kind: 'VirtualMachine',
   metadata: { name: 'a', labels: { app: 'x' } },
@@ -17,7 +24,12 @@ const vm = (extra: Record<string, unknown> = {}, domainExtra: Record<string, unk
     runStrategy: 'Halted',
     template: {
       spec: {
-        domain: { devices: { interfaces: [{ name: 'default', bridge: {}, macAddress: '02:00:00:00:00:01' }] }, ...domainExtra },
+        domain: {
+          devices: {
+            interfaces: [{ name: 'default', bridge: {}, macAddress: '02:00:00:00:00:01' }],
+          },
+          ...domainExtra,
+        },
         networks: [{ name: 'default', pod: {} }],
       },
     },
@@ -26,7 +38,16 @@ const vm = (extra: Record<string, unknown> = {}, domainExtra: Record<string, unk
 });
 
 interface OpenApiDoc {
-  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; 'x-kubernetes-group-version-kind'?: unknown }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ name: string; in: string }>;
+        'x-kubernetes-group-version-kind'?: unknown;
+      }
+    >
+  >;
   components: { schemas: Record<string, Schema> };
 }
 
@@ -36,8 +57,12 @@ describe('OpenAPI v3', () => {
 
   it('the index links one document per served group/version, by a hash that the document answers to', async () => {
     h = await startServer();
-    const index = (await h.request('GET', '/openapi/v3')).json as unknown as { paths: Record<string, { serverRelativeURL: string }> };
-    const expected = new Set(KINDS.map((k) => (k.group === '' ? `api/${k.version}` : `apis/${k.group}/${k.version}`)));
+    const index = (await h.request('GET', '/openapi/v3')).json as unknown as {
+      paths: Record<string, { serverRelativeURL: string }>;
+    };
+    const expected = new Set(
+      KINDS.map((k) => (k.group === '' ? `api/${k.version}` : `apis/${k.group}/${k.version}`)),
+    );
     assert.deepEqual(new Set(Object.keys(index.paths)), expected);
     const url = index.paths['apis/kubevirt.io/v1']!.serverRelativeURL;
     assert.match(url, /^\/openapi\/v3\/apis\/kubevirt\.io\/v1\?hash=[0-9A-F]{128}$/);
@@ -49,18 +74,33 @@ describe('OpenAPI v3', () => {
 
   it('the kubevirt.io/v1 document has VirtualMachine by its GVK, ObjectMeta by reference, and fieldValidation on PATCH', async () => {
     h ??= await startServer();
-    const doc = (await h.request('GET', '/openapi/v3/apis/kubevirt.io/v1')).json as unknown as OpenApiDoc;
+    const doc = (await h.request('GET', '/openapi/v3/apis/kubevirt.io/v1'))
+      .json as unknown as OpenApiDoc;
     const schema = doc.components.schemas[schemaName(VM)]!;
     assert.equal(schemaName(VM), 'io.kubevirt.v1.VirtualMachine');
-    assert.deepEqual(schema['x-kubernetes-group-version-kind'], [{ group: 'kubevirt.io', version: 'v1', kind: 'VirtualMachine' }]);
-    assert.equal(schema.properties!.metadata!.allOf![0]!.$ref, '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta');
-    assert.ok(doc.components.schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'], 'the referenced ObjectMeta is in the same document');
-    const iface = schema.properties!.spec!.properties!.template!.properties!.spec!.properties!.domain!.properties!.devices!.properties!.interfaces!;
+    assert.deepEqual(schema['x-kubernetes-group-version-kind'], [
+      { group: 'kubevirt.io', version: 'v1', kind: 'VirtualMachine' },
+    ]);
+    assert.equal(
+      schema.properties!.metadata!.allOf![0]!.$ref,
+      '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta',
+    );
+    assert.ok(
+      doc.components.schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'],
+      'the referenced ObjectMeta is in the same document',
+    );
+    const iface =
+      schema.properties!.spec!.properties!.template!.properties!.spec!.properties!.domain!
+        .properties!.devices!.properties!.interfaces!;
     assert.equal(iface.items!.properties!.macAddress!.type, 'string');
     assert.equal(iface.items!['x-kubernetes-preserve-unknown-fields'], true);
     const item = doc.paths['/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachines/{name}']!;
     const patch = item.patch!;
-    assert.deepEqual(patch['x-kubernetes-group-version-kind'], { group: 'kubevirt.io', version: 'v1', kind: 'VirtualMachine' });
+    assert.deepEqual(patch['x-kubernetes-group-version-kind'], {
+      group: 'kubevirt.io',
+      version: 'v1',
+      kind: 'VirtualMachine',
+    });
     assert.ok(patch.parameters!.some((p) => p.name === 'fieldValidation' && p.in === 'query'));
     const core = (await h.request('GET', '/openapi/v3/api/v1')).json as unknown as OpenApiDoc;
     assert.ok(core.components.schemas['io.k8s.api.core.v1.Pod']);
@@ -68,7 +108,8 @@ describe('OpenAPI v3', () => {
 
   it('a read-only kind has no write operations', async () => {
     h ??= await startServer();
-    const doc = (await h.request('GET', '/openapi/v3/apis/harrow.io/v1')).json as unknown as OpenApiDoc;
+    const doc = (await h.request('GET', '/openapi/v3/apis/harrow.io/v1'))
+      .json as unknown as OpenApiDoc;
     const item = doc.paths['/apis/harrow.io/v1/macallocations/{name}']!;
     assert.ok(item.get);
     assert.equal(item.patch, undefined);
@@ -86,12 +127,18 @@ describe('field validation', () => {
 
   it('fields inside objects that keep unknown fields are not unknown; typos at the top and in metadata are', () => {
     assert.deepEqual(unknownFields(VM, vm({}, { someFieldHarrowDoesNotKnow: 'kept' })), []);
-    assert.deepEqual(unknownFields(VM, vm({ spce: {}, metadata: { name: 'a', labelz: { a: 'b' } } })), ['metadata.labelz', 'spce']);
+    assert.deepEqual(
+      unknownFields(VM, vm({ spce: {}, metadata: { name: 'a', labelz: { a: 'b' } } })),
+      ['metadata.labelz', 'spce'],
+    );
   });
 
   it('Strict rejects naming each field, Warn warns, Ignore says nothing, and what the stored object had is not new', () => {
     const bad = vm({ spce: 1 });
-    assert.throws(() => checkFields(VM, bad, 'Strict'), /strict decoding error: unknown field "spce"/);
+    assert.throws(
+      () => checkFields(VM, bad, 'Strict'),
+      /strict decoding error: unknown field "spce"/,
+    );
     assert.deepEqual(checkFields(VM, bad, 'Warn'), ['unknown field "spce"']);
     assert.deepEqual(checkFields(VM, bad, 'Ignore'), []);
     assert.deepEqual(checkFields(VM, bad, 'Strict', vm({ spce: 0 })), []);

@@ -1,14 +1,28 @@
 // PATCH bodies: RFC 7386 merge patch, RFC 6902 JSON patch, kubectl's strategic merge patch directives, and the 415 for others.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyPatch, jsonPatch, mergePatch, patchTypeOf, strategicMergePatch } from '../../src/apiserver/patch.ts';
+import {
+  applyPatch,
+  jsonPatch,
+  mergePatch,
+  patchTypeOf,
+  strategicMergePatch,
+} from '../../src/apiserver/patch.ts';
 import { HarrowError, Invalid } from '../../src/resources/errors.ts';
 
 describe('merge patch (RFC 7386)', () => {
   it('merges objects, replaces arrays and scalars, and deletes with null', () => {
     const target = { a: 'b', c: { d: 'e', f: 'g' }, list: [1, 2] };
-    assert.deepEqual(mergePatch(target, { a: 'z', c: { f: null, h: 1 }, list: [3] }), { a: 'z', c: { d: 'e', h: 1 }, list: [3] });
-    assert.deepEqual(target, { a: 'b', c: { d: 'e', f: 'g' }, list: [1, 2] }, 'the target is not changed');
+    assert.deepEqual(mergePatch(target, { a: 'z', c: { f: null, h: 1 }, list: [3] }), {
+      a: 'z',
+      c: { d: 'e', h: 1 },
+      list: [3],
+    });
+    assert.deepEqual(
+      target,
+      { a: 'b', c: { d: 'e', f: 'g' }, list: [1, 2] },
+      'the target is not changed',
+    );
   });
   it('follows the RFC 7386 appendix examples', () => {
     assert.deepEqual(mergePatch({ a: 'b' }, { a: 'c' }), { a: 'c' });
@@ -23,12 +37,17 @@ describe('merge patch (RFC 7386)', () => {
     assert.deepEqual(mergePatch({}, { a: { bb: { ccc: null } } }), { a: { bb: {} } });
   });
   it('must be an object when applied to a resource', () => {
-    assert.throws(() => applyPatch('merge', {}, [1]), (e: HarrowError) => e.code === 400);
+    assert.throws(
+      () => applyPatch('merge', {}, [1]),
+      (e: HarrowError) => e.code === 400,
+    );
   });
 });
 
 describe('JSON patch (RFC 6902)', () => {
-  const doc = { spec: { template: { interfaces: [{ name: 'a' }, { name: 'b' }] }, runStrategy: 'Halted' } };
+  const doc = {
+    spec: { template: { interfaces: [{ name: 'a' }, { name: 'b' }] }, runStrategy: 'Halted' },
+  };
   it('applies add, remove, replace, move, copy and test in order', () => {
     const out = jsonPatch(doc, [
       { op: 'test', path: '/spec/runStrategy', value: 'Halted' },
@@ -42,7 +61,11 @@ describe('JSON patch (RFC 6902)', () => {
       { op: 'replace', path: '/metadata/labels/a~1b~0c', value: 'y' },
     ]);
     assert.deepEqual(out, {
-      spec: { template: { interfaces: [{ name: 'first' }, { name: 'b' }, { name: 'c' }] }, runStrategy: 'Always', moved: 'Always' },
+      spec: {
+        template: { interfaces: [{ name: 'first' }, { name: 'b' }, { name: 'c' }] },
+        runStrategy: 'Always',
+        moved: 'Always',
+      },
       metadata: { labels: { 'a/b~c': 'y' } },
     });
     assert.equal(doc.spec.runStrategy, 'Halted', 'the target is not changed');
@@ -50,18 +73,43 @@ describe('JSON patch (RFC 6902)', () => {
   it('a failed test is Invalid naming the field', () => {
     assert.throws(
       () => jsonPatch(doc, [{ op: 'test', path: '/spec/template/interfaces/1/name', value: 'x' }]),
-      (e: Invalid) => e.code === 422 && e.details.causes?.[0]?.field === 'spec.template.interfaces[1].name',
+      (e: Invalid) =>
+        e.code === 422 && e.details.causes?.[0]?.field === 'spec.template.interfaces[1].name',
     );
   });
   it('rejects missing paths, out-of-range indexes and malformed operations', () => {
-    assert.throws(() => jsonPatch(doc, [{ op: 'remove', path: '/spec/nope' }]), (e: HarrowError) => e.code === 422);
-    assert.throws(() => jsonPatch(doc, [{ op: 'replace', path: '/spec/template/interfaces/5', value: 1 }]), (e: HarrowError) => e.code === 422);
-    assert.throws(() => jsonPatch(doc, [{ op: 'add', path: '/spec/template/interfaces/01', value: 1 }]), (e: HarrowError) => e.code === 422);
-    assert.throws(() => jsonPatch(doc, [{ op: 'frobnicate', path: '/spec' }]), (e: HarrowError) => e.code === 400);
-    assert.throws(() => jsonPatch(doc, [{ op: 'add', path: 'spec' , value: 1 }]), (e: HarrowError) => e.code === 400);
-    assert.throws(() => jsonPatch(doc, [{ op: 'add', path: '/spec/x' }]), (e: HarrowError) => e.code === 400);
-    assert.throws(() => jsonPatch(doc, { op: 'add' }), (e: HarrowError) => e.code === 400);
-    assert.throws(() => jsonPatch(doc, [{ op: 'move', from: '/spec', path: '/spec/inner' }]), (e: HarrowError) => e.code === 422);
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'remove', path: '/spec/nope' }]),
+      (e: HarrowError) => e.code === 422,
+    );
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'replace', path: '/spec/template/interfaces/5', value: 1 }]),
+      (e: HarrowError) => e.code === 422,
+    );
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'add', path: '/spec/template/interfaces/01', value: 1 }]),
+      (e: HarrowError) => e.code === 422,
+    );
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'frobnicate', path: '/spec' }]),
+      (e: HarrowError) => e.code === 400,
+    );
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'add', path: 'spec', value: 1 }]),
+      (e: HarrowError) => e.code === 400,
+    );
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'add', path: '/spec/x' }]),
+      (e: HarrowError) => e.code === 400,
+    );
+    assert.throws(
+      () => jsonPatch(doc, { op: 'add' }),
+      (e: HarrowError) => e.code === 400,
+    );
+    assert.throws(
+      () => jsonPatch(doc, [{ op: 'move', from: '/spec', path: '/spec/inner' }]),
+      (e: HarrowError) => e.code === 422,
+    );
   });
 });
 
@@ -95,7 +143,10 @@ describe('strategic merge patch', () => {
   it('deletes list elements with $patch: delete, primitives with $deleteFromPrimitiveList, maps with null', () => {
     const out = strategicMergePatch(pod, {
       metadata: { '$deleteFromPrimitiveList/finalizers': ['a'], labels: { x: null, y: '2' } },
-      spec: { '$setElementOrder/containers': [{ name: 'compute' }], containers: [{ name: 'sidecar', $patch: 'delete' }] },
+      spec: {
+        '$setElementOrder/containers': [{ name: 'compute' }],
+        containers: [{ name: 'sidecar', $patch: 'delete' }],
+      },
     });
     assert.deepEqual(out, {
       metadata: { finalizers: ['b'], labels: { y: '2' } },
@@ -103,10 +154,16 @@ describe('strategic merge patch', () => {
     });
   });
   it('without directives it is a merge patch: lists are replaced', () => {
-    assert.deepEqual(strategicMergePatch({ a: [1, 2], b: { c: 1 } }, { a: [3], b: { d: 2 } }), { a: [3], b: { c: 1, d: 2 } });
+    assert.deepEqual(strategicMergePatch({ a: [1, 2], b: { c: 1 } }, { a: [3], b: { d: 2 } }), {
+      a: [3],
+      b: { c: 1, d: 2 },
+    });
   });
   it('$patch: replace replaces a map', () => {
-    assert.deepEqual(strategicMergePatch({ a: { b: 1, c: 2 } }, { a: { $patch: 'replace', d: 3 } }), { a: { d: 3 } });
+    assert.deepEqual(
+      strategicMergePatch({ a: { b: 1, c: 2 } }, { a: { $patch: 'replace', d: 3 } }),
+      { a: { d: 3 } },
+    );
   });
 });
 
@@ -115,7 +172,13 @@ describe('patch media types', () => {
     assert.equal(patchTypeOf('application/merge-patch+json'), 'merge');
     assert.equal(patchTypeOf('application/json-patch+json; charset=utf-8'), 'json');
     assert.equal(patchTypeOf('application/strategic-merge-patch+json'), 'strategic');
-    assert.throws(() => patchTypeOf('application/json'), (e: HarrowError) => e.code === 415 && e.reason === 'UnsupportedMediaType');
-    assert.throws(() => patchTypeOf('application/apply-patch+yaml'), (e: HarrowError) => e.code === 415 && /server-side apply/.test(e.message));
+    assert.throws(
+      () => patchTypeOf('application/json'),
+      (e: HarrowError) => e.code === 415 && e.reason === 'UnsupportedMediaType',
+    );
+    assert.throws(
+      () => patchTypeOf('application/apply-patch+yaml'),
+      (e: HarrowError) => e.code === 415 && /server-side apply/.test(e.message),
+    );
   });
 });

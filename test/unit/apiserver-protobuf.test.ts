@@ -22,11 +22,19 @@ const field = (n: number, payload: Buffer | string): Buffer => {
   return Buffer.concat([Buffer.from([(n << 3) | 2, p.length]), p]);
 };
 const envelope = (apiVersion: string, kind: string, raw: Buffer): Buffer =>
-  Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), field(1, Buffer.concat([field(1, apiVersion), field(2, kind)])), field(2, raw)]);
+  Buffer.concat([
+    Buffer.from('k8s\u0000', 'latin1'),
+    field(1, Buffer.concat([field(1, apiVersion), field(2, kind)])),
+    field(2, raw),
+  ]);
 
 describe('protobuf bodies', () => {
   it('decodes the Namespace kubectl create namespace sends', () => {
-    assert.deepEqual(decodeProtobufObject(KUBECTL_CREATE_NS_FOO), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'foo' } });
+    assert.deepEqual(decodeProtobufObject(KUBECTL_CREATE_NS_FOO), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'foo' },
+    });
   });
 
   it('decodes labels, annotations and finalizers', () => {
@@ -39,18 +47,33 @@ describe('protobuf bodies', () => {
     assert.deepEqual(decodeProtobufObject(envelope('v1', 'Namespace', raw)), {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: 'team', labels: { env: 'prod' }, annotations: { 'harrow.io/mac-pool-admission': 'false' } },
+      metadata: {
+        name: 'team',
+        labels: { env: 'prod' },
+        annotations: { 'harrow.io/mac-pool-admission': 'false' },
+      },
       spec: { finalizers: ['kubernetes'] },
     });
   });
 
   it('creates the namespace through the API, and answers 415 for other kinds and 400 for garbage', async () => {
     h = await startServer();
-    const r = await h.request('POST', '/api/v1/namespaces', KUBECTL_CREATE_NS_FOO.toString('latin1'), { 'content-type': 'application/vnd.kubernetes.protobuf' });
+    const r = await h.request(
+      'POST',
+      '/api/v1/namespaces',
+      KUBECTL_CREATE_NS_FOO.toString('latin1'),
+      { 'content-type': 'application/vnd.kubernetes.protobuf' },
+    );
     assert.equal(r.status, 201, r.body);
     assert.equal(r.json.metadata.name, 'foo');
     assert.deepEqual(r.json.status, { phase: 'Active' });
-    assert.throws(() => decodeProtobufObject(envelope('v1', 'Pod', Buffer.alloc(0))), (e: HarrowError) => e.code === 415 && /only for v1 Namespace/.test(e.message));
-    assert.throws(() => decodeProtobufObject(Buffer.from('{"json":true}')), (e: HarrowError) => e.code === 400);
+    assert.throws(
+      () => decodeProtobufObject(envelope('v1', 'Pod', Buffer.alloc(0))),
+      (e: HarrowError) => e.code === 415 && /only for v1 Namespace/.test(e.message),
+    );
+    assert.throws(
+      () => decodeProtobufObject(Buffer.from('{"json":true}')),
+      (e: HarrowError) => e.code === 400,
+    );
   });
 });

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { UserInfo } from '../../src/apiserver/admission/types.ts';
 import { staticTokenAuthenticator } from '../../src/apiserver/auth.ts';
-import { grantOf, groupsOf, maySeeNamespace, readFilter, roleAuthorize } from '../../src/apiserver/roles.ts';
+import {
+  grantOf,
+  groupsOf,
+  maySeeNamespace,
+  readFilter,
+  roleAuthorize,
+} from '../../src/apiserver/roles.ts';
 import {
   apiTokenAdmission,
   apiTokenObject,
@@ -26,9 +32,17 @@ const allocation = (ownerNamespace: string): KubeObject => ({
   apiVersion: 'harrow.io/v1',
   kind: 'MacAllocation',
   metadata: { name: '02-00-00-00-00-01' },
-  spec: { macAddress: '02:00:00:00:00:01', pool: 'default', owner: { kind: 'VirtualMachine', namespace: ownerNamespace, name: 'vm', interface: 'nic0' } },
+  spec: {
+    macAddress: '02:00:00:00:00:01',
+    pool: 'default',
+    owner: { kind: 'VirtualMachine', namespace: ownerNamespace, name: 'vm', interface: 'nic0' },
+  },
 });
-const ns = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+const ns = (name: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name },
+});
 
 describe('grantOf', () => {
   it('reads the role and namespaces from the groups; system:masters is admin; no role is a viewer of nothing', () => {
@@ -53,7 +67,20 @@ describe('roleAuthorize', () => {
   });
 
   it('operator: VMs, VMIs, clones and their subresources in its namespaces, reads of the rest, nothing elsewhere', () => {
-    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'start', 'stop', 'restart', 'schedule-restart']) {
+    for (const verb of [
+      'get',
+      'list',
+      'watch',
+      'create',
+      'update',
+      'patch',
+      'delete',
+      'deletecollection',
+      'start',
+      'stop',
+      'restart',
+      'schedule-restart',
+    ]) {
       assert.equal(roleAuthorize(OPERATOR, verb, 'VirtualMachine', 'a'), true, verb);
       assert.equal(roleAuthorize(OPERATOR, verb, 'VirtualMachine', 'b'), false, verb);
     }
@@ -64,7 +91,11 @@ describe('roleAuthorize', () => {
       assert.equal(roleAuthorize(OPERATOR, 'create', kind, 'a'), false, kind);
       assert.equal(roleAuthorize(OPERATOR, 'get', kind, 'b'), false, kind);
     }
-    assert.equal(roleAuthorize(OPERATOR, 'list', 'VirtualMachine', undefined), false, 'a cluster-wide list is for admins');
+    assert.equal(
+      roleAuthorize(OPERATOR, 'list', 'VirtualMachine', undefined),
+      false,
+      'a cluster-wide list is for admins',
+    );
     assert.equal(roleAuthorize(OPERATOR, 'create', 'MacPool', undefined), false);
     assert.equal(roleAuthorize(OPERATOR, 'get', 'MacPool', undefined, 'default'), true);
     assert.equal(roleAuthorize(OPERATOR, 'list', 'ApiToken', undefined), false);
@@ -72,9 +103,19 @@ describe('roleAuthorize', () => {
   });
 
   it('viewer: reads and interfacelist in its namespaces, never a write, an action or guest-exec', () => {
-    for (const verb of ['get', 'list', 'watch']) assert.equal(roleAuthorize(VIEWER, verb, 'VirtualMachine', 'c'), true, verb);
+    for (const verb of ['get', 'list', 'watch'])
+      assert.equal(roleAuthorize(VIEWER, verb, 'VirtualMachine', 'c'), true, verb);
     assert.equal(roleAuthorize(VIEWER, 'interfacelist', 'VirtualMachineInstance', 'a'), true);
-    for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection', 'start', 'stop', 'restart']) {
+    for (const verb of [
+      'create',
+      'update',
+      'patch',
+      'delete',
+      'deletecollection',
+      'start',
+      'stop',
+      'restart',
+    ]) {
       assert.equal(roleAuthorize(VIEWER, verb, 'VirtualMachine', 'a'), false, verb);
     }
     assert.equal(roleAuthorize(VIEWER, 'guest-exec', 'VirtualMachineInstance', 'a'), false);
@@ -102,8 +143,18 @@ describe('readFilter', () => {
     assert.equal(macs(allocation('a')), true);
     assert.equal(macs(allocation('b')), false);
     const namespaces = readFilter(OPERATOR, 'Namespace')!;
-    assert.deepEqual(['a', 'b', 'default'].map(ns).filter(namespaces).map((n) => n.metadata.name), ['a']);
-    assert.equal(readFilter(VIEWER, 'VirtualMachine'), undefined, 'namespaced kinds are decided by the authorizer');
+    assert.deepEqual(
+      ['a', 'b', 'default']
+        .map(ns)
+        .filter(namespaces)
+        .map((n) => n.metadata.name),
+      ['a'],
+    );
+    assert.equal(
+      readFilter(VIEWER, 'VirtualMachine'),
+      undefined,
+      'namespaced kinds are decided by the authorizer',
+    );
     const audit = readFilter(VIEWER, 'AuditRecord')!;
     const record = (resource: { kind: string; namespace?: string; name: string }): KubeObject => ({
       apiVersion: 'harrow.io/v1',
@@ -112,7 +163,11 @@ describe('readFilter', () => {
       spec: { resource },
     });
     assert.equal(audit(record({ kind: 'VirtualMachine', namespace: 'a', name: 'vm' })), true);
-    assert.equal(audit(record({ kind: 'ApiToken', name: '0123456789ab' })), false, 'records about tokens, pools, namespaces are for admins');
+    assert.equal(
+      audit(record({ kind: 'ApiToken', name: '0123456789ab' })),
+      false,
+      'records about tokens, pools, namespaces are for admins',
+    );
     assert.equal(readFilter(ADMIN, 'AuditRecord'), undefined);
     assert.equal(maySeeNamespace(VIEWER, 'c') && !maySeeNamespace(VIEWER, 'b'), true);
   });
@@ -142,7 +197,11 @@ describe('ApiTokens', () => {
     const stored = JSON.stringify(await store.get({ kind: 'ApiToken', name: minted.id }));
     assert.ok(!stored.includes(minted.token.slice(20)), 'no part of the secret is stored');
     const auth = storeTokenAuthenticator(store);
-    assert.deepEqual(await auth.authenticate(minted.token), { name: 'olga', uid: minted.id, groups: groupsOf('operator', ['a', 'b']) });
+    assert.deepEqual(await auth.authenticate(minted.token), {
+      name: 'olga',
+      uid: minted.id,
+      groups: groupsOf('operator', ['a', 'b']),
+    });
     const forged = minted.token.slice(0, -1) + (minted.token.endsWith('A') ? 'B' : 'A');
     assert.equal(await auth.authenticate(forged), undefined, 'same id, other secret');
     assert.equal(await auth.authenticate(mintToken().token), undefined, 'unknown id');
@@ -153,7 +212,10 @@ describe('ApiTokens', () => {
   it('chains the bootstrap admin token before the stored ones', async () => {
     const store = await openSqliteStore(':memory:');
     stores.push(store);
-    const auth = chainAuthenticators(staticTokenAuthenticator([{ token: 'admin-secret-0123456789', user: ADMIN }]), storeTokenAuthenticator(store));
+    const auth = chainAuthenticators(
+      staticTokenAuthenticator([{ token: 'admin-secret-0123456789', user: ADMIN }]),
+      storeTokenAuthenticator(store),
+    );
     assert.equal((await auth.authenticate('admin-secret-0123456789'))?.name, 'admin');
     assert.equal(await auth.authenticate('nope'), undefined);
   });
@@ -162,22 +224,50 @@ describe('ApiTokens', () => {
     const good = apiTokenObject(mintToken(), 'vic', 'viewer', ['a']);
     assert.deepEqual(validateApiToken(good), []);
     const fields = (o: KubeObject): string[] => validateApiToken(o).map((c) => c.field);
-    assert.deepEqual(fields({ ...good, spec: { ...good.spec, token: 'harrow_x' } }), ['spec.token']);
-    assert.deepEqual(fields({ ...good, spec: { ...good.spec, tokenHash: 'abc' } }), ['spec.tokenHash']);
+    assert.deepEqual(fields({ ...good, spec: { ...good.spec, token: 'harrow_x' } }), [
+      'spec.token',
+    ]);
+    assert.deepEqual(fields({ ...good, spec: { ...good.spec, tokenHash: 'abc' } }), [
+      'spec.tokenHash',
+    ]);
     assert.deepEqual(fields({ ...good, spec: { ...good.spec, role: 'root' } }), ['spec.role']);
-    assert.deepEqual(fields({ ...good, spec: { ...good.spec, namespaces: [] } }), ['spec.namespaces']);
-    assert.deepEqual(fields({ ...good, spec: { ...good.spec, namespaces: ['A/..'] } }), ['spec.namespaces[0]']);
-    assert.deepEqual(fields({ ...good, spec: { ...good.spec, role: 'admin' } }), ['spec.namespaces']);
-    assert.deepEqual(fields({ ...good, spec: { ...good.spec, user: 'system:kube' } }), ['spec.user']);
+    assert.deepEqual(fields({ ...good, spec: { ...good.spec, namespaces: [] } }), [
+      'spec.namespaces',
+    ]);
+    assert.deepEqual(fields({ ...good, spec: { ...good.spec, namespaces: ['A/..'] } }), [
+      'spec.namespaces[0]',
+    ]);
+    assert.deepEqual(fields({ ...good, spec: { ...good.spec, role: 'admin' } }), [
+      'spec.namespaces',
+    ]);
+    assert.deepEqual(fields({ ...good, spec: { ...good.spec, user: 'system:kube' } }), [
+      'spec.user',
+    ]);
     assert.deepEqual(fields({ ...good, metadata: { name: 'mine' } }), ['metadata.name']);
     const plugin = apiTokenAdmission();
-    await plugin.admit({ operation: 'create', kind: 'ApiToken', object: good, user: ADMIN, dryRun: false });
+    await plugin.admit({
+      operation: 'create',
+      kind: 'ApiToken',
+      object: good,
+      user: ADMIN,
+      dryRun: false,
+    });
     const changed = structuredClone(good);
     changed.spec.role = 'operator';
-    await assert.rejects(plugin.admit({ operation: 'update', kind: 'ApiToken', object: changed, oldObject: good, user: ADMIN, dryRun: false }), (e: Error & { code?: number }) => {
-      assert.equal(e.code, 422);
-      assert.match(e.message, /spec: an ApiToken cannot be changed/);
-      return true;
-    });
+    await assert.rejects(
+      plugin.admit({
+        operation: 'update',
+        kind: 'ApiToken',
+        object: changed,
+        oldObject: good,
+        user: ADMIN,
+        dryRun: false,
+      }),
+      (e: Error & { code?: number }) => {
+        assert.equal(e.code, 422);
+        assert.match(e.message, /spec: an ApiToken cannot be changed/);
+        return true;
+      },
+    );
   });
 });

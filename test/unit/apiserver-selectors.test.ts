@@ -1,11 +1,18 @@
 // Label and field selectors as Kubernetes parses and applies them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { labelsMatch, parseFieldSelector, parseLabelSelector, parseSelector, selectorMatches } from '../../src/apiserver/selectors.ts';
+import {
+  labelsMatch,
+  parseFieldSelector,
+  parseLabelSelector,
+  parseSelector,
+  selectorMatches,
+} from '../../src/apiserver/selectors.ts';
 import { HarrowError } from '../../src/resources/errors.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 
-const matches = (selector: string, labels: Record<string, string>): boolean => labelsMatch(parseLabelSelector(selector), labels);
+const matches = (selector: string, labels: Record<string, string>): boolean =>
+  labelsMatch(parseLabelSelector(selector), labels);
 
 describe('label selectors', () => {
   it('parses every operator', () => {
@@ -21,7 +28,9 @@ describe('label selectors', () => {
       { key: 'i', operator: 'lt', values: ['7'] },
     ]);
     assert.deepEqual(parseLabelSelector(''), []);
-    assert.deepEqual(parseLabelSelector('vm.kubevirt.io/name=web-1'), [{ key: 'vm.kubevirt.io/name', operator: 'eq', values: ['web-1'] }]);
+    assert.deepEqual(parseLabelSelector('vm.kubevirt.io/name=web-1'), [
+      { key: 'vm.kubevirt.io/name', operator: 'eq', values: ['web-1'] },
+    ]);
     assert.deepEqual(parseLabelSelector('a='), [{ key: 'a', operator: 'eq', values: [''] }]);
   });
   it('matches as Kubernetes does (!= and notin also select objects without the label)', () => {
@@ -40,14 +49,35 @@ describe('label selectors', () => {
     assert.equal(matches('app=web,tier=back', labels), false);
   });
   it('rejects malformed selectors with BadRequest', () => {
-    for (const bad of ['app in web', 'app in ()', 'app=web,', '=x', 'a b', 'a=b c', 'a in (x', 'a>b', 'Bad Key=1', 'a=-x-']) {
-      assert.throws(() => parseLabelSelector(bad), (e: HarrowError) => e.code === 400 && e.reason === 'BadRequest', bad);
+    for (const bad of [
+      'app in web',
+      'app in ()',
+      'app=web,',
+      '=x',
+      'a b',
+      'a=b c',
+      'a in (x',
+      'a>b',
+      'Bad Key=1',
+      'a=-x-',
+    ]) {
+      assert.throws(
+        () => parseLabelSelector(bad),
+        (e: HarrowError) => e.code === 400 && e.reason === 'BadRequest',
+        bad,
+      );
     }
   });
 });
 
 describe('field selectors', () => {
-  const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } };
+  const pod: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'ns' },
+    spec: { nodeName: 'n1' },
+    status: { phase: 'Running' },
+  };
   const event: KubeObject = {
     apiVersion: 'v1',
     kind: 'Event',
@@ -57,21 +87,58 @@ describe('field selectors', () => {
     type: 'Warning',
   };
   it('selects by name, namespace, phase and node', () => {
-    assert.equal(selectorMatches(parseSelector('Pod', undefined, 'metadata.name=p,status.phase=Running'), pod), true);
+    assert.equal(
+      selectorMatches(parseSelector('Pod', undefined, 'metadata.name=p,status.phase=Running'), pod),
+      true,
+    );
     assert.equal(selectorMatches(parseSelector('Pod', undefined, 'spec.nodeName!=n1'), pod), false);
-    assert.equal(selectorMatches(parseSelector('Pod', undefined, 'metadata.namespace==ns'), pod), true);
+    assert.equal(
+      selectorMatches(parseSelector('Pod', undefined, 'metadata.namespace==ns'), pod),
+      true,
+    );
   });
   it('selects events by their involved object', () => {
-    assert.equal(selectorMatches(parseSelector('Event', undefined, 'involvedObject.name=web,involvedObject.kind=VirtualMachine'), event), true);
-    assert.equal(selectorMatches(parseSelector('Event', undefined, 'involvedObject.name=db'), event), false);
-    assert.equal(selectorMatches(parseSelector('Event', undefined, 'type=Warning,reason=GuestMACMismatch'), event), true);
+    assert.equal(
+      selectorMatches(
+        parseSelector(
+          'Event',
+          undefined,
+          'involvedObject.name=web,involvedObject.kind=VirtualMachine',
+        ),
+        event,
+      ),
+      true,
+    );
+    assert.equal(
+      selectorMatches(parseSelector('Event', undefined, 'involvedObject.name=db'), event),
+      false,
+    );
+    assert.equal(
+      selectorMatches(
+        parseSelector('Event', undefined, 'type=Warning,reason=GuestMACMismatch'),
+        event,
+      ),
+      true,
+    );
   });
   it('rejects fields the kind does not index, and malformed terms', () => {
-    assert.throws(() => parseFieldSelector('spec.runStrategy=Always', 'VirtualMachine'), (e: HarrowError) => e.code === 400 && /field label not supported: spec.runStrategy/.test(e.message));
-    assert.throws(() => parseFieldSelector('involvedObject.name=x', 'Pod'), (e: HarrowError) => e.code === 400);
-    assert.throws(() => parseFieldSelector('metadata.name', 'Pod'), (e: HarrowError) => e.code === 400);
+    assert.throws(
+      () => parseFieldSelector('spec.runStrategy=Always', 'VirtualMachine'),
+      (e: HarrowError) =>
+        e.code === 400 && /field label not supported: spec.runStrategy/.test(e.message),
+    );
+    assert.throws(
+      () => parseFieldSelector('involvedObject.name=x', 'Pod'),
+      (e: HarrowError) => e.code === 400,
+    );
+    assert.throws(
+      () => parseFieldSelector('metadata.name', 'Pod'),
+      (e: HarrowError) => e.code === 400,
+    );
   });
   it('honours backslash escapes in values', () => {
-    assert.deepEqual(parseFieldSelector('metadata.name=a\\,b', 'Pod'), [{ field: 'metadata.name', operator: 'eq', value: 'a,b' }]);
+    assert.deepEqual(parseFieldSelector('metadata.name=a\\,b', 'Pod'), [
+      { field: 'metadata.name', operator: 'eq', value: 'a,b' },
+    ]);
   });
 });

@@ -10,13 +10,17 @@ afterEach(async () => {
   h = undefined;
 });
 
-const KUBECTL_GET = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+const KUBECTL_GET =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 interface TableBody {
   kind: string;
   apiVersion: string;
   columnDefinitions?: Array<{ name: string; priority: number }>;
-  rows: Array<{ cells: unknown[]; object?: { kind: string; metadata: { name: string }; spec?: unknown } }>;
+  rows: Array<{
+    cells: unknown[];
+    object?: { kind: string; metadata: { name: string }; spec?: unknown };
+  }>;
 }
 
 describe('tables', () => {
@@ -42,21 +46,34 @@ describe('tables', () => {
   it('lists VMs with KubeVirt’s columns, and gets one the same way', async () => {
     h = await startServer();
     await h.request('POST', VMS, vmManifest('web'));
-    await h.request('PATCH', `${VMS}/web/status`, { status: { printableStatus: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, { 'content-type': 'application/merge-patch+json' });
-    const list = (await h.request('GET', VMS, undefined, { accept: KUBECTL_GET })).json as unknown as TableBody;
+    await h.request(
+      'PATCH',
+      `${VMS}/web/status`,
+      { status: { printableStatus: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+    const list = (await h.request('GET', VMS, undefined, { accept: KUBECTL_GET }))
+      .json as unknown as TableBody;
     assert.equal(list.kind, 'Table');
     assert.equal(list.apiVersion, 'meta.k8s.io/v1');
-    assert.deepEqual(list.columnDefinitions?.map((c) => c.name), ['Name', 'Age', 'Status', 'Ready', 'MACs']);
+    assert.deepEqual(
+      list.columnDefinitions?.map((c) => c.name),
+      ['Name', 'Age', 'Status', 'Ready', 'MACs'],
+    );
     assert.equal(list.rows.length, 1);
     const [name, ageCell, status, ready, macs] = list.rows[0]!.cells;
     assert.deepEqual([name, status, ready], ['web', 'Running', 'True']);
     assert.match(String(macs), /=/, 'the MAC column names each interface');
     assert.match(String(ageCell), /^\d+s$/);
     assert.equal(list.rows[0]!.object?.kind, 'PartialObjectMetadata');
-    const one = (await h.request('GET', `${VMS}/web?includeObject=Object`, undefined, { accept: KUBECTL_GET })).json as unknown as TableBody;
+    const one = (
+      await h.request('GET', `${VMS}/web?includeObject=Object`, undefined, { accept: KUBECTL_GET })
+    ).json as unknown as TableBody;
     assert.equal(one.rows[0]?.object?.kind, 'VirtualMachine');
     assert.ok(one.rows[0]?.object?.spec);
-    const none = (await h.request('GET', `${VMS}?includeObject=None`, undefined, { accept: KUBECTL_GET })).json as unknown as TableBody;
+    const none = (
+      await h.request('GET', `${VMS}?includeObject=None`, undefined, { accept: KUBECTL_GET })
+    ).json as unknown as TableBody;
     assert.equal(none.rows[0]?.object, undefined);
   });
 
@@ -64,11 +81,24 @@ describe('tables', () => {
     h = await startServer();
     await h.request('POST', VMS, vmManifest('a'));
     await h.request('POST', VMS, vmManifest('b'));
-    const r = await h.request('GET', `${VMS}?watch=1&timeoutSeconds=1`, undefined, { accept: KUBECTL_GET });
-    const events = r.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: TableBody });
-    assert.deepEqual(events.map((e) => [e.type, e.object.kind, e.object.rows[0]?.cells[0], e.object.columnDefinitions !== undefined]), [
-      ['ADDED', 'Table', 'a', true],
-      ['ADDED', 'Table', 'b', false],
-    ]);
+    const r = await h.request('GET', `${VMS}?watch=1&timeoutSeconds=1`, undefined, {
+      accept: KUBECTL_GET,
+    });
+    const events = r.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; object: TableBody });
+    assert.deepEqual(
+      events.map((e) => [
+        e.type,
+        e.object.kind,
+        e.object.rows[0]?.cells[0],
+        e.object.columnDefinitions !== undefined,
+      ]),
+      [
+        ['ADDED', 'Table', 'a', true],
+        ['ADDED', 'Table', 'b', false],
+      ],
+    );
   });
 });

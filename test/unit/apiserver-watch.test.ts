@@ -7,7 +7,11 @@ import { TOKEN, VMS, startServer, vmManifest, type Harness } from './apiserver-h
 
 interface WatchLine {
   type: string;
-  object: { metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> }; code?: number; reason?: string };
+  object: {
+    metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
+    code?: number;
+    reason?: string;
+  };
 }
 
 /** An open watch: lines as they arrive, and a way to wait for the n-th. */
@@ -34,48 +38,56 @@ async function listen(harness: Harness): Promise<string> {
 
 function watch(base: string, path: string): Promise<OpenWatch> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } }, (response) => {
-      const lines: WatchLine[] = [];
-      let buffer = '';
-      const waiters: Array<() => void> = [];
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let i: number;
-        while ((i = buffer.indexOf('\n')) >= 0) {
-          lines.push(JSON.parse(buffer.slice(0, i)) as WatchLine);
-          buffer = buffer.slice(i + 1);
-        }
-        for (const w of waiters.splice(0)) w();
-      });
-      const ended = new Promise<void>((done) => response.on('close', () => done()));
-      const w: OpenWatch = {
-        response,
-        lines,
-        ended,
-        next(count) {
-          return new Promise((ok, fail) => {
-            const timer = setTimeout(() => fail(new Error(`waited for ${count} events, got ${JSON.stringify(lines)}`)), 3000);
-            const check = (): void => {
-              if (lines.length >= count) {
-                clearTimeout(timer);
-                ok(lines.slice(0, count));
-              } else waiters.push(check);
-            };
-            check();
-          });
-        },
-        close: () => req.destroy(),
-      };
-      open.push(w);
-      resolve(w);
-    });
+    const req = httpRequest(
+      `${base}${path}`,
+      { headers: { authorization: `Bearer ${TOKEN}` } },
+      (response) => {
+        const lines: WatchLine[] = [];
+        let buffer = '';
+        const waiters: Array<() => void> = [];
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          buffer += chunk;
+          let i: number;
+          while ((i = buffer.indexOf('\n')) >= 0) {
+            lines.push(JSON.parse(buffer.slice(0, i)) as WatchLine);
+            buffer = buffer.slice(i + 1);
+          }
+          for (const w of waiters.splice(0)) w();
+        });
+        const ended = new Promise<void>((done) => response.on('close', () => done()));
+        const w: OpenWatch = {
+          response,
+          lines,
+          ended,
+          next(count) {
+            return new Promise((ok, fail) => {
+              const timer = setTimeout(
+                () => fail(new Error(`waited for ${count} events, got ${JSON.stringify(lines)}`)),
+                3000,
+              );
+              const check = (): void => {
+                if (lines.length >= count) {
+                  clearTimeout(timer);
+                  ok(lines.slice(0, count));
+                } else waiters.push(check);
+              };
+              check();
+            });
+          },
+          close: () => req.destroy(),
+        };
+        open.push(w);
+        resolve(w);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-const summary = (lines: WatchLine[]): string[] => lines.map((l) => `${l.type} ${l.object.metadata?.name ?? l.object.reason}`);
+const summary = (lines: WatchLine[]): string[] =>
+  lines.map((l) => `${l.type} ${l.object.metadata?.name ?? l.object.reason}`);
 
 describe('watch', () => {
   it('sends the current objects as ADDED, then every change, as newline-delimited JSON', async () => {
@@ -87,7 +99,12 @@ describe('watch', () => {
     assert.match(String(w.response.headers['content-type']), /^application\/json/);
     await w.next(1);
     await h.request('POST', VMS, vmManifest('b'));
-    await h.request('PATCH', `${VMS}/a`, { metadata: { labels: { x: '1' } } }, { 'content-type': 'application/merge-patch+json' });
+    await h.request(
+      'PATCH',
+      `${VMS}/a`,
+      { metadata: { labels: { x: '1' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     await h.request('DELETE', `${VMS}/b`);
     assert.deepEqual(summary(await w.next(4)), ['ADDED a', 'ADDED b', 'MODIFIED a', 'DELETED b']);
     assert.equal(w.lines[2]?.object.metadata.labels?.x, '1');
@@ -96,7 +113,10 @@ describe('watch', () => {
   it('with a label selector, objects entering the selection are ADDED and those leaving it DELETED', async () => {
     h = await startServer();
     await h.request('POST', VMS, vmManifest('a'));
-    await h.request('POST', VMS, { ...vmManifest('b'), metadata: { name: 'b', labels: { app: 'db' } } });
+    await h.request('POST', VMS, {
+      ...vmManifest('b'),
+      metadata: { name: 'b', labels: { app: 'db' } },
+    });
     const w = await watch(await listen(h), `${VMS}?watch=true&labelSelector=app%3Dweb`);
     await w.next(1);
     const merge = { 'content-type': 'application/merge-patch+json' };
@@ -110,8 +130,16 @@ describe('watch', () => {
   it('resumes after a resourceVersion without replaying the current state', async () => {
     h = await startServer();
     const created = await h.request('POST', VMS, vmManifest('a'));
-    await h.request('PATCH', `${VMS}/a`, { metadata: { labels: { v: '2' } } }, { 'content-type': 'application/merge-patch+json' });
-    const w = await watch(await listen(h), `${VMS}?watch=1&resourceVersion=${created.json.metadata.resourceVersion}`);
+    await h.request(
+      'PATCH',
+      `${VMS}/a`,
+      { metadata: { labels: { v: '2' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+    const w = await watch(
+      await listen(h),
+      `${VMS}?watch=1&resourceVersion=${created.json.metadata.resourceVersion}`,
+    );
     const [first] = await w.next(1);
     assert.equal(first?.type, 'MODIFIED');
     assert.equal(first?.object.metadata.labels?.v, '2');
@@ -122,7 +150,10 @@ describe('watch', () => {
     const created = await h.request('POST', VMS, vmManifest('a'));
     await h.request('POST', VMS, vmManifest('b'));
     await h.store.compact();
-    const w = await watch(await listen(h), `${VMS}?watch=1&resourceVersion=${created.json.metadata.resourceVersion}`);
+    const w = await watch(
+      await listen(h),
+      `${VMS}?watch=1&resourceVersion=${created.json.metadata.resourceVersion}`,
+    );
     const [error] = await w.next(1);
     assert.equal(error?.type, 'ERROR');
     assert.equal(error?.object.code, 410);
@@ -133,11 +164,35 @@ describe('watch', () => {
   it('speaks the watch-list protocol: initial ADDED events, then a BOOKMARK marking their end', async () => {
     h = await startServer();
     const created = await h.request('POST', VMS, vmManifest('a'));
-    const r = await h.request('GET', `${VMS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=${created.json.metadata.resourceVersion}&timeoutSeconds=1`);
-    const events = r.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: { metadata: { name?: string; resourceVersion: string; annotations?: Record<string, string> } } });
-    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    const r = await h.request(
+      'GET',
+      `${VMS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=${created.json.metadata.resourceVersion}&timeoutSeconds=1`,
+    );
+    const events = r.body
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            object: {
+              metadata: {
+                name?: string;
+                resourceVersion: string;
+                annotations?: Record<string, string>;
+              };
+            };
+          },
+      );
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ADDED', 'BOOKMARK'],
+    );
     assert.equal(events[1]?.object.metadata.annotations?.['k8s.io/initial-events-end'], 'true');
-    assert.ok(Number(events[1]?.object.metadata.resourceVersion) >= Number(created.json.metadata.resourceVersion));
+    assert.ok(
+      Number(events[1]?.object.metadata.resourceVersion) >=
+        Number(created.json.metadata.resourceVersion),
+    );
   });
 
   it('ends after timeoutSeconds (also through inject)', async () => {
@@ -146,7 +201,10 @@ describe('watch', () => {
     const r = await h.request('GET', `${VMS}?watch=1&timeoutSeconds=1`);
     assert.equal(r.status, 200);
     assert.deepEqual(
-      r.body.trim().split('\n').map((l) => (JSON.parse(l) as WatchLine).type),
+      r.body
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as WatchLine).type),
       ['ADDED'],
     );
   });

@@ -7,7 +7,12 @@ import type { KubeObject } from '../../src/resources/meta.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
 
 export const auditRecordFor = (i: number, namespace = 'default'): KubeObject =>
-  auditRecord({ user: 'alice', verb: 'patch', resource: { kind: 'VirtualMachine', namespace, name: `vm-${i}` }, outcome: { code: 200 } });
+  auditRecord({
+    user: 'alice',
+    verb: 'patch',
+    resource: { kind: 'VirtualMachine', namespace, name: `vm-${i}` },
+    outcome: { code: 200 },
+  });
 
 const sequenceOf = (o: KubeObject): number => (o.spec as { sequence: number }).sequence;
 
@@ -26,24 +31,61 @@ export function auditChainContract(storeName: string, open: () => Promise<Resour
       const written = await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
           i % 3 === 0
-            ? store.commit([{ type: 'create', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}`, namespace: 'default' } } }, { type: 'create', object: auditRecordFor(i) }]).then((w) => w[1]!)
+            ? store
+                .commit([
+                  {
+                    type: 'create',
+                    object: {
+                      apiVersion: 'v1',
+                      kind: 'ConfigMap',
+                      metadata: { name: `c${i}`, namespace: 'default' },
+                    },
+                  },
+                  { type: 'create', object: auditRecordFor(i) },
+                ])
+                .then((w) => w[1]!)
             : store.create(auditRecordFor(i, i % 2 ? 'default' : 'other')),
         ),
       );
-      const byRv = [...written].sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
-      assert.deepEqual(byRv.map(sequenceOf), Array.from({ length: 30 }, (_, i) => i + 1));
+      const byRv = [...written].sort(
+        (a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion),
+      );
+      assert.deepEqual(
+        byRv.map(sequenceOf),
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
       const head = (await store.get(AUDIT_CHAIN_HEAD))!.spec as ChainHead;
       assert.equal(head.sequence, 30);
-      assert.deepEqual(verifyAuditChain((await store.list('AuditRecord')).items, head), { ok: true, records: 30, last: 30, problems: [] });
+      assert.deepEqual(verifyAuditChain((await store.list('AuditRecord')).items, head), {
+        ok: true,
+        records: 30,
+        last: 30,
+        problems: [],
+      });
     });
 
     test('a batch that fails takes no sequence number and leaves the head where it was', async () => {
       await store.create(auditRecordFor(1));
-      const missing = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'absent', namespace: 'default' } };
-      await assert.rejects(store.commit([{ type: 'create', object: auditRecordFor(2) }, { type: 'update', object: missing }]));
+      const missing = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'absent', namespace: 'default' },
+      };
+      await assert.rejects(
+        store.commit([
+          { type: 'create', object: auditRecordFor(2) },
+          { type: 'update', object: missing },
+        ]),
+      );
       assert.equal(((await store.get(AUDIT_CHAIN_HEAD))!.spec as ChainHead).sequence, 1);
       assert.equal(sequenceOf(await store.create(auditRecordFor(3))), 2);
-      assert.equal(verifyAuditChain((await store.list('AuditRecord')).items, (await store.get(AUDIT_CHAIN_HEAD))!.spec as ChainHead).ok, true);
+      assert.equal(
+        verifyAuditChain(
+          (await store.list('AuditRecord')).items,
+          (await store.get(AUDIT_CHAIN_HEAD))!.spec as ChainHead,
+        ).ok,
+        true,
+      );
     });
   });
 }

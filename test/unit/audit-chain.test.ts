@@ -21,10 +21,14 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-const verifyCli = (dataDir: string): Promise<CliRun> => runCliInProcess(['audit', 'verify', '--data-dir', dataDir], { env: {}, cwd: '/' });
+const verifyCli = (dataDir: string): Promise<CliRun> =>
+  runCliInProcess(['audit', 'verify', '--data-dir', dataDir], { env: {}, cwd: '/' });
 
 test('canonical JSON sorts keys at every level and drops undefined', () => {
-  assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined, x: 2 }], c: null } }), '{"a":{"c":null,"d":[1,{"x":2,"z":1}]},"b":1}');
+  assert.equal(
+    canonicalJson({ b: 1, a: { d: [1, { z: 1, y: undefined, x: 2 }], c: null } }),
+    '{"a":{"c":null,"d":[1,{"x":2,"z":1}]},"b":1}',
+  );
 });
 
 describe('audit chain in the SQLite store', () => {
@@ -69,17 +73,26 @@ describe('audit chain in the SQLite store', () => {
       assert.match(r.stdout, /intact: 5 record\(s\), sequence 1–5, matching the chain head/);
     });
     test('altered: a changed outcome', async () => {
-      sql(`UPDATE objects SET json = json_set(json, '$.spec.outcome.code', 403) WHERE kind = 'AuditRecord' AND name = ?`, names[2]!);
+      sql(
+        `UPDATE objects SET json = json_set(json, '$.spec.outcome.code', 403) WHERE kind = 'AuditRecord' AND name = ?`,
+        names[2]!,
+      );
       await expectBroken('altered', names[2]!);
     });
     test('altered and re-hashed: the next record no longer follows it', async () => {
       const db = new Database(join(dataDir, 'harrow.db'));
       const { recordHash } = await import('../../src/audit/chain.ts');
-      const row = db.prepare(`SELECT json FROM objects WHERE kind = 'AuditRecord' AND name = ?`).pluck().get(names[1]!) as string;
+      const row = db
+        .prepare(`SELECT json FROM objects WHERE kind = 'AuditRecord' AND name = ?`)
+        .pluck()
+        .get(names[1]!) as string;
       const o = JSON.parse(row) as KubeObject & { spec: Record<string, unknown> };
       o.spec.user = 'mallory';
       o.spec.hash = recordHash(o);
-      db.prepare(`UPDATE objects SET json = ? WHERE kind = 'AuditRecord' AND name = ?`).run(JSON.stringify(o), names[1]!);
+      db.prepare(`UPDATE objects SET json = ? WHERE kind = 'AuditRecord' AND name = ?`).run(
+        JSON.stringify(o),
+        names[1]!,
+      );
       db.close();
       await expectBroken('reordered', names[2]!);
     });
@@ -92,8 +105,14 @@ describe('audit chain in the SQLite store', () => {
       await expectBroken('removed', names[3]!);
     });
     test('reordered: two records swap sequence numbers', async () => {
-      sql(`UPDATE objects SET json = json_set(json, '$.spec.sequence', 4) WHERE kind = 'AuditRecord' AND name = ?`, names[1]!);
-      sql(`UPDATE objects SET json = json_set(json, '$.spec.sequence', 2) WHERE kind = 'AuditRecord' AND name = ?`, names[3]!);
+      sql(
+        `UPDATE objects SET json = json_set(json, '$.spec.sequence', 4) WHERE kind = 'AuditRecord' AND name = ?`,
+        names[1]!,
+      );
+      sql(
+        `UPDATE objects SET json = json_set(json, '$.spec.sequence', 2) WHERE kind = 'AuditRecord' AND name = ?`,
+        names[3]!,
+      );
       const r = await verifyCli(dataDir);
       assert.equal(r.code, 1);
       assert.match(r.stdout, new RegExp(`^reordered: .*default/${names[3]} \\(sequence 2\\)`, 'm'));

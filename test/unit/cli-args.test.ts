@@ -1,20 +1,34 @@
 // Command-line parsing: global flags anywhere, the command word, `--`, usage errors and durations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectPositionals, findCommand, parseCommandLine, parseDuration } from '../../src/cli/args.ts';
+import {
+  expectPositionals,
+  findCommand,
+  parseCommandLine,
+  parseDuration,
+} from '../../src/cli/args.ts';
 import { UsageError } from '../../src/cli/context.ts';
 
 test('the command word is found past global flags and their values', () => {
-  assert.deepEqual(findCommand(['-n', 'prod', '--server', 'http://x', 'get', 'vm']), { command: 'get', index: 4 });
-  assert.deepEqual(findCommand(['--namespace=prod', '-o', 'json', 'drift']), { command: 'drift', index: 3 });
+  assert.deepEqual(findCommand(['-n', 'prod', '--server', 'http://x', 'get', 'vm']), {
+    command: 'get',
+    index: 4,
+  });
+  assert.deepEqual(findCommand(['--namespace=prod', '-o', 'json', 'drift']), {
+    command: 'drift',
+    index: 3,
+  });
   assert.deepEqual(findCommand(['-A', 'drift']), { command: 'drift', index: 1 });
   assert.deepEqual(findCommand(['--help']), { index: -1 });
 });
 
 test('global flags before or after the command, command flags, positionals', () => {
-  const p = parseCommandLine(['-n', 'prod', 'set-mac', 'vm-a', 'default', '02:00:00:00:00:01', '--restart', '-o', 'yaml'], {
-    restart: { type: 'boolean' },
-  });
+  const p = parseCommandLine(
+    ['-n', 'prod', 'set-mac', 'vm-a', 'default', '02:00:00:00:00:01', '--restart', '-o', 'yaml'],
+    {
+      restart: { type: 'boolean' },
+    },
+  );
   assert.equal(p.command, 'set-mac');
   assert.deepEqual(p.positionals, ['vm-a', 'default', '02:00:00:00:00:01']);
   assert.equal(p.values.restart, true);
@@ -24,7 +38,19 @@ test('global flags before or after the command, command flags, positionals', () 
 });
 
 test('everything after -- is kept verbatim for exec, flags included', () => {
-  const p = parseCommandLine(['exec', 'vm-a', '-n', 'ns1', '--', 'ip', 'link', 'set', 'eth0', '-n', 'x']);
+  const p = parseCommandLine([
+    'exec',
+    'vm-a',
+    '-n',
+    'ns1',
+    '--',
+    'ip',
+    'link',
+    'set',
+    'eth0',
+    '-n',
+    'x',
+  ]);
   assert.deepEqual(p.positionals, ['vm-a']);
   assert.deepEqual(p.rest, ['ip', 'link', 'set', 'eth0', '-n', 'x']);
   assert.equal(p.globals.namespace, 'ns1');
@@ -32,14 +58,29 @@ test('everything after -- is kept verbatim for exec, flags included', () => {
 });
 
 test('unknown flags, bad -o and missing values are usage errors naming the flag', () => {
-  assert.throws(() => parseCommandLine(['get', 'vm', '--frobnicate']), (e: unknown) => e instanceof UsageError && /unknown flag --frobnicate/.test(e.message));
-  assert.throws(() => parseCommandLine(['get', 'vm', '-o', 'xml']), (e: unknown) => e instanceof UsageError && /-o xml: unknown output format/.test(e.message));
-  assert.throws(() => parseCommandLine(['get', 'vm', '-n']), (e: unknown) => e instanceof UsageError && /needs a value/.test(e.message));
+  assert.throws(
+    () => parseCommandLine(['get', 'vm', '--frobnicate']),
+    (e: unknown) => e instanceof UsageError && /unknown flag --frobnicate/.test(e.message),
+  );
+  assert.throws(
+    () => parseCommandLine(['get', 'vm', '-o', 'xml']),
+    (e: unknown) => e instanceof UsageError && /-o xml: unknown output format/.test(e.message),
+  );
+  assert.throws(
+    () => parseCommandLine(['get', 'vm', '-n']),
+    (e: unknown) => e instanceof UsageError && /needs a value/.test(e.message),
+  );
 });
 
 test('positionals: missing ones are named, extra ones refused', () => {
-  assert.throws(() => expectPositionals(['vm-a'], ['VM', 'IFACE', 'MAC'], 'set-mac'), /set-mac: missing IFACE MAC/);
-  assert.throws(() => expectPositionals(['a', 'b', 'c'], ['TYPE', 'NAME'], 'get', 1), /unexpected argument "c"/);
+  assert.throws(
+    () => expectPositionals(['vm-a'], ['VM', 'IFACE', 'MAC'], 'set-mac'),
+    /set-mac: missing IFACE MAC/,
+  );
+  assert.throws(
+    () => expectPositionals(['a', 'b', 'c'], ['TYPE', 'NAME'], 'get', 1),
+    /unexpected argument "c"/,
+  );
   assert.deepEqual(expectPositionals(['vm'], ['TYPE', 'NAME'], 'get', 1), ['vm']);
 });
 

@@ -3,7 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiError, HarrowClient, TransportError, type WatchEvent } from '../../src/client/client.ts';
+import {
+  ApiError,
+  HarrowClient,
+  TransportError,
+  type WatchEvent,
+} from '../../src/client/client.ts';
 import { resourcePath } from '../../src/client/paths.ts';
 import { LineSplitter, parseWatchLine } from '../../src/client/watch-stream.ts';
 import { parseWarningHeader } from '../../src/client/warnings.ts';
@@ -19,7 +24,8 @@ interface Seen {
 let server: Server;
 let base = '';
 const seen: Seen[] = [];
-let respond: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_q, res) => res.end('{}');
+let respond: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_q, res) =>
+  res.end('{}');
 
 before(async () => {
   server = createServer((req, res) => {
@@ -42,20 +48,39 @@ before(async () => {
 });
 after(() => new Promise<void>((r) => server.close(() => r())));
 
-const json = (res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void => {
+const json = (
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void => {
   res.writeHead(code, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 };
 const last = (): Seen => seen[seen.length - 1]!;
-const vm = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'vm-a', namespace: 'default' }, spec: {} };
+const vm = {
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachine',
+  metadata: { name: 'vm-a', namespace: 'default' },
+  spec: {},
+};
 
 describe('paths', () => {
   test('namespaced, cluster-wide, cluster-scoped and core kinds', () => {
-    assert.equal(resourcePath('VirtualMachine', { namespace: 'ns1', name: 'vm-a' }), '/apis/kubevirt.io/v1/namespaces/ns1/virtualmachines/vm-a');
+    assert.equal(
+      resourcePath('VirtualMachine', { namespace: 'ns1', name: 'vm-a' }),
+      '/apis/kubevirt.io/v1/namespaces/ns1/virtualmachines/vm-a',
+    );
     assert.equal(resourcePath('VirtualMachine'), '/apis/kubevirt.io/v1/virtualmachines');
-    assert.equal(resourcePath('MacAllocation', { namespace: 'ignored', name: '02-00-00-00-00-01' }), '/apis/harrow.io/v1/macallocations/02-00-00-00-00-01');
+    assert.equal(
+      resourcePath('MacAllocation', { namespace: 'ignored', name: '02-00-00-00-00-01' }),
+      '/apis/harrow.io/v1/macallocations/02-00-00-00-00-01',
+    );
     assert.equal(resourcePath('Pod', { namespace: 'default' }), '/api/v1/namespaces/default/pods');
-    assert.equal(resourcePath('NetworkAttachmentDefinition', { namespace: 'd' }), '/apis/k8s.cni.cncf.io/v1/namespaces/d/network-attachment-definitions');
+    assert.equal(
+      resourcePath('NetworkAttachmentDefinition', { namespace: 'd' }),
+      '/apis/k8s.cni.cncf.io/v1/namespaces/d/network-attachment-definitions',
+    );
     assert.throws(() => resourcePath('VirtualMachine', { name: 'x' }), /namespace is required/);
   });
 });
@@ -75,15 +100,41 @@ describe('HarrowClient', () => {
     respond = (_q, res) => json(res, 200, vm);
     const c = new HarrowClient({ server: base, token: 't' });
     await c.create('VirtualMachine', {}, vm, { dryRun: true });
-    assert.deepEqual([last().method, last().url, last().contentType], ['POST', '/apis/kubevirt.io/v1/namespaces/default/virtualmachines?dryRun=All', 'application/json']);
+    assert.deepEqual(
+      [last().method, last().url, last().contentType],
+      [
+        'POST',
+        '/apis/kubevirt.io/v1/namespaces/default/virtualmachines?dryRun=All',
+        'application/json',
+      ],
+    );
     assert.deepEqual(JSON.parse(last().body), vm);
     await c.replace('VirtualMachine', { namespace: 'default', name: 'vm-a' }, vm);
-    assert.deepEqual([last().method, last().url], ['PUT', '/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-a']);
-    await c.mergePatch('VirtualMachine', { namespace: 'default', name: 'vm-a' }, { spec: { runStrategy: 'Halted' } });
-    assert.deepEqual([last().method, last().contentType], ['PATCH', 'application/merge-patch+json']);
-    await c.jsonPatch('VirtualMachine', { namespace: 'default', name: 'vm-a' }, [{ op: 'test', path: '/a', value: 1 }]);
-    assert.deepEqual([last().method, last().contentType, last().body], ['PATCH', 'application/json-patch+json', '[{"op":"test","path":"/a","value":1}]']);
-    await c.delete('VirtualMachine', { namespace: 'default', name: 'vm-a' }, { resourceVersion: '7' });
+    assert.deepEqual(
+      [last().method, last().url],
+      ['PUT', '/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-a'],
+    );
+    await c.mergePatch(
+      'VirtualMachine',
+      { namespace: 'default', name: 'vm-a' },
+      { spec: { runStrategy: 'Halted' } },
+    );
+    assert.deepEqual(
+      [last().method, last().contentType],
+      ['PATCH', 'application/merge-patch+json'],
+    );
+    await c.jsonPatch('VirtualMachine', { namespace: 'default', name: 'vm-a' }, [
+      { op: 'test', path: '/a', value: 1 },
+    ]);
+    assert.deepEqual(
+      [last().method, last().contentType, last().body],
+      ['PATCH', 'application/json-patch+json', '[{"op":"test","path":"/a","value":1}]'],
+    );
+    await c.delete(
+      'VirtualMachine',
+      { namespace: 'default', name: 'vm-a' },
+      { resourceVersion: '7' },
+    );
     assert.equal(last().method, 'DELETE');
     assert.deepEqual(JSON.parse(last().body).preconditions, { resourceVersion: '7' });
   });
@@ -100,10 +151,22 @@ describe('HarrowClient', () => {
       });
     };
     const c = new HarrowClient({ server: base, token: 't' });
-    const items = await c.listAll('Pod', { namespace: 'default', labelSelector: 'vm.kubevirt.io/name=vm-a' });
-    assert.deepEqual(items.map((i) => i.metadata.name), ['a', 'b']);
-    assert.equal(seen.at(-2)!.url, '/api/v1/namespaces/default/pods?labelSelector=vm.kubevirt.io%2Fname%3Dvm-a');
-    assert.equal(last().url, '/api/v1/namespaces/default/pods?labelSelector=vm.kubevirt.io%2Fname%3Dvm-a&continue=p2');
+    const items = await c.listAll('Pod', {
+      namespace: 'default',
+      labelSelector: 'vm.kubevirt.io/name=vm-a',
+    });
+    assert.deepEqual(
+      items.map((i) => i.metadata.name),
+      ['a', 'b'],
+    );
+    assert.equal(
+      seen.at(-2)!.url,
+      '/api/v1/namespaces/default/pods?labelSelector=vm.kubevirt.io%2Fname%3Dvm-a',
+    );
+    assert.equal(
+      last().url,
+      '/api/v1/namespaces/default/pods?labelSelector=vm.kubevirt.io%2Fname%3Dvm-a&continue=p2',
+    );
   });
 
   test('an error Status becomes an ApiError with its causes', async () => {
@@ -116,10 +179,20 @@ describe('HarrowClient', () => {
         code: 409,
         reason: 'Conflict',
         message: 'MAC 02:00:00:00:00:01 is in use',
-        details: { causes: [{ reason: 'FieldValueDuplicate', field, message: 'MAC 02:00:00:00:00:01 is in use by default/vm-b' }] },
+        details: {
+          causes: [
+            {
+              reason: 'FieldValueDuplicate',
+              field,
+              message: 'MAC 02:00:00:00:00:01 is in use by default/vm-b',
+            },
+          ],
+        },
       });
     const c = new HarrowClient({ server: base, token: 't' });
-    const err = await c.get('VirtualMachine', { namespace: 'default', name: 'vm-a' }).catch((e: unknown) => e);
+    const err = await c
+      .get('VirtualMachine', { namespace: 'default', name: 'vm-a' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof ApiError);
     assert.equal(err.code, 409);
     assert.equal(err.reason, 'Conflict');
@@ -131,69 +204,115 @@ describe('HarrowClient', () => {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('nothing here');
     };
-    const err = await new HarrowClient({ server: base }).get('Pod', { namespace: 'x', name: 'y' }).catch((e: unknown) => e);
+    const err = await new HarrowClient({ server: base })
+      .get('Pod', { namespace: 'x', name: 'y' })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof ApiError);
     assert.deepEqual([err.code, err.reason, err.message], [404, 'NotFound', 'nothing here']);
   });
 
   test('Warning headers reach onWarning', async () => {
-    respond = (_q, res) => json(res, 201, vm, { warning: '299 - "MAC 52:54:00:00:00:01 is universally administered, outside every pool"' });
+    respond = (_q, res) =>
+      json(res, 201, vm, {
+        warning: '299 - "MAC 52:54:00:00:00:01 is universally administered, outside every pool"',
+      });
     const warnings: string[] = [];
     const c = new HarrowClient({ server: base, token: 't', onWarning: (w) => warnings.push(w) });
     await c.create('VirtualMachine', { namespace: 'default' }, vm);
-    assert.deepEqual(warnings, ['MAC 52:54:00:00:00:01 is universally administered, outside every pool']);
+    assert.deepEqual(warnings, [
+      'MAC 52:54:00:00:00:01 is universally administered, outside every pool',
+    ]);
   });
 
   test('subresources: start/stop/restart PUT, interfacelist GET, guest-exec POST', async () => {
     respond = (req, res) => {
-      if (req.url!.endsWith('/interfacelist')) return json(res, 200, { items: [{ interfaceName: 'eth0', mac: '02:00:00:00:00:01' }] });
-      if (req.url!.endsWith('/guest-exec')) return json(res, 200, { exitCode: 3, stdout: 'out', stderr: 'err' });
+      if (req.url!.endsWith('/interfacelist'))
+        return json(res, 200, { items: [{ interfaceName: 'eth0', mac: '02:00:00:00:00:01' }] });
+      if (req.url!.endsWith('/guest-exec'))
+        return json(res, 200, { exitCode: 3, stdout: 'out', stderr: 'err' });
       res.writeHead(202);
       res.end();
     };
     const c = new HarrowClient({ server: base, token: 't' });
     await c.restart('ns1', 'vm-a');
-    assert.deepEqual([last().method, last().url], ['PUT', '/apis/subresources.kubevirt.io/v1/namespaces/ns1/virtualmachines/vm-a/restart']);
+    assert.deepEqual(
+      [last().method, last().url],
+      ['PUT', '/apis/subresources.kubevirt.io/v1/namespaces/ns1/virtualmachines/vm-a/restart'],
+    );
     const ifaces = await c.interfaceList('ns1', 'vm-a');
     assert.equal(ifaces[0]!.mac, '02:00:00:00:00:01');
     const r = await c.guestExec('ns1', 'vm-a', ['ip', 'link']);
     assert.deepEqual(r, { exitCode: 3, stdout: 'out', stderr: 'err' });
-    assert.deepEqual([last().method, last().url, JSON.parse(last().body)], [
-      'POST',
-      '/apis/subresources.harrow.io/v1/namespaces/ns1/virtualmachineinstances/vm-a/guest-exec',
-      { command: ['ip', 'link'] },
-    ]);
+    assert.deepEqual(
+      [last().method, last().url, JSON.parse(last().body)],
+      [
+        'POST',
+        '/apis/subresources.harrow.io/v1/namespaces/ns1/virtualmachineinstances/vm-a/guest-exec',
+        { command: ['ip', 'link'] },
+      ],
+    );
   });
 
   test('watch delivers newline-delimited events split across chunks, then stops', async () => {
     respond = (_q, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       const a = JSON.stringify({ type: 'ADDED', object: vm }) + '\n';
-      const b = JSON.stringify({ type: 'MODIFIED', object: { ...vm, metadata: { ...vm.metadata, resourceVersion: '9' } } }) + '\n';
+      const b =
+        JSON.stringify({
+          type: 'MODIFIED',
+          object: { ...vm, metadata: { ...vm.metadata, resourceVersion: '9' } },
+        }) + '\n';
       res.write(a + b.slice(0, 10));
       setTimeout(() => res.write(b.slice(10)), 20);
     };
     const c = new HarrowClient({ server: base, token: 't' });
     const events: WatchEvent[] = [];
-    const h = c.watch('VirtualMachine', { namespace: 'default', resourceVersion: '5' }, (e) => events.push(e));
+    const h = c.watch('VirtualMachine', { namespace: 'default', resourceVersion: '5' }, (e) =>
+      events.push(e),
+    );
     const deadline = Date.now() + 5000;
     while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     h.stop();
     assert.deepEqual((await h.done).reason, 'stopped');
-    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'MODIFIED']);
-    assert.equal(last().url, '/apis/kubevirt.io/v1/namespaces/default/virtualmachines?watch=1&resourceVersion=5');
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ADDED', 'MODIFIED'],
+    );
+    assert.equal(
+      last().url,
+      '/apis/kubevirt.io/v1/namespaces/default/virtualmachines?watch=1&resourceVersion=5',
+    );
   });
 
   test('watch ends on an ERROR event and reports an HTTP error as its end', async () => {
     respond = (_q, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ type: 'ERROR', object: { apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 410, reason: 'Expired' } }) + '\n');
+      res.end(
+        JSON.stringify({
+          type: 'ERROR',
+          object: {
+            apiVersion: 'v1',
+            kind: 'Status',
+            status: 'Failure',
+            code: 410,
+            reason: 'Expired',
+          },
+        }) + '\n',
+      );
     };
     const c = new HarrowClient({ server: base, token: 't' });
     const events: WatchEvent[] = [];
     assert.deepEqual(await c.watch('Pod', {}, (e) => events.push(e)).done, { reason: 'closed' });
     assert.equal(events[0]!.type, 'ERROR');
-    respond = (_q, res) => json(res, 401, { apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 401, reason: 'Unauthorized', message: 'Unauthorized' });
+    respond = (_q, res) =>
+      json(res, 401, {
+        apiVersion: 'v1',
+        kind: 'Status',
+        status: 'Failure',
+        code: 401,
+        reason: 'Unauthorized',
+        message: 'Unauthorized',
+      });
     const end = await c.watch('Pod', {}, () => {}).done;
     assert.equal(end.reason, 'error');
     assert.ok(end.reason === 'error' && end.error instanceof ApiError && end.error.code === 401);
@@ -227,33 +346,60 @@ describe('wire formats', () => {
   });
 
   test('Warning header: several RFC 7234 warnings, escaped quotes, bare text', () => {
-    assert.deepEqual(parseWarningHeader('299 - "one", 299 - "two \\"quoted\\""'), ['one', 'two "quoted"']);
+    assert.deepEqual(parseWarningHeader('299 - "one", 299 - "two \\"quoted\\""'), [
+      'one',
+      'two "quoted"',
+    ]);
     assert.deepEqual(parseWarningHeader('plain words'), ['plain words']);
     assert.deepEqual(parseWarningHeader(null), []);
     // What fetch hands over for the UTF-8 bytes of "02:… → quarantined": one character per byte.
-    assert.deepEqual(parseWarningHeader(`299 - "${Buffer.from('02:… → quarantined', 'utf8').toString('latin1')}"`), ['02:… → quarantined']);
+    assert.deepEqual(
+      parseWarningHeader(`299 - "${Buffer.from('02:… → quarantined', 'utf8').toString('latin1')}"`),
+      ['02:… → quarantined'],
+    );
   });
 });
 
 describe('rate limits', () => {
   const tooMany = (res: ServerResponse): void =>
-    json(res, 429, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'TooManyRequests', message: 'over its rate limit', code: 429, details: { retryAfterSeconds: 0.1 } }, { 'retry-after': '1' });
+    json(
+      res,
+      429,
+      {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'TooManyRequests',
+        message: 'over its rate limit',
+        code: 429,
+        details: { retryAfterSeconds: 0.1 },
+      },
+      { 'retry-after': '1' },
+    );
 
   test('a 429 is sent again after Retry-After, body and all, until the server takes it', async () => {
     let refusals = 2;
     respond = (_q, res, body) => (refusals-- > 0 ? tooMany(res) : json(res, 201, JSON.parse(body)));
     const before = seen.length;
-    const created = await new HarrowClient({ server: base, token: 't' }).create('VirtualMachine', { namespace: 'default' }, vm);
+    const created = await new HarrowClient({ server: base, token: 't' }).create(
+      'VirtualMachine',
+      { namespace: 'default' },
+      vm,
+    );
     assert.equal(created.metadata.name, 'vm-a');
     const sent = seen.slice(before);
     assert.equal(sent.length, 3, 'two refusals, then the accepted one');
-    assert.ok(sent.every((s) => s.method === 'POST' && JSON.parse(s.body).metadata.name === 'vm-a'));
+    assert.ok(
+      sent.every((s) => s.method === 'POST' && JSON.parse(s.body).metadata.name === 'vm-a'),
+    );
   });
 
   test('a server that keeps refusing gets a few tries, then the 429 is the error', async () => {
     respond = (_q, res) => tooMany(res);
     const before = seen.length;
-    const e = await new HarrowClient({ server: base, token: 't' }).get('VirtualMachine', { namespace: 'default', name: 'vm-a' }).catch((x: unknown) => x);
+    const e = await new HarrowClient({ server: base, token: 't' })
+      .get('VirtualMachine', { namespace: 'default', name: 'vm-a' })
+      .catch((x: unknown) => x);
     assert.ok(e instanceof ApiError && e.code === 429, String(e));
     assert.equal(seen.length - before, 5);
     respond = (_q, res) => res.end('{}');

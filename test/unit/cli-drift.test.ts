@@ -5,12 +5,26 @@ import { renderVmDescription } from '../../src/cli/describe.ts';
 import { driftEntries } from '../../src/cli/drift.ts';
 import { auditRecord } from '../../src/audit/record.ts';
 import type { KubeEvent } from '../../src/resources/types.ts';
-import { driftedVm, MISMATCH_MESSAGE, NOW, podFixture, vmFixture, vmiFixture } from './cli-fixtures.ts';
+import {
+  driftedVm,
+  MISMATCH_MESSAGE,
+  NOW,
+  podFixture,
+  vmFixture,
+  vmiFixture,
+} from './cli-fixtures.ts';
 
 test('drift lists the drifted interface with the restore and adopt commands', () => {
   const { vm, vmi, pod } = driftedVm();
   const healthy = vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:02' }]);
-  const healthyVmi = vmiFixture(healthy, [{ name: 'default', mac: '02:00:00:00:00:02', interfaceName: 'eth0', infoSource: 'domain, guest-agent' }]);
+  const healthyVmi = vmiFixture(healthy, [
+    {
+      name: 'default',
+      mac: '02:00:00:00:00:02',
+      interfaceName: 'eth0',
+      infoSource: 'domain, guest-agent',
+    },
+  ]);
   const entries = driftEntries([vm, healthy], [vmi, healthyVmi], [pod]);
   assert.equal(entries.length, 1);
   assert.deepEqual(entries[0], {
@@ -20,23 +34,31 @@ test('drift lists the drifted interface with the restore and adopt commands', ()
     platformMac: '02:00:00:00:00:01',
     guestMac: '02:00:00:00:00:99',
     message: MISMATCH_MESSAGE,
-    remedies: { restore: 'harrow drift restore vm-a', adopt: 'harrow drift adopt vm-a default --restart' },
+    remedies: {
+      restore: 'harrow drift restore vm-a',
+      adopt: 'harrow drift adopt vm-a default --restart',
+    },
   });
 });
 
 test('drift in another namespace repeats -n in the remedies; a condition without a readable MAC still shows', () => {
   const vm = vmFixture('vm-c', [{ name: 'default', mac: '02:00:00:00:00:03' }]);
   vm.metadata.namespace = 'prod';
-  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:03', infoSource: 'domain' }], [
-    { type: 'GuestMACMismatch', status: 'True', message: 'the guest changed a MAC' },
-  ]);
+  const vmi = vmiFixture(
+    vm,
+    [{ name: 'default', mac: '02:00:00:00:00:03', infoSource: 'domain' }],
+    [{ type: 'GuestMACMismatch', status: 'True', message: 'the guest changed a MAC' }],
+  );
   vmi.metadata.namespace = 'prod';
   vmi.status!.interfaces!.push(
     { interfaceName: 'eth0', mac: '02:00:00:00:00:98', infoSource: 'guest-agent' },
     { interfaceName: 'eth1', mac: '02:00:00:00:00:97', infoSource: 'guest-agent' },
   );
   const [e] = driftEntries([vm], [vmi], []);
-  assert.deepEqual([e!.interface, e!.guestMac, e!.remedies], ['-', undefined, { restore: 'harrow drift restore vm-c -n prod' }]);
+  assert.deepEqual(
+    [e!.interface, e!.guestMac, e!.remedies],
+    ['-', undefined, { restore: 'harrow drift restore vm-c -n prod' }],
+  );
 });
 
 test('describe shows platform MAC from network-status, guest MAC, the mismatch, its remedies and events', () => {
@@ -53,23 +75,51 @@ test('describe shows platform MAC from network-status, guest MAC, the mismatch, 
   };
   const text = renderVmDescription({ vm, vmi, pod, events: [event] }, NOW, '');
   assert.match(text, /Status:\s+Running/);
-  assert.match(text, /Platform MAC:\s+02:00:00:00:00:01 {2}\(pod interface eth0, from the pod's network-status\)/);
+  assert.match(
+    text,
+    /Platform MAC:\s+02:00:00:00:00:01 {2}\(pod interface eth0, from the pod's network-status\)/,
+  );
   assert.match(text, /Guest MAC:\s+02:00:00:00:00:99 {2}\(eth0 in the guest\) {2}← MISMATCH/);
   assert.match(text, /GuestMACMismatch\s+True\s+GuestChangedMAC/);
-  assert.match(text, /harrow drift restore vm-a {4}# restart: the guest gets the platform MAC again/);
-  assert.match(text, /harrow drift adopt vm-a default --restart {4}# make 02:00:00:00:00:99 the manifest MAC/);
-  assert.match(text, /30s\s+Warning\s+GuestMACMismatch\s+virtualmachineinstance\/vm-a\s+guest eth0 uses/);
+  assert.match(
+    text,
+    /harrow drift restore vm-a {4}# restart: the guest gets the platform MAC again/,
+  );
+  assert.match(
+    text,
+    /harrow drift adopt vm-a default --restart {4}# make 02:00:00:00:00:99 the manifest MAC/,
+  );
+  assert.match(
+    text,
+    /30s\s+Warning\s+GuestMACMismatch\s+virtualmachineinstance\/vm-a\s+guest eth0 uses/,
+  );
 });
 
 test('describe of a healthy VM shows no mismatch section, and a stopped one says it has no instance', () => {
   const vm = vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:02' }]);
-  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:02', podInterfaceName: 'eth0', interfaceName: 'eth0', ipAddress: '198.19.1.9', infoSource: 'domain, guest-agent', lease: { ip: '198.19.1.9', macAddress: '02:00:00:00:00:02' } }]);
-  const pod = podFixture(vmi, [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:02', default: true }]);
+  const vmi = vmiFixture(vm, [
+    {
+      name: 'default',
+      mac: '02:00:00:00:00:02',
+      podInterfaceName: 'eth0',
+      interfaceName: 'eth0',
+      ipAddress: '198.19.1.9',
+      infoSource: 'domain, guest-agent',
+      lease: { ip: '198.19.1.9', macAddress: '02:00:00:00:00:02' },
+    },
+  ]);
+  const pod = podFixture(vmi, [
+    { name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:02', default: true },
+  ]);
   const text = renderVmDescription({ vm, vmi, pod, events: [] }, NOW, '');
   assert.doesNotMatch(text, /mismatch/i);
   assert.match(text, /IPs:\s+198\.19\.1\.9/);
   assert.match(text, /Lease:\s+198\.19\.1\.9 for 02:00:00:00:00:02/);
-  const stopped = renderVmDescription({ vm: { ...vm, status: { printableStatus: 'Stopped' } }, events: [] }, NOW, ' -n x');
+  const stopped = renderVmDescription(
+    { vm: { ...vm, status: { printableStatus: 'Stopped' } }, events: [] },
+    NOW,
+    ' -n x',
+  );
   assert.match(stopped, /Instance:\s+\(none: the VM is not running\)/);
   assert.match(stopped, /Manifest MAC:\s+02:00:00:00:00:02/);
   assert.doesNotMatch(stopped, /Platform MAC/);
@@ -77,17 +127,32 @@ test('describe of a healthy VM shows no mismatch section, and a stopped one says
 
 test('describe shows the lease the connectivity check saw for the current platform MAC, not an older MAC', () => {
   const vm = vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:42' }]);
-  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:42', podInterfaceName: 'eth0', infoSource: 'domain' }]);
+  const vmi = vmiFixture(vm, [
+    { name: 'default', mac: '02:00:00:00:00:42', podInterfaceName: 'eth0', infoSource: 'domain' },
+  ]);
   const check = (mac: string, ip: string, at: string) =>
     auditRecord({
       user: 'system:harrow:controller',
       verb: 'connectivity-check',
       resource: { kind: 'VirtualMachine', namespace: 'default', name: 'vm-b' },
       outcome: { code: 200 },
-      connectivity: { ok: true, interface: 'default', macAddress: mac, lease: { ip, macAddress: mac }, gateway: { ip: '198.19.0.1', reachable: true }, message: 'ok' },
+      connectivity: {
+        ok: true,
+        interface: 'default',
+        macAddress: mac,
+        lease: { ip, macAddress: mac },
+        gateway: { ip: '198.19.0.1', reachable: true },
+        message: 'ok',
+      },
       now: new Date(at),
     });
-  const audit = [check('02:00:00:00:00:42', '198.19.1.7', '2026-01-01T11:58:00Z'), check('02:00:00:00:00:01', '198.19.1.3', '2026-01-01T11:59:00Z')];
+  const audit = [
+    check('02:00:00:00:00:42', '198.19.1.7', '2026-01-01T11:58:00Z'),
+    check('02:00:00:00:00:01', '198.19.1.3', '2026-01-01T11:59:00Z'),
+  ];
   const text = renderVmDescription({ vm, vmi, events: [], audit }, NOW, '');
-  assert.match(text, /Lease:\s+198\.19\.1\.7 for 02:00:00:00:00:42 {2}\(seen by the connectivity check 2m ago\)/);
+  assert.match(
+    text,
+    /Lease:\s+198\.19\.1\.7 for 02:00:00:00:00:42 {2}\(seen by the connectivity check 2m ago\)/,
+  );
 });

@@ -27,7 +27,10 @@ const stored = (): VirtualMachine => ({
     runStrategy: 'Always',
     template: {
       spec: {
-        domain: { devices: { interfaces: [{ name: 'nic', bridge: {}, macAddress: '02:48:52:00:00:01' }] }, firmware: { bootloader: { efi: {} } } },
+        domain: {
+          devices: { interfaces: [{ name: 'nic', bridge: {}, macAddress: '02:48:52:00:00:01' }] },
+          firmware: { bootloader: { efi: {} } },
+        },
         networks: [{ name: 'nic', multus: { networkName: 'lan' } }],
       },
     },
@@ -37,7 +40,7 @@ const stored = (): VirtualMachine => ({
 });
 
 describe('harrow export', () => {
-  it('keeps apiVersion, kind, name, namespace, labels, the user\'s annotations and the whole spec with its MACs', () => {
+  it("keeps apiVersion, kind, name, namespace, labels, the user's annotations and the whole spec with its MACs", () => {
     const m = exportManifest(stored()) as VirtualMachine;
     assert.deepEqual(m.metadata, {
       name: 'vm-a',
@@ -50,7 +53,10 @@ describe('harrow export', () => {
   });
 
   it('--without-macs blanks every interface MAC and nothing else; --without-namespace drops the namespace', () => {
-    const m = exportManifest(stored(), { withoutMacs: true, withoutNamespace: true }) as VirtualMachine;
+    const m = exportManifest(stored(), {
+      withoutMacs: true,
+      withoutNamespace: true,
+    }) as VirtualMachine;
     const expected = stored().spec;
     delete expected.template.spec.domain.devices.interfaces![0]!.macAddress;
     assert.deepEqual(m.spec, expected);

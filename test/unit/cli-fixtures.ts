@@ -2,21 +2,47 @@
 import type { CliIO } from '../../src/cli/context.ts';
 import { run } from '../../src/cli/program.ts';
 import type { Condition } from '../../src/resources/meta.ts';
-import type { Pod, VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus } from '../../src/resources/types.ts';
+import type {
+  Pod,
+  VirtualMachine,
+  VirtualMachineInstance,
+  VMIInterfaceStatus,
+} from '../../src/resources/types.ts';
 
 export const NOW = new Date('2026-01-01T12:00:00Z');
 
-export function vmFixture(name: string, interfaces: Array<{ name: string; mac?: string; network?: string }>, extra: Partial<VirtualMachine['status']> = {}): VirtualMachine {
+export function vmFixture(
+  name: string,
+  interfaces: Array<{ name: string; mac?: string; network?: string }>,
+  extra: Partial<VirtualMachine['status']> = {},
+): VirtualMachine {
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
-    metadata: { name, namespace: 'default', uid: `uid-${name}`, creationTimestamp: '2026-01-01T11:55:00Z' },
+    metadata: {
+      name,
+      namespace: 'default',
+      uid: `uid-${name}`,
+      creationTimestamp: '2026-01-01T11:55:00Z',
+    },
     spec: {
       runStrategy: 'Always',
       template: {
         spec: {
-          domain: { devices: { interfaces: interfaces.map((i) => ({ name: i.name, bridge: {}, ...(i.mac ? { macAddress: i.mac } : {}) })) } },
-          networks: interfaces.map((i) => (i.network ? { name: i.name, multus: { networkName: i.network } } : { name: i.name, pod: {} })),
+          domain: {
+            devices: {
+              interfaces: interfaces.map((i) => ({
+                name: i.name,
+                bridge: {},
+                ...(i.mac ? { macAddress: i.mac } : {}),
+              })),
+            },
+          },
+          networks: interfaces.map((i) =>
+            i.network
+              ? { name: i.name, multus: { networkName: i.network } }
+              : { name: i.name, pod: {} },
+          ),
         },
       },
     },
@@ -24,7 +50,11 @@ export function vmFixture(name: string, interfaces: Array<{ name: string; mac?: 
   };
 }
 
-export function vmiFixture(vm: VirtualMachine, statuses: VMIInterfaceStatus[], conditions: Condition[] = []): VirtualMachineInstance {
+export function vmiFixture(
+  vm: VirtualMachine,
+  statuses: VMIInterfaceStatus[],
+  conditions: Condition[] = [],
+): VirtualMachineInstance {
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachineInstance',
@@ -43,7 +73,14 @@ export function podFixture(vmi: VirtualMachineInstance, networkStatus: unknown[]
       namespace: 'default',
       labels: { 'vm.kubevirt.io/name': vmi.metadata.name },
       annotations: { 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(networkStatus) },
-      ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', name: vmi.metadata.name, uid: vmi.metadata.uid! }],
+      ownerReferences: [
+        {
+          apiVersion: 'kubevirt.io/v1',
+          kind: 'VirtualMachineInstance',
+          name: vmi.metadata.name,
+          uid: vmi.metadata.uid!,
+        },
+      ],
       creationTimestamp: '2026-01-01T11:56:00Z',
     },
     spec: { nodeName: 'node-1', containers: [{ name: 'compute', image: 'virt-launcher' }] },
@@ -65,9 +102,25 @@ export function driftedVm(): { vm: VirtualMachine; vmi: VirtualMachineInstance; 
   const vmi = vmiFixture(
     vm,
     [
-      { name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', guestMac: '02:00:00:00:00:99', infoSource: 'domain' },
-      { interfaceName: 'eth0', mac: '02:00:00:00:00:99', ipAddresses: [], infoSource: 'guest-agent' },
-      { interfaceName: 'lo', mac: '00:00:00:00:00:00', ipAddresses: ['127.0.0.1'], infoSource: 'guest-agent' },
+      {
+        name: 'default',
+        mac: '02:00:00:00:00:01',
+        podInterfaceName: 'eth0',
+        guestMac: '02:00:00:00:00:99',
+        infoSource: 'domain',
+      },
+      {
+        interfaceName: 'eth0',
+        mac: '02:00:00:00:00:99',
+        ipAddresses: [],
+        infoSource: 'guest-agent',
+      },
+      {
+        interfaceName: 'lo',
+        mac: '00:00:00:00:00:00',
+        ipAddresses: ['127.0.0.1'],
+        infoSource: 'guest-agent',
+      },
     ],
     [
       {
@@ -78,7 +131,15 @@ export function driftedVm(): { vm: VirtualMachine; vmi: VirtualMachineInstance; 
       },
     ],
   );
-  const pod = podFixture(vmi, [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true, ips: ['198.19.1.5'] }]);
+  const pod = podFixture(vmi, [
+    {
+      name: 'harrow-pod-network',
+      interface: 'eth0',
+      mac: '02:00:00:00:00:01',
+      default: true,
+      ips: ['198.19.1.5'],
+    },
+  ]);
   return { vm, vmi, pod };
 }
 
@@ -89,7 +150,10 @@ export interface CliRun {
 }
 
 /** Runs the harrow CLI in this process with captured output, `env` as its whole environment and `cwd` as its directory. */
-export async function runCliInProcess(args: string[], options: { env: Record<string, string>; cwd: string; stdin?: string }): Promise<CliRun> {
+export async function runCliInProcess(
+  args: string[],
+  options: { env: Record<string, string>; cwd: string; stdin?: string },
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIO = {

@@ -1,26 +1,58 @@
 // Which MAC is the platform's and which the guest's, per interface: the precedence rules behind get, describe and drift.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { interfaceViews, macFromMismatchMessage, platformEntryFor } from '../../src/cli/interfaces.ts';
+import {
+  interfaceViews,
+  macFromMismatchMessage,
+  platformEntryFor,
+} from '../../src/cli/interfaces.ts';
 import { driftedVm, MISMATCH_MESSAGE, podFixture, vmFixture, vmiFixture } from './cli-fixtures.ts';
 
 test('in sync: platform MAC from the pod network-status, guest MAC and IPs from the matched guest-agent entry', () => {
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }]);
   const vmi = vmiFixture(vm, [
-    { name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', interfaceName: 'eth0', ipAddress: '198.19.1.5', ipAddresses: ['198.19.1.5'], infoSource: 'domain, guest-agent' },
+    {
+      name: 'default',
+      mac: '02:00:00:00:00:01',
+      podInterfaceName: 'eth0',
+      interfaceName: 'eth0',
+      ipAddress: '198.19.1.5',
+      ipAddresses: ['198.19.1.5'],
+      infoSource: 'domain, guest-agent',
+    },
   ]);
-  const pod = podFixture(vmi, [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true }]);
+  const pod = podFixture(vmi, [
+    { name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true },
+  ]);
   const [v] = interfaceViews(vm, vmi, pod);
   assert.deepEqual(
-    { platform: v!.platformMac, source: v!.platformSource, guest: v!.guestMac, ips: v!.ips, mismatch: v!.mismatch, pending: v!.pendingRestart },
-    { platform: '02:00:00:00:00:01', source: 'network-status', guest: '02:00:00:00:00:01', ips: ['198.19.1.5'], mismatch: false, pending: false },
+    {
+      platform: v!.platformMac,
+      source: v!.platformSource,
+      guest: v!.guestMac,
+      ips: v!.ips,
+      mismatch: v!.mismatch,
+      pending: v!.pendingRestart,
+    },
+    {
+      platform: '02:00:00:00:00:01',
+      source: 'network-status',
+      guest: '02:00:00:00:00:01',
+      ips: ['198.19.1.5'],
+      mismatch: false,
+      pending: false,
+    },
   );
 });
 
 test('the pod network-status wins over the VMI status for the platform MAC', () => {
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }]);
-  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:77', podInterfaceName: 'eth0', infoSource: 'domain' }]);
-  const pod = podFixture(vmi, [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true }]);
+  const vmi = vmiFixture(vm, [
+    { name: 'default', mac: '02:00:00:00:00:77', podInterfaceName: 'eth0', infoSource: 'domain' },
+  ]);
+  const pod = podFixture(vmi, [
+    { name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true },
+  ]);
   assert.equal(interfaceViews(vm, vmi, pod)[0]!.platformMac, '02:00:00:00:00:01');
   assert.equal(interfaceViews(vm, vmi, undefined)[0]!.platformSource, 'vmi-status');
 });
@@ -36,9 +68,20 @@ test("an in-guest change: Harrow's guestMac (QMP) names the guest MAC; the agent
 
 test('guestMac wins over the agent: a guest without an agent still shows its MAC', () => {
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }]);
-  const vmi = vmiFixture(vm, [{ name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', guestMac: '02:00:00:00:00:01', infoSource: 'domain' }]);
+  const vmi = vmiFixture(vm, [
+    {
+      name: 'default',
+      mac: '02:00:00:00:00:01',
+      podInterfaceName: 'eth0',
+      guestMac: '02:00:00:00:00:01',
+      infoSource: 'domain',
+    },
+  ]);
   const [v] = interfaceViews(vm, vmi, undefined);
-  assert.deepEqual([v!.guestMac, v!.mismatch, v!.guestInterfaceName], ['02:00:00:00:00:01', false, undefined]);
+  assert.deepEqual(
+    [v!.guestMac, v!.mismatch, v!.guestInterfaceName],
+    ['02:00:00:00:00:01', false, undefined],
+  );
 });
 
 test('KubeVirt shape only (no guestMac): the one unmatched guest-agent entry is the guest MAC, loopback ignored', () => {
@@ -46,10 +89,18 @@ test('KubeVirt shape only (no guestMac): the one unmatched guest-agent entry is 
   const vmi = vmiFixture(vm, [
     { name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', infoSource: 'domain' },
     { interfaceName: 'lo', mac: '00:00:00:00:00:00', infoSource: 'guest-agent' },
-    { interfaceName: 'eth0', mac: '02:00:00:00:00:98', ipAddresses: ['198.19.1.4'], infoSource: 'guest-agent' },
+    {
+      interfaceName: 'eth0',
+      mac: '02:00:00:00:00:98',
+      ipAddresses: ['198.19.1.4'],
+      infoSource: 'guest-agent',
+    },
   ]);
   const [v] = interfaceViews(vm, vmi, undefined);
-  assert.deepEqual([v!.guestMac, v!.guestInterfaceName, v!.ips, v!.mismatch], ['02:00:00:00:00:98', 'eth0', ['198.19.1.4'], true]);
+  assert.deepEqual(
+    [v!.guestMac, v!.guestInterfaceName, v!.ips, v!.mismatch],
+    ['02:00:00:00:00:98', 'eth0', ['198.19.1.4'], true],
+  );
 });
 
 test('with two interfaces the GuestMACMismatch message decides which one drifted', () => {
@@ -65,23 +116,35 @@ test('with two interfaces the GuestMACMismatch message decides which one drifted
       { interfaceName: 'eth1', mac: '02:00:00:00:00:55', infoSource: 'guest-agent' },
       { interfaceName: 'eth0', mac: '02:00:00:00:00:66', infoSource: 'guest-agent' },
     ],
-    [{ type: 'GuestMACMismatch', status: 'True', message: 'interface data: guest 02:00:00:00:00:55, platform 02:00:00:00:00:02; interface default: guest 02:00:00:00:00:66, platform 02:00:00:00:00:01' }],
+    [
+      {
+        type: 'GuestMACMismatch',
+        status: 'True',
+        message:
+          'interface data: guest 02:00:00:00:00:55, platform 02:00:00:00:00:02; interface default: guest 02:00:00:00:00:66, platform 02:00:00:00:00:01',
+      },
+    ],
   );
   const pod = podFixture(vmi, [
     { name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true },
     { name: 'default/net1', interface: 'pod1a2b', mac: '02:00:00:00:00:02' },
   ]);
   const views = interfaceViews(vm, vmi, pod);
-  assert.deepEqual(views.map((v) => [v.name, v.platformMac, v.guestMac, v.guestInterfaceName]), [
-    ['default', '02:00:00:00:00:01', '02:00:00:00:00:66', 'eth0'],
-    ['data', '02:00:00:00:00:02', '02:00:00:00:00:55', 'eth1'],
-  ]);
+  assert.deepEqual(
+    views.map((v) => [v.name, v.platformMac, v.guestMac, v.guestInterfaceName]),
+    [
+      ['default', '02:00:00:00:00:01', '02:00:00:00:00:66', 'eth0'],
+      ['data', '02:00:00:00:00:02', '02:00:00:00:00:55', 'eth1'],
+    ],
+  );
 });
 
 test('a manifest MAC the running instance does not have yet is pending a restart', () => {
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:42' }]);
   const old = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }]);
-  const vmi = vmiFixture(old, [{ name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', infoSource: 'domain' }]);
+  const vmi = vmiFixture(old, [
+    { name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', infoSource: 'domain' },
+  ]);
   const [v] = interfaceViews(vm, vmi, undefined);
   assert.equal(v!.specMac, '02:00:00:00:00:42');
   assert.equal(v!.platformMac, '02:00:00:00:00:01');
@@ -92,7 +155,10 @@ test('a manifest MAC the running instance does not have yet is pending a restart
 test('a stopped VM has manifest MACs only', () => {
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02-00-00-00-00-0A' }]);
   const [v] = interfaceViews(vm, undefined, undefined);
-  assert.deepEqual([v!.specMac, v!.platformMac, v!.guestMac, v!.mismatch], ['02:00:00:00:00:0a', undefined, undefined, false]);
+  assert.deepEqual(
+    [v!.specMac, v!.platformMac, v!.guestMac, v!.mismatch],
+    ['02:00:00:00:00:0a', undefined, undefined, false],
+  );
 });
 
 test('network-status entry: by pod interface, else namespace-qualified network name, else the default', () => {
@@ -111,14 +177,27 @@ test("mismatch message in the observer's wording, one sentence group per interfa
   const two =
     MISMATCH_MESSAGE +
     ' interface data: the guest uses MAC 02:00:00:00:00:55 but the platform assigned 02:00:00:00:00:02 (pod interface pod1). To restore 02:00:00:00:00:02: …';
-  assert.equal(macFromMismatchMessage(two, 'default', '02:00:00:00:00:01', false), '02:00:00:00:00:99');
-  assert.equal(macFromMismatchMessage(two, 'data', '02:00:00:00:00:02', false), '02:00:00:00:00:55');
+  assert.equal(
+    macFromMismatchMessage(two, 'default', '02:00:00:00:00:01', false),
+    '02:00:00:00:00:99',
+  );
+  assert.equal(
+    macFromMismatchMessage(two, 'data', '02:00:00:00:00:02', false),
+    '02:00:00:00:00:55',
+  );
 });
 
 test('mismatch message: the MAC other than the platform one in the clause naming the interface', () => {
-  const m = 'interface net-1: guest 02:00:00:00:00:55 (platform 02:00:00:00:00:02); interface net: guest 02:00:00:00:00:66';
+  const m =
+    'interface net-1: guest 02:00:00:00:00:55 (platform 02:00:00:00:00:02); interface net: guest 02:00:00:00:00:66';
   assert.equal(macFromMismatchMessage(m, 'net', '02:00:00:00:00:01', false), '02:00:00:00:00:66');
   assert.equal(macFromMismatchMessage(m, 'net-1', '02:00:00:00:00:02', false), '02:00:00:00:00:55');
-  assert.equal(macFromMismatchMessage('guest uses 02:00:00:00:00:09', 'default', '02:00:00:00:00:01', true), '02:00:00:00:00:09');
-  assert.equal(macFromMismatchMessage('guest uses 02:00:00:00:00:09', 'default', '02:00:00:00:00:01', false), undefined);
+  assert.equal(
+    macFromMismatchMessage('guest uses 02:00:00:00:00:09', 'default', '02:00:00:00:00:01', true),
+    '02:00:00:00:00:09',
+  );
+  assert.equal(
+    macFromMismatchMessage('guest uses 02:00:00:00:00:09', 'default', '02:00:00:00:00:01', false),
+    undefined,
+  );
 });

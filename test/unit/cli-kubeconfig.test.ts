@@ -5,11 +5,24 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeconfigYaml } from '../../src/apiserver/auth.ts';
-import { findKubeconfig, KubeconfigError, kubeconfigCandidates, parseKubeconfig } from '../../src/client/kubeconfig.ts';
+import {
+  findKubeconfig,
+  KubeconfigError,
+  kubeconfigCandidates,
+  parseKubeconfig,
+} from '../../src/client/kubeconfig.ts';
 
 test('reads server, token and namespace of the current context from what the server writes', () => {
-  const c = parseKubeconfig(kubeconfigYaml('http://127.0.0.1:4321', 'secret-token'), '/x/kubeconfig');
-  assert.deepEqual(c, { path: '/x/kubeconfig', server: 'http://127.0.0.1:4321', token: 'secret-token', namespace: 'default' });
+  const c = parseKubeconfig(
+    kubeconfigYaml('http://127.0.0.1:4321', 'secret-token'),
+    '/x/kubeconfig',
+  );
+  assert.deepEqual(c, {
+    path: '/x/kubeconfig',
+    server: 'http://127.0.0.1:4321',
+    token: 'secret-token',
+    namespace: 'default',
+  });
 });
 
 test('follows current-context among several, and names what is missing', () => {
@@ -25,8 +38,20 @@ test('follows current-context among several, and names what is missing', () => {
     ],
     'current-context': 'cb',
   });
-  assert.deepEqual(parseKubeconfig(text, 'k'), { path: 'k', server: 'http://b:2', token: 'tb', namespace: 'prod' });
-  assert.throws(() => parseKubeconfig(text.replace('"cb"}', '"zz"}').replace('"current-context":"cb"', '"current-context":"zz"'), 'k'), /no context named "zz"/);
+  assert.deepEqual(parseKubeconfig(text, 'k'), {
+    path: 'k',
+    server: 'http://b:2',
+    token: 'tb',
+    namespace: 'prod',
+  });
+  assert.throws(
+    () =>
+      parseKubeconfig(
+        text.replace('"cb"}', '"zz"}').replace('"current-context":"cb"', '"current-context":"zz"'),
+        'k',
+      ),
+    /no context named "zz"/,
+  );
   assert.throws(() => parseKubeconfig('- just a list', 'k'), KubeconfigError);
 });
 
@@ -37,13 +62,21 @@ test('search order: $HARROW_KUBECONFIG alone, else ./.harrow then ~/.harrow', ()
     const home = join(dir, 'home');
     mkdirSync(join(home, '.harrow'), { recursive: true });
     mkdirSync(join(cwd, '.harrow'), { recursive: true });
-    assert.deepEqual(kubeconfigCandidates({ HARROW_KUBECONFIG: 'rel/kc' }, cwd, home), [join(cwd, 'rel/kc')]);
-    assert.throws(() => findKubeconfig({}, cwd, home), /looked in .*cwd\/\.harrow\/kubeconfig, .*home\/\.harrow\/kubeconfig/);
+    assert.deepEqual(kubeconfigCandidates({ HARROW_KUBECONFIG: 'rel/kc' }, cwd, home), [
+      join(cwd, 'rel/kc'),
+    ]);
+    assert.throws(
+      () => findKubeconfig({}, cwd, home),
+      /looked in .*cwd\/\.harrow\/kubeconfig, .*home\/\.harrow\/kubeconfig/,
+    );
     writeFileSync(join(home, '.harrow', 'kubeconfig'), 'x');
     assert.equal(findKubeconfig({}, cwd, home), join(home, '.harrow', 'kubeconfig'));
     writeFileSync(join(cwd, '.harrow', 'kubeconfig'), 'x');
     assert.equal(findKubeconfig({}, cwd, home), join(cwd, '.harrow', 'kubeconfig'));
-    assert.throws(() => findKubeconfig({ HARROW_KUBECONFIG: join(dir, 'absent') }, cwd, home), /absent/);
+    assert.throws(
+      () => findKubeconfig({ HARROW_KUBECONFIG: join(dir, 'absent') }, cwd, home),
+      /absent/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -13,13 +13,18 @@ import { runCliInProcess, vmFixture, type CliRun } from './cli-fixtures.ts';
 const empty = mkdtempSync(join(tmpdir(), 'harrow-cli-'));
 after(() => rmSync(empty, { recursive: true, force: true }));
 
-const harrow = (args: string[], stdin = ''): Promise<CliRun> => runCliInProcess(args, { env: { HOME: empty }, cwd: empty, stdin });
+const harrow = (args: string[], stdin = ''): Promise<CliRun> =>
+  runCliInProcess(args, { env: { HOME: empty }, cwd: empty, stdin });
 
 test('no command prints the overview; help COMMAND and COMMAND --help print its usage', async () => {
   const none = await harrow([]);
   assert.equal(none.code, 0);
   assert.match(none.stdout, /Commands:\n {2}serve/);
-  for (const args of [['help', 'set-mac'], ['set-mac', '--help'], ['-n', 'x', 'set-mac', '-h']]) {
+  for (const args of [
+    ['help', 'set-mac'],
+    ['set-mac', '--help'],
+    ['-n', 'x', 'set-mac', '-h'],
+  ]) {
     const r = await harrow(args);
     assert.equal(r.code, 0, args.join(' '));
     assert.match(r.stdout, /^Usage: harrow set-mac VM IFACE MAC/);
@@ -59,7 +64,10 @@ test('no kubeconfig anywhere: exit 1 and say where it looked', async () => {
 });
 
 test('create -f - reports a manifest of an unknown kind by document number', async () => {
-  const r = await harrow(['--server', 'http://127.0.0.1:9', '--token', 't', 'create', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
+  const r = await harrow(
+    ['--server', 'http://127.0.0.1:9', '--token', 't', 'create', '-f', '-'],
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n',
+  );
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'error: stdin#1: kind ConfigMap is not served by Harrow\n');
 });
@@ -73,10 +81,28 @@ test('API errors print one `error: FIELD: MESSAGE` line per cause, or the Status
     code: 409,
     reason: 'Conflict',
     message: 'VirtualMachine "vm-a" is invalid',
-    details: { causes: [{ reason: 'FieldValueDuplicate', field, message: 'MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)' }] },
+    details: {
+      causes: [
+        {
+          reason: 'FieldValueDuplicate',
+          field,
+          message: 'MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)',
+        },
+      ],
+    },
   });
-  assert.equal(formatError(withCauses), `error: ${field}: MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)\n`);
-  const plain = new ApiError({ apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 404, reason: 'NotFound', message: 'virtualmachines.kubevirt.io "x" not found' });
+  assert.equal(
+    formatError(withCauses),
+    `error: ${field}: MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)\n`,
+  );
+  const plain = new ApiError({
+    apiVersion: 'v1',
+    kind: 'Status',
+    status: 'Failure',
+    code: 404,
+    reason: 'NotFound',
+    message: 'virtualmachines.kubevirt.io "x" not found',
+  });
   assert.equal(formatError(plain), 'error: virtualmachines.kubevirt.io "x" not found\n');
 });
 
@@ -94,12 +120,30 @@ before(async () => {
         res.writeHead(code, { 'content-type': 'application/json' });
         res.end(JSON.stringify(v));
       };
-      if (req.method === 'GET' && req.url === '/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-a') return send(200, vm);
-      if (req.method === 'GET' && req.url === '/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances/vm-a') {
-        return send(404, { apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 404, reason: 'NotFound', message: 'not found' });
+      if (
+        req.method === 'GET' &&
+        req.url === '/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-a'
+      )
+        return send(200, vm);
+      if (
+        req.method === 'GET' &&
+        req.url === '/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances/vm-a'
+      ) {
+        return send(404, {
+          apiVersion: 'v1',
+          kind: 'Status',
+          status: 'Failure',
+          code: 404,
+          reason: 'NotFound',
+          message: 'not found',
+        });
       }
       if (req.method === 'PATCH') {
-        patches.push({ contentType: req.headers['content-type'], url: req.url, body: JSON.parse(body) });
+        patches.push({
+          contentType: req.headers['content-type'],
+          url: req.url,
+          body: JSON.parse(body),
+        });
         const ops = JSON.parse(body) as Array<{ op: string; value?: unknown }>;
         const mac = ops.at(-1)!.value;
         if (mac === '02:00:00:00:00:02') {
@@ -110,14 +154,31 @@ before(async () => {
             code: 409,
             reason: 'Conflict',
             message: 'MAC in use',
-            details: { causes: [{ reason: 'FieldValueDuplicate', field: 'spec.template.spec.domain.devices.interfaces[0].macAddress', message: 'MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)' }] },
+            details: {
+              causes: [
+                {
+                  reason: 'FieldValueDuplicate',
+                  field: 'spec.template.spec.domain.devices.interfaces[0].macAddress',
+                  message: 'MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)',
+                },
+              ],
+            },
           });
         }
         const next = structuredClone(vm);
-        next.spec.template.spec.domain.devices.interfaces![0]!.macAddress = String(mac).toLowerCase().replaceAll('-', ':');
+        next.spec.template.spec.domain.devices.interfaces![0]!.macAddress = String(mac)
+          .toLowerCase()
+          .replaceAll('-', ':');
         return send(200, next);
       }
-      send(404, { apiVersion: 'v1', kind: 'Status', status: 'Failure', code: 404, reason: 'NotFound', message: `${req.method} ${req.url}` });
+      send(404, {
+        apiVersion: 'v1',
+        kind: 'Status',
+        status: 'Failure',
+        code: 404,
+        reason: 'NotFound',
+        message: `${req.method} ${req.url}`,
+      });
     });
   });
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
@@ -126,22 +187,55 @@ before(async () => {
 after(() => new Promise<void>((r) => api.close(() => r())));
 
 test('set-mac: a MAC held by another VM prints the field error and exits 1', async () => {
-  const r = await harrow(['--server', apiUrl, '--token', 't', 'set-mac', 'vm-a', 'default', '02:00:00:00:00:02']);
+  const r = await harrow([
+    '--server',
+    apiUrl,
+    '--token',
+    't',
+    'set-mac',
+    'vm-a',
+    'default',
+    '02:00:00:00:00:02',
+  ]);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'error: spec.template.spec.domain.devices.interfaces[0].macAddress: MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)\n');
+  assert.equal(
+    r.stderr,
+    'error: spec.template.spec.domain.devices.interfaces[0].macAddress: MAC 02:00:00:00:00:02 is in use by default/vm-b (interface default)\n',
+  );
   assert.deepEqual(patches.at(-1), {
     contentType: 'application/json-patch+json',
     url: '/apis/kubevirt.io/v1/namespaces/default/virtualmachines/vm-a',
     body: [
-      { op: 'test', path: '/spec/template/spec/domain/devices/interfaces/0/name', value: 'default' },
-      { op: 'test', path: '/spec/template/spec/domain/devices/interfaces/0/macAddress', value: '02:00:00:00:00:01' },
-      { op: 'replace', path: '/spec/template/spec/domain/devices/interfaces/0/macAddress', value: '02:00:00:00:00:02' },
+      {
+        op: 'test',
+        path: '/spec/template/spec/domain/devices/interfaces/0/name',
+        value: 'default',
+      },
+      {
+        op: 'test',
+        path: '/spec/template/spec/domain/devices/interfaces/0/macAddress',
+        value: '02:00:00:00:00:01',
+      },
+      {
+        op: 'replace',
+        path: '/spec/template/spec/domain/devices/interfaces/0/macAddress',
+        value: '02:00:00:00:00:02',
+      },
     ],
   });
 });
 
 test('set-mac on a stopped VM: the change is printed and applies at the next start', async () => {
-  const r = await harrow(['--server', apiUrl, '--token', 't', 'set-mac', 'vm-a', 'default', '02-00-00-00-00-42']);
+  const r = await harrow([
+    '--server',
+    apiUrl,
+    '--token',
+    't',
+    'set-mac',
+    'vm-a',
+    'default',
+    '02-00-00-00-00-42',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stdout,

@@ -9,7 +9,10 @@ import { vmFixture } from './cli-fixtures.ts';
 const IF = '/spec/template/spec/domain/devices/interfaces';
 
 test('the patch tests the interface name and old MAC before replacing it', () => {
-  const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }, { name: 'data', mac: '02:00:00:00:00:02', network: 'n' }]);
+  const vm = vmFixture('vm-a', [
+    { name: 'default', mac: '02:00:00:00:00:01' },
+    { name: 'data', mac: '02:00:00:00:00:02', network: 'n' },
+  ]);
   const p = setMacPatch(vm, 'data', '02:00:00:00:00:42');
   assert.equal(p.index, 1);
   assert.equal(p.old, '02:00:00:00:00:02');
@@ -22,8 +25,17 @@ test('the patch tests the interface name and old MAC before replacing it', () =>
 
 test('an interface without a MAC gets one added; an unknown interface names the ones there are', () => {
   const vm = vmFixture('vm-a', [{ name: 'default' }]);
-  assert.deepEqual(setMacPatch(vm, 'default', '02:00:00:00:00:42').ops.at(-1), { op: 'add', path: `${IF}/0/macAddress`, value: '02:00:00:00:00:42' });
-  assert.throws(() => setMacPatch(vm, 'eth9', '02:00:00:00:00:42'), (e: unknown) => e instanceof CliError && /has no interface "eth9" \(its interfaces: default\)/.test(e.message));
+  assert.deepEqual(setMacPatch(vm, 'default', '02:00:00:00:00:42').ops.at(-1), {
+    op: 'add',
+    path: `${IF}/0/macAddress`,
+    value: '02:00:00:00:00:42',
+  });
+  assert.throws(
+    () => setMacPatch(vm, 'eth9', '02:00:00:00:00:42'),
+    (e: unknown) =>
+      e instanceof CliError &&
+      /has no interface "eth9" \(its interfaces: default\)/.test(e.message),
+  );
 });
 
 test('connectivity: the audit record for this interface and MAC after the change, not an older one', () => {
@@ -44,12 +56,19 @@ test('connectivity: the audit record for this interface and MAC after the change
       },
       now: new Date(at),
     });
-  const records = [rec('02:00:00:00:00:42', '2026-01-01T11:00:00Z', false), rec('02:00:00:00:00:01', '2026-01-01T12:00:05Z', false)];
-  assert.equal(findConnectivity(records, undefined, 'default', '02:00:00:00:00:42', since), undefined);
+  const records = [
+    rec('02:00:00:00:00:42', '2026-01-01T11:00:00Z', false),
+    rec('02:00:00:00:00:01', '2026-01-01T12:00:05Z', false),
+  ];
+  assert.equal(
+    findConnectivity(records, undefined, 'default', '02:00:00:00:00:42', since),
+    undefined,
+  );
   records.push(rec('02:00:00:00:00:42', '2026-01-01T12:00:09Z', true));
   assert.deepEqual(findConnectivity(records, undefined, 'default', '02-00-00-00-00-42', since), {
     ok: true,
-    message: 'lease and gateway ok (lease 198.19.1.7 for 02:00:00:00:00:42, gateway 198.19.0.1 reachable)',
+    message:
+      'lease and gateway ok (lease 198.19.1.7 for 02:00:00:00:00:42, gateway 198.19.0.1 reachable)',
     source: 'audit',
   });
 });
@@ -57,9 +76,21 @@ test('connectivity: the audit record for this interface and MAC after the change
 test('connectivity: else the VM condition when it is about this MAC', () => {
   const since = new Date('2026-01-01T12:00:00Z');
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:42' }], {
-    conditions: [{ type: 'ConnectivityCheck', status: 'False', reason: 'NoLease', message: 'no DHCP lease for 02:00:00:00:00:42', lastTransitionTime: '2026-01-01T10:00:00Z' }],
+    conditions: [
+      {
+        type: 'ConnectivityCheck',
+        status: 'False',
+        reason: 'NoLease',
+        message: 'no DHCP lease for 02:00:00:00:00:42',
+        lastTransitionTime: '2026-01-01T10:00:00Z',
+      },
+    ],
   });
-  assert.deepEqual(findConnectivity([], vm, 'default', '02:00:00:00:00:42', since), { ok: false, message: 'no DHCP lease for 02:00:00:00:00:42', source: 'condition' });
+  assert.deepEqual(findConnectivity([], vm, 'default', '02:00:00:00:00:42', since), {
+    ok: false,
+    message: 'no DHCP lease for 02:00:00:00:00:42',
+    source: 'condition',
+  });
   assert.equal(findConnectivity([], vm, 'default', '02:00:00:00:00:43', since), undefined);
 });
 
@@ -73,5 +104,14 @@ test('a connectivity message that already names lease and gateway is not repeate
     message: 'interface default: lease 198.19.1.7 for the new MAC, gateway 198.19.0.1 reachable',
   };
   assert.equal(describeConnectivity(c), c.message);
-  assert.equal(describeConnectivity({ ...c, ok: false, lease: null, gateway: { ip: '198.19.0.1', reachable: false }, message: 'failed' }), 'failed (no DHCP lease, gateway 198.19.0.1 unreachable)');
+  assert.equal(
+    describeConnectivity({
+      ...c,
+      ok: false,
+      lease: null,
+      gateway: { ip: '198.19.0.1', reachable: false },
+      message: 'failed',
+    }),
+    'failed (no DHCP lease, gateway 198.19.0.1 unreachable)',
+  );
 });

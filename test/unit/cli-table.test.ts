@@ -4,10 +4,13 @@ import assert from 'node:assert/strict';
 import { age, formatTable, humanDuration, truncate } from '../../src/cli/table.ts';
 
 test('columns are padded to the widest cell plus three spaces; the last column is not padded', () => {
-  const t = formatTable(['NAME', 'STATUS', 'MACS'], [
-    ['vm-a', 'Running', 'default=02:00:00:00:00:01'],
-    ['a-much-longer-name', 'Stopped', '-'],
-  ]);
+  const t = formatTable(
+    ['NAME', 'STATUS', 'MACS'],
+    [
+      ['vm-a', 'Running', 'default=02:00:00:00:00:01'],
+      ['a-much-longer-name', 'Stopped', '-'],
+    ],
+  );
   assert.equal(
     t,
     'NAME                 STATUS    MACS\n' +
@@ -17,7 +20,13 @@ test('columns are padded to the widest cell plus three spaces; the last column i
 });
 
 test('cells with newlines stay on one line; multi-byte characters count as one column', () => {
-  const t = formatTable(['A', 'B'], [['x\ny', '1'], ['→…', '2']]);
+  const t = formatTable(
+    ['A', 'B'],
+    [
+      ['x\ny', '1'],
+      ['→…', '2'],
+    ],
+  );
   assert.equal(t, 'A     B\nx y   1\n→…    2\n');
 });
 

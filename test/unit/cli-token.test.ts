@@ -14,7 +14,11 @@ const requests: Array<{ method: string; url: string; body: string }> = [];
 let api: Server;
 let apiUrl = '';
 
-const harrow = (args: string[]): Promise<CliRun> => runCliInProcess(['--server', apiUrl, '--token', 't', ...args], { env: { HOME: empty }, cwd: empty });
+const harrow = (args: string[]): Promise<CliRun> =>
+  runCliInProcess(['--server', apiUrl, '--token', 't', ...args], {
+    env: { HOME: empty },
+    cwd: empty,
+  });
 
 before(async () => {
   api = createServer((req, res) => {
@@ -32,11 +36,31 @@ before(async () => {
           kind: 'ApiTokenList',
           apiVersion: 'harrow.io/v1',
           metadata: {},
-          items: [{ apiVersion: 'harrow.io/v1', kind: 'ApiToken', metadata: { name: '0123456789ab' }, spec: { user: 'olga', role: 'operator', namespaces: ['a', 'b'], tokenHash: 'ab'.repeat(32) } }],
+          items: [
+            {
+              apiVersion: 'harrow.io/v1',
+              kind: 'ApiToken',
+              metadata: { name: '0123456789ab' },
+              spec: {
+                user: 'olga',
+                role: 'operator',
+                namespaces: ['a', 'b'],
+                tokenHash: 'ab'.repeat(32),
+              },
+            },
+          ],
         });
       }
-      if (req.method === 'DELETE') return send(200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
-      send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: 'no' });
+      if (req.method === 'DELETE')
+        return send(200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
+      send(404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: 404,
+        reason: 'NotFound',
+        message: 'no',
+      });
     });
   });
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
@@ -46,7 +70,16 @@ after(() => new Promise<void>((r) => api.close(() => r())));
 
 describe('harrow token', () => {
   it('create sends an ApiToken with the hash only and prints the token once', async () => {
-    const r = await harrow(['token', 'create', '--user', 'olga', '--role', 'operator', '--namespace', 'a,b']);
+    const r = await harrow([
+      'token',
+      'create',
+      '--user',
+      'olga',
+      '--role',
+      'operator',
+      '--namespace',
+      'a,b',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const token = r.stdout.trim();
     assert.match(token, /^harrow_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
@@ -55,28 +88,48 @@ describe('harrow token', () => {
     assert.equal(sent.method, 'POST');
     assert.equal(sent.url, '/apis/harrow.io/v1/apitokens');
     assert.ok(!sent.body.includes(token.split('_')[2]!), 'the secret never leaves the CLI');
-    const object = JSON.parse(sent.body) as { metadata: { name: string }; spec: Record<string, unknown> };
+    const object = JSON.parse(sent.body) as {
+      metadata: { name: string };
+      spec: Record<string, unknown>;
+    };
     assert.equal(object.metadata.name, token.split('_')[1]);
-    assert.deepEqual(object.spec, { user: 'olga', role: 'operator', namespaces: ['a', 'b'], tokenHash: createHash('sha256').update(token).digest('hex') });
+    assert.deepEqual(object.spec, {
+      user: 'olga',
+      role: 'operator',
+      namespaces: ['a', 'b'],
+      tokenHash: createHash('sha256').update(token).digest('hex'),
+    });
   });
 
   it('list prints id, user, role and namespaces, never a hash; revoke deletes by id', async () => {
     const list = await harrow(['token', 'list']);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^ID\s+USER\s+ROLE\s+NAMESPACES\s+AGE\n0123456789ab\s+olga\s+operator\s+a,b\s+/);
+    assert.match(
+      list.stdout,
+      /^ID\s+USER\s+ROLE\s+NAMESPACES\s+AGE\n0123456789ab\s+olga\s+operator\s+a,b\s+/,
+    );
     assert.ok(!list.stdout.includes('abab'));
     const revoke = await harrow(['token', 'revoke', '0123456789ab']);
     assert.equal(revoke.code, 0, revoke.stderr);
-    assert.deepEqual(requests.at(-1)!.method + ' ' + requests.at(-1)!.url, 'DELETE /apis/harrow.io/v1/apitokens/0123456789ab');
+    assert.deepEqual(
+      requests.at(-1)!.method + ' ' + requests.at(-1)!.url,
+      'DELETE /apis/harrow.io/v1/apitokens/0123456789ab',
+    );
   });
 
   it('refuses what cannot make a sensible token (exit 2) without calling the API', async () => {
     const before = requests.length;
     for (const [args, message] of [
       [['token', 'create', '--role', 'viewer', '-n', 'a'], /--user NAME is required/],
-      [['token', 'create', '--user', 'v', '--role', 'root', '-n', 'a'], /--role must be one of admin, operator, viewer/],
+      [
+        ['token', 'create', '--user', 'v', '--role', 'root', '-n', 'a'],
+        /--role must be one of admin, operator, viewer/,
+      ],
       [['token', 'create', '--user', 'v', '--role', 'viewer'], /a viewer token needs --namespace/],
-      [['token', 'create', '--user', 'v', '--role', 'admin', '-n', 'a'], /not limited to namespaces/],
+      [
+        ['token', 'create', '--user', 'v', '--role', 'admin', '-n', 'a'],
+        /not limited to namespaces/,
+      ],
       [['token', 'revoke'], /missing ID/],
       [['token', 'list', '--user', 'x'], /apply to token create/],
       [['token', 'rotate'], /unknown subcommand "rotate"/],

@@ -43,5 +43,10 @@ test('off a terminal nothing is drawn; an unreachable server is a status, the ti
 
 test('any other error ends the wait at once', async () => {
   const t = io(false);
-  await assert.rejects(pollUntil(t.io, { label: 'vm-a', timeoutMs: 5000 }, async () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    pollUntil(t.io, { label: 'vm-a', timeoutMs: 5000 }, async () =>
+      Promise.reject(new Error('boom')),
+    ),
+    /boom/,
+  );
 });

@@ -29,22 +29,46 @@ describe('clone controller', () => {
   let admission: AdmissionPlugin[];
 
   const create = async (kind: string, object: KubeObject): Promise<KubeObject> =>
-    (await admitAndCommit({ store, admission }, { info: kindInfo(kind), operation: 'create', object, user, dryRun: false, verb: 'create', code: 201 })).object;
+    (
+      await admitAndCommit(
+        { store, admission },
+        {
+          info: kindInfo(kind),
+          operation: 'create',
+          object,
+          user,
+          dryRun: false,
+          verb: 'create',
+          code: 201,
+        },
+      )
+    ).object;
 
-  const cloneOf = (name: string, source: string, target: string, newMacAddresses?: Record<string, string>): VirtualMachineClone => ({
+  const cloneOf = (
+    name: string,
+    source: string,
+    target: string,
+    newMacAddresses?: Record<string, string>,
+  ): VirtualMachineClone => ({
     apiVersion: 'clone.kubevirt.io/v1beta1',
     kind: 'VirtualMachineClone',
     metadata: { name, namespace: 'default' },
-    spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: source }, target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: target }, ...(newMacAddresses ? { newMacAddresses } : {}) },
+    spec: {
+      source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: source },
+      target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: target },
+      ...(newMacAddresses ? { newMacAddresses } : {}),
+    },
   });
 
   const finished = (name: string): Promise<VirtualMachineClone> =>
     waitFor(`clone ${name} finished`, async () => {
-      const c = (await store.get({ kind: 'VirtualMachineClone', namespace: 'default', name })) as VirtualMachineClone | undefined;
+      const c = (await store.get({ kind: 'VirtualMachineClone', namespace: 'default', name })) as
+        VirtualMachineClone | undefined;
       return c?.status?.phase === 'Succeeded' || c?.status?.phase === 'Failed' ? c : undefined;
     });
 
-  const macsOf = (vm: VirtualMachine | undefined): Array<string | undefined> => (vm?.spec.template.spec.domain.devices.interfaces ?? []).map((i) => i.macAddress);
+  const macsOf = (vm: VirtualMachine | undefined): Array<string | undefined> =>
+    (vm?.spec.template.spec.domain.devices.interfaces ?? []).map((i) => i.macAddress);
 
   before(async () => {
     store = await openSqliteStore(':memory:');
@@ -73,7 +97,10 @@ describe('clone controller', () => {
     const src = vmManifest('stopped-src', { runStrategy: 'Halted', nads: ['lan'] });
     src.metadata.annotations = { 'harvesterhci.io/mac-address': '{}' };
     const source = (await create('VirtualMachine', src)) as VirtualMachine;
-    await create('VirtualMachineClone', cloneOf('c-stopped', 'stopped-src', 'stopped-dst', { net1: '02:aa:bb:00:00:01' }));
+    await create(
+      'VirtualMachineClone',
+      cloneOf('c-stopped', 'stopped-src', 'stopped-dst', { net1: '02:aa:bb:00:00:01' }),
+    );
     const done = await finished('c-stopped');
     assert.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status));
     assert.equal(done.status?.targetName, 'stopped-dst');
@@ -90,15 +117,34 @@ describe('clone controller', () => {
       assert.equal(a?.spec.owner.name, 'stopped-dst', `${mac} reserved for the clone`);
     }
     const events = (await store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(events.some((e) => e.involvedObject.name === 'c-stopped' && e.reason === 'CloneSucceeded'));
-    const audit = (await store.list('AuditRecord', { namespace: 'default' })).items as AuditRecord[];
-    assert.ok(audit.some((r) => r.spec.verb === 'clone' && r.spec.resource.name === 'c-stopped' && r.spec.outcome.status === 'Success'));
-    assert.ok(audit.some((r) => r.spec.verb === 'create' && r.spec.resource.name === 'stopped-dst'), 'the VM create is audited like a user one');
+    assert.ok(
+      events.some((e) => e.involvedObject.name === 'c-stopped' && e.reason === 'CloneSucceeded'),
+    );
+    const audit = (await store.list('AuditRecord', { namespace: 'default' }))
+      .items as AuditRecord[];
+    assert.ok(
+      audit.some(
+        (r) =>
+          r.spec.verb === 'clone' &&
+          r.spec.resource.name === 'c-stopped' &&
+          r.spec.outcome.status === 'Success',
+      ),
+    );
+    assert.ok(
+      audit.some((r) => r.spec.verb === 'create' && r.spec.resource.name === 'stopped-dst'),
+      'the VM create is audited like a user one',
+    );
   });
 
   test('a running VM is cloned: the clone starts with its own MAC while the source keeps running', async () => {
-    const source = (await create('VirtualMachine', vmManifest('run-src', { runStrategy: 'Always' }))) as VirtualMachine;
-    await waitFor('run-src running', async () => (await getVmi(store, 'run-src'))?.status?.phase === 'Running');
+    const source = (await create(
+      'VirtualMachine',
+      vmManifest('run-src', { runStrategy: 'Always' }),
+    )) as VirtualMachine;
+    await waitFor(
+      'run-src running',
+      async () => (await getVmi(store, 'run-src'))?.status?.phase === 'Running',
+    );
     await create('VirtualMachineClone', cloneOf('c-run', 'run-src', 'run-dst'));
     assert.equal((await finished('c-run')).status?.phase, 'Succeeded');
     const vmi = await waitFor('run-dst running', async () => {
@@ -112,17 +158,29 @@ describe('clone controller', () => {
   });
 
   test('a given MAC another VM holds fails the clone naming field and holder; admission refuses it up front', async () => {
-    const holder = (await create('VirtualMachine', vmManifest('holder', { runStrategy: 'Halted' }))) as VirtualMachine;
+    const holder = (await create(
+      'VirtualMachine',
+      vmManifest('holder', { runStrategy: 'Halted' }),
+    )) as VirtualMachine;
     const held = macsOf(holder)[0]!;
-    await assert.rejects(create('VirtualMachineClone', cloneOf('c-held', 'holder', 'held-dst', { default: held })), (e: unknown) => {
-      const err = e as { code: number; details: { causes?: Array<{ field: string; message: string }> } };
-      assert.equal(err.code, 409);
-      assert.equal(err.details.causes?.[0]?.field, 'spec.newMacAddresses["default"]');
-      assert.match(err.details.causes?.[0]?.message ?? '', /default\/holder/);
-      return true;
-    });
+    await assert.rejects(
+      create('VirtualMachineClone', cloneOf('c-held', 'holder', 'held-dst', { default: held })),
+      (e: unknown) => {
+        const err = e as {
+          code: number;
+          details: { causes?: Array<{ field: string; message: string }> };
+        };
+        assert.equal(err.code, 409);
+        assert.equal(err.details.causes?.[0]?.field, 'spec.newMacAddresses["default"]');
+        assert.match(err.details.causes?.[0]?.message ?? '', /default\/holder/);
+        return true;
+      },
+    );
     // Past admission (the MAC taken after the clone was admitted): the target's own admission refuses it.
-    await create('VirtualMachineClone', cloneOf('c-late', 'holder', 'late-dst', { default: '02:aa:bb:00:00:77' }));
+    await create(
+      'VirtualMachineClone',
+      cloneOf('c-late', 'holder', 'late-dst', { default: '02:aa:bb:00:00:77' }),
+    );
     const other = vmManifest('late-taker', { runStrategy: 'Halted', macs: ['02:aa:bb:00:00:77'] });
     await create('VirtualMachine', other).catch(() => undefined);
     const done = await finished('c-late');
@@ -141,31 +199,66 @@ describe('clone controller', () => {
   test('a clone waits for a source that does not exist yet (and fails then if it names an interface the source lacks); a clone onto an existing VM is refused', async () => {
     await create('VirtualMachineClone', cloneOf('c-wait', 'later', 'later-dst'));
     await waitFor('SourceDoesNotExist', async () => {
-      const c = (await store.get({ kind: 'VirtualMachineClone', namespace: 'default', name: 'c-wait' })) as VirtualMachineClone;
-      return c.status?.conditions?.find((x) => x.type === 'Progressing')?.reason === 'SourceDoesNotExist';
+      const c = (await store.get({
+        kind: 'VirtualMachineClone',
+        namespace: 'default',
+        name: 'c-wait',
+      })) as VirtualMachineClone;
+      return (
+        c.status?.conditions?.find((x) => x.type === 'Progressing')?.reason === 'SourceDoesNotExist'
+      );
     });
-    await create('VirtualMachineClone', cloneOf('c-wait-bad', 'later', 'later-bad', { nope: '02:aa:bb:00:00:99' }));
+    await create(
+      'VirtualMachineClone',
+      cloneOf('c-wait-bad', 'later', 'later-bad', { nope: '02:aa:bb:00:00:99' }),
+    );
     await create('VirtualMachine', vmManifest('later', { runStrategy: 'Halted' }));
     assert.equal((await finished('c-wait')).status?.phase, 'Succeeded');
     const bad = await finished('c-wait-bad');
     assert.equal(bad.status?.phase, 'Failed');
-    assert.match(bad.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '', /"nope".*no such interface/);
-    await assert.rejects(create('VirtualMachineClone', cloneOf('c-exists', 'later', 'holder')), (e: unknown) => {
-      assert.equal((e as { details: { causes?: Array<{ field: string }> } }).details.causes?.[0]?.field, 'spec.target.name');
-      return true;
-    });
+    assert.match(
+      bad.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '',
+      /"nope".*no such interface/,
+    );
+    await assert.rejects(
+      create('VirtualMachineClone', cloneOf('c-exists', 'later', 'holder')),
+      (e: unknown) => {
+        assert.equal(
+          (e as { details: { causes?: Array<{ field: string }> } }).details.causes?.[0]?.field,
+          'spec.target.name',
+        );
+        return true;
+      },
+    );
   });
 
   test('20 clones at once get 20 distinct MACs and all start', async () => {
     await create('VirtualMachine', vmManifest('many-src', { runStrategy: 'Always' }));
-    await Promise.all(Array.from({ length: 20 }, (_, i) => create('VirtualMachineClone', cloneOf(`c-many-${i}`, 'many-src', `many-${i}`))));
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => finished(`c-many-${i}`)));
-    assert.deepEqual(results.map((r) => r.status?.phase), Array(20).fill('Succeeded'));
-    const all = await Promise.all(Array.from({ length: 20 }, async (_, i) => macsOf(await getVm(store, `many-${i}`))[0]));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        create('VirtualMachineClone', cloneOf(`c-many-${i}`, 'many-src', `many-${i}`)),
+      ),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => finished(`c-many-${i}`)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status?.phase),
+      Array(20).fill('Succeeded'),
+    );
+    const all = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => macsOf(await getVm(store, `many-${i}`))[0]),
+    );
     assert.equal(new Set(all).size, 20, JSON.stringify(all));
-    await waitFor('20 clones running', async () => {
-      const vmis = await Promise.all(Array.from({ length: 20 }, (_, i) => getVmi(store, `many-${i}`)));
-      return vmis.every((v) => v?.status?.phase === 'Running');
-    }, 20_000);
+    await waitFor(
+      '20 clones running',
+      async () => {
+        const vmis = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => getVmi(store, `many-${i}`)),
+        );
+        return vmis.every((v) => v?.status?.phase === 'Running');
+      },
+      20_000,
+    );
   });
 });

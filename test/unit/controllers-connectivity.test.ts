@@ -3,20 +3,45 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { changedMacs } from '../../src/controllers/connectivity.ts';
 import type { AuditRecord, KubeEvent, VirtualMachineInstance } from '../../src/resources/types.ts';
-import { getVm, getVmi, nadManifest, patchVm, setRequests, startHarness, vmManifest, waitFor, waitRunning, type Harness } from './controllers-harness.ts';
+import {
+  getVm,
+  getVmi,
+  nadManifest,
+  patchVm,
+  setRequests,
+  startHarness,
+  vmManifest,
+  waitFor,
+  waitRunning,
+  type Harness,
+} from './controllers-harness.ts';
 
-const condition = (o: { status?: { conditions?: Array<{ type: string }> } } | undefined, type: string) =>
-  o?.status?.conditions?.find((c) => c.type === type) as { type: string; status: string; reason?: string; message?: string } | undefined;
+const condition = (
+  o: { status?: { conditions?: Array<{ type: string }> } } | undefined,
+  type: string,
+) =>
+  o?.status?.conditions?.find((c) => c.type === type) as
+    { type: string; status: string; reason?: string; message?: string } | undefined;
 
-async function restartWithNewMac(h: Harness, name: string, index: number, mac: string): Promise<VirtualMachineInstance> {
+async function restartWithNewMac(
+  h: Harness,
+  name: string,
+  index: number,
+  mac: string,
+): Promise<VirtualMachineInstance> {
   const old = (await getVmi(h.store, name)) as VirtualMachineInstance;
   await patchVm(h.store, name, (vm) => {
     vm.spec.template.spec.domain.devices.interfaces![index]!.macAddress = mac;
   });
-  await setRequests(h.store, name, [{ action: 'Stop', uid: old.metadata.uid as string }, { action: 'Start' }]);
+  await setRequests(h.store, name, [
+    { action: 'Stop', uid: old.metadata.uid as string },
+    { action: 'Start' },
+  ]);
   return waitFor('new instance running', async () => {
     const v = await getVmi(h.store, name);
-    return v && v.metadata.uid !== old.metadata.uid && v.status?.phase === 'Running' ? v : undefined;
+    return v && v.metadata.uid !== old.metadata.uid && v.status?.phase === 'Running'
+      ? v
+      : undefined;
   });
 }
 
@@ -25,11 +50,24 @@ describe('changedMacs (pure)', () => {
     const vmi: VirtualMachineInstance = {
       apiVersion: 'kubevirt.io/v1',
       kind: 'VirtualMachineInstance',
-      metadata: { name: 'x', namespace: 'default', annotations: { 'harrow.io/previous-macs': JSON.stringify({ default: '02:00:00:00:00:01' }) } },
+      metadata: {
+        name: 'x',
+        namespace: 'default',
+        annotations: {
+          'harrow.io/previous-macs': JSON.stringify({ default: '02:00:00:00:00:01' }),
+        },
+      },
       spec: vmManifest('x', { macs: ['02:00:00:00:00:02'] }).spec.template.spec,
     };
-    assert.deepEqual(changedMacs(vmi, () => undefined), [{ interface: 'default', old: '02:00:00:00:00:01', new: '02:00:00:00:00:02' }]);
-    assert.deepEqual(changedMacs(vmi, () => '02:00:00:00:00:01'), [], 'the pod interface MAC is the platform MAC');
+    assert.deepEqual(
+      changedMacs(vmi, () => undefined),
+      [{ interface: 'default', old: '02:00:00:00:00:01', new: '02:00:00:00:00:02' }],
+    );
+    assert.deepEqual(
+      changedMacs(vmi, () => '02:00:00:00:00:01'),
+      [],
+      'the pod interface MAC is the platform MAC',
+    );
   });
 });
 
@@ -37,7 +75,11 @@ describe('connectivity check on the sim runtime', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness({ connectivityTimeoutMs: 800 });
-    await h.store.create(nadManifest('tiny', { ipam: { subnet: '198.18.20.0/24', rangeStart: '198.18.20.10', rangeEnd: '198.18.20.10' } }));
+    await h.store.create(
+      nadManifest('tiny', {
+        ipam: { subnet: '198.18.20.0/24', rangeStart: '198.18.20.10', rangeEnd: '198.18.20.10' },
+      }),
+    );
   });
   after(async () => h.close());
 
@@ -45,14 +87,24 @@ describe('connectivity check on the sim runtime', () => {
     await h.store.create(vmManifest('mover', { macs: ['02:00:00:00:50:01'] }));
     await waitRunning(h, 'mover');
     await restartWithNewMac(h, 'mover', 0, '02:00:00:00:50:02');
-    const c = await waitFor('ConnectivityCheck', async () => condition(await getVm(h.store, 'mover'), 'ConnectivityCheck'));
+    const c = await waitFor('ConnectivityCheck', async () =>
+      condition(await getVm(h.store, 'mover'), 'ConnectivityCheck'),
+    );
     assert.equal(c.status, 'True', c.message);
     assert.match(c.message ?? '', /02:00:00:00:50:01 → 02:00:00:00:50:02/);
     const audit = (await h.store.list('AuditRecord', { namespace: 'default' })).items.find(
-      (a) => (a as AuditRecord).spec.verb === 'connectivity-check' && (a as AuditRecord).spec.resource.name === 'mover',
+      (a) =>
+        (a as AuditRecord).spec.verb === 'connectivity-check' &&
+        (a as AuditRecord).spec.resource.name === 'mover',
     ) as AuditRecord;
     assert.equal(audit.spec.user, 'system:harrow:controller');
-    assert.deepEqual(audit.spec.changes, [{ field: 'interfaces[default].macAddress', old: '02:00:00:00:50:01', new: '02:00:00:00:50:02' }]);
+    assert.deepEqual(audit.spec.changes, [
+      {
+        field: 'interfaces[default].macAddress',
+        old: '02:00:00:00:50:01',
+        new: '02:00:00:00:50:02',
+      },
+    ]);
     assert.equal(audit.spec.connectivity?.ok, true);
     assert.equal(audit.spec.connectivity?.macAddress, '02:00:00:00:50:02');
     assert.equal(audit.spec.connectivity?.lease?.macAddress, '02:00:00:00:50:02');
@@ -60,14 +112,19 @@ describe('connectivity check on the sim runtime', () => {
     assert.deepEqual(audit.spec.connectivity?.gateway, { ip: '198.19.0.1', reachable: true });
     // The event follows the condition.
     await waitFor('ConnectivityCheckPassed event', async () =>
-      ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some((e) => e.reason === 'ConnectivityCheckPassed' && e.involvedObject.name === 'mover'),
+      ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some(
+        (e) => e.reason === 'ConnectivityCheckPassed' && e.involvedObject.name === 'mover',
+      ),
     );
   });
 
   test('a restart without a MAC change runs no check', async () => {
     await h.store.create(vmManifest('same', { macs: ['02:00:00:00:51:01'] }));
     const first = await waitRunning(h, 'same');
-    await setRequests(h.store, 'same', [{ action: 'Stop', uid: first.metadata.uid as string }, { action: 'Start' }]);
+    await setRequests(h.store, 'same', [
+      { action: 'Stop', uid: first.metadata.uid as string },
+      { action: 'Start' },
+    ]);
     await waitFor('restarted', async () => {
       const v = await getVmi(h.store, 'same');
       return v && v.metadata.uid !== first.metadata.uid ? v : undefined;
@@ -79,23 +136,39 @@ describe('connectivity check on the sim runtime', () => {
 
   test('when the network has no address left for the new MAC, the check reports False naming the missing lease', async () => {
     // "squatter" takes the only address of the network first.
-    await h.store.create(vmManifest('squatter', { macs: ['02:00:00:00:52:01', '02:00:00:00:52:02'], nads: ['tiny'] }));
+    await h.store.create(
+      vmManifest('squatter', { macs: ['02:00:00:00:52:01', '02:00:00:00:52:02'], nads: ['tiny'] }),
+    );
     await waitRunning(h, 'squatter');
-    await h.store.create(vmManifest('late', { macs: ['02:00:00:00:53:01', '02:00:00:00:53:02'], nads: ['tiny'] }));
-    await waitFor('late running', async () => (await getVmi(h.store, 'late'))?.status?.phase === 'Running');
+    await h.store.create(
+      vmManifest('late', { macs: ['02:00:00:00:53:01', '02:00:00:00:53:02'], nads: ['tiny'] }),
+    );
+    await waitFor(
+      'late running',
+      async () => (await getVmi(h.store, 'late'))?.status?.phase === 'Running',
+    );
     await restartWithNewMac(h, 'late', 1, '02:00:00:00:53:03');
-    const c = await waitFor('ConnectivityCheck', async () => condition(await getVm(h.store, 'late'), 'ConnectivityCheck'), 5_000);
+    const c = await waitFor(
+      'ConnectivityCheck',
+      async () => condition(await getVm(h.store, 'late'), 'ConnectivityCheck'),
+      5_000,
+    );
     assert.equal(c.status, 'False');
     assert.match(c.message ?? '', /no DHCP lease for 02:00:00:00:53:03 on default\/tiny/);
     const audit = (await h.store.list('AuditRecord', { namespace: 'default' })).items.find(
-      (a) => (a as AuditRecord).spec.verb === 'connectivity-check' && (a as AuditRecord).spec.resource.name === 'late',
+      (a) =>
+        (a as AuditRecord).spec.verb === 'connectivity-check' &&
+        (a as AuditRecord).spec.resource.name === 'late',
     ) as AuditRecord;
     assert.equal(audit.spec.outcome.status, 'Failure');
     assert.equal(audit.spec.connectivity?.ok, false);
     assert.equal(audit.spec.connectivity?.lease, null);
     await waitFor('ConnectivityCheckFailed event', async () =>
       ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some(
-        (e) => e.reason === 'ConnectivityCheckFailed' && e.type === 'Warning' && e.involvedObject.name === 'late',
+        (e) =>
+          e.reason === 'ConnectivityCheckFailed' &&
+          e.type === 'Warning' &&
+          e.involvedObject.name === 'late',
       ),
     );
   });

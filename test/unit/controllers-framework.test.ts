@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { recordEvent } from '../../src/controllers/events.ts';
-import { ControllerManager, Informer, objectKey, type Result } from '../../src/controllers/framework.ts';
+import {
+  ControllerManager,
+  Informer,
+  objectKey,
+  type Result,
+} from '../../src/controllers/framework.ts';
 import { pino } from 'pino';
 import { MetricsRegistry } from '../../src/controllers/metrics.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
@@ -10,7 +15,12 @@ import type { KubeEvent } from '../../src/resources/types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
 
-const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ns' }, spec: { containers: [], data } });
+const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'ns' },
+  spec: { containers: [], data },
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function withManager(
@@ -126,14 +136,23 @@ describe('controller runner', () => {
       assert.equal(times.length, 4);
       const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
       // 10, 20, 40 ms (timers may fire a little late, never early)
-      assert.ok((gaps[0] as number) >= 9 && (gaps[1] as number) >= 19 && (gaps[2] as number) >= 39, String(gaps));
+      assert.ok(
+        (gaps[0] as number) >= 9 && (gaps[1] as number) >= 19 && (gaps[2] as number) >= 39,
+        String(gaps),
+      );
     });
   });
 
   test('requeueAfter runs the key again after the delay', async () => {
     await withManager(async (m) => {
       const times: number[] = [];
-      const c = m.controller({ name: 't', reconcile: async () => (times.push(Date.now()), times.length < 3 ? { requeueAfter: 30 } : {}) });
+      const c = m.controller({
+        name: 't',
+        reconcile: async () => (
+          times.push(Date.now()),
+          times.length < 3 ? { requeueAfter: 30 } : {}
+        ),
+      });
       await m.start();
       c.enqueue('k');
       while (times.length < 3) await sleep(5);
@@ -170,13 +189,22 @@ describe('controller runner', () => {
       await m.start();
       await store.create(cm('a', { x: 'red' }));
       await store.create(cm('b', { x: 'red' }));
-      assert.deepEqual(inf.byIndex('data', 'red').map((o) => o.metadata.name).sort(), ['a', 'b']);
+      assert.deepEqual(
+        inf
+          .byIndex('data', 'red')
+          .map((o) => o.metadata.name)
+          .sort(),
+        ['a', 'b'],
+      );
       const a = (await store.get({ kind: 'Pod', namespace: 'ns', name: 'a' })) as KubeObject;
       (a.spec as { data: Record<string, string> }).data = { x: 'blue' };
       await store.update(a);
       await store.delete({ kind: 'Pod', namespace: 'ns', name: 'b' });
       assert.deepEqual(inf.byIndex('data', 'red'), []);
-      assert.deepEqual(inf.byIndex('data', 'blue').map((o) => o.metadata.name), ['a']);
+      assert.deepEqual(
+        inf.byIndex('data', 'blue').map((o) => o.metadata.name),
+        ['a'],
+      );
     });
   });
 });
@@ -185,9 +213,18 @@ describe('events', () => {
   test('a repeated event is aggregated: one object, count and lastTimestamp', async () => {
     const store = await openSqliteStore(':memory:');
     try {
-      const vm = (await store.create({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'v', namespace: 'default' }, spec: {} })) as KubeObject;
-      await recordEvent(store, vm, 'Normal', 'Started', 'started', { now: new Date('2026-01-01T00:00:00Z') });
-      const second = await recordEvent(store, vm, 'Normal', 'Started', 'started', { now: new Date('2026-01-01T00:01:00Z') });
+      const vm = (await store.create({
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachine',
+        metadata: { name: 'v', namespace: 'default' },
+        spec: {},
+      })) as KubeObject;
+      await recordEvent(store, vm, 'Normal', 'Started', 'started', {
+        now: new Date('2026-01-01T00:00:00Z'),
+      });
+      const second = await recordEvent(store, vm, 'Normal', 'Started', 'started', {
+        now: new Date('2026-01-01T00:01:00Z'),
+      });
       await recordEvent(store, vm, 'Warning', 'Failed', 'boom');
       const events = (await store.list('Event', { namespace: 'default' })).items as KubeEvent[];
       assert.equal(events.length, 2);
@@ -236,7 +273,11 @@ describe('Informer when the store ends its watch', () => {
       commit: (ops) => real.commit(ops),
       currentResourceVersion: () => real.currentResourceVersion(),
       close: () => real.close(),
-      watch: (kind: string, options: Parameters<ResourceStore['watch']>[1], listener: Parameters<ResourceStore['watch']>[2]) => {
+      watch: (
+        kind: string,
+        options: Parameters<ResourceStore['watch']>[1],
+        listener: Parameters<ResourceStore['watch']>[2],
+      ) => {
         const h = real.watch(kind, options, listener);
         handles.push(h);
         enders.push((e) => {
@@ -255,12 +296,18 @@ describe('Informer when the store ends its watch', () => {
       // Changes while no watch runs: only a re-list can see them.
       await real.delete({ kind: 'Pod', namespace: 'ns', name: 'a' });
       await real.create(cm('b'));
-      for (let i = 0; i < 100 && (informer.get('ns/a') || !informer.get('ns/b')); i++) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(informer.get('ns/a'), undefined, 'the deletion missed while unwatched is caught up');
+      for (let i = 0; i < 100 && (informer.get('ns/a') || !informer.get('ns/b')); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.equal(
+        informer.get('ns/a'),
+        undefined,
+        'the deletion missed while unwatched is caught up',
+      );
       assert.ok(informer.get('ns/b'), 'the creation missed while unwatched is caught up');
       assert.equal(handles.length, 2, 'a new watch was started');
       await real.create(cm('c'));
-      for (let i = 0; i < 100 && !informer.get('ns/c'); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !informer.get('ns/c'); i++)
+        await new Promise((r) => setTimeout(r, 20));
       assert.ok(informer.get('ns/c'), 'and the new watch delivers');
     } finally {
       informer.stop();

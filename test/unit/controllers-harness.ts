@@ -2,7 +2,13 @@
 import { startControllers, type RunningControllers } from '../../src/controllers/index.ts';
 import type { MacAssigner } from '../../src/controllers/context.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import type { KubeEvent, NetworkAttachmentDefinition, VirtualMachine, VirtualMachineInstance, Pod } from '../../src/resources/types.ts';
+import type {
+  KubeEvent,
+  NetworkAttachmentDefinition,
+  VirtualMachine,
+  VirtualMachineInstance,
+  Pod,
+} from '../../src/resources/types.ts';
 import { createSimRuntime, type SimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
@@ -22,7 +28,11 @@ export function counterMacAssigner(store: ResourceStore): MacAssigner & { calls:
     calls: 0,
     async assignMissing(vm: VirtualMachine): Promise<VirtualMachine> {
       assigner.calls++;
-      const current = (await store.get({ kind: 'VirtualMachine', namespace: vm.metadata.namespace ?? 'default', name: vm.metadata.name })) as VirtualMachine;
+      const current = (await store.get({
+        kind: 'VirtualMachine',
+        namespace: vm.metadata.namespace ?? 'default',
+        name: vm.metadata.name,
+      })) as VirtualMachine;
       let changed = false;
       for (const iface of current.spec.template.spec.domain.devices.interfaces ?? []) {
         if (!iface.macAddress) {
@@ -38,7 +48,13 @@ export function counterMacAssigner(store: ResourceStore): MacAssigner & { calls:
 }
 
 export async function startHarness(
-  options: { bootMs?: number; macAssigner?: (store: ResourceStore) => MacAssigner; pollMs?: number; connectivityTimeoutMs?: number; concurrency?: number } = {},
+  options: {
+    bootMs?: number;
+    macAssigner?: (store: ResourceStore) => MacAssigner;
+    pollMs?: number;
+    connectivityTimeoutMs?: number;
+    concurrency?: number;
+  } = {},
 ): Promise<Harness> {
   const store = await openSqliteStore(':memory:');
   const runtime = createSimRuntime({ bootMs: options.bootMs ?? 20 });
@@ -65,19 +81,30 @@ export async function startHarness(
 }
 
 /** Polls until `probe` returns a value (not undefined/false), or fails naming `what` and the last value seen. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
 export function vmManifest(
   name: string,
-  options: { runStrategy?: VirtualMachine['spec']['runStrategy']; macs?: Array<string | undefined>; nads?: string[]; podNetwork?: boolean; namespace?: string } = {},
+  options: {
+    runStrategy?: VirtualMachine['spec']['runStrategy'];
+    macs?: Array<string | undefined>;
+    nads?: string[];
+    podNetwork?: boolean;
+    namespace?: string;
+  } = {},
 ): VirtualMachine {
   const nads = options.nads ?? [];
   const podNetwork = options.podNetwork ?? true;
@@ -102,14 +129,22 @@ export function vmManifest(
               })),
             },
           },
-          networks: names.map((n, i) => (podNetwork && i === 0 ? { name: n, pod: {} } : { name: n, multus: { networkName: nads[podNetwork ? i - 1 : i] as string } })),
+          networks: names.map((n, i) =>
+            podNetwork && i === 0
+              ? { name: n, pod: {} }
+              : { name: n, multus: { networkName: nads[podNetwork ? i - 1 : i] as string } },
+          ),
         },
       },
     },
   };
 }
 
-export function nadManifest(name: string, config: Record<string, unknown>, namespace = 'default'): NetworkAttachmentDefinition {
+export function nadManifest(
+  name: string,
+  config: Record<string, unknown>,
+  namespace = 'default',
+): NetworkAttachmentDefinition {
   return {
     apiVersion: 'k8s.cni.cncf.io/v1',
     kind: 'NetworkAttachmentDefinition',
@@ -118,32 +153,58 @@ export function nadManifest(name: string, config: Record<string, unknown>, names
   };
 }
 
-export const getVm = async (store: ResourceStore, name: string, namespace = 'default'): Promise<VirtualMachine | undefined> =>
+export const getVm = async (
+  store: ResourceStore,
+  name: string,
+  namespace = 'default',
+): Promise<VirtualMachine | undefined> =>
   (await store.get({ kind: 'VirtualMachine', namespace, name })) as VirtualMachine | undefined;
-export const getVmi = async (store: ResourceStore, name: string, namespace = 'default'): Promise<VirtualMachineInstance | undefined> =>
-  (await store.get({ kind: 'VirtualMachineInstance', namespace, name })) as VirtualMachineInstance | undefined;
+export const getVmi = async (
+  store: ResourceStore,
+  name: string,
+  namespace = 'default',
+): Promise<VirtualMachineInstance | undefined> =>
+  (await store.get({ kind: 'VirtualMachineInstance', namespace, name })) as
+    VirtualMachineInstance | undefined;
 
-export async function podsOf(store: ResourceStore, vm: string, namespace = 'default'): Promise<Pod[]> {
-  const list = await store.list('Pod', { namespace, filter: (o: KubeObject) => o.metadata.labels?.['vm.kubevirt.io/name'] === vm });
+export async function podsOf(
+  store: ResourceStore,
+  vm: string,
+  namespace = 'default',
+): Promise<Pod[]> {
+  const list = await store.list('Pod', {
+    namespace,
+    filter: (o: KubeObject) => o.metadata.labels?.['vm.kubevirt.io/name'] === vm,
+  });
   return list.items as Pod[];
 }
 
 /** Waits for the VM's VMI to be Running with the guest agent reporting an IP on every spec interface. */
-export async function waitRunning(h: Harness, name: string, timeoutMs = 5_000): Promise<VirtualMachineInstance> {
+export async function waitRunning(
+  h: Harness,
+  name: string,
+  timeoutMs = 5_000,
+): Promise<VirtualMachineInstance> {
   return waitFor(
     `${name} running with IPs`,
     async () => {
       const vmi = await getVmi(h.store, name);
       if (vmi?.status?.phase !== 'Running') return undefined;
       const specCount = vmi.spec.domain.devices.interfaces?.length ?? 0;
-      const withIp = (vmi.status.interfaces ?? []).filter((i) => i.name && (i.ipAddresses?.length ?? 0) > 0);
+      const withIp = (vmi.status.interfaces ?? []).filter(
+        (i) => i.name && (i.ipAddresses?.length ?? 0) > 0,
+      );
       return withIp.length === specCount ? vmi : undefined;
     },
     timeoutMs,
   );
 }
 
-export async function setRequests(store: ResourceStore, name: string, requests: Array<{ action: 'Start' | 'Stop'; uid?: string }>): Promise<void> {
+export async function setRequests(
+  store: ResourceStore,
+  name: string,
+  requests: Array<{ action: 'Start' | 'Stop'; uid?: string }>,
+): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const vm = (await getVm(store, name)) as VirtualMachine;
     vm.status = { ...(vm.status ?? {}), stateChangeRequests: requests };
@@ -157,7 +218,11 @@ export async function setRequests(store: ResourceStore, name: string, requests: 
   throw new Error('could not set stateChangeRequests');
 }
 
-export async function patchVm(store: ResourceStore, name: string, mutate: (vm: VirtualMachine) => void): Promise<VirtualMachine> {
+export async function patchVm(
+  store: ResourceStore,
+  name: string,
+  mutate: (vm: VirtualMachine) => void,
+): Promise<VirtualMachine> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const vm = (await getVm(store, name)) as VirtualMachine;
     mutate(vm);
@@ -171,6 +236,13 @@ export async function patchVm(store: ResourceStore, name: string, mutate: (vm: V
 }
 
 /** Waits for an Event matching `match` (events are recorded right after the action they report). */
-export async function waitForEvent(store: ResourceStore, what: string, match: (e: KubeEvent) => boolean, namespace = 'default'): Promise<KubeEvent> {
-  return waitFor(`event ${what}`, async () => ((await store.list('Event', { namespace })).items as KubeEvent[]).find(match));
+export async function waitForEvent(
+  store: ResourceStore,
+  what: string,
+  match: (e: KubeEvent) => boolean,
+  namespace = 'default',
+): Promise<KubeEvent> {
+  return waitFor(`event ${what}`, async () =>
+    ((await store.list('Event', { namespace })).items as KubeEvent[]).find(match),
+  );
 }

@@ -1,13 +1,31 @@
 // The observer: VMI status.interfaces the KubeVirt way, and Harrow's GuestMACMismatch when the guest changes its MAC.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { guestMacMismatches, interfaceStatuses, mismatchMessage } from '../../src/controllers/observer.ts';
+import {
+  guestMacMismatches,
+  interfaceStatuses,
+  mismatchMessage,
+} from '../../src/controllers/observer.ts';
 import type { MacAllocation, VirtualMachineInstance } from '../../src/resources/types.ts';
 import { macAllocationName } from '../../src/resources/types.ts';
-import { getVm, getVmi, setRequests, startHarness, vmManifest, waitFor, waitForEvent, waitRunning, type Harness } from './controllers-harness.ts';
+import {
+  getVm,
+  getVmi,
+  setRequests,
+  startHarness,
+  vmManifest,
+  waitFor,
+  waitForEvent,
+  waitRunning,
+  type Harness,
+} from './controllers-harness.ts';
 
-const condition = (o: { status?: { conditions?: Array<{ type: string }> } } | undefined, type: string) =>
-  o?.status?.conditions?.find((c) => c.type === type) as { type: string; status: string; reason?: string; message?: string } | undefined;
+const condition = (
+  o: { status?: { conditions?: Array<{ type: string }> } } | undefined,
+  type: string,
+) =>
+  o?.status?.conditions?.find((c) => c.type === type) as
+    { type: string; status: string; reason?: string; message?: string } | undefined;
 
 describe('interfaceStatuses (pure, KubeVirt NetStat)', () => {
   const vmi: VirtualMachineInstance = {
@@ -16,13 +34,20 @@ describe('interfaceStatuses (pure, KubeVirt NetStat)', () => {
     metadata: { name: 'x', namespace: 'default' },
     spec: vmManifest('x', { macs: ['02:00:00:00:00:01'] }).spec.template.spec,
   };
-  const netStatus = [{ name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true }];
+  const netStatus = [
+    { name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true },
+  ];
 
   test('a guest interface with the platform MAC merges into the spec entry (domain, guest-agent)', () => {
     const s = interfaceStatuses(vmi, netStatus, {
       state: 'Running',
       nics: [{ name: 'default', deviceMac: '02:00:00:00:00:01', guestMac: '02:00:00:00:00:01' }],
-      agent: { interfaces: [{ interfaceName: 'eth0', mac: '02:00:00:00:00:01', ipAddresses: ['198.19.1.5'] }, { interfaceName: 'lo', mac: '00:00:00:00:00:00', ipAddresses: ['127.0.0.1'] }] },
+      agent: {
+        interfaces: [
+          { interfaceName: 'eth0', mac: '02:00:00:00:00:01', ipAddresses: ['198.19.1.5'] },
+          { interfaceName: 'lo', mac: '00:00:00:00:00:00', ipAddresses: ['127.0.0.1'] },
+        ],
+      },
     });
     assert.deepEqual(s, [
       {
@@ -47,38 +72,85 @@ describe('interfaceStatuses (pure, KubeVirt NetStat)', () => {
       agent: { interfaces: [{ interfaceName: 'eth0', mac: '02:00:00:00:00:77', ipAddresses: [] }] },
     });
     assert.deepEqual(s, [
-      { name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', guestMac: '02:00:00:00:00:77', infoSource: 'domain', queueCount: 1 },
-      { interfaceName: 'eth0', mac: '02:00:00:00:00:77', ipAddresses: [], infoSource: 'guest-agent' },
+      {
+        name: 'default',
+        mac: '02:00:00:00:00:01',
+        podInterfaceName: 'eth0',
+        guestMac: '02:00:00:00:00:77',
+        infoSource: 'domain',
+        queueCount: 1,
+      },
+      {
+        interfaceName: 'eth0',
+        mac: '02:00:00:00:00:77',
+        ipAddresses: [],
+        infoSource: 'guest-agent',
+      },
     ]);
     const m = guestMacMismatches(s);
-    assert.deepEqual(m, [{ interface: 'default', podInterfaceName: 'eth0', platformMac: '02:00:00:00:00:01', guestMac: '02:00:00:00:00:77' }]);
+    assert.deepEqual(m, [
+      {
+        interface: 'default',
+        podInterfaceName: 'eth0',
+        platformMac: '02:00:00:00:00:01',
+        guestMac: '02:00:00:00:00:77',
+      },
+    ]);
     const text = mismatchMessage('default', 'x', m);
-    for (const part of ['02:00:00:00:00:01', '02:00:00:00:00:77', 'interface default', 'spoof check', 'no DHCP', 'reverts', 'harrow drift restore', 'harrow drift adopt']) {
+    for (const part of [
+      '02:00:00:00:00:01',
+      '02:00:00:00:00:77',
+      'interface default',
+      'spoof check',
+      'no DHCP',
+      'reverts',
+      'harrow drift restore',
+      'harrow drift adopt',
+    ]) {
       assert.ok(text.includes(part), `message lacks ${part}: ${text}`);
     }
   });
 
   test('the DHCP lease shown is the one for the platform MAC, not one the guest took for another MAC', () => {
     const leases = new Map([
-      ['02:00:00:00:00:01', { mac: '02:00:00:00:00:01', ip: '198.19.1.5', expires: '2026-11-27T01:00:00.000Z' }],
+      [
+        '02:00:00:00:00:01',
+        { mac: '02:00:00:00:00:01', ip: '198.19.1.5', expires: '2026-11-27T01:00:00.000Z' },
+      ],
       ['02:00:00:00:00:77', { mac: '02:00:00:00:00:77', ip: '198.19.1.9' }],
     ]);
     const s = interfaceStatuses(
       vmi,
       netStatus,
-      { state: 'Running', nics: [{ name: 'default', deviceMac: '02:00:00:00:00:01', guestMac: '02:00:00:00:00:01' }] },
+      {
+        state: 'Running',
+        nics: [{ name: 'default', deviceMac: '02:00:00:00:00:01', guestMac: '02:00:00:00:00:01' }],
+      },
       (mac) => leases.get(mac),
     );
-    assert.deepEqual(s[0]?.lease, { ip: '198.19.1.5', macAddress: '02:00:00:00:00:01', expires: '2026-11-27T01:00:00.000Z' });
+    assert.deepEqual(s[0]?.lease, {
+      ip: '198.19.1.5',
+      macAddress: '02:00:00:00:00:01',
+      expires: '2026-11-27T01:00:00.000Z',
+    });
     const none = interfaceStatuses(vmi, netStatus, { state: 'Running', nics: [] }, () => undefined);
     assert.equal(none[0]?.lease, undefined);
   });
 
   test('a stolen MAC held in the same namespace names the holder; one held in another namespace does not', () => {
-    const base = { interface: 'default', podInterfaceName: 'eth0', platformMac: '02:00:00:00:00:01', guestMac: '02:00:00:00:00:02' };
-    const same = mismatchMessage('a', 'x', [{ ...base, heldBy: { namespace: 'a', name: 'victim', interface: 'nic0' } }]);
+    const base = {
+      interface: 'default',
+      podInterfaceName: 'eth0',
+      platformMac: '02:00:00:00:00:01',
+      guestMac: '02:00:00:00:00:02',
+    };
+    const same = mismatchMessage('a', 'x', [
+      { ...base, heldBy: { namespace: 'a', name: 'victim', interface: 'nic0' } },
+    ]);
     assert.match(same, /allocated to VM a\/victim/);
-    const other = mismatchMessage('a', 'x', [{ ...base, heldBy: { namespace: 'b', name: 'secret-vm', interface: 'nic0' } }]);
+    const other = mismatchMessage('a', 'x', [
+      { ...base, heldBy: { namespace: 'b', name: 'secret-vm', interface: 'nic0' } },
+    ]);
     assert.doesNotMatch(other, /secret-vm|\bb\//);
     assert.match(other, /allocated to a VM in another namespace/);
   });
@@ -97,35 +169,92 @@ describe('observer on the sim runtime', () => {
     const uid = vmi.metadata.uid as string;
     // A long poll interval: only the runtime's guest-changed event can bring the change in time.
     const changedAt = Date.now();
-    const r = await h.runtime.exec(uid, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:20:77']);
+    const r = await h.runtime.exec(uid, [
+      'ip',
+      'link',
+      'set',
+      'eth0',
+      'address',
+      '02:00:00:00:20:77',
+    ]);
     assert.equal(r.exitCode, 0, r.stderr);
-    const onVmi = await waitFor('VMI condition', async () => condition(await getVmi(h.store, 'drift'), 'GuestMACMismatch'), 1_000);
-    const onVm = await waitFor('VM condition', async () => condition(await getVm(h.store, 'drift'), 'GuestMACMismatch'), 1_000);
+    const onVmi = await waitFor(
+      'VMI condition',
+      async () => condition(await getVmi(h.store, 'drift'), 'GuestMACMismatch'),
+      1_000,
+    );
+    const onVm = await waitFor(
+      'VM condition',
+      async () => condition(await getVm(h.store, 'drift'), 'GuestMACMismatch'),
+      1_000,
+    );
     assert.ok(Date.now() - changedAt < 1_000);
     assert.equal(onVmi.status, 'True');
     assert.equal(onVm.message, onVmi.message);
-    assert.match(onVmi.message ?? '', /guest uses MAC 02:00:00:00:20:77 but the platform assigned 02:00:00:00:20:01/);
+    assert.match(
+      onVmi.message ?? '',
+      /guest uses MAC 02:00:00:00:20:77 but the platform assigned 02:00:00:00:20:01/,
+    );
     const current = (await getVmi(h.store, 'drift')) as VirtualMachineInstance;
     // The platform MAC stays what the API shows (the seed): the spec entry keeps it.
-    assert.equal(current.status?.interfaces?.find((i) => i.name === 'default')?.mac, '02:00:00:00:20:01');
-    assert.equal(current.status?.interfaces?.find((i) => i.name === 'default')?.guestMac, '02:00:00:00:20:77');
-    assert.ok(current.status?.interfaces?.some((i) => i.infoSource === 'guest-agent' && i.mac === '02:00:00:00:20:77'));
-    assert.match(h.controllers.metrics.render(), /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 1/);
-    await waitForEvent(h.store, 'GuestMACMismatch', (e) => e.reason === 'GuestMACMismatch' && e.type === 'Warning' && e.involvedObject.kind === 'VirtualMachine');
-    await waitForEvent(h.store, 'GuestMACMismatch', (e) => e.reason === 'GuestMACMismatch' && e.involvedObject.kind === 'VirtualMachineInstance');
+    assert.equal(
+      current.status?.interfaces?.find((i) => i.name === 'default')?.mac,
+      '02:00:00:00:20:01',
+    );
+    assert.equal(
+      current.status?.interfaces?.find((i) => i.name === 'default')?.guestMac,
+      '02:00:00:00:20:77',
+    );
+    assert.ok(
+      current.status?.interfaces?.some(
+        (i) => i.infoSource === 'guest-agent' && i.mac === '02:00:00:00:20:77',
+      ),
+    );
+    assert.match(
+      h.controllers.metrics.render(),
+      /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 1/,
+    );
+    await waitForEvent(
+      h.store,
+      'GuestMACMismatch',
+      (e) =>
+        e.reason === 'GuestMACMismatch' &&
+        e.type === 'Warning' &&
+        e.involvedObject.kind === 'VirtualMachine',
+    );
+    await waitForEvent(
+      h.store,
+      'GuestMACMismatch',
+      (e) => e.reason === 'GuestMACMismatch' && e.involvedObject.kind === 'VirtualMachineInstance',
+    );
 
     await setRequests(h.store, 'drift', [{ action: 'Stop', uid }, { action: 'Start' }]);
     const next = await waitFor('restarted', async () => {
       const v = await getVmi(h.store, 'drift');
       return v && v.metadata.uid !== uid && v.status?.phase === 'Running' ? v : undefined;
     });
-    await waitFor('VM condition cleared', async () => !condition(await getVm(h.store, 'drift'), 'GuestMACMismatch'));
-    assert.equal((await h.runtime.observe(next.metadata.uid as string))?.nics[0]?.guestMac, '02:00:00:00:20:01');
+    await waitFor(
+      'VM condition cleared',
+      async () => !condition(await getVm(h.store, 'drift'), 'GuestMACMismatch'),
+    );
+    assert.equal(
+      (await h.runtime.observe(next.metadata.uid as string))?.nics[0]?.guestMac,
+      '02:00:00:00:20:01',
+    );
     assert.equal(condition(await getVmi(h.store, 'drift'), 'GuestMACMismatch'), undefined);
     await waitFor('metric back to 0', async () =>
-      /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 0/.test(h.controllers.metrics.render()),
+      /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 0/.test(
+        h.controllers.metrics.render(),
+      ),
     );
-    await waitForEvent(h.store, 'GuestMACRestored', (e) => e.reason === 'GuestMACRestored' && e.involvedObject.kind === 'VirtualMachine' && e.involvedObject.name === 'drift');
+    await waitForEvent(
+      h.store,
+      'GuestMACRestored',
+      (e) =>
+        e.reason === 'GuestMACRestored' &&
+        e.involvedObject.kind === 'VirtualMachine' &&
+        e.involvedObject.name === 'drift',
+    );
   });
 
   test('when the guest takes a MAC another VM holds, the message names both VMs', async () => {
@@ -133,14 +262,34 @@ describe('observer on the sim runtime', () => {
       apiVersion: 'harrow.io/v1',
       kind: 'MacAllocation',
       metadata: { name: macAllocationName('02:00:00:00:21:99') },
-      spec: { macAddress: '02:00:00:00:21:99', pool: 'default', owner: { kind: 'VirtualMachine', namespace: 'default', name: 'other', interface: 'default' } },
+      spec: {
+        macAddress: '02:00:00:00:21:99',
+        pool: 'default',
+        owner: {
+          kind: 'VirtualMachine',
+          namespace: 'default',
+          name: 'other',
+          interface: 'default',
+        },
+      },
       status: { state: 'InUse' },
     };
     await h.store.create(holder);
     await h.store.create(vmManifest('thief', { macs: ['02:00:00:00:21:01'] }));
     const vmi = await waitRunning(h, 'thief');
-    await h.runtime.exec(vmi.metadata.uid as string, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:21:99']);
-    const c = await waitFor('condition', async () => condition(await getVm(h.store, 'thief'), 'GuestMACMismatch'), 2_000);
+    await h.runtime.exec(vmi.metadata.uid as string, [
+      'ip',
+      'link',
+      'set',
+      'eth0',
+      'address',
+      '02:00:00:00:21:99',
+    ]);
+    const c = await waitFor(
+      'condition',
+      async () => condition(await getVm(h.store, 'thief'), 'GuestMACMismatch'),
+      2_000,
+    );
     assert.match(c.message ?? '', /allocated to VM default\/other/);
     assert.match(c.message ?? '', /VM default\/thief and VM default\/other/);
   });
@@ -150,10 +299,26 @@ describe('observer on the sim runtime', () => {
     const vmi = await waitRunning(h, 'undo');
     const uid = vmi.metadata.uid as string;
     await h.runtime.exec(uid, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:22:55']);
-    await waitFor('mismatch', async () => condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'), 2_000);
+    await waitFor(
+      'mismatch',
+      async () => condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'),
+      2_000,
+    );
     await h.runtime.exec(uid, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:22:01']);
-    await waitFor('cleared on the VMI', async () => !condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'), 2_000);
-    await waitFor('cleared on the VM', async () => !condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'), 2_000);
-    await waitForEvent(h.store, 'GuestMACRestored', (e) => e.reason === 'GuestMACRestored' && e.involvedObject.uid === uid);
+    await waitFor(
+      'cleared on the VMI',
+      async () => !condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'),
+      2_000,
+    );
+    await waitFor(
+      'cleared on the VM',
+      async () => !condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'),
+      2_000,
+    );
+    await waitForEvent(
+      h.store,
+      'GuestMACRestored',
+      (e) => e.reason === 'GuestMACRestored' && e.involvedObject.uid === uid,
+    );
   });
 });

@@ -3,11 +3,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adoptGuestMacs, driftOf } from '../../src/apiserver/drift-remedies.ts';
 import { HarrowError } from '../../src/resources/errors.ts';
-import type { VirtualMachine, VirtualMachineInstance, VMIInterfaceStatus } from '../../src/resources/types.ts';
+import type {
+  VirtualMachine,
+  VirtualMachineInstance,
+  VMIInterfaceStatus,
+} from '../../src/resources/types.ts';
 import { vmManifest } from './controllers-harness.ts';
 
-const vm = (): VirtualMachine => vmManifest('vm-a', { macs: ['02:48:52:00:00:01', '02:48:52:00:00:02'], nads: ['lan'] });
-const vmi = (interfaces: VMIInterfaceStatus[], phase: 'Running' | 'Succeeded' = 'Running'): VirtualMachineInstance => ({
+const vm = (): VirtualMachine =>
+  vmManifest('vm-a', { macs: ['02:48:52:00:00:01', '02:48:52:00:00:02'], nads: ['lan'] });
+const vmi = (
+  interfaces: VMIInterfaceStatus[],
+  phase: 'Running' | 'Succeeded' = 'Running',
+): VirtualMachineInstance => ({
   apiVersion: 'kubevirt.io/v1',
   kind: 'VirtualMachineInstance',
   metadata: { name: 'vm-a', namespace: 'default' },
@@ -15,8 +23,18 @@ const vmi = (interfaces: VMIInterfaceStatus[], phase: 'Running' | 'Succeeded' = 
   status: { phase, interfaces },
 });
 const drifting = vmi([
-  { name: 'default', mac: '02:48:52:00:00:01', guestMac: '02:00:00:00:0B:01', infoSource: 'domain' },
-  { name: 'net1', mac: '02:48:52:00:00:02', guestMac: '02:48:52:00:00:02', infoSource: 'domain, guest-agent' },
+  {
+    name: 'default',
+    mac: '02:48:52:00:00:01',
+    guestMac: '02:00:00:00:0B:01',
+    infoSource: 'domain',
+  },
+  {
+    name: 'net1',
+    mac: '02:48:52:00:00:02',
+    guestMac: '02:48:52:00:00:02',
+    infoSource: 'domain, guest-agent',
+  },
   { interfaceName: 'eth0', mac: '02:00:00:00:0b:01', infoSource: 'guest-agent' },
 ]);
 
@@ -31,22 +49,49 @@ const reason = (f: () => unknown): { reason: string; fields: string[] } => {
 };
 
 test('driftOf lists the spec interfaces whose guest MAC differs, lower-cased; guest-only entries are not interfaces', () => {
-  assert.deepEqual(driftOf(drifting), [{ interface: 'default', platformMac: '02:48:52:00:00:01', guestMac: '02:00:00:00:0b:01' }]);
+  assert.deepEqual(driftOf(drifting), [
+    { interface: 'default', platformMac: '02:48:52:00:00:01', guestMac: '02:00:00:00:0b:01' },
+  ]);
   assert.deepEqual(driftOf(undefined), []);
 });
 
 test('adopt sets the drifted interface to the guest MAC and leaves the VM it was given alone', () => {
   const original = vm();
   const { vm: next, adopted } = adoptGuestMacs(original, drifting, undefined);
-  assert.deepEqual(next.spec.template.spec.domain.devices.interfaces?.map((i) => i.macAddress), ['02:00:00:00:0b:01', '02:48:52:00:00:02']);
-  assert.deepEqual(adopted.map((a) => a.field), ['spec.template.spec.domain.devices.interfaces[0].macAddress']);
-  assert.equal(original.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress, '02:48:52:00:00:01');
+  assert.deepEqual(
+    next.spec.template.spec.domain.devices.interfaces?.map((i) => i.macAddress),
+    ['02:00:00:00:0b:01', '02:48:52:00:00:02'],
+  );
+  assert.deepEqual(
+    adopted.map((a) => a.field),
+    ['spec.template.spec.domain.devices.interfaces[0].macAddress'],
+  );
+  assert.equal(
+    original.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress,
+    '02:48:52:00:00:01',
+  );
   assert.equal(adoptGuestMacs(vm(), drifting, ['default']).adopted.length, 1);
 });
 
 test('adopt refuses what it cannot do: not running (409), nothing drifted (409), a name that is no drifted interface (422, per index)', () => {
   assert.equal(reason(() => adoptGuestMacs(vm(), undefined, undefined)).reason, 'Conflict');
-  assert.equal(reason(() => adoptGuestMacs(vm(), vmi(drifting.status!.interfaces!, 'Succeeded'), undefined)).reason, 'Conflict');
-  assert.equal(reason(() => adoptGuestMacs(vm(), vmi([{ name: 'default', mac: '02:48:52:00:00:01', guestMac: '02:48:52:00:00:01' }]), undefined)).reason, 'Conflict');
-  assert.deepEqual(reason(() => adoptGuestMacs(vm(), drifting, ['default', 'net1', 'nope'])), { reason: 'Invalid', fields: ['interfaces[1]', 'interfaces[2]'] });
+  assert.equal(
+    reason(() => adoptGuestMacs(vm(), vmi(drifting.status!.interfaces!, 'Succeeded'), undefined))
+      .reason,
+    'Conflict',
+  );
+  assert.equal(
+    reason(() =>
+      adoptGuestMacs(
+        vm(),
+        vmi([{ name: 'default', mac: '02:48:52:00:00:01', guestMac: '02:48:52:00:00:01' }]),
+        undefined,
+      ),
+    ).reason,
+    'Conflict',
+  );
+  assert.deepEqual(
+    reason(() => adoptGuestMacs(vm(), drifting, ['default', 'net1', 'nope'])),
+    { reason: 'Invalid', fields: ['interfaces[1]', 'interfaces[2]'] },
+  );
 });

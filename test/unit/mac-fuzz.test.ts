@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { MacError, formatMac, isLocallyAdministered, isMulticast, macToNumber, parseMac, validateMac } from '../../src/mac/index.ts';
+import {
+  MacError,
+  formatMac,
+  isLocallyAdministered,
+  isMulticast,
+  macToNumber,
+  parseMac,
+  validateMac,
+} from '../../src/mac/index.ts';
 
 type Notation = 'colon' | 'dash' | 'dot' | 'bare';
 const NOTATIONS: readonly Notation[] = ['colon', 'dash', 'dot', 'bare'];
@@ -31,11 +39,34 @@ function write(digits: string, notation: Notation): string {
       return digits;
   }
 }
-const written = fc.tuple(twelveDigits, fc.constantFrom(...NOTATIONS)).map(([d, n]) => ({ digits: d, notation: n, text: write(d, n) }));
+const written = fc
+  .tuple(twelveDigits, fc.constantFrom(...NOTATIONS))
+  .map(([d, n]) => ({ digits: d, notation: n, text: write(d, n) }));
 
 // Characters that look or count like digits but are not ASCII hex: full-width, Arabic-Indic, Devanagari, mathematical
 // bold, superscripts, and letters past f.
-const LOOKALIKES = ['０', '５', 'ａ', 'Ｆ', '٠', '٥', '०', '९', '𝟎', '𝟗', '²', '½', 'g', 'G', 'z', 'o', 'O', 'l', 'ß', 'é'];
+const LOOKALIKES = [
+  '０',
+  '５',
+  'ａ',
+  'Ｆ',
+  '٠',
+  '٥',
+  '०',
+  '९',
+  '𝟎',
+  '𝟗',
+  '²',
+  '½',
+  'g',
+  'G',
+  'z',
+  'o',
+  'O',
+  'l',
+  'ß',
+  'é',
+];
 const SEPARATORS = [':', '-', '.'];
 
 /** Calls fn and returns the MacError it throws; fails on any other outcome. */
@@ -43,7 +74,10 @@ function macErrorOf(fn: () => unknown, what: string): MacError {
   try {
     fn();
   } catch (e) {
-    assert.ok(e instanceof MacError, `${what}: threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} instead of a MacError`);
+    assert.ok(
+      e instanceof MacError,
+      `${what}: threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} instead of a MacError`,
+    );
     return e;
   }
   assert.fail(`${what}: accepted`);
@@ -53,17 +87,30 @@ describe('MAC parser fuzzing', () => {
   it('accepts a string exactly when the reference grammar does (property)', () => {
     // Mostly hex digits and separators at the lengths of the notations, where a wrong answer hides.
     const alphabet = fc.constantFrom(...'0123456789abcdefABCDEF', ':', '-', '.', ' ', 'g', '٥');
-    const nearLength = fc.constantFrom(11, 12, 13, 14, 15, 16, 17, 18).chain((n) => fc.array(alphabet, { minLength: n, maxLength: n }).map((a) => a.join('')));
+    const nearLength = fc
+      .constantFrom(11, 12, 13, 14, 15, 16, 17, 18)
+      .chain((n) => fc.array(alphabet, { minLength: n, maxLength: n }).map((a) => a.join('')));
     fc.assert(
-      fc.property(fc.oneof(nearLength, written.map((w) => w.text), fc.string({ maxLength: 20 })), (text) => {
-        let accepted: string | undefined;
-        try {
-          accepted = parseMac(text);
-        } catch (e) {
-          assert.ok(e instanceof MacError, `threw ${String(e)}`);
-        }
-        assert.equal(accepted !== undefined, referenceAccepts(text), `parseMac(${JSON.stringify(text)}) → ${accepted ?? 'rejected'}`);
-      }),
+      fc.property(
+        fc.oneof(
+          nearLength,
+          written.map((w) => w.text),
+          fc.string({ maxLength: 20 }),
+        ),
+        (text) => {
+          let accepted: string | undefined;
+          try {
+            accepted = parseMac(text);
+          } catch (e) {
+            assert.ok(e instanceof MacError, `threw ${String(e)}`);
+          }
+          assert.equal(
+            accepted !== undefined,
+            referenceAccepts(text),
+            `parseMac(${JSON.stringify(text)}) → ${accepted ?? 'rejected'}`,
+          );
+        },
+      ),
       { numRuns: 20_000 },
     );
   });
@@ -99,34 +146,64 @@ describe('MAC parser fuzzing', () => {
 
   it('gives each rejection class its own reason (property)', () => {
     fc.assert(
-      fc.property(written.filter((w) => w.notation !== 'bare'), fc.nat(), fc.constantFrom(...SEPARATORS), ({ text }, at, other) => {
-        const separator = text.match(/[:.-]/)![0];
-        fc.pre(other !== separator);
-        const positions = [...text].flatMap((c, i) => (c === separator ? [i] : []));
-        const i = positions[at % positions.length]!;
-        const mixed = text.slice(0, i) + other + text.slice(i + 1);
-        assert.match(macErrorOf(() => parseMac(mixed), mixed).message, /mixes the separators/);
-      }),
+      fc.property(
+        written.filter((w) => w.notation !== 'bare'),
+        fc.nat(),
+        fc.constantFrom(...SEPARATORS),
+        ({ text }, at, other) => {
+          const separator = text.match(/[:.-]/)![0];
+          fc.pre(other !== separator);
+          const positions = [...text].flatMap((c, i) => (c === separator ? [i] : []));
+          const i = positions[at % positions.length]!;
+          const mixed = text.slice(0, i) + other + text.slice(i + 1);
+          assert.match(macErrorOf(() => parseMac(mixed), mixed).message, /mixes the separators/);
+        },
+      ),
     );
     fc.assert(
-      fc.property(written, fc.nat(), fc.constantFrom(' ', '\t', '\n', '\r', '\u00a0', '\u2003', '\u3000'), ({ text }, at, space) => {
-        const i = at % (text.length + 1);
-        const spaced = text.slice(0, i) + space + text.slice(i);
-        assert.match(macErrorOf(() => parseMac(spaced), JSON.stringify(spaced)).message, /contains whitespace/);
-      }),
+      fc.property(
+        written,
+        fc.nat(),
+        fc.constantFrom(' ', '\t', '\n', '\r', '\u00a0', '\u2003', '\u3000'),
+        ({ text }, at, space) => {
+          const i = at % (text.length + 1);
+          const spaced = text.slice(0, i) + space + text.slice(i);
+          assert.match(
+            macErrorOf(() => parseMac(spaced), JSON.stringify(spaced)).message,
+            /contains whitespace/,
+          );
+        },
+      ),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }).filter((n) => n !== 6), twelveDigits, fc.constantFrom(':', '-'), (octets, digits, separator) => {
-        const text = (digits + digits).slice(0, octets * 2).match(/../g)!.join(separator);
-        assert.match(macErrorOf(() => parseMac(text), text).message, new RegExp(`found ${octets} octets|found 2 hex digits`));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }).filter((n) => n !== 6),
+        twelveDigits,
+        fc.constantFrom(':', '-'),
+        (octets, digits, separator) => {
+          const text = (digits + digits)
+            .slice(0, octets * 2)
+            .match(/../g)!
+            .join(separator);
+          assert.match(
+            macErrorOf(() => parseMac(text), text).message,
+            new RegExp(`found ${octets} octets|found 2 hex digits`),
+          );
+        },
+      ),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 40 }).filter((n) => n !== 12), (length) => {
-        const text = 'a'.repeat(length);
-        const message = macErrorOf(() => parseMac(text), text).message;
-        assert.match(message, length === 0 ? /empty/ : new RegExp(`found ${length} hex digits instead of 12`));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 40 }).filter((n) => n !== 12),
+        (length) => {
+          const text = 'a'.repeat(length);
+          const message = macErrorOf(() => parseMac(text), text).message;
+          assert.match(
+            message,
+            length === 0 ? /empty/ : new RegExp(`found ${length} hex digits instead of 12`),
+          );
+        },
+      ),
     );
   });
 
@@ -142,29 +219,55 @@ describe('MAC parser fuzzing', () => {
     ];
     fc.assert(
       fc.property(nonString, fc.constantFrom(...readers), (value, [name, read]) => {
-        if (typeof value === 'number' && (name === 'formatMac' || name === 'isMulticast' || name === 'isLocallyAdministered')) return; // numbers are MACs there
-        const e = macErrorOf(() => read(value as unknown as string), `${name}(${JSON.stringify(value)})`);
+        if (
+          typeof value === 'number' &&
+          (name === 'formatMac' || name === 'isMulticast' || name === 'isLocallyAdministered')
+        )
+          return; // numbers are MACs there
+        const e = macErrorOf(
+          () => read(value as unknown as string),
+          `${name}(${JSON.stringify(value)})`,
+        );
         assert.equal(e.code, 'syntax');
         assert.match(e.message, /expected a string/);
       }),
       // {"toString": false} once made the error's own String(value) throw a TypeError: kept as a fixed example.
-      { numRuns: 2000, examples: [[{ toString: false }, readers[0]!], [null, readers[0]!], [[1, 2], readers[1]!]] },
+      {
+        numRuns: 2000,
+        examples: [
+          [{ toString: false }, readers[0]!],
+          [null, readers[0]!],
+          [[1, 2], readers[1]!],
+        ],
+      },
     );
   });
 
   it('validateMac throws only MacError, with a short message that quotes the input (property)', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.string({ maxLength: 5000 }), fc.string({ unit: 'binary', maxLength: 200 }), written.map((w) => w.text)),
+        fc.oneof(
+          fc.string({ maxLength: 5000 }),
+          fc.string({ unit: 'binary', maxLength: 200 }),
+          written.map((w) => w.text),
+        ),
         fc.boolean(),
         (text, masquerade) => {
           let mac: string;
           try {
             mac = validateMac(text, { masquerade });
           } catch (e) {
-            assert.ok(e instanceof MacError, `validateMac(${JSON.stringify(text.slice(0, 50))}) threw ${String(e)}`);
+            assert.ok(
+              e instanceof MacError,
+              `validateMac(${JSON.stringify(text.slice(0, 50))}) threw ${String(e)}`,
+            );
             assert.equal(e.input, text);
-            assert.ok(e.message.startsWith(`invalid MAC address ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`), e.message);
+            assert.ok(
+              e.message.startsWith(
+                `invalid MAC address ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`,
+              ),
+              e.message,
+            );
             assert.ok(e.message.length < 400, `a ${e.message.length}-character message`);
             return;
           }

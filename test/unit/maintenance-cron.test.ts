@@ -11,27 +11,57 @@ import {
   parseWindowDuration,
   windowContaining,
 } from '../../src/maintenance/cron.ts';
-import { appliedWindow, maintenanceAnnotationCauses, planFor, windowCauses } from '../../src/maintenance/window.ts';
+import {
+  appliedWindow,
+  maintenanceAnnotationCauses,
+  planFor,
+  windowCauses,
+} from '../../src/maintenance/window.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 
 const at = (iso: string): Date => new Date(iso);
-const next = (cron: string, tz: string, after: string): string => nextWindowStart(cron, tz, at(after)).toISOString();
+const next = (cron: string, tz: string, after: string): string =>
+  nextWindowStart(cron, tz, at(after)).toISOString();
 
 describe('parseCron', () => {
   it('reads *, lists, ranges, steps and names', () => {
     const s = parseCron('*/15 1-3,22 1,15 JAN-mar mon-FRI');
-    assert.deepEqual(s.minutes.flatMap((on, i) => (on ? [i] : [])), [0, 15, 30, 45]);
-    assert.deepEqual(s.hours.flatMap((on, i) => (on ? [i] : [])), [1, 2, 3, 22]);
-    assert.deepEqual(s.daysOfMonth.flatMap((on, i) => (on ? [i] : [])), [1, 15]);
-    assert.deepEqual(s.months.flatMap((on, i) => (on ? [i] : [])), [1, 2, 3]);
-    assert.deepEqual(s.daysOfWeek.flatMap((on, i) => (on ? [i] : [])), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      s.minutes.flatMap((on, i) => (on ? [i] : [])),
+      [0, 15, 30, 45],
+    );
+    assert.deepEqual(
+      s.hours.flatMap((on, i) => (on ? [i] : [])),
+      [1, 2, 3, 22],
+    );
+    assert.deepEqual(
+      s.daysOfMonth.flatMap((on, i) => (on ? [i] : [])),
+      [1, 15],
+    );
+    assert.deepEqual(
+      s.months.flatMap((on, i) => (on ? [i] : [])),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      s.daysOfWeek.flatMap((on, i) => (on ? [i] : [])),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(s.domRestricted && s.dowRestricted, true);
   });
 
   it('treats 7 as Sunday, a/n as a to the end, and expands macros', () => {
-    assert.deepEqual(parseCron('0 0 * * 7').daysOfWeek.flatMap((on, i) => (on ? [i] : [])), [0]);
-    assert.deepEqual(parseCron('50/5 * * * *').minutes.flatMap((on, i) => (on ? [i] : [])), [50, 55]);
-    assert.deepEqual(parseCron('@weekly').daysOfWeek.flatMap((on, i) => (on ? [i] : [])), [0]);
+    assert.deepEqual(
+      parseCron('0 0 * * 7').daysOfWeek.flatMap((on, i) => (on ? [i] : [])),
+      [0],
+    );
+    assert.deepEqual(
+      parseCron('50/5 * * * *').minutes.flatMap((on, i) => (on ? [i] : [])),
+      [50, 55],
+    );
+    assert.deepEqual(
+      parseCron('@weekly').daysOfWeek.flatMap((on, i) => (on ? [i] : [])),
+      [0],
+    );
   });
 
   const bad: Array<[string, string, RegExp]> = [
@@ -49,15 +79,25 @@ describe('parseCron', () => {
   ];
   for (const [expr, field, message] of bad) {
     it(`rejects ${JSON.stringify(expr)} naming the ${field} field`, () => {
-      assert.throws(() => parseCron(expr), (e: unknown) => e instanceof CronSyntaxError && e.field === field && message.test(e.message));
+      assert.throws(
+        () => parseCron(expr),
+        (e: unknown) =>
+          e instanceof CronSyntaxError && e.field === field && message.test(e.message),
+      );
     });
   }
 });
 
 describe('nextWindowStart', () => {
   it('finds the next Sunday 02:00 in Berlin (winter and summer offsets)', () => {
-    assert.equal(next('0 2 * * SUN', 'Europe/Berlin', '2026-11-26T23:00:00Z'), '2026-11-29T01:00:00.000Z');
-    assert.equal(next('0 2 * * SUN', 'Europe/Berlin', '2026-07-01T00:00:00Z'), '2026-07-05T00:00:00.000Z');
+    assert.equal(
+      next('0 2 * * SUN', 'Europe/Berlin', '2026-11-26T23:00:00Z'),
+      '2026-11-29T01:00:00.000Z',
+    );
+    assert.equal(
+      next('0 2 * * SUN', 'Europe/Berlin', '2026-07-01T00:00:00Z'),
+      '2026-07-05T00:00:00.000Z',
+    );
   });
 
   it('is strictly after `after`', () => {
@@ -73,27 +113,59 @@ describe('nextWindowStart', () => {
 
   it('moves a start in the spring-forward gap forward by the gap (Temporal "compatible")', () => {
     // Berlin 2026-03-29: 02:00 CET → 03:00 CEST; 02:30 does not exist and becomes 03:30 CEST = 01:30Z.
-    assert.equal(next('30 2 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z'), '2026-03-29T01:30:00.000Z');
-    assert.equal(next('30 2 * * *', 'Europe/Berlin', '2026-03-29T01:30:00Z'), '2026-03-30T00:30:00.000Z');
+    assert.equal(
+      next('30 2 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z'),
+      '2026-03-29T01:30:00.000Z',
+    );
+    assert.equal(
+      next('30 2 * * *', 'Europe/Berlin', '2026-03-29T01:30:00Z'),
+      '2026-03-30T00:30:00.000Z',
+    );
   });
 
   it('runs a start in the fall-back hour once, at its first occurrence', () => {
     // Berlin 2026-10-25: 03:00 CEST → 02:00 CET; 02:30 happens at 00:30Z and again at 01:30Z.
-    assert.equal(next('30 2 * * *', 'Europe/Berlin', '2026-10-24T12:00:00Z'), '2026-10-25T00:30:00.000Z');
-    assert.equal(next('30 2 * * *', 'Europe/Berlin', '2026-10-25T00:30:00Z'), '2026-10-26T01:30:00.000Z');
+    assert.equal(
+      next('30 2 * * *', 'Europe/Berlin', '2026-10-24T12:00:00Z'),
+      '2026-10-25T00:30:00.000Z',
+    );
+    assert.equal(
+      next('30 2 * * *', 'Europe/Berlin', '2026-10-25T00:30:00Z'),
+      '2026-10-26T01:30:00.000Z',
+    );
   });
 
   it('keeps New York windows at local time across DST', () => {
-    assert.equal(next('0 1 * * *', 'America/New_York', '2026-03-07T12:00:00Z'), '2026-03-08T06:00:00.000Z');
-    assert.equal(next('0 1 * * *', 'America/New_York', '2026-03-08T12:00:00Z'), '2026-03-09T05:00:00.000Z');
+    assert.equal(
+      next('0 1 * * *', 'America/New_York', '2026-03-07T12:00:00Z'),
+      '2026-03-08T06:00:00.000Z',
+    );
+    assert.equal(
+      next('0 1 * * *', 'America/New_York', '2026-03-08T12:00:00Z'),
+      '2026-03-09T05:00:00.000Z',
+    );
   });
 
   it('finds Feb 29', () => {
     assert.equal(next('0 0 29 2 *', 'UTC', '2026-01-01T00:00:00Z'), '2028-02-29T00:00:00.000Z');
   });
 
-  const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'Pacific/Chatham'];
-  const crons = ['0 2 * * SUN', '*/7 * * * *', '30 1-3 * * *', '15 0 1,15 * *', '0 12 * * MON-FRI', '45 23 31 * *'];
+  const zones = [
+    'UTC',
+    'Europe/Berlin',
+    'America/New_York',
+    'Australia/Lord_Howe',
+    'Asia/Kolkata',
+    'Pacific/Chatham',
+  ];
+  const crons = [
+    '0 2 * * SUN',
+    '*/7 * * * *',
+    '30 1-3 * * *',
+    '15 0 1,15 * *',
+    '0 12 * * MON-FRI',
+    '45 23 31 * *',
+  ];
 
   it('property: the start is after `after`, matches the cron in local time, and nothing in between does', () => {
     fc.assert(
@@ -109,7 +181,10 @@ describe('nextWindowStart', () => {
           // A start moved forward out of a DST gap is not at its cron minute; every other start is.
           const exact = s.minutes[l.minute] && s.hours[l.hour];
           const shifted = localTime(tz, start - 1).minute !== (l.minute + 59) % 60;
-          assert.ok(exact || shifted, `${cron} ${tz}: ${new Date(start).toISOString()} is ${JSON.stringify(l)}`);
+          assert.ok(
+            exact || shifted,
+            `${cron} ${tz}: ${new Date(start).toISOString()} is ${JSON.stringify(l)}`,
+          );
           // No earlier start: the next start after (start - 1 ms) is the start itself.
           assert.equal(nextWindowStart(s, tz, new Date(start - 1)).getTime(), start);
         },
@@ -124,20 +199,31 @@ describe('windowContaining', () => {
 
   it('contains [start, end) and nothing else', () => {
     assert.equal(windowContaining(w, at('2026-11-29T00:59:59Z')), undefined);
-    assert.deepEqual(windowContaining(w, at('2026-11-29T01:00:00Z')), { start: at('2026-11-29T01:00:00Z'), end: at('2026-11-29T03:00:00Z') });
-    assert.equal(windowContaining(w, at('2026-11-29T02:59:59Z'))?.start.toISOString(), '2026-11-29T01:00:00.000Z');
+    assert.deepEqual(windowContaining(w, at('2026-11-29T01:00:00Z')), {
+      start: at('2026-11-29T01:00:00Z'),
+      end: at('2026-11-29T03:00:00Z'),
+    });
+    assert.equal(
+      windowContaining(w, at('2026-11-29T02:59:59Z'))?.start.toISOString(),
+      '2026-11-29T01:00:00.000Z',
+    );
     assert.equal(windowContaining(w, at('2026-11-29T03:00:00Z')), undefined);
   });
 
   it('property: a window start is inside its window, and the instant before a start outside (short windows)', () => {
     fc.assert(
-      fc.property(fc.constantFrom('0 2 * * SUN', '0 */6 * * *', '30 3 1 * *'), fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York'), fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2029, 0, 1) }), (cron, tz, ms) => {
-        const win = { cron, durationMinutes: 60, timeZone: tz };
-        const start = nextWindowStart(cron, tz, new Date(ms));
-        assert.equal(windowContaining(win, start)?.start.getTime(), start.getTime());
-        assert.equal(windowContaining(win, new Date(start.getTime() - 1)), undefined);
-        assert.equal(windowContaining(win, new Date(start.getTime() + 3_600_000)), undefined);
-      }),
+      fc.property(
+        fc.constantFrom('0 2 * * SUN', '0 */6 * * *', '30 3 1 * *'),
+        fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York'),
+        fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2029, 0, 1) }),
+        (cron, tz, ms) => {
+          const win = { cron, durationMinutes: 60, timeZone: tz };
+          const start = nextWindowStart(cron, tz, new Date(ms));
+          assert.equal(windowContaining(win, start)?.start.getTime(), start.getTime());
+          assert.equal(windowContaining(win, new Date(start.getTime() - 1)), undefined);
+          assert.equal(windowContaining(win, new Date(start.getTime() + 3_600_000)), undefined);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -157,15 +243,43 @@ describe('durations', () => {
 
 describe('window annotations', () => {
   const field = 'metadata.annotations[harrow.io/maintenance-window]';
-  const obj = (kind: string, annotations: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind, metadata: { name: 'x', namespace: 'ns', annotations } });
-  const json = (o: unknown): Record<string, string> => ({ 'harrow.io/maintenance-window': JSON.stringify(o) });
+  const obj = (kind: string, annotations: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1',
+    kind,
+    metadata: { name: 'x', namespace: 'ns', annotations },
+  });
+  const json = (o: unknown): Record<string, string> => ({
+    'harrow.io/maintenance-window': JSON.stringify(o),
+  });
 
   it('names every bad field', () => {
-    const { causes } = windowCauses(JSON.stringify({ schedule: '0 25 * * *', duration: '2 hours', timeZone: 'Mars/Olympus', extra: 1 }), field);
-    assert.deepEqual(causes.map((c) => c.field).sort(), [`${field}.duration`, `${field}.extra`, `${field}.schedule`, `${field}.timeZone`]);
-    assert.match(causes.find((c) => c.field.endsWith('.schedule'))!.message, /hour field: 25 is out of range/);
-    assert.deepEqual(windowCauses('not json', field).causes.map((c) => c.field), [field]);
-    assert.deepEqual(windowCauses('{}', field).causes.map((c) => c.reason), ['FieldValueRequired', 'FieldValueRequired']);
+    const { causes } = windowCauses(
+      JSON.stringify({
+        schedule: '0 25 * * *',
+        duration: '2 hours',
+        timeZone: 'Mars/Olympus',
+        extra: 1,
+      }),
+      field,
+    );
+    assert.deepEqual(causes.map((c) => c.field).sort(), [
+      `${field}.duration`,
+      `${field}.extra`,
+      `${field}.schedule`,
+      `${field}.timeZone`,
+    ]);
+    assert.match(
+      causes.find((c) => c.field.endsWith('.schedule'))!.message,
+      /hour field: 25 is out of range/,
+    );
+    assert.deepEqual(
+      windowCauses('not json', field).causes.map((c) => c.field),
+      [field],
+    );
+    assert.deepEqual(
+      windowCauses('{}', field).causes.map((c) => c.reason),
+      ['FieldValueRequired', 'FieldValueRequired'],
+    );
   });
 
   it('lets an unchanged bad value through and checks the planned time', () => {
@@ -173,19 +287,31 @@ describe('window annotations', () => {
     assert.deepEqual(maintenanceAnnotationCauses(bad, bad), []);
     assert.equal(maintenanceAnnotationCauses(bad, undefined).length, 2);
     const plan = obj('VirtualMachine', { 'harrow.io/restart-scheduled-at': 'tomorrow' });
-    assert.deepEqual(maintenanceAnnotationCauses(plan, undefined).map((c) => c.field), ['metadata.annotations[harrow.io/restart-scheduled-at]']);
+    assert.deepEqual(
+      maintenanceAnnotationCauses(plan, undefined).map((c) => c.field),
+      ['metadata.annotations[harrow.io/restart-scheduled-at]'],
+    );
   });
 
   it("applies the VM's window over its namespace's, defaulting the zone to UTC", () => {
     const ns = obj('Namespace', json({ schedule: '0 3 * * *', duration: '1h' }));
-    const vm = obj('VirtualMachine', json({ schedule: '0 2 * * SUN', duration: '2h', timeZone: 'Europe/Berlin' }));
+    const vm = obj(
+      'VirtualMachine',
+      json({ schedule: '0 2 * * SUN', duration: '2h', timeZone: 'Europe/Berlin' }),
+    );
     assert.equal(appliedWindow(vm, ns)?.source, 'VirtualMachine');
     assert.equal(appliedWindow(obj('VirtualMachine', {}), ns)?.window.timeZone, 'UTC');
     assert.equal(appliedWindow(obj('VirtualMachine', {}), obj('Namespace', {})), undefined);
   });
 
   it('plans now inside an open window, else at the next start', () => {
-    const w = appliedWindow(obj('VirtualMachine', json({ schedule: '0 2 * * SUN', duration: '2h', timeZone: 'Europe/Berlin' })), undefined)!.window;
+    const w = appliedWindow(
+      obj(
+        'VirtualMachine',
+        json({ schedule: '0 2 * * SUN', duration: '2h', timeZone: 'Europe/Berlin' }),
+      ),
+      undefined,
+    )!.window;
     assert.equal(planFor(w, at('2026-11-29T01:30:00Z')).toISOString(), '2026-11-29T01:30:00.000Z');
     assert.equal(planFor(w, at('2026-11-29T03:00:00Z')).toISOString(), '2026-12-06T01:00:00.000Z');
   });

@@ -37,17 +37,36 @@ describe('checkPoolConsistency', () => {
     await store.create(vm('c', ['52:54:00:00:00:03']));
     await store.create(vm('d', [aMac]));
     // wrong-holder: the allocation of a's second MAC names another interface
-    const held = (await store.get({ kind: 'MacAllocation', name: macAllocationName('52:54:00:00:00:02') }))!;
-    await store.update({ ...held, spec: { ...(held.spec as object), owner: { kind: 'VirtualMachine', namespace: 'default', name: 'a', interface: 'nic0' } } });
+    const held = (await store.get({
+      kind: 'MacAllocation',
+      name: macAllocationName('52:54:00:00:00:02'),
+    }))!;
+    await store.update({
+      ...held,
+      spec: {
+        ...(held.spec as object),
+        owner: { kind: 'VirtualMachine', namespace: 'default', name: 'a', interface: 'nic0' },
+      },
+    });
     // orphan-allocation
-    await store.create(allocationObject('52:54:00:00:00:04', '', { kind: 'VirtualMachine', namespace: 'default', name: 'gone', interface: 'nic0' }));
+    await store.create(
+      allocationObject('52:54:00:00:00:04', '', {
+        kind: 'VirtualMachine',
+        namespace: 'default',
+        name: 'gone',
+        interface: 'nic0',
+      }),
+    );
     const kinds = (await checkPoolConsistency(store)).map((d) => [d.kind, d.macAddress]).sort();
-    assert.deepEqual(kinds, [
-      ['duplicate-in-manifests', aMac],
-      ['missing-allocation', '52:54:00:00:00:03'],
-      ['orphan-allocation', '52:54:00:00:00:04'],
-      ['wrong-holder', '52:54:00:00:00:02'],
-    ].sort());
+    assert.deepEqual(
+      kinds,
+      [
+        ['duplicate-in-manifests', aMac],
+        ['missing-allocation', '52:54:00:00:00:03'],
+        ['orphan-allocation', '52:54:00:00:00:04'],
+        ['wrong-holder', '52:54:00:00:00:02'],
+      ].sort(),
+    );
   });
 
   test('a manifest MAC whose allocation is quarantined is reported', async () => {

@@ -49,13 +49,22 @@ describe('SQLite store', () => {
     await s1.close();
     const s2 = await openSqliteStore(path);
     try {
-      assert.deepEqual(await s2.get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' }), a2);
+      assert.deepEqual(
+        await s2.get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' }),
+        a2,
+      );
       const c = await s2.create(vm('c'));
-      assert.ok(Number(c.metadata.resourceVersion) > Number(a2.metadata.resourceVersion) + 1, 'revision continues');
+      assert.ok(
+        Number(c.metadata.resourceVersion) > Number(a2.metadata.resourceVersion) + 1,
+        'revision continues',
+      );
       const rec = new Recorder(s2, 'VirtualMachine', { sinceResourceVersion: mid });
       await rec.until((es) => es.length === 3, 'three replayed changes');
       rec.handle.stop();
-      assert.deepEqual(rec.summary().map((x) => x.split('@')[0]), ['MODIFIED default/a', 'ADDED default/b', 'ADDED default/c']);
+      assert.deepEqual(
+        rec.summary().map((x) => x.split('@')[0]),
+        ['MODIFIED default/a', 'ADDED default/b', 'ADDED default/c'],
+      );
     } finally {
       await s2.close();
     }
@@ -73,7 +82,10 @@ describe('SQLite store', () => {
       await s2.update({ ...a, spec: { runStrategy: 'Always' } });
       await rejectsWith(s1.update({ ...a, spec: { runStrategy: 'Manual' } }), 'Conflict');
       assert.equal(await s1.currentResourceVersion(), await s2.currentResourceVersion());
-      assert.deepEqual((await s1.list('VirtualMachine')).items, (await s2.list('VirtualMachine')).items);
+      assert.deepEqual(
+        (await s1.list('VirtualMachine')).items,
+        (await s2.list('VirtualMachine')).items,
+      );
     } finally {
       await s1.close();
       await s2.close();
@@ -92,8 +104,14 @@ describe('SQLite store', () => {
       raw.close();
       assert.ok(count >= 50 && count <= 50 + 5, `changes kept: ${count}`);
       assert.throws(
-        () => store.watch('VirtualMachine', { sinceResourceVersion: first.metadata.resourceVersion }, () => undefined),
-        (e: Error & { reason?: string }) => e.reason === 'Expired' && /too old resource version/.test(e.message),
+        () =>
+          store.watch(
+            'VirtualMachine',
+            { sinceResourceVersion: first.metadata.resourceVersion },
+            () => undefined,
+          ),
+        (e: Error & { reason?: string }) =>
+          e.reason === 'Expired' && /too old resource version/.test(e.message),
       );
       const recent = String(Number(last.metadata.resourceVersion) - 40);
       const rec = new Recorder(store, 'VirtualMachine', { sinceResourceVersion: recent });
@@ -111,7 +129,10 @@ describe('SQLite store', () => {
       const page = await store.list('VirtualMachine', { limit: 1 });
       await store.create(vm('d'));
       await store.compact();
-      await rejectsWith(store.list('VirtualMachine', { limit: 1, continue: page.continue }), 'Expired');
+      await rejectsWith(
+        store.list('VirtualMachine', { limit: 1, continue: page.continue }),
+        'Expired',
+      );
     } finally {
       await store.close();
     }
@@ -124,10 +145,20 @@ describe('SQLite store', () => {
       const listed = await store.list('VirtualMachine');
       const raw = await store.listRaw('VirtualMachine');
       assert.equal(raw.resourceVersion, listed.resourceVersion);
-      assert.deepEqual(raw.json, listed.items.map((o) => JSON.stringify(o)));
+      assert.deepEqual(
+        raw.json,
+        listed.items.map((o) => JSON.stringify(o)),
+      );
       for (const text of raw.json) assert.match(text, /"resourceVersion":"\d+"/);
-      const page = await store.listRaw('VirtualMachine', { namespace: 'even', limit: 2, filter: (o) => o.metadata.name !== 'vm-0' });
-      assert.deepEqual(page.json.map((t) => (JSON.parse(t) as KubeObject).metadata.name), ['vm-2', 'vm-4']);
+      const page = await store.listRaw('VirtualMachine', {
+        namespace: 'even',
+        limit: 2,
+        filter: (o) => o.metadata.name !== 'vm-0',
+      });
+      assert.deepEqual(
+        page.json.map((t) => (JSON.parse(t) as KubeObject).metadata.name),
+        ['vm-2', 'vm-4'],
+      );
       assert.equal(page.continue, undefined);
     } finally {
       await store.close();
@@ -135,14 +166,24 @@ describe('SQLite store', () => {
   });
 
   test('the file is in WAL mode with the synchronous level asked for', async () => {
-    for (const [synchronous, level] of [[undefined, 1], ['normal', 1], ['full', 2]] as const) {
+    for (const [synchronous, level] of [
+      [undefined, 1],
+      ['normal', 1],
+      ['full', 2],
+    ] as const) {
       const path = dbPath();
-      const store = synchronous ? await openSqliteStore(path, { synchronous }) : await openSqliteStore(path);
+      const store = synchronous
+        ? await openSqliteStore(path, { synchronous })
+        : await openSqliteStore(path);
       await store.create(vm('a'));
       // synchronous is per connection, so it is read through the store's own handle.
       const db = (store as unknown as { db: Database.Database }).db;
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(db.pragma('synchronous', { simple: true }), level, `synchronous ${synchronous ?? 'default'}`);
+      assert.equal(
+        db.pragma('synchronous', { simple: true }),
+        level,
+        `synchronous ${synchronous ?? 'default'}`,
+      );
       assert.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0, 'busy_timeout is set');
       await store.close();
     }
@@ -167,7 +208,8 @@ describe('SQLite store', () => {
       const second: string[] = [];
       store.watch('VirtualMachine', {}, (e) => {
         first.push(`${e.type} ${e.object.metadata.name}`);
-        if (e.type === 'ADDED' && e.object.metadata.name === 'a') void store.create(vm('from-listener'));
+        if (e.type === 'ADDED' && e.object.metadata.name === 'a')
+          void store.create(vm('from-listener'));
       });
       store.watch('VirtualMachine', {}, (e) => second.push(`${e.type} ${e.object.metadata.name}`));
       await store.create(vm('a'));
@@ -182,7 +224,9 @@ describe('SQLite store', () => {
 
   test('a listener that throws fails neither the write nor the other listeners', async () => {
     const failures: unknown[] = [];
-    const store = await openSqliteStore(':memory:', { onListenerError: (error) => failures.push(error) });
+    const store = await openSqliteStore(':memory:', {
+      onListenerError: (error) => failures.push(error),
+    });
     try {
       const others: WatchEvent[] = [];
       store.watch('VirtualMachine', {}, () => {
@@ -203,10 +247,15 @@ describe('SQLite store', () => {
     const store = await openSqliteStore(':memory:');
     try {
       const seen: string[] = [];
-      store.watch('VirtualMachine', { sinceResourceVersion: '2' }, (e) => seen.push(e.object.metadata.name));
+      store.watch('VirtualMachine', { sinceResourceVersion: '2' }, (e) =>
+        seen.push(e.object.metadata.name),
+      );
       for (const name of ['a', 'b', 'c']) await store.create(vm(name));
       assert.deepEqual(seen, ['c']);
-      assert.throws(() => store.watch('VirtualMachine', { sinceResourceVersion: 'abc' }, () => undefined), /decimal revision/);
+      assert.throws(
+        () => store.watch('VirtualMachine', { sinceResourceVersion: 'abc' }, () => undefined),
+        /decimal revision/,
+      );
     } finally {
       await store.close();
     }
@@ -216,7 +265,10 @@ describe('SQLite store', () => {
     const store = await openSqliteStore(':memory:');
     await store.close();
     await store.close();
-    await rejectsWith(store.get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' }), 'ServiceUnavailable');
+    await rejectsWith(
+      store.get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' }),
+      'ServiceUnavailable',
+    );
     await rejectsWith(store.create(vm('a')), 'ServiceUnavailable');
     assert.throws(() => store.watch('VirtualMachine', {}, () => undefined), /closed/);
   });

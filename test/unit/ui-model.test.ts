@@ -1,13 +1,22 @@
 // What the web UI derives from API objects: per-NIC MACs with sources and drift, error placement, manifests, filters.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AuditRecord, Pod, VirtualMachine, VirtualMachineInstance } from '../../src/resources/types.ts';
+import type {
+  AuditRecord,
+  Pod,
+  VirtualMachine,
+  VirtualMachineInstance,
+} from '../../src/resources/types.ts';
 import { ApiError } from '../../web/src/api/client.ts';
 import { applyWatchEvent } from '../../web/src/api/use-watch.ts';
 import { filterAudit } from '../../web/src/model/audit.ts';
 import { placeMacErrors } from '../../web/src/model/mac-errors.ts';
 import { checkMac, macInRange } from '../../web/src/model/mac-field.ts';
-import { bridgeNad, bridgeView, validateBridgeNetwork } from '../../web/src/model/network-config.ts';
+import {
+  bridgeNad,
+  bridgeView,
+  validateBridgeNetwork,
+} from '../../web/src/model/network-config.ts';
 import { nicViews, POD_NETWORK } from '../../web/src/model/nics.ts';
 import { macPatch, vmEditPatch, vmManifest } from '../../web/src/model/vm.ts';
 
@@ -25,7 +34,15 @@ function vm(macAddress?: string): VirtualMachine {
         spec: {
           domain: {
             devices: {
-              interfaces: [{ name: 'nic-1', bridge: {}, model: 'virtio', ...(macAddress ? { macAddress } : {}), custom: 'kept' }],
+              interfaces: [
+                {
+                  name: 'nic-1',
+                  bridge: {},
+                  model: 'virtio',
+                  ...(macAddress ? { macAddress } : {}),
+                  custom: 'kept',
+                },
+              ],
             },
           },
           networks: [{ name: 'nic-1', multus: { networkName: 'vlan5' } }],
@@ -45,7 +62,13 @@ function pod(mac: string): Pod {
       labels: { 'vm.kubevirt.io/name': 'web-1' },
       annotations: {
         'k8s.v1.cni.cncf.io/network-status': JSON.stringify([
-          { name: 'k8s-pod-network', interface: 'eth0', ips: ['10.0.0.5'], mac: '0a:58:0a:00:00:05', default: true },
+          {
+            name: 'k8s-pod-network',
+            interface: 'eth0',
+            ips: ['10.0.0.5'],
+            mac: '0a:58:0a:00:00:05',
+            default: true,
+          },
           { name: 'default/vlan5', interface: 'pod1a2b3c', ips: ['198.18.5.20'], mac },
         ]),
       },
@@ -54,7 +77,10 @@ function pod(mac: string): Pod {
   };
 }
 
-function vmi(interfaces: NonNullable<VirtualMachineInstance['status']>['interfaces'], conditions: NonNullable<VirtualMachineInstance['status']>['conditions'] = []): VirtualMachineInstance {
+function vmi(
+  interfaces: NonNullable<VirtualMachineInstance['status']>['interfaces'],
+  conditions: NonNullable<VirtualMachineInstance['status']>['conditions'] = [],
+): VirtualMachineInstance {
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachineInstance',
@@ -68,13 +94,25 @@ describe('NIC view: platform MAC from the pod, guest MAC from the agent', () => 
   it('in sync: both figures agree and each names its source', () => {
     const [n] = nicViews(
       vm(PLATFORM),
-      vmi([{ name: 'nic-1', mac: PLATFORM, podInterfaceName: 'pod1a2b3c', interfaceName: 'eth0', ipAddresses: ['198.18.5.20'], infoSource: 'domain, guest-agent' }]),
+      vmi([
+        {
+          name: 'nic-1',
+          mac: PLATFORM,
+          podInterfaceName: 'pod1a2b3c',
+          interfaceName: 'eth0',
+          ipAddresses: ['198.18.5.20'],
+          infoSource: 'domain, guest-agent',
+        },
+      ]),
       pod(PLATFORM),
     );
     assert.ok(n);
     assert.equal(n.network, 'vlan5');
     assert.equal(n.platformMac, PLATFORM);
-    assert.match(n.platformSource ?? '', /virt-launcher-web-1-abcde network-status, interface pod1a2b3c/);
+    assert.match(
+      n.platformSource ?? '',
+      /virt-launcher-web-1-abcde network-status, interface pod1a2b3c/,
+    );
     assert.equal(n.guestMac, PLATFORM);
     assert.equal(n.guestInterfaceName, 'eth0');
     assert.match(n.guestSource ?? '', /guest-agent/);
@@ -100,21 +138,36 @@ describe('NIC view: platform MAC from the pod, guest MAC from the agent', () => 
   });
 
   it('reads a guestMac field when the observer writes one', () => {
-    const [n] = nicViews(vm(PLATFORM), vmi([{ name: 'nic-1', mac: PLATFORM, guestMac: GUEST, infoSource: 'domain, guest-agent' }]), pod(PLATFORM));
+    const [n] = nicViews(
+      vm(PLATFORM),
+      vmi([{ name: 'nic-1', mac: PLATFORM, guestMac: GUEST, infoSource: 'domain, guest-agent' }]),
+      pod(PLATFORM),
+    );
     assert.equal(n?.guestMac, GUEST);
     assert.equal(n?.drift, true);
   });
 
   it('trusts the GuestMACMismatch condition and takes the guest MAC from its message', () => {
     const message = `interface nic-1: the platform assigned ${PLATFORM} but the guest uses ${GUEST}`;
-    const [n] = nicViews(vm(PLATFORM), vmi([{ name: 'nic-1', mac: PLATFORM, infoSource: 'domain' }], [{ type: 'GuestMACMismatch', status: 'True', message }]), pod(PLATFORM));
+    const [n] = nicViews(
+      vm(PLATFORM),
+      vmi(
+        [{ name: 'nic-1', mac: PLATFORM, infoSource: 'domain' }],
+        [{ type: 'GuestMACMismatch', status: 'True', message }],
+      ),
+      pod(PLATFORM),
+    );
     assert.equal(n?.drift, true);
     assert.equal(n?.guestMac, GUEST);
     assert.equal(n?.driftMessage, message);
   });
 
   it('a MAC changed in the manifest is pending until the pod has it', () => {
-    const [n] = nicViews(vm(GUEST), vmi([{ name: 'nic-1', mac: PLATFORM, infoSource: 'domain, guest-agent' }]), pod(PLATFORM));
+    const [n] = nicViews(
+      vm(GUEST),
+      vmi([{ name: 'nic-1', mac: PLATFORM, infoSource: 'domain, guest-agent' }]),
+      pod(PLATFORM),
+    );
     assert.equal(n?.specMac, GUEST);
     assert.equal(n?.platformMac, PLATFORM);
     assert.equal(n?.pendingRestart, true);
@@ -149,45 +202,91 @@ describe('MAC field checks and server error placement', () => {
   });
 
   it('places causes on the interface they name', () => {
-    const e = new ApiError(422, 'Invalid', 'bad', [{ field: 'spec.template.spec.domain.devices.interfaces[1].macAddress', message: 'in use by default/db-1' }]);
+    const e = new ApiError(422, 'Invalid', 'bad', [
+      {
+        field: 'spec.template.spec.domain.devices.interfaces[1].macAddress',
+        message: 'in use by default/db-1',
+      },
+    ]);
     const placed = placeMacErrors(e, [{ index: 1, mac: GUEST }]);
     assert.equal(placed.byIndex.get(1), 'in use by default/db-1');
     assert.equal(placed.general, undefined);
   });
 
   it('places a Conflict on the field whose MAC it names; AlreadyExists stays general', () => {
-    const conflict = new ApiError(409, 'Conflict', `MAC address ${GUEST} is in use by default/db-1 (nic-1)`);
+    const conflict = new ApiError(
+      409,
+      'Conflict',
+      `MAC address ${GUEST} is in use by default/db-1 (nic-1)`,
+    );
     const placed = placeMacErrors(conflict, [
       { index: 0, mac: PLATFORM },
       { index: 2, mac: GUEST },
     ]);
     assert.deepEqual([...placed.byIndex.keys()], [2]);
-    const exists = placeMacErrors(new ApiError(409, 'AlreadyExists', 'virtualmachines "web-1" already exists'), [{ index: 0, mac: GUEST }]);
+    const exists = placeMacErrors(
+      new ApiError(409, 'AlreadyExists', 'virtualmachines "web-1" already exists'),
+      [{ index: 0, mac: GUEST }],
+    );
     assert.equal(exists.byIndex.size, 0);
     assert.match(exists.general ?? '', /already exists/);
   });
 
   it('knows whether an address is inside a pool range', () => {
-    assert.equal(macInRange('02:00:00:00:10:00', { start: '02:00:00:00:00:00', end: '02:00:00:ff:ff:ff' }), true);
-    assert.equal(macInRange('52:54:00:00:10:00', { start: '02:00:00:00:00:00', end: '02:00:00:ff:ff:ff' }), false);
+    assert.equal(
+      macInRange('02:00:00:00:10:00', { start: '02:00:00:00:00:00', end: '02:00:00:ff:ff:ff' }),
+      true,
+    );
+    assert.equal(
+      macInRange('52:54:00:00:10:00', { start: '02:00:00:00:00:00', end: '02:00:00:ff:ff:ff' }),
+      false,
+    );
   });
 });
 
 describe('manifests the UI writes', () => {
   it('a MAC patch replaces only that MAC and keeps every other interface field', () => {
-    const p = macPatch(vm(PLATFORM), new Map([[0, GUEST]])) as { spec: { template: { spec: { domain: { devices: { interfaces: unknown[] } } } } } };
-    assert.deepEqual(p.spec.template.spec.domain.devices.interfaces, [{ name: 'nic-1', bridge: {}, model: 'virtio', macAddress: GUEST, custom: 'kept' }]);
+    const p = macPatch(vm(PLATFORM), new Map([[0, GUEST]])) as {
+      spec: { template: { spec: { domain: { devices: { interfaces: unknown[] } } } } };
+    };
+    assert.deepEqual(p.spec.template.spec.domain.devices.interfaces, [
+      { name: 'nic-1', bridge: {}, model: 'virtio', macAddress: GUEST, custom: 'kept' },
+    ]);
     const cleared = macPatch(vm(PLATFORM), new Map([[0, '']])) as typeof p;
-    assert.deepEqual(cleared.spec.template.spec.domain.devices.interfaces, [{ name: 'nic-1', bridge: {}, model: 'virtio', custom: 'kept' }]);
+    assert.deepEqual(cleared.spec.template.spec.domain.devices.interfaces, [
+      { name: 'nic-1', bridge: {}, model: 'virtio', custom: 'kept' },
+    ]);
   });
 
   it('an edit with only CPU and memory does not touch the interfaces', () => {
     const p = vmEditPatch(vm(PLATFORM), new Map(), { cpuCores: 2, memory: '1Gi' });
-    assert.deepEqual(p, { spec: { template: { spec: { domain: { cpu: { cores: 2 }, memory: { guest: '1Gi' }, resources: { requests: { memory: '1Gi' } } } } } } });
+    assert.deepEqual(p, {
+      spec: {
+        template: {
+          spec: {
+            domain: {
+              cpu: { cores: 2 },
+              memory: { guest: '1Gi' },
+              resources: { requests: { memory: '1Gi' } },
+            },
+          },
+        },
+      },
+    });
   });
 
   it('a new VM names a MAC only where one was given, and uses masquerade on the pod network', () => {
-    const m = vmManifest({ namespace: 'default', name: 'a', cpuCores: 1, memory: '256Mi', start: true, nics: [{ network: '', macAddress: '' }, { network: 'vlan5', macAddress: GUEST }] });
+    const m = vmManifest({
+      namespace: 'default',
+      name: 'a',
+      cpuCores: 1,
+      memory: '256Mi',
+      start: true,
+      nics: [
+        { network: '', macAddress: '' },
+        { network: 'vlan5', macAddress: GUEST },
+      ],
+    });
     assert.equal(m.spec.runStrategy, 'Always');
     assert.deepEqual(m.spec.template.spec.domain.devices.interfaces, [
       { name: 'default', model: 'virtio', masquerade: {} },
@@ -200,7 +299,14 @@ describe('manifests the UI writes', () => {
   });
 
   it('a bridge network carries its VLAN and DHCP range in the CNI config', () => {
-    const n = { name: 'vlan5', vlan: 5, subnet: '198.18.5.0/24', rangeStart: '198.18.5.100', rangeEnd: '198.18.5.199', gateway: '198.18.5.1' };
+    const n = {
+      name: 'vlan5',
+      vlan: 5,
+      subnet: '198.18.5.0/24',
+      rangeStart: '198.18.5.100',
+      rangeEnd: '198.18.5.199',
+      gateway: '198.18.5.1',
+    };
     assert.deepEqual(validateBridgeNetwork(n), []);
     const nad = bridgeNad('default', n);
     assert.deepEqual(JSON.parse(nad.spec.config ?? ''), {
@@ -208,15 +314,41 @@ describe('manifests the UI writes', () => {
       name: 'vlan5',
       type: 'bridge',
       vlan: 5,
-      ipam: { subnet: '198.18.5.0/24', rangeStart: '198.18.5.100', rangeEnd: '198.18.5.199', gateway: '198.18.5.1' },
+      ipam: {
+        subnet: '198.18.5.0/24',
+        rangeStart: '198.18.5.100',
+        rangeEnd: '198.18.5.199',
+        gateway: '198.18.5.1',
+      },
     });
-    assert.deepEqual(bridgeView(nad), { type: 'bridge', vlan: 5, subnet: '198.18.5.0/24', rangeStart: '198.18.5.100', rangeEnd: '198.18.5.199', gateway: '198.18.5.1' });
+    assert.deepEqual(bridgeView(nad), {
+      type: 'bridge',
+      vlan: 5,
+      subnet: '198.18.5.0/24',
+      rangeStart: '198.18.5.100',
+      rangeEnd: '198.18.5.199',
+      gateway: '198.18.5.1',
+    });
   });
 
   it('a bridge network with a bad VLAN, a range outside the subnet or the gateway inside the range is refused per field', () => {
-    const base = { name: 'vlan5', vlan: 5, subnet: '198.18.5.0/24', rangeStart: '198.18.5.100', rangeEnd: '198.18.5.199', gateway: '198.18.5.1' };
-    const fields = (n: typeof base): string[] => validateBridgeNetwork(n).map((e) => e.field).sort();
-    assert.deepEqual(fields({ ...base, name: 'Bad_Name', vlan: 4095, rangeStart: '198.18.6.1' }), ['name', 'rangeStart', 'vlan']);
+    const base = {
+      name: 'vlan5',
+      vlan: 5,
+      subnet: '198.18.5.0/24',
+      rangeStart: '198.18.5.100',
+      rangeEnd: '198.18.5.199',
+      gateway: '198.18.5.1',
+    };
+    const fields = (n: typeof base): string[] =>
+      validateBridgeNetwork(n)
+        .map((e) => e.field)
+        .sort();
+    assert.deepEqual(fields({ ...base, name: 'Bad_Name', vlan: 4095, rangeStart: '198.18.6.1' }), [
+      'name',
+      'rangeStart',
+      'vlan',
+    ]);
     assert.deepEqual(fields({ ...base, gateway: '198.18.5.120' }), ['gateway']);
     assert.deepEqual(fields({ ...base, rangeEnd: '198.18.5.50' }), ['rangeEnd']);
     assert.deepEqual(fields({ ...base, subnet: '198.18.5.0/33' }), ['subnet']);
@@ -228,7 +360,13 @@ describe('audit filter and live lists', () => {
     apiVersion: 'harrow.io/v1',
     kind: 'AuditRecord',
     metadata: { name, namespace: 'default' },
-    spec: { timestamp, user, verb: 'patch', resource: { kind: 'VirtualMachine', namespace: 'default', name: vmName }, outcome: { code: 200, status: 'Success' } },
+    spec: {
+      timestamp,
+      user,
+      verb: 'patch',
+      resource: { kind: 'VirtualMachine', namespace: 'default', name: vmName },
+      outcome: { code: 200, status: 'Success' },
+    },
   });
   const records = [
     rec('a', 'admin', 'web-1', '2026-01-01T10:00:00Z'),
@@ -237,16 +375,36 @@ describe('audit filter and live lists', () => {
   ];
 
   it('filters by VM, user substring and time window, newest first', () => {
-    assert.deepEqual(filterAudit(records, { vm: '', user: '', from: '', to: '' }).map((r) => r.metadata.name), ['b', 'c', 'a']);
-    assert.deepEqual(filterAudit(records, { vm: 'web-1', user: '', from: '', to: '' }).map((r) => r.metadata.name), ['b', 'a']);
-    assert.deepEqual(filterAudit(records, { vm: '', user: 'ADM', from: '', to: '' }).map((r) => r.metadata.name), ['c', 'a']);
-    assert.deepEqual(filterAudit(records, { vm: '', user: '', from: '2026-01-01T10:30:00Z', to: '2026-01-01T11:30:00Z' }).map((r) => r.metadata.name), ['c']);
+    assert.deepEqual(
+      filterAudit(records, { vm: '', user: '', from: '', to: '' }).map((r) => r.metadata.name),
+      ['b', 'c', 'a'],
+    );
+    assert.deepEqual(
+      filterAudit(records, { vm: 'web-1', user: '', from: '', to: '' }).map((r) => r.metadata.name),
+      ['b', 'a'],
+    );
+    assert.deepEqual(
+      filterAudit(records, { vm: '', user: 'ADM', from: '', to: '' }).map((r) => r.metadata.name),
+      ['c', 'a'],
+    );
+    assert.deepEqual(
+      filterAudit(records, {
+        vm: '',
+        user: '',
+        from: '2026-01-01T10:30:00Z',
+        to: '2026-01-01T11:30:00Z',
+      }).map((r) => r.metadata.name),
+      ['c'],
+    );
   });
 
   it('applies watch events by namespace/name', () => {
     const a = rec('a', 'admin', 'web-1', '2026-01-01T10:00:00Z');
     let m = applyWatchEvent(new Map(), { type: 'ADDED', object: a });
-    m = applyWatchEvent(m, { type: 'MODIFIED', object: { ...a, spec: { ...a.spec, user: 'bob' } } });
+    m = applyWatchEvent(m, {
+      type: 'MODIFIED',
+      object: { ...a, spec: { ...a.spec, user: 'bob' } },
+    });
     assert.equal(m.get('default/a')?.spec.user, 'bob');
     m = applyWatchEvent(m, { type: 'BOOKMARK', object: a });
     assert.equal(m.size, 1);

@@ -82,19 +82,30 @@ describe('web UI plugin', () => {
   });
 
   it('never serves a file outside the dist directory', async () => {
-    for (const url of ['/ui/../secret.txt', '/ui/%2e%2e/secret.txt', '/ui/assets/%2e%2e%2f%2e%2e%2fsecret.txt']) {
+    for (const url of [
+      '/ui/../secret.txt',
+      '/ui/%2e%2e/secret.txt',
+      '/ui/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+    ]) {
       const res = await app.inject({ method: 'GET', url });
       assert.notEqual(res.body, 'outside dist', url);
     }
     assert.equal(await fileUnder(join(dir, 'dist'), '../secret.txt'), undefined);
     assert.equal(await fileUnder(join(dir, 'dist'), '%2e%2e/secret.txt'), undefined);
-    assert.equal(await fileUnder(join(dir, 'dist'), 'assets/index-abc123.js'), join(dir, 'dist', 'assets', 'index-abc123.js'));
+    assert.equal(
+      await fileUnder(join(dir, 'dist'), 'assets/index-abc123.js'),
+      join(dir, 'dist', 'assets', 'index-abc123.js'),
+    );
   });
 
   it('still asks for a token on the API', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/namespaces' });
     assert.equal(res.statusCode, 401);
-    const ok = await app.inject({ method: 'GET', url: '/api/v1/namespaces', headers: { authorization: 'Bearer tok' } });
+    const ok = await app.inject({
+      method: 'GET',
+      url: '/api/v1/namespaces',
+      headers: { authorization: 'Bearer tok' },
+    });
     assert.equal(ok.statusCode, 200);
   });
 

@@ -16,7 +16,11 @@ const clone = (spec: Partial<VirtualMachineClone['spec']> = {}): VirtualMachineC
   apiVersion: 'clone.kubevirt.io/v1beta1',
   kind: 'VirtualMachineClone',
   metadata: { name: 'c1', namespace: 'default', uid: 'uid-c1' },
-  spec: { source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'src' }, target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'dst' }, ...spec },
+  spec: {
+    source: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'src' },
+    target: { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: 'dst' },
+    ...spec,
+  },
 });
 
 const causesOf = (f: () => void): Array<{ field: string; message: string }> => {
@@ -38,17 +42,36 @@ test('validation names each bad field and normalises the given MACs', () => {
       clone({
         source: { kind: 'VirtualMachineSnapshot', name: 'Bad_Name' },
         target: { kind: 'VirtualMachine', name: 'dst' },
-        newMacAddresses: { a: '01:00:5e:00:00:01', b: 'ff:ff:ff:ff:ff:ff', c: '02:00:00:00:00:01', d: '02:00:00:00:00:01', e: 'zz' },
+        newMacAddresses: {
+          a: '01:00:5e:00:00:01',
+          b: 'ff:ff:ff:ff:ff:ff',
+          c: '02:00:00:00:00:01',
+          d: '02:00:00:00:00:01',
+          e: 'zz',
+        },
         labelFilters: ['ok', ''],
       }),
     ),
   );
   const fields = causes.map((c) => c.field);
-  for (const f of ['spec.source.kind', 'spec.source.name', 'spec.newMacAddresses["a"]', 'spec.newMacAddresses["b"]', 'spec.newMacAddresses["d"]', 'spec.newMacAddresses["e"]', 'spec.labelFilters[1]']) {
+  for (const f of [
+    'spec.source.kind',
+    'spec.source.name',
+    'spec.newMacAddresses["a"]',
+    'spec.newMacAddresses["b"]',
+    'spec.newMacAddresses["d"]',
+    'spec.newMacAddresses["e"]',
+    'spec.labelFilters[1]',
+  ]) {
     assert.ok(fields.includes(f), `${f} in ${JSON.stringify(fields)}`);
   }
   assert.ok(!fields.includes('spec.newMacAddresses["c"]'));
-  assert.deepEqual(causesOf(() => validateVirtualMachineClone(clone({ target: { kind: 'VirtualMachine', name: 'src' } }))).map((c) => c.field), ['spec.target.name']);
+  assert.deepEqual(
+    causesOf(() =>
+      validateVirtualMachineClone(clone({ target: { kind: 'VirtualMachine', name: 'src' } })),
+    ).map((c) => c.field),
+    ['spec.target.name'],
+  );
 });
 
 test('KubeVirt filter rule: none copies all, the last matching pattern decides, ! excludes', () => {
@@ -69,31 +92,63 @@ test('KubeVirt filter rule: none copies all, the last matching pattern decides, 
 });
 
 test('the clone carries no MAC, no MAC-remembering annotation, no status, no firmware identity; keeps runStrategy', () => {
-  const source = vmManifest('src', { runStrategy: 'Always', macs: ['02:48:52:00:00:01', '02:48:52:00:00:02'], nads: ['lan'] }) as VirtualMachine;
+  const source = vmManifest('src', {
+    runStrategy: 'Always',
+    macs: ['02:48:52:00:00:01', '02:48:52:00:00:02'],
+    nads: ['lan'],
+  }) as VirtualMachine;
   source.metadata.uid = 'uid-src';
   source.metadata.labels = { app: 'web', 'team/x': 'y' };
-  source.metadata.annotations = { 'harvesterhci.io/mac-address': '{"default":"02:48:52:00:00:01"}', note: 'keep', 'harrow.io/cloned-by': 'old' };
-  source.spec.template.metadata = { labels: { app: 'web' }, annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name":"lan","mac":"02:48:52:00:00:02"}]', 'harrow.io/previous-macs': '{}', other: 'x' } };
+  source.metadata.annotations = {
+    'harvesterhci.io/mac-address': '{"default":"02:48:52:00:00:01"}',
+    note: 'keep',
+    'harrow.io/cloned-by': 'old',
+  };
+  source.spec.template.metadata = {
+    labels: { app: 'web' },
+    annotations: {
+      'k8s.v1.cni.cncf.io/networks': '[{"name":"lan","mac":"02:48:52:00:00:02"}]',
+      'harrow.io/previous-macs': '{}',
+      other: 'x',
+    },
+  };
   source.spec.template.spec.domain.firmware = { uuid: 'u-1', serial: 's-1' };
   source.status = { printableStatus: 'Running', ready: true };
-  const plan = cloneVirtualMachine(source, clone({ newMacAddresses: { net1: '02:aa:00:00:00:01' }, labelFilters: ['*', '!team/*'] }), 'dst');
+  const plan = cloneVirtualMachine(
+    source,
+    clone({ newMacAddresses: { net1: '02:aa:00:00:00:01' }, labelFilters: ['*', '!team/*'] }),
+    'dst',
+  );
   const vm = plan.vm;
   assert.equal(vm.metadata.name, 'dst');
   assert.equal(vm.status, undefined);
   assert.equal(vm.metadata.uid, undefined);
   assert.equal(vm.spec.runStrategy, 'Always');
-  assert.deepEqual(vm.spec.template.spec.domain.devices.interfaces?.map((i) => i.macAddress), [undefined, '02:aa:00:00:00:01']);
+  assert.deepEqual(
+    vm.spec.template.spec.domain.devices.interfaces?.map((i) => i.macAddress),
+    [undefined, '02:aa:00:00:00:01'],
+  );
   assert.deepEqual(vm.metadata.labels, { app: 'web' });
   assert.deepEqual(vm.metadata.annotations, { note: 'keep', [ANNOTATION_CLONED_BY]: 'uid-c1' });
   assert.deepEqual(vm.spec.template.metadata?.annotations, { other: 'x' });
   assert.deepEqual(vm.spec.template.spec.domain.firmware, {});
   assert.deepEqual(plan.givenMacs, { net1: '02:aa:00:00:00:01' });
-  assert.ok(plan.dropped.some((d) => d.includes('02:48:52:00:00:01')) && plan.dropped.some((d) => d.includes('harvesterhci.io/mac-address')));
+  assert.ok(
+    plan.dropped.some((d) => d.includes('02:48:52:00:00:01')) &&
+      plan.dropped.some((d) => d.includes('harvesterhci.io/mac-address')),
+  );
   // an interface named like an Object.prototype member gets no MAC from the prototype
   const odd = vmManifest('odd', { podNetwork: false, nads: ['lan'] });
   odd.spec.template.spec.domain.devices.interfaces![0]!.name = 'constructor';
   odd.spec.template.spec.networks![0]!.name = 'constructor';
-  assert.equal(cloneVirtualMachine(odd, clone(), 'odd-copy').vm.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress, undefined);
+  assert.equal(
+    cloneVirtualMachine(odd, clone(), 'odd-copy').vm.spec.template.spec.domain.devices
+      .interfaces?.[0]?.macAddress,
+    undefined,
+  );
   // the source is untouched
-  assert.equal(source.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress, '02:48:52:00:00:01');
+  assert.equal(
+    source.spec.template.spec.domain.devices.interfaces?.[0]?.macAddress,
+    '02:48:52:00:00:01',
+  );
 });

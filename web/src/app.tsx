@@ -1,5 +1,13 @@
 // The application shell: sign-in, the top bar with the namespace, the side navigation and the page routes.
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type FormEvent,
+  type ReactNode,
+} from 'react';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import { ApiClient, ApiError } from './api/client.ts';
 import { paths } from './api/paths.ts';
@@ -13,7 +21,15 @@ import { VmDetailPage } from './pages/vm-detail.tsx';
 import { VmEditPage } from './pages/vm-edit.tsx';
 import { VmListPage } from './pages/vm-list.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
-import { NAMESPACE_POLL, SessionContext, storeNamespace, storeToken, storedNamespace, storedToken, type Session } from './session.ts';
+import {
+  NAMESPACE_POLL,
+  SessionContext,
+  storeNamespace,
+  storeToken,
+  storedNamespace,
+  storedToken,
+  type Session,
+} from './session.ts';
 
 export function App(): ReactNode {
   const [token, setToken] = useState<string | null>(storedToken());
@@ -67,8 +83,19 @@ function SignIn(props: { onSignedIn(token: string): void }): ReactNode {
           <span className="brand-mark">H</span> Harrow
         </div>
         <h1 id="signin-title">Sign in</h1>
-        <p className="muted">Use a bearer token for the Harrow API — the same one kubectl and the CLI use.</p>
-        <TextField label="API token" type="password" value={token} onChange={setToken} error={error} autoFocus required mono />
+        <p className="muted">
+          Use a bearer token for the Harrow API — the same one kubectl and the CLI use.
+        </p>
+        <TextField
+          label="API token"
+          type="password"
+          value={token}
+          onChange={setToken}
+          error={error}
+          autoFocus
+          required
+          mono
+        />
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
@@ -98,13 +125,17 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
   const notify = useCallback((message: string, tone: 'info' | 'error' = 'info') => {
     const id = nextToast.current++;
     setToasts((t) => [...t.slice(-1), { id, message, tone }]);
-    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), tone === 'error' ? 10_000 : 4_000);
+    setTimeout(
+      () => setToasts((t) => t.filter((x) => x.id !== id)),
+      tone === 'error' ? 10_000 : 4_000,
+    );
   }, []);
   const [harrowSubresources, setHarrowSubresources] = useState<ReadonlySet<string>>(new Set());
   useEffect(() => {
     let current = true;
     api.get<{ resources?: Array<{ name: string }> }>(paths.harrowSubresources()).then(
-      (list) => current && setHarrowSubresources(new Set((list.resources ?? []).map((r) => r.name))),
+      (list) =>
+        current && setHarrowSubresources(new Set((list.resources ?? []).map((r) => r.name))),
       () => undefined, // an older server without the group: no optional features
     );
     return () => {
@@ -118,8 +149,16 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
 
   // A namespace remembered from another server may not exist here: fall back to default.
   useEffect(() => {
-    if (namespaces.loaded && namespaces.items.length > 0 && !namespaces.items.some((n) => n.metadata.name === namespace)) {
-      setNamespace(namespaces.items.some((n) => n.metadata.name === 'default') ? 'default' : (namespaces.items[0]?.metadata.name ?? 'default'));
+    if (
+      namespaces.loaded &&
+      namespaces.items.length > 0 &&
+      !namespaces.items.some((n) => n.metadata.name === namespace)
+    ) {
+      setNamespace(
+        namespaces.items.some((n) => n.metadata.name === 'default')
+          ? 'default'
+          : (namespaces.items[0]?.metadata.name ?? 'default'),
+      );
     }
   }, [namespaces.loaded, namespaces.items, namespace, setNamespace]);
 
@@ -151,7 +190,10 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
         <div className="topbar-ns">
           <label htmlFor="ns-select">Namespace</label>
           <select id="ns-select" value={namespace} onChange={(e) => setNamespace(e.target.value)}>
-            {(namespaces.items.length > 0 ? namespaces.items.map((n) => n.metadata.name) : [namespace]).map((n) => (
+            {(namespaces.items.length > 0
+              ? namespaces.items.map((n) => n.metadata.name)
+              : [namespace]
+            ).map((n) => (
               <option key={n} value={n}>
                 {n}
               </option>
@@ -167,7 +209,11 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
           <ul>
             {nav.map((n) => (
               <li key={n.key}>
-                <Link to={n.to} className={section === n.key ? 'active' : undefined} aria-current={section === n.key ? 'page' : undefined}>
+                <Link
+                  to={n.to}
+                  className={section === n.key ? 'active' : undefined}
+                  aria-current={section === n.key ? 'page' : undefined}
+                >
                   {n.label}
                 </Link>
               </li>

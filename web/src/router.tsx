@@ -24,7 +24,9 @@ export function useLocation(): { path: string; query: URLSearchParams } {
       window.removeEventListener('popstate', update);
     };
   }, []);
-  const raw = window.location.pathname.startsWith(BASE) ? window.location.pathname.slice(BASE.length) : '/';
+  const raw = window.location.pathname.startsWith(BASE)
+    ? window.location.pathname.slice(BASE.length)
+    : '/';
   return { path: raw === '' ? '/' : raw, query: new URLSearchParams(window.location.search) };
 }
 
@@ -53,15 +55,26 @@ export function match(pattern: string, path: string): Record<string, string> | u
 }
 
 /** An anchor that navigates inside the app (keyboard and middle-click behave as for any link). */
-export function Link(props: { to: string; children: ReactNode; className?: string; 'aria-current'?: 'page' | undefined }): ReactNode {
+export function Link(props: {
+  to: string;
+  children: ReactNode;
+  className?: string;
+  'aria-current'?: 'page' | undefined;
+}): ReactNode {
   const href = `${BASE}${props.to}`;
   const onClick = (e: MouseEvent<HTMLAnchorElement>): void => {
-    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)
+      return;
     e.preventDefault();
     navigate(props.to);
   };
   return (
-    <a href={href} onClick={onClick} className={props.className} aria-current={props['aria-current']}>
+    <a
+      href={href}
+      onClick={onClick}
+      className={props.className}
+      aria-current={props['aria-current']}
+    >
       {props.children}
     </a>
   );

@@ -3,7 +3,8 @@
 import { fieldInvalid, fieldRequired, type StatusCause } from '../../resources/errors.ts';
 import { objectInvalid, type AdmissionPlugin, type AdmissionRequest } from './types.ts';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function auditRecordCauses(spec: unknown): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -11,14 +12,38 @@ export function auditRecordCauses(spec: unknown): StatusCause[] {
     if (!ok) causes.push(fieldInvalid(field, message));
   };
   if (!isObject(spec)) return [fieldRequired('spec', 'must be an object')];
-  need(typeof spec.timestamp === 'string' && !Number.isNaN(Date.parse(spec.timestamp)), 'spec.timestamp', 'must be an RFC 3339 time');
-  need(typeof spec.verb === 'string' && spec.verb !== '', 'spec.verb', 'must be a non-empty string');
+  need(
+    typeof spec.timestamp === 'string' && !Number.isNaN(Date.parse(spec.timestamp)),
+    'spec.timestamp',
+    'must be an RFC 3339 time',
+  );
+  need(
+    typeof spec.verb === 'string' && spec.verb !== '',
+    'spec.verb',
+    'must be a non-empty string',
+  );
   const resource = spec.resource;
-  need(isObject(resource) && typeof resource.kind === 'string' && resource.kind !== '', 'spec.resource.kind', 'must be a non-empty string');
-  need(isObject(resource) && typeof resource.name === 'string', 'spec.resource.name', 'must be a string');
+  need(
+    isObject(resource) && typeof resource.kind === 'string' && resource.kind !== '',
+    'spec.resource.kind',
+    'must be a non-empty string',
+  );
+  need(
+    isObject(resource) && typeof resource.name === 'string',
+    'spec.resource.name',
+    'must be a string',
+  );
   const outcome = spec.outcome;
-  need(isObject(outcome) && Number.isInteger(outcome.code), 'spec.outcome.code', 'must be an integer HTTP code');
-  need(isObject(outcome) && (outcome.status === 'Success' || outcome.status === 'Failure'), 'spec.outcome.status', 'must be Success or Failure');
+  need(
+    isObject(outcome) && Number.isInteger(outcome.code),
+    'spec.outcome.code',
+    'must be an integer HTTP code',
+  );
+  need(
+    isObject(outcome) && (outcome.status === 'Success' || outcome.status === 'Failure'),
+    'spec.outcome.status',
+    'must be Success or Failure',
+  );
   return causes;
 }
 
@@ -32,10 +57,21 @@ export function auditRecordAdmission(): AdmissionPlugin {
       const causes = auditRecordCauses(spec);
       const user = spec?.user;
       if (typeof user !== 'string' || (user !== req.user.name && !user.startsWith('system:'))) {
-        causes.push(fieldInvalid('spec.user', `must be ${JSON.stringify(req.user.name)} (the caller) or a system: controller name`));
+        causes.push(
+          fieldInvalid(
+            'spec.user',
+            `must be ${JSON.stringify(req.user.name)} (the caller) or a system: controller name`,
+          ),
+        );
       }
       if (causes.length === 0) return;
-      throw objectInvalid('AuditRecord', 'AuditRecord', 'harrow.io', req.object.metadata.name ?? '', causes);
+      throw objectInvalid(
+        'AuditRecord',
+        'AuditRecord',
+        'harrow.io',
+        req.object.metadata.name ?? '',
+        causes,
+      );
     },
   };
 }

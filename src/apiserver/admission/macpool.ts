@@ -19,7 +19,9 @@ export function macPoolAdmission(store: ResourceStore): AdmissionPlugin {
       const causes: StatusCause[] = [];
       const ranges = pool.spec?.ranges;
       if (!Array.isArray(ranges) || ranges.length === 0) {
-        throw new Invalid(`MacPool "${pool.metadata.name}" is invalid`, [fieldRequired('spec.ranges', 'at least one range {start, end} is required')]);
+        throw new Invalid(`MacPool "${pool.metadata.name}" is invalid`, [
+          fieldRequired('spec.ranges', 'at least one range {start, end} is required'),
+        ]);
       }
       const spans: Span[] = [];
       ranges.forEach((r, i) => {
@@ -28,11 +30,17 @@ export function macPoolAdmission(store: ResourceStore): AdmissionPlugin {
       });
       const q = pool.spec.quarantineSeconds;
       if (q !== undefined && (!Number.isInteger(q) || q < 0 || q > 30 * 86400)) {
-        causes.push(fieldInvalid('spec.quarantineSeconds', 'must be a whole number of seconds from 0 to 2592000 (30 days)'));
+        causes.push(
+          fieldInvalid(
+            'spec.quarantineSeconds',
+            'must be a whole number of seconds from 0 to 2592000 (30 days)',
+          ),
+        );
       }
       spans.forEach((a, i) =>
         spans.slice(i + 1).forEach((b, j) => {
-          if (a.start <= b.end && b.start <= a.end) causes.push(fieldInvalid(`spec.ranges[${i + 1 + j}]`, `overlaps spec.ranges[${i}]`));
+          if (a.start <= b.end && b.start <= a.end)
+            causes.push(fieldInvalid(`spec.ranges[${i + 1 + j}]`, `overlaps spec.ranges[${i}]`));
         }),
       );
       const others = (await store.list('MacPool')).items as MacPool[];
@@ -42,12 +50,22 @@ export function macPoolAdmission(store: ResourceStore): AdmissionPlugin {
           const o = parseRange(r, '', []);
           spans.forEach((s, i) => {
             if (o && s.start <= o.end && o.start <= s.end) {
-              causes.push(fieldInvalid(`spec.ranges[${i}]`, `overlaps MacPool ${other.metadata.name} (${r.start}–${r.end})`));
+              causes.push(
+                fieldInvalid(
+                  `spec.ranges[${i}]`,
+                  `overlaps MacPool ${other.metadata.name} (${r.start}–${r.end})`,
+                ),
+              );
             }
           });
         }
       }
-      if (causes.length > 0) throw new Invalid(`MacPool "${pool.metadata.name}" is invalid`, causes, { name: pool.metadata.name, group: 'harrow.io', kind: 'MacPool' });
+      if (causes.length > 0)
+        throw new Invalid(`MacPool "${pool.metadata.name}" is invalid`, causes, {
+          name: pool.metadata.name,
+          group: 'harrow.io',
+          kind: 'MacPool',
+        });
       pool.spec.ranges = ranges.map((r) => ({ start: parseMac(r.start), end: parseMac(r.end) }));
     },
   };

@@ -19,20 +19,33 @@ const AUTO_BASE = (198 * 256 + 18) * 65536;
 // A subnet handed out but not yet committed stays taken this long, so two NADs admitted at once do not get the same one.
 const PENDING_MS = 60_000;
 
-export function nadAdmission(store: ResourceStore, options: { now?: () => number } = {}): AdmissionPlugin {
+export function nadAdmission(
+  store: ResourceStore,
+  options: { now?: () => number } = {},
+): AdmissionPlugin {
   const now = options.now ?? Date.now;
   const pending = new Map<number, { owner: string; until: number }>();
 
-  async function otherSubnets(self: NetworkAttachmentDefinition): Promise<Array<{ nad: string; cidr: Cidr }>> {
+  async function otherSubnets(
+    self: NetworkAttachmentDefinition,
+  ): Promise<Array<{ nad: string; cidr: Cidr }>> {
     const out: Array<{ nad: string; cidr: Cidr }> = [];
     let token: string | undefined;
     do {
-      const page = await store.list('NetworkAttachmentDefinition', { limit: 500, ...(token ? { continue: token } : {}) });
+      const page = await store.list('NetworkAttachmentDefinition', {
+        limit: 500,
+        ...(token ? { continue: token } : {}),
+      });
       for (const o of page.items) {
         const nad = o as NetworkAttachmentDefinition;
-        if (nad.metadata.namespace === self.metadata.namespace && nad.metadata.name === self.metadata.name) continue;
+        if (
+          nad.metadata.namespace === self.metadata.namespace &&
+          nad.metadata.name === self.metadata.name
+        )
+          continue;
         const cidr = nadSubnet(nad);
-        if (cidr) out.push({ nad: `${nad.metadata.namespace ?? 'default'}/${nad.metadata.name}`, cidr });
+        if (cidr)
+          out.push({ nad: `${nad.metadata.namespace ?? 'default'}/${nad.metadata.name}`, cidr });
       }
       token = page.continue;
     } while (token);
@@ -51,9 +64,20 @@ export function nadAdmission(store: ResourceStore, options: { now?: () => number
         const mine = parseCidr(config.ipam.subnet) as Cidr;
         const clash = others.find((o) => cidrOverlaps(o.cidr, mine));
         if (clash) {
-          throw new Invalid(`NetworkAttachmentDefinition.k8s.cni.cncf.io "${nad.metadata.name}" is invalid`, [
-            fieldInvalid('spec.config', `ipam.subnet ${config.ipam.subnet} overlaps the subnet of NetworkAttachmentDefinition ${clash.nad}: VM networks share one host and need disjoint subnets`),
-          ], { name: nad.metadata.name, group: 'k8s.cni.cncf.io', kind: 'NetworkAttachmentDefinition' });
+          throw new Invalid(
+            `NetworkAttachmentDefinition.k8s.cni.cncf.io "${nad.metadata.name}" is invalid`,
+            [
+              fieldInvalid(
+                'spec.config',
+                `ipam.subnet ${config.ipam.subnet} overlaps the subnet of NetworkAttachmentDefinition ${clash.nad}: VM networks share one host and need disjoint subnets`,
+              ),
+            ],
+            {
+              name: nad.metadata.name,
+              group: 'k8s.cni.cncf.io',
+              kind: 'NetworkAttachmentDefinition',
+            },
+          );
         }
         return;
       }
@@ -67,15 +91,27 @@ export function nadAdmission(store: ResourceStore, options: { now?: () => number
         if (!others.some((o) => cidrOverlaps(o.cidr, cidr))) chosen = n;
       }
       if (chosen === undefined) {
-        throw new Invalid(`NetworkAttachmentDefinition.k8s.cni.cncf.io "${nad.metadata.name}" is invalid`, [
-          fieldInvalid('spec.config', 'ipam is missing and no free /24 is left in 198.18.0.0/16: give ipam.subnet explicitly'),
-        ]);
+        throw new Invalid(
+          `NetworkAttachmentDefinition.k8s.cni.cncf.io "${nad.metadata.name}" is invalid`,
+          [
+            fieldInvalid(
+              'spec.config',
+              'ipam is missing and no free /24 is left in 198.18.0.0/16: give ipam.subnet explicitly',
+            ),
+          ],
+        );
       }
       if (!req.dryRun) pending.set(chosen, { owner: self, until: t + PENDING_MS });
       const prefix = `198.18.${chosen}`;
       const filled: NadConfig = {
         ...config,
-        ipam: { type: 'host-local', subnet: `${prefix}.0/24`, rangeStart: `${prefix}.2`, rangeEnd: `${prefix}.254`, gateway: `${prefix}.1` },
+        ipam: {
+          type: 'host-local',
+          subnet: `${prefix}.0/24`,
+          rangeStart: `${prefix}.2`,
+          rangeEnd: `${prefix}.254`,
+          gateway: `${prefix}.1`,
+        },
       };
       nad.spec = { ...nad.spec, config: JSON.stringify(filled) };
       return {

@@ -45,6 +45,16 @@ export interface AdmissionPlugin {
 }
 
 /** The 422 an admission plugin rejects an object with: `<shown> "<name>" is invalid: field: message; …`, naming each field. */
-export function objectInvalid(shown: string, kind: string, group: string, name: string, causes: StatusCause[]): Invalid {
-  return new Invalid(`${shown} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`, causes, { name, group, kind });
+export function objectInvalid(
+  shown: string,
+  kind: string,
+  group: string,
+  name: string,
+  causes: StatusCause[],
+): Invalid {
+  return new Invalid(
+    `${shown} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join('; ')}`,
+    causes,
+    { name, group, kind },
+  );
 }

@@ -4,10 +4,19 @@ import { maintenanceAnnotationCauses } from '../../maintenance/window.ts';
 import { ANNOTATION_POOL_ADMISSION, type VirtualMachine } from '../../resources/types.ts';
 import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
 import type { ResourceStore } from '../../store/types.ts';
-import { objectInvalid, type AdmissionPlugin, type AdmissionRequest, type AdmissionResult, type UserInfo } from './types.ts';
+import {
+  objectInvalid,
+  type AdmissionPlugin,
+  type AdmissionRequest,
+  type AdmissionResult,
+  type UserInfo,
+} from './types.ts';
 
 /** Whether the MAC pool fills missing MACs at admission in this namespace (off: the network plugin assigns them at pod creation). */
-export async function poolAdmissionEnabled(store: ResourceStore, namespace: string): Promise<boolean> {
+export async function poolAdmissionEnabled(
+  store: ResourceStore,
+  namespace: string,
+): Promise<boolean> {
   const ns = await store.get({ kind: 'Namespace', name: namespace });
   return ns?.metadata.annotations?.[ANNOTATION_POOL_ADMISSION] !== 'false';
 }
@@ -17,7 +26,11 @@ export interface VirtualMachineAdmissionOptions {
   mayNameHolder?: (user: UserInfo, namespace: string) => boolean;
 }
 
-export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocationService, options: VirtualMachineAdmissionOptions = {}): AdmissionPlugin {
+export function virtualMachineAdmission(
+  store: ResourceStore,
+  macs: MacAllocationService,
+  options: VirtualMachineAdmissionOptions = {},
+): AdmissionPlugin {
   const mayNameHolder = options.mayNameHolder;
   return {
     kinds: ['VirtualMachine'],
@@ -27,13 +40,21 @@ export function virtualMachineAdmission(store: ResourceStore, macs: MacAllocatio
       validateVirtualMachine(vm);
       const windowCauses = maintenanceAnnotationCauses(vm, req.oldObject);
       if (windowCauses.length > 0) {
-        throw objectInvalid('VirtualMachine.kubevirt.io', 'VirtualMachine', 'kubevirt.io', vm.metadata.name, windowCauses);
+        throw objectInvalid(
+          'VirtualMachine.kubevirt.io',
+          'VirtualMachine',
+          'kubevirt.io',
+          vm.metadata.name,
+          windowCauses,
+        );
       }
       const allocateMissing = await poolAdmissionEnabled(store, vm.metadata.namespace ?? 'default');
       // The 409 for a MAC held elsewhere names the holder only to a user who may see the holder's namespace.
       const plan = await macs.planVirtualMachine(req.oldObject as VirtualMachine | undefined, vm, {
         allocateMissing,
-        ...(mayNameHolder ? { mayNameHolder: (namespace: string) => mayNameHolder(req.user, namespace) } : {}),
+        ...(mayNameHolder
+          ? { mayNameHolder: (namespace: string) => mayNameHolder(req.user, namespace) }
+          : {}),
       });
       return {
         ops: plan.ops,

@@ -1,9 +1,18 @@
 // Admission for VirtualMachineClones: validate, name the target when none is given, check the given MACs early, freeze the spec.
 import type { MacAllocationService } from '../../allocation/service.ts';
-import { fieldDuplicate, fieldInvalid, Conflict, type StatusCause } from '../../resources/errors.ts';
+import {
+  fieldDuplicate,
+  fieldInvalid,
+  Conflict,
+  type StatusCause,
+} from '../../resources/errors.ts';
 import type { VirtualMachine } from '../../resources/types.ts';
 import { interfacesOf, templateSpecOf } from '../../resources/virtualmachine.ts';
-import { cloneInvalid, validateVirtualMachineClone, type VirtualMachineClone } from '../../resources/virtualmachineclone.ts';
+import {
+  cloneInvalid,
+  validateVirtualMachineClone,
+  type VirtualMachineClone,
+} from '../../resources/virtualmachineclone.ts';
 import type { ResourceStore } from '../../store/types.ts';
 import { generatedSuffix } from '../../resources/names.ts';
 import { deepEqual } from '../patch.ts';
@@ -14,7 +23,10 @@ function targetNameFor(source: string): string {
   return `${source.slice(0, 63 - '-clone-'.length - suffix.length)}-clone-${suffix}`;
 }
 
-export function virtualMachineCloneAdmission(store: ResourceStore, macs: Pick<MacAllocationService, 'holder'>): AdmissionPlugin {
+export function virtualMachineCloneAdmission(
+  store: ResourceStore,
+  macs: Pick<MacAllocationService, 'holder'>,
+): AdmissionPlugin {
   return {
     kinds: ['VirtualMachineClone'],
     async admit(req: AdmissionRequest): Promise<AdmissionResult | void> {
@@ -23,36 +35,72 @@ export function virtualMachineCloneAdmission(store: ResourceStore, macs: Pick<Ma
       if (req.operation === 'update') {
         // KubeVirt's clone spec is immutable: the controller acts on it once.
         const old = req.oldObject as VirtualMachineClone;
-        if (!deepEqual(clone.spec, old.spec)) throw cloneInvalid(clone, [fieldInvalid('spec', 'the spec of a VirtualMachineClone cannot be changed; create a new clone')]);
+        if (!deepEqual(clone.spec, old.spec))
+          throw cloneInvalid(clone, [
+            fieldInvalid(
+              'spec',
+              'the spec of a VirtualMachineClone cannot be changed; create a new clone',
+            ),
+          ]);
         return;
       }
       validateVirtualMachineClone(clone);
       const namespace = clone.metadata.namespace ?? 'default';
       const warnings: string[] = [];
-      const target = (clone.spec.target ??= { apiGroup: 'kubevirt.io', kind: 'VirtualMachine', name: '' });
-      if (target.name === undefined || target.name === '') target.name = targetNameFor(clone.spec.source.name);
+      const target = (clone.spec.target ??= {
+        apiGroup: 'kubevirt.io',
+        kind: 'VirtualMachine',
+        name: '',
+      });
+      if (target.name === undefined || target.name === '')
+        target.name = targetNameFor(clone.spec.source.name);
       const causes: StatusCause[] = [];
       if (await store.get({ kind: 'VirtualMachine', namespace, name: target.name })) {
-        causes.push(fieldDuplicate('spec.target.name', `VirtualMachine ${namespace}/${target.name} already exists: a clone creates a new VM`));
+        causes.push(
+          fieldDuplicate(
+            'spec.target.name',
+            `VirtualMachine ${namespace}/${target.name} already exists: a clone creates a new VM`,
+          ),
+        );
       }
-      const source = (await store.get({ kind: 'VirtualMachine', namespace, name: clone.spec.source.name })) as VirtualMachine | undefined;
-      if (!source) warnings.push(`VirtualMachine ${namespace}/${clone.spec.source.name} does not exist yet: the clone waits for it`);
+      const source = (await store.get({
+        kind: 'VirtualMachine',
+        namespace,
+        name: clone.spec.source.name,
+      })) as VirtualMachine | undefined;
+      if (!source)
+        warnings.push(
+          `VirtualMachine ${namespace}/${clone.spec.source.name} does not exist yet: the clone waits for it`,
+        );
       const ifaces = source ? interfacesOf(templateSpecOf(source)).map((i) => i.name) : undefined;
       for (const [iface, mac] of Object.entries(clone.spec.newMacAddresses ?? {})) {
         const field = `spec.newMacAddresses[${JSON.stringify(iface)}]`;
         if (ifaces && !ifaces.includes(iface)) {
-          causes.push(fieldInvalid(field, `the source VM has no interface ${JSON.stringify(iface)} (its interfaces: ${ifaces.join(', ') || 'none'})`));
+          causes.push(
+            fieldInvalid(
+              field,
+              `the source VM has no interface ${JSON.stringify(iface)} (its interfaces: ${ifaces.join(', ') || 'none'})`,
+            ),
+          );
         }
         // Reserved when the target VM is created (its own admission); refusing now saves a clone that is bound to fail.
         const held = await macs.holder(mac);
         const o = held?.spec.owner;
         if (o && held.status?.state === 'InUse') {
-          throw new Conflict(`VirtualMachineClone "${clone.metadata.name}": ${field}: MAC ${mac} is in use by ${o.namespace}/${o.name} (interface ${o.interface})`, {
-            name: clone.metadata.name,
-            group: 'clone.kubevirt.io',
-            kind: 'VirtualMachineClone',
-            causes: [fieldDuplicate(field, `MAC ${mac} is in use by ${o.namespace}/${o.name} (interface ${o.interface})`)],
-          });
+          throw new Conflict(
+            `VirtualMachineClone "${clone.metadata.name}": ${field}: MAC ${mac} is in use by ${o.namespace}/${o.name} (interface ${o.interface})`,
+            {
+              name: clone.metadata.name,
+              group: 'clone.kubevirt.io',
+              kind: 'VirtualMachineClone',
+              causes: [
+                fieldDuplicate(
+                  field,
+                  `MAC ${mac} is in use by ${o.namespace}/${o.name} (interface ${o.interface})`,
+                ),
+              ],
+            },
+          );
         }
       }
       if (causes.length > 0) throw cloneInvalid(clone, causes);

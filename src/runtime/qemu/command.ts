@@ -28,7 +28,11 @@ export interface RunResult {
 }
 
 /** The execFile options run() and runForBuffer() share: a timeout that kills outright (a hung tool must not wedge a VM operation), and cwd. */
-function execOptions(options: RunOptions): { timeout: number; killSignal: 'SIGKILL'; cwd: string | undefined } {
+function execOptions(options: RunOptions): {
+  timeout: number;
+  killSignal: 'SIGKILL';
+  cwd: string | undefined;
+} {
   return { timeout: options.timeoutMs ?? 60_000, killSignal: 'SIGKILL', cwd: options.cwd };
 }
 
@@ -42,7 +46,12 @@ export function run(
     const child = execFile(
       file,
       args,
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...execOptions(options), env: { ...process.env, LC_ALL: 'C' } },
+      {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        ...execOptions(options),
+        env: { ...process.env, LC_ALL: 'C' },
+      },
       (error, stdout, stderr) => {
         if (error) {
           const code = typeof error.code === 'number' ? error.code : null;

@@ -56,7 +56,14 @@ import { ensureSpoofchkTable, guardPort, readSpoofchk, unguardPort } from './nft
 import { commandLine, isAlive, readPidFile, terminate } from './procfs.ts';
 import { guestNameOf, isQemuCommand, launchQemu, nicIds } from './qemu.ts';
 import { GuestSession, type GuestPaths } from './guest-session.ts';
-import { ensureUnderlay, ensureVxlan, removeVxlan, setVxlanPeers as setVxlanPeersOf, underlayIp, type Underlay } from './vxlan.ts';
+import {
+  ensureUnderlay,
+  ensureVxlan,
+  removeVxlan,
+  setVxlanPeers as setVxlanPeersOf,
+  underlayIp,
+  type Underlay,
+} from './vxlan.ts';
 
 export interface QemuRuntimeOptions {
   /** Names this runtime's host objects, so that several runtimes (parallel tests) never touch each other's. */
@@ -725,9 +732,13 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     },
     async setVxlanPeers(peers) {
       assertOpen();
-      if (!localUnderlayIp) throw new Error('setVxlanPeers: this runtime has no underlay (createQemuRuntime underlay option)');
+      if (!localUnderlayIp)
+        throw new Error(
+          'setVxlanPeers: this runtime has no underlay (createQemuRuntime underlay option)',
+        );
       vxlanPeers = [...new Set(peers)].filter((p) => p !== localUnderlayIp).sort();
-      for (const id of networks.keys()) await lock.run(`network/${id}`, () => setVxlanPeersOf(hostNs, id, vxlanPeers));
+      for (const id of networks.keys())
+        await lock.run(`network/${id}`, () => setVxlanPeersOf(hostNs, id, vxlanPeers));
     },
   };
   return runtime;

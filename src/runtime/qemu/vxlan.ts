@@ -19,10 +19,12 @@ export function vniOf(networkId: string): number {
 }
 
 /** `vx` + 12 hex of the network id's hash: the kernel allows 15 bytes and the id can be longer. */
-export const vxlanName = (networkId: string): string => `vx${createHash('sha256').update(networkId).digest('hex').slice(0, 12)}`;
+export const vxlanName = (networkId: string): string =>
+  `vx${createHash('sha256').update(networkId).digest('hex').slice(0, 12)}`;
 
 /** The root-namespace end of an instance's underlay veth. */
-export const underlayPeerName = (instanceId: string): string => `hu${createHash('sha256').update(instanceId).digest('hex').slice(0, 12)}`;
+export const underlayPeerName = (instanceId: string): string =>
+  `hu${createHash('sha256').update(instanceId).digest('hex').slice(0, 12)}`;
 
 export interface Underlay {
   /** This host's underlay address with its prefix, e.g. 198.19.0.11/24. */
@@ -34,7 +36,9 @@ export interface Underlay {
 const parseCidr = (cidr: string): { ip: string; prefix: number } => {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
   if (!m || m[1]!.split('.').some((o) => Number(o) > 255) || Number(m[2]) > 32) {
-    throw new Error(`underlay.address ${JSON.stringify(cidr)}: expected an IPv4 address with a prefix, e.g. 198.19.0.11/24`);
+    throw new Error(
+      `underlay.address ${JSON.stringify(cidr)}: expected an IPv4 address with a prefix, e.g. 198.19.0.11/24`,
+    );
   }
   return { ip: m[1]!, prefix: Number(m[2]) };
 };
@@ -59,13 +63,34 @@ const filterRuleset = `table bridge ${FILTER_TABLE} {
 `;
 
 /** A veth from the host namespace (UNDERLAY_DEVICE with the address) to the root namespace's `bridge`. Idempotent. */
-export async function ensureUnderlay(hostNs: string, instanceId: string, underlay: Underlay): Promise<void> {
+export async function ensureUnderlay(
+  hostNs: string,
+  instanceId: string,
+  underlay: Underlay,
+): Promise<void> {
   const { ip, prefix } = parseCidr(underlay.address);
-  if (!(await link(undefined, underlay.bridge))) throw new Error(`underlay.bridge ${underlay.bridge}: no such bridge in the root namespace`);
+  if (!(await link(undefined, underlay.bridge)))
+    throw new Error(`underlay.bridge ${underlay.bridge}: no such bridge in the root namespace`);
   const peer = underlayPeerName(instanceId);
   if (!(await link(hostNs, UNDERLAY_DEVICE))) {
     await deleteLink(undefined, peer);
-    await run('ip', ['link', 'add', 'name', peer, 'mtu', String(UNDERLAY_MTU), 'type', 'veth', 'peer', 'name', UNDERLAY_DEVICE, 'netns', hostNs, 'mtu', String(UNDERLAY_MTU)]);
+    await run('ip', [
+      'link',
+      'add',
+      'name',
+      peer,
+      'mtu',
+      String(UNDERLAY_MTU),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      UNDERLAY_DEVICE,
+      'netns',
+      hostNs,
+      'mtu',
+      String(UNDERLAY_MTU),
+    ]);
   }
   await setLink(undefined, peer, { master: underlay.bridge, up: true, noIpv6LinkLocal: true });
   await setIpv4Address(hostNs, UNDERLAY_DEVICE, `${ip}/${prefix}`);
@@ -82,10 +107,31 @@ export async function ensureUnderlay(hostNs: string, instanceId: string, underla
 }
 
 /** The network's VXLAN port on its bridge. Idempotent. */
-export async function ensureVxlan(hostNs: string, networkId: string, bridge: string, localIp: string): Promise<void> {
+export async function ensureVxlan(
+  hostNs: string,
+  networkId: string,
+  bridge: string,
+  localIp: string,
+): Promise<void> {
   const name = vxlanName(networkId);
   if (!(await link(hostNs, name))) {
-    await run('ip', ['-n', hostNs, 'link', 'add', 'name', name, 'type', 'vxlan', 'id', String(vniOf(networkId)), 'local', localIp, 'dstport', String(VXLAN_PORT), 'nolearning']);
+    await run('ip', [
+      '-n',
+      hostNs,
+      'link',
+      'add',
+      'name',
+      name,
+      'type',
+      'vxlan',
+      'id',
+      String(vniOf(networkId)),
+      'local',
+      localIp,
+      'dstport',
+      String(VXLAN_PORT),
+      'nolearning',
+    ]);
   }
   await setLink(hostNs, name, { master: bridge, up: true, noIpv6LinkLocal: true });
 }
@@ -96,23 +142,46 @@ export async function removeVxlan(hostNs: string, networkId: string): Promise<vo
 
 async function floodPeers(hostNs: string, device: string): Promise<string[]> {
   const [file, args] = inNamespace(hostNs, 'bridge', ['-j', 'fdb', 'show', 'dev', device]);
-  const entries = JSON.parse((await run(file, args)).stdout || '[]') as Array<{ mac?: string; dst?: string }>;
+  const entries = JSON.parse((await run(file, args)).stdout || '[]') as Array<{
+    mac?: string;
+    dst?: string;
+  }>;
   return entries.filter((e) => e.mac === ZERO_MAC && e.dst).map((e) => e.dst as string);
 }
 
 /** Head-end replication: broadcast, unknown unicast and multicast go to exactly these peers. */
-export async function setVxlanPeers(hostNs: string, networkId: string, peers: readonly string[]): Promise<void> {
+export async function setVxlanPeers(
+  hostNs: string,
+  networkId: string,
+  peers: readonly string[],
+): Promise<void> {
   const device = vxlanName(networkId);
   const current = new Set(await floodPeers(hostNs, device));
   const wanted = new Set(peers);
   for (const peer of wanted) {
     if (current.has(peer)) continue;
-    const [file, args] = inNamespace(hostNs, 'bridge', ['fdb', 'append', ZERO_MAC, 'dev', device, 'dst', peer]);
+    const [file, args] = inNamespace(hostNs, 'bridge', [
+      'fdb',
+      'append',
+      ZERO_MAC,
+      'dev',
+      device,
+      'dst',
+      peer,
+    ]);
     await run(file, args);
   }
   for (const peer of current) {
     if (wanted.has(peer)) continue;
-    const [file, args] = inNamespace(hostNs, 'bridge', ['fdb', 'del', ZERO_MAC, 'dev', device, 'dst', peer]);
+    const [file, args] = inNamespace(hostNs, 'bridge', [
+      'fdb',
+      'del',
+      ZERO_MAC,
+      'dev',
+      device,
+      'dst',
+      peer,
+    ]);
     await run(file, args);
   }
 }

@@ -65,21 +65,36 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     lease.on('keepaliveSucceeded', () => (lastKeepalive = Date.now()));
     lease.on('lost', (e: unknown) => end(`lease lost: ${String(e)}`));
     const staleness = setInterval(() => {
-      if (Date.now() - lastKeepalive > (ttl * 1000 * 2) / 3) end('no lease keepalive for 2/3 of its TTL');
+      if (Date.now() - lastKeepalive > (ttl * 1000 * 2) / 3)
+        end('no lease keepalive for 2/3 of its TTL');
     }, 100);
     try {
       // Campaign: take the key when it is free; otherwise wait for it to go (or re-check every TTL).
       while (!ended && !resigned) {
         const res = await client.kv.txn({
-          compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }],
-          success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(options.identity), lease: leaseId } }],
+          compare: [
+            { key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 },
+          ],
+          success: [
+            {
+              request_put: {
+                key: Buffer.from(key),
+                value: Buffer.from(options.identity),
+                lease: leaseId,
+              },
+            },
+          ],
           failure: [{ request_range: { key: Buffer.from(key) } }],
         });
         if (res.succeeded) break;
         const holder = res.responses[0]?.response_range.kvs[0];
         // Our own key from an earlier term of this lease (a retried Txn): we lead.
         if (holder && holder.lease === leaseId) break;
-        const watcher = client.watch().key(key).startRevision(String(Number(res.header.revision) + 1)).watcher();
+        const watcher = client
+          .watch()
+          .key(key)
+          .startRevision(String(Number(res.header.revision) + 1))
+          .watcher();
         watcher.on('delete', () => wake?.());
         watcher.on('error', () => wake?.());
         await sleep(ttl * 1000);
@@ -116,7 +131,9 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         await client.kv
           .txn(
             {
-              compare: [{ key: Buffer.from(key), target: 'Lease', result: 'Equal', lease: leaseId }],
+              compare: [
+                { key: Buffer.from(key), target: 'Lease', result: 'Equal', lease: leaseId },
+              ],
               success: [{ request_delete_range: { key: Buffer.from(key) } }],
               failure: [],
             },

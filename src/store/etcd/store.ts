@@ -12,8 +12,19 @@ import {
   type IWatchResponse,
   type Watcher,
 } from 'etcd3';
-import { AUDIT_CHAIN_HEAD, chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
-import { BadRequest, Expired, HarrowError, Invalid, fieldRequired } from '../../resources/errors.ts';
+import {
+  AUDIT_CHAIN_HEAD,
+  chainHeadObject,
+  sealAuditRecord,
+  type AuditChainHeadObject,
+} from '../../audit/chain.ts';
+import {
+  BadRequest,
+  Expired,
+  HarrowError,
+  Invalid,
+  fieldRequired,
+} from '../../resources/errors.ts';
 import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import {
   GENERATE_NAME_ATTEMPTS,
@@ -29,7 +40,12 @@ import {
   withMetadata,
 } from '../object-meta.ts';
 import { encodeContinue, pageOf, withContinue } from '../continue-token.ts';
-import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../status-errors.ts';
+import {
+  alreadyExists,
+  modifiedConflict,
+  notFound,
+  preconditionConflict,
+} from '../status-errors.ts';
 import type {
   ListOptions,
   ListResult,
@@ -117,7 +133,11 @@ function withRv(text: string, revision: number | string): string {
 /** etcd failures (no quorum, unreachable members) reach callers as 503s, like the apiserver's storage errors. */
 function unavailable(error: unknown): HarrowError {
   if (error instanceof HarrowError) return error;
-  return new HarrowError('ServiceUnavailable', 503, `etcd: ${error instanceof Error ? error.message : String(error)}`);
+  return new HarrowError(
+    'ServiceUnavailable',
+    503,
+    `etcd: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }
 
 /**
@@ -148,7 +168,8 @@ export class EtcdStore implements ResourceStore {
   private closed = false;
 
   constructor(private readonly options: EtcdStoreOptions) {
-    if (options.endpoints.length === 0) throw new Error('etcd store: at least one endpoint is required');
+    if (options.endpoints.length === 0)
+      throw new Error('etcd store: at least one endpoint is required');
     this.prefix = (options.prefix ?? '/harrow').replace(/\/+$/, '');
     const timeout = options.callTimeoutMs ?? 10_000;
     this.client = new Etcd3({
@@ -159,7 +180,8 @@ export class EtcdStore implements ResourceStore {
     });
     // etcd3 throws from inside its gRPC stream callback when a response names a watcher it lost track of (it can pin a
     // cancelled creation on the wrong watcher): that would be an uncaught exception. Report it instead.
-    const manager = (this.client as unknown as { watchManager?: WatchManagerInternals }).watchManager;
+    const manager = (this.client as unknown as { watchManager?: WatchManagerInternals })
+      .watchManager;
     if (manager) {
       for (const method of ['handleResponse', 'handleCreatedResponse'] as const) {
         const original = manager[method].bind(manager);
@@ -180,7 +202,11 @@ export class EtcdStore implements ResourceStore {
     this.noteCompacted(res.kvs[0]);
     // A watcher attached to a closed client would retry its connection forever.
     if (this.closed) return;
-    const watcher = this.client.watch().key(this.compactedKey()).startRevision(String(Number(res.header.revision) + 1)).watcher();
+    const watcher = this.client
+      .watch()
+      .key(this.compactedKey())
+      .startRevision(String(Number(res.header.revision) + 1))
+      .watcher();
     watcher.on('put', (kv: IKeyValue) => this.noteCompacted(kv));
     // A compaction can overtake this watch's creation and cancel it: read the mark again and follow from there.
     const retry = (): void => {
@@ -190,13 +216,17 @@ export class EtcdStore implements ResourceStore {
     this.compactionWatcher = watcher;
   }
 
-
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     this.assertOpen();
-    const res = await this.rpcRange({ key: utf8(this.objectKey(ref.kind, namespaceKey(ref.namespace), ref.name)) });
+    const res = await this.rpcRange({
+      key: utf8(this.objectKey(ref.kind, namespaceKey(ref.namespace), ref.name)),
+    });
     const kv = res.kvs[0];
-    if (kv) this.remember(kv.key.toString('utf8'), kv.value.toString('utf8'), Number(kv.mod_revision));
-    return kv ? (JSON.parse(withRv(kv.value.toString('utf8'), kv.mod_revision)) as KubeObject) : undefined;
+    if (kv)
+      this.remember(kv.key.toString('utf8'), kv.value.toString('utf8'), Number(kv.mod_revision));
+    return kv
+      ? (JSON.parse(withRv(kv.value.toString('utf8'), kv.mod_revision)) as KubeObject)
+      : undefined;
   }
 
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
@@ -219,7 +249,11 @@ export class EtcdStore implements ResourceStore {
   }
 
   async delete(ref: ObjectRef, resourceVersion?: string): Promise<KubeObject> {
-    return this.commitOne(resourceVersion === undefined ? { type: 'delete', ref } : { type: 'delete', ref, resourceVersion });
+    return this.commitOne(
+      resourceVersion === undefined
+        ? { type: 'delete', ref }
+        : { type: 'delete', ref, resourceVersion },
+    );
   }
 
   async commit(ops: WriteOp[]): Promise<KubeObject[]> {
@@ -256,11 +290,16 @@ export class EtcdStore implements ResourceStore {
         result = await this.attempt(ops, uids, now, attempt === 0);
       } catch (error) {
         if (!(error instanceof RetryName)) throw error;
-        if (++nameAttempts >= GENERATE_NAME_ATTEMPTS) throw alreadyExists(refFor(error.kind, error.namespace, `${error.prefix}*`));
+        if (++nameAttempts >= GENERATE_NAME_ATTEMPTS)
+          throw alreadyExists(refFor(error.kind, error.namespace, `${error.prefix}*`));
       }
       if (result) return result;
       if (attempt >= MAX_CAS_ATTEMPTS) {
-        throw new HarrowError('ServiceUnavailable', 503, `etcd: the batch kept losing races after ${attempt + 1} attempts`);
+        throw new HarrowError(
+          'ServiceUnavailable',
+          503,
+          `etcd: the batch kept losing races after ${attempt + 1} attempts`,
+        );
       }
     }
   }
@@ -274,7 +313,8 @@ export class EtcdStore implements ResourceStore {
       next = this.seen + 1;
     } else {
       const after = parseRevision(since, 'sinceResourceVersion');
-      if (after + 1 < this.compacted) throw new Expired(`too old resource version: ${after} (${this.compacted})`);
+      if (after + 1 < this.compacted)
+        throw new Expired(`too old resource version: ${after} (${this.compacted})`);
       next = after + 1;
     }
     const [start, end] = this.kindRange(kind);
@@ -286,11 +326,17 @@ export class EtcdStore implements ResourceStore {
       this.watchers.delete(handle);
       this.options.onWatchEnded?.(kind, error);
       if (options.onEnded) options.onEnded(error);
-      else if (!this.options.onWatchEnded) process.emitWarning(`etcd watch of ${kind} ended: ${String(error)}`, 'HarrowStoreWarning');
+      else if (!this.options.onWatchEnded)
+        process.emitWarning(`etcd watch of ${kind} ended: ${String(error)}`, 'HarrowStoreWarning');
     };
     const begin = (): void => {
       if (stopped || this.closed) return;
-      const w = this.client.watch().inRange({ start: utf8(start), end: utf8(end) }).withPreviousKV().startRevision(String(next)).watcher();
+      const w = this.client
+        .watch()
+        .inRange({ start: utf8(start), end: utf8(end) })
+        .withPreviousKV()
+        .startRevision(String(next))
+        .watcher();
       watcher = w;
       // etcd3 resumes a reconnected watch from the revision in the last response header, which during a replay is the
       // store's current revision, not the last event sent: resume from the last event delivered instead.
@@ -300,7 +346,11 @@ export class EtcdStore implements ResourceStore {
       w.on('connected', pinResume);
       w.on('data', (res: IWatchResponse) => {
         for (const e of res.events) {
-          this.remember(e.kv.key.toString('utf8'), e.type === 'Put' ? e.kv.value.toString('utf8') : undefined, Number(e.kv.mod_revision));
+          this.remember(
+            e.kv.key.toString('utf8'),
+            e.type === 'Put' ? e.kv.value.toString('utf8') : undefined,
+            Number(e.kv.mod_revision),
+          );
         }
         if (stopped) return;
         if (res.events.length === 0) {
@@ -309,7 +359,10 @@ export class EtcdStore implements ResourceStore {
         } else {
           for (const change of this.changesOf(kind, res)) {
             if (namespace !== undefined && change.namespace !== namespace) continue;
-            const event: WatchEvent = { type: change.type, object: JSON.parse(change.text) as KubeObject };
+            const event: WatchEvent = {
+              type: change.type,
+              object: JSON.parse(change.text) as KubeObject,
+            };
             try {
               listener(event);
             } catch (error) {
@@ -317,7 +370,10 @@ export class EtcdStore implements ResourceStore {
             }
             if (stopped) return;
           }
-          next = Math.max(next, Number(res.events[res.events.length - 1]?.kv.mod_revision ?? 0) + 1);
+          next = Math.max(
+            next,
+            Number(res.events[res.events.length - 1]?.kv.mod_revision ?? 0) + 1,
+          );
         }
         pinResume();
       });
@@ -335,9 +391,17 @@ export class EtcdStore implements ResourceStore {
     if (next <= this.seen) {
       // Replaying history: ask etcd whether it still has it before opening the watch, since etcd answers a compacted
       // start by cancelling the watch, which etcd3 can pin on another watcher of the same stream.
-      this.rpcRange({ key: utf8(start), range_end: utf8(end), revision: next, count_only: true }).then(
+      this.rpcRange({
+        key: utf8(start),
+        range_end: utf8(end),
+        revision: next,
+        count_only: true,
+      }).then(
         () => begin(),
-        (error: unknown) => (error instanceof Expired ? ended(new Expired(`too old resource version: ${next - 1}`)) : begin()),
+        (error: unknown) =>
+          error instanceof Expired
+            ? ended(new Expired(`too old resource version: ${next - 1}`))
+            : begin(),
       );
     } else {
       begin();
@@ -359,8 +423,10 @@ export class EtcdStore implements ResourceStore {
   async compact(resourceVersion?: string): Promise<void> {
     this.assertOpen();
     const current = Number(await this.currentResourceVersion());
-    const upTo = resourceVersion === undefined ? current : parseRevision(resourceVersion, 'resourceVersion');
-    if (upTo > current) throw new BadRequest(`cannot compact to ${upTo}: the current revision is ${current}`);
+    const upTo =
+      resourceVersion === undefined ? current : parseRevision(resourceVersion, 'resourceVersion');
+    if (upTo > current)
+      throw new BadRequest(`cannot compact to ${upTo}: the current revision is ${current}`);
     if (upTo <= this.compacted) return;
     try {
       await this.client.put(this.compactedKey()).value(String(upTo));
@@ -375,14 +441,19 @@ export class EtcdStore implements ResourceStore {
    * Keeps etcd's history bounded (etcd 3.4 keeps every revision until compacted, and stops taking writes at its space
    * quota): every `everyMs`, compacts to `retain` revisions before the current one. One replica (the leader) runs it.
    */
-  startCompaction(options: { everyMs?: number; retain?: number; onError?: (error: unknown) => void } = {}): { stop(): void } {
+  startCompaction(
+    options: { everyMs?: number; retain?: number; onError?: (error: unknown) => void } = {},
+  ): { stop(): void } {
     const retain = options.retain ?? DEFAULT_RETAINED_REVISIONS;
-    const timer = setInterval(() => {
-      void (async () => {
-        const target = Number(await this.currentResourceVersion()) - retain;
-        if (target > this.compacted) await this.compact(String(target));
-      })().catch(options.onError ?? (() => undefined));
-    }, options.everyMs ?? 5 * 60_000);
+    const timer = setInterval(
+      () => {
+        void (async () => {
+          const target = Number(await this.currentResourceVersion()) - retain;
+          if (target > this.compacted) await this.compact(String(target));
+        })().catch(options.onError ?? (() => undefined));
+      },
+      options.everyMs ?? 5 * 60_000,
+    );
     timer.unref();
     return { stop: () => clearInterval(timer) };
   }
@@ -391,7 +462,8 @@ export class EtcdStore implements ResourceStore {
     if (this.closed) return;
     this.closed = true;
     for (const w of [...this.watchers]) w.stop();
-    if (this.compactionWatcher) this.cancelling.add(this.compactionWatcher.cancel().catch(() => undefined));
+    if (this.compactionWatcher)
+      this.cancelling.add(this.compactionWatcher.cancel().catch(() => undefined));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(this.cancelling),
@@ -402,7 +474,8 @@ export class EtcdStore implements ResourceStore {
     // watcher whose cancel could not reach etcd would reconnect forever. Nothing may watch through a closed store:
     // ignore what the stream still delivers (etcd3 throws on a response for a watcher it no longer has), drop every
     // watcher and end the stream (the manager then finds no watcher to reconnect).
-    const manager = (this.client as unknown as { watchManager?: WatchManagerInternals }).watchManager;
+    const manager = (this.client as unknown as { watchManager?: WatchManagerInternals })
+      .watchManager;
     if (manager) {
       manager.handleResponse = () => undefined;
       manager.handleCreatedResponse = () => undefined;
@@ -411,7 +484,6 @@ export class EtcdStore implements ResourceStore {
     }
     this.client.close();
   }
-
 
   // --- writes ---
 
@@ -434,7 +506,12 @@ export class EtcdStore implements ResourceStore {
       keys.add(key);
       const text = this.createdText(op.object, meta.name, namespace, uids[i] as string, now);
       texts.push(text);
-      compare.push({ key: utf8(key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: 0 });
+      compare.push({
+        key: utf8(key),
+        target: 'Mod' as const,
+        result: 'Equal' as const,
+        mod_revision: 0,
+      });
       puts.push({ request_put: { key: utf8(key), value: utf8(text) } });
     }
     const res = await this.txn({ compare, success: puts, failure: [] });
@@ -444,18 +521,41 @@ export class EtcdStore implements ResourceStore {
   }
 
   /** One read–simulate–CAS round; undefined when another write got in between (the caller retries). */
-  private async attempt(ops: WriteOp[], uids: string[], now: string, fromMemory: boolean): Promise<KubeObject[] | undefined> {
+  private async attempt(
+    ops: WriteOp[],
+    uids: string[],
+    now: string,
+    fromMemory: boolean,
+  ): Promise<KubeObject[] | undefined> {
     const planned = ops.map((op) => this.target(op));
     const slots = new Map<string, Slot>();
     for (const t of planned) {
       if (!slots.has(t.key)) {
-        slots.set(t.key, { key: t.key, kind: t.kind, namespace: t.namespace, name: t.name, original: undefined, current: undefined, touched: false, writes: 0 });
+        slots.set(t.key, {
+          key: t.key,
+          kind: t.kind,
+          namespace: t.namespace,
+          name: t.name,
+          original: undefined,
+          current: undefined,
+          touched: false,
+          writes: 0,
+        });
       }
     }
     // AuditRecords are chained: the head moves in the same Txn as the record.
     const headKey = this.objectKey(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
     if (planned.some((t) => t.kind === 'AuditRecord') && !slots.has(headKey)) {
-      slots.set(headKey, { key: headKey, kind: AUDIT_CHAIN_HEAD.kind, namespace: '', name: AUDIT_CHAIN_HEAD.name, original: undefined, current: undefined, touched: false, writes: 0 });
+      slots.set(headKey, {
+        key: headKey,
+        kind: AUDIT_CHAIN_HEAD.kind,
+        namespace: '',
+        name: AUDIT_CHAIN_HEAD.name,
+        original: undefined,
+        current: undefined,
+        touched: false,
+        writes: 0,
+      });
     }
     // A key this process has not seen is guessed absent: the compare checks every guess.
     const guessed = fromMemory;
@@ -482,7 +582,10 @@ export class EtcdStore implements ResourceStore {
     const only = ops[0];
     if (ops.length === 1 && only?.type === 'create') {
       const slot = slots.get((planned[0] as { key: string }).key) as Slot;
-      if (slot.current !== undefined && (JSON.parse(slot.current) as KubeObject).metadata.uid === uids[0]) {
+      if (
+        slot.current !== undefined &&
+        (JSON.parse(slot.current) as KubeObject).metadata.uid === uids[0]
+      ) {
         return [JSON.parse(withRv(slot.current, (slot.original as Stored).mod)) as KubeObject];
       }
     }
@@ -498,21 +601,32 @@ export class EtcdStore implements ResourceStore {
     const success: IRequestOp[] = [];
     const compare: ICompare[] = [];
     for (const slot of slots.values()) {
-      compare.push({ key: utf8(slot.key), target: 'Mod' as const, result: 'Equal' as const, mod_revision: slot.original?.mod ?? 0 });
-      if (slot.current !== undefined) success.push({ request_put: { key: utf8(slot.key), value: utf8(slot.current) } });
+      compare.push({
+        key: utf8(slot.key),
+        target: 'Mod' as const,
+        result: 'Equal' as const,
+        mod_revision: slot.original?.mod ?? 0,
+      });
+      if (slot.current !== undefined)
+        success.push({ request_put: { key: utf8(slot.key), value: utf8(slot.current) } });
       else if (slot.original) success.push({ request_delete_range: { key: utf8(slot.key) } });
     }
     const repeated = new Set([...slots.values()].filter((s) => s.writes > 1).map((s) => s.kind));
     for (const kind of repeated) {
-      const record: BatchRecordEntry[] = changes.filter((c) => c.kind === kind).map((c) => ({ t: c.type, n: c.namespace, j: c.text }));
-      success.push({ request_put: { key: utf8(this.batchKey(kind)), value: utf8(JSON.stringify(record)) } });
+      const record: BatchRecordEntry[] = changes
+        .filter((c) => c.kind === kind)
+        .map((c) => ({ t: c.type, n: c.namespace, j: c.text }));
+      success.push({
+        request_put: { key: utf8(this.batchKey(kind)), value: utf8(JSON.stringify(record)) },
+      });
     }
     const res = await this.txn({ compare, success, failure: [] });
     if (!res.succeeded) {
       for (const key of slots.keys()) this.basis.delete(key);
       return undefined;
     }
-    for (const slot of slots.values()) this.remember(slot.key, slot.current, Number(res.header.revision));
+    for (const slot of slots.values())
+      this.remember(slot.key, slot.current, Number(res.header.revision));
     return outputs.map((text) => JSON.parse(withRv(text, res.header.revision)) as KubeObject);
   }
 
@@ -530,7 +644,11 @@ export class EtcdStore implements ResourceStore {
     ops.forEach((op, i) => {
       const t = planned[i] as Target;
       const slot = slots.get(t.key) as Slot;
-      const storedRv = slot.touched ? undefined : slot.original ? String(slot.original.mod) : undefined;
+      const storedRv = slot.touched
+        ? undefined
+        : slot.original
+          ? String(slot.original.mod)
+          : undefined;
       if (op.type === 'create') {
         if (slot.current !== undefined) {
           if (t.generated) throw new RetryName(t.kind, t.namespace, t.name.slice(0, -5));
@@ -539,8 +657,14 @@ export class EtcdStore implements ResourceStore {
         let object = op.object;
         if (t.kind === 'AuditRecord' && head) {
           // As the SQLite store does: seal the record onto the chain and move the head, in the same commit.
-          const previous = head.current === undefined ? undefined : (JSON.parse(head.current) as AuditChainHeadObject).spec;
-          const sealed = sealAuditRecord({ ...object, metadata: { ...object.metadata, name: t.name } }, previous);
+          const previous =
+            head.current === undefined
+              ? undefined
+              : (JSON.parse(head.current) as AuditChainHeadObject).spec;
+          const sealed = sealAuditRecord(
+            { ...object, metadata: { ...object.metadata, name: t.name } },
+            previous,
+          );
           object = sealed.record;
           head.current = JSON.stringify(chainHeadObject(sealed.head, sealed.record));
         }
@@ -550,13 +674,25 @@ export class EtcdStore implements ResourceStore {
         const ref = refFor(t.kind, t.namespace, t.name);
         if (slot.current === undefined) throw notFound(ref);
         const wanted = metadataOf(op.object).resourceVersion;
-        if (wanted !== undefined && wanted !== '' && wanted !== storedRv) throw modifiedConflict(ref);
-        slot.current = JSON.stringify(updatedObject(op.object, JSON.parse(slot.current) as KubeObject, t.name, t.namespace, ''));
-        changes.push({ type: 'MODIFIED', kind: t.kind, namespace: t.namespace, text: slot.current });
+        if (wanted !== undefined && wanted !== '' && wanted !== storedRv)
+          throw modifiedConflict(ref);
+        slot.current = JSON.stringify(
+          updatedObject(op.object, JSON.parse(slot.current) as KubeObject, t.name, t.namespace, ''),
+        );
+        changes.push({
+          type: 'MODIFIED',
+          kind: t.kind,
+          namespace: t.namespace,
+          text: slot.current,
+        });
       } else {
         const ref = refFor(t.kind, t.namespace, t.name);
         if (slot.current === undefined) throw notFound(ref);
-        if (op.resourceVersion !== undefined && op.resourceVersion !== '' && op.resourceVersion !== storedRv) {
+        if (
+          op.resourceVersion !== undefined &&
+          op.resourceVersion !== '' &&
+          op.resourceVersion !== storedRv
+        ) {
           throw preconditionConflict(ref, op.resourceVersion, storedRv ?? '(this batch)');
         }
         changes.push({ type: 'DELETED', kind: t.kind, namespace: t.namespace, text: slot.current });
@@ -571,7 +707,13 @@ export class EtcdStore implements ResourceStore {
   private target(op: WriteOp): Target {
     if (op.type === 'delete') {
       const namespace = namespaceKey(op.ref.namespace);
-      return { key: this.objectKey(op.ref.kind, namespace, op.ref.name), kind: op.ref.kind, namespace, name: op.ref.name, generated: false };
+      return {
+        key: this.objectKey(op.ref.kind, namespace, op.ref.name),
+        kind: op.ref.kind,
+        namespace,
+        name: op.ref.name,
+        generated: false,
+      };
     }
     const kind = kindOf(op.object);
     const meta = metadataOf(op.object);
@@ -587,7 +729,13 @@ export class EtcdStore implements ResourceStore {
     return { key: this.objectKey(kind, namespace, name), kind, namespace, name, generated };
   }
 
-  private createdText(object: KubeObject, name: string, namespace: string, uid: string, now: string): string {
+  private createdText(
+    object: KubeObject,
+    name: string,
+    namespace: string,
+    uid: string,
+    now: string,
+  ): string {
     return JSON.stringify(
       withMetadata(object, {
         name,
@@ -605,7 +753,6 @@ export class EtcdStore implements ResourceStore {
     return written as KubeObject;
   }
 
-
   // --- reads ---
 
   private async scan(kind: string, options: ListOptions): Promise<Scan> {
@@ -621,7 +768,8 @@ export class EtcdStore implements ResourceStore {
     // Like the SQLite store, a continued page reads the current state after the last key and reports the first page's
     // revision; the chunks of one call read one snapshot.
     let from = token ? `${this.objectKey(kind, token.namespace, token.name)}\u0000` : rangeStart;
-    const chunk = pageSize === undefined ? LIST_CHUNK : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
+    const chunk =
+      pageSize === undefined ? LIST_CHUNK : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
     const json: string[] = [];
     const parsed: KubeObject[] | undefined = filter ? [] : undefined;
     let snapshot: number | undefined;
@@ -655,7 +803,12 @@ export class EtcdStore implements ResourceStore {
       from = `${last.key.toString('utf8')}\u0000`;
     }
     const revision = token ? token.revision : (snapshot as number);
-    return { json, parsed, revision, continue: more && lastKept ? encodeContinue({ revision, ...lastKept }) : undefined };
+    return {
+      json,
+      parsed,
+      revision,
+      continue: more && lastKept ? encodeContinue({ revision, ...lastKept }) : undefined,
+    };
   }
 
   /** The logical changes of one watch response for `kind`, in revision order. */
@@ -663,7 +816,7 @@ export class EtcdStore implements ResourceStore {
     const batchKey = this.batchKey(kind);
     const out: LogicalChange[] = [];
     const events = res.events;
-    for (let i = 0; i < events.length; ) {
+    for (let i = 0; i < events.length;) {
       const rev = events[i]?.kv.mod_revision;
       let j = i;
       while (j < events.length && events[j]?.kv.mod_revision === rev) j++;
@@ -681,9 +834,19 @@ export class EtcdStore implements ResourceStore {
         if (key === batchKey) continue;
         const { namespace } = this.nameOf(kind, key);
         if (e.type === 'Put') {
-          out.push({ type: e.kv.version === '1' ? 'ADDED' : 'MODIFIED', kind, namespace, text: withRv(e.kv.value.toString('utf8'), e.kv.mod_revision) });
+          out.push({
+            type: e.kv.version === '1' ? 'ADDED' : 'MODIFIED',
+            kind,
+            namespace,
+            text: withRv(e.kv.value.toString('utf8'), e.kv.mod_revision),
+          });
         } else if (e.prev_kv) {
-          out.push({ type: 'DELETED', kind, namespace, text: withRv(e.prev_kv.value.toString('utf8'), e.kv.mod_revision) });
+          out.push({
+            type: 'DELETED',
+            kind,
+            namespace,
+            text: withRv(e.prev_kv.value.toString('utf8'), e.kv.mod_revision),
+          });
         }
       }
     }
@@ -705,7 +868,11 @@ export class EtcdStore implements ResourceStore {
     }
   }
 
-  private async txn(request: { compare: ICompare[]; success: IRequestOp[]; failure: IRequestOp[] }): Promise<ITxnResponse> {
+  private async txn(request: {
+    compare: ICompare[];
+    success: IRequestOp[];
+    failure: IRequestOp[];
+  }): Promise<ITxnResponse> {
     try {
       const res = await this.client.kv.txn(request);
       this.note(res.header);
@@ -722,7 +889,8 @@ export class EtcdStore implements ResourceStore {
     // A deleted key is forgotten rather than remembered as absent: the first round then reads it.
     if (text === undefined) return;
     this.basis.set(key, { text, mod });
-    if (this.basis.size > BASIS_ENTRIES) this.basis.delete(this.basis.keys().next().value as string);
+    if (this.basis.size > BASIS_ENTRIES)
+      this.basis.delete(this.basis.keys().next().value as string);
   }
 
   private note(header: IResponseHeader): void {
@@ -736,12 +904,14 @@ export class EtcdStore implements ResourceStore {
   }
 
   private listenerFailed(error: unknown, event: WatchEvent): void {
-    (this.options.onListenerError ??
+    (
+      this.options.onListenerError ??
       ((e, ev) =>
         process.emitWarning(
           `watch listener failed on ${ev.type} ${ev.object.kind} ${ev.object.metadata.name}: ${String(e)}`,
           'HarrowStoreWarning',
-        )))(error, event);
+        ))
+    )(error, event);
   }
 
   // --- keys ---
@@ -752,7 +922,9 @@ export class EtcdStore implements ResourceStore {
 
   private objectsRange(kind: string, namespace: string | undefined): [string, string] {
     const base = `${this.prefix}/${kind}/o/`;
-    return namespace === undefined ? [base, `${this.prefix}/${kind}/o0`] : [`${base}${namespace}\u0000`, `${base}${namespace}\u0001`];
+    return namespace === undefined
+      ? [base, `${this.prefix}/${kind}/o0`]
+      : [`${base}${namespace}\u0000`, `${base}${namespace}\u0001`];
   }
 
   /** Objects and the batch record of a kind: what a watch of the kind follows. */

@@ -31,7 +31,9 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0), ('compacted', 0)
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
-    throw new Error(`store schema version ${version} is newer than this Harrow supports (${SCHEMA_VERSION})`);
+    throw new Error(
+      `store schema version ${version} is newer than this Harrow supports (${SCHEMA_VERSION})`,
+    );
   }
   if (version === SCHEMA_VERSION) return;
   db.transaction(() => {

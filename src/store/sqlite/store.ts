@@ -1,7 +1,13 @@
 // SQLite implementation of ResourceStore: one file in WAL mode, a store-wide revision counter, and a change log for watch resume.
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { BadRequest, Expired, HarrowError, Invalid, fieldRequired } from '../../resources/errors.ts';
+import {
+  BadRequest,
+  Expired,
+  HarrowError,
+  Invalid,
+  fieldRequired,
+} from '../../resources/errors.ts';
 import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import type {
   ListOptions,
@@ -13,7 +19,12 @@ import type {
   WatchOptions,
   WriteOp,
 } from '../types.ts';
-import { AUDIT_CHAIN_HEAD, chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
+import {
+  AUDIT_CHAIN_HEAD,
+  chainHeadObject,
+  sealAuditRecord,
+  type AuditChainHeadObject,
+} from '../../audit/chain.ts';
 import { encodeContinue, pageOf, withContinue } from '../continue-token.ts';
 import { migrate } from './schema.ts';
 import {
@@ -29,7 +40,12 @@ import {
   updatedObject,
   withMetadata,
 } from '../object-meta.ts';
-import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from '../status-errors.ts';
+import {
+  alreadyExists,
+  modifiedConflict,
+  notFound,
+  preconditionConflict,
+} from '../status-errors.ts';
 import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts';
 
 export interface SqliteStoreOptions {
@@ -73,7 +89,8 @@ interface PendingCommit {
   reject: (error: unknown) => void;
 }
 
-type CommitOutcome = { ok: true; written: string[]; changes: Change[] } | { ok: false; error: unknown };
+type CommitOutcome =
+  { ok: true; written: string[]; changes: Change[] } | { ok: false; error: unknown };
 
 interface Scan {
   json: string[];
@@ -85,7 +102,8 @@ interface Scan {
 
 const DEFAULT_CHANGES_RETAINED = 100_000;
 
-const storeClosed = (): HarrowError => new HarrowError('ServiceUnavailable', 503, 'the store is closed');
+const storeClosed = (): HarrowError =>
+  new HarrowError('ServiceUnavailable', 503, 'the store is closed');
 
 /**
  * Writes are applied in call order, grouped per event-loop turn (see flush); the objects passed in are read when the
@@ -112,7 +130,9 @@ export class SqliteStore implements ResourceStore {
   ) {
     this.retained = options.changesRetained ?? DEFAULT_CHANGES_RETAINED;
     if (!Number.isSafeInteger(this.retained) || this.retained < 1) {
-      throw new Error(`changesRetained must be a positive integer, got ${String(options.changesRetained)}`);
+      throw new Error(
+        `changesRetained must be a positive integer, got ${String(options.changesRetained)}`,
+      );
     }
     this.compactionSlack = Math.max(1, Math.min(1000, Math.floor(this.retained / 10)));
     this.hub = new WatchHub(
@@ -129,9 +149,11 @@ export class SqliteStore implements ResourceStore {
       getObject: db.prepare<[string, string, string], ObjectRow>(
         'SELECT rv, json FROM objects WHERE kind = ? AND namespace = ? AND name = ?',
       ),
-      exists: db.prepare<[string, string, string], number>(
-        'SELECT 1 FROM objects WHERE kind = ? AND namespace = ? AND name = ?',
-      ).pluck(),
+      exists: db
+        .prepare<[string, string, string], number>(
+          'SELECT 1 FROM objects WHERE kind = ? AND namespace = ? AND name = ?',
+        )
+        .pluck(),
       insertObject: db.prepare<[string, string, string, number, string]>(
         'INSERT INTO objects (kind, namespace, name, rv, json) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -141,7 +163,9 @@ export class SqliteStore implements ResourceStore {
       updateObject: db.prepare<[number, string, string, string, string]>(
         'UPDATE objects SET rv = ?, json = ? WHERE kind = ? AND namespace = ? AND name = ?',
       ),
-      deleteObject: db.prepare<[string, string, string]>('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?'),
+      deleteObject: db.prepare<[string, string, string]>(
+        'DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?',
+      ),
       insertChange: db.prepare<[number, string, string, string, string, string]>(
         'INSERT INTO changes (rv, kind, namespace, name, type, json) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -198,7 +222,9 @@ export class SqliteStore implements ResourceStore {
 
   async delete(ref: ObjectRef, resourceVersion?: string): Promise<KubeObject> {
     return this.commitOne(
-      resourceVersion === undefined ? { type: 'delete', ref } : { type: 'delete', ref, resourceVersion },
+      resourceVersion === undefined
+        ? { type: 'delete', ref }
+        : { type: 'delete', ref, resourceVersion },
     );
   }
 
@@ -225,12 +251,19 @@ export class SqliteStore implements ResourceStore {
     const replay = this.db
       .transaction(() => {
         const compacted = this.meta('compacted');
-        if (after < compacted) throw new Expired(`too old resource version: ${after} (${compacted})`);
+        if (after < compacted)
+          throw new Expired(`too old resource version: ${after} (${compacted})`);
         const rows =
           namespace === undefined
             ? this.stmt.replay.all(after, kind)
             : this.stmt.replayNamespace.all(after, kind, namespace);
-        return rows.map((r): Change => ({ revision: r.rv, type: r.type, kind, namespace: r.namespace, json: r.json }));
+        return rows.map((r): Change => ({
+          revision: r.rv,
+          type: r.type,
+          kind,
+          namespace: r.namespace,
+          json: r.json,
+        }));
       })
       .deferred();
     return this.hub.add(kind, namespace, after, replay, listener);
@@ -250,8 +283,12 @@ export class SqliteStore implements ResourceStore {
     this.db
       .transaction(() => {
         const current = this.meta('revision');
-        const upTo = resourceVersion === undefined ? current : parseRevision(resourceVersion, 'resourceVersion');
-        if (upTo > current) throw new BadRequest(`cannot compact to ${upTo}: the current revision is ${current}`);
+        const upTo =
+          resourceVersion === undefined
+            ? current
+            : parseRevision(resourceVersion, 'resourceVersion');
+        if (upTo > current)
+          throw new BadRequest(`cannot compact to ${upTo}: the current revision is ${current}`);
         if (upTo <= this.meta('compacted')) return;
         this.stmt.deleteChangesUpTo.run(upTo);
         this.stmt.setMeta.run(upTo, 'compacted');
@@ -304,7 +341,8 @@ export class SqliteStore implements ResourceStore {
 
   private meta(key: 'revision' | 'compacted'): number {
     const value = this.stmt.getMeta.get(key);
-    if (value === undefined) throw new Error(`store meta "${key}" is missing: the database is not a Harrow store`);
+    if (value === undefined)
+      throw new Error(`store meta "${key}" is missing: the database is not a Harrow store`);
     return value;
   }
 
@@ -321,9 +359,22 @@ export class SqliteStore implements ResourceStore {
           : op.type === 'update'
             ? this.applyUpdate(op.object, revision)
             : this.applyDelete(op.ref, op.resourceVersion, revision);
-      this.stmt.insertChange.run(revision, change.kind, change.namespace, change.name, change.type, change.json);
+      this.stmt.insertChange.run(
+        revision,
+        change.kind,
+        change.namespace,
+        change.name,
+        change.type,
+        change.json,
+      );
       written.push(change.json);
-      changes.push({ revision, type: change.type, kind: change.kind, namespace: change.namespace, json: change.json });
+      changes.push({
+        revision,
+        type: change.type,
+        kind: change.kind,
+        namespace: change.namespace,
+        json: change.json,
+      });
     }
     this.stmt.setMeta.run(revision, 'revision');
     const horizon = revision - this.retained;
@@ -344,7 +395,8 @@ export class SqliteStore implements ResourceStore {
     } else if (this.stmt.exists.get(kind, namespace, name) !== undefined) {
       throw alreadyExists(refFor(kind, namespace, name));
     }
-    if (kind === 'AuditRecord') object = this.sealAudit({ ...object, metadata: { ...meta, name } }, revision);
+    if (kind === 'AuditRecord')
+      object = this.sealAudit({ ...object, metadata: { ...meta, name } }, revision);
     const json = JSON.stringify(
       withMetadata(object, {
         name,
@@ -367,7 +419,13 @@ export class SqliteStore implements ResourceStore {
     const row = this.stmt.getObject.get(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
     const previous = row ? (JSON.parse(row.json) as AuditChainHeadObject).spec : undefined;
     const { record: sealed, head } = sealAuditRecord(record, previous);
-    this.stmt.upsertObject.run(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name, revision, JSON.stringify(chainHeadObject(head, sealed)));
+    this.stmt.upsertObject.run(
+      AUDIT_CHAIN_HEAD.kind,
+      '',
+      AUDIT_CHAIN_HEAD.name,
+      revision,
+      JSON.stringify(chainHeadObject(head, sealed)),
+    );
     return sealed;
   }
 
@@ -383,13 +441,20 @@ export class SqliteStore implements ResourceStore {
     const row = this.stmt.getObject.get(kind, namespace, name);
     if (!row) throw notFound(ref);
     const wanted = meta.resourceVersion;
-    if (wanted !== undefined && wanted !== '' && wanted !== String(row.rv)) throw modifiedConflict(ref);
-    const json = JSON.stringify(updatedObject(object, JSON.parse(row.json) as KubeObject, name, namespace, String(revision)));
+    if (wanted !== undefined && wanted !== '' && wanted !== String(row.rv))
+      throw modifiedConflict(ref);
+    const json = JSON.stringify(
+      updatedObject(object, JSON.parse(row.json) as KubeObject, name, namespace, String(revision)),
+    );
     this.stmt.updateObject.run(revision, json, kind, namespace, name);
     return { revision, type: 'MODIFIED', kind, namespace, name, json };
   }
 
-  private applyDelete(ref: ObjectRef, wanted: string | undefined, revision: number): Change & { name: string } {
+  private applyDelete(
+    ref: ObjectRef,
+    wanted: string | undefined,
+    revision: number,
+  ): Change & { name: string } {
     const namespace = namespaceKey(ref.namespace);
     const row = this.stmt.getObject.get(ref.kind, namespace, ref.name);
     if (!row) throw notFound(ref);
@@ -412,7 +477,6 @@ export class SqliteStore implements ResourceStore {
     throw alreadyExists(refFor(kind, namespace, `${prefix}*`));
   }
 
-
   private scan(kind: string, options: ListOptions): Scan {
     this.assertOpen();
     const { filter, namespace } = options;
@@ -434,7 +498,12 @@ export class SqliteStore implements ResourceStore {
         }
         if (pageSize === undefined && !filter) {
           // The common large list: only the JSON column, no per-row objects.
-          return { json: this.fetchJson(kind, namespace, cursor), parsed: undefined, revision, continue: undefined };
+          return {
+            json: this.fetchJson(kind, namespace, cursor),
+            parsed: undefined,
+            revision,
+            continue: undefined,
+          };
         }
         const page = this.scanPage(kind, namespace, cursor, pageSize, filter);
         return {
@@ -457,7 +526,8 @@ export class SqliteStore implements ResourceStore {
   ): { json: string[]; parsed: KubeObject[] | undefined; last: Key | undefined } {
     // One row more than the page tells whether a next page exists; with a filter, read in larger chunks since rows may
     // be skipped.
-    const chunk = pageSize === undefined ? 1024 : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
+    const chunk =
+      pageSize === undefined ? 1024 : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
     const json: string[] = [];
     const parsed: KubeObject[] | undefined = filter ? [] : undefined;
     let lastKept: Key | undefined;
@@ -470,7 +540,8 @@ export class SqliteStore implements ResourceStore {
           object = JSON.parse(text) as KubeObject;
           if (!filter(object)) continue;
         }
-        if (pageSize !== undefined && json.length === pageSize) return { json, parsed, last: lastKept };
+        if (pageSize !== undefined && json.length === pageSize)
+          return { json, parsed, last: lastKept };
         json.push(text);
         if (object) parsed?.push(object);
         lastKept = { namespace: ns, name };
@@ -487,13 +558,23 @@ export class SqliteStore implements ResourceStore {
       .all(...listParams(kind, namespace, after, undefined)) as string[];
   }
 
-  private fetchKeyed(kind: string, namespace: string | undefined, after: Key | undefined, limit: number): KeyedRow[] {
+  private fetchKeyed(
+    kind: string,
+    namespace: string | undefined,
+    after: Key | undefined,
+    limit: number,
+  ): KeyedRow[] {
     return this.listStatement('keyed', namespace !== undefined, after !== undefined, true)
       .raw()
       .all(...listParams(kind, namespace, after, limit)) as KeyedRow[];
   }
 
-  private listStatement(columns: 'json' | 'keyed', byNamespace: boolean, after: boolean, limited: boolean): Database.Statement {
+  private listStatement(
+    columns: 'json' | 'keyed',
+    byNamespace: boolean,
+    after: boolean,
+    limited: boolean,
+  ): Database.Statement {
     const key = `${columns}/${byNamespace}/${after}/${limited}`;
     let stmt = this.listStatements.get(key);
     if (!stmt) {
@@ -510,7 +591,12 @@ export class SqliteStore implements ResourceStore {
   }
 }
 
-function listParams(kind: string, namespace: string | undefined, after: Key | undefined, limit: number | undefined): (string | number)[] {
+function listParams(
+  kind: string,
+  namespace: string | undefined,
+  after: Key | undefined,
+  limit: number | undefined,
+): (string | number)[] {
   const params: (string | number)[] = [kind];
   if (namespace !== undefined) params.push(namespace);
   if (after !== undefined) {
@@ -522,7 +608,10 @@ function listParams(kind: string, namespace: string | undefined, after: Key | un
 }
 
 /** Opens (creating if needed) a store at `path`; `:memory:` gives a private in-memory store for tests. */
-export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+export async function openSqliteStore(
+  path: string,
+  options: SqliteStoreOptions = {},
+): Promise<SqliteStore> {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
@@ -541,4 +630,3 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     throw error;
   }
 }
-

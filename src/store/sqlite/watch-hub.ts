@@ -42,7 +42,16 @@ export class WatchHub {
     replay: Change[],
     listener: (event: WatchEvent) => void,
   ): WatchHandle {
-    const w: Watcher = { kind, namespace, after, listener, queue: replay, head: 0, draining: false, stopped: false };
+    const w: Watcher = {
+      kind,
+      namespace,
+      after,
+      listener,
+      queue: replay,
+      head: 0,
+      draining: false,
+      stopped: false,
+    };
     let set = this.byKind.get(kind);
     if (!set) this.byKind.set(kind, (set = new Set()));
     set.add(w);

@@ -87,12 +87,20 @@ export class ApiClient {
   ) {}
 
   private headers(contentType?: string): Record<string, string> {
-    const h: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: 'application/json' };
+    const h: Record<string, string> = {
+      Authorization: `Bearer ${this.token}`,
+      Accept: 'application/json',
+    };
     if (contentType) h['Content-Type'] = contentType;
     return h;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     const res = await fetch(path, {
       method,
       headers: this.headers(body === undefined ? undefined : contentType),
@@ -123,7 +131,11 @@ export class ApiClient {
   }
 
   create<T extends KubeObject>(path: string, body: T, opts: WriteOptions = {}): Promise<T> {
-    return this.request<T>('POST', withQuery(path, { dryRun: opts.dryRun ? 'All' : undefined }), body);
+    return this.request<T>(
+      'POST',
+      withQuery(path, { dryRun: opts.dryRun ? 'All' : undefined }),
+      body,
+    );
   }
 
   patch<T>(path: string, body: unknown, type: PatchType, opts: WriteOptions = {}): Promise<T> {

@@ -9,14 +9,16 @@ export const paths = {
   vm: (ns: string, name: string): string => `${paths.vms(ns)}/${enc(name)}`,
   vmAction: (ns: string, name: string, action: 'start' | 'stop' | 'restart'): string =>
     `/apis/subresources.kubevirt.io/v1/namespaces/${enc(ns)}/virtualmachines/${enc(name)}/${action}`,
-  vmis: (ns: string): string => `/apis/kubevirt.io/v1/namespaces/${enc(ns)}/virtualmachineinstances`,
+  vmis: (ns: string): string =>
+    `/apis/kubevirt.io/v1/namespaces/${enc(ns)}/virtualmachineinstances`,
   pods: (ns: string): string => `/api/v1/namespaces/${enc(ns)}/pods`,
   launcherPods: (ns: string, vm: string): string =>
     `${paths.pods(ns)}?labelSelector=${enc(`vm.kubevirt.io/name=${vm}`)}`,
   events: (ns: string): string => `/api/v1/namespaces/${enc(ns)}/events`,
   eventsOf: (ns: string, name: string): string =>
     `${paths.events(ns)}?fieldSelector=${enc(`involvedObject.name=${name}`)}`,
-  nads: (ns: string): string => `/apis/k8s.cni.cncf.io/v1/namespaces/${enc(ns)}/network-attachment-definitions`,
+  nads: (ns: string): string =>
+    `/apis/k8s.cni.cncf.io/v1/namespaces/${enc(ns)}/network-attachment-definitions`,
   macPools: (): string => '/apis/harrow.io/v1/macpools',
   macAllocations: (): string => '/apis/harrow.io/v1/macallocations',
   macAllocation: (name: string): string => `/apis/harrow.io/v1/macallocations/${enc(name)}`,

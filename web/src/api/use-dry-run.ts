@@ -12,7 +12,11 @@ export type DryRunState =
  * `key` identifies the candidate (null: nothing to check). When it changes, `run` is called after `delayMs`;
  * results for an older key are dropped, so the state always speaks about what is on screen.
  */
-export function useDryRun(key: string | null, run: () => Promise<unknown>, delayMs = 300): DryRunState {
+export function useDryRun(
+  key: string | null,
+  run: () => Promise<unknown>,
+  delayMs = 300,
+): DryRunState {
   const [state, setState] = useState<DryRunState>({ status: 'idle' });
   const runRef = useRef(run);
   runRef.current = run;

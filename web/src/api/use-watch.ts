@@ -12,10 +12,14 @@ export interface LiveList<T> {
 }
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-const byName = (a: KubeObject, b: KubeObject): number => a.metadata.name.localeCompare(b.metadata.name);
+const byName = (a: KubeObject, b: KubeObject): number =>
+  a.metadata.name.localeCompare(b.metadata.name);
 
 /** Applies one watch event to a keyed collection (pure; exported for the unit test). */
-export function applyWatchEvent<T extends KubeObject>(items: Map<string, T>, e: WatchEvent<T>): Map<string, T> {
+export function applyWatchEvent<T extends KubeObject>(
+  items: Map<string, T>,
+  e: WatchEvent<T>,
+): Map<string, T> {
   if (e.type === 'BOOKMARK') return items;
   const next = new Map(items);
   if (e.type === 'DELETED') next.delete(keyOf(e.object));
@@ -165,10 +169,13 @@ export function useLiveList<T extends KubeObject>(
     return () => feed.release();
   }, [api, path, pollMs]);
   const subscribe = useCallback(
-    (listener: () => void) => (path === null ? () => undefined : feedFor(api, path, pollMs).subscribe(listener)),
+    (listener: () => void) =>
+      path === null ? () => undefined : feedFor(api, path, pollMs).subscribe(listener),
     [api, path, pollMs],
   );
-  const snapshot = useSyncExternalStore(subscribe, () => (path === null ? EMPTY : feedFor(api, path, pollMs).snapshot));
+  const snapshot = useSyncExternalStore(subscribe, () =>
+    path === null ? EMPTY : feedFor(api, path, pollMs).snapshot,
+  );
   const items = (keep ? snapshot.items.filter((o) => keep(o as T)) : snapshot.items) as T[];
   return { items, loaded: snapshot.loaded, error: snapshot.error };
 }

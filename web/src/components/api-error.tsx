@@ -7,7 +7,10 @@ export function ApiErrorNotice(props: { error: ApiError | undefined; what?: stri
   const e = props.error;
   return (
     <div className="api-error" role="alert">
-      <strong>{props.what ? `${props.what}: ` : ''}{e.reason !== 'Unknown' ? `${e.reason} — ` : ''}</strong>
+      <strong>
+        {props.what ? `${props.what}: ` : ''}
+        {e.reason !== 'Unknown' ? `${e.reason} — ` : ''}
+      </strong>
       {e.message}
       {e.causes.length > 0 ? (
         <ul>

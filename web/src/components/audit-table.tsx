@@ -4,7 +4,11 @@ import type { AuditRecord } from '../../../src/resources/types.ts';
 import { showValue } from '../model/audit.ts';
 import { localTime } from './time.tsx';
 
-export function AuditTable(props: { records: AuditRecord[]; caption: string; showResource?: boolean }): ReactNode {
+export function AuditTable(props: {
+  records: AuditRecord[];
+  caption: string;
+  showResource?: boolean;
+}): ReactNode {
   const showResource = props.showResource ?? true;
   return (
     <table className="table audit-table">
@@ -31,7 +35,8 @@ export function AuditTable(props: { records: AuditRecord[]; caption: string; sho
             </td>
             {showResource ? (
               <td>
-                {r.spec.resource.kind} {r.spec.resource.namespace ? `${r.spec.resource.namespace}/` : ''}
+                {r.spec.resource.kind}{' '}
+                {r.spec.resource.namespace ? `${r.spec.resource.namespace}/` : ''}
                 {r.spec.resource.name}
               </td>
             ) : null}
@@ -40,7 +45,8 @@ export function AuditTable(props: { records: AuditRecord[]; caption: string; sho
                 <ul className="changes">
                   {r.spec.changes.map((c, i) => (
                     <li key={i}>
-                      <code className="field-path">{c.field}</code>: <span className="mono old">{showValue(c.old)}</span> →{' '}
+                      <code className="field-path">{c.field}</code>:{' '}
+                      <span className="mono old">{showValue(c.old)}</span> →{' '}
                       <span className="mono new">{showValue(c.new)}</span>
                     </li>
                   ))}
@@ -50,16 +56,21 @@ export function AuditTable(props: { records: AuditRecord[]; caption: string; sho
               )}
               {r.spec.connectivity ? (
                 <p className={r.spec.connectivity.ok ? 'ok-text' : 'bad-text'}>
-                  Connectivity {r.spec.connectivity.ok ? 'passed' : 'failed'} ({r.spec.connectivity.interface}{' '}
-                  {r.spec.connectivity.macAddress}): {r.spec.connectivity.message}
+                  Connectivity {r.spec.connectivity.ok ? 'passed' : 'failed'} (
+                  {r.spec.connectivity.interface} {r.spec.connectivity.macAddress}):{' '}
+                  {r.spec.connectivity.message}
                 </p>
               ) : null}
             </td>
             <td>
-              <span className={`badge ${r.spec.outcome.status === 'Success' ? 'badge-ok' : 'badge-bad'}`}>
+              <span
+                className={`badge ${r.spec.outcome.status === 'Success' ? 'badge-ok' : 'badge-bad'}`}
+              >
                 {r.spec.outcome.code} {r.spec.outcome.status}
               </span>
-              {r.spec.outcome.message ? <div className="small muted">{r.spec.outcome.message}</div> : null}
+              {r.spec.outcome.message ? (
+                <div className="small muted">{r.spec.outcome.message}</div>
+              ) : null}
             </td>
           </tr>
         ))}

@@ -23,7 +23,12 @@ export function StateBadge(props: { state: string }): ReactNode {
 export function DriftBadge(props: { nic: string; guestMac: string | undefined }): ReactNode {
   const text = props.guestMac ? `guest uses ${props.guestMac}` : 'guest MAC differs';
   return (
-    <span className="badge badge-bad drift-badge" role="status" aria-label={`MAC drift on ${props.nic}: ${text}`} title={`The guest changed this NIC's MAC: ${text}`}>
+    <span
+      className="badge badge-bad drift-badge"
+      role="status"
+      aria-label={`MAC drift on ${props.nic}: ${text}`}
+      title={`The guest changed this NIC's MAC: ${text}`}
+    >
       ⚠ MAC drift
     </span>
   );
@@ -31,7 +36,10 @@ export function DriftBadge(props: { nic: string; guestMac: string | undefined })
 
 export function PendingBadge(props: { mac: string }): ReactNode {
   return (
-    <span className="badge badge-busy" title={`The manifest asks for ${props.mac}; it applies on the next restart`}>
+    <span
+      className="badge badge-busy"
+      title={`The manifest asks for ${props.mac}; it applies on the next restart`}
+    >
       {props.mac} on restart
     </span>
   );

@@ -26,12 +26,12 @@ export function TextField(p: FieldProps): ReactNode {
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
   const noteId = `${id}-note`;
-  const describedBy = [p.hint ? hintId : '', p.error ? errorId : '', p.note ? noteId : ''].filter(Boolean).join(' ');
+  const describedBy = [p.hint ? hintId : '', p.error ? errorId : '', p.note ? noteId : '']
+    .filter(Boolean)
+    .join(' ');
   return (
     <div className={`field${p.error ? ' field-invalid' : ''}`}>
-      <label htmlFor={id}>
-        {p.label}
-      </label>
+      <label htmlFor={id}>{p.label}</label>
       <input
         id={id}
         name={p.name}

@@ -51,7 +51,13 @@ export function Tabs(props: {
           </button>
         ))}
       </div>
-      <div role="tabpanel" id={`panel-${props.selected}`} aria-labelledby={`tab-${props.selected}`} className="tabpanel" tabIndex={0}>
+      <div
+        role="tabpanel"
+        id={`panel-${props.selected}`}
+        aria-labelledby={`tab-${props.selected}`}
+        className="tabpanel"
+        tabIndex={0}
+      >
         {props.children}
       </div>
     </div>

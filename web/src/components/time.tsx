@@ -14,7 +14,8 @@ export function age(iso: string | undefined, now = Date.now()): string {
   return `${Math.floor(h / 24)}d`;
 }
 
-export const localTime = (iso: string | undefined): string => (iso ? new Date(iso).toLocaleString() : '—');
+export const localTime = (iso: string | undefined): string =>
+  iso ? new Date(iso).toLocaleString() : '—';
 
 export function Age(props: { iso: string | undefined }): ReactNode {
   return (

@@ -30,9 +30,21 @@ export function filterAudit(records: AuditRecord[], f: AuditFilter): AuditRecord
 }
 
 /** The JSON document the Export button downloads: the records as the API returned them, newest first. */
-export function auditExport(records: AuditRecord[], namespace: string, f: AuditFilter, now: Date): string {
+export function auditExport(
+  records: AuditRecord[],
+  namespace: string,
+  f: AuditFilter,
+  now: Date,
+): string {
   return JSON.stringify(
-    { kind: 'AuditRecordList', apiVersion: 'harrow.io/v1', namespace, filter: f, exportedAt: now.toISOString(), items: records },
+    {
+      kind: 'AuditRecordList',
+      apiVersion: 'harrow.io/v1',
+      namespace,
+      filter: f,
+      exportedAt: now.toISOString(),
+      items: records,
+    },
     null,
     2,
   );

@@ -15,7 +15,10 @@ export interface PlacedErrors {
  * another VM) goes to the candidate whose MAC the message names, else to the first candidate. AlreadyExists is
  * about the object's name, never a MAC.
  */
-export function placeMacErrors(error: ApiError, candidates: Array<{ index: number; mac: string }>): PlacedErrors {
+export function placeMacErrors(
+  error: ApiError,
+  candidates: Array<{ index: number; mac: string }>,
+): PlacedErrors {
   const byIndex = new Map<number, string>();
   const rest: string[] = [];
   for (const c of error.causes) {

@@ -41,7 +41,8 @@ export function cidrRange(cidr: string): [number, number] | undefined {
   const [ip, lenText] = cidr.trim().split('/');
   const base = ip === undefined ? undefined : ipv4ToNumber(ip);
   const len = Number(lenText);
-  if (base === undefined || lenText === undefined || !/^\d+$/.test(lenText) || len < 8 || len > 30) return undefined;
+  if (base === undefined || lenText === undefined || !/^\d+$/.test(lenText) || len < 8 || len > 30)
+    return undefined;
   const size = 2 ** (32 - len);
   const network = Math.floor(base / size) * size;
   return [network, network + size - 1];
@@ -51,14 +52,21 @@ export function cidrRange(cidr: string): [number, number] | undefined {
 export function validateBridgeNetwork(n: BridgeNetwork): FieldError[] {
   const errors: FieldError[] = [];
   if (!DNS1123.test(n.name) || n.name.length > 63) {
-    errors.push({ field: 'name', message: 'Use lower-case letters, digits and "-" (at most 63), starting and ending with a letter or digit.' });
+    errors.push({
+      field: 'name',
+      message:
+        'Use lower-case letters, digits and "-" (at most 63), starting and ending with a letter or digit.',
+    });
   }
   if (n.vlan !== undefined && (!Number.isInteger(n.vlan) || n.vlan < 1 || n.vlan > 4094)) {
     errors.push({ field: 'vlan', message: 'A VLAN ID is a whole number from 1 to 4094.' });
   }
   const range = cidrRange(n.subnet);
   if (!range) {
-    errors.push({ field: 'subnet', message: 'Give an IPv4 subnet in CIDR form with a prefix from /8 to /30, e.g. 198.18.5.0/24.' });
+    errors.push({
+      field: 'subnet',
+      message: 'Give an IPv4 subnet in CIDR form with a prefix from /8 to /30, e.g. 198.18.5.0/24.',
+    });
     return errors;
   }
   const inside = (field: 'rangeStart' | 'rangeEnd' | 'gateway'): number | undefined => {
@@ -79,7 +87,13 @@ export function validateBridgeNetwork(n: BridgeNetwork): FieldError[] {
   if (start !== undefined && end !== undefined && end < start) {
     errors.push({ field: 'rangeEnd', message: 'The DHCP range ends before it starts.' });
   }
-  if (gateway !== undefined && start !== undefined && end !== undefined && gateway >= start && gateway <= end) {
+  if (
+    gateway !== undefined &&
+    start !== undefined &&
+    end !== undefined &&
+    gateway >= start &&
+    gateway <= end
+  ) {
     errors.push({ field: 'gateway', message: 'The gateway must lie outside the DHCP range.' });
   }
   return errors;
@@ -114,9 +128,18 @@ export function bridgeView(nad: NetworkAttachmentDefinition): BridgeNetworkView 
     const parsed: unknown = JSON.parse(nad.spec?.config ?? '{}');
     if (typeof parsed === 'object' && parsed !== null) cfg = parsed as Record<string, unknown>;
   } catch {
-    return { type: 'unknown', vlan: undefined, subnet: undefined, rangeStart: undefined, rangeEnd: undefined, gateway: undefined };
+    return {
+      type: 'unknown',
+      vlan: undefined,
+      subnet: undefined,
+      rangeStart: undefined,
+      rangeEnd: undefined,
+      gateway: undefined,
+    };
   }
-  const ipam = (typeof cfg['ipam'] === 'object' && cfg['ipam'] !== null ? cfg['ipam'] : {}) as Record<string, unknown>;
+  const ipam = (
+    typeof cfg['ipam'] === 'object' && cfg['ipam'] !== null ? cfg['ipam'] : {}
+  ) as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   return {
     type: str(cfg['type']) ?? 'unknown',

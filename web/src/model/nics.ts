@@ -47,7 +47,9 @@ export function networkStatusOf(pod: Pod | undefined): NetworkStatusEntry[] {
   if (!raw) return [];
   try {
     const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) ? (parsed.filter((e) => typeof e === 'object' && e !== null) as NetworkStatusEntry[]) : [];
+    return Array.isArray(parsed)
+      ? (parsed.filter((e) => typeof e === 'object' && e !== null) as NetworkStatusEntry[])
+      : [];
   } catch {
     return [];
   }
@@ -61,8 +63,12 @@ export const isTrue = (conds: Condition[] | undefined, type: string): boolean =>
 
 /** The launcher pod of a VM: the newest pod labelled with its name that is not being deleted. */
 export function launcherPodOf(pods: Pod[], vmName: string): Pod | undefined {
-  const mine = pods.filter((p) => p.metadata.labels?.['vm.kubevirt.io/name'] === vmName && !p.metadata.deletionTimestamp);
-  mine.sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+  const mine = pods.filter(
+    (p) => p.metadata.labels?.['vm.kubevirt.io/name'] === vmName && !p.metadata.deletionTimestamp,
+  );
+  mine.sort((a, b) =>
+    (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
+  );
   return mine[0];
 }
 
@@ -81,7 +87,8 @@ function statusEntryFor(
   return entries.find((e) => e.name === qualified || e.name === networkName);
 }
 
-const fromGuestAgent = (s: VMIInterfaceStatus): boolean => (s.infoSource ?? '').includes('guest-agent');
+const fromGuestAgent = (s: VMIInterfaceStatus): boolean =>
+  (s.infoSource ?? '').includes('guest-agent');
 const fromDomain = (s: VMIInterfaceStatus): boolean => (s.infoSource ?? '').includes('domain');
 
 /**
@@ -89,7 +96,11 @@ const fromDomain = (s: VMIInterfaceStatus): boolean => (s.infoSource ?? '').incl
  * spec interface as its own guest-agent-only entry; such entries are paired, in order, with spec interfaces that
  * got no guest report of their own — that is the drifted NIC.
  */
-export function nicViews(vm: VirtualMachine, vmi: VirtualMachineInstance | undefined, pod: Pod | undefined): NicView[] {
+export function nicViews(
+  vm: VirtualMachine,
+  vmi: VirtualMachineInstance | undefined,
+  pod: Pod | undefined,
+): NicView[] {
   const namespace = vm.metadata.namespace ?? 'default';
   const spec = vm.spec?.template?.spec;
   const ifaces = spec?.domain?.devices?.interfaces ?? [];
@@ -113,7 +124,9 @@ export function nicViews(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
     const net = networks.find((n) => n.name === iface.name);
     const networkName = net?.multus?.networkName;
     const status = statuses.find((s) => s.name === iface.name);
-    const entry = pod ? statusEntryFor(entries, namespace, networkName, status?.podInterfaceName) : undefined;
+    const entry = pod
+      ? statusEntryFor(entries, namespace, networkName, status?.podInterfaceName)
+      : undefined;
 
     let platformMac = norm(entry?.mac);
     let platformSource: string | undefined;
@@ -129,11 +142,14 @@ export function nicViews(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
     let guestSource: string | undefined;
     let ips: string[] = [];
     let ipSource: string | undefined;
-    const guestMacField = typeof status?.['guestMac'] === 'string' ? (status['guestMac'] as string) : undefined;
+    const guestMacField =
+      typeof status?.['guestMac'] === 'string' ? (status['guestMac'] as string) : undefined;
     if (status && guestMacField) {
       guestMac = norm(guestMacField);
       // When the guest moved away from the platform MAC, the agent's report of it is the separate entry with that MAC.
-      const report = fromGuestAgent(status) ? status : orphans.find((o) => norm(o.mac) === guestMac);
+      const report = fromGuestAgent(status)
+        ? status
+        : orphans.find((o) => norm(o.mac) === guestMac);
       guestInterfaceName = report?.interfaceName;
       guestSource = `Guest NIC as QEMU sees it (VMI status guestMac${report ? '; guest agent agrees' : ''})`;
       if (report && report !== status) {
@@ -156,7 +172,9 @@ export function nicViews(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
     }
     if (ips.length === 0 && status && (status.ipAddresses?.length || status.ipAddress)) {
       ips = status.ipAddresses ?? [status.ipAddress as string];
-      ipSource = fromGuestAgent(status) ? 'Guest agent' : `VMI status (${status.infoSource ?? 'domain'})`;
+      ipSource = fromGuestAgent(status)
+        ? 'Guest agent'
+        : `VMI status (${status.infoSource ?? 'domain'})`;
     }
     if (ips.length === 0 && entry?.ips && entry.ips.length > 0) {
       ips = entry.ips;
@@ -171,7 +189,9 @@ export function nicViews(vm: VirtualMachine, vmi: VirtualMachineInstance | undef
       guestMac = macs.find((m) => m !== platformMac);
       if (guestMac) guestSource = 'GuestMACMismatch condition';
     }
-    const drift = Boolean((guestMac && platformMac && guestMac !== platformMac) || conditionNamesMe);
+    const drift = Boolean(
+      (guestMac && platformMac && guestMac !== platformMac) || conditionNamesMe,
+    );
 
     const specMac = norm(iface.macAddress);
     return {

@@ -1,5 +1,10 @@
 // VM manifests the UI writes (create, MAC change, adopt the guest's MAC) and the state it reads back.
-import type { Interface, Network, VirtualMachine, VirtualMachineInstance } from '../../../src/resources/types.ts';
+import type {
+  Interface,
+  Network,
+  VirtualMachine,
+  VirtualMachineInstance,
+} from '../../../src/resources/types.ts';
 
 export const interfacesPath = 'spec.template.spec.domain.devices.interfaces';
 export const macFieldPath = (index: number): string => `${interfacesPath}[${index}].macAddress`;
@@ -36,7 +41,8 @@ export interface NewVm {
 }
 
 /** The interface name for the i-th NIC: "default" for the pod network as KubeVirt does, else nic-N. */
-export const nicName = (nic: NewNic, index: number): string => (nic.network === '' ? 'default' : `nic-${index + 1}`);
+export const nicName = (nic: NewNic, index: number): string =>
+  nic.network === '' ? 'default' : `nic-${index + 1}`;
 
 /** A KubeVirt VirtualMachine manifest for the create form; a MAC is sent only when the operator gave one. */
 export function vmManifest(v: NewVm): VirtualMachine {
@@ -47,12 +53,18 @@ export function vmManifest(v: NewVm): VirtualMachine {
     ...(nic.macAddress.trim() ? { macAddress: nic.macAddress.trim() } : {}),
   }));
   const networks: Network[] = v.nics.map((nic, i) =>
-    nic.network === '' ? { name: nicName(nic, i), pod: {} } : { name: nicName(nic, i), multus: { networkName: nic.network } },
+    nic.network === ''
+      ? { name: nicName(nic, i), pod: {} }
+      : { name: nicName(nic, i), multus: { networkName: nic.network } },
   );
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
-    metadata: { name: v.name, namespace: v.namespace, labels: { 'app.kubernetes.io/managed-by': 'harrow-ui' } },
+    metadata: {
+      name: v.name,
+      namespace: v.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'harrow-ui' },
+    },
     spec: {
       runStrategy: v.start ? 'Always' : 'Halted',
       template: {
@@ -75,7 +87,10 @@ export function vmManifest(v: NewVm): VirtualMachine {
  * A merge patch that sets the MAC of some interfaces (by index; '' removes it so the pool assigns one).
  * A merge patch replaces the whole interfaces list, so every other field of every interface is copied unchanged.
  */
-export function macPatch(vm: VirtualMachine, macs: ReadonlyMap<number, string>): Record<string, unknown> {
+export function macPatch(
+  vm: VirtualMachine,
+  macs: ReadonlyMap<number, string>,
+): Record<string, unknown> {
   const ifaces = vm.spec.template.spec.domain.devices.interfaces ?? [];
   const next = ifaces.map((iface, i) => {
     const mac = macs.get(i);
@@ -94,7 +109,9 @@ export function vmEditPatch(
 ): Record<string, unknown> {
   const domain: Record<string, unknown> = {};
   if (macs.size > 0) {
-    const devices = (macPatch(vm, macs) as { spec: { template: { spec: { domain: { devices: unknown } } } } }).spec.template.spec.domain.devices;
+    const devices = (
+      macPatch(vm, macs) as { spec: { template: { spec: { domain: { devices: unknown } } } } }
+    ).spec.template.spec.domain.devices;
     domain['devices'] = devices;
   }
   if (resources) {
@@ -105,9 +122,11 @@ export function vmEditPatch(
   return { spec: { template: { spec: { domain } } } };
 }
 
-export const cpuOf = (vm: VirtualMachine): number | undefined => vm.spec.template?.spec?.domain?.cpu?.cores;
+export const cpuOf = (vm: VirtualMachine): number | undefined =>
+  vm.spec.template?.spec?.domain?.cpu?.cores;
 export const memoryOf = (vm: VirtualMachine): string | undefined =>
-  vm.spec.template?.spec?.domain?.memory?.guest ?? vm.spec.template?.spec?.domain?.resources?.requests?.['memory'];
+  vm.spec.template?.spec?.domain?.memory?.guest ??
+  vm.spec.template?.spec?.domain?.resources?.requests?.['memory'];
 
 /** The maintenance window a VM falls under (its own annotation wins over its namespace's), if any. */
 export function maintenanceWindowOf(

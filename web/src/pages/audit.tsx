@@ -30,7 +30,9 @@ export function AuditPage(): ReactNode {
   const objects = [...new Set(records.items.map((r) => r.spec.resource.name))].sort();
 
   const exportJson = (): void => {
-    const blob = new Blob([auditExport(shown, namespace, filter, new Date())], { type: 'application/json' });
+    const blob = new Blob([auditExport(shown, namespace, filter, new Date())], {
+      type: 'application/json',
+    });
     const url = URL.createObjectURL(blob);
     const a = document.createElement('a');
     a.href = url;
@@ -51,12 +53,22 @@ export function AuditPage(): ReactNode {
           </button>
         </div>
       </div>
-      <form className="filters card" role="search" aria-label="Filter audit records" onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="filters card"
+        role="search"
+        aria-label="Filter audit records"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <SelectField
           label="Virtual machine"
           value={vm}
           onChange={setVm}
-          options={[{ value: '', label: 'All objects' }, ...(vm && !objects.includes(vm) ? [vm] : []).concat(objects).map((o) => ({ value: o, label: o }))]}
+          options={[
+            { value: '', label: 'All objects' },
+            ...(vm && !objects.includes(vm) ? [vm] : [])
+              .concat(objects)
+              .map((o) => ({ value: o, label: o })),
+          ]}
         />
         <TextField label="User" value={user} onChange={setUser} placeholder="e.g. admin" />
         <TextField label="From" type="datetime-local" value={from} onChange={setFrom} />
@@ -76,7 +88,9 @@ export function AuditPage(): ReactNode {
       </form>
       <ApiErrorNotice error={records.error} what="Listing audit records" />
       <p className="muted small" aria-live="polite">
-        {records.loaded ? `${shown.length} of ${records.items.length} records in ${namespace}, newest first.` : 'Loading…'}
+        {records.loaded
+          ? `${shown.length} of ${records.items.length} records in ${namespace}, newest first.`
+          : 'Loading…'}
       </p>
       <AuditTable records={shown} caption={`Audit records in ${namespace}`} />
     </section>

@@ -1,6 +1,10 @@
 // The MAC pool: ranges, usage, who holds an address or when its quarantine ends, and every allocation.
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { macAllocationName, type MacAllocation, type MacPool } from '../../../src/resources/types.ts';
+import {
+  macAllocationName,
+  type MacAllocation,
+  type MacPool,
+} from '../../../src/resources/types.ts';
 import { ApiError } from '../api/client.ts';
 import { paths } from '../api/paths.ts';
 import { useLiveList } from '../api/use-watch.ts';
@@ -36,14 +40,18 @@ export function MacPoolPage(): ReactNode {
     }
     setQueryError(undefined);
     try {
-      const allocation = await api.get<MacAllocation>(paths.macAllocation(macAllocationName(c.mac)));
+      const allocation = await api.get<MacAllocation>(
+        paths.macAllocation(macAllocationName(c.mac)),
+      );
       setLookup({ kind: 'held', allocation });
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) {
         const pool = pools.items.find((p) => p.spec.ranges.some((r) => macInRange(c.mac, r)));
         setLookup({ kind: 'free', mac: c.mac, pool: pool?.metadata.name });
       } else {
-        setLookupError(err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err)));
+        setLookupError(
+          err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err)),
+        );
       }
     }
   };
@@ -58,13 +66,20 @@ export function MacPoolPage(): ReactNode {
       <ApiErrorNotice error={pools.error} what="Listing MAC pools" />
       <div className="pool-grid">
         {pools.items.map((p) => {
-          const capacity = p.status?.capacity ?? p.spec.ranges.reduce((n, r) => n + rangeSize(r), 0);
+          const capacity =
+            p.status?.capacity ?? p.spec.ranges.reduce((n, r) => n + rangeSize(r), 0);
           const mine = allocations.items.filter((a) => a.spec.pool === p.metadata.name);
-          const inUse = p.status?.allocated ?? mine.filter((a) => a.status?.state === 'InUse').length;
-          const quarantined = p.status?.quarantined ?? mine.filter((a) => a.status?.state === 'Quarantined').length;
+          const inUse =
+            p.status?.allocated ?? mine.filter((a) => a.status?.state === 'InUse').length;
+          const quarantined =
+            p.status?.quarantined ?? mine.filter((a) => a.status?.state === 'Quarantined').length;
           const pct = (n: number): number => (capacity > 0 ? (100 * n) / capacity : 0);
           return (
-            <article key={p.metadata.name} className="card" aria-labelledby={`pool-${p.metadata.name}`}>
+            <article
+              key={p.metadata.name}
+              className="card"
+              aria-labelledby={`pool-${p.metadata.name}`}
+            >
               <h2 id={`pool-${p.metadata.name}`} className="card-title">
                 {p.metadata.name}
               </h2>
@@ -78,7 +93,11 @@ export function MacPoolPage(): ReactNode {
                   ))}
                 </dd>
                 <dt>Quarantine</dt>
-                <dd>{p.spec.quarantineSeconds !== undefined ? `${p.spec.quarantineSeconds} s after release` : 'server default'}</dd>
+                <dd>
+                  {p.spec.quarantineSeconds !== undefined
+                    ? `${p.spec.quarantineSeconds} s after release`
+                    : 'server default'}
+                </dd>
               </dl>
               <div
                 className="usage"
@@ -89,26 +108,51 @@ export function MacPoolPage(): ReactNode {
                 aria-valuenow={inUse + quarantined}
                 aria-valuetext={`${inUse} in use, ${quarantined} quarantined of ${capacity}`}
               >
-                <span className="usage-inuse" style={{ width: `${Math.max(pct(inUse), inUse > 0 ? 0.5 : 0)}%` }} />
-                <span className="usage-quarantined" style={{ width: `${Math.max(pct(quarantined), quarantined > 0 ? 0.5 : 0)}%` }} />
+                <span
+                  className="usage-inuse"
+                  style={{ width: `${Math.max(pct(inUse), inUse > 0 ? 0.5 : 0)}%` }}
+                />
+                <span
+                  className="usage-quarantined"
+                  style={{ width: `${Math.max(pct(quarantined), quarantined > 0 ? 0.5 : 0)}%` }}
+                />
               </div>
               <p className="small">
-                <span className="legend legend-inuse" aria-hidden="true" /> {inUse.toLocaleString()} in use ·{' '}
-                <span className="legend legend-quarantined" aria-hidden="true" /> {quarantined.toLocaleString()} quarantined ·{' '}
-                {(capacity - inUse - quarantined).toLocaleString()} free of {capacity.toLocaleString()}
+                <span className="legend legend-inuse" aria-hidden="true" /> {inUse.toLocaleString()}{' '}
+                in use · <span className="legend legend-quarantined" aria-hidden="true" />{' '}
+                {quarantined.toLocaleString()} quarantined ·{' '}
+                {(capacity - inUse - quarantined).toLocaleString()} free of{' '}
+                {capacity.toLocaleString()}
               </p>
             </article>
           );
         })}
-        {pools.loaded && pools.items.length === 0 ? <p className="muted">No MAC pool is defined.</p> : null}
+        {pools.loaded && pools.items.length === 0 ? (
+          <p className="muted">No MAC pool is defined.</p>
+        ) : null}
       </div>
 
-      <form className="card lookup" onSubmit={(e) => void search(e)} role="search" aria-labelledby="lookup-title">
+      <form
+        className="card lookup"
+        onSubmit={(e) => void search(e)}
+        role="search"
+        aria-labelledby="lookup-title"
+      >
         <h2 id="lookup-title" className="card-title">
           Who holds an address?
         </h2>
         <div className="lookup-row">
-          <TextField label="MAC address" value={query} onChange={(v) => { setQuery(v); setQueryError(undefined); }} error={queryError} placeholder="02:00:00:12:34:56" mono />
+          <TextField
+            label="MAC address"
+            value={query}
+            onChange={(v) => {
+              setQuery(v);
+              setQueryError(undefined);
+            }}
+            error={queryError}
+            placeholder="02:00:00:12:34:56"
+            mono
+          />
           <button type="submit" className="btn btn-primary">
             Look up
           </button>
@@ -121,7 +165,11 @@ export function MacPoolPage(): ReactNode {
         <h2>Allocations</h2>
         <div className="page-tools">
           <label htmlFor="alloc-state">State</label>
-          <select id="alloc-state" value={stateFilter} onChange={(e) => setStateFilter(e.target.value as 'all' | 'InUse' | 'Quarantined')}>
+          <select
+            id="alloc-state"
+            value={stateFilter}
+            onChange={(e) => setStateFilter(e.target.value as 'all' | 'InUse' | 'Quarantined')}
+          >
             <option value="all">All</option>
             <option value="InUse">In use</option>
             <option value="Quarantined">Quarantined</option>
@@ -145,7 +193,11 @@ export function MacPoolPage(): ReactNode {
             <tr key={a.metadata.name}>
               <td className="mono">{a.spec.macAddress}</td>
               <td>
-                <span className={`badge ${a.status?.state === 'InUse' ? 'badge-ok' : 'badge-busy'}`}>{a.status?.state === 'InUse' ? 'In use' : a.status?.state}</span>
+                <span
+                  className={`badge ${a.status?.state === 'InUse' ? 'badge-ok' : 'badge-busy'}`}
+                >
+                  {a.status?.state === 'InUse' ? 'In use' : a.status?.state}
+                </span>
               </td>
               <td>
                 {a.spec.owner.namespace}/{a.spec.owner.name}
@@ -174,7 +226,9 @@ function LookupResult(props: { lookup: Lookup; namespace: string }): ReactNode {
     return (
       <p className="lookup-result" role="status">
         <strong className="mono">{l.mac}</strong> is free
-        {l.pool ? ` — inside pool ${l.pool}'s ranges.` : ' — outside every pool range (a VM may still ask for it explicitly).'}
+        {l.pool
+          ? ` — inside pool ${l.pool}'s ranges.`
+          : ' — outside every pool range (a VM may still ask for it explicitly).'}
       </p>
     );
   }
@@ -184,7 +238,8 @@ function LookupResult(props: { lookup: Lookup; namespace: string }): ReactNode {
     return (
       <p className="lookup-result" role="status">
         <strong className="mono">{a.spec.macAddress}</strong> is quarantined until{' '}
-        <strong>{localTime(a.status.quarantineUntil)}</strong> — last held by {owner.namespace}/{owner.name} ({owner.interface})
+        <strong>{localTime(a.status.quarantineUntil)}</strong> — last held by {owner.namespace}/
+        {owner.name} ({owner.interface})
         {a.status.releasedAt ? `, released ${localTime(a.status.releasedAt)}` : ''}.
       </p>
     );
@@ -193,7 +248,9 @@ function LookupResult(props: { lookup: Lookup; namespace: string }): ReactNode {
     <p className="lookup-result" role="status">
       <strong className="mono">{a.spec.macAddress}</strong> is in use by{' '}
       {owner.namespace === props.namespace ? (
-        <Link to={`/vms/${encodeURIComponent(owner.name)}/networks`}>{`${owner.namespace}/${owner.name}`}</Link>
+        <Link
+          to={`/vms/${encodeURIComponent(owner.name)}/networks`}
+        >{`${owner.namespace}/${owner.name}`}</Link>
       ) : (
         `${owner.namespace}/${owner.name}`
       )}

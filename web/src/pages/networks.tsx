@@ -7,7 +7,12 @@ import { useLiveList } from '../api/use-watch.ts';
 import { ApiErrorNotice } from '../components/api-error.tsx';
 import { TextField } from '../components/field.tsx';
 import { Age } from '../components/time.tsx';
-import { bridgeNad, bridgeView, validateBridgeNetwork, type BridgeNetwork } from '../model/network-config.ts';
+import {
+  bridgeNad,
+  bridgeView,
+  validateBridgeNetwork,
+  type BridgeNetwork,
+} from '../model/network-config.ts';
 import { useSession } from '../session.ts';
 
 export function NetworksPage(): ReactNode {
@@ -31,7 +36,13 @@ export function NetworksPage(): ReactNode {
       <div className="page-head">
         <h1 id="nets-title">Networks</h1>
         <div className="page-tools">
-          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)} aria-expanded={creating} aria-controls="create-network">
+          <button
+            type="button"
+            className="btn btn-primary"
+            onClick={() => setCreating(true)}
+            aria-expanded={creating}
+            aria-controls="create-network"
+          >
             Create
           </button>
         </div>
@@ -62,9 +73,13 @@ export function NetworksPage(): ReactNode {
                 <td>{v.type}</td>
                 <td>{v.vlan ?? 'untagged'}</td>
                 <td className="mono">{v.subnet ?? '—'}</td>
-                <td className="mono">{v.rangeStart && v.rangeEnd ? `${v.rangeStart} – ${v.rangeEnd}` : '—'}</td>
+                <td className="mono">
+                  {v.rangeStart && v.rangeEnd ? `${v.rangeStart} – ${v.rangeEnd}` : '—'}
+                </td>
                 <td className="mono">{v.gateway ?? '—'}</td>
-                <td>{users.length > 0 ? users.join(', ') : <span className="muted">no VM</span>}</td>
+                <td>
+                  {users.length > 0 ? users.join(', ') : <span className="muted">no VM</span>}
+                </td>
                 <td>
                   <Age iso={nad.metadata.creationTimestamp} />
                 </td>
@@ -86,19 +101,32 @@ export function NetworksPage(): ReactNode {
 
 function CreateNetwork(props: { onDone(): void }): ReactNode {
   const { api, namespace, notify } = useSession();
-  const [form, setForm] = useState({ name: '', vlan: '', subnet: '198.18.5.0/24', rangeStart: '198.18.5.100', rangeEnd: '198.18.5.199', gateway: '198.18.5.1' });
+  const [form, setForm] = useState({
+    name: '',
+    vlan: '',
+    subnet: '198.18.5.0/24',
+    rangeStart: '198.18.5.100',
+    rangeEnd: '198.18.5.199',
+    gateway: '198.18.5.1',
+  });
   const [submitted, setSubmitted] = useState(false);
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<ApiError>();
   const vlanText = form.vlan.trim();
-  const network: BridgeNetwork = { ...form, name: form.name.trim(), vlan: vlanText === '' ? undefined : Number(vlanText) };
+  const network: BridgeNetwork = {
+    ...form,
+    name: form.name.trim(),
+    vlan: vlanText === '' ? undefined : Number(vlanText),
+  };
   const errors = validateBridgeNetwork(network);
   const errorOf = (field: keyof BridgeNetwork): string | undefined => {
     const local = errors.find((e) => e.field === field)?.message;
     // The name is only judged once typed into or on submit, so an empty form does not open in red.
     if (field === 'name' && form.name === '' && !submitted) return undefined;
     if (local) return local;
-    const cause = error?.causes.find((c) => c.field?.endsWith(field === 'name' ? 'metadata.name' : field));
+    const cause = error?.causes.find((c) =>
+      c.field?.endsWith(field === 'name' ? 'metadata.name' : field),
+    );
     return cause?.message;
   };
   const set = (k: keyof typeof form) => (v: string) => {
@@ -121,17 +149,68 @@ function CreateNetwork(props: { onDone(): void }): ReactNode {
     }
   };
   return (
-    <form id="create-network" className="card" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="create-network-title">
+    <form
+      id="create-network"
+      className="card"
+      onSubmit={(e) => void submit(e)}
+      noValidate
+      aria-labelledby="create-network-title"
+    >
       <h2 id="create-network-title" className="card-title">
         New bridge network
       </h2>
       <div className="form-grid">
-        <TextField label="Name" value={form.name} onChange={set('name')} error={errorOf('name')} required autoFocus />
-        <TextField label="VLAN ID" type="number" min={1} max={4094} value={form.vlan} onChange={set('vlan')} error={errorOf('vlan')} hint="1–4094; empty for untagged" />
-        <TextField label="Subnet" value={form.subnet} onChange={set('subnet')} error={errorOf('subnet')} hint="Internal networks use 198.18.0.0/15" required mono />
-        <TextField label="Gateway" value={form.gateway} onChange={set('gateway')} error={errorOf('gateway')} required mono />
-        <TextField label="DHCP range start" value={form.rangeStart} onChange={set('rangeStart')} error={errorOf('rangeStart')} required mono />
-        <TextField label="DHCP range end" value={form.rangeEnd} onChange={set('rangeEnd')} error={errorOf('rangeEnd')} required mono />
+        <TextField
+          label="Name"
+          value={form.name}
+          onChange={set('name')}
+          error={errorOf('name')}
+          required
+          autoFocus
+        />
+        <TextField
+          label="VLAN ID"
+          type="number"
+          min={1}
+          max={4094}
+          value={form.vlan}
+          onChange={set('vlan')}
+          error={errorOf('vlan')}
+          hint="1–4094; empty for untagged"
+        />
+        <TextField
+          label="Subnet"
+          value={form.subnet}
+          onChange={set('subnet')}
+          error={errorOf('subnet')}
+          hint="Internal networks use 198.18.0.0/15"
+          required
+          mono
+        />
+        <TextField
+          label="Gateway"
+          value={form.gateway}
+          onChange={set('gateway')}
+          error={errorOf('gateway')}
+          required
+          mono
+        />
+        <TextField
+          label="DHCP range start"
+          value={form.rangeStart}
+          onChange={set('rangeStart')}
+          error={errorOf('rangeStart')}
+          required
+          mono
+        />
+        <TextField
+          label="DHCP range end"
+          value={form.rangeEnd}
+          onChange={set('rangeEnd')}
+          error={errorOf('rangeEnd')}
+          required
+          mono
+        />
       </div>
       <ApiErrorNotice error={error} what="Create failed" />
       <div className="form-actions">

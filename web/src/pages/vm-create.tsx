@@ -31,11 +31,23 @@ export function VmCreatePage(): ReactNode {
 
   const firstNad = nads.items[0]?.metadata.name;
   // Until the operator picks, a new VM joins the first bridge network if there is one (as Harvester pre-selects).
-  const effective = nics.map((n, i) => (i === 0 && n.network === '' && firstNad && !touched ? { ...n, network: firstNad } : n));
+  const effective = nics.map((n, i) =>
+    i === 0 && n.network === '' && firstNad && !touched ? { ...n, network: firstNad } : n,
+  );
 
-  const nameError = name === '' ? (touched ? 'A name is required.' : undefined) : DNS1123.test(name) && name.length <= 63 ? undefined : 'Use lower-case letters, digits and "-", starting and ending with a letter or digit (at most 63).';
+  const nameError =
+    name === ''
+      ? touched
+        ? 'A name is required.'
+        : undefined
+      : DNS1123.test(name) && name.length <= 63
+        ? undefined
+        : 'Use lower-case letters, digits and "-", starting and ending with a letter or digit (at most 63).';
   const cpuNumber = Number(cpu);
-  const cpuError = Number.isInteger(cpuNumber) && cpuNumber >= 1 && cpuNumber <= 64 ? undefined : 'A whole number from 1 to 64.';
+  const cpuError =
+    Number.isInteger(cpuNumber) && cpuNumber >= 1 && cpuNumber <= 64
+      ? undefined
+      : 'A whole number from 1 to 64.';
   const memoryError = QUANTITY.test(memory.trim()) ? undefined : 'A quantity such as 256Mi or 2Gi.';
   const macChecks = effective.map((n) => checkMac(n.macAddress, { masquerade: n.network === '' }));
   const seen = new Map<string, number>();
@@ -43,11 +55,17 @@ export function VmCreatePage(): ReactNode {
   macChecks.forEach((c, i) => {
     if (c.kind !== 'valid') return;
     const prev = seen.get(c.mac);
-    if (prev !== undefined) duplicateIn.set(i, `Already used by ${nicName(effective[prev] as NewNic, prev)} of this VM.`);
+    if (prev !== undefined)
+      duplicateIn.set(i, `Already used by ${nicName(effective[prev] as NewNic, prev)} of this VM.`);
     else seen.set(c.mac, i);
   });
   const localInvalid =
-    name === '' || nameError !== undefined || cpuError !== undefined || memoryError !== undefined || macChecks.some((c) => c.kind === 'invalid') || duplicateIn.size > 0;
+    name === '' ||
+    nameError !== undefined ||
+    cpuError !== undefined ||
+    memoryError !== undefined ||
+    macChecks.some((c) => c.kind === 'invalid') ||
+    duplicateIn.size > 0;
 
   const manifest = vmManifest({
     namespace,
@@ -60,7 +78,9 @@ export function VmCreatePage(): ReactNode {
       return { network: n.network, macAddress: c?.kind === 'valid' ? c.mac : n.macAddress };
     }),
   });
-  const givenMacs = macChecks.flatMap((c, i) => (c.kind === 'valid' ? [{ index: i, mac: c.mac }] : []));
+  const givenMacs = macChecks.flatMap((c, i) =>
+    c.kind === 'valid' ? [{ index: i, mac: c.mac }] : [],
+  );
   // Only MACs need the server's word before submit (is it free?); other fields are judged here.
   const dryKey = !localInvalid && givenMacs.length > 0 ? JSON.stringify(manifest) : null;
   const dry = useDryRun(dryKey, () => api.create(paths.vms(namespace), manifest, { dryRun: true }));
@@ -99,11 +119,43 @@ export function VmCreatePage(): ReactNode {
         <div className="card">
           <h2 className="card-title">Basics</h2>
           <div className="form-grid">
-            <TextField label="Name" value={name} onChange={(v) => { setName(v); setError(undefined); }} error={nameError} required autoFocus />
-            <TextField label="CPU cores" type="number" min={1} max={64} value={cpu} onChange={setCpu} error={cpuError} required />
-            <TextField label="Memory" value={memory} onChange={setMemory} error={memoryError} hint="e.g. 256Mi, 2Gi" required mono />
+            <TextField
+              label="Name"
+              value={name}
+              onChange={(v) => {
+                setName(v);
+                setError(undefined);
+              }}
+              error={nameError}
+              required
+              autoFocus
+            />
+            <TextField
+              label="CPU cores"
+              type="number"
+              min={1}
+              max={64}
+              value={cpu}
+              onChange={setCpu}
+              error={cpuError}
+              required
+            />
+            <TextField
+              label="Memory"
+              value={memory}
+              onChange={setMemory}
+              error={memoryError}
+              hint="e.g. 256Mi, 2Gi"
+              required
+              mono
+            />
             <div className="field checkbox">
-              <input id="start-after" type="checkbox" checked={start} onChange={(e) => setStart(e.target.checked)} />
+              <input
+                id="start-after"
+                type="checkbox"
+                checked={start}
+                onChange={(e) => setStart(e.target.checked)}
+              />
               <label htmlFor="start-after">Start the virtual machine after creation</label>
             </div>
           </div>
@@ -112,15 +164,16 @@ export function VmCreatePage(): ReactNode {
           <h2 className="card-title">Networks</h2>
           {effective.map((n, i) => {
             const c = macChecks[i];
-            const fieldError = c?.kind === 'invalid' ? c.message : (duplicateIn.get(i) ?? placed?.byIndex.get(i));
+            const fieldError =
+              c?.kind === 'invalid' ? c.message : (duplicateIn.get(i) ?? placed?.byIndex.get(i));
             const note =
-              c?.kind === 'valid'
-                ? dry.status === 'checking'
-                  ? <span className="busy-text">Checking with the server that {c.mac} is free…</span>
-                  : dry.status === 'ok'
-                    ? <span className="ok-text">✓ {c.mac} is valid and free (server dry run).</span>
-                    : undefined
-                : undefined;
+              c?.kind === 'valid' ? (
+                dry.status === 'checking' ? (
+                  <span className="busy-text">Checking with the server that {c.mac} is free…</span>
+                ) : dry.status === 'ok' ? (
+                  <span className="ok-text">✓ {c.mac} is valid and free (server dry run).</span>
+                ) : undefined
+              ) : undefined;
             return (
               <fieldset key={i} className="nic-row" data-nic-index={i}>
                 <legend>
@@ -148,22 +201,38 @@ export function VmCreatePage(): ReactNode {
                   mono
                 />
                 {effective.length > 1 ? (
-                  <button type="button" className="btn btn-small btn-ghost" onClick={() => setNics(effective.filter((_, j) => j !== i))} aria-label={`Remove NIC ${i + 1}`}>
+                  <button
+                    type="button"
+                    className="btn btn-small btn-ghost"
+                    onClick={() => setNics(effective.filter((_, j) => j !== i))}
+                    aria-label={`Remove NIC ${i + 1}`}
+                  >
                     Remove
                   </button>
                 ) : null}
               </fieldset>
             );
           })}
-          <button type="button" className="btn btn-small" onClick={() => setNics([...effective, { network: firstNad ?? '', macAddress: '' }])}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => setNics([...effective, { network: firstNad ?? '', macAddress: '' }])}
+          >
             Add network
           </button>
         </div>
         {serverError && placed?.general ? (
-          <ApiErrorNotice error={new ApiError(serverError.code, serverError.reason, placed.general)} what={error ? 'Create failed' : 'The server would not accept this'} />
+          <ApiErrorNotice
+            error={new ApiError(serverError.code, serverError.reason, placed.general)}
+            what={error ? 'Create failed' : 'The server would not accept this'}
+          />
         ) : null}
         <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={saving || dry.status === 'checking'}>
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={saving || dry.status === 'checking'}
+          >
             {saving ? 'Creating…' : 'Create'}
           </button>
           <button type="button" className="btn" onClick={() => navigate('/vms')}>

@@ -41,7 +41,10 @@ export function useVmAction(namespace: string): {
         notify(`${PAST[action]} requested for ${name}.`);
         return true;
       } catch (e) {
-        notify(`${PAST[action]} ${name} failed: ${e instanceof ApiError ? e.message : String(e)}`, 'error');
+        notify(
+          `${PAST[action]} ${name} failed: ${e instanceof ApiError ? e.message : String(e)}`,
+          'error',
+        );
         return false;
       } finally {
         setBusy(undefined);

@@ -13,7 +13,14 @@ import { Tabs } from '../components/tabs.tsx';
 import { Age, localTime } from '../components/time.tsx';
 import { filterAudit, emptyAuditFilter } from '../model/audit.ts';
 import { conditionOf, launcherPodOf, nicViews, type NicView } from '../model/nics.ts';
-import { actionsFor, cpuOf, macPatch, maintenanceWindowOf, memoryOf, vmState } from '../model/vm.ts';
+import {
+  actionsFor,
+  cpuOf,
+  macPatch,
+  maintenanceWindowOf,
+  memoryOf,
+  vmState,
+} from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
 import { NAMESPACE_POLL, useSession } from '../session.ts';
 import { useVmAction, useVmData } from './vm-data.ts';
@@ -31,8 +38,16 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
   const { run, busy } = useVmAction(namespace);
   const namespaces = useLiveList<KubeObject>(api, paths.namespaces(), undefined, NAMESPACE_POLL);
   // Events and audit records are watched only while their tab is open: each watch holds one of the browser's few connections.
-  const events = useLiveList<KubeEvent>(api, props.tab === 'events' ? paths.eventsOf(namespace, props.name) : null, (e) => e.involvedObject?.name === props.name);
-  const audit = useLiveList<AuditRecord>(api, props.tab === 'audit' ? paths.auditRecords(namespace) : null, (r) => r.spec?.resource?.name === props.name);
+  const events = useLiveList<KubeEvent>(
+    api,
+    props.tab === 'events' ? paths.eventsOf(namespace, props.name) : null,
+    (e) => e.involvedObject?.name === props.name,
+  );
+  const audit = useLiveList<AuditRecord>(
+    api,
+    props.tab === 'audit' ? paths.auditRecords(namespace) : null,
+    (r) => r.spec?.resource?.name === props.name,
+  );
 
   const vm = vms.items.find((v) => v.metadata.name === props.name);
   if (!vm) {
@@ -43,7 +58,9 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
         </p>
         <h1>{props.name}</h1>
         <ApiErrorNotice error={vms.error} />
-        <p>{vms.loaded ? `There is no virtual machine ${props.name} in ${namespace}.` : 'Loading…'}</p>
+        <p>
+          {vms.loaded ? `There is no virtual machine ${props.name} in ${namespace}.` : 'Loading…'}
+        </p>
       </section>
     );
   }
@@ -52,7 +69,8 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
   const state = vmState(vm, vmi);
   const nics = nicViews(vm, vmi, pod);
   const can = actionsFor(state);
-  const nsAnnotations = namespaces.items.find((n) => n.metadata.name === namespace)?.metadata.annotations;
+  const nsAnnotations = namespaces.items.find((n) => n.metadata.name === namespace)?.metadata
+    .annotations;
   const window = maintenanceWindowOf(vm, nsAnnotations);
   const tab = TABS.some((t) => t.id === props.tab) ? props.tab : 'basics';
   const driftCount = nics.filter((n) => n.drift).length;
@@ -67,16 +85,35 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
           {vm.metadata.name} <StateBadge state={state} />
         </h1>
         <div className="page-tools">
-          <button type="button" className="btn" disabled={!can.start || busy !== undefined} onClick={() => void run(props.name, 'start')}>
+          <button
+            type="button"
+            className="btn"
+            disabled={!can.start || busy !== undefined}
+            onClick={() => void run(props.name, 'start')}
+          >
             Start
           </button>
-          <button type="button" className="btn" disabled={!can.stop || busy !== undefined} onClick={() => void run(props.name, 'stop')}>
+          <button
+            type="button"
+            className="btn"
+            disabled={!can.stop || busy !== undefined}
+            onClick={() => void run(props.name, 'stop')}
+          >
             Stop
           </button>
-          <button type="button" className="btn" disabled={!can.restart || busy !== undefined} onClick={() => void run(props.name, 'restart')}>
+          <button
+            type="button"
+            className="btn"
+            disabled={!can.restart || busy !== undefined}
+            onClick={() => void run(props.name, 'restart')}
+          >
             Restart
           </button>
-          <button type="button" className="btn btn-primary" onClick={() => navigate(`/vms/${encodeURIComponent(props.name)}/edit`)}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            onClick={() => navigate(`/vms/${encodeURIComponent(props.name)}/edit`)}
+          >
             Edit config
           </button>
         </div>
@@ -94,14 +131,50 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
 
       <Tabs
         label="Virtual machine details"
-        tabs={TABS.map((t) => ({ id: t.id, label: t.id === 'networks' && driftCount > 0 ? <>{t.label} <span className="dot" aria-label="(MAC drift)">●</span></> : t.label }))}
+        tabs={TABS.map((t) => ({
+          id: t.id,
+          label:
+            t.id === 'networks' && driftCount > 0 ? (
+              <>
+                {t.label}{' '}
+                <span className="dot" aria-label="(MAC drift)">
+                  ●
+                </span>
+              </>
+            ) : (
+              t.label
+            ),
+        }))}
         selected={tab}
-        onSelect={(id) => navigate(`/vms/${encodeURIComponent(props.name)}/${id}`, { replace: true })}
+        onSelect={(id) =>
+          navigate(`/vms/${encodeURIComponent(props.name)}/${id}`, { replace: true })
+        }
       >
-        {tab === 'basics' ? <BasicsTab vm={vm} state={state} node={vmi?.status?.nodeName ?? pod?.spec.nodeName} conditions={[...(vm.status?.conditions ?? []), ...(vmi?.status?.conditions ?? []).map((c) => ({ ...c, type: `VMI ${c.type}` }))]} window={window} /> : null}
-        {tab === 'networks' ? <NetworksTab vm={vm} nics={nics} running={vmi !== undefined} restartBusy={busy !== undefined} onRestart={() => void run(props.name, 'restart')} /> : null}
+        {tab === 'basics' ? (
+          <BasicsTab
+            vm={vm}
+            state={state}
+            node={vmi?.status?.nodeName ?? pod?.spec.nodeName}
+            conditions={[
+              ...(vm.status?.conditions ?? []),
+              ...(vmi?.status?.conditions ?? []).map((c) => ({ ...c, type: `VMI ${c.type}` })),
+            ]}
+            window={window}
+          />
+        ) : null}
+        {tab === 'networks' ? (
+          <NetworksTab
+            vm={vm}
+            nics={nics}
+            running={vmi !== undefined}
+            restartBusy={busy !== undefined}
+            onRestart={() => void run(props.name, 'restart')}
+          />
+        ) : null}
         {tab === 'events' ? <EventsTab events={events.items} /> : null}
-        {tab === 'audit' ? <AuditRecordsTab records={filterAudit(audit.items, emptyAuditFilter)} name={props.name} /> : null}
+        {tab === 'audit' ? (
+          <AuditRecordsTab records={filterAudit(audit.items, emptyAuditFilter)} name={props.name} />
+        ) : null}
       </Tabs>
     </section>
   );
@@ -129,12 +202,19 @@ function VmBanners(props: {
           title="The guest uses a MAC address the platform did not assign"
           testId="drift-banner"
           actions={
-            <button type="button" className="btn" onClick={() => navigate(`/vms/${encodeURIComponent(name)}/networks`, { replace: true })}>
+            <button
+              type="button"
+              className="btn"
+              onClick={() =>
+                navigate(`/vms/${encodeURIComponent(name)}/networks`, { replace: true })
+              }
+            >
               Show networks
             </button>
           }
         >
-          {props.driftCount === 1 ? 'One NIC has' : `${props.driftCount} NICs have`} a MAC set inside the guest. See Networks for what it means and how to fix it.
+          {props.driftCount === 1 ? 'One NIC has' : `${props.driftCount} NICs have`} a MAC set
+          inside the guest. See Networks for what it means and how to fix it.
         </Banner>
       ) : null}
       {restartRequired?.status === 'True' && scheduled?.status !== 'True' ? (
@@ -144,33 +224,55 @@ function VmBanners(props: {
           testId="restart-required-banner"
           actions={
             <>
-              <button type="button" className="btn btn-primary" disabled={props.restartBusy} onClick={props.onRestart}>
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={props.restartBusy}
+                onClick={props.onRestart}
+              >
                 Restart now
               </button>
-              {props.window && props.canSchedule ? <ScheduleButton vm={props.vm} window={props.window} /> : null}
+              {props.window && props.canSchedule ? (
+                <ScheduleButton vm={props.vm} window={props.window} />
+              ) : null}
             </>
           }
         >
           {restartRequired.message ?? 'A change to this VM takes effect on its next restart.'}
           {!props.window ? (
-            <span className="muted small"> No maintenance window is set for this VM or its namespace.</span>
+            <span className="muted small">
+              {' '}
+              No maintenance window is set for this VM or its namespace.
+            </span>
           ) : !props.canSchedule ? (
-            <span className="muted small"> This server does not schedule restarts in maintenance windows.</span>
+            <span className="muted small">
+              {' '}
+              This server does not schedule restarts in maintenance windows.
+            </span>
           ) : null}
         </Banner>
       ) : null}
       {scheduled?.status === 'True' ? (
-        <Banner tone="info" title="Restart scheduled in the maintenance window" testId="restart-scheduled-banner">
+        <Banner
+          tone="info"
+          title="Restart scheduled in the maintenance window"
+          testId="restart-scheduled-banner"
+        >
           {scheduled.message ?? 'The restart runs at the start of the next maintenance window.'}
         </Banner>
       ) : null}
       {check && check.status !== 'Unknown' ? (
         <Banner
           tone={check.status === 'True' ? 'success' : 'error'}
-          title={check.status === 'True' ? 'Connectivity check passed' : 'Connectivity check failed'}
+          title={
+            check.status === 'True' ? 'Connectivity check passed' : 'Connectivity check failed'
+          }
           testId="connectivity-banner"
         >
-          {check.message} {check.lastTransitionTime ? <span className="muted small">({localTime(check.lastTransitionTime)})</span> : null}
+          {check.message}{' '}
+          {check.lastTransitionTime ? (
+            <span className="muted small">({localTime(check.lastTransitionTime)})</span>
+          ) : null}
         </Banner>
       ) : check?.status === 'Unknown' ? (
         <Banner tone="info" title="Connectivity check running" testId="connectivity-banner">
@@ -196,19 +298,34 @@ function ScheduleButton(props: { vm: VirtualMachine; window: string }): ReactNod
       await api.put(paths.scheduleRestart(ns, name), {});
       notify(`Restart of ${name} scheduled for the maintenance window.`);
     } catch (e) {
-      notify(`Scheduling the restart failed: ${e instanceof ApiError ? e.message : String(e)}`, 'error');
+      notify(
+        `Scheduling the restart failed: ${e instanceof ApiError ? e.message : String(e)}`,
+        'error',
+      );
     } finally {
       setBusy(false);
     }
   };
   return (
-    <button type="button" className="btn" disabled={busy} onClick={() => void schedule()} title={`Window: ${props.window}`}>
+    <button
+      type="button"
+      className="btn"
+      disabled={busy}
+      onClick={() => void schedule()}
+      title={`Window: ${props.window}`}
+    >
       Schedule in maintenance window
     </button>
   );
 }
 
-function BasicsTab(props: { vm: VirtualMachine; state: string; node: string | undefined; conditions: Condition[]; window: string | undefined }): ReactNode {
+function BasicsTab(props: {
+  vm: VirtualMachine;
+  state: string;
+  node: string | undefined;
+  conditions: Condition[];
+  window: string | undefined;
+}): ReactNode {
   const vm = props.vm;
   return (
     <div className="tab-body">
@@ -222,7 +339,10 @@ function BasicsTab(props: { vm: VirtualMachine; state: string; node: string | un
         <dt>Node</dt>
         <dd>{props.node ?? '—'}</dd>
         <dt>Run strategy</dt>
-        <dd>{vm.spec.runStrategy ?? (vm.spec.running === undefined ? '—' : `running: ${String(vm.spec.running)}`)}</dd>
+        <dd>
+          {vm.spec.runStrategy ??
+            (vm.spec.running === undefined ? '—' : `running: ${String(vm.spec.running)}`)}
+        </dd>
         <dt>CPU</dt>
         <dd>{cpuOf(vm) ?? 1} vCPU</dd>
         <dt>Memory</dt>
@@ -231,7 +351,8 @@ function BasicsTab(props: { vm: VirtualMachine; state: string; node: string | un
         <dd className="mono">{props.window ?? 'none'}</dd>
         <dt>Created</dt>
         <dd>
-          {localTime(vm.metadata.creationTimestamp)} (<Age iso={vm.metadata.creationTimestamp} /> ago)
+          {localTime(vm.metadata.creationTimestamp)} (<Age iso={vm.metadata.creationTimestamp} />{' '}
+          ago)
         </dd>
         <dt>UID</dt>
         <dd className="mono small">{vm.metadata.uid ?? '—'}</dd>
@@ -272,7 +393,11 @@ function BasicsTab(props: { vm: VirtualMachine; state: string; node: string | un
   );
 }
 
-function Sourced(props: { value: ReactNode; source: string | undefined; testId?: string }): ReactNode {
+function Sourced(props: {
+  value: ReactNode;
+  source: string | undefined;
+  testId?: string;
+}): ReactNode {
   return (
     <>
       <span className="mono" data-testid={props.testId}>
@@ -283,56 +408,111 @@ function Sourced(props: { value: ReactNode; source: string | undefined; testId?:
   );
 }
 
-function NetworksTab(props: { vm: VirtualMachine; nics: NicView[]; running: boolean; restartBusy: boolean; onRestart(): void }): ReactNode {
+function NetworksTab(props: {
+  vm: VirtualMachine;
+  nics: NicView[];
+  running: boolean;
+  restartBusy: boolean;
+  onRestart(): void;
+}): ReactNode {
   const check = conditionOf(props.vm.status?.conditions, 'ConnectivityCheck');
   return (
     <div className="tab-body nic-cards">
       <p className="muted">
-        The MAC a NIC has on the platform is the one its launcher pod's interface got (the pod's network-status), as in
-        Harvester. Harrow also shows what the guest itself uses and where each figure comes from.
+        The MAC a NIC has on the platform is the one its launcher pod's interface got (the pod's
+        network-status), as in Harvester. Harrow also shows what the guest itself uses and where
+        each figure comes from.
       </p>
       {props.nics.map((n) => (
-        <NicCard key={n.name} vm={props.vm} nic={n} running={props.running} restartBusy={props.restartBusy} onRestart={props.onRestart} />
+        <NicCard
+          key={n.name}
+          vm={props.vm}
+          nic={n}
+          running={props.running}
+          restartBusy={props.restartBusy}
+          onRestart={props.onRestart}
+        />
       ))}
       {check ? (
-        <p className={check.status === 'True' ? 'ok-text' : check.status === 'False' ? 'bad-text' : 'muted'} data-testid="connectivity-result">
-          Last connectivity check: {check.status === 'True' ? 'passed' : check.status === 'False' ? 'failed' : 'running'} — {check.message}
+        <p
+          className={
+            check.status === 'True' ? 'ok-text' : check.status === 'False' ? 'bad-text' : 'muted'
+          }
+          data-testid="connectivity-result"
+        >
+          Last connectivity check:{' '}
+          {check.status === 'True' ? 'passed' : check.status === 'False' ? 'failed' : 'running'} —{' '}
+          {check.message}
         </p>
       ) : null}
     </div>
   );
 }
 
-function NicCard(props: { vm: VirtualMachine; nic: NicView; running: boolean; restartBusy: boolean; onRestart(): void }): ReactNode {
+function NicCard(props: {
+  vm: VirtualMachine;
+  nic: NicView;
+  running: boolean;
+  restartBusy: boolean;
+  onRestart(): void;
+}): ReactNode {
   const n = props.nic;
   const titleId = `nic-${n.name}-title`;
   return (
-    <article className={`card nic-card${n.drift ? ' card-warn' : ''}`} aria-labelledby={titleId} data-nic={n.name}>
+    <article
+      className={`card nic-card${n.drift ? ' card-warn' : ''}`}
+      aria-labelledby={titleId}
+      data-nic={n.name}
+    >
       <h2 id={titleId} className="card-title">
-        {n.name} <span className="muted small">· {n.network} · {n.binding}{n.model ? ` · ${n.model}` : ''}</span>{' '}
+        {n.name}{' '}
+        <span className="muted small">
+          · {n.network} · {n.binding}
+          {n.model ? ` · ${n.model}` : ''}
+        </span>{' '}
         {n.drift ? <DriftBadge nic={n.name} guestMac={n.guestMac} /> : null}
         {n.pendingRestart && n.specMac ? <PendingBadge mac={n.specMac} /> : null}
       </h2>
       <dl className="facts">
         <dt>Platform MAC</dt>
         <dd>
-          <Sourced value={n.platformMac ?? (props.running ? 'not reported yet' : 'assigned when the VM starts')} source={n.platformSource} testId={`platform-mac-${n.name}`} />
+          <Sourced
+            value={
+              n.platformMac ?? (props.running ? 'not reported yet' : 'assigned when the VM starts')
+            }
+            source={n.platformSource}
+            testId={`platform-mac-${n.name}`}
+          />
         </dd>
         <dt>Guest MAC</dt>
         <dd>
           <Sourced
-            value={n.guestMac ? `${n.guestMac}${n.guestInterfaceName ? ` (${n.guestInterfaceName})` : ''}` : props.running ? 'not reported by the guest' : '—'}
+            value={
+              n.guestMac
+                ? `${n.guestMac}${n.guestInterfaceName ? ` (${n.guestInterfaceName})` : ''}`
+                : props.running
+                  ? 'not reported by the guest'
+                  : '—'
+            }
             source={n.guestSource}
             testId={`guest-mac-${n.name}`}
           />
         </dd>
         <dt>MAC in manifest</dt>
         <dd>
-          <Sourced value={n.specMac ?? 'none (assigned by the pool)'} source="spec.template.spec.domain.devices.interfaces" testId={`spec-mac-${n.name}`} />
+          <Sourced
+            value={n.specMac ?? 'none (assigned by the pool)'}
+            source="spec.template.spec.domain.devices.interfaces"
+            testId={`spec-mac-${n.name}`}
+          />
         </dd>
         <dt>IP addresses</dt>
         <dd>
-          <Sourced value={n.ips.length > 0 ? n.ips.join(', ') : '—'} source={n.ipSource} testId={`ips-${n.name}`} />
+          <Sourced
+            value={n.ips.length > 0 ? n.ips.join(', ') : '—'}
+            source={n.ipSource}
+            testId={`ips-${n.name}`}
+          />
         </dd>
         <dt>Status</dt>
         <dd>
@@ -347,12 +527,24 @@ function NicCard(props: { vm: VirtualMachine; nic: NicView; running: boolean; re
           )}
         </dd>
       </dl>
-      {n.drift ? <DriftExplanation vm={props.vm} nic={n} restartBusy={props.restartBusy} onRestart={props.onRestart} /> : null}
+      {n.drift ? (
+        <DriftExplanation
+          vm={props.vm}
+          nic={n}
+          restartBusy={props.restartBusy}
+          onRestart={props.onRestart}
+        />
+      ) : null}
     </article>
   );
 }
 
-function DriftExplanation(props: { vm: VirtualMachine; nic: NicView; restartBusy: boolean; onRestart(): void }): ReactNode {
+function DriftExplanation(props: {
+  vm: VirtualMachine;
+  nic: NicView;
+  restartBusy: boolean;
+  onRestart(): void;
+}): ReactNode {
   const { api, notify } = useSession();
   const [error, setError] = useState<ApiError>();
   const [adopting, setAdopting] = useState(false);
@@ -366,7 +558,11 @@ function DriftExplanation(props: { vm: VirtualMachine; nic: NicView; restartBusy
     setAdopting(true);
     setError(undefined);
     try {
-      await api.patch(paths.vm(props.vm.metadata.namespace ?? 'default', name), macPatch(props.vm, new Map([[n.index, n.guestMac]])), 'merge');
+      await api.patch(
+        paths.vm(props.vm.metadata.namespace ?? 'default', name),
+        macPatch(props.vm, new Map([[n.index, n.guestMac]])),
+        'merge',
+      );
       notify(`${n.guestMac} is now ${n.name}'s MAC in the manifest; it applies on restart.`);
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, 'NetworkError', String(e)));
@@ -378,28 +574,52 @@ function DriftExplanation(props: { vm: VirtualMachine; nic: NicView; restartBusy
     <div className="explain" role="group" aria-label={`What the MAC drift on ${n.name} means`}>
       <h3>What this means</h3>
       <p>
-        Inside the guest, {n.guestInterfaceName ?? 'this NIC'} now uses <strong className="mono">{guest}</strong>, but the platform
-        gave this NIC <strong className="mono">{platform}</strong> (the pod interface). The change was made only inside the guest:
+        Inside the guest, {n.guestInterfaceName ?? 'this NIC'} now uses{' '}
+        <strong className="mono">{guest}</strong>, but the platform gave this NIC{' '}
+        <strong className="mono">{platform}</strong> (the pod interface). The change was made only
+        inside the guest:
       </p>
       <ul>
-        <li>the network accepts frames only from {platform} (spoof check), so traffic the guest sends from {guest} is dropped;</li>
-        <li>its DHCP lease is bound to {platform}, so the guest loses its address when it renews;</li>
-        <li>on the next restart the guest gets {platform} back — the in-guest change does not survive.</li>
+        <li>
+          the network accepts frames only from {platform} (spoof check), so traffic the guest sends
+          from {guest} is dropped;
+        </li>
+        <li>
+          its DHCP lease is bound to {platform}, so the guest loses its address when it renews;
+        </li>
+        <li>
+          on the next restart the guest gets {platform} back — the in-guest change does not survive.
+        </li>
       </ul>
       {n.driftMessage ? <p className="muted small">Observer: {n.driftMessage}</p> : null}
       <h3>Remedies</h3>
       <div className="remedies">
         <div>
-          <button type="button" className="btn btn-primary" disabled={props.restartBusy} onClick={props.onRestart}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={props.restartBusy}
+            onClick={props.onRestart}
+          >
             Restart to restore {platform}
           </button>
-          <p className="small muted">Keeps the platform's address; the guest's change is discarded.</p>
+          <p className="small muted">
+            Keeps the platform's address; the guest's change is discarded.
+          </p>
         </div>
         <div>
-          <button type="button" className="btn" disabled={adopting || adopted || n.guestMac === undefined} onClick={() => void adopt()}>
+          <button
+            type="button"
+            className="btn"
+            disabled={adopting || adopted || n.guestMac === undefined}
+            onClick={() => void adopt()}
+          >
             {adopted ? `${guest} adopted — restart to apply` : `Adopt ${guest} in the manifest`}
           </button>
-          <p className="small muted">Validated and reserved like any MAC you set; the platform gives it to the NIC on restart.</p>
+          <p className="small muted">
+            Validated and reserved like any MAC you set; the platform gives it to the NIC on
+            restart.
+          </p>
         </div>
       </div>
       <ApiErrorNotice error={error} what="Adopting the guest's MAC" />
@@ -409,7 +629,9 @@ function DriftExplanation(props: { vm: VirtualMachine; nic: NicView; restartBusy
 
 function EventsTab(props: { events: KubeEvent[] }): ReactNode {
   const sorted = [...props.events].sort((a, b) =>
-    (b.lastTimestamp ?? b.metadata.creationTimestamp ?? '').localeCompare(a.lastTimestamp ?? a.metadata.creationTimestamp ?? ''),
+    (b.lastTimestamp ?? b.metadata.creationTimestamp ?? '').localeCompare(
+      a.lastTimestamp ?? a.metadata.creationTimestamp ?? '',
+    ),
   );
   return (
     <div className="tab-body">
@@ -454,7 +676,11 @@ function EventsTab(props: { events: KubeEvent[] }): ReactNode {
 function AuditRecordsTab(props: { records: AuditRecord[]; name: string }): ReactNode {
   return (
     <div className="tab-body">
-      <AuditTable records={props.records} caption={`Audit records of ${props.name}`} showResource={false} />
+      <AuditTable
+        records={props.records}
+        caption={`Audit records of ${props.name}`}
+        showResource={false}
+      />
       <p>
         <Link to={`/audit?vm=${encodeURIComponent(props.name)}`}>Open in the audit log</Link>
       </p>

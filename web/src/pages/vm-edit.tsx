@@ -26,7 +26,9 @@ export function VmEditPage(props: { name: string }): ReactNode {
       <section>
         <h1>Edit {props.name}</h1>
         <ApiErrorNotice error={vms.error} />
-        <p>{vms.loaded ? `There is no virtual machine ${props.name} in ${namespace}.` : 'Loading…'}</p>
+        <p>
+          {vms.loaded ? `There is no virtual machine ${props.name} in ${namespace}.` : 'Loading…'}
+        </p>
       </section>
     );
   }
@@ -76,15 +78,29 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
     const check = localChecks[i];
     const text = (macs[i] ?? '').trim();
     const canonical = check?.kind === 'valid' ? check.mac : text;
-    if (canonical !== n.original.toLowerCase() && text !== n.original) changedMacs.set(i, check?.kind === 'valid' ? check.mac : text);
+    if (canonical !== n.original.toLowerCase() && text !== n.original)
+      changedMacs.set(i, check?.kind === 'valid' ? check.mac : text);
   });
   const cpuNumber = Number(cpu);
-  const cpuError = Number.isInteger(cpuNumber) && cpuNumber >= 1 && cpuNumber <= 64 ? undefined : 'CPU cores: a whole number from 1 to 64.';
-  const memoryError = QUANTITY.test(memory.trim()) ? undefined : 'Memory: a quantity such as 512Mi or 2Gi.';
-  const resourcesChanged = String(cpuOf(initial) ?? 1) !== cpu || (memoryOf(initial) ?? '') !== memory.trim();
-  const localInvalid = localChecks.some((c) => c.kind === 'invalid') || cpuError !== undefined || memoryError !== undefined;
+  const cpuError =
+    Number.isInteger(cpuNumber) && cpuNumber >= 1 && cpuNumber <= 64
+      ? undefined
+      : 'CPU cores: a whole number from 1 to 64.';
+  const memoryError = QUANTITY.test(memory.trim())
+    ? undefined
+    : 'Memory: a quantity such as 512Mi or 2Gi.';
+  const resourcesChanged =
+    String(cpuOf(initial) ?? 1) !== cpu || (memoryOf(initial) ?? '') !== memory.trim();
+  const localInvalid =
+    localChecks.some((c) => c.kind === 'invalid') ||
+    cpuError !== undefined ||
+    memoryError !== undefined;
 
-  const patch = vmEditPatch(initial, changedMacs, resourcesChanged ? { cpuCores: cpuNumber, memory: memory.trim() } : undefined);
+  const patch = vmEditPatch(
+    initial,
+    changedMacs,
+    resourcesChanged ? { cpuCores: cpuNumber, memory: memory.trim() } : undefined,
+  );
 
   const hasChanges = changedMacs.size > 0 || resourcesChanged;
   const dryKey = hasChanges && !localInvalid ? JSON.stringify(patch) : null;
@@ -125,7 +141,12 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
   const macNote = (i: number): ReactNode => {
     if (!changedMacs.has(i)) return undefined;
     const mac = changedMacs.get(i) as string;
-    if (dry.status === 'checking') return <span className="busy-text">Checking with the server that {mac || 'this change'} is free…</span>;
+    if (dry.status === 'checking')
+      return (
+        <span className="busy-text">
+          Checking with the server that {mac || 'this change'} is free…
+        </span>
+      );
     if (dry.status === 'ok') {
       return mac === '' ? (
         <span className="ok-text">The pool will assign a new MAC.</span>
@@ -139,7 +160,8 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
   return (
     <section aria-labelledby="edit-title">
       <p className="crumbs">
-        <Link to="/vms">Virtual Machines</Link> / <Link to={`/vms/${encodeURIComponent(name)}`}>{name}</Link> /
+        <Link to="/vms">Virtual Machines</Link> /{' '}
+        <Link to={`/vms/${encodeURIComponent(name)}`}>{name}</Link> /
       </p>
       <h1 id="edit-title">Edit config: {name}</h1>
       <form
@@ -160,9 +182,28 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
         >
           {tab === 'basics' ? (
             <div className="tab-body form-grid">
-              <TextField label="CPU cores" type="number" min={1} max={64} value={cpu} onChange={setCpu} error={cpuError} required />
-              <TextField label="Memory" value={memory} onChange={setMemory} error={memoryError} hint="e.g. 512Mi, 2Gi" required mono />
-              {resourcesChanged ? <p className="muted">CPU and memory changes apply on the next restart.</p> : null}
+              <TextField
+                label="CPU cores"
+                type="number"
+                min={1}
+                max={64}
+                value={cpu}
+                onChange={setCpu}
+                error={cpuError}
+                required
+              />
+              <TextField
+                label="Memory"
+                value={memory}
+                onChange={setMemory}
+                error={memoryError}
+                hint="e.g. 512Mi, 2Gi"
+                required
+                mono
+              />
+              {resourcesChanged ? (
+                <p className="muted">CPU and memory changes apply on the next restart.</p>
+              ) : null}
             </div>
           ) : (
             <div className="tab-body">
@@ -222,12 +263,23 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
             </div>
           )}
         </Tabs>
-        {placed?.general ? <ApiErrorNotice error={new ApiError(serverError?.code ?? 0, serverError?.reason ?? 'Unknown', placed.general)} what="The server would not accept this" /> : null}
+        {placed?.general ? (
+          <ApiErrorNotice
+            error={
+              new ApiError(serverError?.code ?? 0, serverError?.reason ?? 'Unknown', placed.general)
+            }
+            what="The server would not accept this"
+          />
+        ) : null}
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={!canSave}>
             {saving ? 'Saving…' : 'Save'}
           </button>
-          <button type="button" className="btn" onClick={() => navigate(`/vms/${encodeURIComponent(name)}`)}>
+          <button
+            type="button"
+            className="btn"
+            onClick={() => navigate(`/vms/${encodeURIComponent(name)}`)}
+          >
             Cancel
           </button>
           <span className="muted small" aria-live="polite">

@@ -32,7 +32,13 @@ export function VmListPage(): ReactNode {
           <label className="sr-only" htmlFor="vm-filter">
             Filter by name
           </label>
-          <input id="vm-filter" type="search" placeholder="Filter by name" value={filter} onChange={(e) => setFilter(e.target.value)} />
+          <input
+            id="vm-filter"
+            type="search"
+            placeholder="Filter by name"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+          />
           <button type="button" className="btn btn-primary" onClick={() => navigate('/vms/create')}>
             Create
           </button>
@@ -73,7 +79,9 @@ export function VmListPage(): ReactNode {
                   {cpuOf(vm) ?? 1} vCPU · {memoryOf(vm) ?? '—'}
                 </td>
                 <td>{node ?? '—'}</td>
-                <td className="mono">{ips.length > 0 ? ips.map((ip) => <div key={ip}>{ip}</div>) : '—'}</td>
+                <td className="mono">
+                  {ips.length > 0 ? ips.map((ip) => <div key={ip}>{ip}</div>) : '—'}
+                </td>
                 <td>
                   <ul className="nic-list">
                     {nics.map((n) => (
@@ -103,13 +111,31 @@ export function VmListPage(): ReactNode {
                   <Age iso={vm.metadata.creationTimestamp} />
                 </td>
                 <td className="actions">
-                  <button type="button" className="btn btn-small" disabled={!can.start || busy !== undefined} onClick={() => void run(name, 'start')} aria-label={`Start ${name}`}>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    disabled={!can.start || busy !== undefined}
+                    onClick={() => void run(name, 'start')}
+                    aria-label={`Start ${name}`}
+                  >
                     Start
                   </button>
-                  <button type="button" className="btn btn-small" disabled={!can.stop || busy !== undefined} onClick={() => void run(name, 'stop')} aria-label={`Stop ${name}`}>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    disabled={!can.stop || busy !== undefined}
+                    onClick={() => void run(name, 'stop')}
+                    aria-label={`Stop ${name}`}
+                  >
                     Stop
                   </button>
-                  <button type="button" className="btn btn-small" disabled={!can.restart || busy !== undefined} onClick={() => void run(name, 'restart')} aria-label={`Restart ${name}`}>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    disabled={!can.restart || busy !== undefined}
+                    onClick={() => void run(name, 'restart')}
+                    aria-label={`Restart ${name}`}
+                  >
                     Restart
                   </button>
                 </td>
@@ -119,7 +145,9 @@ export function VmListPage(): ReactNode {
           {vms.loaded && rows.length === 0 ? (
             <tr>
               <td colSpan={8} className="empty">
-                {filter ? 'No virtual machine matches the filter.' : `No virtual machines in ${namespace} yet.`}
+                {filter
+                  ? 'No virtual machine matches the filter.'
+                  : `No virtual machines in ${namespace} yet.`}
               </td>
             </tr>
           ) : null}
