@@ -81,6 +81,8 @@ async function main(): Promise<void> {
       dataDir: join(dataDir, 'harrow'),
       listen: '127.0.0.1:0',
       runtime: 'sim',
+      // Plain HTTP on loopback: the bench measures Harrow, not TLS handshakes, and fetch() needs no CA.
+      tls: 'off',
       logLevel: 'warn',
     });
     let client = new HarrowClient({ server: server.url, token: server.token });
@@ -153,6 +155,8 @@ async function main(): Promise<void> {
       dataDir: join(dataDir, 'harrow'),
       listen: '127.0.0.1:0',
       runtime: 'sim',
+      // Plain HTTP on loopback: the bench measures Harrow, not TLS handshakes, and fetch() needs no CA.
+      tls: 'off',
       logLevel: 'warn',
     });
     const ready = performance.now() - t;

@@ -24,6 +24,8 @@ export interface AgentOptions {
   /** The control plane's API; several replicas comma-separated (the agent moves on when one does not answer). */
   server: string;
   token: string;
+  /** PEM CA to trust for https control-plane URLs (the control plane's `<dataDir>/pki/ca.crt`). */
+  ca?: string;
   nodeName?: string;
   runtime: 'sim' | 'qemu';
   /** Where the runtime keeps its state (qemu: pod namespaces' records, guest sockets). */
@@ -72,7 +74,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     .filter((u) => u !== '')
     .map(
       (server) =>
-        new HarrowClient({ server, token: options.token, userAgent: `harrow-agent/${nodeName}` }),
+        new HarrowClient({
+          server,
+          token: options.token,
+          userAgent: `harrow-agent/${nodeName}`,
+          ...(options.ca !== undefined ? { ca: options.ca } : {}),
+        }),
     );
   const ready = await Promise.all(clients.map((c) => c.ready()));
   if (!ready.some(Boolean))

@@ -21,6 +21,8 @@ export const agentCommand: Command = {
 Registers a Node (capacity, addresses), heartbeats, and runs the network plugin, launcher, observer and a runtime for
 the VMIs the control plane schedules to this node. It talks to the control plane only through the API; given several
 control-plane replicas (comma-separated), it moves on to the next when one does not answer.
+  --certificate-authority PATH
+                          PEM CA that signed the control plane's certificate (its DATA_DIR/pki/ca.crt) for https URLs
   --node-name NAME        the Node's name (default: the hostname)
   --runtime sim|qemu      sim (default) or qemu (root, QEMU and the guest image needed)
   --data-dir DIR          the runtime's state (default .harrow-agent-NAME)
@@ -44,6 +46,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     'heartbeat-ms': { type: 'string' },
     'log-level': { type: 'string' },
     'token-file': { type: 'string' },
+    'certificate-authority': { type: 'string' },
     'underlay-bridge': { type: 'string' },
     'underlay-address': { type: 'string' },
   },
@@ -61,6 +64,8 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
         : undefined);
     if (ctx.globals.server === undefined || token === undefined)
       throw new UsageError('agent: --server and --token (or --token-file) are required', 'agent');
+    const caFile = v['certificate-authority'] as string | undefined;
+    const ca = caFile !== undefined ? readFileSync(resolve(ctx.io.cwd, caFile), 'utf8') : undefined;
     const nodeName = v['node-name'] as string | undefined;
     const cpu = wholeNumber('cpu', v.cpu);
     const memoryMiB = wholeNumber('memory-mib', v['memory-mib']);
@@ -81,6 +86,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
       agent = await startAgent({
         server: ctx.globals.server,
         token,
+        ...(ca !== undefined ? { ca } : {}),
         runtime,
         dataDir: resolve(
           ctx.io.cwd,

@@ -71,12 +71,16 @@ function summary(running: RunningHarrow, dataDir: string): string {
     : running.runtime;
   return [
     `Harrow is serving the API at ${running.url}`,
+    ...(running.uiUrl ? [`  web UI:     ${running.uiUrl}`] : []),
     `  runtime:    ${runtime}`,
     `  token:      ${join(dataDir, 'admin.token')}`,
     `  kubeconfig: ${running.kubeconfig}`,
     `Use it from another shell:`,
     `  export HARROW_KUBECONFIG=${running.kubeconfig}`,
     `  harrow get vm`,
+    ...(running.url.startsWith('https:')
+      ? [`  kubectl --kubeconfig ${running.kubeconfig} get vm -A`]
+      : []),
     `Stop with Ctrl-C.`,
     '',
   ].join('\n');
@@ -155,7 +159,7 @@ function storeFlags(v: Record<string, unknown>): HarrowOptions['store'] {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Run Harrow (API server, controllers, runtime) on this host',
-  usage: `Usage: harrow serve [--data-dir DIR] [--listen HOST:PORT] [--runtime sim|qemu|auto] [--log-level LEVEL] [--tls off|auto] [--demo]
+  usage: `Usage: harrow serve [--data-dir DIR] [--listen HOST:PORT] [--runtime sim|qemu|auto] [--log-level LEVEL] [--tls auto|off] [--demo]
 
 Runs the API server, the controllers and a runtime in this process, keeping state in DIR (default .harrow).
 On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/server.json says where it listens.
@@ -166,8 +170,8 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --log-level LEVEL          trace, debug, info (default), warn, error
   --quarantine-seconds N     how long a released MAC waits before reuse (default 300)
   --node-name NAME           this host's node name (default: the hostname)
-  --tls off|auto             auto: serve HTTPS with a CA made on first start, put in the kubeconfig (needed by
-                             kubectl, which sends tokens only over TLS, and beyond loopback); default off
+  --tls auto|off             auto (default): serve HTTPS with a CA made on first start and kept in DIR/pki, named
+                             in the kubeconfig (kubectl sends tokens only over TLS); off: plain HTTP, loopback only
   --demo                     create a demo namespace, network and VM when absent
   --rate-limit N             requests per second each token may make (default 500; beyond: 429 with Retry-After)
   --rate-burst N             requests a token may make at once above the rate (default 1000)
@@ -210,7 +214,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
         'serve',
       );
     }
-    const tls = (v.tls as string | undefined) ?? 'off';
+    const tls = (v.tls as string | undefined) ?? 'auto';
     if (tls !== 'off' && tls !== 'auto')
       throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
     const limits = limitFlags(v);
@@ -240,7 +244,11 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       await ensureServerFile(dataDir, running.url, running.runtime);
       ctx.io.stdout.write(summary(running, dataDir));
       if (v.demo === true) {
-        const client = new HarrowClient({ server: running.url, token: running.token });
+        const client = new HarrowClient({
+          server: running.url,
+          token: running.token,
+          ...(running.caCert !== undefined ? { ca: running.caCert } : {}),
+        });
         for (const line of await ensureDemo(client)) ctx.io.stdout.write(`demo: ${line}\n`);
         ctx.io.stdout.write('demo: try `harrow describe vm demo -n demo`\n');
       }

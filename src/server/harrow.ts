@@ -44,7 +44,10 @@ export interface HarrowOptions {
   /** Seconds a released MAC stays quarantined (default 300). */
   quarantineSeconds?: number;
   nodeName?: string;
-  /** `auto`: serve HTTPS with a CA and serving certificate made on first start (kubectl sends tokens only over TLS). */
+  /**
+   * `auto` (default): serve HTTPS with a CA and serving certificate made on first start and kept in `<dataDir>/pki`
+   * (kubectl sends tokens only over TLS); `off`: plain HTTP, allowed on loopback only.
+   */
   tls?: 'off' | 'auto';
   /** Request body size, list page size, request rate and open watches per token (defaults in src/apiserver/limits.ts). */
   limits?: ApiServerLimits;
@@ -67,6 +70,10 @@ export interface RunningHarrow {
   /** Why the runtime is not the one asked for (e.g. fell back to sim), if it is not. */
   runtimeNote?: string;
   kubeconfig: string;
+  /** PEM CA certificate that signed the serving certificate (TLS only): what clients of `url` trust. */
+  caCert?: string;
+  /** Where the web UI is served, when it is built (web/dist). */
+  uiUrl?: string;
   close(): Promise<void>;
 }
 
@@ -89,10 +96,10 @@ export const isLoopbackHost = (host: string): boolean =>
 
 export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow> {
   const { host, port } = parseListen(options.listen);
-  const tls = options.tls ?? 'off';
+  const tls = options.tls ?? 'auto';
   if (!isLoopbackHost(host) && tls !== 'auto') {
     throw new Error(
-      `--listen ${options.listen}: binding beyond loopback requires TLS: add --tls auto`,
+      `--listen ${options.listen}: binding beyond loopback requires TLS: drop --tls off`,
     );
   }
   const dataDir = resolve(options.dataDir);
@@ -129,6 +136,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
         ])
       : undefined;
   // /metrics is registered before the controllers exist; it reads them through this holder.
+  const ui = await uiPluginIfBuilt();
   const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
   const admission = [
@@ -157,10 +165,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     authorize: roleAuthorize,
     readFilter,
     logger: false,
-    plugins: [
-      metricsPlugin(() => running.controllers?.metrics.render() ?? ''),
-      ...(await uiPluginIfBuilt()),
-    ],
+    plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...ui],
     isReady: () => ready,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(serving ? { https: { key: serving.key, cert: serving.cert } } : {}),
@@ -228,6 +233,8 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     runtime: runtime.name,
     ...(chosen.note ? { runtimeNote: chosen.note } : {}),
     kubeconfig,
+    ...(serving ? { caCert: serving.caCert } : {}),
+    ...(ui.length > 0 ? { uiUrl: `${url}/ui/` } : {}),
     async close() {
       ready = false;
       heartbeat?.stop();

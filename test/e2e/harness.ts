@@ -13,7 +13,7 @@
 //
 // API
 //   startServer(opts?: { runtime?: 'sim' | 'qemu'; env?: Record<string,string>; args?: string[]; startTimeoutMs?: number })
-//     → Promise<HarrowServer>. Spawns `bin/harrow serve --data-dir <tmp> --listen 127.0.0.1:0 --runtime <sim>` in its
+//     → Promise<HarrowServer>. Spawns `bin/harrow serve --data-dir <tmp> --listen 127.0.0.1:0 --runtime <sim> --tls off` in its
 //     own process group, waits for <dataDir>/server.json naming that process and for GET /readyz = 200.
 //   HarrowServer:
 //     url, token, dataDir, pid        (url/token/pid are current: they change on restart only if the port must)
@@ -242,6 +242,9 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
       listen,
       '--runtime',
       options.runtime ?? 'sim',
+      // Plain HTTP on loopback, asked for: the tests' fetch, Chromium and agents reach it without the CA.
+      // TLS (the default) is tested through kubectl-harness.ts, serve-tls.test.ts and the clients' tests.
+      ...(options.args?.includes('--tls') ? [] : ['--tls', 'off']),
       ...(options.args ?? []),
     ];
     const child = spawn(HARROW_BIN, args, {

@@ -1,4 +1,4 @@
-// `harrow serve` beyond loopback: refused without TLS; with --tls auto it serves HTTPS with a CA it made, named in the kubeconfig.
+// `harrow serve` serves HTTPS by default with a CA it made, named in the kubeconfig; plain HTTP only when asked, on loopback.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
@@ -32,32 +32,32 @@ describe('serve: TLS beyond loopback', () => {
       assert.equal(isLoopbackHost(h), false, h);
   });
 
-  it('startHarrow refuses a non-loopback address without TLS before it opens anything', async () => {
+  it('startHarrow refuses a non-loopback address with TLS off before it opens anything', async () => {
     for (const listen of ['0.0.0.0:0', '[::]:0', '192.0.2.10:8080', '127.example.com:8080']) {
       const dataDir = join(mkdtempSync(join(tmpdir(), 'harrow-tls-')), 'data');
       dirs.push(dataDir);
       await assert.rejects(
-        startHarrow({ dataDir, listen, runtime: 'sim' }),
-        /binding beyond loopback requires TLS: add --tls auto/,
+        startHarrow({ dataDir, listen, runtime: 'sim', tls: 'off' }),
+        /binding beyond loopback requires TLS: drop --tls off/,
         listen,
       );
       assert.equal(existsSync(dataDir), false, `${listen}: no data dir made`);
     }
   });
 
-  it('harrow serve --listen 0.0.0.0:… exits with the reason (exit code 1), serving nothing', async () => {
+  it('harrow serve --listen 0.0.0.0:… --tls off exits with the reason (exit code 1), serving nothing', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'harrow-tls-'));
     dirs.push(dataDir);
     const r = await runCli(
-      ['serve', '--data-dir', dataDir, '--listen', '0.0.0.0:0', '--runtime', 'sim'],
+      ['serve', '--data-dir', dataDir, '--listen', '0.0.0.0:0', '--runtime', 'sim', '--tls', 'off'],
       { timeoutMs: 30_000 },
     );
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /requires TLS: add --tls auto/);
+    assert.match(r.stderr, /requires TLS: drop --tls off/);
     assert.equal(existsSync(join(dataDir, 'server.json')), false);
   });
 
-  it('--tls auto serves HTTPS that the kubeconfig CA verifies, and answers no plain HTTP', async () => {
+  it('serves HTTPS by default that the kubeconfig CA verifies, and answers no plain HTTP', async () => {
     // In this process: the harness's readiness probe would not trust the new CA (Node reads extra CAs only at start).
     const dataDir = mkdtempSync(join(tmpdir(), 'harrow-tls-'));
     dirs.push(dataDir);
@@ -65,7 +65,6 @@ describe('serve: TLS beyond loopback', () => {
       dataDir,
       listen: '127.0.0.1:0',
       runtime: 'sim',
-      tls: 'auto',
       logLevel: 'warn',
     });
     assert.match(server.url, /^https:\/\//);
