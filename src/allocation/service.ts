@@ -91,6 +91,8 @@ export class MacAllocationService {
   /** owner key (namespace/name) → MACs it holds: the index of `held` by owner. */
   private readonly byOwner = new Map<string, Set<string>>();
   private watches: WatchHandle[] = [];
+  private following = false;
+  private closed = false;
   private readonly now: () => number;
   private readonly quarantineMs: number;
   private readonly salt: string;
@@ -122,28 +124,63 @@ export class MacAllocationService {
       } catch (e) {
         // Another replica starting at the same moment created it first.
         if (!(e instanceof AlreadyExists)) throw e;
-        pools = (await this.store.list('MacPool')).items as MacPool[];
       }
     }
-    for (const pool of pools) this.pools.set(pool.metadata.name, this.buildPool(pool));
+    await this.follow();
+  }
+
+  /** Whether the mirror follows the store (false from a watch the store ended until the re-list is done). */
+  get synced(): boolean {
+    return this.following;
+  }
+
+  /**
+   * Lists pools and allocations into the mirror (dropping what is gone) and watches from the list's revision; when the
+   * store ends a watch on its own (etcd after a compaction) it does this again, so the mirror never stays stale.
+   */
+  private async follow(): Promise<void> {
+    for (const w of this.watches) w.stop();
+    this.watches = [];
+    const pools = await this.store.list('MacPool');
     const allocations = await this.store.list('MacAllocation');
+    const since = pools.resourceVersion;
+    const present = new Set(pools.items.map((p) => p.metadata.name));
+    for (const name of [...this.pools.keys()]) if (!present.has(name)) this.pools.delete(name);
+    for (const pool of pools.items as MacPool[])
+      this.pools.set(pool.metadata.name, this.buildPool(pool));
+    const listed = new Set((allocations.items as MacAllocation[]).map((a) => a.spec.macAddress));
+    for (const mac of [...this.held.keys()]) {
+      if (listed.has(mac)) continue;
+      this.forgetHolder(mac);
+      const entry = this.poolFor(mac);
+      if (entry && !this.pending.has(mac)) this.mirrorInto(entry.allocator, mac);
+    }
+    const ended = (): void => {
+      if (this.closed || !this.following) return;
+      this.following = false;
+      const retry = (delayMs: number): void => {
+        setTimeout(() => {
+          if (this.closed) return;
+          this.follow().catch(() => retry(Math.min(delayMs * 2, 10_000)));
+        }, delayMs).unref();
+      };
+      retry(100);
+    };
+    // Watching from the pools' list revision (the older one) only repeats changes the allocation list already holds.
     this.watches.push(
-      this.store.watch(
-        'MacAllocation',
-        { sinceResourceVersion: allocations.resourceVersion },
-        (e) => {
-          if (e.type === 'DELETED') this.forget(e.object as MacAllocation);
-          else this.remember(e.object as MacAllocation);
-        },
-      ),
+      this.store.watch('MacAllocation', { sinceResourceVersion: since, onEnded: ended }, (e) => {
+        if (e.type === 'DELETED') this.forget(e.object as MacAllocation);
+        else this.remember(e.object as MacAllocation);
+      }),
     );
     this.watches.push(
-      this.store.watch('MacPool', { sinceResourceVersion: allocations.resourceVersion }, (e) => {
+      this.store.watch('MacPool', { sinceResourceVersion: since, onEnded: ended }, (e) => {
         if (e.type === 'DELETED') this.pools.delete(e.object.metadata.name);
         else this.pools.set(e.object.metadata.name, this.buildPool(e.object as MacPool));
       }),
     );
     for (const a of allocations.items as MacAllocation[]) this.remember(a);
+    this.following = true;
   }
 
   private buildPool(pool: MacPool): PoolEntry {
@@ -482,6 +519,7 @@ export class MacAllocationService {
   }
 
   close(): void {
+    this.closed = true;
     for (const w of this.watches) w.stop();
     this.watches = [];
   }

@@ -18,7 +18,7 @@ import {
 } from '../resources/errors.ts';
 import { validateDns1123Label } from '../resources/names.ts';
 import type { Runtime } from '../runtime/types.ts';
-import type { ResourceStore } from '../store/types.ts';
+import type { ResourceStore, WatchHandle } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
 import { checkBodyDepth } from './body-depth.ts';
 import { allowAll, type Authenticator, type Authorize, type ReadFilter } from './auth.ts';
@@ -253,9 +253,24 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   });
 
   // A revoked token's requests fail from the next one on (tokens.ts reads the record each time); its open watches end now.
-  const revocations = store.watch('ApiToken', {}, (event) => {
-    if (event.type === 'DELETED') watches.closeOwnedBy(event.object.metadata.name);
-  });
+  // If the store ends this watch (etcd compacted past it), a revocation in the gap is unknown: end every open watch
+  // (clients re-list and watch again, authenticated anew) and follow revocations from now on.
+  let revocations: WatchHandle;
+  const followRevocations = (): void => {
+    revocations = store.watch(
+      'ApiToken',
+      {
+        onEnded: () => {
+          watches.closeAll();
+          followRevocations();
+        },
+      },
+      (event) => {
+        if (event.type === 'DELETED') watches.closeOwnedBy(event.object.metadata.name);
+      },
+    );
+  };
+  followRevocations();
   app.addHook('preClose', async () => {
     revocations.stop();
     watches.closeAll();

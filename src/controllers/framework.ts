@@ -133,6 +133,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private rewatch(ended: WatchHandle, error: unknown): void {
     if (this.stopped || this.handle !== ended) return;
     this.handle = undefined;
+    // Until the re-list is done the cache may be stale: not synced (the replica reports not ready meanwhile).
+    this.synced = false;
     this.logger.warn(
       { kind: this.kind, err: error instanceof Error ? error.message : String(error) },
       'store watch ended; re-listing',
@@ -566,6 +568,11 @@ export class ControllerManager {
     await Promise.all([...this.informers.values()].map((i) => i.start()));
     for (const c of this.controllers) await c.prepare();
     for (const c of this.controllers) c.run();
+  }
+
+  /** Every informer follows the store (none is re-listing after the store ended its watch). */
+  get synced(): boolean {
+    return [...this.informers.values()].every((i) => i.hasSynced);
   }
 
   async stop(): Promise<void> {

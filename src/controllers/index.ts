@@ -58,6 +58,8 @@ export interface RunningControllers {
   /** Resolves when no controller has queued, running or retrying work (periodic polls aside). */
   waitForIdle(options?: { timeoutMs?: number }): Promise<void>;
   metrics: MetricsRegistry;
+  /** Whether every informer follows the store (false while one re-lists after its watch ended). */
+  synced(): boolean;
 }
 
 export async function startControllers(deps: StartControllersDeps): Promise<RunningControllers> {
@@ -143,5 +145,6 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
         for (const m of managers) await m.waitForIdle(options);
     },
     metrics,
+    synced: () => managers.every((m) => m.synced),
   };
 }

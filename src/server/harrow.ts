@@ -26,6 +26,7 @@ import { nodeRoutingRuntime } from '../agent/node-routing.ts';
 import { startControllers } from '../controllers/index.ts';
 import type { Runtime } from '../runtime/types.ts';
 import { startLeaderElection, type LeaderElection } from '../store/etcd/election.ts';
+import { claimNodeName, type NodeClaim } from '../store/etcd/node-claim.ts';
 import { EtcdStore, openEtcdStore } from '../store/etcd/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { ResourceStore } from '../store/types.ts';
@@ -112,14 +113,34 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       ? await openEtcdStore({
           endpoints: options.store.endpoints,
           ...(options.store.prefix !== undefined ? { prefix: options.store.prefix } : {}),
-          // etcd ended a watch by itself (compacted while reconnecting): its follower has stopped hearing changes.
+          // etcd ended a watch by itself (compacted while reconnecting): its follower re-lists and watches again, and
+          // the replica says not ready until every follower has.
           onWatchEnded: (kind, e) =>
-            logger.error(
-              { kind, err: String(e) },
-              'etcd watch ended; restart this replica to resync',
-            ),
+            logger.warn({ kind, err: String(e) }, 'etcd watch ended; re-listing'),
         })
       : await openSqliteStore(join(dataDir, 'harrow.db'));
+  const nodeName = options.nodeName ?? hostname();
+  const localNode = options.localNode ?? true;
+  // Over etcd, several processes share one store: a node name (whose guests this process would start) is held by one
+  // live process at a time. A second one with the same name stops here and says who holds it.
+  let nodeClaim: NodeClaim | undefined;
+  if (store instanceof EtcdStore && localNode) {
+    try {
+      nodeClaim = await claimNodeName({
+        client: store.client,
+        key: `${store.prefix}/_nodes/${nodeName}`,
+        nodeName,
+        onLost: (reason) =>
+          logger.error(
+            { node: nodeName, reason },
+            'node name lease lost: another process may now take this node name',
+          ),
+      });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
   const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
   const runtime = chosen.runtime;
   const macs = await MacAllocationService.open(store, {
@@ -135,9 +156,9 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
           ...new Set([...DEFAULT_SERVING_HOSTS, host]),
         ])
       : undefined;
-  // /metrics is registered before the controllers exist; it reads them through this holder.
   const ui = await uiPluginIfBuilt();
-  const running: { controllers?: Awaited<ReturnType<typeof startControllers>> } = {};
+  // /metrics is registered before the controllers exist; it reads them through this holder.
+  const running: { controllers?: Controllers; nodeSide?: Controllers } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
   const admission = [
     virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
@@ -148,8 +169,6 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     auditRecordAdmission(),
     virtualMachineCloneAdmission(store, macs),
   ];
-  const nodeName = options.nodeName ?? hostname();
-  const localNode = options.localNode ?? true;
   const app = await createApiServer({
     store,
     // Guests on other nodes are reached through their agents.
@@ -166,7 +185,14 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     readFilter,
     logger: false,
     plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...ui],
-    isReady: () => ready,
+    // Ready only while everything this replica decides from follows the store: after a watch ends (etcd compacted past
+    // it) until the re-list, a replica would act on stale state.
+    isReady: () =>
+      ready &&
+      macs.synced &&
+      (!(store instanceof EtcdStore) || store.watchesConnected) &&
+      (running.controllers?.synced() ?? true) &&
+      (running.nodeSide?.synced() ?? true),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(serving ? { https: { key: serving.key, cert: serving.cert } } : {}),
   });
@@ -189,7 +215,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       // Over etcd every replica is a node all the time, while only the leader runs the control plane.
       roles: { controlPlane: true, node: localNode && !(store instanceof EtcdStore) },
     });
-  const nodeSide =
+  running.nodeSide =
     localNode && store instanceof EtcdStore
       ? await startControllers({
           store,
@@ -241,9 +267,10 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       await app.close();
       if (election) await election.resign();
       else await running.controllers?.stop();
-      await nodeSide?.stop();
+      await running.nodeSide?.stop();
       macs.close();
       await runtime.close();
+      await nodeClaim?.release();
       await store.close();
     },
   };

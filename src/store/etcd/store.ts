@@ -154,6 +154,8 @@ export class EtcdStore implements ResourceStore {
   /** etcd's compaction revision as far as this process knows (revisions below it are gone). */
   private compacted = 0;
   private readonly watchers = new Set<{ stop(): void }>();
+  /** Watchers whose gRPC stream is down (etcd3 reconnects them): what they would deliver is not arriving. */
+  private readonly disconnected = new Set<Watcher>();
   /**
    * The last state this process saw of recently touched keys (its writes, gets, watch events): an update's first
    * compare-and-swap is built on it, saving the read. The Txn compares mod_revision, so a stale entry only fails the
@@ -208,12 +210,24 @@ export class EtcdStore implements ResourceStore {
       .startRevision(String(Number(res.header.revision) + 1))
       .watcher();
     watcher.on('put', (kv: IKeyValue) => this.noteCompacted(kv));
+    if (this.compactionWatcher) this.disconnected.delete(this.compactionWatcher);
+    this.trackConnection(watcher);
     // A compaction can overtake this watch's creation and cancel it: read the mark again and follow from there.
     const retry = (): void => {
       if (!this.closed) this.init().catch(() => setTimeout(retry, 1000).unref());
     };
     watcher.on('error', retry);
     this.compactionWatcher = watcher;
+  }
+
+  /** False while any watch stream of this store is cut off from etcd (changes are not arriving). */
+  get watchesConnected(): boolean {
+    return this.disconnected.size === 0;
+  }
+
+  private trackConnection(w: Watcher): void {
+    w.on('disconnected', () => this.disconnected.add(w));
+    w.on('connected', () => this.disconnected.delete(w));
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -324,6 +338,7 @@ export class EtcdStore implements ResourceStore {
       if (stopped) return;
       stopped = true;
       this.watchers.delete(handle);
+      if (watcher) this.disconnected.delete(watcher);
       this.options.onWatchEnded?.(kind, error);
       if (options.onEnded) options.onEnded(error);
       else if (!this.options.onWatchEnded)
@@ -344,6 +359,7 @@ export class EtcdStore implements ResourceStore {
         w.request.start_revision = String(next);
       };
       w.on('connected', pinResume);
+      this.trackConnection(w);
       w.on('data', (res: IWatchResponse) => {
         for (const e of res.events) {
           this.remember(
@@ -384,7 +400,10 @@ export class EtcdStore implements ResourceStore {
         if (stopped) return;
         stopped = true;
         this.watchers.delete(handle);
-        if (watcher) this.cancelling.add(watcher.cancel().catch(() => undefined));
+        if (watcher) {
+          this.disconnected.delete(watcher);
+          this.cancelling.add(watcher.cancel().catch(() => undefined));
+        }
       },
     };
     this.watchers.add(handle);
