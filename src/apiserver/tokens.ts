@@ -10,7 +10,7 @@ import type { KubeObject } from '../resources/meta.ts';
 import { validateDns1123Label } from '../resources/names.ts';
 import type { ResourceStore } from '../store/types.ts';
 import { objectInvalid, type AdmissionPlugin, type UserInfo } from './admission/types.ts';
-import type { Authenticator } from './auth.ts';
+import { ADMIN_USER, type Authenticator } from './auth.ts';
 import { ROLES, groupsOf, type Role } from './roles.ts';
 
 /**
@@ -102,7 +102,8 @@ export function storeTokenAuthenticator(store: ResourceStore): Authenticator {
         return undefined;
       const given = Buffer.from(tokenHash(token), 'hex');
       if (!timingSafeEqual(given, Buffer.from(record.spec.tokenHash, 'hex'))) return undefined;
-      if (!ROLES.includes(record.spec.role)) return undefined;
+      if (!ROLES.includes(record.spec.role) || isReservedUserName(record.spec.user))
+        return undefined;
       return {
         name: record.spec.user,
         uid: id,
@@ -124,6 +125,13 @@ export function chainAuthenticators(...chain: Authenticator[]): Authenticator {
     },
   };
 }
+
+/**
+ * User names Harrow's own parts act as: `admin` (the bootstrap token) and `system:*` (controllers, agents). A token for
+ * one of them would make the audit log ambiguous, so none is ever issued or honoured.
+ */
+export const isReservedUserName = (user: string): boolean =>
+  user === ADMIN_USER.name || user.startsWith('system:');
 
 const SPEC_FIELDS = new Set(['user', 'role', 'namespaces', 'tokenHash']);
 
@@ -160,8 +168,13 @@ export function validateApiToken(o: KubeObject): StatusCause[] {
     causes.push(
       fieldInvalid('spec.user', 'must be at most 253 characters with no control characters'),
     );
-  else if (user.startsWith('system:'))
-    causes.push(fieldInvalid('spec.user', 'names starting with "system:" are reserved'));
+  else if (isReservedUserName(user))
+    causes.push(
+      fieldInvalid(
+        'spec.user',
+        `"${user}" is reserved for Harrow itself ("admin" and names starting with "system:"): choose another user name`,
+      ),
+    );
   const role = spec.role;
   if (!ROLES.includes(role as Role))
     causes.push(

@@ -207,6 +207,10 @@ describe('ApiTokens', () => {
     assert.equal(await auth.authenticate(mintToken().token), undefined, 'unknown id');
     await store.delete({ kind: 'ApiToken', name: minted.id });
     assert.equal(await auth.authenticate(minted.token), undefined, 'revoked');
+    // A record for a reserved user that admission never let in (written straight to the store) is not honoured either.
+    const posing = mintToken();
+    await store.create(apiTokenObject(posing, 'admin', 'admin', []));
+    assert.equal(await auth.authenticate(posing.token), undefined, 'reserved user name');
   });
 
   it('chains the bootstrap admin token before the stored ones', async () => {
@@ -243,6 +247,9 @@ describe('ApiTokens', () => {
     assert.deepEqual(fields({ ...good, spec: { ...good.spec, user: 'system:kube' } }), [
       'spec.user',
     ]);
+    // `admin` is the bootstrap token's user: a token of another's named so would make the audit ambiguous.
+    for (const user of ['admin', 'system:harrow:controller', 'system:'])
+      assert.deepEqual(fields({ ...good, spec: { ...good.spec, user } }), ['spec.user'], user);
     assert.deepEqual(fields({ ...good, metadata: { name: 'mine' } }), ['metadata.name']);
     const plugin = apiTokenAdmission();
     await plugin.admit({
