@@ -70,7 +70,8 @@ const sameOwner = (a: MacAllocationOwner, namespace: string, name: string): bool
 /** Whether the caller may learn which VM of a namespace holds a MAC (a viewer of namespace a must not learn b's). */
 export type MayNameHolder = (namespace: string) => boolean;
 
-function describeHolder(a: MacAllocation, mayName: MayNameHolder): string {
+/** How a 409 names the holder of a MAC: by namespace/name only to a caller who may see that namespace. */
+export function describeHolder(a: MacAllocation, mayName: MayNameHolder): string {
   const o = a.spec.owner;
   if (!mayName(o.namespace))
     return a.status?.state === 'Quarantined'
@@ -403,7 +404,11 @@ export class MacAllocationService {
       return undefined;
     }
     const next = allocationObject(mac, existing.spec.pool, owner);
-    next.metadata = { ...existing.metadata };
+    // Kept: uid and resourceVersion (the update is guarded by it) and others' labels; the owner labels are the new owner's.
+    next.metadata = {
+      ...existing.metadata,
+      labels: { ...existing.metadata.labels, ...next.metadata.labels },
+    };
     return { type: 'update', object: next };
   }
 

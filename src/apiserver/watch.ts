@@ -111,13 +111,22 @@ export async function serveWatch(
     res.write(JSON.stringify({ type, object: payload }) + '\n');
   };
 
-  // With a selector, an object that stops matching leaves the client's view as DELETED and one that starts matching
-  // enters it as ADDED (Kubernetes' watch cache does the same with the previous object).
+  // With a selector or a read filter, an object that stops matching leaves the client's view as DELETED and one that
+  // starts matching enters it as ADDED. As Kubernetes' watch cache does, the DELETED carries the last object this watcher
+  // was sent (at the event's resourceVersion), never the new one: that may be what the watcher is not allowed to see.
   const { visible } = w;
   const filtered = !selectsEverything(selector) || visible !== undefined;
   const matches = (o: KubeObject): boolean =>
     (visible === undefined || visible(o)) && selectorMatches(selector, o);
-  const known = new Set<string>();
+  const known = new Map<string, KubeObject>();
+  const leave = (key: string, event: WatchEvent): void => {
+    const last = known.get(key)!;
+    known.delete(key);
+    send('DELETED', {
+      ...last,
+      metadata: { ...last.metadata, resourceVersion: event.object.metadata.resourceVersion },
+    });
+  };
   const deliver = (event: WatchEvent): void => {
     if (!filtered) {
       send(event.type, event.object);
@@ -125,22 +134,27 @@ export async function serveWatch(
     }
     const key = keyOf(refOf(event.object));
     if (event.type === 'DELETED') {
-      if (known.delete(key) || (resume && matches(event.object))) send('DELETED', event.object);
+      if (known.has(key)) {
+        if (matches(event.object)) {
+          known.delete(key);
+          send('DELETED', event.object);
+        } else leave(key, event);
+      } else if (resume && matches(event.object)) send('DELETED', event.object);
       return;
     }
     if (matches(event.object)) {
       const type = event.type === 'MODIFIED' && (known.has(key) || resume) ? 'MODIFIED' : 'ADDED';
-      known.add(key);
+      known.set(key, event.object);
       send(type, event.object);
-    } else if (known.delete(key)) {
-      send('DELETED', event.object);
+    } else if (known.has(key)) {
+      leave(key, event);
     }
   };
 
   if (initial) {
     for (const object of initial.items as KubeObject[]) {
       if (filtered && !matches(object)) continue;
-      if (filtered) known.add(keyOf(refOf(object)));
+      if (filtered) known.set(keyOf(refOf(object)), object);
       send('ADDED', object);
     }
     if (w.sendInitialEvents) {

@@ -167,7 +167,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     namespaceAdmission(),
     apiTokenAdmission(),
     auditRecordAdmission(),
-    virtualMachineCloneAdmission(store, macs),
+    virtualMachineCloneAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
   ];
   const app = await createApiServer({
     store,

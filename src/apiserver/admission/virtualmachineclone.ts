@@ -1,5 +1,5 @@
 // Admission for VirtualMachineClones: validate, name the target when none is given, check the given MACs early, freeze the spec.
-import type { MacAllocationService } from '../../allocation/service.ts';
+import { describeHolder, type MacAllocationService } from '../../allocation/service.ts';
 import {
   fieldDuplicate,
   fieldInvalid,
@@ -17,6 +17,7 @@ import type { ResourceStore } from '../../store/types.ts';
 import { generatedSuffix } from '../../resources/names.ts';
 import { deepEqual } from '../patch.ts';
 import type { AdmissionPlugin, AdmissionRequest, AdmissionResult } from './types.ts';
+import type { VirtualMachineAdmissionOptions } from './virtualmachine.ts';
 
 function targetNameFor(source: string): string {
   const suffix = generatedSuffix();
@@ -26,6 +27,7 @@ function targetNameFor(source: string): string {
 export function virtualMachineCloneAdmission(
   store: ResourceStore,
   macs: Pick<MacAllocationService, 'holder'>,
+  options: VirtualMachineAdmissionOptions = {},
 ): AdmissionPlugin {
   return {
     kinds: ['VirtualMachineClone'],
@@ -85,22 +87,15 @@ export function virtualMachineCloneAdmission(
         }
         // Reserved when the target VM is created (its own admission); refusing now saves a clone that is bound to fail.
         const held = await macs.holder(mac);
-        const o = held?.spec.owner;
-        if (o && held.status?.state === 'InUse') {
-          throw new Conflict(
-            `VirtualMachineClone "${clone.metadata.name}": ${field}: MAC ${mac} is in use by ${o.namespace}/${o.name} (interface ${o.interface})`,
-            {
-              name: clone.metadata.name,
-              group: 'clone.kubevirt.io',
-              kind: 'VirtualMachineClone',
-              causes: [
-                fieldDuplicate(
-                  field,
-                  `MAC ${mac} is in use by ${o.namespace}/${o.name} (interface ${o.interface})`,
-                ),
-              ],
-            },
-          );
+        if (held && held.status?.state === 'InUse') {
+          // Named only to a user who may see the holder's namespace, as the VM paths do (and so in the audit record).
+          const message = `MAC ${mac} ${describeHolder(held, (namespace) => options.mayNameHolder?.(req.user, namespace) ?? true)}`;
+          throw new Conflict(`VirtualMachineClone "${clone.metadata.name}": ${field}: ${message}`, {
+            name: clone.metadata.name,
+            group: 'clone.kubevirt.io',
+            kind: 'VirtualMachineClone',
+            causes: [fieldDuplicate(field, message)],
+          });
         }
       }
       if (causes.length > 0) throw cloneInvalid(clone, causes);
