@@ -1,7 +1,7 @@
 // Discovery (/api, /apis, /apis/{group}/{version}, aggregated v2) and /version, read from kinds.ts, so kubectl finds every kind.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFound } from '../resources/errors.ts';
-import { KINDS, type KindInfo } from '../resources/kinds.ts';
+import { KINDS, REVIEW_KINDS, type KindInfo } from '../resources/kinds.ts';
 import { acceptedVersion } from './accept.ts';
 import { hasStatusSubresource } from './incoming-object.ts';
 
@@ -95,6 +95,9 @@ export const ACTION_SUBRESOURCES: readonly SubresourceInfo[] = [
 
 const STATUS_VERBS = ['get', 'patch', 'update'];
 
+/** The stored kinds, then the reviews (authorization.k8s.io, create-only, never stored). */
+const SERVED_KINDS: readonly KindInfo[] = [...KINDS, ...REVIEW_KINDS];
+
 export const GIT_VERSION = 'v1.32.0-harrow';
 
 interface GroupVersion {
@@ -105,7 +108,7 @@ interface GroupVersion {
 /** Every non-core group/version, kinds' groups first (in kinds.ts order), then the action groups. */
 export function servedGroups(): GroupVersion[] {
   const seen = new Map<string, GroupVersion>();
-  for (const gv of [...KINDS, ...ACTION_SUBRESOURCES]) {
+  for (const gv of [...SERVED_KINDS, ...ACTION_SUBRESOURCES]) {
     if (gv.group !== '' && !seen.has(gv.group))
       seen.set(gv.group, { group: gv.group, version: gv.version });
   }
@@ -127,7 +130,7 @@ interface ApiResource {
 
 function legacyResources(gv: GroupVersion): ApiResource[] {
   const out: ApiResource[] = [];
-  for (const k of KINDS.filter((i) => i.group === gv.group && i.version === gv.version)) {
+  for (const k of SERVED_KINDS.filter((i) => i.group === gv.group && i.version === gv.version)) {
     out.push({
       name: k.plural,
       singularName: k.singular,
@@ -185,7 +188,7 @@ interface AggregatedSubresource {
 
 function aggregatedResources(gv: GroupVersion): unknown[] {
   const byResource = new Map<string, Record<string, unknown>>();
-  for (const k of KINDS.filter((i) => i.group === gv.group && i.version === gv.version)) {
+  for (const k of SERVED_KINDS.filter((i) => i.group === gv.group && i.version === gv.version)) {
     const subresources: AggregatedSubresource[] = hasStatusSubresource(k.kind)
       ? [
           {

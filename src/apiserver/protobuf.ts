@@ -1,4 +1,5 @@
-// The one protobuf body kubectl sends that Harrow reads: a Namespace (`kubectl create namespace`), decoded to JSON.
+// The protobuf bodies kubectl sends that Harrow reads, decoded to JSON: a Namespace (`kubectl create namespace`) and the
+// access reviews (`kubectl auth can-i [--list]`).
 import { HarrowError } from '../resources/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
 
@@ -76,7 +77,53 @@ function stringMap(fs: Field[], n: number): Record<string, string> | undefined {
   return Object.fromEntries(entries.map((e) => [first(e, 1) ?? '', first(e, 2) ?? '']));
 }
 
-/** Decodes `k8s\0` + runtime.Unknown{typeMeta, raw}; only a v1 Namespace is understood (its ObjectMeta and spec.finalizers). */
+/** Strings of a message by field number, the empty ones left out (protobuf omits them too). */
+function stringFields(fs: Field[], names: Record<number, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [n, name] of Object.entries(names)) {
+    const v = first(fs, Number(n));
+    if (v !== undefined && v !== '') out[name] = v;
+  }
+  return out;
+}
+
+/** authorization.k8s.io/v1 ResourceAttributes and NonResourceAttributes (generated.proto field numbers). */
+const RESOURCE_ATTRIBUTES = {
+  1: 'namespace',
+  2: 'verb',
+  3: 'group',
+  4: 'version',
+  5: 'resource',
+  6: 'subresource',
+  7: 'name',
+};
+const NON_RESOURCE_ATTRIBUTES = { 1: 'path', 2: 'verb' };
+
+/** SelfSubjectAccessReview{metadata 1, spec 2{resourceAttributes 1, nonResourceAttributes 2}} or SelfSubjectRulesReview{spec 2{namespace 1}}. */
+function decodeReview(kind: string, raw: Field[]): KubeObject {
+  const spec = message(raw, 2);
+  const has = (n: number): boolean => spec.some((f) => f.number === n && f.bytes);
+  return {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind,
+    metadata: { name: '' },
+    spec:
+      kind === 'SelfSubjectRulesReview'
+        ? stringFields(spec, { 1: 'namespace' })
+        : {
+            ...(has(1)
+              ? { resourceAttributes: stringFields(message(spec, 1), RESOURCE_ATTRIBUTES) }
+              : {}),
+            ...(has(2)
+              ? { nonResourceAttributes: stringFields(message(spec, 2), NON_RESOURCE_ATTRIBUTES) }
+              : {}),
+          },
+  } as KubeObject;
+}
+
+const REVIEWS = new Set(['SelfSubjectAccessReview', 'SelfSubjectRulesReview']);
+
+/** Decodes `k8s\0` + runtime.Unknown{typeMeta, raw}: a v1 Namespace (its ObjectMeta and spec.finalizers) or a review. */
 export function decodeProtobufObject(body: Buffer): KubeObject {
   if (body.length < MAGIC.length || !body.subarray(0, MAGIC.length).equals(MAGIC))
     throw malformed('it does not start with the Kubernetes protobuf magic');
@@ -84,11 +131,13 @@ export function decodeProtobufObject(body: Buffer): KubeObject {
   const typeMeta = message(unknown, 1);
   const apiVersion = first(typeMeta, 1) ?? '';
   const kind = first(typeMeta, 2) ?? '';
+  if (apiVersion === 'authorization.k8s.io/v1' && REVIEWS.has(kind))
+    return decodeReview(kind, message(unknown, 2));
   if (apiVersion !== 'v1' || kind !== 'Namespace') {
     throw new HarrowError(
       'UnsupportedMediaType',
       415,
-      `protobuf bodies are understood only for v1 Namespace, not ${apiVersion} ${kind}: send JSON or YAML (kubectl create -f / kubectl apply -f)`,
+      `protobuf bodies are understood only for v1 Namespace and authorization.k8s.io/v1 self-reviews, not ${apiVersion} ${kind}: send JSON or YAML (kubectl create -f / kubectl apply -f)`,
     );
   }
   const raw = message(unknown, 2);

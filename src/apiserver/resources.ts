@@ -17,6 +17,7 @@ import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
 import { requestContext, requestUser } from './request-context.ts';
 import { parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
 import { tableVersionAccepted, toTable, type IncludeObject, type TableOptions } from './tables.ts';
+import { integerParameter, type Query } from './query-parameters.ts';
 import { serveWatch, type WatchRegistry } from './watch.ts';
 import {
   admitAndCommit,
@@ -48,12 +49,14 @@ export interface HarrowRouteConfig {
 export interface ResourceQuery {
   labelSelector?: string;
   fieldSelector?: string;
-  limit?: number;
+  /** Integers as given; read through integerParameter (Go's ParseInt rules). */
+  limit?: string;
   continue?: string;
+  /** 'true' or 'false' (query-parameters.ts reads every boolean the way kube-apiserver does). */
   watch?: string;
   resourceVersion?: string;
-  timeoutSeconds?: number;
-  dryRun?: string;
+  timeoutSeconds?: string;
+  dryRun?: string[];
   fieldValidation?: string;
   allowWatchBookmarks?: string;
   sendInitialEvents?: string;
@@ -72,17 +75,17 @@ const QUERY_SCHEMA = {
   properties: {
     labelSelector: { type: 'string' },
     fieldSelector: { type: 'string' },
-    limit: { type: 'integer', minimum: 0 },
+    limit: { type: 'string' },
     continue: { type: 'string' },
-    watch: { type: 'string', enum: ['1', 'true', '0', 'false', ''] },
+    watch: { type: 'string', enum: ['true', 'false'] },
     resourceVersion: { type: 'string' },
-    timeoutSeconds: { type: 'integer', minimum: 0 },
-    dryRun: { type: 'string' },
+    timeoutSeconds: { type: 'string' },
+    dryRun: { type: 'array', items: { type: 'string' } },
     fieldValidation: { type: 'string' },
     fieldManager: { type: 'string' },
     allowWatchBookmarks: { type: 'string' },
     sendInitialEvents: { type: 'string', enum: ['true', 'false'] },
-    gracePeriodSeconds: { type: 'integer' },
+    gracePeriodSeconds: { type: 'string' },
     propagationPolicy: { type: 'string', enum: ['Orphan', 'Background', 'Foreground'] },
     includeObject: { type: 'string', enum: ['None', 'Metadata', 'Object'] },
   },
@@ -102,12 +105,18 @@ const hasListRaw = (store: ResourceStore): store is ResourceStore & RawListStore
 /** Kinds that can never be removed by deleting their namespace's other contents first (append-only records). */
 const NAMESPACE_LEFTOVERS = new Set(['AuditRecord', 'Event']);
 
-export function dryRunOf(value: string | undefined): boolean {
-  if (value === undefined || value === '') return false;
-  if (value === 'All') return true;
-  throw new BadRequest(
-    `invalid dryRun value ${JSON.stringify(value)}: the only supported value is All`,
-  );
+/** `dryRun` (a list in Kubernetes: `?dryRun=All`, repeatable): true when it asks for a dry run; any other value is a 400. */
+export function dryRunOf(value: string | readonly string[] | undefined): boolean {
+  const values = value === undefined ? [] : typeof value === 'string' ? [value] : value;
+  let dry = false;
+  for (const v of values) {
+    if (v === 'All') dry = true;
+    else if (v !== '')
+      throw new BadRequest(
+        `invalid dryRun value ${JSON.stringify(v)}: the only supported value is All`,
+      );
+  }
+  return dry;
 }
 
 /**
@@ -244,7 +253,9 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   const list = async (request: Req, reply: FastifyReply): Promise<unknown> => {
     const { namespace } = request.params;
     const q = request.query;
-    const watching = q.watch === '1' || q.watch === 'true';
+    const watching = q.watch === 'true';
+    const timeoutSeconds = integerParameter(q as Query, 'timeoutSeconds');
+    const askedLimit = integerParameter(q as Query, 'limit');
     const visible = deps.readFilter?.(
       authorize(request, watching ? 'watch' : 'list', namespace),
       info.kind,
@@ -260,16 +271,17 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
         ...(visible ? { visible } : {}),
         ...(user(request).uid !== undefined ? { owner: user(request).uid } : {}),
         ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
-        ...(q.timeoutSeconds !== undefined ? { timeoutSeconds: q.timeoutSeconds } : {}),
+        // A zero or negative timeout is none asked for, as in kube-apiserver (which then picks its own).
+        ...(timeoutSeconds !== undefined && timeoutSeconds > 0 ? { timeoutSeconds } : {}),
         ...(table ? { table } : {}),
         ...(q.sendInitialEvents === 'true' ? { sendInitialEvents: true } : {}),
         registry: deps.watches,
       });
     }
     const limit =
-      q.limit === undefined || q.limit === 0
+      askedLimit === undefined || askedLimit <= 0
         ? undefined
-        : Math.min(q.limit, deps.maxListLimit ?? Number.MAX_SAFE_INTEGER);
+        : Math.min(askedLimit, deps.maxListLimit ?? Number.MAX_SAFE_INTEGER);
     const options: ListOptions = {
       ...(namespace !== undefined ? { namespace } : {}),
       ...(limit !== undefined ? { limit } : {}),

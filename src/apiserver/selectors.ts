@@ -262,6 +262,8 @@ export function parseFieldSelector(text: string, kind: string): FieldRequirement
   if (text.trim() === '') return out;
   const allowed = supportedFields(kind);
   for (const term of splitUnescaped(text, ',')) {
+    // fields.ParseSelector skips empty terms (`a=b,` selects as `a=b`).
+    if (term === '') continue;
     const parts = splitTerm(term);
     if (!parts)
       throw new BadRequest(

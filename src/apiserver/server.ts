@@ -20,6 +20,7 @@ import { validateDns1123Label } from '../resources/names.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore, WatchHandle } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
+import { registerAccessReviews } from './access-review.ts';
 import { checkBodyDepth } from './body-depth.ts';
 import { allowAll, type Authenticator, type Authorize, type ReadFilter } from './auth.ts';
 import { registerDiscovery } from './discovery.ts';
@@ -27,6 +28,7 @@ import { registerMaintenanceActions } from './maintenance-actions.ts';
 import { registerOpenApi } from './openapi.ts';
 import { PATCH_CONTENT_TYPES } from './patch.ts';
 import { PROTOBUF_CONTENT_TYPE, decodeProtobufObject } from './protobuf.ts';
+import { parseQueryString } from './query-parameters.ts';
 import { requestContext } from './request-context.ts';
 import { dryRunOf, registerResourceRoutes } from './resources.ts';
 import './route-config.ts';
@@ -104,7 +106,8 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false as const }),
     bodyLimit: deps.limits?.bodyBytes ?? DEFAULT_BODY_BYTES,
     // Event and Node names may be 253 characters long.
-    routerOptions: { maxParamLength: 300 },
+    // Query strings are read with kube-apiserver's rules (first of repeated keys, Go booleans and integers).
+    routerOptions: { maxParamLength: 300, querystringParser: parseQueryString },
     // URLs refused before routing (a bad percent-escape, an over-long name) get a Status like every other refusal.
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply): void => {
       const { status } = statusFromError(error);
@@ -186,7 +189,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
         ...(params.namespace !== undefined ? { namespace: params.namespace } : {}),
         name: params.name ?? '',
       };
-      context.dryRun = dryRunOf((request.query as { dryRun?: string }).dryRun);
+      context.dryRun = dryRunOf((request.query as { dryRun?: string[] }).dryRun);
     }
   });
 
@@ -290,6 +293,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   });
 
   registerDiscovery(app);
+  registerAccessReviews(app, authorize);
   registerOpenApi(app);
   registerResourceRoutes(app, {
     store,

@@ -106,3 +106,26 @@ export const apiVersionOf = (info: KindInfo): string =>
 export function findByPlural(group: string, version: string, plural: string): KindInfo | undefined {
   return KINDS.find((i) => i.group === group && i.version === version && i.plural === plural);
 }
+
+/**
+ * authorization.k8s.io's self-reviews (`kubectl auth can-i`): create-only and never stored, so not in KINDS (which get
+ * stored-object routes); discovery lists them beside KINDS.
+ */
+export const REVIEW_KINDS: readonly KindInfo[] = [
+  k(
+    'SelfSubjectAccessReview',
+    'authorization.k8s.io',
+    'selfsubjectaccessreviews',
+    false,
+    [],
+    ['create'],
+  ),
+  k(
+    'SelfSubjectRulesReview',
+    'authorization.k8s.io',
+    'selfsubjectrulesreviews',
+    false,
+    [],
+    ['create'],
+  ),
+];
