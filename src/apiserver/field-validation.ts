@@ -25,21 +25,27 @@ function resolve(schema: Schema): Schema {
   return resolved;
 }
 
-function collect(value: unknown, schema: Schema, path: string, out: string[]): void {
+/** Walks `value` along `schema`, calling `found` with the path, parent object and key of each field it does not know. */
+function walk(
+  value: unknown,
+  schema: Schema,
+  path: string,
+  found: (path: string, parent: Record<string, unknown>, key: string) => void,
+): void {
   const s = resolve(schema);
   if (s['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
-    if (s.items) value.forEach((v, i) => collect(v, s.items!, `${path}[${i}]`, out));
+    if (s.items) value.forEach((v, i) => walk(v, s.items!, `${path}[${i}]`, found));
     return;
   }
   if (!isObject(value)) return;
   for (const [key, v] of Object.entries(value)) {
     const here = path === '' ? key : `${path}.${key}`;
     const declared = s.properties?.[key];
-    if (declared) collect(v, declared, here, out);
-    else if (isObject(s.additionalProperties)) collect(v, s.additionalProperties, here, out);
+    if (declared) walk(v, declared, here, found);
+    else if (isObject(s.additionalProperties)) walk(v, s.additionalProperties, here, found);
     else if (s.additionalProperties !== true && (s.properties !== undefined || s.type === 'object'))
-      out.push(here);
+      found(here, value, key);
   }
 }
 
@@ -48,13 +54,24 @@ export function unknownFields(info: KindInfo, object: unknown): string[] {
   const schema = KIND_SCHEMAS[info.kind];
   if (!schema) return [];
   const out: string[] = [];
-  collect(object, schema, '', out);
+  walk(object, schema, '', (path) => out.push(path));
   return out;
 }
 
+/** Removes the unknown fields from `object`, as kube-apiserver prunes a structural schema's unknown fields. */
+function prune(info: KindInfo, object: unknown): void {
+  const schema = KIND_SCHEMAS[info.kind];
+  if (!schema) return;
+  const doomed: Array<[Record<string, unknown>, string]> = [];
+  walk(object, schema, '', (_path, parent, key) => doomed.push([parent, key]));
+  for (const [parent, key] of doomed) delete parent[key];
+}
+
 /**
- * Applies the directive to the unknown fields of `object` (those already in `before`, the stored object a patch or
- * replace starts from, are not new and are let be): Strict rejects as Kubernetes does, Warn returns the warnings.
+ * Applies the directive to the unknown fields of `object`, as kube-apiserver does for a CRD with a structural schema:
+ * Strict refuses the request naming each field; Warn and Ignore drop the fields (pruning), Warn returning one warning
+ * per field. Fields already in `before` (the stored object a patch or replace starts from) were judged when they came
+ * and are not reported again, but are dropped all the same.
  */
 export function checkFields(
   info: KindInfo,
@@ -62,15 +79,14 @@ export function checkFields(
   directive: FieldValidation,
   before?: unknown,
 ): string[] {
-  if (directive === 'Ignore') return [];
   const known = new Set(before === undefined ? [] : unknownFields(info, before));
   const unknown = unknownFields(info, object).filter((f) => !known.has(f));
-  if (unknown.length === 0) return [];
   const messages = unknown.map((f) => `unknown field "${f}"`);
-  if (directive === 'Strict') {
+  if (directive === 'Strict' && unknown.length > 0) {
     throw new BadRequest(
       `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${messages.join(', ')}`,
     );
   }
-  return messages;
+  prune(info, object);
+  return directive === 'Warn' ? messages : [];
 }

@@ -1,4 +1,6 @@
-// OpenAPI v3 schemas of the served kinds: the KubeVirt fields Harrow acts on, typed; every object that keeps unknown fields says so.
+// OpenAPI v3 schemas of the served kinds: KubeVirt's from the TypeBox schemas in resources/, structural as KubeVirt's CRDs; every object that keeps unknown fields says so.
+import type { TSchema } from 'typebox';
+import { VmiSpecSchema, VmSpecSchema } from '../resources/kubevirt-schema.ts';
 
 /** An OpenAPI v3 schema object (the subset Kubernetes publishes). */
 export interface Schema {
@@ -22,6 +24,9 @@ export interface Schema {
   'x-kubernetes-list-map-keys'?: string[];
 }
 
+/** A TypeBox schema as the plain OpenAPI object it is (TypeBox's own markers are not enumerable). */
+const fromTypeBox = (schema: TSchema): Schema => JSON.parse(JSON.stringify(schema)) as Schema;
+
 export const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 export const LIST_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta';
 const OWNER_REFERENCE = 'io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference';
@@ -38,11 +43,6 @@ const stringMap = (description: string): Schema => ({
   type: 'object',
   description,
   additionalProperties: { type: 'string', default: '' },
-});
-const quantity = (description: string): Schema => ({
-  description,
-  anyOf: [{ type: 'integer' }, { type: 'string' }],
-  'x-kubernetes-int-or-string': true,
 });
 /** A typed object that keeps fields it does not declare (KubeVirt has more of them than Harrow acts on). */
 const open = (
@@ -95,175 +95,8 @@ const conditions = (of: string): Schema =>
     ),
   );
 
-const interfaceSchema = open(
-  'A network interface of the guest, connected to the network of the same name.',
-  {
-    name: str('Logical name of the interface; must match a network name in spec.networks.'),
-    macAddress: str(
-      'The MAC address of the interface (52:54:00:ab:cd:ef, 52-54-00-AB-CD-EF, 5254.00ab.cdef or 525400abcdef; stored lower-case with colons). Unique cluster-wide; when absent, Harrow allocates one from the MacPool. Changing it needs a restart (RestartRequired).',
-    ),
-    model: str('Interface model: virtio (default), e1000, e1000e, ne2k_pci, pcnet, rtl8139.'),
-    bridge: open(
-      "Bridge binding: the guest is connected to the pod network through a bridge and gets the pod interface's MAC.",
-    ),
-    masquerade: open(
-      'Masquerade binding: NAT behind the pod IP; 02:00:00:00:00:00 is reserved for its in-pod bridge.',
-    ),
-    sriov: open('SR-IOV binding (kept, not acted on by Harrow).'),
-    binding: open('A network binding plugin by name (kept, not acted on by Harrow).', {
-      name: str('Name of the binding plugin.'),
-    }),
-    ports: list(
-      'Ports forwarded by a masquerade binding.',
-      open('A port.', {
-        name: str('Port name.'),
-        protocol: str('TCP or UDP.'),
-        port: int('Port number.'),
-      }),
-    ),
-    bootOrder: int('Boot order of the interface (1 is first).'),
-    pciAddress: str('PCI address of the interface in the guest, e.g. 0000:81:01.10.'),
-  },
-  ['name'],
-);
-
-const networkSchema = open(
-  'A network the VM connects to: the pod network or a Multus network attachment.',
-  {
-    name: str('Network name; interfaces refer to it by this name.'),
-    pod: open('The pod network (the default network of the launcher pod).', {
-      vmNetworkCIDR: str('CIDR for the VM network (masquerade).'),
-    }),
-    multus: open(
-      'A secondary network through Multus: a NetworkAttachmentDefinition.',
-      {
-        networkName: str('The NetworkAttachmentDefinition, as NAME or NAMESPACE/NAME.'),
-        default: bool("Use this network as the pod's default network."),
-      },
-      ['networkName'],
-    ),
-  },
-  ['name'],
-);
-
-const domainSchema = open(
-  'The guest hardware: CPU, memory, devices, firmware.',
-  {
-    cpu: open('CPU topology and model.', {
-      cores: int('Cores per socket.'),
-      sockets: int('Sockets.'),
-      threads: int('Threads per core.'),
-      model: str('CPU model, e.g. host-model.'),
-    }),
-    memory: open('Memory of the guest.', { guest: quantity('Memory the guest sees, e.g. 1Gi.') }),
-    resources: open('Resources requested for and limited to the launcher pod.', {
-      requests: {
-        type: 'object',
-        description: 'Requested resources (cpu, memory).',
-        additionalProperties: quantity('A quantity.'),
-      },
-      limits: {
-        type: 'object',
-        description: 'Resource limits (cpu, memory).',
-        additionalProperties: quantity('A quantity.'),
-      },
-    }),
-    devices: open('Devices of the guest.', {
-      interfaces: list(
-        'Network interfaces of the guest; each names a network in spec.networks.',
-        interfaceSchema,
-        'name',
-      ),
-      disks: list(
-        'Disks of the guest; each names a volume.',
-        open(
-          'A disk.',
-          {
-            name: str('Name of the disk; matches a volume.'),
-            bootOrder: int('Boot order (1 is first).'),
-          },
-          ['name'],
-        ),
-      ),
-      autoattachPodInterface: bool(
-        'Whether the pod network is attached when no interface is listed (default true).',
-      ),
-    }),
-    firmware: open('Firmware of the guest (BIOS or EFI, serial, uuid).', {
-      uuid: str('UUID the guest reads through SMBIOS.'),
-      serial: str('Serial number the guest reads through SMBIOS.'),
-    }),
-    machine: open('Machine type.', { type: str('QEMU machine type, e.g. q35.') }),
-    features: open('Hypervisor features (acpi, apic, smm, …).'),
-  },
-  ['devices'],
-);
-
-const vmiSpecSchema = open('What the guest runs: hardware, networks and volumes.', {
-  domain: domainSchema,
-  networks: list(
-    'Networks the guest connects to; each interface names one.',
-    networkSchema,
-    'name',
-  ),
-  volumes: list(
-    'Volumes the disks are backed by (containerDisk, cloudInitNoCloud, dataVolume, persistentVolumeClaim, …).',
-    open('A volume.', { name: str('Name of the volume; disks refer to it by this name.') }, [
-      'name',
-    ]),
-  ),
-  nodeSelector: stringMap('Labels a node must have to run the guest.'),
-  terminationGracePeriodSeconds: {
-    type: 'integer',
-    format: 'int64',
-    description: 'Seconds the guest gets to shut down.',
-  },
-  hostname: str("The guest's hostname."),
-  evictionStrategy: str('What happens on node drain: None, LiveMigrate, External.'),
-});
-// Only the typed fields above; its `required` does not apply to a VM template that omits them.
-const domainRequired = ['domain'];
-
-const vmSpecSchema = open(
-  'The desired state of the VirtualMachine: whether it runs, and the template of its instances.',
-  {
-    runStrategy: str(
-      'When the VM runs: Always, Halted, Manual, RerunOnFailure or Once. Replaces spec.running.',
-    ),
-    running: bool(
-      'Legacy: true runs the VM (Always), false stops it (Halted). Mutually exclusive with runStrategy.',
-    ),
-    template: open(
-      'The template of the VirtualMachineInstance that runs the VM.',
-      {
-        metadata: open('Labels and annotations copied to the VirtualMachineInstance.', {
-          labels: stringMap('Labels.'),
-          annotations: stringMap('Annotations.'),
-        }),
-        spec: { ...vmiSpecSchema, required: domainRequired },
-      },
-      ['spec'],
-    ),
-    dataVolumeTemplates: list(
-      'DataVolumes created with the VM (kept, not acted on by Harrow).',
-      open('A DataVolume template.', {
-        apiVersion: API_VERSION,
-        kind: KIND,
-        metadata: open('Metadata of the DataVolume.'),
-        spec: open('Spec of the DataVolume.'),
-      }),
-    ),
-    instancetype: open('An instance type the VM takes its resources from (kept).', {
-      name: str('Name.'),
-      kind: str('Kind.'),
-    }),
-    preference: open('A preference the VM takes its defaults from (kept).', {
-      name: str('Name.'),
-      kind: str('Kind.'),
-    }),
-  },
-  ['template'],
-);
+const vmSpecSchema = fromTypeBox(VmSpecSchema);
+const vmiSpecSchema = fromTypeBox(VmiSpecSchema);
 
 const vmStatusSchema = open('The observed state of the VirtualMachine (written by Harrow).', {
   printableStatus: str(
@@ -316,7 +149,7 @@ export const KIND_SCHEMAS: Record<string, Schema> = {
   ),
   VirtualMachineInstance: root(
     'VirtualMachineInstance (kubevirt.io/v1) is a running virtual machine.',
-    { spec: { ...vmiSpecSchema, required: domainRequired }, status: vmiStatusSchema },
+    { spec: vmiSpecSchema, status: vmiStatusSchema },
     ['spec'],
   ),
   VirtualMachineClone: root(

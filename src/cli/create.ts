@@ -10,14 +10,17 @@ import { asList, printData } from './output.ts';
 export const createCommand: Command = {
   name: 'create',
   summary: 'Create objects from a YAML or JSON file (-f FILE, - for stdin)',
-  usage: `Usage: harrow create -f FILE [-n NS] [--dry-run] [-o json|yaml]
+  usage: `Usage: harrow create -f FILE [-n NS] [--dry-run] [--validate strict|warn|ignore] [-o json|yaml]
 
 Creates every object in FILE (YAML or JSON; several documents separated by ---; a List's items; - reads stdin).
 A manifest that runs on KubeVirt runs here unchanged. Objects without a namespace go to -n (default: default).
-Each object is created on its own: one failure does not stop the others, but the exit code is then 1.`,
+Each object is created on its own: one failure does not stop the others, but the exit code is then 1.
+--validate (default strict, as kubectl): a field the kind's schema does not know (a typo such as macAdress) is
+refused naming its path; warn creates the object without it and prints a warning; ignore drops it silently.`,
   options: {
     filename: { type: 'string', short: 'f', multiple: true },
     'dry-run': { type: 'boolean' },
+    validate: { type: 'string' },
   },
   async run(ctx, args) {
     const files = (args.values.filename as string[] | undefined) ?? [];
@@ -28,6 +31,7 @@ Each object is created on its own: one failure does not stop the others, but the
         'create',
       );
     const dryRun = args.values['dry-run'] === true;
+    const fieldValidation = fieldValidationOf(args.values.validate);
     const client = ctx.client();
     const created: KubeObject[] = [];
     let failed = false;
@@ -39,7 +43,7 @@ Each object is created on its own: one failure does not stop the others, but the
             m.info.kind,
             namespace !== undefined ? { namespace } : {},
             m.object,
-            { dryRun },
+            { dryRun, fieldValidation },
           );
           created.push(obj);
           if (ctx.globals.output === 'table') {
@@ -154,4 +158,17 @@ async function deleteAll(
     }
   }
   return failed ? 1 : 0;
+}
+
+const VALIDATE = { strict: 'Strict', warn: 'Warn', ignore: 'Ignore' } as const;
+
+/** kubectl's --validate words; true and false are its older spellings of strict and ignore. */
+function fieldValidationOf(value: unknown): (typeof VALIDATE)[keyof typeof VALIDATE] {
+  const word =
+    value === undefined || value === 'true' ? 'strict' : value === 'false' ? 'ignore' : value;
+  if (typeof word === 'string' && word in VALIDATE) return VALIDATE[word as keyof typeof VALIDATE];
+  throw new UsageError(
+    `create: --validate must be strict, warn or ignore, not ${JSON.stringify(value)}`,
+    'create',
+  );
 }

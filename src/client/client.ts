@@ -39,6 +39,8 @@ export interface ClientOptions {
 export interface WriteOptions {
   /** `?dryRun=All`: admission runs, nothing is stored. */
   dryRun?: boolean;
+  /** `?fieldValidation=`: what the server does with fields the kind's schema does not know (kubectl sends Strict). */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
 }
 
 export interface ListOptions {
@@ -223,7 +225,7 @@ export class HarrowClient {
     }
     return this.json<T>({
       method: 'POST',
-      path: resourcePath(kind, namespace === undefined ? {} : { namespace }) + dryRunQuery(options),
+      path: resourcePath(kind, namespace === undefined ? {} : { namespace }) + writeQuery(options),
       body: object,
       contentType: 'application/json',
     });
@@ -238,7 +240,7 @@ export class HarrowClient {
   ): Promise<T> {
     return this.json<T>({
       method: 'PUT',
-      path: resourcePath(kind, target) + dryRunQuery(options),
+      path: resourcePath(kind, target) + writeQuery(options),
       body: object,
       contentType: 'application/json',
     });
@@ -266,7 +268,7 @@ export class HarrowClient {
   ): Promise<T> {
     return this.json<T>({
       method: 'PATCH',
-      path: resourcePath(kind, target) + dryRunQuery(options),
+      path: resourcePath(kind, target) + writeQuery(options),
       body: patch,
       contentType: 'application/merge-patch+json',
     });
@@ -280,7 +282,7 @@ export class HarrowClient {
   ): Promise<T> {
     return this.json<T>({
       method: 'PATCH',
-      path: resourcePath(kind, target) + dryRunQuery(options),
+      path: resourcePath(kind, target) + writeQuery(options),
       body: ops,
       contentType: 'application/json-patch+json',
     });
@@ -302,7 +304,7 @@ export class HarrowClient {
         : undefined;
     return this.json<KubeObject | KubeStatus>({
       method: 'DELETE',
-      path: resourcePath(kind, target) + dryRunQuery(options),
+      path: resourcePath(kind, target) + writeQuery(options),
       ...(body ? { body, contentType: 'application/json' } : {}),
     });
   }
@@ -561,7 +563,11 @@ export class HarrowClient {
 
 const MAX_429_ATTEMPTS = 5;
 
-const dryRunQuery = (options: WriteOptions): string => (options.dryRun ? '?dryRun=All' : '');
+const writeQuery = (options: WriteOptions): string =>
+  queryString({
+    dryRun: options.dryRun ? 'All' : undefined,
+    fieldValidation: options.fieldValidation,
+  });
 
 function describeFetchFailure(e: unknown): string {
   if (e instanceof Error && e.name === 'TimeoutError') return 'no answer in time';

@@ -212,6 +212,23 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
     assert.match(r.stderr, /^Warning: .*00:16:3e:00:00:10 is a universally administered address/m);
   });
 
+  test('create refuses a misspelt macAddress with its path (strict, as kubectl); --validate=warn creates it with a warning and a pool MAC', async () => {
+    const typo = vmYaml('vm-typo', '02:aa:00:00:00:10').replace('macAddress:', 'macAdress:');
+    const path = 'spec.template.spec.domain.devices.interfaces[0].macAdress';
+    const refused = await server.cli(['create', '-f', '-'], { stdin: typo });
+    assert.equal(refused.code, 1);
+    assert.ok(
+      refused.stderr.includes(`strict decoding error: unknown field "${path}"`),
+      refused.stderr,
+    );
+    assert.equal((await server.cli(['get', 'vm', 'vm-typo'])).code, 1, 'nothing was created');
+    const warned = await server.cli(['create', '--validate', 'warn', '-f', '-'], { stdin: typo });
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.ok(warned.stderr.includes(`Warning: unknown field "${path}"`), warned.stderr);
+    assert.doesNotMatch(await ok(['get', 'vm', 'vm-typo']), /02:aa:00:00:00:10/);
+    await ok(['delete', 'vm', 'vm-typo']);
+  });
+
   test('set-mac of an invalid MAC prints the field error and exits 1; --dry-run changes nothing', async () => {
     const bad = await server.cli(['set-mac', 'vm-a', 'default', '01:00:00:00:00:01']);
     assert.equal(bad.code, 1);

@@ -44,7 +44,7 @@ spec:
           - name: default
             bridge: {}${mac ? `\n            macAddress: "${mac}"` : ''}
           disks: []
-        someFieldHarrowDoesNotKnow: kept
+        ioThreadsPolicy: shared
       networks:
       - name: default
         multus:

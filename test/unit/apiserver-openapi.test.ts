@@ -93,7 +93,8 @@ describe('OpenAPI v3', () => {
       schema.properties!.spec!.properties!.template!.properties!.spec!.properties!.domain!
         .properties!.devices!.properties!.interfaces!;
     assert.equal(iface.items!.properties!.macAddress!.type, 'string');
-    assert.equal(iface.items!['x-kubernetes-preserve-unknown-fields'], true);
+    assert.equal(iface.items!['x-kubernetes-preserve-unknown-fields'], undefined, 'structural');
+    assert.deepEqual(iface.items!.required, ['name']);
     const item = doc.paths['/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachines/{name}']!;
     const patch = item.patch!;
     assert.deepEqual(patch['x-kubernetes-group-version-kind'], {
@@ -125,23 +126,124 @@ describe('field validation', () => {
   let h: Harness | undefined;
   after(async () => h?.close());
 
-  it('fields inside objects that keep unknown fields are not unknown; typos at the top and in metadata are', () => {
-    assert.deepEqual(unknownFields(VM, vm({}, { someFieldHarrowDoesNotKnow: 'kept' })), []);
+  it('a misspelt field anywhere KubeVirt declares the shape is unknown, with its path; fields kept by KubeVirt are not', () => {
     assert.deepEqual(
-      unknownFields(VM, vm({ spce: {}, metadata: { name: 'a', labelz: { a: 'b' } } })),
-      ['metadata.labelz', 'spce'],
+      unknownFields(VM, vm({}, { clock: { utc: {}, somethingNewer: 1 }, features: { acpi: {} } })),
+      [],
     );
+    const typo = vm(
+      { spce: {}, metadata: { name: 'a', labelz: { a: 'b' } } },
+      {
+        cpuu: {},
+        devices: { interfaces: [{ name: 'default', bridge: {}, macAdress: '02:48:52:00:00:10' }] },
+      },
+    );
+    assert.deepEqual(unknownFields(VM, typo), [
+      'metadata.labelz',
+      'spec.template.spec.domain.devices.interfaces[0].macAdress',
+      'spec.template.spec.domain.cpuu',
+      'spce',
+    ]);
+    const volumes = vm();
+    const spec = (volumes.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    spec.volumes = [
+      { name: 'root', containerDisk: { image: 'debian', imagePullPolicy: 'IfNotPresent' } },
+      {
+        name: 'ci',
+        cloudInitNoCloud: { userData: '#cloud-config', networkDataSecretRef: { name: 'n' } },
+      },
+      { name: 'bad', emptyDisk: { capacity: '1Gi', size: '2Gi' } },
+      { name: 'x', persistentVolumeClaim: { claimName: 'c' }, hostPath: { path: '/' } },
+    ];
+    assert.deepEqual(unknownFields(VM, volumes), [
+      'spec.template.spec.volumes[2].emptyDisk.size',
+      'spec.template.spec.volumes[3].hostPath',
+    ]);
   });
 
-  it('Strict rejects naming each field, Warn warns, Ignore says nothing, and what the stored object had is not new', () => {
-    const bad = vm({ spce: 1 });
-    assert.throws(
-      () => checkFields(VM, bad, 'Strict'),
-      /strict decoding error: unknown field "spce"/,
+  it('a manifest using many of KubeVirt’s optional fields has nothing unknown', () => {
+    const many = vm(
+      {},
+      {
+        ioThreadsPolicy: 'shared',
+        devices: {
+          autoattachSerialConsole: true,
+          networkInterfaceMultiqueue: true,
+          interfaces: [
+            {
+              name: 'default',
+              model: 'e1000e',
+              masquerade: {},
+              macAddress: '02:48:52:00:00:10',
+              pciAddress: '0000:81:01.0',
+              bootOrder: 2,
+              acpiIndex: 3,
+              state: 'up',
+              tag: 'lan',
+              ports: [{ name: 'ssh', protocol: 'TCP', port: 22 }],
+              dhcpOptions: {
+                bootFileName: 'pxe',
+                tftpServerName: 'tftp',
+                ntpServers: ['198.18.0.1'],
+                privateOptions: [{ option: 240, value: 'x' }],
+              },
+            },
+          ],
+          disks: [
+            { name: 'root', bootOrder: 1, disk: { bus: 'virtio', pciAddress: '0000:81:02.0' } },
+            { name: 'ci', cdrom: { bus: 'sata', readonly: true, tray: 'closed' } },
+            { name: 'l', lun: { bus: 'scsi', reservation: true }, serial: 's', cache: 'none' },
+          ],
+        },
+      },
     );
-    assert.deepEqual(checkFields(VM, bad, 'Warn'), ['unknown field "spce"']);
-    assert.deepEqual(checkFields(VM, bad, 'Ignore'), []);
-    assert.deepEqual(checkFields(VM, bad, 'Strict', vm({ spce: 0 })), []);
+    const spec = (many.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    spec.networks = [
+      { name: 'default', pod: { vmNetworkCIDR: '10.0.2.0/24' } },
+      { name: 'lan', multus: { networkName: 'ns/lan', default: false } },
+    ];
+    spec.volumes = [
+      { name: 'root', dataVolume: { name: 'root-dv', hotpluggable: false } },
+      { name: 'ci', cloudInitConfigDrive: { userDataBase64: 'e30=', secretRef: { name: 's' } } },
+      { name: 'l', ephemeral: { persistentVolumeClaim: { claimName: 'c', readOnly: true } } },
+      {
+        name: 'h',
+        hostDisk: { path: '/d.img', type: 'DiskOrCreate', capacity: '1Gi', shared: false },
+      },
+      { name: 'cm', configMap: { name: 'cm', optional: true, volumeLabel: 'cidata' } },
+      { name: 's', secret: { secretName: 's', volumeLabel: 'OEMDRV' } },
+      { name: 'sa', serviceAccount: { serviceAccountName: 'default' } },
+      { name: 'sp', sysprep: { configMap: { name: 'unattend' } } },
+      { name: 'd', downwardAPI: { fields: [{ path: 'labels', fieldRef: { fieldPath: 'x' } }] } },
+      { name: 'm', downwardMetrics: {} },
+      { name: 'md', memoryDump: { claimName: 'dump', hotpluggable: true } },
+      { name: 'e', emptyDisk: { capacity: '2Gi' } },
+      { name: 'p', persistentVolumeClaim: { claimName: 'data', readOnly: false } },
+    ];
+    spec.hostname = 'h';
+    spec.accessCredentials = [{ sshPublicKey: { source: { secret: { secretName: 'k' } } } }];
+    const vmSpec = many.spec as Record<string, unknown>;
+    vmSpec.instancetype = { name: 'u1.small', kind: 'VirtualMachineClusterInstancetype' };
+    vmSpec.preference = { name: 'fedora', inferFromVolume: 'root' };
+    vmSpec.dataVolumeTemplates = [
+      { metadata: { name: 'root-dv' }, spec: { storage: {}, sourceRef: { kind: 'DataSource' } } },
+    ];
+    assert.deepEqual(unknownFields(VM, many), []);
+  });
+
+  it('Strict rejects naming each field, Warn warns and drops them, Ignore drops them silently, and what the stored object had is not new', () => {
+    const bad = () => vm({ spce: 1 });
+    assert.throws(
+      () => checkFields(VM, bad(), 'Strict'),
+      /VirtualMachine in version "v1" cannot be handled as a VirtualMachine: strict decoding error: unknown field "spce"/,
+    );
+    const warned = bad();
+    assert.deepEqual(checkFields(VM, warned, 'Warn'), ['unknown field "spce"']);
+    assert.equal('spce' in warned, false, 'pruned, as kube-apiserver prunes a structural schema');
+    const ignored = bad();
+    assert.deepEqual(checkFields(VM, ignored, 'Ignore'), []);
+    assert.equal('spce' in ignored, false);
+    assert.deepEqual(checkFields(VM, bad(), 'Strict', vm({ spce: 0 })), []);
     assert.equal(fieldValidationOf(undefined), 'Warn');
     assert.throws(() => fieldValidationOf('Loud'), /Ignore, Warn or Strict/);
   });
