@@ -5,6 +5,7 @@ import { MacPoolAllocator, PoolExhaustedError } from '../pool/allocator.ts';
 import {
   AlreadyExists,
   Conflict,
+  HarrowError,
   PoolExhausted,
   fieldDuplicate,
   fieldInvalid,
@@ -529,6 +530,16 @@ export class MacAllocationService {
     this.watches = [];
   }
 }
+
+/**
+ * The commit's MacAllocation write met a store that changed since the plan read it: another write took the MAC first
+ * (AlreadyExists, Conflict), or pool-gc deleted the expired quarantine the plan meant to take over (NotFound). Each is a
+ * lost race the next plan resolves; none is the client's 404 or 409.
+ */
+export const isLostMacRace = (e: unknown): e is HarrowError =>
+  e instanceof HarrowError &&
+  (e.reason === 'AlreadyExists' || e.reason === 'Conflict' || e.reason === 'NotFound') &&
+  e.details.kind === 'macallocations';
 
 function macConflict(vm: VirtualMachine, field: string, message: string): Conflict {
   const cause: StatusCause = fieldDuplicate(field, message);

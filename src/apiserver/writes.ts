@@ -1,5 +1,6 @@
 // The write path every mutating request takes: admission, then one atomic commit of the object, the plugins' ops and the audit record.
 import { randomUUID } from 'node:crypto';
+import { isLostMacRace } from '../allocation/service.ts';
 import { auditRecord } from '../audit/record.ts';
 import { Conflict, HarrowError, NotFound } from '../resources/errors.ts';
 import type { KindInfo } from '../resources/kinds.ts';
@@ -113,6 +114,7 @@ const MAC_RACE_ATTEMPTS = 5;
  * Admission then one atomic commit. With several replicas, two may pick the same free MAC at once; the store's
  * create-if-absent of the MacAllocation (named after the MAC) lets one win. The loser is admitted again from its
  * original object: a pool-chosen MAC is then chosen anew, a MAC the client asked for now names its holder (Conflict).
+ * Likewise when pool-gc deleted, between plan and commit, the ended quarantine the plan updates: the next plan creates.
  */
 export async function admitAndCommit(deps: WriteDeps, request: WriteRequest): Promise<WriteResult> {
   const original = request.object ? structuredClone(request.object) : undefined;
@@ -123,16 +125,11 @@ export async function admitAndCommit(deps: WriteDeps, request: WriteRequest): Pr
         attempt === 1 || !original ? request : { ...request, object: structuredClone(original) },
       );
     } catch (e) {
-      if (!lostMacRace(e) || attempt >= MAC_RACE_ATTEMPTS)
-        throw lostMacRace(e) ? macRaceConflict(request, e) : e;
+      if (!isLostMacRace(e) || attempt >= MAC_RACE_ATTEMPTS)
+        throw isLostMacRace(e) ? macRaceConflict(request, e) : e;
     }
   }
 }
-
-const lostMacRace = (e: unknown): e is HarrowError =>
-  e instanceof HarrowError &&
-  (e.reason === 'AlreadyExists' || e.reason === 'Conflict') &&
-  e.details.kind === 'macallocations';
 
 function macRaceConflict(request: WriteRequest, e: HarrowError): Conflict {
   const name = (request.object ?? request.oldObject)?.metadata.name ?? '';
