@@ -38,8 +38,16 @@ import { registerVmActions } from './vm-actions.ts';
 import { registerVmiSubresources } from './vmi-subresources.ts';
 import { WatchRegistry } from './watch.ts';
 import { DEFAULT_MAX_LIST_LIMIT, registerClientLimits, type ClientLimits } from './limits.ts';
+import {
+  closeAfterReply,
+  discardBody,
+  discardLimit,
+  receiveTimeouts,
+  registerRequestTimeout,
+  type ConnectionLimits,
+} from './connection-limits.ts';
 
-export interface ApiServerLimits extends ClientLimits {
+export interface ApiServerLimits extends ClientLimits, ConnectionLimits {
   /** Largest request body accepted (413 RequestEntityTooLarge beyond). Default 3 MiB, as Kubernetes. */
   bodyBytes?: number;
   /** A list's `limit` is lowered to this (the answer carries `continue`). Default 500 (DEFAULT_MAX_LIST_LIMIT). */
@@ -102,9 +110,14 @@ const parseYamlBody = bodyParser('YAML', (text) => parseYaml(text));
 
 export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
   const { store } = deps;
+  const bodyLimit = deps.limits?.bodyBytes ?? DEFAULT_BODY_BYTES;
+  const receive = receiveTimeouts(deps.limits);
   const options = {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false as const }),
-    bodyLimit: deps.limits?.bodyBytes ?? DEFAULT_BODY_BYTES,
+    bodyLimit,
+    // Header and body time are bounded by Node's http server; the handler's time by registerRequestTimeout.
+    requestTimeout: receive.requestTimeout,
+    http: receive,
     // Event and Node names may be 253 characters long.
     // Query strings are read with kube-apiserver's rules (first of repeated keys, Go booleans and integers).
     routerOptions: { maxParamLength: 300, querystringParser: parseQueryString },
@@ -116,7 +129,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   };
   // Requests and replies are the same objects over TLS; only the listening server differs.
   const app = (deps.https
-    ? Fastify({ ...options, https: deps.https })
+    ? Fastify({ ...options, https: { ...deps.https, ...receive } })
     : Fastify(options)) as unknown as FastifyInstance;
   const watches = new WatchRegistry();
   const authorize = deps.authorize ?? allowAll;
@@ -161,13 +174,19 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     async (_r: FastifyRequest, body: string | Buffer) => String(body),
   );
 
-  app.addHook('onRequest', async (request) => {
+  registerRequestTimeout(app, deps.limits);
+
+  app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const user = match ? await deps.authenticator.authenticate(match[1]!) : undefined;
-    if (!user) throw new Unauthorized();
+    if (!user) {
+      // Whatever body it is still sending is not read: the socket closes after the 401.
+      closeAfterReply(reply);
+      throw new Unauthorized();
+    }
     const context = requestContext(request);
     context.user = user;
     const route = config.harrow;
@@ -243,6 +262,13 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       } catch (e) {
         request.log.error({ err: e }, 'could not write the audit record of a failed request');
       }
+    }
+    if (status.code === 413) {
+      // Read off the rest of the body (up to a bound) before answering, as kube-apiserver does: a client that sends all
+      // of it before reading then gets this Status, not a reset; when all of it came, the connection stays usable.
+      if (await discardBody(request.raw, discardLimit(deps.limits ?? {}, bodyLimit)))
+        reply.removeHeader('connection');
+      else closeAfterReply(reply);
     }
     if (status.details?.retryAfterSeconds !== undefined)
       reply.header('Retry-After', String(status.details.retryAfterSeconds));

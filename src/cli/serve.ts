@@ -103,7 +103,7 @@ export function untilSignal(io: CliIO): Promise<string> {
   });
 }
 
-/** The --rate-limit, --rate-burst, --max-watches and --max-list-limit flags given, as the API server's limits. */
+/** The --rate-limit, --rate-burst, --max-watches, --max-list-limit and --request-timeout flags given, as the API server's limits. */
 function limitFlags(v: Record<string, unknown>): NonNullable<HarrowOptions['limits']> {
   const positive = (flag: string): number | undefined => {
     const text = v[flag] as string | undefined;
@@ -122,7 +122,9 @@ function limitFlags(v: Record<string, unknown>): NonNullable<HarrowOptions['limi
   const burst = whole('rate-burst');
   const watches = whole('max-watches');
   const list = whole('max-list-limit');
+  const timeout = positive('request-timeout');
   return {
+    ...(timeout !== undefined ? { requestTimeoutSeconds: timeout } : {}),
     ...(rate !== undefined ? { requestsPerSecond: rate } : {}),
     ...(burst !== undefined ? { burst } : {}),
     ...(watches !== undefined ? { watchesPerClient: watches } : {}),
@@ -177,6 +179,8 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --rate-burst N             requests a token may make at once above the rate (default 1000)
   --max-watches N            watches each token may hold open (default 100; beyond: 429)
   --max-list-limit N         the largest list page; a larger ?limit= is lowered to it (default 500, with continue)
+  --request-timeout SECONDS  bound on receiving and answering one request (default 60, as kube-apiserver; beyond:
+                             408/504 and the connection closed); watches are exempt (their timeoutSeconds ends them)
   --no-local-node            control plane only: run no VMs here, schedule them to \`harrow agent\` nodes
   --etcd URL[,URL...]        keep state in this etcd cluster instead of DIR/harrow.db; run as many replicas as you
                              like on it: all serve the API, the leader (an etcd lease) runs the controllers
@@ -195,6 +199,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     'rate-burst': { type: 'string' },
     'max-watches': { type: 'string' },
     'max-list-limit': { type: 'string' },
+    'request-timeout': { type: 'string' },
     'no-local-node': { type: 'boolean' },
     etcd: { type: 'string' },
     'etcd-prefix': { type: 'string' },

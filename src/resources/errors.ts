@@ -16,6 +16,7 @@ export type StatusReason =
   | 'TooManyRequests'
   | 'InsufficientStorage'
   | 'ServiceUnavailable'
+  | 'Timeout'
   | 'InternalError';
 
 /** One problem with one field: `field` is a path into the input, e.g. `spec.template.spec.domain.devices.interfaces[0].macAddress`. */
