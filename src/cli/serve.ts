@@ -1,7 +1,8 @@
 // `harrow serve`: runs the whole single-host control plane in this process until SIGINT/SIGTERM.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { HarrowOptions, RunningHarrow } from '../server/harrow.ts';
 import { HarrowClient } from '../client/client.ts';
 import { expectPositionals } from './args.ts';
@@ -65,19 +66,44 @@ async function removeServerFile(dataDir: string): Promise<void> {
   }
 }
 
+const HARROW_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'harrow');
+
+/** How the user reaches this harrow from the shell: `harrow` when it is on PATH, else bin/harrow's path from here. */
+export function harrowCommand(
+  path = process.env.PATH ?? '',
+  cwd = process.cwd(),
+  bin = HARROW_BIN,
+): string {
+  const onPath = path
+    .split(delimiter)
+    .filter((d) => d !== '')
+    .some((d) => {
+      const candidate = join(d, 'harrow');
+      try {
+        return existsSync(candidate) && realpathSync(candidate) === realpathSync(bin);
+      } catch {
+        return false;
+      }
+    });
+  if (onPath) return 'harrow';
+  const rel = relative(cwd, bin);
+  return rel.startsWith('..') ? bin : rel;
+}
+
 function summary(running: RunningHarrow, dataDir: string): string {
+  const harrow = harrowCommand();
   const runtime = running.runtimeNote
     ? `${running.runtime} (${running.runtimeNote})`
     : running.runtime;
   return [
     `Harrow is serving the API at ${running.url}`,
-    ...(running.uiUrl ? [`  web UI:     ${running.uiUrl}`] : []),
+    `  web UI:     ${running.uiUrl ?? `not built (npm run build:web, then restart)`}`,
     `  runtime:    ${runtime}`,
     `  token:      ${join(dataDir, 'admin.token')}`,
     `  kubeconfig: ${running.kubeconfig}`,
     `Use it from another shell:`,
     `  export HARROW_KUBECONFIG=${running.kubeconfig}`,
-    `  harrow get vm`,
+    `  ${harrow} get vm -A`,
     ...(running.url.startsWith('https:')
       ? [`  kubectl --kubeconfig ${running.kubeconfig} get vm -A`]
       : []),
@@ -255,7 +281,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
           ...(running.caCert !== undefined ? { ca: running.caCert } : {}),
         });
         for (const line of await ensureDemo(client)) ctx.io.stdout.write(`demo: ${line}\n`);
-        ctx.io.stdout.write('demo: try `harrow describe vm demo -n demo`\n');
+        ctx.io.stdout.write(`demo: try \`${harrowCommand()} describe vm demo -n demo\`\n`);
       }
       const got = await signal;
       ctx.io.stderr.write(`harrow: ${got}: shutting down\n`);
