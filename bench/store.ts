@@ -1,6 +1,7 @@
-// bench/store: creates per second on etcd versus SQLite — in the store itself, and through the API with one replica and
-// with two — each beside the SQLite baseline measured in the same run. Prints; never asserts.
-// Run: npm run bench:store   (env: BENCH_STORE_N, BENCH_API_N, BENCH_CONCURRENCY)
+// bench/store: creates per second of SQLite's durability settings side by side (synchronous=NORMAL, the old default, and
+// FULL, the default), and of etcd versus SQLite — in the store itself, and through the API with one replica and with
+// two — each beside the SQLite baseline measured in the same run. Prints; never asserts.
+// Run: npm run bench:store   (env: BENCH_STORE_N, BENCH_API_N, BENCH_CONCURRENCY; BENCH_API=0 skips the API level)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,10 +47,15 @@ const row = (label: string, perSecond: number, baseline: number): string =>
 
 async function storeLevel(endpoints: string[], dir: string): Promise<void> {
   console.log(`store.create(), ${STORE_N} VMs, ${CONCURRENCY} in flight, in this process:`);
+  const normal = await openSqliteStore(join(dir, 'bench-normal.db'), { synchronous: 'normal' });
+  const base = await rate(STORE_N, CONCURRENCY, (i) => normal.create(storeVm(i, 's')));
+  await normal.close();
+  console.log(row('SQLite (WAL, synchronous=NORMAL)', base, base));
   const sqlite = await openSqliteStore(join(dir, 'bench.db'));
-  const base = await rate(STORE_N, CONCURRENCY, (i) => sqlite.create(storeVm(i, 's')));
+  const full = await rate(STORE_N, CONCURRENCY, (i) => sqlite.create(storeVm(i, 's')));
+  const level = sqlite.synchronous().toUpperCase();
   await sqlite.close();
-  console.log(row('SQLite (WAL, synchronous=normal)', base, base));
+  console.log(row(`SQLite (WAL, synchronous=${level}: the default)`, full, base));
   const one = await openEtcdStore({ endpoints, prefix: '/bench-one' });
   const etcdOne = await rate(STORE_N, CONCURRENCY, (i) => one.create(storeVm(i, 'e')));
   await one.close();
@@ -129,7 +135,7 @@ try {
       .join(' ')}; etcd 3.4, one member, data in ${etcd.dataDir}; SQLite in ${dir}\n`,
   );
   await storeLevel(etcd.endpoints, dir);
-  await apiLevel(etcd.endpoints);
+  if (process.env.BENCH_API !== '0') await apiLevel(etcd.endpoints);
 } finally {
   await etcd.stop();
   rmSync(dir, { recursive: true, force: true });

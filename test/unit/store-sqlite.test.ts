@@ -165,9 +165,9 @@ describe('SQLite store', () => {
     }
   });
 
-  test('the file is in WAL mode with the synchronous level asked for', async () => {
+  test('the file is in WAL mode with the synchronous level asked for; FULL by default, read back from the running store', async () => {
     for (const [synchronous, level] of [
-      [undefined, 1],
+      [undefined, 2],
       ['normal', 1],
       ['full', 2],
     ] as const) {
@@ -185,6 +185,8 @@ describe('SQLite store', () => {
         `synchronous ${synchronous ?? 'default'}`,
       );
       assert.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0, 'busy_timeout is set');
+      // What the store reports is what its connection runs with: an acknowledged write survives power loss under full.
+      assert.equal(store.synchronous(), level === 2 ? 'full' : 'normal');
       await store.close();
     }
   });

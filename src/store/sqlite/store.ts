@@ -50,8 +50,9 @@ import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts
 
 export interface SqliteStoreOptions {
   /**
-   * `normal` (default): a committed write survives the process being killed (WAL, no fsync per commit).
-   * `full`: every commit is fsynced, so it also survives power loss, at a large cost in write throughput.
+   * `full` (default): every commit is fsynced before it is acknowledged, so an acknowledged write survives power loss
+   * as well as the process being killed ("nothing acknowledged is lost"); bench/store.ts prints what it costs.
+   * `normal`: WAL without an fsync per commit: a write survives the process being killed, not the machine losing power.
    */
   synchronous?: 'normal' | 'full';
   /** How long a write waits for another connection's lock before failing. Default 5000 ms. */
@@ -192,6 +193,12 @@ export class SqliteStore implements ResourceStore {
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can fail with SQLITE_BUSY
     // against another connection instead of waiting for busy_timeout.
     this.groupTx = (calls) => group.immediate(calls);
+  }
+
+  /** The durability this store's connection runs with, read back from SQLite (PRAGMA synchronous). */
+  synchronous(): 'off' | 'normal' | 'full' | 'extra' {
+    const level = this.db.pragma('synchronous', { simple: true }) as number;
+    return (['off', 'normal', 'full', 'extra'] as const)[level] ?? 'full';
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -615,7 +622,7 @@ export async function openSqliteStore(
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.pragma('cache_size = -32768');
     db.pragma('temp_store = MEMORY');
