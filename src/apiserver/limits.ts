@@ -11,6 +11,10 @@ export interface ClientLimits {
   burst?: number;
   /** Watches one token may hold open at a time. Default 100. */
   watchesPerClient?: number;
+  /** AuditRecords of refused requests one client may cause per second (beyond: not recorded). Default 5. */
+  refusalRecordsPerSecond?: number;
+  /** Refusal records one client may cause at once beyond that rate. Default 50. */
+  refusalRecordBurst?: number;
 }
 
 // Sized so that one admin token creating 500 VMs at once (the S5 scenario), a UI, kubectl and a few agents never meet
@@ -18,6 +22,9 @@ export interface ClientLimits {
 export const DEFAULT_REQUESTS_PER_SECOND = 500;
 export const DEFAULT_BURST = 1000;
 export const DEFAULT_WATCHES_PER_CLIENT = 100;
+// A user refused by mistake leaves every attempt on record; one refused on purpose in a loop leaves a few a second.
+export const DEFAULT_REFUSAL_RECORDS_PER_SECOND = 5;
+export const DEFAULT_REFUSAL_RECORD_BURST = 50;
 /** The largest page a list answers (a larger `limit` is lowered to it; the client follows `continue`). */
 export const DEFAULT_MAX_LIST_LIMIT = 500;
 

@@ -16,7 +16,7 @@ import {
   NotFound,
   Unauthorized,
 } from '../resources/errors.ts';
-import { validateDns1123Label } from '../resources/names.ts';
+import { validateDns1123Label, validateDns1123Subdomain } from '../resources/names.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore, WatchHandle } from '../store/types.ts';
 import type { AdmissionPlugin } from './admission/types.ts';
@@ -37,7 +37,14 @@ import { statusFromError } from './status.ts';
 import { registerVmActions } from './vm-actions.ts';
 import { registerVmiSubresources } from './vmi-subresources.ts';
 import { WatchRegistry } from './watch.ts';
-import { DEFAULT_MAX_LIST_LIMIT, registerClientLimits, type ClientLimits } from './limits.ts';
+import {
+  DEFAULT_MAX_LIST_LIMIT,
+  DEFAULT_REFUSAL_RECORD_BURST,
+  DEFAULT_REFUSAL_RECORDS_PER_SECOND,
+  TokenBuckets,
+  registerClientLimits,
+  type ClientLimits,
+} from './limits.ts';
 import {
   closeAfterReply,
   discardBody,
@@ -213,6 +220,10 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   });
 
   registerClientLimits(app, deps.limits);
+  const refusalRecords = new TokenBuckets(
+    deps.limits?.refusalRecordsPerSecond ?? DEFAULT_REFUSAL_RECORDS_PER_SECOND,
+    deps.limits?.refusalRecordBurst ?? DEFAULT_REFUSAL_RECORD_BURST,
+  );
 
   // A namespace in the URL that no namespace could be named ("..%2F..%2Fetc") is one that does not exist, for every
   // route: lists included, which otherwise answer an empty list for any name.
@@ -240,22 +251,17 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       context.user &&
       !context.dryRun &&
       status.code >= 400 &&
-      status.code !== 429
+      status.code !== 429 &&
+      refusalRecords.take(context.user.uid ?? context.user.name) === 0
     ) {
-      // The write did not happen: the attempt is still recorded, as a record of its own (not a rate-limit refusal: a
-      // flood of requests must not become a flood of audit writes).
+      // The write did not happen: the attempt is still recorded, as a record of its own — bounded per user, and not for
+      // a rate-limit refusal, so a flood of requests does not become a flood of audit writes.
       try {
         await store.create(
           auditRecord({
             user: context.user.name,
             verb: context.audit.verb,
-            resource: {
-              kind: context.audit.kind,
-              ...(context.audit.namespace !== undefined
-                ? { namespace: context.audit.namespace }
-                : {}),
-              name: context.audit.name,
-            },
+            resource: await refusedResource(store, context.audit),
             outcome: { code: status.code, message: status.message },
           }),
         );
@@ -340,6 +346,26 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
 
   await ensureDefaultNamespace(store);
   return app;
+}
+
+/**
+ * Where a refused request's AuditRecord goes: its namespace when that exists and the object's name is one an object
+ * could have. Otherwise the record is cluster-level (kept in `default`, shown to admins only): a refusal never puts a
+ * record into a namespace nobody made, or under a name no object could have where the namespace's users read it.
+ */
+async function refusedResource(
+  store: ResourceStore,
+  audit: { kind: string; namespace?: string; name: string },
+): Promise<{ kind: string; namespace?: string; name: string }> {
+  const clusterLevel = { kind: audit.kind, name: audit.name };
+  if (audit.namespace === undefined) return clusterLevel;
+  const nameValid = audit.name === '' || validateDns1123Subdomain(audit.name, 'name').length === 0;
+  const namespaceExists =
+    validateDns1123Label(audit.namespace, 'namespace').length === 0 &&
+    (await store.get({ kind: 'Namespace', name: audit.namespace })) !== undefined;
+  return nameValid && namespaceExists
+    ? { ...clusterLevel, namespace: audit.namespace }
+    : clusterLevel;
 }
 
 /** The `default` namespace exists from the start, as in Kubernetes. */

@@ -12,6 +12,7 @@ export interface AuditInput {
 }
 
 let sequence = 0;
+const LABEL_VALUE = /^(?=.{0,63}$)(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** A new AuditRecord, named so that names sort by time; it lives in the namespace of the object it is about (`default` for cluster-scoped ones). */
 export function auditRecord(input: AuditInput): AuditRecord {
@@ -27,7 +28,8 @@ export function auditRecord(input: AuditInput): AuditRecord {
       labels: {
         'harrow.io/verb': input.verb,
         'harrow.io/kind': input.resource.kind,
-        'harrow.io/name': input.resource.name,
+        // A refused request's name may be anything; a label holds it only when it is a valid label value.
+        ...(LABEL_VALUE.test(input.resource.name) ? { 'harrow.io/name': input.resource.name } : {}),
       },
     },
     spec: {

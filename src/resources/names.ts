@@ -1,4 +1,4 @@
-// Kubernetes name rules (DNS-1123 label), shared by every kind.
+// Kubernetes name rules (DNS-1123 label and subdomain), shared by every kind.
 import { randomInt } from 'node:crypto';
 import { fieldInvalid, fieldRequired, type StatusCause } from './errors.ts';
 
@@ -24,6 +24,23 @@ export function validateDns1123Label(value: unknown, field: string): StatusCause
       ),
     ];
   }
+  return [];
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Causes for a name that is not a DNS-1123 subdomain (at most 253 characters; what Events and Nodes may be named). */
+export function validateDns1123Subdomain(value: unknown, field: string): StatusCause[] {
+  if (value === undefined || value === null || value === '')
+    return [fieldRequired(field, 'name or generateName is required')];
+  if (typeof value !== 'string') return [fieldInvalid(field, 'must be a string')];
+  if (value.length > 253 || !DNS1123_SUBDOMAIN.test(value))
+    return [
+      fieldInvalid(
+        field,
+        `${JSON.stringify(value.slice(0, 260))}: a lowercase RFC 1123 subdomain of at most 253 characters must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      ),
+    ];
   return [];
 }
 
