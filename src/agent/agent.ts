@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { HarrowClient } from '../client/client.ts';
 import {
   startControllers,
@@ -11,6 +11,7 @@ import {
   type RunningControllers,
 } from '../controllers/index.ts';
 import type { VirtualMachine } from '../resources/types.ts';
+import { createLogger } from '../server/logger.ts';
 import { chooseRuntime } from '../server/runtime-choice.ts';
 import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
 import type { QemuRuntime } from '../runtime/qemu/qemu-runtime.ts';
@@ -63,9 +64,7 @@ const noAssigner: MacAssigner = {
 };
 
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
-  const logger: Logger = pino({
-    level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info',
-  });
+  const logger: Logger = await createLogger(options.logLevel);
   const nodeName = options.nodeName ?? hostname();
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });

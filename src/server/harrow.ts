@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { checkPoolConsistency } from '../allocation/consistency.ts';
 import { MacAllocationService } from '../allocation/service.ts';
 import { macPoolAdmission } from '../apiserver/admission/macpool.ts';
@@ -30,6 +30,7 @@ import { claimNodeName, type NodeClaim } from '../store/etcd/node-claim.ts';
 import { EtcdStore, openEtcdStore } from '../store/etcd/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { ResourceStore } from '../store/types.ts';
+import { createLogger } from './logger.ts';
 import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
 import { chooseRuntime, type RuntimeChoice } from './runtime-choice.ts';
@@ -105,9 +106,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   }
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const logger: Logger = pino({
-    level: options.logLevel ?? process.env.HARROW_LOG_LEVEL ?? 'info',
-  });
+  const logger: Logger = await createLogger(options.logLevel);
   const store: ResourceStore | EtcdStore =
     options.store?.kind === 'etcd'
       ? await openEtcdStore({
