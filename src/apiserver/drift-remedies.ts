@@ -1,6 +1,7 @@
 // The two remedies for guest MAC drift as API calls: restore-mac (restart: the guest gets the platform MAC again) and
 // adopt-guest-mac (the guest's MAC into the manifest, validated and reserved like any user-given MAC, applied on restart).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { driftedGuestMacOf } from '../network/drift.ts';
 import { BadRequest, Invalid, fieldInvalid, type StatusCause } from '../resources/errors.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import { interfacesOf, macField, templateSpecOf } from '../resources/virtualmachine.ts';
@@ -21,14 +22,12 @@ export interface Drift {
 }
 
 export function driftOf(vmi: VirtualMachineInstance | undefined): Drift[] {
-  return (vmi?.status?.interfaces ?? []).flatMap((s) =>
-    s.name &&
-    s.mac &&
-    typeof s.guestMac === 'string' &&
-    s.guestMac.toLowerCase() !== s.mac.toLowerCase()
-      ? [{ interface: s.name, platformMac: s.mac, guestMac: s.guestMac.toLowerCase() }]
-      : [],
-  );
+  return (vmi?.status?.interfaces ?? []).flatMap((s) => {
+    const guestMac = driftedGuestMacOf(s);
+    return guestMac !== undefined && s.name !== undefined && s.mac !== undefined
+      ? [{ interface: s.name, platformMac: s.mac, guestMac }]
+      : [];
+  });
 }
 
 export interface Adoption {

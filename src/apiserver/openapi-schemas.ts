@@ -121,6 +121,33 @@ const vmiStatusSchema = open('The observed state of the instance (written by Har
       ipAddress: str('The primary IP address the guest reports.'),
       ipAddresses: list('Every IP address the guest reports.', { type: 'string' }),
       infoSource: str('Where the entry comes from: domain, guest-agent, or both.'),
+      guestMac: str("Harrow: the MAC the guest's NIC uses (QMP rx-filter)."),
+      guestMacMismatch: open(
+        "Harrow: set while the guest uses a MAC other than the platform's; messages are rendered from it.",
+        {
+          platformMac: str("The pod interface's MAC (what the spoof check lets through)."),
+          guestMac: str('The MAC the guest uses.'),
+          since: str('When the observer first saw it.', { format: 'date-time' }),
+          cause: str('Why they differ: GuestChangedMAC.'),
+          heldBy: open(
+            'Another VM holding the guest MAC in the pool (named only when in the same namespace).',
+            {
+              namespace: str('same or other.'),
+              name: str('The holder VM, in the same namespace.'),
+              interface: str("The holder VM's interface."),
+            },
+          ),
+          remedies: list(
+            'What can be done, each one API call on the VM.',
+            open('One remedy.', {
+              action: str('restore-mac or adopt-guest-mac (subresources.harrow.io/v1).'),
+              macAddress: str("The interface's MAC once applied."),
+              available: bool('Whether the API accepts it now.'),
+              takesEffect: str('now or next-restart.'),
+            }),
+          ),
+        },
+      ),
     }),
   ),
 });

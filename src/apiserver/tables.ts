@@ -1,4 +1,6 @@
 // Server-side printing (meta.k8s.io Table): the columns `kubectl get` shows per kind, KubeVirt's for its kinds.
+import { interfaceViews } from '../network/interface-view.ts';
+import type { VirtualMachineInstance } from '../resources/types.ts';
 import type { KindInfo } from '../resources/kinds.ts';
 import type { Condition, KubeObject } from '../resources/meta.ts';
 import { acceptedVersion } from './accept.ts';
@@ -97,12 +99,11 @@ const column = (
   cell,
 });
 
-function vmiMacs(o: KubeObject, field: 'mac' | 'guestMac'): string {
-  const interfaces =
-    (at(o, 'status.interfaces') as Array<Record<string, unknown>> | undefined) ?? [];
-  return interfaces
-    .filter((i) => i.infoSource !== 'guest-agent' && typeof i[field] === 'string')
-    .map((i) => String(i[field]))
+/** One column of the per-interface view (the one the CLI and the web UI render too), joined over the interfaces. */
+function vmiMacs(o: KubeObject, field: 'platformMac' | 'guestMac'): string {
+  return interfaceViews(undefined, o as VirtualMachineInstance, undefined)
+    .map((v) => v[field])
+    .filter((m): m is string => m !== undefined)
     .join(',');
 }
 
@@ -139,7 +140,7 @@ const COLUMNS: Record<string, Column[]> = {
     column(
       'MAC',
       'The platform MAC of each interface (status.interfaces[].mac).',
-      (o) => vmiMacs(o, 'mac'),
+      (o) => vmiMacs(o, 'platformMac'),
       1,
     ),
     column(

@@ -9,7 +9,9 @@ import type {
   VirtualMachine,
   VirtualMachineInstance,
 } from '../resources/types.ts';
-import { conditionOf, interfaceViews, networkStatusOf, type InterfaceView } from './interfaces.ts';
+import { interfaceViews, type InterfaceView } from '../network/interface-view.ts';
+import { conditionOf } from '../resources/meta.ts';
+import { networkStatusOf } from '../network/multus.ts';
 import { age, truncate, type Table } from './table.ts';
 
 export type { Table } from './table.ts';
@@ -185,7 +187,7 @@ export function auditTable(records: AuditRecord[], allNamespaces = false): Table
 
 export function podTable(pods: Pod[], now: Date, allNamespaces = false): Table {
   const rows = pods.map((p) => {
-    const nets = networkStatusOf(p).filter((e) => e.mac !== undefined);
+    const nets = (networkStatusOf(p) ?? []).filter((e) => e.mac !== undefined);
     return [
       p.metadata.name,
       p.status?.phase ?? '-',

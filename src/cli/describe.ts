@@ -14,7 +14,9 @@ import { launcherPodOf, sortEvents } from './columns.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './context.ts';
 import { relatesToVm } from './get.ts';
-import { interfaceViews, sameMac, type InterfaceView } from './interfaces.ts';
+import { interfaceViews, type InterfaceView } from '../network/interface-view.ts';
+import { sameMac } from '../network/mac-precedence.ts';
+import { remediesOf, remedyCommand } from './remedies.ts';
 import { kindOfWord } from './kind-words.ts';
 import { printData } from './output.ts';
 import { age, formatTable } from './table.ts';
@@ -156,17 +158,46 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
   );
   if (drifted.length > 0 || mismatch) {
     out += '\nGuest MAC mismatch:\n';
-    for (const v of drifted)
-      out += `  ${v.name}: the guest uses ${v.guestMac}, the platform assigned ${v.platformMac}\n`;
+    for (const v of drifted) {
+      const since = v.guestMacMismatch ? ` (since ${v.guestMacMismatch.since})` : '';
+      out += `  ${v.name}: the guest uses ${v.guestMac}, the platform assigned ${v.platformMac}${since}\n`;
+      const held = v.guestMacMismatch?.heldBy;
+      if (held?.namespace === 'same')
+        out += `    ${v.guestMac} is allocated to VM ${held.name} (interface ${held.interface}): the two clash on the network\n`;
+      else if (held)
+        out += `    ${v.guestMac} is allocated to a VM in another namespace: the two clash on the network\n`;
+    }
     // The condition's own words only when no interface view could say which MAC differs.
     if (drifted.length === 0 && mismatch?.message) out += indent(mismatch.message, '  ') + '\n';
     out +=
       '  Only frames from the platform MAC pass the spoof check, so the guest has no connectivity on that interface,\n' +
       '  and a restart gives the guest the platform MAC again. Remedies:\n';
-    out += `    harrow drift restore ${vm.metadata.name}${nsFlag}    # restart: the guest gets the platform MAC again\n`;
-    for (const v of drifted) {
-      out += `    harrow drift adopt ${vm.metadata.name} ${v.name} --restart${nsFlag}    # make ${v.guestMac} the manifest MAC, then restart\n`;
+    const namespace = vm.metadata.namespace ?? 'default';
+    const lines = new Set<string>();
+    for (const v of drifted.length > 0 ? drifted : views.slice(0, 1)) {
+      const remedies =
+        drifted.length > 0
+          ? remediesOf(v)
+          : [
+              {
+                action: 'restore-mac',
+                macAddress: '',
+                available: true,
+                takesEffect: 'now',
+              } as const,
+            ];
+      for (const r of remedies) {
+        const command = remedyCommand(r, vm.metadata.name, v.name, namespace);
+        if (command === undefined) {
+          lines.add(`    (adopting ${r.macAddress} is refused while another VM holds it)\n`);
+        } else if (r.action === 'restore-mac') {
+          lines.add(`    ${command}    # restart: the guest gets the platform MAC again\n`);
+        } else {
+          lines.add(`    ${command}    # make ${r.macAddress} the manifest MAC, then restart\n`);
+        }
+      }
     }
+    out += [...lines].join('');
   }
   const restart = status.conditions?.find(
     (c) => c.type === 'RestartRequired' && c.status === 'True',

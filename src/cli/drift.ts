@@ -4,8 +4,12 @@ import type { ParsedCommandLine } from './args.ts';
 import { launcherPodOf } from './columns.ts';
 import type { Command } from './command.ts';
 import { UsageError, type CommandContext } from './context.ts';
-import { conditionOf, interfaceViews } from './interfaces.ts';
+import { mismatchesOf } from '../network/drift.ts';
+import { interfaceViews } from '../network/interface-view.ts';
+import { conditionOf } from '../resources/meta.ts';
+import type { GuestMacRemedy } from '../resources/types.ts';
 import { printData, printTable } from './output.ts';
+import { nsFlag, remediesOf, remedyCommand } from './remedies.ts';
 import { getOrUndefined, waitRunning } from './power.ts';
 import { CHANGE_OPTIONS, changeOptions, followMacChanges } from './set-mac.ts';
 
@@ -16,11 +20,12 @@ export interface DriftEntry {
   platformMac: string;
   /** undefined when only the GuestMACMismatch condition knows of the drift. */
   guestMac?: string;
+  /** When the observer first saw the guest on this MAC. */
+  since?: string;
   message?: string;
+  /** The commands for the remedies the status offers (adopt is absent while another VM holds the guest's MAC). */
   remedies: { restore: string; adopt?: string };
 }
-
-const nsFlag = (ns: string): string => (ns === 'default' ? '' : ` -n ${ns}`);
 
 /** One entry per drifted interface; a VMI whose condition reports drift that no interface shows still gets one. */
 export function driftEntries(
@@ -40,17 +45,20 @@ export function driftEntries(
     const restore = `harrow drift restore ${vmi.metadata.name}${nsFlag(ns)}`;
     const drifted = views.filter((v) => v.mismatch);
     for (const v of drifted) {
+      const command = (action: GuestMacRemedy['action']): string | undefined => {
+        const r = remediesOf(v).find((x) => x.action === action);
+        return r ? remedyCommand(r, vmi.metadata.name, v.name, ns) : undefined;
+      };
+      const adopt = command('adopt-guest-mac');
       out.push({
         namespace: ns,
         vm: vmi.metadata.name,
         interface: v.name,
         platformMac: v.platformMac ?? '-',
         guestMac: v.guestMac!,
+        ...(v.guestMacMismatch ? { since: v.guestMacMismatch.since } : {}),
         ...(message !== undefined ? { message } : {}),
-        remedies: {
-          restore,
-          adopt: `harrow drift adopt ${vmi.metadata.name} ${v.name} --restart${nsFlag(ns)}`,
-        },
+        remedies: { restore: command('restore-mac') ?? restore, ...(adopt ? { adopt } : {}) },
       });
     }
     if (drifted.length === 0 && condition?.status === 'True') {
@@ -133,13 +141,11 @@ async function restore(
     ctx.client().get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name }),
   );
   // What is drifted, read only to tell the user: the server decides and acts (and refuses a VM that is not running).
-  const drifted = (vmi?.status?.interfaces ?? []).filter(
-    (i) => i.name && i.mac && typeof i.guestMac === 'string' && i.guestMac !== i.mac,
-  );
+  const drifted = mismatchesOf(vmi?.status?.interfaces);
   await ctx.client().restoreMac(namespace, name);
-  for (const i of drifted)
+  for (const d of drifted)
     ctx.io.stdout.write(
-      `${name}/${i.name}: restoring ${i.mac} (the guest uses ${String(i.guestMac)})\n`,
+      `${name}/${d.interface}: restoring ${d.record.platformMac} (the guest uses ${d.record.guestMac})\n`,
     );
   if (drifted.length === 0)
     ctx.io.stdout.write(`${name}: no interface shows drift; restarting anyway, as asked\n`);

@@ -5,7 +5,7 @@ import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.
 import { expectPositionals, parseDuration } from './args.ts';
 import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
 import { UsageError, type CliIO } from './context.ts';
-import { conditionOf } from './interfaces.ts';
+import { conditionOf } from '../resources/meta.ts';
 import { pollUntil } from './wait.ts';
 import { restartInWindow } from './window.ts';
 

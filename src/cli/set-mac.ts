@@ -15,7 +15,8 @@ import {
 } from './args.ts';
 import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
 import { CliError, type CliIO, type CommandContext } from './context.ts';
-import { canonicalMac, interfaceViews, sameMac } from './interfaces.ts';
+import { interfaceViews } from '../network/interface-view.ts';
+import { canonicalMac, sameMac } from '../network/mac-precedence.ts';
 import { getOrUndefined } from './power.ts';
 import { pollUntil } from './wait.ts';
 

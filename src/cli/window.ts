@@ -16,7 +16,7 @@ import { ANNOTATION_MAINTENANCE_WINDOW, type VirtualMachine } from '../resources
 import { expectPositionals, type ParsedCommandLine } from './args.ts';
 import type { Command } from './command.ts';
 import { UsageError, type CommandContext } from './context.ts';
-import { conditionOf } from './interfaces.ts';
+import { conditionOf } from '../resources/meta.ts';
 import { printData, printTable } from './output.ts';
 
 const USAGE = `Usage: harrow window set VM|--namespace-wide --schedule CRON --duration 2h [--time-zone ZONE] [-n NS]

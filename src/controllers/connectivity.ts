@@ -12,7 +12,10 @@ import { recordAudit } from './audit.ts';
 import { INDEX_CREATED_BY, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
 import { objectKey, type Controller, type Result } from './framework.ts';
-import { interfacePlans, networkStatusOf, podInterfaceMac, resolveNetwork } from './multus.ts';
+import { interfacePlans } from '../network/interface-plans.ts';
+import { instanceMac } from '../network/mac-precedence.ts';
+import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
+import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 import { ANNOTATION_PREVIOUS_MACS } from './vm.ts';
 
@@ -53,7 +56,7 @@ export function changedMacs(
   if (!previous) return [];
   return interfacePlans(vmi.spec, vmi.metadata.namespace ?? 'default').flatMap((p) => {
     const old = previous[p.iface.name]?.toLowerCase();
-    const now = podMacs(p.podInterfaceName) ?? p.iface.macAddress?.toLowerCase();
+    const now = instanceMac({ spec: p.iface.macAddress, podStatus: podMacs(p.podInterfaceName) });
     return old && now && old !== now ? [{ interface: p.iface.name, old, new: now }] : [];
   });
 }

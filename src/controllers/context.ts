@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { ControllerManager, Informer } from './framework.ts';
 import type { MetricsRegistry } from './metrics.ts';
-import { podNetworkSelections } from './multus.ts';
+import { podNetworkSelections } from '../network/multus.ts';
 
 /** The user controllers act as in audit records. */
 export const CONTROLLER_USER = 'system:harrow:controller';

@@ -21,9 +21,11 @@ import {
   type Controller,
   type Result,
 } from './framework.ts';
-import { resolveGuestMac } from './mac-precedence.ts';
-import { interfacePlans, networkStatusOf, podInterfaceMac, resolveNetwork } from './multus.ts';
-import { interfaceStatuses } from './observer.ts';
+import { interfacePlans } from '../network/interface-plans.ts';
+import { assignedMac } from '../network/mac-precedence.ts';
+import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
+import { interfaceStatuses } from '../network/net-status.ts';
+import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 import { isFinished } from './vm.ts';
 
@@ -168,10 +170,10 @@ export function launcherController(ctx: ControllerContext): Controller {
     const status = networkStatusOf(pod);
     const nics: GuestNic[] = [];
     for (const plan of interfacePlans(vmi.spec, namespace)) {
-      const mac = resolveGuestMac(
-        plan.iface.macAddress,
-        podInterfaceMac(status, plan.podInterfaceName),
-      );
+      const mac = assignedMac({
+        spec: plan.iface.macAddress,
+        podStatus: podInterfaceMac(status, plan.podInterfaceName),
+      });
       if (!mac)
         throw new Error(
           `interface ${plan.iface.name}: no MAC in the spec and none on pod interface ${plan.podInterfaceName}`,

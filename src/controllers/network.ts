@@ -35,16 +35,19 @@ import {
   type Result,
 } from './framework.ts';
 import {
-  ANNOTATION_POD_NETWORK,
   interfacePlans,
   networkSelectionElements,
-  networkStatusName,
+  podNetworkRequest,
+} from '../network/interface-plans.ts';
+import { assignedMac } from '../network/mac-precedence.ts';
+import {
+  ANNOTATION_POD_NETWORK,
+  formatNetworkStatus,
   networkStatusOf,
   podNetworkOf,
-  podNetworkRequest,
   podNetworkSelections,
-  resolveNad,
-} from './multus.ts';
+} from '../network/multus.ts';
+import { networkStatusName, resolveNad } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 
 const NAD_RETRY_MS = 10_000;
@@ -256,7 +259,7 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
       let mac: string | undefined;
       if (plan.network.pod !== undefined) {
         network = POD_NETWORK;
-        mac = podNet?.mac ?? plan.iface.macAddress;
+        mac = assignedMac({ spec: plan.iface.macAddress, podRequest: podNet?.mac });
       } else {
         const element = requested.get(plan.podInterfaceName);
         const nad = element
@@ -275,7 +278,7 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
           );
           return { requeueAfter: NAD_RETRY_MS };
         }
-        mac = element?.mac ?? plan.iface.macAddress;
+        mac = assignedMac({ spec: plan.iface.macAddress, podRequest: element?.mac });
       }
       if (!mac) throw new NotFound(`interface ${plan.iface.name}: the pod asks for no MAC`);
       specs.set(network.id, network);
@@ -283,7 +286,7 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
         name: plan.iface.name,
         network,
         podInterfaceName: plan.podInterfaceName,
-        mac: mac.toLowerCase(),
+        mac,
         binding: bindingOf(plan.iface),
       });
     }
@@ -345,7 +348,7 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
       refOf(pod),
       (p) => {
         if (status)
-          (p.metadata.annotations ??= {})[ANNOTATION_NETWORK_STATUS] = JSON.stringify(status);
+          (p.metadata.annotations ??= {})[ANNOTATION_NETWORK_STATUS] = formatNetworkStatus(status);
         const podIp = (status ?? networkStatusOf(p) ?? []).find((s) => s.default)?.ips?.[0];
         p.status = { ...(p.status ?? {}), phase: 'Running', ...(podIp ? { podIP: podIp } : {}) };
         return true;

@@ -6,7 +6,6 @@ import {
   LABEL_CREATED_BY,
   macAllocationName,
   type MacAllocation,
-  type NetworkStatusEntry,
   type VirtualMachine,
   type VirtualMachineInstance,
   type VMIInterfaceStatus,
@@ -15,131 +14,25 @@ import type { GuestObservation, Lease } from '../runtime/types.ts';
 import { INDEX_CREATED_BY, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
 import { changed, objectKey, refFor, splitKey, type Controller, type Result } from './framework.ts';
-import { interfacePlans, networkStatusOf, podInterfaceMac, resolveNetwork } from './multus.ts';
+import {
+  CONDITION_GUEST_MAC_MISMATCH,
+  GUEST_MAC_RESTORED_MESSAGE,
+  REASON_GUEST_MAC_CHANGED,
+  driftedGuestMacOf,
+  mismatchMessage,
+  mismatchesOf,
+  withMismatchRecords,
+  type MacHolder,
+} from '../network/drift.ts';
+import { interfacePlans } from '../network/interface-plans.ts';
+import { networkStatusOf } from '../network/multus.ts';
+import { interfaceStatuses } from '../network/net-status.ts';
+import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 
-export const CONDITION_GUEST_MAC_MISMATCH = 'GuestMACMismatch';
-export const REASON_GUEST_MAC_CHANGED = 'GuestChangedMAC';
 const DEFAULT_POLL_MS = 10_000;
 // A network's lease table is read at most this often, however many of its VMIs are polled meanwhile.
 const LEASE_CACHE_MS = 1_000;
-
-export interface GuestMacMismatch {
-  interface: string;
-  podInterfaceName: string;
-  platformMac: string;
-  guestMac: string;
-  /** The VM that holds the guest's MAC in the pool, when it is another VM. */
-  heldBy?: { namespace: string; name: string; interface: string };
-}
-
-const lower = (mac: string | undefined): string | undefined => mac?.toLowerCase();
-const isLoopback = (i: { interfaceName: string; mac: string }): boolean =>
-  i.interfaceName === 'lo' || i.mac === '' || /^0{2}(:0{2}){5}$/.test(i.mac);
-
-/**
- * VMI status.interfaces as KubeVirt's NetStat.UpdateStatus builds them: one entry per spec interface with the platform
- * MAC (the pod interface's) and, when the guest agent reports an interface with that MAC, its name and IPs; every guest
- * interface matching no spec interface gets its own `guest-agent` entry. Harrow adds `guestMac` (QMP rx-filter) and
- * `lease` (the network's DHCP server's lease for the platform MAC, when `leaseFor` knows one). Pure.
- */
-export function interfaceStatuses(
-  vmi: VirtualMachineInstance,
-  networkStatus: NetworkStatusEntry[] | undefined,
-  observation: GuestObservation | undefined,
-  leaseFor?: (mac: string) => Lease | undefined,
-): VMIInterfaceStatus[] {
-  const namespace = vmi.metadata.namespace ?? 'default';
-  const agent = (observation?.agent?.interfaces ?? []).filter((i) => !isLoopback(i));
-  const matched = new Set<number>();
-  const out: VMIInterfaceStatus[] = [];
-  for (const plan of interfacePlans(vmi.spec, namespace)) {
-    const mac =
-      podInterfaceMac(networkStatus, plan.podInterfaceName) ?? lower(plan.iface.macAddress);
-    const entry: VMIInterfaceStatus = {
-      name: plan.iface.name,
-      ...(mac ? { mac } : {}),
-      podInterfaceName: plan.podInterfaceName,
-    };
-    const guestMac = lower(observation?.nics.find((n) => n.name === plan.iface.name)?.guestMac);
-    if (guestMac) entry.guestMac = guestMac;
-    const lease = mac ? leaseFor?.(mac) : undefined;
-    if (lease)
-      entry.lease = {
-        ip: lease.ip,
-        macAddress: mac as string,
-        ...(lease.expires ? { expires: lease.expires } : {}),
-      };
-    const i = mac ? agent.findIndex((a, idx) => !matched.has(idx) && lower(a.mac) === mac) : -1;
-    if (i >= 0) {
-      matched.add(i);
-      const a = agent[i] as (typeof agent)[number];
-      entry.interfaceName = a.interfaceName;
-      if (a.ipAddresses.length > 0) entry.ipAddress = a.ipAddresses[0] as string;
-      entry.ipAddresses = [...a.ipAddresses];
-      entry.infoSource = 'domain, guest-agent';
-    } else entry.infoSource = 'domain';
-    entry.queueCount = 1;
-    out.push(entry);
-  }
-  agent.forEach((a, idx) => {
-    if (matched.has(idx)) return;
-    out.push({
-      interfaceName: a.interfaceName,
-      mac: lower(a.mac) as string,
-      ...(a.ipAddresses.length > 0 ? { ipAddress: a.ipAddresses[0] as string } : {}),
-      ipAddresses: [...a.ipAddresses],
-      infoSource: 'guest-agent',
-    });
-  });
-  return out;
-}
-
-/** Spec interfaces whose guest MAC differs from the platform's. */
-export function guestMacMismatches(statuses: VMIInterfaceStatus[]): GuestMacMismatch[] {
-  return statuses.flatMap((s) =>
-    s.name && s.mac && typeof s.guestMac === 'string' && s.guestMac !== s.mac
-      ? [
-          {
-            interface: s.name,
-            podInterfaceName: s.podInterfaceName ?? '',
-            platformMac: s.mac,
-            guestMac: s.guestMac,
-          },
-        ]
-      : [],
-  );
-}
-
-/** The condition message: what differs, what it breaks, that it reverts, and the two remedies. */
-export function mismatchMessage(
-  namespace: string,
-  vm: string,
-  mismatches: GuestMacMismatch[],
-): string {
-  return mismatches
-    .map((m) => {
-      let text =
-        `interface ${m.interface}: the guest uses MAC ${m.guestMac} but the platform assigned ${m.platformMac} ` +
-        `(pod interface ${m.podInterfaceName}). Frames from ${m.guestMac} are dropped by the network's spoof check: ` +
-        `no connectivity, no DHCP. The in-guest change reverts when the VM restarts. ` +
-        `To restore ${m.platformMac}: \`harrow drift restore ${vm} -n ${namespace}\` (or restart the VM). ` +
-        `To keep ${m.guestMac}: \`harrow drift adopt ${vm} -n ${namespace}\` puts it in the manifest, applied on restart.`;
-      if (m.heldBy && m.heldBy.namespace !== namespace) {
-        // The condition is readable by whoever may read this namespace; a holder elsewhere is not theirs to learn.
-        text +=
-          ` Note: ${m.guestMac} is allocated to a VM in another namespace: the two would clash on the network, and adopting it ` +
-          `is refused while that VM holds it.`;
-      } else if (m.heldBy) {
-        text +=
-          ` Note: ${m.guestMac} is allocated to VM ${m.heldBy.namespace}/${m.heldBy.name} (interface ${m.heldBy.interface}): ` +
-          `VM ${namespace}/${vm} and VM ${m.heldBy.namespace}/${m.heldBy.name} would clash on the network, and adopting it is refused while ` +
-          `${m.heldBy.namespace}/${m.heldBy.name} holds it.`;
-      }
-      return text;
-    })
-    .join(' ');
-}
 
 /** Whether the VMI already shows this observation (so the poll need not write). */
 function upToDate(
@@ -230,16 +123,19 @@ export function observerController(
     const observation = await runtime.observe(uid);
     if (!observation) return { requeueAfter: jitter(pollMs) };
     const leaseFor = await leasesOf(cached);
-    const statuses = interfaceStatuses(cached, netStatus, observation, leaseFor);
-    const mismatches = guestMacMismatches(statuses);
     const namespace = cached.metadata.namespace ?? 'default';
     const vmName =
       cached.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ??
       cached.metadata.name;
-    for (const m of mismatches) {
+    const observed = interfaceStatuses(cached, netStatus, observation, leaseFor);
+    // Who holds each drifted guest MAC in the pool (I/O here; the records are built purely from it).
+    const holders = new Map<string, MacHolder>();
+    for (const s of observed) {
+      const guestMac = driftedGuestMacOf(s);
+      if (guestMac === undefined || holders.has(guestMac)) continue;
       const holder = (await store.get({
         kind: 'MacAllocation',
-        name: macAllocationName(m.guestMac),
+        name: macAllocationName(guestMac),
       })) as MacAllocation | undefined;
       const owner = holder?.spec.owner;
       if (
@@ -247,27 +143,29 @@ export function observerController(
         holder.status?.state !== 'Quarantined' &&
         !(owner.namespace === namespace && owner.name === vmName)
       ) {
-        m.heldBy = { namespace: owner.namespace, name: owner.name, interface: owner.interface };
+        holders.set(
+          guestMac,
+          owner.namespace === namespace
+            ? { namespace: 'same', name: owner.name, interface: owner.interface }
+            : { namespace: 'other' },
+        );
       }
     }
-    const message =
-      mismatches.length > 0 ? mismatchMessage(namespace, vmName, mismatches) : undefined;
+    const nowIso = new Date(ctx.now()).toISOString();
+    const statusesFor = (o: VirtualMachineInstance, observedNow = observed): VMIInterfaceStatus[] =>
+      withMismatchRecords(observedNow, o.status?.interfaces, (m) => holders.get(m), nowIso);
+    const statuses = statusesFor(cached);
+    const mismatches = mismatchesOf(statuses);
+    const message = mismatchMessage(namespace, vmName, statuses);
     const metricValues = new Map(
-      statuses
-        .filter((s) => s.name)
-        .map((s) => [s.name as string, mismatches.some((m) => m.interface === s.name) ? 1 : 0]),
+      statuses.filter((s) => s.name).map((s) => [s.name as string, s.guestMacMismatch ? 1 : 0]),
     );
     if (upToDate(cached, statuses, observation, message)) {
       // The common poll result: nothing new, so no store round trip.
       publish(key, metricValues);
-      await mirrorOnVm(
-        `${namespace}/${vmName}`,
-        message,
-        'the guest uses the platform-assigned MAC on every interface again',
-      );
+      await mirrorOnVm(`${namespace}/${vmName}`, message, GUEST_MAC_RESTORED_MESSAGE);
       return { requeueAfter: jitter(pollMs) };
     }
-    const nowIso = new Date(ctx.now()).toISOString();
     let previous: Condition | undefined;
     let changed = false;
     const written = await updateWithRetry<VirtualMachineInstance>(
@@ -279,7 +177,7 @@ export function observerController(
         const conditions = (status.conditions ??= []);
         previous = conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH);
         // Recomputed on the stored object: its spec (MACs filled by the network plugin) may be newer than the cache's.
-        status.interfaces = interfaceStatuses(o, netStatus, observation, leaseFor);
+        status.interfaces = statusesFor(o, interfaceStatuses(o, netStatus, observation, leaseFor));
         if (observation.agent?.osInfo) status.guestOSInfo = observation.agent.osInfo;
         if (observation.agent)
           setCondition(conditions, { type: 'AgentConnected', status: 'True' }, nowIso);
@@ -307,18 +205,9 @@ export function observerController(
       await event(written, 'Warning', CONDITION_GUEST_MAC_MISMATCH, message);
       log.warn({ namespace, vm: vmName, mismatches }, 'guest MAC differs from the platform MAC');
     } else if (!message && previous) {
-      await event(
-        written,
-        'Normal',
-        'GuestMACRestored',
-        'the guest uses the platform-assigned MAC on every interface again',
-      );
+      await event(written, 'Normal', 'GuestMACRestored', GUEST_MAC_RESTORED_MESSAGE);
     }
-    await mirrorOnVm(
-      `${namespace}/${vmName}`,
-      message,
-      'the guest uses the platform-assigned MAC on every interface again',
-    );
+    await mirrorOnVm(`${namespace}/${vmName}`, message, GUEST_MAC_RESTORED_MESSAGE);
     return { requeueAfter: jitter(pollMs) };
   }
 

@@ -3,7 +3,7 @@
 import type { MacAllocation, Pod } from '../resources/types.ts';
 import { INDEX_VM, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { changed, objectKey, splitKey, type Result } from './framework.ts';
-import { instanceMacs } from './multus.ts';
+import { macsInUse } from '../network/macs-in-use.ts';
 import { interfacesOf } from '../resources/virtualmachine.ts';
 
 /** What pool-gc needs of the MAC allocation service. */
@@ -29,7 +29,7 @@ function referencedMacs(ctx: ControllerContext, key: string): Set<string> {
   };
   for (const iface of interfacesOf(ctx.informers.vms.get(key)?.spec.template?.spec))
     add(iface.macAddress);
-  for (const mac of instanceMacs(
+  for (const mac of macsInUse(
     ctx.informers.vmis.get(key),
     ctx.informers.pods.byIndex(INDEX_VM, key) as Pod[],
   ))

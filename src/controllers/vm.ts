@@ -29,11 +29,12 @@ import { INDEX_CREATED_BY, INDEX_VM, vmKeyOfPod, type ControllerContext } from '
 import { eventRecorder } from './events.ts';
 import { changed, objectKey, refFor, type Controller, type Result } from './framework.ts';
 import {
-  ANNOTATION_POD_NETWORK,
   nadRefOf,
   networkSelectionElements,
   podNetworkRequest,
-} from './multus.ts';
+} from '../network/interface-plans.ts';
+import { instanceMac } from '../network/mac-precedence.ts';
+import { ANNOTATION_POD_NETWORK } from '../network/multus.ts';
 import { deleteIfExists, updateWithRetry } from './optimistic-update.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -189,8 +190,8 @@ export function decide(
   return d;
 }
 
-/** The MAC each interface of a VMI runs with: the platform's (status, from network-status), else the spec's. */
-export function instanceMacs(vmi: VirtualMachineInstance): Record<string, string> {
+/** The MAC each interface of a VMI runs with, `{interface: mac}` (the one precedence rule's instanceMac). */
+export function instanceMacsByInterface(vmi: VirtualMachineInstance): Record<string, string> {
   const out: Record<string, string> = {};
   const status = new Map(
     (vmi.status?.interfaces ?? [])
@@ -198,8 +199,8 @@ export function instanceMacs(vmi: VirtualMachineInstance): Record<string, string
       .map((i) => [i.name as string, i.mac]),
   );
   for (const iface of vmi.spec.domain?.devices?.interfaces ?? []) {
-    const mac = status.get(iface.name) ?? iface.macAddress;
-    if (mac) out[iface.name] = mac.toLowerCase();
+    const mac = instanceMac({ spec: iface.macAddress, vmiStatus: status.get(iface.name) });
+    if (mac) out[iface.name] = mac;
   }
   return out;
 }
@@ -229,7 +230,7 @@ export function nonLiveUpdatableChanges(
 ): string[] {
   const changes: string[] = [];
   const running = vmi.spec;
-  const platform = instanceMacs(vmi);
+  const runningMacs = instanceMacsByInterface(vmi);
   const tIfs = template.domain?.devices?.interfaces ?? [];
   const rIfs = new Map((running.domain?.devices?.interfaces ?? []).map((i) => [i.name, i]));
   const tNames = tIfs.map((i) => i.name);
@@ -240,7 +241,7 @@ export function nonLiveUpdatableChanges(
     const r = rIfs.get(t.name);
     if (!r) continue;
     const tMac = t.macAddress?.toLowerCase();
-    const rMac = r.macAddress?.toLowerCase() ?? platform[t.name];
+    const rMac = runningMacs[t.name];
     if (tMac && rMac && tMac !== rMac)
       changes.push(`interface ${t.name}: macAddress ${rMac} → ${tMac}`);
     if (bindingOf(t) !== bindingOf(r as Interface))
@@ -367,7 +368,7 @@ const vmFingerprint = (vm: VirtualMachine): string =>
 
 const vmiFingerprintForVm = (vmi: VirtualMachineInstance): string =>
   `${vmi.metadata.uid}|${vmi.status?.phase}|${vmi.metadata.deletionTimestamp ?? ''}|` +
-  `${vmi.status?.conditions?.find((x) => x.type === 'Ready')?.status}|${JSON.stringify(vmi.spec)}|${JSON.stringify(instanceMacs(vmi))}`;
+  `${vmi.status?.conditions?.find((x) => x.type === 'Ready')?.status}|${JSON.stringify(vmi.spec)}|${JSON.stringify(instanceMacsByInterface(vmi))}`;
 
 export function vmController(ctx: ControllerContext): Controller {
   const { store, informers } = ctx;
@@ -419,7 +420,7 @@ export function vmController(ctx: ControllerContext): Controller {
       const stopped: VirtualMachine = structuredClone(current);
       const status = (stopped.status ??= {}) as VmStatus;
       delete status.stateChangeRequests;
-      status.previousMacs = instanceMacs(vmi);
+      status.previousMacs = instanceMacsByInterface(vmi);
       if (d.startFailure) status.startFailure = d.startFailure;
       // The remembered MACs and the VMI's deletion go together, so a crash in between cannot lose them.
       const [written] = await store.commit([

@@ -8,7 +8,7 @@ import {
 } from '../allocation/consistency.ts';
 import { allocationObject } from '../allocation/service.ts';
 import { auditRecord } from '../audit/record.ts';
-import { instanceMacs } from '../controllers/multus.ts';
+import { macsInUse } from '../network/macs-in-use.ts';
 import { macToNumber } from '../mac/mac.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import {
@@ -107,13 +107,13 @@ function instanceMacsByVm(s: Snapshot): Map<string, Set<string>> {
     set.add(mac.toLowerCase());
   };
   for (const vmi of s.vmis) {
-    for (const mac of instanceMacs(vmi, []))
+    for (const mac of macsInUse(vmi, []))
       add(key(vmi.metadata.namespace, ownerVm(vmi)?.name ?? vmi.metadata.name), mac);
   }
   for (const pod of s.pods) {
     const name = pod.metadata.labels?.[LABEL_VM_NAME];
     if (name !== undefined)
-      for (const mac of instanceMacs(undefined, [pod])) add(key(pod.metadata.namespace, name), mac);
+      for (const mac of macsInUse(undefined, [pod])) add(key(pod.metadata.namespace, name), mac);
   }
   return byVm;
 }

@@ -81,6 +81,12 @@ export function setCondition(conditions: Condition[], next: Condition, now: stri
   return true;
 }
 
+/** The condition of that type, when the list has one. */
+export const conditionOf = (
+  conditions: Condition[] | undefined,
+  type: string,
+): Condition | undefined => conditions?.find((c) => c.type === type);
+
 /** Removes a condition by type. Returns true when one was removed. */
 export function removeCondition(conditions: Condition[], type: string): boolean {
   const i = conditions.findIndex((c) => c.type === type);

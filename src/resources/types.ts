@@ -87,7 +87,40 @@ export interface VMIInterfaceStatus {
   linkState?: string;
   /** Harrow: the network's DHCP lease for `mac`, as its DHCP server has it. */
   lease?: { ip: string; macAddress: string; expires?: string };
+  /** Harrow: the MAC the guest's NIC uses (QMP rx-filter `main-mac`), on spec interfaces. */
+  guestMac?: string;
+  /** Harrow: set while `guestMac` differs from `mac` — the drift as data; messages are rendered from it. */
+  guestMacMismatch?: GuestMacMismatch;
   [field: string]: unknown;
+}
+
+/** Harrow: a spec interface whose guest uses a MAC other than the platform's. */
+export interface GuestMacMismatch {
+  /** The pod interface's MAC: what the spoof check lets through and the DHCP lease is bound to. */
+  platformMac: string;
+  guestMac: string;
+  /** When the observer first saw the guest on this MAC (RFC 3339). */
+  since: string;
+  /** Why they differ: the guest set its NIC's MAC itself (the platform never changes a running NIC's MAC). */
+  cause: 'GuestChangedMAC';
+  /**
+   * Another VM holds `guestMac` in the MAC pool, so the two clash on the network and adopting it is refused. Its name is
+   * given only when it is in the same namespace (the status is readable by whoever reads this namespace).
+   */
+  heldBy?: { namespace: 'same'; name: string; interface: string } | { namespace: 'other' };
+  /** What can be done, each one API call on the VM (subresources.harrow.io/v1). */
+  remedies: GuestMacRemedy[];
+}
+
+export interface GuestMacRemedy {
+  /** `restore-mac`: restart, the guest gets the platform MAC again; `adopt-guest-mac`: the guest's MAC into the manifest. */
+  action: 'restore-mac' | 'adopt-guest-mac';
+  /** The interface's MAC once the remedy is applied. */
+  macAddress: string;
+  /** Whether the API accepts it now (adopting is refused while another VM holds the MAC). */
+  available: boolean;
+  /** When it takes effect: at once (a restart), or at the VM's next restart. */
+  takesEffect: 'now' | 'next-restart';
 }
 
 export type VMIPhase =

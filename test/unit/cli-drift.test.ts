@@ -33,12 +33,24 @@ test('drift lists the drifted interface with the restore and adopt commands', ()
     interface: 'default',
     platformMac: '02:00:00:00:00:01',
     guestMac: '02:00:00:00:00:99',
+    since: '2026-12-04T10:00:00.000Z',
     message: MISMATCH_MESSAGE,
     remedies: {
       restore: 'harrow drift restore vm-a',
       adopt: 'harrow drift adopt vm-a default --restart',
     },
   });
+});
+
+test("drift offers adopt only when the status's record does: not while another VM holds the guest's MAC", () => {
+  const { vm, vmi, pod } = driftedVm();
+  const record = vmi.status!.interfaces![0]!.guestMacMismatch!;
+  record.heldBy = { namespace: 'other' };
+  record.remedies = record.remedies.map((r) =>
+    r.action === 'adopt-guest-mac' ? { ...r, available: false } : r,
+  );
+  const [e] = driftEntries([vm], [vmi], [pod]);
+  assert.deepEqual(e!.remedies, { restore: 'harrow drift restore vm-a' });
 });
 
 test('drift in another namespace repeats -n in the remedies; a condition without a readable MAC still shows', () => {

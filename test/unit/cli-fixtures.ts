@@ -1,6 +1,7 @@
 // Objects shaped as Harrow serves them (VM, VMI, launcher Pod with network-status), for the CLI's unit tests.
 import type { CliIO } from '../../src/cli/context.ts';
 import { run } from '../../src/cli/program.ts';
+import { mismatchMessage, remediesFor } from '../../src/network/drift.ts';
 import type { Condition } from '../../src/resources/meta.ts';
 import type {
   Pod,
@@ -88,49 +89,54 @@ export function podFixture(vmi: VirtualMachineInstance, networkStatus: unknown[]
   };
 }
 
-/** The observer's wording (src/controllers/observer.ts mismatchMessage). */
-export const MISMATCH_MESSAGE =
-  'interface default: the guest uses MAC 02:00:00:00:00:99 but the platform assigned 02:00:00:00:00:01 (pod interface eth0). ' +
-  "Frames from 02:00:00:00:00:99 are dropped by the network's spoof check: no connectivity, no DHCP. The in-guest change reverts when the VM restarts. " +
-  'To restore 02:00:00:00:00:01: `harrow drift restore vm-a -n default` (or restart the VM). ' +
-  'To keep 02:00:00:00:00:99: `harrow drift adopt vm-a -n default` puts it in the manifest, applied on restart.';
+/** The status.interfaces the observer writes for that guest: the declared guestMac and its mismatch record. */
+function driftedStatuses(): VMIInterfaceStatus[] {
+  return [
+    {
+      name: 'default',
+      mac: '02:00:00:00:00:01',
+      podInterfaceName: 'eth0',
+      guestMac: '02:00:00:00:00:99',
+      infoSource: 'domain',
+      guestMacMismatch: {
+        platformMac: '02:00:00:00:00:01',
+        guestMac: '02:00:00:00:00:99',
+        since: '2026-12-04T10:00:00.000Z',
+        cause: 'GuestChangedMAC',
+        remedies: remediesFor('02:00:00:00:00:01', '02:00:00:00:00:99', undefined),
+      },
+    },
+    {
+      interfaceName: 'eth0',
+      mac: '02:00:00:00:00:99',
+      ipAddresses: [],
+      infoSource: 'guest-agent',
+    },
+    {
+      interfaceName: 'lo',
+      mac: '00:00:00:00:00:00',
+      ipAddresses: ['127.0.0.1'],
+      infoSource: 'guest-agent',
+    },
+  ];
+}
+
+/** The GuestMACMismatch message the observer renders from those records. */
+export const MISMATCH_MESSAGE = mismatchMessage('default', 'vm-a', driftedStatuses()) as string;
 
 /** A guest that changed eth0's MAC from the platform's 02:00:00:00:00:01 to 02:00:00:00:00:99 (KubeVirt's status shape plus
  * Harrow's `guestMac`, as the observer writes it). */
 export function driftedVm(): { vm: VirtualMachine; vmi: VirtualMachineInstance; pod: Pod } {
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }]);
-  const vmi = vmiFixture(
-    vm,
-    [
-      {
-        name: 'default',
-        mac: '02:00:00:00:00:01',
-        podInterfaceName: 'eth0',
-        guestMac: '02:00:00:00:00:99',
-        infoSource: 'domain',
-      },
-      {
-        interfaceName: 'eth0',
-        mac: '02:00:00:00:00:99',
-        ipAddresses: [],
-        infoSource: 'guest-agent',
-      },
-      {
-        interfaceName: 'lo',
-        mac: '00:00:00:00:00:00',
-        ipAddresses: ['127.0.0.1'],
-        infoSource: 'guest-agent',
-      },
-    ],
-    [
-      {
-        type: 'GuestMACMismatch',
-        status: 'True',
-        reason: 'GuestChangedMAC',
-        message: MISMATCH_MESSAGE,
-      },
-    ],
-  );
+  const statuses = driftedStatuses();
+  const vmi = vmiFixture(vm, statuses, [
+    {
+      type: 'GuestMACMismatch',
+      status: 'True',
+      reason: 'GuestChangedMAC',
+      message: MISMATCH_MESSAGE,
+    },
+  ]);
   const pod = podFixture(vmi, [
     {
       name: 'harrow-pod-network',

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startControllers } from '../../src/controllers/index.ts';
-import { resolveGuestMac } from '../../src/controllers/mac-precedence.ts';
 import type { GuestSpec, Runtime } from '../../src/runtime/types.ts';
 import { createSimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
@@ -14,20 +13,6 @@ import {
   waitFor,
   waitForEvent,
 } from './controllers-harness.ts';
-
-describe('resolveGuestMac (KubeVirt precedence)', () => {
-  test('the spec MAC wins over the pod interface MAC', () => {
-    assert.equal(resolveGuestMac('02:00:00:00:00:01', '02:00:00:00:00:02'), '02:00:00:00:00:01');
-  });
-  test('without a spec MAC the pod interface MAC is used', () => {
-    assert.equal(resolveGuestMac(undefined, '02:00:00:00:00:02'), '02:00:00:00:00:02');
-    assert.equal(resolveGuestMac('', '02:00:00:00:00:02'), '02:00:00:00:00:02');
-  });
-  test('no MAC at all is undefined; case is normalised', () => {
-    assert.equal(resolveGuestMac(undefined, undefined), undefined);
-    assert.equal(resolveGuestMac('02:AB:00:00:00:01', undefined), '02:ab:00:00:00:01');
-  });
-});
 
 /** The sim runtime, with the GuestSpecs it was given recorded. */
 function recording(runtime: Runtime): { runtime: Runtime; started: GuestSpec[] } {

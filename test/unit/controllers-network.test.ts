@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { nadAdmission } from '../../src/apiserver/admission/nad.ts';
-import { podInterfaceName } from '../../src/controllers/multus.ts';
+import { podInterfaceName } from '../../src/network/interface-plans.ts';
 import { Invalid } from '../../src/resources/errors.ts';
 import {
   nadNetwork,

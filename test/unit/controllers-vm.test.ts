@@ -14,7 +14,7 @@ import {
   nonLiveUpdatableChanges,
   RESTART_REQUIRED_MESSAGE,
 } from '../../src/controllers/vm.ts';
-import { podInterfaceName } from '../../src/controllers/multus.ts';
+import { podInterfaceName } from '../../src/network/interface-plans.ts';
 import {
   getVm,
   getVmi,

@@ -147,19 +147,35 @@ describe('NIC view: platform MAC from the pod, guest MAC from the agent', () => 
     assert.equal(n?.drift, true);
   });
 
-  it('trusts the GuestMACMismatch condition and takes the guest MAC from its message', () => {
-    const message = `interface nic-1: the platform assigned ${PLATFORM} but the guest uses ${GUEST}`;
+  it("shows the observer's drift record, and never reads the condition's message", () => {
+    const record = {
+      platformMac: PLATFORM,
+      guestMac: GUEST,
+      since: '2026-12-04T10:00:00.000Z',
+      cause: 'GuestChangedMAC' as const,
+      heldBy: { namespace: 'other' as const },
+      remedies: [],
+    };
     const [n] = nicViews(
       vm(PLATFORM),
       vmi(
-        [{ name: 'nic-1', mac: PLATFORM, infoSource: 'domain' }],
-        [{ type: 'GuestMACMismatch', status: 'True', message }],
+        [{ name: 'nic-1', mac: PLATFORM, infoSource: 'domain', guestMacMismatch: record }],
+        [{ type: 'GuestMACMismatch', status: 'True', message: 'nic-1: 02:00:00:00:00:99' }],
       ),
       pod(PLATFORM),
     );
     assert.equal(n?.drift, true);
     assert.equal(n?.guestMac, GUEST);
-    assert.equal(n?.driftMessage, message);
+    assert.deepEqual(n?.mismatch, record);
+    const [plain] = nicViews(
+      vm(PLATFORM),
+      vmi(
+        [{ name: 'nic-1', mac: PLATFORM, infoSource: 'domain' }],
+        [{ type: 'GuestMACMismatch', status: 'True', message: 'nic-1: 02:00:00:00:00:99' }],
+      ),
+      pod(PLATFORM),
+    );
+    assert.deepEqual([plain?.drift, plain?.guestMac], [false, undefined]);
   });
 
   it('a MAC changed in the manifest is pending until the pod has it', () => {

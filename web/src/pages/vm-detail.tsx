@@ -1,6 +1,6 @@
 // One VM: banners for what needs the operator (restart required, drift, connectivity), and tabs Basics, Networks, Events, Audit.
 import { useState, type ReactNode } from 'react';
-import type { Condition, KubeObject } from '../../../src/resources/meta.ts';
+import { conditionOf, type Condition, type KubeObject } from '../../../src/resources/meta.ts';
 import type { AuditRecord, KubeEvent, VirtualMachine } from '../../../src/resources/types.ts';
 import { ApiError } from '../api/client.ts';
 import { paths } from '../api/paths.ts';
@@ -12,7 +12,7 @@ import { Banner } from '../components/banner.tsx';
 import { Tabs } from '../components/tabs.tsx';
 import { Age, localTime } from '../components/time.tsx';
 import { filterAudit, emptyAuditFilter } from '../model/audit.ts';
-import { conditionOf, launcherPodOf, nicViews, type NicView } from '../model/nics.ts';
+import { launcherPodOf, nicViews, type NicView } from '../model/nics.ts';
 import {
   actionsFor,
   cpuOf,
@@ -553,6 +553,10 @@ function DriftExplanation(props: {
   const platform = n.platformMac ?? 'the assigned address';
   const name = props.vm.metadata.name;
   const adopted = n.guestMac !== undefined && n.specMac === n.guestMac;
+  // The remedies the observer's record offers (both when only KubeVirt's status shape is there).
+  const adoptRemedy = n.mismatch?.remedies.find((r) => r.action === 'adopt-guest-mac');
+  const adoptable = adoptRemedy === undefined || adoptRemedy.available;
+  const heldBy = n.mismatch?.heldBy;
   const adopt = async (): Promise<void> => {
     if (!n.guestMac) return;
     setAdopting(true);
@@ -591,7 +595,16 @@ function DriftExplanation(props: {
           on the next restart the guest gets {platform} back — the in-guest change does not survive.
         </li>
       </ul>
-      {n.driftMessage ? <p className="muted small">Observer: {n.driftMessage}</p> : null}
+      {n.mismatch ? (
+        <p className="muted small">
+          Seen since {localTime(n.mismatch.since)}.
+          {heldBy?.namespace === 'same'
+            ? ` ${guest} is allocated to VM ${heldBy.name} (interface ${heldBy.interface}): the two clash on the network, and adopting it is refused while that VM holds it.`
+            : heldBy
+              ? ` ${guest} is allocated to a VM in another namespace: the two clash on the network, and adopting it is refused while that VM holds it.`
+              : ''}
+        </p>
+      ) : null}
       <h3>Remedies</h3>
       <div className="remedies">
         <div>
@@ -611,7 +624,7 @@ function DriftExplanation(props: {
           <button
             type="button"
             className="btn"
-            disabled={adopting || adopted || n.guestMac === undefined}
+            disabled={adopting || adopted || !adoptable || n.guestMac === undefined}
             onClick={() => void adopt()}
           >
             {adopted ? `${guest} adopted — restart to apply` : `Adopt ${guest} in the manifest`}

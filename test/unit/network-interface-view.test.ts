@@ -1,12 +1,9 @@
-// Which MAC is the platform's and which the guest's, per interface: the precedence rules behind get, describe and drift.
+// The per-interface view the API tables, the CLI and the web UI render: which MAC is the platform's and which the guest's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  interfaceViews,
-  macFromMismatchMessage,
-  platformEntryFor,
-} from '../../src/cli/interfaces.ts';
-import { driftedVm, MISMATCH_MESSAGE, podFixture, vmFixture, vmiFixture } from './cli-fixtures.ts';
+import { interfaceViews } from '../../src/network/interface-view.ts';
+import { networkStatusEntryFor } from '../../src/network/multus.ts';
+import { driftedVm, podFixture, vmFixture, vmiFixture } from './cli-fixtures.ts';
 
 test('in sync: platform MAC from the pod network-status, guest MAC and IPs from the matched guest-agent entry', () => {
   const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }]);
@@ -103,27 +100,39 @@ test('KubeVirt shape only (no guestMac): the one unmatched guest-agent entry is 
   );
 });
 
-test('with two interfaces the GuestMACMismatch message decides which one drifted', () => {
+test("with two interfaces the status's mismatch records say which one drifted, whatever the condition's message says", () => {
   const vm = vmFixture('vm-a', [
     { name: 'default', mac: '02:00:00:00:00:01' },
     { name: 'data', mac: '02:00:00:00:00:02', network: 'net1' },
   ]);
+  const record = (platformMac: string, guestMac: string) => ({
+    platformMac,
+    guestMac,
+    since: '2026-12-04T10:00:00.000Z',
+    cause: 'GuestChangedMAC' as const,
+    remedies: [],
+  });
   const vmi = vmiFixture(
     vm,
     [
-      { name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', infoSource: 'domain' },
-      { name: 'data', mac: '02:00:00:00:00:02', podInterfaceName: 'pod1a2b', infoSource: 'domain' },
+      {
+        name: 'default',
+        mac: '02:00:00:00:00:01',
+        podInterfaceName: 'eth0',
+        infoSource: 'domain',
+        guestMacMismatch: record('02:00:00:00:00:01', '02:00:00:00:00:66'),
+      },
+      {
+        name: 'data',
+        mac: '02:00:00:00:00:02',
+        podInterfaceName: 'pod1a2b',
+        infoSource: 'domain',
+        guestMacMismatch: record('02:00:00:00:00:02', '02:00:00:00:00:55'),
+      },
       { interfaceName: 'eth1', mac: '02:00:00:00:00:55', infoSource: 'guest-agent' },
       { interfaceName: 'eth0', mac: '02:00:00:00:00:66', infoSource: 'guest-agent' },
     ],
-    [
-      {
-        type: 'GuestMACMismatch',
-        status: 'True',
-        message:
-          'interface data: guest 02:00:00:00:00:55, platform 02:00:00:00:00:02; interface default: guest 02:00:00:00:00:66, platform 02:00:00:00:00:01',
-      },
-    ],
+    [{ type: 'GuestMACMismatch', status: 'True', message: 'anything at all: 02:00:00:00:00:99' }],
   );
   const pod = podFixture(vmi, [
     { name: 'harrow-pod-network', interface: 'eth0', mac: '02:00:00:00:00:01', default: true },
@@ -131,12 +140,30 @@ test('with two interfaces the GuestMACMismatch message decides which one drifted
   ]);
   const views = interfaceViews(vm, vmi, pod);
   assert.deepEqual(
-    views.map((v) => [v.name, v.platformMac, v.guestMac, v.guestInterfaceName]),
+    views.map((v) => [v.name, v.platformMac, v.guestMac, v.guestInterfaceName, v.mismatch]),
     [
-      ['default', '02:00:00:00:00:01', '02:00:00:00:00:66', 'eth0'],
-      ['data', '02:00:00:00:00:02', '02:00:00:00:00:55', 'eth1'],
+      ['default', '02:00:00:00:00:01', '02:00:00:00:00:66', 'eth0', true],
+      ['data', '02:00:00:00:00:02', '02:00:00:00:00:55', 'eth1', true],
     ],
   );
+  assert.equal(views[1]!.guestMacMismatch?.guestMac, '02:00:00:00:00:55');
+});
+
+test('a condition without records names no guest MAC: its message is never parsed', () => {
+  const vm = vmFixture('vm-a', [{ name: 'default', mac: '02:00:00:00:00:01' }]);
+  const vmi = vmiFixture(
+    vm,
+    [{ name: 'default', mac: '02:00:00:00:00:01', podInterfaceName: 'eth0', infoSource: 'domain' }],
+    [
+      {
+        type: 'GuestMACMismatch',
+        status: 'True',
+        message: 'interface default: guest 02:00:00:00:00:99',
+      },
+    ],
+  );
+  const [v] = interfaceViews(vm, vmi, undefined);
+  assert.deepEqual([v!.guestMac, v!.mismatch], [undefined, false]);
 });
 
 test('a manifest MAC the running instance does not have yet is pending a restart', () => {
@@ -166,38 +193,9 @@ test('network-status entry: by pod interface, else namespace-qualified network n
     { name: 'harrow-pod-network', interface: 'eth0', mac: 'a', default: true },
     { name: 'prod/net1', interface: 'pod9', mac: 'b' },
   ];
-  assert.equal(platformEntryFor(entries, 'pod9', 'pod', 'prod')?.mac, 'b');
-  assert.equal(platformEntryFor(entries, undefined, 'net1', 'prod')?.mac, 'b');
-  assert.equal(platformEntryFor(entries, undefined, 'prod/net1', 'other')?.mac, 'b');
-  assert.equal(platformEntryFor(entries, undefined, 'pod', 'prod')?.mac, 'a');
-  assert.equal(platformEntryFor(entries, undefined, 'net2', 'prod'), undefined);
-});
-
-test("mismatch message in the observer's wording, one sentence group per interface", () => {
-  const two =
-    MISMATCH_MESSAGE +
-    ' interface data: the guest uses MAC 02:00:00:00:00:55 but the platform assigned 02:00:00:00:00:02 (pod interface pod1). To restore 02:00:00:00:00:02: …';
-  assert.equal(
-    macFromMismatchMessage(two, 'default', '02:00:00:00:00:01', false),
-    '02:00:00:00:00:99',
-  );
-  assert.equal(
-    macFromMismatchMessage(two, 'data', '02:00:00:00:00:02', false),
-    '02:00:00:00:00:55',
-  );
-});
-
-test('mismatch message: the MAC other than the platform one in the clause naming the interface', () => {
-  const m =
-    'interface net-1: guest 02:00:00:00:00:55 (platform 02:00:00:00:00:02); interface net: guest 02:00:00:00:00:66';
-  assert.equal(macFromMismatchMessage(m, 'net', '02:00:00:00:00:01', false), '02:00:00:00:00:66');
-  assert.equal(macFromMismatchMessage(m, 'net-1', '02:00:00:00:00:02', false), '02:00:00:00:00:55');
-  assert.equal(
-    macFromMismatchMessage('guest uses 02:00:00:00:00:09', 'default', '02:00:00:00:00:01', true),
-    '02:00:00:00:00:09',
-  );
-  assert.equal(
-    macFromMismatchMessage('guest uses 02:00:00:00:00:09', 'default', '02:00:00:00:00:01', false),
-    undefined,
-  );
+  assert.equal(networkStatusEntryFor(entries, 'pod9', undefined, 'prod')?.mac, 'b');
+  assert.equal(networkStatusEntryFor(entries, undefined, 'net1', 'prod')?.mac, 'b');
+  assert.equal(networkStatusEntryFor(entries, undefined, 'prod/net1', 'other')?.mac, 'b');
+  assert.equal(networkStatusEntryFor(entries, undefined, undefined, 'prod')?.mac, 'a');
+  assert.equal(networkStatusEntryFor(entries, undefined, 'net2', 'prod'), undefined);
 });
