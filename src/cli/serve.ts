@@ -7,6 +7,7 @@ import type { HarrowOptions, RunningHarrow } from '../server/harrow.ts';
 import { HarrowClient } from '../client/client.ts';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
+import { validateDns1123Label } from '../resources/names.ts';
 import { CliError, UsageError, type CliIO } from './context.ts';
 import { ensureDemo } from './demo.ts';
 
@@ -16,6 +17,21 @@ export interface ServerFile {
   url: string;
   pid: number;
   [field: string]: unknown;
+}
+
+/** `--global-namespaces a,b` (empty: none, so every workload uses only its own namespace's networks). */
+function globalNamespacesFlag(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    const causes = validateDns1123Label(name, '--global-namespaces');
+    if (causes.length > 0)
+      throw new UsageError(`serve: --global-namespaces ${name}: ${causes[0]!.message}`, 'serve');
+  }
+  return names;
 }
 
 /** `<dataDir>/server.json` when it names a process that is still alive. */
@@ -211,6 +227,8 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --etcd URL[,URL...]        keep state in this etcd cluster instead of DIR/harrow.db; run as many replicas as you
                              like on it: all serve the API, the leader (an etcd lease) runs the controllers
   --etcd-prefix PREFIX       key prefix in etcd (default /harrow)
+  --global-namespaces NS,... namespaces whose networks (NetworkAttachmentDefinitions) VMs of every namespace may use;
+                             others only in their own namespace, as Multus's namespaceIsolation (default: default)
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
     'data-dir': { type: 'string' },
@@ -229,6 +247,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     'no-local-node': { type: 'boolean' },
     etcd: { type: 'string' },
     'etcd-prefix': { type: 'string' },
+    'global-namespaces': { type: 'string' },
   },
   async run(ctx, args) {
     expectPositionals(args.positionals, [], 'serve');
@@ -250,6 +269,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
     const limits = limitFlags(v);
     const store = storeFlags(v);
+    const globalNamespaces = globalNamespacesFlag(v['global-namespaces'] as string | undefined);
     const other = liveServerFile(dataDir);
     if (other)
       throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
@@ -265,6 +285,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
       ...(v['no-local-node'] === true ? { localNode: false } : {}),
       ...(store ? { store } : {}),
+      ...(globalNamespaces ? { globalNetworkNamespaces: globalNamespaces } : {}),
     };
     const signal = untilSignal(ctx.io);
     // Loaded here, not at the top, so that every other command starts without the server's dependencies.

@@ -94,3 +94,7 @@ export function removeCondition(conditions: Condition[], type: string): boolean 
   conditions.splice(i, 1);
   return true;
 }
+
+/** A JSON object (not null, not an array): what a field of an incoming manifest must be before it is read further. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -8,6 +8,7 @@ import { checkPoolConsistency } from '../allocation/consistency.ts';
 import { MacAllocationService } from '../allocation/service.ts';
 import { macPoolAdmission } from '../apiserver/admission/macpool.ts';
 import { nadAdmission } from '../apiserver/admission/nad.ts';
+import { networkNamespaceAdmission } from '../apiserver/admission/network-namespace.ts';
 import { auditRecordAdmission } from '../apiserver/admission/auditrecord.ts';
 import { namespaceAdmission } from '../apiserver/admission/namespace.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
@@ -60,6 +61,11 @@ export interface HarrowOptions {
    * cluster; every replica serves the API, the controllers run only on the one holding the leader lease.
    */
   store?: StoreChoice;
+  /**
+   * Namespaces whose NetworkAttachmentDefinitions a VM or VMI of any namespace may use (Multus's globalNamespaces under
+   * namespaceIsolation); others must be in the workload's own namespace. Default ['default'].
+   */
+  globalNetworkNamespaces?: string[];
 }
 
 export type StoreChoice =
@@ -160,6 +166,10 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const running: { controllers?: Controllers; nodeSide?: Controllers } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
   const admission = [
+    // Before MAC admission: a workload on another tenant's network is refused before any MAC is planned for it.
+    networkNamespaceAdmission(
+      options.globalNetworkNamespaces ? { globalNamespaces: options.globalNetworkNamespaces } : {},
+    ),
     virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
     nadAdmission(store),
     macPoolAdmission(store),

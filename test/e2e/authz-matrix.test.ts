@@ -649,6 +649,88 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     assert.match(own.body.message ?? '', /in use by a\/guest/);
   });
 
+  it('a workload attaches only to networks of its own namespace and of the global ones (Multus namespaceIsolation)', async () => {
+    const shared = manifest('NetworkAttachmentDefinition', 'shared', 'default');
+    const made = await admin(
+      'POST',
+      '/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions',
+      shared,
+    );
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const vmOn = (name: string, network: string): VirtualMachine => {
+      const vm = virtualMachine(name, { runStrategy: 'Halted', network });
+      vm.metadata.namespace = 'a';
+      return vm;
+    };
+    const vms = '/apis/kubevirt.io/v1/namespaces/a/virtualmachines';
+    const causesOf = (a: Answer): Array<{ field?: string; message?: string }> =>
+      (a.body as { details?: { causes?: Array<{ field?: string; message?: string }> } }).details
+        ?.causes ?? [];
+    // Another tenant's network: refused at admission for the operator of a, and for the admin too (as Multus does,
+    // the rule is about the workload's namespace, not the user).
+    for (const role of ['operator', 'admin'] as const) {
+      const r = await call(role, 'POST', vms, vmOn(`iso-${role}`, 'b/lan'));
+      assert.equal(r.status, 422, `${role}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.reason, 'Invalid');
+      const cause = causesOf(r).find(
+        (c) => c.field === 'spec.template.spec.networks[0].multus.networkName',
+      );
+      assert.ok(cause, JSON.stringify(r.body));
+      assert.match(cause.message ?? '', /namespace "b"/);
+    }
+    // A bare VMI is held to the same rule, at its own field path.
+    const vmi = {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: { name: 'iso-vmi', namespace: 'a' },
+      spec: vmOn('iso-vmi', 'b/lan').spec.template.spec,
+    };
+    const bare = await call(
+      'operator',
+      'POST',
+      '/apis/kubevirt.io/v1/namespaces/a/virtualmachineinstances',
+      vmi,
+    );
+    assert.equal(bare.status, 422, JSON.stringify(bare.body));
+    assert.ok(causesOf(bare).some((c) => c.field === 'spec.networks[0].multus.networkName'));
+    // An update that moves a VM onto another tenant's network is refused too.
+    const own = await call('operator', 'POST', vms, vmOn('iso-own', 'a/lan'));
+    assert.equal(own.status, 201, JSON.stringify(own.body));
+    const moved = await call(
+      'operator',
+      'PATCH',
+      `${vms}/iso-own`,
+      [
+        {
+          op: 'replace',
+          path: '/spec/template/spec/networks/0/multus/networkName',
+          value: 'b/lan',
+        },
+      ],
+      'application/json-patch+json',
+    );
+    assert.equal(moved.status, 422, JSON.stringify(moved.body));
+    // Its own namespace's networks and the global namespace's (default) are fine.
+    for (const [name, network] of [
+      ['iso-bare', 'lan'],
+      ['iso-global', 'default/shared'],
+    ] as const) {
+      const r = await call('operator', 'POST', vms, vmOn(name, network));
+      assert.equal(r.status, 201, `${network}: ${JSON.stringify(r.body)}`);
+    }
+    for (const name of ['iso-own', 'iso-bare', 'iso-global'])
+      assert.equal((await admin('DELETE', `${vms}/${name}`)).status, 200);
+    assert.equal(
+      (
+        await admin(
+          'DELETE',
+          '/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions/shared',
+        )
+      ).status,
+      200,
+    );
+  });
+
   it('tokens are stored only as hashes, listed without secrets, and a revoked token is refused at once (401) and its watch ends', async () => {
     const listed = await server.cli(['token', 'list', '-o', 'json']);
     assert.equal(listed.code, 0, listed.stderr);
