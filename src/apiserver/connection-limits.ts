@@ -50,12 +50,14 @@ export function closeAfterReply(reply: FastifyReply): void {
 
 /**
  * Answers 504 Timeout when a request's handler has not answered within the bound, as kube-apiserver does, and closes the
- * connection. A watch's stream has begun by then (its headers are sent) and is left alone.
+ * connection. A watch's stream has begun by then (its headers are sent) and is left alone; a route marked `longRunning`
+ * (guest-exec) bounds its own time.
  */
 export function registerRequestTimeout(app: FastifyInstance, limits: ConnectionLimits = {}): void {
   const ms = (limits.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000;
   const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
   app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.longRunning) return;
     const timer = setTimeout(() => {
       if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) return;
       const status = statusOf(

@@ -5,6 +5,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** No bearer token needed: health probes, and static files a plugin (the web UI) serves to browsers. */
     public?: boolean;
+    /**
+     * Exempt from the request timeout, as Kubernetes' long-running requests (exec, watch) are: the route bounds its own
+     * time (guest-exec by its timeoutSeconds).
+     */
+    longRunning?: boolean;
     /** Set by Harrow's API routes: authorization and the audit of failed writes read it. */
     harrow?: HarrowRouteConfig;
   }

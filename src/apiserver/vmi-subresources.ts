@@ -164,7 +164,12 @@ export function registerVmiSubresources(app: FastifyInstance, deps: VmiSubresour
 
   app.post(
     '/apis/subresources.harrow.io/v1/namespaces/:namespace/virtualmachineinstances/:name/guest-exec',
-    { config: { harrow: { kind: 'VirtualMachineInstance', verb: 'guest-exec', audited: true } } },
+    {
+      config: {
+        harrow: { kind: 'VirtualMachineInstance', verb: 'guest-exec', audited: true },
+        longRunning: true,
+      },
+    },
     async (request: VmiRequest): Promise<ExecResult> => {
       const exec = parseGuestExec(request.body);
       const { vmi, runtime } = await connectedGuest(request, 'guest-exec');

@@ -208,6 +208,32 @@ describe('request time', () => {
     assert.equal(((await r.body.json()) as { reason: string }).reason, 'Timeout');
   });
 
+  it('leaves a long-running route (guest-exec) to its own bound', async () => {
+    let release = (): void => {};
+    h = await startServer({
+      limits: { requestTimeoutSeconds: 1 },
+      plugins: [
+        async (app) => {
+          app.get('/exec-like', { config: { longRunning: true } }, async () => {
+            await new Promise<void>((resolve) => (release = resolve));
+            return { done: true };
+          });
+        },
+      ],
+    });
+    const base = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const answer = request(`${base}/exec-like`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    // Past the bound (a slow client opened later has been cut off), the route is still working; then it answers.
+    const slow = await rawClient(base);
+    slow.socket.write(postHead(100, TOKEN));
+    dribble(slow, 'x'.repeat(100));
+    await within(slow.closed, 30_000, 'the slow client cut off');
+    release();
+    const r = await within(answer, 30_000, 'the long-running route answered');
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(await r.body.json(), { done: true });
+  });
+
   it('leaves a watch open past the request bound: it still delivers', async () => {
     h = await startServer({ limits: { requestTimeoutSeconds: 1 } });
     const base = await h.app.listen({ host: '127.0.0.1', port: 0 });
