@@ -2,6 +2,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Folders above the pure ones, and runtime implementations only the composition roots (server, agent) may import.
+const TOP = ['controllers', 'apiserver', 'agent', 'server', 'cli'];
+const ABOVE_NETWORK = ['store', 'client', 'runtime', 'allocation', 'fsck', ...TOP];
+const RUNTIME_IMPLEMENTATIONS = ['runtime/sim', 'runtime/qemu'];
+const PURE = new Set(['resources', 'maintenance', 'network']);
+
 const layer = (files, patterns) => ({
   files,
   rules: { 'no-restricted-imports': ['error', { patterns }] },
@@ -48,50 +54,72 @@ export default tseslint.config(
       },
     ],
   ),
-  layer(
-    ['src/resources/**'],
-    [
-      {
-        group: [
-          '../store/**',
-          '../apiserver/**',
-          '../controllers/**',
-          '../runtime/**',
-          '../cli/**',
-          'node:fs*',
-          'node:child_process',
-        ],
-        message: 'resources know types and validation only.',
-      },
+  // The rest of the graph, one entry per folder: what it must never import (DESIGN §7's order, bottom to top:
+  // mac → pool, resources → maintenance, network, audit → store, client, runtime → allocation → fsck → controllers,
+  // apiserver → agent → server → cli). Each folder's one entry holds all its rules (a later entry would replace it).
+  ...Object.entries({
+    resources: [...ABOVE_NETWORK, 'network', 'maintenance', 'audit', 'pool'],
+    maintenance: [...ABOVE_NETWORK, 'network', 'audit', 'pool'],
+    network: [...ABOVE_NETWORK, 'maintenance', 'audit', 'pool'],
+    audit: [...ABOVE_NETWORK, 'network', 'maintenance', 'pool'],
+    store: ['runtime', 'client', 'allocation', 'fsck', ...TOP, 'network', 'maintenance', 'pool'],
+    client: ['runtime', 'store', 'allocation', 'fsck', ...TOP, 'audit', 'maintenance', 'pool'],
+    runtime: ['store', 'client', 'allocation', 'fsck', ...TOP, 'audit', 'maintenance', 'pool'],
+    allocation: ['runtime', 'client', 'fsck', ...TOP],
+    fsck: ['runtime', 'client', ...TOP],
+    controllers: [
+      'client',
+      'fsck',
+      'apiserver',
+      'agent',
+      'server',
+      'cli',
+      ...RUNTIME_IMPLEMENTATIONS,
     ],
+    apiserver: [
+      'client',
+      'fsck',
+      'controllers',
+      'agent',
+      'server',
+      'cli',
+      ...RUNTIME_IMPLEMENTATIONS,
+    ],
+    agent: ['server', 'cli'],
+    server: ['cli'],
+  }).map(([folder, forbidden]) =>
+    layer(
+      [`src/${folder}/**`],
+      [
+        {
+          group: [
+            ...forbidden.flatMap((f) => [`../${f}/**`, `../../${f}/**`, `../../../${f}/**`]),
+            // The one shared logger factory of the two processes (serve, agent) lives in server/ for now.
+            ...(folder === 'agent' ? ['!../server/logger.ts'] : []),
+          ],
+          message: `src/${folder} must not import that folder: imports point down DESIGN §7's order (eslint.config.js).`,
+        },
+        ...(PURE.has(folder)
+          ? [
+              {
+                group: ['node:fs*', 'node:child_process', 'node:net'],
+                message: `src/${folder} does no I/O.`,
+              },
+            ]
+          : []),
+      ],
+    ),
   ),
+  // The web UI uses only the pure modules of src/ (it runs in a browser).
   layer(
-    ['src/apiserver/**', 'src/controllers/**'],
+    ['web/src/**'],
     [
       {
-        group: [
-          '../runtime/sim/**',
-          '../runtime/qemu/**',
-          '../../runtime/sim/**',
-          '../../runtime/qemu/**',
-        ],
+        group: ['**/src/*/**', '!**/src/mac/**', '!**/src/resources/**', '!**/src/network/**'],
         message:
-          'apiserver and controllers depend on the Runtime interface, never on an implementation.',
+          'the web UI imports only src/mac, src/resources and src/network (pure, browser-safe).',
       },
-    ],
-  ),
-  layer(
-    ['src/runtime/**'],
-    [
-      {
-        group: [
-          '../apiserver/**',
-          '../../apiserver/**',
-          '../controllers/**',
-          '../../controllers/**',
-        ],
-        message: 'a runtime never imports the apiserver or controllers.',
-      },
+      { group: ['node:*'], message: 'the web UI runs in a browser.' },
     ],
   ),
 );

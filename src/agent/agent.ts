@@ -12,7 +12,7 @@ import {
 } from '../controllers/index.ts';
 import type { VirtualMachine } from '../resources/types.ts';
 import { createLogger } from '../server/logger.ts';
-import { chooseRuntime } from '../server/runtime-choice.ts';
+import { chooseRuntime } from '../runtime/choice.ts';
 import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
 import type { QemuRuntime } from '../runtime/qemu/qemu-runtime.ts';
 import { underlayIp, type Underlay } from '../runtime/qemu/vxlan.ts';

@@ -34,6 +34,7 @@ import { dryRunOf, registerResourceRoutes } from './resources.ts';
 import './route-config.ts';
 import { PUBLIC_ROUTE } from './route-config.ts';
 import { statusFromError } from './status.ts';
+import { registerDriftRemedies } from './drift-remedies.ts';
 import { registerVmActions } from './vm-actions.ts';
 import { registerVmiSubresources } from './vmi-subresources.ts';
 import { WatchRegistry } from './watch.ts';
@@ -336,6 +337,8 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     maxListLimit: deps.limits?.maxListLimit ?? DEFAULT_MAX_LIST_LIMIT,
   });
   registerVmActions(app, { store, admission: deps.admission, authorize });
+  // Harrow's drift remedies (restore-mac, adopt-guest-mac) are VM subresources too.
+  registerDriftRemedies(app, { store, admission: deps.admission, authorize });
   registerMaintenanceActions(app, { store, admission: deps.admission, authorize });
   registerVmiSubresources(app, {
     store,

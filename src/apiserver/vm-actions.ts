@@ -12,7 +12,6 @@ import type { AdmissionPlugin } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
 import { dryRunOf, setWarnings } from './resources.ts';
 import { commitVmSubresource } from './vm-subresource.ts';
-import { registerDriftRemedies } from './drift-remedies.ts';
 
 export type VmAction = 'start' | 'stop' | 'restart';
 
@@ -160,6 +159,4 @@ export function registerVmActions(app: FastifyInstance, deps: VmActionDeps): voi
       },
     );
   }
-  // Harrow's drift remedies (restore-mac, adopt-guest-mac) are VM subresources too.
-  registerDriftRemedies(app, deps);
 }

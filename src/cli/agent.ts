@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
-import { CliError, UsageError } from './context.ts';
+import { CliError, UsageError } from './errors.ts';
 import { untilSignal } from './serve.ts';
 
 const wholeNumber = (flag: string, v: unknown): number | undefined => {

@@ -1,6 +1,6 @@
 // Command-line parsing: global flags (anywhere on the line), the command word, its own flags, and what follows `--`.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

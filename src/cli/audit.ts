@@ -6,8 +6,8 @@ import type { ChainHead, ChainReport } from '../audit/chain.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
-import { CliError, UsageError, type CommandContext } from './context.ts';
-import { EXIT_FAILURE, EXIT_OK } from './errors.ts';
+import { type CommandContext } from './context.ts';
+import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
 import { printData } from './output.ts';
 
 async function offlineChain(dataDir: string): Promise<{ records: KubeObject[]; head?: ChainHead }> {

@@ -3,7 +3,7 @@ import type { VirtualMachine } from '../resources/types.ts';
 import type { VirtualMachineClone } from '../resources/virtualmachineclone.ts';
 import { expectPositionals, parseDuration } from './args.ts';
 import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
-import { CliError, UsageError } from './context.ts';
+import { CliError, UsageError } from './errors.ts';
 import { waitRunning } from './power.ts';
 import { pollUntil } from './wait.ts';
 

@@ -15,26 +15,6 @@ export interface CliIO {
   cwd: string;
 }
 
-/** Wrong use of the command line: exit code 2. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    /** The command whose usage to show under the message. */
-    readonly command?: string,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** A failure the CLI itself detected (timeout, failed check): exit code 1. */
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
-
 export interface CommandContext {
   io: CliIO;
   globals: GlobalFlags;

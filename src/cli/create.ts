@@ -1,8 +1,8 @@
 // `harrow create -f FILE` and `harrow delete`: objects from manifests (YAML/JSON, several documents, stdin), or by name.
 import type { KubeObject } from '../resources/meta.ts';
 import type { Command } from './command.ts';
-import { UsageError, type CommandContext } from './context.ts';
-import { formatError } from './errors.ts';
+import { type CommandContext } from './context.ts';
+import { UsageError, formatError } from './errors.ts';
 import { kindOfWord, qualifiedName } from './kind-words.ts';
 import { namespaceFor, readManifests } from './manifests.ts';
 import { asList, printData } from './output.ts';

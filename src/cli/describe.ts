@@ -12,7 +12,7 @@ import {
 import { expectPositionals } from './args.ts';
 import { launcherPodOf, sortEvents } from './columns.ts';
 import type { Command } from './command.ts';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 import { relatesToVm } from './get.ts';
 import { interfaceViews, type InterfaceView } from '../network/interface-view.ts';
 import { sameMac } from '../network/mac-precedence.ts';

@@ -3,7 +3,8 @@ import { type Pod, type VirtualMachine, type VirtualMachineInstance } from '../r
 import type { ParsedCommandLine } from './args.ts';
 import { launcherPodOf } from './columns.ts';
 import type { Command } from './command.ts';
-import { UsageError, type CommandContext } from './context.ts';
+import { type CommandContext } from './context.ts';
+import { UsageError } from './errors.ts';
 import { mismatchesOf } from '../network/drift.ts';
 import { interfaceViews } from '../network/interface-view.ts';
 import { conditionOf } from '../resources/meta.ts';

@@ -1,7 +1,26 @@
 // How failures read on stderr (`error: …`, one line per offending field) and which exit code each kind of failure gives.
 import { ApiError, TransportError } from '../client/errors.ts';
 import { KubeconfigError } from '../client/kubeconfig.ts';
-import { CliError, UsageError } from './context.ts';
+
+/** Wrong use of the command line: exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** The command whose usage to show under the message. */
+    readonly command?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure the CLI itself detected (timeout, failed check): exit code 1. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

@@ -1,6 +1,6 @@
 // `harrow exec VM -- CMD…`: runs a command in the guest through its agent and exits with the guest's exit code.
 import type { Command } from './command.ts';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 import { parseDuration } from './args.ts';
 
 export const execCommand: Command = {

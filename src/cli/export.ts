@@ -4,7 +4,7 @@ import type { KubeObject } from '../resources/meta.ts';
 import type { VirtualMachine } from '../resources/types.ts';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 import { kindOfWord } from './kind-words.ts';
 
 /**

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import type { FsckProblem, FsckSource, RepairOutcome } from '../fsck/check.ts';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
-import { CliError, UsageError, type CommandContext } from './context.ts';
-import { EXIT_FAILURE, EXIT_OK } from './errors.ts';
+import { type CommandContext } from './context.ts';
+import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
 import { printData } from './output.ts';
 import { liveServerFile } from './serve.ts';
 

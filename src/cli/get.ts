@@ -24,7 +24,8 @@ import {
   type Table,
 } from './columns.ts';
 import type { Command } from './command.ts';
-import { UsageError, type CommandContext } from './context.ts';
+import { type CommandContext } from './context.ts';
+import { UsageError } from './errors.ts';
 import { kindOfWord } from './kind-words.ts';
 import { asList, printData, printTable } from './output.ts';
 

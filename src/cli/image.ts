@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 
 export const imageCommand: Command = {
   name: 'image',

@@ -1,6 +1,6 @@
 // Maps the words users type (vm, vms, macs, nets, audit, …) to resource kinds, from the kinds table plus a few CLI aliases.
 import { KINDS, type KindInfo } from '../resources/kinds.ts';
-import { UsageError } from './context.ts';
+import { UsageError } from './errors.ts';
 
 const EXTRA: Record<string, string> = {
   net: 'NetworkAttachmentDefinition',

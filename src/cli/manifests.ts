@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../resources/meta.ts';
 import { apiVersionOf, KINDS, type KindInfo } from '../resources/kinds.ts';
-import { CliError, type CliIO } from './context.ts';
+import { type CliIO } from './context.ts';
+import { CliError } from './errors.ts';
 
 export interface Manifest {
   /** `file#n` (1-based document number), for messages. */

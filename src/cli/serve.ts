@@ -8,7 +8,8 @@ import { HarrowClient } from '../client/client.ts';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
 import { validateDns1123Label } from '../resources/names.ts';
-import { CliError, UsageError, type CliIO } from './context.ts';
+import { type CliIO } from './context.ts';
+import { CliError, UsageError } from './errors.ts';
 import { ensureDemo } from './demo.ts';
 
 const RUNTIMES = ['sim', 'qemu', 'auto'] as const;

@@ -14,7 +14,8 @@ import {
   type ParsedCommandLine,
 } from './args.ts';
 import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
-import { CliError, type CliIO, type CommandContext } from './context.ts';
+import { type CliIO, type CommandContext } from './context.ts';
+import { CliError } from './errors.ts';
 import { interfaceViews } from '../network/interface-view.ts';
 import { canonicalMac, sameMac } from '../network/mac-precedence.ts';
 import { getOrUndefined } from './power.ts';

@@ -3,7 +3,8 @@ import { apiTokenObject, mintToken, type ApiToken } from '../apiserver/tokens.ts
 import { ROLES, type Role } from '../apiserver/roles.ts';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
-import { UsageError, type CommandContext } from './context.ts';
+import { type CommandContext } from './context.ts';
+import { UsageError } from './errors.ts';
 import { printData, printTable } from './output.ts';
 import { age } from './table.ts';
 

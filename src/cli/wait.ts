@@ -1,6 +1,7 @@
 // Waiting for the cluster to reach a state: polls, shows a progress line on a terminal, fails with the last status on timeout.
 import { ApiError, TransportError } from '../client/errors.ts';
-import { CliError, type CliIO } from './context.ts';
+import { type CliIO } from './context.ts';
+import { CliError } from './errors.ts';
 
 export type Check<T> = () => Promise<{ done: true; value: T } | { done: false; status: string }>;
 

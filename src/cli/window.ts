@@ -15,7 +15,8 @@ import type { KubeObject } from '../resources/meta.ts';
 import { ANNOTATION_MAINTENANCE_WINDOW, type VirtualMachine } from '../resources/types.ts';
 import { expectPositionals, type ParsedCommandLine } from './args.ts';
 import type { Command } from './command.ts';
-import { UsageError, type CommandContext } from './context.ts';
+import { type CommandContext } from './context.ts';
+import { UsageError } from './errors.ts';
 import { conditionOf } from '../resources/meta.ts';
 import { printData, printTable } from './output.ts';
 

@@ -16,7 +16,7 @@ import { poolGcController, type MacReleaser } from './pool-gc.ts';
 import { cloneController, type VmCreator } from './clone.ts';
 import { schedulerController } from './scheduler.ts';
 import { vmController, vmiController } from './vm.ts';
-import { NodeView } from '../agent/node-view.ts';
+import { NodeView } from '../store/node-view.ts';
 
 export type { MacAssigner } from './context.ts';
 export type { MacReleaser } from './pool-gc.ts';

@@ -9,7 +9,7 @@ import {
   type VirtualMachineInstance,
   type VMIPhase,
 } from '../resources/types.ts';
-import { quantityToMiB } from '../resources/virtualmachine.ts';
+import { guestCpus, guestMemoryMiB, isFinished } from '../resources/vmi.ts';
 import type { GuestNic, GuestObservation, GuestSpec } from '../runtime/types.ts';
 import { INDEX_CREATED_BY, INDEX_UID, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
@@ -27,21 +27,6 @@ import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { interfaceStatuses } from '../network/net-status.ts';
 import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
-import { isFinished } from './vm.ts';
-
-const DEFAULT_MEMORY_MIB = 128;
-
-/** vCPUs of a VMI: cores × sockets × threads (each default 1). */
-export function guestCpus(vmi: VirtualMachineInstance): number {
-  const c = vmi.spec.domain?.cpu ?? {};
-  return Math.max(1, (c.cores ?? 1) * (c.sockets ?? 1) * (c.threads ?? 1));
-}
-
-/** Guest memory: domain.memory.guest, else resources.requests.memory, else 128 MiB. */
-export function guestMemoryMiB(vmi: VirtualMachineInstance): number {
-  const q = vmi.spec.domain?.memory?.guest ?? vmi.spec.domain?.resources?.requests?.memory;
-  return (typeof q === 'string' ? quantityToMiB(q) : undefined) ?? DEFAULT_MEMORY_MIB;
-}
 
 export function launcherController(ctx: ControllerContext): Controller {
   const { store, runtime, informers } = ctx;
@@ -191,8 +176,8 @@ export function launcherController(ctx: ControllerContext): Controller {
       podUid: pod.metadata.uid ?? '',
       namespace,
       name: vmi.metadata.name,
-      cpus: guestCpus(vmi),
-      memoryMiB: guestMemoryMiB(vmi),
+      cpus: guestCpus(vmi.spec),
+      memoryMiB: guestMemoryMiB(vmi.spec),
       nics,
     };
   }

@@ -3,12 +3,11 @@
 import type { Condition, KubeObject } from '../resources/meta.ts';
 import { refOf, setCondition } from '../resources/meta.ts';
 import type { VirtualMachineInstance } from '../resources/types.ts';
+import { guestCpus, guestMemoryMiB, isFinished } from '../resources/vmi.ts';
 import type { ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
 import { objectKey, type Informer, type Result } from './framework.ts';
-import { guestCpus, guestMemoryMiB } from './launcher.ts';
 import { deleteIfExists, updateWithRetry } from './optimistic-update.ts';
-import { isFinished } from './vm.ts';
 
 /** A Kubernetes Node as a Harrow agent registers it. */
 export interface NodeObject extends KubeObject {
@@ -109,8 +108,8 @@ export function schedulerController(
     const out = { vms: 0, cpus: 0, memoryMiB: 0 };
     const count = (vmi: VirtualMachineInstance): void => {
       out.vms++;
-      out.cpus += guestCpus(vmi);
-      out.memoryMiB += guestMemoryMiB(vmi);
+      out.cpus += guestCpus(vmi.spec);
+      out.memoryMiB += guestMemoryMiB(vmi.spec);
     };
     for (const vmi of vmis.byIndex(INDEX_NODE, node)) if (!isFinished(vmi)) count(vmi);
     for (const a of assumed.values()) if (a.node === node) count(a.vmi);
@@ -139,9 +138,9 @@ export function schedulerController(
       if (n && name !== options.localNode) {
         // Room for one more of this VMI: VM count, vCPUs and memory against the node's capacity.
         if (used.vms + 1 > capacityNumber(n, CAPACITY_VMS)) continue;
-        if ((used.cpus + guestCpus(vmi)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu'))
+        if ((used.cpus + guestCpus(vmi.spec)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu'))
           continue;
-        if (used.memoryMiB + guestMemoryMiB(vmi) > capacityNumber(n, 'memory')) continue;
+        if (used.memoryMiB + guestMemoryMiB(vmi.spec) > capacityNumber(n, 'memory')) continue;
       }
       if (!best || used.vms < best.vms || (used.vms === best.vms && name < best.name))
         best = { name, vms: used.vms };

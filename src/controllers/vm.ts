@@ -23,7 +23,8 @@ import {
   type VMISpec,
 } from '../resources/types.ts';
 import { generatedSuffix } from '../resources/names.ts';
-import { bindingOf, quantityToMiB } from '../resources/virtualmachine.ts';
+import { bindingOf } from '../resources/virtualmachine.ts';
+import { guestCpus, guestMemoryMiB, isFinished } from '../resources/vmi.ts';
 import { recordAudit } from './audit.ts';
 import { INDEX_CREATED_BY, INDEX_VM, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
@@ -68,9 +69,6 @@ export function runStrategyOf(vm: VirtualMachine): RunStrategy {
   if (vm.spec.runStrategy) return vm.spec.runStrategy;
   return vm.spec.running === true ? 'Always' : 'Halted';
 }
-
-export const isFinished = (vmi: VirtualMachineInstance | undefined): boolean =>
-  vmi?.status?.phase === 'Succeeded' || vmi?.status?.phase === 'Failed';
 
 /** KubeVirt-like crash-loop backoff: the first failure restarts at once, then 10 s doubling up to 5 min. */
 export function crashLoopDelayMs(consecutiveFailures: number): number {
@@ -205,14 +203,6 @@ export function instanceMacsByInterface(vmi: VirtualMachineInstance): Record<str
   return out;
 }
 
-const cpuCount = (spec: VMISpec): number => {
-  const c = spec.domain?.cpu ?? {};
-  return (c.cores ?? 1) * (c.sockets ?? 1) * (c.threads ?? 1);
-};
-const memoryMiB = (spec: VMISpec): number | undefined => {
-  const q = spec.domain?.memory?.guest ?? spec.domain?.resources?.requests?.memory;
-  return typeof q === 'string' ? quantityToMiB(q) : undefined;
-};
 const networkSource = (n: Network, namespace: string): string => {
   if (n.pod !== undefined) return 'pod';
   const r = nadRefOf(n, namespace);
@@ -267,11 +257,11 @@ export function nonLiveUpdatableChanges(
       );
     }
   }
-  if (cpuCount(template) !== cpuCount(running))
-    changes.push(`cpu ${cpuCount(running)} → ${cpuCount(template)}`);
-  const tm = memoryMiB(template);
-  const rm = memoryMiB(running);
-  if (tm !== rm) changes.push(`memory ${rm ?? 'default'}Mi → ${tm ?? 'default'}Mi`);
+  if (guestCpus(template) !== guestCpus(running))
+    changes.push(`cpu ${guestCpus(running)} → ${guestCpus(template)}`);
+  const tm = guestMemoryMiB(template);
+  const rm = guestMemoryMiB(running);
+  if (tm !== rm) changes.push(`memory ${rm}Mi → ${tm}Mi`);
   return changes;
 }
 

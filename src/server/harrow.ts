@@ -34,7 +34,7 @@ import type { ResourceStore } from '../store/types.ts';
 import { createLogger } from './logger.ts';
 import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
-import { chooseRuntime, type RuntimeChoice } from './runtime-choice.ts';
+import { chooseRuntime, type RuntimeChoice } from '../runtime/choice.ts';
 import { uiPluginIfBuilt } from './ui.ts';
 import { admittedVmCreator } from './vm-creator.ts';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostNamespace, podUidOfNamespace } from '../../src/runtime/qemu/names.ts';
-import { qemuInstanceId } from '../../src/server/runtime-choice.ts';
+import { qemuInstanceId } from '../../src/runtime/choice.ts';
 import { HARROW_BIN, REPO_ROOT, waitFor } from './harness.ts';
 
 export interface AgentProcess {
@@ -113,7 +113,7 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
   return agent;
 }
 
-/** A SIGKILLed qemu agent leaves its namespaces (guests, dnsmasq, bridges, VXLAN): remove them as runtime-choice names them. */
+/** A SIGKILLed qemu agent leaves its namespaces (guests, dnsmasq, bridges, VXLAN): remove them as runtime/choice.ts names them. */
 export function removeQemuLeftovers(dataDir: string): void {
   const id = qemuInstanceId(dataDir);
   let names: string[];

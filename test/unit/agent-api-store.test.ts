@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiStore } from '../../src/agent/api-store.ts';
-import { NodeView } from '../../src/agent/node-view.ts';
+import { NodeView } from '../../src/store/node-view.ts';
 import { staticTokenAuthenticator } from '../../src/apiserver/auth.ts';
 import { createApiServer } from '../../src/apiserver/server.ts';
 import { HarrowClient } from '../../src/client/client.ts';

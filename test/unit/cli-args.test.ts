@@ -7,7 +7,7 @@ import {
   parseCommandLine,
   parseDuration,
 } from '../../src/cli/args.ts';
-import { UsageError } from '../../src/cli/context.ts';
+import { UsageError } from '../../src/cli/errors.ts';
 
 test('the command word is found past global flags and their values', () => {
   assert.deepEqual(findCommand(['-n', 'prod', '--server', 'http://x', 'get', 'vm']), {

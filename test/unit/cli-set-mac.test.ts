@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditRecord } from '../../src/audit/record.ts';
-import { CliError } from '../../src/cli/context.ts';
+import { CliError } from '../../src/cli/errors.ts';
 import { describeConnectivity, findConnectivity, setMacPatch } from '../../src/cli/set-mac.ts';
 import { vmFixture } from './cli-fixtures.ts';
 

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Underlay } from '../runtime/qemu/vxlan.ts';
-import type { Runtime } from '../runtime/types.ts';
-import { createSimRuntime } from '../runtime/sim/index.ts';
+import type { Underlay } from './qemu/vxlan.ts';
+import type { Runtime } from './types.ts';
+import { createSimRuntime } from './sim/index.ts';
 
 /** Host objects are named after the data dir, so two servers on one host never share a namespace or a bridge. */
 export function qemuInstanceId(dataDir: string): string {
@@ -18,7 +18,7 @@ export async function chooseRuntime(
   context: { dataDir: string; logger: Logger; underlay?: Underlay },
 ): Promise<{ runtime: Runtime; note?: string }> {
   if (choice === 'sim') return { runtime: createSimRuntime() };
-  const qemu = await import('../runtime/qemu/index.ts');
+  const qemu = await import('./qemu/index.ts');
   const available = await qemu.qemuAvailable();
   if (!available.ok) {
     if (choice === 'qemu') throw new Error(`--runtime qemu: ${available.why}`);
