@@ -119,18 +119,38 @@ export function dryRunOf(value: string | readonly string[] | undefined): boolean
   return dry;
 }
 
-/**
- * `Warning: 299 - "text"` headers (RFC 7234 quoting). Node refuses header characters beyond Latin-1, so the UTF-8 bytes
- * of the text are written as they are, which is how Kubernetes clients read them.
- */
+// Header bytes beyond ASCII are read as Latin-1 by browsers and fetch (→ arrives as "â"), so warnings go out in ASCII:
+// the characters Harrow's messages use get ASCII spellings, any other becomes "?".
+const ASCII_SPELLING: Record<string, string> = {
+  '→': '->',
+  '←': '<-',
+  '…': '...',
+  '—': '-',
+  '–': '-',
+  '‘': "'",
+  '’': "'",
+  '“': '"',
+  '”': '"',
+};
+
+/** The text of a warning as it may travel in a header: ASCII, no control characters. */
+export function asciiWarning(text: string): string {
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a header
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(/[^\u0020-\u007e]/gu, (c) => ASCII_SPELLING[c] ?? '?')
+  );
+}
+
+/** `Warning: 299 - "text"` headers (RFC 9110 quoting), in ASCII. */
 export function setWarnings(reply: FastifyReply, warnings: string[]): void {
   if (warnings.length === 0) return;
   reply.header(
     'Warning',
     warnings.map((w) => {
-      // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a header
-      const quoted = w.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/[\\"]/g, (c) => `\\${c}`);
-      return Buffer.from(`299 - "${quoted}"`, 'utf8').toString('latin1');
+      const quoted = asciiWarning(w).replace(/[\\"]/g, (c) => `\\${c}`);
+      return `299 - "${quoted}"`;
     }),
   );
 }

@@ -129,6 +129,14 @@ describe('drift remedies on a running server', { concurrency: false }, () => {
     );
     const running = await getVmi(server.client, 'vm-a');
     const dry = await server.client.adoptGuestMac<VirtualMachine>(NS, 'vm-a', { dryRun: true });
+    // The CLI prints the server's warning as sent: an ASCII header, so no "â" where the message has an arrow.
+    const cli = await server.cli(['drift', 'adopt', 'vm-a', '-n', NS, '--dry-run']);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(
+      cli.stderr,
+      new RegExp(`macAddress ${macA} -> ${GUEST}; applied at the next restart`),
+    );
+    assert.doesNotMatch(cli.stderr, /[\u0080-\uffff]/);
     assert.equal(specMacs(dry)[0], GUEST);
     assert.equal(
       specMacs(await getVm(server.client, 'vm-a'))[0],

@@ -582,7 +582,7 @@ describe('admission', () => {
     assert.equal(plugin.seen[2]?.operation, 'delete');
   });
 
-  it('sends non-ASCII warnings as UTF-8 and control characters as spaces', async () => {
+  it('sends warnings in ASCII (an arrow as ->) and control characters as spaces', async () => {
     const server = await startServer({ admission: [recordingPlugin()] });
     h = server;
     const raw = await server.app.inject({
@@ -598,9 +598,9 @@ describe('admission', () => {
       }),
     });
     assert.deepEqual(
-      [raw.headers.warning].flat().map((w) => Buffer.from(String(w), 'latin1').toString('utf8')),
-      ['299 - "admitted \\"create\\""', '299 - "MAC 52:54:00 → outside the pool really"'],
-      'non-ASCII warnings arrive as UTF-8, control characters as spaces',
+      [raw.headers.warning].flat(),
+      ['299 - "admitted \\"create\\""', '299 - "MAC 52:54:00 -> outside the pool really"'],
+      'warnings arrive in ASCII, control characters as spaces',
     );
   });
 
