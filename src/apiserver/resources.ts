@@ -1,6 +1,13 @@
 // The generic REST routes of every kind in kinds.ts: list/watch, create, get, replace, patch, delete, deletecollection and /status.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BadRequest, Conflict, Forbidden, HarrowError, NotFound } from '../resources/errors.ts';
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  HarrowError,
+  Invalid,
+  NotFound,
+} from '../resources/errors.ts';
 import { KINDS, apiVersionOf, type KindInfo, type Verb } from '../resources/kinds.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import type { ListOptions, ResourceStore } from '../store/types.ts';
@@ -276,6 +283,19 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     const watching = q.watch === 'true';
     const timeoutSeconds = integerParameter(q as Query, 'timeoutSeconds');
     const askedLimit = integerParameter(q as Query, 'limit');
+    // apimachinery's ValidateListOptions: sendInitialEvents (any value) belongs to watches only.
+    if (!watching && q.sendInitialEvents !== undefined)
+      throw new Invalid(
+        'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list',
+        [
+          {
+            reason: 'FieldValueForbidden',
+            message: 'Forbidden: sendInitialEvents is forbidden for list',
+            field: 'sendInitialEvents',
+          },
+        ],
+        { group: 'meta.k8s.io', kind: 'ListOptions', name: '' },
+      );
     const visible = deps.readFilter?.(
       authorize(request, watching ? 'watch' : 'list', namespace),
       info.kind,
@@ -521,6 +541,8 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       if (!allows('delete')) throw notAllowed('delete');
       const { namespace, name } = request.params;
       authorize(request, 'delete', namespace, name);
+      // DeleteOptions from the query: a gracePeriodSeconds Go would not parse is 400, as in kube-apiserver.
+      integerParameter(request.query as Query, 'gracePeriodSeconds');
       const options = deleteOptions(request.body);
       if (options.dryRun) requestContext(request).dryRun = true;
       const old = await getOr404(namespace, name!);

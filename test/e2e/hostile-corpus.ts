@@ -1207,16 +1207,9 @@ export function hostileCorpus(t: CorpusTarget): HostileInput[] {
   );
 
   // ---- query parameters ----
-  for (const q of [
-    'limit=-1',
-    'limit=abc',
-    'limit=1.5',
-    'watch=maybe',
-    'timeoutSeconds=-5',
-    'timeoutSeconds=x',
-    'sendInitialEvents=perhaps',
-    'includeObject=Everything',
-  ]) {
+  // kube-apiserver's rules (query-parameters.ts): a non-numeric integer is 400; a negative limit or timeout is none
+  // asked for and a boolean is true unless false/0, so `limit=-1` and `watch=maybe` are not refusals there either.
+  for (const q of ['limit=abc', 'limit=1.5', 'timeoutSeconds=x', 'includeObject=Everything']) {
     add({
       name: `list with ${q}`,
       method: 'GET',
@@ -1225,6 +1218,13 @@ export function hostileCorpus(t: CorpusTarget): HostileInput[] {
       mentions: new RegExp(`querystring|${q.split('=')[0]}`),
     });
   }
+  add({
+    name: 'list with sendInitialEvents=perhaps',
+    method: 'GET',
+    path: `${vms}?sendInitialEvents=perhaps`,
+    codes: [422],
+    mentions: /sendInitialEvents is forbidden for list/,
+  });
   for (const sel of [
     '!!!',
     'a in (',

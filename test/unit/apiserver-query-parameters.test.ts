@@ -75,6 +75,27 @@ describe('query parameters with kube-apiserver’s rules', () => {
     assert.equal(bad.status, 400, bad.body);
   });
 
+  it('sendInitialEvents on a list is 422 ListOptions (any value); a bad gracePeriodSeconds on delete is 400', async () => {
+    h = await startServer();
+    await h.request('POST', VMS, vmManifest('a'));
+    for (const v of ['true', 'false', 'perhaps']) {
+      const r = await h.request('GET', `${VMS}?sendInitialEvents=${v}`);
+      assert.equal(r.status, 422, `${v}: ${r.body}`);
+      assert.equal(r.json.details.kind, 'ListOptions');
+      assert.equal(r.json.details.causes[0].field, 'sendInitialEvents');
+      assert.match(r.json.message, /sendInitialEvents is forbidden for list/);
+    }
+    const bad = await h.request('DELETE', `${VMS}/a?gracePeriodSeconds=soon`);
+    assert.equal(bad.status, 400, bad.body);
+    assert.match(bad.json.message, /gracePeriodSeconds: strconv\.ParseInt/);
+    assert.equal(
+      (await h.request('GET', `${VMS}/a`)).status,
+      200,
+      'a refused delete deletes nothing',
+    );
+    assert.equal((await h.request('DELETE', `${VMS}/a?gracePeriodSeconds=0`)).status, 200);
+  });
+
   it('an empty fieldSelector term is skipped, as fields.ParseSelector does', async () => {
     h = await startServer();
     await h.request('POST', VMS, vmManifest('a'));
