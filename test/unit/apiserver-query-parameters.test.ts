@@ -82,7 +82,7 @@ describe('query parameters with kube-apiserver’s rules', () => {
       const r = await h.request('GET', `${VMS}?sendInitialEvents=${v}`);
       assert.equal(r.status, 422, `${v}: ${r.body}`);
       assert.equal(r.json.details.kind, 'ListOptions');
-      assert.equal(r.json.details.causes[0].field, 'sendInitialEvents');
+      assert.equal(r.json.details.causes?.[0]?.field, 'sendInitialEvents');
       assert.match(r.json.message, /sendInitialEvents is forbidden for list/);
     }
     const bad = await h.request('DELETE', `${VMS}/a?gracePeriodSeconds=soon`);
