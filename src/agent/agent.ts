@@ -10,7 +10,7 @@ import {
   type MacAssigner,
   type RunningControllers,
 } from '../controllers/index.ts';
-import type { VirtualMachine } from '../resources/types.ts';
+import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import { createLogger } from '../server/logger.ts';
 import { chooseRuntime } from '../runtime/choice.ts';
 import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
@@ -58,6 +58,13 @@ const noAssigner: MacAssigner = {
     return Promise.reject(
       new Error(
         `VM ${vm.metadata.namespace ?? 'default'}/${vm.metadata.name}: an interface has no MAC and a node agent cannot assign one (the MAC pool lives in the control plane)`,
+      ),
+    );
+  },
+  assignInstance(vmi: VirtualMachineInstance): Promise<VirtualMachineInstance> {
+    return Promise.reject(
+      new Error(
+        `VMI ${vmi.metadata.namespace ?? 'default'}/${vmi.metadata.name}: an interface has no MAC and a node agent cannot assign one (the MAC pool lives in the control plane)`,
       ),
     );
   },

@@ -1,6 +1,6 @@
 // The pool's consistency check: rebuild who should hold each MAC from the manifests and compare with the MacAllocations.
 import type { KubeObject } from '../resources/meta.ts';
-import type { MacAllocation, VirtualMachine } from '../resources/types.ts';
+import type { MacAllocation, VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import { interfacesOf, templateSpecOf } from '../resources/virtualmachine.ts';
 import type { ResourceStore } from '../store/types.ts';
 
@@ -22,12 +22,16 @@ export interface PoolDifference {
 }
 
 export interface Carrier {
+  /** VirtualMachine (absent on old records), or VirtualMachineInstance for a bare VMI. */
+  kind?: string;
   namespace: string;
   name: string;
   interface: string;
 }
 
-const describe = (c: Carrier): string => `${c.namespace}/${c.name} (interface ${c.interface})`;
+const kindOf = (c: Carrier): string => c.kind || 'VirtualMachine';
+const describe = (c: Carrier): string =>
+  `${kindOf(c) === 'VirtualMachine' ? '' : `${kindOf(c)} `}${c.namespace}/${c.name} (interface ${c.interface})`;
 
 export async function listAll(store: ResourceStore, kind: string): Promise<KubeObject[]> {
   const items: KubeObject[] = [];
@@ -43,19 +47,42 @@ export async function listAll(store: ResourceStore, kind: string): Promise<KubeO
 /** Every difference between the MACs the VM manifests carry and the MacAllocations in the store (empty when consistent). */
 export async function checkPoolConsistency(store: ResourceStore): Promise<PoolDifference[]> {
   const vms = (await listAll(store, 'VirtualMachine')) as VirtualMachine[];
-  return comparePool(vms, (await listAll(store, 'MacAllocation')) as MacAllocation[]);
+  const vmis = (await listAll(store, 'VirtualMachineInstance')) as VirtualMachineInstance[];
+  return comparePool(vms, (await listAll(store, 'MacAllocation')) as MacAllocation[], vmis);
 }
 
-/** checkPoolConsistency over objects already read (fsck reads the store once for all its checks). */
-export function comparePool(vms: VirtualMachine[], allocations: MacAllocation[]): PoolDifference[] {
+/** A VMI that names no VM holds its own MACs, as a VM does (one with a VM of its name is that VM's, as before owners). */
+const isBareVmi = (vmi: VirtualMachineInstance, vmKeys: ReadonlySet<string>): boolean =>
+  !vmi.metadata.ownerReferences?.some((o) => o.kind === 'VirtualMachine') &&
+  !vmKeys.has(`${vmi.metadata.namespace ?? 'default'}/${vmi.metadata.name}`);
+
+/**
+ * checkPoolConsistency over objects already read (fsck reads the store once for all its checks). The manifests that
+ * carry MACs are the VMs' templates and the bare VMIs' specs (`vmis` may hold owned ones too: they are skipped).
+ */
+export function comparePool(
+  vms: VirtualMachine[],
+  allocations: MacAllocation[],
+  vmis: VirtualMachineInstance[] = [],
+): PoolDifference[] {
   const expected = new Map<string, Carrier>();
   const differences: PoolDifference[] = [];
-  for (const vm of vms) {
-    for (const iface of interfacesOf(templateSpecOf(vm))) {
+  const vmKeys = new Set(
+    vms.map((vm) => `${vm.metadata.namespace ?? 'default'}/${vm.metadata.name}`),
+  );
+  const manifests = [
+    ...vms.map((vm) => ({ kind: 'VirtualMachine', o: vm, spec: templateSpecOf(vm) })),
+    ...vmis
+      .filter((vmi) => isBareVmi(vmi, vmKeys))
+      .map((vmi) => ({ kind: 'VirtualMachineInstance', o: vmi, spec: vmi.spec })),
+  ];
+  for (const { kind, o, spec } of manifests) {
+    for (const iface of interfacesOf(spec)) {
       if (!iface.macAddress) continue;
       const carrier = {
-        namespace: vm.metadata.namespace ?? 'default',
-        name: vm.metadata.name,
+        kind,
+        namespace: o.metadata.namespace ?? 'default',
+        name: o.metadata.name,
         interface: iface.name,
       };
       const first = expected.get(iface.macAddress);
@@ -85,6 +112,7 @@ export function comparePool(vms: VirtualMachine[], allocations: MacAllocation[])
     }
     const o = a.spec.owner;
     if (
+      kindOf(o) !== kindOf(carrier) ||
       o.namespace !== carrier.namespace ||
       o.name !== carrier.name ||
       o.interface !== carrier.interface

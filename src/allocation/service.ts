@@ -16,10 +16,13 @@ import {
   macAllocationName,
   type MacAllocation,
   type MacAllocationOwner,
+  type Interface,
   type MacPool,
   type VirtualMachine,
+  type VirtualMachineInstance,
 } from '../resources/types.ts';
-import { interfacesOf, macField, templateSpecOf } from '../resources/virtualmachine.ts';
+import { interfacesOf, templateSpecOf } from '../resources/virtualmachine.ts';
+import { controllingVm } from '../resources/virtualmachineinstance.ts';
 import type { ResourceStore, WatchHandle, WriteOp } from '../store/types.ts';
 
 export const DEFAULT_POOL = 'default';
@@ -65,8 +68,67 @@ export interface MacAllocationServiceOptions {
 }
 
 const ownerKey = (namespace: string, name: string): string => `${namespace}/${name}`;
-const sameOwner = (a: MacAllocationOwner, namespace: string, name: string): boolean =>
-  a.namespace === namespace && a.name === name;
+/** Same holder: a bare VMI and a VM of one name are two holders (`kind` absent on old records means VirtualMachine). */
+const sameOwner = (
+  a: MacAllocationOwner,
+  namespace: string,
+  name: string,
+  kind: string = VM_KIND,
+): boolean => a.namespace === namespace && a.name === name && (a.kind || VM_KIND) === kind;
+
+const VM_KIND = 'VirtualMachine';
+const VMI_KIND = 'VirtualMachineInstance';
+
+/** What holds MACs: a VM (for its template's interfaces) or a bare VMI (for its own). */
+export interface MacCarrier {
+  kind: typeof VM_KIND | typeof VMI_KIND;
+  namespace: string;
+  name: string;
+  uid?: string;
+  /** Where the interfaces are in the object: `spec.template.spec` (VM) or `spec` (VMI). */
+  specPath: string;
+  annotations?: Record<string, string>;
+}
+
+export const carrierOfVm = (vm: VirtualMachine): MacCarrier => ({
+  kind: VM_KIND,
+  namespace: vm.metadata.namespace ?? 'default',
+  name: vm.metadata.name,
+  ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}),
+  specPath: 'spec.template.spec',
+  ...(vm.metadata.annotations ? { annotations: vm.metadata.annotations } : {}),
+});
+
+export const carrierOfVmi = (vmi: VirtualMachineInstance): MacCarrier => ({
+  kind: VMI_KIND,
+  namespace: vmi.metadata.namespace ?? 'default',
+  name: vmi.metadata.name,
+  ...(vmi.metadata.uid ? { uid: vmi.metadata.uid } : {}),
+  specPath: 'spec',
+  ...(vmi.metadata.annotations ? { annotations: vmi.metadata.annotations } : {}),
+});
+
+/** Who holds a VMI's MACs: its VM when it has one (the VMI runs the VM's interfaces), else the VMI itself. */
+export function carrierOfInstance(vmi: VirtualMachineInstance): MacCarrier {
+  const vm = controllingVm(vmi);
+  if (!vm) return carrierOfVmi(vmi);
+  return {
+    kind: VM_KIND,
+    namespace: vmi.metadata.namespace ?? 'default',
+    name: vm.name,
+    ...(vm.uid ? { uid: vm.uid } : {}),
+    specPath: 'spec',
+    ...(vmi.metadata.annotations ? { annotations: vmi.metadata.annotations } : {}),
+  };
+}
+
+const holderName = (o: MacAllocationOwner): string =>
+  `${(o.kind || VM_KIND) === VM_KIND ? '' : `${o.kind} `}${o.namespace}/${o.name}`;
+
+export interface PlanOptions {
+  allocateMissing: boolean;
+  mayNameHolder?: MayNameHolder;
+}
 
 /** Whether the caller may learn which VM of a namespace holds a MAC (a viewer of namespace a must not learn b's). */
 export type MayNameHolder = (namespace: string) => boolean;
@@ -79,9 +141,9 @@ export function describeHolder(a: MacAllocation, mayName: MayNameHolder): string
       ? 'is quarantined after another VM released it'
       : 'is in use by another VM';
   if (a.status?.state === 'Quarantined') {
-    return `was released by ${o.namespace}/${o.name} and is quarantined until ${a.status.quarantineUntil ?? 'unknown'}`;
+    return `was released by ${holderName(o)} and is quarantined until ${a.status.quarantineUntil ?? 'unknown'}`;
   }
-  return `is in use by ${o.namespace}/${o.name} (interface ${o.interface})`;
+  return `is in use by ${holderName(o)} (interface ${o.interface})`;
 }
 
 export class MacAllocationService {
@@ -271,20 +333,46 @@ export class MacAllocationService {
    * VM. Throws Conflict (naming the field and the holder) for a MAC another VM holds, PoolExhausted when none is left.
    * Mutates `vm` (fills macAddress).
    */
-  async planVirtualMachine(
+  planVirtualMachine(
     oldVm: VirtualMachine | undefined,
     vm: VirtualMachine,
-    options: { allocateMissing: boolean; mayNameHolder?: MayNameHolder },
+    options: PlanOptions,
+  ): Promise<MacPlan> {
+    return this.planInterfaces(
+      carrierOfVm(vm),
+      interfacesOf(oldVm ? templateSpecOf(oldVm) : undefined),
+      interfacesOf(templateSpecOf(vm)),
+      options,
+    );
+  }
+
+  /** planVirtualMachine for the interfaces of a VMI held by `carrier` (the VMI itself when bare, else its VM). */
+  planInstance(
+    carrier: MacCarrier,
+    oldVmi: VirtualMachineInstance | undefined,
+    vmi: VirtualMachineInstance,
+    options: PlanOptions,
+  ): Promise<MacPlan> {
+    return this.planInterfaces(
+      { ...carrier, specPath: 'spec' },
+      interfacesOf(oldVmi?.spec),
+      interfacesOf(vmi.spec),
+      options,
+    );
+  }
+
+  private async planInterfaces(
+    carrier: MacCarrier,
+    oldInterfaces: Interface[],
+    interfaces: Interface[],
+    options: PlanOptions,
   ): Promise<MacPlan> {
     const mayName = options.mayNameHolder ?? ((): boolean => true);
-    const namespace = vm.metadata.namespace ?? 'default';
-    const name = vm.metadata.name;
-    const self = ownerKey(namespace, name);
-    const interfaces = interfacesOf(templateSpecOf(vm));
-    const oldMacs = new Map(
-      interfacesOf(oldVm ? templateSpecOf(oldVm) : undefined).map((i) => [i.name, i.macAddress]),
-    );
-    const poolName = vm.metadata.annotations?.[ANNOTATION_MAC_POOL] ?? DEFAULT_POOL;
+    const self = ownerKey(carrier.namespace, carrier.name);
+    const macField = (i: number): string =>
+      `${carrier.specPath}.domain.devices.interfaces[${i}].macAddress`;
+    const oldMacs = new Map(oldInterfaces.map((i) => [i.name, i.macAddress]));
+    const poolName = carrier.annotations?.[ANNOTATION_MAC_POOL] ?? DEFAULT_POOL;
     const ops: WriteOp[] = [];
     const warnings: string[] = [];
     const changes: MacChange[] = [];
@@ -305,7 +393,7 @@ export class MacAllocationService {
       if (holder !== undefined && holder !== self) {
         const other = mayName(holder.slice(0, holder.indexOf('/'))) ? holder : 'another VM';
         throw macConflict(
-          vm,
+          carrier,
           field,
           `MAC ${mac} is being assigned to ${other} by a concurrent request`,
         );
@@ -327,7 +415,7 @@ export class MacAllocationService {
           if (previous !== undefined && !given.has(previous)) iface.macAddress = previous;
           else if (options.allocateMissing) {
             iface.macAddress = await this.allocateFor(
-              vm,
+              carrier,
               iface.name,
               poolName,
               field,
@@ -344,7 +432,7 @@ export class MacAllocationService {
           changes.push({ field, ...(previous ? { old: previous } : {}), new: mac });
         claim(mac, field);
         const existing = await this.holder(mac);
-        const op = this.claimOp(vm, iface.name, mac, field, existing, mayName);
+        const op = this.claimOp(carrier, iface.name, mac, field, existing, mayName);
         if (op) ops.push(op);
         const entry = this.poolFor(mac);
         if (!entry && !isLocallyAdministered(mac)) {
@@ -371,20 +459,20 @@ export class MacAllocationService {
 
   /** The write that makes `mac` held by the VM's interface, or none when it already is; throws when someone else holds it. */
   private claimOp(
-    vm: VirtualMachine,
+    carrier: MacCarrier,
     iface: string,
     mac: string,
     field: string,
     existing: MacAllocation | undefined,
     mayName: MayNameHolder = () => true,
   ): WriteOp | undefined {
-    const namespace = vm.metadata.namespace ?? 'default';
+    const { namespace, name, kind } = carrier;
     const owner: MacAllocationOwner = {
-      kind: 'VirtualMachine',
+      kind,
       namespace,
-      name: vm.metadata.name,
+      name,
       interface: iface,
-      ...(vm.metadata.uid ? { uid: vm.metadata.uid } : {}),
+      ...(carrier.uid ? { uid: carrier.uid } : {}),
     };
     if (!existing)
       return {
@@ -394,13 +482,13 @@ export class MacAllocationService {
     const expired =
       existing.status?.state === 'Quarantined' &&
       Date.parse(existing.status.quarantineUntil ?? '') <= this.now();
-    if (!sameOwner(existing.spec.owner, namespace, vm.metadata.name) && !expired) {
-      throw macConflict(vm, field, `MAC ${mac} ${describeHolder(existing, mayName)}`);
+    if (!sameOwner(existing.spec.owner, namespace, name, kind) && !expired) {
+      throw macConflict(carrier, field, `MAC ${mac} ${describeHolder(existing, mayName)}`);
     }
     if (
       existing.status?.state === 'InUse' &&
       existing.spec.owner.interface === iface &&
-      sameOwner(existing.spec.owner, namespace, vm.metadata.name)
+      sameOwner(existing.spec.owner, namespace, name, kind)
     ) {
       return undefined;
     }
@@ -414,7 +502,7 @@ export class MacAllocationService {
   }
 
   private async allocateFor(
-    vm: VirtualMachine,
+    carrier: MacCarrier,
     iface: string,
     poolName: string,
     field: string,
@@ -451,7 +539,7 @@ export class MacAllocationService {
       claimed.push({ mac, allocated: entry });
       const existing = await this.holder(mac);
       try {
-        const op = this.claimOp(vm, iface, mac, field, existing);
+        const op = this.claimOp(carrier, iface, mac, field, existing);
         if (op) ops.push(op);
         return mac;
       } catch (e) {
@@ -478,7 +566,12 @@ export class MacAllocationService {
     for (const mac of this.macsOwnedBy(namespace, name)) {
       if (referenced.has(mac) || this.pending.has(mac)) continue;
       const a = await this.holder(mac);
-      if (!a || a.status?.state === 'Quarantined' || !sameOwner(a.spec.owner, namespace, name))
+      if (
+        !a ||
+        a.status?.state === 'Quarantined' ||
+        a.spec.owner.namespace !== namespace ||
+        a.spec.owner.name !== name
+      )
         continue;
       const seconds =
         this.pools.get(a.spec.pool)?.pool.spec.quarantineSeconds ?? this.quarantineMs / 1000;
@@ -541,12 +634,12 @@ export const isLostMacRace = (e: unknown): e is HarrowError =>
   (e.reason === 'AlreadyExists' || e.reason === 'Conflict' || e.reason === 'NotFound') &&
   e.details.kind === 'macallocations';
 
-function macConflict(vm: VirtualMachine, field: string, message: string): Conflict {
+function macConflict(carrier: MacCarrier, field: string, message: string): Conflict {
   const cause: StatusCause = fieldDuplicate(field, message);
-  return new Conflict(`VirtualMachine "${vm.metadata.name}": ${field}: ${message}`, {
-    name: vm.metadata.name,
+  return new Conflict(`${carrier.kind} "${carrier.name}": ${field}: ${message}`, {
+    name: carrier.name,
     group: 'kubevirt.io',
-    kind: 'VirtualMachine',
+    kind: carrier.kind,
     causes: [cause],
   });
 }

@@ -24,6 +24,11 @@ export const CONTROLLER_USER = 'system:harrow:controller';
  */
 export interface MacAssigner {
   assignMissing(vm: VirtualMachine): Promise<VirtualMachine>;
+  /**
+   * Fills the MACs a VMI's own interfaces still lack (a bare VMI's, or the default pod interface KubeVirt adds to a
+   * VM's instance), held by its VM or by the bare VMI, and commits the VMI.
+   */
+  assignInstance(vmi: VirtualMachineInstance): Promise<VirtualMachineInstance>;
 }
 
 export const INDEX_UID = 'uid';

@@ -202,7 +202,7 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
           .map((i) => [i.name, i.macAddress as string]),
       );
     }
-    const updatedVmi = await updateWithRetry<VirtualMachineInstance>(
+    let updatedVmi = await updateWithRetry<VirtualMachineInstance>(
       store,
       refOf(vmi),
       (o) => {
@@ -219,6 +219,9 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
       { expectUid: vmi.metadata.uid ?? '' },
     );
     if (!updatedVmi) return undefined;
+    // Interfaces only the VMI has (a bare VMI's, the default pod interface of a VM's instance) get theirs on the VMI.
+    if (interfacePlans(updatedVmi.spec, namespace).some((p) => !p.iface.macAddress))
+      updatedVmi = await ctx.macAssigner.assignInstance(updatedVmi);
     const stillMissing = interfacePlans(updatedVmi.spec, namespace)
       .filter((p) => !p.iface.macAddress)
       .map((p) => p.iface.name);

@@ -1,6 +1,7 @@
 // The vm controller (virt-controller role): VirtualMachine → VirtualMachineInstance by runStrategy and state change
 // requests, VMI → launcher Pod with the Multus request for each MAC, and the VM's status (printableStatus, Ready,
 // RestartRequired).
+import { attachDefaultPodInterface } from '../resources/pod-interface-default.ts';
 import { AlreadyExists } from '../resources/errors.ts';
 import {
   refOf,
@@ -214,10 +215,13 @@ const networkSource = (n: Network, namespace: string): string => {
  * bindings, models, network names), CPU and memory. A MAC not yet known on either side (pool admission off) is skipped.
  */
 export function nonLiveUpdatableChanges(
-  template: VMISpec,
+  vmTemplate: VMISpec,
   vmi: VirtualMachineInstance,
   namespace: string,
 ): string[] {
+  // The instance was made from the template with KubeVirt's defaults: compare like with like.
+  const template = structuredClone(vmTemplate);
+  attachDefaultPodInterface(template);
   const changes: string[] = [];
   const running = vmi.spec;
   const runningMacs = instanceMacsByInterface(vmi);
@@ -484,6 +488,8 @@ export function vmController(ctx: ControllerContext): Controller {
       spec: structuredClone(template.spec),
       status: { phase: 'Pending' },
     };
+    // KubeVirt defaults the instance, not the VM: a template without NICs runs with the default pod interface.
+    attachDefaultPodInterface(vmi.spec);
     const created = (await store.create(vmi)) as VirtualMachineInstance;
     await event(
       vm,

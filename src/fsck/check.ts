@@ -26,7 +26,6 @@ export type ProblemKind =
   | 'mac-held-twice' // two MacAllocations carry the same MAC
   | 'misnamed-allocation' // a MacAllocation not named after its MAC: the store's key no longer guards its uniqueness
   | 'orphan-vmi' // a VMI whose VirtualMachine is gone (or was replaced by another of the same name)
-  | 'vmi-without-vm' // a VMI that names no VirtualMachine and has none of its name
   | 'orphan-pod'; // a launcher Pod whose VMI is gone
 
 export interface FsckProblem {
@@ -127,9 +126,9 @@ function poolOf(pools: MacPool[], mac: string): string {
 }
 
 /** The allocation, held in use by `carrier`'s VM and interface (keeps metadata, so the update is guarded by its resourceVersion). */
-function heldBy(a: MacAllocation, carrier: Carrier, vm: VirtualMachine | undefined): MacAllocation {
+function heldBy(a: MacAllocation, carrier: Carrier, vm: KubeObject | undefined): MacAllocation {
   const next = allocationObject(a.spec.macAddress, a.spec.pool, {
-    kind: 'VirtualMachine',
+    kind: carrier.kind ?? 'VirtualMachine',
     namespace: carrier.namespace,
     name: carrier.name,
     interface: carrier.interface,
@@ -146,6 +145,7 @@ export async function planFsck(
 ): Promise<PlannedProblem[]> {
   const s = await readSnapshot(source);
   const vmsByKey = new Map(s.vms.map((v) => [key(v.metadata.namespace, v.metadata.name), v]));
+  const vmisByKey = new Map(s.vmis.map((v) => [key(v.metadata.namespace, v.metadata.name), v]));
   const used = instanceMacsByVm(s);
   const usedBy = (vm: string, mac: string): boolean => used.get(vm)?.has(mac) ?? false;
   const problems: PlannedProblem[] = [];
@@ -180,6 +180,7 @@ export async function planFsck(
   const differences = comparePool(
     s.vms,
     s.allocations.filter((a) => a.metadata.name === macAllocationName(a.spec.macAddress)),
+    s.vmis,
   );
   const duplicated = new Set(
     differences.filter((d) => d.kind === 'duplicate-in-manifests').map((d) => d.macAddress),
@@ -188,7 +189,9 @@ export async function planFsck(
     const problem: PlannedProblem = { kind: d.kind, macAddress: d.macAddress, message: d.message };
     const a = d.allocation;
     const carrierVm = d.carrier
-      ? vmsByKey.get(key(d.carrier.namespace, d.carrier.name))
+      ? (d.carrier.kind === 'VirtualMachineInstance' ? vmisByKey : vmsByKey).get(
+          key(d.carrier.namespace, d.carrier.name),
+        )
       : undefined;
     if (a) problem.object = refOf(a);
     const safe = !untouchable.has(d.macAddress) && !duplicated.has(d.macAddress);
@@ -243,20 +246,12 @@ export async function planFsck(
     problems.push(problem);
   }
 
-  const vmisByKey = new Map(s.vmis.map((v) => [key(v.metadata.namespace, v.metadata.name), v]));
   for (const vmi of s.vmis) {
     const owner = ownerVm(vmi);
     const vm = vmsByKey.get(key(vmi.metadata.namespace, owner?.name ?? vmi.metadata.name));
     const ref = refOf(vmi);
-    if (!owner) {
-      if (!vm)
-        problems.push({
-          kind: 'vmi-without-vm',
-          object: ref,
-          message: `${describeRef(ref)} names no VirtualMachine and none of its name exists`,
-        });
-      continue;
-    }
+    // A VMI without a VM is a bare VMI: it holds its own MACs, checked with the manifests above.
+    if (!owner) continue;
     if (vm && (!owner.uid || !vm.metadata.uid || owner.uid === vm.metadata.uid)) continue;
     problems.push({
       kind: 'orphan-vmi',

@@ -9,6 +9,7 @@ export {
   formatMac,
   isLocallyAdministered,
   isMulticast,
+  kubevirtMacOctets,
   macToNumber,
   numberToMac,
   parseMac,

@@ -228,3 +228,26 @@ export function validateMac(text: string, options: ValidateMacOptions = {}): str
   }
   return mac;
 }
+
+const isHex = (text: string): boolean => /^[0-9a-fA-F]+$/.test(text);
+
+/**
+ * How many octets KubeVirt's parser (Go's net.ParseMAC) reads from `text` — 6, 8 (EUI-64) or 20 (InfiniBand) — or
+ * undefined when it refuses the text. It knows colon, dash and dotted notation only: bare hex digits are malformed.
+ */
+export function kubevirtMacOctets(text: string): number | undefined {
+  if (text.length < 14) return undefined;
+  const sep = text[2];
+  let groups: string[];
+  let digits: number;
+  if (sep === ':' || sep === '-') {
+    groups = text.split(sep);
+    digits = 2;
+  } else if (text[4] === '.') {
+    groups = text.split('.');
+    digits = 4;
+  } else return undefined;
+  if (!groups.every((g) => g.length === digits && isHex(g))) return undefined;
+  const octets = (groups.length * digits) / 2;
+  return octets === 6 || octets === 8 || octets === 20 ? octets : undefined;
+}

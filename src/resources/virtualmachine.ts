@@ -1,14 +1,13 @@
 // Validation and defaulting of VirtualMachine manifests: the admission door for network identity (DESIGN §2, §3).
-import { MacError, validateMac } from '../mac/mac.ts';
 import {
   Invalid,
-  fieldDuplicate,
   fieldInvalid,
   fieldNotSupported,
   fieldRequired,
   type StatusCause,
 } from './errors.ts';
 import { validateDns1123Label } from './names.ts';
+import { admitNetworks } from './network-admitter.ts';
 import type { Interface, Network, VirtualMachine, VMISpec } from './types.ts';
 
 export const INTERFACES_PATH = 'spec.template.spec.domain.devices.interfaces';
@@ -16,11 +15,9 @@ export const NETWORKS_PATH = 'spec.template.spec.networks';
 export const macField = (index: number): string => `${INTERFACES_PATH}[${index}].macAddress`;
 
 const RUN_STRATEGIES = new Set(['Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once']);
-const SUPPORTED_BINDINGS = ['bridge', 'masquerade'] as const;
-const KNOWN_BINDINGS = ['bridge', 'masquerade', 'slirp', 'sriov', 'macvtap', 'passt', 'binding'];
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
-export type Binding = (typeof SUPPORTED_BINDINGS)[number];
+export type Binding = 'bridge' | 'masquerade';
 
 /** The binding an interface asks for; KubeVirt defaults to bridge when none is named. */
 export function bindingOf(iface: Interface): Binding {
@@ -56,7 +53,7 @@ export function quantityToMiB(q: string): number | undefined {
   return Math.ceil(n * (factor[unit] ?? 1));
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -99,9 +96,8 @@ export function validateVirtualMachine(vm: VirtualMachine): void {
     causes.push(fieldRequired('spec.template.spec.domain.devices', 'devices is required'));
     throw invalid(vm, causes);
   }
-  causes.push(...validateCompute(tspec));
-  const networks = validateNetworks(tspec.networks, causes);
-  validateInterfaces(tspec.domain.devices.interfaces, networks, causes);
+  causes.push(...validateCompute(tspec, 'spec.template.spec'));
+  causes.push(...admitNetworks(tspec, 'spec.template.spec'));
   if (causes.length > 0) throw invalid(vm, causes);
 }
 
@@ -116,12 +112,13 @@ function invalid(vm: VirtualMachine, causes: StatusCause[]): Invalid {
   });
 }
 
-function validateCompute(tspec: VMISpec): StatusCause[] {
+/** The domain's CPU and memory fields of a VMI spec found at `base`. */
+export function validateCompute(tspec: VMISpec, base: string): StatusCause[] {
   const causes: StatusCause[] = [];
   for (const key of ['cpu', 'memory', 'resources'] as const) {
     const v: unknown = tspec.domain[key];
     if (v !== undefined && !isObject(v))
-      causes.push(fieldInvalid(`spec.template.spec.domain.${key}`, 'must be an object'));
+      causes.push(fieldInvalid(`${base}.domain.${key}`, 'must be an object'));
   }
   const cpu = isObject(tspec.domain.cpu) ? tspec.domain.cpu : undefined;
   if (cpu !== undefined) {
@@ -129,10 +126,7 @@ function validateCompute(tspec: VMISpec): StatusCause[] {
       const v = cpu[key];
       if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 64)) {
         causes.push(
-          fieldInvalid(
-            `spec.template.spec.domain.cpu.${key}`,
-            'must be a whole number from 1 to 64',
-          ),
+          fieldInvalid(`${base}.domain.cpu.${key}`, 'must be a whole number from 1 to 64'),
         );
       }
     }
@@ -144,7 +138,7 @@ function validateCompute(tspec: VMISpec): StatusCause[] {
   ) {
     causes.push(
       fieldInvalid(
-        'spec.template.spec.domain.memory.guest',
+        `${base}.domain.memory.guest`,
         `${JSON.stringify(guest)}: must be a quantity of at least 16Mi, e.g. 128Mi`,
       ),
     );
@@ -153,160 +147,10 @@ function validateCompute(tspec: VMISpec): StatusCause[] {
   if (req !== undefined && (typeof req !== 'string' || quantityToMiB(req) === undefined)) {
     causes.push(
       fieldInvalid(
-        'spec.template.spec.domain.resources.requests.memory',
+        `${base}.domain.resources.requests.memory`,
         `${JSON.stringify(req)}: must be a quantity, e.g. 128Mi`,
       ),
     );
   }
   return causes;
 }
-
-function validateNetworks(networks: unknown, causes: StatusCause[]): Map<string, Network> {
-  const byName = new Map<string, Network>();
-  if (networks === undefined) return byName;
-  if (!Array.isArray(networks)) {
-    causes.push(fieldInvalid(NETWORKS_PATH, 'must be a list'));
-    return byName;
-  }
-  let podNetworks = 0;
-  networks.forEach((net: unknown, i) => {
-    const field = `${NETWORKS_PATH}[${i}]`;
-    if (!isObject(net)) {
-      causes.push(fieldInvalid(field, 'must be an object'));
-      return;
-    }
-    const n = net as Network;
-    const nameCauses = validateDns1123Label(n.name, `${field}.name`);
-    causes.push(...nameCauses);
-    if (nameCauses.length === 0) {
-      if (byName.has(n.name))
-        causes.push(
-          fieldDuplicate(`${field}.name`, `network name ${JSON.stringify(n.name)} is used twice`),
-        );
-      byName.set(n.name, n);
-    }
-    const sources = ['pod', 'multus'].filter((s) => n[s] !== undefined);
-    if (sources.length !== 1) {
-      causes.push(fieldInvalid(field, 'a network must have exactly one source: pod or multus'));
-      return;
-    }
-    if (n.pod !== undefined) podNetworks++;
-    if (n.multus !== undefined) {
-      const target = isObject(n.multus) ? n.multus.networkName : undefined;
-      if (typeof target !== 'string' || target === '') {
-        causes.push(
-          fieldRequired(
-            `${field}.multus.networkName`,
-            'the NetworkAttachmentDefinition to attach to is required',
-          ),
-        );
-      } else if (
-        !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(target)
-      ) {
-        causes.push(
-          fieldInvalid(
-            `${field}.multus.networkName`,
-            `${JSON.stringify(target)}: must be NAME or NAMESPACE/NAME`,
-          ),
-        );
-      }
-    }
-  });
-  if (podNetworks > 1)
-    causes.push(fieldInvalid(NETWORKS_PATH, 'at most one pod network is allowed'));
-  return byName;
-}
-
-function validateInterfaces(
-  interfaces: unknown,
-  networks: Map<string, Network>,
-  causes: StatusCause[],
-): void {
-  if (interfaces === undefined) return;
-  if (!Array.isArray(interfaces)) {
-    causes.push(fieldInvalid(INTERFACES_PATH, 'must be a list'));
-    return;
-  }
-  const names = new Set<string>();
-  const macs = new Map<string, number>();
-  interfaces.forEach((raw: unknown, i) => {
-    const field = `${INTERFACES_PATH}[${i}]`;
-    if (!isObject(raw)) {
-      causes.push(fieldInvalid(field, 'must be an object'));
-      return;
-    }
-    const iface = raw as Interface;
-    const nameCauses = validateDns1123Label(iface.name, `${field}.name`);
-    causes.push(...nameCauses);
-    if (nameCauses.length === 0) {
-      if (names.has(iface.name))
-        causes.push(
-          fieldDuplicate(
-            `${field}.name`,
-            `interface name ${JSON.stringify(iface.name)} is used twice`,
-          ),
-        );
-      names.add(iface.name);
-      if (!networks.has(iface.name)) {
-        causes.push(
-          fieldInvalid(
-            `${field}.name`,
-            `no network named ${JSON.stringify(iface.name)} in ${NETWORKS_PATH}: every interface needs a network of the same name`,
-          ),
-        );
-      }
-    }
-    const bindings = KNOWN_BINDINGS.filter((b) => iface[b] !== undefined);
-    if (bindings.length > 1)
-      causes.push(
-        fieldInvalid(field, `only one binding method may be given, found ${bindings.join(', ')}`),
-      );
-    const unsupported = bindings.filter(
-      (b) => !(SUPPORTED_BINDINGS as readonly string[]).includes(b),
-    );
-    if (unsupported.length > 0) {
-      causes.push(
-        fieldNotSupported(
-          `${field}.${unsupported[0]}`,
-          `binding ${unsupported[0]} is not supported by Harrow: use bridge or masquerade`,
-        ),
-      );
-    }
-    const net = networks.get(iface.name);
-    if (iface.masquerade !== undefined && net !== undefined && net.pod === undefined) {
-      causes.push(
-        fieldInvalid(
-          `${field}.masquerade`,
-          'masquerade binding is only allowed on the pod network',
-        ),
-      );
-    }
-    if (iface.macAddress === undefined || iface.macAddress === '') {
-      if (iface.macAddress === '') delete iface.macAddress;
-      return;
-    }
-    if (typeof iface.macAddress !== 'string') {
-      causes.push(fieldInvalid(macField(i), 'must be a string'));
-      return;
-    }
-    try {
-      const mac = validateMac(iface.macAddress, { masquerade: iface.masquerade !== undefined });
-      iface.macAddress = mac;
-      const first = macs.get(mac);
-      if (first !== undefined) {
-        causes.push(
-          fieldDuplicate(
-            macField(i),
-            `MAC ${mac} is already used by interface ${JSON.stringify(interfacesAt(interfaces, first))} of this VM`,
-          ),
-        );
-      } else macs.set(mac, i);
-    } catch (e) {
-      if (!(e instanceof MacError)) throw e;
-      causes.push(fieldInvalid(macField(i), e.message));
-    }
-  });
-}
-
-const interfacesAt = (interfaces: unknown[], i: number): string =>
-  String((interfaces[i] as Interface).name);

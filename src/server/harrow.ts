@@ -11,6 +11,7 @@ import { nadAdmission } from '../apiserver/admission/nad.ts';
 import { networkNamespaceAdmission } from '../apiserver/admission/network-namespace.ts';
 import { auditRecordAdmission } from '../apiserver/admission/auditrecord.ts';
 import { namespaceAdmission } from '../apiserver/admission/namespace.ts';
+import { virtualMachineInstanceAdmission } from '../apiserver/admission/virtualmachineinstance.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
 import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmachineclone.ts';
 import { bootstrapAuth } from '../apiserver/auth.ts';
@@ -171,6 +172,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       options.globalNetworkNamespaces ? { globalNamespaces: options.globalNetworkNamespaces } : {},
     ),
     virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
+    virtualMachineInstanceAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
     nadAdmission(store),
     macPoolAdmission(store),
     namespaceAdmission(),

@@ -1,30 +1,52 @@
-// The network plugin's way to give MACs to a VM whose namespace has pool admission off (persisted back to the VM, as Harvester does).
-import { isLostMacRace, type MacAllocationService } from '../allocation/service.ts';
-import type { VirtualMachine } from '../resources/types.ts';
+// The network plugin's way to give MACs to a VM or VMI whose namespace has pool admission off (persisted back into the
+// object, as Harvester does), and to the interfaces only an instance has (a bare VMI's, KubeVirt's default pod NIC).
+import {
+  carrierOfInstance,
+  isLostMacRace,
+  type MacAllocationService,
+  type MacPlan,
+} from '../allocation/service.ts';
+import type { MacAssigner } from '../controllers/context.ts';
+import type { KubeObject } from '../resources/meta.ts';
+import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import { auditRecord } from '../audit/record.ts';
 
-export interface MacAssigner {
-  assignMissing(vm: VirtualMachine): Promise<VirtualMachine>;
-}
-
 export function macAssigner(store: ResourceStore, macs: MacAllocationService): MacAssigner {
   return {
-    async assignMissing(vm) {
-      // A plan that lost a race for a MAC (taken meanwhile, or its ended quarantine collected) is made again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await assignOnce(vm);
-        } catch (e) {
-          if (!isLostMacRace(e) || attempt >= 5) throw e;
-        }
-      }
-    },
+    assignMissing: (vm) =>
+      withRetry(async () => {
+        const current = structuredClone(vm);
+        const plan = await macs.planVirtualMachine(vm, current, { allocateMissing: true });
+        return commitPlan(current, plan, 'VM');
+      }),
+    assignInstance: (vmi) =>
+      withRetry(async () => {
+        const current = structuredClone(vmi);
+        const plan = await macs.planInstance(carrierOfInstance(vmi), vmi, current, {
+          allocateMissing: true,
+        });
+        return commitPlan(current, plan, 'VMI');
+      }),
   };
 
-  async function assignOnce(vm: VirtualMachine): Promise<VirtualMachine> {
-    const current = structuredClone(vm);
-    const plan = await macs.planVirtualMachine(vm, current, { allocateMissing: true });
+  /** A plan that lost a race for a MAC (taken meanwhile, or its ended quarantine collected) is made again. */
+  async function withRetry<T>(assign: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await assign();
+      } catch (e) {
+        if (!isLostMacRace(e) || attempt >= 5) throw e;
+      }
+    }
+  }
+
+  /** Commits the object with its filled MACs, the plan's allocations and an audit record, atomically. */
+  async function commitPlan<T extends VirtualMachine | VirtualMachineInstance>(
+    current: T,
+    plan: MacPlan,
+    shown: string,
+  ): Promise<T> {
     if (plan.changes.length === 0) {
       plan.committed();
       return current;
@@ -34,23 +56,23 @@ export function macAssigner(store: ResourceStore, macs: MacAllocationService): M
         user: 'system:harrow:network-plugin',
         verb: 'assign-mac',
         resource: {
-          kind: 'VirtualMachine',
-          namespace: vm.metadata.namespace ?? 'default',
-          name: vm.metadata.name,
+          kind: current.kind,
+          namespace: current.metadata.namespace ?? 'default',
+          name: current.metadata.name,
         },
         changes: plan.changes,
         outcome: {
           code: 200,
-          message: 'MAC assigned at pod creation and persisted into the VM spec',
+          message: `MAC assigned at pod creation and persisted into the ${shown} spec`,
         },
       });
-      const [written] = await store.commit([
+      const [written]: KubeObject[] = await store.commit([
         { type: 'update', object: current },
         ...plan.ops,
         { type: 'create', object: audit },
       ]);
       plan.committed();
-      return written as VirtualMachine;
+      return written as T;
     } catch (e) {
       plan.rollback();
       throw e;

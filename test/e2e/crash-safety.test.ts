@@ -15,12 +15,7 @@ const KILLS = 20;
 const WORKERS = 4;
 const NAMES_PER_WORKER = 5;
 /** Fsck findings a crash may leave for the controllers to finish (a deleted VM's instance, pod and allocation). */
-const CONVERGING: ReadonlySet<string> = new Set([
-  'orphan-allocation',
-  'orphan-vmi',
-  'vmi-without-vm',
-  'orphan-pod',
-]);
+const CONVERGING: ReadonlySet<string> = new Set(['orphan-allocation', 'orphan-vmi', 'orphan-pod']);
 
 /** What the store must hold for one VM name: absent, or present carrying `mac`. */
 type Expected = { present: false } | { present: true; mac: string };

@@ -22,6 +22,17 @@ export interface Harness {
 
 let macCounter = 0;
 
+function fillMissing(interfaces: Array<{ macAddress?: string }>): boolean {
+  let changed = false;
+  for (const iface of interfaces) {
+    if (iface.macAddress) continue;
+    macCounter++;
+    iface.macAddress = `02:aa:00:00:${((macCounter >> 8) & 0xff).toString(16).padStart(2, '0')}:${(macCounter & 0xff).toString(16).padStart(2, '0')}`;
+    changed = true;
+  }
+  return changed;
+}
+
 /** A MacAssigner for tests: fills missing MACs from a counter and commits the VM (the real one is the lead's pool). */
 export function counterMacAssigner(store: ResourceStore): MacAssigner & { calls: number } {
   const assigner = {
@@ -33,15 +44,14 @@ export function counterMacAssigner(store: ResourceStore): MacAssigner & { calls:
         namespace: vm.metadata.namespace ?? 'default',
         name: vm.metadata.name,
       })) as VirtualMachine;
-      let changed = false;
-      for (const iface of current.spec.template.spec.domain.devices.interfaces ?? []) {
-        if (!iface.macAddress) {
-          macCounter++;
-          iface.macAddress = `02:aa:00:00:${((macCounter >> 8) & 0xff).toString(16).padStart(2, '0')}:${(macCounter & 0xff).toString(16).padStart(2, '0')}`;
-          changed = true;
-        }
-      }
+      const changed = fillMissing(current.spec.template.spec.domain.devices.interfaces ?? []);
       return changed ? ((await store.update(current)) as VirtualMachine) : current;
+    },
+    async assignInstance(vmi: VirtualMachineInstance): Promise<VirtualMachineInstance> {
+      assigner.calls++;
+      const current = structuredClone(vmi);
+      const changed = fillMissing(current.spec.domain.devices.interfaces ?? []);
+      return changed ? ((await store.update(current)) as VirtualMachineInstance) : current;
     },
   };
   return assigner;
