@@ -49,6 +49,24 @@ export const ACTION_SUBRESOURCES: readonly SubresourceInfo[] = [
     namespaced: true,
     verbs: ['get'],
   },
+  // The serial console (vmi-console.ts): a WebSocket, as KubeVirt lists it.
+  {
+    group: 'subresources.kubevirt.io',
+    version: 'v1',
+    name: 'virtualmachineinstances/console',
+    kind: 'VirtualMachineInstance',
+    namespaced: true,
+    verbs: ['get'],
+  },
+  // The launcher pod's log: its guest-console-log container is the guest's serial log (vmi-console.ts).
+  {
+    group: '',
+    version: 'v1',
+    name: 'pods/log',
+    kind: 'Pod',
+    namespaced: true,
+    verbs: ['get'],
+  },
   // Restarts planned into a maintenance window (maintenance-actions.ts); the web UI offers them when listed here.
   {
     group: 'subresources.harrow.io',

@@ -10,9 +10,9 @@ import type { Authorize } from './auth.ts';
  * | kind                                   | admin | operator (granted namespaces)                       | viewer (granted namespaces)          |
  * |----------------------------------------|-------|-----------------------------------------------------|--------------------------------------|
  * | VirtualMachine                         | all   | all verbs, start/stop/restart, Harrow subresources  | get, list, watch                     |
- * | VirtualMachineInstance                 | all   | all verbs, interfacelist, guest-exec                | get, list, watch, interfacelist      |
+ * | VirtualMachineInstance                 | all   | all verbs, interfacelist, guest-exec, console       | get, list, watch, interfacelist      |
  * | VirtualMachineClone                    | all   | all verbs                                           | get, list, watch                     |
- * | NetworkAttachmentDefinition, Pod,      | all   | get, list, watch                                    | get, list, watch                     |
+ * | NetworkAttachmentDefinition, Pod,      | all   | get, list, watch (Pod also log: the serial log)     | get, list, watch                     |
  * |   Event, AuditRecord                   |       | (AuditRecords about cluster-scoped objects: admins only)                                   |
  * | MacAllocation (cluster-scoped)         | all   | get, list, watch — only allocations held by a VM of a granted namespace (others: 404 / left out) |
  * | MacPool, Node (cluster-scoped)         | all   | get, list, watch                                    | get, list, watch                     |
@@ -79,6 +79,8 @@ const READ_ONLY: Record<string, readonly string[]> = Object.fromEntries(
 const POLICY: Record<Exclude<Role, 'admin'>, Record<string, readonly string[]>> = {
   operator: {
     ...READ_ONLY,
+    // pods/log is the guest's serial log: what was typed and printed on the console, as private as the console.
+    Pod: [...READ, 'log'],
     VirtualMachine: [ANY],
     VirtualMachineInstance: [ANY],
     VirtualMachineClone: [ANY],

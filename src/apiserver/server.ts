@@ -37,6 +37,10 @@ import { statusFromError } from './status.ts';
 import { registerDriftRemedies } from './drift-remedies.ts';
 import { registerVmActions } from './vm-actions.ts';
 import { registerVmiSubresources } from './vmi-subresources.ts';
+import { registerVmiConsole } from './vmi-console.ts';
+import { CONSOLE_SUBPROTOCOL } from '../resources/types.ts';
+import { bearerTokenOf, chooseSubprotocol } from './websocket-auth.ts';
+import websocket from '@fastify/websocket';
 import { WatchRegistry } from './watch.ts';
 import {
   DEFAULT_MAX_LIST_LIMIT,
@@ -187,9 +191,8 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public) return;
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const user = match ? await deps.authenticator.authenticate(match[1]!) : undefined;
+    const token = bearerTokenOf(request.headers);
+    const user = token !== undefined ? await deps.authenticator.authenticate(token) : undefined;
     if (!user) {
       // Whatever body it is still sending is not read: the socket closes after the 401.
       closeAfterReply(reply);
@@ -325,6 +328,10 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       .send(ready ? 'ok' : 'not ready');
   });
 
+  // WebSockets (the console): upgrade requests go through the same hooks (auth, limits) as any request.
+  await app.register(websocket, {
+    options: { handleProtocols: (offered) => chooseSubprotocol(offered, CONSOLE_SUBPROTOCOL) },
+  });
   registerDiscovery(app);
   registerAccessReviews(app, authorize);
   registerOpenApi(app);
@@ -341,6 +348,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   registerDriftRemedies(app, { store, admission: deps.admission, authorize });
   registerMaintenanceActions(app, { store, admission: deps.admission, authorize });
   registerVmiSubresources(app, {
+    store,
+    ...(deps.runtime ? { runtime: deps.runtime } : {}),
+    authorize,
+  });
+  registerVmiConsole(app, {
     store,
     ...(deps.runtime ? { runtime: deps.runtime } : {}),
     authorize,

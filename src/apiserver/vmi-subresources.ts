@@ -13,6 +13,7 @@ import { kindInfo } from '../resources/kinds.ts';
 import type { VirtualMachineInstance } from '../resources/types.ts';
 import type { ExecResult, GuestObservation, Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
+import type { UserInfo } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
 import { requestUser } from './request-context.ts';
 import { notFound } from './writes.ts';
@@ -90,47 +91,61 @@ export function guestInterfaces(observation: GuestObservation): GuestInterface[]
   }));
 }
 
+/**
+ * A VMI subresource's common checks: the user may `verb` the VMI, it exists, this server reaches guests and the VMI is
+ * Running (KubeVirt's "VMI is not running" is a Conflict). Forbidden, NotFound, ServiceUnavailable or Conflict.
+ */
+export async function runningVmi(
+  deps: VmiSubresourceDeps,
+  params: { namespace: string; name: string },
+  user: UserInfo,
+  verb: string,
+): Promise<{ vmi: VirtualMachineInstance; runtime: Runtime }> {
+  const { namespace, name } = params;
+  const vmiInfo = kindInfo('VirtualMachineInstance');
+  if (!deps.authorize(user, verb, 'VirtualMachineInstance', namespace)) {
+    throw new Forbidden(
+      `virtualmachineinstances.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${verb} in the namespace "${namespace}"`,
+      {
+        name,
+        group: 'kubevirt.io',
+        kind: 'virtualmachineinstances',
+      },
+    );
+  }
+  const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as
+    VirtualMachineInstance | undefined;
+  if (!vmi) throw notFound(vmiInfo, name);
+  const details = { name, group: 'kubevirt.io', kind: 'virtualmachineinstances' };
+  if (!deps.runtime)
+    throw new HarrowError(
+      'ServiceUnavailable',
+      503,
+      'this server has no runtime attached: it cannot reach guests',
+      details,
+    );
+  const phase = vmi.status?.phase;
+  if (phase !== 'Running') {
+    throw new Conflict(
+      `VirtualMachineInstance "${name}": VMI is not running (phase ${phase ?? 'unset'}): there is no guest to reach`,
+      details,
+    );
+  }
+  return { vmi, runtime: deps.runtime };
+}
+
 type VmiRequest = FastifyRequest<{ Params: { namespace: string; name: string }; Body: unknown }>;
 
 export function registerVmiSubresources(app: FastifyInstance, deps: VmiSubresourceDeps): void {
-  const vmiInfo = kindInfo('VirtualMachineInstance');
-
   /** The VMI, its runtime and the runtime's view of its guest with the agent connected; Conflict naming what is missing. */
   const connectedGuest = async (
     request: VmiRequest,
     verb: string,
   ): Promise<{ vmi: VirtualMachineInstance; runtime: Runtime; observation: GuestObservation }> => {
-    const { namespace, name } = request.params;
-    const user = requestUser(request);
-    if (!deps.authorize(user, verb, 'VirtualMachineInstance', namespace)) {
-      throw new Forbidden(
-        `virtualmachineinstances.kubevirt.io "${name}" is forbidden: User "${user.name}" cannot ${verb} in the namespace "${namespace}"`,
-        {
-          name,
-          group: 'kubevirt.io',
-          kind: 'virtualmachineinstances',
-        },
-      );
-    }
-    const vmi = (await deps.store.get({ kind: 'VirtualMachineInstance', namespace, name })) as
-      VirtualMachineInstance | undefined;
-    if (!vmi) throw notFound(vmiInfo, name);
+    const { vmi, runtime } = await runningVmi(deps, request.params, requestUser(request), verb);
+    const { name } = request.params;
     const details = { name, group: 'kubevirt.io', kind: 'virtualmachineinstances' };
-    if (!deps.runtime)
-      throw new HarrowError(
-        'ServiceUnavailable',
-        503,
-        'this server has no runtime attached: it cannot reach guests',
-        details,
-      );
-    const phase = vmi.status?.phase;
-    if (phase !== 'Running') {
-      throw new Conflict(
-        `VirtualMachineInstance "${name}" is not running (phase ${phase ?? 'unset'}): there is no guest to ask`,
-        details,
-      );
-    }
-    const observation = vmi.metadata.uid ? await deps.runtime.observe(vmi.metadata.uid) : undefined;
+    const observation = vmi.metadata.uid ? await runtime.observe(vmi.metadata.uid) : undefined;
     if (!observation || observation.state !== 'Running') {
       throw new Conflict(
         `VirtualMachineInstance "${name}" has no running guest on this host (guest state ${observation?.state ?? 'absent'})`,
@@ -143,7 +158,7 @@ export function registerVmiSubresources(app: FastifyInstance, deps: VmiSubresour
         details,
       );
     }
-    return { vmi, runtime: deps.runtime, observation };
+    return { vmi, runtime, observation };
   };
 
   app.get(

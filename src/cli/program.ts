@@ -4,6 +4,7 @@ import { findCommand, parseCommandLine } from './args.ts';
 import { auditCommand } from './audit.ts';
 import type { Command } from './command.ts';
 import { createContext, type CliIO } from './context.ts';
+import { consoleCommand } from './console.ts';
 import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeOf, formatError } from './errors.ts';
 import { createCommand, deleteCommand } from './create.ts';
 import { describeCommand } from './describe.ts';
@@ -14,6 +15,7 @@ import { exportCommand } from './export.ts';
 import { fsckCommand } from './fsck.ts';
 import { getCommand } from './get.ts';
 import { imageCommand } from './image.ts';
+import { logsCommand } from './logs.ts';
 import { restartCommand, startCommand, stopCommand } from './power.ts';
 import { serveCommand } from './serve.ts';
 import { setMacCommand } from './set-mac.ts';
@@ -35,6 +37,8 @@ export const COMMANDS: readonly Command[] = [
   driftCommand,
   cloneCommand,
   execCommand,
+  consoleCommand,
+  logsCommand,
   imageCommand,
   fsckCommand,
   exportCommand,

@@ -3,6 +3,8 @@ import tls from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import type { KubeObject } from '../resources/meta.ts';
 import { kindInfo } from '../resources/kinds.ts';
+import { CONSOLE_SUBPROTOCOL } from '../resources/types.ts';
+import { WebSocket } from 'ws';
 import { ApiError, TransportError, isKubeStatus, type KubeStatus } from './errors.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
 import {
@@ -13,6 +15,8 @@ import {
   vmMaintenancePath,
   vmRemedyPath,
   vmSubresourcePath,
+  podLogPath,
+  vmiConsolePath,
 } from './paths.ts';
 import { LineSplitter, parseWatchLine, type WatchEvent } from './watch-stream.ts';
 import { parseWarningHeader } from './warnings.ts';
@@ -121,6 +125,7 @@ export class HarrowClient {
   private readonly userAgent: string;
   /** Set when a CA is given: fetch's default agent trusts only the system's CAs, and Harrow's CA is its own. */
   private readonly dispatcher: Dispatcher | undefined;
+  private readonly ca: string | undefined;
 
   constructor(options: ClientOptions) {
     let url: URL;
@@ -140,6 +145,7 @@ export class HarrowClient {
     this.onWarning = options.onWarning;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.userAgent = options.userAgent ?? 'harrow-client';
+    this.ca = options.ca;
     this.dispatcher =
       options.ca !== undefined && url.protocol === 'https:'
         ? new Agent({ connect: { ca: [...tls.rootCertificates, options.ca] } })
@@ -430,6 +436,55 @@ export class HarrowClient {
   }
 
   /** Runs argv in the guest through its agent; a non-zero exit code is a result, not an error. */
+  /**
+   * Opens the VMI's serial console (KubeVirt's console subresource, subprotocol plain.kubevirt.io). Resolves once the
+   * server accepted; a refusal is an ApiError with the server's Status.
+   */
+  async openConsole(namespace: string, vmi: string): Promise<WebSocket> {
+    const url = this.server.replace(/^http/, 'ws') + vmiConsolePath(namespace, vmi);
+    const socket = new WebSocket(url, [CONSOLE_SUBPROTOCOL], {
+      headers: {
+        'user-agent': this.userAgent,
+        ...(this.token !== undefined ? { authorization: `Bearer ${this.token}` } : {}),
+      },
+      ...(this.ca ? { ca: [...tls.rootCertificates, this.ca] } : {}),
+      handshakeTimeout: this.requestTimeoutMs,
+    });
+    return new Promise<WebSocket>((resolve, reject) => {
+      socket.once('open', () => {
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('unexpected-response', (_request, response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => {
+          const answer = new Response(Buffer.concat(chunks), {
+            status: response.statusCode ?? 500,
+          });
+          void ApiError.fromResponse(answer).then(reject, reject);
+        });
+        response.on('error', reject);
+      });
+      socket.once('error', (e) =>
+        reject(new TransportError(`cannot reach ${this.server}: ${e.message}`, this.server, e)),
+      );
+    });
+  }
+
+  /** A pod's log as text (`container`, `tailLines`, `limitBytes` as in Kubernetes). */
+  async podLog(
+    namespace: string,
+    pod: string,
+    options: { container?: string; tailLines?: number; limitBytes?: number } = {},
+  ): Promise<string> {
+    const response = await this.send({
+      method: 'GET',
+      path: podLogPath(namespace, pod) + queryString(options),
+    });
+    return response.text();
+  }
+
   async guestExec(
     namespace: string,
     vmi: string,

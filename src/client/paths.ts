@@ -65,6 +65,14 @@ export const vmiInterfaceListPath = (namespace: string, name: string): string =>
 export const vmiGuestExecPath = (namespace: string, name: string): string =>
   `/apis/subresources.harrow.io/v1/namespaces/${seg(namespace)}/virtualmachineinstances/${seg(name)}/guest-exec`;
 
+/** KubeVirt's VMI subresource: the serial console (a WebSocket). */
+export const vmiConsolePath = (namespace: string, name: string): string =>
+  `/apis/subresources.kubevirt.io/v1/namespaces/${seg(namespace)}/virtualmachineinstances/${seg(name)}/console`;
+
+/** Kubernetes' pods/log (Harrow: the launcher pod's guest-console-log container is the serial log). */
+export const podLogPath = (namespace: string, name: string): string =>
+  `/api/v1/namespaces/${seg(namespace)}/pods/${seg(name)}/log`;
+
 /** A query string from the defined values only (`?a=1&b=x`, or '' when none). */
 export function queryString(params: Record<string, string | number | boolean | undefined>): string {
   const q = new URLSearchParams();

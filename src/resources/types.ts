@@ -5,6 +5,12 @@ export const ANNOTATION_NETWORKS = 'k8s.v1.cni.cncf.io/networks';
 export const ANNOTATION_NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
 export const LABEL_VM_NAME = 'vm.kubevirt.io/name';
 export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
+/** The console subresource's WebSocket subprotocol (virtctl's): the serial port's bytes in binary frames, both ways. */
+export const CONSOLE_SUBPROTOCOL = 'plain.kubevirt.io';
+/** The launcher pod container whose log is the guest's serial output, as KubeVirt names it. */
+export const CONTAINER_GUEST_CONSOLE_LOG = 'guest-console-log';
+/** Kubernetes' bearer token as a WebSocket subprotocol (browsers cannot set headers): this prefix, then base64url. */
+export const BEARER_SUBPROTOCOL_PREFIX = 'base64url.bearer.authorization.k8s.io.';
 /** Namespace annotation: "false" turns pool admission off, so MACs are assigned at pod creation (as Harvester does). */
 export const ANNOTATION_POOL_ADMISSION = 'harrow.io/mac-pool-admission';
 /** Namespace or VM annotation naming a maintenance window (JSON: {schedule, duration, timeZone}). */

@@ -111,6 +111,26 @@ export interface Inventory {
   guests: string[]; // vmi uids
 }
 
+/** What a console connection hears: the guest's serial output, and the end of the connection with the reason. */
+export interface ConsoleHandlers {
+  onData(chunk: Buffer): void;
+  /** The connection ended from the runtime's side (guest stopped, replaced by a newer connection, runtime closed). */
+  onClose(reason: string): void;
+}
+
+export interface ConsoleOptions {
+  /** Output only: does not take the guest's input away from the current interactive connection. */
+  readOnly?: boolean;
+}
+
+/** One connection to a guest's serial port. */
+export interface ConsoleConnection {
+  readonly readOnly: boolean;
+  /** Sends keystrokes to the guest; ignored once closed, replaced or when read-only. */
+  write(data: Buffer | string): void;
+  close(): void;
+}
+
 export interface Runtime {
   readonly name: 'sim' | 'qemu';
   /** Creates the bridge and DHCP of a network; idempotent. */
@@ -129,6 +149,17 @@ export interface Runtime {
   hasGuest(vmiUid: string): boolean;
   /** Runs a command in the guest through its agent (guest-exec). */
   exec(vmiUid: string, argv: string[], options?: { timeoutMs?: number }): Promise<ExecResult>;
+  /**
+   * Attaches to the guest's serial port (ttyS0). Output goes to every connection; an interactive connection replaces the
+   * previous interactive one (which is closed with the reason), as KubeVirt allows one console connection per VMI.
+   */
+  openConsole(
+    vmiUid: string,
+    handlers: ConsoleHandlers,
+    options?: ConsoleOptions,
+  ): Promise<ConsoleConnection>;
+  /** The newest serial output kept for the guest (bounded, see CONSOLE_LOG_BYTES); undefined when there is no such guest. */
+  consoleLog(vmiUid: string): Promise<string | undefined>;
   leases(networkId: string): Promise<Lease[]>;
   subscribe(listener: (event: RuntimeEvent) => void): () => void;
   /** What exists on this host, to find orphans after a restart. */

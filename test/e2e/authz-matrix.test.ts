@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import type { VirtualMachine } from '../../src/resources/types.ts';
+import { CONSOLE_SUBPROTOCOL, type VirtualMachine } from '../../src/resources/types.ts';
+import { WebSocket } from 'ws';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 import { conditionOf, virtualMachine } from './fixtures.ts';
 
@@ -121,6 +122,8 @@ function expected(role: Role, kind: KindSpec, verb: string, scope: Scope): Outco
   if (!GRANTED.has(scope)) return 'deny';
   if (READS.has(verb)) return 'allow';
   if (verb === 'interfacelist') return 'allow';
+  // pods/log is the guest's serial log: as private as the console.
+  if (kind.kind === 'Pod' && verb === 'log') return role === 'operator' ? 'allow' : 'deny';
   return role === 'operator' && OPERATOR_WRITES.has(kind.kind) ? 'allow' : 'deny';
 }
 
@@ -231,6 +234,27 @@ function manifest(kind: string, name: string, namespace: string | undefined): Ku
 interface Answer {
   status: number;
   body: { reason?: string; message?: string; items?: KubeObject[]; kind?: string };
+}
+
+/** A WebSocket upgrade (the console): 101 once open (then closed again), else the refusal's status and Status. */
+function upgrade(role: Role, path: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(server.url.replace(/^http/, 'ws') + path, [CONSOLE_SUBPROTOCOL], {
+      headers: { authorization: `Bearer ${tokens[role]}` },
+    });
+    socket.once('open', () => {
+      socket.close();
+      resolve({ status: 101, body: {} });
+    });
+    socket.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer['body'] }),
+      );
+    });
+    socket.once('error', reject);
+  });
 }
 
 let server: HarrowServer;
@@ -535,6 +559,40 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
               outcome: expected(role, k, 'guest-exec', scope),
               answer: exec,
             });
+            const console = await upgrade(
+              role,
+              `/apis/subresources.kubevirt.io/v1/namespaces/${scope}/virtualmachineinstances/guest/console`,
+            );
+            cells.push({
+              role,
+              kind: k,
+              verb: 'console',
+              scope,
+              outcome: expected(role, k, 'console', scope),
+              answer: console,
+            });
+          }
+        }
+        if (k.kind === 'Pod') {
+          for (const scope of ['a', 'b'] as const) {
+            const pods = await admin(
+              'GET',
+              `/api/v1/namespaces/${scope}/pods?labelSelector=vm.kubevirt.io%2Fname%3Dguest`,
+            );
+            const launcher = pods.body.items?.[0]?.metadata.name ?? 'none';
+            const log = await call(
+              role,
+              'GET',
+              `/api/v1/namespaces/${scope}/pods/${launcher}/log?container=guest-console-log`,
+            );
+            cells.push({
+              role,
+              kind: k,
+              verb: 'log',
+              scope,
+              outcome: expected(role, k, 'log', scope),
+              answer: log,
+            });
           }
         }
       }
@@ -550,6 +608,7 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
       const ok =
         c.outcome === 'allow'
           ? (status >= 200 && status < 300) ||
+            (c.verb === 'console' && status === 101) ||
             (action && status === 409 && body.reason === 'Conflict')
           : c.outcome === 'unserved'
             ? status === 405

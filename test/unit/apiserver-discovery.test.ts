@@ -51,6 +51,8 @@ describe('discovery', () => {
       'patch',
       'update',
     ]);
+    // The launcher pod's guest-console-log container is the serial log, read as `kubectl logs` reads any.
+    assert.deepEqual(resources.find((r) => r.name === 'pods/log')?.verbs, ['get']);
     assert.equal(resources.find((r) => r.name === 'namespaces')?.namespaced, false);
   });
 
@@ -86,6 +88,7 @@ describe('discovery', () => {
       'virtualmachines/stop update',
       'virtualmachines/restart update',
       'virtualmachineinstances/interfacelist get',
+      'virtualmachineinstances/console get',
     ]);
     const harrowSub = await h.request('GET', '/apis/subresources.harrow.io/v1');
     assert.deepEqual(

@@ -53,10 +53,14 @@ exec /bin/busybox init
 `;
 }
 
-export const INITTAB = `# busybox init: agent respawned, network configured once per boot.
+/** The serial console (ttyS0): getty's login prompt, as on any Linux guest, for `harrow console`. */
+export const SERIAL_CONSOLE = 'ttyS0';
+
+export const INITTAB = `# busybox init: agent respawned, network configured once per boot, a login on the serial console.
 ::sysinit:/etc/harrow/ports
 ::respawn:/etc/harrow/agent
 ::once:/etc/harrow/network
+${SERIAL_CONSOLE}::respawn:/sbin/getty -L 115200 ${SERIAL_CONSOLE} vt100
 ::respawn:/sbin/acpid -f -c /etc/acpi -l /run/acpid.log
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/bin/sync
@@ -129,6 +133,14 @@ case "$1" in
 esac
 `;
 
+/** root without a password: the guest is reachable only through Harrow's console (an operator's right). */
+export const PASSWD = 'root::0:0:root:/root:/bin/sh\n';
+export const GROUP = 'root:x:0:\n';
+export const ISSUE = 'Harrow guest (busybox) \\l\n\n';
+export const PROFILE = `export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+export PS1='\\h:\\w# '
+`;
+
 export function guestScripts(modules: readonly string[] = GUEST_MODULES): GuestFile[] {
   return [
     { path: '/init', mode: 0o755, content: initScript(modules) },
@@ -140,5 +152,9 @@ export function guestScripts(modules: readonly string[] = GUEST_MODULES): GuestF
     { path: '/etc/acpi/PWRF/00000080', mode: 0o755, content: POWER_BUTTON_SCRIPT },
     { path: '/sbin/shutdown', mode: 0o755, content: SHUTDOWN_SCRIPT },
     { path: '/etc/hostname', mode: 0o644, content: 'harrow-guest\n' },
+    { path: '/etc/passwd', mode: 0o644, content: PASSWD },
+    { path: '/etc/group', mode: 0o644, content: GROUP },
+    { path: '/etc/issue', mode: 0o644, content: ISSUE },
+    { path: '/etc/profile', mode: 0o644, content: PROFILE },
   ];
 }

@@ -1,5 +1,4 @@
 // One running QEMU guest as the launcher sees it: its QMP and guest-agent connections, state, events and exec.
-import { readFile } from 'node:fs/promises';
 import type {
   ExecResult,
   GuestAgentInterface,
@@ -8,16 +7,21 @@ import type {
   GuestState,
   RuntimeEvent,
 } from '../types.ts';
+import { RotatingConsoleLog } from './console-log-file.ts';
 import { isAlive, terminate, waitForExit } from './procfs.ts';
 import { GuestAgentClient } from './qga.ts';
 import { nicIds } from './qemu.ts';
 import { QmpClient, queryRxFilter, queryStatus, type QmpEvent } from './qmp.ts';
+import { GuestSerial } from './serial-console.ts';
 
 export interface GuestPaths {
   dir: string;
   spec: string;
   qmp: string;
   agent: string;
+  /** QEMU's chardev socket of ttyS0. */
+  serialSocket: string;
+  /** The bounded log of ttyS0 (see RotatingConsoleLog). */
   serialLog: string;
   pidFile: string;
 }
@@ -50,13 +54,16 @@ export class GuestSession {
   /** The guest's MAC per NIC device id, as last read from query-rx-filter. */
   private readonly guestMacs = new Map<string, string>();
   private lastAgentView = '';
+  readonly serial: GuestSerial;
 
   constructor(
     readonly spec: GuestSpec,
     readonly paths: GuestPaths,
     readonly pid: number,
     private readonly emit: (event: RuntimeEvent) => void,
-  ) {}
+  ) {
+    this.serial = new GuestSerial(paths.serialSocket, new RotatingConsoleLog(paths.serialLog));
+  }
 
   get running(): boolean {
     return this.state === 'Starting' || this.state === 'Running';
@@ -64,6 +71,8 @@ export class GuestSession {
 
   /** Connects to a QEMU that runs (just started, or found again after a Harrow restart). */
   async attach(): Promise<void> {
+    // QEMU creates its sockets before it daemonises, so a missing one is a guest started without a console.
+    await this.serial.connect(2_000).catch(() => undefined);
     const qmp = await QmpClient.connect(this.paths.qmp, 15_000);
     this.qmp = qmp;
     qmp.onEvent((event) => this.onQmpEvent(event));
@@ -186,10 +195,16 @@ export class GuestSession {
     this.finish(state, reason);
   }
 
+  /** Lets the CPUs of a guest started paused run (once its serial port is attached, so no output is lost). */
+  async resume(): Promise<void> {
+    await this.qmp?.execute('cont');
+  }
+
   private finish(state: 'Stopped' | 'Failed', reason: string): void {
     if (!this.running) return;
     this.state = state;
     this.reason = reason;
+    this.serial.close(`the guest stopped (${reason})`);
     this.guestMacs.clear();
     this.emit(
       state === 'Stopped'
@@ -206,7 +221,7 @@ export class GuestSession {
 
   async serialTail(lines: number): Promise<string> {
     try {
-      const text = await readFile(this.paths.serialLog, 'utf8');
+      const text = (await this.serial.hub.log.read()).toString('utf8');
       // eslint-disable-next-line no-control-regex
       const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '').replace(/\r/g, '');
       return clean.trim().split('\n').slice(-lines).join(' | ');
@@ -285,6 +300,7 @@ export class GuestSession {
   /** Forgets the connections without touching QEMU (runtime close). */
   detach(): void {
     this.detached = true;
+    this.serial.close('the runtime let go of the guest');
     this.agent?.close();
     this.qmp?.close();
   }

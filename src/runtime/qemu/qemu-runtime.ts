@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { validateMac } from '../../mac/index.ts';
 import type {
+  ConsoleConnection,
   ExecResult,
   GuestObservation,
   GuestSpec,
@@ -95,8 +96,6 @@ export interface QemuRuntime extends Runtime {
   destroyAll(): Promise<void>;
   /** Frames the MAC spoof check dropped so far, over all pod ports. */
   spoofDrops(): Promise<number>;
-  /** The guest's console output (serial log). */
-  consoleLog(vmiUid: string): Promise<string>;
   /** The QEMU process of a running guest. */
   guestPid(vmiUid: string): number | undefined;
   /** The other hosts' underlay addresses: every network's VXLAN floods to exactly these (needs `underlay`). */
@@ -194,6 +193,7 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       spec: join(dir, 'spec.json'),
       qmp: join(dir, 'qmp.sock'),
       agent: join(dir, 'qga.sock'),
+      serialSocket: join(dir, 'tty.sock'),
       serialLog: join(dir, 'serial.log'),
       pidFile: join(dir, 'qemu.pid'),
     };
@@ -490,7 +490,8 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       }
       const paths = guestPaths(spec.vmiUid);
       await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-      for (const stale of [paths.qmp, paths.agent, paths.pidFile]) await rm(stale, { force: true });
+      for (const stale of [paths.qmp, paths.agent, paths.serialSocket, paths.pidFile])
+        await rm(stale, { force: true });
       await writeFile(paths.spec, JSON.stringify(spec, null, 2));
       await launchQemu(podNs, {
         name: qemuGuestName(instanceId, spec.vmiUid),
@@ -498,7 +499,8 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
         initrd: image.initrd,
         memoryMiB: spec.memoryMiB,
         cpus: spec.cpus,
-        serialLog: paths.serialLog,
+        serialSocket: paths.serialSocket,
+        paused: true,
         qmpSocket: paths.qmp,
         agentSocket: paths.agent,
         pidFile: paths.pidFile,
@@ -512,6 +514,7 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       guests.set(spec.vmiUid, session);
       try {
         await session.attach();
+        await session.resume();
       } catch (error) {
         await terminate(pid, 1_000);
         session.markGone(
@@ -719,12 +722,19 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     async spoofDrops() {
       return (await readSpoofchk(hostNs))?.dropped.packets ?? 0;
     },
+    async openConsole(vmiUid, handlers, consoleOptions): Promise<ConsoleConnection> {
+      assertOpen();
+      const session = guests.get(vmiUid);
+      if (!session) throw new Error(`console: no guest with vmi uid ${vmiUid} on this host`);
+      if (!session.running || !session.serial.connected)
+        throw new Error(
+          `console: the guest ${session.spec.namespace}/${session.spec.name} is ${session.state}`,
+        );
+      return session.serial.hub.open(handlers, consoleOptions);
+    },
     async consoleLog(vmiUid) {
-      try {
-        return await readFile(guestPaths(vmiUid).serialLog, 'utf8');
-      } catch {
-        return '';
-      }
+      const session = guests.get(vmiUid);
+      return session ? (await session.serial.hub.log.read()).toString('utf8') : undefined;
     },
     guestPid(vmiUid) {
       const session = guests.get(vmiUid);

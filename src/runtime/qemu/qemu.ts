@@ -18,7 +18,11 @@ export interface QemuLaunch {
   initrd: string;
   memoryMiB: number;
   cpus: number;
-  serialLog: string;
+  /** ttyS0 as a chardev socket server (Harrow's console); or `serialLog`, a plain file (a bare boot). */
+  serialSocket?: string;
+  serialLog?: string;
+  /** Start with the CPUs stopped (`-S`) until QMP `cont`. */
+  paused?: boolean;
   qmpSocket: string;
   agentSocket: string;
   pidFile: string;
@@ -56,8 +60,7 @@ export function qemuArgs(launch: QemuLaunch): string[] {
     launch.initrd,
     '-append',
     'console=ttyS0 quiet',
-    '-serial',
-    `file:${launch.serialLog}`,
+    ...serialArgs(launch),
     '-qmp',
     `unix:${launch.qmpSocket},server=on,wait=off`,
     '-chardev',
@@ -74,8 +77,21 @@ export function qemuArgs(launch: QemuLaunch): string[] {
       `virtio-net-pci,netdev=${nic.netdev},mac=${nic.mac},id=${nic.id},romfile=`,
     );
   }
+  if (launch.paused) args.push('-S');
   args.push('-daemonize', '-pidfile', launch.pidFile);
   return args;
+}
+
+function serialArgs(launch: QemuLaunch): string[] {
+  if (launch.serialSocket) {
+    return [
+      '-chardev',
+      `socket,id=serial0,path=${launch.serialSocket},server=on,wait=off`,
+      '-serial',
+      'chardev:serial0',
+    ];
+  }
+  return ['-serial', launch.serialLog ? `file:${launch.serialLog}` : 'null'];
 }
 
 /** The `-name guest=…` of a QEMU command line. */

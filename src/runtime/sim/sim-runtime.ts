@@ -1,5 +1,7 @@
 // The sim runtime: an in-process L2 world (networks with DHCP, pod ports with a MAC spoof check, busybox guests) behind Runtime.
+import { ConsoleHub, MemoryConsoleLog } from '../console.ts';
 import type {
+  ConsoleConnection,
   ExecResult,
   GuestObservation,
   GuestSpec,
@@ -14,6 +16,7 @@ import type {
 } from '../types.ts';
 import { BootQueue } from './boot-queue.ts';
 import type { DhcpOutcome, GuestLink, GuestOs } from './busybox/guest-os.ts';
+import { SerialShell } from './busybox/serial-shell.ts';
 import { runCommand } from './busybox/shell.ts';
 import { DhcpServer } from './dhcp-server.ts';
 import { isAssignableMac, normalizeMac } from './ethernet.ts';
@@ -82,6 +85,9 @@ interface SimGuest {
   /** Bumped on every power change so that a boot scheduled before it is ignored. */
   bootEpoch: number;
   nics: SimNic[];
+  /** ttyS0: its connections and log, and the getty/login/shell that answers on it. */
+  console: ConsoleHub;
+  shell: SerialShell;
 }
 
 const SIM_SPACE: Cidr = { network: parseIpv4('198.18.0.0') ?? 0, prefix: 15 };
@@ -186,6 +192,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     // The guest's init runs udhcpc on every NIC, then starts qemu-guest-agent.
     for (const nic of guest.nics) runDhcp(nic);
     guest.agentConnected = true;
+    guest.shell.boot();
     emit({ type: 'guest-changed', vmiUid: guest.spec.vmiUid });
   };
 
@@ -213,6 +220,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
       const port = portOf(nic);
       if (port) port.nic = undefined;
     }
+    guest.console.closeAll(`the guest stopped (${reason})`);
     emit(
       state === 'Stopped'
         ? { type: 'guest-stopped', vmiUid: guest.spec.vmiUid, reason }
@@ -262,6 +270,36 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
 
   const describe = (guest: SimGuest): string =>
     `${guest.spec.namespace}/${guest.spec.name} (vmi ${guest.spec.vmiUid})`;
+
+  /** A command in the guest, from guest-exec or typed on the console; a change it makes is news to the observer. */
+  const runInGuest = (guest: SimGuest, argv: string[]): ExecResult => {
+    const before = fingerprint(guest);
+    const result = runCommand(argv, guestOs(guest));
+    if (fingerprint(guest) !== before) emit({ type: 'guest-changed', vmiUid: guest.spec.vmiUid });
+    return result;
+  };
+
+  const newGuest = (spec: GuestSpec): SimGuest => {
+    const serial = new ConsoleHub((data) => {
+      // The serial port only answers while the machine runs; typing into a stopped one goes nowhere.
+      if (guest.state === 'Running') shell.input(data);
+    }, new MemoryConsoleLog());
+    const shell = new SerialShell(
+      (text) => serial.output(Buffer.from(text, 'utf8')),
+      (line) => runInGuest(guest, ['sh', '-c', line]),
+    );
+    const guest: SimGuest = {
+      spec,
+      state: 'Starting',
+      reason: undefined,
+      agentConnected: false,
+      bootEpoch: 0,
+      nics: [],
+      console: serial,
+      shell,
+    };
+    return guest;
+  };
 
   // ---- Runtime ----
 
@@ -420,6 +458,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         const guest = guests.get(vmiUid);
         if (!guest) continue;
         if (isLive(guest.state)) powerOff(guest, 'Stopped', 'launcher pod deleted');
+        guest.console.closeAll('the launcher pod was deleted');
         guests.delete(vmiUid);
       }
       for (const port of pod.ports.values()) {
@@ -437,14 +476,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
       const where = `guest ${spec.namespace}/${spec.name} (vmi ${spec.vmiUid})`;
       const pod = pods.get(spec.podUid);
       if (!pod) throw new Error(`${where}: pod ${spec.podUid} is not set up on this host`);
-      const guest: SimGuest = existing ?? {
-        spec,
-        state: 'Starting',
-        reason: undefined,
-        agentConnected: false,
-        bootEpoch: 0,
-        nics: [],
-      };
+      const guest: SimGuest = existing ?? newGuest(spec);
       const ports: PodPort[] = [];
       const nics = spec.nics.map((nicSpec, i): SimNic => {
         const field = `nics[${i}]`;
@@ -551,10 +583,21 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
       if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
         throw new Error('guest-exec: command must be a non-empty array of strings');
       }
-      const before = fingerprint(guest);
-      const result = runCommand(argv, guestOs(guest));
-      if (fingerprint(guest) !== before) emit({ type: 'guest-changed', vmiUid });
-      return result;
+      return runInGuest(guest, argv);
+    },
+
+    async openConsole(vmiUid, handlers, consoleOptions): Promise<ConsoleConnection> {
+      assertOpen();
+      const guest = guests.get(vmiUid);
+      if (!guest) throw new Error(`console: no guest with vmi uid ${vmiUid} on this host`);
+      if (!isLive(guest.state))
+        throw new Error(`console: the guest ${describe(guest)} is ${guest.state}`);
+      return guest.console.open(handlers, consoleOptions);
+    },
+
+    async consoleLog(vmiUid) {
+      const guest = guests.get(vmiUid);
+      return guest ? (await guest.console.log.read()).toString('utf8') : undefined;
     },
 
     async leases(networkId): Promise<Lease[]> {
@@ -576,6 +619,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
 
     async close() {
       closed = true;
+      for (const guest of guests.values()) guest.console.closeAll('the runtime closed');
       boots.clear();
       listeners.clear();
     },
