@@ -8,9 +8,13 @@ import { launchQemu } from '../src/runtime/qemu/qemu.ts';
 import { GuestAgentClient } from '../src/runtime/qemu/qga.ts';
 import { readPidFile, terminate } from '../src/runtime/qemu/procfs.ts';
 import type { GuestSpec, NetworkSpec, RuntimeEvent } from '../src/runtime/types.ts';
+import { openImageStore, type ResolvedImage } from '../src/images/store.ts';
+import { DEBIAN_IMAGE_NAME } from '../src/runtime/qemu/debian-image.ts';
+import { createOverlay } from '../src/runtime/qemu/qemu-img.ts';
 
 const GUESTS_AT_ONCE = 8;
 const MEMORY_MIB = 128;
+const DEBIAN_MEMORY_MIB = 384;
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 const ms = (value: number): string => `${Math.round(value)} ms`;
@@ -35,10 +39,87 @@ async function until<T>(timeoutMs: number, probe: () => Promise<T | undefined>):
   }
 }
 
+/** Baseline for the Debian guest: bare QEMU on an overlay of the same image, same kernel line, no NIC, no seed. */
+async function bareDebianBoot(
+  rt: QemuRuntime,
+  dir: string,
+  image: ResolvedImage,
+): Promise<{ agentMs: number; rssKiB: number }> {
+  if (image.boot.type !== 'kernel') throw new Error(`${image.name} does not boot by kernel`);
+  const overlay = join(dir, 'bare-debian.qcow2');
+  await createOverlay(image.path, image.format, overlay);
+  try {
+    return await bareBoot(rt, dir, {
+      kernel: image.boot.kernel,
+      initrd: image.boot.initrd,
+      append: image.boot.append,
+      memoryMiB: DEBIAN_MEMORY_MIB,
+      drives: [{ id: 'disk0', file: overlay, format: 'qcow2' }],
+    });
+  } finally {
+    await rm(overlay, { force: true });
+  }
+}
+
+/** The Debian guest through the runtime: a containerDisk overlay, a NoCloud seed, a NIC in its pod, to the agent. */
+async function debianThroughHarrow(
+  rt: QemuRuntime,
+  network: NetworkSpec,
+  image: ResolvedImage,
+): Promise<number> {
+  const nicMac = mac(0x60);
+  await rt.setupPod({
+    podUid: 'bench-pod-debian',
+    namespace: 'default',
+    podName: 'virt-launcher-debian',
+    interfaces: [
+      { name: 'default', network, podInterfaceName: 'eth0', mac: nicMac, binding: 'bridge' },
+    ],
+  });
+  const started = Date.now();
+  await rt.startGuest({
+    vmiUid: 'bench-vmi-debian',
+    podUid: 'bench-pod-debian',
+    namespace: 'default',
+    name: 'debian',
+    cpus: 1,
+    memoryMiB: DEBIAN_MEMORY_MIB,
+    nics: [{ name: 'default', mac: nicMac, podInterfaceName: 'eth0', networkId: network.id }],
+    disks: [
+      {
+        name: 'containerdisk',
+        source: {
+          type: 'containerDisk',
+          image: image.name,
+          file: image.path,
+          format: image.format,
+        },
+      },
+      {
+        name: 'cloudinitdisk',
+        source: {
+          type: 'cloudInitNoCloud',
+          userData: '#cloud-config\n',
+          metaData: 'instance-id: bench-debian\nlocal-hostname: debian\n',
+        },
+      },
+    ],
+    boot: image.boot,
+  });
+  await until(300_000, async () =>
+    (await rt.observe('bench-vmi-debian'))?.agent ? true : undefined,
+  );
+  const agentMs = Date.now() - started;
+  await rt.stopGuest('bench-vmi-debian', { graceMs: 0 });
+  await rt.teardownPod('bench-pod-debian');
+  return agentMs;
+}
+
 /** Baseline: bare QEMU, same image and flags, no NIC, no pod: what booting to a guest agent costs on its own. */
 async function bareBoot(
   rt: QemuRuntime,
   dir: string,
+  guest: Partial<Parameters<typeof launchQemu>[1]> = {},
 ): Promise<{ agentMs: number; rssKiB: number }> {
   const paths = {
     qmp: join(dir, 'bare-qmp.sock'),
@@ -59,6 +140,7 @@ async function bareBoot(
     pidFile: paths.pid,
     nics: [],
     tbSizeMiB: 32,
+    ...guest,
   });
   const pid = (await readPidFile(paths.pid))!;
   const agent = await GuestAgentClient.connect(paths.agent);
@@ -192,6 +274,20 @@ async function main(): Promise<void> {
     );
     await rt.stopGuest('bench-vmi-0', { graceMs: 0 });
     await rt.teardownPod(podUid(0));
+
+    const debian = await openImageStore().resolve(DEBIAN_IMAGE_NAME);
+    if (!debian) {
+      console.log(
+        `Debian guest: skipped (no ${DEBIAN_IMAGE_NAME} image: harrow image build debian)`,
+      );
+    } else {
+      const bareDebian = await bareDebianBoot(rt, stateDir, debian);
+      const harrowDebian = await debianThroughHarrow(rt, network, debian);
+      console.log(
+        `Debian 12 (systemd, cloud-init), -m ${DEBIAN_MEMORY_MIB}: bare QEMU boot to guest agent ${ms(bareDebian.agentMs)}; ` +
+          `through Harrow (overlay, NoCloud seed, NIC in its pod) ${ms(harrowDebian)}; ratio ${(harrowDebian / bareDebian.agentMs).toFixed(2)}`,
+      );
+    }
 
     const ids = Array.from({ length: GUESTS_AT_ONCE }, (_, i) => i + 1);
     for (const n of ids) await setupPod(n, mac(0x10 + n));

@@ -248,6 +248,32 @@ export const KIND_SCHEMAS: Record<string, Schema> = {
       }),
     },
   ),
+  VirtualMachineImage: root(
+    'VirtualMachineImage (harrow.io/v1, read-only): a disk image in the local image store, named by containerDisk volumes (by name or alias); managed with `harrow image`.',
+    {
+      spec: open('The image.', {
+        aliases: list(
+          'Other names manifests may use, e.g. quay.io/containerdisks/debian:12.',
+          str('An image reference.'),
+        ),
+        source: str('Where it came from (build:debian, import:FILE).'),
+        packages: list(
+          'Debian packages a built image was made from (name=version).',
+          str('name=version'),
+        ),
+      }),
+      status: open('The stored file.', {
+        phase: str('Ready.'),
+        format: str('raw or qcow2.'),
+        virtualSizeBytes: int('Disk size the guest sees, in bytes.'),
+        boot: str(
+          'firmware (its own boot loader) or kernel (the host cloud kernel, root=/dev/vda).',
+        ),
+        contentKey: str('Content key of a built image (recipe and package versions).'),
+        imported: str('When it entered the store.', { format: 'date-time' }),
+      }),
+    },
+  ),
   AuditRecord: root('AuditRecord (harrow.io/v1, append-only): who changed what, and the outcome.', {
     spec: genericSpec,
   }),

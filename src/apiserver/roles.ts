@@ -72,6 +72,7 @@ const READ_ONLY: Record<string, readonly string[]> = Object.fromEntries(
     'MacPool',
     'Namespace',
     'Node',
+    'VirtualMachineImage',
   ].map((k) => [k, READ]),
 );
 
@@ -94,7 +95,14 @@ const POLICY: Record<Exclude<Role, 'admin'>, Record<string, readonly string[]>> 
 };
 
 /** Cluster-scoped kinds a namespaced role may read (filtered by readFilter where the objects belong to namespaces). */
-const CLUSTER_SCOPED = new Set(['MacAllocation', 'MacPool', 'Namespace', 'Node', 'ApiToken']);
+const CLUSTER_SCOPED = new Set([
+  'MacAllocation',
+  'MacPool',
+  'Namespace',
+  'Node',
+  'ApiToken',
+  'VirtualMachineImage',
+]);
 
 /**
  * The role authorizer. `namespace` is the request's namespace (undefined for a cluster-scoped kind or a cluster-wide

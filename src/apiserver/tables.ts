@@ -167,6 +167,17 @@ const COLUMNS: Record<string, Column[]> = {
     ),
     age,
   ],
+  VirtualMachineImage: [
+    column('Format', 'status.format', (o) => text(o, 'status.format')),
+    column('Size', 'Virtual size in bytes (status.virtualSizeBytes).', (o) =>
+      text(o, 'status.virtualSizeBytes'),
+    ),
+    column('Boot', 'status.boot', (o) => text(o, 'status.boot')),
+    column('Aliases', 'spec.aliases', (o) =>
+      ((at(o, 'spec.aliases') as string[] | undefined) ?? []).join(','),
+    ),
+    age,
+  ],
   MacAllocation: [
     column('MAC', 'spec.macAddress', (o) => text(o, 'spec.macAddress')),
     column('State', 'InUse or Quarantined (status.state).', (o) => text(o, 'status.state')),

@@ -1,4 +1,5 @@
 // What every Harrow controller is given: the store, the Runtime interface, the shared informers and their indexes.
+import type { ImageResolver } from './guest-disks.ts';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../resources/meta.ts';
 import {
@@ -58,6 +59,8 @@ export interface ControllerContext {
   now: () => number;
   /** Keys reconciled at once per controller. */
   concurrency: number;
+  /** Where containerDisk images are resolved (none: a VMI with a containerDisk waits with ImageNotFound). */
+  images?: ImageResolver;
 }
 
 const uidOf = (o: KubeObject): string[] => (o.metadata.uid ? [o.metadata.uid] : []);

@@ -2,11 +2,13 @@
 // node side (network plugin, launcher, observer, connectivity).
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
+import type { ImageStore } from '../images/store.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import { connectivityController, type ConnectivityOptions } from './connectivity.ts';
 import { INDEX_UID, sharedInformers, type ControllerContext, type MacAssigner } from './context.ts';
 import { ControllerManager, objectKey } from './framework.ts';
+import { imagesController } from './images.ts';
 import { launcherController } from './launcher.ts';
 import { maintenanceController } from './maintenance.ts';
 import { MetricsRegistry } from './metrics.ts';
@@ -49,6 +51,8 @@ export interface StartControllersDeps {
    * the node side (network plugin, launcher, observer, connectivity) for what is scheduled to `nodeName`.
    */
   roles?: { controlPlane?: boolean; node?: boolean };
+  /** The local image store: listed as VirtualMachineImage objects, and what containerDisk volumes resolve against. */
+  imageStore?: ImageStore;
   /** How long an agent may miss heartbeats before its VMIs are moved (default 3 heartbeats). */
   nodeGraceMs?: number;
 }
@@ -82,6 +86,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
       metrics,
       now,
       concurrency: deps.concurrency ?? 4,
+      ...(deps.imageStore ? { images: deps.imageStore } : {}),
     };
   };
   const managers: ControllerManager[] = [];
@@ -96,6 +101,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     maintenanceController(ctx);
     if (deps.macReleaser) poolGcController(ctx, deps.macReleaser);
     if (deps.vmCreator) cloneController(ctx, deps.vmCreator);
+    if (deps.imageStore) imagesController(ctx, deps.imageStore);
     managers.push(ctx.manager);
   }
   let unsubscribe = (): void => {};

@@ -26,7 +26,13 @@ import { assignedMac } from '../network/mac-precedence.ts';
 import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { interfaceStatuses } from '../network/net-status.ts';
 import { resolveNetwork } from './nad-resolver.ts';
+import { planGuestDisks, type UnresolvedVolume } from './guest-disks.ts';
 import { updateWithRetry } from './optimistic-update.ts';
+
+/** How often a VMI waiting for an image looks again (an import needs no event to be noticed). */
+const VOLUME_RETRY_MS = 5_000;
+/** The VMI condition saying why its volumes are not ready (reason ImageNotFound names the image and the remedy). */
+export const CONDITION_VOLUMES_READY = 'VolumesReady';
 
 export function launcherController(ctx: ControllerContext): Controller {
   const { store, runtime, informers } = ctx;
@@ -117,7 +123,14 @@ export function launcherController(ctx: ControllerContext): Controller {
     const pod = podOf(uid);
     const netStatus = networkStatusOf(pod);
     if (!pod || !netStatus) return {}; // the network plugin writes network-status; the pod event brings us back
+    const disks = await planGuestDisks(vmi, ctx.images);
+    if (!disks.ok) {
+      await setVolumesPending(vmi, disks.problems);
+      return { requeueAfter: VOLUME_RETRY_MS };
+    }
     const spec = await guestSpec(vmi, pod);
+    if (disks.disks.length > 0) spec.disks = disks.disks;
+    if (disks.boot) spec.boot = disks.boot;
     if (phase !== 'Scheduled') vmi = (await setPhase(vmi, 'Scheduled')) ?? vmi;
     try {
       await runtime.startGuest(spec);
@@ -182,6 +195,33 @@ export function launcherController(ctx: ControllerContext): Controller {
     };
   }
 
+  /** The VMI waits for its volumes: a condition naming each problem (and an event the first time). */
+  async function setVolumesPending(
+    vmi: VirtualMachineInstance,
+    problems: UnresolvedVolume[],
+  ): Promise<void> {
+    const nowIso = new Date(ctx.now()).toISOString();
+    const message = problems.map((p) => p.message).join('; ');
+    const reason = problems[0]?.reason ?? 'ImageNotFound';
+    const before = vmi.status?.conditions?.find((c) => c.type === CONDITION_VOLUMES_READY);
+    if (before?.status === 'False' && before.message === message) return;
+    await updateWithRetry<VirtualMachineInstance>(
+      store,
+      refOf(vmi),
+      (o) => {
+        const conditions = ((o.status ??= {}).conditions ??= []);
+        setCondition(
+          conditions,
+          { type: CONDITION_VOLUMES_READY, status: 'False', reason, message },
+          nowIso,
+        );
+        return true;
+      },
+      { expectUid: vmi.metadata.uid ?? '', current: vmi },
+    );
+    await event(vmi, 'Warning', reason, message);
+  }
+
   /** Writes the phase (and what goes with it); `vmi` is a copy the caller gives away. Returns the written VMI. */
   async function setPhase(
     vmi: VirtualMachineInstance,
@@ -200,6 +240,8 @@ export function launcherController(ctx: ControllerContext): Controller {
         const conditions = (status.conditions ??= []);
         if (phase === 'Running') {
           status.nodeName = ctx.nodeName;
+          if (conditions.some((c) => c.type === CONDITION_VOLUMES_READY))
+            setCondition(conditions, { type: CONDITION_VOLUMES_READY, status: 'True' }, nowIso);
           const pod = podOf(o.metadata.uid ?? '');
           if (pod?.metadata.uid) status.activePods = { [pod.metadata.uid]: ctx.nodeName };
           if (observed) status.interfaces = interfaceStatuses(o, networkStatusOf(pod), observed);

@@ -76,6 +76,8 @@ export const KINDS: readonly KindInfo[] = [
   ),
   k('MacPool', 'harrow.io', 'macpools', false, ['mp'], rw),
   k('MacAllocation', 'harrow.io', 'macallocations', false, ['macs'], ro),
+  // Images in the local image store (src/images), listed by the images controller; managed with `harrow image`.
+  k('VirtualMachineImage', 'harrow.io', 'virtualmachineimages', false, ['vmimage', 'vmimages'], ro),
   k('AuditRecord', 'harrow.io', 'auditrecords', true, ['audit'], [...ro, 'create']),
   k('Pod', '', 'pods', true, ['po'], rw, ['all']),
   k('Event', '', 'events', true, ['ev'], rw),

@@ -44,13 +44,46 @@ export interface DomainSpec {
     limits?: Record<string, string>;
     [f: string]: unknown;
   };
-  devices: { interfaces?: Interface[]; [f: string]: unknown };
+  devices: { interfaces?: Interface[]; disks?: Disk[]; [f: string]: unknown };
+  [field: string]: unknown;
+}
+
+/** spec.domain.devices.disks[]: a device the guest sees; its content is the volume of the same name. */
+export interface Disk {
+  name: string;
+  disk?: { bus?: string; [f: string]: unknown };
+  cdrom?: { bus?: string; [f: string]: unknown };
+  lun?: Record<string, unknown>;
+  bootOrder?: number;
+  serial?: string;
+  [field: string]: unknown;
+}
+
+export interface CloudInitNoCloudSource {
+  userData?: string;
+  userDataBase64?: string;
+  networkData?: string;
+  networkDataBase64?: string;
+  secretRef?: { name: string };
+  networkDataSecretRef?: { name: string };
+  [f: string]: unknown;
+}
+
+/** spec.volumes[]: where a disk's content comes from (KubeVirt's volume sources Harrow serves). */
+export interface Volume {
+  name: string;
+  containerDisk?: { image: string; [f: string]: unknown };
+  cloudInitNoCloud?: CloudInitNoCloudSource;
+  emptyDisk?: { capacity: string; [f: string]: unknown };
+  dataVolume?: { name: string; [f: string]: unknown };
+  persistentVolumeClaim?: { claimName: string; [f: string]: unknown };
   [field: string]: unknown;
 }
 
 export interface VMISpec {
   domain: DomainSpec;
   networks?: Network[];
+  volumes?: Volume[];
   nodeSelector?: Record<string, string>;
   [field: string]: unknown;
 }
@@ -257,3 +290,24 @@ export interface KubeEvent extends KubeObject {
 
 /** A MacAllocation is named after its MAC (`52:54:00:ab:cd:ef` → `52-54-00-ab-cd-ef`), so the store's unique key is the uniqueness guarantee. */
 export const macAllocationName = (mac: string): string => mac.replaceAll(':', '-');
+
+export const VIRTUAL_MACHINE_IMAGE = 'VirtualMachineImage';
+
+/** An image in Harrow's local image store (harrow.io/v1, cluster-scoped, read-only): what containerDisk volumes name. */
+export interface VirtualMachineImage extends KubeObject {
+  kind: 'VirtualMachineImage';
+  spec: {
+    /** Other names manifests may use (containerDisk.image), e.g. quay.io/containerdisks/debian:12. */
+    aliases: string[];
+    source: string;
+    packages?: string[];
+  };
+  status: {
+    phase: 'Ready';
+    format: 'raw' | 'qcow2';
+    virtualSizeBytes: number;
+    boot: 'firmware' | 'kernel';
+    contentKey?: string;
+    imported: string;
+  };
+}

@@ -9,6 +9,7 @@ import {
 import { validateDns1123Label } from './names.ts';
 import { admitNetworks } from './network-admitter.ts';
 import type { Interface, Network, VirtualMachine, VMISpec } from './types.ts';
+import { validateDisksAndVolumes } from './volumes.ts';
 
 export const INTERFACES_PATH = 'spec.template.spec.domain.devices.interfaces';
 export const NETWORKS_PATH = 'spec.template.spec.networks';
@@ -98,6 +99,7 @@ export function validateVirtualMachine(vm: VirtualMachine): void {
   }
   causes.push(...validateCompute(tspec, 'spec.template.spec'));
   causes.push(...admitNetworks(tspec, 'spec.template.spec'));
+  causes.push(...validateDisksAndVolumes(tspec, 'spec.template.spec'));
   if (causes.length > 0) throw invalid(vm, causes);
 }
 

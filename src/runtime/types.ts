@@ -51,6 +51,28 @@ export interface GuestNic {
   networkId: string;
 }
 
+/** Where a guest disk's content comes from (KubeVirt's volume kinds, resolved by the launcher). */
+export type GuestDiskSource =
+  /** containerDisk: a copy-on-write overlay over a store image, thrown away when the guest ends. */
+  | { type: 'containerDisk'; image: string; file: string; format: 'raw' | 'qcow2' }
+  /** cloudInitNoCloud: a `cidata` seed disk. */
+  | { type: 'cloudInitNoCloud'; userData: string; metaData: string; networkData?: string }
+  /** emptyDisk: a blank disk of `capacityBytes`, thrown away when the guest ends. */
+  | { type: 'emptyDisk'; capacityBytes: number };
+
+export interface GuestDisk {
+  /** The disk's name (spec.domain.devices.disks[].name). */
+  name: string;
+  serial?: string;
+  /** Boot order among bootable devices (1 first); undefined: not in the boot order. */
+  bootOrder?: number;
+  source: GuestDiskSource;
+}
+
+/** How the guest boots when it has disks: the host cloud kernel with root on the first disk, or the disk's own loader. */
+export type GuestBoot =
+  { type: 'firmware' } | { type: 'kernel'; kernel: string; initrd: string; append: string };
+
 export interface GuestSpec {
   vmiUid: string;
   podUid: string;
@@ -59,6 +81,10 @@ export interface GuestSpec {
   cpus: number;
   memoryMiB: number;
   nics: GuestNic[];
+  /** Disks in device order (the boot disk first); none: the runtime's own boot image (busybox initramfs). */
+  disks?: GuestDisk[];
+  /** With disks: how the guest boots (default firmware). */
+  boot?: GuestBoot;
 }
 
 export interface GuestNicObservation {

@@ -38,6 +38,7 @@ import { metricsPlugin } from './metrics.ts';
 import { chooseRuntime, type RuntimeChoice } from '../runtime/choice.ts';
 import { uiPluginIfBuilt } from './ui.ts';
 import { admittedVmCreator } from './vm-creator.ts';
+import { openImageStore } from '../images/store.ts';
 
 export interface HarrowOptions {
   dataDir: string;
@@ -67,6 +68,8 @@ export interface HarrowOptions {
    * namespaceIsolation); others must be in the workload's own namespace. Default ['default'].
    */
   globalNetworkNamespaces?: string[];
+  /** The local image store containerDisk volumes name (default $HARROW_IMAGE_DIR or ~/.cache/harrow/images). */
+  imageDir?: string;
 }
 
 export type StoreChoice =
@@ -148,6 +151,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     }
   }
   const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
+  const imageStore = openImageStore(options.imageDir);
   const runtime = chosen.runtime;
   const macs = await MacAllocationService.open(store, {
     quarantineSeconds: options.quarantineSeconds ?? 300,
@@ -221,6 +225,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       macAssigner: macAssigner(store, macs),
       macReleaser: macs,
       vmCreator: admittedVmCreator(store, admission),
+      imageStore,
       nodeName,
       logger,
       // Over etcd every replica is a node all the time, while only the leader runs the control plane.
@@ -232,6 +237,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
           store,
           runtime,
           macAssigner: macAssigner(store, macs),
+          imageStore,
           nodeName,
           logger,
           roles: { controlPlane: false, node: true },

@@ -13,6 +13,8 @@ export const REQUIRED_PACKAGES: ReadonlyArray<readonly [string, string]> = [
   ['nftables', 'the MAC spoof check'],
   ['iproute2', 'namespaces, bridges, veths and taps'],
   ['cpio', 'building the guest initramfs'],
+  ['qemu-utils', 'guest disks (qemu-img: overlays, blank and persistent disks)'],
+  ['genisoimage', 'cloud-init NoCloud seed disks'],
 ];
 
 export async function qemuAvailable(): Promise<{ ok: boolean; why?: string }> {

@@ -96,14 +96,45 @@ async function kernelModule(
   return runForBuffer('zstd', ['--decompress', '--stdout', '--quiet', found]);
 }
 
+async function kernelPackageOf(metaPackage: string): Promise<string> {
+  const name = (await dependsOf(metaPackage)).find((n) => n.startsWith('linux-image-'));
+  if (!name) throw new Error(`${metaPackage} depends on no linux-image package`);
+  return name;
+}
+
+export interface CloudKernel {
+  packageName: string;
+  version: string;
+  /** e.g. 6.1.0-57-cloud-amd64 */
+  release: string;
+  kernel: string;
+  /** The host's initramfs for that kernel (initramfs-tools): mounts a root disk by root=. */
+  initrd: string;
+  modulesDir: string;
+}
+
+/** The host's cloud kernel, its initramfs and modules: what boots a disk image whose root is the whole disk. */
+export async function cloudKernel(): Promise<CloudKernel> {
+  await requirePackage(KERNEL_META_PACKAGE, 'the guest kernel');
+  const packageName = await kernelPackageOf(KERNEL_META_PACKAGE);
+  const { version } = await requirePackage(packageName, 'the guest kernel');
+  const files = await filesOf(packageName);
+  const kernel = files.find((file) => /^\/boot\/vmlinuz-/.test(file));
+  if (!kernel) throw new Error(`package ${packageName} has no /boot/vmlinuz-*`);
+  const release = kernel.replace(/^\/boot\/vmlinuz-/, '');
+  const initrd = `/boot/initrd.img-${release}`;
+  if (!(await exists(initrd)))
+    throw new Error(`${initrd} is missing: update-initramfs -c -k ${release}`);
+  const modulesDir = (await exists(`/usr/lib/modules/${release}/modules.dep`))
+    ? `/usr/lib/modules/${release}`
+    : `/lib/modules/${release}`;
+  return { packageName, version, release, kernel, initrd, modulesDir };
+}
+
 async function gatherInputs(progress: (message: string) => void): Promise<ImageInputs> {
   const packages: InstalledPackage[] = [];
   packages.push(await requirePackage(KERNEL_META_PACKAGE, 'the guest kernel'));
-  const kernelPackageName = (await dependsOf(KERNEL_META_PACKAGE)).find((name) =>
-    name.startsWith('linux-image-'),
-  );
-  if (!kernelPackageName)
-    throw new Error(`${KERNEL_META_PACKAGE} depends on no linux-image package`);
+  const kernelPackageName = await kernelPackageOf(KERNEL_META_PACKAGE);
   packages.push(await requirePackage(kernelPackageName, 'the guest kernel'));
   packages.push(await requirePackage('busybox-static', 'the guest userland'));
   packages.push(

@@ -57,6 +57,7 @@ import { ensureSpoofchkTable, guardPort, readSpoofchk, unguardPort } from './nft
 import { commandLine, isAlive, readPidFile, terminate } from './procfs.ts';
 import { guestNameOf, isQemuCommand, launchQemu, nicIds } from './qemu.ts';
 import { GuestSession, type GuestPaths } from './guest-session.ts';
+import { prepareGuestDisks, removeGuestDisks } from './guest-disks.ts';
 import {
   ensureUnderlay,
   ensureVxlan,
@@ -493,10 +494,20 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       for (const stale of [paths.qmp, paths.agent, paths.serialSocket, paths.pidFile])
         await rm(stale, { force: true });
       await writeFile(paths.spec, JSON.stringify(spec, null, 2));
+      const drives = await prepareGuestDisks(paths.dir, spec.disks ?? []);
+      // With a boot image among its disks the guest boots that (kernel or firmware); else the runtime's own image.
+      const boot =
+        spec.boot ?? ({ type: 'kernel', kernel: image.kernel, initrd: image.initrd } as const);
       await launchQemu(podNs, {
         name: qemuGuestName(instanceId, spec.vmiUid),
-        kernel: image.kernel,
-        initrd: image.initrd,
+        ...(boot.type === 'kernel'
+          ? {
+              kernel: boot.kernel,
+              initrd: boot.initrd,
+              ...('append' in boot && boot.append ? { append: boot.append } : {}),
+            }
+          : {}),
+        drives,
         memoryMiB: spec.memoryMiB,
         cpus: spec.cpus,
         serialSocket: paths.serialSocket,
@@ -532,6 +543,7 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       if (!session?.running) return;
       await session.stop(stopOptions?.graceMs ?? 10_000, 'stopped');
       await rm(session.paths.pidFile, { force: true });
+      await removeGuestDisks(session.paths.dir);
     });
   };
 

@@ -12,10 +12,26 @@ export interface QemuNic {
   mac: string;
 }
 
+export interface QemuDrive {
+  /** Device id (drive ids are `drive-<id>`). */
+  id: string;
+  file: string;
+  format: 'raw' | 'qcow2';
+  readOnly?: boolean;
+  serial?: string;
+  /** SeaBIOS boot order (firmware boot). */
+  bootIndex?: number;
+}
+
 export interface QemuLaunch {
   name: string;
-  kernel: string;
-  initrd: string;
+  /** Direct kernel boot; absent: the firmware boots from the first bootable disk. */
+  kernel?: string;
+  initrd?: string;
+  /** Kernel command line (default `console=ttyS0 quiet`, the busybox guest's). */
+  append?: string;
+  /** virtio-blk disks in device order (vda, vdb, …). */
+  drives?: QemuDrive[];
   memoryMiB: number;
   cpus: number;
   /** ttyS0 as a chardev socket server (Harrow's console); or `serialLog`, a plain file (a bare boot). */
@@ -54,12 +70,15 @@ export function qemuArgs(launch: QemuLaunch): string[] {
     String(launch.memoryMiB),
     '-smp',
     String(launch.cpus),
-    '-kernel',
-    launch.kernel,
-    '-initrd',
-    launch.initrd,
-    '-append',
-    'console=ttyS0 quiet',
+    ...(launch.kernel
+      ? [
+          '-kernel',
+          launch.kernel,
+          ...(launch.initrd ? ['-initrd', launch.initrd] : []),
+          '-append',
+          launch.append ?? 'console=ttyS0 quiet',
+        ]
+      : []),
     ...serialArgs(launch),
     '-qmp',
     `unix:${launch.qmpSocket},server=on,wait=off`,
@@ -70,6 +89,16 @@ export function qemuArgs(launch: QemuLaunch): string[] {
     '-device',
     'virtserialport,chardev=qga0,name=org.qemu.guest_agent.0',
   ];
+  for (const drive of launch.drives ?? []) {
+    args.push(
+      '-drive',
+      `file=${drive.file},format=${drive.format},if=none,id=drive-${drive.id},cache=writeback${drive.readOnly ? ',readonly=on' : ''}`,
+    );
+    args.push(
+      '-device',
+      `virtio-blk-pci,drive=drive-${drive.id},id=${drive.id}${drive.serial ? `,serial=${drive.serial}` : ''}${drive.bootIndex !== undefined ? `,bootindex=${drive.bootIndex}` : ''}`,
+    );
+  }
   for (const nic of launch.nics) {
     args.push('-netdev', `tap,id=${nic.netdev},ifname=${nic.tap},script=no,downscript=no`);
     args.push(

@@ -1,0 +1,168 @@
+// `harrow image build debian`: a bootable Debian 12 disk built from Debian's packages (mmdebstrap → mkfs.ext4 -d, no
+// mount), booted with the host's cloud kernel; named by its recipe and package versions so an identical build is reused.
+import { createHash, randomBytes } from 'node:crypto';
+import { cp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { openImageStore, type ImageStore, type ResolvedImage } from '../../images/store.ts';
+import { candidateVersions } from './apt.ts';
+import { cloudKernel } from './image.ts';
+import { ext4FromDirectory } from './mkfs-ext4.ts';
+import { mmdebstrap, type DebootstrapRecipe } from './mmdebstrap.ts';
+
+/** Bump when the customisation's meaning changes in a way the content key would not see. */
+const BUILDER_VERSION = 'harrow-debian-3';
+
+export const DEBIAN_IMAGE_NAME = 'debian-12';
+/** The names KubeVirt manifests use for a Debian 12 containerDisk. */
+export const DEBIAN_IMAGE_ALIASES = ['quay.io/containerdisks/debian:12', 'debian:12'];
+const DISK_SIZE_BYTES = 2 * 1024 ** 3;
+const ROOT_LABEL = 'harrow-root';
+
+export const DEBIAN_RECIPE: DebootstrapRecipe = {
+  suite: 'bookworm',
+  variant: 'minbase',
+  packages: [
+    'systemd-sysv',
+    'udev',
+    // modprobe: udev and mount load modules (virtio_net, isofs for the seed, binfmt_misc) through it.
+    'kmod',
+    'ifupdown',
+    'isc-dhcp-client',
+    'iproute2',
+    'iputils-ping',
+    'qemu-guest-agent',
+    'cloud-init',
+    'openssh-server',
+    'e2fsprogs',
+  ],
+  sources: [
+    'deb http://deb.debian.org/debian bookworm main',
+    'deb http://deb.debian.org/debian bookworm-updates main',
+    'deb http://deb.debian.org/debian-security bookworm-security main',
+  ],
+};
+
+/** Units a VM does not need and that slow its boot under TCG; masked (linked to /dev/null). */
+const MASKED_UNITS = [
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'e2scrub_all.timer',
+  'e2scrub_reap.service',
+  'fstrim.timer',
+  'systemd-networkd-wait-online.service',
+  'ifupdown-wait-online.service',
+  // No VGA (-nodefaults): the only console is the serial port, whose getty systemd starts from console=ttyS0.
+  'getty@tty1.service',
+];
+
+/** Files written over the debootstrapped root, by path (mode 0644). */
+export const DEBIAN_FILES: Readonly<Record<string, string>> = {
+  // cloud-init's network stage (which DHCPs) is ordered before sysinit.target; the agent needs none of that and
+  // starts once its virtio port and the root file system are there, so the platform sees the guest early.
+  '/etc/systemd/system/qemu-guest-agent.service.d/harrow-early.conf': `[Unit]
+DefaultDependencies=no
+After=systemd-remount-fs.service systemd-tmpfiles-setup-dev.service
+Before=shutdown.target
+Conflicts=shutdown.target
+`,
+  // Only the NoCloud seed Harrow attaches (or nothing): no probing of clouds that are not there.
+  // C.UTF-8 needs no locale generation (the image has no locales package).
+  '/etc/cloud/cloud.cfg.d/90-harrow.cfg': `datasource_list: [NoCloud, None]
+ssh_genkeytypes: [ed25519, ecdsa]
+locale: C.UTF-8
+`,
+  '/etc/fstab':
+    '# The root file system is the whole of /dev/vda, mounted rw by the kernel (root=/dev/vda rw).\n',
+  '/etc/hostname': 'debian\n',
+};
+
+/**
+ * systemd gives up on a device after 90 s; under TCG on a loaded host udev can take longer than that to announce
+ * ttyS0 and the agent's port, and the serial getty would then never start.
+ */
+export const DEBIAN_KERNEL_APPEND =
+  'root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet systemd.default_device_timeout_sec=900';
+
+const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
+
+async function customize(root: string, modulesDir: string, release: string): Promise<void> {
+  for (const [path, content] of Object.entries(DEBIAN_FILES)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  for (const unit of MASKED_UNITS) {
+    const path = join(root, 'etc/systemd/system', unit);
+    await rm(path, { force: true });
+    await symlink('/dev/null', path);
+  }
+  // root logs in on the serial console without a password (the console is the platform's, as on a physical
+  // console); sshd refuses empty passwords, so remote logins need a key from cloud-init.
+  const shadow = await readFile(join(root, 'etc/shadow'), 'utf8');
+  await writeFile(join(root, 'etc/shadow'), shadow.replace(/^root:[^:]*:/m, 'root::'));
+  // Each guest gets its own host keys (cloud-init's ssh module), never the ones made while building.
+  for (const file of await readdir(join(root, 'etc/ssh'))) {
+    if (file.startsWith('ssh_host_')) await rm(join(root, 'etc/ssh', file), { force: true });
+  }
+  await writeFile(join(root, 'etc/machine-id'), '');
+  // The host's kernel boots the guest; its modules (virtio_net, virtio_console, isofs for the seed) come along.
+  await cp(modulesDir, join(root, 'usr/lib/modules', release), { recursive: true });
+}
+
+export interface BuildDebianOptions {
+  store?: ImageStore;
+  onProgress?: (message: string) => void;
+}
+
+/** Builds the Debian image into the store (or returns the identical one already there). */
+export async function buildDebianImage(options: BuildDebianOptions = {}): Promise<ResolvedImage> {
+  const store = options.store ?? openImageStore();
+  const progress = options.onProgress ?? (() => {});
+  const kernel = await cloudKernel();
+  const versions = await candidateVersions(DEBIAN_RECIPE.packages);
+  const packages = [...versions].map(([name, version]) => `${name}=${version}`);
+  const contentKey = sha256(
+    JSON.stringify({
+      builder: BUILDER_VERSION,
+      recipe: DEBIAN_RECIPE,
+      files: DEBIAN_FILES,
+      masked: MASKED_UNITS,
+      append: DEBIAN_KERNEL_APPEND,
+      packages,
+      kernel: `${kernel.packageName}=${kernel.version}`,
+    }),
+  );
+  const existing = await store.resolve(DEBIAN_IMAGE_NAME);
+  if (existing?.contentKey === contentKey) {
+    progress(`reusing ${existing.path} (${contentKey.slice(0, 16)})`);
+    return existing;
+  }
+  await mkdir(store.dir, { recursive: true });
+  const work = join(store.dir, `.build-debian-${randomBytes(4).toString('hex')}`);
+  try {
+    const root = join(work, 'root');
+    await mkdir(root, { recursive: true, mode: 0o755 });
+    progress(`mmdebstrap ${DEBIAN_RECIPE.suite} (${packages.join(', ')})`);
+    await mmdebstrap(DEBIAN_RECIPE, root);
+    await customize(root, kernel.modulesDir, kernel.release);
+    const disk = join(work, 'disk.raw');
+    progress(`mkfs.ext4 -d → ${disk}`);
+    await ext4FromDirectory(root, disk, DISK_SIZE_BYTES, ROOT_LABEL);
+    const image = await store.import(DEBIAN_IMAGE_NAME, disk, {
+      aliases: DEBIAN_IMAGE_ALIASES,
+      boot: {
+        type: 'kernel',
+        kernel: kernel.kernel,
+        initrd: kernel.initrd,
+        append: DEBIAN_KERNEL_APPEND,
+      },
+      source: 'build:debian',
+      contentKey,
+      packages,
+      takeFile: true,
+    });
+    progress(`built ${image.path}`);
+    return image;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,186 @@
+// KubeVirt disks and volumes at admission, and the guest disks a VMI's volumes become.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  bootOrdered,
+  planGuestDisks,
+  type ImageResolver,
+} from '../../src/controllers/guest-disks.ts';
+import type { ResolvedImage } from '../../src/images/store.ts';
+import type { StatusCause } from '../../src/resources/errors.ts';
+import type { Disk, VirtualMachineInstance, Volume, VMISpec } from '../../src/resources/types.ts';
+import { quantityToBytes, validateDisksAndVolumes } from '../../src/resources/volumes.ts';
+
+const P = 'spec.template.spec';
+const spec = (disks: unknown[], volumes: unknown[]): VMISpec =>
+  ({ domain: { devices: { disks } }, volumes }) as unknown as VMISpec;
+const fields = (causes: StatusCause[]): string[] => causes.map((c) => c.field);
+
+describe('disk and volume admission', () => {
+  it("accepts KubeVirt's containerDisk + cloudInitNoCloud pair", () => {
+    const causes = validateDisksAndVolumes(
+      spec(
+        [
+          { name: 'containerdisk', disk: { bus: 'virtio' }, bootOrder: 1 },
+          { name: 'cloudinitdisk', disk: {} },
+        ],
+        [
+          { name: 'containerdisk', containerDisk: { image: 'quay.io/containerdisks/debian:12' } },
+          {
+            name: 'cloudinitdisk',
+            cloudInitNoCloud: { userDataBase64: Buffer.from('#cloud-config\n').toString('base64') },
+          },
+        ],
+      ),
+      P,
+    );
+    assert.deepEqual(causes, []);
+  });
+
+  it('names the field of a volume without a disk and of a disk without a volume', () => {
+    const causes = validateDisksAndVolumes(
+      spec([{ name: 'root' }], [{ name: 'data', emptyDisk: { capacity: '1Gi' } }]),
+      P,
+    );
+    assert.deepEqual(fields(causes).sort(), [
+      `${P}.domain.devices.disks[0].name`,
+      `${P}.volumes[0].name`,
+    ]);
+  });
+
+  it('refuses two disks with one boot order, naming the second', () => {
+    const causes = validateDisksAndVolumes(
+      spec(
+        [
+          { name: 'a', bootOrder: 1 },
+          { name: 'b', bootOrder: 1 },
+        ],
+        [
+          { name: 'a', containerDisk: { image: 'x' } },
+          { name: 'b', containerDisk: { image: 'y' } },
+        ],
+      ),
+      P,
+    );
+    assert.deepEqual(fields(causes), [`${P}.domain.devices.disks[1].bootOrder`]);
+    assert.match(causes[0]!.message, /already used by disk "a"/);
+  });
+
+  it('refuses a size that is not a quantity, a missing image, two sources and unsupported sources', () => {
+    const causes = validateDisksAndVolumes(
+      spec(
+        [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }, { name: 'e' }],
+        [
+          { name: 'a', emptyDisk: { capacity: 'lots' } },
+          { name: 'b', containerDisk: {} },
+          { name: 'c', containerDisk: { image: 'x' }, emptyDisk: { capacity: '1Gi' } },
+          { name: 'd', hostDisk: { path: '/etc' } },
+          { name: 'e', cloudInitNoCloud: { secretRef: { name: 's' } } },
+        ],
+      ),
+      P,
+    );
+    assert.deepEqual(fields(causes), [
+      `${P}.volumes[0].emptyDisk.capacity`,
+      `${P}.volumes[1].containerDisk.image`,
+      `${P}.volumes[2]`,
+      `${P}.volumes[3].hostDisk`,
+      `${P}.volumes[4].cloudInitNoCloud.secretRef`,
+    ]);
+  });
+
+  it('reads Kubernetes quantities as bytes', () => {
+    assert.equal(quantityToBytes('1Gi'), 1024 ** 3);
+    assert.equal(quantityToBytes('500M'), 500e6);
+    assert.equal(quantityToBytes('10'), 10);
+    assert.equal(quantityToBytes('1GB'), undefined);
+  });
+});
+
+const image = (name: string, boot: ResolvedImage['boot']): ResolvedImage => ({
+  name,
+  aliases: [`quay.io/containerdisks/${name}:1`],
+  format: 'raw',
+  file: `${name}.raw`,
+  path: `/images/${name}.raw`,
+  virtualSizeBytes: 1024 ** 3,
+  boot,
+  source: 'test',
+  created: '2026-12-04T00:00:00Z',
+});
+const resolver = (images: ResolvedImage[]): ImageResolver => ({
+  resolve: async (ref) => images.find((i) => i.name === ref || i.aliases.includes(ref)),
+});
+const vmi = (disks: Disk[], volumes: Volume[]): VirtualMachineInstance => ({
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachineInstance',
+  metadata: {
+    name: 'vm1',
+    namespace: 'default',
+    uid: 'vmi-uid',
+    ownerReferences: [
+      { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm1', uid: 'vm-uid' },
+    ],
+  },
+  spec: { domain: { devices: { disks } }, volumes },
+});
+
+describe('guest disks of a VMI', () => {
+  const kernelBoot = {
+    type: 'kernel' as const,
+    kernel: '/boot/k',
+    initrd: '/boot/i',
+    append: 'root=/dev/vda',
+  };
+
+  it("puts the boot image first, boots it as the image says, and seeds cloud-init with the VM's uid", async () => {
+    const plan = await planGuestDisks(
+      vmi(
+        [{ name: 'cloudinit' }, { name: 'root' }, { name: 'scratch' }],
+        [
+          { name: 'cloudinit', cloudInitNoCloud: { userData: '#cloud-config\n' } },
+          { name: 'root', containerDisk: { image: 'quay.io/containerdisks/debian:1' } },
+          { name: 'scratch', emptyDisk: { capacity: '2Gi' } },
+        ],
+      ),
+      resolver([image('debian', kernelBoot)]),
+    );
+    assert.ok(plan.ok);
+    assert.deepEqual(
+      plan.disks.map((d) => [d.name, d.source.type]),
+      [
+        ['root', 'containerDisk'],
+        ['cloudinit', 'cloudInitNoCloud'],
+        ['scratch', 'emptyDisk'],
+      ],
+    );
+    assert.deepEqual(plan.boot, kernelBoot);
+    const seed = plan.disks[1]!.source;
+    assert.ok(seed.type === 'cloudInitNoCloud');
+    assert.match(seed.metaData, /^instance-id: "vm-uid"$/m);
+    assert.match(seed.metaData, /^local-hostname: "vm1"$/m);
+  });
+
+  it('an image not in the store: not ok, naming the image and the import command', async () => {
+    const plan = await planGuestDisks(
+      vmi(
+        [{ name: 'root' }],
+        [{ name: 'root', containerDisk: { image: 'registry.example/os:9' } }],
+      ),
+      resolver([]),
+    );
+    assert.equal(plan.ok, false);
+    assert.ok(!plan.ok);
+    assert.equal(plan.problems[0]!.reason, 'ImageNotFound');
+    assert.match(plan.problems[0]!.message, /registry\.example\/os:9.*harrow image import/);
+  });
+
+  it('orders by bootOrder first, then as listed', () => {
+    assert.deepEqual(
+      bootOrdered([{ name: 'a' }, { name: 'b', bootOrder: 2 }, { name: 'c', bootOrder: 1 }]).map(
+        (d) => d.name,
+      ),
+      ['c', 'b', 'a'],
+    );
+  });
+});
