@@ -109,7 +109,7 @@ export async function planGuestDisks(
       problems.push({
         volume: volume.name,
         reason: 'VolumeNotSupported',
-        message: `volume ${volume.name}: this source is not served yet on this node`,
+        message: `volume ${volume.name}: dataVolume and persistentVolumeClaim volumes are not served by Harrow yet (use containerDisk, cloudInitNoCloud or emptyDisk)`,
       });
     }
   }

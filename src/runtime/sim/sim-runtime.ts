@@ -18,6 +18,7 @@ import { BootQueue } from './boot-queue.ts';
 import type { DhcpOutcome, GuestLink, GuestOs } from './busybox/guest-os.ts';
 import { SerialShell } from './busybox/serial-shell.ts';
 import { runCommand } from './busybox/shell.ts';
+import { bootFiles } from './guest-disks.ts';
 import { DhcpServer } from './dhcp-server.ts';
 import { isAssignableMac, normalizeMac } from './ethernet.ts';
 import { type Cidr, broadcastOf, cidrContains, formatIpv4, parseCidr, parseIpv4 } from './ipv4.ts';
@@ -88,6 +89,8 @@ interface SimGuest {
   /** ttyS0: its connections and log, and the getty/login/shell that answers on it. */
   console: ConsoleHub;
   shell: SerialShell;
+  /** The root disk's files: fresh at every start (an ephemeral containerDisk), kept through an in-guest reboot. */
+  files: Map<string, string>;
 }
 
 const SIM_SPACE: Cidr = { network: parseIpv4('198.18.0.0') ?? 0, prefix: 15 };
@@ -260,6 +263,11 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         const address = parseIpv4(target);
         return address !== undefined && echo(nicNamed(name), address);
       },
+      readFile: (path) => guest.files.get(path),
+      writeFile: (path, content) => {
+        guest.files.set(path, content);
+      },
+      removeFile: (path) => guest.files.delete(path),
       reboot: () => {
         // The VM process keeps running through a guest reboot: QEMU stays Running, only the agent goes away.
         resetMachine(guest);
@@ -295,6 +303,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
       agentConnected: false,
       bootEpoch: 0,
       nics: [],
+      files: new Map(),
       console: serial,
       shell,
     };
@@ -520,6 +529,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         pods.get(existing.spec.podUid)?.guests.delete(spec.vmiUid);
       guest.spec = structuredClone(spec);
       guest.nics = nics;
+      guest.files = bootFiles(guest.spec);
       guest.state = 'Starting';
       guest.reason = undefined;
       guest.agentConnected = false;

@@ -1,4 +1,4 @@
-// busybox `cat` in the simulated guest: the only files it models are /sys/class/net/DEV/address.
+// busybox `cat` in the simulated guest: /sys/class/net/DEV/address, and the files on the guest's root disk.
 import { type Applet, result } from './guest-os.ts';
 
 export const cat: Applet = (args, os) => {
@@ -9,11 +9,12 @@ export const cat: Applet = (args, os) => {
     const device = /^\/sys\/class\/net\/([^/]+)\/address$/.exec(path)?.[1];
     const mac =
       device === 'lo' ? '00:00:00:00:00:00' : os.links().find((l) => l.name === device)?.mac;
-    if (mac === undefined) {
+    const content = mac !== undefined ? `${mac}\n` : os.readFile(path);
+    if (content === undefined) {
       stderr += `cat: can't open '${path}': No such file or directory\n`;
       exitCode = 1;
     } else {
-      stdout += `${mac}\n`;
+      stdout += content;
     }
   }
   return result(exitCode, stdout, stderr);

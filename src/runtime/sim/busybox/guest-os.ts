@@ -28,6 +28,11 @@ export interface GuestOs {
   /** Sends one echo request out of `linkName`; true when a reply comes back. */
   echo(linkName: string, target: string): boolean;
   reboot(): void;
+  /** A file on the guest's root disk; undefined when there is none. */
+  readFile(path: string): string | undefined;
+  writeFile(path: string, content: string): void;
+  /** False when there was no such file. */
+  removeFile(path: string): boolean;
 }
 
 export type Applet = (args: string[], os: GuestOs) => ExecResult;

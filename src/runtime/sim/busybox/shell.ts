@@ -6,6 +6,7 @@ import { ip } from './ip.ts';
 import { ping } from './ping.ts';
 import { reboot } from './reboot.ts';
 import { udhcpc } from './udhcpc.ts';
+import { rm, touch } from './files.ts';
 
 const APPLETS: ReadonlyMap<string, Applet> = new Map([
   ['ip', ip],
@@ -13,6 +14,8 @@ const APPLETS: ReadonlyMap<string, Applet> = new Map([
   ['udhcpc', udhcpc],
   ['ping', ping],
   ['reboot', reboot],
+  ['touch', touch],
+  ['rm', rm],
 ]);
 
 const SHELLS = new Set(['sh', 'ash']);
