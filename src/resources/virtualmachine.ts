@@ -9,14 +9,13 @@ import {
 import { validateDns1123Label } from './names.ts';
 import { admitNetworks } from './network-admitter.ts';
 import type { Interface, Network, VirtualMachine, VMISpec } from './types.ts';
-import { validateDisksAndVolumes } from './volumes.ts';
+import { quantityToBytes, validateDisksAndVolumes } from './volumes.ts';
 
 export const INTERFACES_PATH = 'spec.template.spec.domain.devices.interfaces';
 export const NETWORKS_PATH = 'spec.template.spec.networks';
 export const macField = (index: number): string => `${INTERFACES_PATH}[${index}].macAddress`;
 
 const RUN_STRATEGIES = new Set(['Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once']);
-const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
 export type Binding = 'bridge' | 'masquerade';
 
@@ -36,22 +35,8 @@ export const networksOf = (spec: VMISpec | undefined): Network[] => spec?.networ
 
 /** Quantity like "128Mi" → MiB (rounded up); undefined when it is not a quantity. */
 export function quantityToMiB(q: string): number | undefined {
-  const m = QUANTITY.exec(q);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = m[3] ?? '';
-  const factor: Record<string, number> = {
-    '': 1 / (1024 * 1024),
-    k: 1000 / (1024 * 1024),
-    Ki: 1 / 1024,
-    M: 1e6 / (1024 * 1024),
-    Mi: 1,
-    G: 1e9 / (1024 * 1024),
-    Gi: 1024,
-    T: 1e12 / (1024 * 1024),
-    Ti: 1024 * 1024,
-  };
-  return Math.ceil(n * (factor[unit] ?? 1));
+  const bytes = quantityToBytes(q);
+  return bytes === undefined ? undefined : Math.ceil(bytes / (1024 * 1024));
 }
 
 export const isObject = (v: unknown): v is Record<string, unknown> =>
