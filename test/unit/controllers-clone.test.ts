@@ -10,14 +10,14 @@ import { admitAndCommit } from '../../src/apiserver/writes.ts';
 import { startControllers, type RunningControllers } from '../../src/controllers/index.ts';
 import { kindInfo } from '../../src/resources/kinds.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import type { AuditRecord, KubeEvent, VirtualMachine } from '../../src/resources/types.ts';
+import type { AuditRecord, VirtualMachine } from '../../src/resources/types.ts';
 import type { VirtualMachineClone } from '../../src/resources/virtualmachineclone.ts';
 import { createSimRuntime, type SimRuntime } from '../../src/runtime/sim/index.ts';
 import { macAssigner } from '../../src/server/mac-assigner.ts';
 import { admittedVmCreator } from '../../src/server/vm-creator.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
-import { getVm, getVmi, vmManifest, waitFor } from './controllers-harness.ts';
+import { getVm, getVmi, vmManifest, waitFor, waitForEvent } from './controllers-harness.ts';
 
 const user = { name: 'tester', groups: ['system:masters'] };
 
@@ -116,20 +116,24 @@ describe('clone controller', () => {
       const a = await macs.holder(mac!);
       assert.equal(a?.spec.owner.name, 'stopped-dst', `${mac} reserved for the clone`);
     }
-    const events = (await store.list('Event', { namespace: 'default' })).items as KubeEvent[];
-    assert.ok(
-      events.some((e) => e.involvedObject.name === 'c-stopped' && e.reason === 'CloneSucceeded'),
+    // The controller writes the Succeeded status first, then the Event and the audit record: wait for them.
+    await waitForEvent(
+      store,
+      'CloneSucceeded for c-stopped',
+      (e) => e.involvedObject.name === 'c-stopped' && e.reason === 'CloneSucceeded',
     );
-    const audit = (await store.list('AuditRecord', { namespace: 'default' }))
-      .items as AuditRecord[];
-    assert.ok(
-      audit.some(
+    const audit = await waitFor('the clone audit record', async () => {
+      const records = (await store.list('AuditRecord', { namespace: 'default' }))
+        .items as AuditRecord[];
+      return records.some(
         (r) =>
           r.spec.verb === 'clone' &&
           r.spec.resource.name === 'c-stopped' &&
           r.spec.outcome.status === 'Success',
-      ),
-    );
+      )
+        ? records
+        : undefined;
+    });
     assert.ok(
       audit.some((r) => r.spec.verb === 'create' && r.spec.resource.name === 'stopped-dst'),
       'the VM create is audited like a user one',
