@@ -95,6 +95,15 @@ export async function planGuestDisks(
         boot = image.boot;
         disks.unshift(guestDisk);
       } else disks.push(guestDisk);
+    } else if (
+      volume.cloudInitNoCloud?.secretRef !== undefined ||
+      volume.cloudInitNoCloud?.networkDataSecretRef !== undefined
+    ) {
+      problems.push({
+        volume: volume.name,
+        reason: 'VolumeNotSupported',
+        message: `volume ${volume.name}: cloudInitNoCloud secretRef / networkDataSecretRef need Secrets, which Harrow does not serve yet (put the data in userData / networkData or their Base64 forms)`,
+      });
     } else if (volume.cloudInitNoCloud) {
       disks.push({ ...base, source: cloudInitSource(vmi, volume) });
     } else if (volume.emptyDisk) {

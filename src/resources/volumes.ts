@@ -235,14 +235,11 @@ function validateSource(volume: Volume, field: string): StatusCause[] {
         if (v !== undefined && (typeof v !== 'string' || !BASE64.test(v)))
           causes.push(fieldInvalid(`${at}.${key}`, 'must be base64'));
       }
+      // secretRef / networkDataSecretRef are KubeVirt's and accepted (a KubeVirt manifest applies unchanged); Harrow
+      // serves no Secrets, so such a VMI waits with VolumesReady=False (controllers/guest-disks.ts) saying so.
       for (const key of ['secretRef', 'networkDataSecretRef'] as const)
-        if (body[key] !== undefined)
-          causes.push(
-            fieldNotSupported(
-              `${at}.${key}`,
-              'Harrow serves no Secrets: put the data in userData / networkData (or their Base64 forms)',
-            ),
-          );
+        if (body[key] !== undefined && !isNamedRef(body[key]))
+          causes.push(fieldRequired(`${at}.${key}.name`, 'a Secret reference needs a name'));
       if (body.userData !== undefined && body.userDataBase64 !== undefined)
         causes.push(
           fieldInvalid(`${at}.userDataBase64`, 'give userData or userDataBase64, not both'),
@@ -265,3 +262,9 @@ function validateSource(volume: Volume, field: string): StatusCause[] {
   }
   return causes;
 }
+
+const isNamedRef = (v: unknown): boolean =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as { name?: unknown }).name === 'string' &&
+  (v as { name: string }).name !== '';

@@ -75,7 +75,7 @@ describe('disk and volume admission', () => {
           { name: 'b', containerDisk: {} },
           { name: 'c', containerDisk: { image: 'x' }, emptyDisk: { capacity: '1Gi' } },
           { name: 'd', hostDisk: { path: '/etc' } },
-          { name: 'e', cloudInitNoCloud: { secretRef: { name: 's' } } },
+          { name: 'e', cloudInitNoCloud: { secretRef: { name: '' } } },
         ],
       ),
       P,
@@ -85,8 +85,16 @@ describe('disk and volume admission', () => {
       `${P}.volumes[1].containerDisk.image`,
       `${P}.volumes[2]`,
       `${P}.volumes[3].hostDisk`,
-      `${P}.volumes[4].cloudInitNoCloud.secretRef`,
+      `${P}.volumes[4].cloudInitNoCloud.secretRef.name`,
     ]);
+  });
+
+  it("accepts KubeVirt's cloudInitNoCloud secretRef (a KubeVirt manifest applies unchanged; the VMI then waits)", () => {
+    const causes = validateDisksAndVolumes(
+      spec([{ name: 'e' }], [{ name: 'e', cloudInitNoCloud: { secretRef: { name: 's' } } }]),
+      P,
+    );
+    assert.deepEqual(causes, []);
   });
 
   it('reads Kubernetes quantities as bytes', () => {
