@@ -248,11 +248,18 @@ test(`SIGKILL at ${KILLS} random moments under a create/patch/delete load loses 
     );
   }
 
-  // The last word is the command's own, on the data dir of a cleanly stopped server.
+  // The last word is the command's own, on the data dir of a cleanly stopped server. A stop does not drain the
+  // controllers' queues, so a reconcile it cut short may leave what the next start converges (an orphan pod or
+  // allocation, as after every SIGKILL above); anything else is a defect.
   await s.kill('SIGTERM');
   const fsck = await s.cli(['fsck', '--data-dir', s.dataDir, '-o', 'json']);
-  assert.equal(fsck.code, 0, `harrow fsck: ${fsck.stdout}${fsck.stderr}`);
-  assert.equal((JSON.parse(fsck.stdout) as { clean: boolean }).clean, true);
+  const report = JSON.parse(fsck.stdout) as { clean: boolean; problems: FsckProblem[] };
+  assert.deepEqual(
+    integrityProblems(report.problems),
+    [],
+    `harrow fsck: ${fsck.stdout}${fsck.stderr}`,
+  );
+  assert.equal(fsck.code, report.clean ? 0 : 1, `harrow fsck exit code: ${fsck.stdout}`);
 
   const refused = [...ledger.refused].map(([k, n]) => `${k}: ${n}`).join(', ');
   console.log(
