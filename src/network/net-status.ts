@@ -66,7 +66,8 @@ export function interfaceStatuses(
       matched.add(i);
       const a = agent[i] as (typeof agent)[number];
       entry.interfaceName = a.interfaceName;
-      if (a.ipAddresses.length > 0) entry.ipAddress = a.ipAddresses[0] as string;
+      const primary = primaryIp(a.ipAddresses);
+      if (primary !== undefined) entry.ipAddress = primary;
       entry.ipAddresses = [...a.ipAddresses];
       entry.infoSource = 'domain, guest-agent';
     } else entry.infoSource = 'domain';
@@ -78,10 +79,21 @@ export function interfaceStatuses(
     out.push({
       interfaceName: a.interfaceName,
       mac: lower(a.mac) as string,
-      ...(a.ipAddresses.length > 0 ? { ipAddress: a.ipAddresses[0] as string } : {}),
+      ...(primaryIp(a.ipAddresses) !== undefined ? { ipAddress: primaryIp(a.ipAddresses) } : {}),
       ipAddresses: [...a.ipAddresses],
       infoSource: 'guest-agent',
     });
   });
   return out;
 }
+
+/** Link-local addresses (IPv6 fe80::/10, IPv4 169.254/16): a guest has them before its DHCP lease and they reach no one. */
+const isLinkLocal = (ip: string): boolean =>
+  /^fe[89ab][0-9a-f]:/i.test(ip) || ip.startsWith('169.254.');
+
+/**
+ * The address an interface is known by: the guest agent's first that is not link-local (an IPv6 link-local address is
+ * up before the lease, and the agent's order is the guest's, not ours), else the first.
+ */
+export const primaryIp = (ips: readonly string[]): string | undefined =>
+  ips.find((ip) => !isLinkLocal(ip)) ?? ips[0];

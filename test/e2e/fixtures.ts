@@ -106,7 +106,9 @@ export async function runningVmi(
 ): Promise<VirtualMachineInstance | false> {
   const vmi = await getVmi(client, name);
   if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.uid === notUid) return false;
-  return vmi.status.interfaces?.[0]?.ipAddress ? vmi : false;
+  // Running with its DHCP lease: a link-local address alone (up before the lease) is not enough.
+  const ip = vmi.status.interfaces?.[0]?.ipAddress;
+  return ip && !ip.startsWith('fe80:') && !ip.startsWith('169.254.') ? vmi : false;
 }
 
 export async function launcherPod(client: HarrowClient, vm: string): Promise<Pod | undefined> {

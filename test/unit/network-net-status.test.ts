@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mismatchMessage, mismatchesOf, withMismatchRecords } from '../../src/network/drift.ts';
-import { interfaceStatuses } from '../../src/network/net-status.ts';
+import { interfaceStatuses, primaryIp } from '../../src/network/net-status.ts';
 import type { VirtualMachineInstance, VMIInterfaceStatus } from '../../src/resources/types.ts';
 import { vmManifest } from './controllers-harness.ts';
 
@@ -178,5 +178,15 @@ describe('the mismatch record', () => {
     const text = mismatchMessage('a', 'x', other) ?? '';
     assert.doesNotMatch(text, /victim|\bb\//);
     assert.match(text, /allocated to a VM in another namespace/);
+  });
+});
+
+describe('the primary IP of an interface', () => {
+  test('is the first address that is not link-local (fe80::/10, 169.254/16), else the first', () => {
+    assert.equal(primaryIp(['fe80::48:52ff:fe76:87a6', '198.18.40.62']), '198.18.40.62');
+    assert.equal(primaryIp(['169.254.1.1', 'fd00::1']), 'fd00::1');
+    assert.equal(primaryIp(['198.19.1.5', 'fe80::1']), '198.19.1.5');
+    assert.equal(primaryIp(['fe80::1']), 'fe80::1');
+    assert.equal(primaryIp([]), undefined);
   });
 });
