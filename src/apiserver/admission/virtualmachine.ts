@@ -1,5 +1,5 @@
 // Admission for VirtualMachines: validate the manifest, then allocate missing MACs and reserve user-given ones.
-import type { MacAllocationService } from '../../allocation/service.ts';
+import type { MacAllocationService, MacPlan, PlanOptions } from '../../allocation/service.ts';
 import { maintenanceAnnotationCauses } from '../../maintenance/window.ts';
 import { ANNOTATION_POOL_ADMISSION, type VirtualMachine } from '../../resources/types.ts';
 import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
@@ -31,7 +31,6 @@ export function virtualMachineAdmission(
   macs: MacAllocationService,
   options: VirtualMachineAdmissionOptions = {},
 ): AdmissionPlugin {
-  const mayNameHolder = options.mayNameHolder;
   return {
     kinds: ['VirtualMachine'],
     async admit(req: AdmissionRequest): Promise<AdmissionResult | void> {
@@ -52,17 +51,27 @@ export function virtualMachineAdmission(
       // The 409 for a MAC held elsewhere names the holder only to a user who may see the holder's namespace.
       const plan = await macs.planVirtualMachine(req.oldObject as VirtualMachine | undefined, vm, {
         allocateMissing,
-        ...(mayNameHolder
-          ? { mayNameHolder: (namespace: string) => mayNameHolder(req.user, namespace) }
-          : {}),
+        ...holderNaming(options, req.user),
       });
-      return {
-        ops: plan.ops,
-        warnings: plan.warnings,
-        changes: plan.changes,
-        rollback: plan.rollback,
-        committed: plan.committed,
-      };
+      return admissionResultOf(plan);
     },
   };
 }
+
+/** The 409 for a MAC held elsewhere names the holder only to a user who may see the holder's namespace. */
+export const holderNaming = (
+  options: VirtualMachineAdmissionOptions,
+  user: UserInfo,
+): Pick<PlanOptions, 'mayNameHolder'> => {
+  const may = options.mayNameHolder;
+  return may ? { mayNameHolder: (namespace: string) => may(user, namespace) } : {};
+};
+
+/** A MAC plan as admission's result: its writes to commit with the object, and how to finish or undo it. */
+export const admissionResultOf = (plan: MacPlan): AdmissionResult => ({
+  ops: plan.ops,
+  warnings: plan.warnings,
+  changes: plan.changes,
+  rollback: plan.rollback,
+  committed: plan.committed,
+});

@@ -11,7 +11,12 @@ import {
 import type { ResourceStore } from '../../store/types.ts';
 import { deepEqual } from '../patch.ts';
 import type { AdmissionPlugin, AdmissionRequest, AdmissionResult } from './types.ts';
-import { poolAdmissionEnabled, type VirtualMachineAdmissionOptions } from './virtualmachine.ts';
+import {
+  admissionResultOf,
+  holderNaming,
+  poolAdmissionEnabled,
+  type VirtualMachineAdmissionOptions,
+} from './virtualmachine.ts';
 
 /**
  * Whether `next` differs from `old` only by MACs filled into interfaces that had none: what the network plugin writes
@@ -33,7 +38,6 @@ export function virtualMachineInstanceAdmission(
   macs: MacAllocationService,
   options: VirtualMachineAdmissionOptions = {},
 ): AdmissionPlugin {
-  const mayNameHolder = options.mayNameHolder;
   return {
     kinds: ['VirtualMachineInstance'],
     async admit(req: AdmissionRequest): Promise<AdmissionResult | void> {
@@ -55,17 +59,9 @@ export function virtualMachineInstanceAdmission(
       );
       const plan = await macs.planInstance(carrierOfInstance(vmi), old, vmi, {
         allocateMissing: allocateMissing && !old,
-        ...(mayNameHolder
-          ? { mayNameHolder: (namespace: string) => mayNameHolder(req.user, namespace) }
-          : {}),
+        ...holderNaming(options, req.user),
       });
-      return {
-        ops: plan.ops,
-        warnings: plan.warnings,
-        changes: plan.changes,
-        rollback: plan.rollback,
-        committed: plan.committed,
-      };
+      return admissionResultOf(plan);
     },
   };
 }
