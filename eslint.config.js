@@ -46,6 +46,15 @@ export default tseslint.config(
     ],
   ),
   layer(
+    ['src/ip/**'],
+    [
+      {
+        group: ['../*', 'node:*'],
+        message: 'src/ip is pure: it imports nothing else from src/ and does no I/O.',
+      },
+    ],
+  ),
+  layer(
     ['src/pool/**'],
     [
       {
@@ -55,7 +64,7 @@ export default tseslint.config(
     ],
   ),
   // The rest of the graph, one entry per folder: what it must never import (DESIGN §7's order, bottom to top:
-  // mac → pool, resources → maintenance, network, audit → store, client, runtime → allocation → fsck → controllers,
+  // mac, ip → pool, resources → maintenance, network, audit → store, client, runtime → allocation → fsck → controllers,
   // apiserver → agent → server → cli). Each folder's one entry holds all its rules (a later entry would replace it).
   ...Object.entries({
     resources: [...ABOVE_NETWORK, 'network', 'maintenance', 'audit', 'pool'],
@@ -115,9 +124,15 @@ export default tseslint.config(
     ['web/src/**'],
     [
       {
-        group: ['**/src/*/**', '!**/src/mac/**', '!**/src/resources/**', '!**/src/network/**'],
+        group: [
+          '**/src/*/**',
+          '!**/src/mac/**',
+          '!**/src/ip/**',
+          '!**/src/resources/**',
+          '!**/src/network/**',
+        ],
         message:
-          'the web UI imports only src/mac, src/resources and src/network (pure, browser-safe).',
+          'the web UI imports only src/mac, src/ip, src/resources and src/network (pure, browser-safe).',
       },
       { group: ['node:*'], message: 'the web UI runs in a browser.' },
     ],

@@ -1,5 +1,16 @@
 // NetworkAttachmentDefinitions: parse and validate the CNI JSON in spec.config into the network Harrow creates, and the
 // built-in pod network.
+import {
+  type Cidr,
+  broadcastOf,
+  cidrOverlaps,
+  cidrWithin,
+  formatCidr,
+  formatIpv4,
+  isHostOf,
+  parseCidr,
+  parseIpv4,
+} from '../ip/ipv4.ts';
 import { Invalid, fieldInvalid, fieldRequired, type StatusCause } from './errors.ts';
 import type { NetworkAttachmentDefinition } from './types.ts';
 
@@ -50,49 +61,6 @@ export const POD_NETWORK: NadNetwork = {
   dhcpRange: { start: '198.19.1.0', end: '198.19.255.254' },
 };
 
-export function ipv4ToNumber(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const octets = m.slice(1).map(Number);
-  if (octets.some((o) => o > 255) || m.slice(1).some((o) => o.length > 1 && o.startsWith('0')))
-    return undefined;
-  return (
-    (octets[0] as number) * 2 ** 24 +
-    (octets[1] as number) * 2 ** 16 +
-    (octets[2] as number) * 2 ** 8 +
-    (octets[3] as number)
-  );
-}
-
-export function numberToIpv4(n: number): string {
-  return [
-    Math.floor(n / 2 ** 24) % 256,
-    Math.floor(n / 2 ** 16) % 256,
-    Math.floor(n / 2 ** 8) % 256,
-    n % 256,
-  ].join('.');
-}
-
-export interface Cidr {
-  network: number;
-  prefix: number;
-  /** First and last address of the block. */
-  first: number;
-  last: number;
-}
-
-export function parseCidr(text: string): Cidr | undefined {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
-  if (!m) return undefined;
-  const network = ipv4ToNumber(m[1] as string);
-  const prefix = Number(m[2]);
-  if (network === undefined || prefix > 32) return undefined;
-  const size = 2 ** (32 - prefix);
-  if (network % size !== 0) return undefined;
-  return { network, prefix, first: network, last: network + size - 1 };
-}
-
-const overlaps = (a: Cidr, b: Cidr): boolean => a.first <= b.last && b.first <= a.last;
 const VM_BLOCK = parseCidr(`${VM_NETWORKS.base}/${VM_NETWORKS.prefix}`) as Cidr;
 const POD_BLOCK = parseCidr(POD_NETWORK_CIDR) as Cidr;
 
@@ -189,14 +157,14 @@ function validateIpam(ipam: Record<string, unknown>): StatusCause[] {
         `ipam.subnet ${JSON.stringify(ipam.subnet)}: must be an IPv4 network in CIDR form with no host bits set, e.g. 198.18.7.0/24`,
       ),
     ];
-  if (subnet.first < VM_BLOCK.first || subnet.last > VM_BLOCK.last) {
+  if (!cidrWithin(subnet, VM_BLOCK)) {
     return [
       cause(
         `ipam.subnet ${ipam.subnet}: must lie inside ${VM_NETWORKS.base}/${VM_NETWORKS.prefix}, the range reserved for VM networks`,
       ),
     ];
   }
-  if (overlaps(subnet, POD_BLOCK)) {
+  if (cidrOverlaps(subnet, POD_BLOCK)) {
     return [
       cause(
         `ipam.subnet ${ipam.subnet}: overlaps ${POD_NETWORK_CIDR}, which is reserved for the pod network`,
@@ -210,12 +178,12 @@ function validateIpam(ipam: Record<string, unknown>): StatusCause[] {
   const addr = (field: string): number | undefined => {
     const v = ipam[field];
     if (v === undefined) return undefined;
-    const n = typeof v === 'string' ? ipv4ToNumber(v) : undefined;
+    const n = typeof v === 'string' ? parseIpv4(v) : undefined;
     if (n === undefined) {
       causes.push(cause(`ipam.${field} ${JSON.stringify(v)}: must be an IPv4 address`));
       return undefined;
     }
-    if (n <= subnet.first || n >= subnet.last) {
+    if (!isHostOf(subnet, n)) {
       causes.push(
         cause(`ipam.${field} ${String(v)}: must be a host address inside ${ipam.subnet as string}`),
       );
@@ -230,14 +198,12 @@ function validateIpam(ipam: Record<string, unknown>): StatusCause[] {
   const r = defaultsOf(subnet, gateway, start, end);
   if (r.start > r.end)
     causes.push(
-      cause(
-        `ipam.rangeStart ${numberToIpv4(r.start)} is after ipam.rangeEnd ${numberToIpv4(r.end)}`,
-      ),
+      cause(`ipam.rangeStart ${formatIpv4(r.start)} is after ipam.rangeEnd ${formatIpv4(r.end)}`),
     );
   else if (r.gateway >= r.start && r.gateway <= r.end) {
     causes.push(
       cause(
-        `ipam.gateway ${numberToIpv4(r.gateway)} lies inside the DHCP range ${numberToIpv4(r.start)}–${numberToIpv4(r.end)}`,
+        `ipam.gateway ${formatIpv4(r.gateway)} lies inside the DHCP range ${formatIpv4(r.start)}–${formatIpv4(r.end)}`,
       ),
     );
   }
@@ -250,12 +216,14 @@ function defaultsOf(
   start?: number,
   end?: number,
 ): { gateway: number; start: number; end: number } {
-  const gw = gateway ?? subnet.first + 1;
-  const defaultStart = gw === subnet.first + 1 ? subnet.first + 2 : subnet.first + 1;
+  const first = subnet.network;
+  const last = broadcastOf(subnet);
+  const gw = gateway ?? first + 1;
+  const defaultStart = gw === first + 1 ? first + 2 : first + 1;
   return {
     gateway: gw,
     start: start ?? defaultStart,
-    end: end ?? (gw === subnet.last - 1 ? subnet.last - 2 : subnet.last - 1),
+    end: end ?? (gw === last - 1 ? last - 2 : last - 1),
   };
 }
 
@@ -266,16 +234,16 @@ export function nadNetwork(nad: NetworkAttachmentDefinition): NadNetwork {
   const subnet = parseCidr(ipam.subnet) as Cidr;
   const r = defaultsOf(
     subnet,
-    ipam.gateway !== undefined ? ipv4ToNumber(ipam.gateway) : undefined,
-    ipam.rangeStart !== undefined ? ipv4ToNumber(ipam.rangeStart) : undefined,
-    ipam.rangeEnd !== undefined ? ipv4ToNumber(ipam.rangeEnd) : undefined,
+    ipam.gateway !== undefined ? parseIpv4(ipam.gateway) : undefined,
+    ipam.rangeStart !== undefined ? parseIpv4(ipam.rangeStart) : undefined,
+    ipam.rangeEnd !== undefined ? parseIpv4(ipam.rangeEnd) : undefined,
   );
   return {
     id: networkIdOf(nad),
     name: `${nad.metadata.namespace ?? 'default'}/${nad.metadata.name}`,
-    cidr: `${numberToIpv4(subnet.network)}/${subnet.prefix}`,
-    gateway: numberToIpv4(r.gateway),
-    dhcpRange: { start: numberToIpv4(r.start), end: numberToIpv4(r.end) },
+    cidr: formatCidr(subnet),
+    gateway: formatIpv4(r.gateway),
+    dhcpRange: { start: formatIpv4(r.start), end: formatIpv4(r.end) },
     ...(config.vlan !== undefined ? { vlan: config.vlan } : {}),
   };
 }
@@ -289,5 +257,3 @@ export function nadSubnet(nad: NetworkAttachmentDefinition): Cidr | undefined {
     return undefined;
   }
 }
-
-export const cidrOverlaps = overlaps;

@@ -86,6 +86,14 @@ describe('NAD config (pure)', () => {
       [{ ipam: { subnet: '198.19.4.0/24' } }, /reserved for the pod network/],
       [{ ipam: { subnet: '198.18.1.5/24' } }, /no host bits/],
       [
+        { ipam: { subnet: '198.18.01.0/24' } },
+        /ipam.subnet "198.18.01.0\/24": must be an IPv4 network/,
+      ],
+      [
+        { ipam: { subnet: '198.18.1.0/24', gateway: '198.18.1.01' } },
+        /ipam.gateway "198.18.1.01": must be an IPv4 address/,
+      ],
+      [
         { ipam: { subnet: '198.18.1.0/24', gateway: '198.18.2.1' } },
         /ipam.gateway 198.18.2.1: must be a host address inside/,
       ],

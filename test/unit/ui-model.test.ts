@@ -368,6 +368,9 @@ describe('manifests the UI writes', () => {
     assert.deepEqual(fields({ ...base, gateway: '198.18.5.120' }), ['gateway']);
     assert.deepEqual(fields({ ...base, rangeEnd: '198.18.5.50' }), ['rangeEnd']);
     assert.deepEqual(fields({ ...base, subnet: '198.18.5.0/33' }), ['subnet']);
+    // The same refusals as admission (src/ip): host bits in the subnet, leading zeros in an address.
+    assert.deepEqual(fields({ ...base, subnet: '198.18.5.1/24' }), ['subnet']);
+    assert.deepEqual(fields({ ...base, gateway: '198.18.5.01' }), ['gateway']);
   });
 });
 

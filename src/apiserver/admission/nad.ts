@@ -1,15 +1,8 @@
 // Admission for NetworkAttachmentDefinitions: validate the CNI config, reject subnets that overlap another NAD's, and
 // fill a free 198.18.N.0/24 when ipam is missing.
+import { type Cidr, cidrOverlaps, formatIpv4, parseCidr } from '../../ip/ipv4.ts';
 import { Invalid, fieldInvalid } from '../../resources/errors.ts';
-import {
-  cidrOverlaps,
-  nadSubnet,
-  numberToIpv4,
-  parseCidr,
-  validateNadConfig,
-  type Cidr,
-  type NadConfig,
-} from '../../resources/nad.ts';
+import { nadSubnet, validateNadConfig, type NadConfig } from '../../resources/nad.ts';
 import type { NetworkAttachmentDefinition } from '../../resources/types.ts';
 import type { ResourceStore } from '../../store/types.ts';
 import type { AdmissionPlugin, AdmissionRequest, AdmissionResult } from './types.ts';
@@ -85,7 +78,7 @@ export function nadAdmission(
       for (const [n, p] of pending) if (p.until <= t) pending.delete(n);
       let chosen: number | undefined;
       for (let n = 0; n < 256 && chosen === undefined; n++) {
-        const cidr = parseCidr(`${numberToIpv4(AUTO_BASE + n * 256)}/24`) as Cidr;
+        const cidr = parseCidr(`${formatIpv4(AUTO_BASE + n * 256)}/24`) as Cidr;
         const held = pending.get(n);
         if (held && held.owner !== self) continue;
         if (!others.some((o) => cidrOverlaps(o.cidr, cidr))) chosen = n;

@@ -1,7 +1,9 @@
 // Validation of a NetworkSpec for the host: addresses inside 198.18.0.0/15, host addresses only, a usable VLAN id.
 import type { NetworkSpec } from '../types.ts';
-import { cidrContains, cidrWithin, HARROW_RANGE, parseCidr, parseIpv4, type Cidr } from './ipv4.ts';
+import { cidrWithin, isHostOf, parseCidr, parseIpv4, type Cidr } from '../../ip/ipv4.ts';
 import { checkObjectId } from './names.ts';
+
+const HARROW_RANGE = '198.18.0.0/15';
 
 export interface CheckedNetwork {
   spec: NetworkSpec;
@@ -23,12 +25,11 @@ export function checkNetworkSpec(spec: NetworkSpec): CheckedNetwork {
       `${where}: network.cidr ${spec.cidr} must be a /15../30 inside ${HARROW_RANGE}`,
     );
   }
-  const broadcast = cidr.network + 2 ** (32 - cidr.prefix) - 1;
   const host = (field: string, text: string): number => {
     const address = parseIpv4(text);
     if (address === undefined)
       throw new Error(`${where}: ${field} ${JSON.stringify(text)} is not an IPv4 address`);
-    if (!cidrContains(cidr, address) || address === cidr.network || address === broadcast) {
+    if (!isHostOf(cidr, address)) {
       throw new Error(`${where}: ${field} ${text} is not a host address of ${spec.cidr}`);
     }
     return address;

@@ -18,7 +18,7 @@ import type {
 import { bindBridge } from './binding-bridge.ts';
 import { readLeases, startDnsmasq } from './dnsmasq.ts';
 import { buildGuestImage, defaultGuestCacheDir, type GuestImage } from './image.ts';
-import { netmask } from './ipv4.ts';
+import { netmask } from '../../ip/ipv4.ts';
 import {
   addBridge,
   addVethPair,

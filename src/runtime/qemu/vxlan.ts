@@ -1,6 +1,7 @@
 // Networks spanning hosts: each network's bridge gets a unicast VXLAN port whose static FDB floods to the other hosts'
 // underlay addresses; DHCP stays on its own host (each host's dnsmasq serves, and sees the leases of, its own guests).
 import { createHash } from 'node:crypto';
+import { formatIpv4, parseInterfaceAddress } from '../../ip/ipv4.ts';
 import { CommandError, run } from './command.ts';
 import { deleteLink, inNamespace, link, setIpv4Address, setLink } from './ip.ts';
 
@@ -34,13 +35,13 @@ export interface Underlay {
 }
 
 const parseCidr = (cidr: string): { ip: string; prefix: number } => {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(cidr);
-  if (!m || m[1]!.split('.').some((o) => Number(o) > 255) || Number(m[2]) > 32) {
+  const parsed = parseInterfaceAddress(cidr);
+  if (!parsed) {
     throw new Error(
       `underlay.address ${JSON.stringify(cidr)}: expected an IPv4 address with a prefix, e.g. 198.19.0.11/24`,
     );
   }
-  return { ip: m[1]!, prefix: Number(m[2]) };
+  return { ip: formatIpv4(parsed.address), prefix: parsed.prefix };
 };
 
 export const underlayIp = (underlay: Underlay): string => parseCidr(underlay.address).ip;

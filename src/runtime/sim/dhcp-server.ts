@@ -1,6 +1,6 @@
 // The DHCP server of one simulated network (the dnsmasq role): leases bound to the client MAC, same MAC → same address.
 import type { Lease } from '../types.ts';
-import { formatIpv4 } from './ipv4.ts';
+import { formatIpv4 } from '../../ip/ipv4.ts';
 
 export interface DhcpPool {
   start: number;

@@ -21,7 +21,14 @@ import { runCommand } from './busybox/shell.ts';
 import { bootFiles } from './guest-disks.ts';
 import { DhcpServer } from './dhcp-server.ts';
 import { isAssignableMac, normalizeMac } from './ethernet.ts';
-import { type Cidr, broadcastOf, cidrContains, formatIpv4, parseCidr, parseIpv4 } from './ipv4.ts';
+import {
+  type Cidr,
+  broadcastOf,
+  cidrContains,
+  formatIpv4,
+  parseCidr,
+  parseIpv4,
+} from '../../ip/ipv4.ts';
 
 export interface SimRuntimeOptions {
   /** Time from startGuest (or an in-guest reboot) until the guest has run DHCP and its agent connects; default 50 ms. */

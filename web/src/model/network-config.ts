@@ -1,4 +1,5 @@
 // The CNI bridge config of a NetworkAttachmentDefinition: built from the create form, read back for the list.
+import { isHostOf, parseCidr, parseIpv4 } from '../../../src/ip/ipv4.ts';
 import type { NetworkAttachmentDefinition } from '../../../src/resources/types.ts';
 
 export interface BridgeNetwork {
@@ -24,29 +25,7 @@ export interface FieldError {
   message: string;
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** IPv4 dotted quad → 32-bit number, or undefined when it is not one. */
-export function ipv4ToNumber(ip: string): number | undefined {
-  const m = IPV4.exec(ip.trim());
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return parts.reduce((acc, p) => acc * 256 + p, 0);
-}
-
-/** "a.b.c.d/len" → [network, broadcast] as numbers, or undefined. */
-export function cidrRange(cidr: string): [number, number] | undefined {
-  const [ip, lenText] = cidr.trim().split('/');
-  const base = ip === undefined ? undefined : ipv4ToNumber(ip);
-  const len = Number(lenText);
-  if (base === undefined || lenText === undefined || !/^\d+$/.test(lenText) || len < 8 || len > 30)
-    return undefined;
-  const size = 2 ** (32 - len);
-  const network = Math.floor(base / size) * size;
-  return [network, network + size - 1];
-}
 
 /** Field-level problems of the create form; empty when it can be sent. */
 export function validateBridgeNetwork(n: BridgeNetwork): FieldError[] {
@@ -61,21 +40,22 @@ export function validateBridgeNetwork(n: BridgeNetwork): FieldError[] {
   if (n.vlan !== undefined && (!Number.isInteger(n.vlan) || n.vlan < 1 || n.vlan > 4094)) {
     errors.push({ field: 'vlan', message: 'A VLAN ID is a whole number from 1 to 4094.' });
   }
-  const range = cidrRange(n.subnet);
-  if (!range) {
+  const subnet = parseCidr(n.subnet.trim());
+  if (!subnet || subnet.prefix < 8 || subnet.prefix > 30) {
     errors.push({
       field: 'subnet',
-      message: 'Give an IPv4 subnet in CIDR form with a prefix from /8 to /30, e.g. 198.18.5.0/24.',
+      message:
+        'Give an IPv4 subnet in CIDR form with a prefix from /8 to /30 and no host bits set, e.g. 198.18.5.0/24.',
     });
     return errors;
   }
   const inside = (field: 'rangeStart' | 'rangeEnd' | 'gateway'): number | undefined => {
-    const v = ipv4ToNumber(n[field]);
+    const v = parseIpv4(n[field].trim());
     if (v === undefined) {
       errors.push({ field, message: 'Not an IPv4 address.' });
       return undefined;
     }
-    if (v <= range[0] || v >= range[1]) {
+    if (!isHostOf(subnet, v)) {
       errors.push({ field, message: `Must be a host address inside ${n.subnet.trim()}.` });
       return undefined;
     }

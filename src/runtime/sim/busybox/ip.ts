@@ -1,6 +1,6 @@
 // busybox `ip` (v1.35) in the simulated guest: `ip link [show [DEV]]`, `ip link set DEV [address MAC] [up|down]`, `ip [-4] addr [show [DEV]]`.
 import { isAssignableMac, formatMac } from '../ethernet.ts';
-import { parseIpv4 } from '../ipv4.ts';
+import { parseIpv4 } from '../../../ip/ipv4.ts';
 import { type Applet, type GuestLink, type GuestOs, BUSYBOX_VERSION, result } from './guest-os.ts';
 import type { ExecResult } from '../../types.ts';
 

@@ -1,5 +1,5 @@
 // busybox `ping` (v1.35) in the simulated guest: routes by the guest's connected subnets, one outcome per echo request.
-import { cidrContains, parseIpv4 } from '../ipv4.ts';
+import { cidrContains, cidrOf, parseIpv4 } from '../../../ip/ipv4.ts';
 import { type Applet, type GuestLink, BUSYBOX_VERSION, result } from './guest-os.ts';
 import { getopt } from './getopt.ts';
 
@@ -13,9 +13,7 @@ Send ICMP ECHO_REQUESTs to HOST
 const onLink = (l: GuestLink, target: number): boolean => {
   if (!l.up || !l.ipv4) return false;
   const own = parseIpv4(l.ipv4.address) ?? 0;
-  const prefix = l.ipv4.prefix;
-  const network = prefix === 0 ? 0 : (own & ((0xffffffff << (32 - prefix)) >>> 0)) >>> 0;
-  return cidrContains({ network, prefix }, target);
+  return cidrContains(cidrOf(own, l.ipv4.prefix), target);
 };
 
 // Simulated round-trip times: only their shape matters to readers of the output.
