@@ -774,7 +774,7 @@ describe('sim runtime: pods and networks', () => {
     );
     await assert.rejects(
       rt.ensureNetwork({ ...net, cidr: '198.18.21.5/24' }),
-      /cidr '198\.18\.21\.5\/24' is not an IPv4 CIDR/,
+      /network\.cidr "198\.18\.21\.5\/24" is not an IPv4 CIDR/,
     );
     await assert.rejects(
       rt.ensureNetwork({ ...net, gateway: '198.18.22.1' }),
@@ -782,7 +782,11 @@ describe('sim runtime: pods and networks', () => {
     );
     await assert.rejects(
       rt.ensureNetwork({ ...net, dhcpRange: { start: '198.18.21.50', end: '198.18.21.40' } }),
-      /dhcpRange\.start 198\.18\.21\.50 is after dhcpRange\.end/,
+      /network\.dhcpRange\.start 198\.18\.21\.50 is after network\.dhcpRange\.end/,
+    );
+    await assert.rejects(
+      rt.ensureNetwork({ ...net, vlan: 4095 }),
+      /network\.vlan 4095 must be an integer in 1\.\.4094/,
     );
     await rt.ensureNetwork(net);
     await rt.ensureNetwork(net);

@@ -1,5 +1,6 @@
 // The sim runtime: an in-process L2 world (networks with DHCP, pod ports with a MAC spoof check, busybox guests) behind Runtime.
 import { ConsoleHub, MemoryConsoleLog } from '../console.ts';
+import { checkNetworkSpec } from '../network-spec.ts';
 import type {
   ConsoleConnection,
   ExecResult,
@@ -21,14 +22,7 @@ import { runCommand } from './busybox/shell.ts';
 import { bootFiles } from './guest-disks.ts';
 import { DhcpServer } from './dhcp-server.ts';
 import { isAssignableMac, normalizeMac } from './ethernet.ts';
-import {
-  type Cidr,
-  broadcastOf,
-  cidrContains,
-  formatIpv4,
-  parseCidr,
-  parseIpv4,
-} from '../../ip/ipv4.ts';
+import { type Cidr, formatIpv4, parseIpv4 } from '../../ip/ipv4.ts';
 
 export interface SimRuntimeOptions {
   /** Time from startGuest (or an in-guest reboot) until the guest has run DHCP and its agent connects; default 50 ms. */
@@ -100,7 +94,6 @@ interface SimGuest {
   files: Map<string, string>;
 }
 
-const SIM_SPACE: Cidr = { network: parseIpv4('198.18.0.0') ?? 0, prefix: 15 };
 const isLive = (state: GuestState): boolean => state === 'Starting' || state === 'Running';
 
 export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
@@ -324,39 +317,9 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
 
     async ensureNetwork(spec) {
       assertOpen();
+      const { cidr, gateway, dhcpRange } = checkNetworkSpec(spec);
       const where = `network ${spec.name} (${spec.id})`;
-      if (!spec.id) throw new Error(`network ${spec.name}: id is required`);
-      const cidr = parseCidr(spec.cidr);
-      if (!cidr)
-        throw new Error(`${where}: cidr '${spec.cidr}' is not an IPv4 CIDR with a zero host part`);
-      if (
-        cidr.prefix < SIM_SPACE.prefix ||
-        !cidrContains(SIM_SPACE, cidr.network) ||
-        cidr.prefix > 30
-      ) {
-        throw new Error(`${where}: cidr ${spec.cidr} must be a /15../30 inside 198.18.0.0/15`);
-      }
-      const inside = (field: string, text: string): number => {
-        const address = parseIpv4(text);
-        if (address === undefined)
-          throw new Error(`${where}: ${field} '${text}' is not an IPv4 address`);
-        if (
-          !cidrContains(cidr, address) ||
-          address === cidr.network ||
-          address === broadcastOf(cidr)
-        ) {
-          throw new Error(`${where}: ${field} ${text} is not a host address of ${spec.cidr}`);
-        }
-        return address;
-      };
-      const gateway = inside('gateway', spec.gateway);
-      const start = inside('dhcpRange.start', spec.dhcpRange.start);
-      const end = inside('dhcpRange.end', spec.dhcpRange.end);
-      if (start > end)
-        throw new Error(
-          `${where}: dhcpRange.start ${spec.dhcpRange.start} is after dhcpRange.end ${spec.dhcpRange.end}`,
-        );
-      const pool = { start, end, gateway };
+      const pool = { ...dhcpRange, gateway };
 
       const existing = networks.get(spec.id);
       if (existing) {

@@ -1,8 +1,10 @@
-// Which networks the qemu runtime accepts: inside 198.18.0.0/15, host addresses only, errors naming the field.
+// Which networks every runtime accepts (one check for sim and qemu): inside 198.18.0.0/15, host addresses only, a
+// usable VLAN id, errors naming the field; qemu also wants an id that can name host objects.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NetworkSpec } from '../../src/runtime/types.ts';
-import { checkNetworkSpec } from '../../src/runtime/qemu/network-spec.ts';
+import { checkNetworkSpec } from '../../src/runtime/network-spec.ts';
+import { checkNetworkSpec as checkQemuNetworkSpec } from '../../src/runtime/qemu/network-spec.ts';
 
 const good: NetworkSpec = {
   id: 'n1',
@@ -12,7 +14,7 @@ const good: NetworkSpec = {
   dhcpRange: { start: '198.18.3.10', end: '198.18.3.200' },
 };
 
-describe('network spec for the host', () => {
+describe('network spec of a runtime', () => {
   it('accepts a /24 inside 198.18.0.0/15 and a VLAN id', () => {
     assert.equal(checkNetworkSpec(good).cidr.prefix, 24);
     assert.equal(checkNetworkSpec({ ...good, vlan: 4094 }).spec.vlan, 4094);
@@ -65,11 +67,17 @@ describe('network spec for the host', () => {
       { vlan: 4095 },
       /network\.vlan 4095 must be an integer in 1\.\.4094/,
     ],
-    ['an id that is not a safe name', { id: '../n1' }, /network\.id/],
+    ['a missing id', { id: '' }, /network\.id is required/],
   ];
   for (const [what, change, message] of cases) {
     it(`rejects ${what}`, () => {
       assert.throws(() => checkNetworkSpec({ ...good, ...change }), message);
     });
   }
+
+  it('qemu also refuses an id that cannot name a host object', () => {
+    assert.equal(checkQemuNetworkSpec(good).cidr.prefix, 24);
+    assert.doesNotThrow(() => checkNetworkSpec({ ...good, id: '../n1' }));
+    assert.throws(() => checkQemuNetworkSpec({ ...good, id: '../n1' }), /network\.id "\.\.\/n1"/);
+  });
 });
