@@ -1,4 +1,6 @@
-// Pure 5-field cron (minute hour day-of-month month day-of-week) and its next start in an IANA time zone via Intl.
+// Maintenance-window schedules: 5-field cron expressions read by croner, their next start in an IANA time zone, and
+// window durations.
+import { Cron } from 'croner';
 
 export const CRON_FIELDS = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
 export type CronField = (typeof CRON_FIELDS)[number];
@@ -14,55 +16,24 @@ export class CronSyntaxError extends Error {
   }
 }
 
+/** A parsed schedule: the text as written and the 5-field pattern croner reads. */
 export interface CronSchedule {
   source: string;
-  minutes: readonly boolean[];
-  hours: readonly boolean[];
-  /** Index 1..31. */
-  daysOfMonth: readonly boolean[];
-  /** Index 1..12. */
-  months: readonly boolean[];
-  /** Index 0..6, Sunday 0. */
-  daysOfWeek: readonly boolean[];
-  /** Vixie cron: when both day fields are restricted (neither starts with `*`), a day matches if either does. */
-  domRestricted: boolean;
-  dowRestricted: boolean;
+  /** Macros expanded, `a/n` written as `a-max/n`. */
+  pattern: string;
 }
 
-const MONTH_NAMES = [
-  'JAN',
-  'FEB',
-  'MAR',
-  'APR',
-  'MAY',
-  'JUN',
-  'JUL',
-  'AUG',
-  'SEP',
-  'OCT',
-  'NOV',
-  'DEC',
-];
-const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+/** What each field accepts, for messages (croner's own message may name its internal, zero-based value). */
+const ALLOWED: Record<CronField, string> = {
+  minute: '0-59',
+  hour: '0-23',
+  'day-of-month': '1-31',
+  month: '1-12 or JAN-DEC',
+  'day-of-week': '0-7 (0 and 7 are Sunday) or SUN-SAT',
+};
+const FIELD_MAX = [59, 23, 31, 12, 7];
 
-interface FieldSpec {
-  field: CronField;
-  min: number;
-  max: number;
-  names?: readonly string[];
-  /** The first name's number (JAN = 1, SUN = 0). */
-  nameBase?: number;
-}
-
-const SPECS: readonly FieldSpec[] = [
-  { field: 'minute', min: 0, max: 59 },
-  { field: 'hour', min: 0, max: 23 },
-  { field: 'day-of-month', min: 1, max: 31 },
-  { field: 'month', min: 1, max: 12, names: MONTH_NAMES, nameBase: 1 },
-  // 7 is Sunday too, as in every cron.
-  { field: 'day-of-week', min: 0, max: 7, names: DAY_NAMES, nameBase: 0 },
-];
-
+// The macros every cron knows; croner knows them too, but expanding here keeps the 5-field check in one place.
 const MACROS: Record<string, string> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
@@ -73,72 +44,21 @@ const MACROS: Record<string, string> = {
   '@hourly': '0 * * * *',
 };
 
-function parseValue(text: string, spec: FieldSpec): number {
-  const upper = text.toUpperCase();
-  if (spec.names) {
-    const i = spec.names.indexOf(upper);
-    if (i >= 0) return i + (spec.nameBase ?? 0);
-  }
-  if (!/^\d+$/.test(text)) {
-    const names = spec.names ? ` or a name (${spec.names.join(', ')})` : '';
-    throw new CronSyntaxError(
-      spec.field,
-      `${JSON.stringify(text)} is not a number from ${spec.min} to ${spec.max}${names}`,
-    );
-  }
-  const n = Number(text);
-  if (n < spec.min || n > spec.max)
-    throw new CronSyntaxError(spec.field, `${n} is out of range ${spec.min}-${spec.max}`);
-  return n;
-}
+const WILDCARD = ['*', '*', '*', '*', '*'];
 
-function parseField(text: string, spec: FieldSpec): boolean[] {
-  const set = new Array<boolean>(spec.max + 1).fill(false);
-  if (text === '') throw new CronSyntaxError(spec.field, 'is empty');
-  for (const part of text.split(',')) {
-    if (part === '')
-      throw new CronSyntaxError(spec.field, `${JSON.stringify(text)} has an empty list item`);
-    const [range, stepText, extra] = part.split('/');
-    if (extra !== undefined)
-      throw new CronSyntaxError(spec.field, `${JSON.stringify(part)} has more than one /`);
-    let step = 1;
-    if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0)
-        throw new CronSyntaxError(
-          spec.field,
-          `step ${JSON.stringify(stepText)} must be a whole number of at least 1`,
-        );
-      step = Number(stepText);
-    }
-    let lo: number;
-    let hi: number;
-    if (range === '*') {
-      lo = spec.min;
-      hi = spec.field === 'day-of-week' ? 6 : spec.max;
-    } else {
-      const bounds = (range as string).split('-');
-      if (bounds.length > 2)
-        throw new CronSyntaxError(spec.field, `${JSON.stringify(range)} is not a range like 1-5`);
-      lo = parseValue(bounds[0] as string, spec);
-      // `a/n` means from a to the field's end, as cronie reads it.
-      hi =
-        bounds.length === 2
-          ? parseValue(bounds[1] as string, spec)
-          : stepText !== undefined
-            ? spec.max
-            : lo;
-      if (hi < lo)
-        throw new CronSyntaxError(
-          spec.field,
-          `range ${JSON.stringify(range)} runs backwards (${lo} > ${hi})`,
-        );
-    }
-    for (let v = lo; v <= hi; v += step) set[v] = true;
-  }
-  return set;
-}
+// croner's "Invalid value for day: -1" names its zero-based day for a 0, and "configuration entry 5" its own count:
+// the field name and "out of range" are what the user needs.
+const cronMessage = (e: unknown): string => {
+  const m = (e instanceof Error ? e.message : String(e)).replace(/^CronPattern: /, '');
+  if (/^Invalid value for /.test(m)) return 'is out of range';
+  if (/contains illegal characters/.test(m)) return 'is not a number or a name';
+  return m;
+};
 
-/** Parses a 5-field cron expression or a macro (@daily, @weekly, …); throws CronSyntaxError naming the field. */
+/**
+ * Parses a 5-field cron expression or a macro (@daily, @weekly, …); throws CronSyntaxError naming the field. Each field
+ * is first read alone (the others `*`), so the error names the field croner refused.
+ */
 export function parseCron(expression: string): CronSchedule {
   const source = expression.trim();
   const expanded = MACROS[source.toLowerCase()] ?? source;
@@ -148,46 +68,44 @@ export function parseCron(expression: string): CronSchedule {
       `unknown macro ${JSON.stringify(source)} (one of ${Object.keys(MACROS).join(', ')})`,
     );
   const parts = expanded.split(/\s+/).filter((p) => p !== '');
+  // croner also reads 6 and 7 fields (seconds, year); a maintenance window is the classic 5.
   if (parts.length !== 5) {
     throw new CronSyntaxError(
       'expression',
       `${JSON.stringify(source)} has ${parts.length} field(s); expected 5: minute hour day-of-month month day-of-week`,
     );
   }
-  const [minutes, hours, dom, months, dowRaw] = parts.map((p, i) =>
-    parseField(p, SPECS[i] as FieldSpec),
-  ) as [boolean[], boolean[], boolean[], boolean[], boolean[]];
-  const dow = dowRaw.slice(0, 7);
-  if (dowRaw[7]) dow[0] = true;
-  const schedule: CronSchedule = {
-    source,
-    minutes,
-    hours,
-    daysOfMonth: dom,
-    months,
-    daysOfWeek: dow,
-    domRestricted: !(parts[2] as string).startsWith('*'),
-    dowRestricted: !(parts[4] as string).startsWith('*'),
-  };
-  if (schedule.domRestricted && !schedule.dowRestricted) {
-    // e.g. `0 0 30 2 *`: a schedule that never fires is a typo, not a window.
-    const possible = months.some(
-      (on, m) => on && dom.some((d, day) => d && day >= 1 && day <= maxDaysOf(m)),
-    );
-    if (!possible)
+  // cronie reads `a/n` as a to the field's end; croner (OCPS) refuses a stepped single value.
+  const fields = parts.map((p, i) =>
+    p
+      .split(',')
+      .map((item) => item.replace(/^(\w+)\/(\d+)$/, `$1-${FIELD_MAX[i]}/$2`))
+      .join(','),
+  );
+  fields.forEach((f, i) => {
+    const alone = WILDCARD.map((w, j) => (j === i ? f : w)).join(' ');
+    try {
+      new Cron(alone, { paused: true, timezone: 'UTC' });
+    } catch (e) {
+      const field = CRON_FIELDS[i] as CronField;
       throw new CronSyntaxError(
-        'day-of-month',
-        `no selected day occurs in the selected month(s) of ${JSON.stringify(source)}`,
+        field,
+        `${JSON.stringify(parts[i])} ${cronMessage(e)} (allowed: ${ALLOWED[field]}, lists, ranges, steps)`,
       );
-  }
-  return schedule;
+    }
+  });
+  const pattern = fields.join(' ');
+  // e.g. `0 0 30 2 *`: a schedule that never fires is a typo, not a window.
+  if (nextStart(pattern, 'UTC', new Date(0)) === undefined)
+    throw new CronSyntaxError(
+      'day-of-month',
+      `no selected day occurs in the selected month(s) of ${JSON.stringify(source)}`,
+    );
+  return { source, pattern };
 }
 
-const maxDaysOf = (month: number): number =>
-  month === 2 ? 29 : [4, 6, 9, 11].includes(month) ? 30 : 31;
-
-const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -253,80 +171,42 @@ function offsetAt(timeZone: string, ms: number): number {
 }
 
 /**
- * The instant of a wall-clock time, disambiguated as Temporal's `compatible`: a time that occurs twice (clocks go
- * back) is its earlier occurrence; a time that does not occur (clocks go forward) moves forward by the gap.
+ * Whether `c`, an instant read from a wall time `w` with the fixed offset `before`, is the Temporal-"compatible"
+ * instant of a `w` that clocks skipped: the zone jumped forward by g between c - g and c.
  */
-export function zonedInstant(timeZone: string, wall: number): number {
-  const before = offsetAt(timeZone, wall - DAY_MS);
-  const after = offsetAt(timeZone, wall + DAY_MS);
-  const valid = [wall - before, wall - after].filter((t) => t + offsetAt(timeZone, t) === wall);
-  if (valid.length > 0) return Math.min(...valid);
-  return wall - before;
+function inForwardGap(timeZone: string, c: number, before: number): boolean {
+  const gap = offsetAt(timeZone, c) - before;
+  return gap > 0 && offsetAt(timeZone, c - gap) === before;
 }
 
-function dayMatches(s: CronSchedule, year: number, month: number, day: number): boolean {
-  if (!s.months[month]) return false;
-  const dom = s.daysOfMonth[day] === true;
-  const dow = s.daysOfWeek[new Date(Date.UTC(year, month - 1, day)).getUTCDay()] === true;
-  if (s.domRestricted && s.dowRestricted) return dom || dow;
-  return dom && dow;
-}
-
-/** The earliest start on one local day that is after `afterMs`, if any. */
-function earliestOnDay(
-  s: CronSchedule,
-  timeZone: string,
-  dayWall: number,
-  afterMs: number,
-): number | undefined {
-  // Every instant of a local day lies within 14 h of its wall-clock midnight read as UTC.
-  const o1 = offsetAt(timeZone, dayWall - 14 * 3_600_000);
-  const o2 = offsetAt(timeZone, dayWall + DAY_MS + 14 * 3_600_000);
-  let best: number | undefined;
-  for (let h = 0; h < 24; h++) {
-    if (!s.hours[h]) continue;
-    for (let m = 0; m < 60; m++) {
-      if (!s.minutes[m]) continue;
-      const wall = dayWall + (h * 60 + m) * MINUTE_MS;
-      // No offset change near this day: wall → instant is one subtraction, and the first later one is the earliest.
-      if (o1 === o2) {
-        const t = wall - o1;
-        if (t > afterMs) return t;
-        continue;
-      }
-      const t = zonedInstant(timeZone, wall);
-      if (t > afterMs && (best === undefined || t < best)) best = t;
-    }
+function nextStart(pattern: string, timeZone: string, after: Date): number | undefined {
+  const zoned = new Cron(pattern, { paused: true, timezone: timeZone });
+  const t = zoned.nextRun(after)?.getTime();
+  if (t === undefined) return undefined;
+  // croner runs the first start that falls into a spring-forward gap at the gap's end and skips the gap's other starts
+  // (as cronie does). Harrow moves each forward by the gap instead (Temporal's "compatible"): 02:30 in a 02:00→03:00
+  // gap opens at 03:30, so the window keeps its place and length. Such a start is the schedule read with the offset
+  // before the jump; the jump lies within a day before `after` or just before croner's start.
+  let best = zoned.match(new Date(t)) ? t : undefined;
+  for (const before of new Set([
+    offsetAt(timeZone, after.getTime() - DAY_MS),
+    offsetAt(timeZone, t - 1),
+  ])) {
+    const c = new Cron(pattern, { paused: true, utcOffset: before / MINUTE_MS })
+      .nextRun(after)
+      ?.getTime();
+    if (c !== undefined && (best === undefined || c < best) && inForwardGap(timeZone, c, before))
+      best = c;
   }
-  return best;
+  return best ?? t;
 }
-
-// Feb 29 on a given weekday can be 28 years away; a schedule is checked to fire at parse time, so this only bounds the loop.
-const SEARCH_DAYS = 366 * 29;
 
 /** The first start of the schedule strictly after `after`, in `timeZone` (IANA name). */
 export function nextCronTime(s: CronSchedule, timeZone: string, after: Date): Date {
-  const afterMs = after.getTime();
-  const l = localTime(timeZone, afterMs);
-  // From the local day before: a forward-shifted time of that day can land after `after`.
-  let dayWall = Date.UTC(l.year, l.month - 1, l.day) - DAY_MS;
-  let found: number | undefined;
-  for (let i = 0; i < SEARCH_DAYS; i++, dayWall += DAY_MS) {
-    const d = new Date(dayWall);
-    if (!dayMatches(s, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())) continue;
-    const t = earliestOnDay(s, timeZone, dayWall, afterMs);
-    if (t === undefined) continue;
-    if (found !== undefined) return new Date(Math.min(found, t));
-    found = t;
-    // A DST shift can move the next matching day's first start before this one's; look at one more matching day.
-    const o1 = offsetAt(timeZone, dayWall - DAY_MS);
-    const o2 = offsetAt(timeZone, dayWall + 3 * DAY_MS);
-    if (o1 === o2) return new Date(t);
-  }
-  if (found !== undefined) return new Date(found);
-  throw new Error(
-    `cron ${JSON.stringify(s.source)} has no start within ${Math.round(SEARCH_DAYS / 366)} years`,
-  );
+  const t = nextStart(s.pattern, timeZone, after);
+  // parseCron refused schedules that never fire.
+  if (t === undefined) throw new Error(`cron ${JSON.stringify(s.source)} has no next start`);
+  return new Date(t);
 }
 
 /** A recurring window: it opens at each start of `cron` in `timeZone` and stays open `durationMinutes`. */

@@ -112,7 +112,7 @@ describe('usage', () => {
       ],
       [
         ['window', 'set', 'web', '--schedule', '61 2 * * *', '--duration', '2h'],
-        /--schedule: .*minute field: 61 is out of range 0-59/,
+        /--schedule: .*minute field: "61" is out of range \(allowed: 0-59/,
       ],
       [['window', 'show', '--schedule', '0 2 * * *'], /belong to window set/],
       [['restart', 'web', '--in-window', '--cancel'], /--in-window or --cancel, not both/],

@@ -1,6 +1,7 @@
 // Cron parsing, next start and the open window in IANA time zones (DST included), and window annotation validation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Cron } from 'croner';
 import fc from 'fast-check';
 import {
   CronSyntaxError,
@@ -24,56 +25,57 @@ const next = (cron: string, tz: string, after: string): string =>
   nextWindowStart(cron, tz, at(after)).toISOString();
 
 describe('parseCron', () => {
+  const starts = (cron: string, from: string, n: number): Date[] => {
+    const out: Date[] = [];
+    let after = at(from);
+    for (let i = 0; i < n; i++) out.push((after = nextWindowStart(cron, 'UTC', after)));
+    return out;
+  };
+  const distinct = (xs: number[]): number[] => [...new Set(xs)].sort((x, y) => x - y);
+
   it('reads *, lists, ranges, steps and names', () => {
-    const s = parseCron('*/15 1-3,22 1,15 JAN-mar mon-FRI');
-    assert.deepEqual(
-      s.minutes.flatMap((on, i) => (on ? [i] : [])),
-      [0, 15, 30, 45],
+    const s = starts('*/15 1-3,22 1,15 JAN-mar mon-FRI', '2026-01-01T00:00:00Z', 200);
+    assert.deepEqual(distinct(s.map((d) => d.getUTCMinutes())), [0, 15, 30, 45]);
+    assert.deepEqual(distinct(s.map((d) => d.getUTCHours())), [1, 2, 3, 22]);
+    // Both day fields restricted: the 1st and 15th, and every weekday (Vixie cron's OR); never a weekend day but those.
+    for (const d of s)
+      assert.ok(
+        [1, 15].includes(d.getUTCDate()) || (d.getUTCDay() >= 1 && d.getUTCDay() <= 5),
+        d.toISOString(),
+      );
+    assert.ok(s.some((d) => d.getUTCDate() === 1 && d.getUTCDay() === 4));
+    // Months JAN-mar only: after March, next January.
+    assert.equal(
+      next('*/15 1-3,22 1,15 JAN-mar mon-FRI', 'UTC', '2026-03-31T22:45:00Z'),
+      '2027-01-01T01:00:00.000Z',
     );
-    assert.deepEqual(
-      s.hours.flatMap((on, i) => (on ? [i] : [])),
-      [1, 2, 3, 22],
-    );
-    assert.deepEqual(
-      s.daysOfMonth.flatMap((on, i) => (on ? [i] : [])),
-      [1, 15],
-    );
-    assert.deepEqual(
-      s.months.flatMap((on, i) => (on ? [i] : [])),
-      [1, 2, 3],
-    );
-    assert.deepEqual(
-      s.daysOfWeek.flatMap((on, i) => (on ? [i] : [])),
-      [1, 2, 3, 4, 5],
-    );
-    assert.equal(s.domRestricted && s.dowRestricted, true);
   });
 
   it('treats 7 as Sunday, a/n as a to the end, and expands macros', () => {
+    // 2026-01-01 is a Thursday.
+    assert.equal(next('0 0 * * 7', 'UTC', '2026-01-01T00:00:00Z'), '2026-01-04T00:00:00.000Z');
     assert.deepEqual(
-      parseCron('0 0 * * 7').daysOfWeek.flatMap((on, i) => (on ? [i] : [])),
-      [0],
+      starts('50/5 * * * *', '2026-01-01T00:00:00Z', 3).map((d) => d.toISOString()),
+      ['2026-01-01T00:50:00.000Z', '2026-01-01T00:55:00.000Z', '2026-01-01T01:50:00.000Z'],
     );
-    assert.deepEqual(
-      parseCron('50/5 * * * *').minutes.flatMap((on, i) => (on ? [i] : [])),
-      [50, 55],
-    );
-    assert.deepEqual(
-      parseCron('@weekly').daysOfWeek.flatMap((on, i) => (on ? [i] : [])),
-      [0],
-    );
+    assert.equal(next('@weekly', 'UTC', '2026-01-01T00:00:00Z'), '2026-01-04T00:00:00.000Z');
+    assert.equal(parseCron('@weekly').source, '@weekly');
+  });
+
+  it('refuses the seconds and year fields croner would otherwise read', () => {
+    assert.throws(() => parseCron('0 0 2 * * *'), /6 field\(s\); expected 5/);
   });
 
   const bad: Array<[string, string, RegExp]> = [
     ['0 2 * *', 'expression', /4 field\(s\); expected 5/],
-    ['60 2 * * *', 'minute', /60 is out of range 0-59/],
-    ['0 24 * * *', 'hour', /out of range 0-23/],
-    ['0 2 0 * *', 'day-of-month', /out of range 1-31/],
-    ['0 2 * FOO *', 'month', /"FOO" is not a number .* or a name \(JAN/],
-    ['0 2 * * SUNDAY', 'day-of-week', /not a number/],
-    ['0 5-2 * * *', 'hour', /runs backwards/],
-    ['*/0 * * * *', 'minute', /step "0"/],
-    ['1,,2 * * * *', 'minute', /empty list item/],
+    ['60 2 * * *', 'minute', /"60" is out of range \(allowed: 0-59/],
+    ['0 24 * * *', 'hour', /"24" is out of range \(allowed: 0-23/],
+    ['0 2 0 * *', 'day-of-month', /"0" is out of range \(allowed: 1-31/],
+    ['0 2 * FOO *', 'month', /"FOO" is not a number or a name \(allowed: 1-12 or JAN-DEC/],
+    ['0 2 * * SUNDAY', 'day-of-week', /"SUNDAY" .*SUN-SAT/],
+    ['0 5-2 * * *', 'hour', /From value is larger than to value/],
+    ['*/0 * * * *', 'minute', /illegal stepping: 0/],
+    ['1,,2 * * * *', 'minute', /is empty/],
     ['0 0 30 2 *', 'day-of-month', /no selected day occurs/],
     ['@sometimes', 'expression', /unknown macro/],
   ];
@@ -120,6 +122,42 @@ describe('nextWindowStart', () => {
     assert.equal(
       next('30 2 * * *', 'Europe/Berlin', '2026-03-29T01:30:00Z'),
       '2026-03-30T00:30:00.000Z',
+    );
+  });
+
+  it('moves every start in the gap forward, also when asked from inside the shifted hour', () => {
+    // 02:00, 02:20, 02:40 do not exist on 2026-03-29 in Berlin: 03:00, 03:20, 03:40 CEST.
+    assert.equal(
+      next('*/20 2 * * *', 'Europe/Berlin', '2026-03-29T00:59:00Z'),
+      '2026-03-29T01:00:00.000Z',
+    );
+    assert.equal(
+      next('*/20 2 * * *', 'Europe/Berlin', '2026-03-29T01:00:00Z'),
+      '2026-03-29T01:20:00.000Z',
+    );
+    assert.equal(
+      next('*/20 2 * * *', 'Europe/Berlin', '2026-03-29T01:20:00Z'),
+      '2026-03-29T01:40:00.000Z',
+    );
+    // A start of its own at the gap's end (03:00) comes before a shifted 02:30 (03:30).
+    assert.equal(
+      next('0,30 2,3 * * *', 'Europe/Berlin', '2026-03-29T00:30:00Z'),
+      '2026-03-29T01:00:00.000Z',
+    );
+    // A yearly start in the gap, asked for from the summer before (another offset).
+    assert.equal(
+      next('30 2 29 3 *', 'Europe/Berlin', '2025-06-01T00:00:00Z'),
+      '2026-03-29T01:30:00.000Z',
+    );
+    // A start after the gap, asked for from just after it, is not taken for a shifted one.
+    assert.equal(
+      next('5 3 * * *', 'Europe/Berlin', '2026-03-29T01:10:00Z'),
+      '2026-03-30T01:05:00.000Z',
+    );
+    // A 30-minute jump (Lord Howe, 2026-10-04 02:00 → 02:30): 02:10 opens at 02:40.
+    assert.equal(
+      next('10 2 * * *', 'Australia/Lord_Howe', '2026-10-03T12:00:00Z'),
+      '2026-10-03T15:40:00.000Z',
     );
   });
 
@@ -179,8 +217,13 @@ describe('nextWindowStart', () => {
           assert.ok(start > afterMs);
           const l = localTime(tz, start);
           // A start moved forward out of a DST gap is not at its cron minute; every other start is.
-          const exact = s.minutes[l.minute] && s.hours[l.hour];
-          const shifted = localTime(tz, start - 1).minute !== (l.minute + 59) % 60;
+          const exact = new Cron(s.pattern, { timezone: tz, paused: true }).match(new Date(start));
+          // (Every gap is at most an hour: the offset an hour before a shifted start is the one before the jump.)
+          const offset = (ms: number): number => {
+            const w = localTime(tz, ms);
+            return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute) - ms;
+          };
+          const shifted = offset(start - 3_600_000) < offset(start);
           assert.ok(
             exact || shifted,
             `${cron} ${tz}: ${new Date(start).toISOString()} is ${JSON.stringify(l)}`,
@@ -270,7 +313,7 @@ describe('window annotations', () => {
     ]);
     assert.match(
       causes.find((c) => c.field.endsWith('.schedule'))!.message,
-      /hour field: 25 is out of range/,
+      /hour field: "25" is out of range/,
     );
     assert.deepEqual(
       windowCauses('not json', field).causes.map((c) => c.field),
