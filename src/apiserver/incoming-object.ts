@@ -24,6 +24,8 @@ const STATUS_SUBRESOURCE_KINDS = new Set([
   'Node',
   'Namespace',
   'MacPool',
+  'DataVolume',
+  'PersistentVolumeClaim',
 ]);
 
 export const hasStatusSubresource = (kind: string): boolean => STATUS_SUBRESOURCE_KINDS.has(kind);

@@ -164,6 +164,26 @@ const root = (
   ...(required ? { required } : {}),
 });
 
+const storageRequest = (description: string): Schema =>
+  open(description, {
+    accessModes: list('ReadWriteOnce, ReadWriteMany, …', str('An access mode.')),
+    volumeMode: str('Filesystem or Block.'),
+    storageClassName: str('Kept; Harrow has one kind of storage.'),
+    resources: open('Resources.', {
+      requests: open('Requests.', {
+        storage: {
+          description: 'The disk size, a quantity (10Gi).',
+          anyOf: [{ type: 'integer' }, { type: 'string' }],
+          'x-kubernetes-int-or-string': true,
+        },
+      }),
+    }),
+    dataSource: open('A claim to copy (kind PersistentVolumeClaim, name).', {
+      kind: str('PersistentVolumeClaim.'),
+      name: str('The source claim.'),
+    }),
+  });
+
 const genericSpec = open('Specification of the object.');
 const genericStatus = open('Observed state of the object.');
 
@@ -273,6 +293,49 @@ export const KIND_SCHEMAS: Record<string, Schema> = {
         imported: str('When it entered the store.', { format: 'date-time' }),
       }),
     },
+  ),
+  DataVolume: root(
+    'DataVolume (cdi.kubevirt.io/v1beta1): a PersistentVolumeClaim of the same name and how to fill it (blank, an image of the local store, or a clone of another claim).',
+    {
+      spec: open('The disk to make.', {
+        source: open('Where the content comes from: exactly one of blank, registry, http, pvc.', {
+          blank: open('An empty disk.'),
+          registry: open('An image of the local image store.', {
+            url: str('docker://REGISTRY/IMAGE:TAG: the store image with that name or alias.'),
+          }),
+          http: open('An image of the local image store named by this URL (an alias).', {
+            url: str('The URL the image was imported under.'),
+          }),
+          pvc: open("A copy of another claim's disk.", {
+            namespace: str('Namespace of the source claim (default: this one).'),
+            name: str('Name of the source claim.'),
+          }),
+        }),
+        storage: storageRequest("The claim to create (CDI's storage API)."),
+        pvc: storageRequest('The claim to create (the PersistentVolumeClaim spec).'),
+      }),
+      status: open('Progress of the fill.', {
+        phase: str(
+          'Pending, WaitForFirstConsumer, ImportInProgress, CloneInProgress, Succeeded or Failed.',
+        ),
+        progress: str('N/A or 100.0%.'),
+        claimName: str('The PersistentVolumeClaim.'),
+        conditions: conditions('DataVolume (Bound, Ready, Running)'),
+      }),
+    },
+    ['spec'],
+  ),
+  PersistentVolumeClaim: root(
+    'PersistentVolumeClaim (v1): a persistent disk (a qcow2 in the data dir of the node that first runs a VM using it).',
+    {
+      spec: storageRequest('The disk asked for.'),
+      status: open('The disk as made.', {
+        phase: str('Pending (no disk yet) or Bound.'),
+        capacity: open('Its size.', { storage: str('A quantity.') }),
+        accessModes: list('Access modes.', str('ReadWriteOnce, …')),
+      }),
+    },
+    ['spec'],
   ),
   AuditRecord: root('AuditRecord (harrow.io/v1, append-only): who changed what, and the outcome.', {
     spec: genericSpec,

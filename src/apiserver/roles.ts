@@ -12,6 +12,7 @@ import type { Authorize } from './auth.ts';
  * | VirtualMachine                         | all   | all verbs, start/stop/restart, Harrow subresources  | get, list, watch                     |
  * | VirtualMachineInstance                 | all   | all verbs, interfacelist, guest-exec, console       | get, list, watch, interfacelist      |
  * | VirtualMachineClone                    | all   | all verbs                                           | get, list, watch                     |
+ * | DataVolume, PersistentVolumeClaim      | all   | all verbs                                           | get, list, watch                     |
  * | NetworkAttachmentDefinition, Pod,      | all   | get, list, watch (Pod also log: the serial log)     | get, list, watch                     |
  * |   Event, AuditRecord                   |       | (AuditRecords about cluster-scoped objects: admins only)                                   |
  * | MacAllocation (cluster-scoped)         | all   | get, list, watch — only allocations held by a VM of a granted namespace (others: 404 / left out) |
@@ -85,12 +86,16 @@ const POLICY: Record<Exclude<Role, 'admin'>, Record<string, readonly string[]>> 
     VirtualMachine: [ANY],
     VirtualMachineInstance: [ANY],
     VirtualMachineClone: [ANY],
+    DataVolume: [ANY],
+    PersistentVolumeClaim: [ANY],
   },
   viewer: {
     ...READ_ONLY,
     VirtualMachine: READ,
     VirtualMachineInstance: [...READ, 'interfacelist'],
     VirtualMachineClone: READ,
+    DataVolume: READ,
+    PersistentVolumeClaim: READ,
   },
 };
 

@@ -167,6 +167,34 @@ const COLUMNS: Record<string, Column[]> = {
     ),
     age,
   ],
+  DataVolume: [
+    column('Phase', 'status.phase', (o) => text(o, 'status.phase')),
+    column('Progress', 'status.progress', (o) => text(o, 'status.progress')),
+    column('Restarts', 'Importer restarts (always 0: Harrow fills a disk in place).', () => 0),
+    age,
+  ],
+  PersistentVolumeClaim: [
+    column('Status', 'status.phase', (o) => text(o, 'status.phase')),
+    column('Volume', 'The disk: pvc-UID.', (o) =>
+      text(o, 'status.phase') === 'Bound' ? `pvc-${o.metadata.uid ?? ''}` : '',
+    ),
+    column('Capacity', 'status.capacity.storage', (o) => text(o, 'status.capacity.storage')),
+    column('Access Modes', 'spec.accessModes', (o) =>
+      ((at(o, 'spec.accessModes') as string[] | undefined) ?? [])
+        .map(
+          (m) =>
+            ({
+              ReadWriteOnce: 'RWO',
+              ReadOnlyMany: 'ROX',
+              ReadWriteMany: 'RWX',
+              ReadWriteOncePod: 'RWOP',
+            })[m] ?? m,
+        )
+        .join(','),
+    ),
+    column('StorageClass', 'spec.storageClassName', (o) => text(o, 'spec.storageClassName')),
+    age,
+  ],
   VirtualMachineImage: [
     column('Format', 'status.format', (o) => text(o, 'status.format')),
     column('Size', 'Virtual size in bytes (status.virtualSizeBytes).', (o) =>

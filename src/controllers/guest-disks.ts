@@ -1,7 +1,13 @@
 // The disks a VMI's guest gets (the virt-launcher's domain disks): each disk's volume resolved to what the runtime
 // attaches — a store image under an overlay, a NoCloud seed, a blank disk — in device order, the boot disk first.
-import type { ResolvedImage } from '../images/store.ts';
-import type { Disk, VirtualMachineInstance, Volume } from '../resources/types.ts';
+import type { ImageBoot, ResolvedImage } from '../images/store.ts';
+import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
+import type {
+  Disk,
+  PersistentVolumeClaim,
+  VirtualMachineInstance,
+  Volume,
+} from '../resources/types.ts';
 import { disksOf, quantityToBytes, volumesOf } from '../resources/volumes.ts';
 import type { GuestBoot, GuestDisk } from '../runtime/types.ts';
 
@@ -9,10 +15,32 @@ export interface ImageResolver {
   resolve(reference: string): Promise<ResolvedImage | undefined>;
 }
 
+/** The claims a VMI's persistent volumes name, as the launcher reads them. */
+export interface ClaimResolver {
+  claim(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined>;
+  /** Whether a DataVolume of that name exists (a dataVolume volume's claim is made by it). */
+  dataVolumeExists(namespace: string, name: string): Promise<boolean>;
+  /** This node: a claim bound elsewhere cannot be attached here. */
+  nodeName: string;
+}
+
+/** PVC annotation the volumes controller writes: how a disk made from an image boots. */
+export const ANNOTATION_DISK_BOOT = 'harrow.io/disk-boot';
+
+/** The claim a persistent volume names: a DataVolume's claim has its name. */
+export const claimNameOf = (volume: Volume): string | undefined =>
+  volume.dataVolume?.name ?? volume.persistentVolumeClaim?.claimName;
+
 /** A volume whose content cannot be had yet; the VMI waits, with a condition that says what to do. */
 export interface UnresolvedVolume {
   volume: string;
-  reason: 'ImageNotFound' | 'VolumeNotSupported';
+  reason:
+    | 'ImageNotFound'
+    | 'VolumeNotSupported'
+    | 'DataVolumeNotFound'
+    | 'ClaimNotFound'
+    | 'ClaimPending'
+    | 'ClaimOnOtherNode';
   message: string;
 }
 
@@ -57,7 +85,9 @@ function cloudInitSource(vmi: VirtualMachineInstance, volume: Volume): GuestDisk
 export async function planGuestDisks(
   vmi: VirtualMachineInstance,
   images: ImageResolver | undefined,
+  claims?: ClaimResolver,
 ): Promise<GuestDisksPlan> {
+  const namespace = vmi.metadata.namespace ?? 'default';
   const volumes = new Map(volumesOf(vmi.spec).map((v) => [v.name, v]));
   const disks: GuestDisk[] = [];
   const problems: UnresolvedVolume[] = [];
@@ -115,13 +145,63 @@ export async function planGuestDisks(
         },
       });
     } else {
-      problems.push({
-        volume: volume.name,
-        reason: 'VolumeNotSupported',
-        message: `volume ${volume.name}: dataVolume and persistentVolumeClaim volumes are not served by Harrow yet (use containerDisk, cloudInitNoCloud or emptyDisk)`,
-      });
+      const planned = await persistentDisk(volume, namespace, claims);
+      if ('problem' in planned) {
+        problems.push(planned.problem);
+        continue;
+      }
+      const guestDisk: GuestDisk = { ...base, source: planned.source };
+      // A disk made from an image boots like the image: first in boot order, it is the boot disk (root=/dev/vda).
+      if (planned.boot && boot === undefined) {
+        boot = planned.boot;
+        disks.unshift(guestDisk);
+      } else disks.push(guestDisk);
     }
   }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, disks, ...(boot ? { boot } : {}) };
+}
+
+async function persistentDisk(
+  volume: Volume,
+  namespace: string,
+  claims: ClaimResolver | undefined,
+): Promise<{ source: GuestDisk['source']; boot?: ImageBoot } | { problem: UnresolvedVolume }> {
+  const name = claimNameOf(volume) ?? '';
+  const kind = volume.dataVolume ? 'DataVolume' : 'PersistentVolumeClaim';
+  const problem = (reason: UnresolvedVolume['reason'], message: string) => ({
+    problem: { volume: volume.name, reason, message: `volume ${volume.name}: ${message}` },
+  });
+  const claim = await claims?.claim(namespace, name);
+  if (!claim?.metadata.uid) {
+    if (volume.dataVolume && !(await claims?.dataVolumeExists(namespace, name)))
+      return problem(
+        'DataVolumeNotFound',
+        `DataVolume ${namespace}/${name} does not exist (create it, or name it in the VM's spec.dataVolumeTemplates)`,
+      );
+    return problem(
+      'ClaimNotFound',
+      `PersistentVolumeClaim ${namespace}/${name} does not exist${volume.dataVolume ? ' yet' : ''}`,
+    );
+  }
+  const node = claim.metadata.annotations?.[ANNOTATION_SELECTED_NODE];
+  if (node && claims && node !== claims.nodeName)
+    return problem(
+      'ClaimOnOtherNode',
+      `the disk of ${kind} ${name} is on node ${node}; Harrow's disks are local to a node`,
+    );
+  if (claim.status?.phase !== 'Bound') {
+    const why = claim.status?.conditions?.find(
+      (c) => c.type === 'Populated' && c.status === 'False',
+    );
+    return problem(
+      'ClaimPending',
+      `${kind} ${name} is being filled${why?.message ? `: ${why.message}` : ''}`,
+    );
+  }
+  const boot = claim.metadata.annotations?.[ANNOTATION_DISK_BOOT];
+  return {
+    source: { type: 'persistentVolumeClaim', diskId: claim.metadata.uid },
+    ...(boot ? { boot: JSON.parse(boot) as ImageBoot } : {}),
+  };
 }

@@ -1,5 +1,5 @@
-// Starts Harrow's controllers on one store and one runtime: the control plane (vm, vmi, scheduler, pool-gc) and/or the
-// node side (network plugin, launcher, observer, connectivity).
+// Starts Harrow's controllers on one store and one runtime: the control plane (vm, vmi, scheduler, pool-gc, datavolume)
+// and/or the node side (network plugin, launcher, volumes, observer, connectivity).
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { ImageStore } from '../images/store.ts';
@@ -8,6 +8,7 @@ import type { ResourceStore } from '../store/types.ts';
 import { connectivityController, type ConnectivityOptions } from './connectivity.ts';
 import { INDEX_UID, sharedInformers, type ControllerContext, type MacAssigner } from './context.ts';
 import { ControllerManager, objectKey } from './framework.ts';
+import { dataVolumeControllers } from './datavolumes.ts';
 import { imagesController } from './images.ts';
 import { launcherController } from './launcher.ts';
 import { maintenanceController } from './maintenance.ts';
@@ -18,6 +19,7 @@ import { poolGcController, type MacReleaser } from './pool-gc.ts';
 import { cloneController, type VmCreator } from './clone.ts';
 import { schedulerController } from './scheduler.ts';
 import { vmController, vmiController } from './vm.ts';
+import { volumesController } from './volumes.ts';
 import { NodeView } from '../store/node-view.ts';
 
 export type { MacAssigner } from './context.ts';
@@ -102,6 +104,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     if (deps.macReleaser) poolGcController(ctx, deps.macReleaser);
     if (deps.vmCreator) cloneController(ctx, deps.vmCreator);
     if (deps.imageStore) imagesController(ctx, deps.imageStore);
+    dataVolumeControllers(ctx);
     managers.push(ctx.manager);
   }
   let unsubscribe = (): void => {};
@@ -112,6 +115,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     // orphan pods (a guest's NIC sits on its pod's interfaces).
     const launcher = launcherController(ctx);
     networkControllers(ctx);
+    volumesController(ctx);
     const observer = observerController(
       ctx,
       deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {},

@@ -4,7 +4,10 @@
 import { refOf, setCondition } from '../resources/meta.ts';
 import {
   ANNOTATION_NETWORK_STATUS,
+  DATA_VOLUME,
   LABEL_CREATED_BY,
+  PERSISTENT_VOLUME_CLAIM,
+  type PersistentVolumeClaim,
   type Pod,
   type VirtualMachineInstance,
   type VMIPhase,
@@ -26,7 +29,8 @@ import { assignedMac } from '../network/mac-precedence.ts';
 import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { interfaceStatuses } from '../network/net-status.ts';
 import { resolveNetwork } from './nad-resolver.ts';
-import { planGuestDisks, type UnresolvedVolume } from './guest-disks.ts';
+import { claimNameOf, planGuestDisks, type UnresolvedVolume } from './guest-disks.ts';
+import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 
 /** How often a VMI waiting for an image looks again (an import needs no event to be noticed). */
@@ -60,6 +64,17 @@ export function launcherController(ctx: ControllerContext): Controller {
     const k = vmKeyOfPod(e.object);
     if (k && changed(e, (p) => p.metadata.annotations?.[ANNOTATION_NETWORK_STATUS] ?? ''))
       c.enqueue(k);
+  });
+  // A VMI waiting for its disk starts when the claim is bound, and says why while it cannot be filled.
+  ctx.manager.informer<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM).onEvent((e) => {
+    if (e.type === 'DELETED' || !changed(e, (o) => JSON.stringify(o.status ?? {}))) return;
+    const namespace = e.object.metadata.namespace ?? 'default';
+    for (const vmi of informers.vmis.values())
+      if (
+        (vmi.metadata.namespace ?? 'default') === namespace &&
+        (vmi.spec.volumes ?? []).some((v) => claimNameOf(v) === e.object.metadata.name)
+      )
+        c.enqueue(objectKey(vmi));
   });
   return c;
 
@@ -123,7 +138,15 @@ export function launcherController(ctx: ControllerContext): Controller {
     const pod = podOf(uid);
     const netStatus = networkStatusOf(pod);
     if (!pod || !netStatus) return {}; // the network plugin writes network-status; the pod event brings us back
-    const disks = await planGuestDisks(vmi, ctx.images);
+    await bindClaims(vmi);
+    const disks = await planGuestDisks(vmi, ctx.images, {
+      nodeName: ctx.nodeName,
+      claim: async (namespace, name) =>
+        (await store.get({ kind: PERSISTENT_VOLUME_CLAIM, namespace, name })) as
+          PersistentVolumeClaim | undefined,
+      dataVolumeExists: async (namespace, name) =>
+        (await store.get({ kind: DATA_VOLUME, namespace, name })) !== undefined,
+    });
     if (!disks.ok) {
       await setVolumesPending(vmi, disks.problems);
       return { requeueAfter: VOLUME_RETRY_MS };
@@ -155,6 +178,29 @@ export function launcherController(ctx: ControllerContext): Controller {
     await setPhase(vmi, 'Running', undefined, await runtime.observe(uid));
     await event(vmi, 'Normal', 'Started', 'VirtualMachineInstance started.');
     return {};
+  }
+
+  /**
+   * A claim this VMI uses that has no disk yet gets this node (Kubernetes' WaitForFirstConsumer: the volume is made
+   * where its first consumer runs); the volumes controller here then makes the disk.
+   */
+  async function bindClaims(vmi: VirtualMachineInstance): Promise<void> {
+    const namespace = vmi.metadata.namespace ?? 'default';
+    for (const volume of vmi.spec.volumes ?? []) {
+      const name = claimNameOf(volume);
+      if (!name) continue;
+      await updateWithRetry<PersistentVolumeClaim>(
+        store,
+        { kind: PERSISTENT_VOLUME_CLAIM, namespace, name },
+        (claim) => {
+          const annotations = (claim.metadata.annotations ??= {});
+          if (claim.status?.phase === 'Bound' || annotations[ANNOTATION_SELECTED_NODE])
+            return false;
+          annotations[ANNOTATION_SELECTED_NODE] = ctx.nodeName;
+          return true;
+        },
+      );
+    }
   }
 
   function podOf(vmiUid: string): Pod | undefined {

@@ -78,9 +78,12 @@ export const KINDS: readonly KindInfo[] = [
   k('MacAllocation', 'harrow.io', 'macallocations', false, ['macs'], ro),
   // Images in the local image store (src/images), listed by the images controller; managed with `harrow image`.
   k('VirtualMachineImage', 'harrow.io', 'virtualmachineimages', false, ['vmimage', 'vmimages'], ro),
+  // CDI's DataVolume (a claim and how to fill it) and the core PersistentVolumeClaim: persistent disks.
+  k('DataVolume', 'cdi.kubevirt.io', 'datavolumes', true, ['dv', 'dvs'], rw, ['all'], 'v1beta1'),
   k('AuditRecord', 'harrow.io', 'auditrecords', true, ['audit'], [...ro, 'create']),
   k('Pod', '', 'pods', true, ['po'], rw, ['all']),
   k('Event', '', 'events', true, ['ev'], rw),
+  k('PersistentVolumeClaim', '', 'persistentvolumeclaims', true, ['pvc'], rw),
   k(
     'Namespace',
     '',

@@ -500,7 +500,7 @@ export const VmSpecSchema = Type.Object(
     instancetype: matcher('An instance type the VM takes its resources from (kept).'),
     preference: matcher('A preference the VM takes its defaults from (kept).'),
     dataVolumeTemplates: listOf(
-      'DataVolumes created with the VM (kept, not acted on by Harrow).',
+      'DataVolumes created with the VM and owned by it (deleted with it unless their ownerReference is removed).',
       Type.Object(
         {
           apiVersion: str('API version of the DataVolume.'),

@@ -109,6 +109,8 @@ export interface VirtualMachine extends KubeObject {
     running?: boolean;
     runStrategy?: RunStrategy;
     template: { metadata?: Partial<ObjectMeta>; spec: VMISpec };
+    /** DataVolumes made with the VM and owned by it (src/resources/datavolume.ts). */
+    dataVolumeTemplates?: DataVolumeTemplate[];
     [field: string]: unknown;
   };
   status?: VirtualMachineStatus;
@@ -309,5 +311,76 @@ export interface VirtualMachineImage extends KubeObject {
     boot: 'firmware' | 'kernel';
     contentKey?: string;
     imported: string;
+  };
+}
+
+export const DATA_VOLUME = 'DataVolume';
+export const PERSISTENT_VOLUME_CLAIM = 'PersistentVolumeClaim';
+
+/** Storage a claim asks for: `resources.requests.storage` is the disk's size. */
+export interface StorageRequest {
+  accessModes?: string[];
+  resources?: {
+    requests?: { storage?: string | number; [f: string]: unknown };
+    [f: string]: unknown;
+  };
+  volumeMode?: string;
+  storageClassName?: string;
+  [field: string]: unknown;
+}
+
+/** Where a DataVolume's content comes from (CDI's source kinds Harrow serves). */
+export interface DataVolumeSource {
+  blank?: Record<string, unknown>;
+  /** `url: docker://REF`: the image REF in Harrow's local image store. */
+  registry?: { url?: string; [f: string]: unknown };
+  /** `url`: an image in the store under that URL as an alias. */
+  http?: { url?: string; [f: string]: unknown };
+  /** A clone of another claim's disk. */
+  pvc?: { namespace?: string; name: string; [f: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface DataVolumeSpec {
+  source?: DataVolumeSource;
+  /** A CDI DataSource: in Harrow, the store image of that name or alias. */
+  sourceRef?: { kind?: string; name: string; namespace?: string; [f: string]: unknown };
+  storage?: StorageRequest;
+  pvc?: StorageRequest;
+  [field: string]: unknown;
+}
+
+/** A DataVolume (cdi.kubevirt.io/v1beta1): a claim and how to fill it. */
+export interface DataVolume extends KubeObject {
+  kind: 'DataVolume';
+  spec: DataVolumeSpec;
+  status?: {
+    phase?: string;
+    progress?: string;
+    claimName?: string;
+    conditions?: Condition[];
+    [field: string]: unknown;
+  };
+}
+
+/** spec.dataVolumeTemplates[] of a VM. */
+export interface DataVolumeTemplate {
+  apiVersion?: string;
+  kind?: string;
+  metadata: Partial<ObjectMeta> & { name: string };
+  spec: DataVolumeSpec;
+  [field: string]: unknown;
+}
+
+/** A PersistentVolumeClaim (core v1): a persistent disk of the node it was first used on. */
+export interface PersistentVolumeClaim extends KubeObject {
+  kind: 'PersistentVolumeClaim';
+  spec: StorageRequest & { dataSource?: { kind?: string; name?: string; [f: string]: unknown } };
+  status?: {
+    phase?: 'Pending' | 'Bound' | 'Lost';
+    capacity?: { storage?: string };
+    accessModes?: string[];
+    conditions?: Condition[];
+    [field: string]: unknown;
   };
 }

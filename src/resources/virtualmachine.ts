@@ -7,6 +7,7 @@ import {
   type StatusCause,
 } from './errors.ts';
 import { validateDns1123Label } from './names.ts';
+import { validateDataVolumeTemplates } from './datavolume.ts';
 import { admitNetworks } from './network-admitter.ts';
 import type { Interface, Network, VirtualMachine, VMISpec } from './types.ts';
 import { quantityToBytes, validateDisksAndVolumes } from './volumes.ts';
@@ -85,6 +86,7 @@ export function validateVirtualMachine(vm: VirtualMachine): void {
   causes.push(...validateCompute(tspec, 'spec.template.spec'));
   causes.push(...admitNetworks(tspec, 'spec.template.spec'));
   causes.push(...validateDisksAndVolumes(tspec, 'spec.template.spec'));
+  causes.push(...validateDataVolumeTemplates(spec.dataVolumeTemplates));
   if (causes.length > 0) throw invalid(vm, causes);
 }
 

@@ -299,6 +299,7 @@ export function cloneVirtualMachine(
     if (labels === undefined) delete spec.template.metadata.labels;
     if (annotations === undefined) delete spec.template.metadata.annotations;
   }
+  dropped.push(...ownDisks(spec, targetName, source.metadata.namespace ?? 'default'));
   const labels = filtered(source.metadata.labels, clone.spec.labelFilters, []);
   const annotations = {
     ...(filtered(source.metadata.annotations, clone.spec.annotationFilters, drop) ?? {}),
@@ -316,4 +317,45 @@ export function cloneVirtualMachine(
     spec,
   };
   return { vm, givenMacs: given, dropped };
+}
+
+/** A clone's DataVolume: `<target>-<source DataVolume>` (within a label's 63 characters). */
+export function cloneDataVolumeName(targetName: string, sourceName: string): string {
+  const name = `${targetName}-${sourceName}`;
+  return name.length <= 63 ? name : name.slice(0, 63).replace(/-+$/, '');
+}
+
+/**
+ * Every persistent disk of the clone is its own copy (KubeVirt's clone restores each volume to a new claim): each
+ * dataVolume / persistentVolumeClaim volume becomes a dataVolumeTemplate named for the target whose source is the
+ * source VM's claim (CDI's pvc clone source). Mutates `spec`; returns what was replaced, for the audit record.
+ */
+function ownDisks(spec: VirtualMachine['spec'], targetName: string, namespace: string): string[] {
+  const replaced: string[] = [];
+  const templates = new Map((spec.dataVolumeTemplates ?? []).map((t) => [t.metadata.name, t]));
+  const copies: NonNullable<VirtualMachine['spec']['dataVolumeTemplates']> = [];
+  for (const volume of spec.template.spec.volumes ?? []) {
+    const claim = volume.dataVolume?.name ?? volume.persistentVolumeClaim?.claimName;
+    if (!claim) continue;
+    const name = cloneDataVolumeName(targetName, claim);
+    const template = templates.get(claim);
+    copies.push({
+      apiVersion: 'cdi.kubevirt.io/v1beta1',
+      kind: 'DataVolume',
+      metadata: {
+        name,
+        ...(template?.metadata.labels ? { labels: { ...template.metadata.labels } } : {}),
+      },
+      spec: {
+        source: { pvc: { namespace, name: claim } },
+        storage: template ? structuredClone(template.spec.storage ?? template.spec.pvc ?? {}) : {},
+      },
+    });
+    replaced.push(`volume ${volume.name}: claim ${claim} (the clone gets its own copy, ${name})`);
+    delete volume.persistentVolumeClaim;
+    volume.dataVolume = { name };
+  }
+  if (copies.length > 0 || spec.dataVolumeTemplates !== undefined)
+    spec.dataVolumeTemplates = copies;
+  return replaced;
 }

@@ -58,7 +58,24 @@ export type GuestDiskSource =
   /** cloudInitNoCloud: a `cidata` seed disk. */
   | { type: 'cloudInitNoCloud'; userData: string; metaData: string; networkData?: string }
   /** emptyDisk: a blank disk of `capacityBytes`, thrown away when the guest ends. */
-  | { type: 'emptyDisk'; capacityBytes: number };
+  | { type: 'emptyDisk'; capacityBytes: number }
+  /** dataVolume / persistentVolumeClaim: the persistent disk `diskId` (see Runtime.createDisk), kept after the guest. */
+  | { type: 'persistentVolumeClaim'; diskId: string };
+
+/** What a new persistent disk holds: nothing, a copy of a store image, or a copy of another persistent disk here. */
+export type PersistentDiskContent =
+  | { type: 'blank' }
+  | { type: 'image'; image: string; file: string; format: 'raw' | 'qcow2' }
+  | { type: 'disk'; diskId: string };
+
+/** A persistent disk (a PersistentVolumeClaim's): its own file on this host, named by the claim's uid. */
+export interface PersistentDiskSpec {
+  /** The claim's uid. */
+  id: string;
+  /** At least this size; an image larger than it keeps its own size. */
+  capacityBytes: number;
+  content: PersistentDiskContent;
+}
 
 export interface GuestDisk {
   /** The disk's name (spec.domain.devices.disks[].name). */
@@ -187,6 +204,15 @@ export interface Runtime {
   /** The newest serial output kept for the guest (bounded, see CONSOLE_LOG_BYTES); undefined when there is no such guest. */
   consoleLog(vmiUid: string): Promise<string | undefined>;
   leases(networkId: string): Promise<Lease[]>;
+  /**
+   * Makes a persistent disk unless one with its id exists (idempotent; a half-made one never counts); resolves with its
+   * size. A copy of another disk is read as it is now, also while a guest writes it (crash-consistent).
+   */
+  createDisk(spec: PersistentDiskSpec): Promise<{ capacityBytes: number }>;
+  /** Deletes a persistent disk; no error when there is none. A guest using it keeps its open file until it stops. */
+  deleteDisk(id: string): Promise<void>;
+  /** The ids of the persistent disks on this host. */
+  listDisks(): Promise<string[]>;
   subscribe(listener: (event: RuntimeEvent) => void): () => void;
   /** What exists on this host, to find orphans after a restart. */
   inventory(): Promise<Inventory>;

@@ -13,6 +13,7 @@ import { auditRecordAdmission } from '../apiserver/admission/auditrecord.ts';
 import { namespaceAdmission } from '../apiserver/admission/namespace.ts';
 import { virtualMachineInstanceAdmission } from '../apiserver/admission/virtualmachineinstance.ts';
 import { virtualMachineAdmission } from '../apiserver/admission/virtualmachine.ts';
+import { persistentDiskAdmission } from '../apiserver/admission/persistent-disks.ts';
 import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmachineclone.ts';
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { maySeeNamespace, readFilter, roleAuthorize } from '../apiserver/roles.ts';
@@ -183,6 +184,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     apiTokenAdmission(),
     auditRecordAdmission(),
     virtualMachineCloneAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
+    persistentDiskAdmission(),
   ];
   const app = await createApiServer({
     store,

@@ -8,8 +8,19 @@ import {
 } from '../../src/controllers/guest-disks.ts';
 import type { ResolvedImage } from '../../src/images/store.ts';
 import type { StatusCause } from '../../src/resources/errors.ts';
-import type { Disk, VirtualMachineInstance, Volume, VMISpec } from '../../src/resources/types.ts';
+import type {
+  Disk,
+  PersistentVolumeClaim,
+  VirtualMachineInstance,
+  Volume,
+  VMISpec,
+} from '../../src/resources/types.ts';
 import { quantityToBytes, validateDisksAndVolumes } from '../../src/resources/volumes.ts';
+import {
+  validateDataVolumeTemplates,
+  validatePersistentVolumeClaim,
+} from '../../src/resources/datavolume.ts';
+import type { Invalid } from '../../src/resources/errors.ts';
 
 const P = 'spec.template.spec';
 const spec = (disks: unknown[], volumes: unknown[]): VMISpec =>
@@ -190,5 +201,104 @@ describe('guest disks of a VMI', () => {
       ),
       ['c', 'b', 'a'],
     );
+  });
+});
+
+describe('DataVolume and PersistentVolumeClaim admission', () => {
+  it("accepts CDI's blank, registry, pvc and DataSource forms as KubeVirt manifests write them", () => {
+    const size = { resources: { requests: { storage: '10Gi' } } };
+    assert.deepEqual(
+      validateDataVolumeTemplates([
+        { metadata: { name: 'a' }, spec: { source: { blank: {} }, storage: size } },
+        {
+          apiVersion: 'cdi.kubevirt.io/v1beta1',
+          kind: 'DataVolume',
+          metadata: { name: 'b' },
+          spec: {
+            source: { registry: { url: 'docker://quay.io/containerdisks/debian:12' } },
+            pvc: { accessModes: ['ReadWriteOnce'], ...size },
+          },
+        },
+        { metadata: { name: 'c' }, spec: { source: { pvc: { name: 'a' } }, storage: {} } },
+        {
+          metadata: { name: 'd' },
+          spec: { sourceRef: { kind: 'DataSource', name: 'fedora' }, storage: {} },
+        },
+      ]),
+      [],
+    );
+  });
+
+  it('names the field of a size that is not a quantity, a missing size, a bad URL, two sources and a duplicate', () => {
+    const causes = validateDataVolumeTemplates([
+      {
+        metadata: { name: 'a' },
+        spec: { source: { blank: {} }, storage: { resources: { requests: { storage: 'lots' } } } },
+      },
+      { metadata: { name: 'a' }, spec: { source: { blank: {} }, storage: {} } },
+      {
+        metadata: { name: 'c' },
+        spec: {
+          source: { registry: { url: 'quay.io/x' } },
+          storage: { resources: { requests: { storage: '1Gi' } } },
+        },
+      },
+      {
+        metadata: { name: 'd' },
+        spec: {
+          source: { blank: {}, upload: {} },
+          storage: { resources: { requests: { storage: '1Gi' } } },
+        },
+      },
+    ]);
+    assert.deepEqual(fields(causes), [
+      'spec.dataVolumeTemplates[0].spec.storage.resources.requests.storage',
+      'spec.dataVolumeTemplates[1].metadata.name',
+      'spec.dataVolumeTemplates[1].spec.storage.resources.requests.storage',
+      'spec.dataVolumeTemplates[2].spec.source.registry.url',
+      'spec.dataVolumeTemplates[3].spec.source',
+    ]);
+    assert.match(causes[0]?.message ?? '', /"lots": must be a quantity/);
+  });
+
+  it('a PersistentVolumeClaim needs a size that is a quantity', () => {
+    const pvc = (storage: unknown) =>
+      ({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'p' },
+        spec: { resources: { requests: { storage } } },
+      }) as unknown as PersistentVolumeClaim;
+    assert.doesNotThrow(() => validatePersistentVolumeClaim(pvc('1Gi')));
+    assert.throws(
+      () => validatePersistentVolumeClaim(pvc('1 gig')),
+      (e: Invalid) =>
+        e.details.causes?.[0]?.field === 'spec.resources.requests.storage' &&
+        /PersistentVolumeClaim "p" is invalid/.test(e.message),
+    );
+    assert.throws(() => validatePersistentVolumeClaim(pvc(undefined)), /is required/);
+  });
+
+  it('a dataVolume volume naming no DataVolume is accepted: the VMI waits, saying what is missing', async () => {
+    const vmi = {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: { name: 'v', namespace: 'default', uid: 'u1' },
+      spec: {
+        domain: { devices: { disks: [{ name: 'd' }] } },
+        volumes: [{ name: 'd', dataVolume: { name: 'nowhere' } }],
+      },
+    } as unknown as VirtualMachineInstance;
+    assert.deepEqual(validateDisksAndVolumes(vmi.spec, 'spec'), []);
+    const plan = await planGuestDisks(vmi, undefined, {
+      nodeName: 'n',
+      claim: async () => undefined,
+      dataVolumeExists: async () => false,
+    });
+    assert.equal(plan.ok, false);
+    if (!plan.ok) {
+      assert.equal(plan.problems[0]?.reason, 'DataVolumeNotFound');
+      assert.match(plan.problems[0]?.message ?? '', /DataVolume default\/nowhere does not exist/);
+    }
   });
 });

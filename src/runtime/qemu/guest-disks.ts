@@ -1,6 +1,7 @@
 // A guest's disks on this host: each GuestDisk made into a file in the guest's directory (an overlay over a store
-// image, a NoCloud seed, a blank disk) and into the QEMU drive that attaches it. All of them end with the guest.
-import { readdir, rm } from 'node:fs/promises';
+// image, a NoCloud seed, a blank disk) and into the QEMU drive that attaches it. All of them end with the guest; a
+// persistent disk (a claim's, see persistent-disks.ts) is attached where it lives and stays.
+import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GuestDisk } from '../types.ts';
 import { writeNoCloudSeed } from './genisoimage.ts';
@@ -13,6 +14,7 @@ const DISK_FILE = /^disk-\d+\.(qcow2|iso)$/;
 export async function prepareGuestDisks(
   dir: string,
   disks: readonly GuestDisk[],
+  persistentDisk: (id: string) => string,
 ): Promise<QemuDrive[]> {
   await removeGuestDisks(dir);
   const drives: QemuDrive[] = [];
@@ -34,6 +36,18 @@ export async function prepareGuestDisks(
       case 'emptyDisk': {
         const file = join(dir, `disk-${index}.qcow2`);
         await createBlank(file, source.capacityBytes);
+        drives.push({ ...common, file, format: 'qcow2' });
+        break;
+      }
+      case 'persistentVolumeClaim': {
+        const file = persistentDisk(source.diskId);
+        try {
+          await access(file);
+        } catch {
+          throw new Error(
+            `disk ${disk.name}: persistent disk ${source.diskId} is not on this host (it is made when its claim is bound)`,
+          );
+        }
         drives.push({ ...common, file, format: 'qcow2' });
         break;
       }

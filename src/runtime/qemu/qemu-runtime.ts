@@ -59,6 +59,13 @@ import { guestNameOf, isQemuCommand, launchQemu, nicIds } from './qemu.ts';
 import { GuestSession, type GuestPaths } from './guest-session.ts';
 import { prepareGuestDisks, removeGuestDisks } from './guest-disks.ts';
 import {
+  checkDiskId,
+  createPersistentDisk,
+  deletePersistentDisk,
+  listPersistentDisks,
+  persistentDiskPath,
+} from './persistent-disks.ts';
+import {
   ensureUnderlay,
   ensureVxlan,
   removeVxlan,
@@ -142,6 +149,7 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     networks: join(stateDir, 'networks'),
     pods: join(stateDir, 'pods'),
     guests: join(stateDir, 'guests'),
+    disks: join(stateDir, 'disks'),
   };
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true, mode: 0o700 });
   const image =
@@ -494,7 +502,9 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       for (const stale of [paths.qmp, paths.agent, paths.serialSocket, paths.pidFile])
         await rm(stale, { force: true });
       await writeFile(paths.spec, JSON.stringify(spec, null, 2));
-      const drives = await prepareGuestDisks(paths.dir, spec.disks ?? []);
+      const drives = await prepareGuestDisks(paths.dir, spec.disks ?? [], (id) =>
+        persistentDiskPath(dirs.disks, id),
+      );
       // With a boot image among its disks the guest boots that (kernel or firmware); else the runtime's own image.
       const boot =
         spec.boot ?? ({ type: 'kernel', kernel: image.kernel, initrd: image.initrd } as const);
@@ -705,6 +715,20 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       assertOpen();
       if (!networks.has(networkId)) return [];
       return readLeases(networkFiles(networkId).leases);
+    },
+    async createDisk(diskSpec) {
+      assertOpen();
+      checkDiskId(diskSpec.id);
+      return lock.run(`disk/${diskSpec.id}`, () => createPersistentDisk(dirs.disks, diskSpec));
+    },
+    async deleteDisk(id) {
+      assertOpen();
+      checkDiskId(id);
+      await lock.run(`disk/${id}`, () => deletePersistentDisk(dirs.disks, id));
+    },
+    async listDisks() {
+      assertOpen();
+      return listPersistentDisks(dirs.disks);
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -19,7 +19,13 @@ import { BootQueue } from './boot-queue.ts';
 import type { DhcpOutcome, GuestLink, GuestOs } from './busybox/guest-os.ts';
 import { SerialShell } from './busybox/serial-shell.ts';
 import { runCommand } from './busybox/shell.ts';
-import { bootFiles } from './guest-disks.ts';
+import {
+  attachDisks,
+  newSimDisk,
+  writeDevice,
+  type SimBlockDevice,
+  type SimDisk,
+} from './guest-disks.ts';
 import { DhcpServer } from './dhcp-server.ts';
 import { isAssignableMac, normalizeMac } from './ethernet.ts';
 import { type Cidr, formatIpv4, parseIpv4 } from '../../ip/ipv4.ts';
@@ -92,6 +98,8 @@ interface SimGuest {
   shell: SerialShell;
   /** The root disk's files: fresh at every start (an ephemeral containerDisk), kept through an in-guest reboot. */
   files: Map<string, string>;
+  /** Its other disks as block devices, by /dev name. */
+  devices: Map<string, SimBlockDevice>;
 }
 
 const isLive = (state: GuestState): boolean => state === 'Starting' || state === 'Running';
@@ -108,6 +116,8 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
   const networks = new Map<string, SimNetwork>();
   const pods = new Map<string, SimPod>();
   const guests = new Map<string, SimGuest>();
+  /** Persistent disks (PersistentVolumeClaims) by id: they outlive guests. */
+  const disks = new Map<string, SimDisk>();
   const listeners = new Set<(event: RuntimeEvent) => void>();
   const boots = new BootQueue(bootMs);
   let closed = false;
@@ -263,9 +273,11 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         const address = parseIpv4(target);
         return address !== undefined && echo(nicNamed(name), address);
       },
-      readFile: (path) => guest.files.get(path),
+      readFile: (path) => guest.devices.get(path)?.content ?? guest.files.get(path),
       writeFile: (path, content) => {
-        guest.files.set(path, content);
+        const device = guest.devices.get(path);
+        if (device) writeDevice(device, content);
+        else guest.files.set(path, content);
       },
       removeFile: (path) => guest.files.delete(path),
       reboot: () => {
@@ -304,6 +316,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
       bootEpoch: 0,
       nics: [],
       files: new Map(),
+      devices: new Map(),
       console: serial,
       shell,
     };
@@ -497,9 +510,11 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
       });
       if (existing && existing.spec.podUid !== spec.podUid)
         pods.get(existing.spec.podUid)?.guests.delete(spec.vmiUid);
+      const storage = attachDisks(spec, (id) => disks.get(id));
       guest.spec = structuredClone(spec);
       guest.nics = nics;
-      guest.files = bootFiles(guest.spec);
+      guest.files = storage.root;
+      guest.devices = storage.devices;
       guest.state = 'Starting';
       guest.reason = undefined;
       guest.agentConnected = false;
@@ -583,6 +598,31 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     async leases(networkId): Promise<Lease[]> {
       assertOpen();
       return networks.get(networkId)?.dhcp.list() ?? [];
+    },
+
+    async createDisk(diskSpec) {
+      assertOpen();
+      let disk = disks.get(diskSpec.id);
+      if (!disk) {
+        const content = diskSpec.content;
+        disk = newSimDisk(
+          diskSpec.capacityBytes,
+          content,
+          content.type === 'disk' ? disks.get(content.diskId) : undefined,
+        );
+        disks.set(diskSpec.id, disk);
+      }
+      return { capacityBytes: disk.capacityBytes };
+    },
+
+    async deleteDisk(id) {
+      assertOpen();
+      disks.delete(id);
+    },
+
+    async listDisks() {
+      assertOpen();
+      return [...disks.keys()].sort();
     },
 
     subscribe(listener) {

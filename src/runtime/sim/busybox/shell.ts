@@ -1,4 +1,4 @@
-// guest-exec's command line in the simulated guest: argv, `busybox APPLET …` or `sh -c "a; b && c || d"` → applets.
+// guest-exec's command line in the simulated guest: argv, `busybox APPLET …` or `sh -c "a; b && c || d > f"` → applets.
 import type { ExecResult } from '../../types.ts';
 import { type Applet, type GuestOs, result } from './guest-os.ts';
 import { cat } from './cat.ts';
@@ -6,7 +6,7 @@ import { ip } from './ip.ts';
 import { ping } from './ping.ts';
 import { reboot } from './reboot.ts';
 import { udhcpc } from './udhcpc.ts';
-import { rm, touch } from './files.ts';
+import { echo, head, rm, sync, touch } from './files.ts';
 
 const APPLETS: ReadonlyMap<string, Applet> = new Map([
   ['ip', ip],
@@ -16,6 +16,9 @@ const APPLETS: ReadonlyMap<string, Applet> = new Map([
   ['reboot', reboot],
   ['touch', touch],
   ['rm', rm],
+  ['echo', echo],
+  ['head', head],
+  ['sync', sync],
 ]);
 
 const SHELLS = new Set(['sh', 'ash']);
@@ -41,7 +44,7 @@ function runShell(args: string[], os: GuestOs): ExecResult {
   return result(2, '', `sh: can't open '${args[0] ?? ''}': No such file or directory\n`);
 }
 
-type Token = { word: string } | { operator: ';' | '&&' | '||' };
+type Token = { word: string } | { operator: ';' | '&&' | '||' } | { redirect: '>' };
 
 /** Splits a `sh -c` script into words and list operators; a string explains syntax the sim does not model. */
 function tokenize(script: string): Token[] | string {
@@ -89,6 +92,9 @@ function tokenize(script: string): Token[] | string {
       i++;
     } else if (c === '#' && !inWord) {
       while (i + 1 < script.length && script[i + 1] !== '\n') i++;
+    } else if (c === '>' && script[i + 1] !== '>' && script[i + 1] !== '&') {
+      flush();
+      tokens.push({ redirect: '>' });
     } else if ('|&<>()$`'.includes(c)) {
       return `'${c}' is not modelled`;
     } else {
@@ -109,28 +115,42 @@ function runScript(script: string, os: GuestOs): ExecResult {
   let exitCode = 0;
   let pending: ';' | '&&' | '||' = ';';
   let words: string[] = [];
+  /** `> FILE` of the pending command: undefined none, '' the target word is still to come. */
+  let redirect: string | undefined;
   const runPending = (): void => {
     if (words.length === 0) return;
     const skip = (pending === '&&' && exitCode !== 0) || (pending === '||' && exitCode === 0);
     if (!skip) {
       const r = runCommand(words, os);
-      stdout += r.stdout;
+      if (redirect) os.writeFile(redirect, r.stdout);
+      else stdout += r.stdout;
       stderr += r.stderr;
       exitCode = r.exitCode;
     }
     words = [];
+    redirect = undefined;
   };
   for (const token of tokens) {
-    if ('word' in token) {
-      words.push(token.word);
+    if ('redirect' in token) {
+      if (redirect !== undefined)
+        return result(2, stdout, `${stderr}sh: sim: one redirection per command is modelled\n`);
+      redirect = '';
       continue;
     }
+    if ('word' in token) {
+      if (redirect === '') redirect = token.word;
+      else words.push(token.word);
+      continue;
+    }
+    if (redirect === '')
+      return result(2, stdout, `${stderr}sh: syntax error: unexpected redirection\n`);
     if (words.length === 0 && token.operator !== ';') {
       return result(2, stdout, `${stderr}sh: syntax error: unexpected "${token.operator}"\n`);
     }
     runPending();
     pending = token.operator;
   }
+  if (redirect === '') return result(2, stdout, `${stderr}sh: syntax error: unexpected newline\n`);
   runPending();
   return result(exitCode, stdout, stderr);
 }
