@@ -41,6 +41,8 @@ export interface AgentOptions {
   capacity?: Partial<NodeCapacity>;
   heartbeatMs?: number;
   logLevel?: string;
+  /** qemu: on stop, remove every guest, namespace, bridge and state file the runtime made (a throwaway host). */
+  teardownOnExit?: boolean;
 }
 
 export interface RunningAgent {
@@ -104,6 +106,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     dataDir,
     logger,
     ...(options.underlay ? { underlay: options.underlay } : {}),
+    ...(options.teardownOnExit ? { teardownOnClose: true } : {}),
   });
   let heartbeat: Heartbeat | undefined;
   let controllers: RunningControllers | undefined;

@@ -34,6 +34,8 @@ control-plane replicas (comma-separated), it moves on to the next when one does 
                           10,000 VMs and no CPU or memory limit unless given)
   --heartbeat-ms N        heartbeat interval (default 5000; the control plane moves VMs after 3 missed)
   --log-level LEVEL       trace, debug, info (default), warn, error
+  --teardown-on-exit      qemu: on stop, stop every guest and remove the namespaces, bridges and state the runtime
+                          made (a throwaway host: tests, demos); by default guests keep running
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the control plane moves them.`,
   options: {
     'node-name': { type: 'string' },
@@ -49,6 +51,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     'certificate-authority': { type: 'string' },
     'underlay-bridge': { type: 'string' },
     'underlay-address': { type: 'string' },
+    'teardown-on-exit': { type: 'boolean' },
   },
   async run(ctx, args) {
     expectPositionals(args.positionals, [], 'agent');
@@ -103,6 +106,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
           ...(maxVms !== undefined ? { maxVms } : {}),
         },
         ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+        ...(v['teardown-on-exit'] === true ? { teardownOnExit: true } : {}),
         ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),
       });
     } catch (e) {

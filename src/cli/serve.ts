@@ -230,6 +230,8 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --etcd-prefix PREFIX       key prefix in etcd (default /harrow)
   --global-namespaces NS,... namespaces whose networks (NetworkAttachmentDefinitions) VMs of every namespace may use;
                              others only in their own namespace, as Multus's namespaceIsolation (default: default)
+  --teardown-on-exit         qemu: on stop, stop every guest and remove the namespaces, bridges and state the runtime
+                             made (a throwaway host: tests, demos); by default guests keep running
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
     'data-dir': { type: 'string' },
@@ -249,6 +251,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     etcd: { type: 'string' },
     'etcd-prefix': { type: 'string' },
     'global-namespaces': { type: 'string' },
+    'teardown-on-exit': { type: 'boolean' },
   },
   async run(ctx, args) {
     expectPositionals(args.positionals, [], 'serve');
@@ -287,6 +290,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       ...(v['no-local-node'] === true ? { localNode: false } : {}),
       ...(store ? { store } : {}),
       ...(globalNamespaces ? { globalNetworkNamespaces: globalNamespaces } : {}),
+      ...(v['teardown-on-exit'] === true ? { teardownOnExit: true } : {}),
     };
     const signal = untilSignal(ctx.io);
     // Loaded here, not at the top, so that every other command starts without the server's dependencies.

@@ -15,7 +15,13 @@ export type RuntimeChoice = 'sim' | 'qemu' | 'auto';
 
 export async function chooseRuntime(
   choice: RuntimeChoice,
-  context: { dataDir: string; logger: Logger; underlay?: Underlay },
+  context: {
+    dataDir: string;
+    logger: Logger;
+    underlay?: Underlay;
+    /** qemu: closing the runtime removes its guests, namespaces, bridges and state (QemuRuntimeOptions). */
+    teardownOnClose?: boolean;
+  },
 ): Promise<{ runtime: Runtime; note?: string }> {
   if (choice === 'sim') return { runtime: createSimRuntime() };
   const qemu = await import('./qemu/index.ts');
@@ -33,20 +39,7 @@ export async function chooseRuntime(
     stateDir: join(context.dataDir, 'qemu'),
     image,
     ...(context.underlay ? { underlay: context.underlay } : {}),
+    ...(context.teardownOnClose ? { teardownOnClose: true } : {}),
   });
-  if (process.env.HARROW_QEMU_DESTROY_ON_CLOSE !== '1') return { runtime };
-  // Tests ask for everything to go with the server: guests, pod namespaces, bridges, dnsmasq.
-  const close = async (): Promise<void> => {
-    await runtime.destroyAll();
-  };
-  const withTeardown = new Proxy(runtime, {
-    get(target, prop) {
-      if (prop === 'close') return close;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
-  return { runtime: withTeardown };
+  return { runtime };
 }

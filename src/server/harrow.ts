@@ -69,6 +69,8 @@ export interface HarrowOptions {
    * namespaceIsolation); others must be in the workload's own namespace. Default ['default'].
    */
   globalNetworkNamespaces?: string[];
+  /** qemu: on stop, remove every guest, namespace, bridge and state file the runtime made (a throwaway host). */
+  teardownOnExit?: boolean;
   /** The local image store containerDisk volumes name (default $HARROW_IMAGE_DIR or ~/.cache/harrow/images). */
   imageDir?: string;
 }
@@ -151,7 +153,11 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       throw e;
     }
   }
-  const chosen = await chooseRuntime(options.runtime, { dataDir, logger });
+  const chosen = await chooseRuntime(options.runtime, {
+    dataDir,
+    logger,
+    ...(options.teardownOnExit ? { teardownOnClose: true } : {}),
+  });
   const imageStore = openImageStore(options.imageDir);
   const runtime = chosen.runtime;
   const macs = await MacAllocationService.open(store, {

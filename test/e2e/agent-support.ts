@@ -42,6 +42,7 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
     o.runtime ?? 'sim',
     '--data-dir',
     dataDir,
+    ...(o.runtime === 'qemu' ? ['--teardown-on-exit'] : []),
     ...(o.extraArgs ?? []),
   ];
   const [cmd, args] = o.netns
@@ -51,7 +52,6 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
-      ...(o.runtime === 'qemu' ? { HARROW_QEMU_DESTROY_ON_CLOSE: '1' } : {}),
       ...o.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

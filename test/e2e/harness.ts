@@ -242,6 +242,8 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
       listen,
       '--runtime',
       options.runtime ?? 'sim',
+      // A test's host is throwaway: its guests, pod namespaces, bridges and dnsmasq go with the server.
+      ...(options.runtime === 'qemu' ? ['--teardown-on-exit'] : []),
       // Plain HTTP on loopback, asked for: the tests' fetch, Chromium and agents reach it without the CA.
       // TLS (the default) is tested through kubectl-harness.ts, serve-tls.test.ts and the clients' tests.
       ...(options.args?.includes('--tls') ? [] : ['--tls', 'off']),
@@ -251,7 +253,6 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
       cwd: REPO_ROOT,
       env: {
         ...process.env,
-        ...(options.runtime === 'qemu' ? { HARROW_QEMU_DESTROY_ON_CLOSE: '1' } : {}),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

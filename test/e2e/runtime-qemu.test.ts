@@ -397,6 +397,45 @@ describe('qemu runtime with real guests', { skip }, () => {
     assert.deepEqual(await runtime().leases('n2'), []);
   });
 
+  it('a runtime made with teardownOnClose removes its guest, pod namespace, bridge and dnsmasq on close', async () => {
+    const throwawayId = `${instanceId}t`;
+    const throwawayState = await mkdtemp('/tmp/harrow-e2e-teardown-');
+    const throwaway = await createQemuRuntime({
+      instanceId: throwawayId,
+      stateDir: join(throwawayState, 's'),
+      image: runtime().image,
+      teardownOnClose: true,
+    });
+    try {
+      const net = { ...network, id: 'nt' };
+      const mac = '02:e2:e0:00:00:0e';
+      await throwaway.ensureNetwork(net);
+      await throwaway.setupPod({
+        podUid: 'pt',
+        namespace: 'default',
+        podName: 'p',
+        interfaces: [
+          { name: 'default', network: net, podInterfaceName: 'eth0', mac, binding: 'bridge' },
+        ],
+      });
+      await throwaway.startGuest({
+        vmiUid: 'vt',
+        podUid: 'pt',
+        namespace: 'default',
+        name: 'vt',
+        cpus: 1,
+        memoryMiB: 96,
+        nics: [{ name: 'default', mac, podInterfaceName: 'eth0', networkId: 'nt' }],
+      });
+      assert.notEqual((await leftovers(throwawayId, throwawayState)).length, 0);
+      await throwaway.close();
+      assert.deepEqual(await leftovers(throwawayId, throwawayState), []);
+    } finally {
+      await throwaway.destroyAll();
+      await rm(throwawayState, { recursive: true, force: true });
+    }
+  });
+
   it('destroyAll removes everything even when the test that created it fails', async () => {
     const failingId = `${instanceId}f`;
     const failingState = await mkdtemp('/tmp/harrow-e2e-fail-');

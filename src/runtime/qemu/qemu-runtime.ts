@@ -87,6 +87,11 @@ export interface QemuRuntimeOptions {
   tbSizeMiB?: number;
   /** Several hosts: this host's underlay, over which each network's bridge reaches the other hosts' through VXLAN. */
   underlay?: Underlay;
+  /**
+   * A throwaway host (a test's, a demo's): close() removes everything this instance made, as destroyAll(). By default
+   * guests outlive the process, as KubeVirt's VMs outlive virt-handler, and the next start adopts them.
+   */
+  teardownOnClose?: boolean;
 }
 
 export interface QemuRuntime extends Runtime {
@@ -96,7 +101,10 @@ export interface QemuRuntime extends Runtime {
   readonly hostNamespace: string;
   readonly image: GuestImage;
   podNamespace(podUid: string): string;
-  /** Leaves guests running unless `stopAll`; dnsmasq and bridges always stay (they belong to the host). */
+  /**
+   * Leaves guests running unless `stopAll`; dnsmasq and bridges stay (they belong to the host) — unless the runtime
+   * was made with `teardownOnClose`, when close() is destroyAll().
+   */
   close(options?: { stopAll?: boolean }): Promise<void>;
   /** Removes what inventory() finds and `keep` does not name; returns what was removed. */
   cleanupOrphans(keep: Partial<Inventory>): Promise<Inventory>;
@@ -743,6 +751,7 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     cleanupOrphans,
     async close(closeOptions) {
       if (closed) return;
+      if (options.teardownOnClose) return runtime.destroyAll();
       if (closeOptions?.stopAll) {
         await Promise.all([...guests.keys()].map((vmiUid) => stopGuest(vmiUid)));
       }
