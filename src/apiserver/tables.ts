@@ -1,6 +1,14 @@
 // Server-side printing (meta.k8s.io Table): the columns `kubectl get` shows per kind, KubeVirt's for its kinds.
+import { changeSummary, outcomeSummary } from '../audit/summary.ts';
 import { interfaceViews } from '../network/interface-view.ts';
-import type { VirtualMachineInstance } from '../resources/types.ts';
+import { networkStatusOf } from '../network/multus.ts';
+import { nadSummary } from '../resources/nad.ts';
+import type {
+  AuditRecord,
+  NetworkAttachmentDefinition,
+  Pod,
+  VirtualMachineInstance,
+} from '../resources/types.ts';
 import type { KindInfo } from '../resources/kinds.ts';
 import type { Condition, KubeObject } from '../resources/meta.ts';
 import { acceptedVersion } from './accept.ts';
@@ -127,6 +135,11 @@ const COLUMNS: Record<string, Column[]> = {
           .map((i) => `${i.name ?? ''}=${i.macAddress ?? '<pending>'}`)
           .join(','),
     ),
+    column(
+      'Drift',
+      'The GuestMACMismatch condition: a guest uses a MAC other than the platform’s (harrow drift lists each one).',
+      (o) => (conditionStatus(o, 'GuestMACMismatch') === 'True' ? 'True' : 'False'),
+    ),
   ],
   VirtualMachineInstance: [
     age,
@@ -156,7 +169,25 @@ const COLUMNS: Record<string, Column[]> = {
     column('TargetVirtualMachine', 'spec.target.name', (o) => text(o, 'spec.target.name')),
     age,
   ],
-  NetworkAttachmentDefinition: [age],
+  // Multus' CRD prints only the age; Harrow adds what its CNI config says.
+  NetworkAttachmentDefinition: [
+    column(
+      'Type',
+      'The CNI plugin (spec.config type).',
+      (o) => nadSummary(o as NetworkAttachmentDefinition).type,
+    ),
+    column(
+      'VLAN',
+      'The VLAN id (spec.config vlan).',
+      (o) => nadSummary(o as NetworkAttachmentDefinition).vlan,
+    ),
+    column(
+      'Subnet',
+      'The IPv4 subnet (spec.config ipam.subnet).',
+      (o) => nadSummary(o as NetworkAttachmentDefinition).subnet,
+    ),
+    age,
+  ],
   MacPool: [
     column('Capacity', 'Addresses in the ranges (status.capacity).', (o) =>
       text(o, 'status.capacity'),
@@ -229,8 +260,14 @@ const COLUMNS: Record<string, Column[]> = {
     column('Verb', 'spec.verb', (o) => text(o, 'spec.verb')),
     column('Kind', 'spec.resource.kind', (o) => text(o, 'spec.resource.kind')),
     column('Object', 'spec.resource.name', (o) => text(o, 'spec.resource.name')),
-    column('Code', 'spec.outcome.code', (o) => text(o, 'spec.outcome.code')),
-    column('Message', 'spec.outcome.message', (o) => text(o, 'spec.outcome.message'), 1),
+    column('Change', 'The fields changed, old→new (spec.changes).', (o) =>
+      changeSummary((o as AuditRecord).spec?.changes),
+    ),
+    column(
+      'Outcome',
+      'Success, or Failure with the code and message (spec.outcome), and the connectivity check (spec.connectivity).',
+      (o) => ((o as AuditRecord).spec ? outcomeSummary((o as AuditRecord).spec) : ''),
+    ),
   ],
   Pod: [
     column('Ready', 'Ready containers / containers.', (o) => {
@@ -250,6 +287,16 @@ const COLUMNS: Record<string, Column[]> = {
     age,
     column('IP', 'status.podIP', (o) => text(o, 'status.podIP'), 1),
     column('Node', 'spec.nodeName', (o) => text(o, 'spec.nodeName'), 1),
+    column(
+      'MACs',
+      'Each pod interface and its MAC (the k8s.v1.cni.cncf.io/network-status annotation).',
+      (o) =>
+        (networkStatusOf(o as Pod) ?? [])
+          .filter((e) => e.mac !== undefined)
+          .map((e) => `${e.interface ?? e.name}=${e.mac}`)
+          .join(','),
+      1,
+    ),
   ],
   Event: [
     column('Last Seen', 'Time since the event was last seen.', (o) =>

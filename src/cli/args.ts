@@ -24,6 +24,8 @@ export interface GlobalFlags {
   namespace?: string;
   allNamespaces: boolean;
   output: OutputFormat;
+  /** `-o wide`: a table with the server's extra columns too (get only). */
+  wide: boolean;
   help: boolean;
 }
 
@@ -92,10 +94,18 @@ export function parseCommandLine(
     throw new UsageError(parseArgsMessage(e), commandForHelp ?? command);
   }
   const v = parsed.values;
-  const output = (v.output as string | undefined) ?? 'table';
+  const asked = (v.output as string | undefined) ?? 'table';
+  const wide = asked === 'wide';
+  const output = wide ? 'table' : asked;
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
     throw new UsageError(
-      `-o ${output}: unknown output format (one of ${OUTPUT_FORMATS.join(', ')})`,
+      `-o ${output}: unknown output format (one of ${OUTPUT_FORMATS.join(', ')}, and wide for get)`,
+      commandForHelp ?? command,
+    );
+  }
+  if (wide && (commandForHelp ?? command) !== 'get') {
+    throw new UsageError(
+      `-o wide: only get prints wide tables (one of ${OUTPUT_FORMATS.join(', ')})`,
       commandForHelp ?? command,
     );
   }
@@ -104,6 +114,7 @@ export function parseCommandLine(
   const globals: GlobalFlags = {
     allNamespaces: v['all-namespaces'] === true,
     output: output as OutputFormat,
+    wide,
     help: v.help === true,
     ...(typeof v.server === 'string' ? { server: v.server } : {}),
     ...(typeof v.token === 'string' ? { token: v.token } : {}),

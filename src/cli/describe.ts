@@ -10,7 +10,7 @@ import {
   type VirtualMachineInstance,
 } from '../resources/types.ts';
 import { expectPositionals } from './args.ts';
-import { launcherPodOf, sortEvents } from './columns.ts';
+import { launcherPodOf } from './launcher-pod.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './errors.ts';
 import { relatesToVm } from './get.ts';
@@ -18,6 +18,11 @@ import { interfaceViews, type InterfaceView } from '../network/interface-view.ts
 import { sameMac } from '../network/mac-precedence.ts';
 import { remediesOf, remedyCommand } from './remedies.ts';
 import { kindOfWord } from './kind-words.ts';
+
+const eventTime = (e: KubeEvent): string =>
+  e.lastTimestamp ?? e.firstTimestamp ?? e.metadata.creationTimestamp ?? '';
+const sortEvents = (events: KubeEvent[]): KubeEvent[] =>
+  [...events].sort((a, b) => eventTime(a).localeCompare(eventTime(b)));
 import { printData } from './output.ts';
 import { age, formatTable } from './table.ts';
 

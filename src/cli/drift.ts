@@ -1,7 +1,7 @@
 // `harrow drift`: every running VM whose guest uses a MAC other than the platform's; `drift restore|adopt VM` apply a remedy.
 import { type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
 import type { ParsedCommandLine } from './args.ts';
-import { launcherPodOf } from './columns.ts';
+import { launcherPodOf } from './launcher-pod.ts';
 import type { Command } from './command.ts';
 import { type CommandContext } from './context.ts';
 import { UsageError } from './errors.ts';

@@ -64,6 +64,26 @@ export interface ObjectList<T extends KubeObject = KubeObject> {
   items: T[];
 }
 
+/** The meta.k8s.io Table a server prints a kind as (what `kubectl get` shows). */
+export interface ServerTable {
+  kind: 'Table';
+  apiVersion: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  columnDefinitions: Array<{
+    name: string;
+    type: string;
+    format?: string;
+    description?: string;
+    /** 0: always shown; more: only with `-o wide`. */
+    priority: number;
+  }>;
+  rows: Array<{ cells: unknown[]; object?: KubeObject }>;
+}
+
+/** The Accept header kubectl get sends: a Table (v1, then v1beta1), else the plain objects. */
+export const TABLE_ACCEPT =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+
 export type JsonPatchOp =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
   | { op: 'remove'; path: string }
@@ -111,6 +131,8 @@ interface RequestSpec {
   path: string;
   body?: unknown;
   contentType?: string;
+  /** Default: application/json. */
+  accept?: string;
   signal?: AbortSignal;
   timeoutMs?: number | null;
   auth?: boolean;
@@ -216,6 +238,43 @@ export class HarrowClient {
       next = page.metadata.continue || undefined;
     } while (next !== undefined);
     return items;
+  }
+
+  /**
+   * The server's Table of one object (`name`) or of every match, following `continue` tokens; `includeObject` asks for
+   * the whole objects in the rows (default: their metadata).
+   */
+  async table(
+    kind: string,
+    options: Omit<ListOptions, 'continue' | 'limit'> & {
+      name?: string;
+      includeObject?: 'None' | 'Metadata' | 'Object';
+    } = {},
+  ): Promise<ServerTable> {
+    const scope = options.namespace === undefined ? {} : { namespace: options.namespace };
+    let merged: ServerTable | undefined;
+    let next: string | undefined;
+    do {
+      const q = queryString({
+        labelSelector: options.name === undefined ? options.labelSelector : undefined,
+        fieldSelector: options.name === undefined ? options.fieldSelector : undefined,
+        includeObject: options.includeObject,
+        continue: next,
+      });
+      const path =
+        (options.name === undefined
+          ? resourcePath(kind, scope)
+          : resourcePath(kind, { ...scope, name: options.name })) + q;
+      const page = await this.json<ServerTable>({ method: 'GET', path, accept: TABLE_ACCEPT });
+      if (page.kind !== 'Table' || !Array.isArray(page.rows)) {
+        throw new Error(`GET ${path}: the server did not answer with a Table`);
+      }
+      if (merged === undefined)
+        merged = { ...page, columnDefinitions: page.columnDefinitions ?? [] };
+      else merged.rows.push(...page.rows);
+      next = page.metadata?.continue || undefined;
+    } while (next !== undefined);
+    return merged;
   }
 
   /** POST; the namespace is `target.namespace`, else the object's own `metadata.namespace`. */
@@ -579,7 +638,7 @@ export class HarrowClient {
 
   private async sendOnce(spec: RequestSpec): Promise<Response> {
     const headers: Record<string, string> = {
-      accept: 'application/json',
+      accept: spec.accept ?? 'application/json',
       'user-agent': this.userAgent,
     };
     if (spec.auth !== false && this.token !== undefined)

@@ -257,3 +257,24 @@ export function nadSubnet(nad: NetworkAttachmentDefinition): Cidr | undefined {
     return undefined;
   }
 }
+
+/** What a table shows of a NAD's CNI config: type, VLAN and subnet ('' when not given, `<invalid config>` unreadable). */
+export function nadSummary(nad: NetworkAttachmentDefinition): {
+  type: string;
+  vlan: string;
+  subnet: string;
+} {
+  let config: unknown;
+  try {
+    config = JSON.parse(nad.spec?.config ?? '{}');
+  } catch {
+    return { type: '<invalid config>', vlan: '', subnet: '' };
+  }
+  if (!isObject(config)) return { type: '<invalid config>', vlan: '', subnet: '' };
+  const ipam = isObject(config.ipam) ? config.ipam : {};
+  return {
+    type: typeof config.type === 'string' ? config.type : '',
+    vlan: typeof config.vlan === 'number' ? String(config.vlan) : '',
+    subnet: typeof ipam.subnet === 'string' ? ipam.subnet : '',
+  };
+}

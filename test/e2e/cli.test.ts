@@ -101,7 +101,7 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
     );
     assert.match(
       await ok(['get', 'vm']),
-      new RegExp(`^vm-a\\s+\\S+\\s+Stopped\\s+False\\s+default=${MAC_A}\\s+-$`, 'm'),
+      new RegExp(`^vm-a\\s+\\S+\\s+Stopped\\s+False\\s+default=${MAC_A}\\s+False$`, 'm'),
     );
   });
 
@@ -117,10 +117,10 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
     assert.equal(vmi.status?.phase, 'Running');
     const row = await waitFor(
       async () => {
-        const out = await ok(['get', 'vmi', 'vm-a']);
+        // NAME AGE PHASE IP NODENAME READY, and wide: MAC (the platform's), GUEST MAC.
+        const out = await ok(['get', 'vmi', 'vm-a', '-o', 'wide']);
         return (
-          new RegExp(`^vm-a\\s+Running\\s+\\S+\\s+\\S+\\s+${MAC_A}\\s+${MAC_A}$`, 'm').test(out) &&
-          out
+          new RegExp(`^vm-a\\s+\\S+\\s+Running\\s+.*\\s${MAC_A}\\s+${MAC_A}$`, 'm').test(out) && out
         );
       },
       { timeoutMs: 30_000, message: 'get vmi showing the guest MAC' },
@@ -159,7 +159,7 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
       ),
     );
     assert.match(described, new RegExp(`Guest MAC:\\s+${GUEST_MAC}.*MISMATCH`));
-    assert.match(await ok(['get', 'vm']), new RegExp(`default: guest ${GUEST_MAC}`));
+    assert.match(await ok(['get', 'vm']), /^vm-a\s.*\sTrue$/m, 'the DRIFT column says True');
 
     const restored = await ok(['drift', 'restore', 'vm-a', '--wait', '--timeout', '60s']);
     assert.match(
@@ -189,18 +189,21 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
     assert.match(out, new RegExp(`interface default: macAddress ${MAC_A} → ${MAC_NEW}\\n`));
     assert.match(out, /restarting to apply the new MAC/);
     assert.match(out, new RegExp(`connectivity default: ok — .*${MAC_NEW}`));
-    assert.match(await ok(['get', 'vmi', 'vm-a']), new RegExp(`\\s${MAC_NEW}\\s+${MAC_NEW}$`, 'm'));
+    assert.match(
+      await ok(['get', 'vmi', 'vm-a', '-o', 'wide']),
+      new RegExp(`\\s${MAC_NEW}\\s+${MAC_NEW}$`, 'm'),
+    );
     const audit = await ok(['get', 'audit', '--vm', 'vm-a']);
     assert.match(
       audit,
       new RegExp(
-        `\\spatch\\s+VirtualMachine/vm-a\\s+interfaces\\[0\\]\\.macAddress: ${MAC_A}→${MAC_NEW}\\s+Success`,
+        `\\spatch\\s+VirtualMachine\\s+vm-a\\s+interfaces\\[0\\]\\.macAddress: ${MAC_A}→${MAC_NEW}\\s+Success`,
       ),
     );
-    assert.match(audit, /connectivity-check\s+VirtualMachine\/vm-a\s.*Success; connectivity ok/);
+    assert.match(audit, /connectivity-check\s+VirtualMachine\s+vm-a\s.*Success; connectivity ok/);
     assert.match(
       await ok(['get', 'macs']),
-      new RegExp(`^${MAC_NEW}\\s+InUse\\s+default/vm-a/default\\s+-$`, 'm'),
+      new RegExp(`^\\S+\\s+${MAC_NEW}\\s+InUse\\s+default/vm-a/default\\s`, 'm'),
     );
   });
 

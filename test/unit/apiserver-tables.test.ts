@@ -58,11 +58,11 @@ describe('tables', () => {
     assert.equal(list.apiVersion, 'meta.k8s.io/v1');
     assert.deepEqual(
       list.columnDefinitions?.map((c) => c.name),
-      ['Name', 'Age', 'Status', 'Ready', 'MACs'],
+      ['Name', 'Age', 'Status', 'Ready', 'MACs', 'Drift'],
     );
     assert.equal(list.rows.length, 1);
-    const [name, ageCell, status, ready, macs] = list.rows[0]!.cells;
-    assert.deepEqual([name, status, ready], ['web', 'Running', 'True']);
+    const [name, ageCell, status, ready, macs, drift] = list.rows[0]!.cells;
+    assert.deepEqual([name, status, ready, drift], ['web', 'Running', 'True', 'False']);
     assert.match(String(macs), /=/, 'the MAC column names each interface');
     assert.match(String(ageCell), /^\d+s$/);
     assert.equal(list.rows[0]!.object?.kind, 'PartialObjectMetadata');
