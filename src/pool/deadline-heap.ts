@@ -1,14 +1,15 @@
-// A binary min-heap of (deadline, value) pairs for quarantines that end earlier than ones already queued.
+// A binary min-heap of (deadline, value) pairs: quarantines that end earlier than ones already queued (the pool), keys
+// due at a time (the controllers' requeue and retry timers).
 
-export class DeadlineHeap {
+export class DeadlineHeap<V = number> {
   private deadlines: number[] = [];
-  private values: number[] = [];
+  private values: V[] = [];
 
   get length(): number {
     return this.deadlines.length;
   }
 
-  push(deadline: number, value: number): void {
+  push(deadline: number, value: V): void {
     const deadlines = this.deadlines;
     const values = this.values;
     let k = deadlines.length;
@@ -31,7 +32,7 @@ export class DeadlineHeap {
   }
 
   /** The value with the earliest deadline; the caller checks `length` first. */
-  peekValue(): number {
+  peekValue(): V {
     return this.values[0]!;
   }
 

@@ -98,6 +98,14 @@ test('lint refuses an import from the store to the controllers, and from a runti
     runtime.some((m) => m.startsWith('no-restricted-imports')),
     `runtime → apiserver: ${runtime.join('; ')}`,
   );
+  const runner = await lintErrors(
+    'src/controllers/runner/probe.ts',
+    "import { vmController } from '../vm.ts';\nexport const probe = vmController;\n",
+  );
+  assert.ok(
+    runner.some((m) => m.startsWith('no-restricted-imports')),
+    `controller runner → a controller: ${runner.join('; ')}`,
+  );
   const fine = await lintErrors(
     'src/store/probe.ts',
     "import { refOf } from '../resources/meta.ts';\nexport const probe = refOf;\n",
