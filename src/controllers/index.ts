@@ -18,7 +18,8 @@ import { observerController } from './observer.ts';
 import { poolGcController, type MacReleaser } from './pool-gc.ts';
 import { cloneController, type VmCreator } from './clone.ts';
 import { schedulerController } from './scheduler.ts';
-import { vmController, vmiController } from './vm.ts';
+import { vmController } from './vm.ts';
+import { vmiController } from './vmi.ts';
 import { volumesController } from './volumes.ts';
 import { NodeView } from '../store/node-view.ts';
 

@@ -30,7 +30,7 @@ import type { ControllerContext } from './context.ts';
 import { eventRecorder, type EventType } from './events.ts';
 import { changed, objectKey, refFor, type Controller, type Result } from './framework.ts';
 import { updateWithRetry } from './optimistic-update.ts';
-import { runStrategyOf } from './vm.ts';
+import { runStrategyOf } from './run-strategy.ts';
 
 // Timers are real while a plan may be weeks away: wake at least hourly and decide again from the clock.
 const MAX_WAIT_MS = 3_600_000;

@@ -8,12 +8,11 @@ import {
   type VirtualMachineInstance,
   type VMIPhase,
 } from '../../src/resources/types.ts';
+import { crashLoopDelayMs, decide } from '../../src/controllers/run-strategy.ts';
 import {
-  crashLoopDelayMs,
-  decide,
   nonLiveUpdatableChanges,
   RESTART_REQUIRED_MESSAGE,
-} from '../../src/controllers/vm.ts';
+} from '../../src/controllers/vm-status.ts';
 import { podInterfaceName } from '../../src/network/interface-plans.ts';
 import {
   getVm,
