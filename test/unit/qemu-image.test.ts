@@ -133,6 +133,7 @@ describe('guest image', () => {
         'usr/sbin/qemu-ga',
         'lib/modules/harrow/virtio_net.ko',
         'lib/modules/harrow/virtio_console.ko',
+        'lib/modules/harrow/virtio_blk.ko',
         'lib64/ld-linux-x86-64.so.2',
       ]) {
         assert.ok(names.includes(needed), `${needed} missing from the initramfs`);

@@ -229,7 +229,7 @@ describe('qemu command line', () => {
 
 describe('guest image inputs', () => {
   it('loads the virtio modules in dependency order, then the power button', () => {
-    assert.deepEqual(GUEST_MODULES.slice(0, 9), [
+    assert.deepEqual(GUEST_MODULES.slice(0, 10), [
       'virtio_ring',
       'virtio',
       'virtio_pci_legacy_dev',
@@ -239,11 +239,12 @@ describe('guest image inputs', () => {
       'net_failover',
       'virtio_net',
       'virtio_console',
+      'virtio_blk',
     ]);
     const init = initScript();
     assert.match(
       init,
-      /for m in virtio_ring virtio virtio_pci_legacy_dev .* virtio_console evdev button; do/,
+      /for m in virtio_ring virtio virtio_pci_legacy_dev .* virtio_console virtio_blk evdev button; do/,
     );
     assert.match(init, /exec \/bin\/busybox init$/m);
   });

@@ -11,6 +11,8 @@ export const GUEST_MODULES = [
   'net_failover',
   'virtio_net',
   'virtio_console',
+  // Disks (virtio-blk): a VM's volumes appear as /dev/vda, /dev/vdb, … (a persistent disk keeps what is written there).
+  'virtio_blk',
   // The ACPI power button (QMP system_powerdown) reaches busybox acpid through evdev.
   'evdev',
   'button',
