@@ -8,6 +8,7 @@ import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
 import { type CommandContext } from './context.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
+import type { CheckReport } from './check-report.ts';
 import { printData } from './output.ts';
 
 async function offlineChain(dataDir: string): Promise<{ records: KubeObject[]; head?: ChainHead }> {
@@ -30,7 +31,19 @@ async function offlineChain(dataDir: string): Promise<{ records: KubeObject[]; h
 
 function print(ctx: CommandContext, report: ChainReport, withHead: boolean): void {
   if (ctx.globals.output !== 'table') {
-    printData(ctx.io, ctx.globals.output, report);
+    const shared: CheckReport = {
+      check: 'audit-chain',
+      ok: report.ok,
+      records: report.records,
+      last: report.last,
+      problems: report.problems.map(({ kind, record, message, ...detail }) => ({
+        kind,
+        ...(record !== undefined ? { name: record } : {}),
+        message,
+        ...detail,
+      })),
+    };
+    printData(ctx.io, ctx.globals.output, shared);
     return;
   }
   for (const p of report.problems) ctx.io.stdout.write(`${p.kind}: ${p.message}\n`);

@@ -6,21 +6,38 @@ import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
 import { type CommandContext } from './context.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
+import { objectName, type CheckProblem, type CheckReport } from './check-report.ts';
 import { printData } from './output.ts';
 import { liveServerFile } from './serve.ts';
 
 interface FsckReport {
-  clean: boolean;
+  ok: boolean;
   problems: FsckProblem[];
   repaired?: RepairOutcome[];
   /** Problems left after --repair (re-checked). */
   remaining?: FsckProblem[];
 }
 
+const checkProblem = (p: FsckProblem): CheckProblem => {
+  const { kind, object, message, ...detail } = p;
+  return { kind, ...(object ? { name: objectName(object), object } : {}), message, ...detail };
+};
+
+/** fsck's verdict in the shape audit verify shares (ok, problems with kind/name/message), plus what --repair did. */
+const asCheckReport = (r: FsckReport): CheckReport => ({
+  check: 'fsck',
+  ok: r.ok,
+  problems: r.problems.map(checkProblem),
+  ...(r.repaired
+    ? { repaired: r.repaired.map((x) => ({ ...x, problem: checkProblem(x.problem) })) }
+    : {}),
+  ...(r.remaining ? { remaining: r.remaining.map(checkProblem) } : {}),
+});
+
 function print(ctx: CommandContext, report: FsckReport): void {
   const format = ctx.globals.output;
   if (format !== 'table') {
-    printData(ctx.io, format, report);
+    printData(ctx.io, format, asCheckReport(report));
     return;
   }
   const line = (p: FsckProblem): string =>
@@ -36,7 +53,7 @@ function print(ctx: CommandContext, report: FsckReport): void {
   if (report.remaining)
     for (const p of report.remaining) ctx.io.stdout.write(`remaining ${line(p)}`);
   ctx.io.stdout.write(
-    report.clean
+    report.ok
       ? 'fsck: the store is consistent\n'
       : `fsck: ${(report.remaining ?? report.problems).length} problem(s)\n`,
   );
@@ -63,7 +80,7 @@ async function offline(ctx: CommandContext, dataDir: string, repair: boolean): P
   try {
     const planned = await planFsck(storeSource(store));
     const problems = withoutPlans(planned);
-    if (!repair || problems.length === 0) return { clean: problems.length === 0, problems };
+    if (!repair || problems.length === 0) return { ok: problems.length === 0, problems };
     const repaired: RepairOutcome[] = [];
     let next = planned;
     // A repair can uncover the next one (a deleted orphan VMI frees its MAC's allocation): repeat while one is possible.
@@ -72,7 +89,7 @@ async function offline(ctx: CommandContext, dataDir: string, repair: boolean): P
       next = await planFsck(storeSource(store));
     }
     const remaining = withoutPlans(next);
-    return { clean: remaining.length === 0, problems, repaired, remaining };
+    return { ok: remaining.length === 0, problems, repaired, remaining };
   } finally {
     await store.close();
   }
@@ -87,6 +104,7 @@ export const fsckCommand: Command = {
 Checks that every MAC a VM manifest carries is held by exactly one MacAllocation naming that VM and interface, that no
 allocation is in use by nothing (manifest, instance or launcher pod), that no MAC is held twice, that every VMI has its
 VM and every launcher Pod its VMI. Prints each problem and what --repair would do; exits 0 when clean, 1 otherwise.
+-o json|yaml prints {check, ok, problems: [{kind, name, message, …}]}, the shape audit verify prints too.
   --data-dir DIR   read the store in DIR directly (offline); without it, check through the API (read only)
   --repair         with --data-dir, while no server runs on it: create a missing allocation when its MAC is free,
                    give an allocation to the VM whose manifest carries it when no other VM uses it, quarantine an
@@ -111,9 +129,9 @@ VM and every launcher Pod its VMI. Prints each problem and what --repair would d
       const client = ctx.client();
       const source: FsckSource = { listAll: (kind) => client.listAll(kind) };
       const problems = withoutPlans(await planFsck(source));
-      report = { clean: problems.length === 0, problems };
+      report = { ok: problems.length === 0, problems };
     }
     print(ctx, report);
-    return report.clean ? EXIT_OK : EXIT_FAILURE;
+    return report.ok ? EXIT_OK : EXIT_FAILURE;
   },
 };

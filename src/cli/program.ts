@@ -75,6 +75,12 @@ export const commandNamed = (word: string): Command | undefined =>
 
 const helpOf = (c: Command): string => `${c.usage}\n\n${GLOBAL_HELP}\n`;
 
+/** `see 'harrow get --help'`: the help of the command the error is about, else the overview's. */
+export function usageHint(e: UsageError, running?: Command): string {
+  const c = (e.command !== undefined ? commandNamed(e.command) : undefined) ?? running;
+  return c ? `see 'harrow ${c.name} --help'` : `see 'harrow --help'`;
+}
+
 /** Runs one command line; resolves to the exit code. Never throws. */
 export async function run(argv: string[], io: CliIO): Promise<number> {
   let command: Command | undefined;
@@ -106,10 +112,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return await command.run(createContext(io, args.globals), args);
   } catch (e) {
     io.stderr.write(formatError(e));
-    if (e instanceof UsageError) {
-      const c = e.command !== undefined ? commandNamed(e.command) : undefined;
-      io.stderr.write(c ? `\n${c.usage}\n` : `\n${overview()}`);
-    }
+    // One line that says what is wrong, and where the help is (not the whole help, which buried that line).
+    if (e instanceof UsageError) io.stderr.write(`${usageHint(e, command)}\n`);
     return e instanceof UsageError ? EXIT_USAGE : exitCodeOf(e);
   }
 }

@@ -8,7 +8,7 @@ import { UsageError } from './errors.ts';
 import { printData, printTable } from './output.ts';
 import { age } from './table.ts';
 
-const USAGE = `Usage: harrow token create --user NAME --role admin|operator|viewer [--namespace NS[,NS…]]
+const USAGE = `Usage: harrow token create --user NAME --role admin|operator|viewer [--namespaces NS[,NS…]]
        harrow token list [-o table|json|yaml]
        harrow token revoke ID
 
@@ -19,29 +19,36 @@ id, and prints the token once on stdout — keep it, it cannot be shown again. T
   operator   VMs, VMIs, clones and their actions (start/stop/restart, guest-exec) in the namespaces given, and reads of
              their NADs, pods, events, audit records and MAC allocations
   viewer     reads in the namespaces given (interfacelist included, guest-exec not)
-operator and viewer need --namespace (a comma-separated list). revoke deletes the record: the next request with the
+operator and viewer need --namespaces (a comma-separated list; -n is not used: it picks the namespace a
+command works in, and a token is not in one). revoke deletes the record: the next request with the
 token is refused (401) and its open watches end. The bootstrap admin token (<data-dir>/admin.token) is not listed.`;
 
 async function create(
   ctx: CommandContext,
   user: string | undefined,
   role: string | undefined,
+  namespacesFlag: string | undefined,
 ): Promise<number> {
+  if (ctx.globals.namespace !== undefined)
+    throw new UsageError(
+      'token create: a token is not in a namespace; give the namespaces it may use with --namespaces NS[,NS…]',
+      'token',
+    );
   if (user === undefined || user.trim() === '')
     throw new UsageError('token create: --user NAME is required', 'token');
   if (!ROLES.includes(role as Role))
     throw new UsageError(`token create: --role must be one of ${ROLES.join(', ')}`, 'token');
-  const namespaces = (ctx.globals.namespace ?? '')
+  const namespaces = (namespacesFlag ?? '')
     .split(',')
     .map((n) => n.trim())
     .filter((n) => n !== '');
   if (role === 'admin' && namespaces.length > 0)
     throw new UsageError(
-      'token create: an admin token is not limited to namespaces; drop --namespace',
+      'token create: an admin token is not limited to namespaces; drop --namespaces',
       'token',
     );
   if (role !== 'admin' && namespaces.length === 0)
-    throw new UsageError(`token create: a ${role} token needs --namespace NS[,NS…]`, 'token');
+    throw new UsageError(`token create: a ${role} token needs --namespaces NS[,NS…]`, 'token');
   const minted = mintToken();
   const created = await ctx
     .client()
@@ -98,7 +105,7 @@ export const tokenCommand: Command = {
   aliases: ['tokens'],
   summary: 'Create, list and revoke users\u2019 API tokens with a role (admin, operator, viewer)',
   usage: USAGE,
-  options: { user: { type: 'string' }, role: { type: 'string' } },
+  options: { user: { type: 'string' }, role: { type: 'string' }, namespaces: { type: 'string' } },
   async run(ctx, args) {
     const [sub, ...rest] = args.positionals;
     if (sub === 'create') {
@@ -107,10 +114,15 @@ export const tokenCommand: Command = {
         ctx,
         args.values.user as string | undefined,
         args.values.role as string | undefined,
+        args.values.namespaces as string | undefined,
       );
     }
-    if (args.values.user !== undefined || args.values.role !== undefined)
-      throw new UsageError('token: --user and --role apply to token create', 'token');
+    if (
+      args.values.user !== undefined ||
+      args.values.role !== undefined ||
+      args.values.namespaces !== undefined
+    )
+      throw new UsageError('token: --user, --role and --namespaces apply to token create', 'token');
     if (sub === 'list') {
       expectPositionals(rest, [], 'token');
       return list(ctx);

@@ -22,7 +22,7 @@ import { printData, printTable } from './output.ts';
 
 const USAGE = `Usage: harrow window set VM|--namespace-wide --schedule CRON --duration 2h [--time-zone ZONE] [-n NS]
        harrow window show [VM] [-n NS]
-       harrow window clear [VM|--namespace-wide] [-n NS]
+       harrow window clear VM|--namespace-wide [-n NS]
 
 A maintenance window is a recurring time when restarts may happen: a 5-field cron expression for when it opens
 (minute hour day-of-month month day-of-week, e.g. '0 2 * * SUN'), how long it stays open and an IANA time zone.
@@ -34,7 +34,8 @@ It lives in the harrow.io/maintenance-window annotation of a VM or of its namesp
     --time-zone ZONE  e.g. Europe/Berlin (default UTC)
   show [VM]           the namespace's window and every VM's own window and planned restart; with VM, which window
                       applies to it, when it next opens and the restart planned for it
-  clear [VM]          removes VM's own window (it falls back to the namespace's), or without VM the namespace's
+  clear VM            removes VM's own window (it falls back to the namespace's)
+  clear --namespace-wide  removes the namespace's window (-n)
 
 Plan a restart into the window with \`harrow restart VM --in-window\`; cancel it with \`harrow restart VM --cancel\`.`;
 
@@ -269,6 +270,11 @@ export const windowCommand: Command = {
           );
         return setWindow(ctx, args, vm);
       case 'clear':
+        if (!nsWide && vm === undefined)
+          throw new UsageError(
+            "window clear: name a VM, or give --namespace-wide to clear the namespace's window (-n)",
+            'window',
+          );
         return clearWindow(ctx, vm);
       case 'show':
         return showWindow(ctx, vm);

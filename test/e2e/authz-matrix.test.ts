@@ -476,7 +476,7 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
         `${role}-user`,
         '--role',
         role,
-        '--namespace',
+        '--namespaces',
         'a',
       ]);
       assert.equal(r.code, 0, r.stderr);
@@ -817,7 +817,7 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
       'temp',
       '--role',
       'viewer',
-      '--namespace',
+      '--namespaces',
       'a',
     ]);
     const temp = r.stdout.trim();

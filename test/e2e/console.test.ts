@@ -143,7 +143,7 @@ for (const rt of runtimesUnderTest()) {
         'vic',
         '--role',
         'viewer',
-        '--namespace',
+        '--namespaces',
         NS,
       ]);
       assert.equal(viewer.code, 0, viewer.stderr);

@@ -253,13 +253,13 @@ test(`SIGKILL at ${KILLS} random moments under a create/patch/delete load loses 
   // allocation, as after every SIGKILL above); anything else is a defect.
   await s.kill('SIGTERM');
   const fsck = await s.cli(['fsck', '--data-dir', s.dataDir, '-o', 'json']);
-  const report = JSON.parse(fsck.stdout) as { clean: boolean; problems: FsckProblem[] };
+  const report = JSON.parse(fsck.stdout) as { ok: boolean; problems: FsckProblem[] };
   assert.deepEqual(
     integrityProblems(report.problems),
     [],
     `harrow fsck: ${fsck.stdout}${fsck.stderr}`,
   );
-  assert.equal(fsck.code, report.clean ? 0 : 1, `harrow fsck exit code: ${fsck.stdout}`);
+  assert.equal(fsck.code, report.ok ? 0 : 1, `harrow fsck exit code: ${fsck.stdout}`);
 
   const refused = [...ledger.refused].map(([k, n]) => `${k}: ${n}`).join(', ');
   console.log(

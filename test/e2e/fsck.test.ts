@@ -22,7 +22,7 @@ const vm = (name: string, mac: string): VirtualMachine => ({
 });
 
 interface Report {
-  clean: boolean;
+  ok: boolean;
   problems: Array<{
     kind: string;
     message: string;

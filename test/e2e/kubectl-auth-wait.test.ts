@@ -34,7 +34,7 @@ describe(
         'vera',
         '--role',
         'viewer',
-        '-n',
+        '--namespaces',
         'default',
       ]);
       assert.equal(minted.code, 0, minted.stderr);

@@ -229,7 +229,7 @@ describe('maintenance windows (real server, sim runtime, harrow CLI)', () => {
       /maintenance window cleared \(the namespace's window, if any, applies now\)/,
     );
     assert.match(
-      await ok(['window', 'clear']),
+      await ok(['window', 'clear', '--namespace-wide']),
       /^namespace\/default maintenance window cleared\n$/,
     );
     assert.match(await ok(['window', 'show', 'web']), /^web\s+none\s+-/m);

@@ -78,6 +78,20 @@ describe('audit chain in the SQLite store', () => {
         names[2]!,
       );
       await expectBroken('altered', names[2]!);
+      // -o json: the shape fsck -o json prints too (check, ok, problems with kind/name/message).
+      const j = await runCliInProcess(['audit', 'verify', '--data-dir', dataDir, '-o', 'json'], {
+        env: {},
+        cwd: '/',
+      });
+      const report = JSON.parse(j.stdout) as {
+        check: string;
+        ok: boolean;
+        problems: Array<{ kind: string; name?: string; message: string }>;
+      };
+      assert.deepEqual([report.check, report.ok], ['audit-chain', false]);
+      const altered = report.problems.find((p) => p.kind === 'altered');
+      assert.equal(altered?.name, `default/${names[2]}`);
+      assert.match(altered?.message ?? '', /./);
     });
     test('altered and re-hashed: the next record no longer follows it', async () => {
       const db = new Database(join(dataDir, 'harrow.db'));

@@ -77,7 +77,7 @@ describe('harrow token', () => {
       'olga',
       '--role',
       'operator',
-      '--namespace',
+      '--namespaces',
       'a,b',
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -120,15 +120,19 @@ describe('harrow token', () => {
   it('refuses what cannot make a sensible token (exit 2) without calling the API', async () => {
     const before = requests.length;
     for (const [args, message] of [
-      [['token', 'create', '--role', 'viewer', '-n', 'a'], /--user NAME is required/],
+      [['token', 'create', '--role', 'viewer', '--namespaces', 'a'], /--user NAME is required/],
       [
-        ['token', 'create', '--user', 'v', '--role', 'root', '-n', 'a'],
+        ['token', 'create', '--user', 'v', '--role', 'root', '--namespaces', 'a'],
         /--role must be one of admin, operator, viewer/,
       ],
-      [['token', 'create', '--user', 'v', '--role', 'viewer'], /a viewer token needs --namespace/],
+      [['token', 'create', '--user', 'v', '--role', 'viewer'], /a viewer token needs --namespaces/],
       [
-        ['token', 'create', '--user', 'v', '--role', 'admin', '-n', 'a'],
+        ['token', 'create', '--user', 'v', '--role', 'admin', '--namespaces', 'a'],
         /not limited to namespaces/,
+      ],
+      [
+        ['token', 'create', '--user', 'v', '--role', 'viewer', '-n', 'a'],
+        /a token is not in a namespace; .*--namespaces NS/,
       ],
       [['token', 'revoke'], /missing ID/],
       [['token', 'list', '--user', 'x'], /apply to token create/],

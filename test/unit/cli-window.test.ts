@@ -92,6 +92,7 @@ describe('usage', () => {
   test('window needs a verb and a target; restart flags do not mix', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['window'], /window: missing set\|show\|clear/],
+      [['window', 'clear'], /window clear: name a VM, or give --namespace-wide/],
       [['window', 'move', 'web'], /unknown "move"/],
       [
         ['window', 'set', '--schedule', '0 2 * * SUN', '--duration', '2h'],

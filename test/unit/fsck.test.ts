@@ -227,11 +227,15 @@ describe('fsck', () => {
       /^missing-allocation: default\/c \(interface nic0\) carries 52:54:00:00:00:41, but no MacAllocation holds it \[--repair: create MacAllocation 52-54-00-00-00-41 held by default\/c\]$/m,
     );
     const j = await cli(['fsck', '--data-dir', dataDir, '-o', 'json']);
+    // The shape audit verify -o json prints too: check, ok, problems with kind/name/message.
     const report = JSON.parse(j.stdout) as {
-      clean: boolean;
-      problems: Array<{ kind: string; macAddress: string }>;
+      check: string;
+      ok: boolean;
+      problems: Array<{ kind: string; name?: string; message: string; macAddress: string }>;
     };
-    assert.equal(report.clean, false);
+    assert.deepEqual([report.check, report.ok], ['fsck', false]);
+    assert.equal(report.problems[0]?.name, '52-54-00-00-00-41', 'the MacAllocation it is about');
+    assert.match(report.problems[0]?.message ?? '', /carries 52:54:00:00:00:41/);
     assert.deepEqual(
       report.problems.map((p) => [p.kind, p.macAddress]),
       [['missing-allocation', '52:54:00:00:00:41']],
@@ -247,7 +251,7 @@ describe('fsck', () => {
     await rm(join(dataDir, 'server.json'));
     const fixed = await cli(['fsck', '--data-dir', dataDir, '--repair', '-o', 'json']);
     assert.equal(fixed.code, 0, fixed.stdout);
-    assert.equal((JSON.parse(fixed.stdout) as { clean: boolean }).clean, true);
+    assert.equal((JSON.parse(fixed.stdout) as { ok: boolean }).ok, true);
     assert.equal((await cli(['fsck', '--data-dir', dataDir])).code, 0);
     const missing = await cli(['fsck', '--data-dir', join(dataDir, 'nope')]);
     assert.equal(missing.code, 1);
