@@ -152,3 +152,42 @@ test('the clone carries no MAC, no MAC-remembering annotation, no status, no fir
     '02:48:52:00:00:01',
   );
 });
+
+test('each persistent disk of the clone is its own copy: a DataVolume template named for the target, cloning the source claim', () => {
+  const source = vmManifest('src') as VirtualMachine;
+  const spec = source.spec.template.spec;
+  spec.domain.devices.disks = [{ name: 'root' }, { name: 'shared' }];
+  spec.volumes = [
+    { name: 'root', dataVolume: { name: 'src-root' } },
+    { name: 'shared', persistentVolumeClaim: { claimName: 'data' } },
+  ];
+  source.spec.dataVolumeTemplates = [
+    {
+      metadata: { name: 'src-root', labels: { tier: 'os' } },
+      spec: {
+        source: { registry: { url: 'docker://quay.io/containerdisks/debian:12' } },
+        storage: { resources: { requests: { storage: '4Gi' } } },
+      },
+    },
+  ];
+  const { vm, dropped } = cloneVirtualMachine(source, clone(), 'dst');
+  assert.deepEqual(vm.spec.template.spec.volumes, [
+    { name: 'root', dataVolume: { name: 'dst-src-root' } },
+    { name: 'shared', dataVolume: { name: 'dst-data' } },
+  ]);
+  assert.deepEqual(
+    vm.spec.dataVolumeTemplates?.map((t) => [t.metadata.name, t.spec.source, t.spec.storage]),
+    [
+      [
+        'dst-src-root',
+        { pvc: { namespace: 'default', name: 'src-root' } },
+        { resources: { requests: { storage: '4Gi' } } },
+      ],
+      ['dst-data', { pvc: { namespace: 'default', name: 'data' } }, {}],
+    ],
+  );
+  assert.equal(vm.spec.dataVolumeTemplates?.[0]?.metadata.labels?.tier, 'os');
+  assert.ok(dropped.some((d) => d.includes('claim data')));
+  // The source is not changed.
+  assert.equal(source.spec.template.spec.volumes?.[1]?.persistentVolumeClaim?.claimName, 'data');
+});
