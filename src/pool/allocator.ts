@@ -1,11 +1,12 @@
 // MacPoolAllocator: hands out free MACs of a pool's ranges in O(1) amortised at any occupancy, with quarantine.
 
-import { MASQUERADE_BRIDGE_MAC_NUMBER, macToNumber, numberToMac } from '../mac/mac.ts';
+import { macToNumber, numberToMac } from '../mac/mac.ts';
 import { AddressSpace, type MacRange } from './address-space.ts';
 import { AddressStates, FREE, FREE_LISTED, IN_USE, MARKED, QUARANTINED } from './address-states.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { PoolConfigError, PoolError, PoolExhaustedError, describeTime } from './errors.ts';
 import { NumberQueue } from './number-queue.ts';
+import { ALWAYS_EXCLUDED } from './range-usage.ts';
 import { AllocationOrder } from './permutation.ts';
 
 export type { MacRange } from './address-space.ts';
@@ -40,9 +41,6 @@ export interface MacPoolStats {
   inUse: number;
   quarantined: number;
 }
-
-// The pool never hands these out although a range may cover them: KubeVirt's masquerade bridge address and all-zero.
-const ALWAYS_EXCLUDED = [MASQUERADE_BRIDGE_MAC_NUMBER, 0];
 
 function checkTime(value: number, what: string): void {
   if (!Number.isFinite(value) || value < 0)

@@ -9,3 +9,5 @@ export type {
 } from './allocator.ts';
 export { PoolConfigError, PoolError, PoolExhaustedError } from './errors.ts';
 export type { PoolErrorCode } from './errors.ts';
+export { RangeLocator, usableAddresses } from './range-usage.ts';
+export type { RangeSlot } from './range-usage.ts';

@@ -1,5 +1,14 @@
-// Admission for MacPools: ranges must be valid unicast MAC ranges that overlap no other pool.
-import { MacError, macToNumber, parseMac } from '../../mac/mac.ts';
+// Admission for MacPools: ranges must be non-empty unicast MAC ranges holding a usable address and overlapping no other
+// range, of this pool or another.
+import {
+  MASQUERADE_BRIDGE_MAC,
+  MacError,
+  isMulticast,
+  macToNumber,
+  numberToMac,
+  parseMac,
+} from '../../mac/mac.ts';
+import { usableAddresses } from '../../pool/index.ts';
 import { Invalid, fieldInvalid, fieldRequired, type StatusCause } from '../../resources/errors.ts';
 import type { MacPool } from '../../resources/types.ts';
 import type { ResourceStore } from '../../store/types.ts';
@@ -80,7 +89,22 @@ function parseRange(r: unknown, field: string, causes: StatusCause[]): Span | un
       return undefined;
     }
     try {
-      return macToNumber(parseMac(v));
+      const value = macToNumber(parseMac(v));
+      // As KubeMacPool: each end of a range is a unicast address, so a range is not a block of group addresses.
+      if (isMulticast(value)) {
+        causes.push(
+          fieldInvalid(
+            `${field}.${key}`,
+            `${parseMac(v)} is a multicast address (bit 0 of the first octet is set); a range's ends must be unicast addresses, e.g. starting with 02`,
+          ),
+        );
+        return undefined;
+      }
+      if (value === 0) {
+        causes.push(fieldInvalid(`${field}.${key}`, 'the all-zero address is not a NIC address'));
+        return undefined;
+      }
+      return value;
     } catch (e) {
       if (!(e instanceof MacError)) throw e;
       causes.push(fieldInvalid(`${field}.${key}`, e.message));
@@ -91,10 +115,24 @@ function parseRange(r: unknown, field: string, causes: StatusCause[]): Span | un
   const end = bound('end');
   if (start === undefined || end === undefined) return undefined;
   if (start > end) {
-    causes.push(fieldInvalid(field, 'start must not be after end'));
+    causes.push(
+      fieldInvalid(
+        `${field}.end`,
+        `${numberToMac(end)} is before start ${numberToMac(start)}: a range must not be empty`,
+      ),
+    );
     return undefined;
   }
-  // The first octet is the same across a range of a sane size only if it does not cross a multicast boundary; the
-  // allocator skips multicast addresses, so a range is valid as long as it holds at least one unicast address.
+  // Multicast addresses inside a range and the reserved ones (02:00:00:00:00:00, masquerade's bridge) are skipped by
+  // the pool; a range of nothing else would make every allocation from it fail.
+  if (usableAddresses({ start: numberToMac(start), end: numberToMac(end) }) === 0) {
+    causes.push(
+      fieldInvalid(
+        field,
+        `${numberToMac(start)}–${numberToMac(end)} holds no address the pool may hand out (${MASQUERADE_BRIDGE_MAC} is reserved by KubeVirt for masquerade)`,
+      ),
+    );
+    return undefined;
+  }
   return { start, end };
 }
