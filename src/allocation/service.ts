@@ -240,11 +240,26 @@ export class MacAllocationService {
     this.watches.push(
       this.store.watch('MacPool', { sinceResourceVersion: since, onEnded: ended }, (e) => {
         if (e.type === 'DELETED') this.pools.delete(e.object.metadata.name);
-        else this.pools.set(e.object.metadata.name, this.buildPool(e.object as MacPool));
+        else this.poolChanged(e.object as MacPool);
       }),
     );
     for (const a of allocations.items as MacAllocation[]) this.remember(a);
     this.following = true;
+  }
+
+  /**
+   * A pool's allocator is rebuilt only when what it allocates from changed: the status controller writes the pool after
+   * every burst of allocations, and a rebuild would cost a pass over every held MAC and restart the allocation order.
+   */
+  private poolChanged(pool: MacPool): void {
+    const entry = this.pools.get(pool.metadata.name);
+    const sameSpec =
+      entry &&
+      entry.pool.metadata.uid === pool.metadata.uid &&
+      JSON.stringify(entry.pool.spec.ranges) === JSON.stringify(pool.spec.ranges) &&
+      entry.pool.spec.quarantineSeconds === pool.spec.quarantineSeconds;
+    if (sameSpec) entry.pool = pool;
+    else this.pools.set(pool.metadata.name, this.buildPool(pool));
   }
 
   private buildPool(pool: MacPool): PoolEntry {

@@ -38,6 +38,7 @@ const str = (description: string, extra: Partial<Schema> = {}): Schema => ({
   ...extra,
 });
 const int = (description: string): Schema => ({ type: 'integer', format: 'int32', description });
+const int64 = (description: string): Schema => ({ type: 'integer', format: 'int64', description });
 const bool = (description: string): Schema => ({ type: 'boolean', description });
 const stringMap = (description: string): Schema => ({
   type: 'object',
@@ -240,10 +241,26 @@ export const KIND_SCHEMAS: Record<string, Schema> = {
         ),
         quarantineSeconds: int('Seconds a released MAC waits before reuse.'),
       }),
-      status: open('Pool usage.', {
-        capacity: int('MACs in the ranges.'),
-        allocated: int('MACs in use.'),
-        quarantined: int('MACs in quarantine.'),
+      status: open('Pool usage, kept current by Harrow from the MacAllocations.', {
+        capacity: int64(
+          'Addresses the pool may hand out (multicast and reserved addresses excluded).',
+        ),
+        allocated: int64('Addresses in use.'),
+        quarantined: int64('Released addresses not yet reusable.'),
+        outsideRanges: int64(
+          'Addresses held (in use or quarantined) outside every range of every MacPool, e.g. user-chosen MACs; the same cluster-wide figure on every pool.',
+        ),
+        ranges: list(
+          'The same figures per range, in spec.ranges order.',
+          open('One range.', {
+            start: str('First MAC.'),
+            end: str('Last MAC.'),
+            capacity: int64('Addresses of this range the pool may hand out.'),
+            allocated: int64('Addresses of this range in use.'),
+            quarantined: int64('Addresses of this range in quarantine.'),
+          }),
+        ),
+        observedGeneration: int64('The metadata.generation these figures were computed for.'),
       }),
     },
   ),

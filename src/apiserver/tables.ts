@@ -82,6 +82,18 @@ const since = (timestamp: unknown, now: number): string =>
   typeof timestamp === 'string' && !Number.isNaN(Date.parse(timestamp))
     ? humanDuration(now - Date.parse(timestamp))
     : '<unknown>';
+/** A figure from status: a number, or null (kubectl prints <none>) before the controller first wrote it. */
+const count = (name: string, description: string, path: string, priority = 0): Column =>
+  column(
+    name,
+    description,
+    (o) => {
+      const v = at(o, path);
+      return typeof v === 'number' ? v : null;
+    },
+    priority,
+    'integer',
+  );
 const conditionStatus = (o: KubeObject, type: string): string =>
   ((at(o, 'status.conditions') as Condition[] | undefined) ?? []).find((c) => c.type === type)
     ?.status ?? '';
@@ -189,12 +201,23 @@ const COLUMNS: Record<string, Column[]> = {
     age,
   ],
   MacPool: [
-    column('Capacity', 'Addresses in the ranges (status.capacity).', (o) =>
-      text(o, 'status.capacity'),
+    column('Ranges', 'The ranges start-end (spec.ranges).', (o) =>
+      ((at(o, 'spec.ranges') as Array<{ start?: string; end?: string }> | undefined) ?? [])
+        .map((r) => `${r.start ?? ''}-${r.end ?? ''}`)
+        .join(','),
     ),
-    column('Allocated', 'Addresses in use (status.allocated).', (o) => text(o, 'status.allocated')),
-    column('Quarantined', 'Released addresses not yet reusable (status.quarantined).', (o) =>
-      text(o, 'status.quarantined'),
+    count('Capacity', 'Addresses the pool may hand out (status.capacity).', 'status.capacity'),
+    count('Allocated', 'Addresses in use (status.allocated).', 'status.allocated'),
+    count(
+      'Quarantined',
+      'Released addresses not yet reusable (status.quarantined).',
+      'status.quarantined',
+    ),
+    count(
+      'OutsideRanges',
+      'Addresses held outside every range of every pool (status.outsideRanges).',
+      'status.outsideRanges',
+      1,
     ),
     age,
   ],

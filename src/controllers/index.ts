@@ -16,6 +16,7 @@ import { MetricsRegistry } from './metrics.ts';
 import { networkControllers } from './network.ts';
 import { observerController } from './observer.ts';
 import { poolGcController, type MacReleaser } from './pool-gc.ts';
+import { macPoolStatusController } from './macpool-status.ts';
 import { cloneController, type VmCreator } from './clone.ts';
 import { schedulerController } from './scheduler.ts';
 import { vmController } from './vm.ts';
@@ -103,6 +104,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     vmiController(ctx, scheduler);
     maintenanceController(ctx);
     if (deps.macReleaser) poolGcController(ctx, deps.macReleaser);
+    macPoolStatusController(ctx);
     if (deps.vmCreator) cloneController(ctx, deps.vmCreator);
     if (deps.imageStore) imagesController(ctx, deps.imageStore);
     dataVolumeControllers(ctx);

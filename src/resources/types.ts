@@ -224,7 +224,30 @@ export interface MacRange {
 export interface MacPool extends KubeObject {
   kind: 'MacPool';
   spec: { ranges: MacRange[]; quarantineSeconds?: number; [f: string]: unknown };
-  status?: { capacity?: number; allocated?: number; quarantined?: number; [f: string]: unknown };
+  status?: MacPoolStatus;
+}
+
+/** One range's figures in a MacPool's status. */
+export interface MacRangeStatus {
+  start: string;
+  end: string;
+  /** Addresses the pool may hand out (multicast and reserved addresses excluded). */
+  capacity: number;
+  /** Addresses in use (MacAllocations InUse). */
+  allocated: number;
+  /** Released addresses not yet reusable. */
+  quarantined: number;
+}
+
+/** Kept current by the macpool-status controller from the MacAllocations. */
+export interface MacPoolStatus {
+  capacity: number;
+  allocated: number;
+  quarantined: number;
+  /** Addresses held (in use or quarantined) outside every range of every MacPool, e.g. user-chosen MACs. */
+  outsideRanges: number;
+  ranges: MacRangeStatus[];
+  observedGeneration?: number;
 }
 
 export interface MacAllocationOwner {
