@@ -1,7 +1,8 @@
 // Admission for VirtualMachines: validate the manifest, then allocate missing MACs and reserve user-given ones.
 import type { MacAllocationService, MacPlan, PlanOptions } from '../../allocation/service.ts';
 import { maintenanceAnnotationCauses } from '../../maintenance/window.ts';
-import { ANNOTATION_POOL_ADMISSION, type VirtualMachine } from '../../resources/types.ts';
+import { poolAdmissionOn } from '../../resources/pool-admission.ts';
+import type { VirtualMachine } from '../../resources/types.ts';
 import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
 import type { ResourceStore } from '../../store/types.ts';
 import {
@@ -12,13 +13,13 @@ import {
   type UserInfo,
 } from './types.ts';
 
-/** Whether the MAC pool fills missing MACs at admission in this namespace (off: the network plugin assigns them at pod creation). */
+/** Whether the MAC pool fills missing MACs at admission in this namespace (off: the network plugin assigns them at pod creation; see poolAdmissionOn). */
 export async function poolAdmissionEnabled(
   store: ResourceStore,
   namespace: string,
 ): Promise<boolean> {
   const ns = await store.get({ kind: 'Namespace', name: namespace });
-  return ns?.metadata.annotations?.[ANNOTATION_POOL_ADMISSION] !== 'false';
+  return poolAdmissionOn(ns?.metadata);
 }
 
 export interface VirtualMachineAdmissionOptions {
