@@ -233,6 +233,23 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
   return out;
 }
 
+/**
+ * A VMI created directly, seen through the VM view: its spec stands in for the template and its phase for the status,
+ * so the same rendering shows its conditions, interfaces and events.
+ */
+function bareVmiAsVm(vmi: VirtualMachineInstance): VirtualMachine {
+  return {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: vmi.metadata,
+    spec: { template: { spec: vmi.spec } },
+    status: {
+      printableStatus: vmi.status?.phase ?? 'Pending',
+      ready: vmi.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    },
+  } as unknown as VirtualMachine;
+}
+
 export const describeCommand: Command = {
   name: 'describe',
   summary: 'Show a VM in detail: status, conditions, platform and guest MACs, IPs, lease, events',
@@ -263,8 +280,11 @@ With -o json|yaml it prints the VM, its instance, launcher pod and events as one
         namespace,
         fieldSelector: `involvedObject.name=${object}`,
       });
-    const [vm, vmi, pods, vmEvents, audit] = await Promise.all([
-      client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
+    const [maybeVm, vmi, pods, vmEvents, audit] = await Promise.all([
+      // A VMI created directly has no VM: `describe vmi` then shows the VMI alone.
+      info.kind === 'VirtualMachineInstance'
+        ? orNone(client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }))
+        : client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
       orNone(
         client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! }),
       ),
@@ -275,6 +295,16 @@ With -o json|yaml it prints the VM, its instance, launcher pod and events as one
         labelSelector: `harrow.io/name=${name}`,
       }),
     ]);
+    if (!maybeVm && !vmi)
+      throw new ApiError({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: 404,
+        reason: 'NotFound',
+        message: `virtualmachineinstances.kubevirt.io "${name}" not found`,
+      });
+    const vm = maybeVm ?? bareVmiAsVm(vmi!);
     const pod = vmi ? launcherPodOf(vmi, pods) : undefined;
     // The VM and its VMI share the name; each launcher pod (past ones too) has its own.
     const podEvents = await Promise.all(

@@ -2,7 +2,7 @@
 // missing ones through the MacAssigner), writes network-status, tears pods down when they go, and removes networks
 // whose NAD is gone and unused.
 import { NotFound } from '../resources/errors.ts';
-import { refOf } from '../resources/meta.ts';
+import { refOf, removeCondition, setCondition } from '../resources/meta.ts';
 import { POD_NETWORK, networkIdOf } from '../resources/nad.ts';
 import {
   ANNOTATION_NETWORKS,
@@ -51,6 +51,15 @@ import { networkStatusName, resolveNad } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 
 const NAD_RETRY_MS = 10_000;
+
+/** KubeVirt's VMI condition for "the VMI could not be brought to its spec"; here: its pod's network failed. */
+export const CONDITION_SYNCHRONIZED = 'Synchronized';
+/** Reasons of that condition and of the Warning Event that goes with it. */
+export const REASON_MAC_ASSIGNMENT = 'FailedMacAssignment';
+export const REASON_NO_NETWORK = 'NoNetworkFound';
+export const REASON_POD_NETWORK = 'FailedCreatePodSandBox';
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export interface NetworkControllers {
   pods: Controller;
@@ -157,11 +166,59 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     const vmi = await vmiOf(pod);
     if (!vmi) return {}; // an orphan: the vmi controller deletes it
     if (podRequestMissesMac(pod)) {
-      const filled = await assignMissingMacs(pod, vmi);
+      let filled: { pod: Pod; vmi: VirtualMachineInstance } | undefined;
+      try {
+        filled = await assignMissingMacs(pod, vmi);
+      } catch (e) {
+        await reportFailure(
+          vmi,
+          REASON_MAC_ASSIGNMENT,
+          `no MAC could be assigned to the launcher pod ${pod.metadata.name}: ${messageOf(e)}`,
+        );
+        throw e;
+      }
       if (!filled) return {};
       return await setup(filled.pod, filled.vmi);
     }
     return await setup(pod, vmi);
+  }
+
+  /**
+   * The pod cannot get its network: say so where the user looks — a Synchronized=False condition on the VMI (the VM
+   * controller mirrors it as the VM's Failure condition) and a Warning Event on the VMI — once per distinct message.
+   */
+  async function reportFailure(
+    vmi: VirtualMachineInstance,
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const nowIso = new Date(ctx.now()).toISOString();
+    const written = await updateWithRetry<VirtualMachineInstance>(
+      store,
+      refOf(vmi),
+      (o) =>
+        setCondition(
+          ((o.status ??= {}).conditions ??= []),
+          { type: CONDITION_SYNCHRONIZED, status: 'False', reason, message },
+          nowIso,
+        ),
+      { expectUid: vmi.metadata.uid ?? '' },
+    );
+    const before = vmi.status?.conditions?.find((c) => c.type === CONDITION_SYNCHRONIZED);
+    if (written && (before?.reason !== reason || before.message !== message))
+      await event(written, 'Warning', reason, message);
+    log.warn({ namespace: vmi.metadata.namespace, vmi: vmi.metadata.name, reason }, message);
+  }
+
+  /** The pod got its network: a failure reported before is over. */
+  async function clearFailure(vmi: VirtualMachineInstance): Promise<void> {
+    if (!vmi.status?.conditions?.some((c) => c.type === CONDITION_SYNCHRONIZED)) return;
+    await updateWithRetry<VirtualMachineInstance>(
+      store,
+      refOf(vmi),
+      (o) => removeCondition(o.status?.conditions ?? [], CONDITION_SYNCHRONIZED),
+      { expectUid: vmi.metadata.uid ?? '' },
+    );
   }
 
   async function vmiOf(pod: Pod): Promise<VirtualMachineInstance | undefined> {
@@ -273,17 +330,18 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
           network = await resolveNad(store, nad);
         } catch (e) {
           if (!(e instanceof NotFound)) throw e;
-          await event(
-            pod,
-            'Warning',
-            'NoNetworkFound',
-            `cannot find a network-attachment-definition (${nad.name}) in namespace (${nad.namespace}): ${e.message}`,
-          );
+          const message = `cannot find a network-attachment-definition (${nad.name}) in namespace (${nad.namespace}): ${e.message}`;
+          await event(pod, 'Warning', REASON_NO_NETWORK, message);
+          await reportFailure(vmi, REASON_NO_NETWORK, `interface ${plan.iface.name}: ${message}`);
           return { requeueAfter: NAD_RETRY_MS };
         }
         mac = assignedMac({ spec: plan.iface.macAddress, podRequest: element?.mac });
       }
-      if (!mac) throw new NotFound(`interface ${plan.iface.name}: the pod asks for no MAC`);
+      if (!mac) {
+        const message = `interface ${plan.iface.name}: the pod asks for no MAC`;
+        await reportFailure(vmi, REASON_MAC_ASSIGNMENT, message);
+        throw new NotFound(message);
+      }
       specs.set(network.id, network);
       interfaces.push({
         name: plan.iface.name,
@@ -293,13 +351,23 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
         binding: bindingOf(plan.iface),
       });
     }
-    for (const network of specs.values()) await runtime.ensureNetwork(network);
-    const created = await runtime.setupPod({
-      podUid: pod.metadata.uid ?? '',
-      namespace,
-      podName: pod.metadata.name,
-      interfaces,
-    });
+    let created: Awaited<ReturnType<typeof runtime.setupPod>>;
+    try {
+      for (const network of specs.values()) await runtime.ensureNetwork(network);
+      created = await runtime.setupPod({
+        podUid: pod.metadata.uid ?? '',
+        namespace,
+        podName: pod.metadata.name,
+        interfaces,
+      });
+    } catch (e) {
+      await reportFailure(
+        vmi,
+        REASON_POD_NETWORK,
+        `the network of launcher pod ${pod.metadata.name} could not be set up: ${messageOf(e)}`,
+      );
+      throw e;
+    }
     const byName = new Map(interfaces.map((i) => [i.name, i]));
     const status: NetworkStatusEntry[] = created.map((s) => {
       const req = byName.get(s.name);
@@ -315,6 +383,7 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     });
     const written = await setRunning(pod, status);
     if (!written) return {};
+    await clearFailure(vmi);
     await recordAudit(store, log, {
       verb: 'pod-network-created',
       resource: { kind: 'Pod', namespace, name: pod.metadata.name },

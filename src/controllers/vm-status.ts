@@ -166,6 +166,22 @@ export function computeVmStatus(
       nowIso,
     );
   }
+  // KubeVirt's VM condition Failure: here, why the VMI's pod cannot start (the network plugin's Synchronized=False).
+  const unsynced = vmi?.status?.conditions?.find(
+    (c) => c.type === 'Synchronized' && c.status === 'False',
+  );
+  if (unsynced && vmi && !isFinished(vmi))
+    setCondition(
+      conditions,
+      {
+        type: 'Failure',
+        status: 'True',
+        reason: unsynced.reason ?? 'FailedCreate',
+        message: unsynced.message ?? '',
+      },
+      nowIso,
+    );
+  else removeCondition(conditions, 'Failure');
   const changes =
     vmi && !isFinished(vmi)
       ? nonLiveUpdatableChanges(vm.spec.template.spec, vmi, vm.metadata.namespace ?? 'default')

@@ -25,7 +25,9 @@ const vmFingerprint = (vm: VirtualMachine): string =>
 
 const vmiFingerprintForVm = (vmi: VirtualMachineInstance): string =>
   `${vmi.metadata.uid}|${vmi.status?.phase}|${vmi.metadata.deletionTimestamp ?? ''}|` +
-  `${vmi.status?.conditions?.find((x) => x.type === 'Ready')?.status}|${JSON.stringify(vmi.spec)}|${JSON.stringify(instanceMacsByInterface(vmi))}`;
+  `${vmi.status?.conditions?.find((x) => x.type === 'Ready')?.status}|` +
+  `${JSON.stringify(vmi.status?.conditions?.find((x) => x.type === 'Synchronized') ?? null)}|` +
+  `${JSON.stringify(vmi.spec)}|${JSON.stringify(instanceMacsByInterface(vmi))}`;
 
 export function vmController(ctx: ControllerContext): Controller {
   const { store, informers } = ctx;
