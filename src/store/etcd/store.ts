@@ -12,40 +12,31 @@ import {
   type IWatchResponse,
   type Watcher,
 } from 'etcd3';
-import {
-  AUDIT_CHAIN_HEAD,
-  chainHeadObject,
-  sealAuditRecord,
-  type AuditChainHeadObject,
-} from '../../audit/chain.ts';
-import {
-  BadRequest,
-  Expired,
-  HarrowError,
-  Invalid,
-  fieldRequired,
-} from '../../resources/errors.ts';
+import { AUDIT_CHAIN_HEAD } from '../../audit/chain.ts';
+import { BadRequest, Expired, HarrowError } from '../../resources/errors.ts';
 import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import {
   GENERATE_NAME_ATTEMPTS,
-  generateNamePrefix,
   kindOf,
   kubeTimestamp,
   metadataOf,
   namespaceKey,
   parseRevision,
-  randomName,
   refFor,
-  updatedObject,
-  withMetadata,
 } from '../object-meta.ts';
 import { encodeContinue, pageOf, withContinue } from '../continue-token.ts';
 import {
-  alreadyExists,
-  modifiedConflict,
-  notFound,
-  preconditionConflict,
-} from '../status-errors.ts';
+  createdText,
+  RetryName,
+  simulateBatch,
+  targetOf,
+  withRv,
+  type LogicalChange,
+  type Slot,
+  type Stored,
+} from './batch.ts';
+import { EtcdKeys } from './keys.ts';
+import { alreadyExists } from '../status-errors.ts';
 import type {
   ListOptions,
   ListResult,
@@ -74,40 +65,12 @@ export interface EtcdStoreOptions {
   onWatchEnded?: (kind: string, error: unknown) => void;
 }
 
-/** A stored value holds this placeholder; reads put the key's mod_revision in it without parsing the object. */
-const RV_PLACEHOLDER = '"resourceVersion":""';
 const LIST_CHUNK = 1000;
 const MAX_CAS_ATTEMPTS = 64;
 /** How many keys' last-seen states the write path keeps (about 2 KB each). */
 const BASIS_ENTRIES = 10_000;
 /** Like the SQLite store's change log: watches may resume from this many revisions back. */
 const DEFAULT_RETAINED_REVISIONS = 100_000;
-
-interface Stored {
-  /** Stored text (with the resourceVersion placeholder). */
-  text: string;
-  mod: number;
-}
-
-/** One key a batch touches: what the read saw and what the batch leaves there. */
-interface Slot {
-  key: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  original: Stored | undefined;
-  current: string | undefined;
-  /** Written earlier in this batch: its resourceVersion is the batch's own, unknown to any caller. */
-  touched: boolean;
-  writes: number;
-}
-
-interface LogicalChange {
-  type: WatchEventType;
-  kind: string;
-  namespace: string;
-  text: string;
-}
 
 interface BatchRecordEntry {
   t: WatchEventType;
@@ -124,12 +87,6 @@ interface Scan {
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
-function withRv(text: string, revision: number | string): string {
-  const at = text.indexOf(RV_PLACEHOLDER);
-  if (at < 0) return text;
-  return `${text.slice(0, at)}"resourceVersion":"${revision}"${text.slice(at + RV_PLACEHOLDER.length)}`;
-}
-
 /** etcd failures (no quorum, unreachable members) reach callers as 503s, like the apiserver's storage errors. */
 function unavailable(error: unknown): HarrowError {
   if (error instanceof HarrowError) return error;
@@ -140,15 +97,10 @@ function unavailable(error: unknown): HarrowError {
   );
 }
 
-/**
- * Keys: `<prefix>/<kind>/o/<namespace>\0<name>` (the NUL sorts a namespace's objects before any longer namespace's, so
- * key order is (namespace, name) order), `<prefix>/<kind>/b` the batch record, `<prefix>/_compacted` the compaction mark.
- * A batch that writes one key twice can put it only once in a Txn, so it also writes the kind's batch record listing its
- * changes in order; watchers read that record instead of the key events of its revision.
- */
 export class EtcdStore implements ResourceStore {
   readonly client: Etcd3;
   readonly prefix: string;
+  private readonly keys: EtcdKeys;
   /** Highest revision any etcd answer reported: where a watch without sinceResourceVersion starts. */
   private seen = 0;
   /** etcd's compaction revision as far as this process knows (revisions below it are gone). */
@@ -173,6 +125,7 @@ export class EtcdStore implements ResourceStore {
     if (options.endpoints.length === 0)
       throw new Error('etcd store: at least one endpoint is required');
     this.prefix = (options.prefix ?? '/harrow').replace(/\/+$/, '');
+    this.keys = new EtcdKeys(this.prefix);
     const timeout = options.callTimeoutMs ?? 10_000;
     this.client = new Etcd3({
       hosts: options.endpoints,
@@ -200,13 +153,13 @@ export class EtcdStore implements ResourceStore {
 
   /** Reads the compaction mark and follows it, so watch() can refuse a compacted revision synchronously. */
   async init(): Promise<void> {
-    const res = await this.rpcRange({ key: utf8(this.compactedKey()) });
+    const res = await this.rpcRange({ key: utf8(this.keys.compacted()) });
     this.noteCompacted(res.kvs[0]);
     // A watcher attached to a closed client would retry its connection forever.
     if (this.closed) return;
     const watcher = this.client
       .watch()
-      .key(this.compactedKey())
+      .key(this.keys.compacted())
       .startRevision(String(Number(res.header.revision) + 1))
       .watcher();
     watcher.on('put', (kv: IKeyValue) => this.noteCompacted(kv));
@@ -233,7 +186,7 @@ export class EtcdStore implements ResourceStore {
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     this.assertOpen();
     const res = await this.rpcRange({
-      key: utf8(this.objectKey(ref.kind, namespaceKey(ref.namespace), ref.name)),
+      key: utf8(this.keys.object(ref.kind, namespaceKey(ref.namespace), ref.name)),
     });
     const kv = res.kvs[0];
     if (kv)
@@ -331,7 +284,7 @@ export class EtcdStore implements ResourceStore {
         throw new Expired(`too old resource version: ${after} (${this.compacted})`);
       next = after + 1;
     }
-    const [start, end] = this.kindRange(kind);
+    const [start, end] = this.keys.kindRange(kind);
     let watcher: Watcher | undefined;
     let stopped = false;
     const ended = (error: unknown): void => {
@@ -430,7 +383,7 @@ export class EtcdStore implements ResourceStore {
 
   async currentResourceVersion(): Promise<string> {
     this.assertOpen();
-    const res = await this.rpcRange({ key: utf8(this.compactedKey()) });
+    const res = await this.rpcRange({ key: utf8(this.keys.compacted()) });
     this.noteCompacted(res.kvs[0]);
     return res.header.revision;
   }
@@ -448,7 +401,7 @@ export class EtcdStore implements ResourceStore {
       throw new BadRequest(`cannot compact to ${upTo}: the current revision is ${current}`);
     if (upTo <= this.compacted) return;
     try {
-      await this.client.put(this.compactedKey()).value(String(upTo));
+      await this.client.put(this.keys.compacted()).value(String(upTo));
       await this.client.kv.compact({ revision: upTo, physical: true });
     } catch (error) {
       if (!/compacted/.test(String(error))) throw unavailable(error);
@@ -520,10 +473,10 @@ export class EtcdStore implements ResourceStore {
       const kind = kindOf(op.object);
       const meta = metadataOf(op.object);
       const namespace = namespaceKey(meta.namespace);
-      const key = this.objectKey(kind, namespace, meta.name);
+      const key = this.keys.object(kind, namespace, meta.name);
       if (keys.has(key)) return undefined;
       keys.add(key);
-      const text = this.createdText(op.object, meta.name, namespace, uids[i] as string, now);
+      const text = createdText(op.object, meta.name, namespace, uids[i] as string, now);
       texts.push(text);
       compare.push({
         key: utf8(key),
@@ -546,7 +499,7 @@ export class EtcdStore implements ResourceStore {
     now: string,
     fromMemory: boolean,
   ): Promise<KubeObject[] | undefined> {
-    const planned = ops.map((op) => this.target(op));
+    const planned = ops.map((op) => targetOf(op, this.keys));
     const slots = new Map<string, Slot>();
     for (const t of planned) {
       if (!slots.has(t.key)) {
@@ -563,7 +516,7 @@ export class EtcdStore implements ResourceStore {
       }
     }
     // AuditRecords are chained: the head moves in the same Txn as the record.
-    const headKey = this.objectKey(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
+    const headKey = this.keys.object(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
     if (planned.some((t) => t.kind === 'AuditRecord') && !slots.has(headKey)) {
       slots.set(headKey, {
         key: headKey,
@@ -611,7 +564,7 @@ export class EtcdStore implements ResourceStore {
     const outputs: string[] = [];
     const changes: LogicalChange[] = [];
     try {
-      this.simulate(ops, planned, slots, uids, now, outputs, changes, slots.get(headKey));
+      simulateBatch(ops, planned, slots, uids, now, outputs, changes, slots.get(headKey));
     } catch (error) {
       // A verdict needs what etcd holds now, not what this process remembered.
       if (guessed && error instanceof HarrowError) return undefined;
@@ -636,7 +589,7 @@ export class EtcdStore implements ResourceStore {
         .filter((c) => c.kind === kind)
         .map((c) => ({ t: c.type, n: c.namespace, j: c.text }));
       success.push({
-        request_put: { key: utf8(this.batchKey(kind)), value: utf8(JSON.stringify(record)) },
+        request_put: { key: utf8(this.keys.batch(kind)), value: utf8(JSON.stringify(record)) },
       });
     }
     const res = await this.txn({ compare, success, failure: [] });
@@ -647,124 +600,6 @@ export class EtcdStore implements ResourceStore {
     for (const slot of slots.values())
       this.remember(slot.key, slot.current, Number(res.header.revision));
     return outputs.map((text) => JSON.parse(withRv(text, res.header.revision)) as KubeObject);
-  }
-
-  /** Applies the batch, in order, to the slots' states: what each op writes, and the changes watchers will see. */
-  private simulate(
-    ops: WriteOp[],
-    planned: Target[],
-    slots: Map<string, Slot>,
-    uids: string[],
-    now: string,
-    outputs: string[],
-    changes: LogicalChange[],
-    head: Slot | undefined,
-  ): void {
-    ops.forEach((op, i) => {
-      const t = planned[i] as Target;
-      const slot = slots.get(t.key) as Slot;
-      const storedRv = slot.touched
-        ? undefined
-        : slot.original
-          ? String(slot.original.mod)
-          : undefined;
-      if (op.type === 'create') {
-        if (slot.current !== undefined) {
-          if (t.generated) throw new RetryName(t.kind, t.namespace, t.name.slice(0, -5));
-          throw alreadyExists(refFor(t.kind, t.namespace, t.name));
-        }
-        let object = op.object;
-        if (t.kind === 'AuditRecord' && head) {
-          // As the SQLite store does: seal the record onto the chain and move the head, in the same commit.
-          const previous =
-            head.current === undefined
-              ? undefined
-              : (JSON.parse(head.current) as AuditChainHeadObject).spec;
-          const sealed = sealAuditRecord(
-            { ...object, metadata: { ...object.metadata, name: t.name } },
-            previous,
-          );
-          object = sealed.record;
-          head.current = JSON.stringify(chainHeadObject(sealed.head, sealed.record));
-        }
-        slot.current = this.createdText(object, t.name, t.namespace, uids[i] as string, now);
-        changes.push({ type: 'ADDED', kind: t.kind, namespace: t.namespace, text: slot.current });
-      } else if (op.type === 'update') {
-        const ref = refFor(t.kind, t.namespace, t.name);
-        if (slot.current === undefined) throw notFound(ref);
-        const wanted = metadataOf(op.object).resourceVersion;
-        if (wanted !== undefined && wanted !== '' && wanted !== storedRv)
-          throw modifiedConflict(ref);
-        slot.current = JSON.stringify(
-          updatedObject(op.object, JSON.parse(slot.current) as KubeObject, t.name, t.namespace, ''),
-        );
-        changes.push({
-          type: 'MODIFIED',
-          kind: t.kind,
-          namespace: t.namespace,
-          text: slot.current,
-        });
-      } else {
-        const ref = refFor(t.kind, t.namespace, t.name);
-        if (slot.current === undefined) throw notFound(ref);
-        if (
-          op.resourceVersion !== undefined &&
-          op.resourceVersion !== '' &&
-          op.resourceVersion !== storedRv
-        ) {
-          throw preconditionConflict(ref, op.resourceVersion, storedRv ?? '(this batch)');
-        }
-        changes.push({ type: 'DELETED', kind: t.kind, namespace: t.namespace, text: slot.current });
-        slot.current = undefined;
-      }
-      slot.touched = true;
-      slot.writes += 1;
-      outputs.push(changes[changes.length - 1]?.text as string);
-    });
-  }
-
-  private target(op: WriteOp): Target {
-    if (op.type === 'delete') {
-      const namespace = namespaceKey(op.ref.namespace);
-      return {
-        key: this.objectKey(op.ref.kind, namespace, op.ref.name),
-        kind: op.ref.kind,
-        namespace,
-        name: op.ref.name,
-        generated: false,
-      };
-    }
-    const kind = kindOf(op.object);
-    const meta = metadataOf(op.object);
-    const namespace = namespaceKey(meta.namespace);
-    let name = meta.name;
-    let generated = false;
-    if (op.type === 'create' && (name === undefined || name === '')) {
-      name = randomName(generateNamePrefix(meta.generateName));
-      generated = true;
-    } else if (typeof name !== 'string' || name === '') {
-      throw new Invalid('name is required', [fieldRequired('metadata.name', 'name is required')]);
-    }
-    return { key: this.objectKey(kind, namespace, name), kind, namespace, name, generated };
-  }
-
-  private createdText(
-    object: KubeObject,
-    name: string,
-    namespace: string,
-    uid: string,
-    now: string,
-  ): string {
-    return JSON.stringify(
-      withMetadata(object, {
-        name,
-        namespace: namespace === '' ? undefined : namespace,
-        uid,
-        resourceVersion: '',
-        generation: 1,
-        creationTimestamp: now,
-      }),
-    );
   }
 
   private async commitOne(op: WriteOp): Promise<KubeObject> {
@@ -783,10 +618,10 @@ export class EtcdStore implements ResourceStore {
         `The provided continue parameter is too old to display a consistent list result (${token.revision} < ${this.compacted}). Start a new list without the continue parameter.`,
       );
     }
-    const [rangeStart, rangeEnd] = this.objectsRange(kind, namespace);
+    const [rangeStart, rangeEnd] = this.keys.objectsRange(kind, namespace);
     // Like the SQLite store, a continued page reads the current state after the last key and reports the first page's
     // revision; the chunks of one call read one snapshot.
-    let from = token ? `${this.objectKey(kind, token.namespace, token.name)}\u0000` : rangeStart;
+    let from = token ? `${this.keys.object(kind, token.namespace, token.name)}\u0000` : rangeStart;
     const chunk =
       pageSize === undefined ? LIST_CHUNK : filter ? Math.max(pageSize + 1, 512) : pageSize + 1;
     const json: string[] = [];
@@ -815,7 +650,7 @@ export class EtcdStore implements ResourceStore {
         }
         json.push(text);
         if (object) parsed?.push(object);
-        lastKept = this.nameOf(kind, kv.key.toString('utf8'));
+        lastKept = this.keys.nameOf(kind, kv.key.toString('utf8'));
       }
       const last = res.kvs[res.kvs.length - 1];
       if (more || !res.more || !last) break;
@@ -832,7 +667,7 @@ export class EtcdStore implements ResourceStore {
 
   /** The logical changes of one watch response for `kind`, in revision order. */
   private changesOf(kind: string, res: IWatchResponse): LogicalChange[] {
-    const batchKey = this.batchKey(kind);
+    const batchKey = this.keys.batch(kind);
     const out: LogicalChange[] = [];
     const events = res.events;
     for (let i = 0; i < events.length;) {
@@ -851,7 +686,7 @@ export class EtcdStore implements ResourceStore {
       for (const e of group) {
         const key = e.kv.key.toString('utf8');
         if (key === batchKey) continue;
-        const { namespace } = this.nameOf(kind, key);
+        const { namespace } = this.keys.nameOf(kind, key);
         if (e.type === 'Put') {
           out.push({
             type: e.kv.version === '1' ? 'ADDED' : 'MODIFIED',
@@ -933,38 +768,6 @@ export class EtcdStore implements ResourceStore {
     )(error, event);
   }
 
-  // --- keys ---
-
-  private objectKey(kind: string, namespace: string, name: string): string {
-    return `${this.prefix}/${kind}/o/${namespace}\u0000${name}`;
-  }
-
-  private objectsRange(kind: string, namespace: string | undefined): [string, string] {
-    const base = `${this.prefix}/${kind}/o/`;
-    return namespace === undefined
-      ? [base, `${this.prefix}/${kind}/o0`]
-      : [`${base}${namespace}\u0000`, `${base}${namespace}\u0001`];
-  }
-
-  /** Objects and the batch record of a kind: what a watch of the kind follows. */
-  private kindRange(kind: string): [string, string] {
-    return [`${this.prefix}/${kind}/`, `${this.prefix}/${kind}0`];
-  }
-
-  private batchKey(kind: string): string {
-    return `${this.prefix}/${kind}/b`;
-  }
-
-  private compactedKey(): string {
-    return `${this.prefix}/_compacted`;
-  }
-
-  private nameOf(kind: string, key: string): { namespace: string; name: string } {
-    const rest = key.slice(`${this.prefix}/${kind}/o/`.length);
-    const nul = rest.indexOf('\u0000');
-    return { namespace: rest.slice(0, nul), name: rest.slice(nul + 1) };
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new HarrowError('ServiceUnavailable', 503, 'the store is closed');
   }
@@ -976,25 +779,6 @@ interface WatchManagerInternals {
   stream?: { cancel(): void };
   handleResponse: (res: unknown) => void;
   handleCreatedResponse: (res: unknown) => void;
-}
-
-interface Target {
-  key: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  generated: boolean;
-}
-
-/** A generated name was taken: the call tries another. */
-class RetryName extends Error {
-  constructor(
-    readonly kind: string,
-    readonly namespace: string,
-    readonly prefix: string,
-  ) {
-    super('generated name taken');
-  }
 }
 
 /** Connects to etcd (checking it answers) and returns the store; close() it to end the connection and watches. */
