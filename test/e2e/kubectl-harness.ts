@@ -72,7 +72,7 @@ export interface KubectlServer {
 
 /** Starts `harrow serve --runtime sim --tls auto` (kubectl sends its token only over TLS) and waits until kubectl reads /readyz. */
 export async function startKubectlServer(
-  options: { args?: string[] } = {},
+  options: { args?: string[]; env?: Record<string, string> } = {},
 ): Promise<KubectlServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'harrow-kubectl-'));
   const kubeconfig = join(dataDir, 'kubeconfig');
@@ -96,6 +96,7 @@ export async function startKubectlServer(
       cwd: REPO_ROOT,
       stdio: 'ignore',
       detached: true,
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     },
   );
   const children = new Set<ChildProcess>([server]);
