@@ -85,6 +85,67 @@ describe(
       ]);
     });
 
+    test('kubectl get macpool shows the figures the controller keeps, and kubectl explain macpool.status lists them', async () => {
+      const table = await waitFor(
+        async () => {
+          const out = await ok(['get', 'macpool', 'default']);
+          return (
+            /\bdefault\s+02:48:52:00:00:00-02:48:52:ff:ff:ff\s+16777216\s+\d+\s+\d+/.test(out) &&
+            out
+          );
+        },
+        { message: 'kubectl get macpool default with RANGES CAPACITY ALLOCATED QUARANTINED' },
+      );
+      assert.match(table, /NAME\s+RANGES\s+CAPACITY\s+ALLOCATED\s+QUARANTINED\s+AGE/);
+      const explain = await ok(['explain', 'macpool.status']);
+      for (const field of [
+        'allocated',
+        'capacity',
+        'observedGeneration',
+        'outsideRanges',
+        'quarantined',
+        'ranges',
+      ])
+        assert.match(explain, new RegExp(`\\b${field}\\s+<`), `explain lists ${field}`);
+      const ranges = await ok(['explain', 'macpool.status.ranges']);
+      for (const field of ['allocated', 'capacity', 'end', 'quarantined', 'start'])
+        assert.match(ranges, new RegExp(`\\b${field}\\s+<`), `explain lists ranges[].${field}`);
+    });
+
+    test('kubectl describe vmi shows why a VMI cannot start: Synchronized=False and a Warning Event with the reason', async () => {
+      const vmi = `apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: shape-no-network
+spec:
+  domain:
+    memory:
+      guest: 128Mi
+    devices:
+      interfaces:
+        - name: gone
+          bridge: {}
+  networks:
+    - name: gone
+      multus:
+        networkName: does-not-exist
+`;
+      const created = await server!.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: vmi });
+      assert.equal(created.code, 0, created.stderr);
+      const described = await waitFor(
+        async () => {
+          const out = await ok(['describe', 'vmi', '-n', NS, 'shape-no-network']);
+          return (
+            /Warning\s+NoNetworkFound/.test(out) && /Reason:\s+NoNetworkFound/.test(out) && out
+          );
+        },
+        { message: 'kubectl describe vmi shows the condition and the Warning' },
+      );
+      assert.match(described, /Type:\s+Synchronized/);
+      assert.match(described, /does-not-exist/);
+      await ok(['delete', 'vmi', '-n', NS, 'shape-no-network']);
+    });
+
     for (const file of files) {
       test(`${file}: apply → the same spec back (MACs filled in) → Running and Ready on sim → delete → gone`, async () => {
         const manifests = parseAllDocuments(readFileSync(join(SHAPES, file), 'utf8')).map(
