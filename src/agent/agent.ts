@@ -17,13 +17,21 @@ import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.
 import type { QemuRuntime } from '../runtime/qemu/qemu-runtime.ts';
 import { underlayIp, type Underlay } from '../runtime/qemu/vxlan.ts';
 import type { ResourceStore } from '../store/types.ts';
+import { agentApiCredential, tokenHash, tokenIdOf } from '../apiserver/tokens.ts';
+import { nodeUserName } from '../apiserver/roles.ts';
 import { ApiStore } from './api-store.ts';
-import { ANNOTATION_AGENT_URL, startNodeApi, type NodeApi } from './node-api.ts';
+import {
+  ANNOTATION_AGENT_TOKEN_ID,
+  ANNOTATION_AGENT_URL,
+  startNodeApi,
+  type NodeApi,
+} from './node-api.ts';
 import { startHeartbeat, type Heartbeat, type NodeCapacity } from './heartbeat.ts';
 
 export interface AgentOptions {
   /** The control plane's API; several replicas comma-separated (the agent moves on when one does not answer). */
   server: string;
+  /** This node's token (`harrow token create --node NAME`): user system:node:NAME, the node role. */
   token: string;
   /** PEM CA to trust for https control-plane URLs (the control plane's `<dataDir>/pki/ca.crt`). */
   ca?: string;
@@ -75,6 +83,13 @@ const noAssigner: MacAssigner = {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const logger: Logger = await createLogger(options.logLevel);
   const nodeName = options.nodeName ?? hostname();
+  // An agent holds only its own node's credential: the admin token (or any token not minted by Harrow) is refused here,
+  // and the control plane calls back only agents whose token is a node token of their own node.
+  const tokenId = tokenIdOf(options.token);
+  if (tokenId === undefined)
+    throw new Error(
+      `the token is not a Harrow node token: an agent runs with its node's own token (harrow token create --node ${nodeName}), never the admin token`,
+    );
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const clients = options.server
@@ -119,7 +134,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   try {
     api = await startNodeApi({
       runtime,
-      token: options.token,
+      credential: agentApiCredential(tokenHash(options.token), nodeName),
       ...(options.apiHost ? { host: options.apiHost } : {}),
       ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
     });
@@ -128,7 +143,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       nodeName,
       runtime: runtime.name,
       logger,
-      annotations: { [ANNOTATION_AGENT_URL]: api.url },
+      annotations: { [ANNOTATION_AGENT_URL]: api.url, [ANNOTATION_AGENT_TOKEN_ID]: tokenId },
       ...(addresses.length > 0 ? { addresses } : {}),
       ...(options.capacity ? { capacity: options.capacity } : {}),
       ...(options.heartbeatMs !== undefined ? { intervalMs: options.heartbeatMs } : {}),
@@ -138,6 +153,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       runtime,
       macAssigner: noAssigner,
       nodeName,
+      auditUser: nodeUserName(nodeName),
       logger,
       roles: { controlPlane: false, node: true },
     });

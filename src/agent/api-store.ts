@@ -281,7 +281,8 @@ export class ApiStore implements ResourceStore {
   }
 
   async currentResourceVersion(): Promise<string> {
-    const list = await this.call((c) => c.list('Namespace', { limit: 1 }));
+    // Nodes: a kind every role reads (a node's token reads no Namespaces).
+    const list = await this.call((c) => c.list('Node', { limit: 1 }));
     return String(list.metadata.resourceVersion ?? '0');
   }
 

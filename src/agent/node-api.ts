@@ -1,5 +1,6 @@
 // The agent's own small API (the kubelet's role for exec): the control plane reaches the guests of this node through it
-// for guest-exec and interfacelist; bearer-token protected, JSON in and out.
+// for guest-exec and interfacelist; it accepts only the credential derived from this agent's own node token
+// (tokens.ts agentApiCredential), which the control plane computes from the token's stored hash. JSON in and out.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +8,8 @@ import type { Runtime } from '../runtime/types.ts';
 
 /** The Node annotation naming where a node's agent API listens. */
 export const ANNOTATION_AGENT_URL = 'harrow.io/agent-url';
+/** The Node annotation naming the id of the node token its agent runs with (an id, not a secret). */
+export const ANNOTATION_AGENT_TOKEN_ID = 'harrow.io/agent-token-id';
 
 export interface NodeApi {
   url: string;
@@ -38,11 +41,12 @@ function send(res: ServerResponse, code: number, body: unknown): void {
 
 export async function startNodeApi(options: {
   runtime: Runtime;
-  token: string;
+  /** The credential the control plane presents (agentApiCredential of this agent's node token). */
+  credential: string;
   host?: string;
   port?: number;
 }): Promise<NodeApi> {
-  const expected = Buffer.from(`Bearer ${options.token}`, 'utf8');
+  const expected = Buffer.from(`Bearer ${options.credential}`, 'utf8');
   const authorized = (req: IncomingMessage): boolean => {
     const given = Buffer.from(req.headers.authorization ?? '', 'utf8');
     return given.length === expected.length && timingSafeEqual(given, expected);

@@ -1,22 +1,48 @@
 // The runtime the apiserver uses for guest-exec and interfacelist: a guest on another node is reached through that
 // node's agent API (Node annotation harrow.io/agent-url), a guest here through the local runtime.
+import { agentApiCredential, nodeOfTokenUser, type ApiToken } from '../apiserver/tokens.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import type { VirtualMachineInstance } from '../resources/types.ts';
 import type { ExecResult, GuestObservation, Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
-import { ANNOTATION_AGENT_URL } from './node-api.ts';
+import { ANNOTATION_AGENT_TOKEN_ID, ANNOTATION_AGENT_URL } from './node-api.ts';
 
 export interface NodeRoutingOptions {
   local: Runtime;
   store: ResourceStore;
-  /** The token the agents' APIs accept. */
-  token: string;
   /** This process's own node, if it runs one (its guests are local). */
   localNode?: string;
 }
 
+interface AgentEndpoint {
+  url: string;
+  /** What this node's agent accepts (agentApiCredential of its own node token): nothing any other agent would. */
+  credential: string;
+}
+
+/**
+ * The credential for node `node`'s agent: from the node token the agent names (its id, on the Node), which must be a
+ * node token of this very node; a token of any other kind or node is never used, and a revoked one ends the access.
+ */
+async function agentCredentialOf(
+  o: NodeRoutingOptions,
+  node: string,
+  tokenId: string | undefined,
+): Promise<string> {
+  if (!tokenId)
+    throw new Error(
+      `node ${node} names no node token (annotation ${ANNOTATION_AGENT_TOKEN_ID}): run its agent with \`harrow token create --node ${node}\`'s token`,
+    );
+  const token = (await o.store.get({ kind: 'ApiToken', name: tokenId })) as ApiToken | undefined;
+  if (!token || token.spec.role !== 'node' || nodeOfTokenUser(token.spec.user) !== node)
+    throw new Error(
+      `node ${node}: token ${tokenId} (annotation ${ANNOTATION_AGENT_TOKEN_ID}) is not a live node token of ${node}; its agent API is not called`,
+    );
+  return agentApiCredential(token.spec.tokenHash, node);
+}
+
 /** Where a VMI's guest is: undefined → the local runtime. */
-async function agentUrlOf(o: NodeRoutingOptions, vmiUid: string): Promise<string | undefined> {
+async function agentOf(o: NodeRoutingOptions, vmiUid: string): Promise<AgentEndpoint | undefined> {
   const { items } = await o.store.list('VirtualMachineInstance', {
     filter: (v: KubeObject) => v.metadata.uid === vmiUid,
   });
@@ -28,19 +54,20 @@ async function agentUrlOf(o: NodeRoutingOptions, vmiUid: string): Promise<string
     throw new Error(
       `node ${node} runs this guest but publishes no agent API (annotation ${ANNOTATION_AGENT_URL})`,
     );
-  return url;
+  const tokenId = nodeObject?.metadata.annotations?.[ANNOTATION_AGENT_TOKEN_ID];
+  return { url, credential: await agentCredentialOf(o, node, tokenId) };
 }
 
 async function call<T>(
-  o: NodeRoutingOptions,
-  url: string,
+  agent: AgentEndpoint,
   path: string,
   init: RequestInit,
   timeoutMs: number,
 ): Promise<T | undefined> {
+  const { url } = agent;
   const response = await fetch(url + path, {
     ...init,
-    headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${agent.credential}`, 'content-type': 'application/json' },
     signal: AbortSignal.timeout(timeoutMs),
   });
   const body = (await response.json()) as T & { message?: string };
@@ -56,11 +83,10 @@ export function nodeRoutingRuntime(o: NodeRoutingOptions): Runtime {
     // each guest-exec or interfacelist would cost a full scan).
     async observe(vmiUid): Promise<GuestObservation | undefined> {
       if (o.local.hasGuest(vmiUid)) return o.local.observe(vmiUid);
-      const url = await agentUrlOf(o, vmiUid);
-      if (!url) return o.local.observe(vmiUid);
+      const agent = await agentOf(o, vmiUid);
+      if (!agent) return o.local.observe(vmiUid);
       return call<GuestObservation>(
-        o,
-        url,
+        agent,
         `/observe?vmiUid=${encodeURIComponent(vmiUid)}`,
         { method: 'GET' },
         15_000,
@@ -68,17 +94,16 @@ export function nodeRoutingRuntime(o: NodeRoutingOptions): Runtime {
     },
     async exec(vmiUid, argv, options): Promise<ExecResult> {
       if (o.local.hasGuest(vmiUid)) return o.local.exec(vmiUid, argv, options);
-      const url = await agentUrlOf(o, vmiUid);
-      if (!url) return o.local.exec(vmiUid, argv, options);
+      const agent = await agentOf(o, vmiUid);
+      if (!agent) return o.local.exec(vmiUid, argv, options);
       const timeoutMs = options?.timeoutMs ?? 30_000;
       const result = await call<ExecResult>(
-        o,
-        url,
+        agent,
         '/exec',
         { method: 'POST', body: JSON.stringify({ vmiUid, argv, timeoutMs }) },
         timeoutMs + 10_000,
       );
-      if (!result) throw new Error(`node agent ${url}: no answer to guest-exec`);
+      if (!result) throw new Error(`node agent ${agent.url}: no answer to guest-exec`);
       return result;
     },
   };

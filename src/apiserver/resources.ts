@@ -12,6 +12,7 @@ import { KINDS, apiVersionOf, type KindInfo, type Verb } from '../resources/kind
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import type { ListOptions, ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin, UserInfo } from './admission/types.ts';
+import type { ReadCheck } from './node-restriction.ts';
 import type { Authorize, ReadFilter } from './auth.ts';
 import { checkFields, fieldValidationOf } from './field-validation.ts';
 import {
@@ -41,6 +42,8 @@ export interface ResourceRoutesDeps {
   authorize: Authorize;
   /** Narrows reads to the objects the user may see (default: all). */
   readFilter?: ReadFilter;
+  /** A per-object check of a read of one object that needs the store (the node role's VMs); default: none. */
+  readCheck?: ReadCheck;
   watches: WatchRegistry;
   maxListLimit?: number;
 }
@@ -242,6 +245,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     const o = await getOr404(namespace, name);
     const visible = deps.readFilter?.(user(request), info.kind);
     if (visible && !visible(o)) throw notFound(info, name);
+    if (deps.readCheck && !(await deps.readCheck(user(request), o))) throw notFound(info, name);
     return o;
   };
   const ensureNamespace = async (namespace: string | undefined): Promise<void> => {

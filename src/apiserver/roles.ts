@@ -1,4 +1,4 @@
-// Harrow's roles (admin, operator, viewer) and the authorizer and read filters that enforce them on every API request.
+// Harrow's roles (admin, operator, viewer, node) and the authorizer and read filters that enforce them on every API request.
 import type { KubeObject } from '../resources/meta.ts';
 import type { UserInfo } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
@@ -21,24 +21,55 @@ import type { Authorize } from './auth.ts';
  * | ApiToken (cluster-scoped)              | all   | —                                                   | —                                    |
  * | other paths (/metrics)                 | all   | —                                                   | —                                    |
  *
+ * The node role (an agent's token, user `system:node:NAME` in group `system:nodes`, as a kubelet's) reaches only what its
+ * node runs, as Kubernetes' Node authorizer and NodeRestriction admission allow a kubelet (node-restriction.ts decides
+ * what needs a store read):
+ *
+ * | kind                        | node NAME                                                                              |
+ * |-----------------------------|----------------------------------------------------------------------------------------|
+ * | Node                        | get, list, watch every Node (VXLAN peers); create, update, patch only Node NAME        |
+ * | Pod                         | get, list, watch, update, patch — only pods with spec.nodeName NAME, spec unchanged    |
+ * | VirtualMachineInstance      | get, list, watch, update, patch — only VMIs with status.nodeName NAME, spec unchanged  |
+ * | VirtualMachine              | get, update, patch — only a VM whose VMI runs on NAME, its status only                 |
+ * | NetworkAttachmentDefinition | get, list, watch (the networks its pods join, as Multus on every node reads them)      |
+ * | MacAllocation               | get (who holds a MAC a guest drifted to)                                               |
+ * | Event                       | create, get, update, patch — events it sources (source.host NAME)                      |
+ * | AuditRecord                 | create — records in its own name only                                                  |
+ * | anything else               | —                                                                                      |
+ *
  * Discovery (/api, /apis, /openapi, /version) is open to every authenticated user.
  */
-export type Role = 'admin' | 'operator' | 'viewer';
-export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+export type Role = 'admin' | 'operator' | 'viewer' | 'node';
+export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer', 'node'];
 
 /** A user's role and namespaces, carried in its groups (`harrow:role:operator`, `harrow:namespace:a`) as Kubernetes carries them. */
 export interface Grant {
   role: Role;
   namespaces: ReadonlySet<string>;
+  /** The node role's node. */
+  node?: string;
 }
 
 export const ROLE_GROUP_PREFIX = 'harrow:role:';
 export const NAMESPACE_GROUP_PREFIX = 'harrow:namespace:';
 /** Kubernetes' superuser group; the bootstrap admin token's user is in it. */
 export const ADMIN_GROUP = 'system:masters';
+/** Kubernetes' kubelet identity: user `system:node:NAME` in group `system:nodes`. */
+export const NODE_GROUP = 'system:nodes';
+export const NODE_USER_PREFIX = 'system:node:';
+export const nodeUserName = (node: string): string => `${NODE_USER_PREFIX}${node}`;
+
+/** The node a node-role user acts for; undefined for every other user. */
+export function nodeNameOf(user: UserInfo): string | undefined {
+  if (!user.groups.includes(NODE_GROUP) || !user.name.startsWith(NODE_USER_PREFIX))
+    return undefined;
+  const node = user.name.slice(NODE_USER_PREFIX.length);
+  return node === '' ? undefined : node;
+}
 
 export function groupsOf(role: Role, namespaces: readonly string[]): string[] {
   if (role === 'admin') return [ADMIN_GROUP, 'system:authenticated'];
+  if (role === 'node') return [NODE_GROUP, 'system:authenticated'];
   return [
     'system:authenticated',
     `${ROLE_GROUP_PREFIX}${role}`,
@@ -50,6 +81,8 @@ export function groupsOf(role: Role, namespaces: readonly string[]): string[] {
 export function grantOf(user: UserInfo): Grant {
   if (user.groups.includes(ADMIN_GROUP) || user.groups.includes(`${ROLE_GROUP_PREFIX}admin`))
     return { role: 'admin', namespaces: new Set() };
+  const node = nodeNameOf(user);
+  if (node !== undefined) return { role: 'node', namespaces: new Set(), node };
   const role = user.groups.includes(`${ROLE_GROUP_PREFIX}operator`) ? 'operator' : 'viewer';
   const namespaces = new Set(
     user.groups
@@ -97,6 +130,18 @@ const POLICY: Record<Exclude<Role, 'admin'>, Record<string, readonly string[]>> 
     DataVolume: READ,
     PersistentVolumeClaim: READ,
   },
+  // What the agent's node-side controllers read and write (src/agent, src/controllers launcher/network/observer/
+  // connectivity), narrowed to its node by nodeReadFilter and node-restriction.ts.
+  node: {
+    Node: [...READ, 'create', 'update', 'patch'],
+    Pod: [...READ, 'update', 'patch'],
+    VirtualMachineInstance: [...READ, 'update', 'patch'],
+    VirtualMachine: ['get', 'update', 'patch'],
+    NetworkAttachmentDefinition: READ,
+    MacAllocation: ['get'],
+    Event: ['create', 'get', 'update', 'patch'],
+    AuditRecord: ['create'],
+  },
 };
 
 /** Cluster-scoped kinds a namespaced role may read (filtered by readFilter where the objects belong to namespaces). */
@@ -118,6 +163,12 @@ export const roleAuthorize: Authorize = (user, verb, kind, namespace, name) => {
   if (grant.role === 'admin') return true;
   const verbs = POLICY[grant.role][kind];
   if (!verbs || !(verbs.includes(ANY) || verbs.includes(verb))) return false;
+  if (grant.role === 'node') {
+    // Every Node may be read; only its own written. Namespaced kinds: any namespace, narrowed to what runs on the node.
+    if (kind === 'Node' && !READ.includes(verb as (typeof READ)[number]))
+      return name === grant.node;
+    return true;
+  }
   if (kind === 'Namespace')
     return name === undefined ? verb === 'list' || verb === 'watch' : grant.namespaces.has(name);
   if (CLUSTER_SCOPED.has(kind)) return true;
@@ -144,10 +195,21 @@ function auditedNamespace(o: KubeObject): string | undefined {
 export function readFilter(user: UserInfo, kind: string): ((o: KubeObject) => boolean) | undefined {
   const grant = grantOf(user);
   if (grant.role === 'admin') return undefined;
+  if (grant.role === 'node') return nodeReadFilter(grant.node ?? '', kind);
   if (kind === 'MacAllocation') return (o) => grant.namespaces.has(holderNamespace(o) ?? '');
   if (kind === 'Namespace') return (o) => grant.namespaces.has(o.metadata.name);
   // Records about cluster-scoped objects (tokens, pools, namespaces) are kept in `default`: they are not a namespace's.
   if (kind === 'AuditRecord') return (o) => grant.namespaces.has(auditedNamespace(o) ?? '');
+  return undefined;
+}
+
+/** What a node sees of the kinds it reads: pods and VMIs scheduled to it, the events it sourced; all of the others. */
+function nodeReadFilter(node: string, kind: string): ((o: KubeObject) => boolean) | undefined {
+  if (kind === 'Pod')
+    return (o) => (o as { spec?: { nodeName?: unknown } }).spec?.nodeName === node;
+  if (kind === 'VirtualMachineInstance')
+    return (o) => (o as { status?: { nodeName?: unknown } }).status?.nodeName === node;
+  if (kind === 'Event') return (o) => (o as { source?: { host?: unknown } }).source?.host === node;
   return undefined;
 }
 

@@ -42,6 +42,7 @@ import { CONSOLE_SUBPROTOCOL } from '../resources/types.ts';
 import { bearerTokenOf, chooseSubprotocol } from './websocket-auth.ts';
 import websocket from '@fastify/websocket';
 import { WatchRegistry } from './watch.ts';
+import type { ReadCheck } from './node-restriction.ts';
 import {
   DEFAULT_MAX_LIST_LIMIT,
   DEFAULT_REFUSAL_RECORD_BURST,
@@ -76,6 +77,8 @@ export interface ApiServerDeps {
   authorize?: Authorize;
   /** Narrows what a permitted read returns to what the user may see (roles.ts readFilter); default: everything. */
   readFilter?: ReadFilter;
+  /** A per-object read check that needs the store (node-restriction.ts nodeReadCheck); default: none. */
+  readCheck?: ReadCheck;
   logger?: FastifyBaseLogger | false;
   /** Extra routes (web UI, metrics); they need a token unless their route config has `public: true` (see PUBLIC_ROUTE). */
   plugins?: FastifyPluginAsync[];
@@ -340,6 +343,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
     admission: deps.admission,
     authorize,
     ...(deps.readFilter ? { readFilter: deps.readFilter } : {}),
+    ...(deps.readCheck ? { readCheck: deps.readCheck } : {}),
     watches,
     maxListLimit: deps.limits?.maxListLimit ?? DEFAULT_MAX_LIST_LIMIT,
   });

@@ -1,5 +1,5 @@
 // API tokens: the ApiToken resource (only a SHA-256 of the token is stored), minting, the store-backed authenticator and its admission.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   fieldInvalid,
   fieldNotSupported,
@@ -7,11 +7,11 @@ import {
   type StatusCause,
 } from '../resources/errors.ts';
 import type { KubeObject } from '../resources/meta.ts';
-import { validateDns1123Label } from '../resources/names.ts';
+import { validateDns1123Label, validateDns1123Subdomain } from '../resources/names.ts';
 import type { ResourceStore } from '../store/types.ts';
 import { objectInvalid, type AdmissionPlugin, type UserInfo } from './admission/types.ts';
 import { ADMIN_USER, type Authenticator } from './auth.ts';
-import { ROLES, groupsOf, type Role } from './roles.ts';
+import { NODE_USER_PREFIX, ROLES, groupsOf, nodeUserName, type Role } from './roles.ts';
 
 /**
  * One user's token. Cluster-scoped, named by the token's id (the id is part of the token, so a request finds its
@@ -20,9 +20,10 @@ import { ROLES, groupsOf, type Role } from './roles.ts';
 export interface ApiToken extends KubeObject {
   kind: 'ApiToken';
   spec: {
+    /** For the node role: `system:node:NODE` (Kubernetes' kubelet user). */
     user: string;
     role: Role;
-    /** Granted namespaces (operator, viewer); empty for admin. */
+    /** Granted namespaces (operator, viewer); empty for admin and node. */
     namespaces: string[];
     /** Lowercase hex SHA-256 of the whole token text. */
     tokenHash: string;
@@ -71,7 +72,7 @@ export function apiTokenObject(
     spec: {
       user,
       role,
-      namespaces: role === 'admin' ? [] : [...namespaces],
+      namespaces: role === 'admin' || role === 'node' ? [] : [...namespaces],
       tokenHash: minted.hash,
     },
   };
@@ -102,7 +103,7 @@ export function storeTokenAuthenticator(store: ResourceStore): Authenticator {
         return undefined;
       const given = Buffer.from(tokenHash(token), 'hex');
       if (!timingSafeEqual(given, Buffer.from(record.spec.tokenHash, 'hex'))) return undefined;
-      if (!ROLES.includes(record.spec.role) || isReservedUserName(record.spec.user))
+      if (!ROLES.includes(record.spec.role) || !userFitsRole(record.spec.user, record.spec.role))
         return undefined;
       return {
         name: record.spec.user,
@@ -132,6 +133,33 @@ export function chainAuthenticators(...chain: Authenticator[]): Authenticator {
  */
 export const isReservedUserName = (user: string): boolean =>
   user === ADMIN_USER.name || user.startsWith('system:');
+
+/** The node a node token's user names (`system:node:NODE`), when it is a valid node name. */
+export function nodeOfTokenUser(user: string): string | undefined {
+  if (!user.startsWith(NODE_USER_PREFIX)) return undefined;
+  const node = user.slice(NODE_USER_PREFIX.length);
+  return validateDns1123Subdomain(node, 'node').length === 0 ? node : undefined;
+}
+
+/** A node token's user is `system:node:NODE`; every other token's user is not reserved. */
+const userFitsRole = (user: string, role: Role): boolean =>
+  role === 'node' ? nodeOfTokenUser(user) !== undefined : !isReservedUserName(user);
+
+/** The ApiToken of node `node`'s agent (`harrow token create --node NODE`). */
+export function nodeTokenObject(minted: Pick<MintedToken, 'id' | 'hash'>, node: string): ApiToken {
+  return apiTokenObject(minted, nodeUserName(node), 'node', []);
+}
+
+/**
+ * The credential the control plane presents to node `node`'s agent API: an HMAC of the node's name keyed with the
+ * SHA-256 of the agent's own token. The agent computes it from its token, the control plane from the token's stored
+ * hash, so the admin token never travels to an agent, and what one agent's URL receives opens no other agent.
+ */
+export function agentApiCredential(tokenHashHex: string, node: string): string {
+  return createHmac('sha256', Buffer.from(tokenHashHex, 'hex'))
+    .update(`harrow agent api\n${node}`, 'utf8')
+    .digest('base64url');
+}
 
 const SPEC_FIELDS = new Set(['user', 'role', 'namespaces', 'tokenHash']);
 
@@ -168,7 +196,15 @@ export function validateApiToken(o: KubeObject): StatusCause[] {
     causes.push(
       fieldInvalid('spec.user', 'must be at most 253 characters with no control characters'),
     );
-  else if (isReservedUserName(user))
+  else if (spec.role === 'node') {
+    if (nodeOfTokenUser(user) === undefined)
+      causes.push(
+        fieldInvalid(
+          'spec.user',
+          `a node token's user is "system:node:" followed by the node's name (harrow token create --node NAME)`,
+        ),
+      );
+  } else if (isReservedUserName(user))
     causes.push(
       fieldInvalid(
         'spec.user',
@@ -185,11 +221,11 @@ export function validateApiToken(o: KubeObject): StatusCause[] {
     causes.push(fieldInvalid('spec.namespaces', 'must be a list of namespace names'));
   else {
     namespaces.forEach((n, i) => causes.push(...validateDns1123Label(n, `spec.namespaces[${i}]`)));
-    if (role === 'admin' && namespaces.length > 0)
+    if ((role === 'admin' || role === 'node') && namespaces.length > 0)
       causes.push(
         fieldInvalid(
           'spec.namespaces',
-          'an admin token is not limited to namespaces: leave it empty',
+          `${role === 'admin' ? 'an admin' : 'a node'} token is not limited to namespaces: leave it empty`,
         ),
       );
     if ((role === 'operator' || role === 'viewer') && namespaces.length === 0) {

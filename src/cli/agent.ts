@@ -18,6 +18,9 @@ export const agentCommand: Command = {
   summary: 'Run a node agent: register this host as a Node and run the VMs scheduled to it',
   usage: `Usage: harrow agent --server URL[,URL…] (--token TOKEN | --token-file PATH) [--node-name NAME] [--runtime sim|qemu] [flags]
 
+The token is the node's own (\`harrow token create --node NAME\`, user system:node:NAME): the agent refuses the admin
+token, and --node-name must be the token's node.
+
 Registers a Node (capacity, addresses), heartbeats, and runs the network plugin, launcher, observer and a runtime for
 the VMIs the control plane schedules to this node. It talks to the control plane only through the API; given several
 control-plane replicas (comma-separated), it moves on to the next when one does not answer.

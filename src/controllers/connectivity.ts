@@ -155,6 +155,7 @@ export function connectivityController(
     for (const r of results) {
       const change = changes.find((x) => x.interface === r.interface) as MacChange;
       await recordAudit(store, log, {
+        user: ctx.auditUser,
         verb: 'connectivity-check',
         resource: { kind: 'VirtualMachine', namespace, name: vmName },
         changes: [

@@ -54,6 +54,8 @@ export interface ControllerContext {
   informers: SharedInformers;
   macAssigner: MacAssigner;
   nodeName: string;
+  /** The user node-side controllers' audit records name: CONTROLLER_USER here, the node's own user on an agent. */
+  auditUser: string;
   logger: Logger;
   metrics: MetricsRegistry;
   now: () => number;
@@ -76,7 +78,6 @@ export function nadKeysOfPod(pod: Pod): string[] {
 }
 
 export function sharedInformers(manager: ControllerManager): SharedInformers {
-  const vms = manager.informer<VirtualMachine>('VirtualMachine');
   const vmis = manager.informer<VirtualMachineInstance>('VirtualMachineInstance');
   const pods = manager.informer<Pod>('Pod');
   const nads = manager.informer<NetworkAttachmentDefinition>('NetworkAttachmentDefinition');
@@ -91,5 +92,14 @@ export function sharedInformers(manager: ControllerManager): SharedInformers {
     return k ? [k] : [];
   });
   pods.addIndex(INDEX_NAD, nadKeysOfPod);
-  return { vms, vmis, pods, nads };
+  let vms: Informer<VirtualMachine> | undefined;
+  return {
+    // Made on first use: the node side reads no VM through an informer (a node's token may not list VMs).
+    get vms() {
+      return (vms ??= manager.informer<VirtualMachine>('VirtualMachine'));
+    },
+    vmis,
+    pods,
+    nads,
+  };
 }

@@ -6,7 +6,13 @@ import type { ImageStore } from '../images/store.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import { connectivityController, type ConnectivityOptions } from './connectivity.ts';
-import { INDEX_UID, sharedInformers, type ControllerContext, type MacAssigner } from './context.ts';
+import {
+  CONTROLLER_USER,
+  INDEX_UID,
+  sharedInformers,
+  type ControllerContext,
+  type MacAssigner,
+} from './context.ts';
 import { ControllerManager, objectKey } from './framework.ts';
 import { dataVolumeControllers } from './datavolumes.ts';
 import { imagesController } from './images.ts';
@@ -57,6 +63,8 @@ export interface StartControllersDeps {
   roles?: { controlPlane?: boolean; node?: boolean };
   /** The local image store: listed as VirtualMachineImage objects, and what containerDisk volumes resolve against. */
   imageStore?: ImageStore;
+  /** Who the node side's audit records name (default system:harrow:controller; an agent: system:node:NAME). */
+  auditUser?: string;
   /** How long an agent may miss heartbeats before its VMIs are moved (default 3 heartbeats). */
   nodeGraceMs?: number;
 }
@@ -86,6 +94,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
       informers: sharedInformers(manager),
       macAssigner: deps.macAssigner,
       nodeName,
+      auditUser: deps.auditUser ?? CONTROLLER_USER,
       logger,
       metrics,
       now,

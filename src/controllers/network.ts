@@ -385,6 +385,7 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     if (!written) return {};
     await clearFailure(vmi);
     await recordAudit(store, log, {
+      user: ctx.auditUser,
       verb: 'pod-network-created',
       resource: { kind: 'Pod', namespace, name: pod.metadata.name },
       changes: created.map((s) => ({

@@ -77,6 +77,8 @@ export function observerController(
   const leaseTables = new Map<string, { readAt: number; byMac: Map<string, Lease> }>();
   // Series published per VMI key, so a gone VMI's series are removed without scanning them all.
   const published = new Map<string, Set<string>>();
+  // The mismatch message last mirrored on each VM (absent: unknown, or none there).
+  const mirrored = new Map<string, string | undefined>();
   const c = ctx.manager.controller({ name: 'observer', reconcile, concurrency: ctx.concurrency });
   // The guest side comes through runtime events and polls; from the store only phase, spec and network-status matter.
   informers.vmis.onEvent((e) => {
@@ -113,6 +115,8 @@ export function observerController(
       publish(key, new Map());
       if (cached) await clearVmiCondition(cached);
       await mirrorOnVm(key, undefined, cached ? 'the VM is no longer running' : 'the VM stopped');
+      // A next instance starts from what its VM shows then (its restart may have changed the conditions).
+      mirrored.delete(key);
       return {};
     }
     const uid = cached.metadata.uid;
@@ -259,12 +263,9 @@ export function observerController(
     message: string | undefined,
     restoredWhy: string,
   ): Promise<void> {
-    const cachedVm = informers.vms.get(vmKey);
-    if (!cachedVm) return;
-    const current = cachedVm.status?.conditions?.find(
-      (x) => x.type === CONDITION_GUEST_MAC_MISMATCH,
-    );
-    if (message === undefined ? !current : current?.message === message) return;
+    // What this observer last found or wrote on the VM: the node side keeps no VM informer (a node's token reads only
+    // the VMs running there, one at a time), so the VM is read only when the message may differ from it.
+    if (mirrored.has(vmKey) && mirrored.get(vmKey) === message) return;
     const nowIso = new Date(ctx.now()).toISOString();
     let had: Condition | undefined;
     const written = await updateWithRetry<VirtualMachine>(
@@ -288,6 +289,7 @@ export function observerController(
         return removeCondition(conditions, CONDITION_GUEST_MAC_MISMATCH);
       },
     );
+    mirrored.set(vmKey, message);
     if (!written) return;
     if (message && had?.message !== message)
       await event(written, 'Warning', CONDITION_GUEST_MAC_MISMATCH, message);

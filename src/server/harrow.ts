@@ -18,6 +18,7 @@ import { virtualMachineCloneAdmission } from '../apiserver/admission/virtualmach
 import { bootstrapAuth } from '../apiserver/auth.ts';
 import { maySeeNamespace, readFilter, roleAuthorize } from '../apiserver/roles.ts';
 import { createApiServer, type ApiServerLimits } from '../apiserver/server.ts';
+import { nodeReadCheck, nodeRestrictionAdmission } from '../apiserver/node-restriction.ts';
 import {
   apiTokenAdmission,
   chainAuthenticators,
@@ -178,6 +179,8 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const running: { controllers?: Controllers; nodeSide?: Controllers } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
   const admission = [
+    // First: a node agent's write that reaches beyond its node is refused before anything is planned for it.
+    nodeRestrictionAdmission(store),
     // Before MAC admission: a workload on another tenant's network is refused before any MAC is planned for it.
     networkNamespaceAdmission(
       options.globalNetworkNamespaces ? { globalNamespaces: options.globalNetworkNamespaces } : {},
@@ -198,7 +201,6 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     runtime: nodeRoutingRuntime({
       local: runtime,
       store,
-      token: auth.token,
       ...(localNode ? { localNode: nodeName } : {}),
     }),
     admission,
@@ -206,6 +208,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     authenticator: chainAuthenticators(auth.authenticator, storeTokenAuthenticator(store)),
     authorize: roleAuthorize,
     readFilter,
+    readCheck: nodeReadCheck(store),
     logger: false,
     plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...ui],
     // Ready only while everything this replica decides from follows the store: after a watch ends (etcd compacted past

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostNamespace, podUidOfNamespace } from '../../src/runtime/qemu/names.ts';
 import { qemuInstanceId } from '../../src/runtime/choice.ts';
-import { HARROW_BIN, REPO_ROOT, waitFor } from './harness.ts';
+import { HARROW_BIN, REPO_ROOT, waitFor, type HarrowServer } from './harness.ts';
+
+/** A node token for `node` made as an admin makes one (`harrow token create --node NODE`): what an agent runs with. */
+export async function nodeToken(server: Pick<HarrowServer, 'cli'>, node: string): Promise<string> {
+  const r = await server.cli(['token', 'create', '--node', node]);
+  if (r.code !== 0) throw new Error(`harrow token create --node ${node}: ${r.stderr}`);
+  return r.stdout.trim();
+}
 
 export interface AgentProcess {
   readonly nodeName: string;
@@ -19,6 +26,7 @@ export interface AgentProcess {
 
 export interface AgentStart {
   server: string;
+  /** The node's own token (nodeToken), never the admin token. */
   token: string;
   nodeName: string;
   runtime?: 'sim' | 'qemu';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startAgentProcess, type AgentProcess } from './agent-support.ts';
+import { nodeToken, startAgentProcess, type AgentProcess } from './agent-support.ts';
 import type { AuditRecord } from '../../src/resources/types.ts';
 import {
   NS,
@@ -41,13 +41,16 @@ describe('a network spanning two qemu agents over VXLAN', { skip: qemu.skip ?? f
     execFileSync('ip', ['link', 'add', 'name', BRIDGE, 'type', 'bridge']);
     execFileSync('ip', ['link', 'set', 'dev', BRIDGE, 'up']);
     server = await startServer({ args: ['--no-local-node'] });
+    // Each agent holds only its own node's token.
+    const tokens = new Map<string, string>();
+    for (const name of ['host-a', 'host-b']) tokens.set(name, await nodeToken(server, name));
     const starts = [
       ['host-a', '198.19.254.11/24'],
       ['host-b', '198.19.254.12/24'],
     ].map(([name, address]) =>
       startAgentProcess({
         server: server.url,
-        token: server.token,
+        token: tokens.get(name!)!,
         nodeName: name!,
         runtime: 'qemu',
         extraArgs: [

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { existsSync } from 'node:fs';
 import type { NodeObject } from '../../src/controllers/scheduler.ts';
+import type { KubeObject } from '../../src/resources/meta.ts';
 import type { VirtualMachineInstance } from '../../src/resources/types.ts';
-import { startAgentProcess, type AgentProcess } from './agent-support.ts';
+import { nodeToken, startAgentProcess, type AgentProcess } from './agent-support.ts';
 import { NS, bridgeNetwork, getVm, specMacs, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 import { ETCD_BIN, startEtcdCluster, type EtcdCluster } from '../support/etcd.ts';
@@ -23,6 +24,7 @@ for (const backend of ['sqlite', 'etcd'] as const) {
       let server: HarrowServer;
       let etcd: EtcdCluster | undefined;
       const agents: AgentProcess[] = [];
+      const nodeTokens = new Map<string, string>();
       const diag = (): string =>
         `\n--- server ---\n${server.logs().slice(-4000)}\n${agents.map((a) => `--- ${a.nodeName} ---\n${a.logs().slice(-4000)}`).join('\n')}`;
 
@@ -32,10 +34,12 @@ for (const backend of ['sqlite', 'etcd'] as const) {
           args: ['--no-local-node', ...(etcd ? ['--etcd', etcd.endpoints.join(',')] : [])],
         });
         for (const name of ['agent-a', 'agent-b']) {
+          // Each agent runs with its own node's token only (user system:node:NAME), never the admin token.
+          nodeTokens.set(name, await nodeToken(server, name));
           agents.push(
             await startAgentProcess({
               server: server.url,
-              token: server.token,
+              token: nodeTokens.get(name)!,
               nodeName: name,
               extraArgs: ['--heartbeat-ms', '1000', '--cpu', '4', '--max-vms', '50'],
             }),
@@ -62,6 +66,11 @@ for (const backend of ['sqlite', 'etcd'] as const) {
           first.metadata.annotations?.['harrow.io/agent-url'] ?? '',
           /^http:\/\/127\.0\.0\.1:\d+$/,
           'where its API listens',
+        );
+        assert.equal(
+          first.metadata.annotations?.['harrow.io/agent-token-id'],
+          nodeTokens.get('agent-a')!.split('_')[1],
+          'the id (not the secret) of the node token it runs with',
         );
         const beat = heartbeatOf(first);
         await waitFor(
@@ -133,6 +142,15 @@ for (const backend of ['sqlite', 'etcd'] as const) {
           'guest-exec through the API runs on the agent holding the guest',
         );
 
+        await nodeTokenReach(server, nodeTokens.get('agent-a')!, before);
+        // Everything the agents did to run their guests was within their node role.
+        for (const a of agents)
+          assert.doesNotMatch(
+            a.logs(),
+            /forbidden|not written|not recorded|cannot/i,
+            `${a.nodeName} was refused something it needs:\n${a.logs().slice(-3000)}`,
+          );
+
         const killedAt = Date.now();
         await agents[0]!.kill('SIGKILL');
         const after = await waitFor(
@@ -185,4 +203,105 @@ for (const backend of ['sqlite', 'etcd'] as const) {
       });
     },
   );
+}
+
+/** What agent-a's node token reaches: only what runs on agent-a; no VM creation, no tokens, no other namespaces. */
+async function nodeTokenReach(
+  server: HarrowServer,
+  token: string,
+  vmis: Map<string, VirtualMachineInstance>,
+): Promise<void> {
+  const as = async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{
+    status: number;
+    body: { items?: KubeObject[]; reason?: string; message?: string };
+  }> => {
+    const r = await fetch(server.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? (JSON.parse(text) as { items?: KubeObject[] }) : {} };
+  };
+  const pods = await as('GET', '/api/v1/pods');
+  assert.equal(pods.status, 200, JSON.stringify(pods.body));
+  assert.ok((pods.body.items ?? []).length > 0, 'it sees the pods scheduled to it');
+  assert.deepEqual(
+    [...new Set((pods.body.items ?? []).map((p) => (p.spec as { nodeName?: string }).nodeName))],
+    ['agent-a'],
+    'a cluster-wide pod list shows only its own node’s pods',
+  );
+  const listed = await as('GET', '/apis/kubevirt.io/v1/virtualmachineinstances');
+  assert.deepEqual(
+    [
+      ...new Set(
+        (listed.body.items ?? []).map((v) => (v.status as { nodeName?: string }).nodeName),
+      ),
+    ],
+    ['agent-a'],
+    'a cluster-wide VMI list shows only its own node’s VMIs',
+  );
+  const onB = [...vmis.values()].find((v) => v.status?.nodeName === 'agent-b')!;
+  const vmiPath = `/apis/kubevirt.io/v1/namespaces/${NS}/virtualmachineinstances/${onB.metadata.name}`;
+  assert.equal((await as('GET', vmiPath)).status, 404, 'a VMI on agent-b is not there for it');
+  assert.equal(
+    (await as('GET', `/apis/kubevirt.io/v1/namespaces/${NS}/virtualmachines/${onB.metadata.name}`))
+      .status,
+    404,
+    'nor the VM of a VMI on agent-b',
+  );
+  const podOfB = (await server.client.list('Pod', { namespace: NS })).items.find(
+    (p) => (p.spec as { nodeName?: string }).nodeName === 'agent-b',
+  )!;
+  const podPath = `/api/v1/namespaces/${NS}/pods/${podOfB.metadata.name}`;
+  assert.equal((await as('GET', podPath)).status, 404, 'a pod on agent-b is not there for it');
+  const { resourceVersion: _rv, ...unversioned } = onB.metadata;
+  const moved = await as('PUT', `${vmiPath}/status`, {
+    ...onB,
+    metadata: unversioned,
+    status: { ...onB.status, phase: 'Failed' },
+  });
+  assert.equal(moved.status, 403, `it cannot write agent-b's VMI: ${JSON.stringify(moved.body)}`);
+  assert.equal(
+    (
+      await as('PUT', podPath, {
+        ...podOfB,
+        metadata: { ...podOfB.metadata, resourceVersion: undefined, labels: { x: 'y' } },
+      })
+    ).status,
+    403,
+    'nor agent-b’s pod',
+  );
+  const otherNode = await server.client.get<NodeObject>('Node', { name: 'agent-b' });
+  delete otherNode.metadata.resourceVersion;
+  assert.equal(
+    (await as('PUT', '/api/v1/nodes/agent-b', otherNode)).status,
+    403,
+    'nor agent-b’s Node',
+  );
+  const created = await as(
+    'POST',
+    `/apis/kubevirt.io/v1/namespaces/${NS}/virtualmachines`,
+    virtualMachine('by-node-token'),
+  );
+  assert.equal(created.status, 403, `it cannot create VMs: ${JSON.stringify(created.body)}`);
+  assert.match(created.body.message ?? '', /User "system:node:agent-a" cannot create/);
+  for (const path of [
+    '/apis/harrow.io/v1/apitokens',
+    '/api/v1/namespaces',
+    '/apis/harrow.io/v1/macpools',
+    '/apis/kubevirt.io/v1/virtualmachines',
+    `/apis/harrow.io/v1/namespaces/${NS}/auditrecords`,
+  ])
+    assert.equal((await as('GET', path)).status, 403, `${path} is not a node's to read`);
+  // Harrow serves no Secrets (a cloud-init secretRef waits as VolumeNotSupported): there is nothing to read there.
+  const secrets = await as('GET', '/api/v1/namespaces/other/secrets');
+  assert.ok(secrets.status === 403 || secrets.status === 404, `secrets: ${secrets.status}`);
 }

@@ -11,8 +11,10 @@ import { conditionOf, virtualMachine } from './fixtures.ts';
 
 // ---- the expectation, written from the role definition (README "Users and roles"), not from src/ ----
 
-type Role = 'admin' | 'operator' | 'viewer';
-const ROLES: Role[] = ['admin', 'operator', 'viewer'];
+type Role = 'admin' | 'operator' | 'viewer' | 'node';
+const ROLES: Role[] = ['admin', 'operator', 'viewer', 'node'];
+/** The node role's node: a Node that runs none of the matrix's objects (the guests run on the server's own node). */
+const NODE = 'matrix-node';
 /** Where a cell acts: a namespace, every namespace at once (a cluster-wide list), or the cluster scope. */
 type Scope = 'a' | 'b' | '*' | 'cluster';
 const GRANTED = new Set(['a']);
@@ -110,6 +112,7 @@ function expected(role: Role, kind: KindSpec, verb: string, scope: Scope): Outco
   const subresource = !RW.includes(verb);
   if (!subresource && !kind.served.includes(verb)) return 'unserved';
   if (role === 'admin') return 'allow';
+  if (role === 'node') return expectedOfNode(kind.kind, verb);
   if (kind.kind === 'ApiToken') return 'deny';
   if (!kind.namespaced) {
     if (!READS.has(verb)) return 'deny';
@@ -125,6 +128,22 @@ function expected(role: Role, kind: KindSpec, verb: string, scope: Scope): Outco
   // pods/log is the guest's serial log: as private as the console.
   if (kind.kind === 'Pod' && verb === 'log') return role === 'operator' ? 'allow' : 'deny';
   return role === 'operator' && OPERATOR_WRITES.has(kind.kind) ? 'allow' : 'deny';
+}
+
+/**
+ * The node role (README "Users and roles"): every Node and NAD read; pods and VMIs read only where scheduled to the
+ * node (none here: listed empty, absent by name); VMs and events only its own (absent by name); a MacAllocation by name.
+ * It writes only its own Node and what runs on it, so every write here is refused — by the role's verbs, or (for the kinds
+ * a node writes on its own node) by node restriction.
+ */
+function expectedOfNode(kind: string, verb: string): Outcome {
+  if (!READS.has(verb)) return 'deny';
+  if (kind === 'Node' || kind === 'NetworkAttachmentDefinition') return 'allow';
+  if (kind === 'MacAllocation') return verb === 'get' ? 'allow' : 'deny';
+  if (kind === 'Pod' || kind === 'VirtualMachineInstance')
+    return verb === 'get' ? 'hidden' : 'allow';
+  if (kind === 'VirtualMachine' || kind === 'Event') return verb === 'get' ? 'hidden' : 'deny';
+  return 'deny';
 }
 
 // ---- manifests ----
@@ -258,7 +277,7 @@ function upgrade(role: Role, path: string): Promise<Answer> {
 }
 
 let server: HarrowServer;
-const tokens: Record<Role, string> = { admin: '', operator: '', viewer: '' };
+const tokens: Record<Role, string> = { admin: '', operator: '', viewer: '', node: '' };
 
 async function call(
   role: Role | string,
@@ -483,6 +502,9 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
       tokens[role] = r.stdout.trim();
       assert.match(tokens[role], /^harrow_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
     }
+    const node = await server.cli(['token', 'create', '--node', NODE]);
+    assert.equal(node.code, 0, node.stderr);
+    tokens.node = node.stdout.trim();
     for (const ns of ['a', 'b']) {
       await waitFor(
         async () => {
@@ -630,9 +652,16 @@ describe('authorization matrix: role × namespace × verb × resource', { timeou
     assert.ok(denied.length > 100);
     for (const c of denied) {
       const m = c.answer.body.message ?? '';
-      const user = c.role === 'operator' ? 'operator-user' : 'viewer-user';
+      const user =
+        c.role === 'node'
+          ? `system:node:${NODE}`
+          : c.role === 'operator'
+            ? 'operator-user'
+            : 'viewer-user';
       assert.equal(c.answer.body.kind, 'Status', describeCell(c));
-      assert.ok(m.includes(`User "${user}"`) && m.includes(c.verb), describeCell(c));
+      // Node restriction judges the write, which a patch is too.
+      const verbs = c.role === 'node' && c.verb === 'patch' ? ['patch', 'update'] : [c.verb];
+      assert.ok(m.includes(`User "${user}"`) && verbs.some((v) => m.includes(v)), describeCell(c));
       const resource = RW.includes(c.verb) ? c.kind.plural : c.kind.plural.replace(/s$/, '');
       assert.ok(
         m.toLowerCase().includes(resource.slice(0, 14)),
