@@ -1,8 +1,11 @@
 // Kubernetes' NodeRestriction for Harrow's node role: what an agent's token may write (and which VMs it may read) is
 // decided here from the stored objects, so one node's agent cannot touch what runs on another.
 import { Forbidden } from '../resources/errors.ts';
+import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
 import { kindInfo } from '../resources/kinds.ts';
 import type { KubeObject } from '../resources/meta.ts';
+import type { VirtualMachineInstance } from '../resources/types.ts';
+import { claimNameOf } from '../resources/volumes.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin, AdmissionRequest, UserInfo } from './admission/types.ts';
 import { nodeNameOf } from './roles.ts';
@@ -29,6 +32,25 @@ async function vmRunsOn(
   return vmi !== undefined && vmiNode(vmi) === node;
 }
 
+const selectedNode = (o: KubeObject | undefined): string | undefined =>
+  o?.metadata.annotations?.[ANNOTATION_SELECTED_NODE];
+
+/** Whether a VMI running on `node` uses the claim `namespace/name` (its first consumer picks the claim's node). */
+async function claimUsedOn(
+  store: ResourceStore,
+  node: string,
+  namespace: string,
+  name: string,
+): Promise<boolean> {
+  const { items } = await store.list('VirtualMachineInstance', {
+    namespace,
+    filter: (o) =>
+      vmiNode(o) === node &&
+      ((o as VirtualMachineInstance).spec.volumes ?? []).some((v) => claimNameOf(v) === name),
+  });
+  return items.length > 0;
+}
+
 /** A node may read a VM only while its VMI runs there (it mirrors the guest's state onto the VM's status). */
 export function nodeReadCheck(store: ResourceStore): ReadCheck {
   return async (user, object) => {
@@ -45,7 +67,15 @@ export function nodeReadCheck(store: ResourceStore): ReadCheck {
  */
 export function nodeRestrictionAdmission(store: ResourceStore): AdmissionPlugin {
   return {
-    kinds: ['Node', 'Pod', 'VirtualMachineInstance', 'VirtualMachine', 'Event', 'AuditRecord'],
+    kinds: [
+      'Node',
+      'Pod',
+      'VirtualMachineInstance',
+      'VirtualMachine',
+      'PersistentVolumeClaim',
+      'Event',
+      'AuditRecord',
+    ],
     async admit(req: AdmissionRequest): Promise<void> {
       const node = nodeNameOf(req.user);
       if (node === undefined) return;
@@ -92,6 +122,20 @@ export function nodeRestrictionAdmission(store: ResourceStore): AdmissionPlugin 
           )
             refuse(`may change only the status of VM ${where}`);
           return;
+        case 'PersistentVolumeClaim': {
+          // Its own claims' disks (status, bind annotations), and the choice of itself for an unplaced claim a VMI of
+          // its own uses (WaitForFirstConsumer).
+          if (!old) return refuse('cannot create claims: the control plane does');
+          if (!same(old.spec, o.spec)) refuse(`cannot change the spec of claim ${where}`);
+          if (selectedNode(old) === node && selectedNode(o) === node) return;
+          if (
+            selectedNode(old) === undefined &&
+            selectedNode(o) === node &&
+            (await claimUsedOn(store, node, namespace ?? 'default', name))
+          )
+            return;
+          return refuse(`cannot modify claim ${where}: its disk is not on it`);
+        }
         case 'Event': {
           const host = (o as { source?: { host?: unknown } }).source?.host;
           if (host !== node) refuse(`records only events with source.host "${node}"`);

@@ -32,6 +32,9 @@ import type { Authorize } from './auth.ts';
  * | VirtualMachineInstance      | get, list, watch, update, patch — only VMIs with status.nodeName NAME, spec unchanged  |
  * | VirtualMachine              | get, update, patch — only a VM whose VMI runs on NAME, its status only                 |
  * | NetworkAttachmentDefinition | get, list, watch (the networks its pods join, as Multus on every node reads them)      |
+ * | PersistentVolumeClaim       | get, list, watch; update, patch of a claim whose disk is on it (selected-node NAME), or |
+ * |                             |   choosing itself for an unplaced claim a VMI of its own uses; spec unchanged           |
+ * | DataVolume                  | get                                                                                    |
  * | MacAllocation               | get (who holds a MAC a guest drifted to)                                               |
  * | Event                       | create, get, update, patch — events it sources (source.host NAME)                      |
  * | AuditRecord                 | create — records in its own name only                                                  |
@@ -138,6 +141,9 @@ const POLICY: Record<Exclude<Role, 'admin'>, Record<string, readonly string[]>> 
     VirtualMachineInstance: [...READ, 'update', 'patch'],
     VirtualMachine: ['get', 'update', 'patch'],
     NetworkAttachmentDefinition: READ,
+    // Claims: read (its VMIs' and a clone's source); written only where the disk is on it (node-restriction.ts).
+    PersistentVolumeClaim: [...READ, 'update', 'patch'],
+    DataVolume: ['get'],
     MacAllocation: ['get'],
     Event: ['create', 'get', 'update', 'patch'],
     AuditRecord: ['create'],

@@ -8,7 +8,7 @@ import type {
   VirtualMachineInstance,
   Volume,
 } from '../resources/types.ts';
-import { disksOf, quantityToBytes, volumesOf } from '../resources/volumes.ts';
+import { claimNameOf, disksOf, quantityToBytes, volumesOf } from '../resources/volumes.ts';
 import type { GuestBoot, GuestDisk } from '../runtime/types.ts';
 
 export interface ImageResolver {
@@ -27,9 +27,7 @@ export interface ClaimResolver {
 /** PVC annotation the volumes controller writes: how a disk made from an image boots. */
 export const ANNOTATION_DISK_BOOT = 'harrow.io/disk-boot';
 
-/** The claim a persistent volume names: a DataVolume's claim has its name. */
-export const claimNameOf = (volume: Volume): string | undefined =>
-  volume.dataVolume?.name ?? volume.persistentVolumeClaim?.claimName;
+export { claimNameOf };
 
 /** A volume whose content cannot be had yet; the VMI waits, with a condition that says what to do. */
 export interface UnresolvedVolume {

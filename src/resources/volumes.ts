@@ -71,6 +71,10 @@ export function volumeSourceOf(volume: Volume): VolumeSource | undefined {
 export const disksOf = (spec: VMISpec | undefined): Disk[] => spec?.domain?.devices?.disks ?? [];
 export const volumesOf = (spec: VMISpec | undefined): Volume[] => spec?.volumes ?? [];
 
+/** The claim a persistent volume names: a DataVolume's claim has its name. */
+export const claimNameOf = (volume: Volume): string | undefined =>
+  volume.dataVolume?.name ?? volume.persistentVolumeClaim?.claimName;
+
 /** Causes for the disks and volumes of a VMI spec at `prefix` (`spec.template.spec` for a VM, `spec` for a VMI). */
 export function validateDisksAndVolumes(spec: VMISpec, prefix: string): StatusCause[] {
   const causes: StatusCause[] = [];
