@@ -463,7 +463,12 @@ export const META_SCHEMAS: Record<string, Schema> = {
       apiVersion: str('API version of the fields.'),
       time: str('When.', { format: 'date-time' }),
       fieldsType: str('Format of fieldsV1.'),
-      fieldsV1: { type: 'object', description: 'The fields.' },
+      // A trie of field paths (FieldsV1) whose keys are the paths themselves: no fixed properties to prune to.
+      fieldsV1: {
+        type: 'object',
+        description: 'The fields.',
+        'x-kubernetes-preserve-unknown-fields': true,
+      },
       subresource: str('Subresource the fields were set through.'),
     },
   },

@@ -73,6 +73,11 @@ const pathParam = (name: string, description: string): Record<string, unknown> =
 
 const DRY_RUN = queryParam('dryRun', 'All: run admission and validation, store nothing.');
 const FIELD_MANAGER = queryParam('fieldManager', 'Name of the actor making the change.');
+const FORCE = queryParam(
+  'force',
+  'Server-side apply: take over the fields other managers own.',
+  'boolean',
+);
 // Its presence on the PATCH operation is how kubectl learns that the server validates fields, so it skips its own check.
 const FIELD_VALIDATION = queryParam(
   'fieldValidation',
@@ -114,7 +119,12 @@ function kindPaths(info: KindInfo): Record<string, unknown> {
     requestBody: {
       required: true,
       content: Object.fromEntries(
-        ['application/json-patch+json', 'application/merge-patch+json'].map((t) => [
+        [
+          'application/json-patch+json',
+          'application/merge-patch+json',
+          'application/strategic-merge-patch+json',
+          'application/apply-patch+yaml',
+        ].map((t) => [
           t,
           { schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
         ]),
@@ -160,7 +170,7 @@ function kindPaths(info: KindInfo): Record<string, unknown> {
   if (allows('patch'))
     item.patch = operation(info, 'patch', itemId('patch'), `partially update ${what}`, {
       ...patchBody,
-      parameters: [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION],
+      parameters: [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION, FORCE],
       ...ok(object),
     });
   if (allows('delete'))

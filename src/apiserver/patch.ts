@@ -1,12 +1,14 @@
-// PATCH bodies: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and the subset of strategic merge patch kubectl sends.
+// PATCH bodies: JSON merge patch (RFC 7386), JSON patch (RFC 6902), the subset of strategic merge patch kubectl sends,
+// and server-side apply's body type (applied by field-manager/managed-fields.ts, not here).
 import { BadRequest, HarrowError, Invalid, fieldInvalid } from '../resources/errors.ts';
 
-export type PatchType = 'merge' | 'json' | 'strategic';
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 
 export const PATCH_CONTENT_TYPES: Readonly<Record<string, PatchType>> = {
   'application/merge-patch+json': 'merge',
   'application/json-patch+json': 'json',
   'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
 };
 
 export function patchTypeOf(contentType: string | undefined): PatchType {
@@ -16,16 +18,17 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
     throw new HarrowError(
       'UnsupportedMediaType',
       415,
-      `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}` +
-        (mime === 'application/apply-patch+yaml'
-          ? ' (server-side apply is not supported: use kubectl apply --server-side=false)'
-          : ''),
+      `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(', ')}`,
     );
   }
   return type;
 }
 
-export function applyPatch(type: PatchType, target: unknown, patch: unknown): unknown {
+export function applyPatch(
+  type: Exclude<PatchType, 'apply'>,
+  target: unknown,
+  patch: unknown,
+): unknown {
   switch (type) {
     case 'merge':
       if (!isObject(patch)) throw new BadRequest('a merge patch must be a JSON object');

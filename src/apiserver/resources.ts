@@ -21,11 +21,18 @@ import {
   incomingObject,
   prepareCreate,
 } from './incoming-object.ts';
+import {
+  fieldManagerOf,
+  recordUpdate,
+  serverSideApply,
+  type FieldWrite,
+} from './field-manager/managed-fields.ts';
+import type { FieldScope } from './field-manager/field-set.ts';
 import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
 import { requestContext, requestUser } from './request-context.ts';
 import { parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
 import { tableVersionAccepted, toTable, type IncludeObject, type TableOptions } from './tables.ts';
-import { integerParameter, type Query } from './query-parameters.ts';
+import { goQueryBoolean, integerParameter, type Query } from './query-parameters.ts';
 import { serveWatch, type WatchRegistry } from './watch.ts';
 import {
   admitAndCommit,
@@ -68,6 +75,8 @@ export interface ResourceQuery {
   timeoutSeconds?: string;
   dryRun?: string[];
   fieldValidation?: string;
+  fieldManager?: string;
+  force?: string;
   allowWatchBookmarks?: string;
   sendInitialEvents?: string;
   includeObject?: IncludeObject;
@@ -93,6 +102,7 @@ const QUERY_SCHEMA = {
     dryRun: { type: 'array', items: { type: 'string' } },
     fieldValidation: { type: 'string' },
     fieldManager: { type: 'string' },
+    force: { type: 'string' },
     allowWatchBookmarks: { type: 'string' },
     sendInitialEvents: { type: 'string', enum: ['true', 'false'] },
     gracePeriodSeconds: { type: 'string' },
@@ -268,6 +278,11 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       user: user(request),
       dryRun: requestContext(request).dryRun,
     });
+  const fieldWrite = (request: Req, scope: FieldScope): FieldWrite => ({
+    manager: fieldManagerOf(request.query.fieldManager, request.headers['user-agent']),
+    scope,
+    statusIsSubresource: hasStatusSubresource(info.kind),
+  });
   const respond = (
     reply: FastifyReply,
     code: number,
@@ -380,6 +395,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       const audit = requestContext(request).audit;
       if (audit && typeof incoming.metadata.name === 'string') audit.name = incoming.metadata.name;
       const object = prepareCreate(incoming, info);
+      recordUpdate(object, undefined, fieldWrite(request, 'main'));
       const name = object.metadata.name;
       if (audit) audit.name = name;
       authorize(request, 'create', request.params.namespace, name);
@@ -478,6 +494,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
         throw modifiedConflict(info, name!);
       object.metadata.resourceVersion = old.metadata.resourceVersion;
       carryOverOnUpdate(object, old);
+      recordUpdate(object, old, fieldWrite(request, 'main'));
       return respond(
         reply,
         200,
@@ -497,12 +514,21 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   const patchItem = async (
     request: Req,
     reply: FastifyReply,
+    scope: FieldScope,
     write: (old: KubeObject, object: KubeObject) => Promise<WriteResult>,
   ): Promise<KubeObject> => {
     if (!allows('patch')) throw notAllowed('patch');
     const { namespace, name } = request.params;
     authorize(request, 'patch', namespace, name);
     const type = patchTypeOf(request.headers['content-type']);
+    if (type === 'apply') {
+      if (scope === 'main') return applyItem(request, reply);
+      throw new BadRequest(
+        `server-side apply to ${qualifiedResource(info)}/status is not served: apply the ${info.kind} itself, or patch its status with a merge or JSON patch`,
+      );
+    }
+    if (request.query.force !== undefined)
+      throw patchOptionsInvalid('force', 'Forbidden: may not be specified for non-apply patch');
     return respond(
       reply,
       200,
@@ -514,29 +540,112 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       ),
     );
   };
+  const writeMainPatch = (
+    request: Req,
+  ): ((old: KubeObject, object: KubeObject) => Promise<WriteResult>) => {
+    const write = async (old: KubeObject, object: KubeObject): Promise<WriteResult> => {
+      // Only fields the patch brings in count: ones the stored object already had were judged when they came.
+      const fieldWarnings = checkFields(
+        info,
+        object,
+        fieldValidationOf(request.query.fieldValidation),
+        old,
+      );
+      carryOverOnUpdate(object, old);
+      recordUpdate(object, old, fieldWrite(request, 'main'));
+      const result = await commit(request, {
+        operation: 'update',
+        object,
+        oldObject: old,
+        verb: 'patch',
+        code: 200,
+      });
+      return { ...result, warnings: [...fieldWarnings, ...result.warnings] };
+    };
+    return write;
+  };
   app.patch(
     item,
     { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) },
-    (request: Req, reply) =>
-      patchItem(request, reply, async (old, object) => {
-        // Only fields the patch brings in count: ones the stored object already had were judged when they came.
-        const fieldWarnings = checkFields(
-          info,
-          object,
-          fieldValidationOf(request.query.fieldValidation),
-          old,
-        );
-        carryOverOnUpdate(object, old);
-        const result = await commit(request, {
-          operation: 'update',
-          object,
-          oldObject: old,
-          verb: 'patch',
-          code: 200,
-        });
-        return { ...result, warnings: [...fieldWarnings, ...result.warnings] };
-      }),
+    (request: Req, reply) => patchItem(request, reply, 'main', writeMainPatch(request)),
   );
+
+  /** Server-side apply: the applier's intent merged by field ownership; creates the object when it is absent. */
+  const applyItem = async (request: Req, reply: FastifyReply): Promise<KubeObject> => {
+    const { namespace, name } = request.params;
+    const q = request.query;
+    if (q.fieldManager === undefined || q.fieldManager === '')
+      throw patchOptionsInvalid('fieldManager', 'Required value: is required for apply patch');
+    const options = {
+      ...fieldWrite(request, 'main'),
+      force: q.force !== undefined && goQueryBoolean(q.force),
+    };
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new BadRequest(
+        `the body of an apply patch must be an object (a ${info.kind} manifest)${body === undefined ? ', and it is empty' : ''}`,
+      );
+    for (const field of ['apiVersion', 'kind'])
+      if (typeof (body as Record<string, unknown>)[field] !== 'string')
+        throw new BadRequest(
+          `the apply patch must set ${field} (${field === 'kind' ? info.kind : apiVersionOf(info)})`,
+        );
+    // The identity is checked (kind, apiVersion, namespace and name against the URL) as for any incoming object.
+    const intent = incomingObject(structuredClone(body), info, { namespace, name: name! });
+    for (let attempt = 1; ; attempt++) {
+      const live = await store.get(refOf(namespace, name!));
+      const rv = intent.metadata.resourceVersion;
+      if (live && rv !== undefined && rv !== '' && rv !== live.metadata.resourceVersion)
+        throw modifiedConflict(info, name!);
+      const base: KubeObject = {
+        apiVersion: apiVersionOf(info),
+        kind: info.kind,
+        metadata: { name: name!, ...(info.namespaced ? { namespace: namespace ?? '' } : {}) },
+      };
+      const object = incomingObject(serverSideApply(live, intent, base, options), info, {
+        namespace,
+        name: name!,
+      });
+      const fieldWarnings = checkFields(info, object, fieldValidationOf(q.fieldValidation), live);
+      try {
+        if (!live) {
+          // As kube-apiserver does, an apply that creates needs the create permission as well.
+          authorize(request, 'create', namespace, name);
+          await ensureNamespace(namespace);
+          prepareCreate(object, info);
+          return respond(
+            reply,
+            201,
+            await commit(request, { operation: 'create', object, verb: 'patch', code: 201 }),
+            fieldWarnings,
+          );
+        }
+        object.metadata.resourceVersion = live.metadata.resourceVersion;
+        carryOverOnUpdate(object, live);
+        return respond(
+          reply,
+          200,
+          await commit(request, {
+            operation: 'update',
+            object,
+            oldObject: live,
+            verb: 'patch',
+            code: 200,
+          }),
+          fieldWarnings,
+        );
+      } catch (e) {
+        // A concurrent write won the race (the stored object moved, or appeared): apply again to what is there now.
+        const raced =
+          e instanceof HarrowError &&
+          (e.reason === 'Conflict' || e.reason === 'AlreadyExists') &&
+          !e.details.causes?.length;
+        if (!raced || attempt >= PATCH_ATTEMPTS) throw e;
+        const now = await store.get(refOf(namespace, name!));
+        if (now?.metadata.resourceVersion === live?.metadata.resourceVersion) throw e;
+      }
+    }
+  };
 
   app.delete(
     item,
@@ -603,6 +712,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     const object = structuredClone(old);
     if (status === undefined) delete object.status;
     else object.status = status;
+    recordUpdate(object, old, fieldWrite(request, 'status'));
     return commit(request, {
       operation: 'update',
       object,
@@ -638,7 +748,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     statusPath,
     { schema: { querystring: QUERY_SCHEMA }, config: config('patch-status', true) },
     (request: Req, reply) =>
-      patchItem(request, reply, (old, object) =>
+      patchItem(request, reply, 'status', (old, object) =>
         writeStatus(request, old, object.status, object.metadata.resourceVersion, 'patch-status'),
       ),
   );
@@ -672,10 +782,25 @@ function patchNamesResourceVersion(type: PatchType, body: unknown): boolean {
 
 const PATCH_ATTEMPTS = 5;
 
+/** kube-apiserver's refusal of PatchOptions (fieldManager, force) as a 422 naming the option. */
+function patchOptionsInvalid(field: string, detail: string): Invalid {
+  return new Invalid(
+    `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${detail}`,
+    [
+      {
+        reason: detail.startsWith('Required') ? 'FieldValueRequired' : 'FieldValueForbidden',
+        message: detail,
+        field,
+      },
+    ],
+    { group: 'meta.k8s.io', kind: 'PatchOptions', name: '' },
+  );
+}
+
 /** As the Kubernetes apiserver does, a patch without a resourceVersion is re-applied to the latest object when a concurrent write won. */
 async function patchWithRetry(
   body: unknown,
-  type: PatchType,
+  type: Exclude<PatchType, 'apply'>,
   load: () => Promise<KubeObject>,
   write: (old: KubeObject, patched: unknown) => Promise<WriteResult>,
 ): Promise<WriteResult> {

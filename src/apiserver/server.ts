@@ -104,7 +104,10 @@ const DISCOVERY_ROUTES = new Set([
   '/version',
 ]);
 
-const JSON_TYPES = ['application/json', ...Object.keys(PATCH_CONTENT_TYPES)];
+const JSON_TYPES = [
+  'application/json',
+  ...Object.keys(PATCH_CONTENT_TYPES).filter((t) => PATCH_CONTENT_TYPES[t] !== 'apply'),
+];
 
 /** A body parser: empty is no body, a syntax error a 400 naming the format, and nesting is bounded (body-depth.ts). */
 const bodyParser =
@@ -182,11 +185,11 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       return parseJsonBody(request, body);
     },
   );
-  // Parsed only so that the PATCH handler can say plainly that server-side apply is not served (415).
+  // Server-side apply's body: YAML (JSON is YAML too; kubectl sends JSON).
   app.addContentTypeParser(
     'application/apply-patch+yaml',
     { parseAs: 'string' },
-    async (_r: FastifyRequest, body: string | Buffer) => String(body),
+    async (request: FastifyRequest, body: string | Buffer) => parseYamlBody(request, body),
   );
 
   registerRequestTimeout(app, deps.limits);

@@ -923,13 +923,13 @@ export function hostileCorpus(t: CorpusTarget): HostileInput[] {
   );
   jsonPatch('json patch that is not JSON', '[{"op": "add",', [400], /not valid JSON/);
   add({
-    name: 'server-side apply',
+    name: 'server-side apply without a field manager',
     method: 'PATCH',
     path: target,
     contentType: 'application/apply-patch+yaml',
     body: 'spec: {}',
-    codes: [415],
-    mentions: /server-side apply is not supported/,
+    codes: [422],
+    mentions: /fieldManager: Required value/,
   });
   add({
     name: 'patch with an unknown type',
