@@ -1,4 +1,6 @@
 // The Kubernetes-compatible API server: Fastify with Harrow's parsers, auth, audit-on-failure, Status errors and all routes.
+import type { Registry } from 'prom-client';
+import { registerRequestMetrics } from './request-metrics.ts';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -85,6 +87,8 @@ export interface ApiServerDeps {
   limits?: ApiServerLimits;
   /** /readyz answers ok only when this says so (default: always ready). */
   isReady?: () => boolean;
+  /** Where request counts and latencies are recorded (the registry /metrics serves); none: not recorded. */
+  metrics?: Registry;
   /** Serve HTTPS with this key and certificate (see ensureServingCertificate): kubectl sends its token only over TLS. */
   https?: { key: string; cert: string };
 }
@@ -193,6 +197,7 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
   );
 
   registerRequestTimeout(app, deps.limits);
+  if (deps.metrics) registerRequestMetrics(app, deps.metrics);
 
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;

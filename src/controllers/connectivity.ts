@@ -18,6 +18,7 @@ import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 import { ANNOTATION_PREVIOUS_MACS } from './vm.ts';
+import { counter } from './metrics.ts';
 
 export const CONDITION_CONNECTIVITY = 'ConnectivityCheck';
 
@@ -75,6 +76,11 @@ export function connectivityController(
   const retryMs = options.retryMs ?? 2_000;
   const log = ctx.logger.child({ controller: 'connectivity' });
   const event = eventRecorder(store, log, { component: 'harrow-connectivity', host: ctx.nodeName });
+  const checks = counter(ctx.metrics, {
+    name: 'harrow_connectivity_checks_total',
+    help: 'Connectivity checks after a MAC change (one per changed interface), by outcome: passed or failed.',
+    labelNames: ['outcome'],
+  });
   const c = ctx.manager.controller({
     name: 'connectivity',
     reconcile,
@@ -153,6 +159,7 @@ export function connectivityController(
       vmi.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ??
       vmi.metadata.name;
     for (const r of results) {
+      checks.inc({ outcome: r.ok ? 'passed' : 'failed' });
       const change = changes.find((x) => x.interface === r.interface) as MacChange;
       await recordAudit(store, log, {
         user: ctx.auditUser,

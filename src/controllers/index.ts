@@ -67,6 +67,8 @@ export interface StartControllersDeps {
   auditUser?: string;
   /** How long an agent may miss heartbeats before its VMIs are moved (default 3 heartbeats). */
   nodeGraceMs?: number;
+  /** Where the controllers' metrics go (the server's /metrics registry); default a registry of their own. */
+  metrics?: MetricsRegistry;
 }
 
 export interface RunningControllers {
@@ -79,7 +81,7 @@ export interface RunningControllers {
 }
 
 export async function startControllers(deps: StartControllersDeps): Promise<RunningControllers> {
-  const metrics = new MetricsRegistry();
+  const metrics = deps.metrics ?? new MetricsRegistry();
   const logger = deps.logger ?? pino({ level: 'silent' });
   const clock = deps.clock ?? Date;
   const now = (): number => clock.now();

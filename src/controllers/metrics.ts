@@ -1,122 +1,63 @@
-// A small metrics registry: counters and gauges with labels, rendered in the Prometheus text exposition format.
+// The controllers' metric families: controller-runtime's and client-go workqueue's names.
+import { counter, gauge, histogram, type MetricsRegistry } from '../metrics/families.ts';
 
-export type Labels = Record<string, string>;
+export { MetricsRegistry, counter, gauge, histogram } from '../metrics/families.ts';
 
-interface Series {
-  labels: string[];
-  value: number;
+// controller-runtime's reconcile-time buckets: from 5 ms to a minute.
+const RECONCILE_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1,
+  1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+];
+
+/**
+ * One controller's reconciles and queue, under controller-runtime's names (`controller_runtime_*`) and client-go
+ * workqueue's (`workqueue_*`, labelled `name` and, as controller-runtime does, `controller`), so dashboards and alerts
+ * written for Kubernetes controllers read Harrow's.
+ */
+export function controllerMetrics(registry: MetricsRegistry) {
+  return {
+    reconciles: counter(registry, {
+      name: 'controller_runtime_reconcile_total',
+      help: 'Total number of reconciliations per controller, by result (success, error, requeue_after).',
+      labelNames: ['controller', 'result'],
+    }),
+    errors: counter(registry, {
+      name: 'controller_runtime_reconcile_errors_total',
+      help: 'Total number of reconciliation errors per controller.',
+      labelNames: ['controller'],
+    }),
+    reconcileTime: histogram(registry, {
+      name: 'controller_runtime_reconcile_time_seconds',
+      help: 'Length of time per reconciliation per controller.',
+      labelNames: ['controller'],
+      buckets: RECONCILE_BUCKETS,
+    }),
+    activeWorkers: gauge(registry, {
+      name: 'controller_runtime_active_workers',
+      help: 'Number of currently used workers per controller.',
+      labelNames: ['controller'],
+    }),
+    maxConcurrent: gauge(registry, {
+      name: 'controller_runtime_max_concurrent_reconciles',
+      help: 'Maximum number of concurrent reconciles per controller.',
+      labelNames: ['controller'],
+    }),
+    depth: gauge(registry, {
+      name: 'workqueue_depth',
+      help: 'Current depth of workqueue: keys waiting to be reconciled (not the ones being reconciled).',
+      labelNames: ['name', 'controller'],
+    }),
+    adds: counter(registry, {
+      name: 'workqueue_adds_total',
+      help: 'Total number of adds handled by workqueue (an add of a key already waiting is not counted).',
+      labelNames: ['name', 'controller'],
+    }),
+    retries: counter(registry, {
+      name: 'workqueue_retries_total',
+      help: 'Total number of retries (re-adds after a failed reconcile, with backoff) handled by workqueue.',
+      labelNames: ['name', 'controller'],
+    }),
+  };
 }
 
-abstract class Metric {
-  protected readonly series = new Map<string, Series>();
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
-    private readonly type: 'counter' | 'gauge',
-  ) {
-    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name))
-      throw new Error(`invalid metric name ${JSON.stringify(name)}`);
-  }
-
-  protected values(labels: Labels): string[] {
-    return this.labelNames.map((l) => {
-      const v = labels[l];
-      if (v === undefined) throw new Error(`metric ${this.name}: label ${l} is missing`);
-      return v;
-    });
-  }
-
-  protected entry(labels: Labels): Series {
-    const values = this.values(labels);
-    const key = values.join('\u0000');
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels: values, value: 0 }));
-    return s;
-  }
-
-  get(labels: Labels): number | undefined {
-    return this.series.get(this.values(labels).join('\u0000'))?.value;
-  }
-
-  render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
-    out.push(`# TYPE ${this.name} ${this.type}`);
-    for (const s of this.series.values()) {
-      const labels = s.labels.map((v, i) => `${this.labelNames[i]}="${escapeLabel(v)}"`).join(',');
-      out.push(`${this.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}`);
-    }
-  }
-}
-
-export class Counter extends Metric {
-  constructor(name: string, help: string, labelNames: readonly string[]) {
-    super(name, help, labelNames, 'counter');
-  }
-
-  inc(labels: Labels = {}, by = 1): void {
-    if (by < 0) throw new Error(`counter ${this.name} cannot decrease`);
-    this.entry(labels).value += by;
-  }
-}
-
-export class Gauge extends Metric {
-  constructor(name: string, help: string, labelNames: readonly string[]) {
-    super(name, help, labelNames, 'gauge');
-  }
-
-  set(labels: Labels, value: number): void {
-    this.entry(labels).value = value;
-  }
-
-  /** Drops one series (e.g. the VM is gone), so it stops being exported. */
-  remove(labels: Labels): void {
-    this.series.delete(this.values(labels).join('\u0000'));
-  }
-}
-
-export class MetricsRegistry {
-  private readonly metrics = new Map<string, Metric>();
-
-  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    return this.register(name, () => new Counter(name, help, labelNames), Counter);
-  }
-
-  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    return this.register(name, () => new Gauge(name, help, labelNames), Gauge);
-  }
-
-  /** Prometheus text exposition format, version 0.0.4. */
-  render(): string {
-    const out: string[] = [];
-    for (const m of this.metrics.values()) m.render(out);
-    return out.length > 0 ? `${out.join('\n')}\n` : '';
-  }
-
-  private register<T extends Metric>(
-    name: string,
-    make: () => T,
-    type: new (...args: never[]) => T,
-  ): T {
-    const existing = this.metrics.get(name);
-    if (existing) {
-      if (!(existing instanceof type))
-        throw new Error(`metric ${name} is already registered with another type`);
-      return existing;
-    }
-    const m = make();
-    this.metrics.set(name, m);
-    return m;
-  }
-}
-
-const escapeLabel = (v: string): string =>
-  v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
+export type ControllerMetrics = ReturnType<typeof controllerMetrics>;

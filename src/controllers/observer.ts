@@ -29,6 +29,7 @@ import { networkStatusOf } from '../network/multus.ts';
 import { interfaceStatuses } from '../network/net-status.ts';
 import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
+import { gauge } from './metrics.ts';
 
 const DEFAULT_POLL_MS = 10_000;
 // A network's lease table is read at most this often, however many of its VMIs are polled meanwhile.
@@ -69,11 +70,11 @@ export function observerController(
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   const log = ctx.logger.child({ controller: 'observer' });
   const event = eventRecorder(store, log, { component: 'harrow-observer', host: ctx.nodeName });
-  const gauge = ctx.metrics.gauge(
-    'harrow_guest_mac_mismatch',
-    '1 when the MAC the guest uses on an interface differs from the platform-assigned one.',
-    ['namespace', 'vm', 'interface'],
-  );
+  const mismatch = gauge(ctx.metrics, {
+    name: 'harrow_guest_mac_mismatch',
+    help: '1 when the MAC the guest uses on an interface differs from the platform-assigned one.',
+    labelNames: ['namespace', 'vm', 'interface'],
+  });
   const leaseTables = new Map<string, { readAt: number; byMac: Map<string, Lease> }>();
   // Series published per VMI key, so a gone VMI's series are removed without scanning them all.
   const published = new Map<string, Set<string>>();
@@ -103,8 +104,8 @@ export function observerController(
     const { namespace = 'default', name } = splitKey(key);
     const before = published.get(key) ?? new Set<string>();
     for (const iface of before)
-      if (!values.has(iface)) gauge.remove({ namespace, vm: name, interface: iface });
-    for (const [iface, v] of values) gauge.set({ namespace, vm: name, interface: iface }, v);
+      if (!values.has(iface)) mismatch.remove({ namespace, vm: name, interface: iface });
+    for (const [iface, v] of values) mismatch.set({ namespace, vm: name, interface: iface }, v);
     if (values.size > 0) published.set(key, new Set(values.keys()));
     else published.delete(key);
   }

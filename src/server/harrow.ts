@@ -37,6 +37,7 @@ import type { ResourceStore } from '../store/types.ts';
 import { createLogger } from './logger.ts';
 import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { chooseRuntime, type RuntimeChoice } from '../runtime/choice.ts';
 import { uiPluginIfBuilt } from './ui.ts';
 import { admittedVmCreator } from './vm-creator.ts';
@@ -175,7 +176,9 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
         ])
       : undefined;
   const ui = await uiPluginIfBuilt();
-  // /metrics is registered before the controllers exist; it reads them through this holder.
+  // One registry for /metrics: requests, every controller manager (also after a leadership change) and Node.js.
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
   const running: { controllers?: Controllers; nodeSide?: Controllers } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
   const admission = [
@@ -210,7 +213,8 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     readFilter,
     readCheck: nodeReadCheck(store),
     logger: false,
-    plugins: [metricsPlugin(() => running.controllers?.metrics.render() ?? ''), ...ui],
+    metrics,
+    plugins: [metricsPlugin(metrics), ...ui],
     // Ready only while everything this replica decides from follows the store: after a watch ends (etcd compacted past
     // it) until the re-list, a replica would act on stale state.
     isReady: () =>
@@ -239,6 +243,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
       imageStore,
       nodeName,
       logger,
+      metrics,
       // Over etcd every replica is a node all the time, while only the leader runs the control plane.
       roles: { controlPlane: true, node: localNode && !(store instanceof EtcdStore) },
     });
@@ -251,6 +256,7 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
           imageStore,
           nodeName,
           logger,
+          metrics,
           roles: { controlPlane: false, node: true },
         })
       : undefined;

@@ -1,11 +1,12 @@
-// GET /metrics: the controllers' metrics in the Prometheus text format.
+// GET /metrics: the server's registry (requests, controllers, Node.js process) in the Prometheus text format.
 import type { FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
 
-export function metricsPlugin(render: () => string): FastifyPluginAsync {
+export function metricsPlugin(registry: Registry): FastifyPluginAsync {
   return async (app) => {
     app.get('/metrics', async (_req, reply) => {
-      reply.type('text/plain; version=0.0.4');
-      return render();
+      reply.type(registry.contentType);
+      return registry.metrics();
     });
   };
 }

@@ -240,21 +240,41 @@ describe('events', () => {
 });
 
 describe('metrics', () => {
-  test('renders counters and gauges in the Prometheus text format, with label escaping and removal', () => {
-    const r = new MetricsRegistry();
-    const c = r.counter('x_total', 'Things.', ['kind']);
-    c.inc({ kind: 'a' });
-    c.inc({ kind: 'a' }, 2);
-    const g = r.gauge('y', 'Level.', ['name']);
-    g.set({ name: 'q"u\\o\nte' }, 1);
-    g.set({ name: 'gone' }, 5);
-    g.remove({ name: 'gone' });
-    assert.equal(
-      r.render(),
-      '# HELP x_total Things.\n# TYPE x_total counter\nx_total{kind="a"} 3\n# HELP y Level.\n# TYPE y gauge\ny{name="q\\"u\\\\o\\nte"} 1\n',
-    );
-    assert.throws(() => c.inc({}), /label kind is missing/);
-    assert.throws(() => c.inc({ kind: 'a' }, -1), /cannot decrease/);
+  test("a controller's reconciles, errors, time and queue in controller-runtime's and workqueue's names", async () => {
+    const store = await openSqliteStore(':memory:');
+    const registry = new MetricsRegistry();
+    const m = new ControllerManager({ store, metrics: registry });
+    let calls = 0;
+    const c = m.controller({
+      name: 'demo',
+      baseBackoffMs: 1,
+      reconcile: async () => {
+        if (calls++ === 0) throw new Error('first try fails');
+        return {};
+      },
+    });
+    try {
+      await m.start();
+      c.enqueue('ns/a');
+      await m.waitForIdle();
+      const text = await registry.metrics();
+      assert.match(
+        text,
+        /controller_runtime_reconcile_total\{controller="demo",result="error"\} 1/,
+      );
+      assert.match(
+        text,
+        /controller_runtime_reconcile_total\{controller="demo",result="success"\} 1/,
+      );
+      assert.match(text, /controller_runtime_reconcile_errors_total\{controller="demo"\} 1/);
+      assert.match(text, /controller_runtime_reconcile_time_seconds_count\{controller="demo"\} 2/);
+      assert.match(text, /workqueue_adds_total\{name="demo",controller="demo"\} 2/);
+      assert.match(text, /workqueue_retries_total\{name="demo",controller="demo"\} 1/);
+      assert.match(text, /workqueue_depth\{name="demo",controller="demo"\} 0/);
+    } finally {
+      await m.stop();
+      await store.close();
+    }
   });
 });
 

@@ -77,7 +77,7 @@ describe('observer on the sim runtime', () => {
       ),
     );
     assert.match(
-      h.controllers.metrics.render(),
+      await h.controllers.metrics.metrics(),
       /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 1/,
     );
     await waitForEvent(
@@ -110,7 +110,7 @@ describe('observer on the sim runtime', () => {
     assert.equal(condition(await getVmi(h.store, 'drift'), 'GuestMACMismatch'), undefined);
     await waitFor('metric back to 0', async () =>
       /harrow_guest_mac_mismatch\{namespace="default",vm="drift",interface="default"\} 0/.test(
-        h.controllers.metrics.render(),
+        await h.controllers.metrics.metrics(),
       ),
     );
     await waitForEvent(

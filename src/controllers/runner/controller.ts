@@ -1,7 +1,7 @@
 // One reconciler (controller-runtime's reconcile.Reconciler role) with its work queue, requeue-after timers, per-key
 // exponential backoff on errors and bounded concurrency.
 import type { Logger } from 'pino';
-import type { MetricsRegistry } from '../metrics.ts';
+import { controllerMetrics, type ControllerMetrics, type MetricsRegistry } from '../metrics.ts';
 import { DelayQueue } from './delay-queue.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -45,7 +45,9 @@ export class Controller {
   private stopped = false;
   private pumpScheduled = false;
   private readonly logger: Logger;
-  private readonly reconciles;
+  private readonly metrics: ControllerMetrics;
+  private readonly labels: { controller: string };
+  private readonly queueLabels: { name: string; controller: string };
 
   constructor(
     private readonly options: ControllerOptions,
@@ -58,16 +60,24 @@ export class Controller {
     this.logger = context.logger.child({ controller: options.name });
     this.requeues = new DelayQueue((k) => this.enqueue(k), context.now);
     this.retries = new DelayQueue((k) => this.enqueue(k), context.now);
-    this.reconciles = context.metrics.counter(
-      'harrow_controller_reconcile_total',
-      'Reconciles by controller and result.',
-      ['controller', 'result'],
-    );
+    this.metrics = controllerMetrics(context.metrics);
+    this.labels = { controller: options.name };
+    this.queueLabels = { name: options.name, controller: options.name };
+    this.metrics.maxConcurrent.set(this.labels, this.concurrency);
+    this.metrics.activeWorkers.set(this.labels, 0);
+    this.metrics.depth.set(this.queueLabels, 0);
+  }
+
+  /** The queue gauges follow every add, take and done. */
+  private observeQueue(): void {
+    this.metrics.depth.set(this.queueLabels, this.queue.length);
+    this.metrics.activeWorkers.set(this.labels, this.queue.active);
   }
 
   enqueue(key: string): void {
     if (this.stopped) return;
-    this.queue.add(key);
+    if (this.queue.add(key)) this.metrics.adds.inc(this.queueLabels);
+    this.observeQueue();
     this.schedulePump();
   }
 
@@ -130,9 +140,11 @@ export class Controller {
     while (this.queue.active < this.concurrency) {
       const key = this.queue.take();
       if (key === undefined) return;
+      this.observeQueue();
       const p = this.process(key).finally(() => {
         this.inflight.delete(p);
         this.queue.done(key);
+        this.observeQueue();
         this.schedulePump();
       });
       this.inflight.add(p);
@@ -140,20 +152,27 @@ export class Controller {
   }
 
   private async process(key: string): Promise<void> {
+    const timer = this.metrics.reconcileTime.startTimer(this.labels);
     try {
       const result = await this.options.reconcile(key);
+      timer();
       this.failures.delete(key);
       if (result.requeueAfter !== undefined) this.requeues.add(key, result.requeueAfter);
-      this.reconciles.inc({
+      this.metrics.reconciles.inc({
         controller: this.name,
-        result: result.requeueAfter !== undefined ? 'requeue' : 'success',
+        result: result.requeueAfter !== undefined ? 'requeue_after' : 'success',
       });
     } catch (e) {
+      timer();
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
       const delay = Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** Math.min(n - 1, 30));
-      if (!this.stopped) this.retries.add(key, delay);
-      this.reconciles.inc({ controller: this.name, result: 'error' });
+      if (!this.stopped) {
+        this.retries.add(key, delay);
+        this.metrics.retries.inc(this.queueLabels);
+      }
+      this.metrics.reconciles.inc({ controller: this.name, result: 'error' });
+      this.metrics.errors.inc(this.labels);
       const level = n > 3 ? 'warn' : 'debug';
       this.logger[level](
         { key, attempt: n, retryInMs: delay, err: e instanceof Error ? e.message : String(e) },

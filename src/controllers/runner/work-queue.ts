@@ -7,11 +7,12 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
 
-  add(key: string): void {
-    if (this.dirty.has(key)) return;
+  /** Whether the key was not waiting already (client-go counts only those as adds). */
+  add(key: string): boolean {
+    if (this.dirty.has(key)) return false;
     this.dirty.add(key);
-    if (this.processing.has(key)) return;
-    this.queue.push(key);
+    if (!this.processing.has(key)) this.queue.push(key);
+    return true;
   }
 
   /** The next key to work on, now marked as processing; undefined when the queue is empty. */
