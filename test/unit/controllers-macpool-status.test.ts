@@ -1,6 +1,5 @@
 // macpool-status: the counts it keeps incrementally from MacAllocation events equal a recount from the store, after a
 // random mix of allocations, quarantines, releases and a range change, and each pool's status says so.
-import assert from 'node:assert/strict';
 import { afterEach, beforeEach, it } from 'node:test';
 import { macToNumber, numberToMac } from '../../src/mac/mac.ts';
 import { usableAddresses } from '../../src/pool/index.ts';
