@@ -5,6 +5,7 @@
 // NoCloud seed) writes its files once per instance-id, as cloud-init does.
 import { parse } from 'yaml';
 import type { GuestSpec, PersistentDiskContent } from '../types.ts';
+import { renderNetworkConfig } from './guest-network.ts';
 
 /** A disk's bytes, as far as the sim keeps them: what was written from offset 0. */
 export interface SimBlockDevice {
@@ -80,11 +81,15 @@ export function attachDisks(
 /** cloud-init's first boot of an instance: write_files and the instance-id; a known instance-id runs nothing again. */
 function runCloudInit(
   root: Map<string, string>,
-  seed: { userData: string; metaData: string },
+  seed: { userData: string; metaData: string; networkData?: string },
 ): void {
   const instanceId = /^instance-id:\s*"?([^"\n]*)"?$/m.exec(seed.metaData)?.[1];
   if (!instanceId || root.get(INSTANCE_ID_FILE) === `${instanceId}\n`) return;
   root.set(INSTANCE_ID_FILE, `${instanceId}\n`);
+  // A new instance's network-config is rendered (Debian: ENI + udev names); a known instance keeps what it has.
+  if (seed.networkData !== undefined) {
+    for (const [path, content] of renderNetworkConfig(seed.networkData)) root.set(path, content);
+  }
   for (const file of writeFiles(seed.userData)) root.set(file.path, file.content);
 }
 

@@ -27,6 +27,7 @@ import {
   type SimDisk,
 } from './guest-disks.ts';
 import { DhcpServer } from './dhcp-server.ts';
+import { bootNetworkPlan } from './guest-network.ts';
 import { isAssignableMac, normalizeMac } from './ethernet.ts';
 import { type Cidr, formatIpv4, parseIpv4 } from '../../ip/ipv4.ts';
 
@@ -75,7 +76,9 @@ interface SimPod {
 interface SimNic {
   guest: SimGuest;
   name: string;
-  /** ethN inside the guest; virtio NICs enumerate in device order. */
+  /** ethN: the kernel's name for it (net.ifnames=0; virtio NICs enumerate in device order). */
+  kernelName: string;
+  /** Its name inside the guest now: the kernel's, or what the guest's udev configuration renamed it to. */
   ifName: string;
   ifIndex: number;
   podInterfaceName: string;
@@ -202,8 +205,19 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
   const boot = (guest: SimGuest, epoch: number): void => {
     if (closed || guests.get(guest.spec.vmiUid) !== guest || guest.bootEpoch !== epoch) return;
     guest.state = 'Running';
-    // The guest's init runs udhcpc on every NIC, then starts qemu-guest-agent.
-    for (const nic of guest.nics) runDhcp(nic);
+    // The guest's own configuration names its NICs, may set their MACs (it does so at every boot, so a restart does
+    // not undo it) and brings up the ones it configures with DHCP; then qemu-guest-agent starts.
+    const plans = bootNetworkPlan(
+      guest.files,
+      guest.nics.map((n) => ({ kernelName: n.kernelName, mac: n.deviceMac })),
+    );
+    guest.nics.forEach((nic, i) => {
+      const plan = plans[i];
+      if (!plan) return;
+      nic.ifName = plan.name;
+      nic.guestMac = plan.mac;
+      if (plan.dhcp) runDhcp(nic);
+    });
     guest.agentConnected = true;
     guest.shell.boot();
     emit({ type: 'guest-changed', vmiUid: guest.spec.vmiUid });
@@ -221,6 +235,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     for (const nic of guest.nics) {
       setIpv4(nic, undefined);
       nic.guestMac = nic.deviceMac;
+      nic.ifName = nic.kernelName;
       nic.up = false;
     }
   };
@@ -280,6 +295,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         else guest.files.set(path, content);
       },
       removeFile: (path) => guest.files.delete(path),
+      listFiles: (dir) => [...guest.files.keys()].filter((p) => p.startsWith(dir)).sort(),
       reboot: () => {
         // The VM process keeps running through a guest reboot: QEMU stays Running, only the agent goes away.
         resetMachine(guest);
@@ -499,6 +515,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         return {
           guest,
           name: nicSpec.name,
+          kernelName: `eth${i}`,
           ifName: `eth${i}`,
           ifIndex: i + 2,
           podInterfaceName: nicSpec.podInterfaceName,

@@ -31,6 +31,8 @@ export interface GuestOs {
   /** A file on the guest's root disk; undefined when there is none. */
   readFile(path: string): string | undefined;
   writeFile(path: string, content: string): void;
+  /** The files on the root disk under a directory (`/etc/network/`), at any depth, sorted. */
+  listFiles(dir: string): string[];
   /** False when there was no such file. */
   removeFile(path: string): boolean;
 }

@@ -7,6 +7,7 @@ import { ping } from './ping.ts';
 import { reboot } from './reboot.ts';
 import { udhcpc } from './udhcpc.ts';
 import { echo, head, rm, sync, touch } from './files.ts';
+import { grep, printf } from './text.ts';
 
 const APPLETS: ReadonlyMap<string, Applet> = new Map([
   ['ip', ip],
@@ -19,6 +20,8 @@ const APPLETS: ReadonlyMap<string, Applet> = new Map([
   ['echo', echo],
   ['head', head],
   ['sync', sync],
+  ['printf', printf],
+  ['grep', grep],
 ]);
 
 const SHELLS = new Set(['sh', 'ash']);
