@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { CONSOLE_SUBPROTOCOL } from '../../src/resources/types.ts';
-import { bridgeNetwork, launcherPod, NS, runningVmi, virtualMachine } from './fixtures.ts';
+import { launcherPod, NS, runningVmOnLan, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 import { harrowInPty } from './pty.ts';
 import { runtimesUnderTest } from './runtimes.ts';
@@ -43,20 +43,7 @@ for (const rt of runtimesUnderTest()) {
 
     before(async () => {
       server = await startServer({ runtime: rt.name });
-      await server.client.create(
-        'NetworkAttachmentDefinition',
-        { namespace: NS },
-        bridgeNetwork('lan', 61),
-      );
-      await server.client.create(
-        'VirtualMachine',
-        { namespace: NS },
-        virtualMachine(vm, { mac: MAC }),
-      );
-      await waitFor(() => runningVmi(server.client, vm), {
-        timeoutMs: rt.timeoutMs,
-        message: `${vm} running with an address`,
-      });
+      await runningVmOnLan(server.client, vm, { mac: MAC, third: 61, timeoutMs: rt.timeoutMs });
     });
     after(() => server?.stop());
 

@@ -8,6 +8,7 @@ import {
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../../src/resources/types.ts';
+import { waitFor } from './harness.ts';
 
 export const NS = 'default';
 
@@ -109,6 +110,24 @@ export async function runningVmi(
   // Running with its DHCP lease: a link-local address alone (up before the lease) is not enough.
   const ip = vmi.status.interfaces?.[0]?.ipAddress;
   return ip && !ip.startsWith('fe80:') && !ip.startsWith('169.254.') ? vmi : false;
+}
+
+/** Network `lan` (198.18.<third>.0/24) and VM `name` with `mac` on it, once it runs with its address. */
+export async function runningVmOnLan(
+  client: HarrowClient,
+  name: string,
+  o: { mac: string; third: number; timeoutMs: number },
+): Promise<VirtualMachineInstance> {
+  await client.create(
+    'NetworkAttachmentDefinition',
+    { namespace: NS },
+    bridgeNetwork('lan', o.third),
+  );
+  await client.create('VirtualMachine', { namespace: NS }, virtualMachine(name, { mac: o.mac }));
+  return waitFor(() => runningVmi(client, name), {
+    timeoutMs: o.timeoutMs,
+    message: `${name} running with an address`,
+  });
 }
 
 export async function launcherPod(client: HarrowClient, vm: string): Promise<Pod | undefined> {

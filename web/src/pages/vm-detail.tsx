@@ -1,4 +1,4 @@
-// One VM: banners for what needs the operator (restart required, drift, connectivity), and tabs Basics, Networks, Events, Audit.
+// One VM: banners for what needs the operator (restart required, drift, connectivity), and tabs Basics, Networks, Events, Audit, Console.
 import { useState, type ReactNode } from 'react';
 import { conditionOf, type Condition, type KubeObject } from '../../../src/resources/meta.ts';
 import type { AuditRecord, KubeEvent, VirtualMachine } from '../../../src/resources/types.ts';
@@ -23,6 +23,7 @@ import {
 } from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
 import { NAMESPACE_POLL, useSession } from '../session.ts';
+import { ConsoleTab } from './vm-console.tsx';
 import { useVmAction, useVmData } from './vm-data.ts';
 
 const TABS = [
@@ -30,6 +31,7 @@ const TABS = [
   { id: 'networks', label: 'Networks' },
   { id: 'events', label: 'Events' },
   { id: 'audit', label: 'Audit' },
+  { id: 'console', label: 'Console' },
 ];
 
 export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
@@ -174,6 +176,14 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
         {tab === 'events' ? <EventsTab events={events.items} /> : null}
         {tab === 'audit' ? (
           <AuditRecordsTab records={filterAudit(audit.items, emptyAuditFilter)} name={props.name} />
+        ) : null}
+        {tab === 'console' ? (
+          <ConsoleTab
+            namespace={namespace}
+            name={props.name}
+            token={api.token}
+            running={vmi !== undefined && vmi.status?.phase === 'Running'}
+          />
         ) : null}
       </Tabs>
     </section>
