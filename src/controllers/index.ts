@@ -28,6 +28,7 @@ import { schedulerController } from './scheduler.ts';
 import { vmController } from './vm.ts';
 import { vmiController } from './vmi.ts';
 import { volumesController } from './volumes.ts';
+import { vmiNetworkMetrics } from './vmi-network-metrics.ts';
 import { NodeView } from '../store/node-view.ts';
 
 export type { MacAssigner } from './context.ts';
@@ -122,6 +123,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     managers.push(ctx.manager);
   }
   let unsubscribe = (): void => {};
+  let removeNetworkMetrics = (): void => {};
   if (roles.node) {
     // The node side sees only the Pods and VMIs scheduled to this node.
     const ctx = contextOn(new NodeView(deps.store, nodeName));
@@ -135,6 +137,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
       deps.observerPollMs !== undefined ? { pollMs: deps.observerPollMs } : {},
     );
     connectivityController(ctx, deps.connectivity ?? {});
+    removeNetworkMetrics = vmiNetworkMetrics(ctx);
     unsubscribe = deps.runtime.subscribe((event) => {
       const vmi = ctx.informers.vmis.byIndex(INDEX_UID, event.vmiUid)[0];
       if (!vmi) return;
@@ -146,6 +149,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
   }
   const stopAll = async (): Promise<void> => {
     unsubscribe();
+    removeNetworkMetrics();
     await Promise.all(managers.map((m) => m.stop()));
   };
   try {

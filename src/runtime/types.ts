@@ -112,6 +112,27 @@ export interface GuestNicObservation {
   guestMac: string;
 }
 
+/** A network device's counters: bytes, packets, errors and drops, received (rx) and transmitted (tx). */
+export interface NicCounters {
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
+
+/**
+ * A guest NIC's counters from the guest's side, as libvirt reports a domain interface (and KubeVirt exports it):
+ * received is what reached the guest, transmitted what the guest sent. They start at zero with the NIC's device.
+ */
+export interface GuestNicStatistics extends NicCounters {
+  /** VMI interface name. */
+  name: string;
+}
+
 export interface GuestAgentInterface {
   interfaceName: string;
   mac: string;
@@ -188,6 +209,8 @@ export interface Runtime {
   stopGuest(vmiUid: string, options?: { graceMs?: number }): Promise<void>;
   /** undefined when the runtime has no such guest. */
   observe(vmiUid: string): Promise<GuestObservation | undefined>;
+  /** The traffic counters of a running guest's NICs, without asking the guest; undefined when none runs here. */
+  nicStatistics(vmiUid: string): Promise<GuestNicStatistics[] | undefined>;
   /** Whether this runtime has a guest for the VMI (in any state), without asking the guest anything. */
   hasGuest(vmiUid: string): boolean;
   /** Runs a command in the guest through its agent (guest-exec). */

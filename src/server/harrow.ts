@@ -37,6 +37,7 @@ import type { ResourceStore } from '../store/types.ts';
 import { createLogger } from './logger.ts';
 import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
+import { registerStoreMetrics } from '../metrics/store-metrics.ts';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { chooseRuntime, type RuntimeChoice } from '../runtime/choice.ts';
 import { uiPluginIfBuilt } from './ui.ts';
@@ -176,9 +177,17 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
         ])
       : undefined;
   const ui = await uiPluginIfBuilt();
-  // One registry for /metrics: requests, every controller manager (also after a leadership change) and Node.js.
+  // One registry for /metrics: requests, every controller manager (also after a leadership change), the store's pools
+  // and VMIs, and Node.js.
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  // Pool usage and MAC collisions, read from the store when scraped.
+  registerStoreMetrics(metrics, store, (e) =>
+    logger.warn(
+      { err: e instanceof Error ? e.message : String(e) },
+      'metrics: reading the store failed',
+    ),
+  );
   const running: { controllers?: Controllers; nodeSide?: Controllers } = {};
   // One admission chain for the API and for the VMs controllers create (clones): both get pool MACs the same way.
   const admission = [

@@ -13,6 +13,8 @@ import {
   unguardPortCommands,
 } from '../../src/runtime/qemu/nft.ts';
 import { guestNameOf, qemuArgs } from '../../src/runtime/qemu/qemu.ts';
+import { parseNetDev } from '../../src/runtime/qemu/procfs.ts';
+import { guestSideOfTap } from '../../src/runtime/qemu/binding-bridge.ts';
 
 // Captured from `ip -j -d link show` (iproute2 6.1) with a bridge port veth and a bridge.
 const LINKS = JSON.stringify([
@@ -288,5 +290,45 @@ describe('guest image inputs', () => {
       'libfoo',
       'bar',
     ]);
+  });
+});
+
+describe('tap counters (/proc/<pid>/net/dev)', () => {
+  // The layout of Linux 6.1's /proc/net/dev: two header lines, then 8 receive and 8 transmit fields per device.
+  const NET_DEV = [
+    'Inter-|   Receive                                                |  Transmit',
+    ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+    '    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0',
+    '  tap0:    1500      12    1    2    0     0          0         0     9000      40    3    4    0     0       0          0',
+    '',
+  ].join('\n');
+
+  it('reads each device’s bytes, packets, errors and drops', () => {
+    assert.deepEqual(parseNetDev(NET_DEV).get('tap0'), {
+      rxBytes: 1500,
+      rxPackets: 12,
+      rxErrors: 1,
+      rxDropped: 2,
+      txBytes: 9000,
+      txPackets: 40,
+      txErrors: 3,
+      txDropped: 4,
+    });
+    assert.deepEqual([...parseNetDev(NET_DEV).keys()], ['lo', 'tap0']);
+  });
+
+  it('turns the tap’s sides into the guest’s: what the tap transmitted is what the guest received', () => {
+    const guest = guestSideOfTap('default', parseNetDev(NET_DEV).get('tap0')!);
+    assert.deepEqual(guest, {
+      name: 'default',
+      rxBytes: 9000,
+      rxPackets: 40,
+      rxErrors: 3,
+      rxDropped: 4,
+      txBytes: 1500,
+      txPackets: 12,
+      txErrors: 1,
+      txDropped: 2,
+    });
   });
 });

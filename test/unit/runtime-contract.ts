@@ -186,7 +186,22 @@ export function runtimeContract(
       });
       const ping = async (address: string): Promise<number> =>
         (await rt().exec(guestSpec.vmiUid, ['ping', '-c', '1', '-W', '2', address])).exitCode;
+      const counters = async () => {
+        const nics = await rt().nicStatistics(guestSpec.vmiUid);
+        assert.deepEqual(
+          nics?.map((n) => n.name),
+          ['default'],
+        );
+        return nics![0]!;
+      };
+      const beforePing = await counters();
+      assert.ok(beforePing.rxPackets > 0 && beforePing.txPackets > 0, 'DHCP went both ways');
       assert.equal(await ping(network.gateway), 0, 'the gateway answers');
+      // The echo request went out and its reply came in (an ARP exchange may come with them).
+      const afterPing = await counters();
+      assert.ok(afterPing.txPackets > beforePing.txPackets, 'sent counted');
+      assert.ok(afterPing.rxPackets > beforePing.rxPackets, 'received counted');
+      assert.ok(afterPing.txBytes >= beforePing.txBytes + 98, 'an echo frame is at least 98 bytes');
       assert.equal(await ping('198.18.77.250'), 1, 'an address nobody holds does not');
     });
 
@@ -224,6 +239,11 @@ export function runtimeContract(
       );
       await rt().stopGuest(guestSpec.vmiUid);
       await assert.rejects(rt().exec(guestSpec.vmiUid, ['true']));
+      assert.equal(
+        await rt().nicStatistics(guestSpec.vmiUid),
+        undefined,
+        'no counters when stopped',
+      );
       await rt().teardownPod(podRequest.podUid);
       assert.ok(!(await rt().inventory()).pods.includes(podRequest.podUid));
     });
@@ -231,6 +251,7 @@ export function runtimeContract(
     it('of a guest it does not have: observe is undefined, hasGuest false, exec and openConsole refuse', async () => {
       assert.equal(await rt().observe('rc-none'), undefined);
       assert.equal(rt().hasGuest('rc-none'), false);
+      assert.equal(await rt().nicStatistics('rc-none'), undefined);
       assert.equal(await rt().consoleLog('rc-none'), undefined);
       await assert.rejects(rt().exec('rc-none', ['true']));
       await assert.rejects(

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { addBridge, addTap, link, setLink } from './ip.ts';
 import { podBridgeName } from './names.ts';
+import type { GuestNicStatistics, NicCounters } from '../types.ts';
 
 /** A random locally administered unicast MAC (KubeVirt moves the pod interface to one so the guest can own the assigned MAC). */
 export function randomLocalMac(): string {
@@ -44,3 +45,19 @@ export async function bindBridge(
     await setLink(namespace, tap, { master: bridge, noIpv6LinkLocal: true, up: true });
   return { bridge, tap };
 }
+
+/**
+ * A guest NIC's counters from its tap's: the tap receives what QEMU writes into it (the guest sent it) and transmits
+ * what QEMU reads out for the guest, so the sides swap, as libvirt swaps them for a domain's tap interface.
+ */
+export const guestSideOfTap = (name: string, tap: NicCounters): GuestNicStatistics => ({
+  name,
+  rxBytes: tap.txBytes,
+  rxPackets: tap.txPackets,
+  rxErrors: tap.txErrors,
+  rxDropped: tap.txDropped,
+  txBytes: tap.rxBytes,
+  txPackets: tap.rxPackets,
+  txErrors: tap.rxErrors,
+  txDropped: tap.rxDropped,
+});

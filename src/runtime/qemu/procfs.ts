@@ -1,5 +1,7 @@
-// Host processes through /proc: is a pid alive (zombies count as gone), what is its command line, stop it for sure.
+// Host processes through /proc: is a pid alive (zombies count as gone), what is its command line, its network
+// namespace's device counters, stop it for sure.
 import { readFile } from 'node:fs/promises';
+import type { NicCounters } from '../types.ts';
 
 export async function processState(pid: number): Promise<string | undefined> {
   try {
@@ -60,4 +62,39 @@ export async function terminate(pid: number, graceMs = 2_000): Promise<void> {
   if (await waitForExit(pid, graceMs)) return;
   signal(pid, 'SIGKILL');
   if (!(await waitForExit(pid, 5_000))) throw new Error(`process ${pid} survived SIGKILL`);
+}
+
+/** Parses /proc/net/dev (each device's counters from its own side: rx is what the kernel got on it): two header lines, then `name: 8 receive fields 8 transmit fields` per device. */
+export function parseNetDev(text: string): Map<string, NicCounters> {
+  const devices = new Map<string, NicCounters>();
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (f.length < 16 || f.some((n) => !Number.isFinite(n))) continue;
+    devices.set(line.slice(0, colon).trim(), {
+      rxBytes: f[0]!,
+      rxPackets: f[1]!,
+      rxErrors: f[2]!,
+      rxDropped: f[3]!,
+      txBytes: f[8]!,
+      txPackets: f[9]!,
+      txErrors: f[10]!,
+      txDropped: f[11]!,
+    });
+  }
+  return devices;
+}
+
+/** The devices of the network namespace `pid` runs in; undefined once the process is gone. */
+export async function netDevices(pid: number): Promise<Map<string, NicCounters> | undefined> {
+  try {
+    return parseNetDev(await readFile(`/proc/${pid}/net/dev`, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }

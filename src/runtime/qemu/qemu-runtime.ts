@@ -5,6 +5,7 @@ import { validateMac } from '../../mac/index.ts';
 import type {
   ConsoleConnection,
   ExecResult,
+  GuestNicStatistics,
   GuestObservation,
   GuestSpec,
   Inventory,
@@ -15,7 +16,7 @@ import type {
   Runtime,
   RuntimeEvent,
 } from '../types.ts';
-import { bindBridge } from './binding-bridge.ts';
+import { bindBridge, guestSideOfTap } from './binding-bridge.ts';
 import { readLeases, startDnsmasq } from './dnsmasq.ts';
 import { buildGuestImage, defaultGuestCacheDir, type GuestImage } from './image.ts';
 import { netmask } from '../../ip/ipv4.ts';
@@ -54,7 +55,7 @@ import {
 } from './names.ts';
 import { checkNetworkSpec } from './network-spec.ts';
 import { ensureSpoofchkTable, guardPort, readSpoofchk, unguardPort } from './nft.ts';
-import { commandLine, isAlive, readPidFile, terminate } from './procfs.ts';
+import { commandLine, isAlive, netDevices, readPidFile, terminate } from './procfs.ts';
 import { guestNameOf, isQemuCommand, launchQemu, nicIds } from './qemu.ts';
 import { GuestSession, type GuestPaths } from './guest-session.ts';
 import { prepareGuestDisks, removeGuestDisks } from './guest-disks.ts';
@@ -705,6 +706,18 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     async observe(vmiUid): Promise<GuestObservation | undefined> {
       assertOpen();
       return guests.get(vmiUid)?.observe();
+    },
+    async nicStatistics(vmiUid): Promise<GuestNicStatistics[] | undefined> {
+      assertOpen();
+      const session = guests.get(vmiUid);
+      if (!session?.running) return undefined;
+      // QEMU runs in the pod's namespace, so its /proc view lists the pod's taps: a file read, no `ip` per scrape.
+      const devices = await netDevices(session.pid);
+      if (!devices) return undefined;
+      return session.spec.nics.flatMap((nic, index) => {
+        const tap = devices.get(tapName(index));
+        return tap ? [guestSideOfTap(nic.name, tap)] : [];
+      });
     },
     async exec(vmiUid, argv, execOptions): Promise<ExecResult> {
       assertOpen();

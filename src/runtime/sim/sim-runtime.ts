@@ -4,12 +4,14 @@ import { checkNetworkSpec } from '../network-spec.ts';
 import type {
   ConsoleConnection,
   ExecResult,
+  GuestNicStatistics,
   GuestObservation,
   GuestSpec,
   GuestState,
   Inventory,
   Lease,
   NetworkSpec,
+  NicCounters,
   PodInterfaceStatus,
   PodNetworkRequest,
   Runtime,
@@ -86,7 +88,25 @@ interface SimNic {
   guestMac: string;
   up: boolean;
   ipv4: { ip: number; network: SimNetwork } | undefined;
+  /** What the guest sent and received on it (the tap's counters, from the guest's side). */
+  counters: NicCounters;
 }
+
+// Frame sizes on the wire (Ethernet header included): a DHCP message with BOOTP's 300-byte minimum payload, as udhcpc
+// sends, and an ICMP echo carrying `dataBytes`.
+const DHCP_FRAME_BYTES = 14 + 20 + 8 + 300;
+const echoFrameBytes = (dataBytes: number): number => 14 + 20 + 8 + dataBytes;
+
+const zeroCounters = (): NicCounters => ({
+  rxBytes: 0,
+  rxPackets: 0,
+  rxErrors: 0,
+  rxDropped: 0,
+  txBytes: 0,
+  txPackets: 0,
+  txErrors: 0,
+  txDropped: 0,
+});
 
 interface SimGuest {
   spec: GuestSpec;
@@ -149,6 +169,17 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     return networks.get(port.network.spec.id) === port.network ? port.network : undefined;
   };
 
+  /** The guest puts a frame on its NIC: counted as sent whether or not the spoof check lets it through. */
+  const send = (nic: SimNic, bytes: number): void => {
+    if (nic.guest.state !== 'Running' || !nic.up) return;
+    nic.counters.txPackets++;
+    nic.counters.txBytes += bytes;
+  };
+  const receive = (nic: SimNic, bytes: number): void => {
+    nic.counters.rxPackets++;
+    nic.counters.rxBytes += bytes;
+  };
+
   const setIpv4 = (nic: SimNic, ipv4: SimNic['ipv4']): void => {
     if (nic.ipv4) nic.ipv4.network.nicsByIp.get(nic.ipv4.ip)?.delete(nic);
     nic.ipv4 = ipv4;
@@ -162,9 +193,14 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     // udhcpc's script deconfigures the interface and brings it up before the first DISCOVER.
     setIpv4(nic, undefined);
     nic.up = true;
+    send(nic, DHCP_FRAME_BYTES); // DISCOVER
     const network = transmits(nic);
     const binding = network?.dhcp.bind(nic.guestMac);
     if (!network || !binding) return { bound: false };
+    // OFFER, REQUEST, ACK.
+    receive(nic, DHCP_FRAME_BYTES);
+    send(nic, DHCP_FRAME_BYTES);
+    receive(nic, DHCP_FRAME_BYTES);
     setIpv4(nic, { ip: binding.ip, network });
     return {
       bound: true,
@@ -190,12 +226,22 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     return false;
   };
 
-  const echo = (nic: SimNic, target: number): boolean => {
+  const echo = (nic: SimNic, target: number, dataBytes: number): boolean => {
+    const frame = echoFrameBytes(dataBytes);
+    send(nic, frame);
     const network = transmits(nic);
     if (!network || nic.ipv4?.network !== network) return false;
-    if (target === network.gateway) return true;
+    if (target === network.gateway) {
+      receive(nic, frame);
+      return true;
+    }
     for (const holder of network.nicsByIp.get(target) ?? []) {
-      if (holder !== nic && transmits(holder) === network) return true;
+      if (holder !== nic && transmits(holder) === network) {
+        receive(holder, frame);
+        send(holder, frame);
+        receive(nic, frame);
+        return true;
+      }
     }
     return false;
   };
@@ -284,9 +330,9 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         nicNamed(name).up = up;
       },
       runDhcp: (name) => runDhcp(nicNamed(name)),
-      echo: (name, target) => {
+      echo: (name, target, dataBytes) => {
         const address = parseIpv4(target);
-        return address !== undefined && echo(nicNamed(name), address);
+        return address !== undefined && echo(nicNamed(name), address, dataBytes);
       },
       readFile: (path) => guest.devices.get(path)?.content ?? guest.files.get(path),
       writeFile: (path, content) => {
@@ -523,6 +569,7 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
           guestMac: mac,
           up: false,
           ipv4: undefined,
+          counters: zeroCounters(),
         };
       });
       if (existing && existing.spec.podUid !== spec.podUid)
@@ -579,6 +626,13 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
         };
       }
       return observation;
+    },
+
+    async nicStatistics(vmiUid): Promise<GuestNicStatistics[] | undefined> {
+      assertOpen();
+      const guest = guests.get(vmiUid);
+      if (!guest || !isLive(guest.state)) return undefined;
+      return guest.nics.map((n) => ({ name: n.name, ...n.counters }));
     },
 
     async exec(vmiUid, argv): Promise<ExecResult> {

@@ -25,8 +25,8 @@ export interface GuestOs {
   setLinkUp(name: string, up: boolean): void;
   /** One DHCP exchange from the link's current MAC; the link is deconfigured first, as udhcpc's script does. */
   runDhcp(name: string): DhcpOutcome;
-  /** Sends one echo request out of `linkName`; true when a reply comes back. */
-  echo(linkName: string, target: string): boolean;
+  /** Sends one echo request with `dataBytes` of payload out of `linkName`; true when a reply comes back. */
+  echo(linkName: string, target: string, dataBytes: number): boolean;
   reboot(): void;
   /** A file on the guest's root disk; undefined when there is none. */
   readFile(path: string): string | undefined;

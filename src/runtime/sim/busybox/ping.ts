@@ -60,7 +60,7 @@ export const ping: Applet = (args, os) => {
   const rtts: number[] = [];
   for (let seq = 0; seq < count; seq++) {
     const replied =
-      local || (via !== undefined && via.ipv4 !== undefined && os.echo(via.name, host));
+      local || (via !== undefined && via.ipv4 !== undefined && os.echo(via.name, host, size));
     if (!replied) continue;
     received++;
     const rtt = rttOf(seq);
