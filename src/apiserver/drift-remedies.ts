@@ -91,6 +91,32 @@ export function adoptGuestMacs(
   return { vm: next, adopted };
 }
 
+/** restore-mac's answer: what the restart does to each drifted interface, or would do under dryRun. */
+export function restoreMessage(name: string, drift: Drift[], dryRun: boolean): string {
+  const what =
+    drift.length > 0
+      ? drift
+          .map(
+            (d) =>
+              `interface ${d.interface} ${dryRun ? 'would get' : 'gets'} ${d.platformMac} again (the guest uses ${d.guestMac})`,
+          )
+          .join('; ')
+      : `no interface shows drift; the guest keeps the platform MACs`;
+  return dryRun
+    ? `dry run: nothing changed; ${name} would restart: ${what}`
+    : `restarting ${name}: ${what}`;
+}
+
+/** adopt-guest-mac's warning: each interface's manifest MAC before and after, or what it would be under dryRun. */
+export function adoptMessage(adopted: Adoption['adopted'], dryRun: boolean): string {
+  const what = adopted
+    .map((a) => `interface ${a.interface}: macAddress ${a.platformMac} → ${a.guestMac}`)
+    .join('; ');
+  return dryRun
+    ? `dry run: nothing changed; ${what} would apply at the next restart`
+    : `${what}; applied at the next restart (the old MAC is quarantined once released)`;
+}
+
 type RemedyRequest = FastifyRequest<{ Params: { namespace: string; name: string }; Body: unknown }>;
 
 /** The optional body: `{interfaces?: [names], dryRun?: ["All"]}`. */
@@ -147,15 +173,11 @@ export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps):
                   name,
                   'VM is not running: its next start gives the guest the platform MACs anyway',
                 );
-              const drift = driftOf(vmi);
-              message =
-                drift.length > 0
-                  ? `restarting ${name}: ${drift.map((d) => `interface ${d.interface} gets ${d.platformMac} again (the guest uses ${d.guestMac})`).join('; ')}`
-                  : `restarting ${name}: no interface shows drift; the guest keeps the platform MACs`;
+              message = restoreMessage(name, driftOf(vmi), requestContext(request).dryRun);
               return applyVmAction('restart', vm, vmi);
             }
             const adoption = adoptGuestMacs(vm, vmi, parsed().interfaces);
-            message = `${adoption.adopted.map((a) => `interface ${a.interface}: macAddress ${a.platformMac} → ${a.guestMac}`).join('; ')}; applied at the next restart (the old MAC is quarantined once released)`;
+            message = adoptMessage(adoption.adopted, requestContext(request).dryRun);
             return adoption.vm;
           },
         });
@@ -170,10 +192,7 @@ export function registerDriftRemedies(app: FastifyInstance, deps: VmActionDeps):
             message,
           });
         }
-        setWarnings(reply, [
-          ...result.warnings,
-          `${message}${requestContext(request).dryRun ? ' (dry run: nothing changed)' : ''}`,
-        ]);
+        setWarnings(reply, [...result.warnings, message]);
         return result.object;
       },
     );

@@ -1,9 +1,9 @@
 // The drift remedies a VMI's status offers, as `harrow` commands: rendered from the declared records, never from a message.
-import { remediesFor } from '../network/drift.ts';
+import { namespaceFlag, remediesFor, remedyCommandLine } from '../network/drift.ts';
 import type { InterfaceView } from '../network/interface-view.ts';
 import type { GuestMacRemedy } from '../resources/types.ts';
 
-export const nsFlag = (ns: string): string => (ns === 'default' ? '' : ` -n ${ns}`);
+export const nsFlag = namespaceFlag;
 
 /** The remedies of a drifted interface: the observer's record's, else both (KubeVirt's status shape carries none). */
 export const remediesOf = (v: InterfaceView): GuestMacRemedy[] =>
@@ -18,7 +18,5 @@ export function remedyCommand(
   namespace: string,
 ): string | undefined {
   if (!r.available) return undefined;
-  return r.action === 'restore-mac'
-    ? `harrow drift restore ${vm}${nsFlag(namespace)}`
-    : `harrow drift adopt ${vm} ${iface} --restart${nsFlag(namespace)}`;
+  return remedyCommandLine(r.action, vm, iface, namespace);
 }

@@ -14,6 +14,24 @@ export type MacHolder = NonNullable<GuestMacMismatch['heldBy']>;
 export const driftedGuestMacOf = (s: VMIInterfaceStatus): string | undefined =>
   s.name === undefined ? undefined : driftedGuestMac({ vmiStatus: s.mac, guest: s.guestMac });
 
+/** `-n NS` as the CLI spells it; nothing for the default namespace. */
+export const namespaceFlag = (ns: string): string => (ns === 'default' ? '' : ` -n ${ns}`);
+
+/**
+ * The one wording of each remedy as a `harrow` command: the condition's message, its Event, `harrow drift`, `describe`
+ * and the README all show these, so a user meets one command wherever the drift is reported.
+ */
+export function remedyCommandLine(
+  action: GuestMacRemedy['action'],
+  vm: string,
+  iface: string,
+  namespace: string,
+): string {
+  return action === 'restore-mac'
+    ? `harrow drift restore ${vm}${namespaceFlag(namespace)}`
+    : `harrow drift adopt ${vm} ${iface}${namespaceFlag(namespace)} --restart`;
+}
+
 /** The two remedies, as data: restore (restart now) always; adopt unless another VM holds the guest's MAC. */
 export function remediesFor(
   platformMac: string,
@@ -98,8 +116,11 @@ export function mismatchMessage(
         `interface ${name}: the guest uses MAC ${m.guestMac} but the platform assigned ${m.platformMac}` +
         `${podInterfaceName ? ` (pod interface ${podInterfaceName})` : ''}. Frames from ${m.guestMac} are dropped by ` +
         `the network's spoof check: no connectivity, no DHCP. The in-guest change reverts when the VM restarts. ` +
-        `To restore ${m.platformMac}, restart the VM. To keep ${m.guestMac}, adopt it into the VM's manifest; it ` +
-        `applies at the next restart.`;
+        `To restore ${m.platformMac}, restart the VM: ${remedyCommandLine('restore-mac', vm, name, namespace)}.`;
+      if (m.remedies.some((r) => r.action === 'adopt-guest-mac' && r.available))
+        text +=
+          ` To keep ${m.guestMac}, adopt it into the VM's manifest and restart: ` +
+          `${remedyCommandLine('adopt-guest-mac', vm, name, namespace)}.`;
       if (m.heldBy?.namespace === 'other') {
         // The condition is readable by whoever may read this namespace; a holder elsewhere is not theirs to learn.
         text +=

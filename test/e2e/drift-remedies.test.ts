@@ -128,13 +128,25 @@ describe('drift remedies on a running server', { concurrency: false }, () => {
       'the drifted guest is cut off',
     );
     const running = await getVmi(server.client, 'vm-a');
+    // restore-mac?dryRun=All says it was a dry run, and restarts nothing.
+    const dryRestore = await fetch(
+      `${server.url}/apis/subresources.harrow.io/v1/namespaces/${NS}/virtualmachines/vm-a/restore-mac?dryRun=All`,
+      { method: 'PUT', headers: { authorization: `Bearer ${server.token}` } },
+    );
+    assert.equal(dryRestore.status, 202);
+    assert.equal(
+      ((await dryRestore.json()) as { message: string }).message,
+      `dry run: nothing changed; vm-a would restart: interface default would get ${macA} again (the guest uses ${GUEST})`,
+    );
     const dry = await server.client.adoptGuestMac<VirtualMachine>(NS, 'vm-a', { dryRun: true });
     // The CLI prints the server's warning as sent: an ASCII header, so no "â" where the message has an arrow.
     const cli = await server.cli(['drift', 'adopt', 'vm-a', '-n', NS, '--dry-run']);
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(
       cli.stderr,
-      new RegExp(`macAddress ${macA} -> ${GUEST}; applied at the next restart`),
+      new RegExp(
+        `dry run: nothing changed; interface default: macAddress ${macA} -> ${GUEST} would apply at the next restart`,
+      ),
     );
     assert.doesNotMatch(cli.stderr, /[\u0080-\uffff]/);
     assert.equal(specMacs(dry)[0], GUEST);

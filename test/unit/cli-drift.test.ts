@@ -42,6 +42,16 @@ test('drift lists the drifted interface with the restore and adopt commands', ()
   });
 });
 
+test('the drift list, describe and the condition (so its Event) suggest the very same commands', () => {
+  const { vm, vmi, pod } = driftedVm();
+  const [e] = driftEntries([vm], [vmi], [pod]);
+  assert.ok(MISMATCH_MESSAGE.includes(`${e!.remedies.restore}.`), MISMATCH_MESSAGE);
+  assert.ok(MISMATCH_MESSAGE.includes(`${e!.remedies.adopt!}.`), MISMATCH_MESSAGE);
+  const described = renderVmDescription({ vm, vmi, pod, events: [] }, NOW, '');
+  assert.ok(described.includes(e!.remedies.adopt!), described);
+  assert.ok(described.includes(e!.remedies.restore), described);
+});
+
 test("drift offers adopt only when the status's record does: not while another VM holds the guest's MAC", () => {
   const { vm, vmi, pod } = driftedVm();
   const record = vmi.status!.interfaces![0]!.guestMacMismatch!;

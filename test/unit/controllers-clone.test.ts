@@ -208,9 +208,13 @@ describe('clone controller', () => {
         namespace: 'default',
         name: 'c-wait',
       })) as VirtualMachineClone;
-      return (
-        c.status?.conditions?.find((x) => x.type === 'Progressing')?.reason === 'SourceDoesNotExist'
-      );
+      if (
+        c.status?.conditions?.find((x) => x.type === 'Progressing')?.reason !== 'SourceDoesNotExist'
+      )
+        return false;
+      // The README's phases: empty (KubeVirt's unset phase) while waiting, never another value.
+      assert.equal(c.status?.phase, '');
+      return true;
     });
     await create(
       'VirtualMachineClone',

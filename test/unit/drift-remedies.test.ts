@@ -1,7 +1,12 @@
 // The adopt rule of the drift remedies: which interfaces drifted, what the manifest becomes, and how a wrong ask is named.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adoptGuestMacs, driftOf } from '../../src/apiserver/drift-remedies.ts';
+import {
+  adoptGuestMacs,
+  adoptMessage,
+  driftOf,
+  restoreMessage,
+} from '../../src/apiserver/drift-remedies.ts';
 import { HarrowError } from '../../src/resources/errors.ts';
 import type {
   VirtualMachine,
@@ -93,5 +98,26 @@ test('adopt refuses what it cannot do: not running (409), nothing drifted (409),
   assert.deepEqual(
     reason(() => adoptGuestMacs(vm(), drifting, ['default', 'net1', 'nope'])),
     { reason: 'Invalid', fields: ['interfaces[1]', 'interfaces[2]'] },
+  );
+});
+
+test('the remedies say when they were a dry run, and what they would have done', () => {
+  const drift = driftOf(drifting);
+  assert.equal(
+    restoreMessage('vm-a', drift, false),
+    'restarting vm-a: interface default gets 02:48:52:00:00:01 again (the guest uses 02:00:00:00:0b:01)',
+  );
+  assert.equal(
+    restoreMessage('vm-a', drift, true),
+    'dry run: nothing changed; vm-a would restart: interface default would get 02:48:52:00:00:01 again (the guest uses 02:00:00:00:0b:01)',
+  );
+  const { adopted } = adoptGuestMacs(vm(), drifting, undefined);
+  assert.match(
+    adoptMessage(adopted, false),
+    /^interface default: macAddress .* applied at the next restart/,
+  );
+  assert.match(
+    adoptMessage(adopted, true),
+    /^dry run: nothing changed; .* would apply at the next restart$/,
   );
 });

@@ -1,7 +1,12 @@
 // VMI status.interfaces the KubeVirt way (NetStat), and guest MAC drift as a declared record the message is rendered from.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mismatchMessage, mismatchesOf, withMismatchRecords } from '../../src/network/drift.ts';
+import {
+  mismatchMessage,
+  mismatchesOf,
+  remedyCommandLine,
+  withMismatchRecords,
+} from '../../src/network/drift.ts';
 import { interfaceStatuses, primaryIp } from '../../src/network/net-status.ts';
 import type { VirtualMachineInstance, VMIInterfaceStatus } from '../../src/resources/types.ts';
 import { vmManifest } from './controllers-harness.ts';
@@ -146,7 +151,7 @@ describe('the mismatch record', () => {
     assert.equal(back[0]?.guestMacMismatch, undefined, 'the record goes when the drift does');
   });
 
-  test('the message is rendered from the record for people: both MACs, the effect, the remedies in words, no commands', () => {
+  test('the message is rendered from the record for people: both MACs, the effect, the remedies as the CLI commands', () => {
     const s = withMismatchRecords(drifted, undefined, () => undefined, T0);
     const text = mismatchMessage('default', 'x', s) ?? '';
     for (const part of [
@@ -161,7 +166,20 @@ describe('the mismatch record', () => {
       'adopt it',
     ])
       assert.ok(text.includes(part), `message lacks ${part}: ${text}`);
-    assert.doesNotMatch(text, /`|harrow /, 'no CLI commands in the condition');
+    // The condition (and its Event) name the same commands `harrow drift` and `describe` print, from one function.
+    assert.ok(
+      text.includes(
+        `restart the VM: ${remedyCommandLine('restore-mac', 'x', 'default', 'default')}.`,
+      ),
+      text,
+    );
+    assert.ok(
+      text.includes(
+        `and restart: ${remedyCommandLine('adopt-guest-mac', 'x', 'default', 'default')}.`,
+      ),
+      text,
+    );
+    assert.ok(text.includes('harrow drift adopt x default --restart'), text);
     assert.equal(mismatchMessage('default', 'x', [drifted[1]!]), undefined);
   });
 
@@ -173,7 +191,9 @@ describe('the mismatch record', () => {
       T0,
     );
     assert.equal(same[0]?.guestMacMismatch?.remedies[1]?.available, false, 'adopt is refused');
-    assert.match(mismatchMessage('a', 'x', same) ?? '', /allocated to VM a\/victim/);
+    const held = mismatchMessage('a', 'x', same) ?? '';
+    assert.match(held, /allocated to VM a\/victim/);
+    assert.doesNotMatch(held, /drift adopt/, 'no adopt command while another VM holds the MAC');
     const other = withMismatchRecords(drifted, undefined, () => ({ namespace: 'other' }), T0);
     const text = mismatchMessage('a', 'x', other) ?? '';
     assert.doesNotMatch(text, /victim|\bb\//);
