@@ -11,9 +11,13 @@ import { useLiveList } from '../api/use-watch.ts';
 import { ApiErrorNotice } from '../components/api-error.tsx';
 import { TextField } from '../components/field.tsx';
 import { localTime } from '../components/time.tsx';
-import { checkMac, macInRange, rangeSize } from '../model/mac-field.ts';
+import { checkMac, macInRange } from '../model/mac-field.ts';
+import { shareText, statusBehind, usageWidths } from '../model/pool.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.ts';
+import { RangesEditor } from './macpool-ranges.tsx';
+
+type StateFilter = 'all' | 'InUse' | 'Quarantined' | 'outside';
 
 type Lookup =
   | { kind: 'held'; allocation: MacAllocation }
@@ -27,7 +31,7 @@ export function MacPoolPage(): ReactNode {
   const [queryError, setQueryError] = useState<string>();
   const [lookup, setLookup] = useState<Lookup>();
   const [lookupError, setLookupError] = useState<ApiError>();
-  const [stateFilter, setStateFilter] = useState<'all' | 'InUse' | 'Quarantined'>('all');
+  const [stateFilter, setStateFilter] = useState<StateFilter>('all');
 
   const search = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
@@ -56,8 +60,16 @@ export function MacPoolPage(): ReactNode {
     }
   };
 
+  const outside = (a: MacAllocation): boolean =>
+    !pools.items.some((p) => p.spec.ranges.some((r) => macInRange(a.spec.macAddress, r)));
   const shown = allocations.items
-    .filter((a) => stateFilter === 'all' || a.status?.state === stateFilter)
+    .filter((a) =>
+      stateFilter === 'all'
+        ? true
+        : stateFilter === 'outside'
+          ? outside(a)
+          : a.status?.state === stateFilter,
+    )
     .sort((a, b) => a.spec.macAddress.localeCompare(b.spec.macAddress));
 
   return (
@@ -65,68 +77,13 @@ export function MacPoolPage(): ReactNode {
       <h1 id="pool-title">MAC Pool</h1>
       <ApiErrorNotice error={pools.error} what="Listing MAC pools" />
       <div className="pool-grid">
-        {pools.items.map((p) => {
-          const capacity =
-            p.status?.capacity ?? p.spec.ranges.reduce((n, r) => n + rangeSize(r), 0);
-          const mine = allocations.items.filter((a) => a.spec.pool === p.metadata.name);
-          const inUse =
-            p.status?.allocated ?? mine.filter((a) => a.status?.state === 'InUse').length;
-          const quarantined =
-            p.status?.quarantined ?? mine.filter((a) => a.status?.state === 'Quarantined').length;
-          const pct = (n: number): number => (capacity > 0 ? (100 * n) / capacity : 0);
-          return (
-            <article
-              key={p.metadata.name}
-              className="card"
-              aria-labelledby={`pool-${p.metadata.name}`}
-            >
-              <h2 id={`pool-${p.metadata.name}`} className="card-title">
-                {p.metadata.name}
-              </h2>
-              <dl className="facts compact">
-                <dt>Ranges</dt>
-                <dd className="mono">
-                  {p.spec.ranges.map((r) => (
-                    <div key={r.start}>
-                      {r.start} – {r.end}
-                    </div>
-                  ))}
-                </dd>
-                <dt>Quarantine</dt>
-                <dd>
-                  {p.spec.quarantineSeconds !== undefined
-                    ? `${p.spec.quarantineSeconds} s after release`
-                    : 'server default'}
-                </dd>
-              </dl>
-              <div
-                className="usage"
-                role="meter"
-                aria-label={`Usage of ${p.metadata.name}`}
-                aria-valuemin={0}
-                aria-valuemax={capacity}
-                aria-valuenow={inUse + quarantined}
-                aria-valuetext={`${inUse} in use, ${quarantined} quarantined of ${capacity}`}
-              >
-                <span
-                  className="usage-inuse"
-                  style={{ width: `${Math.max(pct(inUse), inUse > 0 ? 0.5 : 0)}%` }}
-                />
-                <span
-                  className="usage-quarantined"
-                  style={{ width: `${Math.max(pct(quarantined), quarantined > 0 ? 0.5 : 0)}%` }}
-                />
-              </div>
-              <p className="small">
-                <span className="legend legend-inuse" aria-hidden="true" /> {inUse.toLocaleString()}{' '}
-                in use · <span className="legend legend-quarantined" aria-hidden="true" />{' '}
-                {quarantined.toLocaleString()} quarantined ·{' '}
-                {(capacity - inUse - quarantined).toLocaleString()} free of{' '}
-                {capacity.toLocaleString()}
-              </p>
-            </article>
-          );
-        })}
+        {pools.items.map((p) => (
+          <PoolCard
+            key={p.metadata.name}
+            pool={p}
+            onShowOutside={() => setStateFilter('outside')}
+          />
+        ))}
         {pools.loaded && pools.items.length === 0 ? (
           <p className="muted">No MAC pool is defined.</p>
         ) : null}
@@ -168,11 +125,12 @@ export function MacPoolPage(): ReactNode {
           <select
             id="alloc-state"
             value={stateFilter}
-            onChange={(e) => setStateFilter(e.target.value as 'all' | 'InUse' | 'Quarantined')}
+            onChange={(e) => setStateFilter(e.target.value as StateFilter)}
           >
             <option value="all">All</option>
             <option value="InUse">In use</option>
             <option value="Quarantined">Quarantined</option>
+            <option value="outside">Outside every range</option>
           </select>
         </div>
       </div>
@@ -217,6 +175,168 @@ export function MacPoolPage(): ReactNode {
         </tbody>
       </table>
     </section>
+  );
+}
+
+const n = (v: number): string => v.toLocaleString('en-US');
+const plural = (v: number, one: string, many: string): string => `${n(v)} ${v === 1 ? one : many}`;
+
+function UsageBar(props: {
+  label: string;
+  capacity: number;
+  inUse: number;
+  quarantined: number;
+  thin?: boolean;
+}): ReactNode {
+  const { capacity, inUse, quarantined } = props;
+  const w = usageWidths(capacity, inUse, quarantined);
+  return (
+    <div
+      className={`usage${props.thin ? ' usage-thin' : ''}`}
+      role="meter"
+      aria-label={props.label}
+      aria-valuemin={0}
+      aria-valuemax={capacity}
+      aria-valuenow={inUse + quarantined}
+      aria-valuetext={`${n(inUse)} in use, ${n(quarantined)} quarantined of ${n(capacity)}`}
+    >
+      <span className="usage-inuse" style={{ width: `${w.inUse}%`, minWidth: inUse > 0 ? 6 : 0 }} />
+      <span
+        className="usage-quarantined"
+        style={{ width: `${w.quarantined}%`, minWidth: quarantined > 0 ? 6 : 0 }}
+      />
+    </div>
+  );
+}
+
+/** One pool: its figures as the server's status counts them (never recounted here), per range, and its editor. */
+function PoolCard(props: { pool: MacPool; onShowOutside(): void }): ReactNode {
+  const p = props.pool;
+  const name = p.metadata.name;
+  const s = p.status;
+  const behind = statusBehind(p);
+  const [editing, setEditing] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const free = s ? Math.max(0, s.capacity - s.allocated - s.quarantined) : 0;
+  return (
+    <article className="card pool-card" aria-labelledby={`pool-${name}`} data-pool={name}>
+      <div className="pool-head">
+        <h2 id={`pool-${name}`} className="card-title">
+          {name}
+        </h2>
+        {behind ? (
+          <span className="badge badge-busy" role="status" data-testid={`pool-${name}-updating`}>
+            updating…
+          </span>
+        ) : null}
+        {!editing ? (
+          <button
+            type="button"
+            className="btn btn-small"
+            aria-label={`Edit ranges of ${name}`}
+            onClick={() => {
+              setEditing(true);
+              setSaved(false);
+            }}
+          >
+            Edit ranges
+          </button>
+        ) : null}
+      </div>
+      {s ? (
+        <>
+          <UsageBar
+            label={`Usage of ${name}`}
+            capacity={s.capacity}
+            inUse={s.allocated}
+            quarantined={s.quarantined}
+          />
+          <p className="small" data-testid={`pool-${name}-totals`}>
+            <span className="legend legend-inuse" aria-hidden="true" />
+            {`${n(s.allocated)} in use · `}
+            <span className="legend legend-quarantined" aria-hidden="true" />
+            {`${n(s.quarantined)} quarantined · ${n(free)} free of ${n(s.capacity)} (${shareText(s.capacity, s.allocated + s.quarantined)} used)`}
+          </p>
+          {s.outsideRanges > 0 ? (
+            <p className="outside-note" data-testid={`pool-${name}-outside`}>
+              {`${plural(s.outsideRanges, 'MAC', 'MACs')} held outside every pool range (chosen in a manifest, not taken from a pool); ${s.outsideRanges === 1 ? 'it counts' : 'they count'} against no range. `}
+              <button
+                type="button"
+                className="btn btn-small btn-ghost"
+                onClick={props.onShowOutside}
+              >
+                Show {s.outsideRanges === 1 ? 'it' : 'them'}
+              </button>
+            </p>
+          ) : null}
+        </>
+      ) : (
+        <p className="muted">The pool&apos;s figures have not been counted yet.</p>
+      )}
+      {saved && !editing ? (
+        <p className="field-note" role="status">
+          Ranges saved.
+        </p>
+      ) : null}
+      {editing ? (
+        <RangesEditor
+          pool={p}
+          onDone={(result) => {
+            setEditing(false);
+            setSaved(result !== undefined);
+          }}
+        />
+      ) : (
+        <div className="table-scroll">
+          <table className="table range-table" data-testid={`pool-${name}-ranges`}>
+            <caption className="sr-only">Ranges of {name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Range</th>
+                <th scope="col">Capacity</th>
+                <th scope="col">In use</th>
+                <th scope="col">Quarantined</th>
+                <th scope="col">Usage</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(
+                s?.ranges ??
+                p.spec.ranges.map((r) => ({ ...r, capacity: 0, allocated: 0, quarantined: 0 }))
+              ).map((r, i) => (
+                <tr key={`${r.start}-${i}`} data-range={i}>
+                  <td className="mono nowrap">
+                    {r.start} – {r.end}
+                  </td>
+                  <td>{s ? n(r.capacity) : '—'}</td>
+                  <td>{s ? n(r.allocated) : '—'}</td>
+                  <td>{s ? n(r.quarantined) : '—'}</td>
+                  <td className="usage-cell">
+                    {s ? (
+                      <UsageBar
+                        label={`Range ${i + 1} of ${name}: usage`}
+                        capacity={r.capacity}
+                        inUse={r.allocated}
+                        quarantined={r.quarantined}
+                        thin
+                      />
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <dl className="facts compact">
+        <dt>Quarantine</dt>
+        <dd>
+          {p.spec.quarantineSeconds !== undefined
+            ? `${p.spec.quarantineSeconds} s after release`
+            : 'server default'}
+        </dd>
+      </dl>
+    </article>
   );
 }
 
