@@ -158,6 +158,12 @@ describe(
           { start: '02:00:00:00:00:00', end: '02:00:00:00:00:03' },
         ]),
       );
+      // The user's pick first: the pool scatters its own picks over both ranges and could otherwise take it.
+      await server.client.create(
+        'VirtualMachine',
+        { namespace: NS },
+        virtualMachine('p-user', { runStrategy: 'Halted', mac: '02:00:00:00:00:02' }),
+      );
       const inPair = { 'harrow.io/mac-pool': 'pair' };
       for (const name of ['p-1', 'p-2', 'p-3'])
         await server.client.create(
@@ -165,11 +171,6 @@ describe(
           { namespace: NS },
           virtualMachine(name, { runStrategy: 'Halted', annotations: inPair }),
         );
-      await server.client.create(
-        'VirtualMachine',
-        { namespace: NS },
-        virtualMachine('p-user', { runStrategy: 'Halted', mac: '02:00:00:00:00:02' }),
-      );
       await server.client.create(
         'VirtualMachine',
         { namespace: NS },
