@@ -9,7 +9,7 @@ import type {
 } from '../../src/resources/types.ts';
 import { ApiError } from '../../web/src/api/client.ts';
 import { applyWatchEvent } from '../../web/src/api/use-watch.ts';
-import { filterAudit } from '../../web/src/model/audit.ts';
+import { auditedVmNames, auditLines, filterAudit } from '../../web/src/model/audit.ts';
 import { placeMacErrors } from '../../web/src/model/mac-errors.ts';
 import { checkMac, macInRange } from '../../web/src/model/mac-field.ts';
 import {
@@ -415,6 +415,62 @@ describe('audit filter and live lists', () => {
       }).map((r) => r.metadata.name),
       ['c'],
     );
+  });
+
+  it('the VM filter offers only VMs, and picking one leaves out a pod or network of the same name', () => {
+    const pod: AuditRecord = {
+      ...rec('p', 'admin', 'web-1', '2026-01-01T13:00:00Z'),
+    };
+    pod.spec = { ...pod.spec, resource: { kind: 'Pod', namespace: 'default', name: 'web-1' } };
+    const net: AuditRecord = { ...rec('n', 'admin', 'lan', '2026-01-01T13:00:00Z') };
+    net.spec = {
+      ...net.spec,
+      resource: { kind: 'NetworkAttachmentDefinition', namespace: 'default', name: 'lan' },
+    };
+    const all = [...records, pod, net];
+    assert.deepEqual(auditedVmNames(all), ['db-1', 'web-1']);
+    assert.deepEqual(
+      filterAudit(all, { vm: 'web-1', user: '', from: '', to: '' }).map((r) => r.metadata.name),
+      ['b', 'a'],
+    );
+  });
+
+  it('a guest command is an action, not a change; a restart request reads as words, not JSON', () => {
+    const exec: AuditRecord = rec('e', 'admin', 'web-1', '2026-01-01T13:00:00Z');
+    exec.spec = {
+      ...exec.spec,
+      verb: 'guest-exec',
+      resource: { kind: 'VirtualMachineInstance', namespace: 'default', name: 'web-1' },
+      changes: [{ field: 'command', new: ['cat', '/etc/hostname'] }],
+    };
+    assert.deepEqual(auditLines(exec), [{ text: 'Ran in the guest: cat /etc/hostname' }]);
+    const restart: AuditRecord = rec('r', 'admin', 'web-1', '2026-01-01T13:00:00Z');
+    restart.spec = {
+      ...restart.spec,
+      verb: 'restart',
+      changes: [
+        {
+          field: 'status.stateChangeRequests',
+          new: [{ action: 'Stop', uid: '3d53' }, { action: 'Start' }],
+        },
+      ],
+    };
+    const lines = auditLines(restart);
+    assert.deepEqual(lines, [{ text: 'Requested: stop, then start' }]);
+    assert.doesNotMatch(JSON.stringify(lines.map((l) => l.text)), /[{[]\s*"?action/);
+    const mac: AuditRecord = rec('m', 'admin', 'web-1', '2026-01-01T13:00:00Z');
+    mac.spec = {
+      ...mac.spec,
+      changes: [{ field: 'spec.x.macAddress', old: '02:00:00:00:00:01', new: '02:00:00:00:00:02' }],
+    };
+    assert.deepEqual(auditLines(mac), [
+      {
+        text: '',
+        field: 'spec.x.macAddress',
+        old: '02:00:00:00:00:01',
+        new: '02:00:00:00:00:02',
+      },
+    ]);
   });
 
   it('applies watch events by namespace/name', () => {

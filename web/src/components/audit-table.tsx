@@ -1,7 +1,7 @@
 // The audit records table: who did what to which object, each changed field old → new, the outcome and the check.
 import type { ReactNode } from 'react';
 import type { AuditRecord } from '../../../src/resources/types.ts';
-import { showValue } from '../model/audit.ts';
+import { auditLines } from '../model/audit.ts';
 import { localTime } from './time.tsx';
 
 export function AuditTable(props: {
@@ -41,19 +41,7 @@ export function AuditTable(props: {
               </td>
             ) : null}
             <td>
-              {r.spec.changes && r.spec.changes.length > 0 ? (
-                <ul className="changes">
-                  {r.spec.changes.map((c, i) => (
-                    <li key={i}>
-                      <code className="field-path">{c.field}</code>:{' '}
-                      <span className="mono old">{showValue(c.old)}</span> →{' '}
-                      <span className="mono new">{showValue(c.new)}</span>
-                    </li>
-                  ))}
-                </ul>
-              ) : (
-                <span className="muted">—</span>
-              )}
+              <AuditChanges record={r} />
               {r.spec.connectivity ? (
                 <p className={r.spec.connectivity.ok ? 'ok-text' : 'bad-text'}>
                   Connectivity {r.spec.connectivity.ok ? 'passed' : 'failed'} (
@@ -83,5 +71,27 @@ export function AuditTable(props: {
         ) : null}
       </tbody>
     </table>
+  );
+}
+
+/** What the record did: field changes old → new, actions (a guest command, a restart request) in words. */
+function AuditChanges(props: { record: AuditRecord }): ReactNode {
+  const lines = auditLines(props.record);
+  if (lines.length === 0) return <span className="muted">—</span>;
+  return (
+    <ul className="changes">
+      {lines.map((l, i) =>
+        l.field === undefined ? (
+          <li key={i} className="audit-action">
+            {l.text}
+          </li>
+        ) : (
+          <li key={i}>
+            <code className="field-path">{l.field}</code>: <span className="mono old">{l.old}</span>{' '}
+            → <span className="mono new">{l.new}</span>
+          </li>
+        ),
+      )}
+    </ul>
   );
 }

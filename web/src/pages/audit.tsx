@@ -6,7 +6,13 @@ import { useLiveList } from '../api/use-watch.ts';
 import { ApiErrorNotice } from '../components/api-error.tsx';
 import { AuditTable } from '../components/audit-table.tsx';
 import { SelectField, TextField } from '../components/field.tsx';
-import { auditExport, emptyAuditFilter, filterAudit, type AuditFilter } from '../model/audit.ts';
+import {
+  auditExport,
+  auditedVmNames,
+  emptyAuditFilter,
+  filterAudit,
+  type AuditFilter,
+} from '../model/audit.ts';
 import { useLocation } from '../router.tsx';
 import { useSession } from '../session.ts';
 
@@ -27,7 +33,7 @@ export function AuditPage(): ReactNode {
   const [to, setTo] = useState('');
   const filter: AuditFilter = { ...emptyAuditFilter, vm, user, from: toIso(from), to: toIso(to) };
   const shown = filterAudit(records.items, filter);
-  const objects = [...new Set(records.items.map((r) => r.spec.resource.name))].sort();
+  const objects = auditedVmNames(records.items);
 
   const exportJson = (): void => {
     const blob = new Blob([auditExport(shown, namespace, filter, new Date())], {
