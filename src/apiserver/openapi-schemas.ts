@@ -129,7 +129,17 @@ const vmiStatusSchema = open('The observed state of the instance (written by Har
           platformMac: str("The pod interface's MAC (what the spoof check lets through)."),
           guestMac: str('The MAC the guest uses.'),
           since: str('When the observer first saw it.', { format: 'date-time' }),
-          cause: str('Why they differ: GuestChangedMAC.'),
+          cause: str(
+            "Why they differ: GuestChangedMAC, or GuestOSConfiguration when the drift survived a restart (the guest's OS sets it at boot).",
+          ),
+          setBy: open(
+            "With GuestOSConfiguration: the guest's configuration line that sets the MAC.",
+            {
+              path: str('The file in the guest.'),
+              line: { type: 'integer', description: 'The line number.' },
+              text: str('The line.'),
+            },
+          ),
           heldBy: open(
             'Another VM holding the guest MAC in the pool (named only when in the same namespace).',
             {
@@ -143,7 +153,9 @@ const vmiStatusSchema = open('The observed state of the instance (written by Har
             open('One remedy.', {
               action: str('restore-mac or adopt-guest-mac (subresources.harrow.io/v1).'),
               macAddress: str("The interface's MAC once applied."),
-              available: bool('Whether the API accepts it now.'),
+              available: bool(
+                'Whether it is offered now (adopt: no other VM holds the MAC; restore: the guest OS does not set it).',
+              ),
               takesEffect: str('now or next-restart.'),
             }),
           ),

@@ -166,6 +166,12 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
     for (const v of drifted) {
       const since = v.guestMacMismatch ? ` (since ${v.guestMacMismatch.since})` : '';
       out += `  ${v.name}: the guest uses ${v.guestMac}, the platform assigned ${v.platformMac}${since}\n`;
+      const record = v.guestMacMismatch;
+      if (record?.cause === 'GuestOSConfiguration')
+        out +=
+          `    the guest's OS configuration sets ${v.guestMac} at boot` +
+          `${record.setBy ? ` (${record.setBy.path} line ${record.setBy.line}: ${record.setBy.text})` : ''}: ` +
+          `it survived a restart, and a restart will not restore ${v.platformMac}\n`;
       const held = v.guestMacMismatch?.heldBy;
       if (held?.namespace === 'same')
         out += `    ${v.guestMac} is allocated to VM ${held.name} (interface ${held.interface}): the two clash on the network\n`;
@@ -174,9 +180,12 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
     }
     // The condition's own words only when no interface view could say which MAC differs.
     if (drifted.length === 0 && mismatch?.message) out += indent(mismatch.message, '  ') + '\n';
+    const byOs = drifted.some((v) => v.guestMacMismatch?.cause === 'GuestOSConfiguration');
     out +=
       '  Only frames from the platform MAC pass the spoof check, so the guest has no connectivity on that interface,\n' +
-      '  and a restart gives the guest the platform MAC again. Remedies:\n';
+      (byOs
+        ? "  and a restart does not help while the guest's configuration sets its MAC. Remedies:\n"
+        : '  and a restart gives the guest the platform MAC again. Remedies:\n');
     const namespace = vm.metadata.namespace ?? 'default';
     const lines = new Set<string>();
     for (const v of drifted.length > 0 ? drifted : views.slice(0, 1)) {
@@ -193,7 +202,12 @@ export function renderVmDescription(facts: VmFacts, now: Date, nsFlag: string): 
             ];
       for (const r of remedies) {
         const command = remedyCommand(r, vm.metadata.name, v.name, namespace);
-        if (command === undefined) {
+        if (command === undefined && r.action === 'restore-mac') {
+          const setBy = v.guestMacMismatch?.setBy;
+          lines.add(
+            `    fix the guest's configuration${setBy ? ` (${setBy.path} line ${setBy.line})` : ''}, then harrow restart ${vm.metadata.name}    # the guest gets ${r.macAddress} again\n`,
+          );
+        } else if (command === undefined) {
           lines.add(`    (adopting ${r.macAddress} is refused while another VM holds it)\n`);
         } else if (r.action === 'restore-mac') {
           lines.add(`    ${command}    # restart: the guest gets the platform MAC again\n`);

@@ -5,6 +5,7 @@ import {
   ANNOTATION_NETWORK_STATUS,
   LABEL_CREATED_BY,
   macAllocationName,
+  type GuestMacSetting,
   type MacAllocation,
   type VirtualMachine,
   type VirtualMachineInstance,
@@ -19,11 +20,16 @@ import {
   GUEST_MAC_RESTORED_MESSAGE,
   REASON_GUEST_MAC_CHANGED,
   driftedGuestMacOf,
+  guestConfigSearch,
+  guestMacSettingOf,
   mismatchMessage,
+  mismatchReason,
   mismatchesOf,
   withMismatchRecords,
+  type GuestOsFacts,
   type MacHolder,
 } from '../network/drift.ts';
+import { ANNOTATION_PREVIOUS_GUEST_MACS } from './vm.ts';
 import { interfacePlans } from '../network/interface-plans.ts';
 import { networkStatusOf } from '../network/multus.ts';
 import { interfaceStatuses } from '../network/net-status.ts';
@@ -55,6 +61,17 @@ function upToDate(
   return conditions.find((x) => x.type === CONDITION_GUEST_MAC_MISMATCH)?.message === message;
 }
 
+function previousGuestMacsOf(vmi: VirtualMachineInstance): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(
+      vmi.metadata.annotations?.[ANNOTATION_PREVIOUS_GUEST_MACS] ?? '{}',
+    );
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
 const jitter = (ms: number): number => Math.round(ms * (0.75 + Math.random() * 0.5));
 
 export interface ObserverOptions {
@@ -76,6 +93,8 @@ export function observerController(
     labelNames: ['namespace', 'vm', 'interface'],
   });
   const leaseTables = new Map<string, { readAt: number; byMac: Map<string, Lease> }>();
+  // What the search of a guest's configuration found, by `vmi uid|interface|guest MAC` (null: searched, nothing found).
+  const searched = new Map<string, GuestMacSetting | null>();
   // Series published per VMI key, so a gone VMI's series are removed without scanning them all.
   const published = new Map<string, Set<string>>();
   // The mismatch message last mirrored on each VM (absent: unknown, or none there).
@@ -156,9 +175,10 @@ export function observerController(
         );
       }
     }
+    const facts = await guestOsFacts(cached, observed, observation.agent !== undefined);
     const nowIso = new Date(ctx.now()).toISOString();
     const statusesFor = (o: VirtualMachineInstance, observedNow = observed): VMIInterfaceStatus[] =>
-      withMismatchRecords(observedNow, o.status?.interfaces, (m) => holders.get(m), nowIso);
+      withMismatchRecords(observedNow, o.status?.interfaces, (m) => holders.get(m), nowIso, facts);
     const statuses = statusesFor(cached);
     const mismatches = mismatchesOf(statuses);
     const message = mismatchMessage(namespace, vmName, statuses);
@@ -168,7 +188,12 @@ export function observerController(
     if (upToDate(cached, statuses, observation, message)) {
       // The common poll result: nothing new, so no store round trip.
       publish(key, metricValues);
-      await mirrorOnVm(`${namespace}/${vmName}`, message, GUEST_MAC_RESTORED_MESSAGE);
+      await mirrorOnVm(
+        `${namespace}/${vmName}`,
+        message,
+        GUEST_MAC_RESTORED_MESSAGE,
+        mismatchReason(statuses),
+      );
       return { requeueAfter: jitter(pollMs) };
     }
     let previous: Condition | undefined;
@@ -193,7 +218,7 @@ export function observerController(
             {
               type: CONDITION_GUEST_MAC_MISMATCH,
               status: 'True',
-              reason: REASON_GUEST_MAC_CHANGED,
+              reason: mismatchReason(status.interfaces),
               message,
             },
             nowIso,
@@ -212,8 +237,52 @@ export function observerController(
     } else if (!message && previous) {
       await event(written, 'Normal', 'GuestMACRestored', GUEST_MAC_RESTORED_MESSAGE);
     }
-    await mirrorOnVm(`${namespace}/${vmName}`, message, GUEST_MAC_RESTORED_MESSAGE);
+    await mirrorOnVm(
+      `${namespace}/${vmName}`,
+      message,
+      GUEST_MAC_RESTORED_MESSAGE,
+      mismatchReason(statuses),
+    );
     return { requeueAfter: jitter(pollMs) };
+  }
+
+  /**
+   * A drift whose guest MAC is the one the previous instance was stopped with survived the restart: the guest's OS sets
+   * it. Where the agent answers, a read-only search of the usual configuration files names the line (once per instance).
+   */
+  async function guestOsFacts(
+    vmi: VirtualMachineInstance,
+    observed: VMIInterfaceStatus[],
+    agentUp: boolean,
+  ): Promise<GuestOsFacts> {
+    const uid = vmi.metadata.uid ?? '';
+    const previous = previousGuestMacsOf(vmi);
+    for (const s of observed) {
+      const guestMac = driftedGuestMacOf(s);
+      const key = `${uid}|${s.name ?? ''}|${guestMac ?? ''}`;
+      if (!guestMac || previous[s.name ?? ''] !== guestMac || searched.has(key)) continue;
+      const before = vmi.status?.interfaces?.find((p) => p.name === s.name)?.guestMacMismatch;
+      if (before?.guestMac === guestMac && before.setBy) {
+        searched.set(key, before.setBy);
+        continue;
+      }
+      if (!agentUp) continue;
+      try {
+        const r = await runtime.exec(uid, guestConfigSearch(guestMac), { timeoutMs: 10_000 });
+        searched.set(key, guestMacSettingOf(r.stdout) ?? null);
+      } catch (e) {
+        log.debug(
+          { err: e instanceof Error ? e.message : String(e), vmi: uid },
+          'searching the guest configuration failed',
+        );
+      }
+    }
+    // Bounded: a search is cheap to repeat, and ended instances' entries are never read again.
+    if (searched.size > 4096) searched.clear();
+    return {
+      previousGuestMac: (iface) => previous[iface],
+      setBy: (iface, guestMac) => searched.get(`${uid}|${iface}|${guestMac}`) ?? undefined,
+    };
   }
 
   /** The DHCP leases of the VMI's networks by MAC; a network the runtime cannot answer for just has none. */
@@ -263,6 +332,7 @@ export function observerController(
     vmKey: string,
     message: string | undefined,
     restoredWhy: string,
+    reason = REASON_GUEST_MAC_CHANGED,
   ): Promise<void> {
     // What this observer last found or wrote on the VM: the node side keeps no VM informer (a node's token reads only
     // the VMs running there, one at a time), so the VM is read only when the message may differ from it.
@@ -282,7 +352,7 @@ export function observerController(
             {
               type: CONDITION_GUEST_MAC_MISMATCH,
               status: 'True',
-              reason: REASON_GUEST_MAC_CHANGED,
+              reason,
               message,
             },
             nowIso,

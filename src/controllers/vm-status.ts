@@ -24,6 +24,8 @@ export type VmStatus = VirtualMachineStatus & {
   startFailure?: StartFailure;
   /** The MACs of the instance last stopped by the controller, until the next instance is created. */
   previousMacs?: Record<string, string>;
+  /** The MACs the guest of that instance had drifted to, `{interface: guestMac}` (a drift that comes back is its OS's). */
+  previousGuestMacs?: Record<string, string>;
   observedGeneration?: number;
 };
 
@@ -205,6 +207,9 @@ export function computeVmStatus(
   if (vm.metadata.generation !== undefined) status.observedGeneration = vm.metadata.generation;
   if (d.startFailure) status.startFailure = d.startFailure;
   else delete status.startFailure;
-  if (vmi) delete status.previousMacs;
+  if (vmi) {
+    delete status.previousMacs;
+    delete status.previousGuestMacs;
+  }
   return status;
 }

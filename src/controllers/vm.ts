@@ -7,6 +7,7 @@ import {
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../resources/types.ts';
+import { mismatchesOf } from '../network/drift.ts';
 import { recordAudit } from './audit.ts';
 import { INDEX_VM, vmKeyOfPod, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
@@ -17,6 +18,8 @@ import { computeVmStatus, instanceMacsByInterface, type VmStatus } from './vm-st
 
 /** VMI annotation: the MACs the previous instance of the VM ran with, `{interface: mac}` (for the connectivity check). */
 export const ANNOTATION_PREVIOUS_MACS = 'harrow.io/previous-macs';
+/** VMI annotation: the MACs the previous instance's guest had drifted to, `{interface: guestMac}` (for the observer). */
+export const ANNOTATION_PREVIOUS_GUEST_MACS = 'harrow.io/previous-guest-macs';
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
@@ -80,6 +83,11 @@ export function vmController(ctx: ControllerContext): Controller {
       const status = (stopped.status ??= {}) as VmStatus;
       delete status.stateChangeRequests;
       status.previousMacs = instanceMacsByInterface(vmi);
+      const drifted = Object.fromEntries(
+        mismatchesOf(vmi.status?.interfaces).map((m) => [m.interface, m.record.guestMac]),
+      );
+      if (Object.keys(drifted).length > 0) status.previousGuestMacs = drifted;
+      else delete status.previousGuestMacs;
       if (d.startFailure) status.startFailure = d.startFailure;
       // The remembered MACs and the VMI's deletion go together, so a crash in between cannot lose them.
       const [written] = await store.commit([
@@ -125,10 +133,12 @@ export function vmController(ctx: ControllerContext): Controller {
 
   async function createVmi(vm: VirtualMachine): Promise<VirtualMachineInstance> {
     const template = vm.spec.template;
-    const previous = ((vm.status ?? {}) as VmStatus).previousMacs;
+    const { previousMacs: previous, previousGuestMacs } = (vm.status ?? {}) as VmStatus;
     const annotations: Record<string, string> = { ...(template.metadata?.annotations ?? {}) };
     if (previous && Object.keys(previous).length > 0)
       annotations[ANNOTATION_PREVIOUS_MACS] = JSON.stringify(previous);
+    if (previousGuestMacs && Object.keys(previousGuestMacs).length > 0)
+      annotations[ANNOTATION_PREVIOUS_GUEST_MACS] = JSON.stringify(previousGuestMacs);
     if (vm.metadata.generation !== undefined)
       annotations['kubevirt.io/vm-generation'] = String(vm.metadata.generation);
     const vmi: VirtualMachineInstance = {

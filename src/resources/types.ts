@@ -142,8 +142,15 @@ export interface GuestMacMismatch {
   guestMac: string;
   /** When the observer first saw the guest on this MAC (RFC 3339). */
   since: string;
-  /** Why they differ: the guest set its NIC's MAC itself (the platform never changes a running NIC's MAC). */
-  cause: 'GuestChangedMAC';
+  /**
+   * Why they differ: the guest set its NIC's MAC itself (the platform never changes a running NIC's MAC);
+   * `GuestOSConfiguration` when the same guest MAC came back after a restart, so the guest's OS sets it at every boot
+   * (ifupdown `hwaddress`, a systemd .link `MACAddress=`, netplan or cloud-init `macaddress:`) and a restart does not
+   * restore the platform MAC.
+   */
+  cause: 'GuestChangedMAC' | 'GuestOSConfiguration';
+  /** With GuestOSConfiguration: the line of the guest's configuration that sets it, when the guest agent could find it. */
+  setBy?: GuestMacSetting;
   /**
    * Another VM holds `guestMac` in the MAC pool, so the two clash on the network and adopting it is refused. Its name is
    * given only when it is in the same namespace (the status is readable by whoever reads this namespace).
@@ -153,12 +160,22 @@ export interface GuestMacMismatch {
   remedies: GuestMacRemedy[];
 }
 
+/** A line of the guest's configuration naming its MAC (found by a read-only search through guest-exec). */
+export interface GuestMacSetting {
+  path: string;
+  line: number;
+  text: string;
+}
+
 export interface GuestMacRemedy {
   /** `restore-mac`: restart, the guest gets the platform MAC again; `adopt-guest-mac`: the guest's MAC into the manifest. */
   action: 'restore-mac' | 'adopt-guest-mac';
   /** The interface's MAC once the remedy is applied. */
   macAddress: string;
-  /** Whether the API accepts it now (adopting is refused while another VM holds the MAC). */
+  /**
+   * Whether it is offered now: adopting is refused while another VM holds the MAC; restoring by restart is not offered
+   * when the guest's OS configuration sets its MAC at boot (the restart would bring the same drift back).
+   */
   available: boolean;
   /** When it takes effect: at once (a restart), or at the VM's next restart. */
   takesEffect: 'now' | 'next-restart';

@@ -25,7 +25,7 @@ export const printf: Applet = (args) => {
   return result(0, out);
 };
 
-/** `grep [-rnisFlh] PATTERN PATH…`: fixed strings or plain text patterns; a directory needs -r; -s hides missing paths. */
+/** `grep [-rnisFlhH] PATTERN PATH…`: fixed strings or plain text patterns; a directory needs -r; -s hides missing paths. */
 export const grep: Applet = (args, os) => {
   const flags = new Set<string>();
   const words: string[] = [];
@@ -36,7 +36,7 @@ export const grep: Applet = (args, os) => {
       for (const f of a.slice(1)) flags.add(f);
     else words.push(a);
   }
-  const unsupported = [...flags].filter((f) => !'rRnisFlhE'.includes(f));
+  const unsupported = [...flags].filter((f) => !'rRnisFlhHE'.includes(f));
   if (unsupported.length > 0)
     return result(2, '', `grep: sim: option -${unsupported.join('')} is not modelled\n`);
   const [pattern, ...paths] = words;
@@ -59,7 +59,7 @@ export const grep: Applet = (args, os) => {
     else if (under.length > 0) stderr += `grep: ${path}: Is a directory\n`;
     else if (!flags.has('s')) stderr += `grep: ${path}: No such file or directory\n`;
   }
-  const prefixed = files.length > 1 || recursive;
+  const prefixed = flags.has('H') || files.length > 1 || recursive;
   for (const file of files) {
     const lines = (os.readFile(file) ?? '').split('\n');
     if (lines.at(-1) === '') lines.pop();

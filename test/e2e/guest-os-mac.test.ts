@@ -1,0 +1,188 @@
+// The MAC pitfalls of real operating systems (issue 16), through a running `harrow serve` on the sim runtime, whose guest
+// configures its network from its own files as a Debian guest does: a MAC the guest's OS pins survives a restart and is
+// explained as such; Harrow's generated network-config follows a MAC change; a user network-config matched on the old
+// MAC is warned about and named by the failed check.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openImageStore } from '../../src/images/store.ts';
+import type { VirtualMachine, VirtualMachineInstance } from '../../src/resources/types.ts';
+import { NS, bridgeNetwork, conditionOf, getVm, getVmi, runningVmi } from './fixtures.ts';
+import { startServer, waitFor, type HarrowServer } from './harness.ts';
+
+const ROGUE = '02:aa:16:00:00:01';
+const GATEWAY = '198.18.48.1';
+
+/** A VM whose root disk is a DataVolume made from an image (it keeps what the guest writes), with a cloud-init seed. */
+export function osVm(
+  name: string,
+  image: string,
+  cloudInit: { userData?: string; networkData?: string } = {},
+): VirtualMachine {
+  return {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: { name, namespace: NS },
+    spec: {
+      runStrategy: 'Always',
+      dataVolumeTemplates: [
+        {
+          apiVersion: 'cdi.kubevirt.io/v1beta1',
+          kind: 'DataVolume',
+          metadata: { name: `${name}-root` },
+          spec: {
+            source: { registry: { url: `docker://${image}` } },
+            storage: { resources: { requests: { storage: '3Gi' } } },
+          },
+        },
+      ],
+      template: {
+        spec: {
+          domain: {
+            cpu: { cores: 1 },
+            resources: { requests: { memory: '384Mi' } },
+            devices: {
+              disks: [
+                { name: 'root', disk: { bus: 'virtio' } },
+                { name: 'cloudinit', disk: { bus: 'virtio' } },
+              ],
+              interfaces: [{ name: 'default', bridge: {} }],
+            },
+          },
+          networks: [{ name: 'default', multus: { networkName: 'lan' } }],
+          volumes: [
+            { name: 'root', dataVolume: { name: `${name}-root` } },
+            {
+              name: 'cloudinit',
+              cloudInitNoCloud: { userData: cloudInit.userData ?? '#cloud-config\n', ...cloudInit },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** /etc/network/interfaces that brings eth0 up with DHCP on a MAC of its own (harvester#9974's guest). */
+export const pinningInterfaces = (mac: string): string =>
+  `auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet dhcp\\n    hwaddress ether ${mac}\\n`;
+
+describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
+  let server: HarrowServer;
+  let imageDir: string;
+  const wait = <T>(what: string, probe: () => Promise<T | false | undefined>) =>
+    waitFor(async () => (await probe()) ?? false, {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      message: what,
+    }) as Promise<T>;
+  const exec = (vm: string, argv: string[]) => server.client.guestExec(NS, vm, argv);
+  const running = (vm: string, notUid?: string) =>
+    wait<VirtualMachineInstance>(`${vm} running with an IP`, () =>
+      runningVmi(server.client, vm, notUid),
+    );
+  /** A new instance of the VM (after a restart) whose guest agent answers, with or without an IP. */
+  const nextInstance = (vm: string, notUid: string) =>
+    wait<VirtualMachineInstance>(`a new instance of ${vm} with its agent`, async () => {
+      const vmi = await getVmi(server.client, vm);
+      return (
+        vmi?.status?.phase === 'Running' &&
+        vmi.metadata.uid !== notUid &&
+        conditionOf(vmi, 'AgentConnected')?.status === 'True' &&
+        vmi
+      );
+    });
+
+  before(async () => {
+    imageDir = mkdtempSync(join(tmpdir(), 'g16-os-images-'));
+    writeFileSync(join(imageDir, 'os.raw'), Buffer.alloc(1024 * 1024));
+    await openImageStore(join(imageDir, 'store')).import('os', join(imageDir, 'os.raw'), {
+      aliases: ['quay.io/containerdisks/os:1'],
+    });
+    server = await startServer({
+      runtime: 'sim',
+      env: { HARROW_IMAGE_DIR: join(imageDir, 'store') },
+    });
+    await server.client.create(
+      'NetworkAttachmentDefinition',
+      { namespace: NS },
+      bridgeNetwork('lan', 48),
+    );
+  });
+  after(async () => {
+    await server?.stop();
+    if (imageDir) rmSync(imageDir, { recursive: true, force: true });
+  });
+
+  test("a MAC pinned by the guest's /etc/network/interfaces survives restore-by-restart; the condition names the file; adopt + restart gives one MAC and connectivity", async () => {
+    await server.client.create(
+      'VirtualMachine',
+      { namespace: NS },
+      osVm('pin', 'quay.io/containerdisks/os:1'),
+    );
+    const first = await running('pin');
+    const platformMac = first.status!.interfaces![0]!.mac!;
+    // As a user would: pin a MAC in the guest's ifupdown configuration and apply it now.
+    const write = await exec('pin', [
+      'sh',
+      '-c',
+      `printf '${pinningInterfaces(ROGUE)}' > /etc/network/interfaces && ip link set dev eth0 address ${ROGUE}`,
+    ]);
+    assert.equal(write.exitCode, 0, write.stderr);
+    const drifted = await wait('the drift is detected', async () => {
+      const vmi = await getVmi(server.client, 'pin');
+      return vmi?.status?.interfaces?.[0]?.guestMacMismatch && vmi;
+    });
+    assert.equal(drifted.status!.interfaces![0]!.guestMacMismatch!.cause, 'GuestChangedMAC');
+
+    await server.client.restoreMac(NS, 'pin');
+    const second = await nextInstance('pin', first.metadata.uid!);
+    const record = await wait('the drift is back and explained', async () => {
+      const vmi = await getVmi(server.client, 'pin');
+      const r =
+        vmi?.metadata.uid === second.metadata.uid && vmi.status?.interfaces?.[0]?.guestMacMismatch;
+      return r && r.cause === 'GuestOSConfiguration' && r.setBy ? r : undefined;
+    });
+    assert.equal(record.guestMac, ROGUE);
+    assert.equal(record.platformMac, platformMac);
+    assert.deepEqual(record.setBy, {
+      path: '/etc/network/interfaces',
+      line: 6,
+      text: `hwaddress ether ${ROGUE}`,
+    });
+    assert.deepEqual(
+      record.remedies.map((r) => [r.action, r.available]),
+      [
+        ['restore-mac', false],
+        ['adopt-guest-mac', true],
+      ],
+    );
+    const vm = await wait('the VM shows the condition', async () => {
+      const v = await getVm(server.client, 'pin');
+      const c = conditionOf(v, 'GuestMACMismatch');
+      return c?.reason === 'GuestOSConfiguration' && v;
+    });
+    const message = conditionOf(vm, 'GuestMACMismatch')!.message!;
+    assert.match(message, /The guest's OS configuration sets 02:aa:16:00:00:01 at boot/);
+    assert.match(message, /\/etc\/network\/interfaces line 6/);
+    assert.match(message, /a restart will not restore/);
+    const described = await server.cli(['describe', 'vm', 'pin']);
+    assert.match(described.stdout, /\/etc\/network\/interfaces line 6/);
+
+    await server.client.adoptGuestMac(NS, 'pin');
+    await server.client.restart(NS, 'pin');
+    const third = await running('pin', second.metadata.uid);
+    const pod = third.status!.interfaces![0]!;
+    assert.equal(pod.mac, ROGUE, 'the VMI (from the pod) has the adopted MAC');
+    assert.equal(pod.guestMac, ROGUE, 'the guest uses it');
+    assert.equal(pod.guestMacMismatch, undefined);
+    const check = await wait('the connectivity check passes', async () => {
+      const v = await getVm(server.client, 'pin');
+      return conditionOf(v, 'ConnectivityCheck');
+    });
+    assert.equal(check.status, 'True', check.message);
+    assert.equal((await exec('pin', ['ping', '-c', '1', GATEWAY])).exitCode, 0);
+  });
+});
