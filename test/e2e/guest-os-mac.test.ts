@@ -142,7 +142,7 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
     const record = await wait('the drift is back and explained', async () => {
       const vmi = await getVmi(server.client, 'pin');
       const r =
-        vmi?.metadata.uid === second.metadata.uid && vmi.status?.interfaces?.[0]?.guestMacMismatch;
+        vmi?.metadata.uid === second.metadata.uid && vmi?.status?.interfaces?.[0]?.guestMacMismatch;
       return r && r.cause === 'GuestOSConfiguration' && r.setBy ? r : undefined;
     });
     assert.equal(record.guestMac, ROGUE);
