@@ -1,10 +1,9 @@
 // HarrowClient: a typed, fetch-based client of Harrow's Kubernetes-style REST API (DESIGN §4).
-import tls from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { KubeObject } from '../resources/meta.ts';
 import { kindInfo } from '../resources/kinds.ts';
 import { CONSOLE_SUBPROTOCOL } from '../resources/types.ts';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { ApiError, TransportError, isKubeStatus, type KubeStatus } from './errors.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
 import {
@@ -145,9 +144,10 @@ export class HarrowClient {
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly requestTimeoutMs: number;
   private readonly userAgent: string;
-  /** Set when a CA is given: fetch's default agent trusts only the system's CAs, and Harrow's CA is its own. */
-  private readonly dispatcher: Dispatcher | undefined;
+  /** Made on the first request when a CA is given: fetch's default agent trusts only the system's CAs. */
+  private dispatcher: Promise<Dispatcher> | undefined;
   private readonly ca: string | undefined;
+  private readonly tls: boolean;
 
   constructor(options: ClientOptions) {
     let url: URL;
@@ -168,10 +168,14 @@ export class HarrowClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.userAgent = options.userAgent ?? 'harrow-client';
     this.ca = options.ca;
-    this.dispatcher =
-      options.ca !== undefined && url.protocol === 'https:'
-        ? new Agent({ connect: { ca: [...tls.rootCertificates, options.ca] } })
-        : undefined;
+    this.tls = url.protocol === 'https:';
+  }
+
+  private dispatcherFor(ca: string): Promise<Dispatcher> {
+    this.dispatcher ??= import('./tls-dispatcher.ts').then(({ dispatcherTrusting }) =>
+      dispatcherTrusting(ca),
+    );
+    return this.dispatcher;
   }
 
   /**
@@ -501,12 +505,14 @@ export class HarrowClient {
    */
   async openConsole(namespace: string, vmi: string): Promise<WebSocket> {
     const url = this.server.replace(/^http/, 'ws') + vmiConsolePath(namespace, vmi);
+    // Only the console needs ws: loaded here so that every other command starts without it.
+    const { WebSocket } = await import('ws');
     const socket = new WebSocket(url, [CONSOLE_SUBPROTOCOL], {
       headers: {
         'user-agent': this.userAgent,
         ...(this.token !== undefined ? { authorization: `Bearer ${this.token}` } : {}),
       },
-      ...(this.ca ? { ca: [...tls.rootCertificates, this.ca] } : {}),
+      ...(this.ca ? { ca: this.ca } : {}),
       handshakeTimeout: this.requestTimeoutMs,
     });
     return new Promise<WebSocket>((resolve, reject) => {
@@ -649,6 +655,8 @@ export class HarrowClient {
       spec.signal,
       timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs),
     ].filter((s): s is AbortSignal => s !== undefined);
+    const dispatcher =
+      this.ca !== undefined && this.tls ? await this.dispatcherFor(this.ca) : undefined;
     let response: Response;
     try {
       response = await fetch(this.server + spec.path, {
@@ -659,7 +667,7 @@ export class HarrowClient {
           ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }
           : {}),
         // Node's fetch takes an undici dispatcher; its RequestInit type does not say so.
-        ...(this.dispatcher ? ({ dispatcher: this.dispatcher } as RequestInit) : {}),
+        ...(dispatcher ? ({ dispatcher } as RequestInit) : {}),
       });
     } catch (e) {
       if (spec.signal?.aborted) throw e;
