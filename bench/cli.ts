@@ -5,18 +5,17 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { HARROW_BIN, REPO_ROOT } from '../test/e2e/harness.ts';
-import { kubectlMissing, kubevirtVm, startKubectlServer } from '../test/e2e/kubectl-harness.ts';
+import {
+  kubectlMissing,
+  kubevirtVm,
+  lanNetwork,
+  startKubectlServer,
+} from '../test/e2e/kubectl-harness.ts';
 
 const N = Number(process.env.BENCH_CLI_N ?? 15);
 const VMS = 5;
 
-const NETWORK = `apiVersion: k8s.cni.cncf.io/v1
-kind: NetworkAttachmentDefinition
-metadata:
-  name: lan
-spec:
-  config: '{"cniVersion":"0.3.1","type":"bridge","ipam":{"subnet":"198.18.62.0/24"}}'
-`;
+const NETWORK = lanNetwork('198.18.62.0/24');
 
 /** Milliseconds from spawn to exit of one command that must succeed. */
 function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {

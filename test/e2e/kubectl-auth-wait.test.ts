@@ -7,17 +7,12 @@ import { waitFor } from './harness.ts';
 import {
   kubectlMissing,
   kubevirtVm,
+  lanNetwork,
   startKubectlServer,
   type KubectlServer,
 } from './kubectl-harness.ts';
 
-const NETWORK = `apiVersion: k8s.cni.cncf.io/v1
-kind: NetworkAttachmentDefinition
-metadata:
-  name: lan
-spec:
-  config: '{"cniVersion":"0.3.1","type":"bridge","ipam":{"subnet":"198.18.61.0/24"}}'
-`;
+const NETWORK = lanNetwork('198.18.61.0/24');
 
 describe(
   'kubectl auth can-i, wait and get -w',

@@ -51,6 +51,15 @@ spec:
           networkName: lan
 `;
 
+/** The Multus network `lan` that kubevirtVm's VMs use, a bridge on `subnet` (a /24 in 198.18.0.0/15). */
+export const lanNetwork = (subnet: string): string => `apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata:
+  name: lan
+spec:
+  config: '{"cniVersion":"0.3.1","type":"bridge","ipam":{"subnet":"${subnet}"}}'
+`;
+
 export interface KubectlRunOptions {
   stdin?: string;
   env?: Record<string, string>;

@@ -5,17 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import {
   kubectlMissing,
   kubevirtVm,
+  lanNetwork,
   startKubectlServer,
   type KubectlServer,
 } from './kubectl-harness.ts';
 
-const NETWORK = `apiVersion: k8s.cni.cncf.io/v1
-kind: NetworkAttachmentDefinition
-metadata:
-  name: lan
-spec:
-  config: '{"cniVersion":"0.3.1","type":"bridge","ipam":{"subnet":"198.18.62.0/24"}}'
-`;
+const NETWORK = lanNetwork('198.18.62.0/24');
 
 interface ManagedEntry {
   manager: string;
