@@ -1,13 +1,15 @@
 // `harrow image build debian`: a bootable Debian 12 disk built from Debian's packages (mmdebstrap → mkfs.ext4 -d, no
-// mount), booted with the host's cloud kernel; named by its recipe and package versions so an identical build is reused.
+// mount), booted with the host's cloud kernel through a busybox initramfs that only mounts the disk; named by its recipe
+// and package versions so an identical build is reused.
 import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { openImageStore, type ImageStore, type ResolvedImage } from '../../images/store.ts';
 import { candidateVersions } from './apt.ts';
 import { cloudKernel } from './image.ts';
 import { ext4FromDirectory } from './mkfs-ext4.ts';
 import { mmdebstrap, type DebootstrapRecipe } from './mmdebstrap.ts';
+import { buildRootInitramfs } from './root-initramfs.ts';
 
 /** Bump when the customisation's meaning changes in a way the content key would not see. */
 const BUILDER_VERSION = 'harrow-debian-3';
@@ -64,6 +66,25 @@ const MASKED_UNITS = [
   'dev-hugepages.mount',
   'proc-sys-fs-binfmt_misc.automount',
   'systemd-binfmt.service',
+  'modprobe@configfs.service',
+  'sys-kernel-config.mount',
+];
+
+/**
+ * systemd generators that find nothing in a VM whose root is a whole virtio disk (no GPT, LUKS, dm-verity,
+ * hibernation image, SysV scripts without units, rc.local); each is a process on the emulated CPU before any unit starts.
+ */
+const MASKED_GENERATORS = [
+  'systemd-gpt-auto-generator',
+  'systemd-cryptsetup-generator',
+  'systemd-integritysetup-generator',
+  'systemd-veritysetup-generator',
+  'systemd-hibernate-resume-generator',
+  'systemd-sysv-generator',
+  'systemd-rc-local-generator',
+  'systemd-system-update-generator',
+  'systemd-debug-generator',
+  'systemd-run-generator',
 ];
 
 /** Files written over the debootstrapped root, by path (mode 0644). */
@@ -81,6 +102,30 @@ Conflicts=shutdown.target
   '/etc/cloud/cloud.cfg.d/90-harrow.cfg': `datasource_list: [NoCloud, None]
 ssh_genkeytypes: [ed25519, ecdsa]
 locale: C.UTF-8
+`,
+  // cloud-init's Python stages start as soon as the root is writable and would take the one emulated CPU from udev,
+  // which must announce the agent's port first; niced, they get what udev leaves and still finish before login.
+  '/etc/systemd/system/cloud-init-local.service.d/harrow-nice.conf': `[Service]
+Nice=19
+`,
+  '/etc/systemd/system/cloud-init.service.d/harrow-nice.conf': `[Service]
+Nice=19
+`,
+  // Hardware QEMU's pc machine has and a VM does not use (the IDE controller, KVM inside TCG, PS/2 raw access,
+  // fw_cfg): udev would load each on the emulated CPU while the agent's port waits.
+  '/etc/modprobe.d/harrow-vm.conf': `# Harrow VM: no IDE disks, no nested KVM, no raw PS/2 or fw_cfg access.
+blacklist ata_piix
+blacklist ata_generic
+blacklist pata_acpi
+blacklist kvm
+blacklist kvm_amd
+blacklist kvm_intel
+blacklist serio_raw
+blacklist qemu_fw_cfg
+blacklist floppy
+blacklist pcspkr
+blacklist i2c_piix4
+blacklist psmouse
 `,
   '/etc/fstab':
     '# The root file system is the whole of /dev/vda, mounted rw by the kernel (root=/dev/vda rw).\n',
@@ -106,6 +151,9 @@ async function customize(root: string, modulesDir: string, release: string): Pro
     await rm(path, { force: true });
     await symlink('/dev/null', path);
   }
+  await mkdir(join(root, 'etc/systemd/system-generators'), { recursive: true });
+  for (const generator of MASKED_GENERATORS)
+    await symlink('/dev/null', join(root, 'etc/systemd/system-generators', generator));
   // root logs in on the serial console without a password (the console is the platform's, as on a physical
   // console); sshd refuses empty passwords, so remote logins need a key from cloud-init.
   const shadow = await readFile(join(root, 'etc/shadow'), 'utf8');
@@ -129,6 +177,8 @@ export async function buildDebianImage(options: BuildDebianOptions = {}): Promis
   const store = options.store ?? openImageStore();
   const progress = options.onProgress ?? (() => {});
   const kernel = await cloudKernel();
+  // The host's initramfs-tools one runs udev and scans devices: seconds of the emulated CPU before systemd starts.
+  const initrd = await buildRootInitramfs(kernel);
   const versions = await candidateVersions(DEBIAN_RECIPE.packages);
   const packages = [...versions].map(([name, version]) => `${name}=${version}`);
   const contentKey = sha256(
@@ -137,6 +187,8 @@ export async function buildDebianImage(options: BuildDebianOptions = {}): Promis
       recipe: DEBIAN_RECIPE,
       files: DEBIAN_FILES,
       masked: MASKED_UNITS,
+      generators: MASKED_GENERATORS,
+      initrd: basename(initrd),
       append: DEBIAN_KERNEL_APPEND,
       packages,
       kernel: `${kernel.packageName}=${kernel.version}`,
@@ -163,7 +215,7 @@ export async function buildDebianImage(options: BuildDebianOptions = {}): Promis
       boot: {
         type: 'kernel',
         kernel: kernel.kernel,
-        initrd: kernel.initrd,
+        initrd,
         append: DEBIAN_KERNEL_APPEND,
       },
       source: 'build:debian',

@@ -81,7 +81,7 @@ export function archiveOrder(paths: readonly string[]): string[] {
   return [...all].sort();
 }
 
-async function kernelModule(
+export async function kernelModule(
   files: readonly string[],
   name: string,
   kernelPackage: string,
@@ -185,7 +185,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Stages the entries with fixed mtimes and modes, archives them sorted, gzips without a timestamp. */
-async function writeInitramfs(entries: readonly ImageEntry[], target: string): Promise<void> {
+export async function writeInitramfs(
+  entries: readonly ImageEntry[],
+  target: string,
+): Promise<void> {
   const staging = join(dirname(target), `.build-${randomBytes(6).toString('hex')}`);
   try {
     for (const entry of entries) {
