@@ -1,8 +1,15 @@
-// Scheduling (kube-scheduler + node lifecycle roles): picks a Ready node for each new VMI, least loaded first, and evicts
-// the VMIs of a node whose agent stopped heartbeating so their VMs start again elsewhere (with the manifests' MACs).
+// Scheduling (kube-scheduler + node lifecycle roles): picks a Ready node for each new VMI, least loaded first — the node
+// of its persistent disks when it has any (Harrow's disks are local, like a local PV's node affinity) — and evicts the
+// VMIs of a node whose agent stopped heartbeating so their VMs start again elsewhere (with the manifests' MACs).
 import type { Condition, KubeObject } from '../resources/meta.ts';
 import { refOf, setCondition } from '../resources/meta.ts';
-import type { VirtualMachineInstance } from '../resources/types.ts';
+import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
+import {
+  PERSISTENT_VOLUME_CLAIM,
+  type PersistentVolumeClaim,
+  type VirtualMachineInstance,
+} from '../resources/types.ts';
+import { claimNameOf, volumesOf } from '../resources/volumes.ts';
 import { guestCpus, guestMemoryMiB, isFinished } from '../resources/vmi.ts';
 import type { ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
@@ -40,9 +47,11 @@ export interface SchedulerOptions {
   graceMs?: number;
 }
 
+/** Where a VMI goes, or why it cannot go anywhere yet (a reason for its PodScheduled condition and the event). */
+export type Placement = { node: string } | { node?: undefined; reason: string; message: string };
+
 export interface Scheduler {
-  /** The node for a VMI, or undefined when no Ready node has room. */
-  pick(vmi: VirtualMachineInstance): string | undefined;
+  pick(vmi: VirtualMachineInstance): Placement;
 }
 
 const readyCondition = (n: NodeObject): Condition | undefined =>
@@ -86,6 +95,7 @@ export function schedulerController(
   const nodes: Informer<NodeObject> = ctx.manager.informer<NodeObject>('Node');
   const { vmis } = ctx.informers;
   vmis.addIndex(INDEX_NODE, nodeOfVmi);
+  const claims = ctx.manager.informer<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM);
   const log = ctx.logger.child({ controller: 'node-lifecycle' });
   const event = eventRecorder(ctx.store, log, { component: 'node-controller', host: ctx.nodeName });
   // Picks not yet visible in the informer (kube-scheduler's "assumed" pods): they count towards their node's load.
@@ -116,8 +126,34 @@ export function schedulerController(
     return out;
   }
 
-  function pick(vmi: VirtualMachineInstance): string | undefined {
+  /** The nodes holding the VMI's persistent disks (claims bound to a node), each with the claims there. */
+  function diskNodes(vmi: VirtualMachineInstance): Map<string, string[]> {
+    const found = new Map<string, string[]>();
+    const namespace = vmi.metadata.namespace ?? 'default';
+    for (const volume of volumesOf(vmi.spec)) {
+      const name = claimNameOf(volume);
+      if (!name) continue;
+      const node = claims.get(`${namespace}/${name}`)?.metadata.annotations?.[
+        ANNOTATION_SELECTED_NODE
+      ];
+      if (node) found.set(node, [...(found.get(node) ?? []), name]);
+    }
+    return found;
+  }
+
+  function pick(vmi: VirtualMachineInstance): Placement {
     const now = ctx.now();
+    const disks = diskNodes(vmi);
+    if (disks.size > 1)
+      return {
+        reason: 'ClaimsOnDifferentNodes',
+        message: `its disks are on different nodes (${[...disks].map(([n, c]) => `${c.join(', ')} on ${n}`).join('; ')}); Harrow's disks are local to a node`,
+      };
+    const [diskNode, diskClaims] = [...disks][0] ?? [];
+    const onDiskNode = (why: string): Placement => ({
+      reason: 'ClaimOnOtherNode',
+      message: `the disk of claim ${diskClaims!.join(', ')} is on node ${diskNode}, which ${why}; Harrow's disks are local to a node`,
+    });
     const candidates = new Map<string, NodeObject | undefined>();
     for (const n of nodes.values()) {
       if (n.spec?.unschedulable !== true && nodeReady(n, now, graceFor(n, graceMs)))
@@ -125,11 +161,15 @@ export function schedulerController(
     }
     if (options.localNode !== undefined)
       candidates.set(options.localNode, nodes.get(options.localNode));
+    if (diskNode !== undefined) {
+      if (!candidates.has(diskNode)) return onDiskNode('is not Ready or not schedulable');
+      for (const name of [...candidates.keys()]) if (name !== diskNode) candidates.delete(name);
+    }
     // A single host with no agents: its own node takes everything, so there is no load to weigh (counting it is a pass
     // over every VMI on the node, per pick: quadratic with thousands of VMs).
-    if (candidates.size === 1 && options.localNode !== undefined) {
-      assumed.set(vmi.metadata.uid ?? '', { node: options.localNode, vmi });
-      return options.localNode;
+    if (candidates.size === 1 && candidates.has(options.localNode ?? '')) {
+      assumed.set(vmi.metadata.uid ?? '', { node: options.localNode!, vmi });
+      return { node: options.localNode! };
     }
     let best: { name: string; vms: number } | undefined;
     for (const [name, n] of candidates) {
@@ -145,8 +185,12 @@ export function schedulerController(
       if (!best || used.vms < best.vms || (used.vms === best.vms && name < best.name))
         best = { name, vms: used.vms };
     }
-    if (best) assumed.set(vmi.metadata.uid ?? '', { node: best.name, vmi });
-    return best?.name;
+    if (!best)
+      return diskNode !== undefined
+        ? onDiskNode('has no room for this VMI')
+        : { reason: 'Unschedulable', message: 'no Ready node has room for this VMI' };
+    assumed.set(vmi.metadata.uid ?? '', { node: best.name, vmi });
+    return { node: best.name };
   }
 
   async function reconcile(name: string): Promise<Result> {

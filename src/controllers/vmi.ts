@@ -1,7 +1,7 @@
 // The vmi controller (virt-controller's VMI part): one launcher Pod per live VMI on the node the scheduler picks;
 // pods of gone VMIs are deleted.
 import { AlreadyExists } from '../resources/errors.ts';
-import { refOf } from '../resources/meta.ts';
+import { refOf, removeCondition, setCondition } from '../resources/meta.ts';
 import { LABEL_CREATED_BY, type Pod, type VirtualMachineInstance } from '../resources/types.ts';
 import { isFinished } from '../resources/vmi.ts';
 import { INDEX_CREATED_BY, INDEX_VM, vmKeyOfPod, type ControllerContext } from './context.ts';
@@ -13,6 +13,8 @@ import type { Scheduler } from './scheduler.ts';
 
 /** How soon a VMI no node had room for is tried again. */
 const NO_NODE_RETRY_MS = 2000;
+/** The VMI condition that says why it has no node yet (KubeVirt copies the pod's PodScheduled). */
+export const CONDITION_POD_SCHEDULED = 'PodScheduled';
 
 /** The vmi controller (virt-controller's VMI part): one launcher Pod per live VMI; pods of gone VMIs are deleted. */
 export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Controller {
@@ -68,11 +70,34 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
       }))
     )
       return {};
-    let node = vmi.status?.nodeName || (scheduler ? scheduler.pick(vmi) : ctx.nodeName);
-    if (!node) {
-      await event(vmi, 'Warning', 'FailedScheduling', 'no Ready node has room for this VMI');
+    const placement = vmi.status?.nodeName
+      ? { node: vmi.status.nodeName }
+      : scheduler
+        ? scheduler.pick(vmi)
+        : { node: ctx.nodeName };
+    if (placement.node === undefined) {
+      // As kube-scheduler marks an unschedulable pod: PodScheduled=False with the reason, once per change.
+      let changedNow = false;
+      await updateWithRetry<VirtualMachineInstance>(
+        store,
+        refOf(vmi),
+        (o) =>
+          (changedNow = setCondition(
+            ((o.status ??= {}).conditions ??= []),
+            {
+              type: CONDITION_POD_SCHEDULED,
+              status: 'False',
+              reason: placement.reason,
+              message: placement.message,
+            },
+            new Date(ctx.now()).toISOString(),
+          )),
+        { expectUid: uid },
+      );
+      if (changedNow) await event(vmi, 'Warning', 'FailedScheduling', placement.message);
       return { requeueAfter: NO_NODE_RETRY_MS };
     }
+    let node = placement.node;
     // The node goes on the VMI first: its node's agent sees the VMI (and then the pod) only once it is named there.
     if (vmi.status?.nodeName !== node) {
       const named = await updateWithRetry<VirtualMachineInstance>(
@@ -81,6 +106,7 @@ export function vmiController(ctx: ControllerContext, scheduler?: Scheduler): Co
         (o) => {
           if ((o.status ??= {}).nodeName) return false;
           o.status.nodeName = node;
+          removeCondition(o.status.conditions ?? [], CONDITION_POD_SCHEDULED);
           return true;
         },
         { expectUid: uid },

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startControllers, type RunningControllers } from '../../src/controllers/index.ts';
 import type { NodeObject } from '../../src/controllers/scheduler.ts';
-import type { Pod, VirtualMachineInstance } from '../../src/resources/types.ts';
+import { ANNOTATION_SELECTED_NODE } from '../../src/resources/datavolume.ts';
+import type { Pod, VirtualMachine, VirtualMachineInstance } from '../../src/resources/types.ts';
 import { createSimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 import {
@@ -177,5 +178,109 @@ describe('scheduler on a single host', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe('scheduler and persistent disks', () => {
+  let store: SqliteStore;
+  let controllers: RunningControllers;
+  const beating = new Set(['a', 'b']);
+  let timer: NodeJS.Timeout;
+
+  /** A claim whose disk is on `node` (the node its first consumer ran on), as an agent leaves it. */
+  const claimOn = (name: string, onNode: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name,
+      namespace: 'default',
+      annotations: { [ANNOTATION_SELECTED_NODE]: onNode },
+    },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '64Mi' } } },
+    status: { phase: 'Bound' },
+  });
+  const withClaim = (vm: string, claim: string): VirtualMachine => {
+    const manifest = vmManifest(vm);
+    const spec = manifest.spec.template.spec;
+    spec.domain.devices.disks = [{ name: 'data', disk: { bus: 'virtio' } }];
+    spec.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: claim } }];
+    return manifest;
+  };
+  const vmiOf = async (name: string) =>
+    (await store.get({ kind: 'VirtualMachineInstance', namespace: 'default', name })) as
+      VirtualMachineInstance | undefined;
+
+  before(async () => {
+    store = await openSqliteStore(':memory:');
+    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+    for (const name of ['a', 'b']) await store.create(node(name, 10, Date.now()));
+    await store.create(node('later', 10, Date.now() - 3_600_000));
+    timer = setInterval(() => {
+      void (async () => {
+        for (const name of beating) {
+          const n = (await store.get({ kind: 'Node', name })) as NodeObject;
+          const ready = n.status!.conditions!.find((c) => c.type === 'Ready')!;
+          ready.lastHeartbeatTime = new Date().toISOString();
+          ready.status = 'True';
+          await store.update(n);
+        }
+      })();
+    }, 100);
+    controllers = await startControllers({
+      store,
+      runtime: createSimRuntime(),
+      macAssigner: counterMacAssigner(store),
+      nodeName: 'control-plane',
+      roles: { controlPlane: true, node: false },
+      nodeGraceMs: GRACE_MS,
+    });
+  });
+  after(async () => {
+    clearInterval(timer);
+    await controllers.stop();
+    await store.close();
+  });
+
+  it("places a VM on the node its claim's disk is on, not the least loaded one", async () => {
+    await store.create(claimOn('disk-b', 'b'));
+    await store.create(withClaim('on-b', 'disk-b'));
+    // Without its disk, a VM goes to the first of two empty nodes by name: a.
+    await store.create(vmManifest('free'));
+    const placed = await waitFor('both VMIs placed', async () => {
+      const [onB, free] = [await vmiOf('on-b'), await vmiOf('free')];
+      return onB?.status?.nodeName && free?.status?.nodeName ? { onB, free } : undefined;
+    });
+    assert.equal(placed.onB.status?.nodeName, 'b');
+    assert.equal(placed.free.status?.nodeName, 'a');
+  });
+
+  it('a VM whose disk is on a node that is not Ready waits with PodScheduled=False ClaimOnOtherNode, then goes there', async () => {
+    await store.create(claimOn('disk-later', 'later'));
+    await store.create(withClaim('stranded', 'disk-later'));
+    const waiting = await waitFor('PodScheduled=False on the VMI', async () => {
+      const vmi = await vmiOf('stranded');
+      const c = vmi?.status?.conditions?.find((x) => x.type === 'PodScheduled');
+      return c?.status === 'False' ? { vmi: vmi!, c } : undefined;
+    });
+    assert.equal(waiting.c.reason, 'ClaimOnOtherNode');
+    assert.match(waiting.c.message ?? '', /disk-later.*node later/);
+    assert.equal(waiting.vmi.status?.nodeName, undefined, 'not placed on another node');
+    const events = (await store.list('Event')).items as Array<{
+      reason?: string;
+      message?: string;
+    }>;
+    assert.ok(events.some((e) => e.reason === 'FailedScheduling' && /later/.test(e.message ?? '')));
+
+    beating.add('later');
+    const placed = await waitFor('placed once its node is Ready', async () => {
+      const vmi = await vmiOf('stranded');
+      return vmi?.status?.nodeName ? vmi : undefined;
+    });
+    assert.equal(placed.status?.nodeName, 'later');
+    assert.equal(
+      placed.status?.conditions?.find((x) => x.type === 'PodScheduled'),
+      undefined,
+      'the condition goes with the placement',
+    );
   });
 });
