@@ -45,6 +45,9 @@ export function receiveTimeouts(limits: ConnectionLimits = {}): {
 
 /** The client is told to hang up and the socket is closed after the answer (a refused client gets no second request). */
 export function closeAfterReply(reply: FastifyReply): void {
+  // HTTP/2 has no Connection header (Node drops it with a warning): there the stream ends with the reply, other
+  // requests on the connection carry on.
+  if (reply.request.raw.httpVersionMajor >= 2) return;
   void reply.header('connection', 'close');
 }
 

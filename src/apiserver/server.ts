@@ -3,11 +3,13 @@ import type { Registry } from 'prom-client';
 import { registerRequestMetrics } from './request-metrics.ts';
 import Fastify, {
   type FastifyBaseLogger,
+  type FastifyHttp2SecureOptions,
   type FastifyInstance,
   type FastifyPluginAsync,
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { Http2SecureServer } from 'node:http2';
 import { parse as parseYaml } from 'yaml';
 import { auditRecord } from '../audit/record.ts';
 import {
@@ -149,10 +151,23 @@ export async function createApiServer(deps: ApiServerDeps): Promise<FastifyInsta
       void reply.code(status.code).type('application/json').send(status);
     },
   };
-  // Requests and replies are the same objects over TLS; only the listening server differs.
+  const { http: _http1, ...common } = options;
+  // Over TLS the server speaks HTTP/2 (ALPN h2) and HTTP/1.1 on the same port: a browser then carries all of its
+  // tabs' long-lived watches on one connection instead of running out of its six HTTP/1.1 connections per server, and
+  // clients that speak only HTTP/1.1 (kubectl's WebSocket upgrades, the console, older libraries) are served as before.
+  // Requests and replies have the same API either way; only the listening server differs.
   const app = (deps.https
-    ? Fastify({ ...options, https: { ...deps.https, ...receive } })
+    ? Fastify({
+        ...common,
+        http2: true,
+        https: { ...deps.https, allowHTTP1: true },
+        // On close each HTTP/2 session is told to go away (GOAWAY) once its watches are ended (preClose below);
+        // without it Node 20 waits for the browser to drop a connection it keeps open, and shutdown hangs.
+        forceCloseConnections: true,
+      } as unknown as FastifyHttp2SecureOptions<Http2SecureServer>)
     : Fastify(options)) as unknown as FastifyInstance;
+  // Node's HTTP/2 server takes the HTTP/1.1 receive bounds as properties, not as constructor options.
+  if (deps.https) Object.assign(app.server, receive);
   const watches = new WatchRegistry();
   const authorize = deps.authorize ?? allowAll;
 

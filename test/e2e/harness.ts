@@ -18,7 +18,8 @@
 //   HarrowServer:
 //     url, token, dataDir, pid        (url/token/pid are current: they change on restart only if the port must)
 //     kubeconfig                      <dataDir>/kubeconfig
-//     client: HarrowClient            for url/token (replaced on restart; read it from the object, not a copy)
+//     client: HarrowClient            for url/token (replaced on restart; read it from the object, not a copy); with
+//                                     args ['--tls', 'auto'] it trusts the CA the server made in <dataDir>/pki
 //     cli(args, { stdin?, env?, timeoutMs? }) → { code, stdout, stderr }   runs bin/harrow with
 //                                     HARROW_KUBECONFIG=<dataDir>/kubeconfig; never throws on a non-zero code
 //     logs(): string                  the server's stdout+stderr so far (put it in assertion messages)
@@ -290,7 +291,11 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
     url = info.url;
     listen = new URL(url).host;
     token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-    client = new HarrowClient({ server: url, token });
+    // A server started with `--tls auto` is trusted through the CA it made in its data dir.
+    const ca = url.startsWith('https:')
+      ? readFileSync(join(dataDir, 'pki', 'ca.crt'), 'utf8')
+      : undefined;
+    client = new HarrowClient({ server: url, token, ...(ca !== undefined ? { ca } : {}) });
     const c = client;
     await waitFor(() => c.ready(), {
       timeoutMs: startTimeoutMs,
