@@ -43,6 +43,8 @@ const slug = (s: string): string =>
 export async function launchBrowser(
   prefix: string,
   viewport = { width: 1440, height: 900 },
+  /** For a server started with `--tls auto`: its certificate is signed by a CA made for the test. */
+  options: { ignoreHTTPSErrors?: boolean } = {},
 ): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'harrow-chromium-'));
   await mkdir(SCREENSHOT_DIR, { recursive: true });
@@ -59,6 +61,7 @@ export async function launchBrowser(
       args: CHROMIUM_ARGS,
       viewport,
       timeout: 60_000,
+      ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
     });
   } catch (e) {
     await rm(userDataDir, { recursive: true, force: true });

@@ -10,8 +10,10 @@ import {
 } from 'react';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import { ApiClient, ApiError } from './api/client.ts';
+import { ConnectionMonitor, useConnection } from './api/connection.ts';
 import { paths } from './api/paths.ts';
 import { useLiveList } from './api/use-watch.ts';
+import { ConnectionIndicator, StaleNotice } from './components/connection-status.tsx';
 import { TextField } from './components/field.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { MacPoolPage } from './pages/macpool.tsx';
@@ -24,6 +26,7 @@ import { Link, match, navigate, useLocation } from './router.tsx';
 import {
   NAMESPACE_POLL,
   SessionContext,
+  shareSession,
   storeNamespace,
   storeToken,
   storedNamespace,
@@ -33,21 +36,33 @@ import {
 
 export function App(): ReactNode {
   const [token, setToken] = useState<string | null>(storedToken());
-  const signOut = useCallback(() => {
+  const tokenRef = useRef(token);
+  tokenRef.current = token;
+  const signedIn = useCallback((t: string) => {
+    storeToken(t);
+    setToken(t);
+  }, []);
+  const signedOut = useCallback(() => {
     storeToken(null);
     setToken(null);
   }, []);
-  if (token === null) {
-    return (
-      <SignIn
-        onSignedIn={(t) => {
-          storeToken(t);
-          setToken(t);
-        }}
-      />
-    );
-  }
-  return <Shell token={token} onSignOut={signOut} />;
+  const shared = useRef<ReturnType<typeof shareSession>>(undefined);
+  useEffect(() => {
+    const s = shareSession({
+      current: () => tokenRef.current,
+      onToken: signedIn,
+      onSignOut: signedOut,
+    });
+    shared.current = s;
+    return () => s.close();
+  }, [signedIn, signedOut]);
+  // Signing out here signs out every tab; a token refused (401) is this tab's alone to drop.
+  const signOut = useCallback(() => {
+    shared.current?.announceSignOut();
+    signedOut();
+  }, [signedOut]);
+  if (token === null) return <SignIn onSignedIn={signedIn} />;
+  return <Shell token={token} onSignOut={signOut} onUnauthorized={signedOut} />;
 }
 
 function SignIn(props: { onSignedIn(token: string): void }): ReactNode {
@@ -110,9 +125,19 @@ interface Toast {
   tone: 'info' | 'error';
 }
 
-function Shell(props: { token: string; onSignOut(): void }): ReactNode {
-  const { onSignOut } = props;
-  const api = useMemo(() => new ApiClient(props.token, onSignOut), [props.token, onSignOut]);
+/** Any answer from /healthz (open to all) means the server is there. */
+const probeHealth = async (signal: AbortSignal): Promise<void> => {
+  await fetch('/healthz', { signal, cache: 'no-store' });
+};
+
+function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void }): ReactNode {
+  const { onUnauthorized } = props;
+  const monitor = useMemo(() => new ConnectionMonitor(probeHealth), []);
+  useEffect(() => () => monitor.stop(), [monitor]);
+  const api = useMemo(
+    () => new ApiClient(props.token, onUnauthorized, monitor),
+    [props.token, onUnauthorized, monitor],
+  );
   const [namespace, setNs] = useState(storedNamespace());
   const [toasts, setToasts] = useState<Toast[]>([]);
   const nextToast = useRef(1);
@@ -162,6 +187,7 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
     }
   }, [namespaces.loaded, namespaces.items, namespace, setNamespace]);
 
+  const stale = useConnection(monitor).phase !== 'connected';
   const { path } = useLocation();
   useEffect(() => {
     if (path === '/' || path === '') navigate('/vms', { replace: true });
@@ -200,6 +226,7 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
             ))}
           </select>
         </div>
+        <ConnectionIndicator monitor={monitor} />
         <button type="button" className="btn btn-ghost" onClick={props.onSignOut}>
           Sign out
         </button>
@@ -220,7 +247,8 @@ function Shell(props: { token: string; onSignOut(): void }): ReactNode {
             ))}
           </ul>
         </nav>
-        <main id="main" className="content" tabIndex={-1}>
+        <main id="main" className="content" tabIndex={-1} data-stale={stale || undefined}>
+          <StaleNotice monitor={monitor} />
           <Routes path={path} />
         </main>
       </div>

@@ -1,5 +1,6 @@
 // The UI's only door to Harrow: the public Kubernetes-style REST API, with the operator's bearer token.
 import type { KubeObject } from '../../../src/resources/meta.ts';
+import type { ConnectionMonitor } from './connection.ts';
 
 export interface StatusCause {
   reason?: string;
@@ -80,11 +81,35 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+/** What a request that never reached the server throws: no HTTP status, reason NetworkError. */
+export const networkError = (e: unknown): ApiError =>
+  new ApiError(
+    0,
+    'NetworkError',
+    `cannot reach the server (${e instanceof Error ? e.message : String(e)})`,
+  );
+
 export class ApiClient {
   constructor(
     readonly token: string,
     private readonly onUnauthorized: () => void = () => undefined,
+    /** Told of every answer and every failure to reach the server (the shell shows its state). */
+    readonly connection?: ConnectionMonitor,
   ) {}
+
+  /** fetch, reporting to the connection monitor; a failure to reach the server becomes a NetworkError ApiError. */
+  private async fetch(url: string, init: RequestInit): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(url, init);
+    } catch (e) {
+      if (init.signal?.aborted) throw e;
+      this.connection?.reportFailure(e instanceof Error ? e.message : String(e));
+      throw networkError(e);
+    }
+    this.connection?.reportContact();
+    return res;
+  }
 
   private headers(contentType?: string): Record<string, string> {
     const h: Record<string, string> = {
@@ -101,7 +126,7 @@ export class ApiClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<T> {
-    const res = await fetch(path, {
+    const res = await this.fetch(path, {
       method,
       headers: this.headers(body === undefined ? undefined : contentType),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -166,7 +191,7 @@ export class ApiClient {
     signal: AbortSignal,
   ): Promise<void> {
     const url = withQuery(path, { watch: '1', resourceVersion, allowWatchBookmarks: 'true' });
-    const res = await fetch(url, { headers: this.headers(), signal });
+    const res = await this.fetch(url, { headers: this.headers(), signal });
     if (!res.ok || !res.body) {
       const text = await res.text();
       let parsed: unknown;
@@ -181,8 +206,17 @@ export class ApiClient {
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     for (;;) {
-      const { value, done } = await reader.read();
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        if (signal.aborted) throw e;
+        this.connection?.reportFailure(e instanceof Error ? e.message : String(e));
+        throw networkError(e);
+      }
+      const { value, done } = chunk;
       if (done) break;
+      this.connection?.reportContact();
       buffer += value;
       let nl = buffer.indexOf('\n');
       while (nl >= 0) {

@@ -7,9 +7,17 @@ import { ApiError, type ApiClient, type WatchEvent } from './client.ts';
 
 export interface LiveList<T> {
   items: T[];
+  /** A list has arrived at least once (an error before that leaves it false: nothing is known, not "none"). */
   loaded: boolean;
+  /** The server's refusal (a Status); not set for a server out of reach — that is `stale`, shown by the shell. */
   error: ApiError | undefined;
+  /** The last list or watch failed: `items` are what was known then, possibly out of date. */
+  stale: boolean;
 }
+
+/** Whether a page may say "there are none": the list arrived, is current, and is empty. */
+export const isEmpty = (l: LiveList<unknown>): boolean =>
+  l.loaded && !l.stale && l.error === undefined && l.items.length === 0;
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 const byName = (a: KubeObject, b: KubeObject): number =>
@@ -44,6 +52,7 @@ interface Snapshot {
 }
 
 const EMPTY: Snapshot = { map: new Map(), items: [], loaded: false, error: undefined };
+const isNetworkError = (e: ApiError | undefined): boolean => e?.reason === 'NetworkError';
 /** A feed nobody uses any more lingers this long, so moving between pages that show the same collection keeps its stream. */
 const LINGER_MS = 3000;
 
@@ -95,6 +104,10 @@ class Feed {
     for (const l of this.listeners) l();
   }
 
+  private pause(ms: number, signal: AbortSignal): Promise<void> {
+    return this.api.connection ? this.api.connection.sleep(ms, signal) : sleep(ms, signal);
+  }
+
   private async run(): Promise<void> {
     const { signal } = this.abort;
     let backoff = 500;
@@ -118,15 +131,17 @@ class Feed {
         if (signal.aborted) return;
         const error = err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err));
         // A watch that expired (410) is normal: re-list at once. Anything else is shown and retried with backoff.
+        // Until a list arrives nothing is known, so `loaded` stays as it was: a page never says "none" over an error.
+        // A server out of reach wakes the retry as soon as it answers again (ConnectionMonitor.sleep).
         if (error.code !== 410) {
-          this.set(this.snapshot.map, true, error);
-          await sleep(backoff, signal);
+          this.set(this.snapshot.map, this.snapshot.loaded, error);
+          await this.pause(backoff, signal);
           backoff = Math.min(backoff * 2, 10_000);
         }
         continue;
       }
       // The server ended the stream cleanly (its timeout): re-list after a short pause.
-      await sleep(200, signal);
+      await this.pause(200, signal);
     }
   }
 }
@@ -177,5 +192,10 @@ export function useLiveList<T extends KubeObject>(
     path === null ? EMPTY : feedFor(api, path, pollMs).snapshot,
   );
   const items = (keep ? snapshot.items.filter((o) => keep(o as T)) : snapshot.items) as T[];
-  return { items, loaded: snapshot.loaded, error: snapshot.error };
+  return {
+    items,
+    loaded: snapshot.loaded,
+    error: isNetworkError(snapshot.error) ? undefined : snapshot.error,
+    stale: snapshot.error !== undefined,
+  };
 }

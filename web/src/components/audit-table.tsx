@@ -8,6 +8,8 @@ export function AuditTable(props: {
   records: AuditRecord[];
   caption: string;
   showResource?: boolean;
+  /** False while the records are not (or no longer) known: then an empty table does not say "none match". Default true. */
+  current?: boolean;
 }): ReactNode {
   const showResource = props.showResource ?? true;
   return (
@@ -62,7 +64,7 @@ export function AuditTable(props: {
             </td>
           </tr>
         ))}
-        {props.records.length === 0 ? (
+        {props.records.length === 0 && (props.current ?? true) ? (
           <tr>
             <td colSpan={showResource ? 6 : 5} className="empty">
               No audit records match.

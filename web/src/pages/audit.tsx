@@ -98,7 +98,11 @@ export function AuditPage(): ReactNode {
           ? `${shown.length} of ${records.items.length} records in ${namespace}, newest first.`
           : 'Loading…'}
       </p>
-      <AuditTable records={shown} caption={`Audit records in ${namespace}`} />
+      <AuditTable
+        records={shown}
+        caption={`Audit records in ${namespace}`}
+        current={records.loaded && !records.stale && !records.error}
+      />
     </section>
   );
 }

@@ -165,7 +165,7 @@ export function MacPoolPage(): ReactNode {
               <td>{a.status?.quarantineUntil ? localTime(a.status.quarantineUntil) : '—'}</td>
             </tr>
           ))}
-          {allocations.loaded && shown.length === 0 ? (
+          {shown.length === 0 && allocations.loaded && !allocations.stale && !allocations.error ? (
             <tr>
               <td colSpan={6} className="empty">
                 No allocations.

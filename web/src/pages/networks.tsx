@@ -3,7 +3,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import type { NetworkAttachmentDefinition, VirtualMachine } from '../../../src/resources/types.ts';
 import { ApiError } from '../api/client.ts';
 import { paths } from '../api/paths.ts';
-import { useLiveList } from '../api/use-watch.ts';
+import { isEmpty, useLiveList } from '../api/use-watch.ts';
 import { ApiErrorNotice } from '../components/api-error.tsx';
 import { TextField } from '../components/field.tsx';
 import { Age } from '../components/time.tsx';
@@ -86,7 +86,7 @@ export function NetworksPage(): ReactNode {
               </tr>
             );
           })}
-          {nads.loaded && nads.items.length === 0 ? (
+          {isEmpty(nads) ? (
             <tr>
               <td colSpan={8} className="empty">
                 No networks in {namespace}. VMs can still use the pod network.

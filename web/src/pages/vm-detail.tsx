@@ -175,7 +175,11 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
         ) : null}
         {tab === 'events' ? <EventsTab events={events.items} /> : null}
         {tab === 'audit' ? (
-          <AuditRecordsTab records={filterAudit(audit.items, emptyAuditFilter)} name={props.name} />
+          <AuditRecordsTab
+            records={filterAudit(audit.items, emptyAuditFilter)}
+            name={props.name}
+            current={audit.loaded && !audit.stale && !audit.error}
+          />
         ) : null}
         {tab === 'console' ? (
           <ConsoleTab
@@ -696,13 +700,18 @@ function EventsTab(props: { events: KubeEvent[] }): ReactNode {
   );
 }
 
-function AuditRecordsTab(props: { records: AuditRecord[]; name: string }): ReactNode {
+function AuditRecordsTab(props: {
+  records: AuditRecord[];
+  name: string;
+  current: boolean;
+}): ReactNode {
   return (
     <div className="tab-body">
       <AuditTable
         records={props.records}
         caption={`Audit records of ${props.name}`}
         showResource={false}
+        current={props.current}
       />
       <p>
         <Link to={`/audit?vm=${encodeURIComponent(props.name)}`}>Open in the audit log</Link>

@@ -6,6 +6,7 @@ import { Age } from '../components/time.tsx';
 import { launcherPodOf, nicViews } from '../model/nics.ts';
 import { actionsFor, cpuOf, memoryOf, vmState } from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
+import { isEmpty } from '../api/use-watch.ts';
 import { useSession } from '../session.ts';
 import { useVmAction, useVmData } from './vm-data.ts';
 
@@ -142,7 +143,7 @@ export function VmListPage(): ReactNode {
               </tr>
             );
           })}
-          {vms.loaded && rows.length === 0 ? (
+          {rows.length === 0 && (filter ? vms.loaded : isEmpty(vms)) ? (
             <tr>
               <td colSpan={8} className="empty">
                 {filter
@@ -154,7 +155,9 @@ export function VmListPage(): ReactNode {
           {!vms.loaded ? (
             <tr>
               <td colSpan={8} className="empty">
-                Loading…
+                {vms.stale || vms.error
+                  ? 'Not loaded: the server did not answer the list.'
+                  : 'Loading…'}
               </td>
             </tr>
           ) : null}
