@@ -141,6 +141,42 @@ export function schedulerController(
     return found;
   }
 
+  /** Why a node has no room for one more of this VMI (VM count, vCPUs, memory against its capacity), if it has none. */
+  function noRoom(
+    name: string,
+    n: NodeObject | undefined,
+    vmi: VirtualMachineInstance,
+    used: { vms: number; cpus: number; memoryMiB: number },
+  ): string | undefined {
+    // The local node of a single host takes whatever it is given, as before nodes existed; agents' nodes have limits.
+    if (!n || name === options.localNode) return undefined;
+    if (used.vms + 1 > capacityNumber(n, CAPACITY_VMS)) return `Too many VMs (${CAPACITY_VMS})`;
+    if ((used.cpus + guestCpus(vmi.spec)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu'))
+      return 'Insufficient cpu';
+    if (used.memoryMiB + guestMemoryMiB(vmi.spec) > capacityNumber(n, 'memory'))
+      return 'Insufficient memory';
+    return undefined;
+  }
+
+  /** Why no node takes the VMI, node by node, in kube-scheduler's words ("0/3 nodes are available: 1 Insufficient memory, 2 node(s) were not ready."). */
+  function whyNoNode(vmi: VirtualMachineInstance): string {
+    const now = ctx.now();
+    const reasons = new Map<string, number>();
+    const count = (r: string): void => void reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    let total = 0;
+    for (const n of nodes.values()) {
+      total++;
+      if (n.spec?.unschedulable === true) count('node(s) were unschedulable');
+      else if (!nodeReady(n, now, graceFor(n, graceMs))) count('node(s) were not ready');
+      else {
+        const r = noRoom(n.metadata.name, n, vmi, load(n.metadata.name));
+        if (r) count(r);
+      }
+    }
+    const parts = [...reasons].map(([r, k]) => `${k} ${r}`).sort((a, b) => a.localeCompare(b));
+    return `0/${total} nodes are available${parts.length > 0 ? `: ${parts.join(', ')}` : ''}.`;
+  }
+
   function pick(vmi: VirtualMachineInstance): Placement {
     const now = ctx.now();
     const disks = diskNodes(vmi);
@@ -174,21 +210,14 @@ export function schedulerController(
     let best: { name: string; vms: number } | undefined;
     for (const [name, n] of candidates) {
       const used = load(name);
-      // The local node of a single host takes whatever it is given, as before nodes existed; agents' nodes have limits.
-      if (n && name !== options.localNode) {
-        // Room for one more of this VMI: VM count, vCPUs and memory against the node's capacity.
-        if (used.vms + 1 > capacityNumber(n, CAPACITY_VMS)) continue;
-        if ((used.cpus + guestCpus(vmi.spec)) / CPU_ALLOCATION_RATIO > capacityNumber(n, 'cpu'))
-          continue;
-        if (used.memoryMiB + guestMemoryMiB(vmi.spec) > capacityNumber(n, 'memory')) continue;
-      }
+      if (noRoom(name, n, vmi, used)) continue;
       if (!best || used.vms < best.vms || (used.vms === best.vms && name < best.name))
         best = { name, vms: used.vms };
     }
     if (!best)
       return diskNode !== undefined
         ? onDiskNode('has no room for this VMI')
-        : { reason: 'Unschedulable', message: 'no Ready node has room for this VMI' };
+        : { reason: 'Unschedulable', message: whyNoNode(vmi) };
     assumed.set(vmi.metadata.uid ?? '', { node: best.name, vmi });
     return { node: best.name };
   }

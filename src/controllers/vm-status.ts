@@ -109,6 +109,12 @@ export function nonLiveUpdatableChanges(
   return changes;
 }
 
+/** The VMI's PodScheduled=False condition while no node takes it (KubeVirt copies it from the pending pod). */
+const unschedulableOf = (vmi: VirtualMachineInstance | undefined): Condition | undefined =>
+  vmi?.status?.conditions?.find(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+  );
+
 function printableStatus(
   vm: VirtualMachine,
   vmi: VirtualMachineInstance | undefined,
@@ -127,7 +133,7 @@ function printableStatus(
     case 'Unknown':
       return 'Unknown';
     default:
-      return 'Starting';
+      return unschedulableOf(vmi) ? 'ErrorUnschedulable' : 'Starting';
   }
 }
 
@@ -168,22 +174,31 @@ export function computeVmStatus(
       nowIso,
     );
   }
+  const live = vmi && !isFinished(vmi) ? vmi : undefined;
+  /** A condition of the VM that says what a condition of its live VMI says (with the VMI's reason and message). */
+  const mirror = (
+    type: string,
+    status: Condition['status'],
+    from: Condition | undefined,
+    reason: string,
+  ): void => {
+    if (from)
+      setCondition(
+        conditions,
+        { type, status, reason: from.reason ?? reason, message: from.message ?? '' },
+        nowIso,
+      );
+    else removeCondition(conditions, type);
+  };
   // KubeVirt's VM condition Failure: here, why the VMI's pod cannot start (the network plugin's Synchronized=False).
-  const unsynced = vmi?.status?.conditions?.find(
-    (c) => c.type === 'Synchronized' && c.status === 'False',
+  mirror(
+    'Failure',
+    'True',
+    live?.status?.conditions?.find((c) => c.type === 'Synchronized' && c.status === 'False'),
+    'FailedCreate',
   );
-  if (unsynced && vmi && !isFinished(vmi))
-    setCondition(
-      conditions,
-      {
-        type: 'Failure',
-        status: 'True',
-        reason: unsynced.reason ?? 'FailedCreate',
-        message: unsynced.message ?? '',
-      },
-      nowIso,
-    );
-  else removeCondition(conditions, 'Failure');
+  // As KubeVirt's VM controller copies its VMI's conditions: why the VMI waits for a node shows on the VM too.
+  mirror('PodScheduled', 'False', unschedulableOf(live), 'Unschedulable');
   const changes =
     vmi && !isFinished(vmi)
       ? nonLiveUpdatableChanges(vm.spec.template.spec, vmi, vm.metadata.namespace ?? 'default')

@@ -30,6 +30,7 @@ const vmiFingerprintForVm = (vmi: VirtualMachineInstance): string =>
   `${vmi.metadata.uid}|${vmi.status?.phase}|${vmi.metadata.deletionTimestamp ?? ''}|` +
   `${vmi.status?.conditions?.find((x) => x.type === 'Ready')?.status}|` +
   `${JSON.stringify(vmi.status?.conditions?.find((x) => x.type === 'Synchronized') ?? null)}|` +
+  `${JSON.stringify(vmi.status?.conditions?.find((x) => x.type === 'PodScheduled') ?? null)}|` +
   `${JSON.stringify(vmi.spec)}|${JSON.stringify(instanceMacsByInterface(vmi))}`;
 
 export function vmController(ctx: ControllerContext): Controller {

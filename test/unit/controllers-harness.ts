@@ -1,6 +1,7 @@
 // Test harness for the controller tests: a real SQLite store, the sim runtime, all controllers, and small builders.
 import { startControllers, type RunningControllers } from '../../src/controllers/index.ts';
 import type { MacAssigner } from '../../src/controllers/context.ts';
+import type { NodeObject } from '../../src/controllers/scheduler.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import type {
   KubeEvent,
@@ -10,7 +11,7 @@ import type {
   Pod,
 } from '../../src/resources/types.ts';
 import { createSimRuntime, type SimRuntime } from '../../src/runtime/sim/index.ts';
-import { openSqliteStore } from '../../src/store/sqlite/store.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
 
 export interface Harness {
@@ -255,4 +256,81 @@ export async function waitForEvent(
   return waitFor(`event ${what}`, async () =>
     ((await store.list('Event', { namespace })).items as KubeEvent[]).find(match),
   );
+}
+
+/** A Node as an agent registers it: Ready, heartbeat `beatMs`, room for `maxVms` VMs, 4 CPUs and `memory`. */
+export function readyNode(
+  name: string,
+  maxVms: number,
+  opts: { beatMs?: number; memory?: string } = {},
+): NodeObject {
+  const t = new Date(opts.beatMs ?? Date.now()).toISOString();
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name },
+    spec: {},
+    status: {
+      capacity: { cpu: '4', memory: opts.memory ?? '8192Mi', 'harrow.io/vms': String(maxVms) },
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'HarrowAgentReady',
+          lastHeartbeatTime: t,
+          lastTransitionTime: t,
+        },
+      ],
+    },
+  };
+}
+
+export interface NodeCluster {
+  store: SqliteStore;
+  controllers: RunningControllers;
+  /** Nodes whose agents heartbeat (every 100 ms); delete one to silence it, add one to start it. */
+  beating: Set<string>;
+  close(): Promise<void>;
+}
+
+/** A control plane without a local node, over `nodes` (created, and heartbeating unless listed in `silent`). */
+export async function startNodeCluster(
+  nodes: NodeObject[],
+  opts: { graceMs: number; silent?: string[] },
+): Promise<NodeCluster> {
+  const store = await openSqliteStore(':memory:');
+  await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  const beating = new Set<string>();
+  for (const n of nodes) {
+    await store.create(n);
+    if (!opts.silent?.includes(n.metadata.name)) beating.add(n.metadata.name);
+  }
+  const beat = async (): Promise<void> => {
+    for (const name of beating) {
+      const n = (await store.get({ kind: 'Node', name })) as NodeObject;
+      const ready = n.status!.conditions!.find((c) => c.type === 'Ready')!;
+      ready.lastHeartbeatTime = new Date().toISOString();
+      ready.status = 'True';
+      await store.update(n);
+    }
+  };
+  const timer = setInterval(() => void beat(), 100);
+  const controllers = await startControllers({
+    store,
+    runtime: createSimRuntime(),
+    macAssigner: counterMacAssigner(store),
+    nodeName: 'control-plane',
+    roles: { controlPlane: true, node: false },
+    nodeGraceMs: opts.graceMs,
+  });
+  return {
+    store,
+    controllers,
+    beating,
+    async close() {
+      clearInterval(timer);
+      await controllers.stop();
+      await store.close();
+    },
+  };
 }

@@ -2,81 +2,42 @@
 // stale nodes, eviction of a silent node's VMIs and their recreation elsewhere with the same MACs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startControllers, type RunningControllers } from '../../src/controllers/index.ts';
 import type { NodeObject } from '../../src/controllers/scheduler.ts';
 import { ANNOTATION_SELECTED_NODE } from '../../src/resources/datavolume.ts';
 import type { Pod, VirtualMachine, VirtualMachineInstance } from '../../src/resources/types.ts';
-import { createSimRuntime } from '../../src/runtime/sim/index.ts';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
+import type { SqliteStore } from '../../src/store/sqlite/store.ts';
 import {
-  counterMacAssigner,
+  readyNode,
   startHarness,
+  startNodeCluster,
   vmManifest,
   waitFor,
   waitRunning,
+  type NodeCluster,
 } from './controllers-harness.ts';
 
 const GRACE_MS = 400;
 
-function node(name: string, maxVms: number, beatMs: number): NodeObject {
-  const t = new Date(beatMs).toISOString();
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name },
-    spec: {},
-    status: {
-      capacity: { cpu: '4', memory: '8192Mi', 'harrow.io/vms': String(maxVms) },
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'HarrowAgentReady',
-          lastHeartbeatTime: t,
-          lastTransitionTime: t,
-        },
-      ],
-    },
-  };
-}
+const node = (name: string, maxVms: number, beatMs: number): NodeObject =>
+  readyNode(name, maxVms, { beatMs });
 
 describe('scheduler and node lifecycle', () => {
+  let cluster: NodeCluster;
   let store: SqliteStore;
-  let controllers: RunningControllers;
-  const beating = new Set<string>();
-  let timer: NodeJS.Timeout;
+  let beating: Set<string>;
 
   before(async () => {
-    store = await openSqliteStore(':memory:');
-    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-    await store.create(node('small', 1, Date.now()));
-    await store.create(node('big', 10, Date.now()));
-    await store.create(node('stale', 10, Date.now() - 3_600_000));
-    beating.add('small').add('big');
-    const beat = async (): Promise<void> => {
-      for (const name of beating) {
-        const n = (await store.get({ kind: 'Node', name })) as NodeObject;
-        const ready = n.status!.conditions!.find((c) => c.type === 'Ready')!;
-        ready.lastHeartbeatTime = new Date().toISOString();
-        ready.status = 'True';
-        await store.update(n);
-      }
-    };
-    timer = setInterval(() => void beat(), 100);
-    controllers = await startControllers({
-      store,
-      runtime: createSimRuntime(),
-      macAssigner: counterMacAssigner(store),
-      nodeName: 'control-plane',
-      roles: { controlPlane: true, node: false },
-      nodeGraceMs: GRACE_MS,
-    });
+    cluster = await startNodeCluster(
+      [
+        node('small', 1, Date.now()),
+        node('big', 10, Date.now()),
+        node('stale', 10, Date.now() - 3_600_000),
+      ],
+      { graceMs: GRACE_MS, silent: ['stale'] },
+    );
+    ({ store, beating } = cluster);
   });
-  after(async () => {
-    clearInterval(timer);
-    await controllers.stop();
-    await store.close();
-  });
+  after(() => cluster.close());
 
   const vmis = async (): Promise<VirtualMachineInstance[]> =>
     (await store.list('VirtualMachineInstance')).items as VirtualMachineInstance[];
@@ -182,10 +143,8 @@ describe('scheduler on a single host', () => {
 });
 
 describe('scheduler and persistent disks', () => {
+  let cluster: NodeCluster;
   let store: SqliteStore;
-  let controllers: RunningControllers;
-  const beating = new Set(['a', 'b']);
-  let timer: NodeJS.Timeout;
 
   /** A claim whose disk is on `node` (the node its first consumer ran on), as an agent leaves it. */
   const claimOn = (name: string, onNode: string) => ({
@@ -211,35 +170,17 @@ describe('scheduler and persistent disks', () => {
       VirtualMachineInstance | undefined;
 
   before(async () => {
-    store = await openSqliteStore(':memory:');
-    await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-    for (const name of ['a', 'b']) await store.create(node(name, 10, Date.now()));
-    await store.create(node('later', 10, Date.now() - 3_600_000));
-    timer = setInterval(() => {
-      void (async () => {
-        for (const name of beating) {
-          const n = (await store.get({ kind: 'Node', name })) as NodeObject;
-          const ready = n.status!.conditions!.find((c) => c.type === 'Ready')!;
-          ready.lastHeartbeatTime = new Date().toISOString();
-          ready.status = 'True';
-          await store.update(n);
-        }
-      })();
-    }, 100);
-    controllers = await startControllers({
-      store,
-      runtime: createSimRuntime(),
-      macAssigner: counterMacAssigner(store),
-      nodeName: 'control-plane',
-      roles: { controlPlane: true, node: false },
-      nodeGraceMs: GRACE_MS,
-    });
+    cluster = await startNodeCluster(
+      [
+        node('a', 10, Date.now()),
+        node('b', 10, Date.now()),
+        node('later', 10, Date.now() - 3_600_000),
+      ],
+      { graceMs: GRACE_MS, silent: ['later'] },
+    );
+    store = cluster.store;
   });
-  after(async () => {
-    clearInterval(timer);
-    await controllers.stop();
-    await store.close();
-  });
+  after(() => cluster.close());
 
   it("places a VM on the node its claim's disk is on, not the least loaded one", async () => {
     await store.create(claimOn('disk-b', 'b'));
@@ -271,7 +212,7 @@ describe('scheduler and persistent disks', () => {
     }>;
     assert.ok(events.some((e) => e.reason === 'FailedScheduling' && /later/.test(e.message ?? '')));
 
-    beating.add('later');
+    cluster.beating.add('later');
     const placed = await waitFor('placed once its node is Ready', async () => {
       const vmi = await vmiOf('stranded');
       return vmi?.status?.nodeName ? vmi : undefined;
