@@ -3,6 +3,7 @@
 import { refOf, setCondition } from '../resources/meta.ts';
 import {
   LABEL_CREATED_BY,
+  type ConnectivityCheckStatus,
   type ConnectivityResult,
   type VirtualMachine,
   type VirtualMachineInstance,
@@ -106,7 +107,7 @@ export function connectivityController(
     const namespace = vmi.metadata.namespace ?? 'default';
     const late = ctx.now() >= runningSince(vmi) + timeoutMs;
     const plans = new Map(interfacePlans(vmi.spec, namespace).map((p) => [p.iface.name, p]));
-    const results: ConnectivityResult[] = [];
+    const results: Array<ConnectivityResult & { previousMacAddress: string; network: string }> = [];
     for (const change of changes) {
       const plan = plans.get(change.interface);
       if (!plan) continue;
@@ -144,6 +145,8 @@ export function connectivityController(
       results.push({
         ok,
         interface: change.interface,
+        previousMacAddress: change.old,
+        network: network.name,
         macAddress: change.new,
         lease: lease ? { ip: lease.ip, macAddress: lease.mac.toLowerCase() } : null,
         gateway: { ip: network.gateway, reachable },
@@ -187,10 +190,16 @@ export function connectivityController(
         expectUid: uid,
       },
     );
+    // The results as data beside the condition: clients render them and never read the message.
+    const record: ConnectivityCheckStatus = { checkedAt: nowIso, passed: ok, results };
     const vm = await updateWithRetry<VirtualMachine>(
       store,
       { kind: 'VirtualMachine', namespace, name: vmName },
-      (o) => setCondition(((o.status ??= {}).conditions ??= []), condition, nowIso),
+      (o) => {
+        setCondition(((o.status ??= {}).conditions ??= []), condition, nowIso);
+        o.status.connectivityCheck = record;
+        return true;
+      },
     );
     if (vm) {
       await event(

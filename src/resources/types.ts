@@ -100,7 +100,17 @@ export interface VirtualMachineStatus {
   created?: boolean;
   conditions?: Condition[];
   stateChangeRequests?: StateChangeRequest[];
+  /** Harrow: the last connectivity check after a restart that changed MACs, as data; its condition says it in words. */
+  connectivityCheck?: ConnectivityCheckStatus;
   [field: string]: unknown;
+}
+
+export interface ConnectivityCheckStatus {
+  /** When the check ended (RFC 3339). */
+  checkedAt: string;
+  passed: boolean;
+  /** One per interface whose MAC changed. */
+  results: Array<ConnectivityResult & { previousMacAddress: string; network: string }>;
 }
 
 export interface VirtualMachine extends KubeObject {

@@ -110,6 +110,19 @@ describe('connectivity check on the sim runtime', () => {
     assert.equal(audit.spec.connectivity?.lease?.macAddress, '02:00:00:00:50:02');
     assert.match(audit.spec.connectivity?.lease?.ip ?? '', /^198\.19\./);
     assert.deepEqual(audit.spec.connectivity?.gateway, { ip: '198.19.0.1', reachable: true });
+    // The same results are the VM's status as data, for clients to render without reading the message.
+    const vm = await getVm(h.store, 'mover');
+    const check = vm?.status?.connectivityCheck;
+    assert.equal(check?.passed, true);
+    assert.equal(
+      check?.checkedAt,
+      vm?.status?.conditions?.find((x) => x.type === 'ConnectivityCheck')?.lastTransitionTime,
+    );
+    assert.deepEqual(
+      check?.results.map((r) => [r.interface, r.previousMacAddress, r.macAddress, r.ok]),
+      [['default', '02:00:00:00:50:01', '02:00:00:00:50:02', true]],
+    );
+    assert.equal(check?.results[0]?.lease?.macAddress, '02:00:00:00:50:02');
     // The event follows the condition.
     await waitFor('ConnectivityCheckPassed event', async () =>
       ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some(
