@@ -4,7 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditRecord, Pod, VirtualMachine } from '../../src/resources/types.ts';
 import { launchBrowser, unexpectedProblems, type BrowserSession } from './browser.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
-import { apiGet, apiSend, ensureWebBuilt, signIn, textOf } from './ui-support.ts';
+import {
+  apiGet,
+  apiSend,
+  assertPeoplesText,
+  ensureWebBuilt,
+  signIn,
+  textOf,
+} from './ui-support.ts';
 
 const NS = 'default';
 const VM = 'web-1';
@@ -178,7 +185,13 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     assert.equal(await textOf(page, `platform-mac-${NIC}`), platformMac);
     await explain.getByRole('button', { name: `Restart to restore ${platformMac}` }).waitFor();
     await explain.getByRole('button', { name: `Adopt ${GUEST_SET_MAC} in the manifest` }).waitFor();
+    await assertPeoplesText(page);
     await shot('Networks tab: what the drift means and the two remedies');
+    // The conditions table says the drift in words too, never the observer's message with its commands.
+    await page.getByRole('tab', { name: 'Basics' }).click();
+    await page.locator('[data-message="VMI GuestMACMismatch"]').waitFor();
+    assert.ok((await assertPeoplesText(page)).some((t) => t.includes(GUEST_SET_MAC)));
+    await page.getByRole('tab', { name: /Networks/ }).click();
     noConsoleErrors('drift');
   });
 
@@ -284,6 +297,8 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     const banner = page.getByTestId('restart-required-banner');
     await banner.waitFor({ timeout: 30_000 });
     await banner.getByRole('button', { name: 'Restart now' }).waitFor();
+    assert.match((await banner.textContent()) ?? '', new RegExp(`NIC ${NIC} gets MAC ${NEW_MAC}`));
+    await assertPeoplesText(page);
     assert.equal(specMac(await apiGet<VirtualMachine>(server, `${VMS}/${VM}`)), NEW_MAC);
     await shot('saved: restart required banner');
 
@@ -307,7 +322,18 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
       },
     );
     assert.equal(await page.getByTestId('restart-required-banner').count(), 0);
+    // Shown once (not again in the Networks tab), from the check's record, and dismissible.
+    assert.match(
+      (await check.textContent()) ?? '',
+      new RegExp(`changed from ${platformMac} to ${NEW_MAC}`),
+    );
+    assert.equal(await page.getByText(/Connectivity check passed/).count(), 1);
+    await assertPeoplesText(page);
     await shot('after restart: new MAC and the connectivity check');
+    await check.getByRole('button', { name: 'Dismiss' }).click();
+    await waitFor(async () => (await check.count()) === 0, {
+      message: 'connectivity result dismissed',
+    });
 
     await page.getByRole('tab', { name: 'Audit' }).click();
     const entry = page

@@ -75,3 +75,23 @@ export async function textOf(page: Page, testId: string): Promise<string> {
   const l = page.getByTestId(testId);
   return (await l.count()) > 0 ? ((await l.first().textContent()) ?? '').trim() : '';
 }
+
+/**
+ * Every drift, restart-required and connectivity message on screen is for people: no backticks (CLI commands), no raw
+ * JSON, no sentence starting in lower case (KubeVirt's internal wording). Returns the texts it checked.
+ */
+export async function assertPeoplesText(page: Page): Promise<string[]> {
+  const texts = await page
+    .locator(
+      '[data-message], [data-testid="drift-banner"], [data-testid="restart-required-banner"], [data-testid="connectivity-banner"]',
+    )
+    .allTextContents();
+  for (const raw of texts) {
+    const text = raw.trim();
+    if (text === '') continue;
+    if (/[`{}]|"\w+":/.test(text)) throw new Error(`machine text on screen: ${text}`);
+    const lower = /(?:^|[.!?]\s+)([a-z]\S*)/.exec(text);
+    if (lower) throw new Error(`a sentence starts in lower case ("${lower[1]}"): ${text}`);
+  }
+  return texts;
+}

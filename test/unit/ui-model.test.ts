@@ -1,6 +1,7 @@
 // What the web UI derives from API objects: per-NIC MACs with sources and drift, error placement, manifests, filters.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Condition } from '../../src/resources/meta.ts';
 import type {
   AuditRecord,
   Pod,
@@ -17,7 +18,13 @@ import {
   bridgeView,
   validateBridgeNetwork,
 } from '../../web/src/model/network-config.ts';
-import { nicViews, POD_NETWORK } from '../../web/src/model/nics.ts';
+import {
+  conditionText,
+  connectivityView,
+  driftConsequences,
+  restartChanges,
+} from '../../web/src/model/explain.ts';
+import { nicViews, POD_NETWORK, type NicView } from '../../web/src/model/nics.ts';
 import { macPatch, vmEditPatch, vmManifest } from '../../web/src/model/vm.ts';
 
 const PLATFORM = '02:00:00:aa:00:01';
@@ -485,5 +492,118 @@ describe('audit filter and live lists', () => {
     assert.equal(m.size, 1);
     m = applyWatchEvent(m, { type: 'DELETED', object: a });
     assert.equal(m.size, 0);
+  });
+});
+
+describe('messages for people, rendered from structured fields', () => {
+  const nic = (over: Partial<NicView> = {}): NicView => ({
+    name: 'nic-1',
+    index: 0,
+    network: 'lan',
+    binding: 'bridge',
+    model: 'virtio',
+    specMac: PLATFORM,
+    platformMac: PLATFORM,
+    platformSource: undefined,
+    guestMac: GUEST,
+    guestInterfaceName: 'eth0',
+    guestSource: undefined,
+    ips: [],
+    ipSource: undefined,
+    drift: true,
+    mismatch: undefined,
+    pendingRestart: false,
+    ...over,
+  });
+  /** No backticks, no JSON, no sentence starting in lower case. */
+  const forPeople = (text: string): void => {
+    assert.doesNotMatch(text, /[`{}]/, text);
+    assert.doesNotMatch(text, /(?:^|[.!?]\s+)[a-z]/, text);
+  };
+
+  it('drift: what it breaks, and that a restart does not help when the guest OS sets the MAC', () => {
+    const plain = driftConsequences(nic());
+    assert.equal(plain.restartRestores, true);
+    assert.match(plain.lines.join(' '), /next restart the guest gets 02:00:00:aa:00:01 back/);
+    const fromOs = driftConsequences(
+      nic({
+        mismatch: {
+          platformMac: PLATFORM,
+          guestMac: GUEST,
+          since: '2026-12-05T09:00:00Z',
+          cause: 'GuestOSConfiguration',
+          setBy: { path: '/etc/network/interfaces', line: 7, text: 'hwaddress 02:00:00:bb:00:02' },
+          remedies: [],
+        },
+      }),
+    );
+    assert.equal(fromOs.restartRestores, false);
+    assert.match(fromOs.lines.join(' '), /\/etc\/network\/interfaces, line 7/);
+    for (const line of [...plain.lines, ...fromOs.lines]) forPeople(line);
+  });
+
+  it('restart required: the pending MAC and sizing changes, never the condition message', () => {
+    const v = vm('02:00:00:cc:00:03');
+    v.spec.template.spec.domain.cpu = { cores: 2 };
+    const running: VirtualMachineInstance = {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: { name: 'web-1', namespace: 'default' },
+      spec: structuredClone(vm().spec.template.spec),
+    };
+    const lines = restartChanges(v, running, [
+      nic({ specMac: '02:00:00:cc:00:03', pendingRestart: true, drift: false }),
+    ]);
+    assert.deepEqual(lines, [
+      'NIC nic-1 gets MAC 02:00:00:cc:00:03 (it has 02:00:00:aa:00:01 now).',
+      'It gets 2 vCPU (it has 1 now).',
+    ]);
+    const condition: Condition = {
+      type: 'RestartRequired',
+      status: 'True',
+      message: 'a non-live-updatable field was changed in the template spec: `x`',
+    };
+    const text = conditionText(condition, v, running, []);
+    assert.doesNotMatch(text, /non-live-updatable/);
+    for (const line of [...lines, text]) forPeople(line);
+  });
+
+  it('connectivity: from the VM’s check record; a message alone is not shown', () => {
+    const v = vm();
+    const condition: Condition = {
+      type: 'ConnectivityCheck',
+      status: 'False',
+      message: 'interface nic-1: a → b; no DHCP lease',
+      lastTransitionTime: '2026-12-05T09:10:00Z',
+    };
+    v.status = {
+      conditions: [condition],
+      connectivityCheck: {
+        checkedAt: '2026-12-05T09:10:00Z',
+        passed: false,
+        results: [
+          {
+            ok: false,
+            interface: 'nic-1',
+            previousMacAddress: PLATFORM,
+            macAddress: GUEST,
+            network: 'lan',
+            lease: null,
+            gateway: { ip: '198.18.0.1', reachable: false },
+            message: 'interface nic-1: …',
+          },
+        ],
+      },
+    };
+    const view = connectivityView(v, condition);
+    assert.equal(view?.passed, false);
+    assert.equal(view?.at, '2026-12-05T09:10:00Z');
+    assert.deepEqual(view?.lines, [
+      'NIC nic-1 changed from 02:00:00:aa:00:01 to 02:00:00:bb:00:02, but lan gave no DHCP lease to 02:00:00:bb:00:02.',
+    ]);
+    delete v.status?.connectivityCheck;
+    const bare = connectivityView(v, condition);
+    assert.doesNotMatch(bare?.lines.join(' ') ?? '', /interface nic-1/);
+    for (const line of [...(view?.lines ?? []), ...(bare?.lines ?? [])]) forPeople(line);
   });
 });

@@ -1,7 +1,12 @@
 // One VM: banners for what needs the operator (restart required, drift, connectivity), and tabs Basics, Networks, Events, Audit, Console.
 import { useState, type ReactNode } from 'react';
 import { conditionOf, type Condition, type KubeObject } from '../../../src/resources/meta.ts';
-import type { AuditRecord, KubeEvent, VirtualMachine } from '../../../src/resources/types.ts';
+import type {
+  AuditRecord,
+  KubeEvent,
+  VirtualMachine,
+  VirtualMachineInstance,
+} from '../../../src/resources/types.ts';
 import { ApiError } from '../api/client.ts';
 import { paths } from '../api/paths.ts';
 import { useLiveList } from '../api/use-watch.ts';
@@ -12,6 +17,13 @@ import { Banner } from '../components/banner.tsx';
 import { Tabs } from '../components/tabs.tsx';
 import { Age, localTime } from '../components/time.tsx';
 import { filterAudit, emptyAuditFilter } from '../model/audit.ts';
+import {
+  conditionText,
+  connectivityView,
+  driftConsequences,
+  restartChanges,
+  type ConnectivityView,
+} from '../model/explain.ts';
 import { launcherPodOf, nicViews, type NicView } from '../model/nics.ts';
 import {
   actionsFor,
@@ -123,6 +135,8 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
 
       <VmBanners
         vm={vm}
+        vmi={vmi}
+        nics={nics}
         window={window}
         canSchedule={harrowSubresources.has('virtualmachines/schedule-restart')}
         driftCount={driftCount}
@@ -155,6 +169,8 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
         {tab === 'basics' ? (
           <BasicsTab
             vm={vm}
+            vmi={vmi}
+            nics={nics}
             state={state}
             node={vmi?.status?.nodeName ?? pod?.spec.nodeName}
             conditions={[
@@ -196,6 +212,8 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
 
 function VmBanners(props: {
   vm: VirtualMachine;
+  vmi: VirtualMachineInstance | undefined;
+  nics: NicView[];
   window: string | undefined;
   canSchedule: boolean;
   driftCount: number;
@@ -206,7 +224,7 @@ function VmBanners(props: {
   const conds = props.vm.status?.conditions;
   const restartRequired = conditionOf(conds, 'RestartRequired');
   const scheduled = conditionOf(conds, 'RestartScheduled');
-  const check = conditionOf(conds, 'ConnectivityCheck');
+  const connectivity = connectivityView(props.vm, conditionOf(conds, 'ConnectivityCheck'));
   const name = props.vm.metadata.name;
   return (
     <div className="banners">
@@ -252,7 +270,11 @@ function VmBanners(props: {
             </>
           }
         >
-          {restartRequired.message ?? 'A change to this VM takes effect on its next restart.'}
+          <ul className="plain-list" data-message="restart-required">
+            {restartChanges(props.vm, props.vmi, props.nics).map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
           {!props.window ? (
             <span className="muted small">
               {' '}
@@ -275,24 +297,7 @@ function VmBanners(props: {
           {scheduled.message ?? 'The restart runs at the start of the next maintenance window.'}
         </Banner>
       ) : null}
-      {check && check.status !== 'Unknown' ? (
-        <Banner
-          tone={check.status === 'True' ? 'success' : 'error'}
-          title={
-            check.status === 'True' ? 'Connectivity check passed' : 'Connectivity check failed'
-          }
-          testId="connectivity-banner"
-        >
-          {check.message}{' '}
-          {check.lastTransitionTime ? (
-            <span className="muted small">({localTime(check.lastTransitionTime)})</span>
-          ) : null}
-        </Banner>
-      ) : check?.status === 'Unknown' ? (
-        <Banner tone="info" title="Connectivity check running" testId="connectivity-banner">
-          {check.message}
-        </Banner>
-      ) : null}
+      {connectivity ? <ConnectivityBanner vm={props.vm} view={connectivity} /> : null}
     </div>
   );
 }
@@ -333,8 +338,43 @@ function ScheduleButton(props: { vm: VirtualMachine; window: string }): ReactNod
   );
 }
 
+/** The last connectivity check, once, until dismissed (the dismissal is kept for this check only, in this tab). */
+function ConnectivityBanner(props: { vm: VirtualMachine; view: ConnectivityView }): ReactNode {
+  const v = props.view;
+  const key = `harrow.dismissed-check.${props.vm.metadata.uid ?? props.vm.metadata.name}`;
+  const [dismissed, setDismissed] = useState(() => sessionStorage.getItem(key));
+  if (v.passed !== undefined && dismissed === (v.at ?? '')) return null;
+  const dismiss = (): void => {
+    sessionStorage.setItem(key, v.at ?? '');
+    setDismissed(v.at ?? '');
+  };
+  return (
+    <Banner
+      tone={v.passed === undefined ? 'info' : v.passed ? 'success' : 'error'}
+      title={v.title}
+      testId="connectivity-banner"
+      actions={
+        v.passed !== undefined ? (
+          <button type="button" className="btn" onClick={dismiss}>
+            Dismiss
+          </button>
+        ) : undefined
+      }
+    >
+      <ul className="plain-list" data-message="connectivity">
+        {v.lines.map((line) => (
+          <li key={line}>{line}</li>
+        ))}
+      </ul>
+      {v.at ? <span className="muted small">({localTime(v.at)})</span> : null}
+    </Banner>
+  );
+}
+
 function BasicsTab(props: {
   vm: VirtualMachine;
+  vmi: VirtualMachineInstance | undefined;
+  nics: NicView[];
   state: string;
   node: string | undefined;
   conditions: Condition[];
@@ -388,7 +428,7 @@ function BasicsTab(props: {
               <td>{c.type}</td>
               <td>{c.status}</td>
               <td>{c.reason ?? ''}</td>
-              <td>{c.message ?? ''}</td>
+              <td data-message={c.type}>{conditionText(c, vm, props.vmi, props.nics)}</td>
               <td>
                 <Age iso={c.lastTransitionTime} />
               </td>
@@ -429,7 +469,6 @@ function NetworksTab(props: {
   restartBusy: boolean;
   onRestart(): void;
 }): ReactNode {
-  const check = conditionOf(props.vm.status?.conditions, 'ConnectivityCheck');
   return (
     <div className="tab-body nic-cards">
       <p className="muted">
@@ -447,18 +486,6 @@ function NetworksTab(props: {
           onRestart={props.onRestart}
         />
       ))}
-      {check ? (
-        <p
-          className={
-            check.status === 'True' ? 'ok-text' : check.status === 'False' ? 'bad-text' : 'muted'
-          }
-          data-testid="connectivity-result"
-        >
-          Last connectivity check:{' '}
-          {check.status === 'True' ? 'passed' : check.status === 'False' ? 'failed' : 'running'} —{' '}
-          {check.message}
-        </p>
-      ) : null}
     </div>
   );
 }
@@ -571,6 +598,9 @@ function DriftExplanation(props: {
   const adoptRemedy = n.mismatch?.remedies.find((r) => r.action === 'adopt-guest-mac');
   const adoptable = adoptRemedy === undefined || adoptRemedy.available;
   const heldBy = n.mismatch?.heldBy;
+  const consequences = driftConsequences(n);
+  const restoreRemedy = n.mismatch?.remedies.find((r) => r.action === 'restore-mac');
+  const restorable = consequences.restartRestores && (restoreRemedy?.available ?? true);
   const adopt = async (): Promise<void> => {
     if (!n.guestMac) return;
     setAdopting(true);
@@ -594,23 +624,15 @@ function DriftExplanation(props: {
       <p>
         Inside the guest, {n.guestInterfaceName ?? 'this NIC'} now uses{' '}
         <strong className="mono">{guest}</strong>, but the platform gave this NIC{' '}
-        <strong className="mono">{platform}</strong> (the pod interface). The change was made only
-        inside the guest:
+        <strong className="mono">{platform}</strong> (the pod interface).
       </p>
-      <ul>
-        <li>
-          the network accepts frames only from {platform} (spoof check), so traffic the guest sends
-          from {guest} is dropped;
-        </li>
-        <li>
-          its DHCP lease is bound to {platform}, so the guest loses its address when it renews;
-        </li>
-        <li>
-          on the next restart the guest gets {platform} back — the in-guest change does not survive.
-        </li>
+      <ul data-message="drift">
+        {consequences.lines.map((line) => (
+          <li key={line}>{line}</li>
+        ))}
       </ul>
       {n.mismatch ? (
-        <p className="muted small">
+        <p className="muted small" data-message="drift">
           Seen since {localTime(n.mismatch.since)}.
           {heldBy?.namespace === 'same'
             ? ` ${guest} is allocated to VM ${heldBy.name} (interface ${heldBy.interface}): the two clash on the network, and adopting it is refused while that VM holds it.`
@@ -621,19 +643,28 @@ function DriftExplanation(props: {
       ) : null}
       <h3>Remedies</h3>
       <div className="remedies">
-        <div>
-          <button
-            type="button"
-            className="btn btn-primary"
-            disabled={props.restartBusy}
-            onClick={props.onRestart}
-          >
-            Restart to restore {platform}
-          </button>
-          <p className="small muted">
-            Keeps the platform's address; the guest's change is discarded.
-          </p>
-        </div>
+        {restorable ? (
+          <div>
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={props.restartBusy}
+              onClick={props.onRestart}
+            >
+              Restart to restore {platform}
+            </button>
+            <p className="small muted">
+              Keeps the platform's address; the guest's change is discarded.
+            </p>
+          </div>
+        ) : (
+          <div>
+            <p className="small" data-message="drift">
+              A restart would not help: change the guest's own network configuration back to{' '}
+              {platform}, or adopt {guest}.
+            </p>
+          </div>
+        )}
         <div>
           <button
             type="button"
