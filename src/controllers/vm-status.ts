@@ -109,11 +109,13 @@ export function nonLiveUpdatableChanges(
   return changes;
 }
 
-/** The VMI's PodScheduled=False condition while no node takes it (KubeVirt copies it from the pending pod). */
+/**
+ * The VMI's PodScheduled=False condition while no node takes it (KubeVirt copies it from the pending pod), whatever the
+ * reason: no room (Unschedulable) or its disks' node (ClaimOnOtherNode, ClaimsOnDifferentNodes), which a KubeVirt pod
+ * would report as Unschedulable with a volume node affinity message.
+ */
 const unschedulableOf = (vmi: VirtualMachineInstance | undefined): Condition | undefined =>
-  vmi?.status?.conditions?.find(
-    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
-  );
+  vmi?.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
 
 function printableStatus(
   vm: VirtualMachine,

@@ -206,6 +206,19 @@ describe('scheduler and persistent disks', () => {
     assert.equal(waiting.c.reason, 'ClaimOnOtherNode');
     assert.match(waiting.c.message ?? '', /disk-later.*node later/);
     assert.equal(waiting.vmi.status?.nodeName, undefined, 'not placed on another node');
+    // The VM says it too, as KubeVirt's VM copies its VMI's conditions.
+    const vm = await waitFor('the VM shows ErrorUnschedulable', async () => {
+      const v = (await store.get({
+        kind: 'VirtualMachine',
+        namespace: 'default',
+        name: 'stranded',
+      })) as VirtualMachine | undefined;
+      return v?.status?.printableStatus === 'ErrorUnschedulable' ? v : undefined;
+    });
+    assert.equal(
+      vm.status?.conditions?.find((x) => x.type === 'PodScheduled')?.reason,
+      'ClaimOnOtherNode',
+    );
     const events = (await store.list('Event')).items as Array<{
       reason?: string;
       message?: string;
