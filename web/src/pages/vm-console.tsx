@@ -65,7 +65,9 @@ export function ConsoleTab(props: {
       const encoder = new TextEncoder();
       ws.onopen = () => {
         setState({ phase: 'connected' });
-        term.focus();
+        // Take the keyboard only when nothing else holds it: a tab chosen with the arrow keys keeps focus, as the
+        // WAI-ARIA tabs pattern expects, and the user moves into the terminal with Tab or a click.
+        if (!document.activeElement || document.activeElement === document.body) term.focus();
         // Ask the guest for a fresh prompt, as pressing Enter after `virtctl console` does.
         ws.send(encoder.encode('\r'));
       };
