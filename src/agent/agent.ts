@@ -11,7 +11,7 @@ import {
   type RunningControllers,
 } from '../controllers/index.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
-import { createLogger } from '../server/logger.ts';
+import { createLogger } from '../log/logger.ts';
 import { chooseRuntime } from '../runtime/choice.ts';
 import { DEFAULT_HEARTBEAT_MS, type NodeObject } from '../controllers/scheduler.ts';
 import type { QemuRuntime } from '../runtime/qemu/qemu-runtime.ts';

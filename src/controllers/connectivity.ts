@@ -19,7 +19,7 @@ import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 import { ANNOTATION_PREVIOUS_MACS } from './vm.ts';
-import { counter } from './metrics.ts';
+import { counter } from '../metrics/families.ts';
 
 export const CONDITION_CONNECTIVITY = 'ConnectivityCheck';
 

@@ -13,7 +13,7 @@ import {
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
 import type { ControllerManager, Informer } from './framework.ts';
-import type { MetricsRegistry } from './metrics.ts';
+import type { MetricsRegistry } from '../metrics/families.ts';
 import { podNetworkSelections } from '../network/multus.ts';
 
 /** The user controllers act as in audit records. */

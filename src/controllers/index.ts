@@ -18,7 +18,7 @@ import { dataVolumeControllers } from './datavolumes.ts';
 import { imagesController } from './images.ts';
 import { launcherController } from './launcher.ts';
 import { maintenanceController } from './maintenance.ts';
-import { MetricsRegistry } from './metrics.ts';
+import { MetricsRegistry } from '../metrics/families.ts';
 import { networkControllers } from './network.ts';
 import { observerController } from './observer.ts';
 import { poolGcController, type MacReleaser } from './pool-gc.ts';
@@ -34,7 +34,7 @@ import { NodeView } from '../store/node-view.ts';
 export type { MacAssigner } from './context.ts';
 export type { MacReleaser } from './pool-gc.ts';
 export type { VmCreator } from './clone.ts';
-export { MetricsRegistry } from './metrics.ts';
+export { MetricsRegistry } from '../metrics/families.ts';
 
 export interface StartControllersDeps {
   store: ResourceStore;

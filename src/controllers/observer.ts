@@ -35,7 +35,7 @@ import { networkStatusOf } from '../network/multus.ts';
 import { interfaceStatuses } from '../network/net-status.ts';
 import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
-import { gauge } from './metrics.ts';
+import { gauge } from '../metrics/families.ts';
 
 const DEFAULT_POLL_MS = 10_000;
 // A network's lease table is read at most this often, however many of its VMIs are polled meanwhile.

@@ -34,7 +34,7 @@ import { claimNodeName, type NodeClaim } from '../store/etcd/node-claim.ts';
 import { EtcdStore, openEtcdStore } from '../store/etcd/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { ResourceStore } from '../store/types.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from '../log/logger.ts';
 import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
 import { registerStoreMetrics } from '../metrics/store-metrics.ts';

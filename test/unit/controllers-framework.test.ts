@@ -9,7 +9,7 @@ import {
   type Result,
 } from '../../src/controllers/framework.ts';
 import { pino } from 'pino';
-import { MetricsRegistry } from '../../src/controllers/metrics.ts';
+import { MetricsRegistry } from '../../src/metrics/families.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import type { KubeEvent } from '../../src/resources/types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';

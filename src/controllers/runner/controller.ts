@@ -1,7 +1,8 @@
 // One reconciler (controller-runtime's reconcile.Reconciler role) with its work queue, requeue-after timers, per-key
 // exponential backoff on errors and bounded concurrency.
 import type { Logger } from 'pino';
-import { controllerMetrics, type ControllerMetrics, type MetricsRegistry } from '../metrics.ts';
+import type { MetricsRegistry } from '../../metrics/families.ts';
+import { controllerMetrics, type ControllerMetrics } from './metrics.ts';
 import { DelayQueue } from './delay-queue.ts';
 import { WorkQueue } from './work-queue.ts';
 

@@ -2,7 +2,7 @@
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '../../resources/meta.ts';
 import type { ResourceStore } from '../../store/types.ts';
-import type { MetricsRegistry } from '../metrics.ts';
+import type { MetricsRegistry } from '../../metrics/families.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
 import { Informer } from './informer.ts';
 

@@ -1,7 +1,5 @@
 // The controllers' metric families: controller-runtime's and client-go workqueue's names.
-import { counter, gauge, histogram, type MetricsRegistry } from '../metrics/families.ts';
-
-export { MetricsRegistry, counter, gauge, histogram } from '../metrics/families.ts';
+import { counter, gauge, histogram, type MetricsRegistry } from '../../metrics/families.ts';
 
 // controller-runtime's reconcile-time buckets: from 5 ms to a minute.
 const RECONCILE_BUCKETS = [

@@ -4,13 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { logFormat } from '../../src/server/logger.ts';
+import { logFormat } from '../../src/log/logger.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** What createLogger writes for one info line, in a child process whose stdout is a pipe. */
 function logLine(format: string): string {
-  const script = `import { createLogger } from './src/server/logger.ts';
+  const script = `import { createLogger } from './src/log/logger.ts';
 const log = await createLogger('info');
 log.info({ vm: 'demo', mac: '02:48:52:00:00:01' }, 'guest MAC differs');`;
   return execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
