@@ -1,5 +1,4 @@
-// HarrowClient: a typed, fetch-based client of Harrow's Kubernetes-style REST API (DESIGN §4).
-import type { Dispatcher } from 'undici';
+// HarrowClient: a typed client of Harrow's Kubernetes-style REST API (DESIGN §4).
 import type { KubeObject } from '../resources/meta.ts';
 import { kindInfo } from '../resources/kinds.ts';
 import { CONSOLE_SUBPROTOCOL } from '../resources/types.ts';
@@ -17,6 +16,7 @@ import {
   podLogPath,
   vmiConsolePath,
 } from './paths.ts';
+import { HttpAnswer, Transport } from './transport.ts';
 import { LineSplitter, parseWatchLine, type WatchEvent } from './watch-stream.ts';
 import { parseWarningHeader } from './warnings.ts';
 
@@ -35,7 +35,7 @@ export interface ClientOptions {
   /** Timeout of each non-watch request (default 60 s). */
   requestTimeoutMs?: number;
   userAgent?: string;
-  /** PEM CA certificate(s) to trust for an https server (the kubeconfig's certificate-authority-data), besides the system's. */
+  /** PEM CA certificate(s) to trust, alone, for an https server (the kubeconfig's certificate-authority-data). */
   ca?: string;
 }
 
@@ -144,10 +144,8 @@ export class HarrowClient {
   private readonly onWarning: ((message: string) => void) | undefined;
   private readonly requestTimeoutMs: number;
   private readonly userAgent: string;
-  /** Made on the first request when a CA is given: fetch's default agent trusts only the system's CAs. */
-  private dispatcher: Promise<Dispatcher> | undefined;
+  private readonly transport: Transport;
   private readonly ca: string | undefined;
-  private readonly tls: boolean;
 
   constructor(options: ClientOptions) {
     let url: URL;
@@ -168,14 +166,12 @@ export class HarrowClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.userAgent = options.userAgent ?? 'harrow-client';
     this.ca = options.ca;
-    this.tls = url.protocol === 'https:';
+    this.transport = new Transport(url.protocol === 'https:', options.ca);
   }
 
-  private dispatcherFor(ca: string): Promise<Dispatcher> {
-    this.dispatcher ??= import('./tls-dispatcher.ts').then(({ dispatcherTrusting }) =>
-      dispatcherTrusting(ca),
-    );
-    return this.dispatcher;
+  /** Closes the connections kept open for the next request (a long-lived process done with this client). */
+  close(): void {
+    this.transport.close();
   }
 
   /**
@@ -404,25 +400,23 @@ export class HarrowClient {
           signal: abort.signal,
           timeoutMs: null,
         });
-        if (response.body === null) return { reason: 'closed' };
-        const decoder = new TextDecoder();
         const lines = new LineSplitter();
-        const reader = response.body.getReader();
-        for (;;) {
-          const { value, done: ended } = await reader.read();
-          const batch = ended
-            ? [...lines.push(decoder.decode()), ...lines.flush()]
-            : lines.push(decoder.decode(value, { stream: true }));
+        const deliver = (batch: string[]): boolean => {
           for (const line of batch) {
             const event = parseWatchLine<T>(line);
             onEvent(event);
-            if (event.type === 'ERROR') {
-              abort.abort();
-              return { reason: 'closed' };
-            }
+            if (event.type === 'ERROR') return false;
           }
-          if (ended) return { reason: 'closed' };
+          return true;
+        };
+        for await (const chunk of response.chunks()) {
+          if (!deliver(lines.push(chunk))) {
+            abort.abort();
+            return { reason: 'closed' };
+          }
         }
+        deliver(lines.flush());
+        return { reason: 'closed' };
       } catch (e) {
         if (abort.signal.aborted) return { reason: 'stopped' };
         return { reason: 'error', error: e instanceof Error ? e : new Error(String(e)) };
@@ -524,9 +518,11 @@ export class HarrowClient {
         const chunks: Buffer[] = [];
         response.on('data', (c: Buffer) => chunks.push(c));
         response.on('end', () => {
-          const answer = new Response(Buffer.concat(chunks), {
+          const answer = {
             status: response.statusCode ?? 500,
-          });
+            statusText: response.statusMessage ?? '',
+            text: () => Promise.resolve(Buffer.concat(chunks).toString('utf8')),
+          };
           void ApiError.fromResponse(answer).then(reject, reject);
         });
         response.on('error', reject);
@@ -547,7 +543,7 @@ export class HarrowClient {
       method: 'GET',
       path: podLogPath(namespace, pod) + queryString(options),
     });
-    return response.text();
+    return this.bodyOf({ method: 'GET', path: podLogPath(namespace, pod) }, response);
   }
 
   async guestExec(
@@ -580,7 +576,7 @@ export class HarrowClient {
         auth: false,
         timeoutMs: 5000,
       });
-      await response.body?.cancel();
+      response.discard();
       return true;
     } catch {
       return false;
@@ -600,12 +596,12 @@ export class HarrowClient {
       body: {},
       contentType: 'application/json',
     });
-    await response.body?.cancel();
+    response.discard();
   }
 
   private async json<T>(spec: RequestSpec): Promise<T> {
     const response = await this.send(spec);
-    const text = await response.text();
+    const text = await this.bodyOf(spec, response);
     if (text === '')
       return { apiVersion: 'v1', kind: 'Status', status: 'Success', code: response.status } as T;
     try {
@@ -622,7 +618,7 @@ export class HarrowClient {
    * rate or watch limit) is sent again after its Retry-After, a few times, as client-go does: the server refused it
    * before acting on it, so sending it again is safe for every verb.
    */
-  private async send(spec: RequestSpec): Promise<Response> {
+  private async send(spec: RequestSpec): Promise<HttpAnswer> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.sendOnce(spec);
@@ -642,7 +638,7 @@ export class HarrowClient {
     }
   }
 
-  private async sendOnce(spec: RequestSpec): Promise<Response> {
+  private async sendOnce(spec: RequestSpec): Promise<HttpAnswer> {
     const headers: Record<string, string> = {
       accept: spec.accept ?? 'application/json',
       'user-agent': this.userAgent,
@@ -655,31 +651,43 @@ export class HarrowClient {
       spec.signal,
       timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs),
     ].filter((s): s is AbortSignal => s !== undefined);
-    const dispatcher =
-      this.ca !== undefined && this.tls ? await this.dispatcherFor(this.ca) : undefined;
-    let response: Response;
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    let response: HttpAnswer;
     try {
-      response = await fetch(this.server + spec.path, {
+      response = await this.transport.send({
         method: spec.method,
+        url: new URL(this.server + spec.path),
         headers,
         ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-        ...(signals.length > 0
-          ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }
-          : {}),
-        // Node's fetch takes an undici dispatcher; its RequestInit type does not say so.
-        ...(dispatcher ? ({ dispatcher } as RequestInit) : {}),
+        ...(signal ? { signal } : {}),
       });
     } catch (e) {
       if (spec.signal?.aborted) throw e;
       throw new TransportError(
-        `cannot reach ${this.server}: ${describeFetchFailure(e)}`,
+        `cannot reach ${this.server}: ${describeFailure(e, signal)}`,
         this.server,
         e,
       );
     }
-    for (const w of parseWarningHeader(response.headers.get('warning'))) this.onWarning?.(w);
+    for (const w of parseWarningHeader(response.header('warning'))) this.onWarning?.(w);
     if (!response.ok) throw await ApiError.fromResponse(response);
     return response;
+  }
+
+  /** The whole body as text; an answer cut off (its time ran out, the server went away) is a TransportError. */
+  private async bodyOf(
+    spec: Pick<RequestSpec, 'method' | 'path'>,
+    response: HttpAnswer,
+  ): Promise<string> {
+    try {
+      return await response.text();
+    } catch (e) {
+      throw new TransportError(
+        `${spec.method} ${spec.path}: the answer from ${this.server} was cut off: ${describeFailure(e)}`,
+        this.server,
+        e,
+      );
+    }
   }
 }
 
@@ -691,15 +699,13 @@ const writeQuery = (options: WriteOptions): string =>
     fieldValidation: options.fieldValidation,
   });
 
-function describeFetchFailure(e: unknown): string {
-  if (e instanceof Error && e.name === 'TimeoutError') return 'no answer in time';
-  const cause =
-    e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
-  if (cause?.code)
-    return cause.code === 'ECONNREFUSED'
-      ? 'connection refused (is `harrow serve` running?)'
-      : cause.code;
-  if (cause?.message) return cause.message;
+function describeFailure(e: unknown, signal?: AbortSignal): string {
+  if (signal?.aborted || (e instanceof Error && e.name === 'TimeoutError'))
+    return 'no answer in time';
+  const error = e as { code?: string; message?: string; cause?: { code?: string } } | undefined;
+  const code = error?.code ?? error?.cause?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused (is `harrow serve` running?)';
+  if (code && code !== 'ABORT_ERR') return error?.message ? `${code}: ${error.message}` : code;
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -63,7 +63,11 @@ export class ApiError extends Error {
   }
 
   /** Reads an error response: a Status body is taken as is, anything else becomes one. */
-  static async fromResponse(response: Response): Promise<ApiError> {
+  static async fromResponse(response: {
+    status: number;
+    statusText: string;
+    text(): Promise<string>;
+  }): Promise<ApiError> {
     const text = await response.text().catch(() => '');
     let body: unknown;
     try {

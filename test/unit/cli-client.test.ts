@@ -329,6 +329,31 @@ describe('HarrowClient', () => {
     assert.match(err.message, /connection refused/);
     assert.equal(await c.ready(), false);
   });
+
+  test('no answer in time, before the headers or inside the body: a TransportError that says so', async () => {
+    const held: ServerResponse[] = [];
+    try {
+      respond = (_q, res) => void held.push(res);
+      const c = new HarrowClient({ server: base, token: 't', requestTimeoutMs: 300 });
+      const silent = await c.get('Pod', { namespace: 'd', name: 'p' }).catch((e: unknown) => e);
+      assert.ok(silent instanceof TransportError, String(silent));
+      assert.match(silent.message, /^cannot reach http:\/\/127\.0\.0\.1:\d+: no answer in time$/);
+      respond = (_q, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"kind":');
+        held.push(res);
+      };
+      const cut = await c.get('Pod', { namespace: 'd', name: 'p' }).catch((e: unknown) => e);
+      assert.ok(cut instanceof TransportError, String(cut));
+      assert.match(cut.message, /pods\/p: the answer from .* was cut off: no answer in time$/);
+      // The client is still usable: a later request is answered on a new connection.
+      respond = (_q, res) => json(res, 200, { ...vm, kind: 'Pod' });
+      assert.equal((await c.get('Pod', { namespace: 'd', name: 'p' })).kind, 'Pod');
+      c.close();
+    } finally {
+      for (const res of held) res.destroy();
+    }
+  });
 });
 
 describe('wire formats', () => {
