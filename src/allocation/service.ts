@@ -649,6 +649,13 @@ export const isLostMacRace = (e: unknown): e is HarrowError =>
   (e.reason === 'AlreadyExists' || e.reason === 'Conflict' || e.reason === 'NotFound') &&
   e.details.kind === 'macallocations';
 
+/** A refusal because a MAC the write asks for is held by, or being assigned to, another VM or VMI (see macConflict). */
+export const isMacConflict = (e: unknown): e is Conflict =>
+  e instanceof Conflict &&
+  (e.details.causes ?? []).some(
+    (c) => c.reason === 'FieldValueDuplicate' && c.field.endsWith('.macAddress'),
+  );
+
 function macConflict(carrier: MacCarrier, field: string, message: string): Conflict {
   const cause: StatusCause = fieldDuplicate(field, message);
   return new Conflict(`${carrier.kind} "${carrier.name}": ${field}: ${message}`, {

@@ -3,6 +3,7 @@
 // the label values stay bounded).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { isMacConflict } from '../allocation/service.ts';
 import { counter, gauge, histogram } from '../metrics/families.ts';
 import { goQueryBoolean } from './query-parameters.ts';
 
@@ -88,7 +89,10 @@ export function requestLabels(
   };
 }
 
-/** Records every request's count and latency on `registry` once its response is sent (a watch when it ends). */
+/**
+ * Records every request's count and latency on `registry` once its response is sent (a watch when it ends), and the
+ * writes refused (409) because a MAC they ask for belongs to another VM.
+ */
 export function registerRequestMetrics(app: FastifyInstance, registry: Registry): void {
   const total = counter(registry, {
     name: 'apiserver_request_total',
@@ -106,6 +110,11 @@ export function registerRequestMetrics(app: FastifyInstance, registry: Registry)
     help: 'Number of requests being served, by kind: readOnly (GET, LIST, WATCH) or mutating.',
     labelNames: ['request_kind'],
   });
+  const macConflicts = counter(registry, {
+    name: 'harrow_mac_conflict_refusals_total',
+    help: 'Writes refused with 409 Conflict because a MAC address they ask for is held by, or being assigned to, another VM or VMI, by resource.',
+    labelNames: ['resource'],
+  });
   inflight.set({ request_kind: 'readOnly' }, 0);
   inflight.set({ request_kind: 'mutating' }, 0);
   const kindOf = (request: FastifyRequest): string =>
@@ -117,15 +126,22 @@ export function registerRequestMetrics(app: FastifyInstance, registry: Registry)
     inflight.inc(kind);
     reply.raw.once('close', () => inflight.dec(kind));
   });
-  app.addHook('onResponse', async (request, reply) => {
+  const labelsOf = (request: FastifyRequest): RequestLabels => {
     const q = request.url.indexOf('?');
-    const labels = requestLabels(
+    return requestLabels(
       request.method,
       request.routeOptions.url,
       q < 0 ? '' : request.url.slice(q + 1),
       request.headers['content-type'],
       request.headers.upgrade?.toLowerCase() === 'websocket',
     );
+  };
+  // Before the error handler renders the Status: the error itself says whether a MAC was the conflict.
+  app.addHook('onError', async (request, _reply, error) => {
+    if (isMacConflict(error)) macConflicts.inc({ resource: labelsOf(request).resource });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = labelsOf(request);
     total.inc({ ...labels, code: String(reply.statusCode) });
     duration.observe(labels, reply.elapsedTime / 1000);
   });

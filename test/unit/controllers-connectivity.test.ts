@@ -15,6 +15,7 @@ import {
   waitRunning,
   type Harness,
 } from './controllers-harness.ts';
+import { sample } from './prometheus-text.ts';
 
 const condition = (
   o: { status?: { conditions?: Array<{ type: string }> } } | undefined,
@@ -82,6 +83,8 @@ describe('connectivity check on the sim runtime', () => {
     );
   });
   after(async () => h.close());
+  const checks = async (outcome: string): Promise<number | undefined> =>
+    sample(await h.controllers.metrics.metrics(), 'harrow_connectivity_checks_total', { outcome });
 
   test('after a MAC-changing restart: lease for the new MAC and gateway reachable → ConnectivityCheck True, event, audit record', async () => {
     await h.store.create(vmManifest('mover', { macs: ['02:00:00:00:50:01'] }));
@@ -123,6 +126,9 @@ describe('connectivity check on the sim runtime', () => {
       [['default', '02:00:00:00:50:01', '02:00:00:00:50:02', true]],
     );
     assert.equal(check?.results[0]?.lease?.macAddress, '02:00:00:00:50:02');
+    // One check per changed interface, counted by outcome.
+    await waitFor('a passed check counted', async () => (await checks('passed')) === 1);
+    assert.equal(await checks('failed'), undefined);
     // The event follows the condition.
     await waitFor('ConnectivityCheckPassed event', async () =>
       ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some(
@@ -176,6 +182,8 @@ describe('connectivity check on the sim runtime', () => {
     assert.equal(audit.spec.outcome.status, 'Failure');
     assert.equal(audit.spec.connectivity?.ok, false);
     assert.equal(audit.spec.connectivity?.lease, null);
+    await waitFor('a failed check counted', async () => (await checks('failed')) === 1);
+    assert.equal(await checks('passed'), 1, 'the restarts without a MAC change ran no check');
     await waitFor('ConnectivityCheckFailed event', async () =>
       ((await h.store.list('Event', { namespace: 'default' })).items as KubeEvent[]).some(
         (e) =>

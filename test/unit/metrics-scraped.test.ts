@@ -15,21 +15,7 @@ import {
   waitRunning,
   type Harness,
 } from './controllers-harness.ts';
-
-/** The value of one series in Prometheus' text format, undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const body = line.slice(name.length + 1, close);
-    const got = Object.fromEntries(
-      [...body.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => got[k] === v))
-      return Number(line.slice(close + 1).trim());
-  }
-  return undefined;
-}
+import { sample } from './prometheus-text.ts';
 
 const vmi = (
   name: string,
