@@ -8,6 +8,7 @@ import { consoleCommand } from './console.ts';
 import { EXIT_OK, EXIT_USAGE, UsageError, exitCodeOf, formatError } from './errors.ts';
 import { createCommand, deleteCommand } from './create.ts';
 import { describeCommand } from './describe.ts';
+import { downCommand } from './down.ts';
 import { cloneCommand } from './clone.ts';
 import { driftCommand } from './drift.ts';
 import { execCommand } from './exec.ts';
@@ -25,6 +26,7 @@ import { tokenCommand } from './token.ts';
 export const COMMANDS: readonly Command[] = [
   serveCommand,
   agentCommand,
+  downCommand,
   getCommand,
   describeCommand,
   createCommand,

@@ -107,7 +107,16 @@ export function harrowCommand(
   return rel.startsWith('..') ? bin : rel;
 }
 
-function summary(running: RunningHarrow, dataDir: string): string {
+/** The `harrow down` line for this data dir, as the user would type it here. */
+export function downCommandFor(dataDir: string, cwd = process.cwd()): string {
+  const flag =
+    dataDir === resolve(cwd, '.harrow')
+      ? ''
+      : ` --data-dir ${/^[\w@%+=:,./-]+$/.test(dataDir) ? dataDir : `'${dataDir.replaceAll("'", `'\\''`)}'`}`;
+  return `${harrowCommand()} down${flag}`;
+}
+
+function summary(running: RunningHarrow, dataDir: string, teardownOnExit: boolean): string {
   const harrow = harrowCommand();
   const runtime = running.runtimeNote
     ? `${running.runtime} (${running.runtimeNote})`
@@ -124,7 +133,9 @@ function summary(running: RunningHarrow, dataDir: string): string {
     ...(running.url.startsWith('https:')
       ? [`  kubectl --kubeconfig ${running.kubeconfig} get vm -A`]
       : []),
-    `Stop with Ctrl-C.`,
+    running.runtime === 'qemu' && !teardownOnExit
+      ? `Stop with Ctrl-C; the guests keep running until \`${downCommandFor(dataDir)}\` removes them.`
+      : `Stop with Ctrl-C.`,
     '',
   ].join('\n');
 }
@@ -299,7 +310,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     let code = 0;
     try {
       await ensureServerFile(dataDir, running.url, running.runtime);
-      ctx.io.stdout.write(summary(running, dataDir));
+      ctx.io.stdout.write(summary(running, dataDir, options.teardownOnExit === true));
       if (v.demo === true) {
         const client = new HarrowClient({
           server: running.url,
@@ -322,6 +333,13 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
       code = 1;
     }
     await removeServerFile(dataDir);
+    // By design guests outlive the server (as VMs outlive a control plane); say how to remove them for good.
+    if (running.runtime === 'qemu' && options.teardownOnExit !== true) {
+      ctx.io.stderr.write(
+        `harrow: the guests keep running; the next \`harrow serve\` on ${dataDir} takes them over.\n` +
+          `  To stop them and remove their namespaces, bridges and dnsmasq: ${downCommandFor(dataDir)}\n`,
+      );
+    }
     return code;
   },
 };

@@ -11,6 +11,9 @@ export function qemuInstanceId(dataDir: string): string {
   return 'h' + createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
 }
 
+/** The qemu runtime's state directory inside a data dir. */
+export const qemuStateDir = (dataDir: string): string => join(dataDir, 'qemu');
+
 export type RuntimeChoice = 'sim' | 'qemu' | 'auto';
 
 export async function chooseRuntime(
@@ -36,7 +39,7 @@ export async function chooseRuntime(
   const instanceId = qemuInstanceId(context.dataDir);
   const runtime = await qemu.createQemuRuntime({
     instanceId,
-    stateDir: join(context.dataDir, 'qemu'),
+    stateDir: qemuStateDir(context.dataDir),
     image,
     ...(context.underlay ? { underlay: context.underlay } : {}),
     ...(context.teardownOnClose ? { teardownOnClose: true } : {}),

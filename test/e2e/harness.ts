@@ -12,7 +12,8 @@
 //   await server.kill('SIGKILL'); await server.restart();       // crash, then start again on the same data dir/port
 //
 // API
-//   startServer(opts?: { runtime?: 'sim' | 'qemu'; env?: Record<string,string>; args?: string[]; startTimeoutMs?: number })
+//   startServer(opts?: { runtime?: 'sim' | 'qemu'; env?: Record<string,string>; args?: string[]; startTimeoutMs?: number;
+//                        teardownOnExit?: boolean })
 //     → Promise<HarrowServer>. Spawns `bin/harrow serve --data-dir <tmp> --listen 127.0.0.1:0 --runtime <sim> --tls off` in its
 //     own process group, waits for <dataDir>/server.json naming that process and for GET /readyz = 200.
 //   HarrowServer:
@@ -60,6 +61,8 @@ export interface StartOptions {
   /** Extra `harrow serve` flags, e.g. ['--quarantine-seconds', '2']. */
   args?: string[];
   startTimeoutMs?: number;
+  /** qemu: pass --teardown-on-exit (default true); false leaves the guests running after a stop, as in production. */
+  teardownOnExit?: boolean;
 }
 
 export interface HarrowServer {
@@ -244,7 +247,9 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
       '--runtime',
       options.runtime ?? 'sim',
       // A test's host is throwaway: its guests, pod namespaces, bridges and dnsmasq go with the server.
-      ...(options.runtime === 'qemu' ? ['--teardown-on-exit'] : []),
+      ...(options.runtime === 'qemu' && options.teardownOnExit !== false
+        ? ['--teardown-on-exit']
+        : []),
       // Plain HTTP on loopback, asked for: the tests' fetch, Chromium and agents reach it without the CA.
       // TLS (the default) is tested through kubectl-harness.ts, serve-tls.test.ts and the clients' tests.
       ...(options.args?.includes('--tls') ? [] : ['--tls', 'off']),

@@ -45,6 +45,18 @@ export function dnsmasqArgs(config: DnsmasqConfig): string[] {
   ];
 }
 
+export const isDnsmasqCommand = (cmdline: readonly string[]): boolean =>
+  (cmdline[0] ?? '').endsWith('dnsmasq');
+
+/** The `--pid-file=` and `--interface=` of a dnsmasq command line (as dnsmasqArgs writes them). */
+export function dnsmasqOf(cmdline: readonly string[]): { pidFile?: string; bridge?: string } {
+  const value = (prefix: string): string | undefined =>
+    cmdline.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+  const pidFile = value('--pid-file=');
+  const bridge = value('--interface=');
+  return { ...(pidFile ? { pidFile } : {}), ...(bridge ? { bridge } : {}) };
+}
+
 /** Parses a dnsmasq lease file: `<expiry epoch|0> <mac> <ip> <hostname|*> <client-id|*>` per line (IPv6 `duid` lines skipped). */
 export function parseLeases(text: string): DhcpLease[] {
   const leases: DhcpLease[] = [];

@@ -1,5 +1,6 @@
 // iproute2 wrapper (`ip`, `bridge`): namespaces, links, addresses; the only place that reads `ip -j` output.
 import { CommandError, run } from './command.ts';
+import { stat } from 'node:fs/promises';
 import { isObject } from './json-stream.ts';
 
 export interface Link {
@@ -100,6 +101,15 @@ export async function deleteNamespace(name: string): Promise<void> {
     await run('ip', ['netns', 'delete', name]);
   } catch (error) {
     if (!isMissing(error)) throw error;
+  }
+}
+
+/** The inode of a named namespace (iproute2 keeps it bound at /run/netns/NAME); undefined when there is none. */
+export async function namespaceInode(name: string): Promise<number | undefined> {
+  try {
+    return (await stat(`/run/netns/${name}`)).ino;
+  } catch {
+    return undefined;
   }
 }
 

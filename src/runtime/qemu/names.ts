@@ -44,6 +44,12 @@ export function checkInterfaceName(field: string, value: string): string {
 /** Harrow's own "host" namespace for one runtime instance: the networks' bridges and their dnsmasq live here. */
 export const hostNamespace = (instanceId: string): string => `harrow-${instanceId}`;
 
+/** The instance whose host namespace `namespace` is, undefined for any other name. */
+export function instanceIdOfHostNamespace(namespace: string): string | undefined {
+  const id = namespace.startsWith('harrow-') ? namespace.slice('harrow-'.length) : undefined;
+  return id !== undefined && INSTANCE_ID.test(id) ? id : undefined;
+}
+
 /** `hb-<networkId>` when the id fits, else `hb-<hash of id>`; the full id is kept in the link's alias. */
 export function bridgeName(networkId: string): string {
   return SHORT_NETWORK_ID.test(networkId) ? `hb-${networkId}` : `hb-${shortHash(networkId, 12)}`;
@@ -59,6 +65,14 @@ export function podUidOfNamespace(instanceId: string, namespace: string): string
   if (!namespace.startsWith(prefix)) return undefined;
   const uid = namespace.slice(prefix.length);
   return OBJECT_ID.test(uid) ? uid : undefined;
+}
+
+/** The instance of a pod namespace (`hp-<instanceId>.<podUid>`): an instance id has no '.', so the first one ends it. */
+export function instanceIdOfPodNamespace(namespace: string): string | undefined {
+  if (!namespace.startsWith('hp-')) return undefined;
+  const dot = namespace.indexOf('.');
+  const id = dot > 0 ? namespace.slice('hp-'.length, dot) : '';
+  return INSTANCE_ID.test(id) && podUidOfNamespace(id, namespace) ? id : undefined;
 }
 
 /** Host end of a pod interface's veth pair (in the host namespace, a port of the network's bridge). */
@@ -83,6 +97,13 @@ export function vmiUidOfQemuName(instanceId: string, name: string): string | und
   if (!name.startsWith(prefix)) return undefined;
   const uid = name.slice(prefix.length);
   return OBJECT_ID.test(uid) ? uid : undefined;
+}
+
+/** The instance of a QEMU `-name` (`harrow.<instanceId>.<vmiUid>`), undefined for a guest Harrow did not start. */
+export function instanceIdOfQemuName(name: string): string | undefined {
+  const match = /^harrow\.([^.]+)\./.exec(name);
+  const id = match?.[1];
+  return id !== undefined && INSTANCE_ID.test(id) && vmiUidOfQemuName(id, name) ? id : undefined;
 }
 
 /** Link alias (IFLA_IFALIAS) that records which network a bridge serves. */

@@ -136,3 +136,27 @@ export async function unguardPort(namespace: string, port: string): Promise<void
     unguardPortCommands(port, state.allowed.get(port) ?? [], state.guarded.has(port)),
   );
 }
+
+export interface NftTable {
+  family: string;
+  name: string;
+}
+
+/** Parses `nft -j list tables`. */
+export function parseTables(json: string): NftTable[] {
+  const value: unknown = JSON.parse(json || '{}');
+  const items =
+    isObject(value) && Array.isArray(value.nftables) ? value.nftables.filter(isObject) : [];
+  return items.flatMap((item) =>
+    isObject(item.table) &&
+    typeof item.table.family === 'string' &&
+    typeof item.table.name === 'string'
+      ? [{ family: item.table.family, name: item.table.name }]
+      : [],
+  );
+}
+
+/** The nftables tables of a network namespace (a namespace's tables go with it). */
+export async function listTables(namespace: string): Promise<NftTable[]> {
+  return parseTables(await nft(namespace, ['-j', 'list', 'tables']));
+}

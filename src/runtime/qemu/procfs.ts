@@ -1,6 +1,6 @@
 // Host processes through /proc: is a pid alive (zombies count as gone), what is its command line, its network
 // namespace's device counters, stop it for sure.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { NicCounters } from '../types.ts';
 
 export async function processState(pid: number): Promise<string | undefined> {
@@ -27,6 +27,43 @@ export async function commandLine(pid: number): Promise<string[] | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The inode of the network namespace `pid` runs in (what `ip netns pids` compares), undefined once it is gone. */
+export async function netnsInode(pid: number): Promise<number | undefined> {
+  try {
+    const match = /^net:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/ns/net`));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface HostProcess {
+  pid: number;
+  cmdline: string[];
+  /** Inode of its network namespace. */
+  netns?: number;
+}
+
+/** Every live process with a command line (kernel threads have none), read in one pass over /proc. */
+export async function listProcesses(): Promise<HostProcess[]> {
+  const pids = (await readdir('/proc'))
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
+  const found = await Promise.all(
+    pids.map(async (pid): Promise<HostProcess | undefined> => {
+      const [cmdline, netns, alive] = await Promise.all([
+        commandLine(pid),
+        netnsInode(pid),
+        isAlive(pid),
+      ]);
+      if (!cmdline || !alive) return undefined;
+      return { pid, cmdline, ...(netns !== undefined ? { netns } : {}) };
+    }),
+  );
+  return found.filter((p): p is HostProcess => p !== undefined);
 }
 
 export async function readPidFile(path: string): Promise<number | undefined> {

@@ -17,7 +17,7 @@ import type {
   RuntimeEvent,
 } from '../types.ts';
 import { bindBridge, guestSideOfTap } from './binding-bridge.ts';
-import { readLeases, startDnsmasq } from './dnsmasq.ts';
+import { dnsmasqOf, isDnsmasqCommand, readLeases, startDnsmasq } from './dnsmasq.ts';
 import { buildGuestImage, defaultGuestCacheDir, type GuestImage } from './image.ts';
 import { netmask } from '../../ip/ipv4.ts';
 import {
@@ -40,7 +40,6 @@ import {
   checkInstanceId,
   checkInterfaceName,
   checkObjectId,
-  guestDirName,
   hostNamespace,
   hostVethName,
   networkAlias,
@@ -54,6 +53,8 @@ import {
   vmiUidOfQemuName,
 } from './names.ts';
 import { checkNetworkSpec } from './network-spec.ts';
+import { holdsNothing, removeInstance } from './teardown.ts';
+import { guestFiles, networkFiles as networkFilesIn, stateSubdirs } from './state-dir.ts';
 import { ensureSpoofchkTable, guardPort, readSpoofchk, unguardPort } from './nft.ts';
 import { commandLine, isAlive, netDevices, readPidFile, terminate } from './procfs.ts';
 import { guestNameOf, isQemuCommand, launchQemu, nicIds } from './qemu.ts';
@@ -147,19 +148,14 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
   if (!isAbsolute(options.stateDir))
     throw new Error(`stateDir ${JSON.stringify(options.stateDir)}: must be an absolute path`);
   const stateDir = options.stateDir.replace(/\/+$/, '');
-  const longestSocket = join(stateDir, 'guests', guestDirName('x'), 'qmp.sock');
+  const longestSocket = guestFiles(stateDir, 'x').qmp;
   if (longestSocket.length > SOCKET_PATH_MAX) {
     throw new Error(
       `stateDir ${stateDir}: too long; guest sockets (${longestSocket.length} bytes) must fit in ${SOCKET_PATH_MAX} bytes`,
     );
   }
   const hostNs = hostNamespace(instanceId);
-  const dirs = {
-    networks: join(stateDir, 'networks'),
-    pods: join(stateDir, 'pods'),
-    guests: join(stateDir, 'guests'),
-    disks: join(stateDir, 'disks'),
-  };
+  const dirs = stateSubdirs(stateDir);
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true, mode: 0o700 });
   const image =
     options.image ??
@@ -193,36 +189,18 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     if (closed) throw new Error(`qemu runtime ${instanceId} is closed`);
   };
 
-  const networkFiles = (id: string) => {
-    const dir = join(dirs.networks, id);
-    return {
-      dir,
-      spec: join(dir, 'spec.json'),
-      leases: join(dir, 'leases'),
-      pid: join(dir, 'dnsmasq.pid'),
-      log: join(dir, 'dnsmasq.log'),
-    };
-  };
+  const networkFiles = (id: string) => networkFilesIn(stateDir, id);
   const podFile = (podUid: string): string => join(dirs.pods, `${podUid}.json`);
-  const guestPaths = (vmiUid: string): GuestPaths => {
-    const dir = join(dirs.guests, guestDirName(vmiUid));
-    return {
-      dir,
-      spec: join(dir, 'spec.json'),
-      qmp: join(dir, 'qmp.sock'),
-      agent: join(dir, 'qga.sock'),
-      serialSocket: join(dir, 'tty.sock'),
-      serialLog: join(dir, 'serial.log'),
-      pidFile: join(dir, 'qemu.pid'),
-    };
-  };
+  const guestPaths = (vmiUid: string): GuestPaths => guestFiles(stateDir, vmiUid);
 
   /** The dnsmasq of a network, when its pid file names a live dnsmasq serving that network's bridge. */
   const dnsmasqPid = async (id: string): Promise<number | undefined> => {
     const pid = await readPidFile(networkFiles(id).pid);
     if (!pid || !(await isAlive(pid))) return undefined;
     const cmdline = await commandLine(pid);
-    return cmdline?.some((arg) => arg === `--interface=${bridgeName(id)}`) ? pid : undefined;
+    return cmdline && isDnsmasqCommand(cmdline) && dnsmasqOf(cmdline).bridge === bridgeName(id)
+      ? pid
+      : undefined;
   };
 
   /** The QEMU of a guest, when its pid file names a live QEMU started for that VMI by this instance. */
@@ -640,10 +618,10 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
       removed.networks.push(networkId);
     }
     // dnsmasq processes whose bridge is gone or not kept.
-    const keptBridges = new Set([...keepNetworks].map((id) => `--interface=${bridgeName(id)}`));
+    const keptBridges = new Set([...keepNetworks].map((id) => bridgeName(id)));
     for (const pid of await namespacePids(hostNs)) {
       const cmdline = await commandLine(pid);
-      if (cmdline?.[0]?.endsWith('dnsmasq') && !cmdline.some((arg) => keptBridges.has(arg)))
+      if (cmdline && isDnsmasqCommand(cmdline) && !keptBridges.has(dnsmasqOf(cmdline).bridge ?? ''))
         await terminate(pid, 1_000);
     }
     for (const vmiUid of [...guests.keys()]) {
@@ -657,11 +635,9 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
   const destroyAll = async (): Promise<void> => {
     for (const session of guests.values()) session.detach();
     guests.clear();
-    for (const ns of await listNamespaces()) {
-      if (!podUidOfNamespace(instanceId, ns) && ns !== hostNs) continue;
-      for (const pid of await namespacePids(ns)) await terminate(pid, 1_000);
-      await deleteNamespace(ns);
-    }
+    const { left } = await removeInstance(instanceId, { graceMs: 1_000 });
+    if (!holdsNothing(left))
+      throw new Error(`qemu runtime ${instanceId}: could not remove ${JSON.stringify(left)}`);
     for (const dir of Object.values(dirs)) await rm(dir, { recursive: true, force: true });
     networks.clear();
     pods.clear();

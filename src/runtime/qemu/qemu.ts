@@ -132,6 +132,12 @@ export function guestNameOf(cmdline: readonly string[]): string | undefined {
   return guest?.replace(/^guest=/, '');
 }
 
+/** The `-pidfile` of a QEMU command line. */
+export function pidFileOf(cmdline: readonly string[]): string | undefined {
+  const at = cmdline.indexOf('-pidfile');
+  return at >= 0 ? cmdline[at + 1] : undefined;
+}
+
 export const isQemuCommand = (cmdline: readonly string[]): boolean =>
   (cmdline[0] ?? '').endsWith(QEMU_BINARY);
 

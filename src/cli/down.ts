@@ -1,0 +1,246 @@
+// `harrow down`: stops a data dir's server and removes every guest, namespace, link, nftables table and dnsmasq its
+// qemu runtime left on this host — with or without a running server, with or without the data dir.
+import { basename, dirname, resolve } from 'node:path';
+import type { InstanceHoldings, InstanceRemoval } from '../runtime/qemu/teardown.ts';
+import { expectPositionals, parseDuration } from './args.ts';
+import type { Command } from './command.ts';
+import type { CommandContext } from './context.ts';
+import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
+import { printData } from './output.ts';
+import { liveServerFile } from './serve.ts';
+import { formatTable } from './table.ts';
+
+const DEFAULT_SERVER_TIMEOUT = '60s';
+
+interface Target {
+  instanceId: string;
+  /** Absolute; may no longer exist. Undefined with --instance-id. */
+  dataDir?: string;
+}
+
+interface ServerStop {
+  pid: number;
+  /** SIGTERM: it shut down cleanly; SIGKILL: it did not within --timeout. */
+  signal: 'SIGTERM' | 'SIGKILL';
+}
+
+// Loaded when run, not when the CLI starts: every other command starts without them.
+const naming = () => import('../runtime/choice.ts');
+const teardown = () => import('../runtime/qemu/teardown.ts');
+const names = () => import('../runtime/qemu/names.ts');
+const procfs = () => import('../runtime/qemu/procfs.ts');
+
+async function targetOf(ctx: CommandContext, values: Record<string, unknown>): Promise<Target> {
+  const dir = values['data-dir'] as string | undefined;
+  const id = values['instance-id'] as string | undefined;
+  if (dir !== undefined && id !== undefined)
+    throw new UsageError('down: give --data-dir or --instance-id, not both', 'down');
+  if (id !== undefined) {
+    try {
+      return { instanceId: (await names()).checkInstanceId(id) };
+    } catch (e) {
+      throw new UsageError(
+        `down: --instance-id ${(e as Error).message.replace(/^instanceId /, '')}`,
+        'down',
+      );
+    }
+  }
+  // As `harrow serve` resolves it, so the same directory names the same instance.
+  const dataDir = resolve(ctx.io.cwd, dir ?? '.harrow');
+  return { instanceId: (await naming()).qemuInstanceId(dataDir), dataDir };
+}
+
+/** The data dir an instance's state dir lies in, when the instance is named after it (as `harrow serve` names it). */
+async function dataDirOf(h: InstanceHoldings): Promise<string | undefined> {
+  if (!h.stateDir || basename(h.stateDir) !== 'qemu') return undefined;
+  const dataDir = dirname(h.stateDir);
+  return (await naming()).qemuInstanceId(dataDir) === h.instanceId ? dataDir : undefined;
+}
+
+/** SIGTERM to the data dir's `harrow serve`, SIGKILL when it has not stopped within `timeoutMs`. */
+async function stopServer(
+  ctx: CommandContext,
+  dataDir: string,
+  timeoutMs: number,
+): Promise<ServerStop | undefined> {
+  const live = liveServerFile(dataDir);
+  if (!live) return undefined;
+  const { commandLine, waitForExit } = await procfs();
+  const cmdline = await commandLine(live.pid);
+  // server.json outlives a SIGKILLed server; its pid may since belong to another program.
+  if (!cmdline?.includes('serve')) return undefined;
+  ctx.io.stderr.write(`stopping harrow serve (pid ${live.pid})…\n`);
+  process.kill(live.pid, 'SIGTERM');
+  if (await waitForExit(live.pid, timeoutMs)) return { pid: live.pid, signal: 'SIGTERM' };
+  ctx.io.stderr.write(
+    `harrow serve (pid ${live.pid}) did not stop within ${timeoutMs / 1000} s: SIGKILL\n`,
+  );
+  process.kill(live.pid, 'SIGKILL');
+  if (!(await waitForExit(live.pid, 5_000)))
+    throw new CliError(`harrow serve (pid ${live.pid}) survived SIGKILL`);
+  return { pid: live.pid, signal: 'SIGKILL' };
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** `bridge hb-a, hb-b; veth hv1, hv2` */
+function linksByKind(h: InstanceHoldings): string {
+  const byKind = new Map<string, string[]>();
+  for (const l of h.hostNamespace?.links ?? []) {
+    const kind = l.kind ?? 'device';
+    byKind.set(kind, [...(byKind.get(kind) ?? []), l.name]);
+  }
+  return [...byKind].map(([kind, list]) => `${kind} ${list.join(', ')}`).join('; ');
+}
+
+/** One line per thing removed, in the order it went. */
+export function removalLines(removal: InstanceRemoval): string[] {
+  const { removed } = removal;
+  const lines: string[] = [];
+  for (const g of removed.guests)
+    lines.push(`stopped guest ${g.vmi ? `${g.vmi} ` : ''}(vmi ${g.vmiUid}, QEMU pid ${g.pid})`);
+  for (const p of removed.processes)
+    lines.push(
+      `stopped ${p.command} (pid ${p.pid}${p.bridge ? `, bridge ${p.bridge}` : ''}) in ${p.namespace}`,
+    );
+  for (const name of removed.rootLinks) lines.push(`removed link ${name} (root namespace)`);
+  for (const ns of removed.podNamespaces) lines.push(`removed pod namespace ${ns}`);
+  const host = removed.hostNamespace;
+  if (host) {
+    const links = linksByKind(removed);
+    const tables = host.nftTables.length > 0 ? `nftables ${host.nftTables.join(', ')}` : '';
+    const held = [links, tables].filter(Boolean).join('; ');
+    lines.push(`removed host namespace ${host.name}${held ? ` with ${held}` : ''}`);
+  }
+  if (removal.removedState.length > 0)
+    lines.push(
+      `removed records ${removal.removedState.join(', ')} (persistent disks, the store and the data dir stay)`,
+    );
+  return lines;
+}
+
+async function list(ctx: CommandContext, only: Target | undefined): Promise<number> {
+  const { findInstance, findInstances } = await teardown();
+  const found = only ? [await findInstance(only.instanceId)] : await findInstances();
+  const rows = await Promise.all(
+    found.map(async (h) => {
+      const dataDir = only?.dataDir ?? (await dataDirOf(h));
+      const server = dataDir ? liveServerFile(dataDir) : undefined;
+      return { holdings: h, dataDir, server };
+    }),
+  );
+  if (ctx.globals.output !== 'table') {
+    printData(
+      ctx.io,
+      ctx.globals.output,
+      rows.map((r) => ({
+        ...r.holdings,
+        ...(r.dataDir ? { dataDir: r.dataDir } : {}),
+        ...(r.server ? { server: { pid: r.server.pid, url: r.server.url } } : {}),
+      })),
+    );
+    return EXIT_OK;
+  }
+  if (rows.length === 0) {
+    ctx.io.stdout.write('No Harrow qemu instance holds anything on this host.\n');
+    return EXIT_OK;
+  }
+  ctx.io.stdout.write(
+    formatTable(
+      ['INSTANCE', 'DATA DIR', 'SERVER', 'GUESTS', 'PODS', 'BRIDGES', 'PROCESSES'],
+      rows.map(({ holdings: h, dataDir, server }) => [
+        h.instanceId,
+        dataDir ?? '(unknown)',
+        server ? `pid ${server.pid}` : '-',
+        h.guests.map((g) => g.vmi ?? g.vmiUid).join(',') || '0',
+        String(h.podNamespaces.length),
+        (h.hostNamespace?.links ?? [])
+          .filter((l) => l.kind === 'bridge')
+          .map((l) => l.name)
+          .join(',') || '-',
+        h.processes.map((p) => p.command).join(',') || '-',
+      ]),
+    ),
+  );
+  return EXIT_OK;
+}
+
+export const downCommand: Command = {
+  name: 'down',
+  summary: "Stop a data dir's server and remove every guest, namespace and link its runtime left",
+  usage: `Usage: harrow down [--data-dir DIR | --instance-id ID] [--list] [--timeout DURATION]
+
+Stops the \`harrow serve\` of DIR (default .harrow) if one runs (SIGTERM, as Ctrl-C), then removes everything its qemu
+runtime holds on this host: the guests (QEMU), each network's dnsmasq, the pod network namespaces and the host
+namespace with the bridges, veths, taps, VXLAN links and nftables tables in them, and the runtime's records of those
+under DIR/qemu. The store, persistent disks and the rest of DIR stay: the next \`harrow serve\` on DIR starts the VMs
+whose run strategy asks for it again. Run it after the server was killed, or after DIR was deleted (the host objects
+are named after DIR's path), as often as you like: what is gone already is not an error. Prints what it removed.
+Needs root when there is something to remove (as the qemu runtime does).
+  --data-dir DIR        the data dir \`harrow serve\` ran on (default .harrow); it need not exist any more
+  --instance-id ID      the instance to remove when no path names it (see --list); its server is not stopped
+  --list                show the instances on this host and what each holds, without removing anything
+  --timeout DURATION    how long the server gets to shut down cleanly before SIGKILL (default ${DEFAULT_SERVER_TIMEOUT})`,
+  options: {
+    'data-dir': { type: 'string' },
+    'instance-id': { type: 'string' },
+    list: { type: 'boolean' },
+    timeout: { type: 'string' },
+  },
+  async run(ctx, args) {
+    expectPositionals(args.positionals, [], 'down');
+    const v = args.values;
+    const explicit = v['data-dir'] !== undefined || v['instance-id'] !== undefined;
+    const target = await targetOf(ctx, v);
+    if (v.list === true) return list(ctx, explicit ? target : undefined);
+    const timeoutMs = parseDuration(
+      (v.timeout as string | undefined) ?? DEFAULT_SERVER_TIMEOUT,
+      '--timeout',
+    );
+    const started = performance.now();
+    const server = target.dataDir ? await stopServer(ctx, target.dataDir, timeoutMs) : undefined;
+    const { findInstance, holdsNothing, removeInstance } = await teardown();
+    const { qemuStateDir } = await naming();
+    const stateDir = target.dataDir ? qemuStateDir(target.dataDir) : undefined;
+    const before = await findInstance(target.instanceId, stateDir ? { stateDir } : {});
+    if (!holdsNothing(before) && process.getuid?.() !== 0) {
+      throw new CliError(
+        `down: instance ${target.instanceId} holds guests or namespaces on this host; removing them needs root`,
+      );
+    }
+    const removal = await removeInstance(target.instanceId, stateDir ? { stateDir } : {});
+    const seconds = (performance.now() - started) / 1000;
+    const ok = holdsNothing(removal.left);
+    if (ctx.globals.output !== 'table') {
+      printData(ctx.io, ctx.globals.output, {
+        instanceId: target.instanceId,
+        ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+        ...(server ? { server } : {}),
+        removed: removal.removed,
+        removedState: removal.removedState,
+        left: removal.left,
+        seconds: Number(seconds.toFixed(3)),
+      });
+      return ok ? EXIT_OK : EXIT_FAILURE;
+    }
+    const where = target.dataDir ? ` (data dir ${target.dataDir})` : '';
+    const out = ctx.io.stdout;
+    out.write(`harrow down: instance ${target.instanceId}${where}\n`);
+    if (server)
+      out.write(
+        `stopped harrow serve (pid ${server.pid}${server.signal === 'SIGKILL' ? ', killed: it did not stop in time' : ''})\n`,
+      );
+    const lines = removalLines(removal);
+    for (const line of lines) out.write(`${line}\n`);
+    if (!server && lines.length === 0)
+      out.write('nothing to remove: it holds nothing on this host\n');
+    if (!ok) {
+      ctx.io.stderr.write(`error: still there after removal: ${JSON.stringify(removal.left)}\n`);
+      return EXIT_FAILURE;
+    }
+    out.write(
+      `done in ${seconds.toFixed(1)} s (${plural(removal.removed.guests.length, 'guest')}, ${plural(removal.removed.podNamespaces.length, 'pod namespace')})\n`,
+    );
+    return EXIT_OK;
+  },
+};
