@@ -75,8 +75,7 @@ function footprint(dataDir: string): Footprint {
   return { namespaces, processes: processes.sort(), links, nftTables };
 }
 
-const isEmpty = (f: Footprint): boolean =>
-  f.namespaces.length + f.processes.length + f.links.length + f.nftTables.length === 0;
+const NOTHING: Footprint = { namespaces: [], processes: [], links: [], nftTables: [] };
 
 const alive = (pid: number): boolean => {
   try {
@@ -159,7 +158,7 @@ describe('harrow down on the qemu runtime', { skip: qemu.skip ?? false }, () => 
       JSON.stringify(before),
     );
     assert.ok(before.nftTables.includes('bridge harrow_macspoofchk'), JSON.stringify(before));
-    assert.ok(!isEmpty(neighbour));
+    assert.notDeepEqual(neighbour, NOTHING);
 
     const { stdout, seconds } = await down(a.dataDir);
     t.diagnostic(
@@ -174,12 +173,7 @@ describe('harrow down on the qemu runtime', { skip: qemu.skip ?? false }, () => 
     // It stopped cleanly (SIGTERM), and said how to remove the guests it left, as scripts/up shows it.
     assert.match(a.logs(), /SIGTERM: shutting down/);
     assert.match(a.logs(), new RegExp(`harrow down --data-dir ${a.dataDir}\\n`));
-    assert.deepEqual(footprint(a.dataDir), {
-      namespaces: [],
-      processes: [],
-      links: [],
-      nftTables: [],
-    });
+    assert.deepEqual(footprint(a.dataDir), NOTHING);
     assert.deepEqual(footprint(b.dataDir), neighbour, 'the neighbour instance is untouched');
 
     const again = await down(a.dataDir);
@@ -204,12 +198,7 @@ describe('harrow down on the qemu runtime', { skip: qemu.skip ?? false }, () => 
     t.diagnostic(`harrow down with ${vmsA.length} guests after SIGKILL: ${seconds.toFixed(2)} s`);
     assert.doesNotMatch(stdout, /stopped harrow serve/);
     for (const name of vmsA) assert.match(stdout, new RegExp(`stopped guest ${NS}/${name} `));
-    assert.deepEqual(footprint(a.dataDir), {
-      namespaces: [],
-      processes: [],
-      links: [],
-      nftTables: [],
-    });
+    assert.deepEqual(footprint(a.dataDir), NOTHING);
     assert.deepEqual(footprint(b.dataDir), neighbour, 'the neighbour instance is untouched');
 
     // --list shows the neighbour with its guest, and nothing of A.
