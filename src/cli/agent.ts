@@ -38,7 +38,8 @@ control-plane replicas (comma-separated), it moves on to the next when one does 
   --heartbeat-ms N        heartbeat interval (default 5000; the control plane moves VMs after 3 missed)
   --log-level LEVEL       trace, debug, info (default), warn, error
   --teardown-on-exit      qemu: on stop, stop every guest and remove the namespaces, bridges and state the runtime
-                          made (a throwaway host: tests, demos); by default guests keep running
+                          made (a throwaway host: tests, demos); by default guests keep running (once the agent
+                          is stopped, \`harrow down --data-dir DIR\` removes them)
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the control plane moves them.`,
   options: {
     'node-name': { type: 'string' },

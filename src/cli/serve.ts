@@ -242,7 +242,8 @@ On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/ser
   --global-namespaces NS,... namespaces whose networks (NetworkAttachmentDefinitions) VMs of every namespace may use;
                              others only in their own namespace, as Multus's namespaceIsolation (default: default)
   --teardown-on-exit         qemu: on stop, stop every guest and remove the namespaces, bridges and state the runtime
-                             made (a throwaway host: tests, demos); by default guests keep running
+                             made (a throwaway host: tests, demos); by default guests keep running (until
+                             \`harrow down\` removes them)
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
   options: {
     'data-dir': { type: 'string' },
