@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { expectPositionals } from './args.ts';
 import type { Command } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
-import { untilSignal } from './serve.ts';
+import { AGENT_FILE, removeServerFile, untilSignal, writeServerFile } from './serve.ts';
 
 const wholeNumber = (flag: string, v: unknown): number | undefined => {
   if (v === undefined) return undefined;
@@ -38,8 +38,8 @@ control-plane replicas (comma-separated), it moves on to the next when one does 
   --heartbeat-ms N        heartbeat interval (default 5000; the control plane moves VMs after 3 missed)
   --log-level LEVEL       trace, debug, info (default), warn, error
   --teardown-on-exit      qemu: on stop, stop every guest and remove the namespaces, bridges and state the runtime
-                          made (a throwaway host: tests, demos); by default guests keep running (once the agent
-                          is stopped, \`harrow down --data-dir DIR\` removes them)
+                          made (a throwaway host: tests, demos); by default guests keep running (\`harrow down
+                          --data-dir DIR\` stops the agent and removes them)
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the control plane moves them.`,
   options: {
     'node-name': { type: 'string' },
@@ -85,6 +85,10 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     }
     if (underlayBridge !== undefined && runtime !== 'qemu')
       throw new UsageError('agent: --underlay-bridge needs --runtime qemu', 'agent');
+    const dataDir = resolve(
+      ctx.io.cwd,
+      (v['data-dir'] as string | undefined) ?? `.harrow-agent-${nodeName ?? 'local'}`,
+    );
     const signal = untilSignal(ctx.io);
     // Loaded here so that other commands start without the runtime's dependencies.
     const { startAgent } = await import('../agent/agent.ts');
@@ -95,10 +99,7 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
         token,
         ...(ca !== undefined ? { ca } : {}),
         runtime,
-        dataDir: resolve(
-          ctx.io.cwd,
-          (v['data-dir'] as string | undefined) ?? `.harrow-agent-${nodeName ?? 'local'}`,
-        ),
+        dataDir,
         ...(nodeName !== undefined ? { nodeName } : {}),
         ...(v.address !== undefined ? { addresses: v.address as string[] } : {}),
         ...(underlayBridge !== undefined && underlayAddress !== undefined
@@ -119,9 +120,16 @@ Stops cleanly on SIGINT (Ctrl-C) or SIGTERM; its VMs keep running until the cont
     ctx.io.stdout.write(
       `harrow agent: node ${agent.nodeName} ready (runtime ${runtime}, server ${ctx.globals.server})\n`,
     );
+    // Names this process for `harrow down --data-dir`, which stops it before it removes the runtime's guests.
+    await writeServerFile(
+      dataDir,
+      { url: ctx.globals.server, pid: process.pid, node: agent.nodeName },
+      AGENT_FILE,
+    );
     const got = await signal;
     ctx.io.stderr.write(`harrow agent: ${got}: shutting down\n`);
     await agent.close();
+    await removeServerFile(dataDir, AGENT_FILE);
     return 0;
   },
 };

@@ -7,7 +7,7 @@ import type { Command } from './command.ts';
 import type { CommandContext } from './context.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
 import { printData } from './output.ts';
-import { liveServerFile } from './serve.ts';
+import { AGENT_FILE, liveServerFile } from './serve.ts';
 import { formatTable } from './table.ts';
 
 const DEFAULT_SERVER_TIMEOUT = '60s';
@@ -19,6 +19,7 @@ interface Target {
 }
 
 interface ServerStop {
+  command: 'serve' | 'agent';
   pid: number;
   /** SIGTERM: it shut down cleanly; SIGKILL: it did not within --timeout. */
   signal: 'SIGTERM' | 'SIGKILL';
@@ -57,28 +58,40 @@ async function dataDirOf(h: InstanceHoldings): Promise<string | undefined> {
   return (await naming()).qemuInstanceId(dataDir) === h.instanceId ? dataDir : undefined;
 }
 
-/** SIGTERM to the data dir's `harrow serve`, SIGKILL when it has not stopped within `timeoutMs`. */
-async function stopServer(
+/** The processes that run a data dir's runtime, and the file each names itself in. */
+const RUNNERS = [
+  { command: 'serve', file: 'server.json' },
+  { command: 'agent', file: AGENT_FILE },
+] as const;
+
+/** SIGTERM to the data dir's `harrow serve` or `harrow agent`, SIGKILL when it has not stopped within `timeoutMs`. */
+async function stopRunners(
   ctx: CommandContext,
   dataDir: string,
   timeoutMs: number,
-): Promise<ServerStop | undefined> {
-  const live = liveServerFile(dataDir);
-  if (!live) return undefined;
+): Promise<ServerStop[]> {
   const { commandLine, waitForExit } = await procfs();
-  const cmdline = await commandLine(live.pid);
-  // server.json outlives a SIGKILLed server; its pid may since belong to another program.
-  if (!cmdline?.includes('serve')) return undefined;
-  ctx.io.stderr.write(`stopping harrow serve (pid ${live.pid})…\n`);
-  process.kill(live.pid, 'SIGTERM');
-  if (await waitForExit(live.pid, timeoutMs)) return { pid: live.pid, signal: 'SIGTERM' };
-  ctx.io.stderr.write(
-    `harrow serve (pid ${live.pid}) did not stop within ${timeoutMs / 1000} s: SIGKILL\n`,
-  );
-  process.kill(live.pid, 'SIGKILL');
-  if (!(await waitForExit(live.pid, 5_000)))
-    throw new CliError(`harrow serve (pid ${live.pid}) survived SIGKILL`);
-  return { pid: live.pid, signal: 'SIGKILL' };
+  const stopped: ServerStop[] = [];
+  for (const { command, file } of RUNNERS) {
+    const live = liveServerFile(dataDir, file);
+    if (!live) continue;
+    // The file outlives a SIGKILLed process; its pid may since belong to another program.
+    if (!(await commandLine(live.pid))?.includes(command)) continue;
+    ctx.io.stderr.write(`stopping harrow ${command} (pid ${live.pid})…\n`);
+    process.kill(live.pid, 'SIGTERM');
+    if (await waitForExit(live.pid, timeoutMs)) {
+      stopped.push({ command, pid: live.pid, signal: 'SIGTERM' });
+      continue;
+    }
+    ctx.io.stderr.write(
+      `harrow ${command} (pid ${live.pid}) did not stop within ${timeoutMs / 1000} s: SIGKILL\n`,
+    );
+    process.kill(live.pid, 'SIGKILL');
+    if (!(await waitForExit(live.pid, 5_000)))
+      throw new CliError(`harrow ${command} (pid ${live.pid}) survived SIGKILL`);
+    stopped.push({ command, pid: live.pid, signal: 'SIGKILL' });
+  }
+  return stopped;
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -125,7 +138,9 @@ async function list(ctx: CommandContext, only: Target | undefined): Promise<numb
   const rows = await Promise.all(
     found.map(async (h) => {
       const dataDir = only?.dataDir ?? (await dataDirOf(h));
-      const server = dataDir ? liveServerFile(dataDir) : undefined;
+      const server = dataDir
+        ? (liveServerFile(dataDir) ?? liveServerFile(dataDir, AGENT_FILE))
+        : undefined;
       return { holdings: h, dataDir, server };
     }),
   );
@@ -170,17 +185,17 @@ export const downCommand: Command = {
   summary: "Stop a data dir's server and remove every guest, namespace and link its runtime left",
   usage: `Usage: harrow down [--data-dir DIR | --instance-id ID] [--list] [--timeout DURATION]
 
-Stops the \`harrow serve\` of DIR (default .harrow) if one runs (SIGTERM, as Ctrl-C), then removes everything its qemu
-runtime holds on this host: the guests (QEMU), each network's dnsmasq, the pod network namespaces and the host
-namespace with the bridges, veths, taps, VXLAN links and nftables tables in them, and the runtime's records of those
-under DIR/qemu. The store, persistent disks and the rest of DIR stay: the next \`harrow serve\` on DIR starts the VMs
-whose run strategy asks for it again. Run it after the server was killed, or after DIR was deleted (the host objects
-are named after DIR's path), as often as you like: what is gone already is not an error. Prints what it removed.
-Needs root when there is something to remove (as the qemu runtime does).
+Stops the \`harrow serve\` or \`harrow agent\` of DIR (default .harrow) if one runs (SIGTERM, as Ctrl-C), then
+removes everything its qemu runtime holds on this host: the guests (QEMU), each network's dnsmasq, the pod network
+namespaces and the host namespace with the bridges, veths, taps, VXLAN links and nftables tables in them, and the
+runtime's records of those under DIR/qemu. The store, persistent disks and the rest of DIR stay: the next
+\`harrow serve\` on DIR starts the VMs whose run strategy asks for it again. Run it after the server was killed, or
+after DIR was deleted (the host objects are named after DIR's path), as often as you like: what is gone already is
+not an error. Prints what it removed. Needs root when there is something to remove (as the qemu runtime does).
   --data-dir DIR        the data dir \`harrow serve\` ran on (default .harrow); it need not exist any more
-  --instance-id ID      the instance to remove when no path names it (see --list); its server is not stopped
+  --instance-id ID      the instance to remove when no path names it (see --list); no server or agent is stopped
   --list                show the instances on this host and what each holds, without removing anything
-  --timeout DURATION    how long the server gets to shut down cleanly before SIGKILL (default ${DEFAULT_SERVER_TIMEOUT})`,
+  --timeout DURATION    how long the server or agent gets to shut down cleanly before SIGKILL (default ${DEFAULT_SERVER_TIMEOUT})`,
   options: {
     'data-dir': { type: 'string' },
     'instance-id': { type: 'string' },
@@ -198,7 +213,7 @@ Needs root when there is something to remove (as the qemu runtime does).
       '--timeout',
     );
     const started = performance.now();
-    const server = target.dataDir ? await stopServer(ctx, target.dataDir, timeoutMs) : undefined;
+    const stopped = target.dataDir ? await stopRunners(ctx, target.dataDir, timeoutMs) : [];
     const { findInstance, holdsNothing, removeInstance } = await teardown();
     const { qemuStateDir } = await naming();
     const stateDir = target.dataDir ? qemuStateDir(target.dataDir) : undefined;
@@ -215,7 +230,7 @@ Needs root when there is something to remove (as the qemu runtime does).
       printData(ctx.io, ctx.globals.output, {
         instanceId: target.instanceId,
         ...(target.dataDir ? { dataDir: target.dataDir } : {}),
-        ...(server ? { server } : {}),
+        stopped,
         removed: removal.removed,
         removedState: removal.removedState,
         left: removal.left,
@@ -226,13 +241,13 @@ Needs root when there is something to remove (as the qemu runtime does).
     const where = target.dataDir ? ` (data dir ${target.dataDir})` : '';
     const out = ctx.io.stdout;
     out.write(`harrow down: instance ${target.instanceId}${where}\n`);
-    if (server)
+    for (const p of stopped)
       out.write(
-        `stopped harrow serve (pid ${server.pid}${server.signal === 'SIGKILL' ? ', killed: it did not stop in time' : ''})\n`,
+        `stopped harrow ${p.command} (pid ${p.pid}${p.signal === 'SIGKILL' ? ', killed: it did not stop in time' : ''})\n`,
       );
     const lines = removalLines(removal);
     for (const line of lines) out.write(`${line}\n`);
-    if (!server && lines.length === 0)
+    if (stopped.length === 0 && lines.length === 0)
       out.write('nothing to remove: it holds nothing on this host\n');
     if (!ok) {
       ctx.io.stderr.write(`error: still there after removal: ${JSON.stringify(removal.left)}\n`);

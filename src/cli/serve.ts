@@ -35,9 +35,12 @@ function globalNamespacesFlag(value: string | undefined): string[] | undefined {
   return names;
 }
 
-/** `<dataDir>/server.json` when it names a process that is still alive. */
-export function liveServerFile(dataDir: string): ServerFile | undefined {
-  const path = join(dataDir, 'server.json');
+/** What a running `harrow agent` writes in its data dir, as `harrow serve` writes server.json. */
+export const AGENT_FILE = 'agent.json';
+
+/** `<dataDir>/server.json` (or an agent's `agent.json`) when it names a process that is still alive. */
+export function liveServerFile(dataDir: string, file = 'server.json'): ServerFile | undefined {
+  const path = join(dataDir, file);
   if (!existsSync(path)) return undefined;
   let info: ServerFile;
   try {
@@ -55,8 +58,12 @@ export function liveServerFile(dataDir: string): ServerFile | undefined {
   }
 }
 
-async function writeServerFile(dataDir: string, info: ServerFile): Promise<void> {
-  const path = join(dataDir, 'server.json');
+export async function writeServerFile(
+  dataDir: string,
+  info: ServerFile,
+  file = 'server.json',
+): Promise<void> {
+  const path = join(dataDir, file);
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(info) + '\n', { mode: 0o600 });
   await rename(tmp, path);
@@ -73,8 +80,8 @@ async function ensureServerFile(dataDir: string, url: string, runtime: string): 
   await writeServerFile(dataDir, { url, pid: process.pid, runtime });
 }
 
-async function removeServerFile(dataDir: string): Promise<void> {
-  const path = join(dataDir, 'server.json');
+export async function removeServerFile(dataDir: string, file = 'server.json'): Promise<void> {
+  const path = join(dataDir, file);
   try {
     const info = JSON.parse(readFileSync(path, 'utf8')) as ServerFile;
     if (info.pid === process.pid) await rm(path, { force: true });

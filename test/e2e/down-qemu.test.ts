@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { qemuInstanceId } from '../../src/runtime/choice.ts';
+import { createQemuRuntime } from '../../src/runtime/qemu/index.ts';
+import { underlayPeerName } from '../../src/runtime/qemu/vxlan.ts';
 import { bridgeNetwork, NS, runningVmi, virtualMachine } from './fixtures.ts';
 import { runCli, startServer, waitFor, type HarrowServer } from './harness.ts';
 import { runtimesUnderTest } from './runtimes.ts';
@@ -26,8 +30,7 @@ interface Footprint {
 const sh = (file: string, args: string[]): string =>
   execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-function footprint(dataDir: string): Footprint {
-  const id = qemuInstanceId(dataDir);
+function footprint(dataDir: string, id = qemuInstanceId(dataDir)): Footprint {
   const hostNs = `harrow-${id}`;
   const namespaces = sh('ip', ['netns', 'list'])
     .split('\n')
@@ -61,7 +64,13 @@ function footprint(dataDir: string): Footprint {
       }>
     )
       .filter((l) => l.ifname !== 'lo')
-      .filter((l) => ns !== undefined || l.ifname.includes(id) || (l.ifalias ?? '').includes(id))
+      .filter(
+        (l) =>
+          ns !== undefined ||
+          l.ifname.includes(id) ||
+          l.ifname === underlayPeerName(id) ||
+          (l.ifalias ?? '').includes(id),
+      )
       .map((l) => `${ns ?? 'root'}/${l.ifname}`);
   const hasHostNs = namespaces.includes(hostNs);
   const links = [...(hasHostNs ? linkNames(hostNs) : []), ...linkNames()].sort();
@@ -219,5 +228,52 @@ describe('harrow down on the qemu runtime', { skip: qemu.skip ?? false }, () => 
       mine?.guests.map((g) => g.vmi),
       [`${NS}/down-b1`],
     );
+  });
+
+  it('an instance on an underlay (several hosts): its VXLAN link, filter table and root-namespace veth go too, by --instance-id', async () => {
+    const instanceId = `dvx${process.pid}`;
+    const bridge = `hdu${process.pid}`.slice(0, 15);
+    const stateDir = await mkdtemp('/tmp/harrow-e2e-down-vx-');
+    sh('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
+    try {
+      const rt = await createQemuRuntime({
+        instanceId,
+        stateDir: join(stateDir, 'qemu'),
+        underlay: { address: '198.19.254.31/24', bridge },
+      });
+      await rt.ensureNetwork({
+        id: 'vx',
+        name: 'default/vx',
+        cidr: '198.18.83.0/24',
+        gateway: '198.18.83.1',
+        dhcpRange: { start: '198.18.83.10', end: '198.18.83.99' },
+      });
+      await rt.close();
+      const neighbour = footprint(b.dataDir);
+      const before = footprint(stateDir, instanceId);
+      assert.ok(
+        before.links.includes(`root/${underlayPeerName(instanceId)}`),
+        JSON.stringify(before),
+      );
+      assert.ok(
+        before.links.some((l) => /\/vx[0-9a-f]{12}$/.test(l)),
+        JSON.stringify(before),
+      );
+      assert.ok(before.nftTables.includes('bridge harrow_vxlan'), JSON.stringify(before));
+
+      const r = await runCli(['down', '--instance-id', instanceId], { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(
+        r.stdout,
+        new RegExp(`removed link ${underlayPeerName(instanceId)} \\(root namespace\\)`),
+      );
+      assert.match(r.stdout, /vxlan vx[0-9a-f]{12}/);
+      assert.deepEqual(footprint(stateDir, instanceId), NOTHING);
+      assert.deepEqual(footprint(b.dataDir), neighbour, 'the neighbour instance is untouched');
+    } finally {
+      await runCli(['down', '--instance-id', instanceId]).catch(() => undefined);
+      sh('ip', ['link', 'delete', 'dev', bridge]);
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
