@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MacPool } from '../../src/resources/types.ts';
+import { filled, queries as dashboardQueries } from '../unit/grafana-queries.ts';
 import { NS, bridgeNetwork, runningVmi, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 
@@ -216,5 +217,18 @@ describe('Prometheus scrapes harrow serve', { skip: prometheusMissing() ?? false
     );
     assert.ok(Number(series?.value[1]) >= 2, JSON.stringify(series));
     assert.equal(series?.metric.namespace, 'default');
+  });
+
+  test('every query of the Grafana dashboard evaluates in this Prometheus', async () => {
+    for (const q of dashboardQueries())
+      await query(filled(q.expr)).catch((e: Error) => {
+        throw new Error(`${q.where}: ${e.message}`);
+      });
+    // The pool panel shows the default pool's range.
+    const [usage] = await query(
+      filled(dashboardQueries().find((q) => q.where.startsWith('Pool usage per range'))!.expr),
+    );
+    assert.equal(usage?.metric.pool, 'default');
+    assert.ok(Number(usage?.value[1]) > 0);
   });
 });

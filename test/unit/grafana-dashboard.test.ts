@@ -2,58 +2,15 @@
 // only metrics that `harrow serve` exports, and the dashboard has panels for every family issue 18 asks for.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parser } from '@prometheus-io/lezer-promql';
 import { startScrapedHarrow, type ScrapedHarrow } from './harrow-scrape.ts';
+import { filled, queries, type Query } from './grafana-queries.ts';
 import { parseScrape, seriesNames } from './prometheus-text.ts';
-
-const DASHBOARD = fileURLToPath(new URL('../../deploy/grafana/harrow.json', import.meta.url));
-
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  targets?: Array<{ refId: string; expr: string }>;
-  panels?: Panel[];
-}
-
-interface Query {
-  where: string;
-  expr: string;
-}
-
-/** Every PromQL expression of the dashboard: panel targets, and the metric of each `label_values(metric, label)`. */
-function queries(): Query[] {
-  const d = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
-    panels: Panel[];
-    templating: { list: Array<{ name: string; type: string; definition?: string }> };
-  };
-  const out: Query[] = [];
-  const walk = (panels: Panel[]): void => {
-    for (const p of panels) {
-      if (p.type !== 'row') assert.ok(p.targets?.length, `panel "${p.title}" has a query`);
-      for (const t of p.targets ?? []) out.push({ where: `${p.title} (${t.refId})`, expr: t.expr });
-      walk(p.panels ?? []);
-    }
-  };
-  walk(d.panels);
-  for (const v of d.templating.list) {
-    if (v.type !== 'query') continue;
-    const m = /^label_values\((.+), *[a-zA-Z_]\w*\)$/.exec(v.definition ?? '');
-    assert.ok(m, `variable ${v.name}: label_values(selector, label)`);
-    out.push({ where: `variable ${v.name}`, expr: m[1]! });
-  }
-  return out;
-}
-
-/** Grafana's interval variables as Prometheus would get them once Grafana has filled them in. */
-const filled = (expr: string): string =>
-  expr.replace(/\$__(rate_interval|interval|range)\b/g, '5m');
 
 /** The metric names an expression selects, by Prometheus' lezer grammar; throws where it does not parse. */
 function metricNames(expr: string): string[] {
