@@ -162,11 +162,21 @@ async function list(ctx: CommandContext, only: Target | undefined): Promise<numb
   }
   ctx.io.stdout.write(
     formatTable(
-      ['INSTANCE', 'DATA DIR', 'SERVER', 'GUESTS', 'PODS', 'BRIDGES', 'PROCESSES'],
+      [
+        'INSTANCE',
+        'DATA DIR',
+        'SERVER',
+        'HOST NAMESPACE',
+        'GUESTS',
+        'PODS',
+        'BRIDGES',
+        'PROCESSES',
+      ],
       rows.map(({ holdings: h, dataDir, server }) => [
         h.instanceId,
         dataDir ?? '(unknown)',
         server ? `pid ${server.pid}` : '-',
+        h.hostNamespace?.name ?? '-',
         h.guests.map((g) => g.vmi ?? g.vmiUid).join(',') || '0',
         String(h.podNamespaces.length),
         (h.hostNamespace?.links ?? [])
