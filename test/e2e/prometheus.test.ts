@@ -76,7 +76,8 @@ describe('Prometheus scrapes harrow serve', { skip: prometheusMissing() ?? false
     writeFileSync(tokenFile, server.token, { mode: 0o600 });
     // JSON is YAML: Prometheus reads this config as is.
     const config = {
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      // Short, but with room for a slow scrape on a busy host (a failed scrape marks every series stale).
+      global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
       scrape_configs: [
         {
           job_name: 'harrow',
@@ -141,6 +142,15 @@ describe('Prometheus scrapes harrow serve', { skip: prometheusMissing() ?? false
     return result[0] === undefined ? undefined : Number(result[0].value[1]);
   };
   const poll = { timeoutMs: 120_000, intervalMs: 500 };
+  /** The value of a one-series query once `ok` holds for it. */
+  const until = (promql: string, ok: (v: number) => boolean): Promise<number> =>
+    waitFor(
+      async () => {
+        const v = await scalar(promql);
+        return v !== undefined && ok(v) ? { v } : undefined;
+      },
+      { ...poll, message: promql },
+    ).then((r) => r.v);
 
   test('the target is up: the scrape passes TLS with Harrow’s CA and the bearer token', async () => {
     await waitFor(
@@ -153,9 +163,9 @@ describe('Prometheus scrapes harrow serve', { skip: prometheusMissing() ?? false
       },
       { ...poll, message: `harrow target up\n${prometheusLog}` },
     );
-    assert.equal(await scalar('up{job="harrow"}'), 1);
+    await until('up{job="harrow"}', (v) => v === 1);
     // Node.js process metrics come along.
-    assert.ok((await scalar('process_resident_memory_bytes{job="harrow"}'))! > 0);
+    await until('process_resident_memory_bytes{job="harrow"}', (v) => v > 0);
   });
 
   test('PromQL returns the pool usage, a reconcile-duration quantile and a sim guest’s NIC packets', async () => {
@@ -184,39 +194,28 @@ describe('Prometheus scrapes harrow serve', { skip: prometheusMissing() ?? false
       },
       { ...poll, message: 'harrow_macpool_range_allocated in Prometheus matching the pool status' },
     );
-    const ratio = await scalar(
+    const ratio = await until(
       'sum(harrow_macpool_range_allocated{pool="default"}) / sum(harrow_macpool_range_capacity{pool="default"})',
+      (v) => v > 0,
     );
-    assert.ok(ratio! > 0 && ratio! <= 1, `usage ratio ${ratio} (${used} used)`);
+    assert.ok(ratio <= 1, `usage ratio ${ratio} (${used} used)`);
 
     // The vm controller's 90th percentile reconcile time, from its histogram buckets.
-    const p90 = await waitFor(
-      async () => {
-        const v = await scalar(
-          'histogram_quantile(0.9, sum by (le) (controller_runtime_reconcile_time_seconds_bucket{controller="vm"}))',
-        );
-        return v !== undefined && Number.isFinite(v) ? { v } : undefined;
-      },
-      { ...poll, message: 'a reconcile-duration quantile for controller="vm"' },
+    const p90 = await until(
+      'histogram_quantile(0.9, sum by (le) (controller_runtime_reconcile_time_seconds_bucket{controller="vm"}))',
+      Number.isFinite,
     );
-    assert.ok(p90.v > 0 && p90.v <= 60, `p90 ${p90.v}s within the buckets (5 ms … 60 s)`);
+    assert.ok(p90 > 0 && p90 <= 60, `p90 ${p90}s within the buckets (5 ms … 60 s)`);
 
     // The guest's DHCP at boot: DISCOVER and REQUEST out, OFFER and ACK in.
-    const received = await waitFor(
-      async () => {
-        const v = await scalar(
-          'kubevirt_vmi_network_receive_packets_total{namespace="default",name="prom-vm",interface="default"}',
-        );
-        return v !== undefined && v >= 2 ? v : undefined;
-      },
-      { ...poll, message: 'kubevirt_vmi_network_receive_packets_total of prom-vm' },
+    await until(
+      'kubevirt_vmi_network_receive_packets_total{namespace="default",name="prom-vm",interface="default"}',
+      (v) => v >= 2,
     );
-    assert.ok(received >= 2);
-    const [series] = await query(
-      'kubevirt_vmi_network_transmit_packets_total{name="prom-vm",interface="default"}',
+    await until(
+      'kubevirt_vmi_network_transmit_packets_total{namespace="default",name="prom-vm",interface="default"}',
+      (v) => v >= 2,
     );
-    assert.ok(Number(series?.value[1]) >= 2, JSON.stringify(series));
-    assert.equal(series?.metric.namespace, 'default');
   });
 
   test('every query of the Grafana dashboard evaluates in this Prometheus', async () => {
@@ -225,10 +224,15 @@ describe('Prometheus scrapes harrow serve', { skip: prometheusMissing() ?? false
         throw new Error(`${q.where}: ${e.message}`);
       });
     // The pool panel shows the default pool's range.
-    const [usage] = await query(
-      filled(dashboardQueries().find((q) => q.where.startsWith('Pool usage per range'))!.expr),
+    const usage = dashboardQueries().find((q) => q.where.startsWith('Pool usage per range'))!;
+    const [range] = await waitFor(
+      async () => {
+        const r = await query(filled(usage.expr));
+        return r.length > 0 ? r : undefined;
+      },
+      { ...poll, message: usage.where },
     );
-    assert.equal(usage?.metric.pool, 'default');
-    assert.ok(Number(usage?.value[1]) > 0);
+    assert.equal(range?.metric.pool, 'default');
+    assert.ok(Number(range?.value[1]) > 0);
   });
 });
