@@ -1,9 +1,9 @@
 // Runs `bin/harrow agent` as a child process in its own process group (optionally inside a network namespace), for e2e tests.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostNamespace, podUidOfNamespace } from '../../src/runtime/qemu/names.ts';
+import { removeInstance } from '../../src/runtime/qemu/teardown.ts';
 import { qemuInstanceId } from '../../src/runtime/choice.ts';
 import { HARROW_BIN, REPO_ROOT, waitFor, type HarrowServer } from './harness.ts';
 
@@ -98,7 +98,7 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
         clearTimeout(t);
       }
       group('SIGKILL');
-      if (o.runtime === 'qemu') removeQemuLeftovers(dataDir);
+      if (o.runtime === 'qemu') await removeQemuLeftovers(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -121,35 +121,7 @@ export async function startAgentProcess(o: AgentStart): Promise<AgentProcess> {
   return agent;
 }
 
-/** A SIGKILLed qemu agent leaves its namespaces (guests, dnsmasq, bridges, VXLAN): remove them as runtime/choice.ts names them. */
-export function removeQemuLeftovers(dataDir: string): void {
-  const id = qemuInstanceId(dataDir);
-  let names: string[];
-  try {
-    names = (
-      JSON.parse(
-        execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]',
-      ) as Array<{ name: string }>
-    ).map((n) => n.name);
-  } catch {
-    return;
-  }
-  for (const ns of names.filter(
-    (n) => n === hostNamespace(id) || podUidOfNamespace(id, n) !== undefined,
-  )) {
-    try {
-      for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean)) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
-      execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
-    } catch {
-      // best effort: the next run's cleanup tries again
-    }
-  }
+/** A SIGKILLed qemu agent leaves its guests, dnsmasq, namespaces and VXLAN links: `harrow down`'s removal takes them. */
+export async function removeQemuLeftovers(dataDir: string): Promise<void> {
+  await removeInstance(qemuInstanceId(dataDir));
 }

@@ -143,14 +143,19 @@ async function holdingsIn(
       stateDir ??= pidFile ? stateDirOfGuestPidFile(pidFile) : undefined;
       continue;
     }
-    const namespace = p.netns === undefined ? undefined : namespaceOfInode.get(p.netns);
-    if (!namespace) continue;
     const dnsmasq = isDnsmasqCommand(p.cmdline) ? dnsmasqOf(p.cmdline) : undefined;
-    if (dnsmasq?.pidFile) stateDir ??= stateDirOfDnsmasqPidFile(dnsmasq.pidFile);
+    const dnsmasqStateDir = dnsmasq?.pidFile
+      ? stateDirOfDnsmasqPidFile(dnsmasq.pidFile)
+      : undefined;
+    const namespace = p.netns === undefined ? undefined : namespaceOfInode.get(p.netns);
+    // A dnsmasq whose host namespace was deleted by hand runs on in the unnamed namespace: its pid file still says whose.
+    const orphan = !namespace && given.stateDir !== undefined && dnsmasqStateDir === given.stateDir;
+    if (!namespace && !orphan) continue;
+    if (dnsmasqStateDir) stateDir ??= dnsmasqStateDir;
     processes.push({
       pid: p.pid,
       command: basename(p.cmdline[0] ?? '?'),
-      namespace,
+      namespace: namespace ?? '(a deleted namespace)',
       ...(dnsmasq?.bridge ? { bridge: dnsmasq.bridge } : {}),
     });
   }
