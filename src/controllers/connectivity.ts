@@ -24,7 +24,12 @@ import { counter } from '../metrics/families.ts';
 export const CONDITION_CONNECTIVITY = 'ConnectivityCheck';
 
 export interface ConnectivityOptions {
-  /** How long after the VMI runs the check waits for the lease, the agent and the gateway (default 60 s). */
+  /**
+   * How long after the VMI runs the check waits for the guest to boot, i.e. for its agent (default 15 min): the busybox
+   * guest's agent answers in seconds, a Debian guest's under TCG on a loaded host after minutes.
+   */
+  bootTimeoutMs?: number;
+  /** How long after the guest's agent connects the check waits for the lease and the gateway (default 60 s). */
   timeoutMs?: number;
   /** Delay between attempts while waiting (default 2 s). */
   retryMs?: number;
@@ -63,9 +68,28 @@ export function changedMacs(
   });
 }
 
+/** When the VMI's condition `type` last became True (undefined while it is not True). */
+function trueSince(vmi: VirtualMachineInstance, type: string): number | undefined {
+  const c = vmi.status?.conditions?.find((x) => x.type === type && x.status === 'True');
+  return c ? Date.parse(c.lastTransitionTime ?? '') || 0 : undefined;
+}
+
 function runningSince(vmi: VirtualMachineInstance): number {
-  const ready = vmi.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
-  return Date.parse(ready?.lastTransitionTime ?? vmi.metadata.creationTimestamp ?? '') || 0;
+  return trueSince(vmi, 'Ready') ?? (Date.parse(vmi.metadata.creationTimestamp ?? '') || 0);
+}
+
+/**
+ * Until when the check waits. The guest's boot is not the network's fault: while its agent has not connected the check
+ * waits up to `bootMs` after the VMI runs; once the agent is there, `networkMs` more for the lease and the gateway.
+ */
+export function checkDeadline(
+  vmi: VirtualMachineInstance,
+  bootMs: number,
+  networkMs: number,
+): number {
+  const running = runningSince(vmi);
+  const agent = trueSince(vmi, 'AgentConnected');
+  return agent === undefined ? running + bootMs : Math.max(running, agent) + networkMs;
 }
 
 export function connectivityController(
@@ -73,6 +97,7 @@ export function connectivityController(
   options: ConnectivityOptions = {},
 ): Controller {
   const { store, runtime, informers } = ctx;
+  const bootTimeoutMs = options.bootTimeoutMs ?? 900_000;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const retryMs = options.retryMs ?? 2_000;
   const log = ctx.logger.child({ controller: 'connectivity' });
@@ -105,7 +130,8 @@ export function connectivityController(
     const changes = changedMacs(vmi, (podIfName) => podInterfaceMac(netStatus, podIfName));
     if (changes.length === 0) return {};
     const namespace = vmi.metadata.namespace ?? 'default';
-    const late = ctx.now() >= runningSince(vmi) + timeoutMs;
+    const agentConnected = trueSince(vmi, 'AgentConnected') !== undefined;
+    const late = ctx.now() >= checkDeadline(vmi, bootTimeoutMs, timeoutMs);
     const plans = new Map(interfacePlans(vmi.spec, namespace).map((p) => [p.iface.name, p]));
     const results: Array<ConnectivityResult & { previousMacAddress: string; network: string }> = [];
     for (const change of changes) {
@@ -135,7 +161,11 @@ export function connectivityController(
       }
       const problems: string[] = [];
       if (!lease) problems.push(`no DHCP lease for ${change.new} on ${network.name}`);
-      if (agentIps.length === 0)
+      if (!agentConnected)
+        problems.push(
+          `the guest agent did not connect within ${Math.round(bootTimeoutMs / 1000)} s of the VMI running (the guest did not boot, or has no agent)`,
+        );
+      else if (agentIps.length === 0)
         problems.push(`the guest agent reports no IP on interface ${change.interface}`);
       if (lease && agentIps.length > 0 && !reachable)
         problems.push(

@@ -1,7 +1,7 @@
 // The connectivity check after a restart that changed a MAC: lease for the new MAC and gateway reachable → condition, event, audit.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { changedMacs } from '../../src/controllers/connectivity.ts';
+import { changedMacs, checkDeadline } from '../../src/controllers/connectivity.ts';
 import type { AuditRecord, KubeEvent, VirtualMachineInstance } from '../../src/resources/types.ts';
 import {
   getVm,
@@ -69,6 +69,30 @@ describe('changedMacs (pure)', () => {
       [],
       'the pod interface MAC is the platform MAC',
     );
+  });
+});
+
+describe('checkDeadline (pure)', () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+  const vmi = (conditions: Array<{ type: string; status: string; lastTransitionTime: string }>) =>
+    ({
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: { name: 'x', creationTimestamp: at(0) },
+      spec: { domain: { devices: {} } },
+      status: { phase: 'Running', conditions },
+    }) as unknown as VirtualMachineInstance;
+  const t = (s: number) => Date.parse(at(s));
+
+  test('while the agent has not connected, the guest has the boot window from when the VMI became ready', () => {
+    const ready = { type: 'Ready', status: 'True', lastTransitionTime: at(5) };
+    assert.equal(checkDeadline(vmi([ready]), 600_000, 60_000), t(5) + 600_000);
+  });
+
+  test('once the agent connects, the lease and the gateway have the network window from then, however slow the boot', () => {
+    const ready = { type: 'Ready', status: 'True', lastTransitionTime: at(5) };
+    const agent = { type: 'AgentConnected', status: 'True', lastTransitionTime: at(50) };
+    assert.equal(checkDeadline(vmi([ready, agent]), 600_000, 60_000), t(50) + 60_000);
   });
 });
 
