@@ -23,14 +23,14 @@ interface Violation {
 }
 
 const PAGES = [
-  '/ui/vms',
-  `/ui/vms/${VM}/basics`,
-  `/ui/vms/${VM}/networks`,
-  `/ui/vms/${VM}/events`,
-  `/ui/vms/${VM}/audit`,
-  `/ui/vms/${VM}/console`,
-  '/ui/vms/create',
-  `/ui/vms/${VM}/edit`,
+  `/ui/namespaces/${NS}/vms`,
+  `/ui/namespaces/${NS}/vms/${VM}/basics`,
+  `/ui/namespaces/${NS}/vms/${VM}/networks`,
+  `/ui/namespaces/${NS}/vms/${VM}/events`,
+  `/ui/namespaces/${NS}/vms/${VM}/audit`,
+  `/ui/namespaces/${NS}/vms/${VM}/console`,
+  `/ui/namespaces/${NS}/vms/create`,
+  `/ui/namespaces/${NS}/vms/${VM}/edit`,
   '/ui/networks',
   '/ui/audit',
   '/ui/macpool',

@@ -53,7 +53,7 @@ for (const rt of runtimesUnderTest()) {
     it('the console tab shows the login prompt; root logs in and ip link show prints the platform MAC', async () => {
       const { page } = b;
       await signIn(page, server);
-      await page.goto(`${server.url}/ui/vms/${vm}/console`);
+      await page.goto(`${server.url}/ui/namespaces/${NS}/vms/${vm}/console`);
       await page.getByText('Connected to the serial console').waitFor({ timeout: 30_000 });
       // The tab sends Enter on connecting; getty (or the sim's serial model) asks for a login again.
       await expectOnScreen(page, /login:\s*$/m, rt.timeoutMs);

@@ -14,7 +14,7 @@ const VMS = ['tab-a', 'tab-b', 'tab-c'];
 
 /** Signs in on the first tab; later tabs get the session from it (BroadcastChannel), with no token typed. */
 async function signInFirst(page: Page, server: HarrowServer): Promise<void> {
-  await page.goto(`${server.url}/ui/vms`);
+  await page.goto(`${server.url}/ui/namespaces/${NS}/vms`);
   await page.getByLabel('API token').fill(server.token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
@@ -96,13 +96,14 @@ describe('web UI: many tabs, one session, live connection state', { timeout: 600
         ).getEntriesByType('navigation')[0]?.nextHopProtocol,
     );
     assert.equal(protocol, 'h2', 'the browser reaches the TLS server over HTTP/2');
-    const tabs = [first, await openSignedIn(b, `${server.url}/ui/vms`)];
+    const tabs = [first, await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/vms`)];
     // The second tab was never signed in: it has the VM list, not the sign-in form.
     await tabs[1]!.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
     const figures: number[] = [];
     figures.push(await restartFrom(tabs[1]!, server, 'tab-a'));
     figures.push(await restartFrom(tabs[0]!, server, 'tab-b'));
-    while (tabs.length < 5) tabs.push(await openSignedIn(b, `${server.url}/ui/vms`));
+    while (tabs.length < 5)
+      tabs.push(await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/vms`));
     // Every tab holds its watches open; each still answers and any of them reaches the server.
     for (const [i, page] of tabs.entries()) {
       await page.locator(`tr[data-vm="${VMS[i % VMS.length]}"]`).waitFor();
@@ -128,7 +129,7 @@ describe('web UI: many tabs, one session, live connection state', { timeout: 600
     await signInFirst(first, server);
     const pages = [
       first,
-      await openSignedIn(b, `${server.url}/ui/vms/tab-a`),
+      await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/vms/tab-a`),
       await openSignedIn(b, `${server.url}/ui/networks`),
       await openSignedIn(b, `${server.url}/ui/macpool`),
       await openSignedIn(b, `${server.url}/ui/audit`),

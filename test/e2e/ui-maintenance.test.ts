@@ -74,7 +74,7 @@ describe('web UI: schedule a restart in the maintenance window', { timeout: 300_
 
     const { page } = b;
     await signIn(page, server);
-    await page.goto(`${server.url}/ui/vms/${VM}`);
+    await page.goto(`${server.url}/ui/namespaces/default/vms/${VM}`);
     await page.getByTestId('restart-required-banner').waitFor();
     await b.screenshot('restart required, schedule offered');
     await page.getByRole('button', { name: 'Schedule in maintenance window' }).click();

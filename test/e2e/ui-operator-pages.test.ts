@@ -79,7 +79,7 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
   it('adopting the guest’s MAC is one click, then a restart applies it', async () => {
     const { page } = b;
     await signIn(page, server);
-    await page.goto(`${server.url}/ui/vms/${VM}/networks`);
+    await page.goto(`${server.url}/ui/namespaces/${NS}/vms/${VM}/networks`);
     const platformMac = await waitFor(
       async () => {
         const t = await textOf(page, `platform-mac-${NIC}`);
@@ -204,7 +204,7 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
 
   it('works from the keyboard: tabs move with the arrow keys and the namespace is chosen at the top', async () => {
     const { page } = b;
-    await page.goto(`${server.url}/ui/vms/${VM}`);
+    await page.goto(`${server.url}/ui/namespaces/${NS}/vms/${VM}`);
     const basics = page.getByRole('tab', { name: 'Basics' });
     await basics.focus();
     await page.keyboard.press('ArrowRight');

@@ -77,7 +77,7 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
   it('signs in with the token and creates a bridge network with a VLAN and a DHCP range', async () => {
     const { page } = b;
     await signIn(page, server);
-    assert.match(page.url(), /\/ui\/vms$/);
+    assert.match(page.url(), /\/ui\/namespaces\/default\/vms$/);
     await shot('signed in, empty VM list');
     await page
       .getByRole('navigation', { name: 'Main' })
@@ -111,7 +111,7 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     await page.getByLabel('Network of NIC 1').selectOption('vlan5');
     await shot('create VM form');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await page.waitForURL(/\/ui\/vms\/web-1\/networks$/);
+    await page.waitForURL(/\/ui\/namespaces\/default\/vms\/web-1\/networks$/);
     platformMac = await waitFor(
       async () => {
         const shown = await textOf(page, `platform-mac-${NIC}`);
@@ -293,7 +293,7 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     await page.getByText(`${NEW_MAC} is valid and free`).waitFor();
     await shot('new MAC accepted by the dry run');
     await page.getByRole('button', { name: 'Save' }).click();
-    await page.waitForURL(/\/ui\/vms\/web-1\/networks$/);
+    await page.waitForURL(/\/ui\/namespaces\/default\/vms\/web-1\/networks$/);
     const banner = page.getByTestId('restart-required-banner');
     await banner.waitFor({ timeout: 30_000 });
     await banner.getByRole('button', { name: 'Restart now' }).waitFor();

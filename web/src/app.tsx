@@ -23,6 +23,7 @@ import { VmDetailPage } from './pages/vm-detail.tsx';
 import { VmEditPage } from './pages/vm-edit.tsx';
 import { VmListPage } from './pages/vm-list.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
+import { legacyVmPath, namespaceOf, urls } from './model/urls.ts';
 import {
   NAMESPACE_POLL,
   SessionContext,
@@ -138,7 +139,10 @@ function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void
     () => new ApiClient(props.token, onUnauthorized, monitor),
     [props.token, onUnauthorized, monitor],
   );
-  const [namespace, setNs] = useState(storedNamespace());
+  const [chosenNamespace, setNs] = useState(storedNamespace());
+  const { path, query } = useLocation();
+  // A namespaced address (/ui/namespaces/NS/…) wins over the namespace chosen before, so a shared link shows its VM.
+  const namespace = namespaceOf(path) ?? chosenNamespace;
   const [toasts, setToasts] = useState<Toast[]>([]);
   const nextToast = useRef(1);
   const namespaces = useLiveList<KubeObject>(api, paths.namespaces(), undefined, NAMESPACE_POLL);
@@ -147,6 +151,9 @@ function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void
     storeNamespace(ns);
     setNs(ns);
   }, []);
+  useEffect(() => {
+    if (namespace !== chosenNamespace) setNamespace(namespace);
+  }, [namespace, chosenNamespace, setNamespace]);
   const notify = useCallback((message: string, tone: 'info' | 'error' = 'info') => {
     const id = nextToast.current++;
     setToasts((t) => [...t.slice(-1), { id, message, tone }]);
@@ -188,14 +195,22 @@ function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void
   }, [namespaces.loaded, namespaces.items, namespace, setNamespace]);
 
   const stale = useConnection(monitor).phase !== 'connected';
-  const { path } = useLocation();
+  // The start page and the addresses from before namespaced URLs (/ui/vms/NAME) open in the current namespace.
+  const redirect =
+    path === '/' || path === '' ? urls.vms(namespace) : legacyVmPath(path, namespace);
+  const search = query.toString();
   useEffect(() => {
-    if (path === '/' || path === '') navigate('/vms', { replace: true });
-  }, [path]);
+    if (redirect) navigate(search ? `${redirect}?${search}` : redirect, { replace: true });
+  }, [redirect, search]);
+  // Switching namespace on a VM page opens that namespace's list (the VM shown belongs to the old one).
+  const chooseNamespace = (ns: string): void => {
+    setNamespace(ns);
+    if (namespaceOf(path) !== undefined) navigate(urls.vms(ns));
+  };
 
-  const section = path.split('/')[1] ?? 'vms';
+  const section = namespaceOf(path) !== undefined ? 'vms' : (path.split('/')[1] ?? 'vms');
   const nav: Array<{ to: string; label: string; key: string }> = [
-    { to: '/vms', label: 'Virtual Machines', key: 'vms' },
+    { to: urls.vms(namespace), label: 'Virtual Machines', key: 'vms' },
     { to: '/networks', label: 'Networks', key: 'networks' },
     { to: '/macpool', label: 'MAC Pool', key: 'macpool' },
     { to: '/audit', label: 'Audit Log', key: 'audit' },
@@ -215,7 +230,11 @@ function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void
         </div>
         <div className="topbar-ns">
           <label htmlFor="ns-select">Namespace</label>
-          <select id="ns-select" value={namespace} onChange={(e) => setNamespace(e.target.value)}>
+          <select
+            id="ns-select"
+            value={namespace}
+            onChange={(e) => chooseNamespace(e.target.value)}
+          >
             {(namespaces.items.length > 0
               ? namespaces.items.map((n) => n.metadata.name)
               : [namespace]
@@ -249,7 +268,7 @@ function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void
         </nav>
         <main id="main" className="content" tabIndex={-1} data-stale={stale || undefined}>
           <StaleNotice monitor={monitor} />
-          <Routes path={path} />
+          <Routes path={path} namespace={namespace} />
         </main>
       </div>
       <div className="toasts" aria-live="polite" role="status">
@@ -263,14 +282,15 @@ function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void
   );
 }
 
-function Routes(props: { path: string }): ReactNode {
+function Routes(props: { path: string; namespace: string }): ReactNode {
   const p = props.path;
-  if (match('/vms', p)) return <VmListPage />;
-  if (match('/vms/create', p)) return <VmCreatePage />;
-  let m = match('/vms/:name/edit', p);
+  if (match('/namespaces/:ns/vms', p)) return <VmListPage />;
+  if (match('/namespaces/:ns/vms/create', p)) return <VmCreatePage />;
+  let m = match('/namespaces/:ns/vms/:name/edit', p);
   if (m) return <VmEditPage name={m['name'] as string} />;
-  m = match('/vms/:name/:tab?', p);
+  m = match('/namespaces/:ns/vms/:name/:tab?', p);
   if (m) return <VmDetailPage name={m['name'] as string} tab={m['tab'] ?? 'basics'} />;
+  if (legacyVmPath(p, props.namespace) !== undefined) return null; // redirected
   if (match('/networks', p)) return <NetworksPage />;
   if (match('/macpool', p)) return <MacPoolPage />;
   if (match('/audit', p)) return <AuditPage />;
@@ -279,7 +299,8 @@ function Routes(props: { path: string }): ReactNode {
     <section>
       <h1>Not found</h1>
       <p>
-        There is no page at <code>{p}</code>. <Link to="/vms">Virtual machines</Link>
+        There is no page at <code>{p}</code>.{' '}
+        <Link to={urls.vms(props.namespace)}>Virtual machines</Link>
       </p>
     </section>
   );

@@ -12,7 +12,7 @@ export function navigate(to: string, options: { replace?: boolean } = {}): void 
   for (const l of listeners) l();
 }
 
-/** The current path below /ui (e.g. "/vms/web-1/networks") and its query. */
+/** The current path below /ui (e.g. "/namespaces/default/vms/web-1/networks") and its query. */
 export function useLocation(): { path: string; query: URLSearchParams } {
   const [, setTick] = useState(0);
   useEffect(() => {
@@ -30,7 +30,7 @@ export function useLocation(): { path: string; query: URLSearchParams } {
   return { path: raw === '' ? '/' : raw, query: new URLSearchParams(window.location.search) };
 }
 
-/** Matches "/vms/:name/:tab?" style patterns; returns the decoded parameters or undefined. */
+/** Matches "/namespaces/:ns/vms/:name/:tab?" style patterns; returns the decoded parameters or undefined. */
 export function match(pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split('/').filter(Boolean);
   const s = path.split('/').filter(Boolean);

@@ -14,6 +14,7 @@ import { localTime } from '../components/time.tsx';
 import { checkMac, macInRange } from '../model/mac-field.ts';
 import { shareText, statusBehind, usageWidths } from '../model/pool.ts';
 import { Link } from '../router.tsx';
+import { urls } from '../model/urls.ts';
 import { useSession } from '../session.ts';
 import { RangesEditor } from './macpool-ranges.tsx';
 
@@ -369,7 +370,7 @@ function LookupResult(props: { lookup: Lookup; namespace: string }): ReactNode {
       <strong className="mono">{a.spec.macAddress}</strong> is in use by{' '}
       {owner.namespace === props.namespace ? (
         <Link
-          to={`/vms/${encodeURIComponent(owner.name)}/networks`}
+          to={urls.vm(owner.namespace, owner.name, 'networks')}
         >{`${owner.namespace}/${owner.name}`}</Link>
       ) : (
         `${owner.namespace}/${owner.name}`

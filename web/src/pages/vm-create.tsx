@@ -12,6 +12,7 @@ import { placeMacErrors } from '../model/mac-errors.ts';
 import { POD_NETWORK } from '../model/nics.ts';
 import { nicName, vmManifest, type NewNic } from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
+import { urls } from '../model/urls.ts';
 import { useSession } from '../session.ts';
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -96,7 +97,7 @@ export function VmCreatePage(): ReactNode {
     try {
       await api.create(paths.vms(namespace), manifest);
       notify(`Created ${name}.`);
-      navigate(`/vms/${encodeURIComponent(name)}/networks`);
+      navigate(urls.vm(namespace, name, 'networks'));
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err)));
     } finally {
@@ -112,7 +113,7 @@ export function VmCreatePage(): ReactNode {
   return (
     <section aria-labelledby="create-title">
       <p className="crumbs">
-        <Link to="/vms">Virtual Machines</Link> /
+        <Link to={urls.vms(namespace)}>Virtual Machines</Link> /
       </p>
       <h1 id="create-title">Create virtual machine</h1>
       <form onSubmit={(e) => void submit(e)} noValidate className="create-form">
@@ -235,7 +236,7 @@ export function VmCreatePage(): ReactNode {
           >
             {saving ? 'Creating…' : 'Create'}
           </button>
-          <button type="button" className="btn" onClick={() => navigate('/vms')}>
+          <button type="button" className="btn" onClick={() => navigate(urls.vms(namespace))}>
             Cancel
           </button>
         </div>

@@ -34,6 +34,7 @@ import {
   vmState,
 } from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
+import { urls } from '../model/urls.ts';
 import { NAMESPACE_POLL, useSession } from '../session.ts';
 import { ConsoleTab } from './vm-console.tsx';
 import { useVmAction, useVmData } from './vm-data.ts';
@@ -68,7 +69,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
     return (
       <section>
         <p className="crumbs">
-          <Link to="/vms">Virtual Machines</Link> /
+          <Link to={urls.vms(namespace)}>Virtual Machines</Link> /
         </p>
         <h1>{props.name}</h1>
         <ApiErrorNotice error={vms.error} />
@@ -92,7 +93,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
   return (
     <section aria-labelledby="vm-title">
       <p className="crumbs">
-        <Link to="/vms">Virtual Machines</Link> / {namespace}
+        <Link to={urls.vms(namespace)}>Virtual Machines</Link> / {namespace}
       </p>
       <div className="page-head">
         <h1 id="vm-title">
@@ -126,7 +127,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
           <button
             type="button"
             className="btn btn-primary"
-            onClick={() => navigate(`/vms/${encodeURIComponent(props.name)}/edit`)}
+            onClick={() => navigate(urls.vmEdit(namespace, props.name))}
           >
             Edit config
           </button>
@@ -162,9 +163,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
             ),
         }))}
         selected={tab}
-        onSelect={(id) =>
-          navigate(`/vms/${encodeURIComponent(props.name)}/${id}`, { replace: true })
-        }
+        onSelect={(id) => navigate(urls.vm(namespace, props.name, id), { replace: true })}
       >
         {tab === 'basics' ? (
           <BasicsTab
@@ -226,6 +225,7 @@ function VmBanners(props: {
   const scheduled = conditionOf(conds, 'RestartScheduled');
   const connectivity = connectivityView(props.vm, conditionOf(conds, 'ConnectivityCheck'));
   const name = props.vm.metadata.name;
+  const { namespace } = useSession();
   return (
     <div className="banners">
       {props.driftCount > 0 && props.tab !== 'networks' ? (
@@ -237,9 +237,7 @@ function VmBanners(props: {
             <button
               type="button"
               className="btn"
-              onClick={() =>
-                navigate(`/vms/${encodeURIComponent(name)}/networks`, { replace: true })
-              }
+              onClick={() => navigate(urls.vm(namespace, name, 'networks'), { replace: true })}
             >
               Show networks
             </button>

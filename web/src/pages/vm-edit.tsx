@@ -12,6 +12,7 @@ import { placeMacErrors } from '../model/mac-errors.ts';
 import { POD_NETWORK } from '../model/nics.ts';
 import { cpuOf, memoryOf, vmEditPatch } from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
+import { urls } from '../model/urls.ts';
 import { useSession } from '../session.ts';
 import { useVmData } from './vm-data.ts';
 
@@ -130,7 +131,7 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
     try {
       await api.patch(vmPath, patch, 'merge');
       notify(`Saved ${name}.`);
-      navigate(`/vms/${encodeURIComponent(name)}/networks`);
+      navigate(urls.vm(namespace, name, 'networks'));
     } catch (e) {
       setSaveError(e instanceof ApiError ? e : new ApiError(0, 'NetworkError', String(e)));
     } finally {
@@ -160,8 +161,8 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
   return (
     <section aria-labelledby="edit-title">
       <p className="crumbs">
-        <Link to="/vms">Virtual Machines</Link> /{' '}
-        <Link to={`/vms/${encodeURIComponent(name)}`}>{name}</Link> /
+        <Link to={urls.vms(namespace)}>Virtual Machines</Link> /{' '}
+        <Link to={urls.vm(namespace, name)}>{name}</Link> /
       </p>
       <h1 id="edit-title">Edit config: {name}</h1>
       <form
@@ -275,11 +276,7 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
           <button type="submit" className="btn btn-primary" disabled={!canSave}>
             {saving ? 'Saving…' : 'Save'}
           </button>
-          <button
-            type="button"
-            className="btn"
-            onClick={() => navigate(`/vms/${encodeURIComponent(name)}`)}
-          >
+          <button type="button" className="btn" onClick={() => navigate(urls.vm(namespace, name))}>
             Cancel
           </button>
           <span className="muted small" aria-live="polite">

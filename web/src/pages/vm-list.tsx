@@ -6,6 +6,7 @@ import { Age } from '../components/time.tsx';
 import { launcherPodOf, nicViews } from '../model/nics.ts';
 import { actionsFor, cpuOf, memoryOf, vmState } from '../model/vm.ts';
 import { Link, navigate } from '../router.tsx';
+import { urls } from '../model/urls.ts';
 import { isEmpty } from '../api/use-watch.ts';
 import { useSession } from '../session.ts';
 import { useVmAction, useVmData } from './vm-data.ts';
@@ -40,7 +41,11 @@ export function VmListPage(): ReactNode {
             value={filter}
             onChange={(e) => setFilter(e.target.value)}
           />
-          <button type="button" className="btn btn-primary" onClick={() => navigate('/vms/create')}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            onClick={() => navigate(urls.vmCreate(namespace))}
+          >
             Create
           </button>
         </div>
@@ -74,7 +79,7 @@ export function VmListPage(): ReactNode {
                   <StateBadge state={state} />
                 </td>
                 <td>
-                  <Link to={`/vms/${encodeURIComponent(name)}`}>{name}</Link>
+                  <Link to={urls.vm(namespace, name)}>{name}</Link>
                 </td>
                 <td className="nowrap">
                   {cpuOf(vm) ?? 1} vCPU · {memoryOf(vm) ?? '—'}
