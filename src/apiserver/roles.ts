@@ -1,4 +1,5 @@
 // Harrow's roles (admin, operator, viewer, node) and the authorizer and read filters that enforce them on every API request.
+import { NODE_USER_PREFIX, type Role } from '../resources/api-token.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import type { UserInfo } from './admission/types.ts';
 import type { Authorize } from './auth.ts';
@@ -42,8 +43,7 @@ import type { Authorize } from './auth.ts';
  *
  * Discovery (/api, /apis, /openapi, /version) is open to every authenticated user.
  */
-export type Role = 'admin' | 'operator' | 'viewer' | 'node';
-export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer', 'node'];
+export { ROLES, type Role } from '../resources/api-token.ts';
 
 /** A user's role and namespaces, carried in its groups (`harrow:role:operator`, `harrow:namespace:a`) as Kubernetes carries them. */
 export interface Grant {
@@ -59,8 +59,7 @@ export const NAMESPACE_GROUP_PREFIX = 'harrow:namespace:';
 export const ADMIN_GROUP = 'system:masters';
 /** Kubernetes' kubelet identity: user `system:node:NAME` in group `system:nodes`. */
 export const NODE_GROUP = 'system:nodes';
-export const NODE_USER_PREFIX = 'system:node:';
-export const nodeUserName = (node: string): string => `${NODE_USER_PREFIX}${node}`;
+export { NODE_USER_PREFIX, nodeUserName } from '../resources/api-token.ts';
 
 /** The node a node-role user acts for; undefined for every other user. */
 export function nodeNameOf(user: UserInfo): string | undefined {

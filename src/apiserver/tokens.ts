@@ -6,32 +6,22 @@ import {
   fieldRequired,
   type StatusCause,
 } from '../resources/errors.ts';
+import {
+  TOKEN_ID_BYTES,
+  TOKEN_PATTERN,
+  TOKEN_SECRET_BYTES,
+  tokenText,
+  type ApiToken,
+} from '../resources/api-token.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import { validateDns1123Label, validateDns1123Subdomain } from '../resources/names.ts';
 import type { ResourceStore } from '../store/types.ts';
 import { objectInvalid, type AdmissionPlugin, type UserInfo } from './admission/types.ts';
 import { ADMIN_USER, type Authenticator } from './auth.ts';
-import { NODE_USER_PREFIX, ROLES, groupsOf, nodeUserName, type Role } from './roles.ts';
+import { NODE_USER_PREFIX, ROLES, groupsOf, type Role } from './roles.ts';
 
-/**
- * One user's token. Cluster-scoped, named by the token's id (the id is part of the token, so a request finds its
- * record with one keyed read); admins only. Kept in the store, so several replicas on one store agree on it.
- */
-export interface ApiToken extends KubeObject {
-  kind: 'ApiToken';
-  spec: {
-    /** For the node role: `system:node:NODE` (Kubernetes' kubelet user). */
-    user: string;
-    role: Role;
-    /** Granted namespaces (operator, viewer); empty for admin and node. */
-    namespaces: string[];
-    /** Lowercase hex SHA-256 of the whole token text. */
-    tokenHash: string;
-  };
-}
+export { apiTokenObject, nodeTokenObject, type ApiToken } from '../resources/api-token.ts';
 
-/** `harrow_<12 hex id>_<43 base64url characters: 256 random bits>`. */
-const TOKEN_PATTERN = /^harrow_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
 const ID_PATTERN = /^[0-9a-f]{12}$/;
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -51,39 +41,10 @@ export interface MintedToken {
 }
 
 export function mintToken(): MintedToken {
-  const id = randomBytes(6).toString('hex');
-  const token = `harrow_${id}_${randomBytes(32).toString('base64url')}`;
+  const id = randomBytes(TOKEN_ID_BYTES).toString('hex');
+  const token = tokenText(id, randomBytes(TOKEN_SECRET_BYTES).toString('base64url'));
   return { id, token, hash: tokenHash(token) };
 }
-
-export function apiTokenObject(
-  minted: Pick<MintedToken, 'id' | 'hash'>,
-  user: string,
-  role: Role,
-  namespaces: readonly string[],
-): ApiToken {
-  return {
-    apiVersion: 'harrow.io/v1',
-    kind: 'ApiToken',
-    metadata: {
-      name: minted.id,
-      labels: { 'harrow.io/user': labelValue(user), 'harrow.io/role': role },
-    },
-    spec: {
-      user,
-      role,
-      namespaces: role === 'admin' || role === 'node' ? [] : [...namespaces],
-      tokenHash: minted.hash,
-    },
-  };
-}
-
-/** A label value is at most 63 of [A-Za-z0-9._-]; user names may hold more, so the label is a best-effort selector aid. */
-const labelValue = (s: string): string =>
-  s
-    .replace(/[^A-Za-z0-9._-]/g, '_')
-    .slice(0, 63)
-    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
 
 /**
  * Authenticates Harrow tokens against their ApiToken records, read on every request: a revoked (deleted) token is
@@ -144,11 +105,6 @@ export function nodeOfTokenUser(user: string): string | undefined {
 /** A node token's user is `system:node:NODE`; every other token's user is not reserved. */
 const userFitsRole = (user: string, role: Role): boolean =>
   role === 'node' ? nodeOfTokenUser(user) !== undefined : !isReservedUserName(user);
-
-/** The ApiToken of node `node`'s agent (`harrow token create --node NODE`). */
-export function nodeTokenObject(minted: Pick<MintedToken, 'id' | 'hash'>, node: string): ApiToken {
-  return apiTokenObject(minted, nodeUserName(node), 'node', []);
-}
 
 /**
  * The credential the control plane presents to node `node`'s agent API: an HMAC of the node's name keyed with the

@@ -1,5 +1,4 @@
 // Kubernetes name rules (DNS-1123 label and subdomain), shared by every kind.
-import { randomInt } from 'node:crypto';
 import { fieldInvalid, fieldRequired, type StatusCause } from './errors.ts';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -51,7 +50,19 @@ export const GENERATED_SUFFIX_LENGTH = 5;
 /** The random suffix Kubernetes appends to a generateName (also launcher pods', clone targets' and the stores' names). */
 export function generatedSuffix(): string {
   let suffix = '';
-  for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++)
-    suffix += SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)];
+  while (suffix.length < GENERATED_SUFFIX_LENGTH)
+    suffix += SUFFIX_ALPHABET[randomBelow(SUFFIX_ALPHABET.length)];
   return suffix;
+}
+
+/**
+ * A uniform random integer in [0, n) for n ≤ 256, from the Web Crypto generator (Node's and a browser's alike, so this
+ * module stays usable in the web UI); bytes past the last whole multiple of n are drawn again, so no value is favoured.
+ */
+function randomBelow(n: number): number {
+  const limit = 256 - (256 % n);
+  const byte = new Uint8Array(1);
+  do crypto.getRandomValues(byte);
+  while ((byte[0] as number) >= limit);
+  return (byte[0] as number) % n;
 }

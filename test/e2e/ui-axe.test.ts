@@ -1,5 +1,6 @@
 // axe-core (the accessibility rules engine) on every page of the web UI in Chromium against a real server: no serious
-// or critical violation on the VM list, a VM's tabs, create, edit, networks, audit log and MAC pool.
+// or critical violation on the VM list, a VM's tabs, create, edit, networks, audit log, MAC pool,
+// namespaces, API tokens, images and disks.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,6 +35,10 @@ const PAGES = [
   '/ui/networks',
   '/ui/audit',
   '/ui/macpool',
+  '/ui/namespaces',
+  '/ui/tokens',
+  '/ui/images',
+  '/ui/disks',
 ];
 
 describe('web UI: axe-core on every page', { timeout: 600_000 }, () => {

@@ -10,14 +10,19 @@ import {
 } from 'react';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import { ApiClient, ApiError } from './api/client.ts';
+import { useCanI } from './api/access.ts';
 import { ConnectionMonitor, useConnection } from './api/connection.ts';
 import { paths } from './api/paths.ts';
 import { useLiveList } from './api/use-watch.ts';
 import { ConnectionIndicator, StaleNotice } from './components/connection-status.tsx';
 import { TextField } from './components/field.tsx';
 import { AuditPage } from './pages/audit.tsx';
+import { DisksPage } from './pages/disks.tsx';
+import { ImagesPage } from './pages/images.tsx';
 import { MacPoolPage } from './pages/macpool.tsx';
+import { NamespacesPage } from './pages/namespaces.tsx';
 import { NetworksPage } from './pages/networks.tsx';
+import { TokensPage } from './pages/tokens.tsx';
 import { VmCreatePage } from './pages/vm-create.tsx';
 import { VmDetailPage } from './pages/vm-detail.tsx';
 import { VmEditPage } from './pages/vm-edit.tsx';
@@ -62,8 +67,16 @@ export function App(): ReactNode {
     shared.current?.announceSignOut();
     signedOut();
   }, [signedOut]);
+  // A 401 signs out only the token it answered: requests of an earlier session still winding down (a watch re-listing
+  // after its token was revoked) must not sign out whoever signed in since.
+  const refused = useCallback(
+    (t: string) => {
+      if (tokenRef.current === t) signedOut();
+    },
+    [signedOut],
+  );
   if (token === null) return <SignIn onSignedIn={signedIn} />;
-  return <Shell token={token} onSignOut={signOut} onUnauthorized={signedOut} />;
+  return <Shell token={token} onSignOut={signOut} onUnauthorized={refused} />;
 }
 
 function SignIn(props: { onSignedIn(token: string): void }): ReactNode {
@@ -131,12 +144,16 @@ const probeHealth = async (signal: AbortSignal): Promise<void> => {
   await fetch('/healthz', { signal, cache: 'no-store' });
 };
 
-function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void }): ReactNode {
+function Shell(props: {
+  token: string;
+  onSignOut(): void;
+  onUnauthorized(token: string): void;
+}): ReactNode {
   const { onUnauthorized } = props;
   const monitor = useMemo(() => new ConnectionMonitor(probeHealth), []);
   useEffect(() => () => monitor.stop(), [monitor]);
   const api = useMemo(
-    () => new ApiClient(props.token, onUnauthorized, monitor),
+    () => new ApiClient(props.token, () => onUnauthorized(props.token), monitor),
     [props.token, onUnauthorized, monitor],
   );
   const [chosenNamespace, setNs] = useState(storedNamespace());
@@ -208,11 +225,17 @@ function Shell(props: { token: string; onSignOut(): void; onUnauthorized(): void
     if (namespaceOf(path) !== undefined) navigate(urls.vms(ns));
   };
 
+  // Tokens are admins' business: the link shows only when the server says this user may list them.
+  const canListTokens = useCanI(api, { verb: 'list', group: 'harrow.io', resource: 'apitokens' });
   const section = namespaceOf(path) !== undefined ? 'vms' : (path.split('/')[1] ?? 'vms');
   const nav: Array<{ to: string; label: string; key: string }> = [
     { to: urls.vms(namespace), label: 'Virtual Machines', key: 'vms' },
     { to: '/networks', label: 'Networks', key: 'networks' },
+    { to: '/disks', label: 'Disks', key: 'disks' },
+    { to: '/images', label: 'Images', key: 'images' },
     { to: '/macpool', label: 'MAC Pool', key: 'macpool' },
+    { to: '/namespaces', label: 'Namespaces', key: 'namespaces' },
+    ...(canListTokens ? [{ to: '/tokens', label: 'API Tokens', key: 'tokens' }] : []),
     { to: '/audit', label: 'Audit Log', key: 'audit' },
   ];
 
@@ -293,6 +316,10 @@ function Routes(props: { path: string; namespace: string }): ReactNode {
   if (legacyVmPath(p, props.namespace) !== undefined) return null; // redirected
   if (match('/networks', p)) return <NetworksPage />;
   if (match('/macpool', p)) return <MacPoolPage />;
+  if (match('/namespaces', p)) return <NamespacesPage />;
+  if (match('/tokens', p)) return <TokensPage />;
+  if (match('/images', p)) return <ImagesPage />;
+  if (match('/disks', p)) return <DisksPage />;
   if (match('/audit', p)) return <AuditPage />;
   if (p === '/' || p === '') return null;
   return (

@@ -81,6 +81,10 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+/** Any failure as an ApiError (a thrown non-ApiError is taken for the server being out of reach). */
+export const asApiError = (err: unknown): ApiError =>
+  err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err));
+
 /** What a request that never reached the server throws: no HTTP status, reason NetworkError. */
 export const networkError = (e: unknown): ApiError =>
   new ApiError(

@@ -24,6 +24,15 @@ export const paths = {
   macAllocation: (name: string): string => `/apis/harrow.io/v1/macallocations/${enc(name)}`,
   auditRecords: (ns: string): string => `/apis/harrow.io/v1/namespaces/${enc(ns)}/auditrecords`,
   harrowSubresources: (): string => '/apis/subresources.harrow.io/v1',
+  apiTokens: (): string => '/apis/harrow.io/v1/apitokens',
+  apiToken: (id: string): string => `/apis/harrow.io/v1/apitokens/${enc(id)}`,
+  images: (): string => '/apis/harrow.io/v1/virtualmachineimages',
+  dataVolumes: (ns: string): string =>
+    `/apis/cdi.kubevirt.io/v1beta1/namespaces/${enc(ns)}/datavolumes`,
+  dataVolume: (ns: string, name: string): string => `${paths.dataVolumes(ns)}/${enc(name)}`,
+  claims: (ns: string): string => `/api/v1/namespaces/${enc(ns)}/persistentvolumeclaims`,
+  claim: (ns: string, name: string): string => `${paths.claims(ns)}/${enc(name)}`,
+  accessReview: (): string => '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
   /** The maintenance-window restart (DESIGN §8); used only when discovery lists it, so an older server can never take it for a plain restart. */
   scheduleRestart: (ns: string, name: string): string =>
     `/apis/subresources.harrow.io/v1/namespaces/${enc(ns)}/virtualmachines/${enc(name)}/schedule-restart`,
