@@ -34,6 +34,7 @@ import { claimNodeName, type NodeClaim } from '../store/etcd/node-claim.ts';
 import { EtcdStore, openEtcdStore } from '../store/etcd/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { ResourceStore } from '../store/types.ts';
+import { cidrContains, parseCidr, parseIpv4 } from '../ip/ipv4.ts';
 import { createLogger } from '../log/logger.ts';
 import { macAssigner } from './mac-assigner.ts';
 import { metricsPlugin } from './metrics.ts';
@@ -106,11 +107,13 @@ function parseListen(listen: string): { host: string; port: number } {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** 127.0.0.0/8 as an address, not as a name: `127.example.com` may resolve anywhere. */
-const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const LOOPBACK_V4 = parseCidr('127.0.0.0/8')!;
 
 /** Whether `host` can only be reached from this machine (then plain HTTP is allowed). */
-export const isLoopbackHost = (host: string): boolean =>
-  LOOPBACK.has(host) || LOOPBACK_V4.test(host);
+export const isLoopbackHost = (host: string): boolean => {
+  const v4 = parseIpv4(host);
+  return LOOPBACK.has(host) || (v4 !== undefined && cidrContains(LOOPBACK_V4, v4));
+};
 
 export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow> {
   const { host, port } = parseListen(options.listen);

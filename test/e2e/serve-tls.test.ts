@@ -26,6 +26,8 @@ describe('serve: TLS beyond loopback', () => {
       '192.0.2.10',
       '127.example.com',
       '127.0.0.1.nip.io',
+      '127.300.0.1',
+      '127.0.0.01',
       'example.com',
       '::ffff:8.8.8.8',
     ])
