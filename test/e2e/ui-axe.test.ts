@@ -2,26 +2,13 @@
 // or critical violation on the VM list, a VM's tabs, create, edit, networks, audit log, MAC pool,
 // namespaces, API tokens, images and disks.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser, type BrowserSession } from './browser.ts';
 import { bridgeNetwork, NS, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
-import { ensureWebBuilt, signIn } from './ui-support.ts';
+import { ensureWebBuilt, seriousAxeViolations, signIn } from './ui-support.ts';
 
-const AXE_SOURCE = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
 const VM = 'axe-a';
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: unknown[] }>;
-}
 
 const PAGES = [
   `/ui/namespaces/${NS}/vms`,
@@ -72,20 +59,7 @@ describe('web UI: axe-core on every page', { timeout: 600_000 }, () => {
       await waitFor(async () => (await page.getByText('Loading…').count()) === 0, {
         message: `${path} loaded`,
       });
-      // Through the DevTools protocol, which the UI's Content-Security-Policy (script-src 'self') does not govern.
-      await page.evaluate(AXE_SOURCE);
-      const violations = await page.evaluate(async () => {
-        const axe = (
-          globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }
-        ).axe;
-        return (await axe.run()).violations;
-      });
-      for (const v of violations as Violation[]) {
-        if (v.impact === 'serious' || v.impact === 'critical')
-          found.push(
-            `${path}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`,
-          );
-      }
+      found.push(...(await seriousAxeViolations(page, path)));
     }
     assert.deepEqual(found, []);
   });

@@ -17,7 +17,7 @@ import type {
 import { launchBrowser, type BrowserSession, type ConsoleProblem } from './browser.ts';
 import { bridgeNetwork, NS, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
-import { apiGet, ensureWebBuilt, signIn } from './ui-support.ts';
+import { apiGet, ensureWebBuilt, seriousAxeViolations, signIn } from './ui-support.ts';
 
 const WINDOW_KEY = 'harrow.io/maintenance-window';
 const DVS = `/apis/cdi.kubevirt.io/v1beta1/namespaces/${NS}/datavolumes`;
@@ -52,6 +52,8 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
   let server: HarrowServer;
   let b: BrowserSession;
   let imageDir: string;
+  /** axe-core's serious or critical findings on the forms and dialogs opened along the way (the pages at rest are in ui-axe). */
+  const axe: string[] = [];
 
   /** Console errors other than the refusals this test provokes on purpose (Chromium logs each 4xx answer). */
   const unexpected = (expected: RegExp[]): ConsoleProblem[] =>
@@ -107,6 +109,7 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     });
     const nameError = await page.locator('.field-invalid .field-error').textContent();
     assert.match(nameError ?? '', /lower case|lowercase|RFC 1123|DNS/i);
+    axe.push(...(await seriousAxeViolations(page, 'create namespace with a refusal')));
     await name.fill('team-a');
     await page.getByRole('button', { name: 'Create', exact: true }).click();
     await page.locator('tr[data-namespace="team-a"]').waitFor();
@@ -135,6 +138,7 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     const refused = await apiGet(server, '/api/v1/namespaces/team-a');
     assert.equal(refused.metadata.annotations?.[WINDOW_KEY], undefined, 'nothing changed');
     await b.screenshot('window refused');
+    axe.push(...(await seriousAxeViolations(page, 'window editor with a refusal')));
 
     await tz.fill('Europe/Berlin');
     await editor.getByRole('button', { name: 'Save window' }).click();
@@ -171,6 +175,7 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     await waitFor(async () => (await nsField.getAttribute('aria-invalid')) === 'true', {
       message: 'the namespaces field marked invalid',
     });
+    axe.push(...(await seriousAxeViolations(page, 'create token with a refusal')));
     assert.equal(
       (await apiGet<{ items: unknown[] }>(server, '/apis/harrow.io/v1/apitokens')).items.length,
       0,
@@ -184,6 +189,7 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     const id = token.split('_')[1] as string;
     await page.locator(`tr[data-token="${id}"]`).waitFor();
     await b.screenshot('token created');
+    axe.push(...(await seriousAxeViolations(page, 'new token shown')));
     const stored = await apiGet<KubeObject & { spec: { user: string; namespaces: string[] } }>(
       server,
       `/apis/harrow.io/v1/apitokens/${id}`,
@@ -223,6 +229,7 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     const dialog = page.getByRole('dialog', { name: `Revoke token ${id}?` });
     await dialog.waitFor();
     await b.screenshot('revoke confirmation');
+    axe.push(...(await seriousAxeViolations(page, 'revoke dialog')));
     await dialog.getByRole('button', { name: 'Revoke' }).click();
     await waitFor(async () => (await page.locator(`tr[data-token="${id}"]`).count()) === 0, {
       message: 'the revoked token gone from the list',
@@ -278,6 +285,8 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
 
     await spare.getByRole('button', { name: 'Delete disk spare' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete disk spare?' });
+    await dialog.waitFor();
+    axe.push(...(await seriousAxeViolations(page, 'delete disk dialog')));
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
     assert.ok(await apiGet(server, `${DVS}/spare`), 'cancel deletes nothing');
@@ -297,5 +306,10 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     assert.ok(await apiGet(server, `${DVS}/db-root`), 'the used disk stays');
     // olga's session's last requests (a list still under way when she signed out) may meet her revoked token.
     assert.deepEqual(unexpected([/status of 401/]), []);
+    assert.deepEqual(
+      axe,
+      [],
+      'no serious or critical accessibility violation on the forms and dialogs',
+    );
   });
 });

@@ -1,6 +1,7 @@
 // Shared steps of the browser tests: a built UI, a signed-in page, and small API reads to check what the page says.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { KubeObject } from '../../src/resources/meta.ts';
@@ -94,4 +95,33 @@ export async function assertPeoplesText(page: Page): Promise<string[]> {
     if (lower) throw new Error(`a sentence starts in lower case ("${lower[1]}"): ${text}`);
   }
   return texts;
+}
+
+const AXE_SOURCE = readFileSync(
+  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+  'utf8',
+);
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown[] }>;
+}
+
+/** axe-core's serious and critical violations on what the page shows now, one line each, prefixed with `where`. */
+export async function seriousAxeViolations(page: Page, where: string): Promise<string[]> {
+  // Through the DevTools protocol, which the UI's Content-Security-Policy (script-src 'self') does not govern.
+  await page.evaluate(AXE_SOURCE);
+  const violations = (await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } })
+      .axe;
+    return (await axe.run()).violations;
+  })) as AxeViolation[];
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${where}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`,
+    );
 }

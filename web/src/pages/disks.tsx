@@ -16,6 +16,8 @@ import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { ActionsHeader, EmptyRow } from '../components/form-card.tsx';
 import { Age } from '../components/time.tsx';
 import { diskRows, type DiskRow } from '../model/disks.ts';
+import { urls } from '../model/urls.ts';
+import { Link } from '../router.tsx';
 import { useSession } from '../session.ts';
 
 export function DisksPage(): ReactNode {
@@ -74,7 +76,12 @@ export function DisksPage(): ReactNode {
               <td data-testid={`disk-${r.name}-users`}>
                 {r.usedBy.length > 0 ? (
                   <>
-                    {r.usedBy.join(', ')}
+                    {r.usedBy.map((vm, i) => (
+                      <span key={vm}>
+                        {i > 0 ? ', ' : ''}
+                        <Link to={urls.vm(namespace, vm)}>{vm}</Link>
+                      </span>
+                    ))}
                     {r.owner ? <span className="muted small"> (owned by {r.owner})</span> : null}
                   </>
                 ) : (

@@ -18,6 +18,8 @@ import {
   windowText,
   type WindowForm,
 } from '../model/window.ts';
+import { urls } from '../model/urls.ts';
+import { Link } from '../router.tsx';
 import { useSession } from '../session.ts';
 
 interface Namespace extends KubeObject {
@@ -71,7 +73,9 @@ export function NamespacesPage(): ReactNode {
             const w = windowFormOf(ns.metadata.annotations);
             return (
               <tr key={name} data-namespace={name}>
-                <td>{name}</td>
+                <td>
+                  <Link to={urls.vms(name)}>{name}</Link>
+                </td>
                 <td>{ns.status?.phase ?? 'Active'}</td>
                 <td data-testid={`window-${name}`}>
                   {w === undefined ? (
