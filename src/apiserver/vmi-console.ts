@@ -167,7 +167,7 @@ export function registerVmiConsole(app: FastifyInstance, deps: VmiSubresourceDep
       const container = query.container ?? CONTAINER_GUEST_CONSOLE_LOG;
       if (container !== CONTAINER_GUEST_CONSOLE_LOG) {
         throw new BadRequest(
-          `container ${container} of pod ${name}: Harrow keeps no log for it; the guest's serial console log is container ${CONTAINER_GUEST_CONSOLE_LOG} (containers: ${[...containers, CONTAINER_GUEST_CONSOLE_LOG].join(', ')})`,
+          `container ${container} of pod ${name}: Harrow keeps no log for it; the guest's serial console log is container ${CONTAINER_GUEST_CONSOLE_LOG} (containers: ${[...new Set([...containers, CONTAINER_GUEST_CONSOLE_LOG])].join(', ')})`,
         );
       }
       const uid = pod.metadata.labels?.[LABEL_CREATED_BY];

@@ -2,6 +2,7 @@
 import { generatedSuffix } from '../resources/names.ts';
 import {
   ANNOTATION_NETWORKS,
+  CONTAINER_GUEST_CONSOLE_LOG,
   LABEL_CREATED_BY,
   LABEL_VM_NAME,
   type Pod,
@@ -46,7 +47,14 @@ export function launcherPod(vmi: VirtualMachineInstance, nodeName: string): Pod 
         },
       ],
     },
-    spec: { nodeName, containers: [{ name: 'compute', image: 'harrow/virt-launcher' }] },
+    // KubeVirt's launcher pod has these two containers; kubectl logs -c refuses a container the spec does not list.
+    spec: {
+      nodeName,
+      containers: [
+        { name: 'compute', image: 'harrow/virt-launcher' },
+        { name: CONTAINER_GUEST_CONSOLE_LOG, image: 'harrow/virt-launcher' },
+      ],
+    },
     status: { phase: 'Pending' },
   };
 }

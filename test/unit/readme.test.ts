@@ -1,0 +1,185 @@
+// The README test's reader and comparator (test/support/readme.ts): what becomes a step, what a directive does, and
+// that a changed output line or a refused directive fails, while only the documented variations pass.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { compareOutput, givenMacs, normaliseOutput, readmeSteps } from '../support/readme.ts';
+
+const fence = '```';
+
+describe('readmeSteps', () => {
+  it('reads sh commands in order, joins continued lines, leaves comments and indented notes to bash', () => {
+    const steps = readmeSteps(
+      [
+        '## One',
+        `${fence}sh`,
+        'export A=1   # a comment',
+        '# a whole-line comment',
+        'cmd one \\',
+        '  --flag',
+        '                 # the previous command, explained',
+        `${fence}`,
+        '## Two',
+        `${fence}json`,
+        '{"not": "commands"}',
+        `${fence}`,
+        `${fence}sh`,
+        'cmd two',
+        `${fence}`,
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      steps.map((s) => [s.section, s.line, s.command, s.mode]),
+      [
+        ['One', 3, 'export A=1   # a comment', 'run'],
+        ['One', 5, 'cmd one \\\n  --flag', 'run'],
+        ['Two', 14, 'cmd two', 'run'],
+      ],
+    );
+  });
+
+  it('reads a console block as commands with the output that follows each', () => {
+    const steps = readmeSteps(
+      [`${fence}console`, '$ get vm', 'NAME  AGE', 'demo  5s', '$ true', `${fence}`].join('\n'),
+    );
+    assert.deepEqual(
+      steps.map((s) => [s.command, s.expected]),
+      [
+        ['get vm', 'NAME  AGE\ndemo  5s'],
+        ['true', ''],
+      ],
+    );
+  });
+
+  it('applies each directive to the one command its prefix names', () => {
+    const steps = readmeSteps(
+      [
+        '<!-- readme-test',
+        'skip `slow` — takes an hour',
+        'as `up` `FAST=1 up` — the test needs it fast',
+        'background `up` until `ready` — it runs until stopped',
+        'retry `poll` until `done` — it follows later',
+        'fails `repair` with `stop it` — the server runs',
+        'capture `mint` as `TOKEN` — used below',
+        'before `import` `touch f` — the file the reader has',
+        '-->',
+        '',
+        `${fence}sh`,
+        'up',
+        'slow',
+        'poll',
+        'repair --now',
+        'mint',
+        'import f',
+        'plain',
+        `${fence}`,
+      ].join('\n'),
+    );
+    const by = Object.fromEntries(steps.map((s) => [s.command, s]));
+    assert.equal(by.up!.run, 'FAST=1 up');
+    assert.equal(by.up!.mode, 'background');
+    assert.equal(by.up!.until, 'ready');
+    assert.equal(by.slow!.mode, 'skip');
+    assert.equal(by.slow!.reason, 'takes an hour');
+    assert.deepEqual([by.poll!.mode, by.poll!.until], ['retry', 'done']);
+    assert.deepEqual([by['repair --now']!.mode, by['repair --now']!.until], ['fails', 'stop it']);
+    assert.equal(by.mint!.capture, 'TOKEN');
+    assert.equal(by['import f']!.before, 'touch f');
+    assert.deepEqual([by.plain!.mode, by.plain!.run], ['run', 'plain']);
+  });
+
+  it('refuses a directive without a reason, one that names no command or two, and one not before a block', () => {
+    const block = (directive: string, ...commands: string[]): string =>
+      ['<!-- readme-test', directive, '-->', `${fence}sh`, ...commands, fence].join('\n');
+    assert.throws(() => readmeSteps(block('skip `a`', 'a')), /not a readme-test directive/);
+    assert.throws(() => readmeSteps(block('skip `b` — gone', 'a')), /matches 0 commands/);
+    assert.throws(() => readmeSteps(block('skip `a` — twice', 'a 1', 'a 2')), /matches 2 commands/);
+    assert.throws(() => readmeSteps(block('as `a` — to what?', 'a')), /needs second argument/);
+    assert.throws(
+      () =>
+        readmeSteps(
+          ['<!-- readme-test', 'skip `a` — x', '-->', 'prose', `${fence}sh`, 'a', fence].join('\n'),
+        ),
+      /must come right before a block/,
+    );
+  });
+
+  it("reads this repository's README: every directive binds, the quick start comes first", () => {
+    const steps = readmeSteps(readFileSync(new URL('../../README.md', import.meta.url), 'utf8'));
+    assert.equal(steps[0]!.command.split(/\s/)[0], 'scripts/up');
+    assert.equal(steps[0]!.mode, 'background');
+    assert.ok(
+      steps.some((s) => s.expected !== undefined),
+      'the README shows some output',
+    );
+    for (const s of steps.filter((x) => x.mode === 'skip'))
+      assert.ok(s.reason, `${s.command}: no reason`);
+  });
+});
+
+describe('compareOutput', () => {
+  const readme = [
+    'NAME   AGE   STATUS    MACS',
+    'demo   28s   Running   default=02:48:52:7f:e3:ee',
+    'copy   5m2s  Running   default=02:48:52:00:00:44',
+  ].join('\n');
+  const given = new Set(['02:48:52:00:00:44']);
+
+  it('passes what differs only by age, padding, a pool MAC, time, uid or token', () => {
+    const actual = [
+      'NAME   AGE     STATUS    MACS',
+      'demo   3h10m   Running   default=02:48:52:12:34:56',
+      'copy   1d      Running   default=02:48:52:00:00:44',
+      '',
+    ].join('\n');
+    assert.equal(compareOutput(readme, actual, given), undefined);
+    assert.equal(
+      compareOutput(
+        'at 2026-01-01T00:00:00Z uid 5ece23f3-66d7-4f98-bfc7-f56f08fb9c57 harrow_eda95e260e76_abc',
+        'at 2026-12-05T13:04:18.165Z uid 0d0a6e55-0000-4f98-bfc7-f56f08fb9c57 harrow_0123456789ab_x-Y_z',
+      ),
+      undefined,
+    );
+  });
+
+  it('fails on a changed line, naming it', () => {
+    const actual = readme.replace('Running   default=02:48:52:7f', 'Stopped   default=02:48:52:7f');
+    const difference = compareOutput(readme, actual, given);
+    assert.match(difference ?? '', /output line 2 differs:\n {2}README: demo <age> Running/);
+    assert.match(difference ?? '', /actual: demo <age> Stopped/);
+  });
+
+  it('fails on a missing or an extra line', () => {
+    assert.match(
+      compareOutput(readme, readme.split('\n').slice(0, 2).join('\n'), given) ?? '',
+      /line 3 differs/,
+    );
+    assert.match(
+      compareOutput(readme, `${readme}\nmore`, given) ?? '',
+      /line 4 differs:[^]*\(no line\)/,
+    );
+  });
+
+  it('fails when a given MAC changes, or one pool MAC shows where the README shows two', () => {
+    assert.ok(compareOutput(readme, readme.replace('00:00:44', '00:00:45'), given));
+    const twoPool = 'a 02:48:52:00:00:01\nb 02:48:52:00:00:02';
+    assert.equal(compareOutput(twoPool, 'a 02:48:52:aa:00:01\nb 02:48:52:bb:00:02'), undefined);
+    assert.ok(compareOutput(twoPool, 'a 02:48:52:aa:00:01\nb 02:48:52:aa:00:01'));
+  });
+
+  it('rewrites an age only in the AGE column', () => {
+    assert.equal(normaliseOutput('NAME   AGE\ndemo   5s'), 'NAME AGE\ndemo <age>');
+    assert.equal(normaliseOutput('took 5s'), 'took 5s');
+    assert.equal(
+      normaliseOutput('NAME   DURATION   AGE\nw      2h         9m'),
+      'NAME DURATION AGE\nw 2h <age>',
+    );
+  });
+
+  it("takes the README commands' MACs as given", () => {
+    const steps = readmeSteps(
+      [`${fence}sh`, 'set-mac demo default 02:48:52:00:00:42', 'ls', fence].join('\n'),
+    );
+    assert.deepEqual([...givenMacs(steps)], ['02:48:52:00:00:42']);
+  });
+});
