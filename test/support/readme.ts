@@ -7,14 +7,16 @@
 //
 // An HTML comment `<!-- readme-test … -->` right before a block (only blank lines between) says how to run some of its
 // commands, one directive a line, each naming a command by a prefix in backticks that must match exactly one command of
-// the block, and each ending with its reason after ` — `:
-//   skip `PREFIX` — why it cannot run here
+// the block (a command equal to it, its comment aside, wins over longer ones), and each ending with its reason after
+// ` — `:
+//   skip `PREFIX` — why it cannot run here (`skip every command — …`: the whole block, e.g. benchmarks)
 //   as `PREFIX` `COMMAND` — run COMMAND instead (a placeholder the README shows, an environment the test needs)
 //   before `PREFIX` `COMMAND` — run COMMAND first (a file the README assumes the reader has)
 //   background `PREFIX` until `TEXT` — start it, wait until its output contains TEXT, stop it when the test ends
 //   retry `PREFIX` until `TEXT` — run it again until it exits 0 with TEXT in its output (a state that follows later)
 //   fails `PREFIX` with `TEXT` — it must exit non-zero with TEXT in its output
 //   capture `PREFIX` as `NAME` — its stdout (trimmed) becomes the variable NAME for the later commands
+//   defer `PREFIX` — run it after every command not deferred (one that stops the server the later sections use)
 
 export type StepMode = 'run' | 'skip' | 'background' | 'retry' | 'fails';
 
@@ -32,6 +34,8 @@ export interface Step {
   readonly expected?: string;
   /** The directive's reason, for skip and as. */
   readonly reason?: string;
+  /** Run after every step that is not deferred (readmeSteps puts it there). */
+  readonly deferred: boolean;
   /** 1-based README line of the command, for messages. */
   readonly line: number;
   /** The section (`## …`) the block is in. */
@@ -39,25 +43,38 @@ export interface Step {
 }
 
 interface Directive {
-  verb: 'skip' | 'as' | 'before' | 'background' | 'retry' | 'fails' | 'capture';
+  verb: 'skip' | 'as' | 'before' | 'background' | 'retry' | 'fails' | 'capture' | 'defer';
   prefix: string;
   argument?: string;
   reason: string;
   line: number;
+  /** `skip every command`: the directive is for each command of the block. */
+  every?: boolean;
 }
 
 const DIRECTIVE =
-  /^(skip|as|before|background|retry|fails|capture) `([^`]+)`(?: (?:until |with |as )?`([^`]+)`)? — (\S.*)$/;
+  /^(skip|as|before|background|retry|fails|capture|defer) `([^`]+)`(?: (?:until |with |as )?`([^`]+)`)? — (\S.*)$/;
 
 function parseDirectives(text: string, firstLine: number): Directive[] {
   const directives: Directive[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '') return;
+    const every = /^skip every command — (\S.*)$/.exec(line);
+    if (every) {
+      directives.push({
+        verb: 'skip',
+        prefix: '',
+        reason: every[1]!,
+        line: firstLine + i,
+        every: true,
+      });
+      return;
+    }
     const m = DIRECTIVE.exec(line);
     if (!m) throw new Error(`README line ${firstLine + i}: not a readme-test directive: ${line}`);
     const verb = m[1] as Directive['verb'];
-    const needsArgument = verb !== 'skip';
+    const needsArgument = verb !== 'skip' && verb !== 'defer';
     if (needsArgument !== (m[3] !== undefined))
       throw new Error(
         `README line ${firstLine + i}: \`${verb}\` ${needsArgument ? 'needs' : 'takes no'} second argument`,
@@ -151,13 +168,16 @@ export function readmeSteps(markdown: string): Step[] {
       throw new Error(
         `README line ${directives[0]!.line}: readme-test directives before a block with no commands`,
       );
-    const bound = directives.map((d) => {
-      const matches = commands.filter((c) => c.command.startsWith(d.prefix));
+    const bound = directives.flatMap((d) => {
+      if (d.every) return commands.map((target) => ({ ...d, target }));
+      const exact = commands.filter((c) => c.command.replace(/\s+#.*$/s, '') === d.prefix);
+      const matches =
+        exact.length > 0 ? exact : commands.filter((c) => c.command.startsWith(d.prefix));
       if (matches.length !== 1)
         throw new Error(
           `README line ${d.line}: \`${d.prefix}\` matches ${matches.length} commands of the next block (must be 1)`,
         );
-      return { ...d, target: matches[0]! };
+      return [{ ...d, target: matches[0]! }];
     });
     for (const c of commands) {
       const mine = bound.filter((d) => d.target === c);
@@ -179,13 +199,14 @@ export function readmeSteps(markdown: string): Step[] {
         capture: mine.find((d) => d.verb === 'capture')?.argument,
         expected: c.expected,
         reason: reason || undefined,
+        deferred: mine.some((d) => d.verb === 'defer'),
         line: c.line,
         section,
       });
     }
     directives = [];
   }
-  return steps;
+  return [...steps.filter((s) => !s.deferred), ...steps.filter((s) => s.deferred)];
 }
 
 // What may legitimately differ between the README's output and a run, each rule narrow: an AGE column's cells

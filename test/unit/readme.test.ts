@@ -88,6 +88,40 @@ describe('readmeSteps', () => {
     assert.deepEqual([by.plain!.mode, by.plain!.run], ['run', 'plain']);
   });
 
+  it('runs deferred commands last, in README order; an exact command wins over longer ones; skip every command', () => {
+    const steps = readmeSteps(
+      [
+        '<!-- readme-test',
+        'defer `down` — stops the server',
+        '-->',
+        `${fence}sh`,
+        'down     # for good',
+        'down --list',
+        fence,
+        `${fence}sh`,
+        'later',
+        fence,
+        '<!-- readme-test',
+        'skip every command — benchmarks',
+        '-->',
+        `${fence}sh`,
+        'bench a',
+        'bench b',
+        fence,
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      steps.map((s) => [s.command.replace(/\s+#.*/, ''), s.mode, s.deferred]),
+      [
+        ['down --list', 'run', false],
+        ['later', 'run', false],
+        ['bench a', 'skip', false],
+        ['bench b', 'skip', false],
+        ['down', 'run', true],
+      ],
+    );
+  });
+
   it('refuses a directive without a reason, one that names no command or two, and one not before a block', () => {
     const block = (directive: string, ...commands: string[]): string =>
       ['<!-- readme-test', directive, '-->', `${fence}sh`, ...commands, fence].join('\n');
