@@ -1,6 +1,6 @@
 // What the signed-in user may do, as the server decides it: a SelfSubjectAccessReview (`kubectl auth can-i`), asked
 // once per question and session, so pages offer only the actions the API would allow.
-import { useEffect, useState } from 'react';
+import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { ApiClient } from './client.ts';
 import { paths } from './paths.ts';
 
@@ -40,19 +40,30 @@ export function canI(api: ApiClient, q: AccessQuestion): Promise<boolean> {
   return answer;
 }
 
+const NO_MONITOR = { subscribe: () => () => undefined, snapshot: () => 'connected' as const };
+
 export function useCanI(api: ApiClient, q: AccessQuestion): Access {
   const { verb, group, resource, namespace } = q;
-  const [allowed, setAllowed] = useState<Access>(undefined);
+  const key = `${verb} ${group}/${resource} ${namespace ?? ''}`;
+  const [answer, setAnswer] = useState<{ api: ApiClient; key: string; allowed: boolean }>();
+  // A question the server could not be asked (it was out of reach) is asked again when it is back.
+  const monitor = api.connection;
+  const connected =
+    useSyncExternalStore(
+      monitor?.subscribe ?? NO_MONITOR.subscribe,
+      monitor ? () => monitor.snapshot().phase : NO_MONITOR.snapshot,
+    ) === 'connected';
   useEffect(() => {
+    if (!connected) return undefined;
     let current = true;
-    setAllowed(undefined);
     canI(api, { verb, group, resource, ...(namespace !== undefined ? { namespace } : {}) }).then(
-      (a) => current && setAllowed(a),
+      (allowed) => current && setAnswer({ api, key, allowed }),
       () => undefined,
     );
     return () => {
       current = false;
     };
-  }, [api, verb, group, resource, namespace]);
-  return allowed;
+  }, [api, key, verb, group, resource, namespace, connected]);
+  // An answer to another question (or another session's) says nothing about this one.
+  return answer?.api === api && answer.key === key ? answer.allowed : undefined;
 }
