@@ -59,6 +59,7 @@ export function Link(props: {
   to: string;
   children: ReactNode;
   className?: string;
+  title?: string;
   'aria-current'?: 'page' | undefined;
 }): ReactNode {
   const href = `${BASE}${props.to}`;
@@ -73,6 +74,7 @@ export function Link(props: {
       href={href}
       onClick={onClick}
       className={props.className}
+      title={props.title}
       aria-current={props['aria-current']}
     >
       {props.children}

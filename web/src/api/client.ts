@@ -184,6 +184,10 @@ export class ApiClient {
     return this.request<T>('POST', path, body);
   }
 
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
   /**
    * Streams a watch (newline-delimited JSON events) from resourceVersion until the server closes it or the
    * signal aborts. Resolves on a clean end; rejects on an HTTP error or an ERROR event (e.g. 410 Expired).

@@ -19,6 +19,7 @@ export const paths = {
     `${paths.events(ns)}?fieldSelector=${enc(`involvedObject.name=${name}`)}`,
   nads: (ns: string): string =>
     `/apis/k8s.cni.cncf.io/v1/namespaces/${enc(ns)}/network-attachment-definitions`,
+  nad: (ns: string, name: string): string => `${paths.nads(ns)}/${enc(name)}`,
   macPools: (): string => '/apis/harrow.io/v1/macpools',
   macAllocations: (): string => '/apis/harrow.io/v1/macallocations',
   macAllocation: (name: string): string => `/apis/harrow.io/v1/macallocations/${enc(name)}`,

@@ -5,6 +5,7 @@ import { ApiError } from '../api/client.ts';
 import { paths } from '../api/paths.ts';
 import { isEmpty, useLiveList } from '../api/use-watch.ts';
 import { ApiErrorNotice } from '../components/api-error.tsx';
+import { useConfirm } from '../components/confirm.tsx';
 import { TextField } from '../components/field.tsx';
 import { Age } from '../components/time.tsx';
 import {
@@ -16,10 +17,50 @@ import {
 import { useSession } from '../session.ts';
 
 export function NetworksPage(): ReactNode {
-  const { api, namespace } = useSession();
+  const { api, namespace, notify } = useSession();
   const nads = useLiveList<NetworkAttachmentDefinition>(api, paths.nads(namespace));
   const vms = useLiveList<VirtualMachine>(api, paths.vms(namespace));
   const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<ReadonlySet<string>>(new Set());
+  const { dialog, confirm } = useConfirm();
+  const remove = async (name: string): Promise<void> => {
+    setDeleting((d) => new Set(d).add(name));
+    try {
+      await api.delete(paths.nad(namespace, name));
+      notify(`Deleted network ${name}.`);
+    } catch (e) {
+      notify(
+        `Delete network ${name} failed: ${e instanceof ApiError ? e.message : String(e)}`,
+        'error',
+      );
+    } finally {
+      setDeleting((d) => {
+        const next = new Set(d);
+        next.delete(name);
+        return next;
+      });
+    }
+  };
+  const confirmDelete = (name: string, users: string[]): void =>
+    confirm({
+      title: `Delete network ${name}?`,
+      body:
+        users.length > 0 ? (
+          <p>
+            {users.length === 1
+              ? 'One virtual machine uses'
+              : `${users.length} virtual machines use`}{' '}
+            it ({users.slice(0, 5).join(', ')}
+            {users.length > 5 ? ', …' : ''}): their NICs on {name} lose their network until it is
+            created again. This cannot be undone.
+          </p>
+        ) : (
+          <p>No virtual machine uses it. This cannot be undone.</p>
+        ),
+      confirmLabel: `Delete network ${name}`,
+      danger: true,
+      onConfirm: () => void remove(name),
+    });
 
   const usersOf = (nad: string): string[] =>
     vms.items
@@ -33,6 +74,7 @@ export function NetworksPage(): ReactNode {
 
   return (
     <section aria-labelledby="nets-title">
+      {dialog}
       <div className="page-head">
         <h1 id="nets-title">Networks</h1>
         <div className="page-tools">
@@ -61,6 +103,9 @@ export function NetworksPage(): ReactNode {
             <th scope="col">Gateway</th>
             <th scope="col">Used by</th>
             <th scope="col">Age</th>
+            <th scope="col">
+              <span className="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -83,12 +128,23 @@ export function NetworksPage(): ReactNode {
                 <td>
                   <Age iso={nad.metadata.creationTimestamp} />
                 </td>
+                <td className="actions">
+                  <button
+                    type="button"
+                    className="btn btn-small btn-danger-outline"
+                    disabled={deleting.has(nad.metadata.name)}
+                    aria-label={`Delete network ${nad.metadata.name}`}
+                    onClick={() => confirmDelete(nad.metadata.name, users)}
+                  >
+                    Delete
+                  </button>
+                </td>
               </tr>
             );
           })}
           {isEmpty(nads) ? (
             <tr>
-              <td colSpan={8} className="empty">
+              <td colSpan={9} className="empty">
                 No networks in {namespace}. VMs can still use the pod network.
               </td>
             </tr>

@@ -14,6 +14,7 @@ import { ApiErrorNotice } from '../components/api-error.tsx';
 import { AuditTable } from '../components/audit-table.tsx';
 import { DriftBadge, PendingBadge, StateBadge } from '../components/badges.tsx';
 import { Banner } from '../components/banner.tsx';
+import { useConfirm } from '../components/confirm.tsx';
 import { Tabs } from '../components/tabs.tsx';
 import { Age, localTime } from '../components/time.tsx';
 import { filterAudit, emptyAuditFilter } from '../model/audit.ts';
@@ -38,6 +39,7 @@ import { urls } from '../model/urls.ts';
 import { NAMESPACE_POLL, useSession } from '../session.ts';
 import { ConsoleTab } from './vm-console.tsx';
 import { useVmAction, useVmData } from './vm-data.ts';
+import { deleteRequest, restartRequest, stopRequest } from './vm-confirm.tsx';
 
 const TABS = [
   { id: 'basics', label: 'Basics' },
@@ -51,6 +53,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
   const { namespace, api, harrowSubresources } = useSession();
   const { vms, vmis, pods } = useVmData(namespace);
   const { run, busy } = useVmAction(namespace);
+  const { dialog, confirm } = useConfirm();
   const namespaces = useLiveList<KubeObject>(api, paths.namespaces(), undefined, NAMESPACE_POLL);
   // Events and audit records are watched only while their tab is open: each watch holds one of the browser's few connections.
   const events = useLiveList<KubeEvent>(
@@ -92,6 +95,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
 
   return (
     <section aria-labelledby="vm-title">
+      {dialog}
       <p className="crumbs">
         <Link to={urls.vms(namespace)}>Virtual Machines</Link> / {namespace}
       </p>
@@ -103,7 +107,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
           <button
             type="button"
             className="btn"
-            disabled={!can.start || busy !== undefined}
+            disabled={!can.start || busy.has(props.name)}
             onClick={() => void run(props.name, 'start')}
           >
             Start
@@ -111,18 +115,39 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
           <button
             type="button"
             className="btn"
-            disabled={!can.stop || busy !== undefined}
-            onClick={() => void run(props.name, 'stop')}
+            disabled={!can.stop || busy.has(props.name)}
+            onClick={() => confirm(stopRequest(props.name, () => void run(props.name, 'stop')))}
           >
             Stop
           </button>
           <button
             type="button"
             className="btn"
-            disabled={!can.restart || busy !== undefined}
-            onClick={() => void run(props.name, 'restart')}
+            disabled={!can.restart || busy.has(props.name)}
+            onClick={() =>
+              confirm(restartRequest(props.name, () => void run(props.name, 'restart')))
+            }
           >
             Restart
+          </button>
+          <button
+            type="button"
+            className="btn btn-danger-outline"
+            disabled={busy.has(props.name)}
+            onClick={() =>
+              confirm(
+                deleteRequest(
+                  props.name,
+                  namespace,
+                  () =>
+                    void run(props.name, 'delete').then(
+                      (ok) => ok && navigate(urls.vms(namespace)),
+                    ),
+                ),
+              )
+            }
+          >
+            Delete
           </button>
           <button
             type="button"
@@ -142,7 +167,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
         canSchedule={harrowSubresources.has('virtualmachines/schedule-restart')}
         driftCount={driftCount}
         tab={tab}
-        restartBusy={busy !== undefined}
+        restartBusy={busy.has(props.name)}
         onRestart={() => void run(props.name, 'restart')}
       />
 
@@ -184,7 +209,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
             vm={vm}
             nics={nics}
             running={vmi !== undefined}
-            restartBusy={busy !== undefined}
+            restartBusy={busy.has(props.name)}
             onRestart={() => void run(props.name, 'restart')}
           />
         ) : null}
