@@ -1,9 +1,13 @@
 // The README test's reader and comparator (test/support/readme.ts): what becomes a step, what a directive does, and
-// that a changed output line or a refused directive fails, while only the documented variations pass.
+// that a changed output line, a failing command or a refused directive fails, while only the documented variations
+// pass. The runner runs real bash (no server).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { compareOutput, givenMacs, normaliseOutput, readmeSteps } from '../support/readme.ts';
+import { ReadmeRunner } from '../support/readme-run.ts';
 
 const fence = '```';
 
@@ -215,5 +219,70 @@ describe('compareOutput', () => {
       [`${fence}sh`, 'set-mac demo default 02:48:52:00:00:42', 'ls', fence].join('\n'),
     );
     assert.deepEqual([...givenMacs(steps)], ['02:48:52:00:00:42']);
+  });
+});
+
+describe('ReadmeRunner (real bash, no server)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'harrow-readme-unit-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const run = async (markdown: string): Promise<void> => {
+    const runner = new ReadmeRunner({
+      cwd: dir,
+      env: process.env,
+      commandTimeoutMs: 20_000,
+      retryTimeoutMs: 1500,
+      backgroundTimeoutMs: 5000,
+    });
+    try {
+      for (const step of readmeSteps(markdown)) await runner.runStep(step);
+    } finally {
+      runner.stop();
+    }
+  };
+  const sh = (...lines: string[]): string => [`${fence}sh`, ...lines, fence].join('\n');
+  const shown = (...lines: string[]): string => [`${fence}console`, ...lines, fence].join('\n');
+
+  it('passes a README whose commands succeed and print what it shows, keeping exports and captures', async () => {
+    await run(
+      [
+        sh('export NAME=demo'),
+        '<!-- readme-test\ncapture `echo secret` as `SECRET` — used below\n-->',
+        sh('echo secret'),
+        shown('$ echo "$NAME $SECRET"', 'demo secret'),
+      ].join('\n'),
+    );
+  });
+
+  it('fails when a command fails, naming it and its exit code', async () => {
+    await assert.rejects(run(sh('true', 'ls /no/such/dir   # a comment')), (e: Error) => {
+      assert.match(e.message, /ls \/no\/such\/dir/);
+      assert.match(e.message, /exit 2/);
+      return true;
+    });
+  });
+
+  it('fails when an output line stops matching the README', async () => {
+    await assert.rejects(
+      run(shown('$ printf "NAME   AGE\\ndemo   5s\\n"', 'NAME   AGE', 'dome   2m')),
+      /output line 2 differs:\n {2}README: dome <age>\n {2}actual: demo <age>/,
+    );
+  });
+
+  it('fails a `fails` step that succeeds or fails otherwise, a retry that never gets there, a background that exits', async () => {
+    const directive = (d: string, ...commands: string[]): string =>
+      [`<!-- readme-test\n${d}\n-->`, sh(...commands)].join('\n');
+    await assert.rejects(run(directive('fails `true` with `x` — y', 'true')), /expected to fail/);
+    await assert.rejects(
+      run(directive('fails `echo no; false` with `stop it` — y', 'echo no; false')),
+      /expected "stop it"/,
+    );
+    await assert.rejects(
+      run(directive('retry `echo a` until `b` — y', 'echo a')),
+      /until "b": timed out/,
+    );
+    await assert.rejects(
+      run(directive('background `echo bye` until `ready` — y', 'echo bye')),
+      /exited 0/,
+    );
   });
 });

@@ -1,0 +1,166 @@
+// Runs the README's steps (test/support/readme.ts) with bash in one directory, in order, keeping what the reader's shell
+// would keep between commands (the `export`s, captured values) and the background processes until stop(). Each
+// runStep throws (an AssertionError naming the command, its exit code and output) when the step does not do what the
+// README says. Used by test/e2e/readme.test.ts; test/unit/readme.test.ts shows it failing.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { compareOutput, type Step } from './readme.ts';
+
+/** The first truthy value of `fn` (its errors count as "not yet"); on timeout an Error with `message` and the last. */
+async function waitFor<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  options: { timeoutMs: number; intervalMs: number; message: string },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e instanceof Error ? e.message : e;
+    }
+    if (Date.now() >= deadline)
+      throw new Error(
+        `${options.message}: timed out after ${options.timeoutMs}ms${last === undefined ? '' : `; last: ${String(last)}`}`,
+      );
+    await new Promise((r) => setTimeout(r, options.intervalMs));
+  }
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ReadmeRunnerOptions {
+  /** The reader's working directory. */
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** MACs the README's commands give (never normalised in output). */
+  given?: ReadonlySet<string>;
+  /** How long a command, a retry or a background's wait may take. */
+  commandTimeoutMs?: number;
+  retryTimeoutMs?: number;
+  backgroundTimeoutMs?: number;
+}
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+const shown = (r: Run): string =>
+  `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+
+export class ReadmeRunner {
+  /** Lines run before every command: the README's `export`s and the captured values so far. */
+  private readonly prelude: string[] = [];
+  private readonly background: ChildProcess[] = [];
+
+  constructor(private readonly options: ReadmeRunnerOptions) {}
+
+  private spawnBash(script: string): ChildProcess {
+    return spawn('bash', ['-c', `set -o pipefail\n${this.prelude.join('\n')}\n${script}`], {
+      cwd: this.options.cwd,
+      env: this.options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+  }
+
+  private bash(script: string): Promise<Run> {
+    const timeoutMs = this.options.commandTimeoutMs ?? 180_000;
+    return new Promise((resolve, reject) => {
+      const child = this.spawnBash(script);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const timer = setTimeout(() => {
+        process.kill(-child.pid!, 'SIGKILL');
+        reject(
+          new Error(
+            `no exit after ${timeoutMs}ms: ${script}\nstdout: ${stdout}\nstderr: ${stderr}`,
+          ),
+        );
+      }, timeoutMs);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+      });
+    });
+  }
+
+  private async startBackground(step: Step): Promise<void> {
+    const child = this.spawnBash(step.run);
+    this.background.push(child);
+    let log = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}:\n${log}`);
+        return log.includes(step.until!);
+      },
+      {
+        timeoutMs: this.options.backgroundTimeoutMs ?? 180_000,
+        intervalMs: 250,
+        message: `${step.run}: waiting for "${step.until}"`,
+      },
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n--- output ---\n${log}`);
+    });
+  }
+
+  async runStep(step: Step): Promise<void> {
+    if (step.mode === 'skip') return;
+    if (step.before !== undefined) {
+      const r = await this.bash(step.before);
+      assert.equal(r.code, 0, `before \`${step.command}\`: ${step.before}\n${shown(r)}`);
+    }
+    if (step.mode === 'background') return this.startBackground(step);
+    const result =
+      step.mode === 'retry'
+        ? await waitFor(
+            async () => {
+              const r = await this.bash(step.run);
+              return r.code === 0 && `${r.stdout}${r.stderr}`.includes(step.until!) ? r : undefined;
+            },
+            {
+              timeoutMs: this.options.retryTimeoutMs ?? 120_000,
+              intervalMs: 1000,
+              message: `${step.run}: until "${step.until}"`,
+            },
+          )
+        : await this.bash(step.run);
+    if (step.mode === 'fails') {
+      assert.notEqual(result.code, 0, `expected to fail: ${step.run}\n${shown(result)}`);
+      assert.ok(
+        `${result.stdout}${result.stderr}`.includes(step.until!),
+        `expected "${step.until}" in the failure of ${step.run}\n${shown(result)}`,
+      );
+    } else {
+      assert.equal(result.code, 0, `README line ${step.line}: ${step.run}\n${shown(result)}`);
+    }
+    if (step.expected !== undefined) {
+      const difference = compareOutput(step.expected, result.stdout, this.options.given);
+      assert.equal(
+        difference,
+        undefined,
+        `README line ${step.line}: ${step.command}\n${difference}`,
+      );
+    }
+    if (/^export [A-Za-z_][A-Za-z0-9_]*=/.test(step.run)) this.prelude.push(step.run);
+    if (step.capture !== undefined)
+      this.prelude.push(`export ${step.capture}=${quote(result.stdout.trim())}`);
+  }
+
+  /** Kills what `background` steps started (their process groups). */
+  stop(): void {
+    for (const child of this.background) {
+      try {
+        if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
