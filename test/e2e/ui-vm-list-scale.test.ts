@@ -247,6 +247,54 @@ describe('web UI: the VM list at 1,000 VMs', { timeout: 1_200_000 }, () => {
     noConsoleErrors('bulk restart');
   });
 
+  it('an action in flight greys out only its own row', async () => {
+    const { page } = b;
+    const [held, other] = [name(101), name(121)];
+    // The browser holds this one request until released, then sends it on to the server unchanged.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const url = `**/virtualmachines/${held}/restart`;
+    await page.route(url, async (route) => {
+      await gate;
+      await route.continue();
+    });
+    try {
+      await page.goto(`${server.url}${LIST}?sort=state`);
+      const restart = page.getByRole('button', { name: `Restart ${held}`, exact: true });
+      await waitFor(() => restart.isEnabled(), {
+        timeoutMs: 60_000,
+        message: `${held} restartable`,
+      });
+      await restart.click();
+      await page
+        .getByRole('dialog')
+        .getByRole('button', { name: `Restart ${held}` })
+        .click();
+      const heldDelete = page.getByRole('button', { name: `Delete ${held}`, exact: true });
+      await waitFor(async () => !(await heldDelete.isEnabled()), {
+        message: `${held}'s buttons wait for its request`,
+      });
+      assert.ok(
+        await page.getByRole('button', { name: `Delete ${other}`, exact: true }).isEnabled(),
+      );
+      assert.ok(
+        await page.getByRole('button', { name: `Restart ${other}`, exact: true }).isEnabled(),
+      );
+      assert.ok(await page.getByLabel(`Select ${other}`, { exact: true }).isEnabled());
+    } finally {
+      release();
+    }
+    await waitFor(
+      () => page.getByRole('button', { name: `Delete ${held}`, exact: true }).isEnabled(),
+      {
+        timeoutMs: 30_000,
+        message: `${held}'s buttons back once its request is answered`,
+      },
+    );
+    await page.unroute(url);
+    noConsoleErrors('row busy');
+  });
+
   it('has no sideways overflow at 1024×768 and 1440×900, names clipped not wrapped', async () => {
     const { page } = b;
     for (const [width, height] of [
