@@ -1,10 +1,14 @@
 // The connectivity check after a restart that changed a MAC: the guest holds a DHCP lease for the new MAC and reaches its
 // network's gateway. Outcome: a VM (and VMI) condition, an Event and an AuditRecord.
+import { parseIpv4 } from '../ip/ipv4.ts';
 import { refOf, setCondition } from '../resources/meta.ts';
 import {
   LABEL_CREATED_BY,
   type ConnectivityCheckStatus,
+  type ConnectivityFailureCause,
   type ConnectivityResult,
+  type ConnectivityStep,
+  type VMIInterfaceStatus,
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../resources/types.ts';
@@ -14,7 +18,9 @@ import { INDEX_CREATED_BY, type ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
 import { objectKey, type Controller, type Result } from './framework.ts';
 import { interfacePlans } from '../network/interface-plans.ts';
-import { instanceMac } from '../network/mac-precedence.ts';
+import { canonicalMac, instanceMac } from '../network/mac-precedence.ts';
+import { networkDataMatches, type NetworkDataMatch } from '../network/network-config.ts';
+import { guestBootTimeoutMs, planGuestDisks, storeClaimResolver } from './guest-disks.ts';
 import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
@@ -25,8 +31,9 @@ export const CONDITION_CONNECTIVITY = 'ConnectivityCheck';
 
 export interface ConnectivityOptions {
   /**
-   * How long after the VMI runs the check waits for the guest to boot, i.e. for its agent (default 15 min): the busybox
-   * guest's agent answers in seconds, a Debian guest's under TCG on a loaded host after minutes.
+   * How long after the VMI runs the check waits for the guest to boot (its agent) when the guest boots the runtime's
+   * busybox initramfs (default 120 s; it answers in seconds); a guest booting an image waits as long as that image
+   * needs (guestBootTimeoutMs: a Debian guest under TCG on a loaded host takes minutes).
    */
   bootTimeoutMs?: number;
   /** How long after the guest's agent connects the check waits for the lease and the gateway (default 60 s). */
@@ -92,12 +99,87 @@ export function checkDeadline(
   return agent === undefined ? running + bootMs : Math.max(running, agent) + networkMs;
 }
 
+/**
+ * The likely cause of a failed check, most specific first: no agent to ask; the guest's NIC on a MAC of its own; the
+ * VM's network-config still matching the old MAC; no DHCP request from the guest at all. Undefined when none fits
+ * (a gateway that does not answer a configured guest).
+ */
+export function likelyCause(input: {
+  change: MacChange;
+  /** The VMI's status entry for the interface. */
+  status: VMIInterfaceStatus | undefined;
+  agentConnected: boolean;
+  waitedSeconds: number;
+  /** The MAC matches in the VMI's cloud-init network-config. */
+  matches: readonly NetworkDataMatch[];
+  failed: readonly ConnectivityStep[];
+  /** The network's DHCP range is all leased to other MACs. */
+  rangeFull: boolean;
+}): ConnectivityFailureCause | undefined {
+  const { change, status } = input;
+  if (!input.agentConnected)
+    return { reason: 'AgentNotConnected', waitedSeconds: input.waitedSeconds };
+  const guestMac = canonicalMac(status?.guestMacMismatch?.guestMac ?? status?.guestMac);
+  if (guestMac !== undefined && guestMac !== change.new)
+    return {
+      reason: 'GuestSetsMAC',
+      guestMac,
+      ...(status?.guestMacMismatch?.setBy ? { setBy: status.guestMacMismatch.setBy } : {}),
+    };
+  const stale = input.matches.find((m) => m.mac === change.old);
+  if (stale)
+    return {
+      reason: 'NetworkConfigMatchesOldMAC',
+      macAddress: stale.mac,
+      field: stale.field,
+      line: stale.line,
+      text: stale.text,
+    };
+  if (input.failed.includes('lease') && input.rangeFull) return { reason: 'NoAddressLeft' };
+  if (input.failed.includes('lease'))
+    return {
+      reason: 'NoDHCPClient',
+      ...(status?.interfaceName ? { interfaceName: status.interfaceName } : {}),
+    };
+  return undefined;
+}
+
+/** Whether every address of `range` is leased to a MAC other than `mac`. */
+function rangeFull(range: { start: string; end: string }, leases: Lease[], mac: string): boolean {
+  const start = parseIpv4(range.start);
+  const end = parseIpv4(range.end);
+  if (start === undefined || end === undefined || end < start) return false;
+  const taken = new Set(
+    leases
+      .filter((l) => l.mac.toLowerCase() !== mac)
+      .map((l) => parseIpv4(l.ip))
+      .filter((ip): ip is number => ip !== undefined && ip >= start && ip <= end),
+  );
+  return taken.size >= end - start + 1;
+}
+
+/** A cause in people's words (the condition's message, the event, the audit record). */
+export function causeText(cause: ConnectivityFailureCause): string {
+  switch (cause.reason) {
+    case 'AgentNotConnected':
+      return `the guest agent did not answer within ${cause.waitedSeconds} s, the boot time allowed for this guest's image`;
+    case 'GuestSetsMAC':
+      return `the guest uses ${cause.guestMac}, not the platform's MAC: its OS sets that MAC${cause.setBy ? ` (${cause.setBy.path} line ${cause.setBy.line}: ${cause.setBy.text})` : ''}, and the spoof check drops its frames`;
+    case 'NetworkConfigMatchesOldMAC':
+      return `the cloud-init network-config still matches the old MAC ${cause.macAddress} (${cause.field} line ${cause.line}: ${cause.text}), so the guest configured nothing on this NIC; change that line to the new MAC`;
+    case 'NoAddressLeft':
+      return `every address of the network's DHCP range is leased to another MAC`;
+    case 'NoDHCPClient':
+      return `the guest asked for no address${cause.interfaceName ? ` on ${cause.interfaceName}` : ''}: no DHCP client runs on that NIC`;
+  }
+}
+
 export function connectivityController(
   ctx: ControllerContext,
   options: ConnectivityOptions = {},
 ): Controller {
   const { store, runtime, informers } = ctx;
-  const bootTimeoutMs = options.bootTimeoutMs ?? 900_000;
+  const bootTimeoutMs = options.bootTimeoutMs ?? 120_000;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const retryMs = options.retryMs ?? 2_000;
   const log = ctx.logger.child({ controller: 'connectivity' });
@@ -130,8 +212,11 @@ export function connectivityController(
     const changes = changedMacs(vmi, (podIfName) => podInterfaceMac(netStatus, podIfName));
     if (changes.length === 0) return {};
     const namespace = vmi.metadata.namespace ?? 'default';
+    const disks = await planGuestDisks(vmi, ctx.images, storeClaimResolver(store, ctx.nodeName));
+    const bootMs = guestBootTimeoutMs(disks.ok ? disks.boot : undefined, bootTimeoutMs);
     const agentConnected = trueSince(vmi, 'AgentConnected') !== undefined;
-    const late = ctx.now() >= checkDeadline(vmi, bootTimeoutMs, timeoutMs);
+    const late = ctx.now() >= checkDeadline(vmi, bootMs, timeoutMs);
+    const matches = networkDataMatches(vmi.spec.volumes);
     const plans = new Map(interfacePlans(vmi.spec, namespace).map((p) => [p.iface.name, p]));
     const results: Array<ConnectivityResult & { previousMacAddress: string; network: string }> = [];
     for (const change of changes) {
@@ -159,19 +244,31 @@ export function connectivityController(
         }
         if (!reachable && !late) return { requeueAfter: retryMs };
       }
-      const problems: string[] = [];
-      if (!lease) problems.push(`no DHCP lease for ${change.new} on ${network.name}`);
-      if (!agentConnected)
-        problems.push(
-          `the guest agent did not connect within ${Math.round(bootTimeoutMs / 1000)} s of the VMI running (the guest did not boot, or has no agent)`,
-        );
-      else if (agentIps.length === 0)
-        problems.push(`the guest agent reports no IP on interface ${change.interface}`);
-      if (lease && agentIps.length > 0 && !reachable)
-        problems.push(
-          `gateway ${network.gateway} unreachable from the guest${pingOutput ? ` (${pingOutput})` : ''}`,
-        );
-      const ok = problems.length === 0;
+      const failed: ConnectivityStep[] = [];
+      if (!lease) failed.push('lease');
+      if (agentIps.length === 0) failed.push('address');
+      if (lease && agentIps.length > 0 && !reachable) failed.push('gateway');
+      const ok = failed.length === 0;
+      const cause = ok
+        ? undefined
+        : likelyCause({
+            change,
+            status: (vmi.status.interfaces ?? []).find((s) => s.name === change.interface),
+            agentConnected,
+            waitedSeconds: Math.round(bootMs / 1000),
+            matches,
+            failed,
+            rangeFull: rangeFull(network.dhcpRange, leases, change.new),
+          });
+      const problems = failed.map((step) =>
+        step === 'lease'
+          ? `no DHCP lease for ${change.new} on ${network.name}`
+          : step === 'address'
+            ? agentConnected
+              ? `the guest agent reports no IP on interface ${change.interface}`
+              : `the guest agent did not connect within ${Math.round(bootMs / 1000)} s of the VMI running (the guest did not boot, or has no agent)`
+            : `gateway ${network.gateway} unreachable from the guest${pingOutput ? ` (${pingOutput})` : ''}`,
+      );
       results.push({
         ok,
         interface: change.interface,
@@ -180,9 +277,11 @@ export function connectivityController(
         macAddress: change.new,
         lease: lease ? { ip: lease.ip, macAddress: lease.mac.toLowerCase() } : null,
         gateway: { ip: network.gateway, reachable },
+        ...(ok ? {} : { failed }),
+        ...(cause ? { cause } : {}),
         message: ok
           ? `interface ${change.interface}: ${change.old} → ${change.new}; lease ${lease?.ip ?? ''} for the new MAC, gateway ${network.gateway} reachable`
-          : `interface ${change.interface}: ${change.old} → ${change.new}; ${problems.join('; ')}`,
+          : `interface ${change.interface}: ${change.old} → ${change.new}; ${problems.join('; ')}${cause ? `; likely cause: ${causeText(cause)}` : ''}`,
       });
     }
     if (results.length === 0) return {};

@@ -1,15 +1,20 @@
 // The disks a VMI's guest gets (the virt-launcher's domain disks): each disk's volume resolved to what the runtime
 // attaches — a store image under an overlay, a NoCloud seed, a blank disk — in device order, the boot disk first.
+import { createHash } from 'node:crypto';
 import type { ImageBoot, ResolvedImage } from '../images/store.ts';
+import { generatedNetworkConfig, networkDataOf } from '../network/network-config.ts';
 import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
-import type {
-  Disk,
-  PersistentVolumeClaim,
-  VirtualMachineInstance,
-  Volume,
+import {
+  DATA_VOLUME,
+  PERSISTENT_VOLUME_CLAIM,
+  type Disk,
+  type PersistentVolumeClaim,
+  type VirtualMachineInstance,
+  type Volume,
 } from '../resources/types.ts';
 import { claimNameOf, disksOf, quantityToBytes, volumesOf } from '../resources/volumes.ts';
-import type { GuestBoot, GuestDisk } from '../runtime/types.ts';
+import type { GuestDisk } from '../runtime/types.ts';
+import type { ResourceStore } from '../store/types.ts';
 
 export interface ImageResolver {
   resolve(reference: string): Promise<ResolvedImage | undefined>;
@@ -43,7 +48,32 @@ export interface UnresolvedVolume {
 }
 
 export type GuestDisksPlan =
-  { ok: true; disks: GuestDisk[]; boot?: GuestBoot } | { ok: false; problems: UnresolvedVolume[] };
+  { ok: true; disks: GuestDisk[]; boot?: ImageBoot } | { ok: false; problems: UnresolvedVolume[] };
+
+/** An operating system on a disk: the Debian image under TCG on a busy host has taken minutes to reach its agent. */
+export const OS_DISK_BOOT_TIMEOUT_SECONDS = 900;
+
+/**
+ * How long a guest may take from start to its agent and DHCP lease: a property of what it boots — the boot image's own
+ * `bootTimeoutSeconds`, else the default for an OS on a disk; a guest without a boot image runs the runtime's busybox
+ * initramfs, which boots in seconds (`initramfsMs`).
+ */
+export function guestBootTimeoutMs(boot: ImageBoot | undefined, initramfsMs: number): number {
+  if (!boot) return initramfsMs;
+  return (boot.bootTimeoutSeconds ?? OS_DISK_BOOT_TIMEOUT_SECONDS) * 1000;
+}
+
+/** Claims as the store has them, on `nodeName`. */
+export function storeClaimResolver(store: ResourceStore, nodeName: string): ClaimResolver {
+  return {
+    nodeName,
+    claim: async (namespace, name) =>
+      (await store.get({ kind: PERSISTENT_VOLUME_CLAIM, namespace, name })) as
+        PersistentVolumeClaim | undefined,
+    dataVolumeExists: async (namespace, name) =>
+      (await store.get({ kind: DATA_VOLUME, namespace, name })) !== undefined,
+  };
+}
 
 /** Disks in KubeVirt's boot order: the lowest bootOrder first, then the rest in the order the spec lists them. */
 export function bootOrdered(disks: readonly Disk[]): Disk[] {
@@ -55,22 +85,37 @@ export function bootOrdered(disks: readonly Disk[]): Disk[] {
 
 /**
  * cloud-init's instance-id: the VM's uid (a VMI of a VM keeps it over restarts, so cloud-init runs once per VM; a
- * clone is a new VM and gets a new one), or the VMI's own uid for a bare VMI.
+ * clone is a new VM and gets a new one), or the VMI's own uid for a bare VMI. When Harrow wrote the network-config,
+ * the first 12 hex digits of its SHA-256 follow (`<uid>-<digest>`): a changed config (a MAC changed through the
+ * manifest) is a new instance, so cloud-init applies it at the next boot instead of keeping what it rendered before.
  */
-export function cloudInitInstanceId(vmi: VirtualMachineInstance): string {
+export function cloudInitInstanceId(
+  vmi: VirtualMachineInstance,
+  generatedNetworkConfig?: string,
+): string {
   const owner = vmi.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine');
-  return owner?.uid ?? vmi.metadata.uid ?? vmi.metadata.name;
+  const base = owner?.uid ?? vmi.metadata.uid ?? vmi.metadata.name;
+  if (generatedNetworkConfig === undefined) return base;
+  return `${base}-${createHash('sha256').update(generatedNetworkConfig).digest('hex').slice(0, 12)}`;
 }
 
 const decode = (base64: string): string => Buffer.from(base64, 'base64').toString('utf8');
 
-function cloudInitSource(vmi: VirtualMachineInstance, volume: Volume): GuestDisk['source'] {
+function cloudInitSource(
+  vmi: VirtualMachineInstance,
+  volume: Volume,
+  nics: ReadonlyArray<{ mac: string }>,
+): GuestDisk['source'] {
   const body = volume.cloudInitNoCloud ?? {};
   const userData = body.userData ?? (body.userDataBase64 ? decode(body.userDataBase64) : '');
-  const networkData =
-    body.networkData ?? (body.networkDataBase64 ? decode(body.networkDataBase64) : undefined);
+  const given = networkDataOf(volume);
+  // No networkData from the user: Harrow writes one that follows the NICs' MACs (cloud-init's own fallback would
+  // match only the first NIC, by the MAC it had when the instance first booted).
+  const generated =
+    given === undefined && nics.length > 0 ? generatedNetworkConfig(nics) : undefined;
+  const networkData = given ?? generated;
   const metaData =
-    `instance-id: ${JSON.stringify(cloudInitInstanceId(vmi))}\n` +
+    `instance-id: ${JSON.stringify(cloudInitInstanceId(vmi, generated))}\n` +
     `local-hostname: ${JSON.stringify(vmi.metadata.name)}\n`;
   return {
     type: 'cloudInitNoCloud',
@@ -80,16 +125,18 @@ function cloudInitSource(vmi: VirtualMachineInstance, volume: Volume): GuestDisk
   };
 }
 
+/** `nics`: the guest's NICs in device order with the MACs they get (for the network-config Harrow generates). */
 export async function planGuestDisks(
   vmi: VirtualMachineInstance,
   images: ImageResolver | undefined,
   claims?: ClaimResolver,
+  nics: ReadonlyArray<{ mac: string }> = [],
 ): Promise<GuestDisksPlan> {
   const namespace = vmi.metadata.namespace ?? 'default';
   const volumes = new Map(volumesOf(vmi.spec).map((v) => [v.name, v]));
   const disks: GuestDisk[] = [];
   const problems: UnresolvedVolume[] = [];
-  let boot: GuestBoot | undefined;
+  let boot: ImageBoot | undefined;
   for (const disk of bootOrdered(disksOf(vmi.spec))) {
     const volume = volumes.get(disk.name);
     if (!volume) continue; // admission refuses a disk without a volume
@@ -133,7 +180,7 @@ export async function planGuestDisks(
         message: `volume ${volume.name}: cloudInitNoCloud secretRef / networkDataSecretRef need Secrets, which Harrow does not serve yet (put the data in userData / networkData or their Base64 forms)`,
       });
     } else if (volume.cloudInitNoCloud) {
-      disks.push({ ...base, source: cloudInitSource(vmi, volume) });
+      disks.push({ ...base, source: cloudInitSource(vmi, volume, nics) });
     } else if (volume.emptyDisk) {
       disks.push({
         ...base,

@@ -4,7 +4,6 @@
 import { refOf, setCondition } from '../resources/meta.ts';
 import {
   ANNOTATION_NETWORK_STATUS,
-  DATA_VOLUME,
   LABEL_CREATED_BY,
   PERSISTENT_VOLUME_CLAIM,
   type PersistentVolumeClaim,
@@ -29,7 +28,12 @@ import { assignedMac } from '../network/mac-precedence.ts';
 import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { interfaceStatuses } from '../network/net-status.ts';
 import { resolveNetwork } from './nad-resolver.ts';
-import { claimNameOf, planGuestDisks, type UnresolvedVolume } from './guest-disks.ts';
+import {
+  claimNameOf,
+  planGuestDisks,
+  storeClaimResolver,
+  type UnresolvedVolume,
+} from './guest-disks.ts';
 import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
 import { updateWithRetry } from './optimistic-update.ts';
 
@@ -139,19 +143,18 @@ export function launcherController(ctx: ControllerContext): Controller {
     const netStatus = networkStatusOf(pod);
     if (!pod || !netStatus) return {}; // the network plugin writes network-status; the pod event brings us back
     await bindClaims(vmi);
-    const disks = await planGuestDisks(vmi, ctx.images, {
-      nodeName: ctx.nodeName,
-      claim: async (namespace, name) =>
-        (await store.get({ kind: PERSISTENT_VOLUME_CLAIM, namespace, name })) as
-          PersistentVolumeClaim | undefined,
-      dataVolumeExists: async (namespace, name) =>
-        (await store.get({ kind: DATA_VOLUME, namespace, name })) !== undefined,
-    });
+    // The NICs first: a network-config Harrow generates matches each by the MAC the guest gets.
+    const spec = await guestSpec(vmi, pod);
+    const disks = await planGuestDisks(
+      vmi,
+      ctx.images,
+      storeClaimResolver(store, ctx.nodeName),
+      spec.nics,
+    );
     if (!disks.ok) {
       await setVolumesPending(vmi, disks.problems);
       return { requeueAfter: VOLUME_RETRY_MS };
     }
-    const spec = await guestSpec(vmi, pod);
     if (disks.disks.length > 0) spec.disks = disks.disks;
     if (disks.boot) spec.boot = disks.boot;
     if (phase !== 'Scheduled') vmi = (await setPhase(vmi, 'Scheduled')) ?? vmi;

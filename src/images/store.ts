@@ -20,8 +20,15 @@ import { join } from 'node:path';
 export type ImageFormat = 'raw' | 'qcow2';
 
 /** How a guest boots from the image: its own boot loader (firmware), or the host's cloud kernel with root on the disk. */
-export type ImageBoot =
-  { type: 'firmware' } | { type: 'kernel'; kernel: string; initrd: string; append: string };
+export type ImageBoot = (
+  { type: 'firmware' } | { type: 'kernel'; kernel: string; initrd: string; append: string }
+) & {
+  /**
+   * How long a guest of this image may take from start to its guest agent and DHCP lease (what the connectivity check
+   * allows); absent: the default for an operating system on a disk (OS_DISK_BOOT_TIMEOUT_SECONDS).
+   */
+  bootTimeoutSeconds?: number;
+};
 
 export interface ImageRecord {
   /** The image's own name (a DNS-1123 label), e.g. `debian-12`. */

@@ -319,8 +319,42 @@ export interface ConnectivityResult {
   macAddress: string;
   lease?: { ip: string; macAddress: string } | null;
   gateway?: { ip: string; reachable: boolean };
+  /**
+   * On failure, the steps that failed, in the order the check takes them: `lease` (the network's DHCP server holds
+   * none for the new MAC), `address` (the guest agent reports no IP on the interface), `gateway` (the guest's ping
+   * to its gateway got no answer).
+   */
+  failed?: ConnectivityStep[];
+  /** On failure, the likely cause, as far as Harrow can tell. */
+  cause?: ConnectivityFailureCause;
   message: string;
 }
+
+export type ConnectivityStep = 'lease' | 'address' | 'gateway';
+
+/**
+ * Why a guest lost its network over a MAC change, most specific first:
+ * - `GuestSetsMAC`: the guest's NIC uses another MAC than the platform's (its OS sets one), so the spoof check drops its
+ *   frames; `setBy` names the line of its configuration when the guest agent found it;
+ * - `NetworkConfigMatchesOldMAC`: the VM's cloud-init network-config still matches the interface's previous MAC, so
+ *   cloud-init configured nothing for the NIC (`field`, `line`, `text` name the match);
+ * - `NoAddressLeft`: the network's DHCP range is all leased to other MACs;
+ * - `NoDHCPClient`: the guest has the new MAC but got no address on it, and the network had one to give: nothing in the
+ *   guest runs a DHCP client on that NIC;
+ * - `AgentNotConnected`: the guest agent never answered within the image's boot time, so nothing could be asked.
+ */
+export type ConnectivityFailureCause =
+  | { reason: 'GuestSetsMAC'; guestMac: string; setBy?: GuestMacSetting }
+  | {
+      reason: 'NetworkConfigMatchesOldMAC';
+      macAddress: string;
+      field: string;
+      line: number;
+      text: string;
+    }
+  | { reason: 'NoAddressLeft' }
+  | { reason: 'NoDHCPClient'; interfaceName?: string }
+  | { reason: 'AgentNotConnected'; waitedSeconds: number };
 
 export interface KubeEvent extends KubeObject {
   kind: 'Event';

@@ -1,7 +1,12 @@
 // The connectivity check after a restart that changed a MAC: lease for the new MAC and gateway reachable → condition, event, audit.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { changedMacs, checkDeadline } from '../../src/controllers/connectivity.ts';
+import {
+  causeText,
+  changedMacs,
+  checkDeadline,
+  likelyCause,
+} from '../../src/controllers/connectivity.ts';
 import type { AuditRecord, KubeEvent, VirtualMachineInstance } from '../../src/resources/types.ts';
 import {
   getVm,
@@ -69,6 +74,83 @@ describe('changedMacs (pure)', () => {
       [],
       'the pod interface MAC is the platform MAC',
     );
+  });
+});
+
+describe('likelyCause (pure): why a guest lost its network over a MAC change, most specific first', () => {
+  const change = { interface: 'default', old: '02:00:00:00:00:01', new: '02:00:00:00:00:02' };
+  const stale = {
+    mac: '02:00:00:00:00:01',
+    line: 5,
+    text: 'macaddress: "02:00:00:00:00:01"',
+    interface: 'eth0',
+    field: 'spec.template.spec.volumes[1].cloudInitNoCloud.networkData',
+  };
+  const base = {
+    change,
+    status: { name: 'default', mac: change.new, guestMac: change.new, interfaceName: 'eth0' },
+    agentConnected: true,
+    waitedSeconds: 600,
+    matches: [stale],
+    failed: ['lease', 'address'] as const,
+    rangeFull: false,
+  };
+  test('no agent: nothing could be asked', () => {
+    assert.deepEqual(likelyCause({ ...base, agentConnected: false }), {
+      reason: 'AgentNotConnected',
+      waitedSeconds: 600,
+    });
+  });
+  test("the guest's OS sets another MAC: named with the line that sets it", () => {
+    const setBy = {
+      path: '/etc/network/interfaces',
+      line: 6,
+      text: 'hwaddress ether 02:aa:00:00:00:01',
+    };
+    const cause = likelyCause({
+      ...base,
+      status: {
+        ...base.status,
+        guestMac: '02:aa:00:00:00:01',
+        guestMacMismatch: {
+          platformMac: change.new,
+          guestMac: '02:aa:00:00:00:01',
+          since: '2026-12-05T00:00:00Z',
+          cause: 'GuestOSConfiguration',
+          setBy,
+          remedies: [],
+        },
+      },
+    });
+    assert.deepEqual(cause, { reason: 'GuestSetsMAC', guestMac: '02:aa:00:00:00:01', setBy });
+    assert.match(causeText(cause!), /its OS sets that MAC \(\/etc\/network\/interfaces line 6/);
+  });
+  test('the network-config still matches the old MAC: named by field and line', () => {
+    const cause = likelyCause(base);
+    assert.deepEqual(cause, {
+      reason: 'NetworkConfigMatchesOldMAC',
+      macAddress: '02:00:00:00:00:01',
+      field: stale.field,
+      line: 5,
+      text: stale.text,
+    });
+    assert.match(
+      causeText(cause!),
+      /still matches the old MAC 02:00:00:00:00:01 \(spec\.template\.spec\.volumes\[1\]\.cloudInitNoCloud\.networkData line 5/,
+    );
+  });
+  test('a match on the new MAC is no cause; then a full range, else no DHCP client', () => {
+    const follows = [{ ...stale, mac: change.new }];
+    assert.deepEqual(likelyCause({ ...base, matches: follows, rangeFull: true }), {
+      reason: 'NoAddressLeft',
+    });
+    assert.deepEqual(likelyCause({ ...base, matches: follows }), {
+      reason: 'NoDHCPClient',
+      interfaceName: 'eth0',
+    });
+  });
+  test('only the gateway failed: none of these causes', () => {
+    assert.equal(likelyCause({ ...base, matches: [], failed: ['gateway'] }), undefined);
   });
 });
 
@@ -206,6 +288,15 @@ describe('connectivity check on the sim runtime', () => {
     assert.equal(audit.spec.outcome.status, 'Failure');
     assert.equal(audit.spec.connectivity?.ok, false);
     assert.equal(audit.spec.connectivity?.lease, null);
+    // Which steps failed and why, as data: the guest asked, but the network's only address is taken.
+    assert.deepEqual(audit.spec.connectivity?.failed, ['lease', 'address']);
+    assert.deepEqual(audit.spec.connectivity?.cause, { reason: 'NoAddressLeft' });
+    assert.match(
+      c.message ?? '',
+      /likely cause: every address of the network's DHCP range is leased/,
+    );
+    const check = (await getVm(h.store, 'late'))?.status?.connectivityCheck;
+    assert.deepEqual(check?.results[0]?.cause, { reason: 'NoAddressLeft' });
     await waitFor('a failed check counted', async () => (await checks('failed')) === 1);
     assert.equal(await checks('passed'), 1, 'the restarts without a MAC change ran no check');
     await waitFor('ConnectivityCheckFailed event', async () =>

@@ -1,6 +1,7 @@
 // Admission for VirtualMachines: validate the manifest, then allocate missing MACs and reserve user-given ones.
 import type { MacAllocationService, MacPlan, PlanOptions } from '../../allocation/service.ts';
 import { maintenanceAnnotationCauses } from '../../maintenance/window.ts';
+import { staleMacMatchWarnings } from '../../network/network-config.ts';
 import { poolAdmissionOn } from '../../resources/pool-admission.ts';
 import type { VirtualMachine } from '../../resources/types.ts';
 import { validateVirtualMachine } from '../../resources/virtualmachine.ts';
@@ -54,7 +55,12 @@ export function virtualMachineAdmission(
         allocateMissing,
         ...holderNaming(options, req.user),
       });
-      return admissionResultOf(plan);
+      // After the plan: a MAC the pool just chose is the new MAC too.
+      const result = admissionResultOf(plan);
+      const stale = staleMacMatchWarnings(req.oldObject as VirtualMachine | undefined, vm);
+      return stale.length > 0
+        ? { ...result, warnings: [...(result.warnings ?? []), ...stale] }
+        : result;
     },
   };
 }

@@ -5,7 +5,8 @@
 // NoCloud seed) writes its files once per instance-id, as cloud-init does.
 import { parse } from 'yaml';
 import type { GuestSpec, PersistentDiskContent } from '../types.ts';
-import { renderNetworkConfig } from './guest-network.ts';
+import { generatedNetworkConfig } from '../../network/network-config.ts';
+import { INSTANCE_ID_FILE, parseNetworkConfig, renderNetworkConfig } from './guest-network.ts';
 
 /** A disk's bytes, as far as the sim keeps them: what was written from offset 0. */
 export interface SimBlockDevice {
@@ -27,7 +28,7 @@ export interface GuestStorage {
   devices: Map<string, SimBlockDevice>;
 }
 
-const INSTANCE_ID_FILE = '/var/lib/cloud/data/instance-id';
+const CLOUD_INIT_LOG = '/var/log/cloud-init.log';
 
 export const deviceName = (index: number): string =>
   `/dev/vd${String.fromCharCode('a'.charCodeAt(0) + index)}`;
@@ -74,21 +75,46 @@ export function attachDisks(
   });
   if (hasRoot)
     for (const disk of disks)
-      if (disk.source.type === 'cloudInitNoCloud') runCloudInit(storage.root, disk.source);
+      if (disk.source.type === 'cloudInitNoCloud')
+        runCloudInit(
+          storage.root,
+          disk.source,
+          spec.nics.map((n) => n.mac.toLowerCase()),
+        );
   return storage;
 }
 
-/** cloud-init's first boot of an instance: write_files and the instance-id; a known instance-id runs nothing again. */
+/**
+ * cloud-init's first boot of an instance: write_files, the instance-id and the network-config; a known instance-id runs
+ * nothing again. No network-config: cloud-init's fallback (DHCP on the first NIC, matched by its MAC). A config that
+ * matches a MAC no NIC has renders nothing (cloud-init waits for the missing device, then gives up on the network).
+ */
 function runCloudInit(
   root: Map<string, string>,
   seed: { userData: string; metaData: string; networkData?: string },
+  nicMacs: readonly string[],
 ): void {
   const instanceId = /^instance-id:\s*"?([^"\n]*)"?$/m.exec(seed.metaData)?.[1];
   if (!instanceId || root.get(INSTANCE_ID_FILE) === `${instanceId}\n`) return;
   root.set(INSTANCE_ID_FILE, `${instanceId}\n`);
-  // A new instance's network-config is rendered (Debian: ENI + udev names); a known instance keeps what it has.
-  if (seed.networkData !== undefined) {
-    for (const [path, content] of renderNetworkConfig(seed.networkData)) root.set(path, content);
+  const first = nicMacs[0];
+  const networkData =
+    seed.networkData ??
+    (first !== undefined ? generatedNetworkConfig([{ mac: first }]) : undefined);
+  if (networkData !== undefined) {
+    const missing = parseNetworkConfig(networkData)
+      .map((i) => i.matchMac)
+      .filter((mac): mac is string => mac !== undefined && !nicMacs.includes(mac));
+    if (missing.length > 0) {
+      const log = root.get(CLOUD_INIT_LOG) ?? '';
+      root.set(
+        CLOUD_INIT_LOG,
+        `${log}WARNING: Not all expected physical devices present: {${missing.map((m) => `'${m}'`).join(', ')}}\n`,
+      );
+    } else {
+      // A new instance's network-config is rendered (Debian: ENI + udev names); a known instance keeps what it has.
+      for (const [path, content] of renderNetworkConfig(networkData)) root.set(path, content);
+    }
   }
   for (const file of writeFiles(seed.userData)) root.set(file.path, file.content);
 }

@@ -22,6 +22,8 @@ export const ENI_PATH = '/etc/network/interfaces';
 export const ENI_DIR = '/etc/network/interfaces.d/';
 export const CLOUD_INIT_ENI = '/etc/network/interfaces.d/50-cloud-init';
 export const UDEV_NET_RULES = '/etc/udev/rules.d/70-persistent-net.rules';
+/** Where cloud-init keeps the instance-id it last ran for: present once cloud-init has run on this root. */
+export const INSTANCE_ID_FILE = '/var/lib/cloud/data/instance-id';
 const LINK_DIR = '/etc/systemd/network/';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -144,7 +146,8 @@ function linkFileFor(links: LinkFile[], nic: BootNic): LinkFile | undefined {
 /**
  * At boot: udev names each NIC (a rule for its MAC, else a .link Name=, else the kernel's), a .link file may set its
  * MAC, then ifupdown brings up what it is told to, setting `hwaddress` first. A guest with no `iface` stanza for any of
- * its NICs is the image's plain default: every NIC gets DHCP (as the busybox guest's init does).
+ * its NICs on which cloud-init never ran is the image's plain default: every NIC gets DHCP (as the busybox guest's init
+ * does); once cloud-init ran, its rendering is the network configuration, and a NIC it configured none for has none.
  */
 export function bootNetworkPlan(
   files: ReadonlyMap<string, string>,
@@ -153,7 +156,7 @@ export function bootNetworkPlan(
   const rules = udevNames(files);
   const links = readLinkFiles(files);
   const eni = readEni(files);
-  const configured = eni.stanzas.some((s) => s.name !== 'lo');
+  const configured = eni.stanzas.some((s) => s.name !== 'lo') || files.has(INSTANCE_ID_FILE);
   return nics.map((nic) => {
     const link = linkFileFor(links, nic);
     let name = rules.get(nic.mac) ?? link?.link.get('Name') ?? nic.kernelName;
