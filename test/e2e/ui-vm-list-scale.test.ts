@@ -347,6 +347,26 @@ describe('web UI: the VM list at 1,000 VMs', { timeout: 1_200_000 }, () => {
       { timeoutMs: 30_000, message: 'the confirmed restart reaches the server' },
     );
 
+    // Stop on the VM page asks first too; Delete there asks, then returns to the list.
+    await page.goto(`${server.url}/ui/namespaces/${NS}/vms/${name(41)}`);
+    const stop = page.getByRole('button', { name: 'Stop', exact: true });
+    await waitFor(() => stop.isEnabled(), { timeoutMs: 60_000, message: 'Stop enabled' });
+    await stop.click();
+    await dialog.getByRole('heading', { name: `Stop ${name(41)}?` }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.goto(`${server.url}/ui/namespaces/${NS}/vms/${name(4)}`);
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await dialog.getByRole('button', { name: `Delete ${name(4)}` }).click();
+    await page.waitForURL(/\/ui\/namespaces\/default\/vms$/);
+    await waitFor(
+      () =>
+        apiGet(server, `${VMS}/${name(4)}`).then(
+          () => false,
+          (e: Error) => /404/.test(e.message),
+        ),
+      { timeoutMs: 30_000, message: `${name(4)} deleted` },
+    );
+
     // A row's Delete: confirmation, then the VM is gone from the API and the list.
     await page.goto(`${server.url}${LIST}`);
     await page.getByRole('button', { name: `Delete ${name(3)}` }).click();
