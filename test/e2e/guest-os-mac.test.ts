@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { openImageStore } from '../../src/images/store.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../../src/resources/types.ts';
@@ -103,6 +105,8 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
     });
     server = await startServer({
       runtime: 'sim',
+      // TLS, so kubectl sends its token and prints the server's warnings.
+      args: ['--tls', 'auto'],
       env: { HARROW_IMAGE_DIR: join(imageDir, 'store') },
     });
     await server.client.create(
@@ -184,5 +188,102 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
     });
     assert.equal(check.status, 'True', check.message);
     assert.equal((await exec('pin', ['ping', '-c', '1', GATEWAY])).exitCode, 0);
+  });
+  test("Harrow's generated network-config follows a MAC change through the manifest: new MAC in the config, new instance-id, the check passes", async () => {
+    await server.client.create(
+      'VirtualMachine',
+      { namespace: NS },
+      osVm('gen', 'quay.io/containerdisks/os:1'),
+    );
+    const first = await running('gen');
+    const oldMac = first.status!.interfaces![0]!.mac!;
+    const vm = await getVm(server.client, 'gen');
+    const cat = async (path: string) => (await exec('gen', ['cat', path])).stdout;
+    const firstId = (await cat('/var/lib/cloud/data/instance-id')).trim();
+    assert.match(firstId, new RegExp(`^${vm!.metadata.uid}-[0-9a-f]{12}$`));
+    assert.ok((await cat('/etc/udev/rules.d/70-persistent-net.rules')).includes(oldMac));
+
+    const NEW = '02:aa:16:00:00:21';
+    const set = await server.cli(['set-mac', 'gen', 'default', NEW, '--restart', '--wait']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.doesNotMatch(set.stderr, /Warning/, 'no user networkData, nothing to warn about');
+    const second = await running('gen', first.metadata.uid);
+    assert.equal(second.status!.interfaces![0]!.mac, NEW);
+    const check = await wait('the connectivity check', async () =>
+      conditionOf(await getVm(server.client, 'gen'), 'ConnectivityCheck'),
+    );
+    assert.equal(check.status, 'True', check.message);
+    const secondId = (await cat('/var/lib/cloud/data/instance-id')).trim();
+    assert.notEqual(secondId, firstId, 'a new instance-id: cloud-init applied the new config');
+    assert.ok(secondId.startsWith(`${vm!.metadata.uid}-`));
+    const rules = await cat('/etc/udev/rules.d/70-persistent-net.rules');
+    assert.ok(rules.includes(NEW), rules);
+    assert.ok(!rules.includes(oldMac), rules);
+  });
+
+  test('user networkData matching the MAC: kubectl warns naming the line, the change is stored, and the failed check names lease, address and the stale match', async () => {
+    const OLD = '02:aa:16:00:00:31';
+    const NEW = '02:aa:16:00:00:32';
+    const networkData = `version: 2\nethernets:\n  lan:\n    match:\n      macaddress: "${OLD}"\n    set-name: lan0\n    dhcp4: true\n`;
+    const manifest = osVm('ncfg', 'quay.io/containerdisks/os:1', { networkData });
+    manifest.spec.template.spec.domain.devices.interfaces![0]!.macAddress = OLD;
+    await server.client.create('VirtualMachine', { namespace: NS }, manifest);
+    const first = await running('ncfg');
+    assert.equal(first.status!.interfaces![0]!.interfaceName, 'lan0', 'configured on its MAC');
+
+    const patched = await promisify(execFile)('kubectl', [
+      '--kubeconfig',
+      server.kubeconfig,
+      '-n',
+      NS,
+      'patch',
+      'vm',
+      'ncfg',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        {
+          op: 'replace',
+          path: '/spec/template/spec/domain/devices/interfaces/0/macAddress',
+          value: NEW,
+        },
+      ]),
+    ]);
+    assert.match(
+      patched.stderr,
+      /Warning: interface default: its MAC changes from 02:aa:16:00:00:31 to 02:aa:16:00:00:32, but spec\.template\.spec\.volumes\[1\]\.cloudInitNoCloud\.networkData line 5 \(macaddress: "02:aa:16:00:00:31"\) still matches/,
+    );
+    const stored = await getVm(server.client, 'ncfg');
+    assert.equal(
+      stored!.spec.template.spec.domain.devices.interfaces![0]!.macAddress,
+      NEW,
+      'a warning, not a refusal',
+    );
+
+    await server.client.restart(NS, 'ncfg');
+    const second = await nextInstance('ncfg', first.metadata.uid!);
+    assert.equal(second.status!.interfaces![0]!.mac, NEW);
+    // After the agent, the lease and the gateway have 60 s before the check fails.
+    const vm = await waitFor(
+      async () => {
+        const v = await getVm(server.client, 'ncfg');
+        return conditionOf(v, 'ConnectivityCheck') && v;
+      },
+      { timeoutMs: 180_000, intervalMs: 250, message: 'the connectivity check fails' },
+    );
+    assert.equal(conditionOf(vm, 'ConnectivityCheck')!.status, 'False');
+    const result = vm.status!.connectivityCheck!.results[0]!;
+    assert.deepEqual(result.failed, ['lease', 'address']);
+    assert.deepEqual(result.cause, {
+      reason: 'NetworkConfigMatchesOldMAC',
+      macAddress: OLD,
+      field: 'spec.template.spec.volumes[1].cloudInitNoCloud.networkData',
+      line: 5,
+      text: `macaddress: "${OLD}"`,
+    });
+    assert.match(
+      conditionOf(vm, 'ConnectivityCheck')!.message!,
+      /likely cause: the cloud-init network-config still matches the old MAC 02:aa:16:00:00:31/,
+    );
   });
 });
