@@ -117,6 +117,10 @@ describe('web UI: adopt, networks, audit log, keyboard', { timeout: 600_000 }, (
     );
     await b.screenshot('adopted: restart required');
     await banner.getByRole('button', { name: 'Restart now' }).click();
+    await page
+      .getByRole('dialog')
+      .getByRole('button', { name: `Restart ${VM}` })
+      .click();
     await waitFor(
       async () =>
         (await textOf(page, `platform-mac-${NIC}`)) === GUEST_MAC &&

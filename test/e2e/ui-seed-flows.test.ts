@@ -198,6 +198,10 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
   it('restart restores the platform MAC in the guest', async () => {
     const { page } = b;
     await page.getByRole('button', { name: `Restart to restore ${platformMac}` }).click();
+    await page
+      .getByRole('dialog')
+      .getByRole('button', { name: `Restart ${VM}` })
+      .click();
     await waitFor(
       async () =>
         (await textOf(page, `guest-mac-${NIC}`)).startsWith(platformMac) &&
@@ -303,6 +307,10 @@ describe('web UI: the seed’s MAC flows in a browser', { timeout: 600_000 }, ()
     await shot('saved: restart required banner');
 
     await banner.getByRole('button', { name: 'Restart now' }).click();
+    await page
+      .getByRole('dialog')
+      .getByRole('button', { name: `Restart ${VM}` })
+      .click();
     await waitFor(async () => (await textOf(page, `platform-mac-${NIC}`)) === NEW_MAC, {
       timeoutMs: 90_000,
       message: 'platform MAC is the new one',

@@ -54,6 +54,9 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
   const { vms, vmis, pods } = useVmData(namespace);
   const { run, busy } = useVmAction(namespace);
   const { dialog, confirm } = useConfirm();
+  // Every restart on this page asks first, whichever button offers it (actions, banners, drift remedies).
+  const confirmRestart = (): void =>
+    confirm(restartRequest(props.name, () => void run(props.name, 'restart')));
   const namespaces = useLiveList<KubeObject>(api, paths.namespaces(), undefined, NAMESPACE_POLL);
   // Events and audit records are watched only while their tab is open: each watch holds one of the browser's few connections.
   const events = useLiveList<KubeEvent>(
@@ -124,9 +127,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
             type="button"
             className="btn"
             disabled={!can.restart || busy.has(props.name)}
-            onClick={() =>
-              confirm(restartRequest(props.name, () => void run(props.name, 'restart')))
-            }
+            onClick={confirmRestart}
           >
             Restart
           </button>
@@ -168,7 +169,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
         driftCount={driftCount}
         tab={tab}
         restartBusy={busy.has(props.name)}
-        onRestart={() => void run(props.name, 'restart')}
+        onRestart={confirmRestart}
       />
 
       <Tabs
@@ -210,7 +211,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
             nics={nics}
             running={vmi !== undefined}
             restartBusy={busy.has(props.name)}
-            onRestart={() => void run(props.name, 'restart')}
+            onRestart={confirmRestart}
           />
         ) : null}
         {tab === 'events' ? <EventsTab events={events.items} /> : null}
