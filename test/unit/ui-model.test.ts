@@ -601,6 +601,20 @@ describe('messages for people, rendered from structured fields', () => {
     assert.deepEqual(view?.lines, [
       'NIC nic-1 changed from 02:00:00:aa:00:01 to 02:00:00:bb:00:02, but lan gave no DHCP lease to 02:00:00:bb:00:02.',
     ]);
+    // The likely cause, from its record, follows in people's words.
+    v.status.connectivityCheck!.results[0]!.cause = {
+      reason: 'NetworkConfigMatchesOldMAC',
+      macAddress: PLATFORM,
+      field: 'spec.template.spec.volumes[1].cloudInitNoCloud.networkData',
+      line: 5,
+      text: `macaddress: "${PLATFORM}"`,
+    };
+    const caused = connectivityView(v, condition);
+    assert.match(
+      caused?.lines[0] ?? '',
+      /Likely cause: the VM's cloud-init network data still matches the old MAC 02:00:00:aa:00:01 on line 5/,
+    );
+    for (const line of caused?.lines ?? []) forPeople(line);
     delete v.status?.connectivityCheck;
     const bare = connectivityView(v, condition);
     assert.doesNotMatch(bare?.lines.join(' ') ?? '', /interface nic-1/);

@@ -4,6 +4,7 @@
 import type { Condition } from '../../../src/resources/meta.ts';
 import type {
   ConnectivityCheckStatus,
+  ConnectivityFailureCause,
   VMISpec,
   VirtualMachine,
   VirtualMachineInstance,
@@ -91,8 +92,25 @@ function resultLines(check: ConnectivityCheckStatus): string[] {
     else if (r.gateway && !r.gateway.reachable)
       problems.push(`the gateway ${r.gateway.ip} did not answer the guest`);
     if (problems.length === 0) problems.push('the guest agent reported no address on it');
-    return `${change}, but ${problems.join(' and ')}.`;
+    const cause = r.cause ? ` ${causeSentence(r.cause, r.previousMacAddress)}` : '';
+    return `${change}, but ${problems.join(' and ')}.${cause}`;
   });
+}
+
+/** The check's likely cause (its `cause` record), in people's words. */
+function causeSentence(cause: ConnectivityFailureCause, oldMac: string): string {
+  switch (cause.reason) {
+    case 'AgentNotConnected':
+      return `The guest agent did not answer within ${cause.waitedSeconds} s, the time allowed for this guest's image to boot.`;
+    case 'GuestSetsMAC':
+      return `Likely cause: the guest uses ${cause.guestMac}, set by its own OS${cause.setBy ? ` in ${cause.setBy.path} line ${cause.setBy.line}` : ''}, and the network drops its frames.`;
+    case 'NetworkConfigMatchesOldMAC':
+      return `Likely cause: the VM's cloud-init network data still matches the old MAC ${cause.macAddress || oldMac} on line ${cause.line}, so the guest configured nothing on this NIC. Change that line to the new MAC.`;
+    case 'NoAddressLeft':
+      return 'Likely cause: every address the network hands out is leased to another MAC.';
+    case 'NoDHCPClient':
+      return `Likely cause: the guest asked for no address${cause.interfaceName ? ` on ${cause.interfaceName}` : ''}; no DHCP client runs on that NIC.`;
+  }
 }
 
 /** The last connectivity check, from the VM's record; with only the condition (an older server), a general sentence. */
