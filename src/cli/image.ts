@@ -13,7 +13,8 @@ export const imageCommand: Command = {
   aliases: ['images'],
   summary: 'Build guest images and manage the local image store (import, list, delete)',
   usage: `Usage: harrow image build [busybox|debian] [--data-dir DIR] [--image-dir DIR]
-       harrow image import NAME FILE [--alias REF]... [--boot firmware|kernel] [--image-dir DIR]
+       harrow image import NAME FILE [--alias REF]... [--boot firmware|kernel] [--boot-timeout SECONDS]
+                           [--image-dir DIR]
        harrow image list [--image-dir DIR] [-o json]
        harrow image delete NAME [--image-dir DIR]
 
@@ -25,7 +26,8 @@ build debian: a Debian 12 disk (systemd, ifupdown + isc-dhcp-client, cloud-init,
   An identical build (same recipe and package versions) is reused.
 import: copies a raw or qcow2 disk into the store; --alias adds names manifests may use
   (containerDisk.image); --boot kernel boots it with the host's cloud kernel, root=/dev/vda (default: its own
-  boot loader).
+  boot loader). --boot-timeout: how long its guests may take to reach their agent and DHCP lease (what the
+  connectivity check after a MAC change waits; default 900 s for an OS on a disk).
 The image store is --image-dir, else $HARROW_IMAGE_DIR, else ~/.cache/harrow/images (shared by every Harrow on
 this host); the server lists its images as VirtualMachineImage (harrow.io/v1) objects.`,
   options: {
@@ -33,6 +35,7 @@ this host); the server lists its images as VirtualMachineImage (harrow.io/v1) ob
     'image-dir': { type: 'string' },
     alias: { type: 'string', multiple: true },
     boot: { type: 'string' },
+    'boot-timeout': { type: 'string' },
   },
   async run(ctx, args) {
     const sub = args.positionals[0];
@@ -92,6 +95,16 @@ this host); the server lists its images as VirtualMachineImage (harrow.io/v1) ob
         const { DEBIAN_KERNEL_APPEND } = await import('../runtime/qemu/debian-image.ts');
         const k = await cloudKernel();
         boot = { type: 'kernel', kernel: k.kernel, initrd: k.initrd, append: DEBIAN_KERNEL_APPEND };
+      }
+      const timeoutFlag = args.values['boot-timeout'] as string | undefined;
+      if (timeoutFlag !== undefined) {
+        const seconds = Number(timeoutFlag);
+        if (!/^[0-9]+$/.test(timeoutFlag) || seconds < 1 || seconds > 86_400)
+          throw new UsageError(
+            `image import: --boot-timeout must be a whole number of seconds from 1 to 86400, got ${JSON.stringify(timeoutFlag)}`,
+            'image',
+          );
+        boot = { ...boot, bootTimeoutSeconds: seconds };
       }
       const image = await store.import(name!, resolve(ctx.io.cwd, file!), {
         aliases: (args.values.alias as string[] | undefined) ?? [],
