@@ -2,8 +2,6 @@
 // its server running, and after the server was SIGKILLed (its guests outlive it by design) — and another instance on
 // the same host keeps everything it had.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,79 +10,11 @@ import { createQemuRuntime } from '../../src/runtime/qemu/index.ts';
 import { underlayPeerName } from '../../src/runtime/qemu/vxlan.ts';
 import { bridgeNetwork, NS, runningVmi, virtualMachine } from './fixtures.ts';
 import { runCli, startServer, waitFor, type HarrowServer } from './harness.ts';
+import { NOTHING, footprint, sh } from './host-footprint.ts';
 import { runtimesUnderTest } from './runtimes.ts';
 
 const qemu = runtimesUnderTest().find((r) => r.name === 'qemu')!;
 const BOOT_MS = 300_000;
-
-/** What the host holds of one instance, read with iproute2, nft and /proc (not with Harrow's own code). */
-interface Footprint {
-  namespaces: string[];
-  /** pid and command of every process naming the data dir or the instance's guests, or inside its namespaces. */
-  processes: string[];
-  /** Links of its host namespace, and root-namespace links carrying the instance's id or a Harrow alias of it. */
-  links: string[];
-  nftTables: string[];
-}
-
-const sh = (file: string, args: string[]): string =>
-  execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
-function footprint(dataDir: string, id = qemuInstanceId(dataDir)): Footprint {
-  const hostNs = `harrow-${id}`;
-  const namespaces = sh('ip', ['netns', 'list'])
-    .split('\n')
-    .map((line) => line.split(' ')[0] ?? '')
-    .filter((ns) => ns === hostNs || ns.startsWith(`hp-${id}.`))
-    .sort();
-  const inodes = new Set(namespaces.map((ns) => statSync(`/run/netns/${ns}`).ino));
-  const processes: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmdline: string[];
-    let netns: number | undefined;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (/\) Z /.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) continue;
-      netns = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${entry}/ns/net`))?.[1]);
-    } catch {
-      continue;
-    }
-    if (
-      cmdline.some((arg) => arg.includes(`${dataDir}/`) || arg.includes(`harrow.${id}.`)) ||
-      (netns !== undefined && inodes.has(netns))
-    )
-      processes.push(`${entry} ${cmdline[0]?.split('/').pop()}`);
-  }
-  const linkNames = (ns?: string): string[] =>
-    (
-      JSON.parse(sh('ip', [...(ns ? ['-n', ns] : []), '-j', '-d', 'link', 'show'])) as Array<{
-        ifname: string;
-        ifalias?: string;
-      }>
-    )
-      .filter((l) => l.ifname !== 'lo')
-      .filter(
-        (l) =>
-          ns !== undefined ||
-          l.ifname.includes(id) ||
-          l.ifname === underlayPeerName(id) ||
-          (l.ifalias ?? '').includes(id),
-      )
-      .map((l) => `${ns ?? 'root'}/${l.ifname}`);
-  const hasHostNs = namespaces.includes(hostNs);
-  const links = [...(hasHostNs ? linkNames(hostNs) : []), ...linkNames()].sort();
-  const nftTables = hasHostNs
-    ? (
-        JSON.parse(sh('ip', ['netns', 'exec', hostNs, 'nft', '-j', 'list', 'tables'])) as {
-          nftables: Array<{ table?: { family: string; name: string } }>;
-        }
-      ).nftables.flatMap((i) => (i.table ? [`${i.table.family} ${i.table.name}`] : []))
-    : [];
-  return { namespaces, processes: processes.sort(), links, nftTables };
-}
-
-const NOTHING: Footprint = { namespaces: [], processes: [], links: [], nftTables: [] };
 
 const alive = (pid: number): boolean => {
   try {

@@ -27,17 +27,20 @@
 //     restart(): stop (SIGTERM, then SIGKILL) if running, start again on the same data dir and port
 //     kill(signal = 'SIGKILL') → exit {code, signal} once the process group leader exited (SIGSTOP/SIGCONT/SIGUSR*:
 //                                     at once, {null, null}); the data dir stays (for restart())
-//     stop(): SIGTERM → SIGKILL after 10 s, kills what still names the data dir (the qemu runtime's dnsmasq), then
-//                                     removes the data dir. Idempotent. Also done at process exit.
+//     stop(): SIGTERM → SIGKILL after 10 s; qemu: `harrow down --data-dir` if the instance still holds guests,
+//                                     namespaces or links (host-footprint.ts); kills what still names the data dir (the
+//                                     qemu runtime's dnsmasq), then removes the data dir. Idempotent. Also done at
+//                                     process exit.
 //   waitFor(fn, { timeoutMs = 30_000, intervalMs = 200, message }) → the first truthy value fn returns (errors thrown
 //     by fn count as "not yet"); on timeout throws `${message}: timed out after Nms; last observed: …`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { HarrowClient } from '../../src/client/client.ts';
+import { footprint } from './host-footprint.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const HARROW_BIN = join(REPO_ROOT, 'bin', 'harrow');
@@ -177,8 +180,15 @@ export function killProcessesUsing(dataDir: string): number[] {
   return killed;
 }
 
+/**
+ * Whether a qemu server's instance still holds something on this host (its guests, namespaces, links, dnsmasq): the
+ * server's own teardown was cut short (SIGKILL after the grace) or failed, or it was started to leave its guests.
+ */
+const leftBehind = (dataDir: string): boolean =>
+  Object.values(footprint(dataDir)).some((found: string[]) => found.length > 0);
+
 // Every server this process started, so that a crashed test run still leaves no process or directory behind.
-const live = new Set<{ child?: ChildProcess; dataDir: string }>();
+const live = new Set<{ child?: ChildProcess; dataDir: string; qemu: boolean }>();
 process.on('exit', () => {
   for (const s of live) {
     if (s.child?.pid !== undefined && s.child.exitCode === null && s.child.signalCode === null) {
@@ -188,10 +198,24 @@ process.on('exit', () => {
         // already gone
       }
     }
+    if (s.qemu && leftBehind(s.dataDir))
+      spawnSync(HARROW_BIN, ['down', '--data-dir', s.dataDir], {
+        stdio: 'ignore',
+        timeout: 240_000,
+      });
     killProcessesUsing(s.dataDir);
     rmSync(s.dataDir, { recursive: true, force: true });
   }
 });
+
+// A run that is interrupted (Ctrl-C, the test runner cancelling a file that ran over its timeout) ends through 'exit',
+// so the hook above still removes what its servers made; by default these signals end the process without it.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const)
+  process.once(signal, () => process.exit(code));
 
 const LOG_LIMIT = 200_000;
 const NON_TERMINATING = new Set<NodeJS.Signals>([
@@ -219,7 +243,10 @@ function readServerFile(dataDir: string): { url: string; pid: number } | undefin
 
 export async function startServer(options: StartOptions = {}): Promise<HarrowServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'harrow-e2e-'));
-  const slot: { child?: ChildProcess; dataDir: string } = { dataDir };
+  const slot: { child?: ChildProcess; dataDir: string; qemu: boolean } = {
+    dataDir,
+    qemu: options.runtime === 'qemu',
+  };
   live.add(slot);
   let log = '';
   let url = '';
@@ -390,6 +417,12 @@ export async function startServer(options: StartOptions = {}): Promise<HarrowSer
       if (stopped) return;
       stopped = true;
       await terminate();
+      // Whatever the instance still holds goes as `harrow down` removes it: a failed test leaves nothing behind.
+      if (slot.qemu && leftBehind(dataDir)) {
+        const down = await runCli(['down', '--data-dir', dataDir], { timeoutMs: 240_000 });
+        if (down.code !== 0)
+          process.stderr.write(`harrow down --data-dir ${dataDir}: ${down.stdout}${down.stderr}\n`);
+      }
       killProcessesUsing(dataDir);
       if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
       live.delete(slot);
