@@ -26,6 +26,7 @@ import {
   specMacs,
 } from './fixtures.ts';
 import { HARROW_BIN, startServer, waitFor, type HarrowServer } from './harness.ts';
+import { osVm } from './os-vms.ts';
 import { runtimesUnderTest } from './runtimes.ts';
 
 const qemu = runtimesUnderTest().find((r) => r.name === 'qemu')!;
@@ -38,42 +39,10 @@ const debianSkip =
 const BOOT_MS = 900_000;
 const GATEWAY = '198.18.61.1';
 
-/** A VM as KubeVirt's docs write one: a containerDisk, a cloud-init NoCloud disk, one bridge interface. */
-export function debianVm(
-  name: string,
-  userData: string,
-  image = 'quay.io/containerdisks/debian:12',
-): VirtualMachine {
-  return {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: NS },
-    spec: {
-      runStrategy: 'Always',
-      template: {
-        metadata: { labels: { 'kubevirt.io/vm': name } },
-        spec: {
-          domain: {
-            cpu: { cores: 1 },
-            resources: { requests: { memory: '384Mi' } },
-            devices: {
-              disks: [
-                { name: 'containerdisk', disk: { bus: 'virtio' } },
-                { name: 'cloudinitdisk', disk: { bus: 'virtio' } },
-              ],
-              interfaces: [{ name: 'default', bridge: {} }],
-            },
-          },
-          networks: [{ name: 'default', multus: { networkName: 'lan' } }],
-          volumes: [
-            { name: 'containerdisk', containerDisk: { image } },
-            { name: 'cloudinitdisk', cloudInitNoCloud: { userData } },
-          ],
-        },
-      },
-    },
-  };
-}
+const DEBIAN = 'quay.io/containerdisks/debian:12';
+/** A VM as KubeVirt's docs write one: a containerDisk of the Debian image, a cloud-init NoCloud disk. */
+const debianVm = (name: string, userData: string, image = DEBIAN): VirtualMachine =>
+  osVm(name, image, { userData });
 
 const WRITE_HELLO = `#cloud-config
 write_files:

@@ -6,70 +6,23 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { openImageStore } from '../../src/images/store.ts';
-import type { VirtualMachine, VirtualMachineInstance } from '../../src/resources/types.ts';
+import type { VirtualMachineInstance } from '../../src/resources/types.ts';
 import { NS, bridgeNetwork, conditionOf, getVm, getVmi, runningVmi } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
+import {
+  assertPinnedByInterfaces,
+  assertPinnedMessage,
+  assertStaleMatchCheck,
+  assertStaleMatchWarning,
+  kubectlPatchMac,
+  matchingNetworkData,
+} from './os-mac-pitfalls.ts';
+import { osVm, pinningInterfaces } from './os-vms.ts';
 
 const ROGUE = '02:aa:16:00:00:01';
 const GATEWAY = '198.18.48.1';
-
-/** A VM whose root disk is a DataVolume made from an image (it keeps what the guest writes), with a cloud-init seed. */
-export function osVm(
-  name: string,
-  image: string,
-  cloudInit: { userData?: string; networkData?: string } = {},
-): VirtualMachine {
-  return {
-    apiVersion: 'kubevirt.io/v1',
-    kind: 'VirtualMachine',
-    metadata: { name, namespace: NS },
-    spec: {
-      runStrategy: 'Always',
-      dataVolumeTemplates: [
-        {
-          apiVersion: 'cdi.kubevirt.io/v1beta1',
-          kind: 'DataVolume',
-          metadata: { name: `${name}-root` },
-          spec: {
-            source: { registry: { url: `docker://${image}` } },
-            storage: { resources: { requests: { storage: '3Gi' } } },
-          },
-        },
-      ],
-      template: {
-        spec: {
-          domain: {
-            cpu: { cores: 1 },
-            resources: { requests: { memory: '384Mi' } },
-            devices: {
-              disks: [
-                { name: 'root', disk: { bus: 'virtio' } },
-                { name: 'cloudinit', disk: { bus: 'virtio' } },
-              ],
-              interfaces: [{ name: 'default', bridge: {} }],
-            },
-          },
-          networks: [{ name: 'default', multus: { networkName: 'lan' } }],
-          volumes: [
-            { name: 'root', dataVolume: { name: `${name}-root` } },
-            {
-              name: 'cloudinit',
-              cloudInitNoCloud: { userData: cloudInit.userData ?? '#cloud-config\n', ...cloudInit },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
-
-/** /etc/network/interfaces that brings eth0 up with DHCP on a MAC of its own (harvester#9974's guest). */
-export const pinningInterfaces = (mac: string): string =>
-  `auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet dhcp\\n    hwaddress ether ${mac}\\n`;
 
 describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
   let server: HarrowServer;
@@ -124,7 +77,7 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
     await server.client.create(
       'VirtualMachine',
       { namespace: NS },
-      osVm('pin', 'quay.io/containerdisks/os:1'),
+      osVm('pin', 'quay.io/containerdisks/os:1', { root: 'dataVolume' }),
     );
     const first = await running('pin');
     const platformMac = first.status!.interfaces![0]!.mac!;
@@ -132,7 +85,7 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
     const write = await exec('pin', [
       'sh',
       '-c',
-      `printf '${pinningInterfaces(ROGUE)}' > /etc/network/interfaces && ip link set dev eth0 address ${ROGUE}`,
+      `printf '${pinningInterfaces(ROGUE).replaceAll('\n', '\\n')}' > /etc/network/interfaces && ip link set dev eth0 address ${ROGUE}`,
     ]);
     assert.equal(write.exitCode, 0, write.stderr);
     const drifted = await wait('the drift is detected', async () => {
@@ -149,29 +102,13 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
         vmi?.metadata.uid === second.metadata.uid && vmi?.status?.interfaces?.[0]?.guestMacMismatch;
       return r && r.cause === 'GuestOSConfiguration' && r.setBy ? r : undefined;
     });
-    assert.equal(record.guestMac, ROGUE);
-    assert.equal(record.platformMac, platformMac);
-    assert.deepEqual(record.setBy, {
-      path: '/etc/network/interfaces',
-      line: 6,
-      text: `hwaddress ether ${ROGUE}`,
-    });
-    assert.deepEqual(
-      record.remedies.map((r) => [r.action, r.available]),
-      [
-        ['restore-mac', false],
-        ['adopt-guest-mac', true],
-      ],
-    );
+    assertPinnedByInterfaces(record, ROGUE, platformMac);
     const vm = await wait('the VM shows the condition', async () => {
       const v = await getVm(server.client, 'pin');
       const c = conditionOf(v, 'GuestMACMismatch');
       return c?.reason === 'GuestOSConfiguration' && v;
     });
-    const message = conditionOf(vm, 'GuestMACMismatch')!.message!;
-    assert.match(message, /The guest's OS configuration sets 02:aa:16:00:00:01 at boot/);
-    assert.match(message, /\/etc\/network\/interfaces line 6/);
-    assert.match(message, /a restart will not restore/);
+    assertPinnedMessage(vm, ROGUE);
     const described = await server.cli(['describe', 'vm', 'pin']);
     assert.match(described.stdout, /\/etc\/network\/interfaces line 6/);
 
@@ -193,7 +130,7 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
     await server.client.create(
       'VirtualMachine',
       { namespace: NS },
-      osVm('gen', 'quay.io/containerdisks/os:1'),
+      osVm('gen', 'quay.io/containerdisks/os:1', { root: 'dataVolume' }),
     );
     const first = await running('gen');
     const oldMac = first.status!.interfaces![0]!.mac!;
@@ -224,35 +161,17 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
   test('user networkData matching the MAC: kubectl warns naming the line, the change is stored, and the failed check names lease, address and the stale match', async () => {
     const OLD = '02:aa:16:00:00:31';
     const NEW = '02:aa:16:00:00:32';
-    const networkData = `version: 2\nethernets:\n  lan:\n    match:\n      macaddress: "${OLD}"\n    set-name: lan0\n    dhcp4: true\n`;
-    const manifest = osVm('ncfg', 'quay.io/containerdisks/os:1', { networkData });
-    manifest.spec.template.spec.domain.devices.interfaces![0]!.macAddress = OLD;
+    const networkData = matchingNetworkData(OLD);
+    const manifest = osVm('ncfg', 'quay.io/containerdisks/os:1', {
+      root: 'dataVolume',
+      networkData,
+      mac: OLD,
+    });
     await server.client.create('VirtualMachine', { namespace: NS }, manifest);
     const first = await running('ncfg');
     assert.equal(first.status!.interfaces![0]!.interfaceName, 'lan0', 'configured on its MAC');
 
-    const patched = await promisify(execFile)('kubectl', [
-      '--kubeconfig',
-      server.kubeconfig,
-      '-n',
-      NS,
-      'patch',
-      'vm',
-      'ncfg',
-      '--type=json',
-      '-p',
-      JSON.stringify([
-        {
-          op: 'replace',
-          path: '/spec/template/spec/domain/devices/interfaces/0/macAddress',
-          value: NEW,
-        },
-      ]),
-    ]);
-    assert.match(
-      patched.stderr,
-      /Warning: interface default: its MAC changes from 02:aa:16:00:00:31 to 02:aa:16:00:00:32, but spec\.template\.spec\.volumes\[1\]\.cloudInitNoCloud\.networkData line 5 \(macaddress: "02:aa:16:00:00:31"\) still matches/,
-    );
+    assertStaleMatchWarning(await kubectlPatchMac(server, 'ncfg', NEW), OLD, NEW);
     const stored = await getVm(server.client, 'ncfg');
     assert.equal(
       stored!.spec.template.spec.domain.devices.interfaces![0]!.macAddress,
@@ -271,19 +190,6 @@ describe('MAC pitfalls of real guests (sim)', { concurrency: false }, () => {
       },
       { timeoutMs: 180_000, intervalMs: 250, message: 'the connectivity check fails' },
     );
-    assert.equal(conditionOf(vm, 'ConnectivityCheck')!.status, 'False');
-    const result = vm.status!.connectivityCheck!.results[0]!;
-    assert.deepEqual(result.failed, ['lease', 'address']);
-    assert.deepEqual(result.cause, {
-      reason: 'NetworkConfigMatchesOldMAC',
-      macAddress: OLD,
-      field: 'spec.template.spec.volumes[1].cloudInitNoCloud.networkData',
-      line: 5,
-      text: `macaddress: "${OLD}"`,
-    });
-    assert.match(
-      conditionOf(vm, 'ConnectivityCheck')!.message!,
-      /likely cause: the cloud-init network-config still matches the old MAC 02:aa:16:00:00:31/,
-    );
+    assertStaleMatchCheck(vm, OLD);
   });
 });

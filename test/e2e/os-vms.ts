@@ -1,0 +1,81 @@
+// KubeVirt manifests of VMs that boot an operating system image (the Debian guest on qemu, an imported image on the
+// sim), shared by the real-guest tests: a containerDisk or a DataVolume root, a cloud-init NoCloud disk, one bridge
+// interface on network `lan`; and the guest configuration that pins a MAC (harvester#9974's guest).
+import type { VirtualMachine, Volume } from '../../src/resources/types.ts';
+import { NS } from './fixtures.ts';
+
+export interface OsVmOptions {
+  /** `containerDisk` (ephemeral, KubeVirt's container disks) or `dataVolume` (a persistent copy of the image). */
+  root?: 'containerDisk' | 'dataVolume';
+  userData?: string;
+  networkData?: string;
+  /** The interface's MAC; the pool gives one when absent. */
+  mac?: string;
+}
+
+/** A VM as KubeVirt's docs write one: the image as its root disk, a cloud-init NoCloud disk, one bridge interface. */
+export function osVm(name: string, image: string, o: OsVmOptions = {}): VirtualMachine {
+  const dataVolume = o.root === 'dataVolume';
+  const rootVolume: Volume = dataVolume
+    ? { name: 'root', dataVolume: { name: `${name}-root` } }
+    : { name: 'root', containerDisk: { image } };
+  return {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: { name, namespace: NS },
+    spec: {
+      runStrategy: 'Always',
+      ...(dataVolume
+        ? {
+            dataVolumeTemplates: [
+              {
+                apiVersion: 'cdi.kubevirt.io/v1beta1',
+                kind: 'DataVolume',
+                metadata: { name: `${name}-root` },
+                spec: {
+                  source: { registry: { url: `docker://${image}` } },
+                  storage: { resources: { requests: { storage: '3Gi' } } },
+                },
+              },
+            ],
+          }
+        : {}),
+      template: {
+        metadata: { labels: { 'kubevirt.io/vm': name } },
+        spec: {
+          domain: {
+            cpu: { cores: 1 },
+            resources: { requests: { memory: '384Mi' } },
+            devices: {
+              disks: [
+                { name: 'root', disk: { bus: 'virtio' } },
+                { name: 'cloudinit', disk: { bus: 'virtio' } },
+              ],
+              interfaces: [
+                { name: 'default', bridge: {}, ...(o.mac ? { macAddress: o.mac } : {}) },
+              ],
+            },
+          },
+          networks: [{ name: 'default', multus: { networkName: 'lan' } }],
+          volumes: [
+            rootVolume,
+            {
+              name: 'cloudinit',
+              cloudInitNoCloud: {
+                userData: o.userData ?? '#cloud-config\n',
+                ...(o.networkData !== undefined ? { networkData: o.networkData } : {}),
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * /etc/network/interfaces that brings eth0 up with DHCP on a MAC of its own (harvester#9974's guest): ifupdown sets
+ * `mac` at every boot. Line 6 is the `hwaddress` line.
+ */
+export const pinningInterfaces = (mac: string): string =>
+  `auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n    hwaddress ether ${mac}\n`;
