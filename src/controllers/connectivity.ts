@@ -24,6 +24,7 @@ import { guestBootTimeoutMs, planGuestDisks, storeClaimResolver } from './guest-
 import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
 import { resolveNetwork } from './nad-resolver.ts';
 import { updateWithRetry } from './optimistic-update.ts';
+import { GUEST_BOOT_PROBE, guestBootStateOf } from './guest-boot.ts';
 import { ANNOTATION_PREVIOUS_MACS } from './vm.ts';
 import { counter } from '../metrics/families.ts';
 
@@ -40,6 +41,8 @@ export interface ConnectivityOptions {
   timeoutMs?: number;
   /** Delay between attempts while waiting (default 2 s). */
   retryMs?: number;
+  /** How often a guest whose boot still runs is asked again whether it finished (default 10 s). */
+  bootProbeMs?: number;
 }
 
 export interface MacChange {
@@ -86,17 +89,21 @@ function runningSince(vmi: VirtualMachineInstance): number {
 }
 
 /**
- * Until when the check waits. The guest's boot is not the network's fault: while its agent has not connected the check
- * waits up to `bootMs` after the VMI runs; once the agent is there, `networkMs` more for the lease and the gateway.
+ * Until when the check waits. The guest's boot is not the network's fault: while its agent has not connected — or it
+ * has, but the guest says its boot still runs (`bootFinished` 'booting') — the check waits up to `bootMs` after the VMI
+ * runs; once the agent is there and the boot finished (at `bootFinished`, host time; unknown: when the agent came),
+ * `networkMs` more for the lease and the gateway.
  */
 export function checkDeadline(
   vmi: VirtualMachineInstance,
   bootMs: number,
   networkMs: number,
+  bootFinished?: number | 'booting',
 ): number {
   const running = runningSince(vmi);
   const agent = trueSince(vmi, 'AgentConnected');
-  return agent === undefined ? running + bootMs : Math.max(running, agent) + networkMs;
+  if (agent === undefined || bootFinished === 'booting') return running + bootMs;
+  return Math.max(running, agent, bootFinished ?? 0) + networkMs;
 }
 
 /**
@@ -182,6 +189,7 @@ export function connectivityController(
   const bootTimeoutMs = options.bootTimeoutMs ?? 120_000;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const retryMs = options.retryMs ?? 2_000;
+  const bootProbeMs = options.bootProbeMs ?? 10_000;
   const log = ctx.logger.child({ controller: 'connectivity' });
   const event = eventRecorder(store, log, { component: 'harrow-connectivity', host: ctx.nodeName });
   const checks = counter(ctx.metrics, {
@@ -189,6 +197,12 @@ export function connectivityController(
     help: 'Connectivity checks after a MAC change (one per changed interface), by outcome: passed or failed.',
     labelNames: ['outcome'],
   });
+  // What each checked guest said of its boot, by VMI uid: when it finished (host ms), or still booting / cannot tell
+  // as of probedAt. A cache: asking the guest again rebuilds it.
+  const bootFinished = new Map<
+    string,
+    { state: number | 'booting' | undefined; probedAt: number }
+  >();
   const c = ctx.manager.controller({
     name: 'connectivity',
     reconcile,
@@ -199,6 +213,30 @@ export function connectivityController(
       c.enqueue(objectKey(e.object));
   });
   return c;
+
+  /** When the guest's boot finished (host ms), 'booting', or undefined when it cannot tell; asked every bootProbeMs. */
+  async function bootFinishedAt(uid: string): Promise<number | 'booting' | undefined> {
+    const known = bootFinished.get(uid);
+    if (known && (typeof known.state === 'number' || ctx.now() - known.probedAt < bootProbeMs))
+      return known.state;
+    let state: number | 'booting' | undefined;
+    try {
+      const r = await runtime.exec(uid, [...GUEST_BOOT_PROBE], { timeoutMs: 10_000 });
+      const boot = guestBootStateOf(r.stdout);
+      state = boot?.booting
+        ? 'booting'
+        : boot
+          ? ctx.now() - boot.finishedSecondsAgo * 1000
+          : undefined;
+    } catch (e) {
+      // A guest busy booting may not run a command in time: ask again later, within the boot window.
+      log.debug({ err: e instanceof Error ? e.message : String(e), vmi: uid }, 'boot probe failed');
+      state = 'booting';
+    }
+    if (bootFinished.size > 4096) bootFinished.clear();
+    bootFinished.set(uid, { state, probedAt: ctx.now() });
+    return state;
+  }
 
   async function reconcile(key: string): Promise<Result> {
     const vmi = informers.vmis.get(key);
@@ -215,7 +253,14 @@ export function connectivityController(
     const disks = await planGuestDisks(vmi, ctx.images, storeClaimResolver(store, ctx.nodeName));
     const bootMs = guestBootTimeoutMs(disks.ok ? disks.boot : undefined, bootTimeoutMs);
     const agentConnected = trueSince(vmi, 'AgentConnected') !== undefined;
-    const late = ctx.now() >= checkDeadline(vmi, bootMs, timeoutMs);
+    const finished = bootFinished.get(uid)?.state;
+    let late =
+      ctx.now() >=
+      checkDeadline(vmi, bootMs, timeoutMs, typeof finished === 'number' ? finished : undefined);
+    // Before the network window closes on a guest whose agent came early, ask whether its boot (DHCP among it) is done
+    // (again every bootProbeMs while it says it boots).
+    if (late && agentConnected)
+      late = ctx.now() >= checkDeadline(vmi, bootMs, timeoutMs, await bootFinishedAt(uid));
     const matches = networkDataMatches(vmi.spec.volumes);
     const plans = new Map(interfacePlans(vmi.spec, namespace).map((p) => [p.iface.name, p]));
     const results: Array<ConnectivityResult & { previousMacAddress: string; network: string }> = [];
@@ -285,6 +330,7 @@ export function connectivityController(
       });
     }
     if (results.length === 0) return {};
+    bootFinished.delete(uid);
     const ok = results.every((r) => r.ok);
     const message = results.map((r) => r.message).join(' | ');
     const vmName =

@@ -7,6 +7,7 @@ import {
   checkDeadline,
   likelyCause,
 } from '../../src/controllers/connectivity.ts';
+import { guestBootStateOf } from '../../src/controllers/guest-boot.ts';
 import type { AuditRecord, KubeEvent, VirtualMachineInstance } from '../../src/resources/types.ts';
 import {
   getVm,
@@ -175,6 +176,35 @@ describe('checkDeadline (pure)', () => {
     const ready = { type: 'Ready', status: 'True', lastTransitionTime: at(5) };
     const agent = { type: 'AgentConnected', status: 'True', lastTransitionTime: at(50) };
     assert.equal(checkDeadline(vmi([ready, agent]), 600_000, 60_000), t(50) + 60_000);
+  });
+
+  test('an agent that came early does not end the boot: while the guest says it boots, the boot window holds; after, the network window runs from when it finished', () => {
+    const ready = { type: 'Ready', status: 'True', lastTransitionTime: at(5) };
+    const agent = { type: 'AgentConnected', status: 'True', lastTransitionTime: at(50) };
+    assert.equal(checkDeadline(vmi([ready, agent]), 600_000, 60_000, 'booting'), t(5) + 600_000);
+    assert.equal(checkDeadline(vmi([ready, agent]), 600_000, 60_000, t(400)), t(400) + 60_000);
+    assert.equal(
+      checkDeadline(vmi([ready, agent]), 600_000, 60_000, t(20)),
+      t(50) + 60_000,
+      'a boot that finished before the agent came: from the agent',
+    );
+  });
+});
+
+describe('guestBootStateOf (pure): systemd says whether the boot finished', () => {
+  test('FinishTimestampMonotonic 0: still booting', () => {
+    assert.deepEqual(guestBootStateOf('0\n123.45 200.10\n'), { booting: true });
+  });
+  test('finished: how long ago, from the uptime', () => {
+    assert.deepEqual(guestBootStateOf('100500000\n130.50 200.10\n'), {
+      booting: false,
+      finishedSecondsAgo: 30,
+    });
+  });
+  test('no systemd (busybox: only the uptime), or nothing: cannot tell', () => {
+    assert.equal(guestBootStateOf('12.34 20.00\n'), undefined);
+    assert.equal(guestBootStateOf(''), undefined);
+    assert.equal(guestBootStateOf('sh: systemctl: not found\n'), undefined);
   });
 });
 
