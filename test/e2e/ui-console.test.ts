@@ -3,35 +3,13 @@
 // runtime this machine runs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { launchBrowser, unexpectedProblems, type BrowserSession } from './browser.ts';
 import { NS, runningVmOnLan } from './fixtures.ts';
-import { startServer, waitFor, type HarrowServer } from './harness.ts';
+import { startServer, type HarrowServer } from './harness.ts';
 import { runtimesUnderTest } from './runtimes.ts';
-import { ensureWebBuilt, signIn } from './ui-support.ts';
+import { ensureWebBuilt, expectOnConsole, signIn } from './ui-support.ts';
 
 const MAC = '02:c0:50:1e:00:21';
-
-/** What the terminal shows now: xterm's DOM renderer keeps one element per screen row. */
-const screenText = (page: Page): Promise<string> =>
-  page
-    .getByTestId('console-screen')
-    .locator('.xterm-rows')
-    .innerText()
-    .catch(() => '');
-
-async function expectOnScreen(page: Page, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return waitFor(
-    async () => {
-      const text = await screenText(page);
-      const m = pattern.exec(text);
-      // A miss throws with the screen, so a timeout says what the console showed instead.
-      if (!m) throw new Error(`the console shows:\n${text}`);
-      return m[0];
-    },
-    { timeoutMs, message: `${pattern} on the console` },
-  );
-}
 
 for (const rt of runtimesUnderTest()) {
   describe(`web UI console tab on ${rt.name}`, { skip: rt.skip ?? false, timeout: 600_000 }, () => {
@@ -56,15 +34,15 @@ for (const rt of runtimesUnderTest()) {
       await page.goto(`${server.url}/ui/namespaces/${NS}/vms/${vm}/console`);
       await page.getByText('Connected to the serial console').waitFor({ timeout: 30_000 });
       // The tab sends Enter on connecting; getty (or the sim's serial model) asks for a login again.
-      await expectOnScreen(page, /login:\s*$/m, rt.timeoutMs);
+      await expectOnConsole(page, /login:\s*$/m, rt.timeoutMs);
       await b.screenshot('login prompt');
       await page.getByTestId('console-screen').click();
       await page.keyboard.type('root');
       await page.keyboard.press('Enter');
-      await expectOnScreen(page, /#\s*$/m, 30_000);
+      await expectOnConsole(page, /#\s*$/m, 30_000);
       await page.keyboard.type('ip link show eth0');
       await page.keyboard.press('Enter');
-      const shown = await expectOnScreen(page, /link\/ether ([0-9a-f:]{17})/, 30_000);
+      const shown = await expectOnConsole(page, /link\/ether ([0-9a-f:]{17})/, 30_000);
       assert.equal(shown, `link/ether ${MAC}`, 'the guest shows the platform MAC on its console');
       await b.screenshot('ip link show');
       assert.deepEqual(unexpectedProblems(b.takeConsoleProblems()), []);

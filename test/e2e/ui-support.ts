@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { KubeObject } from '../../src/resources/meta.ts';
-import { REPO_ROOT, type HarrowServer } from './harness.ts';
+import { REPO_ROOT, waitFor, type HarrowServer } from './harness.ts';
 
 const WEB = join(REPO_ROOT, 'web');
 const DIST_INDEX = join(WEB, 'dist', 'index.html');
@@ -124,4 +124,29 @@ export async function seriousAxeViolations(page: Page, where: string): Promise<s
       (v) =>
         `${where}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`,
     );
+}
+
+/** What the console tab's terminal shows now: xterm's DOM renderer keeps one element per screen row. */
+export const consoleScreenText = (page: Page): Promise<string> =>
+  page
+    .getByTestId('console-screen')
+    .locator('.xterm-rows')
+    .innerText()
+    .catch(() => '');
+
+/** Waits until the console tab's terminal shows `pattern`; the match. A timeout says what the console showed instead. */
+export async function expectOnConsole(
+  page: Page,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<string> {
+  return waitFor(
+    async () => {
+      const text = await consoleScreenText(page);
+      const m = pattern.exec(text);
+      if (!m) throw new Error(`the console shows:\n${text}`);
+      return m[0];
+    },
+    { timeoutMs, message: `${pattern} on the console` },
+  );
 }
