@@ -57,6 +57,13 @@ export interface LogicalChange {
   text: string;
 }
 
+/** The kind's batch record: the changes, in order, of a revision that wrote one key twice (a Txn can put it once). */
+export interface BatchRecordEntry {
+  t: WatchEventType;
+  n: string;
+  j: string;
+}
+
 export interface Target {
   key: string;
   kind: string;
