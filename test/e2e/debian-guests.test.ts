@@ -26,22 +26,12 @@ import {
   specMacs,
 } from './fixtures.ts';
 import { HARROW_BIN, startServer, waitFor, type HarrowServer } from './harness.ts';
-import { osVm } from './os-vms.ts';
-import { runtimesUnderTest } from './runtimes.ts';
+import { DEBIAN_BOOT_MS, DEBIAN_IMAGE, debianSkip, osVm } from './os-vms.ts';
 
-const qemu = runtimesUnderTest().find((r) => r.name === 'qemu')!;
-// On by default wherever real guests run (root, QEMU, the cloud kernel); HARROW_E2E_DEBIAN=0 opts out.
-const debianSkip =
-  process.env.HARROW_E2E_DEBIAN === '0'
-    ? 'HARROW_E2E_DEBIAN=0'
-    : qemu.skip && `the Debian guest e2e needs real guests: ${qemu.skip}`;
-/** A Debian boot under TCG on a busy 2-core host: about a minute, several when loaded. */
-const BOOT_MS = 900_000;
 const GATEWAY = '198.18.61.1';
 
-const DEBIAN = 'quay.io/containerdisks/debian:12';
 /** A VM as KubeVirt's docs write one: a containerDisk of the Debian image, a cloud-init NoCloud disk. */
-const debianVm = (name: string, userData: string, image = DEBIAN): VirtualMachine =>
+const debianVm = (name: string, userData: string, image = DEBIAN_IMAGE): VirtualMachine =>
   osVm(name, image, { userData });
 
 const WRITE_HELLO = `#cloud-config
@@ -66,7 +56,7 @@ describe(
     const exec = (vm: string, argv: string[]) => server.client.guestExec(NS, vm, argv);
     const wait = <T>(message: string, probe: () => Promise<T | false | undefined>): Promise<T> =>
       waitFor(async () => (await probe()) ?? false, {
-        timeoutMs: BOOT_MS,
+        timeoutMs: DEBIAN_BOOT_MS,
         intervalMs: 1_000,
         message,
       }) as Promise<T>;

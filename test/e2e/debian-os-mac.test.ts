@@ -36,21 +36,11 @@ import {
   kubectlPatchMac,
   matchingNetworkData,
 } from './os-mac-pitfalls.ts';
-import { osVm, pinningInterfaces } from './os-vms.ts';
+import { DEBIAN_BOOT_MS, DEBIAN_IMAGE, debianSkip, osVm, pinningInterfaces } from './os-vms.ts';
 import { harrowInPty } from './pty.ts';
-import { runtimesUnderTest } from './runtimes.ts';
 import { consoleScreenText, ensureWebBuilt, expectOnConsole, signIn } from './ui-support.ts';
 
 const run = promisify(execFile);
-const qemu = runtimesUnderTest().find((r) => r.name === 'qemu')!;
-// On wherever real guests run, as debian-guests.test.ts; HARROW_E2E_DEBIAN=0 opts out.
-const debianSkip =
-  process.env.HARROW_E2E_DEBIAN === '0'
-    ? 'HARROW_E2E_DEBIAN=0'
-    : qemu.skip && `the Debian guest e2e needs real guests: ${qemu.skip}`;
-/** A Debian boot under TCG on a busy 2-core host: a minute or two, several when loaded. */
-const BOOT_MS = 900_000;
-const DEBIAN = 'quay.io/containerdisks/debian:12';
 const GATEWAY = '198.18.63.1';
 
 /** pin: ifupdown pins this MAC at every boot. */
@@ -107,7 +97,7 @@ describe(
     const exec = (vm: string, argv: string[]) => server.client.guestExec(NS, vm, argv);
     const wait = <T>(message: string, probe: () => Promise<T | false | undefined>): Promise<T> =>
       waitFor(async () => (await probe()) ?? false, {
-        timeoutMs: BOOT_MS,
+        timeoutMs: DEBIAN_BOOT_MS,
         intervalMs: 1_000,
         message,
       }) as Promise<T>;
@@ -183,9 +173,12 @@ describe(
         bridgeNetwork('lan', 63),
       );
       for (const vm of [
-        osVm('deb-pin', DEBIAN, { root: 'dataVolume', userData: PIN_USER_DATA }),
-        osVm('deb-gen', DEBIAN, { root: 'dataVolume', userData: GEN_USER_DATA }),
-        osVm('deb-ncfg', DEBIAN, { networkData: matchingNetworkData(NCFG_OLD), mac: NCFG_OLD }),
+        osVm('deb-pin', DEBIAN_IMAGE, { root: 'dataVolume', userData: PIN_USER_DATA }),
+        osVm('deb-gen', DEBIAN_IMAGE, { root: 'dataVolume', userData: GEN_USER_DATA }),
+        osVm('deb-ncfg', DEBIAN_IMAGE, {
+          networkData: matchingNetworkData(NCFG_OLD),
+          mac: NCFG_OLD,
+        }),
       ])
         await server.client.create('VirtualMachine', { namespace: NS }, vm);
       boots += 3;

@@ -3,6 +3,21 @@
 // interface on network `lan`; and the guest configuration that pins a MAC (harvester#9974's guest).
 import type { VirtualMachine, Volume } from '../../src/resources/types.ts';
 import { NS } from './fixtures.ts';
+import { runtimesUnderTest } from './runtimes.ts';
+
+/** The name KubeVirt manifests use for the Debian image (`harrow image build debian`). */
+export const DEBIAN_IMAGE = 'quay.io/containerdisks/debian:12';
+/** A Debian boot under TCG on a busy 2-core host: about a minute, several when loaded (a wait's bound). */
+export const DEBIAN_BOOT_MS = 900_000;
+const qemuSkip = runtimesUnderTest().find((r) => r.name === 'qemu')?.skip;
+/**
+ * Why the Debian guest tests are skipped here, if they are: on by default wherever real guests run (root, QEMU, the
+ * cloud kernel); HARROW_E2E_DEBIAN=0 opts out.
+ */
+export const debianSkip: string | undefined =
+  process.env.HARROW_E2E_DEBIAN === '0'
+    ? 'HARROW_E2E_DEBIAN=0'
+    : qemuSkip && `the Debian guest e2e needs real guests: ${qemuSkip}`;
 
 export interface OsVmOptions {
   /** `containerDisk` (ephemeral, KubeVirt's container disks) or `dataVolume` (a persistent copy of the image). */
