@@ -7,7 +7,7 @@ import {
   checkDeadline,
   likelyCause,
 } from '../../src/controllers/connectivity.ts';
-import { guestBootStateOf } from '../../src/controllers/guest-boot.ts';
+import { GUEST_BOOT_PROBE, guestBootStateOf } from '../../src/controllers/guest-boot.ts';
 import type { AuditRecord, KubeEvent, VirtualMachineInstance } from '../../src/resources/types.ts';
 import {
   getVm,
@@ -336,6 +336,67 @@ describe('connectivity check on the sim runtime', () => {
           e.type === 'Warning' &&
           e.involvedObject.name === 'late',
       ),
+    );
+  });
+});
+
+describe('connectivity check on a guest whose agent answers before its boot is done', () => {
+  let h: Harness;
+  // When the guest's (simulated) systemd finishes booting, host ms; the guest's clock starts with the harness.
+  let bootDoneAt = Number.POSITIVE_INFINITY;
+  const bootedAt = Date.now();
+  const probe = GUEST_BOOT_PROBE.join(' ');
+  before(async () => {
+    h = await startHarness({
+      connectivityTimeoutMs: 500,
+      bootProbeMs: 100,
+      exec: (argv) => {
+        if (argv.join(' ') !== probe) return undefined;
+        const now = Date.now();
+        const finishUs = now >= bootDoneAt ? Math.round((bootDoneAt - bootedAt) * 1000) : 0;
+        return {
+          exitCode: 0,
+          stdout: `${finishUs}\n${((now - bootedAt) / 1000).toFixed(2)} 0.00\n`,
+          stderr: '',
+        };
+      },
+    });
+    await h.store.create(
+      nadManifest('one', {
+        ipam: { subnet: '198.18.21.0/24', rangeStart: '198.18.21.10', rangeEnd: '198.18.21.10' },
+      }),
+    );
+  });
+  after(async () => h.close());
+
+  test('the network window runs from the end of the boot, not from the agent: no failure while the guest says it boots', async () => {
+    // "holder" takes the network's only address, so the moved NIC never gets a lease.
+    await h.store.create(
+      vmManifest('holder', { macs: ['02:00:00:00:54:01', '02:00:00:00:54:02'], nads: ['one'] }),
+    );
+    await waitRunning(h, 'holder');
+    await h.store.create(
+      vmManifest('slow', { macs: ['02:00:00:00:55:01', '02:00:00:00:55:02'], nads: ['one'] }),
+    );
+    await waitFor(
+      'slow running',
+      async () => (await getVmi(h.store, 'slow'))?.status?.phase === 'Running',
+    );
+    bootDoneAt = Date.now() + 3_000;
+    await restartWithNewMac(h, 'slow', 1, '02:00:00:00:55:03');
+    const c = await waitFor(
+      'ConnectivityCheck',
+      async () => condition(await getVm(h.store, 'slow'), 'ConnectivityCheck'),
+      15_000,
+    );
+    assert.equal(c.status, 'False');
+    const checkedAt = Date.parse(
+      (await getVm(h.store, 'slow'))?.status?.connectivityCheck?.checkedAt ?? '',
+    );
+    // The agent answered within a second; the check waited for the boot's end and then its 500 ms.
+    assert.ok(
+      checkedAt >= bootDoneAt + 400,
+      `checked ${checkedAt - bootDoneAt} ms after the boot finished`,
     );
   });
 });

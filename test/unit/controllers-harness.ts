@@ -11,6 +11,7 @@ import type {
   Pod,
 } from '../../src/resources/types.ts';
 import { createSimRuntime, type SimRuntime } from '../../src/runtime/sim/index.ts';
+import type { ExecResult } from '../../src/runtime/types.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
 
@@ -64,11 +65,27 @@ export async function startHarness(
     macAssigner?: (store: ResourceStore) => MacAssigner;
     pollMs?: number;
     connectivityTimeoutMs?: number;
+    /** How often the connectivity check asks a booting guest again (default 10 s). */
+    bootProbeMs?: number;
+    /** Answers guest-exec before the sim guest does (undefined: the guest answers), e.g. a guest's systemd. */
+    exec?: (argv: readonly string[]) => ExecResult | undefined;
     concurrency?: number;
   } = {},
 ): Promise<Harness> {
   const store = await openSqliteStore(':memory:');
-  const runtime = createSimRuntime({ bootMs: options.bootMs ?? 20 });
+  const sim = createSimRuntime({ bootMs: options.bootMs ?? 20 });
+  const answer = options.exec;
+  const runtime: SimRuntime = answer
+    ? new Proxy(sim, {
+        get(target, key, receiver) {
+          if (key === 'exec')
+            return (uid: string, argv: string[], o?: { timeoutMs?: number }) =>
+              Promise.resolve(answer(argv) ?? target.exec(uid, argv, o));
+          const value: unknown = Reflect.get(target, key, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      })
+    : sim;
   await store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
   const controllers = await startControllers({
     store,
@@ -76,7 +93,11 @@ export async function startHarness(
     macAssigner: (options.macAssigner ?? counterMacAssigner)(store),
     nodeName: 'node-1',
     observerPollMs: options.pollMs ?? 500,
-    connectivity: { timeoutMs: options.connectivityTimeoutMs ?? 3_000, retryMs: 100 },
+    connectivity: {
+      timeoutMs: options.connectivityTimeoutMs ?? 3_000,
+      retryMs: 100,
+      ...(options.bootProbeMs !== undefined ? { bootProbeMs: options.bootProbeMs } : {}),
+    },
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
   });
   return {
