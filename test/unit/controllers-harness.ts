@@ -116,7 +116,7 @@ export async function startHarness(
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false>,
-  timeoutMs = 5_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -126,6 +126,41 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** How many reconciles `controller` has finished, whatever their result (controller_runtime_reconcile_total). */
+export async function reconcileCount(
+  controllers: RunningControllers,
+  controller: string,
+): Promise<number> {
+  const text = await controllers.metrics.metrics();
+  let total = 0;
+  for (const line of text.split('\n'))
+    if (
+      line.startsWith('controller_runtime_reconcile_total{') &&
+      line.includes(`controller="${controller}"`)
+    )
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
+/**
+ * Runs `act` (a clock jump, a write) and waits until `controller` has reconciled after it and every controller is idle:
+ * what that reconcile decided, and all it led to, is then in the store. A test that asserts something did not happen
+ * asserts it after this, on a decision that was made, rather than after a pause.
+ */
+export async function afterReconcile(
+  controllers: RunningControllers,
+  controller: string,
+  act: () => unknown,
+): Promise<void> {
+  const before = await reconcileCount(controllers, controller);
+  await act();
+  await waitFor(
+    `a ${controller} reconcile`,
+    async () => (await reconcileCount(controllers, controller)) > before,
+  );
+  await controllers.waitForIdle();
 }
 
 export function vmManifest(
@@ -215,7 +250,7 @@ export async function podsOf(
 export async function waitRunning(
   h: Harness,
   name: string,
-  timeoutMs = 5_000,
+  timeoutMs = 30_000,
 ): Promise<VirtualMachineInstance> {
   return waitFor(
     `${name} running with IPs`,

@@ -15,6 +15,7 @@ import type {
 import { createSimRuntime } from '../../src/runtime/sim/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import {
+  afterReconcile,
   counterMacAssigner,
   getVm,
   getVmi,
@@ -142,9 +143,8 @@ describe('maintenance controller (sim runtime, test clock)', () => {
       /restart planned for 2026-11-29T01:00:00.000Z \(2026-11-29 02:00 Europe\/Berlin\)/,
     );
 
-    clock.set('2026-11-29T00:59:00Z');
-    await h.controllers.waitForIdle();
-    await new Promise((r) => setTimeout(r, 100));
+    // The controller decides again at 00:59 (its wake-up is due), and declines: asserted on that decision.
+    await afterReconcile(h.controllers, 'maintenance', () => clock.set('2026-11-29T00:59:00Z'));
     assert.equal(
       (await getVmi(h.store, 'web'))?.metadata.uid,
       first.metadata.uid,
@@ -195,9 +195,8 @@ describe('maintenance controller (sim runtime, test clock)', () => {
       delete v.metadata.annotations!['harrow.io/restart-scheduled-at'];
       v.status!.conditions = v.status!.conditions!.filter((c) => c.type !== 'RestartScheduled');
     });
-    clock.set('2026-11-29T01:30:00Z');
-    await h.controllers.waitForIdle();
-    await new Promise((r) => setTimeout(r, 100));
+    // Inside the window the controller decides again, with no plan left: asserted on that decision.
+    await afterReconcile(h.controllers, 'maintenance', () => clock.set('2026-11-29T01:30:00Z'));
     assert.equal((await getVmi(h.store, 'kept'))?.metadata.uid, first.metadata.uid);
     assert.deepEqual(await audits('kept', 'scheduled-restart'), []);
     assert.equal(
@@ -260,9 +259,7 @@ describe('maintenance controller (sim runtime, test clock)', () => {
     assert.equal(c.reason, 'AlreadyRestarted');
     assert.match(c.message ?? '', /the VM has restarted since it was scheduled/);
     const second = await waitRunning(h, 'eager');
-    clock.set('2026-11-29T01:30:00Z');
-    await h.controllers.waitForIdle();
-    await new Promise((r) => setTimeout(r, 100));
+    await afterReconcile(h.controllers, 'maintenance', () => clock.set('2026-11-29T01:30:00Z'));
     assert.equal(
       (await getVmi(h.store, 'eager'))?.metadata.uid,
       second.metadata.uid,

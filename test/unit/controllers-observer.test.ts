@@ -29,12 +29,12 @@ describe('observer on the sim runtime', () => {
   });
   after(async () => h.close());
 
-  test('an in-guest `ip link set eth0 address` shows as GuestMACMismatch on the VMI and VM within 1 s, and reverts on restart', async () => {
+  test('an in-guest `ip link set eth0 address` shows as GuestMACMismatch on the VMI and VM through the runtime’s event, and reverts on restart', async () => {
     await h.store.create(vmManifest('drift', { macs: ['02:00:00:00:20:01'] }));
     const vmi = await waitRunning(h, 'drift');
     const uid = vmi.metadata.uid as string;
-    // A long poll interval: only the runtime's guest-changed event can bring the change in time.
-    const changedAt = Date.now();
+    // The observer polls once a minute here, longer than these waits: only the runtime's guest-changed event can bring
+    // the change before they time out.
     const r = await h.runtime.exec(uid, [
       'ip',
       'link',
@@ -44,17 +44,12 @@ describe('observer on the sim runtime', () => {
       '02:00:00:00:20:77',
     ]);
     assert.equal(r.exitCode, 0, r.stderr);
-    const onVmi = await waitFor(
-      'VMI condition',
-      async () => condition(await getVmi(h.store, 'drift'), 'GuestMACMismatch'),
-      1_000,
+    const onVmi = await waitFor('VMI condition', async () =>
+      condition(await getVmi(h.store, 'drift'), 'GuestMACMismatch'),
     );
-    const onVm = await waitFor(
-      'VM condition',
-      async () => condition(await getVm(h.store, 'drift'), 'GuestMACMismatch'),
-      1_000,
+    const onVm = await waitFor('VM condition', async () =>
+      condition(await getVm(h.store, 'drift'), 'GuestMACMismatch'),
     );
-    assert.ok(Date.now() - changedAt < 1_000);
     assert.equal(onVmi.status, 'True');
     assert.equal(onVm.message, onVmi.message);
     assert.match(
@@ -151,10 +146,8 @@ describe('observer on the sim runtime', () => {
       'address',
       '02:00:00:00:21:99',
     ]);
-    const c = await waitFor(
-      'condition',
-      async () => condition(await getVm(h.store, 'thief'), 'GuestMACMismatch'),
-      2_000,
+    const c = await waitFor('condition', async () =>
+      condition(await getVm(h.store, 'thief'), 'GuestMACMismatch'),
     );
     assert.match(c.message ?? '', /allocated to VM default\/other/);
     assert.match(c.message ?? '', /VM default\/thief and VM default\/other/);
@@ -165,26 +158,26 @@ describe('observer on the sim runtime', () => {
     const vmi = await waitRunning(h, 'undo');
     const uid = vmi.metadata.uid as string;
     await h.runtime.exec(uid, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:22:55']);
-    await waitFor(
-      'mismatch',
-      async () => condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'),
-      2_000,
+    // Both carry the mismatch first, so that "cleared" below is a change the observer made, not a state never reached.
+    await waitFor('mismatch on the VMI', async () =>
+      condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'),
+    );
+    await waitFor('mismatch on the VM', async () =>
+      condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'),
     );
     await h.runtime.exec(uid, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:22:01']);
-    await waitFor(
-      'cleared on the VMI',
-      async () => !condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'),
-      2_000,
-    );
-    await waitFor(
-      'cleared on the VM',
-      async () => !condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'),
-      2_000,
-    );
     await waitForEvent(
       h.store,
       'GuestMACRestored',
       (e) => e.reason === 'GuestMACRestored' && e.involvedObject.uid === uid,
+    );
+    await waitFor(
+      'cleared on the VMI',
+      async () => !condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'),
+    );
+    await waitFor(
+      'cleared on the VM',
+      async () => !condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'),
     );
   });
 });
