@@ -89,6 +89,15 @@ function watch(base: string, path: string): Promise<OpenWatch> {
 const summary = (lines: WatchLine[]): string[] =>
   lines.map((l) => `${l.type} ${l.object.metadata?.name ?? l.object.reason}`);
 
+/** Polls `ok` until it holds; fails naming `what` after 30 s (generous: the machine may be busy). */
+async function until(ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!ok()) {
+    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('watch', () => {
   it('sends the current objects as ADDED, then every change, as newline-delimited JSON', async () => {
     h = await startServer();
@@ -227,11 +236,10 @@ describe('watch', () => {
     const base = await listen(h);
     const w1 = await watch(base, `${VMS}?watch=1`);
     const w2 = await watch(base, '/apis/kubevirt.io/v1/virtualmachines?watch=1');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(active, 2);
+    await until(() => active === 2, 'both store watches open');
     w1.close();
     await w1.ended;
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => active === 1, 'the hung-up client’s store watch stopped');
     assert.equal(active, 1);
     await h.app.close();
     await w2.ended;

@@ -22,6 +22,14 @@ const cm = (name: string, data: Record<string, string> = {}): KubeObject => ({
   spec: { containers: [], data },
 });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Polls `ok` until it holds; fails naming `what` after 30 s (generous: the machine may be busy). */
+async function until(ok: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!ok()) {
+    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
+    await sleep(5);
+  }
+}
 
 async function withManager(
   fn: (m: ControllerManager, store: ResourceStore) => Promise<void>,
@@ -73,7 +81,11 @@ describe('controller runner', () => {
       const c = m.controller({
         name: 't',
         concurrency: 4,
-        reconcile: async () => {
+        reconcile: async (key) => {
+          if (key === 'marker') {
+            markerDone = true;
+            return {};
+          }
           running++;
           maxRunning = Math.max(maxRunning, running);
           runs++;
@@ -82,12 +94,16 @@ describe('controller runner', () => {
           return {};
         },
       });
+      let markerDone = false;
       await m.start();
       c.enqueue('k');
-      await sleep(10);
+      await until(() => runs === 1, 'the first reconcile of k started');
       c.enqueue('k');
       c.enqueue('k');
-      await sleep(10);
+      // The queue is first in, first out with free workers: once a key enqueued after them is done, a second k would
+      // have been started already if the queue let it run beside the first.
+      c.enqueue('marker');
+      await until(() => markerDone, 'the marker key was reconciled');
       assert.equal(runs, 1);
       release();
       await m.waitForIdle();
@@ -162,11 +178,13 @@ describe('controller runner', () => {
 
   test('stop waits for reconciles in flight; waitForIdle names busy keys on timeout', async () => {
     await withManager(async (m) => {
+      let started = false;
       let finished = false;
       const c = m.controller({
         name: 'slow',
         reconcile: async (k) => {
           if (k === 'fail') throw new Error('always');
+          started = true;
           await sleep(50);
           finished = true;
           return {};
@@ -176,7 +194,7 @@ describe('controller runner', () => {
       c.enqueue('fail');
       await assert.rejects(m.waitForIdle({ timeoutMs: 100 }), /slow: .*fail \(retrying\)/);
       c.enqueue('k');
-      await sleep(5);
+      await until(() => started, 'the reconcile of k started');
       await m.stop();
       assert.equal(finished, true);
     });
@@ -316,8 +334,10 @@ describe('Informer when the store ends its watch', () => {
       // Changes while no watch runs: only a re-list can see them.
       await real.delete({ kind: 'Pod', namespace: 'ns', name: 'a' });
       await real.create(cm('b'));
-      for (let i = 0; i < 100 && (informer.get('ns/a') || !informer.get('ns/b')); i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await until(
+        () => !informer.get('ns/a') && informer.get('ns/b') !== undefined,
+        'the informer re-listed',
+      );
       assert.equal(
         informer.get('ns/a'),
         undefined,
@@ -326,8 +346,7 @@ describe('Informer when the store ends its watch', () => {
       assert.ok(informer.get('ns/b'), 'the creation missed while unwatched is caught up');
       assert.equal(handles.length, 2, 'a new watch was started');
       await real.create(cm('c'));
-      for (let i = 0; i < 100 && !informer.get('ns/c'); i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await until(() => informer.get('ns/c') !== undefined, 'the new watch delivered c');
       assert.ok(informer.get('ns/c'), 'and the new watch delivers');
     } finally {
       informer.stop();
