@@ -24,8 +24,8 @@ const PAGES = [
   '/ui/macpool',
   '/ui/namespaces',
   '/ui/tokens',
-  '/ui/images',
-  '/ui/disks',
+  `/ui/namespaces/${NS}/images`,
+  `/ui/namespaces/${NS}/disks`,
 ];
 
 describe('web UI: axe-core on every page', { timeout: 600_000 }, () => {

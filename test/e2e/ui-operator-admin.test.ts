@@ -312,4 +312,72 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
       'no serious or critical accessibility violation on the forms and dialogs',
     );
   });
+  it('the Disks and Images pages carry their namespace in the address; old addresses redirect; a link is shareable', async () => {
+    const { page } = b;
+    await server.client.create<DataVolume>(
+      'DataVolume',
+      { namespace: 'team-a' },
+      {
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: { name: 'team-disk', namespace: 'team-a' },
+        spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '16Mi' } } } },
+      },
+    );
+    const nsSelect = page.getByLabel('Namespace', { exact: true });
+    // The old addresses open the same page in the namespace chosen at the top.
+    await page.goto(`${server.url}/ui/namespaces/${NS}/vms`);
+    await page.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
+    for (const section of ['disks', 'images']) {
+      await page.goto(`${server.url}/ui/${section}`);
+      await page.waitForURL(new RegExp(`/ui/namespaces/${NS}/${section}$`));
+      await page
+        .getByRole('heading', { name: section === 'disks' ? 'Disks' : 'Images', level: 1 })
+        .waitFor();
+    }
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert.equal(
+      await nav.getByRole('link', { name: 'Disks' }).getAttribute('href'),
+      `/ui/namespaces/${NS}/disks`,
+    );
+    assert.equal(
+      await nav.getByRole('link', { name: 'Images' }).getAttribute('aria-current'),
+      'page',
+    );
+
+    // A shared link to another namespace's disks, pasted into the address bar (a fresh load of the app, whose namespace
+    // chosen at the top is still default), opens that namespace's page. (In the same tab: without TLS the browser speaks
+    // HTTP/1.1 and two tabs' watches would use up its six connections to the server.)
+    await page.goto(`${server.url}/ui/namespaces/team-a/disks`);
+    await page.locator('tr[data-disk="team-disk"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('tr[data-disk="db-root"]').count(), 0);
+    assert.equal(await nsSelect.inputValue(), 'team-a');
+    assert.match((await page.locator('caption').textContent()) ?? '', /team-a/);
+    await page.goto(`${server.url}/ui/namespaces/team-a/images`);
+    await page.locator('tr[data-image="tiny"]').waitFor();
+    assert.match(
+      (await page.getByRole('columnheader', { name: /Used in/ }).textContent()) ?? '',
+      /Used in team-a/,
+    );
+    // The image is used by default's disk, not team-a's.
+    assert.match((await page.locator('tr[data-image="tiny"]').textContent()) ?? '', /nothing/);
+    assert.equal(
+      await nav.getByRole('link', { name: 'Disks' }).getAttribute('href'),
+      '/ui/namespaces/team-a/disks',
+    );
+
+    // Choosing another namespace on the Disks page stays on Disks, in that namespace.
+    await page.goto(`${server.url}/ui/namespaces/${NS}/disks`);
+    await page.locator('tr[data-disk="db-root"]').waitFor();
+    await waitFor(async () => (await nsSelect.locator('option[value="team-a"]').count()) === 1, {
+      message: 'team-a offered at the top',
+    });
+    await nsSelect.selectOption('team-a');
+    await page.waitForURL(/\/ui\/namespaces\/team-a\/disks$/);
+    await page.locator('tr[data-disk="team-disk"]').waitFor();
+    assert.equal(await page.locator('tr[data-disk="db-root"]').count(), 0);
+    await nsSelect.selectOption(NS);
+    await page.waitForURL(new RegExp(`/ui/namespaces/${NS}/disks$`));
+    assert.deepEqual(unexpected([]), []);
+  });
 });

@@ -1,7 +1,8 @@
-// The UI's VM addresses carry the namespace; addresses from before (/ui/vms/NAME) map to the current namespace.
+// The UI's addresses of a namespace's pages carry the namespace; addresses from before (/ui/vms/NAME, /ui/disks,
+// /ui/images) map to the current namespace.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { legacyVmPath, namespaceOf, urls } from '../../web/src/model/urls.ts';
+import { legacyPath, namespacedPage, namespaceOf, urls } from '../../web/src/model/urls.ts';
 
 describe('web UI addresses', () => {
   it('puts the namespace in every VM page address, escaped', () => {
@@ -13,19 +14,33 @@ describe('web UI addresses', () => {
     assert.equal(urls.vm('a b', 'x/y'), '/namespaces/a%20b/vms/x%2Fy');
   });
 
-  it('reads the namespace back from a path', () => {
+  it('puts the namespace in the disks and images addresses', () => {
+    assert.equal(urls.disks('team-a'), '/namespaces/team-a/disks');
+    assert.equal(urls.images('a b'), '/namespaces/a%20b/images');
+  });
+
+  it('reads the namespace and the section back from a path', () => {
     assert.equal(namespaceOf('/namespaces/team-a/vms'), 'team-a');
     assert.equal(namespaceOf('/namespaces/a%20b/vms/web-1/networks'), 'a b');
+    assert.deepEqual(namespacedPage('/namespaces/team-a/disks'), {
+      namespace: 'team-a',
+      section: 'disks',
+    });
+    assert.deepEqual(namespacedPage('/namespaces/x/images'), { namespace: 'x', section: 'images' });
     assert.equal(namespaceOf('/namespaces'), undefined);
     assert.equal(namespaceOf('/namespaces/team-a'), undefined);
     assert.equal(namespaceOf('/namespaces/team-a/vmsx'), undefined);
+    assert.equal(namespaceOf('/namespaces/team-a/diskss'), undefined);
     assert.equal(namespaceOf('/networks'), undefined);
   });
 
-  it('sends an old /vms address to the same page in the current namespace', () => {
-    assert.equal(legacyVmPath('/vms', 'default'), '/namespaces/default/vms');
-    assert.equal(legacyVmPath('/vms/web-1/networks', 'ns1'), '/namespaces/ns1/vms/web-1/networks');
-    assert.equal(legacyVmPath('/vmsx', 'ns1'), undefined);
-    assert.equal(legacyVmPath('/networks', 'ns1'), undefined);
+  it('sends an old address to the same page in the current namespace', () => {
+    assert.equal(legacyPath('/vms', 'default'), '/namespaces/default/vms');
+    assert.equal(legacyPath('/vms/web-1/networks', 'ns1'), '/namespaces/ns1/vms/web-1/networks');
+    assert.equal(legacyPath('/disks', 'ns1'), '/namespaces/ns1/disks');
+    assert.equal(legacyPath('/images', 'a b'), '/namespaces/a%20b/images');
+    assert.equal(legacyPath('/vmsx', 'ns1'), undefined);
+    assert.equal(legacyPath('/disksx', 'ns1'), undefined);
+    assert.equal(legacyPath('/networks', 'ns1'), undefined);
   });
 });

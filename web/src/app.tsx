@@ -28,7 +28,7 @@ import { VmDetailPage } from './pages/vm-detail.tsx';
 import { VmEditPage } from './pages/vm-edit.tsx';
 import { VmListPage } from './pages/vm-list.tsx';
 import { Link, match, navigate, useLocation } from './router.tsx';
-import { legacyVmPath, namespaceOf, urls } from './model/urls.ts';
+import { legacyPath, namespacedPage, namespaceOf, urls } from './model/urls.ts';
 import {
   NAMESPACE_POLL,
   SessionContext,
@@ -212,27 +212,29 @@ function Shell(props: {
   }, [namespaces.loaded, namespaces.items, namespace, setNamespace]);
 
   const stale = useConnection(monitor).phase !== 'connected';
-  // The start page and the addresses from before namespaced URLs (/ui/vms/NAME) open in the current namespace.
-  const redirect =
-    path === '/' || path === '' ? urls.vms(namespace) : legacyVmPath(path, namespace);
+  // The start page and the addresses from before namespaced URLs (/ui/vms/NAME, /ui/disks, /ui/images) open in the
+  // current namespace.
+  const redirect = path === '/' || path === '' ? urls.vms(namespace) : legacyPath(path, namespace);
   const search = query.toString();
   useEffect(() => {
     if (redirect) navigate(search ? `${redirect}?${search}` : redirect, { replace: true });
   }, [redirect, search]);
-  // Switching namespace on a VM page opens that namespace's list (the VM shown belongs to the old one).
+  // Switching namespace on a namespaced page opens the same section of the new one (for a VM's page, the list: the VM
+  // shown belongs to the old namespace).
+  const page = namespacedPage(path);
   const chooseNamespace = (ns: string): void => {
     setNamespace(ns);
-    if (namespaceOf(path) !== undefined) navigate(urls.vms(ns));
+    if (page) navigate(urls.section(ns, page.section));
   };
 
   // Tokens are admins' business: the link shows only when the server says this user may list them.
   const canListTokens = useCanI(api, { verb: 'list', group: 'harrow.io', resource: 'apitokens' });
-  const section = namespaceOf(path) !== undefined ? 'vms' : (path.split('/')[1] ?? 'vms');
+  const section = page?.section ?? path.split('/')[1] ?? 'vms';
   const nav: Array<{ to: string; label: string; key: string }> = [
     { to: urls.vms(namespace), label: 'Virtual Machines', key: 'vms' },
     { to: '/networks', label: 'Networks', key: 'networks' },
-    { to: '/disks', label: 'Disks', key: 'disks' },
-    { to: '/images', label: 'Images', key: 'images' },
+    { to: urls.disks(namespace), label: 'Disks', key: 'disks' },
+    { to: urls.images(namespace), label: 'Images', key: 'images' },
     { to: '/macpool', label: 'MAC Pool', key: 'macpool' },
     { to: '/namespaces', label: 'Namespaces', key: 'namespaces' },
     ...(canListTokens ? [{ to: '/tokens', label: 'API Tokens', key: 'tokens' }] : []),
@@ -313,13 +315,13 @@ function Routes(props: { path: string; namespace: string }): ReactNode {
   if (m) return <VmEditPage name={m['name'] as string} />;
   m = match('/namespaces/:ns/vms/:name/:tab?', p);
   if (m) return <VmDetailPage name={m['name'] as string} tab={m['tab'] ?? 'basics'} />;
-  if (legacyVmPath(p, props.namespace) !== undefined) return null; // redirected
+  if (match('/namespaces/:ns/disks', p)) return <DisksPage />;
+  if (match('/namespaces/:ns/images', p)) return <ImagesPage />;
+  if (legacyPath(p, props.namespace) !== undefined) return null; // redirected
   if (match('/networks', p)) return <NetworksPage />;
   if (match('/macpool', p)) return <MacPoolPage />;
   if (match('/namespaces', p)) return <NamespacesPage />;
   if (match('/tokens', p)) return <TokensPage />;
-  if (match('/images', p)) return <ImagesPage />;
-  if (match('/disks', p)) return <DisksPage />;
   if (match('/audit', p)) return <AuditPage />;
   if (p === '/' || p === '') return null;
   return (

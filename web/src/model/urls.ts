@@ -1,26 +1,47 @@
-// The UI's own addresses for virtual machines, below /ui: every VM page carries its namespace, so a link can be shared.
+// The UI's own addresses below /ui: every page of a namespace's objects (VMs, disks, images as that namespace uses
+// them) carries the namespace, so a link can be shared.
 
 const enc = encodeURIComponent;
 
+/** The pages whose address is /namespaces/NS/<section>…; addresses from before named them without a namespace. */
+export const NAMESPACED_SECTIONS = ['vms', 'disks', 'images'] as const;
+export type NamespacedSection = (typeof NAMESPACED_SECTIONS)[number];
+
 export const urls = {
-  vms: (ns: string): string => `/namespaces/${enc(ns)}/vms`,
+  section: (ns: string, section: NamespacedSection): string => `/namespaces/${enc(ns)}/${section}`,
+  vms: (ns: string): string => urls.section(ns, 'vms'),
   vmCreate: (ns: string): string => `${urls.vms(ns)}/create`,
   vm: (ns: string, name: string, tab?: string): string =>
     `${urls.vms(ns)}/${enc(name)}${tab ? `/${enc(tab)}` : ''}`,
   vmEdit: (ns: string, name: string): string => `${urls.vm(ns, name)}/edit`,
+  disks: (ns: string): string => urls.section(ns, 'disks'),
+  images: (ns: string): string => urls.section(ns, 'images'),
 };
 
-/** The namespace of a VM page's path below /ui ("/namespaces/NS/vms…"), if it is one. */
-export function namespaceOf(path: string): string | undefined {
-  const m = /^\/namespaces\/([^/]+)\/vms(?:\/|$)/.exec(path);
-  return m ? decodeURIComponent(m[1] as string) : undefined;
+const NAMESPACED = new RegExp(`^/namespaces/([^/]+)/(${NAMESPACED_SECTIONS.join('|')})(?:/|$)`);
+
+/** The namespace and section of a namespaced page's path below /ui ("/namespaces/NS/disks"), if it is one. */
+export function namespacedPage(
+  path: string,
+): { namespace: string; section: NamespacedSection } | undefined {
+  const m = NAMESPACED.exec(path);
+  return m
+    ? { namespace: decodeURIComponent(m[1] as string), section: m[2] as NamespacedSection }
+    : undefined;
 }
 
+/** The namespace of a namespaced page's path below /ui ("/namespaces/NS/vms…"), if it is one. */
+export const namespaceOf = (path: string): string | undefined => namespacedPage(path)?.namespace;
+
 /**
- * Where an address from before namespaced URLs ("/vms", "/vms/NAME/TAB") now lives: the same page in the namespace
- * chosen at the top. Undefined for every other path.
+ * Where an address from before namespaced URLs ("/vms", "/vms/NAME/TAB", "/disks", "/images") now lives: the same
+ * page in the namespace chosen at the top. Undefined for every other path.
  */
-export function legacyVmPath(path: string, namespace: string): string | undefined {
-  if (path !== '/vms' && !path.startsWith('/vms/')) return undefined;
-  return `${urls.vms(namespace)}${path.slice('/vms'.length)}`;
+export function legacyPath(path: string, namespace: string): string | undefined {
+  for (const section of NAMESPACED_SECTIONS) {
+    const old = `/${section}`;
+    if (path === old || path.startsWith(`${old}/`))
+      return `${urls.section(namespace, section)}${path.slice(old.length)}`;
+  }
+  return undefined;
 }
