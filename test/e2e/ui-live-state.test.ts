@@ -1,6 +1,8 @@
 // The web UI as an operator keeps it open all day, in Chromium against a real `harrow serve --tls auto` (browsers speak
-// HTTP/2 only over TLS): five tabs share one session and one connection, so a Restart clicked in any of them reaches
-// the server; when the server stops every open page says so and marks its data stale, and recovers when it is back.
+// HTTP/2 only over TLS): two and then five tabs share one session and one HTTP/2 connection, and a Restart confirmed in
+// any of them reaches the server within a second of the click (issue 19's acceptance, asserted: the click's moment in
+// the page against the server's audit record of the request); when the server stops every open page says so and marks
+// its data stale, and recovers when it is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -10,7 +12,10 @@ import { bridgeNetwork, NS, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 import { ensureWebBuilt } from './ui-support.ts';
 
-const VMS = ['tab-a', 'tab-b', 'tab-c'];
+/** One VM per tab, so each tab restarts its own. */
+const VMS = ['tab-a', 'tab-b', 'tab-c', 'tab-d', 'tab-e'];
+/** Issue 19: "a Restart clicked in any of them reaches the server within a second". */
+const REACHES_SERVER_WITHIN_MS = 1000;
 
 /** Signs in on the first tab; later tabs get the session from it (BroadcastChannel), with no token typed. */
 async function signInFirst(page: Page, server: HarrowServer): Promise<void> {
@@ -20,9 +25,14 @@ async function signInFirst(page: Page, server: HarrowServer): Promise<void> {
   await page.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
 }
 
-async function openSignedIn(b: BrowserSession, url: string): Promise<Page> {
+async function openSignedIn(
+  b: BrowserSession,
+  url: string,
+  before?: (page: Page) => Promise<void>,
+): Promise<Page> {
   const page = await b.context.newPage();
   page.setDefaultTimeout(30_000);
+  await before?.(page);
   await page.goto(url);
   await page.locator('h1').first().waitFor();
   await page.getByTestId('connection-state').waitFor();
@@ -34,31 +44,91 @@ const restartRecords = async (server: HarrowServer, vm: string): Promise<AuditRe
     (r) => r.spec.verb === 'restart' && r.spec.resource.name === vm,
   );
 
+interface Answer {
+  url: string;
+  protocol: string;
+  connectionId: number;
+}
+
 /**
- * Clicks the VM's Restart in the list (confirming when the page asks) and waits until the server has the request: its
- * audit record. Returns the milliseconds from the click to the record's timestamp (a figure, not an assertion).
+ * What Chromium itself says about each answer the page got from the server over the network (DevTools protocol):
+ * its protocol and the id of the connection it came over. Answers from the cache have no connection and are left out.
  */
-async function restartFrom(page: Page, server: HarrowServer, vm: string): Promise<number> {
+async function recordAnswers(page: Page, origin: string, into: Answer[]): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  cdp.on('Network.responseReceived', (e) => {
+    const r = e.response;
+    if (!r.url.startsWith(origin) || r.fromDiskCache || r.fromServiceWorker || !r.connectionId)
+      return;
+    into.push({ url: r.url, protocol: r.protocol ?? '', connectionId: r.connectionId });
+  });
+  await cdp.send('Network.enable');
+}
+
+type ClickClock = { harrowClicks?: number[] };
+
+/** From now on the page notes the wall-clock time of every click it receives (the moment the operator clicks). */
+async function noteClicks(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const g = globalThis as unknown as ClickClock & {
+      document: { addEventListener(t: string, f: () => void, capture: boolean): void };
+    };
+    if (g.harrowClicks) return;
+    g.harrowClicks = [];
+    g.document.addEventListener('click', () => g.harrowClicks!.push(Date.now()), true);
+  });
+}
+
+const lastClick = (page: Page): Promise<number | undefined> =>
+  page.evaluate(() => (globalThis as unknown as ClickClock).harrowClicks?.at(-1));
+
+interface RestartFigure {
+  vm: string;
+  /** The click on the confirmation's Restart (which sends the request) → the server's record of the request, ms. */
+  confirmToServer: number;
+  /** The row's Restart click → the same record (includes the confirmation dialog), ms. */
+  rowClickToServer: number;
+}
+
+/**
+ * In the tab the operator looks at: clicks the VM's Restart in the list, then the confirmation's Restart, and waits until
+ * the server has the request (its audit record, written as the server carries it out; its timestamp is no earlier than
+ * the request's arrival). The clicks' moments are taken inside the page, when the click event reaches it.
+ */
+async function restartFrom(page: Page, server: HarrowServer, vm: string): Promise<RestartFigure> {
+  await page.bringToFront();
+  await noteClicks(page);
   const before = (await restartRecords(server, vm)).length;
-  const row = page.locator(`tr[data-vm="${vm}"]`);
-  const button = row.getByRole('button', { name: /^Restart/ });
-  await waitFor(() => button.isEnabled(), { message: `${vm}: Restart enabled` });
-  const clicked = Date.now();
+  const button = page.locator(`tr[data-vm="${vm}"]`).getByRole('button', { name: `Restart ${vm}` });
+  await waitFor(() => button.isEnabled(), { timeoutMs: 60_000, message: `${vm}: Restart enabled` });
   await button.click();
+  const rowClicked = await lastClick(page);
+  const dialog = page.getByRole('dialog', { name: `Restart ${vm}?` });
+  await dialog.getByRole('button', { name: `Restart ${vm}` }).click();
+  const confirmed = await lastClick(page);
+  assert.ok(rowClicked !== undefined && confirmed !== undefined && confirmed > rowClicked);
   const record = await waitFor(
     async () => {
-      const dialog = page.getByRole('dialog').or(page.getByRole('alertdialog'));
-      if (await dialog.isVisible())
-        await dialog
-          .getByRole('button', { name: /^Restart/ })
-          .click()
-          .catch(() => undefined);
       const records = await restartRecords(server, vm);
       return records.length > before ? records.at(-1) : undefined;
     },
     { timeoutMs: 30_000, intervalMs: 50, message: `the restart of ${vm} reaching the server` },
   );
-  return Date.parse(record.spec.timestamp) - clicked;
+  const received = Date.parse(record.spec.timestamp);
+  return { vm, confirmToServer: received - confirmed, rowClickToServer: received - rowClicked };
+}
+
+/** Every answer any tab got came over HTTP/2, and over the one connection the first answer used. */
+function assertOneConnection(answers: Answer[], tabs: number): void {
+  assert.ok(answers.length > 0, 'answers recorded');
+  const ids = new Set(answers.map((a) => a.connectionId));
+  const notH2 = answers.filter((a) => a.protocol !== 'h2');
+  assert.deepEqual(notH2, [], `${tabs} tabs: every answer over HTTP/2`);
+  assert.equal(
+    ids.size,
+    1,
+    `${tabs} tabs share one connection; connections used: ${[...ids].join(', ')}`,
+  );
 }
 
 describe('web UI: many tabs, one session, live connection state', { timeout: 600_000 }, () => {
@@ -83,8 +153,11 @@ describe('web UI: many tabs, one session, live connection state', { timeout: 600
     await server?.stop();
   });
 
-  it('two and then five tabs on the VM list: a Restart clicked in any of them reaches the server', async () => {
+  it('two and then five tabs on the VM list share one connection; a Restart in each reaches the server within 1 s', async () => {
     const first = b.page;
+    const origin = server.url;
+    const answers: Answer[] = [];
+    await recordAnswers(first, origin, answers);
     await signInFirst(first, server);
     // The page's own record of how it was fetched (the DOM's PerformanceNavigationTiming).
     const protocol = await first.evaluate(
@@ -96,28 +169,44 @@ describe('web UI: many tabs, one session, live connection state', { timeout: 600
         ).getEntriesByType('navigation')[0]?.nextHopProtocol,
     );
     assert.equal(protocol, 'h2', 'the browser reaches the TLS server over HTTP/2');
-    const tabs = [first, await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/vms`)];
+    const list = `${server.url}/ui/namespaces/${NS}/vms`;
+    const open = (): Promise<Page> =>
+      openSignedIn(b, list, (page) => recordAnswers(page, origin, answers));
+    const tabs = [first, await open()];
     // The second tab was never signed in: it has the VM list, not the sign-in form.
     await tabs[1]!.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
-    const figures: number[] = [];
-    figures.push(await restartFrom(tabs[1]!, server, 'tab-a'));
-    figures.push(await restartFrom(tabs[0]!, server, 'tab-b'));
-    while (tabs.length < 5)
-      tabs.push(await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/vms`));
+    const everyTabLive = async (): Promise<void> => {
+      for (const [i, page] of tabs.entries()) {
+        for (const vm of VMS) await page.locator(`tr[data-vm="${vm}"]`).waitFor();
+        assert.equal(
+          await page.getByTestId('connection-state').getAttribute('data-phase'),
+          'connected',
+          `tab ${i + 1} connected`,
+        );
+      }
+    };
+    await everyTabLive();
+    const two: RestartFigure[] = [];
+    for (const [i, page] of tabs.entries()) two.push(await restartFrom(page, server, VMS[i]!));
+    assertOneConnection(answers, 2);
+
+    while (tabs.length < 5) tabs.push(await open());
     // Every tab holds its watches open; each still answers and any of them reaches the server.
-    for (const [i, page] of tabs.entries()) {
-      await page.locator(`tr[data-vm="${VMS[i % VMS.length]}"]`).waitFor();
-      assert.equal(
-        await page.getByTestId('connection-state').getAttribute('data-phase'),
-        'connected',
-      );
-    }
-    figures.push(await restartFrom(tabs[4]!, server, 'tab-c'));
-    figures.push(await restartFrom(tabs[2]!, server, 'tab-a'));
+    await everyTabLive();
+    const five: RestartFigure[] = [];
+    for (const [i, page] of tabs.entries()) five.push(await restartFrom(page, server, VMS[i]!));
+    assertOneConnection(answers, 5);
     await b.screenshot('five tabs');
+    const show = (f: RestartFigure[]): string =>
+      f.map((x) => `${x.confirmToServer} (${x.rowClickToServer})`).join(', ');
     console.log(
-      `# restart click → server (audit record), ms, 2 then 5 tabs: ${figures.join(', ')}`,
+      `# restart confirmed → server's audit record, ms (from the row's Restart in brackets): 2 tabs ${show(two)}; 5 tabs ${show(five)}`,
     );
+    for (const f of [...two, ...five])
+      assert.ok(
+        f.confirmToServer < REACHES_SERVER_WITHIN_MS,
+        `the restart of ${f.vm} reached the server ${f.confirmToServer} ms after the click`,
+      );
     // Signing out in one tab signs out every tab.
     await tabs[3]!.getByRole('button', { name: 'Sign out' }).click();
     for (const page of tabs) await page.getByLabel('API token').waitFor();
@@ -180,8 +269,8 @@ describe('web UI: many tabs, one session, live connection state', { timeout: 600
       );
     }
     // Live again: a change made now shows up without a reload.
-    await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('tab-d'));
-    await first.locator('tr[data-vm="tab-d"]').waitFor({ timeout: 30_000 });
+    await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('tab-late'));
+    await first.locator('tr[data-vm="tab-late"]').waitFor({ timeout: 30_000 });
     await b.screenshot('server back');
     for (const page of pages.slice(1)) await page.close();
   });
