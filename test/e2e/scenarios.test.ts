@@ -1,8 +1,13 @@
 // The seed's scenarios S1–S4 and S7, end to end against a running `harrow serve`, on every runtime this machine has.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { readFileSync, readdirSync } from 'node:fs';
-import type { AuditRecord, KubeEvent, MacAllocation } from '../../src/resources/types.ts';
+import type {
+  AuditRecord,
+  KubeEvent,
+  MacAllocation,
+  VirtualMachineInstance,
+} from '../../src/resources/types.ts';
 import { macAllocationName } from '../../src/resources/types.ts';
 import {
   NS,
@@ -52,8 +57,38 @@ for (const rt of runtimesUnderTest()) {
           intervalMs: rt.name === 'sim' ? 50 : 250,
           message,
         }) as Promise<T>;
-      let platformMac = '';
-      let peerIp = '';
+
+      /**
+       * Creates the VMs a scenario works on and waits until each runs with an address; they are deleted when the test
+       * ends. Every scenario makes its own, so each runs alone (`--test-name-pattern`) as well as after the others.
+       */
+      const runningVms = async (
+        t: TestContext,
+        ...names: string[]
+      ): Promise<VirtualMachineInstance[]> => {
+        t.after(() => removeVms(names));
+        for (const name of names)
+          await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine(name));
+        const vmis: VirtualMachineInstance[] = [];
+        for (const name of names)
+          vmis.push(
+            await wait(() => runningVmi(server.client, name), `${name} running with an IP`),
+          );
+        return vmis;
+      };
+      /** Deletes a scenario's VMs and waits until their instances are gone (a real guest costs the next one CPU). */
+      const removeVms = async (names: string[]): Promise<void> => {
+        for (const name of names)
+          await server.client.delete('VirtualMachine', { namespace: NS, name }).catch(() => {});
+        for (const name of names)
+          await wait(
+            async () => (await getVmi(server.client, name)) === undefined,
+            `${name}'s instance removed`,
+          );
+      };
+      const platformMacOf = async (name: string): Promise<string> =>
+        specMacs(await getVm(server.client, name))[0]!;
+      const ipOf = (vmi: VirtualMachineInstance): string => vmi.status!.interfaces![0]!.ipAddress!;
 
       before(async () => {
         server = await startServer({ runtime: rt.name });
@@ -67,14 +102,15 @@ for (const rt of runtimesUnderTest()) {
         await server?.stop();
       });
 
-      test('S1 create: a VM with no MAC gets a pool MAC that pod, VMI and guest all show, with a lease and the gateway reachable', async () => {
+      test('S1 create: a VM with no MAC gets a pool MAC that pod, VMI and guest all show, with a lease and the gateway reachable', async (t) => {
+        t.after(() => removeVms(['vm-a', 'vm-b']));
         const created = await server.client.create(
           'VirtualMachine',
           { namespace: NS },
           virtualMachine('vm-a'),
         );
         await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('vm-b'));
-        platformMac = specMacs(created as never)[0]!;
+        const platformMac = specMacs(created as never)[0]!;
         assert.match(
           platformMac,
           /^02:48:52:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/,
@@ -96,19 +132,20 @@ for (const rt of runtimesUnderTest()) {
         );
         assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'the guest reaches its gateway');
         const peer = await wait(() => runningVmi(server.client, 'vm-b'), 'vm-b running with an IP');
-        peerIp = peer.status!.interfaces![0]!.ipAddress!;
         assert.ok(
-          await reaches(server.client, 'vm-a', peerIp),
+          await reaches(server.client, 'vm-a', ipOf(peer)),
           'the guest reaches a second VM on its network',
         );
       });
 
-      test('S2 display: the VM, the VMI, the CLI and network-status agree on the platform MAC', async () => {
-        const vm = await getVm(server.client, 'vm-a');
-        const vmi = await getVmi(server.client, 'vm-a');
-        const pod = await launcherPod(server.client, 'vm-a');
-        const cliVm = await server.cli(['get', 'vm', 'vm-a']);
-        const cliVmi = await server.cli(['get', 'vmi', 'vm-a', '-o', 'json']);
+      test('S2 display: the VM, the VMI, the CLI and network-status agree on the platform MAC', async (t) => {
+        await runningVms(t, 'display-a');
+        const platformMac = await platformMacOf('display-a');
+        const vm = await getVm(server.client, 'display-a');
+        const vmi = await getVmi(server.client, 'display-a');
+        const pod = await launcherPod(server.client, 'display-a');
+        const cliVm = await server.cli(['get', 'vm', 'display-a']);
+        const cliVmi = await server.cli(['get', 'vmi', 'display-a', '-o', 'json']);
         assert.equal(cliVm.code, 0, cliVm.stderr);
         assert.equal(cliVmi.code, 0, cliVmi.stderr);
         assert.equal(specMacs(vm)[0], platformMac);
@@ -121,7 +158,7 @@ for (const rt of runtimesUnderTest()) {
         assert.equal(JSON.parse(cliVmi.stdout).status.interfaces[0].mac, platformMac);
         // The lease the network's DHCP server holds for the platform MAC, in the API and in describe.
         const leased = await wait(async () => {
-          const v = await getVmi(server.client, 'vm-a');
+          const v = await getVmi(server.client, 'display-a');
           const lease = v?.status?.interfaces?.[0]?.lease;
           return lease?.macAddress === platformMac ? lease : undefined;
         }, 'the VMI status shows the DHCP lease for the platform MAC');
@@ -130,7 +167,7 @@ for (const rt of runtimesUnderTest()) {
           vmi?.status?.interfaces?.[0]?.ipAddress,
           'the lease is for the address the guest uses',
         );
-        const described = await server.cli(['describe', 'vm', 'vm-a']);
+        const described = await server.cli(['describe', 'vm', 'display-a']);
         assert.equal(described.code, 0, described.stderr);
         for (const part of [`Platform MAC:`, `Guest MAC:`, leased.ip, `Lease:`, platformMac]) {
           assert.ok(
@@ -140,9 +177,12 @@ for (const rt of runtimesUnderTest()) {
         }
       });
 
-      test('S3 in-guest change: the platform MAC stays, drift is reported with its remedy, connectivity breaks; a restart restores it all', async () => {
+      test('S3 in-guest change: the platform MAC stays, drift is reported with its remedy, connectivity breaks; a restart restores it all', async (t) => {
+        const [, peer] = await runningVms(t, 'drift-a', 'drift-b');
+        const platformMac = await platformMacOf('drift-a');
+        const peerIp = ipOf(peer!);
         const changed = '02:00:00:00:0a:99';
-        const exec = await server.client.guestExec(NS, 'vm-a', [
+        const exec = await server.client.guestExec(NS, 'drift-a', [
           'ip',
           'link',
           'set',
@@ -151,9 +191,9 @@ for (const rt of runtimesUnderTest()) {
           changed,
         ]);
         assert.equal(exec.exitCode, 0, exec.stderr);
-        const before = await getVmi(server.client, 'vm-a');
+        const before = await getVmi(server.client, 'drift-a');
         const vmi = await wait(async () => {
-          const v = await getVmi(server.client, 'vm-a');
+          const v = await getVmi(server.client, 'drift-a');
           return conditionOf(v, 'GuestMACMismatch')?.status === 'True' ? v : false;
         }, 'GuestMACMismatch on the VMI');
         const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
@@ -163,7 +203,7 @@ for (const rt of runtimesUnderTest()) {
         );
         assert.match(message, /restart/i, 'the message gives the remedy');
         assert.equal(
-          specMacs(await getVm(server.client, 'vm-a'))[0],
+          specMacs(await getVm(server.client, 'drift-a'))[0],
           platformMac,
           'the manifest is untouched',
         );
@@ -172,36 +212,47 @@ for (const rt of runtimesUnderTest()) {
           platformMac,
           'the platform still shows its MAC',
         );
-        assert.equal(networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac, platformMac);
         assert.equal(
-          await guestMac(server.client, 'vm-a'),
+          networkStatus(await launcherPod(server.client, 'drift-a'))[0]?.mac,
+          platformMac,
+        );
+        assert.equal(
+          await guestMac(server.client, 'drift-a'),
           changed,
           'the guest uses the changed MAC',
         );
-        assert.equal(await pingOk(server.client, 'vm-a', GATEWAY), false, 'connectivity is broken');
         assert.equal(
-          await pingOk(server.client, 'vm-a', peerIp),
+          await pingOk(server.client, 'drift-a', GATEWAY),
+          false,
+          'connectivity is broken',
+        );
+        assert.equal(
+          await pingOk(server.client, 'drift-a', peerIp),
           false,
           'the second VM is out of reach',
         );
         await wait(
           async () =>
-            conditionOf(await getVm(server.client, 'vm-a'), 'GuestMACMismatch')?.status === 'True',
+            conditionOf(await getVm(server.client, 'drift-a'), 'GuestMACMismatch')?.status ===
+            'True',
           'mismatch mirrored on the VM',
         );
 
-        await server.client.restart(NS, 'vm-a');
+        await server.client.restart(NS, 'drift-a');
         const restarted = await wait(
-          () => runningVmi(server.client, 'vm-a', before?.metadata.uid),
-          'vm-a running again',
+          () => runningVmi(server.client, 'drift-a', before?.metadata.uid),
+          'drift-a running again',
         );
         assert.equal(
-          await guestMac(server.client, 'vm-a'),
+          await guestMac(server.client, 'drift-a'),
           platformMac,
           'the guest has the platform MAC again',
         );
-        assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity is back');
-        assert.ok(await reaches(server.client, 'vm-a', peerIp), 'the second VM is reachable again');
+        assert.ok(await reaches(server.client, 'drift-a', GATEWAY), 'connectivity is back');
+        assert.ok(
+          await reaches(server.client, 'drift-a', peerIp),
+          'the second VM is reachable again',
+        );
         assert.equal(
           conditionOf(restarted, 'GuestMACMismatch'),
           undefined,
@@ -209,10 +260,11 @@ for (const rt of runtimesUnderTest()) {
         );
       });
 
-      test("a guest that takes another VM's MAC is reported naming both VMs, and its frames do not reach the network", async () => {
-        const victimMac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
-        const before = await getVmi(server.client, 'vm-a');
-        const exec = await server.client.guestExec(NS, 'vm-a', [
+      test("a guest that takes another VM's MAC is reported naming both VMs, and its frames do not reach the network", async (t) => {
+        const [, peer] = await runningVms(t, 'steal-a', 'steal-b');
+        const victimMac = specMacs(await getVm(server.client, 'steal-b'))[0]!;
+        const before = await getVmi(server.client, 'steal-a');
+        const exec = await server.client.guestExec(NS, 'steal-a', [
           'ip',
           'link',
           'set',
@@ -222,33 +274,40 @@ for (const rt of runtimesUnderTest()) {
         ]);
         assert.equal(exec.exitCode, 0, exec.stderr);
         const vmi = await wait(async () => {
-          const v = await getVmi(server.client, 'vm-a');
+          const v = await getVmi(server.client, 'steal-a');
           return conditionOf(v, 'GuestMACMismatch')?.status === 'True' ? v : false;
         }, 'GuestMACMismatch for a stolen MAC');
         const message = conditionOf(vmi, 'GuestMACMismatch')!.message ?? '';
         assert.ok(
-          message.includes('vm-a') && message.includes('vm-b') && message.includes(victimMac),
+          message.includes('steal-a') && message.includes('steal-b') && message.includes(victimMac),
           `both VMs named: ${message}`,
         );
         assert.equal(
-          await pingOk(server.client, 'vm-a', GATEWAY),
+          await pingOk(server.client, 'steal-a', GATEWAY),
           false,
           'the impostor reaches nothing',
         );
-        assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'the real holder is unaffected');
-        await server.client.restart(NS, 'vm-a');
-        await wait(() => runningVmi(server.client, 'vm-a', before?.metadata.uid), 'vm-a restarted');
         assert.ok(
-          await reaches(server.client, 'vm-a', peerIp),
+          await reaches(server.client, 'steal-b', GATEWAY),
+          'the real holder is unaffected',
+        );
+        await server.client.restart(NS, 'steal-a');
+        await wait(
+          () => runningVmi(server.client, 'steal-a', before?.metadata.uid),
+          'steal-a restarted',
+        );
+        assert.ok(
+          await reaches(server.client, 'steal-a', ipOf(peer!)),
           'after the restart the two VMs reach each other again',
         );
       });
 
-      test('S4 proper change: PATCH → RestartRequired, the guest unchanged until restart, then the new MAC everywhere, checked and audited', async () => {
-        const oldMac = platformMac;
+      test('S4 proper change: PATCH → RestartRequired, the guest unchanged until restart, then the new MAC everywhere, checked and audited', async (t) => {
+        await runningVms(t, 'change-a');
+        const oldMac = await platformMacOf('change-a');
         const newMac = '02:48:52:fe:00:01';
-        const running = await getVmi(server.client, 'vm-a');
-        await server.client.jsonPatch('VirtualMachine', { namespace: NS, name: 'vm-a' }, [
+        const running = await getVmi(server.client, 'change-a');
+        await server.client.jsonPatch('VirtualMachine', { namespace: NS, name: 'change-a' }, [
           {
             op: 'test',
             path: '/spec/template/spec/domain/devices/interfaces/0/macAddress',
@@ -261,41 +320,49 @@ for (const rt of runtimesUnderTest()) {
           },
         ]);
         assert.equal(
-          specMacs(await getVm(server.client, 'vm-a'))[0],
+          specMacs(await getVm(server.client, 'change-a'))[0],
           newMac,
           'the manifest is persisted',
         );
         await wait(
           async () =>
-            conditionOf(await getVm(server.client, 'vm-a'), 'RestartRequired')?.status === 'True',
+            conditionOf(await getVm(server.client, 'change-a'), 'RestartRequired')?.status ===
+            'True',
           'RestartRequired',
         );
         assert.equal(
-          await guestMac(server.client, 'vm-a'),
+          await guestMac(server.client, 'change-a'),
           oldMac,
           'the running guest is unchanged',
         );
         assert.equal(
-          (await getVmi(server.client, 'vm-a'))?.metadata.uid,
+          (await getVmi(server.client, 'change-a'))?.metadata.uid,
           running?.metadata.uid,
           'no restart happened by itself',
         );
 
-        await server.client.restart(NS, 'vm-a');
+        await server.client.restart(NS, 'change-a');
         const vmi = await wait(
-          () => runningVmi(server.client, 'vm-a', running?.metadata.uid),
-          'vm-a running with the new MAC',
+          () => runningVmi(server.client, 'change-a', running?.metadata.uid),
+          'change-a running with the new MAC',
         );
         assert.equal(vmi.status?.interfaces?.[0]?.mac, newMac, 'VMI shows the new MAC');
         assert.equal(
-          networkStatus(await launcherPod(server.client, 'vm-a'))[0]?.mac,
+          networkStatus(await launcherPod(server.client, 'change-a'))[0]?.mac,
           newMac,
           'the pod interface has the new MAC',
         );
-        assert.equal(await guestMac(server.client, 'vm-a'), newMac, 'the guest has the new MAC');
-        assert.ok(await reaches(server.client, 'vm-a', GATEWAY), 'connectivity with the new MAC');
+        assert.equal(
+          await guestMac(server.client, 'change-a'),
+          newMac,
+          'the guest has the new MAC',
+        );
+        assert.ok(
+          await reaches(server.client, 'change-a', GATEWAY),
+          'connectivity with the new MAC',
+        );
         const vm = await wait(async () => {
-          const v = await getVm(server.client, 'vm-a');
+          const v = await getVm(server.client, 'change-a');
           return conditionOf(v, 'ConnectivityCheck')?.status === 'True' &&
             conditionOf(v, 'RestartRequired') === undefined
             ? v
@@ -313,19 +380,18 @@ for (const rt of runtimesUnderTest()) {
         const patch = audit.find(
           (r) =>
             r.spec.verb === 'patch' &&
-            r.spec.resource.name === 'vm-a' &&
+            r.spec.resource.name === 'change-a' &&
             r.spec.changes?.some((c) => c.old === oldMac && c.new === newMac),
         );
         assert.ok(patch, 'the audit log records old → new');
         const check = audit.find(
-          (r) => r.spec.verb === 'connectivity-check' && r.spec.resource.name === 'vm-a',
+          (r) => r.spec.verb === 'connectivity-check' && r.spec.resource.name === 'change-a',
         );
         assert.ok(
           check?.spec.connectivity?.ok,
           `the audit log records the connectivity check: ${JSON.stringify(check?.spec)}`,
         );
         assert.equal(check?.spec.connectivity?.macAddress, newMac);
-        platformMac = newMac;
       });
 
       test(
@@ -336,15 +402,16 @@ for (const rt of runtimesUnderTest()) {
               ? false
               : 'sim guests crash only through the in-process hook (test/unit/controllers-vm.test.ts)',
         },
-        async () => {
-          const before = await getVmi(server.client, 'vm-b');
-          const mac = specMacs(await getVm(server.client, 'vm-b'))[0]!;
+        async (t) => {
+          await runningVms(t, 'crash-b');
+          const before = await getVmi(server.client, 'crash-b');
+          const mac = specMacs(await getVm(server.client, 'crash-b'))[0]!;
           const pid = qemuPidOf(before!.metadata.uid!);
-          assert.ok(pid, `a QEMU process for vm-b's VMI ${before!.metadata.uid}`);
+          assert.ok(pid, `a QEMU process for crash-b's VMI ${before!.metadata.uid}`);
           process.kill(pid, 'SIGKILL');
           const vmi = await wait(
-            () => runningVmi(server.client, 'vm-b', before?.metadata.uid),
-            'vm-b running again in a new VMI',
+            () => runningVmi(server.client, 'crash-b', before?.metadata.uid),
+            'crash-b running again in a new VMI',
           );
           assert.equal(
             vmi.status?.interfaces?.[0]?.mac,
@@ -352,16 +419,16 @@ for (const rt of runtimesUnderTest()) {
             'the new VMI has the same platform MAC',
           );
           assert.equal(
-            networkStatus(await launcherPod(server.client, 'vm-b'))[0]?.mac,
+            networkStatus(await launcherPod(server.client, 'crash-b'))[0]?.mac,
             mac,
             'the new pod interface has the same MAC',
           );
           assert.equal(
-            await guestMac(server.client, 'vm-b'),
+            await guestMac(server.client, 'crash-b'),
             mac,
             'the new guest has the same MAC',
           );
-          assert.ok(await reaches(server.client, 'vm-b', GATEWAY), 'and is connected');
+          assert.ok(await reaches(server.client, 'crash-b', GATEWAY), 'and is connected');
           const events = await server.client.listAll<KubeEvent>('Event', { namespace: NS });
           const failed = events.find(
             (e) =>
@@ -373,25 +440,29 @@ for (const rt of runtimesUnderTest()) {
             failed,
             `a Failed event for the crashed VMI: ${JSON.stringify(events.map((e) => [e.involvedObject.name, e.reason, e.message]))}`,
           );
-          peerIp = vmi.status!.interfaces![0]!.ipAddress!;
         },
       );
 
-      test('S7 restart of Harrow: every VM, MAC, allocation and audit record survives, and running VMs reconcile', async () => {
-        const vmBefore = await getVm(server.client, 'vm-a');
+      test('S7 restart of Harrow: every VM, MAC, allocation and audit record survives, and running VMs reconcile', async (t) => {
+        await runningVms(t, 'restart-a');
+        const platformMac = await platformMacOf('restart-a');
+        const vmBefore = await getVm(server.client, 'restart-a');
         const allocBefore = (await server.client.listAll('MacAllocation')).length;
         const auditBefore = (await server.client.listAll('AuditRecord', { namespace: NS })).length;
         await server.restart();
-        const vm = await getVm(server.client, 'vm-a');
+        const vm = await getVm(server.client, 'restart-a');
         assert.equal(vm.metadata.uid, vmBefore.metadata.uid);
         assert.deepEqual(specMacs(vm), specMacs(vmBefore));
         assert.equal((await server.client.listAll('MacAllocation')).length, allocBefore);
         assert.ok(
           (await server.client.listAll('AuditRecord', { namespace: NS })).length >= auditBefore,
         );
-        await wait(() => runningVmi(server.client, 'vm-a'), 'vm-a running after Harrow restarted');
-        assert.equal(await guestMac(server.client, 'vm-a'), platformMac);
-        assert.ok(await reaches(server.client, 'vm-a', GATEWAY));
+        await wait(
+          () => runningVmi(server.client, 'restart-a'),
+          'restart-a running after Harrow restarted',
+        );
+        assert.equal(await guestMac(server.client, 'restart-a'), platformMac);
+        assert.ok(await reaches(server.client, 'restart-a', GATEWAY));
       });
     },
   );
