@@ -261,11 +261,10 @@ async function runningGuest(harness: Harness, rt: SimRuntime, name: string): Pro
       { name: 'default', mac: '02:aa:00:00:00:07', podInterfaceName: 'eth0', networkId: net.id },
     ],
   });
-  for (
-    let i = 0;
-    i < 200 && !(await rt.observe(uid))?.agent?.interfaces[0]?.ipAddresses.length;
-    i++
-  ) {
+  // Generous (the machine may be busy), and a guest that never gets its address fails here, naming it.
+  const deadline = Date.now() + 30_000;
+  while (!(await rt.observe(uid))?.agent?.interfaces[0]?.ipAddresses.length) {
+    assert.ok(Date.now() < deadline, `${name}'s guest agent reports no address after 30 s`);
     await new Promise((r) => setTimeout(r, 10));
   }
   return vmiObject;
