@@ -6,6 +6,7 @@ import { refOf, setCondition } from '../resources/meta.ts';
 import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
 import {
   PERSISTENT_VOLUME_CLAIM,
+  type NodeObject,
   type PersistentVolumeClaim,
   type VirtualMachineInstance,
 } from '../resources/types.ts';
@@ -16,19 +17,7 @@ import { eventRecorder } from './events.ts';
 import { objectKey, type Informer, type Result } from './framework.ts';
 import { deleteIfExists, updateWithRetry } from './optimistic-update.ts';
 
-/** A Kubernetes Node as a Harrow agent registers it. */
-export interface NodeObject extends KubeObject {
-  kind: 'Node';
-  spec?: { unschedulable?: boolean; [f: string]: unknown };
-  status?: {
-    /** `cpu` (cores), `memory` (e.g. `4096Mi`), `harrow.io/vms` (most VMs at once). */
-    capacity?: Record<string, string>;
-    conditions?: Condition[];
-    /** `InternalIP`: where the other hosts reach this one (the VXLAN underlay). */
-    addresses?: Array<{ type: string; address: string }>;
-    [f: string]: unknown;
-  };
-}
+export type { NodeObject } from '../resources/types.ts';
 
 export const CAPACITY_VMS = 'harrow.io/vms';
 /** Agents heartbeat this often by default; a node is NotReady after three missed beats. */

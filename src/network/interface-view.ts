@@ -134,7 +134,7 @@ function leaseOf(s: VMIInterfaceStatus | undefined): LeaseView | undefined {
 }
 
 // KubeVirt's binding fields; an interface that names none is a bridge.
-const BINDINGS = ['bridge', 'masquerade', 'slirp', 'sriov', 'macvtap', 'passt', 'binding'];
+const BINDINGS = ['bridge', 'masquerade', 'slirp', 'sriov', 'macvtap', 'passt', 'binding'] as const;
 
 /**
  * One view per interface of the VM's manifest (or of the VMI when there is no VM), combining the VM spec, the VMI

@@ -1,8 +1,9 @@
 // The ApiToken resource (harrow.io/v1, cluster-scoped, admins only) and the token text's form: pure, shared by the
 // apiserver, the CLI and the web UI, which each mint the random parts with their own platform's generator.
-import type { KubeObject } from './meta.ts';
+import type { Static } from 'typebox';
+import { ApiTokenSchema, type Role } from './schema/harrow.ts';
 
-export type Role = 'admin' | 'operator' | 'viewer' | 'node';
+export type { Role };
 export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer', 'node'];
 
 /** Kubernetes' kubelet identity: user `system:node:NAME` in group `system:nodes`. */
@@ -13,18 +14,7 @@ export const nodeUserName = (node: string): string => `${NODE_USER_PREFIX}${node
  * One user's token. Cluster-scoped, named by the token's id (the id is part of the token, so a request finds its
  * record with one keyed read). Kept in the store, so several replicas on one store agree on it.
  */
-export interface ApiToken extends KubeObject {
-  kind: 'ApiToken';
-  spec: {
-    /** For the node role: `system:node:NODE` (Kubernetes' kubelet user). */
-    user: string;
-    role: Role;
-    /** Granted namespaces (operator, viewer); empty for admin and node. */
-    namespaces: string[];
-    /** Lowercase hex SHA-256 of the whole token text. */
-    tokenHash: string;
-  };
-}
+export type ApiToken = Static<typeof ApiTokenSchema>;
 
 /** `harrow_<12 hex id>_<43 base64url characters: 256 random bits>`. */
 export const TOKEN_PATTERN = /^harrow_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;

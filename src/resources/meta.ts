@@ -1,29 +1,9 @@
 // Kubernetes object shape shared by every Harrow resource; unknown fields are kept as they came.
+import type { Static } from 'typebox';
+import { ConditionSchema, ObjectMetaSchema, OwnerReferenceSchema } from './schema/meta.ts';
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  generateName?: string;
-  [field: string]: unknown;
-}
+export type OwnerReference = Static<typeof OwnerReferenceSchema>;
+export type ObjectMeta = Static<typeof ObjectMetaSchema>;
 
 export interface KubeObject {
   apiVersion: string;
@@ -41,15 +21,7 @@ export interface ObjectRef {
   name: string;
 }
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  lastProbeTime?: string | null;
-  [field: string]: unknown;
-}
+export type Condition = Static<typeof ConditionSchema>;
 
 export const refOf = (o: KubeObject): ObjectRef =>
   o.metadata.namespace === undefined

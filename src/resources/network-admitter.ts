@@ -11,7 +11,15 @@ import {
 import type { Interface, Network, VMISpec } from './types.ts';
 
 const SUPPORTED_BINDINGS = ['bridge', 'masquerade'];
-const KNOWN_BINDINGS = ['bridge', 'masquerade', 'slirp', 'sriov', 'macvtap', 'passt', 'binding'];
+const KNOWN_BINDINGS = [
+  'bridge',
+  'masquerade',
+  'slirp',
+  'sriov',
+  'macvtap',
+  'passt',
+  'binding',
+] as const;
 /** The NIC models KubeVirt accepts. */
 const INTERFACE_MODELS = new Set(['e1000', 'e1000e', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio']);
 const INTERFACE_NAME = /^[A-Za-z0-9_-]+$/;

@@ -8,48 +8,16 @@ import {
   fieldRequired,
   type StatusCause,
 } from './errors.ts';
-import type { Condition, KubeObject } from './meta.ts';
+import type { Static } from 'typebox';
+import type { KubeObject } from './meta.ts';
+import { TypedLocalObjectReferenceSchema, VirtualMachineCloneSchema } from './schema/clone.ts';
 import { validateDns1123Label } from './names.ts';
 import { ANNOTATION_NETWORKS, ANNOTATION_NETWORK_STATUS, type VirtualMachine } from './types.ts';
 import { interfacesOf, templateSpecOf } from './virtualmachine.ts';
 
-/** KubeVirt's phases (SnapshotInProgress and RestoreInProgress have no counterpart: Harrow copies the spec directly). */
-export type ClonePhase =
-  | ''
-  | 'SnapshotInProgress'
-  | 'CreatingTargetVM'
-  | 'RestoreInProgress'
-  | 'Succeeded'
-  | 'Failed'
-  | 'Unknown';
-
-export interface TypedLocalObjectReference {
-  apiGroup?: string;
-  kind: string;
-  name: string;
-}
-
-export interface VirtualMachineClone extends KubeObject {
-  kind: 'VirtualMachineClone';
-  spec: {
-    source: TypedLocalObjectReference;
-    target?: TypedLocalObjectReference;
-    /** Interface name → MAC; every interface not named gets a pool MAC. */
-    newMacAddresses?: Record<string, string>;
-    newSMBiosSerial?: string;
-    labelFilters?: string[];
-    annotationFilters?: string[];
-    template?: { labelFilters?: string[]; annotationFilters?: string[] };
-    [field: string]: unknown;
-  };
-  status?: {
-    phase?: ClonePhase;
-    targetName?: string;
-    creationTime?: string;
-    conditions?: Condition[];
-    [field: string]: unknown;
-  };
-}
+export type { ClonePhase } from './schema/clone.ts';
+export type TypedLocalObjectReference = Static<typeof TypedLocalObjectReferenceSchema>;
+export type VirtualMachineClone = Static<typeof VirtualMachineCloneSchema>;
 
 /**
  * Annotations that remember a MAC: a clone that kept one would carry the source's identity (harvester#9798). Harvester's

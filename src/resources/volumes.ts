@@ -32,8 +32,8 @@ const OTHER_VOLUME_SOURCES = [
   'downwardAPI',
   'downwardMetrics',
   'memoryDump',
-];
-const DISK_TYPES = ['disk', 'cdrom', 'lun'];
+] as const;
+const DISK_TYPES = ['disk', 'cdrom', 'lun'] as const;
 const QUANTITY = /^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P|m)?$/;
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
 

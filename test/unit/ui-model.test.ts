@@ -47,7 +47,7 @@ function vm(macAddress?: string): VirtualMachine {
                   bridge: {},
                   model: 'virtio',
                   ...(macAddress ? { macAddress } : {}),
-                  custom: 'kept',
+                  pciAddress: '0000:81:01.1',
                 },
               ],
             },
@@ -273,11 +273,11 @@ describe('manifests the UI writes', () => {
       spec: { template: { spec: { domain: { devices: { interfaces: unknown[] } } } } };
     };
     assert.deepEqual(p.spec.template.spec.domain.devices.interfaces, [
-      { name: 'nic-1', bridge: {}, model: 'virtio', macAddress: GUEST, custom: 'kept' },
+      { name: 'nic-1', bridge: {}, model: 'virtio', macAddress: GUEST, pciAddress: '0000:81:01.1' },
     ]);
     const cleared = macPatch(vm(PLATFORM), new Map([[0, '']])) as typeof p;
     assert.deepEqual(cleared.spec.template.spec.domain.devices.interfaces, [
-      { name: 'nic-1', bridge: {}, model: 'virtio', custom: 'kept' },
+      { name: 'nic-1', bridge: {}, model: 'virtio', pciAddress: '0000:81:01.1' },
     ]);
   });
 

@@ -32,8 +32,10 @@ const cores = (spec: VMISpec | undefined): number =>
   (spec?.domain?.cpu?.cores ?? 1) *
   (spec?.domain?.cpu?.sockets ?? 1) *
   (spec?.domain?.cpu?.threads ?? 1);
-const memory = (spec: VMISpec | undefined): string | undefined =>
-  spec?.domain?.memory?.guest ?? spec?.domain?.resources?.requests?.['memory'];
+const memory = (spec: VMISpec | undefined): string | undefined => {
+  const quantity = spec?.domain?.memory?.guest ?? spec?.domain?.resources?.requests?.['memory'];
+  return quantity === undefined ? undefined : String(quantity);
+};
 
 /**
  * What changes when the VM restarts: the template against the running instance (MACs from the interface views). A

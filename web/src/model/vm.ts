@@ -124,9 +124,11 @@ export function vmEditPatch(
 
 export const cpuOf = (vm: VirtualMachine): number | undefined =>
   vm.spec.template?.spec?.domain?.cpu?.cores;
-export const memoryOf = (vm: VirtualMachine): string | undefined =>
-  vm.spec.template?.spec?.domain?.memory?.guest ??
-  vm.spec.template?.spec?.domain?.resources?.requests?.['memory'];
+export const memoryOf = (vm: VirtualMachine): string | undefined => {
+  const domain = vm.spec.template?.spec?.domain;
+  const quantity = domain?.memory?.guest ?? domain?.resources?.requests?.['memory'];
+  return quantity === undefined ? undefined : String(quantity);
+};
 
 /** The maintenance window a VM falls under (its own annotation wins over its namespace's), if any. */
 export function maintenanceWindowOf(

@@ -1,54 +1,35 @@
-// KubeVirt's kubevirt.io/v1 shapes as TypeBox schemas: the one source of the served OpenAPI and of the unknown-field check.
-import { Type, type Static, type TSchema } from 'typebox';
+// KubeVirt's kubevirt.io/v1 kinds (VirtualMachine, VirtualMachineInstance) as TypeBox schemas: their types, the
+// unknown-field check and the served OpenAPI all come from here.
+import { Type } from 'typebox';
+import {
+  bool,
+  dateTime,
+  defaulted,
+  empty,
+  int,
+  kept,
+  listOf,
+  localObjectReference,
+  mapListOf,
+  oneOf,
+  open,
+  PRESERVE,
+  quantity,
+  quantityMap,
+  str,
+  stringMap,
+  variants,
+} from './builders.ts';
+import { conditions, kindRoot } from './meta.ts';
+import { DataVolumeTemplateSchema } from './storage.ts';
+
+export type RunStrategy = 'Always' | 'Halted' | 'Manual' | 'RerunOnFailure' | 'Once';
 
 // What KubeVirt's structural CRD schema says, field by field, for every shape Harrow acts on (interfaces, networks,
 // disks, volumes, domain, devices, VM and VMI spec): an object without `x-kubernetes-preserve-unknown-fields` has
 // exactly these fields, so a misspelt one (`macAdress`) is unknown and refused under Strict. Shapes Harrow never
 // reads (CPU, memory, firmware, clock, features, affinity, probes, …) keep unknown fields, as KubeVirt's own
 // `Clock` does, so that any field a newer KubeVirt adds there is kept.
-
-const PRESERVE = { 'x-kubernetes-preserve-unknown-fields': true } as const;
-
-const str = (description: string): TSchema => Type.Optional(Type.String({ description }));
-const int = (description: string, format: 'int32' | 'int64' = 'int32'): TSchema =>
-  Type.Optional(Type.Integer({ description, format }));
-const bool = (description: string): TSchema => Type.Optional(Type.Boolean({ description }));
-/** A Kubernetes quantity (`1Gi`, `2`): an integer or a string. */
-const quantity = (description: string) =>
-  Type.Unsafe<string | number>({
-    description,
-    anyOf: [{ type: 'integer' }, { type: 'string' }],
-    'x-kubernetes-int-or-string': true,
-  });
-const stringMap = (description: string) =>
-  Type.Unsafe<Record<string, string>>({
-    type: 'object',
-    description,
-    additionalProperties: { type: 'string' },
-  });
-const quantityMap = (description: string) =>
-  Type.Unsafe<Record<string, string | number>>({
-    type: 'object',
-    description,
-    additionalProperties: quantity('A quantity.'),
-  });
-/** An object KubeVirt declares with no fields (`bridge: {}`): any field inside it is unknown. */
-const empty = (description: string) => Type.Optional(Type.Object({}, { description }));
-/** A shape Harrow does not act on: typed where it helps `kubectl explain`, every other field kept. */
-const kept = (description: string, properties: Record<string, TSchema> = {}) =>
-  Type.Optional(Type.Object(properties, { description, ...PRESERVE }));
-const listOf = <T extends TSchema>(description: string, items: T) =>
-  Type.Optional(Type.Array(items, { description }));
-const mapListOf = <T extends TSchema>(description: string, items: T) =>
-  Type.Optional(
-    Type.Array(items, {
-      description,
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['name'],
-    }),
-  );
-const localObjectReference = (description: string) =>
-  Type.Optional(Type.Object({ name: str('Name of the referent.') }, { description }));
 
 // --- network -----------------------------------------------------------------------------------------------------
 
@@ -112,7 +93,6 @@ export const InterfaceSchema = Type.Object(
   },
   { description: 'A network interface of the guest, connected to the network of the same name.' },
 );
-export type KubeVirtInterface = Static<typeof InterfaceSchema>;
 
 export const MultusNetworkSchema = Type.Object(
   {
@@ -140,7 +120,6 @@ export const NetworkSchema = Type.Object(
   },
   { description: 'A network the VM connects to: the pod network or a Multus network attachment.' },
 );
-export type KubeVirtNetwork = Static<typeof NetworkSchema>;
 
 // --- disks and volumes -------------------------------------------------------------------------------------------
 
@@ -196,7 +175,6 @@ export const DiskSchema = Type.Object(
   },
   { description: 'A disk of the guest; its volume has the same name.' },
 );
-export type KubeVirtDisk = Static<typeof DiskSchema>;
 
 const claimName = Type.String({ description: 'Name of the PersistentVolumeClaim.' });
 const claimReadOnly = bool('Mount read-only.');
@@ -344,7 +322,6 @@ export const VolumeSchema = Type.Object(
   },
   { description: 'A volume: where a disk of the same name comes from (exactly one source).' },
 );
-export type KubeVirtVolume = Static<typeof VolumeSchema>;
 
 // --- domain ------------------------------------------------------------------------------------------------------
 
@@ -487,12 +464,14 @@ export const VmSpecSchema = Type.Object(
           labels: Type.Optional(stringMap('Labels.')),
           annotations: Type.Optional(stringMap('Annotations.')),
         }),
-        spec: Type.Optional(VmiSpecSchema),
+        spec: defaulted(VmiSpecSchema),
       },
       { description: 'The template of the VirtualMachineInstance that runs the VM.' },
     ),
-    runStrategy: str(
-      'When the VM runs: Always, Halted, Manual, RerunOnFailure or Once. Replaces spec.running.',
+    runStrategy: Type.Optional(
+      oneOf<RunStrategy>(
+        'When the VM runs: Always, Halted, Manual, RerunOnFailure or Once. Replaces spec.running.',
+      ),
     ),
     running: bool(
       'Legacy: true runs the VM (Always), false stops it (Halted). Mutually exclusive with runStrategy.',
@@ -501,16 +480,7 @@ export const VmSpecSchema = Type.Object(
     preference: matcher('A preference the VM takes its defaults from (kept).'),
     dataVolumeTemplates: listOf(
       'DataVolumes created with the VM and owned by it (deleted with it unless their ownerReference is removed).',
-      Type.Object(
-        {
-          apiVersion: str('API version of the DataVolume.'),
-          kind: str('DataVolume.'),
-          metadata: kept('Metadata of the DataVolume.'),
-          spec: Type.Object({}, { description: 'Spec of the DataVolume (CDI).', ...PRESERVE }),
-          status: kept('Placeholder status.'),
-        },
-        { description: 'A DataVolume template.' },
-      ),
+      DataVolumeTemplateSchema,
     ),
     updateVolumesStrategy: str('How volume updates apply: Replacement or Migration.'),
   },
@@ -518,4 +488,227 @@ export const VmSpecSchema = Type.Object(
     description:
       'The desired state of the VirtualMachine: whether it runs, and the template of its instances.',
   },
+);
+
+// --- status ------------------------------------------------------------------------------------------------------
+
+/** A line of the guest's configuration naming its MAC (found by a read-only search through guest-exec). */
+export const GuestMacSettingSchema = Type.Object(
+  {
+    path: Type.String({ description: 'The file in the guest.' }),
+    line: Type.Integer({ description: 'The line number.' }),
+    text: Type.String({ description: 'The line.' }),
+  },
+  {
+    description: "With GuestOSConfiguration: the guest's configuration line that sets the MAC.",
+    ...PRESERVE,
+  },
+);
+
+export const GuestMacRemedySchema = open('One remedy.', {
+  action: oneOf<'restore-mac' | 'adopt-guest-mac'>(
+    "restore-mac (restart: the guest gets the platform MAC again) or adopt-guest-mac (the guest's MAC into the manifest), subresources.harrow.io/v1.",
+  ),
+  macAddress: Type.String({ description: "The interface's MAC once applied." }),
+  available: Type.Boolean({
+    description:
+      'Whether it is offered now (adopt: no other VM holds the MAC; restore: the guest OS does not set it at boot, so a restart would bring the same drift back).',
+  }),
+  takesEffect: oneOf<'now' | 'next-restart'>('now (a restart) or next-restart.'),
+});
+
+/** Harrow: a spec interface whose guest uses a MAC other than the platform's. */
+export const GuestMacMismatchSchema = open(
+  "Harrow: set while the guest uses a MAC other than the platform's; messages are rendered from it.",
+  {
+    platformMac: Type.String({
+      description:
+        "The pod interface's MAC (what the spoof check lets through and the DHCP lease is bound to).",
+    }),
+    guestMac: Type.String({ description: 'The MAC the guest uses.' }),
+    since: Type.String({ description: 'When the observer first saw it.', format: 'date-time' }),
+    cause: oneOf<'GuestChangedMAC' | 'GuestOSConfiguration'>(
+      "Why they differ: GuestChangedMAC (the guest set its NIC's MAC itself; the platform never changes a running NIC's MAC), or GuestOSConfiguration when the drift survived a restart (the guest's OS sets it at every boot: ifupdown hwaddress, a systemd .link MACAddress=, netplan or cloud-init macaddress:).",
+    ),
+    setBy: Type.Optional(GuestMacSettingSchema),
+    heldBy: Type.Optional(
+      variants(
+        'Another VM holding the guest MAC in the pool (named only when in the same namespace).',
+        [
+          Type.Object({
+            namespace: Type.Unsafe<'same'>(Type.String({ description: 'same or other.' })),
+            name: Type.String({ description: 'The holder VM, in the same namespace.' }),
+            interface: Type.String({ description: "The holder VM's interface." }),
+          }),
+          Type.Object({
+            namespace: Type.Unsafe<'other'>(Type.String({ description: 'same or other.' })),
+          }),
+        ],
+      ),
+    ),
+    remedies: Type.Array(GuestMacRemedySchema, {
+      description: 'What can be done, each one API call on the VM.',
+    }),
+  },
+);
+
+export const VMIInterfaceStatusSchema = open('One interface.', {
+  name: str('The spec interface name.'),
+  mac: str("The platform's MAC (the pod interface's)."),
+  podInterfaceName: str('The interface in the launcher pod.'),
+  interfaceName: str('The interface name inside the guest (guest agent).'),
+  ipAddress: str('The primary IP address the guest reports.'),
+  ipAddresses: listOf('Every IP address the guest reports.', Type.String()),
+  infoSource: str('Where the entry comes from: domain, guest-agent, or both.'),
+  queueCount: int('Queues of the interface.'),
+  linkState: str('up or down.'),
+  lease: Type.Optional(
+    open("Harrow: the network's DHCP lease for mac, as its DHCP server has it.", {
+      ip: Type.String({ description: 'The leased address.' }),
+      macAddress: Type.String({ description: 'The MAC it is leased to.' }),
+      expires: dateTime('When the lease ends.'),
+    }),
+  ),
+  guestMac: str("Harrow: the MAC the guest's NIC uses (QMP rx-filter)."),
+  guestMacMismatch: Type.Optional(GuestMacMismatchSchema),
+});
+
+export type VMIPhase =
+  'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+const vmiStatusSchema = open('The observed state of the instance (written by Harrow).', {
+  phase: Type.Optional(
+    oneOf<VMIPhase>('Pending, Scheduling, Scheduled, Running, Succeeded, Failed or Unknown.'),
+  ),
+  nodeName: str('The node running the instance.'),
+  conditions: conditions('instance (Ready, GuestMACMismatch, …)'),
+  interfaces: listOf(
+    'The interfaces as the platform and the guest report them.',
+    VMIInterfaceStatusSchema,
+  ),
+  guestOSInfo: kept('The guest OS as its agent reports it.'),
+});
+
+export const ConnectivityStepSchema = oneOf<'lease' | 'address' | 'gateway'>(
+  "lease (the network's DHCP server holds none for the new MAC), address (the guest agent reports no IP on the interface) or gateway (the guest's ping to its gateway got no answer).",
+);
+
+const reason = <R extends string>() => Type.Unsafe<R>(Type.String({ description: 'The cause.' }));
+/** Why a guest lost its network over a MAC change, most specific first. */
+export const ConnectivityFailureCauseSchema = variants(
+  "On failure, the likely cause, as far as Harrow can tell: GuestSetsMAC (the guest's OS sets another MAC, so the spoof check drops its frames), NetworkConfigMatchesOldMAC (the cloud-init network-config still matches the previous MAC), NoAddressLeft (the DHCP range is all leased to other MACs), NoDHCPClient (nothing in the guest runs a DHCP client on that NIC), AgentNotConnected (the guest agent never answered within the image's boot time).",
+  [
+    Type.Object({
+      reason: reason<'GuestSetsMAC'>(),
+      guestMac: Type.String({ description: 'GuestSetsMAC: the MAC the guest uses.' }),
+      setBy: Type.Optional(GuestMacSettingSchema),
+    }),
+    Type.Object({
+      reason: reason<'NetworkConfigMatchesOldMAC'>(),
+      macAddress: Type.String({
+        description: 'NetworkConfigMatchesOldMAC: the old MAC it matches.',
+      }),
+      field: Type.String({
+        description: 'NetworkConfigMatchesOldMAC: the volume field holding the config.',
+      }),
+      line: Type.Integer({ description: 'The line of the match.' }),
+      text: Type.String({ description: 'The line.' }),
+    }),
+    Type.Object({ reason: reason<'NoAddressLeft'>() }),
+    Type.Object({
+      reason: reason<'NoDHCPClient'>(),
+      interfaceName: str('NoDHCPClient: the interface in the guest.'),
+    }),
+    Type.Object({
+      reason: reason<'AgentNotConnected'>(),
+      waitedSeconds: Type.Integer({ description: 'AgentNotConnected: how long Harrow waited.' }),
+    }),
+  ],
+);
+
+export const ConnectivityResultSchema = Type.Object(
+  {
+    ok: Type.Boolean({ description: 'Whether the check passed.' }),
+    interface: Type.String({ description: 'The interface checked.' }),
+    macAddress: Type.String({ description: 'Its new MAC.' }),
+    lease: Type.Optional(
+      Type.Unsafe<{ ip: string; macAddress: string } | null>({
+        type: 'object',
+        nullable: true,
+        description: 'The DHCP lease for the new MAC, or null when there is none.',
+        properties: { ip: { type: 'string' }, macAddress: { type: 'string' } },
+      }),
+    ),
+    gateway: Type.Optional(
+      Type.Object(
+        { ip: Type.String(), reachable: Type.Boolean() },
+        { description: 'The gateway and whether the guest reached it.' },
+      ),
+    ),
+    failed: listOf(
+      'On failure, the steps that failed, in the order the check takes them.',
+      ConnectivityStepSchema,
+    ),
+    cause: Type.Optional(ConnectivityFailureCauseSchema),
+    message: Type.String({ description: 'The outcome in words.' }),
+  },
+  { description: 'The connectivity check of one interface.', ...PRESERVE },
+);
+
+export const ConnectivityCheckStatusSchema = open(
+  'Harrow: the last connectivity check after a restart that changed MACs, as data; its condition says it in words.',
+  {
+    checkedAt: Type.String({ description: 'When the check ended.', format: 'date-time' }),
+    passed: Type.Boolean({ description: 'Whether every interface passed.' }),
+    results: Type.Array(
+      Type.Object(
+        {
+          ...ConnectivityResultSchema.properties,
+          previousMacAddress: Type.String({ description: 'The MAC before the change.' }),
+          network: Type.String({ description: 'The network of the interface.' }),
+        },
+        { description: 'The check of one interface.', ...PRESERVE },
+      ),
+      { description: 'One per interface whose MAC changed.' },
+    ),
+  },
+);
+
+export const StateChangeRequestSchema = Type.Object(
+  {
+    action: oneOf<'Start' | 'Stop'>('Start or Stop.'),
+    uid: str('The instance the request is about.'),
+    data: Type.Optional(stringMap('Data of the request.')),
+  },
+  { description: 'A pending start or stop.' },
+);
+
+export const VirtualMachineStatusSchema = open(
+  'The observed state of the VirtualMachine (written by Harrow).',
+  {
+    printableStatus: str(
+      'Stopped, Starting, Running, Stopping, Terminating, CrashLoopBackOff, ErrorUnschedulable, …',
+    ),
+    ready: bool('Whether its instance is running and ready.'),
+    created: bool('Whether its instance exists.'),
+    conditions: conditions('VirtualMachine (Ready, RestartRequired, …)'),
+    stateChangeRequests: listOf('Pending start and stop requests.', StateChangeRequestSchema),
+    connectivityCheck: Type.Optional(ConnectivityCheckStatusSchema),
+  },
+);
+
+// --- kinds -------------------------------------------------------------------------------------------------------
+
+export const VirtualMachineSchema = kindRoot(
+  'VirtualMachine',
+  "VirtualMachine (kubevirt.io/v1) handles a virtual machine: its runStrategy decides whether an instance runs; the template is what runs. Harrow assigns and keeps each interface's MAC.",
+  { spec: VmSpecSchema, status: Type.Optional(VirtualMachineStatusSchema) },
+  { required: ['spec'] },
+);
+
+export const VirtualMachineInstanceSchema = kindRoot(
+  'VirtualMachineInstance',
+  'VirtualMachineInstance (kubevirt.io/v1) is a running virtual machine.',
+  { spec: VmiSpecSchema, status: Type.Optional(vmiStatusSchema) },
+  { required: ['spec'] },
 );
