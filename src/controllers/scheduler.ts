@@ -1,7 +1,7 @@
 // Scheduling (kube-scheduler + node lifecycle roles): picks a Ready node for each new VMI, least loaded first — the node
 // of its persistent disks when it has any (Harrow's disks are local, like a local PV's node affinity) — and evicts the
 // VMIs of a node whose agent stopped heartbeating so their VMs start again elsewhere (with the manifests' MACs).
-import type { Condition, KubeObject } from '../resources/meta.ts';
+import type { Condition } from '../resources/meta.ts';
 import { refOf, setCondition } from '../resources/meta.ts';
 import { ANNOTATION_SELECTED_NODE } from '../resources/datavolume.ts';
 import {
