@@ -4,7 +4,7 @@
 // README says. Used by test/e2e/readme.test.ts; test/unit/readme.test.ts shows it failing.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { compareOutput, type Step } from './readme.ts';
+import { compareOutput, shows, terminalDialogue, type Step } from './readme.ts';
 
 /** The first truthy value of `fn` (its errors count as "not yet"); on timeout an Error with `message` and the last. */
 async function waitFor<T>(
@@ -34,16 +34,19 @@ interface Run {
   stderr: string;
 }
 
-export interface ReadmeRunnerOptions {
+/** How long a command, a retry or a background's wait may take. */
+export interface Timeouts {
+  commandTimeoutMs?: number;
+  retryTimeoutMs?: number;
+  backgroundTimeoutMs?: number;
+}
+
+export interface ReadmeRunnerOptions extends Timeouts {
   /** The reader's working directory. */
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** MACs the README's commands give (never normalised in output). */
   given?: ReadonlySet<string>;
-  /** How long a command, a retry or a background's wait may take. */
-  commandTimeoutMs?: number;
-  retryTimeoutMs?: number;
-  backgroundTimeoutMs?: number;
 }
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -54,20 +57,78 @@ export class ReadmeRunner {
   /** Lines run before every command: the README's `export`s and the captured values so far. */
   private readonly prelude: string[] = [];
   private readonly background: ChildProcess[] = [];
+  private timeouts: Timeouts;
 
-  constructor(private readonly options: ReadmeRunnerOptions) {}
+  constructor(private readonly options: ReadmeRunnerOptions) {
+    this.timeouts = options;
+  }
 
-  private spawnBash(script: string): ChildProcess {
-    return spawn('bash', ['-c', `set -o pipefail\n${this.prelude.join('\n')}\n${script}`], {
+  private spawnBash(script: string, terminal = false): ChildProcess {
+    const bash = ['bash', '-c', `set -o pipefail\n${this.prelude.join('\n')}\n${script}`];
+    // A terminal: util-linux `script` runs it on a pseudo-terminal (-e: its exit code; -q and /dev/null: no transcript).
+    const [file, args] = terminal
+      ? ['script', ['-q', '-e', '-c', bash.map(quote).join(' '), '/dev/null']]
+      : [bash[0]!, bash.slice(1)];
+    return spawn(file, args, {
       cwd: this.options.cwd,
-      env: this.options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: terminal ? { ...this.options.env, TERM: 'xterm' } : this.options.env,
+      stdio: [terminal ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
   }
 
+  /** Runs a `terminal` step: types its dialogue's keys, waits for each answer, then for exit 0. */
+  private async runInTerminal(step: Step): Promise<void> {
+    const timeoutMs = this.timeouts.commandTimeoutMs ?? 180_000;
+    const child = this.spawnBash(step.run, true);
+    let screen = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (screen += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (screen += d));
+    const exited = new Promise<number>((resolve) =>
+      child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+    );
+    let code: number | undefined;
+    void exited.then((c) => (code = c));
+    try {
+      for (const turn of terminalDialogue(step.until!, step.line)) {
+        const from = screen.length;
+        if (turn.keys !== '') child.stdin!.write(turn.keys);
+        if (turn.until === undefined) continue;
+        await waitFor(
+          () => {
+            if (code !== undefined) throw new Error(`exited ${code}`);
+            return shows(screen.slice(from), turn.until!);
+          },
+          { timeoutMs, intervalMs: 100, message: `${step.run}: waiting for "${turn.until}"` },
+        );
+      }
+      await waitFor(() => code !== undefined, {
+        timeoutMs,
+        intervalMs: 100,
+        message: `${step.run}: waiting for it to exit`,
+      });
+      assert.equal(
+        code,
+        0,
+        `README line ${step.line}: ${step.run} exit ${code}\n--- terminal ---\n${screen}`,
+      );
+    } catch (e) {
+      if (e instanceof assert.AssertionError) throw e;
+      throw new Error(
+        `README line ${step.line}: ${(e as Error).message}\n--- terminal ---\n${screen}`,
+        { cause: e },
+      );
+    } finally {
+      try {
+        if (code === undefined) process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
   private bash(script: string): Promise<Run> {
-    const timeoutMs = this.options.commandTimeoutMs ?? 180_000;
+    const timeoutMs = this.timeouts.commandTimeoutMs ?? 180_000;
     return new Promise((resolve, reject) => {
       const child = this.spawnBash(script);
       let stdout = '';
@@ -98,10 +159,10 @@ export class ReadmeRunner {
     await waitFor(
       () => {
         if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}:\n${log}`);
-        return log.includes(step.until!);
+        return shows(log, step.until!);
       },
       {
-        timeoutMs: this.options.backgroundTimeoutMs ?? 180_000,
+        timeoutMs: this.timeouts.backgroundTimeoutMs ?? 180_000,
         intervalMs: 250,
         message: `${step.run}: waiting for "${step.until}"`,
       },
@@ -110,22 +171,34 @@ export class ReadmeRunner {
     });
   }
 
-  async runStep(step: Step): Promise<void> {
+  /** Runs one step; `timeouts` (e.g. longer ones for real guests) override the runner's for this step. */
+  async runStep(step: Step, timeouts: Timeouts = {}): Promise<void> {
+    const saved = this.timeouts;
+    this.timeouts = { ...this.timeouts, ...timeouts };
+    try {
+      await this.runOne(step);
+    } finally {
+      this.timeouts = saved;
+    }
+  }
+
+  private async runOne(step: Step): Promise<void> {
     if (step.mode === 'skip') return;
     if (step.before !== undefined) {
       const r = await this.bash(step.before);
       assert.equal(r.code, 0, `before \`${step.command}\`: ${step.before}\n${shown(r)}`);
     }
     if (step.mode === 'background') return this.startBackground(step);
+    if (step.mode === 'terminal') return this.runInTerminal(step);
     const result =
       step.mode === 'retry'
         ? await waitFor(
             async () => {
               const r = await this.bash(step.run);
-              return r.code === 0 && `${r.stdout}${r.stderr}`.includes(step.until!) ? r : undefined;
+              return r.code === 0 && shows(`${r.stdout}${r.stderr}`, step.until!) ? r : undefined;
             },
             {
-              timeoutMs: this.options.retryTimeoutMs ?? 120_000,
+              timeoutMs: this.timeouts.retryTimeoutMs ?? 120_000,
               intervalMs: 1000,
               message: `${step.run}: until "${step.until}"`,
             },
@@ -134,7 +207,7 @@ export class ReadmeRunner {
     if (step.mode === 'fails') {
       assert.notEqual(result.code, 0, `expected to fail: ${step.run}\n${shown(result)}`);
       assert.ok(
-        `${result.stdout}${result.stderr}`.includes(step.until!),
+        shows(`${result.stdout}${result.stderr}`, step.until!),
         `expected "${step.until}" in the failure of ${step.run}\n${shown(result)}`,
       );
     } else {
@@ -153,14 +226,24 @@ export class ReadmeRunner {
       this.prelude.push(`export ${step.capture}=${quote(result.stdout.trim())}`);
   }
 
-  /** Kills what `background` steps started (their process groups). */
-  stop(): void {
-    for (const child of this.background) {
+  /** Stops what `background` steps started (their process groups): SIGTERM, SIGKILL after `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
+    const signal = (child: ChildProcess, name: NodeJS.Signals): void => {
       try {
-        if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+        process.kill(-child.pid!, name);
       } catch {
         // already gone
       }
-    }
+    };
+    await Promise.all(
+      this.background.map(async (child) => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const gone = new Promise((resolve) => child.once('close', resolve));
+          signal(child, 'SIGTERM');
+          await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, graceMs))]);
+        }
+        signal(child, 'SIGKILL');
+      }),
+    );
   }
 }

@@ -12,13 +12,28 @@
 //   skip `PREFIX` — why it cannot run here (`skip every command — …`: the whole block, e.g. benchmarks)
 //   as `PREFIX` `COMMAND` — run COMMAND instead (a placeholder the README shows, an environment the test needs)
 //   before `PREFIX` `COMMAND` — run COMMAND first (a file the README assumes the reader has)
+//   (a TEXT below written `/…/` is a regular expression a line of the output must match)
 //   background `PREFIX` until `TEXT` — start it, wait until its output contains TEXT, stop it when the test ends
 //   retry `PREFIX` until `TEXT` — run it again until it exits 0 with TEXT in its output (a state that follows later)
 //   fails `PREFIX` with `TEXT` — it must exit non-zero with TEXT in its output
 //   capture `PREFIX` as `NAME` — its stdout (trimmed) becomes the variable NAME for the later commands
-//   defer `PREFIX` — run it after every command not deferred (one that stops the server the later sections use)
+//   defer `PREFIX` — run it after every command not deferred (one that stops the server the later sections use);
+//     `defer every command — …`: the whole block
+//   terminal `PREFIX` with `DIALOGUE` — run it in a pseudo-terminal and type what DIALOGUE says (see terminalDialogue)
+//   needs `PREFIX` `root, qemu, etcd` — what the machine must offer; the test skips it, saying which is missing, where
+//     the machine lacks one (every other skip is for good, with the reason the directive gives)
 
-export type StepMode = 'run' | 'skip' | 'background' | 'retry' | 'fails';
+import {
+  nextWindowStart,
+  parseWindowDuration,
+  windowContaining,
+} from '../../src/maintenance/cron.ts';
+
+export type StepMode = 'run' | 'skip' | 'background' | 'retry' | 'fails' | 'terminal';
+
+/** What a `needs` directive may name: the machine's capabilities the test checks before it runs a step. */
+export const CAPABILITIES = ['root', 'qemu', 'etcd'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
 
 export interface Step {
   /** The command as the README shows it. */
@@ -26,8 +41,11 @@ export interface Step {
   /** What bash runs (the `as` directive's command, else `command`). */
   readonly run: string;
   readonly mode: StepMode;
-  /** background/retry: text the output must contain; fails: text the failure's output must contain. */
+  /** background/retry: text the output must contain; fails: text the failure's output must contain; terminal: the
+   * dialogue. */
   readonly until?: string;
+  /** What the machine must offer to run it (the `needs` directive). */
+  readonly needs: readonly Capability[];
   readonly before?: string;
   readonly capture?: string;
   /** console blocks: the output the README shows. */
@@ -43,29 +61,57 @@ export interface Step {
 }
 
 interface Directive {
-  verb: 'skip' | 'as' | 'before' | 'background' | 'retry' | 'fails' | 'capture' | 'defer';
+  verb:
+    | 'skip'
+    | 'as'
+    | 'before'
+    | 'background'
+    | 'retry'
+    | 'fails'
+    | 'capture'
+    | 'defer'
+    | 'terminal'
+    | 'needs';
   prefix: string;
   argument?: string;
   reason: string;
   line: number;
-  /** `skip every command`: the directive is for each command of the block. */
+  /** `skip|defer every command`: the directive is for each command of the block. */
   every?: boolean;
 }
 
 const DIRECTIVE =
-  /^(skip|as|before|background|retry|fails|capture|defer) `([^`]+)`(?: (?:until |with |as )?`([^`]+)`)? — (\S.*)$/;
+  /^(skip|as|before|background|retry|fails|capture|defer|terminal|needs) `([^`]+)`(?: (?:until |with |as )?`([^`]+)`)? — (\S.*)$/;
+const MODES: ReadonlyArray<Directive['verb']> = [
+  'skip',
+  'background',
+  'retry',
+  'fails',
+  'terminal',
+];
+
+/** The capabilities a `needs` directive names (`root, qemu`), or an Error naming the unknown one. */
+function capabilities(text: string, line: number): Capability[] {
+  return text.split(/,\s*/).map((c) => {
+    if (!(CAPABILITIES as readonly string[]).includes(c))
+      throw new Error(
+        `README line ${line}: \`needs\` names ${JSON.stringify(c)}, not one of ${CAPABILITIES.join(', ')}`,
+      );
+    return c as Capability;
+  });
+}
 
 function parseDirectives(text: string, firstLine: number): Directive[] {
   const directives: Directive[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '') return;
-    const every = /^skip every command — (\S.*)$/.exec(line);
+    const every = /^(skip|defer) every command — (\S.*)$/.exec(line);
     if (every) {
       directives.push({
-        verb: 'skip',
+        verb: every[1] as 'skip' | 'defer',
         prefix: '',
-        reason: every[1]!,
+        reason: every[2]!,
         line: firstLine + i,
         every: true,
       });
@@ -79,9 +125,40 @@ function parseDirectives(text: string, firstLine: number): Directive[] {
       throw new Error(
         `README line ${firstLine + i}: \`${verb}\` ${needsArgument ? 'needs' : 'takes no'} second argument`,
       );
+    if (verb === 'needs') capabilities(m[3]!, firstLine + i);
+    if (verb === 'terminal') terminalDialogue(m[3]!, firstLine + i);
     directives.push({ verb, prefix: m[2]!, argument: m[3], reason: m[4]!, line: firstLine + i });
   });
   return directives;
+}
+
+/** One turn at a terminal: type `keys`, then wait until the screen shows `until` (after what it showed before). */
+export interface TerminalExchange {
+  readonly keys: string;
+  readonly until?: string;
+}
+
+/**
+ * A `terminal` directive's dialogue, turns separated by ` · `, each `KEYS → TEXT` (type, then wait for TEXT), `KEYS`
+ * or `→ TEXT`: `→ connected · ⏎ → login: · root⏎ → # · Ctrl-]`. In KEYS `⏎` is Enter and `Ctrl-X` the control key
+ * (`Ctrl-]`: 0x1d). After the last turn the command must exit 0.
+ */
+export function terminalDialogue(text: string, line = 0): TerminalExchange[] {
+  return text.split(' · ').map((turn) => {
+    const arrow = turn.indexOf('→');
+    const keys = (arrow < 0 ? turn : turn.slice(0, arrow))
+      .trim()
+      .replaceAll('⏎', '\r')
+      .replace(/Ctrl-([@A-Z[\\\]^_])/g, (_, c: string) =>
+        String.fromCharCode(c.charCodeAt(0) - 64),
+      );
+    const until = arrow < 0 ? undefined : turn.slice(arrow + 1).trim();
+    if (keys === '' && !until)
+      throw new Error(
+        `README line ${line}: an empty turn in the terminal dialogue ${JSON.stringify(text)}`,
+      );
+    return until ? { keys, until } : { keys };
+  });
 }
 
 interface RawCommand {
@@ -181,9 +258,9 @@ export function readmeSteps(markdown: string): Step[] {
     });
     for (const c of commands) {
       const mine = bound.filter((d) => d.target === c);
-      const modes = mine.filter((d) => ['skip', 'background', 'retry', 'fails'].includes(d.verb));
+      const modes = mine.filter((d) => MODES.includes(d.verb));
       if (modes.length > 1)
-        throw new Error(`README line ${c.line}: more than one of skip/background/retry/fails`);
+        throw new Error(`README line ${c.line}: more than one of ${MODES.join('/')}`);
       const mode = modes[0];
       const as = mine.find((d) => d.verb === 'as');
       const reason = [mode, as]
@@ -195,6 +272,7 @@ export function readmeSteps(markdown: string): Step[] {
         run: as?.argument ?? c.command,
         mode: (mode?.verb as StepMode | undefined) ?? 'run',
         until: mode?.argument,
+        needs: mine.flatMap((d) => (d.verb === 'needs' ? capabilities(d.argument!, d.line) : [])),
         before: mine.find((d) => d.verb === 'before')?.argument,
         capture: mine.find((d) => d.verb === 'capture')?.argument,
         expected: c.expected,
@@ -274,4 +352,36 @@ export function compareOutput(
       return `output line ${i + 1} differs:\n  README: ${want[i] ?? '(no line)'}\n  actual: ${got[i] ?? '(no line)'}\n--- actual output ---\n${actual}`;
   }
   return undefined;
+}
+
+/**
+ * The first of `zones` in which a maintenance window (cron, duration) is shut from `from` until `forMs` later: the time
+ * zone the test gives the README's example window, so that `restart --in-window` plans a restart (and `--cancel` has
+ * one to cancel) whenever the test runs — UTC, as the README shows, unless the run falls into the window's hours.
+ */
+export function zoneKeepingWindowShut(
+  schedule: string,
+  duration: string,
+  from: Date,
+  forMs: number,
+  zones: readonly string[] = ['UTC', 'Etc/GMT+12'],
+): string {
+  const durationMinutes = parseWindowDuration(duration);
+  if (durationMinutes === undefined) throw new Error(`not a window duration: ${duration}`);
+  const zone = zones.find(
+    (timeZone) =>
+      !windowContaining({ cron: schedule, durationMinutes, timeZone }, from) &&
+      nextWindowStart(schedule, timeZone, from).getTime() > from.getTime() + forMs,
+  );
+  if (!zone)
+    throw new Error(
+      `the window ${schedule} (${duration}) opens within ${forMs} ms in each of ${zones.join(', ')}`,
+    );
+  return zone;
+}
+
+/** Whether `output` shows `text`: contains it, or for `/RE/` has a line matching RE. */
+export function shows(output: string, text: string): boolean {
+  const re = /^\/(.+)\/$/.exec(text);
+  return re ? new RegExp(re[1]!, 'm').test(output) : output.includes(text);
 }

@@ -6,7 +6,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { compareOutput, givenMacs, normaliseOutput, readmeSteps } from '../support/readme.ts';
+import {
+  compareOutput,
+  givenMacs,
+  normaliseOutput,
+  readmeSteps,
+  shows,
+  terminalDialogue,
+  zoneKeepingWindowShut,
+} from '../support/readme.ts';
 import { ReadmeRunner } from '../support/readme-run.ts';
 
 const fence = '```';
@@ -126,6 +134,58 @@ describe('readmeSteps', () => {
     );
   });
 
+  it('defers every command of a block, keeps README order among the deferred, reads needs and terminal', () => {
+    const steps = readmeSteps(
+      [
+        '<!-- readme-test',
+        'defer `stop` — stops the server',
+        '-->',
+        `${fence}sh`,
+        'stop',
+        'console vm',
+        fence,
+        '<!-- readme-test',
+        'defer every command — after the stop',
+        'needs `agent` `root, qemu` — real guests',
+        'terminal `agent` with `→ ready · ⏎ → login: · root⏎ · Ctrl-]` — on a terminal',
+        '-->',
+        `${fence}sh`,
+        'agent --go',
+        'nodes',
+        fence,
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      steps.map((s) => [s.command, s.mode, s.deferred, s.needs]),
+      [
+        ['console vm', 'run', false, []],
+        ['stop', 'run', true, []],
+        ['agent --go', 'terminal', true, ['root', 'qemu']],
+        ['nodes', 'run', true, []],
+      ],
+    );
+    assert.deepEqual(terminalDialogue(steps[2]!.until!), [
+      { keys: '', until: 'ready' },
+      { keys: '\r', until: 'login:' },
+      { keys: 'root\r' },
+      { keys: '\x1d' },
+    ]);
+  });
+
+  it('refuses a capability it does not know, an empty terminal turn, and two modes on one command', () => {
+    const block = (directive: string, ...commands: string[]): string =>
+      ['<!-- readme-test', directive, '-->', `${fence}sh`, ...commands, fence].join('\n');
+    assert.throws(
+      () => readmeSteps(block('needs `a` `root, gpu` — x', 'a')),
+      /"gpu", not one of root, qemu, etcd/,
+    );
+    assert.throws(() => readmeSteps(block('terminal `a` with `x ·  · y` — x', 'a')), /empty turn/);
+    assert.throws(
+      () => readmeSteps(block('skip `a` — x\nterminal `a` with `y` — z', 'a')),
+      /more than one of skip\/background\/retry\/fails\/terminal/,
+    );
+  });
+
   it('refuses a directive without a reason, one that names no command or two, and one not before a block', () => {
     const block = (directive: string, ...commands: string[]): string =>
       ['<!-- readme-test', directive, '-->', `${fence}sh`, ...commands, fence].join('\n');
@@ -152,6 +212,34 @@ describe('readmeSteps', () => {
     );
     for (const s of steps.filter((x) => x.mode === 'skip'))
       assert.ok(s.reason, `${s.command}: no reason`);
+  });
+});
+
+describe('zoneKeepingWindowShut (the README window example at any hour)', () => {
+  const hours = 3 * 3600_000;
+  it('keeps UTC, as the README shows, when the window is days away', () => {
+    assert.equal(
+      zoneKeepingWindowShut('30 1 * * SAT', '90m', new Date('2026-12-02T12:00:00Z'), hours),
+      'UTC',
+    );
+  });
+  it('moves the window 12 h when the run is in it, about to reach it, or at its last minute', () => {
+    for (const at of ['2026-12-05T02:00:00Z', '2026-12-04T23:00:00Z', '2026-12-05T02:59:00Z'])
+      assert.equal(
+        zoneKeepingWindowShut('30 1 * * SAT', '90m', new Date(at), hours),
+        'Etc/GMT+12',
+        at,
+      );
+    assert.equal(
+      zoneKeepingWindowShut('30 1 * * SAT', '90m', new Date('2026-12-05T03:00:00Z'), hours),
+      'UTC',
+    );
+  });
+  it('refuses a window it cannot keep shut in any zone given', () => {
+    assert.throws(
+      () => zoneKeepingWindowShut('* * * * *', '1m', new Date(), hours),
+      /opens within/,
+    );
   });
 });
 
@@ -205,6 +293,14 @@ describe('compareOutput', () => {
     assert.ok(compareOutput(twoPool, 'a 02:48:52:aa:00:01\nb 02:48:52:aa:00:01'));
   });
 
+  it('reads an until text as text, or as a regular expression a line matches when written /…/', () => {
+    const table =
+      'NAME  PHASE    IP         NODENAME\na     Running  10.0.0.2   node-1\nb     Pending             host-a';
+    assert.ok(shows(table, 'host-a'));
+    assert.ok(!shows(table, '/Running .* host-a/'), 'Running and host-a on different lines');
+    assert.ok(shows(`${table}\nc     Running  10.0.0.3   host-a`, '/Running .* host-a/'));
+  });
+
   it('rewrites an age only in the AGE column', () => {
     assert.equal(normaliseOutput('NAME   AGE\ndemo   5s'), 'NAME AGE\ndemo <age>');
     assert.equal(normaliseOutput('took 5s'), 'took 5s');
@@ -225,18 +321,18 @@ describe('compareOutput', () => {
 describe('ReadmeRunner (real bash, no server)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'harrow-readme-unit-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = async (markdown: string): Promise<void> => {
+  const run = async (markdown: string, commandTimeoutMs = 20_000): Promise<void> => {
     const runner = new ReadmeRunner({
       cwd: dir,
       env: process.env,
-      commandTimeoutMs: 20_000,
+      commandTimeoutMs,
       retryTimeoutMs: 1500,
       backgroundTimeoutMs: 5000,
     });
     try {
       for (const step of readmeSteps(markdown)) await runner.runStep(step);
     } finally {
-      runner.stop();
+      await runner.stop(1000);
     }
   };
   const sh = (...lines: string[]): string => [`${fence}sh`, ...lines, fence].join('\n');
@@ -284,5 +380,21 @@ describe('ReadmeRunner (real bash, no server)', () => {
       run(directive('background `echo bye` until `ready` — y', 'echo bye')),
       /exited 0/,
     );
+  });
+
+  it('answers a terminal dialogue on a real pseudo-terminal; fails when an answer never shows or the exit is not 0', async () => {
+    const terminal = (dialogue: string, command: string): string =>
+      [`<!-- readme-test\nterminal \`${command}\` with \`${dialogue}\` — y\n-->`, sh(command)].join(
+        '\n',
+      );
+    const login = `test -t 0 && read -r -p 'login: ' u && echo "hello $u" && read -r -n 1 k && test "$k" = $'\\x1d'`;
+    await run(
+      terminal('⏎ → login: · root⏎ → hello root · Ctrl-]', login).replace('⏎ → login', '→ login'),
+    );
+    await assert.rejects(
+      run(terminal('→ login: · root⏎ → welcome', login), 3000),
+      /waiting for "welcome"[^]*hello root/,
+    );
+    await assert.rejects(run(terminal('→ login: · root⏎ → hello · x', login)), /exit 1/);
   });
 });
