@@ -71,6 +71,18 @@ export function withQuery(path: string, params: Record<string, string | undefine
   return path + (path.includes('?') ? '&' : '?') + qs;
 }
 
+/**
+ * The texts of a response's `Warning` headers (RFC 7234: `299 - "text"`, quotes and backslashes escaped), as
+ * kube-apiserver sends them for an accepted request it has doubts about. Several headers arrive joined by ", ".
+ */
+export function warningsOf(header: string | null): string[] {
+  if (!header) return [];
+  const out: string[] = [];
+  for (const m of header.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g))
+    out.push((m[1] as string).replace(/\\(.)/g, '$1'));
+  return out;
+}
+
 export type PatchType = 'merge' | 'json';
 const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
@@ -130,6 +142,16 @@ export class ApiClient {
     body?: unknown,
     contentType = 'application/json',
   ): Promise<T> {
+    return (await this.requestWithWarnings<T>(method, path, body, contentType)).body;
+  }
+
+  /** A request whose answer comes with the server's warnings (its `Warning` headers). */
+  async requestWithWarnings<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ body: T; warnings: string[] }> {
     const res = await this.fetch(path, {
       method,
       headers: this.headers(body === undefined ? undefined : contentType),
@@ -148,7 +170,7 @@ export class ApiClient {
       if (res.status === 401) this.onUnauthorized();
       throw apiErrorOf(res.status, parsed, `${method} ${path}: ${res.status} ${res.statusText}`);
     }
-    return parsed as T;
+    return { body: parsed as T, warnings: warningsOf(res.headers.get('warning')) };
   }
 
   get<T>(path: string): Promise<T> {
@@ -169,6 +191,21 @@ export class ApiClient {
 
   patch<T>(path: string, body: unknown, type: PatchType, opts: WriteOptions = {}): Promise<T> {
     return this.request<T>(
+      'PATCH',
+      withQuery(path, { dryRun: opts.dryRun ? 'All' : undefined }),
+      body,
+      PATCH_CONTENT_TYPE[type],
+    );
+  }
+
+  /** A patch as `patch` does, with the server's warnings about it. */
+  patchWithWarnings<T>(
+    path: string,
+    body: unknown,
+    type: PatchType,
+    opts: WriteOptions = {},
+  ): Promise<{ body: T; warnings: string[] }> {
+    return this.requestWithWarnings<T>(
       'PATCH',
       withQuery(path, { dryRun: opts.dryRun ? 'All' : undefined }),
       body,

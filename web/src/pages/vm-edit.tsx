@@ -5,6 +5,7 @@ import { ApiError } from '../api/client.ts';
 import { paths } from '../api/paths.ts';
 import { useDryRun } from '../api/use-dry-run.ts';
 import { ApiErrorNotice } from '../components/api-error.tsx';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { TextField } from '../components/field.tsx';
 import { Tabs } from '../components/tabs.tsx';
 import { checkMac } from '../model/mac-field.ts';
@@ -15,6 +16,10 @@ import { Link, navigate } from '../router.tsx';
 import { urls } from '../model/urls.ts';
 import { useSession } from '../session.ts';
 import { useVmData } from './vm-data.ts';
+
+/** A server warning as a sentence: its first letter capitalised, a full stop at the end. */
+const sentence = (text: string): string =>
+  `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
 
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
@@ -125,10 +130,24 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
 
   const canSave = hasChanges && !localInvalid && dry.status === 'ok' && !saving;
 
-  const save = async (): Promise<void> => {
+  // The server's warnings about exactly what is on screen (a dry run on Save), shown for a decision before it is saved.
+  const [warned, setWarned] = useState<{ key: string; warnings: string[] }>();
+  const warnings = warned && warned.key === dryKey ? warned.warnings : undefined;
+
+  const write = async (options: { askOnWarnings: boolean }): Promise<void> => {
     setSaving(true);
     setSaveError(undefined);
+    setWarned(undefined);
     try {
+      if (options.askOnWarnings && dryKey !== null) {
+        // Kubernetes sends a warning (an accepted change it doubts: a MAC the guest's networkData still matches) as a
+        // Warning header; a dry run hears it before anything is stored.
+        const dryRun = await api.patchWithWarnings(vmPath, patch, 'merge', { dryRun: true });
+        if (dryRun.warnings.length > 0) {
+          setWarned({ key: dryKey, warnings: dryRun.warnings });
+          return;
+        }
+      }
       await api.patch(vmPath, patch, 'merge');
       notify(`Saved ${name}.`);
       navigate(urls.vm(namespace, name, 'networks'));
@@ -138,6 +157,7 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
       setSaving(false);
     }
   };
+  const save = (): Promise<void> => write({ askOnWarnings: true });
 
   const macNote = (i: number): ReactNode => {
     if (!changedMacs.has(i)) return undefined;
@@ -165,6 +185,23 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
         <Link to={urls.vm(namespace, name)}>{name}</Link> /
       </p>
       <h1 id="edit-title">Edit config: {name}</h1>
+      {warnings ? (
+        <ConfirmDialog
+          title={`Save ${name} despite the server's warning?`}
+          confirmLabel="Save anyway"
+          busy={saving}
+          onConfirm={() => void write({ askOnWarnings: false })}
+          onCancel={() => setWarned(undefined)}
+        >
+          <p>The server accepts this change, but warns:</p>
+          <ul className="save-warnings" data-testid="save-warnings">
+            {warnings.map((w) => (
+              <li key={w}>{sentence(w)}</li>
+            ))}
+          </ul>
+          <p>Nothing is saved until you choose Save anyway.</p>
+        </ConfirmDialog>
+      ) : null}
       <form
         onSubmit={(e) => {
           e.preventDefault();
