@@ -189,8 +189,22 @@ export function listPrefix(info: KindInfo): string {
   return info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
 }
 
+/**
+ * One encapsulated plugin per API group/version (kubevirt.io/v1, harrow.io/v1, core v1, …), as Fastify's `register`
+ * gives: whatever a group adds (hooks, parsers, decorators) stays inside it; the server's auth, limits and Status
+ * errors, registered before, reach every group.
+ */
 export function registerResourceRoutes(app: FastifyInstance, deps: ResourceRoutesDeps): void {
-  for (const info of KINDS) registerKind(app, deps, info);
+  const groups = new Map<string, KindInfo[]>();
+  for (const info of KINDS) {
+    const key = listPrefix(info);
+    groups.set(key, [...(groups.get(key) ?? []), info]);
+  }
+  for (const kinds of groups.values()) {
+    void app.register(async (group) => {
+      for (const info of kinds) registerKind(group, deps, info);
+    });
+  }
 }
 
 function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: KindInfo): void {
