@@ -4,12 +4,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChainHead, ChainReport } from '../audit/chain.ts';
 import type { KubeObject } from '../resources/meta.ts';
-import { expectPositionals } from './args.ts';
-import type { Command } from './command.ts';
 import { type CommandContext } from './context.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
 import type { CheckReport } from './check-report.ts';
 import { printData } from './output.ts';
+import type { ParsedCommandLine } from './args.ts';
 
 async function offlineChain(dataDir: string): Promise<{ records: KubeObject[]; head?: ChainHead }> {
   const path = join(dataDir, 'harrow.db');
@@ -54,33 +53,17 @@ function print(ctx: CommandContext, report: ChainReport, withHead: boolean): voi
   );
 }
 
-export const auditCommand: Command = {
-  name: 'audit',
-  summary: "Verify the audit log's hash chain: names any record altered, removed or reordered",
-  usage: `Usage: harrow audit verify [--data-dir DIR] [-o json|yaml]
-
-Each AuditRecord carries spec.sequence, spec.previousHash and spec.hash (SHA-256 of its canonical JSON and the previous
-hash), assigned by the store in commit order. verify walks every record in sequence order and reports each one whose
-content no longer matches its hash (altered), whose predecessor is missing (removed) or is not the one it was chained to
-(reordered). Exits 0 when the chain is intact, 1 otherwise.
-  --data-dir DIR   read the store in DIR directly (works with the server stopped, or beside it) and also check the
-                   chain head, which catches removal of the newest records; without it, read through the API (admin)`,
-  options: { 'data-dir': { type: 'string' } },
-  async run(ctx, args) {
-    const [sub] = expectPositionals(args.positionals, ['verify'], 'audit');
-    if (sub !== 'verify')
-      throw new UsageError(
-        `audit: unknown subcommand ${JSON.stringify(sub)} (only verify)`,
-        'audit',
-      );
-    const dir = args.values['data-dir'] as string | undefined;
-    const { verifyAuditChain } = await import('../audit/chain.ts');
-    const chain =
-      dir !== undefined
-        ? await offlineChain(resolve(ctx.io.cwd, dir))
-        : { records: await ctx.client().listAll('AuditRecord') };
-    const report = verifyAuditChain(chain.records, chain.head);
-    print(ctx, report, chain.head !== undefined);
-    return report.ok ? EXIT_OK : EXIT_FAILURE;
-  },
-};
+export async function runAudit(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [sub] = args.positionals;
+  if (sub !== 'verify')
+    throw new UsageError(`audit: unknown subcommand ${JSON.stringify(sub)} (only verify)`, 'audit');
+  const dir = args.values['data-dir'] as string | undefined;
+  const { verifyAuditChain } = await import('../audit/chain.ts');
+  const chain =
+    dir !== undefined
+      ? await offlineChain(resolve(ctx.io.cwd, dir))
+      : { records: await ctx.client().listAll('AuditRecord') };
+  const report = verifyAuditChain(chain.records, chain.head);
+  print(ctx, report, chain.head !== undefined);
+  return report.ok ? EXIT_OK : EXIT_FAILURE;
+}

@@ -1,11 +1,13 @@
 // `harrow clone SOURCE TARGET`: a VirtualMachineClone (KubeVirt's clone API); prints the clone's MACs, never the source's.
 import type { VirtualMachine } from '../resources/types.ts';
 import type { VirtualMachineClone } from '../resources/virtualmachineclone.ts';
-import { expectPositionals, parseDuration } from './args.ts';
-import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
+import { parseDuration } from './args.ts';
+import { DEFAULT_TIMEOUT } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
 import { waitRunning } from './power.ts';
 import { pollUntil } from './wait.ts';
+import type { ParsedCommandLine } from './args.ts';
+import type { CommandContext } from './context.ts';
 
 /** `--mac IFACE=MAC` flags → newMacAddresses; the MACs themselves are checked by the server (field-named errors). */
 function parseMacFlags(values: string[]): Record<string, string> {
@@ -45,82 +47,59 @@ function cloneManifest(
   };
 }
 
-export const cloneCommand: Command = {
-  name: 'clone',
-  summary:
-    'Clone a VM (VirtualMachineClone): its spec, never its MACs — new ones from the pool unless given',
-  usage: `Usage: harrow clone SOURCE TARGET [--mac IFACE=MAC …] [-n NS] [--wait] [--timeout 120s]
-
-Creates a VirtualMachineClone (clone.kubevirt.io/v1beta1) that makes VM TARGET from VM SOURCE's spec — a running
-SOURCE too: its spec is copied, not its state. The clone never inherits a MAC nor an annotation that remembers one:
-each interface gets a fresh MAC from the MAC pool, reserved cluster-wide, unless --mac gives it (validated and
-reserved like any MAC; one already in use is refused naming its holder). TARGET keeps SOURCE's runStrategy, so it
-starts if SOURCE's would. Waits for the clone to finish and prints TARGET's MACs.
-  --mac IFACE=MAC    the MAC for interface IFACE (repeatable)
-  --wait             also wait until TARGET runs (when its runStrategy starts it)
-  --timeout DURATION how long to wait (default ${DEFAULT_TIMEOUT})`,
-  options: {
-    mac: { type: 'string', multiple: true },
-    wait: { type: 'boolean' },
-    ...TIMEOUT_OPTION,
-  },
-  async run(ctx, args) {
-    const [source, target] = expectPositionals(args.positionals, ['SOURCE', 'TARGET'], 'clone') as [
-      string,
-      string,
-    ];
-    const macs = parseMacFlags((args.values.mac as string[] | undefined) ?? []);
-    const timeoutMs = parseDuration(
-      (args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT,
-      '--timeout',
+export async function runClone(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [source, target] = args.positionals as [string, string];
+  const macs = parseMacFlags((args.values.mac as string[] | undefined) ?? []);
+  const timeoutMs = parseDuration(
+    (args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT,
+    '--timeout',
+  );
+  const namespace = ctx.namespace();
+  const client = ctx.client();
+  const out = ctx.io.stdout;
+  const created = await client.create<VirtualMachineClone>(
+    'VirtualMachineClone',
+    { namespace },
+    cloneManifest(namespace, source, target, macs),
+  );
+  const name = created.metadata.name;
+  out.write(`virtualmachineclone.clone.kubevirt.io/${name} created\n`);
+  const done = await pollUntil(ctx.io, { label: `clone ${name}`, timeoutMs }, async () => {
+    const c = await client.get<VirtualMachineClone>('VirtualMachineClone', { namespace, name });
+    const phase = c.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return { done: true, value: c };
+    const why = c.status?.conditions?.find((x) => x.type === 'Progressing')?.message;
+    return { done: false, status: why ?? (phase || 'pending') };
+  });
+  if (done.status?.phase === 'Failed') {
+    const ready = done.status.conditions?.find((x) => x.type === 'Ready');
+    throw new CliError(
+      `clone ${name} failed: ${ready?.message ?? ready?.reason ?? 'no reason given'}`,
     );
-    const namespace = ctx.namespace();
-    const client = ctx.client();
-    const out = ctx.io.stdout;
-    const created = await client.create<VirtualMachineClone>(
-      'VirtualMachineClone',
-      { namespace },
-      cloneManifest(namespace, source, target, macs),
+  }
+  const vm = await client.get<VirtualMachine>('VirtualMachine', {
+    namespace,
+    name: done.status?.targetName ?? target,
+  });
+  out.write(`virtualmachine.kubevirt.io/${vm.metadata.name} created from ${source}\n`);
+  for (const i of vm.spec.template.spec.domain.devices.interfaces ?? []) {
+    const how =
+      macs[i.name] !== undefined
+        ? 'given'
+        : i.macAddress
+          ? 'from the pool'
+          : 'assigned when it starts';
+    out.write(`  ${i.name}: ${i.macAddress ?? '-'} (${how})\n`);
+  }
+  const strategy = vm.spec.runStrategy ?? (vm.spec.running ? 'Always' : 'Halted');
+  if (strategy === 'Halted' || strategy === 'Manual') {
+    out.write(
+      `${vm.metadata.name} is not started (runStrategy ${strategy}, as ${source}'s): harrow start ${vm.metadata.name}${ctx.namespaceFlag(namespace)}\n`,
     );
-    const name = created.metadata.name;
-    out.write(`virtualmachineclone.clone.kubevirt.io/${name} created\n`);
-    const done = await pollUntil(ctx.io, { label: `clone ${name}`, timeoutMs }, async () => {
-      const c = await client.get<VirtualMachineClone>('VirtualMachineClone', { namespace, name });
-      const phase = c.status?.phase;
-      if (phase === 'Succeeded' || phase === 'Failed') return { done: true, value: c };
-      const why = c.status?.conditions?.find((x) => x.type === 'Progressing')?.message;
-      return { done: false, status: why ?? (phase || 'pending') };
-    });
-    if (done.status?.phase === 'Failed') {
-      const ready = done.status.conditions?.find((x) => x.type === 'Ready');
-      throw new CliError(
-        `clone ${name} failed: ${ready?.message ?? ready?.reason ?? 'no reason given'}`,
-      );
-    }
-    const vm = await client.get<VirtualMachine>('VirtualMachine', {
-      namespace,
-      name: done.status?.targetName ?? target,
-    });
-    out.write(`virtualmachine.kubevirt.io/${vm.metadata.name} created from ${source}\n`);
-    for (const i of vm.spec.template.spec.domain.devices.interfaces ?? []) {
-      const how =
-        macs[i.name] !== undefined
-          ? 'given'
-          : i.macAddress
-            ? 'from the pool'
-            : 'assigned when it starts';
-      out.write(`  ${i.name}: ${i.macAddress ?? '-'} (${how})\n`);
-    }
-    const strategy = vm.spec.runStrategy ?? (vm.spec.running ? 'Always' : 'Halted');
-    if (strategy === 'Halted' || strategy === 'Manual') {
-      out.write(
-        `${vm.metadata.name} is not started (runStrategy ${strategy}, as ${source}'s): harrow start ${vm.metadata.name}${ctx.namespaceFlag(namespace)}\n`,
-      );
-      return 0;
-    }
-    if (args.values.wait !== true) return 0;
-    await waitRunning(ctx.io, client, namespace, vm.metadata.name, timeoutMs);
-    out.write(`virtualmachine.kubevirt.io/${vm.metadata.name} running\n`);
     return 0;
-  },
-};
+  }
+  if (args.values.wait !== true) return 0;
+  await waitRunning(ctx.io, client, namespace, vm.metadata.name, timeoutMs);
+  out.write(`virtualmachine.kubevirt.io/${vm.metadata.name} running\n`);
+  return 0;
+}

@@ -7,8 +7,8 @@ import type { GlobalFlags } from './args.ts';
 
 /** The process's I/O, injected so that commands run the same in tests. */
 export interface CliIO {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown; isTTY?: boolean };
+  stdout: { write(text: string): unknown; columns?: number };
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   /** A function, so that stdin is only opened by a command that reads it (an open stdin keeps the process alive). */
   stdin: () => AsyncIterable<string | Buffer>;
   env: NodeJS.ProcessEnv;

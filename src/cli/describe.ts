@@ -9,9 +9,7 @@ import {
   type VirtualMachine,
   type VirtualMachineInstance,
 } from '../resources/types.ts';
-import { expectPositionals } from './args.ts';
 import { launcherPodOf } from './launcher-pod.ts';
-import type { Command } from './command.ts';
 import { UsageError } from './errors.ts';
 import { relatesToVm } from './get.ts';
 import { interfaceViews, type InterfaceView } from '../network/interface-view.ts';
@@ -25,6 +23,8 @@ const sortEvents = (events: KubeEvent[]): KubeEvent[] =>
   [...events].sort((a, b) => eventTime(a).localeCompare(eventTime(b)));
 import { printData } from './output.ts';
 import { age, formatTable } from './table.ts';
+import type { ParsedCommandLine } from './args.ts';
+import type { CommandContext } from './context.ts';
 
 export interface VmFacts {
   vm: VirtualMachine;
@@ -264,81 +264,71 @@ function bareVmiAsVm(vmi: VirtualMachineInstance): VirtualMachine {
   } as unknown as VirtualMachine;
 }
 
-export const describeCommand: Command = {
-  name: 'describe',
-  summary: 'Show a VM in detail: status, conditions, platform and guest MACs, IPs, lease, events',
-  usage: `Usage: harrow describe vm NAME [-n NS] [-o json|yaml]
-
-Shows the VM's status and conditions (RestartRequired, GuestMACMismatch, ConnectivityCheck, …); per interface the
-manifest MAC, the platform MAC (the pod interface, from the pod's network-status), the MAC the guest really uses, its
-IPs and DHCP lease; the remedies when the guest drifted; and the recent events.
-With -o json|yaml it prints the VM, its instance, launcher pod and events as one object.`,
-  async run(ctx, args) {
-    const [word, name] = expectPositionals(args.positionals, ['TYPE', 'NAME'], 'describe');
-    const info = kindOfWord(word!, 'describe');
-    if (info.kind !== 'VirtualMachine' && info.kind !== 'VirtualMachineInstance') {
-      throw new UsageError(
-        `describe: only vm and vmi can be described (use get ${word} ${name} -o yaml)`,
-        'describe',
-      );
-    }
-    const client = ctx.client();
-    const namespace = ctx.namespace();
-    const orNone = <T>(p: Promise<T>): Promise<T | undefined> =>
-      p.catch((e: unknown) => {
-        if (e instanceof ApiError && e.code === 404) return undefined;
-        throw e;
-      });
-    const eventsAbout = (object: string): Promise<KubeEvent[]> =>
-      client.listAll<KubeEvent>('Event', {
-        namespace,
-        fieldSelector: `involvedObject.name=${object}`,
-      });
-    const [maybeVm, vmi, pods, vmEvents, audit] = await Promise.all([
-      // A VMI created directly has no VM: `describe vmi` then shows the VMI alone.
-      info.kind === 'VirtualMachineInstance'
-        ? orNone(client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }))
-        : client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
-      orNone(
-        client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! }),
-      ),
-      client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
-      eventsAbout(name!),
-      client.listAll<AuditRecord>('AuditRecord', {
-        namespace,
-        labelSelector: `harrow.io/name=${name}`,
-      }),
-    ]);
-    if (!maybeVm && !vmi)
-      throw new ApiError({
-        kind: 'Status',
-        apiVersion: 'v1',
-        status: 'Failure',
-        code: 404,
-        reason: 'NotFound',
-        message: `virtualmachineinstances.kubevirt.io "${name}" not found`,
-      });
-    const vm = maybeVm ?? bareVmiAsVm(vmi!);
-    const pod = vmi ? launcherPodOf(vmi, pods) : undefined;
-    // The VM and its VMI share the name; each launcher pod (past ones too) has its own.
-    const podEvents = await Promise.all(
-      pods
-        .filter((p) => relatesToVm(p.metadata.name, name!))
-        .map((p) => eventsAbout(p.metadata.name)),
+export async function runDescribe(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [word, name] = args.positionals;
+  const info = kindOfWord(word!, 'describe');
+  if (info.kind !== 'VirtualMachine' && info.kind !== 'VirtualMachineInstance') {
+    throw new UsageError(
+      `describe: only vm and vmi can be described (use get ${word} ${name} -o yaml)`,
+      'describe',
     );
-    const mine = [...vmEvents, ...podEvents.flat()];
-    const facts: VmFacts = {
-      vm,
-      ...(vmi ? { vmi } : {}),
-      ...(pod ? { pod } : {}),
-      events: mine,
-      audit,
-    };
-    if (ctx.globals.output !== 'table') {
-      printData(ctx.io, ctx.globals.output, facts);
-      return 0;
-    }
-    ctx.io.stdout.write(renderVmDescription(facts, ctx.now(), ctx.namespaceFlag(namespace)));
+  }
+  const client = ctx.client();
+  const namespace = ctx.namespace();
+  const orNone = <T>(p: Promise<T>): Promise<T | undefined> =>
+    p.catch((e: unknown) => {
+      if (e instanceof ApiError && e.code === 404) return undefined;
+      throw e;
+    });
+  const eventsAbout = (object: string): Promise<KubeEvent[]> =>
+    client.listAll<KubeEvent>('Event', {
+      namespace,
+      fieldSelector: `involvedObject.name=${object}`,
+    });
+  const [maybeVm, vmi, pods, vmEvents, audit] = await Promise.all([
+    // A VMI created directly has no VM: `describe vmi` then shows the VMI alone.
+    info.kind === 'VirtualMachineInstance'
+      ? orNone(client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }))
+      : client.get<VirtualMachine>('VirtualMachine', { namespace, name: name! }),
+    orNone(
+      client.get<VirtualMachineInstance>('VirtualMachineInstance', { namespace, name: name! }),
+    ),
+    client.listAll<Pod>('Pod', { namespace, labelSelector: `${LABEL_VM_NAME}=${name}` }),
+    eventsAbout(name!),
+    client.listAll<AuditRecord>('AuditRecord', {
+      namespace,
+      labelSelector: `harrow.io/name=${name}`,
+    }),
+  ]);
+  if (!maybeVm && !vmi)
+    throw new ApiError({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      code: 404,
+      reason: 'NotFound',
+      message: `virtualmachineinstances.kubevirt.io "${name}" not found`,
+    });
+  const vm = maybeVm ?? bareVmiAsVm(vmi!);
+  const pod = vmi ? launcherPodOf(vmi, pods) : undefined;
+  // The VM and its VMI share the name; each launcher pod (past ones too) has its own.
+  const podEvents = await Promise.all(
+    pods
+      .filter((p) => relatesToVm(p.metadata.name, name!))
+      .map((p) => eventsAbout(p.metadata.name)),
+  );
+  const mine = [...vmEvents, ...podEvents.flat()];
+  const facts: VmFacts = {
+    vm,
+    ...(vmi ? { vmi } : {}),
+    ...(pod ? { pod } : {}),
+    events: mine,
+    audit,
+  };
+  if (ctx.globals.output !== 'table') {
+    printData(ctx.io, ctx.globals.output, facts);
     return 0;
-  },
-};
+  }
+  ctx.io.stdout.write(renderVmDescription(facts, ctx.now(), ctx.namespaceFlag(namespace)));
+  return 0;
+}

@@ -2,13 +2,13 @@
 // qemu runtime left on this host — with or without a running server, with or without the data dir.
 import { basename, dirname, resolve } from 'node:path';
 import type { InstanceHoldings, InstanceRemoval } from '../runtime/qemu/teardown.ts';
-import { expectPositionals, parseDuration } from './args.ts';
-import type { Command } from './command.ts';
+import { parseDuration } from './args.ts';
 import type { CommandContext } from './context.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
 import { printData } from './output.ts';
 import { AGENT_FILE, liveServerFile } from './serve.ts';
 import { formatTable } from './table.ts';
+import type { ParsedCommandLine } from './args.ts';
 
 const DEFAULT_SERVER_TIMEOUT = '60s';
 
@@ -190,82 +190,58 @@ async function list(ctx: CommandContext, only: Target | undefined): Promise<numb
   return EXIT_OK;
 }
 
-export const downCommand: Command = {
-  name: 'down',
-  summary: "Stop a data dir's server and remove every guest, namespace and link its runtime left",
-  usage: `Usage: harrow down [--data-dir DIR | --instance-id ID] [--list] [--timeout DURATION]
-
-Stops the \`harrow serve\` or \`harrow agent\` of DIR (default .harrow) if one runs (SIGTERM, as Ctrl-C), then
-removes everything its qemu runtime holds on this host: the guests (QEMU), each network's dnsmasq, the pod network
-namespaces and the host namespace with the bridges, veths, taps, VXLAN links and nftables tables in them, and the
-runtime's records of those under DIR/qemu. The store, persistent disks and the rest of DIR stay: the next
-\`harrow serve\` on DIR starts the VMs whose run strategy asks for it again. Run it after the server was killed, or
-after DIR was deleted (the host objects are named after DIR's path), as often as you like: what is gone already is
-not an error. Prints what it removed. Needs root when there is something to remove (as the qemu runtime does).
-  --data-dir DIR        the data dir \`harrow serve\` ran on (default .harrow); it need not exist any more
-  --instance-id ID      the instance to remove when no path names it (see --list); no server or agent is stopped
-  --list                show the instances on this host and what each holds, without removing anything
-  --timeout DURATION    how long the server or agent gets to shut down cleanly before SIGKILL (default ${DEFAULT_SERVER_TIMEOUT})`,
-  options: {
-    'data-dir': { type: 'string' },
-    'instance-id': { type: 'string' },
-    list: { type: 'boolean' },
-    timeout: { type: 'string' },
-  },
-  async run(ctx, args) {
-    expectPositionals(args.positionals, [], 'down');
-    const v = args.values;
-    const explicit = v['data-dir'] !== undefined || v['instance-id'] !== undefined;
-    const target = await targetOf(ctx, v);
-    if (v.list === true) return list(ctx, explicit ? target : undefined);
-    const timeoutMs = parseDuration(
-      (v.timeout as string | undefined) ?? DEFAULT_SERVER_TIMEOUT,
-      '--timeout',
+export async function runDown(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const v = args.values;
+  const explicit = v['data-dir'] !== undefined || v['instance-id'] !== undefined;
+  const target = await targetOf(ctx, v);
+  if (v.list === true) return list(ctx, explicit ? target : undefined);
+  const timeoutMs = parseDuration(
+    (v.timeout as string | undefined) ?? DEFAULT_SERVER_TIMEOUT,
+    '--timeout',
+  );
+  const started = performance.now();
+  const stopped = target.dataDir ? await stopRunners(ctx, target.dataDir, timeoutMs) : [];
+  const { findInstance, holdsNothing, removeInstance } = await teardown();
+  const { qemuStateDir } = await naming();
+  const stateDir = target.dataDir ? qemuStateDir(target.dataDir) : undefined;
+  const before = await findInstance(target.instanceId, stateDir ? { stateDir } : {});
+  if (!holdsNothing(before) && process.getuid?.() !== 0) {
+    throw new CliError(
+      `down: instance ${target.instanceId} holds guests or namespaces on this host; removing them needs root`,
     );
-    const started = performance.now();
-    const stopped = target.dataDir ? await stopRunners(ctx, target.dataDir, timeoutMs) : [];
-    const { findInstance, holdsNothing, removeInstance } = await teardown();
-    const { qemuStateDir } = await naming();
-    const stateDir = target.dataDir ? qemuStateDir(target.dataDir) : undefined;
-    const before = await findInstance(target.instanceId, stateDir ? { stateDir } : {});
-    if (!holdsNothing(before) && process.getuid?.() !== 0) {
-      throw new CliError(
-        `down: instance ${target.instanceId} holds guests or namespaces on this host; removing them needs root`,
-      );
-    }
-    const removal = await removeInstance(target.instanceId, stateDir ? { stateDir } : {});
-    const seconds = (performance.now() - started) / 1000;
-    const ok = holdsNothing(removal.left);
-    if (ctx.globals.output !== 'table') {
-      printData(ctx.io, ctx.globals.output, {
-        instanceId: target.instanceId,
-        ...(target.dataDir ? { dataDir: target.dataDir } : {}),
-        stopped,
-        removed: removal.removed,
-        removedState: removal.removedState,
-        left: removal.left,
-        seconds: Number(seconds.toFixed(3)),
-      });
-      return ok ? EXIT_OK : EXIT_FAILURE;
-    }
-    const where = target.dataDir ? ` (data dir ${target.dataDir})` : '';
-    const out = ctx.io.stdout;
-    out.write(`harrow down: instance ${target.instanceId}${where}\n`);
-    for (const p of stopped)
-      out.write(
-        `stopped harrow ${p.command} (pid ${p.pid}${p.signal === 'SIGKILL' ? ', killed: it did not stop in time' : ''})\n`,
-      );
-    const lines = removalLines(removal);
-    for (const line of lines) out.write(`${line}\n`);
-    if (stopped.length === 0 && lines.length === 0)
-      out.write('nothing to remove: it holds nothing on this host\n');
-    if (!ok) {
-      ctx.io.stderr.write(`error: still there after removal: ${JSON.stringify(removal.left)}\n`);
-      return EXIT_FAILURE;
-    }
+  }
+  const removal = await removeInstance(target.instanceId, stateDir ? { stateDir } : {});
+  const seconds = (performance.now() - started) / 1000;
+  const ok = holdsNothing(removal.left);
+  if (ctx.globals.output !== 'table') {
+    printData(ctx.io, ctx.globals.output, {
+      instanceId: target.instanceId,
+      ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+      stopped,
+      removed: removal.removed,
+      removedState: removal.removedState,
+      left: removal.left,
+      seconds: Number(seconds.toFixed(3)),
+    });
+    return ok ? EXIT_OK : EXIT_FAILURE;
+  }
+  const where = target.dataDir ? ` (data dir ${target.dataDir})` : '';
+  const out = ctx.io.stdout;
+  out.write(`harrow down: instance ${target.instanceId}${where}\n`);
+  for (const p of stopped)
     out.write(
-      `done in ${seconds.toFixed(1)} s (${plural(removal.removed.guests.length, 'guest')}, ${plural(removal.removed.podNamespaces.length, 'pod namespace')})\n`,
+      `stopped harrow ${p.command} (pid ${p.pid}${p.signal === 'SIGKILL' ? ', killed: it did not stop in time' : ''})\n`,
     );
-    return EXIT_OK;
-  },
-};
+  const lines = removalLines(removal);
+  for (const line of lines) out.write(`${line}\n`);
+  if (stopped.length === 0 && lines.length === 0)
+    out.write('nothing to remove: it holds nothing on this host\n');
+  if (!ok) {
+    ctx.io.stderr.write(`error: still there after removal: ${JSON.stringify(removal.left)}\n`);
+    return EXIT_FAILURE;
+  }
+  out.write(
+    `done in ${seconds.toFixed(1)} s (${plural(removal.removed.guests.length, 'guest')}, ${plural(removal.removed.podNamespaces.length, 'pod namespace')})\n`,
+  );
+  return EXIT_OK;
+}

@@ -2,9 +2,7 @@
 import { type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
 import type { ParsedCommandLine } from './args.ts';
 import { launcherPodOf } from './launcher-pod.ts';
-import type { Command } from './command.ts';
 import { type CommandContext } from './context.ts';
-import { UsageError } from './errors.ts';
 import { mismatchesOf } from '../network/drift.ts';
 import { interfaceViews } from '../network/interface-view.ts';
 import { conditionOf } from '../resources/meta.ts';
@@ -12,7 +10,7 @@ import type { GuestMacRemedy } from '../resources/types.ts';
 import { printData, printTable } from './output.ts';
 import { nsFlag, remediesOf, remedyCommand } from './remedies.ts';
 import { getOrUndefined, waitRunning } from './power.ts';
-import { CHANGE_OPTIONS, changeOptions, followMacChanges } from './set-mac.ts';
+import { changeOptions, followMacChanges } from './set-mac.ts';
 
 export interface DriftEntry {
   namespace: string;
@@ -196,50 +194,9 @@ async function adopt(
   return followMacChanges(ctx, namespace, name, updated, changes, o);
 }
 
-export const driftCommand: Command = {
-  name: 'drift',
-  summary: 'List VMs whose guest changed its MAC; restore or adopt (drift restore|adopt VM)',
-  usage: `Usage: harrow drift [-n NS | -A] [-o table|json|yaml]
-       harrow drift restore VM [-n NS] [--wait] [--timeout 120s]
-       harrow drift adopt VM [IFACE…] [-n NS] [--restart] [--wait] [--timeout 120s] [--dry-run]
-
-Lists every running VM whose guest uses a MAC other than the platform's (the pod interface's): the spoof check drops
-the guest's frames, and a restart would revert the change anyway. For each: VM, interface, platform MAC, guest MAC and
-the two remedies:
-  restore   restart the VM: the guest gets the platform MAC again
-  adopt     make the guest's MAC the manifest MAC (validated and reserved like any MAC; every drifted interface, or
-            the IFACEs named), applied on restart — now with --restart; --wait also waits for the connectivity check`,
-  options: CHANGE_OPTIONS,
-  async run(ctx, args) {
-    const [sub, name, ...ifaces] = args.positionals;
-    if (sub === undefined) {
-      const used = (['restart', 'wait', 'dry-run', 'timeout'] as const).find(
-        (f) => args.values[f] !== undefined,
-      );
-      if (used)
-        throw new UsageError(`drift: --${used} applies to drift restore or drift adopt`, 'drift');
-      return listDrift(ctx);
-    }
-    if (sub !== 'restore' && sub !== 'adopt')
-      throw new UsageError(
-        `drift: unknown subcommand ${JSON.stringify(sub)} (restore or adopt)`,
-        'drift',
-      );
-    if (name === undefined) throw new UsageError(`drift ${sub}: missing VM`, 'drift');
-    if (sub === 'restore') {
-      if (ifaces.length > 0)
-        throw new UsageError(
-          'drift restore: a restart restores every interface; give only the VM',
-          'drift',
-        );
-      if (args.values['dry-run'] !== undefined || args.values.restart !== undefined) {
-        throw new UsageError(
-          'drift restore: --dry-run and --restart apply to drift adopt',
-          'drift',
-        );
-      }
-      return restore(ctx, name, args);
-    }
-    return adopt(ctx, name, ifaces, args);
-  },
-};
+export async function runDrift(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [sub, name, ...ifaces] = args.positionals;
+  if (sub === undefined) return listDrift(ctx);
+  if (sub === 'restore') return restore(ctx, name!, args);
+  return adopt(ctx, name!, ifaces, args);
+}

@@ -2,10 +2,10 @@
 import { stringify } from 'yaml';
 import type { KubeObject } from '../resources/meta.ts';
 import type { VirtualMachine } from '../resources/types.ts';
-import { expectPositionals } from './args.ts';
-import type { Command } from './command.ts';
 import { UsageError } from './errors.ts';
 import { kindOfWord } from './kind-words.ts';
+import type { ParsedCommandLine } from './args.ts';
+import type { CommandContext } from './context.ts';
 
 /**
  * Annotations that are the server's or a client's bookkeeping about this one object, not the user's intent: kubectl's
@@ -61,49 +61,27 @@ export function exportManifest(object: KubeObject, options: ExportOptions = {}):
   return manifest;
 }
 
-export const exportCommand: Command = {
-  name: 'export',
-  summary: 'Write a VM (or another object) as a manifest kubectl and KubeVirt accept',
-  usage: `Usage: harrow export vm NAME [-n NS] [-o yaml|json] [--without-macs] [--without-namespace]
-
-Writes the manifest of a VM: apiVersion, kind, metadata (name, namespace, labels, annotations) and its spec with
-every field, even ones Harrow does not act on. Server-set fields (uid, resourceVersion, generation,
-creationTimestamp, managedFields, ownerReferences, finalizers, status) and bookkeeping annotations are left out.
-
-MACs are kept: the export is the VM as it is, for a backup or a move. Creating it while the source still holds
-its MACs is refused (409, naming the holder), as MACs are unique cluster-wide. For a copy next to the source,
-use --without-macs: each interface then gets a new MAC from the pool, as a clone does.
-
-Flags:
-      --without-macs        leave out every interface's macAddress (the copy gets new ones)
-      --without-namespace   leave out metadata.namespace (create it with kubectl create -n NS)
-  -o, --output FORMAT       yaml (default) or json`,
-  options: {
-    'without-macs': { type: 'boolean' },
-    'without-namespace': { type: 'boolean' },
-  },
-  async run(ctx, args) {
-    const [word, name] = expectPositionals(args.positionals, ['TYPE', 'NAME'], 'export');
-    const info = kindOfWord(word!, 'export');
-    if (!info.verbs.includes('create'))
-      throw new UsageError(
-        `export: ${info.plural} are written by Harrow, not by manifests`,
-        'export',
-      );
-    if (ctx.globals.allNamespaces)
-      throw new UsageError('export: a NAME needs one namespace, not -A', 'export');
-    const object = await ctx
-      .client()
-      .get(info.kind, { ...(info.namespaced ? { namespace: ctx.namespace() } : {}), name: name! });
-    const manifest = exportManifest(object, {
-      withoutMacs: args.values['without-macs'] === true,
-      withoutNamespace: args.values['without-namespace'] === true,
-    });
-    ctx.io.stdout.write(
-      ctx.globals.output === 'json'
-        ? `${JSON.stringify(manifest, null, 2)}\n`
-        : stringify(manifest, { lineWidth: 0 }),
+export async function runExport(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [word, name] = args.positionals;
+  const info = kindOfWord(word!, 'export');
+  if (!info.verbs.includes('create'))
+    throw new UsageError(
+      `export: ${info.plural} are written by Harrow, not by manifests`,
+      'export',
     );
-    return 0;
-  },
-};
+  if (ctx.globals.allNamespaces)
+    throw new UsageError('export: a NAME needs one namespace, not -A', 'export');
+  const object = await ctx
+    .client()
+    .get(info.kind, { ...(info.namespaced ? { namespace: ctx.namespace() } : {}), name: name! });
+  const manifest = exportManifest(object, {
+    withoutMacs: args.values['without-macs'] === true,
+    withoutNamespace: args.values['without-namespace'] === true,
+  });
+  ctx.io.stdout.write(
+    ctx.globals.output === 'json'
+      ? `${JSON.stringify(manifest, null, 2)}\n`
+      : stringify(manifest, { lineWidth: 0 }),
+  );
+  return 0;
+}

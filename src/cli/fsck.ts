@@ -2,13 +2,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FsckProblem, FsckSource, RepairOutcome } from '../fsck/check.ts';
-import { expectPositionals } from './args.ts';
-import type { Command } from './command.ts';
 import { type CommandContext } from './context.ts';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from './errors.ts';
 import { objectName, type CheckProblem, type CheckReport } from './check-report.ts';
 import { printData } from './output.ts';
 import { liveServerFile } from './serve.ts';
+import type { ParsedCommandLine } from './args.ts';
 
 interface FsckReport {
   ok: boolean;
@@ -95,43 +94,24 @@ async function offline(ctx: CommandContext, dataDir: string, repair: boolean): P
   }
 }
 
-export const fsckCommand: Command = {
-  name: 'fsck',
-  summary:
-    'Check the store: every MAC held by exactly one allocation of the right VM, no orphans; --repair what is safe',
-  usage: `Usage: harrow fsck [--data-dir DIR [--repair]] [-o json|yaml]
-
-Checks that every MAC a VM manifest carries is held by exactly one MacAllocation naming that VM and interface, that no
-allocation is in use by nothing (manifest, instance or launcher pod), that no MAC is held twice, that every VMI has its
-VM and every launcher Pod its VMI. Prints each problem and what --repair would do; exits 0 when clean, 1 otherwise.
--o json|yaml prints {check, ok, problems: [{kind, name, message, …}]}, the shape audit verify prints too.
-  --data-dir DIR   read the store in DIR directly (offline); without it, check through the API (read only)
-  --repair         with --data-dir, while no server runs on it: create a missing allocation when its MAC is free,
-                   give an allocation to the VM whose manifest carries it when no other VM uses it, quarantine an
-                   allocation nothing uses, delete VMIs without their VM and launcher pods without their VMI.
-                   A MAC two VMs claim is never reassigned: it is reported for a person to decide.
-                   Each repair is one atomic write with an AuditRecord (user system:harrow-fsck).`,
-  options: { 'data-dir': { type: 'string' }, repair: { type: 'boolean' } },
-  async run(ctx, args) {
-    expectPositionals(args.positionals, [], 'fsck');
-    const dir = args.values['data-dir'] as string | undefined;
-    const repair = args.values.repair === true;
-    let report: FsckReport;
-    if (dir !== undefined) {
-      report = await offline(ctx, resolve(ctx.io.cwd, dir), repair);
-    } else {
-      if (repair)
-        throw new UsageError(
-          'fsck: --repair needs --data-dir (repairs write MacAllocations, which the API keeps read-only)',
-          'fsck',
-        );
-      const { planFsck, withoutPlans } = await import('../fsck/check.ts');
-      const client = ctx.client();
-      const source: FsckSource = { listAll: (kind) => client.listAll(kind) };
-      const problems = withoutPlans(await planFsck(source));
-      report = { ok: problems.length === 0, problems };
-    }
-    print(ctx, report);
-    return report.ok ? EXIT_OK : EXIT_FAILURE;
-  },
-};
+export async function runFsck(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const dir = args.values['data-dir'] as string | undefined;
+  const repair = args.values.repair === true;
+  let report: FsckReport;
+  if (dir !== undefined) {
+    report = await offline(ctx, resolve(ctx.io.cwd, dir), repair);
+  } else {
+    if (repair)
+      throw new UsageError(
+        'fsck: --repair needs --data-dir (repairs write MacAllocations, which the API keeps read-only)',
+        'fsck',
+      );
+    const { planFsck, withoutPlans } = await import('../fsck/check.ts');
+    const client = ctx.client();
+    const source: FsckSource = { listAll: (kind) => client.listAll(kind) };
+    const problems = withoutPlans(await planFsck(source));
+    report = { ok: problems.length === 0, problems };
+  }
+  print(ctx, report);
+  return report.ok ? EXIT_OK : EXIT_FAILURE;
+}

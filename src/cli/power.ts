@@ -2,8 +2,8 @@
 import { ApiError } from '../client/errors.ts';
 import type { HarrowClient } from '../client/client.ts';
 import type { VirtualMachine, VirtualMachineInstance } from '../resources/types.ts';
-import { expectPositionals, parseDuration } from './args.ts';
-import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
+import { parseDuration } from './args.ts';
+import { DEFAULT_TIMEOUT, type CommandRun } from './command.ts';
 import { type CliIO } from './context.ts';
 import { UsageError } from './errors.ts';
 import { conditionOf } from '../resources/meta.ts';
@@ -83,80 +83,48 @@ export async function waitStopped(
   });
 }
 
-function powerCommand(action: Action): Command {
-  const what = { start: 'Start', stop: 'Stop', restart: 'Restart' }[action];
-  const waitsFor =
-    action === 'stop'
-      ? 'Stopped'
-      : `Running with its guest agent connected${action === 'restart' ? ' (a new instance)' : ''}, so exec works`;
-  return {
-    name: action,
-    summary: `${what} a VM (KubeVirt's ${action} subresource)`,
-    usage: `Usage: harrow ${action} VM [-n NS] [--wait] [--timeout 120s]
-
-${what}s the VM through /apis/subresources.kubevirt.io/v1/…/virtualmachines/VM/${action}.
-  --wait             wait until it is ${waitsFor}
-                     (a progress line shows on a terminal)
-  --timeout DURATION how long --wait waits (default ${DEFAULT_TIMEOUT}); exit code 1 when it runs out${
-    action === 'restart'
-      ? `
-  --in-window        do not restart now: plan the restart for the VM's maintenance window (its own or its
-                     namespace's, see harrow window); it happens when the window next opens, or now if it is open
-  --cancel           drop a restart planned with --in-window`
-      : ''
-  }`,
-    options: {
-      wait: { type: 'boolean' },
-      ...TIMEOUT_OPTION,
-      ...(action === 'restart'
-        ? { 'in-window': { type: 'boolean' }, cancel: { type: 'boolean' } }
-        : {}),
-    },
-    async run(ctx, args) {
-      const [name] = expectPositionals(args.positionals, ['VM'], action);
-      const inWindow = args.values['in-window'] === true;
-      const cancel = args.values.cancel === true;
-      if (inWindow || cancel) {
-        if (inWindow && cancel)
-          throw new UsageError('restart: give --in-window or --cancel, not both', action);
-        if (args.values.wait === true)
-          throw new UsageError(
-            `restart: --wait does not go with ${inWindow ? '--in-window (the restart happens when the window opens)' : '--cancel'}`,
-            action,
-          );
-        return restartInWindow(ctx, name!, cancel);
-      }
-      const timeoutMs = parseDuration(
-        (args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT,
-        '--timeout',
-      );
-      const client = ctx.client();
-      const namespace = ctx.namespace();
-      const before =
-        action === 'restart'
-          ? await getOrUndefined(
-              client.get<VirtualMachineInstance>('VirtualMachineInstance', {
-                namespace,
-                name: name!,
-              }),
-            )
-          : undefined;
-      await client[action](namespace, name!);
-      const past = { start: 'starting', stop: 'stopping', restart: 'restarting' }[action];
-      ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} ${past}\n`);
-      if (args.values.wait !== true) return 0;
-      if (action === 'stop') {
-        await waitStopped(ctx.io, client, namespace, name!, timeoutMs);
-        ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} stopped\n`);
-      } else {
-        await waitRunning(ctx.io, client, namespace, name!, timeoutMs, before?.metadata.uid);
-        ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} running\n`);
-      }
-      return 0;
-    },
+/** What `harrow start|stop|restart VM` runs. */
+export function powerRun(action: Action): CommandRun {
+  return async (ctx, args) => {
+    const [name] = args.positionals;
+    const inWindow = args.values['in-window'] === true;
+    const cancel = args.values.cancel === true;
+    if (inWindow || cancel) {
+      if (inWindow && cancel)
+        throw new UsageError('restart: give --in-window or --cancel, not both', action);
+      if (args.values.wait === true)
+        throw new UsageError(
+          `restart: --wait does not go with ${inWindow ? '--in-window (the restart happens when the window opens)' : '--cancel'}`,
+          action,
+        );
+      return restartInWindow(ctx, name!, cancel);
+    }
+    const timeoutMs = parseDuration(
+      (args.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT,
+      '--timeout',
+    );
+    const client = ctx.client();
+    const namespace = ctx.namespace();
+    const before =
+      action === 'restart'
+        ? await getOrUndefined(
+            client.get<VirtualMachineInstance>('VirtualMachineInstance', {
+              namespace,
+              name: name!,
+            }),
+          )
+        : undefined;
+    await client[action](namespace, name!);
+    const past = { start: 'starting', stop: 'stopping', restart: 'restarting' }[action];
+    ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} ${past}\n`);
+    if (args.values.wait !== true) return 0;
+    if (action === 'stop') {
+      await waitStopped(ctx.io, client, namespace, name!, timeoutMs);
+      ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} stopped\n`);
+    } else {
+      await waitRunning(ctx.io, client, namespace, name!, timeoutMs, before?.metadata.uid);
+      ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} running\n`);
+    }
+    return 0;
   };
 }
-
-export const startCommand = powerCommand('start');
-export const stopCommand = powerCommand('stop');
-export const restartCommand = powerCommand('restart');

@@ -5,12 +5,12 @@ import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HarrowOptions, RunningHarrow } from '../server/harrow.ts';
 import { HarrowClient } from '../client/client.ts';
-import { expectPositionals } from './args.ts';
-import type { Command } from './command.ts';
 import { validateDns1123Label } from '../resources/names.ts';
 import { type CliIO } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
 import { ensureDemo } from './demo.ts';
+import type { ParsedCommandLine } from './args.ts';
+import type { CommandContext } from './context.ts';
 
 const RUNTIMES = ['sim', 'qemu', 'auto'] as const;
 
@@ -219,135 +219,80 @@ function storeFlags(v: Record<string, unknown>): HarrowOptions['store'] {
   return { kind: 'etcd', endpoints, ...(prefix !== undefined ? { prefix } : {}) };
 }
 
-export const serveCommand: Command = {
-  name: 'serve',
-  summary: 'Run Harrow (API server, controllers, runtime) on this host',
-  usage: `Usage: harrow serve [--data-dir DIR] [--listen HOST:PORT] [--runtime sim|qemu|auto] [--log-level LEVEL] [--tls auto|off] [--demo]
+export async function runServe(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const v = args.values;
+  const dataDir = resolve(ctx.io.cwd, (v['data-dir'] as string | undefined) ?? '.harrow');
+  const runtime = (v.runtime as string | undefined) ?? 'auto';
+  if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+    throw new UsageError(`serve: --runtime ${runtime}: one of ${RUNTIMES.join(', ')}`, 'serve');
+  }
+  const quarantine = v['quarantine-seconds'] as string | undefined;
+  if (quarantine !== undefined && !/^\d+$/.test(quarantine)) {
+    throw new UsageError(
+      `serve: --quarantine-seconds ${quarantine}: a whole number of seconds`,
+      'serve',
+    );
+  }
+  const tls = (v.tls as string | undefined) ?? 'auto';
+  if (tls !== 'off' && tls !== 'auto')
+    throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
+  const limits = limitFlags(v);
+  const store = storeFlags(v);
+  const globalNamespaces = globalNamespacesFlag(v['global-namespaces'] as string | undefined);
+  const other = liveServerFile(dataDir);
+  if (other)
+    throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
 
-Runs the API server, the controllers and a runtime in this process, keeping state in DIR (default .harrow).
-On first start it writes DIR/admin.token and DIR/kubeconfig (mode 0600); DIR/server.json says where it listens.
-  --data-dir DIR             state directory (default .harrow)
-  --listen HOST:PORT         where the API listens (default 127.0.0.1:8080; port 0 picks a free one)
-  --runtime sim|qemu|auto    qemu runs real guests (root, QEMU and the guest image needed); sim is the in-process
-                             model; auto (default) uses qemu where possible and says why when it falls back to sim
-  --log-level LEVEL          trace, debug, info (default), warn, error
-  --quarantine-seconds N     how long a released MAC waits before reuse (default 300)
-  --node-name NAME           this host's node name (default: the hostname)
-  --tls auto|off             auto (default): serve HTTPS with a CA made on first start and kept in DIR/pki, named
-                             in the kubeconfig (kubectl sends tokens only over TLS); off: plain HTTP, loopback only
-  --demo                     create a demo namespace, network and VM when absent
-  --rate-limit N             requests per second each token may make (default 500; beyond: 429 with Retry-After)
-  --rate-burst N             requests a token may make at once above the rate (default 1000)
-  --max-watches N            watches each token may hold open (default 100; beyond: 429)
-  --max-list-limit N         the largest list page; a larger ?limit= is lowered to it (default 500, with continue)
-  --request-timeout SECONDS  bound on receiving and answering one request (default 60, as kube-apiserver; beyond:
-                             408/504 and the connection closed); watches are exempt (their timeoutSeconds ends them)
-  --no-local-node            control plane only: run no VMs here, schedule them to \`harrow agent\` nodes
-  --etcd URL[,URL...]        keep state in this etcd cluster instead of DIR/harrow.db; run as many replicas as you
-                             like on it: all serve the API, the leader (an etcd lease) runs the controllers
-  --etcd-prefix PREFIX       key prefix in etcd (default /harrow)
-  --global-namespaces NS,... namespaces whose networks (NetworkAttachmentDefinitions) VMs of every namespace may use;
-                             others only in their own namespace, as Multus's namespaceIsolation (default: default)
-  --teardown-on-exit         qemu: on stop, stop every guest and remove the namespaces, bridges and state the runtime
-                             made (a throwaway host: tests, demos); by default guests keep running (until
-                             \`harrow down\` removes them)
-Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
-  options: {
-    'data-dir': { type: 'string' },
-    listen: { type: 'string' },
-    runtime: { type: 'string' },
-    'log-level': { type: 'string' },
-    'quarantine-seconds': { type: 'string' },
-    'node-name': { type: 'string' },
-    demo: { type: 'boolean' },
-    tls: { type: 'string' },
-    'rate-limit': { type: 'string' },
-    'rate-burst': { type: 'string' },
-    'max-watches': { type: 'string' },
-    'max-list-limit': { type: 'string' },
-    'request-timeout': { type: 'string' },
-    'no-local-node': { type: 'boolean' },
-    etcd: { type: 'string' },
-    'etcd-prefix': { type: 'string' },
-    'global-namespaces': { type: 'string' },
-    'teardown-on-exit': { type: 'boolean' },
-  },
-  async run(ctx, args) {
-    expectPositionals(args.positionals, [], 'serve');
-    const v = args.values;
-    const dataDir = resolve(ctx.io.cwd, (v['data-dir'] as string | undefined) ?? '.harrow');
-    const runtime = (v.runtime as string | undefined) ?? 'auto';
-    if (!(RUNTIMES as readonly string[]).includes(runtime)) {
-      throw new UsageError(`serve: --runtime ${runtime}: one of ${RUNTIMES.join(', ')}`, 'serve');
+  const options: HarrowOptions = {
+    dataDir,
+    listen: (v.listen as string | undefined) ?? '127.0.0.1:8080',
+    runtime: runtime as HarrowOptions['runtime'],
+    ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),
+    ...(quarantine !== undefined ? { quarantineSeconds: Number(quarantine) } : {}),
+    ...(v['node-name'] !== undefined ? { nodeName: v['node-name'] as string } : {}),
+    tls,
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    ...(v['no-local-node'] === true ? { localNode: false } : {}),
+    ...(store ? { store } : {}),
+    ...(globalNamespaces ? { globalNetworkNamespaces: globalNamespaces } : {}),
+    ...(v['teardown-on-exit'] === true ? { teardownOnExit: true } : {}),
+  };
+  const signal = untilSignal(ctx.io);
+  // Loaded here, not at the top, so that every other command starts without the server's dependencies.
+  const { startHarrow } = await import('../server/harrow.ts');
+  const running = await startHarrow(options);
+  let code = 0;
+  try {
+    await ensureServerFile(dataDir, running.url, running.runtime);
+    ctx.io.stdout.write(summary(running, dataDir, options.teardownOnExit === true));
+    if (v.demo === true) {
+      const client = new HarrowClient({
+        server: running.url,
+        token: running.token,
+        ...(running.caCert !== undefined ? { ca: running.caCert } : {}),
+      });
+      for (const line of await ensureDemo(client)) ctx.io.stdout.write(`demo: ${line}\n`);
+      ctx.io.stdout.write(`demo: try \`${harrowCommand()} describe vm demo -n demo\`\n`);
     }
-    const quarantine = v['quarantine-seconds'] as string | undefined;
-    if (quarantine !== undefined && !/^\d+$/.test(quarantine)) {
-      throw new UsageError(
-        `serve: --quarantine-seconds ${quarantine}: a whole number of seconds`,
-        'serve',
-      );
-    }
-    const tls = (v.tls as string | undefined) ?? 'auto';
-    if (tls !== 'off' && tls !== 'auto')
-      throw new UsageError(`serve: --tls ${tls}: one of off, auto`, 'serve');
-    const limits = limitFlags(v);
-    const store = storeFlags(v);
-    const globalNamespaces = globalNamespacesFlag(v['global-namespaces'] as string | undefined);
-    const other = liveServerFile(dataDir);
-    if (other)
-      throw new CliError(`another harrow (pid ${other.pid}) is serving ${dataDir} at ${other.url}`);
-
-    const options: HarrowOptions = {
-      dataDir,
-      listen: (v.listen as string | undefined) ?? '127.0.0.1:8080',
-      runtime: runtime as HarrowOptions['runtime'],
-      ...(v['log-level'] !== undefined ? { logLevel: v['log-level'] as string } : {}),
-      ...(quarantine !== undefined ? { quarantineSeconds: Number(quarantine) } : {}),
-      ...(v['node-name'] !== undefined ? { nodeName: v['node-name'] as string } : {}),
-      tls,
-      ...(Object.keys(limits).length > 0 ? { limits } : {}),
-      ...(v['no-local-node'] === true ? { localNode: false } : {}),
-      ...(store ? { store } : {}),
-      ...(globalNamespaces ? { globalNetworkNamespaces: globalNamespaces } : {}),
-      ...(v['teardown-on-exit'] === true ? { teardownOnExit: true } : {}),
-    };
-    const signal = untilSignal(ctx.io);
-    // Loaded here, not at the top, so that every other command starts without the server's dependencies.
-    const { startHarrow } = await import('../server/harrow.ts');
-    const running = await startHarrow(options);
-    let code = 0;
-    try {
-      await ensureServerFile(dataDir, running.url, running.runtime);
-      ctx.io.stdout.write(summary(running, dataDir, options.teardownOnExit === true));
-      if (v.demo === true) {
-        const client = new HarrowClient({
-          server: running.url,
-          token: running.token,
-          ...(running.caCert !== undefined ? { ca: running.caCert } : {}),
-        });
-        for (const line of await ensureDemo(client)) ctx.io.stdout.write(`demo: ${line}\n`);
-        ctx.io.stdout.write(`demo: try \`${harrowCommand()} describe vm demo -n demo\`\n`);
-      }
-      const got = await signal;
-      ctx.io.stderr.write(`harrow: ${got}: shutting down\n`);
-    } catch (e) {
-      ctx.io.stderr.write(`error: ${(e as Error).message}\n`);
-      code = 1;
-    }
-    try {
-      await running.close();
-    } catch (e) {
-      ctx.io.stderr.write(`error: shutdown: ${(e as Error).message}\n`);
-      code = 1;
-    }
-    await removeServerFile(dataDir);
-    // By design guests outlive the server (as VMs outlive a control plane); say how to remove them for good.
-    if (running.runtime === 'qemu' && options.teardownOnExit !== true) {
-      ctx.io.stderr.write(
-        `harrow: the guests keep running; the next \`harrow serve\` on ${dataDir} takes them over.\n` +
-          `  To stop them and remove their namespaces, bridges and dnsmasq: ${downCommandFor(dataDir)}\n`,
-      );
-    }
-    return code;
-  },
-};
+    const got = await signal;
+    ctx.io.stderr.write(`harrow: ${got}: shutting down\n`);
+  } catch (e) {
+    ctx.io.stderr.write(`error: ${(e as Error).message}\n`);
+    code = 1;
+  }
+  try {
+    await running.close();
+  } catch (e) {
+    ctx.io.stderr.write(`error: shutdown: ${(e as Error).message}\n`);
+    code = 1;
+  }
+  await removeServerFile(dataDir);
+  // By design guests outlive the server (as VMs outlive a control plane); say how to remove them for good.
+  if (running.runtime === 'qemu' && options.teardownOnExit !== true) {
+    ctx.io.stderr.write(
+      `harrow: the guests keep running; the next \`harrow serve\` on ${dataDir} takes them over.\n` +
+        `  To stop them and remove their namespaces, bridges and dnsmasq: ${downCommandFor(dataDir)}\n`,
+    );
+  }
+  return code;
+}

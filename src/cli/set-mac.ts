@@ -7,13 +7,8 @@ import type {
   VirtualMachine,
   VirtualMachineInstance,
 } from '../resources/types.ts';
-import {
-  expectPositionals,
-  parseDuration,
-  type OptionSpec,
-  type ParsedCommandLine,
-} from './args.ts';
-import { DEFAULT_TIMEOUT, TIMEOUT_OPTION, type Command } from './command.ts';
+import { parseDuration, type ParsedCommandLine } from './args.ts';
+import { DEFAULT_TIMEOUT } from './command.ts';
 import { type CliIO, type CommandContext } from './context.ts';
 import { CliError } from './errors.ts';
 import { interfaceViews } from '../network/interface-view.ts';
@@ -53,13 +48,6 @@ export function setMacPatch(
   }
   return { index, ...(old !== undefined ? { old } : {}), ops };
 }
-
-export const CHANGE_OPTIONS = {
-  restart: { type: 'boolean' },
-  wait: { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-  ...TIMEOUT_OPTION,
-} as const satisfies OptionSpec;
 
 export const changeOptions = (v: ParsedCommandLine['values']): ApplyOptions => ({
   restart: v.restart === true,
@@ -303,32 +291,7 @@ export async function followMacChanges(
   return failed ? 1 : 0;
 }
 
-export const setMacCommand: Command = {
-  name: 'set-mac',
-  summary: "Change a VM interface's MAC the proper way: manifest → restart → connectivity check",
-  usage: `Usage: harrow set-mac VM IFACE MAC [-n NS] [--restart] [--wait] [--timeout 120s] [--dry-run]
-
-Sets spec.template.spec.domain.devices.interfaces[IFACE].macAddress (a JSON patch that tests the old value, so a
-concurrent change is not overwritten). Harrow validates the MAC and reserves it cluster-wide; a MAC in use elsewhere
-is refused with the holder named. A running VM then needs a restart to take the new MAC (RestartRequired).
-  --restart          restart the VM now so the new MAC applies
-  --wait             wait until the instance has the new MAC, then print the connectivity check
-                     (DHCP lease for the new MAC, gateway reachable); exit code 1 when it fails
-  --timeout DURATION how long --wait waits (default ${DEFAULT_TIMEOUT})
-  --dry-run          validate on the server, change nothing`,
-  options: CHANGE_OPTIONS,
-  async run(ctx, args) {
-    const [name, iface, mac] = expectPositionals(
-      args.positionals,
-      ['VM', 'IFACE', 'MAC'],
-      'set-mac',
-    ) as [string, string, string];
-    return applyMacChanges(
-      ctx,
-      ctx.namespace(),
-      name,
-      [{ iface, mac }],
-      changeOptions(args.values),
-    );
-  },
-};
+export async function runSetMac(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [name, iface, mac] = args.positionals as [string, string, string];
+  return applyMacChanges(ctx, ctx.namespace(), name, [{ iface, mac }], changeOptions(args.values));
+}

@@ -7,32 +7,11 @@ import {
   type ApiToken,
 } from '../apiserver/tokens.ts';
 import { ROLES, type Role } from '../apiserver/roles.ts';
-import { expectPositionals } from './args.ts';
-import type { Command } from './command.ts';
 import { type CommandContext } from './context.ts';
 import { UsageError } from './errors.ts';
 import { printData, printTable } from './output.ts';
 import { age } from './table.ts';
-
-const USAGE = `Usage: harrow token create --user NAME --role admin|operator|viewer [--namespaces NS[,NS…]]
-       harrow token create --node NODE
-       harrow token list [-o table|json|yaml]
-       harrow token revoke ID
-
-Users' API tokens (admins only). create mints a token, stores only its SHA-256 as an ApiToken named by the token's
-id, and prints the token once on stdout — keep it, it cannot be shown again. The user sends it as
-\`Authorization: Bearer TOKEN\` (or harrow --token TOKEN). Roles:
-  admin      everything
-  operator   VMs, VMIs, clones and their actions (start/stop/restart, guest-exec) in the namespaces given, and reads of
-             their NADs, pods, events, audit records and MAC allocations
-  viewer     reads in the namespaces given (interfacelist included, guest-exec not)
-  node       (--node NODE) what node NODE's agent needs: its own Node, the pods and VMIs scheduled to it and their
-             status, the status of their VMs, its events and audit records, reads of NADs; user system:node:NODE.
-             Run \`harrow agent --node-name NODE --token-file FILE\` with it; the control plane reaches that agent's
-             API with a credential derived from this token, never with the admin token.
-operator and viewer need --namespaces (a comma-separated list; -n is not used: it picks the namespace a
-command works in, and a token is not in one). revoke deletes the record: the next request with the
-token is refused (401) and its open watches end. The bootstrap admin token (<data-dir>/admin.token) is not listed.`;
+import type { ParsedCommandLine } from './args.ts';
 
 async function createNodeToken(ctx: CommandContext, node: string): Promise<number> {
   const minted = mintToken();
@@ -139,67 +118,32 @@ async function list(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-export const tokenCommand: Command = {
-  name: 'token',
-  aliases: ['tokens'],
-  summary:
-    'Create, list and revoke API tokens with a role (admin, operator, viewer; node for agents)',
-  usage: USAGE,
-  options: {
-    user: { type: 'string' },
-    role: { type: 'string' },
-    namespaces: { type: 'string' },
-    node: { type: 'string' },
-  },
-  async run(ctx, args) {
-    const [sub, ...rest] = args.positionals;
-    const node = args.values.node as string | undefined;
-    if (sub === 'create') {
-      expectPositionals(rest, [], 'token');
-      if (node !== undefined) {
-        if (
-          args.values.user !== undefined ||
-          args.values.role !== undefined ||
-          args.values.namespaces !== undefined
-        )
-          throw new UsageError(
-            'token create: --node makes a node token (user system:node:NODE): drop --user, --role and --namespaces',
-            'token',
-          );
-        return createNodeToken(ctx, node);
-      }
-      return create(
-        ctx,
-        args.values.user as string | undefined,
-        args.values.role as string | undefined,
-        args.values.namespaces as string | undefined,
-      );
+export async function runToken(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [sub, ...rest] = args.positionals;
+  const node = args.values.node as string | undefined;
+  if (sub === 'create') {
+    if (node !== undefined) {
+      if (
+        args.values.user !== undefined ||
+        args.values.role !== undefined ||
+        args.values.namespaces !== undefined
+      )
+        throw new UsageError(
+          'token create: --node makes a node token (user system:node:NODE): drop --user, --role and --namespaces',
+          'token',
+        );
+      return createNodeToken(ctx, node);
     }
-    if (
-      args.values.user !== undefined ||
-      args.values.role !== undefined ||
-      args.values.namespaces !== undefined ||
-      node !== undefined
-    )
-      throw new UsageError(
-        'token: --user, --role, --namespaces and --node apply to token create',
-        'token',
-      );
-    if (sub === 'list') {
-      expectPositionals(rest, [], 'token');
-      return list(ctx);
-    }
-    if (sub === 'revoke') {
-      const [id] = expectPositionals(rest, ['ID'], 'token');
-      await ctx.client().delete('ApiToken', { name: id! });
-      ctx.io.stdout.write(`token ${id} revoked\n`);
-      return 0;
-    }
-    throw new UsageError(
-      sub === undefined
-        ? 'token: missing subcommand (create, list or revoke)'
-        : `token: unknown subcommand ${JSON.stringify(sub)} (create, list or revoke)`,
-      'token',
+    return create(
+      ctx,
+      args.values.user as string | undefined,
+      args.values.role as string | undefined,
+      args.values.namespaces as string | undefined,
     );
-  },
-};
+  }
+  if (sub === 'list') return list(ctx);
+  const [id] = rest;
+  await ctx.client().delete('ApiToken', { name: id! });
+  ctx.io.stdout.write(`token ${id} revoked\n`);
+  return 0;
+}

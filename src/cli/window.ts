@@ -13,31 +13,11 @@ import {
 } from '../maintenance/window.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import { ANNOTATION_MAINTENANCE_WINDOW, type VirtualMachine } from '../resources/types.ts';
-import { expectPositionals, type ParsedCommandLine } from './args.ts';
-import type { Command } from './command.ts';
+import type { ParsedCommandLine } from './args.ts';
 import { type CommandContext } from './context.ts';
 import { UsageError } from './errors.ts';
 import { conditionOf } from '../resources/meta.ts';
 import { printData, printTable } from './output.ts';
-
-const USAGE = `Usage: harrow window set VM|--namespace-wide --schedule CRON --duration 2h [--time-zone ZONE] [-n NS]
-       harrow window show [VM] [-n NS]
-       harrow window clear VM|--namespace-wide [-n NS]
-
-A maintenance window is a recurring time when restarts may happen: a 5-field cron expression for when it opens
-(minute hour day-of-month month day-of-week, e.g. '0 2 * * SUN'), how long it stays open and an IANA time zone.
-It lives in the harrow.io/maintenance-window annotation of a VM or of its namespace; the VM's own window wins.
-
-  set                 sets the window of VM, or with --namespace-wide of the namespace (-n)
-    --schedule CRON   when the window opens: '0 2 * * SUN', '30 1 1 * *', '@daily'; names like MON or JAN work
-    --duration D      how long it stays open: 90m, 2h, 1h30m
-    --time-zone ZONE  e.g. Europe/Berlin (default UTC)
-  show [VM]           the namespace's window and every VM's own window and planned restart; with VM, which window
-                      applies to it, when it next opens and the restart planned for it
-  clear VM            removes VM's own window (it falls back to the namespace's)
-  clear --namespace-wide  removes the namespace's window (-n)
-
-Plan a restart into the window with \`harrow restart VM --in-window\`; cancel it with \`harrow restart VM --cancel\`.`;
 
 export interface WindowView {
   namespace: string;
@@ -227,60 +207,30 @@ async function showWindow(ctx: CommandContext, vm: string | undefined): Promise<
   return 0;
 }
 
-export const windowCommand: Command = {
-  name: 'window',
-  summary: 'Set, show or clear the maintenance window of a VM or namespace',
-  usage: USAGE,
-  options: {
-    schedule: { type: 'string' },
-    duration: { type: 'string' },
-    'time-zone': { type: 'string' },
-    'namespace-wide': { type: 'boolean' },
-  },
-  async run(ctx, args) {
-    const [verb, vm] = expectPositionals(args.positionals, ['set|show|clear', 'VM'], 'window', 1);
-    const nsWide = args.values['namespace-wide'] === true;
-    if (verb !== 'set' && verb !== 'show' && verb !== 'clear')
-      throw new UsageError(
-        `window: unknown ${JSON.stringify(verb)} (one of set, show, clear)`,
-        'window',
-      );
-    if (
-      verb !== 'set' &&
-      (args.values.schedule !== undefined ||
-        args.values.duration !== undefined ||
-        args.values['time-zone'] !== undefined)
-    ) {
-      throw new UsageError(
-        `window ${verb}: --schedule, --duration and --time-zone belong to window set`,
-        'window',
-      );
-    }
-    if (nsWide && vm !== undefined)
-      throw new UsageError(
-        `window ${verb}: give either VM or --namespace-wide, not both`,
-        'window',
-      );
-    switch (verb) {
-      case 'set':
-        if (!nsWide && vm === undefined)
-          throw new UsageError(
-            'window set: name a VM, or give --namespace-wide for the namespace (-n)',
-            'window',
-          );
-        return setWindow(ctx, args, vm);
-      case 'clear':
-        if (!nsWide && vm === undefined)
-          throw new UsageError(
-            "window clear: name a VM, or give --namespace-wide to clear the namespace's window (-n)",
-            'window',
-          );
-        return clearWindow(ctx, vm);
-      case 'show':
-        return showWindow(ctx, vm);
-    }
-  },
-};
+export async function runWindow(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
+  const [verb, vm] = args.positionals;
+  const nsWide = args.values['namespace-wide'] === true;
+  if (nsWide && vm !== undefined)
+    throw new UsageError(`window ${verb}: give either VM or --namespace-wide, not both`, 'window');
+  switch (verb) {
+    case 'set':
+      if (!nsWide && vm === undefined)
+        throw new UsageError(
+          'window set: name a VM, or give --namespace-wide for the namespace (-n)',
+          'window',
+        );
+      return setWindow(ctx, args, vm);
+    case 'clear':
+      if (!nsWide && vm === undefined)
+        throw new UsageError(
+          "window clear: name a VM, or give --namespace-wide to clear the namespace's window (-n)",
+          'window',
+        );
+      return clearWindow(ctx, vm);
+    default:
+      return showWindow(ctx, vm);
+  }
+}
 
 /** `restart VM --in-window` / `--cancel`: plan a restart into the VM's window, or drop the plan. */
 export async function restartInWindow(

@@ -1,87 +1,25 @@
-// Command-line parsing: global flags anywhere, the command word, `--`, usage errors and durations.
+// The flag values every command shares: -o, -n and durations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  expectPositionals,
-  findCommand,
-  parseCommandLine,
-  parseDuration,
-} from '../../src/cli/args.ts';
+import { globalFlags, parseDuration } from '../../src/cli/args.ts';
 import { UsageError } from '../../src/cli/errors.ts';
 
-test('the command word is found past global flags and their values', () => {
-  assert.deepEqual(findCommand(['-n', 'prod', '--server', 'http://x', 'get', 'vm']), {
-    command: 'get',
-    index: 4,
-  });
-  assert.deepEqual(findCommand(['--namespace=prod', '-o', 'json', 'drift']), {
-    command: 'drift',
-    index: 3,
-  });
-  assert.deepEqual(findCommand(['-A', 'drift']), { command: 'drift', index: 1 });
-  assert.deepEqual(findCommand(['--help']), { index: -1 });
-});
-
-test('global flags before or after the command, command flags, positionals', () => {
-  const p = parseCommandLine(
-    ['-n', 'prod', 'set-mac', 'vm-a', 'default', '02:00:00:00:00:01', '--restart', '-o', 'yaml'],
-    {
-      restart: { type: 'boolean' },
-    },
+test('-o: table by default, json and yaml; wide only for get; anything else refused naming the value', () => {
+  assert.equal(globalFlags({}, 'get').output, 'table');
+  assert.deepEqual(
+    [globalFlags({ output: 'wide' }, 'get').output, globalFlags({ output: 'wide' }, 'get').wide],
+    ['table', true],
   );
-  assert.equal(p.command, 'set-mac');
-  assert.deepEqual(p.positionals, ['vm-a', 'default', '02:00:00:00:00:01']);
-  assert.equal(p.values.restart, true);
-  assert.equal(p.globals.namespace, 'prod');
-  assert.equal(p.globals.output, 'yaml');
-  assert.equal(p.globals.allNamespaces, false);
-});
-
-test('everything after -- is kept verbatim for exec, flags included', () => {
-  const p = parseCommandLine([
-    'exec',
-    'vm-a',
-    '-n',
-    'ns1',
-    '--',
-    'ip',
-    'link',
-    'set',
-    'eth0',
-    '-n',
-    'x',
-  ]);
-  assert.deepEqual(p.positionals, ['vm-a']);
-  assert.deepEqual(p.rest, ['ip', 'link', 'set', 'eth0', '-n', 'x']);
-  assert.equal(p.globals.namespace, 'ns1');
-  assert.equal(p.dashDash, true);
-});
-
-test('unknown flags, bad -o and missing values are usage errors naming the flag', () => {
+  assert.equal(globalFlags({ output: 'yaml' }, 'drift').output, 'yaml');
   assert.throws(
-    () => parseCommandLine(['get', 'vm', '--frobnicate']),
-    (e: unknown) => e instanceof UsageError && /unknown flag --frobnicate/.test(e.message),
-  );
-  assert.throws(
-    () => parseCommandLine(['get', 'vm', '-o', 'xml']),
+    () => globalFlags({ output: 'xml' }, 'get'),
     (e: unknown) => e instanceof UsageError && /-o xml: unknown output format/.test(e.message),
   );
   assert.throws(
-    () => parseCommandLine(['get', 'vm', '-n']),
-    (e: unknown) => e instanceof UsageError && /needs a value/.test(e.message),
+    () => globalFlags({ output: 'wide' }, 'describe'),
+    (e: unknown) => e instanceof UsageError && /-o wide: only get/.test(e.message),
   );
-});
-
-test('positionals: missing ones are named, extra ones refused', () => {
-  assert.throws(
-    () => expectPositionals(['vm-a'], ['VM', 'IFACE', 'MAC'], 'set-mac'),
-    /set-mac: missing IFACE MAC/,
-  );
-  assert.throws(
-    () => expectPositionals(['a', 'b', 'c'], ['TYPE', 'NAME'], 'get', 1),
-    /unexpected argument "c"/,
-  );
-  assert.deepEqual(expectPositionals(['vm'], ['TYPE', 'NAME'], 'get', 1), ['vm']);
+  assert.throws(() => globalFlags({ namespace: '' }, 'get'), /-n: an empty namespace/);
 });
 
 test('durations: bare seconds and units', () => {

@@ -27,8 +27,26 @@ test('no command prints the overview; help COMMAND and COMMAND --help print its 
   ]) {
     const r = await harrow(args);
     assert.equal(r.code, 0, args.join(' '));
-    assert.match(r.stdout, /^Usage: harrow set-mac VM IFACE MAC/);
+    assert.match(r.stdout, /^Usage: harrow set-mac \[options\] <VM> <IFACE> <MAC>\n/);
   }
+});
+
+test('help is generated from the declarations: every kind, the flags, the global flags', async () => {
+  const get = (await harrow(['get', '--help'])).stdout;
+  assert.match(get, /^Usage: harrow get \[options\] <TYPE> \[NAME\]\n/);
+  assert.match(get, /^ {2}virtualmachineclones, vmclone/m);
+  assert.match(get, /^ {2}apitokens/m);
+  assert.match(get, /-l, --selector <SELECTOR> +label selector/);
+  assert.match(get, /Global Options:\n(.*\n)* {2}-n, --namespace <NS>/);
+  assert.match(
+    (await harrow(['help', 'token', 'create'])).stdout,
+    /--namespaces <NS\[,NS\.\.\.\]>/,
+  );
+  const unknown = await harrow(['help', 'gizmo']);
+  assert.deepEqual(
+    [unknown.code, unknown.stderr],
+    [2, `error: unknown command "gizmo"\nsee 'harrow --help'\n`],
+  );
 });
 
 test('usage errors exit 2 with one error line and where the help is, not the whole help', async () => {
@@ -42,6 +60,10 @@ test('usage errors exit 2 with one error line and where the help is, not the who
     [['get', 'vm', '--', 'x'], /error: get: unexpected --/],
     [['serve', '--runtime', 'kvm'], /error: serve: --runtime kvm: one of sim, qemu, auto/],
     [['create'], /error: create: -f FILE is required/],
+    [['get', 'vm', 'a', 'b'], /error: get: unexpected argument "b"/],
+    [['get', 'vm', '--frobnicate'], /error: get: unknown flag --frobnicate/],
+    [['describe', 'vm', 'a', '-o', 'wide'], /error: -o wide: only get prints wide tables/],
+    [['token', 'rotate'], /error: token: unknown subcommand "rotate" \(create, list, revoke\)/],
   ];
   for (const [args, re] of cases) {
     const r = await harrow(args);

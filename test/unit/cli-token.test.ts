@@ -135,7 +135,7 @@ describe('harrow token', () => {
         /a token is not in a namespace; .*--namespaces NS/,
       ],
       [['token', 'revoke'], /missing ID/],
-      [['token', 'list', '--user', 'x'], /apply to token create/],
+      [['token', 'list', '--user', 'x'], /token list: unknown flag --user/],
       [['token', 'rotate'], /unknown subcommand "rotate"/],
     ] as const) {
       const r = await harrow([...args]);
