@@ -154,6 +154,34 @@ export function runCli(
 }
 
 /**
+ * `scripts/up` as the quick start runs it, setup already done (CI runs scripts/setup first): data dir DATA_DIR, a free
+ * loopback port, the sim runtime unless `env` says otherwise. In its own process group (kill -PID stops it whole);
+ * `log()` is its stdout and stderr so far.
+ */
+export function spawnScriptsUp(
+  dataDir: string,
+  env: Record<string, string> = {},
+): { child: ChildProcess; log: () => string } {
+  let log = '';
+  const child = spawn(join(REPO_ROOT, 'scripts', 'up'), [], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      HARROW_SKIP_SETUP: '1',
+      HARROW_DATA_DIR: dataDir,
+      HARROW_LISTEN: '127.0.0.1:0',
+      HARROW_RUNTIME: 'sim',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
+  return { child, log: () => log };
+}
+
+/**
  * Kills every process whose command line names `dataDir`. The qemu runtime keeps networks (dnsmasq, daemonised out of
  * the server's process group) across a control-plane stop, as a host would; a test's temporary data dir must not.
  */

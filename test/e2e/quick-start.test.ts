@@ -1,11 +1,11 @@
 // The README's quick start: `scripts/up` on a fresh data dir, then kubectl with the kubeconfig it wrote, no extra step.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { REPO_ROOT, killProcessesUsing, waitFor } from './harness.ts';
+import { killProcessesUsing, spawnScriptsUp, waitFor } from './harness.ts';
 
 const kubectl = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((resolve) => {
@@ -30,37 +30,22 @@ describe('quick start: scripts/up serves TLS that kubectl uses as is', () => {
   });
 
   it('kubectl --kubeconfig DATA_DIR/kubeconfig get vm -A lists the demo VM', async () => {
-    let log = '';
-    const up = spawn(join(REPO_ROOT, 'scripts', 'up'), [], {
-      cwd: REPO_ROOT,
-      // Setup already ran (CI runs scripts/setup first); everything else is the quick start's defaults.
-      env: {
-        ...process.env,
-        HARROW_SKIP_SETUP: '1',
-        HARROW_DATA_DIR: dataDir,
-        HARROW_LISTEN: '127.0.0.1:0',
-        HARROW_RUNTIME: 'sim',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const { child: up, log } = spawnScriptsUp(dataDir);
     pid = up.pid;
-    up.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
-    up.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
     const kubeconfig = join(dataDir, 'kubeconfig');
     const listed = await waitFor(
       async () => {
-        if (up.exitCode !== null) throw new Error(`scripts/up exited ${up.exitCode}: ${log}`);
+        if (up.exitCode !== null) throw new Error(`scripts/up exited ${up.exitCode}: ${log()}`);
         if (!existsSync(join(dataDir, 'server.json'))) return undefined;
         const r = await kubectl(['--kubeconfig', kubeconfig, 'get', 'vm', '-A']);
         return r.code === 0 && /\bdemo\s+demo\b/.test(r.stdout) ? r : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 500, message: 'kubectl get vm -A showing demo/demo' },
     ).catch((e: unknown) => {
-      throw new Error(`${(e as Error).message}\n--- scripts/up output ---\n${log}`);
+      throw new Error(`${(e as Error).message}\n--- scripts/up output ---\n${log()}`);
     });
     assert.equal(listed.stderr, '', 'kubectl says nothing on stderr (no insecure fallback)');
-    assert.match(log, /Harrow is serving the API at https:\/\/127\.0\.0\.1:\d+/);
+    assert.match(log(), /Harrow is serving the API at https:\/\/127\.0\.0\.1:\d+/);
     assert.ok(existsSync(join(dataDir, 'pki', 'ca.crt')), 'the CA is kept in the data dir');
   });
 });

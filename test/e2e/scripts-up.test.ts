@@ -2,13 +2,13 @@
 // own client, answers the CLI with the kubeconfig it wrote, and stops cleanly on SIGTERM; each variable's own effect is
 // checked too (the scheme, the runtime, the log's format and level, the port).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HARROW_BIN, REPO_ROOT, killProcessesUsing, runCli, waitFor } from './harness.ts';
+import { HARROW_BIN, killProcessesUsing, runCli, spawnScriptsUp, waitFor } from './harness.ts';
 import { runtimesUnderTest } from './runtimes.ts';
 
 const qemuSkip = runtimesUnderTest().find((r) => r.name === 'qemu')!.skip;
@@ -127,45 +127,30 @@ describe(
             after(() => {
               execFileSync(HARROW_BIN, ['down', '--data-dir', dataDir], { stdio: 'ignore' });
             });
-          let log = '';
-          const up = spawn(join(REPO_ROOT, 'scripts', 'up'), [], {
-            cwd: REPO_ROOT,
-            env: {
-              ...process.env,
-              HARROW_SKIP_SETUP: '1',
-              HARROW_DATA_DIR: dataDir,
-              HARROW_LISTEN: '127.0.0.1:0',
-              HARROW_RUNTIME: 'sim',
-              ...env,
-            },
-            stdio: ['ignore', 'pipe', 'pipe'],
-            detached: true,
-          });
+          const { child: up, log } = spawnScriptsUp(dataDir, env);
           children.push(up);
-          up.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
-          up.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
           await waitFor(
             () => {
               if (up.exitCode !== null)
-                throw new Error(`scripts/up exited ${up.exitCode}:\n${log}`);
-              return /demo: try /.test(log);
+                throw new Error(`scripts/up exited ${up.exitCode}:\n${log()}`);
+              return /demo: try /.test(log());
             },
             {
               timeoutMs: 120_000,
               intervalMs: 200,
-              message: `scripts/up creating the demo:\n${log}`,
+              message: `scripts/up creating the demo:\n${log()}`,
             },
           );
           const url = new RegExp(
             `Harrow is serving the API at (${scheme}://127\\.0\\.0\\.1:\\d+)`,
-          ).exec(log)?.[1];
-          assert.ok(url, log);
-          if (runtime) assert.match(log, new RegExp(`^ {2}runtime: {4}${runtime}$`, 'm'));
-          check?.(log, url, env);
-          assert.match(log, /demo: (created|.* exists)/);
+          ).exec(log())?.[1];
+          assert.ok(url, log());
+          if (runtime) assert.match(log(), new RegExp(`^ {2}runtime: {4}${runtime}$`, 'm'));
+          check?.(log(), url, env);
+          assert.match(log(), /demo: (created|.* exists)/);
           // scripts/up runs from the repository, where `harrow` is bin/harrow unless it is on PATH.
-          assert.match(log, /^ {2}(bin\/harrow|harrow) get vm -A$/m);
-          assert.match(log, /^ {2}web UI: {5}(https?:\/\/127\.0\.0\.1:\d+\/ui\/|not built)/m);
+          assert.match(log(), /^ {2}(bin\/harrow|harrow) get vm -A$/m);
+          assert.match(log(), /^ {2}web UI: {5}(https?:\/\/127\.0\.0\.1:\d+\/ui\/|not built)/m);
           const kubeconfig = join(dataDir, 'kubeconfig');
           assert.match(readFileSync(kubeconfig, 'utf8'), new RegExp(`server: ${scheme}://`));
           const got = await runCli(['get', 'vm', '-n', 'demo'], {
@@ -174,8 +159,8 @@ describe(
           assert.equal(got.code, 0, got.stderr);
           assert.match(got.stdout, /^demo\s/m);
           process.kill(-up.pid!, 'SIGTERM');
-          assert.equal(await exited(up), 0, log);
-          assert.match(log, /SIGTERM: shutting down/);
+          assert.equal(await exited(up), 0, log());
+          assert.match(log(), /SIGTERM: shutting down/);
         },
       );
     });
