@@ -24,6 +24,8 @@ export interface GlobalFlags {
   output: OutputFormat;
   /** `-o wide`: a table with the server's extra columns too (get only). */
   wide: boolean;
+  /** `-o name`: one `kind.group/name` line per object, as kubectl prints them (get only; output is then table). */
+  names: boolean;
 }
 
 export interface ParsedCommandLine {
@@ -42,16 +44,17 @@ export interface ParsedCommandLine {
 export function globalFlags(v: GlobalOptionValues, command: string): GlobalFlags {
   const asked = v.output ?? 'table';
   const wide = asked === 'wide';
-  const output = wide ? 'table' : asked;
+  const names = asked === 'name';
+  const output = wide || names ? 'table' : asked;
   if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
     throw new UsageError(
-      `-o ${output}: unknown output format (one of ${OUTPUT_FORMATS.join(', ')}, and wide for get)`,
+      `-o ${output}: unknown output format (one of ${OUTPUT_FORMATS.join(', ')}, and wide or name for get)`,
       command,
     );
   }
-  if (wide && command !== 'get') {
+  if ((wide || names) && command !== 'get') {
     throw new UsageError(
-      `-o wide: only get prints wide tables (one of ${OUTPUT_FORMATS.join(', ')})`,
+      `-o ${asked}: only get prints ${wide ? 'wide tables' : 'names'} (one of ${OUTPUT_FORMATS.join(', ')})`,
       command,
     );
   }
@@ -60,6 +63,7 @@ export function globalFlags(v: GlobalOptionValues, command: string): GlobalFlags
     allNamespaces: v.allNamespaces === true,
     output: output as OutputFormat,
     wide,
+    names,
     ...(v.server !== undefined ? { server: v.server } : {}),
     ...(v.token !== undefined ? { token: v.token } : {}),
     ...(v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : {}),

@@ -63,7 +63,7 @@ export function declareProgram(
     .option('-A, --all-namespaces', 'every namespace (get, drift)')
     .option(
       '-o, --output <FORMAT>',
-      'table (default), json or yaml; get also takes wide (every column)',
+      'table (default), json or yaml; get also takes wide (every column) and name (kind.group/name lines)',
     );
 
   const command = (nameAndArgs: string, summary: string): HarrowCommand =>
@@ -224,6 +224,10 @@ export function declareProgram(
         '…); -o json|yaml prints the raw objects.',
     )
     .option('-l, --selector <SELECTOR>', 'label selector, e.g. harrow.io/verb=patch')
+    .option(
+      '--field-selector <SELECTOR>',
+      'field selector, e.g. metadata.name=vm-a or status.phase!=Running (what the server supports for the kind)',
+    )
     .option('--vm <VM>', 'audit and events: only those about this VM')
     .addHelpText('after', () => `\n${kindWords()}`)
     .action(runs(() => import('./get.ts').then((m) => m.runGet)));

@@ -4,7 +4,7 @@ import type { KindInfo } from '../resources/kinds.ts';
 import type { KubeObject } from '../resources/meta.ts';
 import type { AuditRecord, KubeEvent } from '../resources/types.ts';
 import { UsageError } from './errors.ts';
-import { kindOfWord } from './kind-words.ts';
+import { kindOfWord, qualifiedName } from './kind-words.ts';
 import { asList, printData, printTable } from './output.ts';
 import type { Table } from './table.ts';
 import type { ParsedCommandLine } from './args.ts';
@@ -78,23 +78,30 @@ export async function runGet(ctx: CommandContext, args: ParsedCommandLine): Prom
   if (vmFilter !== undefined && info.kind === 'AuditRecord')
     selectors.push(`harrow.io/name=${vmFilter}`);
   const labelSelector = selectors.filter((s) => s !== undefined && s !== '').join(',');
+  const fieldSelector = (args.values['field-selector'] as string | undefined) ?? '';
+  const selected = {
+    ...(labelSelector !== '' ? { labelSelector } : {}),
+    ...(fieldSelector !== '' ? { fieldSelector } : {}),
+  };
   const keep = (o: KubeObject): boolean =>
     vmFilter === undefined ||
     (info.kind === 'AuditRecord'
       ? relatesToVm((o as AuditRecord).spec?.resource?.name ?? '', vmFilter)
       : relatesToVm((o as KubeEvent).involvedObject?.name ?? '', vmFilter));
 
-  if (ctx.globals.output !== 'table') {
+  if (ctx.globals.output !== 'table' || ctx.globals.names) {
     let objects: KubeObject[];
     if (name !== undefined) objects = [await client.get(info.kind, { ...scope, name })];
     else {
-      objects = await client.listAll(info.kind, {
-        ...scope,
-        ...(labelSelector !== '' ? { labelSelector } : {}),
-      });
+      objects = await client.listAll(info.kind, { ...scope, ...selected });
       objects.sort(rowOrder(info.kind));
     }
     objects = objects.filter(keep);
+    if (ctx.globals.names) {
+      for (const o of objects) ctx.io.stdout.write(`${qualifiedName(info, o.metadata.name)}\n`);
+      return 0;
+    }
+    if (ctx.globals.output === 'table') return 0;
     printData(ctx.io, ctx.globals.output, name !== undefined ? objects[0] : asList(objects));
     return 0;
   }
@@ -102,7 +109,7 @@ export async function runGet(ctx: CommandContext, args: ParsedCommandLine): Prom
   const table = await client.table(info.kind, {
     ...scope,
     ...(name !== undefined ? { name } : {}),
-    ...(name === undefined && labelSelector !== '' ? { labelSelector } : {}),
+    ...(name === undefined ? selected : {}),
     includeObject: needsWholeObjects(info, vmFilter) ? 'Object' : 'Metadata',
   });
   const order = rowOrder(info.kind);

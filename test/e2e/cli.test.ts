@@ -105,6 +105,20 @@ describe(`harrow CLI against a running server (${runtime})`, { skip }, () => {
     );
   });
 
+  test('kubectl spellings: -o name prints kind.group/name; --field-selector and -l narrow the list', async () => {
+    assert.equal(await ok(['get', 'vm', '-o', 'name']), 'virtualmachine.kubevirt.io/vm-a\n');
+    assert.equal(
+      await ok(['get', 'vm', '--field-selector', 'metadata.name=vm-a', '-o', 'name']),
+      'virtualmachine.kubevirt.io/vm-a\n',
+    );
+    const none = await server.cli(['get', 'vm', '--field-selector=metadata.name=nope']);
+    assert.deepEqual([none.code, none.stderr], [0, 'No resources found in default namespace.\n']);
+    assert.equal(await ok(['get', 'vm', '-l', 'no-such-label', '-o', 'name']), '');
+    const refused = await server.cli(['describe', 'vm', 'vm-a', '-o', 'name']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^error: -o name: only get prints names/);
+  });
+
   test('start --wait returns once it runs; the platform MAC and the guest MAC agree', async () => {
     assert.equal(
       await ok(['start', 'vm-a', '--wait', '--timeout', '60s']),

@@ -11,6 +11,8 @@ test('-o: table by default, json and yaml; wide only for get; anything else refu
     ['table', true],
   );
   assert.equal(globalFlags({ output: 'yaml' }, 'drift').output, 'yaml');
+  assert.equal(globalFlags({ output: 'name' }, 'get').names, true);
+  assert.throws(() => globalFlags({ output: 'name' }, 'drift'), /-o name: only get prints names/);
   assert.throws(
     () => globalFlags({ output: 'xml' }, 'get'),
     (e: unknown) => e instanceof UsageError && /-o xml: unknown output format/.test(e.message),
