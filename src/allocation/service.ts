@@ -122,7 +122,7 @@ export function carrierOfInstance(vmi: VirtualMachineInstance): MacCarrier {
   };
 }
 
-const holderName = (o: MacAllocationOwner): string =>
+export const holderName = (o: MacAllocationOwner): string =>
   `${(o.kind || VM_KIND) === VM_KIND ? '' : `${o.kind} `}${o.namespace}/${o.name}`;
 
 export interface PlanOptions {

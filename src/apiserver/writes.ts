@@ -1,6 +1,7 @@
 // The write path every mutating request takes: admission, then one atomic commit of the object, the plugins' ops and the audit record.
 import { randomUUID } from 'node:crypto';
 import { isLostMacRace } from '../allocation/service.ts';
+import { isLostFixedAddressRace } from '../allocation/fixed-addresses.ts';
 import { auditRecord } from '../audit/record.ts';
 import { Conflict, HarrowError, NotFound } from '../resources/errors.ts';
 import type { KindInfo } from '../resources/kinds.ts';
@@ -125,8 +126,8 @@ export async function admitAndCommit(deps: WriteDeps, request: WriteRequest): Pr
         attempt === 1 || !original ? request : { ...request, object: structuredClone(original) },
       );
     } catch (e) {
-      if (!isLostMacRace(e) || attempt >= MAC_RACE_ATTEMPTS)
-        throw isLostMacRace(e) ? macRaceConflict(request, e) : e;
+      const lost = isLostMacRace(e) || isLostFixedAddressRace(e);
+      if (!lost || attempt >= MAC_RACE_ATTEMPTS) throw lost ? macRaceConflict(request, e) : e;
     }
   }
 }

@@ -19,6 +19,7 @@ import { eventRecorder } from './events.ts';
 import { objectKey, type Controller, type Result } from './framework.ts';
 import { interfacePlans } from '../network/interface-plans.ts';
 import { canonicalMac, instanceMac } from '../network/mac-precedence.ts';
+import { fixedAddressesOf } from '../network/fixed-address.ts';
 import { networkDataMatches, type NetworkDataMatch } from '../network/network-config.ts';
 import { guestBootTimeoutMs, planGuestDisks, storeClaimResolver } from './guest-disks.ts';
 import { networkStatusOf, podInterfaceMac } from '../network/multus.ts';
@@ -122,6 +123,9 @@ export function likelyCause(input: {
   failed: readonly ConnectivityStep[];
   /** The network's DHCP range is all leased to other MACs. */
   rangeFull: boolean;
+  /** The interface's fixed address, and the address leased to the new MAC. */
+  fixedAddress?: string;
+  leasedAddress?: string;
 }): ConnectivityFailureCause | undefined {
   const { change, status } = input;
   if (!input.agentConnected)
@@ -141,6 +145,16 @@ export function likelyCause(input: {
       field: stale.field,
       line: stale.line,
       text: stale.text,
+    };
+  if (
+    input.fixedAddress !== undefined &&
+    input.leasedAddress !== undefined &&
+    input.leasedAddress !== input.fixedAddress
+  )
+    return {
+      reason: 'FixedAddressNotGiven',
+      fixedAddress: input.fixedAddress,
+      ...(input.leasedAddress ? { leasedAddress: input.leasedAddress } : {}),
     };
   if (input.failed.includes('lease') && input.rangeFull) return { reason: 'NoAddressLeft' };
   if (input.failed.includes('lease'))
@@ -176,6 +190,8 @@ export function causeText(cause: ConnectivityFailureCause): string {
       return `the cloud-init network-config still matches the old MAC ${cause.macAddress} (${cause.field} line ${cause.line}: ${cause.text}), so the guest configured nothing on this NIC; change that line to the new MAC`;
     case 'NoAddressLeft':
       return `every address of the network's DHCP range is leased to another MAC`;
+    case 'FixedAddressNotGiven':
+      return `the interface's fixed address ${cause.fixedAddress} did not follow the new MAC: the DHCP server ${cause.leasedAddress ? `gave ${cause.leasedAddress} instead` : 'gave the guest no address'}`;
     case 'NoDHCPClient':
       return `the guest asked for no address${cause.interfaceName ? ` on ${cause.interfaceName}` : ''}: no DHCP client runs on that NIC`;
   }
@@ -263,6 +279,7 @@ export function connectivityController(
       late = ctx.now() >= checkDeadline(vmi, bootMs, timeoutMs, await bootFinishedAt(uid));
     const matches = networkDataMatches(vmi.spec.volumes);
     const plans = new Map(interfacePlans(vmi.spec, namespace).map((p) => [p.iface.name, p]));
+    const fixedAddresses = fixedAddressesOf(vmi.metadata.annotations);
     const results: Array<ConnectivityResult & { previousMacAddress: string; network: string }> = [];
     for (const change of changes) {
       const plan = plans.get(change.interface);
@@ -274,10 +291,16 @@ export function connectivityController(
         (vmi.status.interfaces ?? []).find(
           (s) => s.name === change.interface && String(s.infoSource ?? '').includes('guest-agent'),
         )?.ipAddresses ?? [];
-      if ((!lease || agentIps.length === 0) && !late) return { requeueAfter: retryMs };
+      // With a fixed address, the guest must have it back: the lease and the agent's addresses show it.
+      const fixedAddress = plan.nad ? fixedAddresses.get(change.interface) : undefined;
+      const addressOk =
+        agentIps.length > 0 &&
+        (fixedAddress === undefined ||
+          (lease?.ip === fixedAddress && agentIps.some((ip) => ip.split('/')[0] === fixedAddress)));
+      if ((!lease || !addressOk) && !late) return { requeueAfter: retryMs };
       let reachable = false;
       let pingOutput = '';
-      if (lease && agentIps.length > 0) {
+      if (lease && addressOk) {
         try {
           const r = await runtime.exec(uid, ['ping', '-c', '1', '-W', '2', network.gateway], {
             timeoutMs: 5_000,
@@ -291,8 +314,8 @@ export function connectivityController(
       }
       const failed: ConnectivityStep[] = [];
       if (!lease) failed.push('lease');
-      if (agentIps.length === 0) failed.push('address');
-      if (lease && agentIps.length > 0 && !reachable) failed.push('gateway');
+      if (!addressOk) failed.push('address');
+      if (lease && addressOk && !reachable) failed.push('gateway');
       const ok = failed.length === 0;
       const cause = ok
         ? undefined
@@ -304,15 +327,19 @@ export function connectivityController(
             matches,
             failed,
             rangeFull: rangeFull(network.dhcpRange, leases, change.new),
+            ...(fixedAddress !== undefined ? { fixedAddress } : {}),
+            ...(lease ? { leasedAddress: lease.ip } : {}),
           });
       const problems = failed.map((step) =>
         step === 'lease'
           ? `no DHCP lease for ${change.new} on ${network.name}`
-          : step === 'address'
-            ? agentConnected
-              ? `the guest agent reports no IP on interface ${change.interface}`
-              : `the guest agent did not connect within ${Math.round(bootMs / 1000)} s of the VMI running (the guest did not boot, or has no agent)`
-            : `gateway ${network.gateway} unreachable from the guest${pingOutput ? ` (${pingOutput})` : ''}`,
+          : step === 'address' && fixedAddress !== undefined && agentIps.length > 0
+            ? `the guest holds ${lease?.ip ?? agentIps.join(', ')}, not its fixed address ${fixedAddress}`
+            : step === 'address'
+              ? agentConnected
+                ? `the guest agent reports no IP on interface ${change.interface}`
+                : `the guest agent did not connect within ${Math.round(bootMs / 1000)} s of the VMI running (the guest did not boot, or has no agent)`
+              : `gateway ${network.gateway} unreachable from the guest${pingOutput ? ` (${pingOutput})` : ''}`,
       );
       results.push({
         ok,
@@ -322,10 +349,11 @@ export function connectivityController(
         macAddress: change.new,
         lease: lease ? { ip: lease.ip, macAddress: lease.mac.toLowerCase() } : null,
         gateway: { ip: network.gateway, reachable },
+        ...(fixedAddress !== undefined ? { fixedAddress } : {}),
         ...(ok ? {} : { failed }),
         ...(cause ? { cause } : {}),
         message: ok
-          ? `interface ${change.interface}: ${change.old} → ${change.new}; lease ${lease?.ip ?? ''} for the new MAC, gateway ${network.gateway} reachable`
+          ? `interface ${change.interface}: ${change.old} → ${change.new}; lease ${lease?.ip ?? ''} for the new MAC${fixedAddress !== undefined ? ' (its fixed address)' : ''}, gateway ${network.gateway} reachable`
           : `interface ${change.interface}: ${change.old} → ${change.new}; ${problems.join('; ')}${cause ? `; likely cause: ${causeText(cause)}` : ''}`,
       });
     }

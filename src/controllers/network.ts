@@ -39,6 +39,7 @@ import {
   networkSelectionElements,
   podNetworkRequest,
 } from '../network/interface-plans.ts';
+import { fixedAddressesOf } from '../network/fixed-address.ts';
 import { assignedMac } from '../network/mac-precedence.ts';
 import {
   ANNOTATION_POD_NETWORK,
@@ -314,6 +315,8 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
     const podNet = podNetworkOf(pod);
     const interfaces: PodInterfaceRequest[] = [];
     const specs = new Map<string, NetworkSpec>();
+    // Admission checked them against their networks and made them the VM's (or bare VMI's) alone.
+    const fixed = fixedAddressesOf(vmi.metadata.annotations);
     for (const plan of interfacePlans(vmi.spec, namespace)) {
       let network: NetworkSpec;
       let mac: string | undefined;
@@ -349,6 +352,9 @@ export function networkControllers(ctx: ControllerContext): NetworkControllers {
         podInterfaceName: plan.podInterfaceName,
         mac,
         binding: bindingOf(plan.iface),
+        ...(fixed.has(plan.iface.name) && network.id !== POD_NETWORK.id
+          ? { ipAddress: fixed.get(plan.iface.name) as string }
+          : {}),
       });
     }
     let created: Awaited<ReturnType<typeof runtime.setupPod>>;

@@ -1,5 +1,6 @@
 // The vm controller (virt-controller role): VirtualMachine → VirtualMachineInstance by the run-strategy policy
 // (run-strategy.ts), and the VM's status (vm-status.ts). The VMI's launcher Pod is the vmi controller's (vmi.ts).
+import { fixedAddressAnnotations } from '../network/fixed-address.ts';
 import { attachDefaultPodInterface } from '../resources/pod-interface-default.ts';
 import { refOf } from '../resources/meta.ts';
 import {
@@ -135,7 +136,11 @@ export function vmController(ctx: ControllerContext): Controller {
   async function createVmi(vm: VirtualMachine): Promise<VirtualMachineInstance> {
     const template = vm.spec.template;
     const { previousMacs: previous, previousGuestMacs } = (vm.status ?? {}) as VmStatus;
-    const annotations: Record<string, string> = { ...(template.metadata?.annotations ?? {}) };
+    // The instance runs with the fixed addresses its VM holds now (Harvester's annotations are the VM's, not the template's).
+    const annotations: Record<string, string> = {
+      ...(template.metadata?.annotations ?? {}),
+      ...fixedAddressAnnotations(vm.metadata.annotations),
+    };
     if (previous && Object.keys(previous).length > 0)
       annotations[ANNOTATION_PREVIOUS_MACS] = JSON.stringify(previous);
     if (previousGuestMacs && Object.keys(previousGuestMacs).length > 0)

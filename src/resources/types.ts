@@ -43,6 +43,8 @@ import {
 
 export const ANNOTATION_NETWORKS = 'k8s.v1.cni.cncf.io/networks';
 export const ANNOTATION_NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
+/** Harvester's fixed address of a VM interface: `static-ip.harvesterhci.io/<interface name>: <IPv4 address>`. */
+export const ANNOTATION_STATIC_IP_PREFIX = 'static-ip.harvesterhci.io/';
 export const LABEL_VM_NAME = 'vm.kubevirt.io/name';
 export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
 /** The console subresource's WebSocket subprotocol (virtctl's): the serial port's bytes in binary frames, both ways. */

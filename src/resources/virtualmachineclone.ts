@@ -12,7 +12,12 @@ import type { Static } from 'typebox';
 import type { KubeObject } from './meta.ts';
 import { TypedLocalObjectReferenceSchema, VirtualMachineCloneSchema } from './schema/clone.ts';
 import { validateDns1123Label } from './names.ts';
-import { ANNOTATION_NETWORKS, ANNOTATION_NETWORK_STATUS, type VirtualMachine } from './types.ts';
+import {
+  ANNOTATION_NETWORKS,
+  ANNOTATION_NETWORK_STATUS,
+  ANNOTATION_STATIC_IP_PREFIX,
+  type VirtualMachine,
+} from './types.ts';
 import { interfacesOf, templateSpecOf } from './virtualmachine.ts';
 
 export type { ClonePhase } from './schema/clone.ts';
@@ -249,7 +254,12 @@ export function cloneVirtualMachine(
     if (clone.spec.newSMBiosSerial !== undefined) firmware.serial = clone.spec.newSMBiosSerial;
     else delete firmware.serial;
   }
-  const drop = [...MAC_REMEMBERING_ANNOTATIONS, ANNOTATION_CLONED_BY];
+  // A fixed address is the source's (Harvester's static-ip annotations): the clone would only get a 409 for it.
+  const fixedAddresses = [
+    ...Object.keys(source.metadata.annotations ?? {}),
+    ...Object.keys(spec.template.metadata?.annotations ?? {}),
+  ].filter((key) => key.startsWith(ANNOTATION_STATIC_IP_PREFIX));
+  const drop = [...MAC_REMEMBERING_ANNOTATIONS, ANNOTATION_CLONED_BY, ...new Set(fixedAddresses)];
   for (const key of drop) {
     if (source.metadata.annotations?.[key] !== undefined)
       dropped.push(`metadata.annotations[${JSON.stringify(key)}]`);

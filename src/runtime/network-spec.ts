@@ -1,6 +1,7 @@
 // What every runtime accepts as a NetworkSpec: a /15../30 inside 198.18.0.0/15, host addresses only, an ordered DHCP
 // range, a usable VLAN id. Errors name the field (`network.cidr`, `network.dhcpRange.start`, …).
 import { type Cidr, cidrWithin, formatCidr, isHostOf, parseCidr, parseIpv4 } from '../ip/ipv4.ts';
+import { fixedAddressProblem } from '../network/fixed-address.ts';
 import type { NetworkSpec } from './types.ts';
 
 /** Harrow's address space for VM networks (RFC 2544's benchmarking range). */
@@ -50,4 +51,11 @@ export function checkNetworkSpec(spec: NetworkSpec): CheckedNetwork {
     throw new Error(`${where}: network.vlan ${spec.vlan} must be an integer in 1..4094`);
   }
   return { spec, cidr, gateway, dhcpRange: { start, end } };
+}
+
+/** A pod interface's fixed address on `network`, as a number; throws an Error naming `field` when it cannot be one. */
+export function checkFixedAddress(network: NetworkSpec, field: string, address: string): number {
+  const problem = fixedAddressProblem(address, network);
+  if (problem) throw new Error(`network ${network.name} (${network.id}): ${field}: ${problem}`);
+  return parseIpv4(address) as number;
 }

@@ -24,6 +24,13 @@ export interface PodInterfaceRequest {
   /** The MAC the network plugin gives the pod interface (the platform's MAC). */
   mac: string;
   binding: 'bridge' | 'masquerade';
+  /**
+   * A fixed IPv4 address (a host address of the network, not its gateway): the network's DHCP server reserves it for
+   * `mac` from now on, also while the pod is gone. The reservation follows the interface: it moves to `mac` from any
+   * other MAC, and a lease in its way (the address leased to another MAC, `mac`'s lease on another address) is
+   * released. Without it, a reservation `mac` had on this network is dropped.
+   */
+  ipAddress?: string;
 }
 
 export interface PodNetworkRequest {

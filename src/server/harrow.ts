@@ -1,4 +1,5 @@
 // The composition root of a single-host Harrow: store, runtime, MAC pool, apiserver and controllers in one process.
+import { fixedAddressAdmission } from '../apiserver/admission/fixed-address.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -202,6 +203,8 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
     ),
     virtualMachineAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
     virtualMachineInstanceAdmission(store, macs, { mayNameHolder: maySeeNamespace }),
+    // After the VM and VMI admission have checked the interfaces the fixed addresses name.
+    fixedAddressAdmission(store, { mayNameHolder: maySeeNamespace }),
     nadAdmission(store),
     macPoolAdmission(store),
     namespaceAdmission(),

@@ -596,7 +596,7 @@ export const ConnectivityStepSchema = oneOf<'lease' | 'address' | 'gateway'>(
 const reason = <R extends string>() => Type.Unsafe<R>(Type.String({ description: 'The cause.' }));
 /** Why a guest lost its network over a MAC change, most specific first. */
 export const ConnectivityFailureCauseSchema = variants(
-  "On failure, the likely cause, as far as Harrow can tell: GuestSetsMAC (the guest's OS sets another MAC, so the spoof check drops its frames), NetworkConfigMatchesOldMAC (the cloud-init network-config still matches the previous MAC), NoAddressLeft (the DHCP range is all leased to other MACs), NoDHCPClient (nothing in the guest runs a DHCP client on that NIC), AgentNotConnected (the guest agent never answered within the image's boot time).",
+  "On failure, the likely cause, as far as Harrow can tell: GuestSetsMAC (the guest's OS sets another MAC, so the spoof check drops its frames), NetworkConfigMatchesOldMAC (the cloud-init network-config still matches the previous MAC), NoAddressLeft (the DHCP range is all leased to other MACs), FixedAddressNotGiven (the interface's fixed address did not follow the new MAC: the guest holds another), NoDHCPClient (nothing in the guest runs a DHCP client on that NIC), AgentNotConnected (the guest agent never answered within the image's boot time).",
   [
     Type.Object({
       reason: reason<'GuestSetsMAC'>(),
@@ -615,6 +615,14 @@ export const ConnectivityFailureCauseSchema = variants(
       text: Type.String({ description: 'The line.' }),
     }),
     Type.Object({ reason: reason<'NoAddressLeft'>() }),
+    Type.Object({
+      reason: reason<'FixedAddressNotGiven'>(),
+      fixedAddress: Type.String({
+        description:
+          'FixedAddressNotGiven: the fixed address (static-ip.harvesterhci.io/<interface>).',
+      }),
+      leasedAddress: str('FixedAddressNotGiven: the address leased to the new MAC instead.'),
+    }),
     Type.Object({
       reason: reason<'NoDHCPClient'>(),
       interfaceName: str('NoDHCPClient: the interface in the guest.'),
@@ -644,6 +652,9 @@ export const ConnectivityResultSchema = Type.Object(
         { ip: Type.String(), reachable: Type.Boolean() },
         { description: 'The gateway and whether the guest reached it.' },
       ),
+    ),
+    fixedAddress: str(
+      "The interface's fixed address (static-ip.harvesterhci.io/<interface>), which the lease must be for.",
     ),
     failed: listOf(
       'On failure, the steps that failed, in the order the check takes them.',

@@ -1,5 +1,8 @@
-// dnsmasq wrapper: one DHCP-only server per network, bound to the network's bridge; its lease file is the truth.
-import { readFile } from 'node:fs/promises';
+// dnsmasq wrapper: one DHCP-only server per network, bound to the network's bridge; its lease file is the truth. The
+// fixed addresses are dhcp-host options on its command line (Harrow keeps them in a hosts file of `MAC,IP` lines: dnsmasq
+// drops root before it could re-read a file in the runtime's private state dir); dnsmasq-utils' dhcp_release gives a
+// lease back on a client's behalf.
+import { readFile, writeFile } from 'node:fs/promises';
 import { run } from './command.ts';
 import { inNamespace } from './ip.ts';
 
@@ -10,6 +13,8 @@ export interface DnsmasqConfig {
   rangeEnd: string;
   netmask: string;
   leaseFile: string;
+  /** The fixed addresses (dhcp-host MAC,IP). */
+  hosts?: readonly DhcpHost[];
   pidFile: string;
   logFile: string;
   leaseSeconds?: number;
@@ -37,6 +42,7 @@ export function dnsmasqArgs(config: DnsmasqConfig): string[] {
     `--dhcp-range=${config.rangeStart},${config.rangeEnd},${config.netmask},${config.leaseSeconds ?? 3600}`,
     `--dhcp-option=option:router,${config.gateway}`,
     `--dhcp-leasefile=${config.leaseFile}`,
+    ...(config.hosts ?? []).map((h) => `--dhcp-host=${h.mac},${h.ip}`),
     '--dhcp-authoritative',
     '--no-ping',
     `--pid-file=${config.pidFile}`,
@@ -48,13 +54,75 @@ export function dnsmasqArgs(config: DnsmasqConfig): string[] {
 export const isDnsmasqCommand = (cmdline: readonly string[]): boolean =>
   (cmdline[0] ?? '').endsWith('dnsmasq');
 
-/** The `--pid-file=` and `--interface=` of a dnsmasq command line (as dnsmasqArgs writes them). */
-export function dnsmasqOf(cmdline: readonly string[]): { pidFile?: string; bridge?: string } {
+/** The `--pid-file=`, `--interface=` and `--dhcp-host=` options of a dnsmasq command line (as dnsmasqArgs writes them). */
+export function dnsmasqOf(cmdline: readonly string[]): {
+  pidFile?: string;
+  bridge?: string;
+  hosts?: DhcpHost[];
+} {
   const value = (prefix: string): string | undefined =>
     cmdline.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
   const pidFile = value('--pid-file=');
   const bridge = value('--interface=');
-  return { ...(pidFile ? { pidFile } : {}), ...(bridge ? { bridge } : {}) };
+  const hosts = parseHosts(
+    cmdline
+      .filter((arg) => arg.startsWith('--dhcp-host='))
+      .map((arg) => arg.slice('--dhcp-host='.length))
+      .join('\n'),
+  );
+  return {
+    ...(pidFile ? { pidFile } : {}),
+    ...(bridge ? { bridge } : {}),
+    ...(hosts.length > 0 ? { hosts } : {}),
+  };
+}
+
+/** A fixed address: dnsmasq's dhcp-host `MAC,IP`. */
+export interface DhcpHost {
+  mac: string;
+  ip: string;
+}
+
+/** Parses a hosts file as formatHosts writes it (other lines are skipped). */
+export function parseHosts(text: string): DhcpHost[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(','))
+    .filter(
+      (parts): parts is [string, string] =>
+        parts.length === 2 && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(parts[0] ?? '') && !!parts[1],
+    )
+    .map(([mac, ip]) => ({ mac, ip }));
+}
+
+export const formatHosts = (hosts: readonly DhcpHost[]): string =>
+  hosts.map((h) => `${h.mac},${h.ip}\n`).join('');
+
+export async function readHosts(hostsFile: string): Promise<DhcpHost[]> {
+  try {
+    return parseHosts(await readFile(hostsFile, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+export async function writeHosts(hostsFile: string, hosts: readonly DhcpHost[]): Promise<void> {
+  await writeFile(hostsFile, formatHosts(hosts));
+}
+
+/**
+ * Gives the lease of `ip` for `mac` back on the client's behalf (dnsmasq-utils' dhcp_release sends the DHCPRELEASE the
+ * client would, from the bridge), as OpenStack Neutron does when a port's address moves; dnsmasq drops the lease.
+ */
+export async function releaseLease(
+  namespace: string,
+  bridge: string,
+  ip: string,
+  mac: string,
+): Promise<void> {
+  const [file, args] = inNamespace(namespace, 'dhcp_release', [bridge, ip, mac]);
+  await run(file, args, { timeoutMs: 10_000 });
 }
 
 /** Parses a dnsmasq lease file: `<expiry epoch|0> <mac> <ip> <hostname|*> <client-id|*>` per line (IPv6 `duid` lines skipped). */

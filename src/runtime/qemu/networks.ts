@@ -3,12 +3,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { netmask } from '../../ip/ipv4.ts';
 import type { Lease, NetworkSpec } from '../types.ts';
-import { readLeases, startDnsmasq } from './dnsmasq.ts';
+import { dnsmasqOf, readHosts, readLeases, startDnsmasq } from './dnsmasq.ts';
 import { dnsmasqPid, networkFilesOf, type QemuHost } from './host.ts';
 import { addBridge, deleteLink, link, setIpv4Address, setLink } from './ip.ts';
 import { bridgeName, networkAlias, networkIdOfAlias } from './names.ts';
 import { checkNetworkSpec } from './network-spec.ts';
-import { terminate } from './procfs.ts';
+import { commandLine, terminate } from './procfs.ts';
 import { ensureVxlan, removeVxlan, setVxlanPeers as setVxlanPeersOf } from './vxlan.ts';
 
 export async function ensureNetwork(host: QemuHost, input: NetworkSpec): Promise<void> {
@@ -42,24 +42,44 @@ export async function ensureNetwork(host: QemuHost, input: NetworkSpec): Promise
       await setVxlanPeersOf(hostNs, spec.id, host.vxlanPeers);
     }
     await mkdir(files.dir, { recursive: true, mode: 0o700 });
-    const running = await dnsmasqPid(host, spec.id);
-    const same = previous !== undefined && JSON.stringify(previous) === JSON.stringify(spec);
-    if (running && !same) await terminate(running);
-    if (!running || !same) {
-      await startDnsmasq(hostNs, {
-        bridge,
-        gateway: spec.gateway,
-        rangeStart: spec.dhcpRange.start,
-        rangeEnd: spec.dhcpRange.end,
-        netmask: netmask(cidr.prefix),
-        leaseFile: files.leases,
-        pidFile: files.pid,
-        logFile: files.log,
-      });
-    }
+    await syncDnsmasq(
+      host,
+      spec,
+      previous === undefined || JSON.stringify(previous) !== JSON.stringify(spec),
+    );
     await writeFile(files.spec, JSON.stringify(spec, null, 2));
     networks.set(spec.id, structuredClone(spec));
   });
+}
+
+/**
+ * Runs the network's dnsmasq with its spec and the fixed addresses of its hosts file: started when none runs, started
+ * again when `changed` or when the running one serves other fixed addresses (its leases stay in the lease file).
+ * Resolves with whether one runs. The caller holds `network/<id>`.
+ */
+export async function syncDnsmasq(
+  host: QemuHost,
+  spec: NetworkSpec,
+  changed: boolean,
+): Promise<boolean> {
+  const files = networkFilesOf(host, spec.id);
+  const hosts = await readHosts(files.hosts);
+  const running = await dnsmasqPid(host, spec.id);
+  const served = running ? (dnsmasqOf((await commandLine(running)) ?? []).hosts ?? []) : [];
+  if (running && !changed && JSON.stringify(served) === JSON.stringify(hosts)) return true;
+  if (running) await terminate(running);
+  await startDnsmasq(host.hostNs, {
+    bridge: bridgeName(spec.id),
+    gateway: spec.gateway,
+    rangeStart: spec.dhcpRange.start,
+    rangeEnd: spec.dhcpRange.end,
+    netmask: netmask(checkNetworkSpec(spec).cidr.prefix),
+    leaseFile: files.leases,
+    hosts,
+    pidFile: files.pid,
+    logFile: files.log,
+  });
+  return true;
 }
 
 /** Removes a network's dnsmasq, VXLAN, bridge and record; the caller holds `network/<id>`. */

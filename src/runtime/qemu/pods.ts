@@ -2,9 +2,12 @@
 // platform's MAC, their host ends on the network's bridge behind the MAC spoof check.
 import { rm, writeFile } from 'node:fs/promises';
 import { validateMac } from '../../mac/index.ts';
-import type { PodInterfaceStatus, PodNetworkRequest } from '../types.ts';
+import { checkFixedAddress } from '../network-spec.ts';
+import type { PodInterfaceRequest, PodInterfaceStatus, PodNetworkRequest } from '../types.ts';
+import { applyFixedAddress } from './fixed-addresses.ts';
+import { syncDnsmasq } from './networks.ts';
 import { forgetGuest } from './guests.ts';
-import { podFileOf, type PodRecord, type QemuHost } from './host.ts';
+import { networkFilesOf, podFileOf, type PodRecord, type QemuHost } from './host.ts';
 import {
   addVethPair,
   deleteLink,
@@ -51,7 +54,28 @@ function checkPodRequest(host: QemuHost, request: PodNetworkRequest): void {
         `${field}.network ${iface.network.name} (${iface.network.id}) is not set up on this host; ensureNetwork first`,
       );
     }
+    if (iface.ipAddress !== undefined)
+      checkFixedAddress(iface.network, `${field}.ipAddress`, iface.ipAddress);
   });
+}
+
+/** The interface's fixed address follows it to its MAC on the network's dnsmasq (PodInterfaceRequest.ipAddress). */
+async function fixAddress(host: QemuHost, iface: PodInterfaceRequest): Promise<void> {
+  const id = iface.network.id;
+  const files = networkFilesOf(host, id);
+  await host.lock.run(`network/${id}`, async () =>
+    applyFixedAddress(
+      {
+        namespace: host.hostNs,
+        bridge: bridgeName(id),
+        hostsFile: files.hosts,
+        leaseFile: files.leases,
+        restart: () => syncDnsmasq(host, host.networks.get(id) ?? iface.network, false),
+      },
+      iface.mac,
+      iface.ipAddress,
+    ),
+  );
 }
 
 export async function setupPod(
@@ -92,6 +116,7 @@ export async function setupPod(
       });
       // macspoofchk in the host namespace, out of the pod's (and the guest's) reach, as the bridge CNI does.
       await guardPort(hostNs, hostEnd, iface.mac);
+      await fixAddress(host, iface);
       await setLink(podNs, iface.podInterfaceName, { noIpv6LinkLocal: true, up: true });
     }
     const created = await links(podNs);

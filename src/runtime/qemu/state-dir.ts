@@ -24,13 +24,14 @@ export function guestFiles(stateDir: string, vmiUid: string) {
   };
 }
 
-/** What a network keeps in its directory: its spec, dnsmasq's leases, pid file and log. */
+/** What a network keeps in its directory: its spec, dnsmasq's leases, fixed addresses (hosts), pid file and log. */
 export function networkFiles(stateDir: string, networkId: string) {
   const dir = join(stateSubdirs(stateDir).networks, networkId);
   return {
     dir,
     spec: join(dir, 'spec.json'),
     leases: join(dir, 'leases'),
+    hosts: join(dir, 'hosts'),
     pid: join(dir, 'dnsmasq.pid'),
     log: join(dir, 'dnsmasq.log'),
   };

@@ -1,4 +1,5 @@
-// The DHCP server of one simulated network (the dnsmasq role): leases bound to the client MAC, same MAC → same address.
+// The DHCP server of one simulated network (the dnsmasq role): leases bound to the client MAC, same MAC → same address;
+// reservations (dnsmasq's dhcp-host MAC,IP) give a MAC its fixed address and keep it from every other MAC.
 import type { Lease } from '../types.ts';
 import { formatIpv4 } from '../../ip/ipv4.ts';
 
@@ -26,6 +27,9 @@ interface LeaseRecord {
 export class DhcpServer {
   private readonly byMac = new Map<string, LeaseRecord>();
   private readonly byIp = new Map<number, LeaseRecord>();
+  /** Fixed addresses: address → the MAC it is reserved for, and back. */
+  private readonly reservedIps = new Map<number, string>();
+  private readonly reservedMacs = new Map<string, number>();
   /** Addresses below this one have been handed out at least once; allocation is O(1) until the range is used up. */
   private nextFresh: number;
 
@@ -43,15 +47,59 @@ export class DhcpServer {
   bind(mac: string): DhcpBinding | undefined {
     const now = this.clock();
     let record = this.byMac.get(mac);
+    const fixed = this.reservedMacs.get(mac);
+    if (
+      fixed !== undefined &&
+      record &&
+      record.ip !== fixed &&
+      !this.leasedToOther(fixed, mac, now)
+    ) {
+      // The client asks for its old address; the server offers the one configured for its MAC.
+      this.forget(record);
+      record = undefined;
+    }
     if (!record) {
-      const ip = this.allocate(now);
+      // As dnsmasq: the configured address unless another MAC holds a live lease on it, else one from the range.
+      const ip =
+        fixed !== undefined && !this.leasedToOther(fixed, mac, now) ? fixed : this.allocate(now);
       if (ip === undefined) return undefined;
+      const stale = this.byIp.get(ip);
+      if (stale) this.forget(stale);
       record = { mac, ip, expiresAt: 0, renewAt: 0 };
       this.byMac.set(mac, record);
       this.byIp.set(ip, record);
     }
     this.extend(record, now);
     return { ip: record.ip, leaseSeconds: this.leaseSeconds };
+  }
+
+  /**
+   * Reserves `ip` for `mac` (the reservation moves from any other MAC, and `mac` gives up any other) and releases the
+   * leases in its way: `ip` leased to another MAC, `mac`'s lease on another address (DHCPRELEASE on their behalf).
+   */
+  reserve(mac: string, ip: number): void {
+    this.unreserve(mac);
+    const previous = this.reservedIps.get(ip);
+    if (previous !== undefined) this.reservedMacs.delete(previous);
+    this.reservedIps.set(ip, mac);
+    this.reservedMacs.set(mac, ip);
+    const holder = this.byIp.get(ip);
+    if (holder && holder.mac !== mac) this.forget(holder);
+    const own = this.byMac.get(mac);
+    if (own && own.ip !== ip) this.forget(own);
+  }
+
+  /** Drops `mac`'s reservation; a lease it has stays until it expires. */
+  unreserve(mac: string): void {
+    const ip = this.reservedMacs.get(mac);
+    if (ip === undefined) return;
+    this.reservedMacs.delete(mac);
+    this.reservedIps.delete(ip);
+  }
+
+  /** The reservations, as dnsmasq's dhcp-hostsfile lists them. */
+  reservations(): Array<{ mac: string; ip: string }> {
+    return [...this.reservedIps].map(([ip, mac]) => ({ mac, ip: formatIpv4(ip) }));
   }
 
   /** The live leases, as dnsmasq's lease file shows them (expired ones are gone from it). */
@@ -79,6 +127,13 @@ export class DhcpServer {
     this.nextFresh = pool.start;
   }
 
+  private leasedToOther(ip: number, mac: string, now: number): boolean {
+    const record = this.byIp.get(ip);
+    if (!record || record.mac === mac) return false;
+    this.renewIfOnline(record, now);
+    return record.expiresAt > now;
+  }
+
   private inPool(ip: number): boolean {
     return ip >= this.pool.start && ip <= this.pool.end && ip !== this.pool.gateway;
   }
@@ -86,12 +141,12 @@ export class DhcpServer {
   private allocate(now: number): number | undefined {
     while (this.nextFresh <= this.pool.end) {
       const ip = this.nextFresh++;
-      if (this.inPool(ip) && !this.byIp.has(ip)) return ip;
+      if (this.inPool(ip) && !this.byIp.has(ip) && !this.reservedIps.has(ip)) return ip;
     }
     // Every address was handed out once: only an expired lease frees one (its MAC then loses its claim).
     for (const record of this.byIp.values()) {
       this.renewIfOnline(record, now);
-      if (record.expiresAt <= now) {
+      if (record.expiresAt <= now && !this.reservedIps.has(record.ip)) {
         this.forget(record);
         return record.ip;
       }

@@ -1,5 +1,6 @@
 // Pods in the sim, the CNI role: a port per pod interface on its network's bridge, with the platform's MAC, which the
 // spoof check holds the guest's frames to.
+import { checkFixedAddress } from '../network-spec.ts';
 import type { PodInterfaceStatus, PodNetworkRequest } from '../types.ts';
 import { isAssignableMac, normalizeMac } from './ethernet.ts';
 import { powerOff } from './power.ts';
@@ -21,7 +22,11 @@ export function setupPod(world: SimWorld, request: PodNetworkRequest): PodInterf
         `${where}: ${field}.network ${iface.network.name} (${iface.network.id}) does not exist on this host`,
       );
     if (!iface.podInterfaceName) throw new Error(`${where}: ${field}.podInterfaceName is required`);
-    return { iface, mac, network };
+    const ip =
+      iface.ipAddress === undefined
+        ? undefined
+        : checkFixedAddress(network.spec, `${field}.ipAddress`, iface.ipAddress);
+    return { iface, mac, network, ip };
   });
   const names = new Set<string>();
   for (const [i, { iface }] of normalized.entries()) {
@@ -38,6 +43,7 @@ export function setupPod(world: SimWorld, request: PodNetworkRequest): PodInterf
       mac,
       iface.network.id,
       iface.binding,
+      iface.ipAddress,
     ]),
   );
   const existing = world.pods.get(request.podUid);
@@ -53,7 +59,10 @@ export function setupPod(world: SimWorld, request: PodNetworkRequest): PodInterf
     statuses: [],
     guests: new Set(),
   };
-  for (const { iface, mac, network } of normalized) {
+  for (const { iface, mac, network, ip } of normalized) {
+    // dnsmasq's dhcp-host: the fixed address follows the interface to its MAC (see PodInterfaceRequest.ipAddress).
+    if (ip !== undefined) network.dhcp.reserve(mac, ip);
+    else network.dhcp.unreserve(mac);
     const port: PodPort = {
       network,
       podInterfaceName: iface.podInterfaceName,

@@ -110,6 +110,8 @@ function causeSentence(cause: ConnectivityFailureCause, oldMac: string): string 
       return `Likely cause: the VM's cloud-init network data still matches the old MAC ${cause.macAddress || oldMac} on line ${cause.line}, so the guest configured nothing on this NIC. Change that line to the new MAC.`;
     case 'NoAddressLeft':
       return 'Likely cause: every address the network hands out is leased to another MAC.';
+    case 'FixedAddressNotGiven':
+      return `Likely cause: the interface's fixed address ${cause.fixedAddress} did not follow the new MAC${cause.leasedAddress ? `; the guest got ${cause.leasedAddress} instead` : ''}.`;
     case 'NoDHCPClient':
       return `Likely cause: the guest asked for no address${cause.interfaceName ? ` on ${cause.interfaceName}` : ''}; no DHCP client runs on that NIC.`;
   }

@@ -1,0 +1,47 @@
+// A network's fixed addresses on qemu: dnsmasq's dhcp-host lines, kept so that each address follows its interface to
+// the interface's current MAC, with the leases in the way given back (PodInterfaceRequest.ipAddress).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readHosts, readLeases, releaseLease, writeHosts } from './dnsmasq.ts';
+
+export interface DnsmasqOfNetwork {
+  /** The host namespace the bridge and dnsmasq live in. */
+  namespace: string;
+  bridge: string;
+  hostsFile: string;
+  leaseFile: string;
+  /** Starts the network's dnsmasq again with the hosts file's fixed addresses; resolves with whether one runs. */
+  restart(): Promise<boolean>;
+}
+
+/** How long a released lease may take to leave dnsmasq's lease file. */
+const RELEASE_WAIT_MS = 5_000;
+
+/**
+ * Makes `ip` the fixed address of `mac` (undefined: `mac` has none): rewrites the hosts file when it changes and starts
+ * dnsmasq again with it (its leases are kept in the lease file), then releases `ip`'s lease held by another MAC and `mac`'s lease on another address, and waits
+ * until the lease file shows them gone, so the guest that boots next is offered `ip`.
+ */
+export async function applyFixedAddress(
+  dnsmasq: DnsmasqOfNetwork,
+  mac: string,
+  ip: string | undefined,
+): Promise<void> {
+  const hosts = await readHosts(dnsmasq.hostsFile);
+  const next = hosts.filter((h) => h.mac !== mac && h.ip !== ip);
+  if (ip !== undefined) next.push({ mac, ip });
+  if (JSON.stringify(next) === JSON.stringify(hosts) && ip === undefined) return;
+  if (JSON.stringify(next) !== JSON.stringify(hosts)) await writeHosts(dnsmasq.hostsFile, next);
+  const running = await dnsmasq.restart();
+  if (ip === undefined || !running) return;
+  const inTheWay = (await readLeases(dnsmasq.leaseFile)).filter(
+    (l) => (l.ip === ip && l.mac !== mac) || (l.mac === mac && l.ip !== ip),
+  );
+  for (const lease of inTheWay)
+    await releaseLease(dnsmasq.namespace, dnsmasq.bridge, lease.ip, lease.mac);
+  const deadline = Date.now() + RELEASE_WAIT_MS;
+  while (inTheWay.length > 0 && Date.now() < deadline) {
+    const leases = await readLeases(dnsmasq.leaseFile);
+    if (!inTheWay.some((w) => leases.some((l) => l.mac === w.mac && l.ip === w.ip))) return;
+    await sleep(100);
+  }
+}
