@@ -1,7 +1,7 @@
 // `harrow drift`: every running VM whose guest uses a MAC other than the platform's; `drift restore|adopt VM` apply a remedy.
 import { type Pod, type VirtualMachine, type VirtualMachineInstance } from '../resources/types.ts';
 import type { ParsedCommandLine } from './args.ts';
-import { launcherPodOf } from './launcher-pod.ts';
+import { launcherPods } from './launcher-pod.ts';
 import { type CommandContext } from './context.ts';
 import { mismatchesOf } from '../network/drift.ts';
 import { interfaceViews } from '../network/interface-view.ts';
@@ -33,12 +33,17 @@ export function driftEntries(
   pods: Pod[],
 ): DriftEntry[] {
   const out: DriftEntry[] = [];
+  // Indexed once, so that matching every VMI to its VM and pod is linear, not a scan of both lists per VMI.
+  const vmByKey = new Map<string, VirtualMachine>();
+  for (const v of vms) {
+    const key = `${v.metadata.namespace ?? 'default'}/${v.metadata.name}`;
+    if (!vmByKey.has(key)) vmByKey.set(key, v);
+  }
+  const launcherPodOf = launcherPods(pods);
   for (const vmi of vmis) {
     const ns = vmi.metadata.namespace ?? 'default';
-    const vm = vms.find(
-      (v) => v.metadata.name === vmi.metadata.name && (v.metadata.namespace ?? 'default') === ns,
-    );
-    const views = interfaceViews(vm, vmi, launcherPodOf(vmi, pods));
+    const vm = vmByKey.get(`${ns}/${vmi.metadata.name}`);
+    const views = interfaceViews(vm, vmi, launcherPodOf(vmi));
     const condition = conditionOf(vmi.status?.conditions, 'GuestMACMismatch');
     const message = condition?.status === 'True' ? condition.message : undefined;
     const restore = `harrow drift restore ${vmi.metadata.name}${nsFlag(ns)}`;

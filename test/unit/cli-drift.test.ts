@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderVmDescription } from '../../src/cli/describe.ts';
 import { driftEntries } from '../../src/cli/drift.ts';
+import { launcherPodOf, launcherPods } from '../../src/cli/launcher-pod.ts';
 import { auditRecord } from '../../src/audit/record.ts';
-import type { KubeEvent } from '../../src/resources/types.ts';
+import type { KubeEvent, Pod } from '../../src/resources/types.ts';
 import {
   driftedVm,
   MISMATCH_MESSAGE,
@@ -176,5 +177,54 @@ test('describe shows the lease the connectivity check saw for the current platfo
   assert.match(
     text,
     /Lease:\s+198\.19\.1\.7 for 02:00:00:00:00:42 {2}\(seen by the connectivity check 2m ago\)/,
+  );
+});
+
+test("each VMI's launcher pod: the one it owns, else the newest one labelled with its name that is not going", () => {
+  const { vmi, pod } = driftedVm();
+  const other = vmiFixture(vmFixture('vm-b', [{ name: 'default', mac: '02:00:00:00:00:02' }]), []);
+  const labelledOnly = (
+    name: string,
+    created: string,
+    extra: Partial<Pod['metadata']> = {},
+  ): Pod => ({
+    ...pod,
+    metadata: {
+      name,
+      namespace: 'default',
+      labels: { 'vm.kubevirt.io/name': 'vm-b' },
+      creationTimestamp: created,
+      ...extra,
+    },
+  });
+  const older = labelledOnly('old', '2026-01-01T10:00:00Z');
+  const newest = labelledOnly('new', '2026-01-01T11:00:00Z');
+  const tie = labelledOnly('tie', '2026-01-01T11:00:00Z');
+  const going = labelledOnly('going', '2026-01-01T12:00:00Z', {
+    deletionTimestamp: '2026-01-01T12:01:00Z',
+  });
+  const elsewhere = labelledOnly('elsewhere', '2026-01-01T13:00:00Z', { namespace: 'other' });
+  // The owned pod wins even over a newer labelled one.
+  const newerLabelled = labelledOnly('newer', '2026-01-02T00:00:00Z', {
+    labels: { 'vm.kubevirt.io/name': vmi.metadata.name },
+  });
+  const podOf = launcherPods([older, newerLabelled, newest, going, tie, elsewhere, pod]);
+  assert.equal(podOf(vmi), pod);
+  assert.equal(podOf(other)?.metadata.name, 'new');
+  assert.equal(launcherPodOf(other, [older, going, elsewhere])?.metadata.name, 'old');
+  assert.equal(launcherPodOf(other, [going, elsewhere]), undefined);
+});
+
+test('drift matches each VMI to the VM of its own namespace and name', () => {
+  const { vm, vmi, pod } = driftedVm();
+  // Same name in another namespace, with an interface of another name: matched, it would be the one listed.
+  const sameNameElsewhere = vmFixture(vm.metadata.name, [
+    { name: 'elsewhere', mac: '02:00:00:00:00:99' },
+  ]);
+  sameNameElsewhere.metadata.namespace = 'other';
+  const entries = driftEntries([sameNameElsewhere, vm], [vmi], [pod]);
+  assert.deepEqual(
+    entries.map((e) => e.interface),
+    ['default'],
   );
 });
