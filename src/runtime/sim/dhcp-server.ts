@@ -32,6 +32,8 @@ export class DhcpServer {
   private readonly reservedMacs = new Map<string, number>();
   /** Addresses below this one have been handed out at least once; allocation is O(1) until the range is used up. */
   private nextFresh: number;
+  /** Addresses below nextFresh whose lease was given back (released, moved): free again, as in dnsmasq. */
+  private readonly givenBack = new Set<number>();
 
   constructor(
     private pool: DhcpPool,
@@ -97,6 +99,12 @@ export class DhcpServer {
     this.reservedIps.delete(ip);
   }
 
+  /** DHCPRELEASE on behalf of `mac` (dnsmasq's dhcp_release): its lease, if it has one, is gone. */
+  release(mac: string): void {
+    const record = this.byMac.get(mac);
+    if (record) this.forget(record);
+  }
+
   /** The reservations, as dnsmasq's dhcp-hostsfile lists them. */
   reservations(): Array<{ mac: string; ip: string }> {
     return [...this.reservedIps].map(([ip, mac]) => ({ mac, ip: formatIpv4(ip) }));
@@ -125,6 +133,7 @@ export class DhcpServer {
       if (!this.inPool(record.ip)) this.forget(record);
     }
     this.nextFresh = pool.start;
+    this.givenBack.clear();
   }
 
   private leasedToOther(ip: number, mac: string, now: number): boolean {
@@ -139,6 +148,10 @@ export class DhcpServer {
   }
 
   private allocate(now: number): number | undefined {
+    for (const ip of this.givenBack) {
+      this.givenBack.delete(ip);
+      if (this.inPool(ip) && !this.byIp.has(ip) && !this.reservedIps.has(ip)) return ip;
+    }
     while (this.nextFresh <= this.pool.end) {
       const ip = this.nextFresh++;
       if (this.inPool(ip) && !this.byIp.has(ip) && !this.reservedIps.has(ip)) return ip;
@@ -167,5 +180,6 @@ export class DhcpServer {
   private forget(record: LeaseRecord): void {
     this.byMac.delete(record.mac);
     this.byIp.delete(record.ip);
+    if (record.ip < this.nextFresh) this.givenBack.add(record.ip);
   }
 }
