@@ -20,6 +20,7 @@ import { launcherController } from './launcher.ts';
 import { maintenanceController } from './maintenance.ts';
 import { MetricsRegistry } from '../metrics/families.ts';
 import { networkControllers } from './network.ts';
+import { fixedAddressGcController } from './fixed-address-gc.ts';
 import { observerController } from './observer.ts';
 import { poolGcController, type MacReleaser } from './pool-gc.ts';
 import { macPoolStatusController } from './macpool-status.ts';
@@ -131,6 +132,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     // orphan pods (a guest's NIC sits on its pod's interfaces).
     const launcher = launcherController(ctx);
     networkControllers(ctx);
+    fixedAddressGcController(ctx, { watchVms: roles.controlPlane });
     volumesController(ctx);
     const observer = observerController(
       ctx,

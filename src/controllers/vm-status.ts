@@ -11,6 +11,7 @@ import type {
 } from '../resources/types.ts';
 import { bindingOf } from '../resources/virtualmachine.ts';
 import { guestCpus, guestMemoryMiB, isFinished } from '../resources/vmi.ts';
+import { fixedAddressChanges } from '../network/fixed-address.ts';
 import { nadRefOf } from '../network/interface-plans.ts';
 import { instanceMac } from '../network/mac-precedence.ts';
 import type { StartFailure, VmDecision } from './run-strategy.ts';
@@ -203,7 +204,15 @@ export function computeVmStatus(
   mirror('PodScheduled', 'False', unschedulableOf(live), 'Unschedulable');
   const changes =
     vmi && !isFinished(vmi)
-      ? nonLiveUpdatableChanges(vm.spec.template.spec, vmi, vm.metadata.namespace ?? 'default')
+      ? [
+          ...nonLiveUpdatableChanges(
+            vm.spec.template.spec,
+            vmi,
+            vm.metadata.namespace ?? 'default',
+          ),
+          // Harvester's static-ip annotations are the VM's metadata, applied as the instance starts.
+          ...fixedAddressChanges(vm.metadata.annotations, vmi.metadata.annotations),
+        ]
       : [];
   if (changes.length > 0) {
     setCondition(

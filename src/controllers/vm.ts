@@ -25,7 +25,9 @@ export const ANNOTATION_PREVIOUS_GUEST_MACS = 'harrow.io/previous-guest-macs';
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 const vmFingerprint = (vm: VirtualMachine): string =>
-  `${vm.metadata.uid}|${vm.metadata.generation}|${vm.metadata.deletionTimestamp ?? ''}|${JSON.stringify(vm.status?.stateChangeRequests ?? [])}`;
+  `${vm.metadata.uid}|${vm.metadata.generation}|${vm.metadata.deletionTimestamp ?? ''}|${JSON.stringify(vm.status?.stateChangeRequests ?? [])}|` +
+  // Annotations do not move the generation; the fixed addresses among them are a restart's change (RestartRequired).
+  JSON.stringify(fixedAddressAnnotations(vm.metadata.annotations));
 
 const vmiFingerprintForVm = (vmi: VirtualMachineInstance): string =>
   `${vmi.metadata.uid}|${vmi.status?.phase}|${vmi.metadata.deletionTimestamp ?? ''}|` +

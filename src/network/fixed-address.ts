@@ -36,6 +36,24 @@ export function fixedAddressAnnotations(
   );
 }
 
+/**
+ * How a VM's fixed addresses differ from those its running instance was started with, one line per interface
+ * (`interface default: fixed address 198.18.7.10 → 198.18.7.11`, `(none)` for an absent one): a restart applies them.
+ */
+export function fixedAddressChanges(
+  vmAnnotations: Record<string, string> | undefined,
+  instanceAnnotations: Record<string, string> | undefined,
+): string[] {
+  const wanted = fixedAddressesOf(vmAnnotations);
+  const running = fixedAddressesOf(instanceAnnotations);
+  return [...new Set([...running.keys(), ...wanted.keys()])]
+    .filter((iface) => wanted.get(iface) !== running.get(iface))
+    .map(
+      (iface) =>
+        `interface ${iface}: fixed address ${running.get(iface) ?? '(none)'} → ${wanted.get(iface) ?? '(none)'}`,
+    );
+}
+
 /** The subnet and gateway of a network, as its NAD's ipam gives them. */
 export interface AddressedNetwork {
   cidr: string;

@@ -235,6 +235,12 @@ export interface Runtime {
   consoleLog(vmiUid: string): Promise<string | undefined>;
   leases(networkId: string): Promise<Lease[]>;
   /**
+   * Gives back the network's fixed addresses (PodInterfaceRequest.ipAddress) that are not in `keep` — no VM holds them
+   * any more: their reservations go and their leases are released, so the network may hand them out again. Resolves
+   * with the addresses given back. A network not on this host has none.
+   */
+  pruneFixedAddresses(networkId: string, keep: readonly string[]): Promise<string[]>;
+  /**
    * Makes a persistent disk unless one with its id exists (idempotent; a half-made one never counts); resolves with its
    * size. A copy of another disk is read as it is now, also while a guest writes it (crash-consistent).
    */

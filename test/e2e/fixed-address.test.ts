@@ -119,6 +119,26 @@ for (const rt of runtimesUnderTest()) {
         false,
         'nothing stored',
       );
+
+      // Deleted, the VM gives the address back: no claim (a VM may take it) and, on qemu, no reservation or lease.
+      await server.client.delete('VirtualMachine', { namespace: NS, name: 'fixed' });
+      if (rt.name === 'qemu') {
+        const dir = join(server.dataDir, 'qemu', 'networks', networkId);
+        await wait('the reservation and its lease gone', async () => {
+          const hosts = readFileSync(join(dir, 'hosts'), 'utf8');
+          const leases = readFileSync(join(dir, 'leases'), 'utf8');
+          return hosts === '' && !leases.includes(NEW) && !leases.includes(FIXED);
+        });
+      }
+      await wait('a new VM may claim the address', async () =>
+        server.client
+          .create(
+            'VirtualMachine',
+            { namespace: NS },
+            virtualMachine('second', { runStrategy: 'Halted', annotations: { [KEY]: FIXED } }),
+          )
+          .then(() => true),
+      );
     });
   });
 }

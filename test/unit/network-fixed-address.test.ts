@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseIpv4 } from '../../src/ip/ipv4.ts';
 import {
+  fixedAddressChanges,
   fixedAddressClaimName,
   fixedAddressProblem,
   fixedAddressRequests,
@@ -29,6 +30,26 @@ describe('fixedAddressProblem', () => {
     assert.match(fixedAddressProblem('198.18.7.255', LAN) ?? '', /broadcast address/);
     assert.match(fixedAddressProblem('198.18.8.10', LAN) ?? '', /outside the network's subnet/);
     assert.match(fixedAddressProblem('198.18.7.1', LAN) ?? '', /gateway/);
+  });
+});
+
+describe('fixedAddressChanges', () => {
+  test("what a restart changes: each interface whose fixed address differs from the instance's", () => {
+    assert.deepEqual(
+      fixedAddressChanges(
+        { [`${KEY}a`]: '198.18.7.11', [`${KEY}b`]: '198.18.7.12', other: 'x' },
+        { [`${KEY}a`]: '198.18.7.10', [`${KEY}c`]: '198.18.7.13', other: 'y' },
+      ),
+      [
+        'interface a: fixed address 198.18.7.10 → 198.18.7.11',
+        'interface c: fixed address 198.18.7.13 → (none)',
+        'interface b: fixed address (none) → 198.18.7.12',
+      ],
+    );
+    assert.deepEqual(
+      fixedAddressChanges({ [`${KEY}a`]: '198.18.7.10' }, { [`${KEY}a`]: '198.18.7.10' }),
+      [],
+    );
   });
 });
 
@@ -126,6 +147,16 @@ describe("the sim DHCP server's reservations (dnsmasq dhcp-host)", () => {
     d['reservedIps'].set(ip('198.18.7.10'), '02:00:00:00:00:02');
     d['reservedMacs'].set('02:00:00:00:00:02', ip('198.18.7.10'));
     assert.notEqual(d.bind('02:00:00:00:00:02')?.ip, ip('198.18.7.10'));
+  });
+  test('an address given back (its reservation dropped and its lease released) is handed out again', () => {
+    const d = server();
+    d.reserve('02:00:00:00:00:01', ip('198.18.7.10'));
+    d.bind('02:00:00:00:00:01');
+    for (let i = 2; i <= 11; i++) d.bind(`02:00:00:00:00:${String(i).padStart(2, '0')}`);
+    assert.equal(d.bind('02:00:00:00:00:12'), undefined, 'the range is used up');
+    d.unreserve('02:00:00:00:00:01');
+    d.release('02:00:00:00:00:01');
+    assert.equal(d.bind('02:00:00:00:00:12')?.ip, ip('198.18.7.10'));
   });
   test('unreserve leaves the lease until it expires', () => {
     const d = server();

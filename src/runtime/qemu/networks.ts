@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { netmask } from '../../ip/ipv4.ts';
 import type { Lease, NetworkSpec } from '../types.ts';
 import { dnsmasqOf, readHosts, readLeases, startDnsmasq } from './dnsmasq.ts';
+import { pruneFixedAddresses, type DnsmasqOfNetwork } from './fixed-addresses.ts';
 import { dnsmasqPid, networkFilesOf, type QemuHost } from './host.ts';
 import { addBridge, deleteLink, link, setIpv4Address, setLink } from './ip.ts';
 import { bridgeName, networkAlias, networkIdOfAlias } from './names.ts';
@@ -80,6 +81,30 @@ export async function syncDnsmasq(
     logFile: files.log,
   });
   return true;
+}
+
+/** The network's dnsmasq as its fixed addresses are kept (fixed-addresses.ts); the caller holds `network/<id>`. */
+export function dnsmasqOfNetwork(host: QemuHost, spec: NetworkSpec): DnsmasqOfNetwork {
+  const files = networkFilesOf(host, spec.id);
+  return {
+    namespace: host.hostNs,
+    bridge: bridgeName(spec.id),
+    hostsFile: files.hosts,
+    leaseFile: files.leases,
+    restart: () => syncDnsmasq(host, host.networks.get(spec.id) ?? spec, false),
+  };
+}
+
+/** Runtime.pruneFixedAddresses on this host. */
+export async function pruneNetworkFixedAddresses(
+  host: QemuHost,
+  networkId: string,
+  keep: readonly string[],
+): Promise<string[]> {
+  return host.lock.run(`network/${networkId}`, async () => {
+    const spec = host.networks.get(networkId);
+    return spec ? pruneFixedAddresses(dnsmasqOfNetwork(host, spec), keep) : [];
+  });
 }
 
 /** Removes a network's dnsmasq, VXLAN, bridge and record; the caller holds `network/<id>`. */

@@ -5,9 +5,9 @@ import { validateMac } from '../../mac/index.ts';
 import { checkFixedAddress } from '../network-spec.ts';
 import type { PodInterfaceRequest, PodInterfaceStatus, PodNetworkRequest } from '../types.ts';
 import { applyFixedAddress } from './fixed-addresses.ts';
-import { syncDnsmasq } from './networks.ts';
+import { dnsmasqOfNetwork } from './networks.ts';
 import { forgetGuest } from './guests.ts';
-import { networkFilesOf, podFileOf, type PodRecord, type QemuHost } from './host.ts';
+import { podFileOf, type PodRecord, type QemuHost } from './host.ts';
 import {
   addVethPair,
   deleteLink,
@@ -61,20 +61,8 @@ function checkPodRequest(host: QemuHost, request: PodNetworkRequest): void {
 
 /** The interface's fixed address follows it to its MAC on the network's dnsmasq (PodInterfaceRequest.ipAddress). */
 async function fixAddress(host: QemuHost, iface: PodInterfaceRequest): Promise<void> {
-  const id = iface.network.id;
-  const files = networkFilesOf(host, id);
-  await host.lock.run(`network/${id}`, async () =>
-    applyFixedAddress(
-      {
-        namespace: host.hostNs,
-        bridge: bridgeName(id),
-        hostsFile: files.hosts,
-        leaseFile: files.leases,
-        restart: () => syncDnsmasq(host, host.networks.get(id) ?? iface.network, false),
-      },
-      iface.mac,
-      iface.ipAddress,
-    ),
+  await host.lock.run(`network/${iface.network.id}`, async () =>
+    applyFixedAddress(dnsmasqOfNetwork(host, iface.network), iface.mac, iface.ipAddress),
   );
 }
 

@@ -18,7 +18,13 @@ import { cleanupOrphans, destroyAll, inventory } from './inventory.ts';
 import { ensureNamespace } from './ip.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { checkInstanceId, checkObjectId, hostNamespace, podNamespace } from './names.ts';
-import { ensureNetwork, networkLeases, removeNetworkNow, setVxlanPeers } from './networks.ts';
+import {
+  ensureNetwork,
+  networkLeases,
+  pruneNetworkFixedAddresses,
+  removeNetworkNow,
+  setVxlanPeers,
+} from './networks.ts';
 import { ensureSpoofchkTable, readSpoofchk } from './nft.ts';
 import {
   checkDiskId,
@@ -182,6 +188,11 @@ export async function createQemuRuntime(options: QemuRuntimeOptions): Promise<Qe
     async leases(networkId) {
       assertOpen();
       return networkLeases(host, networkId);
+    },
+    async pruneFixedAddresses(networkId, keep) {
+      assertOpen();
+      checkObjectId('networkId', networkId);
+      return pruneNetworkFixedAddresses(host, networkId, keep);
     },
     async createDisk(diskSpec) {
       assertOpen();

@@ -47,3 +47,19 @@ export function removeNetwork(world: SimWorld, networkId: string): void {
 export function networkLeases(world: SimWorld, networkId: string): Lease[] {
   return world.networks.get(networkId)?.dhcp.list() ?? [];
 }
+
+/** Runtime.pruneFixedAddresses: the reservations on addresses not in `keep` go, with their MACs' leases. */
+export function pruneFixedAddresses(
+  world: SimWorld,
+  networkId: string,
+  keep: readonly string[],
+): string[] {
+  const dhcp = world.networks.get(networkId)?.dhcp;
+  if (!dhcp) return [];
+  const dropped = dhcp.reservations().filter((r) => !keep.includes(r.ip));
+  for (const r of dropped) {
+    dhcp.unreserve(r.mac);
+    dhcp.release(r.mac);
+  }
+  return dropped.map((r) => r.ip);
+}

@@ -12,7 +12,7 @@ import {
 } from './guest-access.ts';
 import { newSimDisk } from './guest-disks.ts';
 import { crashGuest, startGuest, stopGuest } from './guests.ts';
-import { ensureNetwork, networkLeases, removeNetwork } from './networks.ts';
+import { ensureNetwork, networkLeases, pruneFixedAddresses, removeNetwork } from './networks.ts';
 import { setupPod, teardownPod } from './pods.ts';
 import type { SimWorld } from './world.ts';
 
@@ -108,6 +108,10 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     async leases(networkId) {
       assertOpen();
       return networkLeases(world, networkId);
+    },
+    async pruneFixedAddresses(networkId, keep) {
+      assertOpen();
+      return pruneFixedAddresses(world, networkId, keep);
     },
 
     async createDisk(diskSpec) {
