@@ -26,6 +26,8 @@ export interface OsVmOptions {
   networkData?: string;
   /** The interface's MAC; the pool gives one when absent. */
   mac?: string;
+  /** The VM's annotations (e.g. a fixed address, `static-ip.harvesterhci.io/default`). */
+  annotations?: Record<string, string>;
 }
 
 /** A VM as KubeVirt's docs write one: the image as its root disk, a cloud-init NoCloud disk, one bridge interface. */
@@ -37,7 +39,7 @@ export function osVm(name: string, image: string, o: OsVmOptions = {}): VirtualM
   return {
     apiVersion: 'kubevirt.io/v1',
     kind: 'VirtualMachine',
-    metadata: { name, namespace: NS },
+    metadata: { name, namespace: NS, ...(o.annotations ? { annotations: o.annotations } : {}) },
     spec: {
       runStrategy: 'Always',
       ...(dataVolume
