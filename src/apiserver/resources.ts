@@ -414,20 +414,28 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       if (audit) audit.name = name;
       authorize(request, 'create', request.params.namespace, name);
       await ensureNamespace(request.params.namespace);
-      if (await store.get(refOf(request.params.namespace, name))) {
-        throw new HarrowError(
-          'AlreadyExists',
-          409,
-          `${qualifiedResource(info)} "${name}" already exists`,
-          { name, group: info.group, kind: info.plural },
-        );
+      const alreadyExists = async (): Promise<HarrowError | undefined> =>
+        (await store.get(refOf(request.params.namespace, name)))
+          ? new HarrowError(
+              'AlreadyExists',
+              409,
+              `${qualifiedResource(info)} "${name}" already exists`,
+              { name, group: info.group, kind: info.plural },
+            )
+          : undefined;
+      // A dry run never reaches the store, so it looks the name up first.
+      const exists = requestContext(request).dryRun ? await alreadyExists() : undefined;
+      if (exists) throw exists;
+      let created: WriteResult;
+      try {
+        created = await commit(request, { operation: 'create', object, verb: 'create', code: 201 });
+      } catch (e) {
+        // The store's create-if-absent answers AlreadyExists in the commit itself, with no read before it; when
+        // admission refused first, the name is looked up so a create of an existing object is told that instead.
+        if (e instanceof HarrowError && e.reason === 'AlreadyExists') throw e;
+        throw (await alreadyExists()) ?? e;
       }
-      return respond(
-        reply,
-        201,
-        await commit(request, { operation: 'create', object, verb: 'create', code: 201 }),
-        fieldWarnings,
-      );
+      return respond(reply, 201, created, fieldWarnings);
     },
   );
 

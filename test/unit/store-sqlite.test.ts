@@ -10,6 +10,11 @@ import type { WatchEvent } from '../../src/store/types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { Recorder, rejectsWith, storeContract, vm } from './store-contract.ts';
 
+/** Polls `condition` on each turn of the event loop until it holds. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setImmediate(r));
+}
+
 storeContract('sqlite (in memory)', async () => {
   const store = await openSqliteStore(':memory:');
   return { store, cleanup: () => store.close(), compact: () => store.compact() };
@@ -165,11 +170,11 @@ describe('SQLite store', () => {
     }
   });
 
-  test('the file is in WAL mode with the synchronous level asked for; FULL by default, read back from the running store', async () => {
+  test('the file is in WAL mode with the durability asked for; FULL by default, read back from the running store', async () => {
     for (const [synchronous, level] of [
-      [undefined, 2],
-      ['normal', 1],
-      ['full', 2],
+      [undefined, 'full'],
+      ['normal', 'normal'],
+      ['full', 'full'],
     ] as const) {
       const path = dbPath();
       const store = synchronous
@@ -179,14 +184,102 @@ describe('SQLite store', () => {
       // synchronous is per connection, so it is read through the store's own handle.
       const db = (store as unknown as { db: Database.Database }).db;
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(
-        db.pragma('synchronous', { simple: true }),
-        level,
-        `synchronous ${synchronous ?? 'default'}`,
-      );
+      // FULL is the store's own group commit of the WAL; the connection's COMMIT then only writes (NORMAL).
+      assert.equal(db.pragma('synchronous', { simple: true }), 1, `synchronous ${level}`);
       assert.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0, 'busy_timeout is set');
-      // What the store reports is what its connection runs with: an acknowledged write survives power loss under full.
-      assert.equal(store.synchronous(), level === 2 ? 'full' : 'normal');
+      assert.equal(store.synchronous(), level);
+      await store.close();
+    }
+  });
+
+  test('under FULL a write is answered, watched and read only once a WAL sync that began after its commit has ended, and one sync serves every commit made while the one before it ran', async () => {
+    const syncs: Array<() => void> = [];
+    const store = await openSqliteStore(dbPath(), {
+      syncWal: () => new Promise<void>((resolve) => syncs.push(resolve)),
+    });
+    try {
+      const seen: string[] = [];
+      store.watch('VirtualMachine', {}, (e) => seen.push(e.object.metadata.name));
+      const acked: string[] = [];
+      const first = store.create(vm('a')).then((o) => acked.push(o.metadata.name));
+      await until(() => syncs.length === 1);
+      // Committed (another connection sees it) but not durable: not answered, not watched, not readable here.
+      const other = new Database((store as unknown as { db: Database.Database }).db.name);
+      assert.equal(
+        other.prepare('SELECT count(*) FROM objects WHERE kind = ?').pluck().get('VirtualMachine'),
+        1,
+      );
+      other.close();
+      let read: KubeObject | undefined;
+      const reading = store
+        .get({ kind: 'VirtualMachine', namespace: 'default', name: 'a' })
+        .then((o) => (read = o));
+      // Two more commits while the first sync runs: they wait for one second sync, not one each.
+      const later = Promise.all([store.create(vm('b')), store.create(vm('c'))]).then((os) =>
+        acked.push(...os.map((o) => o.metadata.name)),
+      );
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual([acked, seen, read], [[], [], undefined]);
+      syncs.shift()!();
+      await first;
+      await reading;
+      assert.deepEqual(acked, ['a']);
+      assert.deepEqual(seen, ['a']);
+      assert.equal(read?.metadata.name, 'a');
+      await until(() => syncs.length === 1);
+      syncs.shift()!();
+      await later;
+      assert.deepEqual(acked, ['a', 'b', 'c']);
+      assert.deepEqual(seen, ['a', 'b', 'c']);
+      assert.equal(syncs.length, 0);
+    } finally {
+      const closing = store.close();
+      for (const release of syncs.splice(0)) release();
+      await closing;
+    }
+  });
+
+  test('a watch opened while a commit awaits its WAL sync gets that change once, when it is durable', async () => {
+    const syncs: Array<() => void> = [];
+    const store = await openSqliteStore(dbPath(), {
+      syncWal: () => new Promise<void>((resolve) => syncs.push(resolve)),
+    });
+    try {
+      const created = store.create(vm('a'));
+      await until(() => syncs.length === 1);
+      const fromNow: string[] = [];
+      const fromZero: string[] = [];
+      store.watch('VirtualMachine', {}, (e) => fromNow.push(`${e.type} ${e.object.metadata.name}`));
+      store.watch('VirtualMachine', { sinceResourceVersion: '0' }, (e) =>
+        fromZero.push(`${e.type} ${e.object.metadata.name}`),
+      );
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual([fromNow, fromZero], [[], []]);
+      syncs.shift()!();
+      await created;
+      assert.deepEqual([fromNow, fromZero], [['ADDED a'], ['ADDED a']]);
+    } finally {
+      const closing = store.close();
+      for (const release of syncs.splice(0)) release();
+      await closing;
+    }
+  });
+
+  test('a failed WAL sync fails the writes that waited on it; the next sync serves later writes', async () => {
+    let fail = true;
+    const store = await openSqliteStore(dbPath(), {
+      syncWal: async () => {
+        if (fail) {
+          fail = false;
+          throw new Error('EIO: the disk failed');
+        }
+      },
+    });
+    try {
+      await assert.rejects(store.create(vm('a')), /EIO/);
+      assert.equal((await store.create(vm('b'))).metadata.name, 'b');
+    } finally {
       await store.close();
     }
   });

@@ -47,14 +47,19 @@ import {
   preconditionConflict,
 } from '../status-errors.ts';
 import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts';
+import { WalSync, type SyncFile } from './wal-sync.ts';
 
 export interface SqliteStoreOptions {
   /**
    * `full` (default): every commit is fsynced before it is acknowledged, so an acknowledged write survives power loss
-   * as well as the process being killed ("nothing acknowledged is lost"); bench/store.ts prints what it costs.
+   * as well as the process being killed ("nothing acknowledged is lost"); bench/store.ts prints what it costs. The
+   * fsync is a group commit run off the event loop (wal-sync.ts); until it is done the write is neither answered nor
+   * sent to watchers, and a read that sees it waits for it too.
    * `normal`: WAL without an fsync per commit: a write survives the process being killed, not the machine losing power.
    */
   synchronous?: 'normal' | 'full';
+  /** How the WAL is flushed to disk under `full` (default fs.fdatasync in the thread pool); tests replace it. */
+  syncWal?: SyncFile;
   /** How long a write waits for another connection's lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
   /** How many recent changes are kept for watch resume; older resourceVersions get Expired. Default 100,000. */
@@ -124,10 +129,14 @@ export class SqliteStore implements ResourceStore {
   private pending: PendingCommit[] = [];
   private flushScheduled = false;
   private closed = false;
+  /** First revision of each committed group whose WAL sync is still running (oldest first); its watchers wait for it. */
+  private readonly unpublished: number[] = [];
 
   constructor(
     private readonly db: Database.Database,
     options: SqliteStoreOptions,
+    /** Present under synchronous=full on a file: commits become durable through it (the connection runs NORMAL). */
+    private readonly walSync?: WalSync,
   ) {
     this.retained = options.changesRetained ?? DEFAULT_CHANGES_RETAINED;
     if (!Number.isSafeInteger(this.retained) || this.retained < 1) {
@@ -171,11 +180,11 @@ export class SqliteStore implements ResourceStore {
         'INSERT INTO changes (rv, kind, namespace, name, type, json) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       deleteChangesUpTo: db.prepare<[number]>('DELETE FROM changes WHERE rv <= ?'),
-      replay: db.prepare<[number, string], ChangeRow>(
-        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND kind = ? ORDER BY rv',
+      replay: db.prepare<[number, number, string], ChangeRow>(
+        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND rv <= ? AND kind = ? ORDER BY rv',
       ),
-      replayNamespace: db.prepare<[number, string, string], ChangeRow>(
-        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND kind = ? AND namespace = ? ORDER BY rv',
+      replayNamespace: db.prepare<[number, number, string, string], ChangeRow>(
+        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND rv <= ? AND kind = ? AND namespace = ? ORDER BY rv',
       ),
     };
     // Called inside the group transaction, better-sqlite3 runs this as a SAVEPOINT: a failing commit() call rolls back
@@ -197,6 +206,7 @@ export class SqliteStore implements ResourceStore {
 
   /** The durability this store's connection runs with, read back from SQLite (PRAGMA synchronous). */
   synchronous(): 'off' | 'normal' | 'full' | 'extra' {
+    if (this.walSync) return 'full';
     const level = this.db.pragma('synchronous', { simple: true }) as number;
     return (['off', 'normal', 'full', 'extra'] as const)[level] ?? 'full';
   }
@@ -204,11 +214,13 @@ export class SqliteStore implements ResourceStore {
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     this.assertOpen();
     const row = this.stmt.getObject.get(ref.kind, namespaceKey(ref.namespace), ref.name);
+    await this.durable();
     return row ? (JSON.parse(row.json) as KubeObject) : undefined;
   }
 
   async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
     const scan = this.scan(kind, options);
+    await this.durable();
     const items = scan.parsed ?? scan.json.map((text) => JSON.parse(text) as KubeObject);
     return withContinue({ items, resourceVersion: String(scan.revision) }, scan.continue);
   }
@@ -216,6 +228,7 @@ export class SqliteStore implements ResourceStore {
   /** Like list, but each item is the object's stored JSON text (metadata.resourceVersion included). */
   async listRaw(kind: string, options: ListOptions = {}): Promise<RawListResult> {
     const scan = this.scan(kind, options);
+    await this.durable();
     return withContinue({ json: scan.json, resourceVersion: String(scan.revision) }, scan.continue);
   }
 
@@ -251,8 +264,17 @@ export class SqliteStore implements ResourceStore {
     this.assertOpen();
     const namespace = options.namespace;
     const since = options.sinceResourceVersion;
+    // Changes whose WAL sync is still running are not in the replay: they reach the watcher when they are published.
+    const publishedUpTo =
+      this.unpublished.length > 0 ? (this.unpublished[0] as number) - 1 : Number.MAX_SAFE_INTEGER;
     if (since === undefined || since === '') {
-      return this.hub.add(kind, namespace, this.meta('revision'), [], listener);
+      return this.hub.add(
+        kind,
+        namespace,
+        Math.min(this.meta('revision'), publishedUpTo),
+        [],
+        listener,
+      );
     }
     const after = parseRevision(since, 'sinceResourceVersion');
     const replay = this.db
@@ -262,8 +284,8 @@ export class SqliteStore implements ResourceStore {
           throw new Expired(`too old resource version: ${after} (${compacted})`);
         const rows =
           namespace === undefined
-            ? this.stmt.replay.all(after, kind)
-            : this.stmt.replayNamespace.all(after, kind, namespace);
+            ? this.stmt.replay.all(after, publishedUpTo, kind)
+            : this.stmt.replayNamespace.all(after, publishedUpTo, kind, namespace);
         return rows.map((r): Change => ({
           revision: r.rv,
           type: r.type,
@@ -278,7 +300,9 @@ export class SqliteStore implements ResourceStore {
 
   async currentResourceVersion(): Promise<string> {
     this.assertOpen();
-    return String(this.meta('revision'));
+    const revision = this.meta('revision');
+    await this.durable();
+    return String(revision);
   }
 
   /**
@@ -307,6 +331,7 @@ export class SqliteStore implements ResourceStore {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    await this.walSync?.close();
     this.hub.stopAll();
     if (!this.db.memory && !this.db.readonly) this.db.pragma('optimize');
     this.db.close();
@@ -329,12 +354,40 @@ export class SqliteStore implements ResourceStore {
       for (const call of calls) call.reject(error);
       return;
     }
+    if (!this.walSync) {
+      this.settle(calls, outcomes, undefined);
+      return;
+    }
+    const firstRevision = outcomes.flatMap((o) => (o.ok ? o.changes : []))[0]?.revision;
+    if (firstRevision !== undefined) this.unpublished.push(firstRevision);
+    // Syncs finish in commit order, so groups are published in revision order.
+    const published = (syncError: unknown): void => {
+      if (firstRevision !== undefined) this.unpublished.shift();
+      this.settle(calls, outcomes, syncError);
+    };
+    this.walSync.committedNow().then(
+      () => published(undefined),
+      (error: unknown) => published(error ?? new Error('WAL sync failed')),
+    );
+  }
+
+  /**
+   * Publishes a committed group's changes and answers its calls. After a failed WAL sync the changes are still
+   * published (they are in the database, and reads see them) but the calls fail: their durability is unknown.
+   */
+  private settle(calls: PendingCommit[], outcomes: CommitOutcome[], syncError: unknown): void {
     for (const outcome of outcomes) if (outcome.ok) this.hub.publish(outcome.changes);
     outcomes.forEach((outcome, i) => {
       const call = calls[i] as PendingCommit;
-      if (outcome.ok) call.resolve(outcome.written.map((json) => JSON.parse(json) as KubeObject));
-      else call.reject(outcome.error);
+      if (!outcome.ok) call.reject(outcome.error);
+      else if (syncError !== undefined) call.reject(syncError);
+      else call.resolve(outcome.written.map((json) => JSON.parse(json) as KubeObject));
     });
+  }
+
+  /** Resolves once every commit a read may have seen is durable (at once unless a WAL sync is under way). */
+  private durable(): Promise<void> | undefined {
+    return this.walSync?.durable();
   }
 
   private async commitOne(op: WriteOp): Promise<KubeObject> {
@@ -622,7 +675,9 @@ export async function openSqliteStore(
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    // FULL on a file is a group commit of this store's own (wal-sync.ts): the connection itself then runs NORMAL.
+    const groupSync = options.synchronous !== 'normal' && !db.memory;
+    db.pragma(`synchronous = ${options.synchronous === 'normal' || groupSync ? 'NORMAL' : 'FULL'}`);
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.pragma('cache_size = -32768');
     db.pragma('temp_store = MEMORY');
@@ -631,7 +686,11 @@ export async function openSqliteStore(
     // Bounds the WAL file left behind after a burst of writes (it is truncated to this size at checkpoints).
     db.pragma('journal_size_limit = 67108864');
     migrate(db);
-    return new SqliteStore(db, options);
+    return new SqliteStore(
+      db,
+      options,
+      groupSync ? WalSync.open(db.name, options.syncWal) : undefined,
+    );
   } catch (error) {
     db.close();
     throw error;
