@@ -128,7 +128,8 @@ describe(
       const getty = await exec('deb-gen', [
         'sh',
         '-c',
-        'cat /proc/loadavg; systemctl status --no-pager -l serial-getty@ttyS0.service',
+        'cat /proc/loadavg; systemctl status --no-pager -l serial-getty@ttyS0.service dev-ttyS0.device; ' +
+          'systemctl list-jobs --no-pager; journalctl -b --no-pager -u systemd-udevd | tail -n 20',
       ]).catch((e: unknown) => ({ stdout: String(e), stderr: '' }));
       return `screen:\n${screen.slice(-1500)}\nserial log (last 40 lines):\n${log.stdout}${log.stderr}\nguest:\n${getty.stdout}${getty.stderr}`;
     };

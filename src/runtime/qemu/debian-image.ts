@@ -133,11 +133,13 @@ blacklist psmouse
 };
 
 /**
- * systemd gives up on a device after 90 s; under TCG on a loaded host udev can take longer than that to announce
- * ttyS0 and the agent's port, and the serial getty would then never start.
+ * systemd gives up on a device after 90 s, and udevd kills a worker whose event takes over 180 s, after which systemd
+ * never learns of that device. Under TCG on a loaded host a boot takes many minutes (cloud-init done at 713 s under
+ * load 20 on 2 cores, idle guest, and the serial getty still waiting for ttyS0): either limit leaves the serial getty
+ * or the agent's port waiting forever, so both are raised to 15 minutes.
  */
 export const DEBIAN_KERNEL_APPEND =
-  'root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet systemd.default_device_timeout_sec=900';
+  'root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet systemd.default_device_timeout_sec=900 udev.event_timeout=900';
 
 const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
 
