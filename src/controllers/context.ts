@@ -12,7 +12,7 @@ import {
 } from '../resources/types.ts';
 import type { Runtime } from '../runtime/types.ts';
 import type { ResourceStore } from '../store/types.ts';
-import type { ControllerManager, Informer } from './framework.ts';
+import type { ControllerManager, SharedInformer } from './framework.ts';
 import type { MetricsRegistry } from '../metrics/families.ts';
 import { podNetworkSelections } from '../network/multus.ts';
 
@@ -41,10 +41,10 @@ export const INDEX_VM = 'vm';
 export const INDEX_NAD = 'nad';
 
 export interface SharedInformers {
-  vms: Informer<VirtualMachine>;
-  vmis: Informer<VirtualMachineInstance>;
-  pods: Informer<Pod>;
-  nads: Informer<NetworkAttachmentDefinition>;
+  vms: SharedInformer<VirtualMachine>;
+  vmis: SharedInformer<VirtualMachineInstance>;
+  pods: SharedInformer<Pod>;
+  nads: SharedInformer<NetworkAttachmentDefinition>;
 }
 
 export interface ControllerContext {
@@ -92,7 +92,7 @@ export function sharedInformers(manager: ControllerManager): SharedInformers {
     return k ? [k] : [];
   });
   pods.addIndex(INDEX_NAD, nadKeysOfPod);
-  let vms: Informer<VirtualMachine> | undefined;
+  let vms: SharedInformer<VirtualMachine> | undefined;
   return {
     // Made on first use: the node side reads no VM through an informer (a node's token may not list VMs).
     get vms() {

@@ -1,7 +1,13 @@
 // The controller runner's public surface (controller-runtime style: its root package re-exports the pieces): keys,
 // informers, controllers with their queues, the manager, tombstones. Each piece lives in runner/.
 export { objectKey, refFor, splitKey } from './runner/keys.ts';
-export { changed, Informer, type InformerEvent } from './runner/informer.ts';
+export {
+  changed,
+  Informer,
+  InformerView,
+  type InformerEvent,
+  type SharedInformer,
+} from './runner/informer.ts';
 export {
   Controller,
   type ControllerOptions,

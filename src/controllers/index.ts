@@ -30,7 +30,12 @@ import { vmController } from './vm.ts';
 import { vmiController } from './vmi.ts';
 import { volumesController } from './volumes.ts';
 import { vmiNetworkMetrics } from './vmi-network-metrics.ts';
-import { NodeView } from '../store/node-view.ts';
+import {
+  FILTERED_KINDS as NODE_SCOPED_KINDS,
+  NodeView,
+  scheduledNode,
+} from '../store/node-view.ts';
+import type { KubeObject } from '../resources/meta.ts';
 
 export type { MacAssigner } from './context.ts';
 export type { MacReleaser } from './pool-gc.ts';
@@ -89,8 +94,17 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
   const now = (): number => clock.now();
   const nodeName = deps.nodeName ?? hostname();
   const roles = { controlPlane: deps.roles?.controlPlane ?? true, node: deps.roles?.node ?? true };
-  const contextOn = (store: ResourceStore): ControllerContext => {
-    const manager = new ControllerManager({ store, metrics, logger, now });
+  const contextOn = (
+    store: ResourceStore,
+    informersOf?: ConstructorParameters<typeof ControllerManager>[0]['informersOf'],
+  ): ControllerContext => {
+    const manager = new ControllerManager({
+      store,
+      metrics,
+      logger,
+      now,
+      ...(informersOf ? { informersOf } : {}),
+    });
     return {
       store,
       runtime: deps.runtime,
@@ -107,6 +121,7 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     };
   };
   const managers: ControllerManager[] = [];
+  let controlPlane: ControllerManager | undefined;
   if (roles.controlPlane) {
     const ctx = contextOn(deps.store);
     const scheduler = schedulerController(ctx, {
@@ -122,12 +137,23 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     if (deps.imageStore) imagesController(ctx, deps.imageStore);
     dataVolumeControllers(ctx);
     managers.push(ctx.manager);
+    controlPlane = ctx.manager;
   }
   let unsubscribe = (): void => {};
   let removeNetworkMetrics = (): void => {};
   if (roles.node) {
-    // The node side sees only the Pods and VMIs scheduled to this node.
-    const ctx = contextOn(new NodeView(deps.store, nodeName));
+    // The node side sees only the Pods and VMIs scheduled to this node. Beside the control plane it reads the control
+    // plane's informers through that filter (one cache per process: no second watch, parse and copy of every object).
+    const mine = (o: KubeObject): boolean => scheduledNode(o) === nodeName;
+    const ctx = contextOn(
+      new NodeView(deps.store, nodeName),
+      controlPlane
+        ? {
+            manager: controlPlane,
+            filterFor: (kind) => (NODE_SCOPED_KINDS.has(kind) ? mine : undefined),
+          }
+        : undefined,
+    );
     // Start order matters for the start hooks: the launcher stops orphan guests before the network plugin tears down
     // orphan pods (a guest's NIC sits on its pod's interfaces).
     const launcher = launcherController(ctx);

@@ -14,7 +14,7 @@ import { claimNameOf, volumesOf } from '../resources/volumes.ts';
 import { guestCpus, guestMemoryMiB, isFinished } from '../resources/vmi.ts';
 import type { ControllerContext } from './context.ts';
 import { eventRecorder } from './events.ts';
-import { objectKey, type Informer, type Result } from './framework.ts';
+import { objectKey, type Result, type SharedInformer } from './framework.ts';
 import { deleteIfExists, updateWithRetry } from './optimistic-update.ts';
 
 export type { NodeObject } from '../resources/types.ts';
@@ -81,7 +81,7 @@ export function schedulerController(
   options: SchedulerOptions = {},
 ): Scheduler {
   const graceMs = options.graceMs ?? 3 * DEFAULT_HEARTBEAT_MS;
-  const nodes: Informer<NodeObject> = ctx.manager.informer<NodeObject>('Node');
+  const nodes: SharedInformer<NodeObject> = ctx.manager.informer<NodeObject>('Node');
   const { vmis } = ctx.informers;
   vmis.addIndex(INDEX_NODE, nodeOfVmi);
   const claims = ctx.manager.informer<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIM);

@@ -20,7 +20,7 @@ export function scheduledNode(o: KubeObject): string | undefined {
   return undefined;
 }
 
-const FILTERED_KINDS = new Set(['Pod', 'VirtualMachineInstance']);
+export const FILTERED_KINDS = new Set(['Pod', 'VirtualMachineInstance']);
 
 export class NodeView implements ResourceStore {
   constructor(

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { MetricsRegistry } from '../../src/metrics/families.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import type { KubeEvent } from '../../src/resources/types.ts';
+import { NodeView, scheduledNode } from '../../src/store/node-view.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import type { ResourceStore } from '../../src/store/types.ts';
 
@@ -351,6 +352,85 @@ describe('Informer when the store ends its watch', () => {
     } finally {
       informer.stop();
       await real.close();
+    }
+  });
+});
+
+describe('one cache per process', () => {
+  test("a node's view of the control plane's informer sees and hears what its own watch through NodeView would", async () => {
+    const store = await openSqliteStore(':memory:');
+    const metrics = new MetricsRegistry();
+    const controlPlane = new ControllerManager({ store, metrics });
+    const shared = new ControllerManager({
+      store: new NodeView(store, 'n1'),
+      metrics,
+      informersOf: {
+        manager: controlPlane,
+        filterFor: (kind) => (kind === 'Pod' ? (o) => scheduledNode(o) === 'n1' : undefined),
+      },
+    });
+    const own = new ControllerManager({ store: new NodeView(store, 'n1'), metrics });
+    const heard = (m: ControllerManager): string[] => {
+      const out: string[] = [];
+      const pods = m.informer('Pod');
+      pods.addIndex('name', (o) => [o.metadata.name]);
+      pods.onEvent((e) =>
+        out.push(`${e.type} ${e.object.metadata.name}${e.old ? ' (had it)' : ''}`),
+      );
+      return out;
+    };
+    const onPod = (name: string, node: string): KubeObject => ({
+      ...cm(name),
+      spec: { containers: [], nodeName: node },
+    });
+    try {
+      await store.create(onPod('before', 'n1'));
+      await store.create(onPod('elsewhere-before', 'n2'));
+      const viaView = heard(shared);
+      const viaWatch = heard(own);
+      // A kind the node does not filter is the control plane's informer itself.
+      assert.equal(shared.informer('Namespace'), controlPlane.informer('Namespace'));
+      await controlPlane.start();
+      await shared.start();
+      await own.start();
+      const a = await store.create(onPod('a', 'n2'));
+      const moved = await store.update({ ...a, spec: { containers: [], nodeName: 'n1' } });
+      await store.update({ ...moved, metadata: { ...moved.metadata, labels: { x: '1' } } });
+      const b = await store.create(onPod('b', 'n1'));
+      const away = await store.update({ ...b, spec: { containers: [], nodeName: 'n2' } });
+      await store.delete({ kind: 'Pod', namespace: 'ns', name: 'a' });
+      await store.delete({ kind: 'Pod', namespace: 'ns', name: away.metadata.name });
+      // A last change on the node marks the end of what both must have heard.
+      await store.create(onPod('last', 'n1'));
+      await until(
+        () => viaWatch.includes('ADDED last') && viaView.includes('ADDED last'),
+        'both heard the last change',
+      );
+      assert.deepEqual(viaView, viaWatch);
+      assert.deepEqual(viaView, [
+        'ADDED before',
+        'MODIFIED a',
+        'MODIFIED a (had it)',
+        'ADDED b',
+        'DELETED b (had it)',
+        'DELETED a (had it)',
+        'ADDED last',
+      ]);
+      const view = shared.informer('Pod');
+      assert.deepEqual(
+        [...view.values()].map((p) => p.metadata.name),
+        ['before', 'last'],
+      );
+      assert.equal(view.get('ns/elsewhere-before'), undefined);
+      assert.deepEqual(view.byIndex('name', 'elsewhere-before'), []);
+      assert.equal(view.byIndex('name', 'before').length, 1);
+      assert.equal(view.size, 2);
+      assert.equal(controlPlane.informer('Pod').size, 3);
+    } finally {
+      await own.stop();
+      await shared.stop();
+      await controlPlane.stop();
+      await store.close();
     }
   });
 });

@@ -16,10 +16,28 @@ export interface InformerEvent<T extends KubeObject> {
 const rvNumber = (o: KubeObject): number => Number(o.metadata.resourceVersion ?? '0');
 
 /**
+ * What controllers read from an informer: its cache, secondary indexes and change events — an Informer itself, or a
+ * filtered view of one (InformerView) when two controller managers of one process share a cache. Objects handed out
+ * are shared with the cache: callers must not change them (structuredClone first).
+ */
+export interface SharedInformer<T extends KubeObject = KubeObject> {
+  readonly kind: string;
+  readonly hasSynced: boolean;
+  /** Adds a secondary index; must be called before start. */
+  addIndex(name: string, fn: (o: T) => string[]): void;
+  /** Handlers run synchronously on every change (keep them cheap: enqueue keys). */
+  onEvent(handler: (e: InformerEvent<T>) => void): void;
+  get(key: string): T | undefined;
+  byIndex(name: string, value: string): T[];
+  values(): IterableIterator<T>;
+  readonly size: number;
+}
+
+/**
  * A cache of one kind kept current by a store watch, with secondary indexes. Objects handed out are shared with the
  * cache: callers must not change them (structuredClone first).
  */
-export class Informer<T extends KubeObject = KubeObject> {
+export class Informer<T extends KubeObject = KubeObject> implements SharedInformer<T> {
   private readonly cache = new Map<string, T>();
   private readonly indexes = new Map<
     string,
@@ -44,6 +62,10 @@ export class Informer<T extends KubeObject = KubeObject> {
   addIndex(name: string, fn: (o: T) => string[]): void {
     if (this.synced) throw new Error(`informer ${this.kind}: index ${name} added after start`);
     this.indexes.set(name, { fn, index: new Map() });
+  }
+
+  hasIndex(name: string): boolean {
+    return this.indexes.has(name);
   }
 
   /** Handlers run synchronously on every change (keep them cheap: enqueue keys). */
@@ -201,4 +223,61 @@ export function changed<T extends KubeObject>(
 ): boolean {
   if (e.type !== 'MODIFIED' || !e.old) return true;
   return fingerprint(e.old) !== fingerprint(e.object);
+}
+
+/**
+ * A filtered view of an informer: only the objects `visible` keeps exist in it (a node's view: the Pods and VMIs
+ * scheduled to it). Its events are those a watch of the same filtered kind gives (NodeView): an object entering the
+ * view comes without `old`, one leaving it is DELETED. The view holds no copy: the process keeps one cache per kind.
+ */
+export class InformerView<T extends KubeObject = KubeObject> implements SharedInformer<T> {
+  constructor(
+    private readonly source: Informer<T>,
+    private readonly visible: (o: T) => boolean,
+  ) {}
+
+  get kind(): string {
+    return this.source.kind;
+  }
+
+  get hasSynced(): boolean {
+    return this.source.hasSynced;
+  }
+
+  /** Indexes live on the source; one already there under this name is the same index (both sides name them alike). */
+  addIndex(name: string, fn: (o: T) => string[]): void {
+    if (!this.source.hasIndex(name)) this.source.addIndex(name, fn);
+  }
+
+  onEvent(handler: (e: InformerEvent<T>) => void): void {
+    this.source.onEvent((e) => {
+      const old = e.old && this.visible(e.old) ? e.old : undefined;
+      const withOld = (type: WatchEventType): InformerEvent<T> =>
+        old ? { type, object: e.object, old } : { type, object: e.object };
+      if (e.type === 'DELETED') {
+        if (old || this.visible(e.object)) handler(withOld('DELETED'));
+      } else if (this.visible(e.object)) handler(withOld(e.type));
+      else if (old) handler(withOld('DELETED'));
+    });
+  }
+
+  get(key: string): T | undefined {
+    const o = this.source.get(key);
+    return o && this.visible(o) ? o : undefined;
+  }
+
+  byIndex(name: string, value: string): T[] {
+    return this.source.byIndex(name, value).filter(this.visible);
+  }
+
+  *values(): IterableIterator<T> {
+    for (const o of this.source.values()) if (this.visible(o)) yield o;
+  }
+
+  /** Counted by a pass over the source (no caller needs it often). */
+  get size(): number {
+    let n = 0;
+    for (const o of this.source.values()) if (this.visible(o)) n++;
+    return n;
+  }
 }

@@ -4,13 +4,22 @@ import type { KubeObject } from '../../resources/meta.ts';
 import type { ResourceStore } from '../../store/types.ts';
 import type { MetricsRegistry } from '../../metrics/families.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
-import { Informer } from './informer.ts';
+import { Informer, InformerView, type SharedInformer } from './informer.ts';
 
 export interface ManagerOptions {
   store: ResourceStore;
   metrics: MetricsRegistry;
   logger?: Logger;
   now?: () => number;
+  /**
+   * Read every kind from this other manager's informers instead of watching the store again (one cache per process):
+   * through the filter `filterFor` gives for a kind, as is where it gives none. That manager starts (and stops) them, and
+   * must be started first.
+   */
+  informersOf?: {
+    manager: ControllerManager;
+    filterFor(kind: string): ((o: KubeObject) => boolean) | undefined;
+  };
 }
 
 /** Owns the informers (one per kind, shared by every controller) and the controllers; starts and stops them together. */
@@ -19,25 +28,43 @@ export class ControllerManager {
   readonly metrics: MetricsRegistry;
   readonly logger: Logger;
   readonly now: () => number;
-  private readonly informers = new Map<string, Informer>();
+  private readonly informers = new Map<string, SharedInformer>();
   private readonly controllers: Controller[] = [];
+  private readonly informersOf: ManagerOptions['informersOf'];
   private started = false;
 
   constructor(options: ManagerOptions) {
+    this.informersOf = options.informersOf;
     this.store = options.store;
     this.metrics = options.metrics;
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.now = options.now ?? Date.now;
   }
 
-  informer<T extends KubeObject>(kind: string): Informer<T> {
+  informer<T extends KubeObject>(kind: string): SharedInformer<T> {
+    let inf = this.informers.get(kind);
+    if (!inf) {
+      if (this.started) throw new Error(`informer ${kind} requested after start`);
+      if (this.informersOf) {
+        const source = this.informersOf.manager.storeInformer(kind);
+        const filter = this.informersOf.filterFor(kind);
+        inf = filter ? new InformerView(source, filter) : source;
+      } else inf = this.storeInformer(kind);
+      this.informers.set(kind, inf);
+    }
+    return inf as unknown as SharedInformer<T>;
+  }
+
+  /** The informer of a kind that this manager watches the store for (made on first request). */
+  private storeInformer(kind: string): Informer {
+    if (this.informersOf) return this.informersOf.manager.storeInformer(kind);
     let inf = this.informers.get(kind);
     if (!inf) {
       if (this.started) throw new Error(`informer ${kind} requested after start`);
       inf = new Informer(kind, this.store, this.logger);
       this.informers.set(kind, inf);
     }
-    return inf as unknown as Informer<T>;
+    return inf as Informer;
   }
 
   controller(options: ControllerOptions): Controller {
@@ -53,7 +80,9 @@ export class ControllerManager {
   /** Syncs every informer (listing each kind enqueues every existing object), runs the start hooks in order, then starts the controllers. */
   async start(): Promise<void> {
     this.started = true;
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    if (this.informersOf) {
+      if (!this.synced) throw new Error('start the manager whose informers this one reads first');
+    } else await Promise.all([...this.informers.values()].map((i) => (i as Informer).start()));
     for (const c of this.controllers) await c.prepare();
     for (const c of this.controllers) c.run();
   }
@@ -64,7 +93,7 @@ export class ControllerManager {
   }
 
   async stop(): Promise<void> {
-    for (const i of this.informers.values()) i.stop();
+    if (!this.informersOf) for (const i of this.informers.values()) (i as Informer).stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
   }
 
