@@ -38,8 +38,6 @@ import { updateWithRetry } from './optimistic-update.ts';
 import { gauge } from '../metrics/families.ts';
 
 const DEFAULT_POLL_MS = 10_000;
-// A network's lease table is read at most this often, however many of its VMIs are polled meanwhile.
-const LEASE_CACHE_MS = 1_000;
 
 /** Whether the VMI already shows this observation (so the poll need not write). */
 function upToDate(
@@ -92,7 +90,6 @@ export function observerController(
     help: '1 when the MAC the guest uses on an interface differs from the platform-assigned one.',
     labelNames: ['namespace', 'vm', 'interface'],
   });
-  const leaseTables = new Map<string, { readAt: number; byMac: Map<string, Lease> }>();
   // What the search of a guest's configuration found, by `vmi uid|interface|guest MAC` (null: searched, nothing found).
   const searched = new Map<string, GuestMacSetting | null>();
   // Series published per VMI key, so a gone VMI's series are removed without scanning them all.
@@ -146,7 +143,7 @@ export function observerController(
     const netStatus = networkStatusOf(pod);
     const observation = await runtime.observe(uid);
     if (!observation) return { requeueAfter: jitter(pollMs) };
-    const leaseFor = await leasesOf(cached);
+    const leaseFor = await leasesOf(cached, netStatus, observation);
     const namespace = cached.metadata.namespace ?? 'default';
     const vmName =
       cached.metadata.ownerReferences?.find((o) => o.kind === 'VirtualMachine')?.name ??
@@ -285,26 +282,30 @@ export function observerController(
     };
   }
 
-  /** The DHCP leases of the VMI's networks by MAC; a network the runtime cannot answer for just has none. */
+  /**
+   * The DHCP leases of the VMI's MACs on its networks, by MAC; a network the runtime cannot answer for just has none.
+   * Only this guest's MACs are asked for — those the status looks up, and those its NICs use — so a poll costs its own
+   * leases, not a read of every lease on the network (10,000 per poll on a big pod network).
+   */
   async function leasesOf(
     vmi: VirtualMachineInstance,
+    netStatus: ReturnType<typeof networkStatusOf>,
+    observation: GuestObservation,
   ): Promise<(mac: string) => Lease | undefined> {
     const namespace = vmi.metadata.namespace ?? 'default';
+    const macs = new Set<string>();
+    interfaceStatuses(vmi, netStatus, observation, (mac) => void macs.add(mac.toLowerCase()));
+    for (const nic of observation.nics) {
+      macs.add(nic.deviceMac.toLowerCase());
+      macs.add(nic.guestMac.toLowerCase());
+    }
     const tables: Array<Map<string, Lease>> = [];
     for (const plan of interfacePlans(vmi.spec, namespace)) {
       try {
         // Every poll resolves the VMI's NADs: the shared informer's cache saves a store read each time.
         const network = await resolveNetwork(store, plan.network, namespace, informers.nads);
-        let table = leaseTables.get(network.id);
-        if (!table || ctx.now() - table.readAt >= LEASE_CACHE_MS) {
-          const leases = await runtime.leases(network.id);
-          table = {
-            readAt: ctx.now(),
-            byMac: new Map(leases.map((l) => [l.mac.toLowerCase(), l])),
-          };
-          leaseTables.set(network.id, table);
-        }
-        tables.push(table.byMac);
+        const leases = await runtime.leases(network.id, [...macs]);
+        tables.push(new Map(leases.map((l) => [l.mac.toLowerCase(), l])));
       } catch (e) {
         log.debug(
           { err: e instanceof Error ? e.message : String(e), network: plan.network.name },

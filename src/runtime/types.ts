@@ -233,7 +233,11 @@ export interface Runtime {
   ): Promise<ConsoleConnection>;
   /** The newest serial output kept for the guest (bounded, see CONSOLE_LOG_BYTES); undefined when there is no such guest. */
   consoleLog(vmiUid: string): Promise<string | undefined>;
-  leases(networkId: string): Promise<Lease[]>;
+  /**
+   * The network's live DHCP leases. With `macs` (lowercase), at least the leases of those MACs: a per-guest lookup that a
+   * runtime may answer without reading every lease (the sim looks them up by MAC; others may return them all).
+   */
+  leases(networkId: string, macs?: readonly string[]): Promise<Lease[]>;
   /**
    * Gives back the network's fixed addresses (PodInterfaceRequest.ipAddress) that are not in `keep` — no VM holds them
    * any more: their reservations go and their leases are released, so the network may hand them out again. Resolves

@@ -166,6 +166,13 @@ describe('sim runtime: boot and DHCP', () => {
         ['02:00:00:00:04:02', other.ip],
       ],
     );
+    // Looked up by MAC: only the leases asked for (a MAC with none adds nothing, one asked twice comes once).
+    assert.deepEqual(
+      (
+        await rt.leases(net.id, ['02:00:00:00:04:02', '02:00:00:00:04:99', '02:00:00:00:04:02'])
+      ).map((l) => [l.mac, l.ip]),
+      [['02:00:00:00:04:02', other.ip]],
+    );
   });
 
   it('a guest with two NICs gets eth0 and eth1 in NIC order, each with a lease on its own network', async () => {

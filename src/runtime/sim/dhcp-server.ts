@@ -110,11 +110,17 @@ export class DhcpServer {
     return [...this.reservedIps].map(([ip, mac]) => ({ mac, ip: formatIpv4(ip) }));
   }
 
-  /** The live leases, as dnsmasq's lease file shows them (expired ones are gone from it). */
-  list(): Lease[] {
+  /**
+   * The live leases, as dnsmasq's lease file shows them (expired ones are gone from it); with `macs`, only theirs, looked
+   * up by MAC (a guest's poll then costs its own leases, not the network's).
+   */
+  list(macs?: readonly string[]): Lease[] {
     const now = this.clock();
     const live: LeaseRecord[] = [];
-    for (const record of this.byMac.values()) {
+    const records = macs
+      ? [...new Set(macs)].flatMap((m) => this.byMac.get(m) ?? [])
+      : this.byMac.values();
+    for (const record of records) {
       this.renewIfOnline(record, now);
       if (record.expiresAt > now) live.push(record);
     }

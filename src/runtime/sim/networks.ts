@@ -44,8 +44,12 @@ export function removeNetwork(world: SimWorld, networkId: string): void {
   world.networks.delete(networkId);
 }
 
-export function networkLeases(world: SimWorld, networkId: string): Lease[] {
-  return world.networks.get(networkId)?.dhcp.list() ?? [];
+export function networkLeases(
+  world: SimWorld,
+  networkId: string,
+  macs?: readonly string[],
+): Lease[] {
+  return world.networks.get(networkId)?.dhcp.list(macs) ?? [];
 }
 
 /** Runtime.pruneFixedAddresses: the reservations on addresses not in `keep` go, with their MACs' leases. */

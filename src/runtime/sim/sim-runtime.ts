@@ -105,9 +105,9 @@ export function createSimRuntime(options: SimRuntimeOptions = {}): SimRuntime {
     async consoleLog(vmiUid) {
       return guestConsoleLog(world, vmiUid);
     },
-    async leases(networkId) {
+    async leases(networkId, macs) {
       assertOpen();
-      return networkLeases(world, networkId);
+      return networkLeases(world, networkId, macs);
     },
     async pruneFixedAddresses(networkId, keep) {
       assertOpen();
