@@ -24,6 +24,7 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   return type;
 }
 
+/** Applies a patch whose body passed its media type's schema (body-schemas.ts); patchBodyRefusal words one that did not. */
 export function applyPatch(
   type: Exclude<PatchType, 'apply'>,
   target: unknown,
@@ -31,20 +32,17 @@ export function applyPatch(
 ): unknown {
   switch (type) {
     case 'merge':
-      if (!isObject(patch)) throw new BadRequest('a merge patch must be a JSON object');
       return mergePatch(target, patch);
     case 'strategic':
-      if (!isObject(patch)) throw new BadRequest('a strategic merge patch must be a JSON object');
-      return strategicMergePatch(target, patch);
+      return strategicMergePatch(target, patch as Record<string, unknown>);
     case 'json':
-      return jsonPatch(target, patch);
+      return jsonPatch(target, patch as JsonPatchOp[]);
   }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** RFC 7386: objects merge, null deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return structuredClone(patch);
   const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
@@ -57,7 +55,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 
 // ---- RFC 6902 ----
 
-interface JsonPatchOp {
+export interface JsonPatchOp {
   op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
   path: string;
   from?: string;
@@ -86,27 +84,30 @@ export function pointerToField(tokens: string[]): string {
   );
 }
 
-function validateOps(patch: unknown): JsonPatchOp[] {
+/** A merge, strategic merge or JSON patch body that does not decode into its patch, in the words of its kind of patch (400). */
+export function patchBodyRefusal(type: Exclude<PatchType, 'apply'>, patch: unknown): BadRequest {
+  if (type === 'merge') return new BadRequest('a merge patch must be a JSON object');
+  if (type === 'strategic') return new BadRequest('a strategic merge patch must be a JSON object');
   if (!Array.isArray(patch))
-    throw new BadRequest('a JSON patch must be a JSON array of operations');
-  return patch.map((raw, i) => {
-    if (!isObject(raw)) throw new BadRequest(`JSON patch operation ${i} is not an object`);
+    return new BadRequest('a JSON patch must be a JSON array of operations');
+  for (const [i, raw] of patch.entries()) {
+    if (!isObject(raw)) return new BadRequest(`JSON patch operation ${i} is not an object`);
     const { op, path, from } = raw;
     if (typeof op !== 'string' || !OPS.has(op)) {
-      throw new BadRequest(
+      return new BadRequest(
         `JSON patch operation ${i}: op ${JSON.stringify(op)} is not one of add, remove, replace, move, copy, test`,
       );
     }
     if (typeof path !== 'string')
-      throw new BadRequest(`JSON patch operation ${i} (${op}): "path" must be a string`);
+      return new BadRequest(`JSON patch operation ${i} (${op}): "path" must be a string`);
     if ((op === 'move' || op === 'copy') && typeof from !== 'string') {
-      throw new BadRequest(`JSON patch operation ${i} (${op}): "from" must be a string`);
+      return new BadRequest(`JSON patch operation ${i} (${op}): "from" must be a string`);
     }
     if ((op === 'add' || op === 'replace' || op === 'test') && !('value' in raw)) {
-      throw new BadRequest(`JSON patch operation ${i} (${op}): "value" is required`);
+      return new BadRequest(`JSON patch operation ${i} (${op}): "value" is required`);
     }
-    return raw as unknown as JsonPatchOp;
-  });
+  }
+  return new BadRequest('a JSON patch must be a JSON array of operations');
 }
 
 class PatchFailure extends Error {
@@ -191,8 +192,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 /** RFC 6902 on a copy; a failed `test` or a missing path is Invalid naming the field. */
-export function jsonPatch(target: unknown, patch: unknown): unknown {
-  const ops = validateOps(patch);
+export function jsonPatch(target: unknown, ops: JsonPatchOp[]): unknown {
   let doc = structuredClone(target);
   for (const [i, op] of ops.entries()) {
     const tokens = parsePointer(op.path, `JSON patch operation ${i} (${op.op}) path`);

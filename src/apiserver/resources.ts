@@ -28,7 +28,17 @@ import {
   type FieldWrite,
 } from './field-manager/managed-fields.ts';
 import type { FieldScope } from './field-manager/field-set.ts';
-import { applyPatch, patchTypeOf, type PatchType } from './patch.ts';
+import { applyPatch, patchBodyRefusal, patchTypeOf, type PatchType } from './patch.ts';
+import {
+  ApplyPatchSchema,
+  JsonPatchSchema,
+  ObjectPatchSchema,
+  PATCH_BODY_SCHEMAS,
+  bodyFits,
+  objectBodySchema,
+  routeValidatorCompiler,
+  schemaRefusal,
+} from './body-schemas.ts';
 import { requestContext, requestUser } from './request-context.ts';
 import { parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
 import { tableVersionAccepted, toTable, type IncludeObject, type TableOptions } from './tables.ts';
@@ -202,6 +212,8 @@ export function registerResourceRoutes(app: FastifyInstance, deps: ResourceRoute
   }
   for (const kinds of groups.values()) {
     void app.register(async (group) => {
+      // Bodies are checked against the kind's TypeBox schema and answered as kube-apiserver answers (body-schemas.ts).
+      group.setValidatorCompiler(routeValidatorCompiler);
       for (const info of kinds) registerKind(group, deps, info);
     });
   }
@@ -218,6 +230,25 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   const config = (verb: string, audited: boolean): { harrow: HarrowRouteConfig } => ({
     harrow: { kind: info.kind, verb, audited },
   });
+  const bodySchema = objectBodySchema(info);
+  const objectWrite = { querystring: QUERY_SCHEMA, body: bodySchema };
+  const patchWrite = { querystring: QUERY_SCHEMA, body: { content: PATCH_BODY_SCHEMAS } };
+  // A kind whose status is written through /status: the main resource's writes are checked without it, and back.
+  const mainScope = hasStatusSubresource(info.kind) ? ('main' as const) : undefined;
+  /** The kind's schema over the object to write, unless the body already passed it as is (create, replace). */
+  const refusalOf = (
+    request: Req | undefined,
+    object: KubeObject,
+    old: KubeObject | undefined,
+    scope: 'main' | 'status' | undefined = mainScope,
+  ): { refusal?: Invalid } => {
+    if (request && bodyFits(request, bodySchema)) return {};
+    const refusal = schemaRefusal(info, object, {
+      ...(old ? { old } : {}),
+      ...(scope ? { scope } : {}),
+    });
+    return refusal ? { refusal } : {};
+  };
 
   const user = (request: Req): UserInfo => requestUser(request);
   const authorize = (
@@ -397,7 +428,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
 
   app.post(
     collection,
-    { schema: { querystring: QUERY_SCHEMA }, config: config('create', true) },
+    { schema: objectWrite, config: config('create', true) },
     async (request: Req, reply) => {
       if (!allows('create')) throw notAllowed('create');
       const incoming = incomingObject(request.body, info, { namespace: request.params.namespace });
@@ -428,7 +459,13 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       if (exists) throw exists;
       let created: WriteResult;
       try {
-        created = await commit(request, { operation: 'create', object, verb: 'create', code: 201 });
+        created = await commit(request, {
+          operation: 'create',
+          object,
+          verb: 'create',
+          code: 201,
+          ...refusalOf(request, object, undefined),
+        });
       } catch (e) {
         // The store's create-if-absent answers AlreadyExists in the commit itself, with no read before it; when
         // admission refused first, the name is looked up so a create of an existing object is told that instead.
@@ -498,7 +535,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
 
   app.put(
     item,
-    { schema: { querystring: QUERY_SCHEMA }, config: config('update', true) },
+    { schema: objectWrite, config: config('update', true) },
     async (request: Req, reply) => {
       if (!allows('update')) throw notAllowed('update');
       const { namespace, name } = request.params;
@@ -526,6 +563,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
           oldObject: old,
           verb: 'update',
           code: 200,
+          ...refusalOf(request, object, old),
         }),
         fieldWarnings,
       );
@@ -551,6 +589,8 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
     }
     if (request.query.force !== undefined)
       throw patchOptionsInvalid('force', 'Forbidden: may not be specified for non-apply patch');
+    if (!bodyFits(request, type === 'json' ? JsonPatchSchema : ObjectPatchSchema))
+      throw patchBodyRefusal(type, request.body);
     return respond(
       reply,
       200,
@@ -581,15 +621,14 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
         oldObject: old,
         verb: 'patch',
         code: 200,
+        ...refusalOf(undefined, object, old),
       });
       return { ...result, warnings: [...fieldWarnings, ...result.warnings] };
     };
     return write;
   };
-  app.patch(
-    item,
-    { schema: { querystring: QUERY_SCHEMA }, config: config('patch', true) },
-    (request: Req, reply) => patchItem(request, reply, 'main', writeMainPatch(request)),
+  app.patch(item, { schema: patchWrite, config: config('patch', true) }, (request: Req, reply) =>
+    patchItem(request, reply, 'main', writeMainPatch(request)),
   );
 
   /** Server-side apply: the applier's intent merged by field ownership; creates the object when it is absent. */
@@ -603,15 +642,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       force: q.force !== undefined && goQueryBoolean(q.force),
     };
     const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new BadRequest(
-        `the body of an apply patch must be an object (a ${info.kind} manifest)${body === undefined ? ', and it is empty' : ''}`,
-      );
-    for (const field of ['apiVersion', 'kind'])
-      if (typeof (body as Record<string, unknown>)[field] !== 'string')
-        throw new BadRequest(
-          `the apply patch must set ${field} (${field === 'kind' ? info.kind : apiVersionOf(info)})`,
-        );
+    if (!bodyFits(request, ApplyPatchSchema)) throw applyBodyRefusal(info, body);
     // The identity is checked (kind, apiVersion, namespace and name against the URL) as for any incoming object.
     const intent = incomingObject(structuredClone(body), info, { namespace, name: name! });
     for (let attempt = 1; ; attempt++) {
@@ -638,7 +669,13 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
           return respond(
             reply,
             201,
-            await commit(request, { operation: 'create', object, verb: 'patch', code: 201 }),
+            await commit(request, {
+              operation: 'create',
+              object,
+              verb: 'patch',
+              code: 201,
+              ...refusalOf(undefined, object, undefined),
+            }),
             fieldWarnings,
           );
         }
@@ -653,6 +690,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
             oldObject: live,
             verb: 'patch',
             code: 200,
+            ...refusalOf(undefined, object, live),
           }),
           fieldWarnings,
         );
@@ -742,11 +780,12 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       verb,
       subresource: 'status',
       code: 200,
+      ...refusalOf(undefined, object, old, 'status'),
     });
   };
   app.put(
     statusPath,
-    { schema: { querystring: QUERY_SCHEMA }, config: config('update-status', true) },
+    { schema: objectWrite, config: config('update-status', true) },
     async (request: Req, reply) => {
       if (!allows('update')) throw notAllowed('update');
       const { namespace, name } = request.params;
@@ -768,7 +807,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
   );
   app.patch(
     statusPath,
-    { schema: { querystring: QUERY_SCHEMA }, config: config('patch-status', true) },
+    { schema: patchWrite, config: config('patch-status', true) },
     (request: Req, reply) =>
       patchItem(request, reply, 'status', (old, object) =>
         writeStatus(request, old, object.status, object.metadata.resourceVersion, 'patch-status'),
@@ -803,6 +842,19 @@ function patchNamesResourceVersion(type: PatchType, body: unknown): boolean {
 }
 
 const PATCH_ATTEMPTS = 5;
+
+/** An apply body that is not an object naming its kind (400), in the words that say what to send instead. */
+function applyBodyRefusal(info: KindInfo, body: unknown): BadRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return new BadRequest(
+      `the body of an apply patch must be an object (a ${info.kind} manifest)${body === undefined ? ', and it is empty' : ''}`,
+    );
+  const field =
+    typeof (body as Record<string, unknown>).apiVersion !== 'string' ? 'apiVersion' : 'kind';
+  return new BadRequest(
+    `the apply patch must set ${field} (${field === 'kind' ? info.kind : apiVersionOf(info)})`,
+  );
+}
 
 /** kube-apiserver's refusal of PatchOptions (fieldManager, force) as a 422 naming the option. */
 function patchOptionsInvalid(field: string, detail: string): Invalid {

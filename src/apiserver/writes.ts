@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { isLostMacRace } from '../allocation/service.ts';
 import { isLostFixedAddressRace } from '../allocation/fixed-addresses.ts';
 import { auditRecord } from '../audit/record.ts';
-import { Conflict, HarrowError, NotFound } from '../resources/errors.ts';
+import { Conflict, HarrowError, NotFound, type Invalid } from '../resources/errors.ts';
 import type { KindInfo } from '../resources/kinds.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
 import type { ResourceStore, WriteOp } from '../store/types.ts';
@@ -37,6 +37,8 @@ export interface WriteRequest {
   code: number;
   /** Delete precondition. */
   resourceVersion?: string;
+  /** The kind's schema refused the object (body-schemas.ts): answered once admission, whose own words come first, passed it. */
+  refusal?: Invalid;
 }
 
 export interface WriteResult {
@@ -151,6 +153,10 @@ async function admitAndCommitOnce(deps: WriteDeps, request: WriteRequest): Promi
     dryRun,
     ...(request.subresource ? { subresource: request.subresource } : {}),
   });
+  if (request.refusal) {
+    admitted.rollback();
+    throw request.refusal;
+  }
   if (dryRun) {
     admitted.rollback();
     return { object: dryRunObject(request), warnings: admitted.warnings, written: false };

@@ -2,13 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  applyPatch,
   jsonPatch,
   mergePatch,
+  patchBodyRefusal,
   patchTypeOf,
   strategicMergePatch,
 } from '../../src/apiserver/patch.ts';
+import { JsonPatchSchema, ObjectPatchSchema } from '../../src/apiserver/body-schemas.ts';
 import { HarrowError, Invalid } from '../../src/resources/errors.ts';
+import { validatorOf } from '../../src/resources/schema/check.ts';
 
 describe('merge patch (RFC 7386)', () => {
   it('merges objects, replaces arrays and scalars, and deletes with null', () => {
@@ -37,10 +39,12 @@ describe('merge patch (RFC 7386)', () => {
     assert.deepEqual(mergePatch({}, { a: { bb: { ccc: null } } }), { a: { bb: {} } });
   });
   it('must be an object when applied to a resource', () => {
-    assert.throws(
-      () => applyPatch('merge', {}, [1]),
-      (e: HarrowError) => e.code === 400,
-    );
+    for (const body of [[1], 'x', null]) {
+      assert.equal(validatorOf(ObjectPatchSchema).Check(body), false);
+      assert.equal(patchBodyRefusal('merge', body).code, 400);
+      assert.match(patchBodyRefusal('strategic', body).message, /must be a JSON object/);
+    }
+    assert.equal(validatorOf(ObjectPatchSchema).Check({ spec: null }), true);
   });
 });
 
@@ -91,19 +95,7 @@ describe('JSON patch (RFC 6902)', () => {
       (e: HarrowError) => e.code === 422,
     );
     assert.throws(
-      () => jsonPatch(doc, [{ op: 'frobnicate', path: '/spec' }]),
-      (e: HarrowError) => e.code === 400,
-    );
-    assert.throws(
       () => jsonPatch(doc, [{ op: 'add', path: 'spec', value: 1 }]),
-      (e: HarrowError) => e.code === 400,
-    );
-    assert.throws(
-      () => jsonPatch(doc, [{ op: 'add', path: '/spec/x' }]),
-      (e: HarrowError) => e.code === 400,
-    );
-    assert.throws(
-      () => jsonPatch(doc, { op: 'add' }),
       (e: HarrowError) => e.code === 400,
     );
     assert.throws(
@@ -177,5 +169,33 @@ describe('patch media types', () => {
       (e: HarrowError) => e.code === 415 && e.reason === 'UnsupportedMediaType',
     );
     assert.equal(patchTypeOf('application/apply-patch+yaml'), 'apply');
+  });
+});
+
+describe('a JSON patch body that does not decode into operations', () => {
+  const malformed: Array<[unknown, RegExp]> = [
+    [[{ op: 'frobnicate', path: '/spec' }], /operation 0: op "frobnicate" is not one of add/],
+    [[{ op: 'add', path: '/spec/x' }], /operation 0 \(add\): "value" is required/],
+    [[{ op: 'move', path: '/spec' }], /operation 0 \(move\): "from" must be a string/],
+    [[{ op: 'remove', path: 5 }], /operation 0 \(remove\): "path" must be a string/],
+    [[{ op: 'remove', path: '/a' }, 'x'], /operation 1 is not an object/],
+    [{ op: 'add' }, /must be a JSON array of operations/],
+  ];
+  for (const [body, words] of malformed) {
+    it(`${JSON.stringify(body)} fails the route's schema and is refused naming the problem`, () => {
+      assert.equal(validatorOf(JsonPatchSchema).Check(body), false);
+      const refusal = patchBodyRefusal('json', body);
+      assert.equal(refusal.code, 400);
+      assert.match(refusal.message, words);
+    });
+  }
+  it('well-formed operations pass the schema', () => {
+    const ops = [
+      { op: 'add', path: '/a', value: null },
+      { op: 'remove', path: '/a' },
+      { op: 'copy', from: '/a', path: '/b' },
+      { op: 'test', path: '/b', value: 1 },
+    ];
+    assert.equal(validatorOf(JsonPatchSchema).Check(ops), true);
   });
 });
