@@ -336,11 +336,13 @@ function electLeader(
   running: { controllers?: Controllers },
 ): LeaderElection {
   let compaction: { stop(): void } | undefined;
+  let waitingFor: string | undefined;
   return startLeaderElection({
     client: store.client,
     key: `${store.prefix}/_leader/controllers`,
     identity: `${identity}/${process.pid}`,
     onElected: async () => {
+      waitingFor = undefined;
       logger.info({ identity }, 'elected leader: starting controllers');
       compaction = store.startCompaction({
         onError: (e) => logger.warn({ err: String(e) }, 'etcd compaction failed'),
@@ -353,6 +355,12 @@ function electLeader(
       const controllers = running.controllers;
       running.controllers = undefined;
       await controllers?.stop();
+    },
+    // Said once per leader seen (the campaign re-checks every TTL).
+    onWaiting: (leader) => {
+      if (leader === waitingFor) return;
+      waitingFor = leader;
+      logger.info({ leader }, 'candidate waiting: another replica leads');
     },
     onError: (e) =>
       logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'leader election: retrying'),

@@ -13,6 +13,7 @@ const election = startLeaderElection({
   ttlSeconds: Number(ttl ?? 2),
   onElected: () => void process.stdout.write(`elected ${Date.now()}\n`),
   onLost: (reason) => void process.stdout.write(`lost ${Date.now()} ${reason}\n`),
+  onWaiting: (leader) => void process.stdout.write(`waiting ${Date.now()} ${leader}\n`),
 });
 process.on('SIGTERM', () => {
   void election.resign().then(() => {

@@ -13,6 +13,11 @@ export interface LeaderElectionOptions {
   onElected: () => Promise<void> | void;
   /** Called when leadership ends (lease lost, key gone, etcd unreachable, resign); awaited before campaigning again. */
   onLost: (reason: string) => Promise<void> | void;
+  /**
+   * Called each time the campaign finds the key held by another replica and waits for it to go (watching the key from
+   * the revision it read, so the holder's delete wakes it): the observable "candidate waiting" state. Default: none.
+   */
+  onWaiting?: (leader: string) => void;
   /** Failures of the campaign loop (it retries by itself). Default: ignored. */
   onError?: (error: unknown) => void;
 }
@@ -97,7 +102,10 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
           .watcher();
         watcher.on('delete', () => wake?.());
         watcher.on('error', () => wake?.());
-        await sleep(ttl * 1000);
+        const waited = sleep(ttl * 1000);
+        // The watch starts after the revision the Txn read, so the holder's delete cannot be missed from here on.
+        options.onWaiting?.(holder ? holder.value.toString() : '');
+        await waited;
         await watcher.cancel().catch(() => undefined);
       }
       if (ended || resigned) return;
