@@ -132,6 +132,17 @@ interface RawListStore {
 const hasListRaw = (store: ResourceStore): store is ResourceStore & RawListStore =>
   typeof (store as Partial<RawListStore>).listRaw === 'function';
 
+/** An optional store capability: the items of a list as one comma-separated UTF-8 text (the SQLite list cache's bytes). */
+interface EncodedListStore {
+  listEncoded(
+    kind: string,
+    options?: ListOptions,
+  ): Promise<{ items: Buffer; resourceVersion: string; continue?: string }>;
+}
+
+const hasListEncoded = (store: ResourceStore): store is ResourceStore & EncodedListStore =>
+  typeof (store as Partial<EncodedListStore>).listEncoded === 'function';
+
 /** Kinds that can never be removed by deleting their namespace's other contents first (append-only records). */
 const NAMESPACE_LEFTOVERS = new Set(['AuditRecord', 'Event']);
 
@@ -391,11 +402,25 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       ...(limit !== undefined ? { limit } : {}),
       ...(q.continue ? { continue: q.continue } : {}),
     };
-    if (selectsEverything(selector) && !visible && hasListRaw(store) && !table) {
-      // Forward the stored JSON text: a 10,000-object list is then string concatenation, not parse + stringify.
-      const raw = await store.listRaw(info.kind, options);
-      reply.type('application/json');
-      return `{"kind":${JSON.stringify(info.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},"metadata":${JSON.stringify(listMeta(raw))},"items":[${raw.json.join(',')}]}`;
+    if (selectsEverything(selector) && !visible && !table) {
+      const head = (meta: ReturnType<typeof listMeta>): string =>
+        `{"kind":${JSON.stringify(info.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},"metadata":${JSON.stringify(meta)},"items":[`;
+      if (hasListEncoded(store)) {
+        // The items' bytes as the store encoded them once: a 10,000-object list is then a copy, not parse + stringify.
+        const encoded = await store.listEncoded(info.kind, options);
+        reply.type('application/json');
+        return Buffer.concat([
+          Buffer.from(head(listMeta(encoded)), 'utf8'),
+          encoded.items,
+          Buffer.from(']}', 'utf8'),
+        ]);
+      }
+      if (hasListRaw(store)) {
+        // Forward the stored JSON text: a 10,000-object list is then string concatenation, not parse + stringify.
+        const raw = await store.listRaw(info.kind, options);
+        reply.type('application/json');
+        return `${head(listMeta(raw))}${raw.json.join(',')}]}`;
+      }
     }
     const matches = selectsEverything(selector)
       ? undefined

@@ -129,7 +129,10 @@ export async function serveWatch(
   };
   const deliver = (event: WatchEvent): void => {
     if (!filtered) {
-      send(event.type, event.object);
+      // The store's own encoding of the object, as the list sends it: no second stringify per watcher.
+      if (event.json !== undefined && !w.table && !closed)
+        res.write(`{"type":${JSON.stringify(event.type)},"object":${event.json}}\n`);
+      else send(event.type, event.object);
       return;
     }
     const key = keyOf(refOf(event.object));

@@ -7,6 +7,8 @@ export interface WatchEvent {
   type: WatchEventType;
   /** The object after the change (for DELETED: the last state, with the deletion's resourceVersion). */
   object: KubeObject;
+  /** `object` as the store encoded it, when the store keeps that text: a watcher that forwards it sends these bytes. */
+  json?: string;
 }
 
 /**

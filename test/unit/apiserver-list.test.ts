@@ -125,11 +125,11 @@ describe('list', () => {
     h = await startServer();
     const calls: string[] = [];
     const store = h.store;
-    const listRaw = store.listRaw.bind(store);
+    const listEncoded = store.listEncoded.bind(store);
     const list = store.list.bind(store);
-    store.listRaw = async (kind, options) => {
-      calls.push('listRaw');
-      return listRaw(kind, options);
+    store.listEncoded = async (kind, options) => {
+      calls.push('listEncoded');
+      return listEncoded(kind, options);
     };
     store.list = async (kind, options) => {
       calls.push('list');
@@ -138,9 +138,9 @@ describe('list', () => {
     await h.request('POST', VMS, vmManifest('web'));
     calls.length = 0;
     const raw = await h.request('GET', VMS);
-    assert.deepEqual(calls, ['listRaw']);
+    assert.deepEqual(calls, ['listEncoded']);
     const parsed = await h.request('GET', `${VMS}?labelSelector=app`);
-    assert.deepEqual(calls, ['listRaw', 'list']);
+    assert.deepEqual(calls, ['listEncoded', 'list']);
     assert.deepEqual(raw.json, parsed.json);
     assert.match(String(raw.headers['content-type']), /^application\/json/);
   });

@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import type { WatchEvent } from '../../src/store/types.ts';
+import fc from 'fast-check';
+import { compareText } from '../../src/store/sqlite/list-cache.ts';
 import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { Recorder, rejectsWith, storeContract, vm } from './store-contract.ts';
 
@@ -95,6 +97,68 @@ describe('SQLite store', () => {
       await s1.close();
       await s2.close();
     }
+  });
+
+  test('lists come from a cache that follows this store’s writes and another connection’s writes to the file', async () => {
+    const path = dbPath();
+    const s1 = await openSqliteStore(path);
+    const s2 = await openSqliteStore(path);
+    const names = async (s: typeof s1, namespace?: string): Promise<string[]> =>
+      (await s.list('VirtualMachine', namespace ? { namespace } : {})).items.map(
+        (o) => `${o.metadata.namespace}/${o.metadata.name}`,
+      );
+    try {
+      await s1.create(vm('b'));
+      await s1.create(vm('a', 'other'));
+      assert.deepEqual(await names(s1), ['default/b', 'other/a']);
+      // Written through the other connection: the first one's cache must not hide it.
+      const c = await s2.create(vm('c'));
+      await s2.delete({ kind: 'VirtualMachine', namespace: 'other', name: 'a' });
+      assert.deepEqual(await names(s1), ['default/b', 'default/c']);
+      // And the cache goes on following the first connection's own writes after it re-read the file.
+      await s1.create(vm('a'));
+      await s1.update({ ...c, spec: { runStrategy: 'Always' } });
+      assert.deepEqual(await names(s1, 'default'), ['default/a', 'default/b', 'default/c']);
+      const listed = await s1.list('VirtualMachine');
+      assert.deepEqual(listed.items, (await s2.list('VirtualMachine')).items);
+      assert.equal(listed.resourceVersion, await s2.currentResourceVersion());
+      assert.deepEqual(
+        (listed.items[2]?.spec as { runStrategy: string }).runStrategy,
+        'Always',
+        'the update is in the list',
+      );
+      // Items are copies: changing one changes no later list.
+      (listed.items[0] as KubeObject).metadata.name = 'changed';
+      assert.deepEqual(await names(s1), ['default/a', 'default/b', 'default/c']);
+      // The bytes for a whole list are those of the items' stored JSON.
+      const encoded = await s1.listEncoded('VirtualMachine');
+      assert.equal(
+        encoded.items.toString('utf8'),
+        (await s1.listRaw('VirtualMachine')).json.join(','),
+      );
+      await s1.create(vm('d'));
+      assert.match((await s1.listEncoded('VirtualMachine')).items.toString('utf8'), /"name":"d"/);
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  });
+
+  test('the list cache orders keys as SQLite does (UTF-8 bytes), also beyond the BMP', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
+        const bytes = Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+        assert.equal(
+          Math.sign(compareText(a, b)),
+          bytes,
+          `${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+        );
+      }),
+    );
+    assert.ok(
+      compareText('\u{1F600}', '\uFFFD') > 0,
+      'a character above U+FFFF sorts after U+FFFD',
+    );
   });
 
   test('the change log keeps about changesRetained changes; older resourceVersions expire', async () => {

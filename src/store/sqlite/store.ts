@@ -48,6 +48,7 @@ import {
 } from '../status-errors.ts';
 import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts';
 import { WalSync, type SyncFile } from './wal-sync.ts';
+import { ListCache, indexAfter, type CachedObject, type KindList } from './list-cache.ts';
 
 export interface SqliteStoreOptions {
   /**
@@ -66,7 +67,14 @@ export interface SqliteStoreOptions {
   changesRetained?: number;
   /** Called when a watch listener throws; the write and the other listeners are unaffected. Default: process warning. */
   onListenerError?: ListenerErrorHandler;
+  /**
+   * Kinds whose lists are read from the table each time instead of the list cache (list-cache.ts). Default: AuditRecord
+   * and Event, append-only logs that only grow and are seldom listed whole.
+   */
+  uncachedKinds?: readonly string[];
 }
+
+const UNCACHED_KINDS = ['AuditRecord', 'Event'];
 
 interface ObjectRow {
   rv: number;
@@ -85,6 +93,7 @@ interface ChangeRow {
   rv: number;
   type: Change['type'];
   namespace: string;
+  name: string;
   json: string;
 }
 
@@ -104,6 +113,15 @@ interface Scan {
   parsed: KubeObject[] | undefined;
   revision: number;
   continue: string | undefined;
+  /** The items as one comma-separated UTF-8 text, when the scan is a whole cached list (encoded once per change). */
+  body?: () => Buffer;
+}
+
+/** A list answered as bytes: the items' stored JSON, comma-separated, for a caller that wraps them in a List. */
+export interface EncodedListResult {
+  items: Buffer;
+  resourceVersion: string;
+  continue?: string;
 }
 
 const DEFAULT_CHANGES_RETAINED = 100_000;
@@ -131,6 +149,7 @@ export class SqliteStore implements ResourceStore {
   private closed = false;
   /** First revision of each committed group whose WAL sync is still running (oldest first); its watchers wait for it. */
   private readonly unpublished: number[] = [];
+  private readonly cache: ListCache;
 
   constructor(
     private readonly db: Database.Database,
@@ -145,6 +164,7 @@ export class SqliteStore implements ResourceStore {
       );
     }
     this.compactionSlack = Math.max(1, Math.min(1000, Math.floor(this.retained / 10)));
+    this.cache = new ListCache(new Set(options.uncachedKinds ?? UNCACHED_KINDS), 0);
     this.hub = new WatchHub(
       options.onListenerError ??
         ((error, event) =>
@@ -181,27 +201,34 @@ export class SqliteStore implements ResourceStore {
       ),
       deleteChangesUpTo: db.prepare<[number]>('DELETE FROM changes WHERE rv <= ?'),
       replay: db.prepare<[number, number, string], ChangeRow>(
-        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND rv <= ? AND kind = ? ORDER BY rv',
+        'SELECT rv, type, namespace, name, json FROM changes WHERE rv > ? AND rv <= ? AND kind = ? ORDER BY rv',
       ),
       replayNamespace: db.prepare<[number, number, string, string], ChangeRow>(
-        'SELECT rv, type, namespace, json FROM changes WHERE rv > ? AND rv <= ? AND kind = ? AND namespace = ? ORDER BY rv',
+        'SELECT rv, type, namespace, name, json FROM changes WHERE rv > ? AND rv <= ? AND kind = ? AND namespace = ? ORDER BY rv',
       ),
+      loadKind: db
+        .prepare<[string], [string, string, string]>(
+          'SELECT namespace, name, json FROM objects WHERE kind = ? ORDER BY namespace, name',
+        )
+        .raw(),
     };
     // Called inside the group transaction, better-sqlite3 runs this as a SAVEPOINT: a failing commit() call rolls back
     // alone and the others in its group still commit.
     const one = db.transaction((ops: WriteOp[]) => this.apply(ops));
-    const group = db.transaction((calls: PendingCommit[]) =>
-      calls.map((call): CommitOutcome => {
+    const group = db.transaction((calls: PendingCommit[]) => {
+      this.followFile(this.meta('revision'));
+      return calls.map((call): CommitOutcome => {
         try {
           return { ok: true, ...one(call.ops) };
         } catch (error) {
           return { ok: false, error };
         }
-      }),
-    );
+      });
+    });
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads then writes can fail with SQLITE_BUSY
     // against another connection instead of waiting for busy_timeout.
     this.groupTx = (calls) => group.immediate(calls);
+    this.cache.revision = this.meta('revision');
   }
 
   /** The durability this store's connection runs with, read back from SQLite (PRAGMA synchronous). */
@@ -222,6 +249,17 @@ export class SqliteStore implements ResourceStore {
     const scan = this.scan(kind, options);
     await this.durable();
     const items = scan.parsed ?? scan.json.map((text) => JSON.parse(text) as KubeObject);
+    return withContinue({ items, resourceVersion: String(scan.revision) }, scan.continue);
+  }
+
+  /**
+   * Like listRaw, with the items as one comma-separated UTF-8 text; a whole cached list is encoded once and its bytes
+   * reused until the kind changes.
+   */
+  async listEncoded(kind: string, options: ListOptions = {}): Promise<EncodedListResult> {
+    const scan = this.scan(kind, options);
+    await this.durable();
+    const items = scan.body ? scan.body() : Buffer.from(scan.json.join(','), 'utf8');
     return withContinue({ items, resourceVersion: String(scan.revision) }, scan.continue);
   }
 
@@ -291,6 +329,7 @@ export class SqliteStore implements ResourceStore {
           type: r.type,
           kind,
           namespace: r.namespace,
+          name: r.name,
           json: r.json,
         }));
       })
@@ -354,11 +393,15 @@ export class SqliteStore implements ResourceStore {
       for (const call of calls) call.reject(error);
       return;
     }
+    const applied = outcomes.flatMap((o) => (o.ok ? o.changes : []));
+    const last = applied[applied.length - 1];
+    // The cache follows the file at once: a list that sees these changes waits for their sync like any read.
+    if (last) this.cache.apply(applied, last.revision);
+    const firstRevision = applied[0]?.revision;
     if (!this.walSync) {
       this.settle(calls, outcomes, undefined);
       return;
     }
-    const firstRevision = outcomes.flatMap((o) => (o.ok ? o.changes : []))[0]?.revision;
     if (firstRevision !== undefined) this.unpublished.push(firstRevision);
     // Syncs finish in commit order, so groups are published in revision order.
     const published = (syncError: unknown): void => {
@@ -433,6 +476,7 @@ export class SqliteStore implements ResourceStore {
         type: change.type,
         kind: change.kind,
         namespace: change.namespace,
+        name: change.name,
         json: change.json,
       });
     }
@@ -556,6 +600,11 @@ export class SqliteStore implements ResourceStore {
         } else {
           revision = this.meta('revision');
         }
+        if (this.cache.caches(kind)) {
+          this.followFile(token ? this.meta('revision') : revision);
+          const list = this.cache.kind(kind, () => this.loadKind(kind));
+          return scanCached(list, namespace, cursor, pageSize, filter, revision);
+        }
         if (pageSize === undefined && !filter) {
           // The common large list: only the JSON column, no per-row objects.
           return {
@@ -612,6 +661,17 @@ export class SqliteStore implements ResourceStore {
     }
   }
 
+  /** Drops the list cache when the file's revision is not the one the cache reflects: another process wrote to it. */
+  private followFile(fileRevision: number): void {
+    if (fileRevision !== this.cache.revision) this.cache.reset(fileRevision);
+  }
+
+  private loadKind(kind: string): CachedObject[] {
+    return this.stmt.loadKind
+      .all(kind)
+      .map(([namespace, name, json]) => ({ namespace, name, json }));
+  }
+
   private fetchJson(kind: string, namespace: string | undefined, after: Key | undefined): string[] {
     return this.listStatement('json', namespace !== undefined, after !== undefined, false)
       .pluck()
@@ -649,6 +709,50 @@ export class SqliteStore implements ResourceStore {
     }
     return stmt;
   }
+}
+
+/** A list (or a page of it) out of the cache, with the same paging and filtering as a table scan. */
+function scanCached(
+  list: KindList,
+  namespace: string | undefined,
+  from: Key | undefined,
+  pageSize: number | undefined,
+  filter: ((o: KubeObject) => boolean) | undefined,
+  revision: number,
+): Scan {
+  const objects = list.objects(namespace);
+  let i = from ? indexAfter(objects, from.namespace, from.name) : 0;
+  if (pageSize === undefined && !filter) {
+    return {
+      json: (i === 0 ? objects : objects.slice(i)).map((o) => o.json),
+      parsed: undefined,
+      revision,
+      continue: undefined,
+      ...(i === 0 ? { body: () => list.body(namespace) } : {}),
+    };
+  }
+  const json: string[] = [];
+  const parsed: KubeObject[] | undefined = filter ? [] : undefined;
+  let lastKept: Key | undefined;
+  for (; i < objects.length; i++) {
+    const cached = objects[i] as CachedObject;
+    let object: KubeObject | undefined;
+    if (filter) {
+      object = JSON.parse(cached.json) as KubeObject;
+      if (!filter(object)) continue;
+    }
+    if (pageSize !== undefined && json.length === pageSize)
+      return {
+        json,
+        parsed,
+        revision,
+        continue: lastKept ? encodeContinue({ revision, ...lastKept }) : undefined,
+      };
+    json.push(cached.json);
+    if (object) parsed?.push(object);
+    lastKept = { namespace: cached.namespace, name: cached.name };
+  }
+  return { json, parsed, revision, continue: undefined };
 }
 
 function listParams(

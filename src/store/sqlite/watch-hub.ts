@@ -8,6 +8,7 @@ export interface Change {
   type: WatchEventType;
   kind: string;
   namespace: string;
+  name: string;
   json: string;
 }
 
@@ -102,7 +103,11 @@ export class WatchHub {
     try {
       while (!w.stopped && w.head < w.queue.length) {
         const c = w.queue[w.head++] as Change;
-        const event: WatchEvent = { type: c.type, object: JSON.parse(c.json) as KubeObject };
+        const event: WatchEvent = {
+          type: c.type,
+          object: JSON.parse(c.json) as KubeObject,
+          json: c.json,
+        };
         try {
           w.listener(event);
         } catch (error) {
