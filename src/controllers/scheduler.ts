@@ -76,6 +76,30 @@ function capacityNumber(n: NodeObject, name: string): number {
 const nodeOfVmi = (vmi: VirtualMachineInstance): string[] =>
   vmi.status?.nodeName ? [vmi.status.nodeName] : [];
 
+interface Usage {
+  vms: number;
+  cpus: number;
+  memoryMiB: number;
+}
+
+/** The node a VMI's resources count on: its own while it is placed there and not finished. */
+const countsOn = (vmi: VirtualMachineInstance): string | undefined =>
+  vmi.status?.nodeName && !isFinished(vmi) ? vmi.status.nodeName : undefined;
+
+function addUsage(
+  usage: Map<string, Usage>,
+  node: string,
+  vmi: VirtualMachineInstance,
+  sign: 1 | -1,
+): void {
+  let u = usage.get(node);
+  if (!u) usage.set(node, (u = { vms: 0, cpus: 0, memoryMiB: 0 }));
+  u.vms += sign;
+  u.cpus += sign * guestCpus(vmi.spec);
+  u.memoryMiB += sign * guestMemoryMiB(vmi.spec);
+  if (u.vms === 0) usage.delete(node);
+}
+
 export function schedulerController(
   ctx: ControllerContext,
   options: SchedulerOptions = {},
@@ -89,12 +113,20 @@ export function schedulerController(
   const event = eventRecorder(ctx.store, log, { component: 'node-controller', host: ctx.nodeName });
   // Picks not yet visible in the informer (kube-scheduler's "assumed" pods): they count towards their node's load.
   const assumed = new Map<string, { node: string; vmi: VirtualMachineInstance }>();
+  // Each node's load, kept current from the informer's changes and the picks (a pick then costs one lookup per node,
+  // not a pass over every VMI on it: quadratic with thousands of VMs spread over agents).
+  const placed = new Map<string, Usage>();
+  const assumedLoad = new Map<string, Usage>();
 
   const lifecycle = ctx.manager.controller({ name: 'node-lifecycle', reconcile, concurrency: 1 });
   nodes.onEvent((e) => lifecycle.enqueue(objectKey(e.object)));
   vmis.onEvent((e) => {
+    const before = e.old && countsOn(e.old);
+    const after = e.type !== 'DELETED' && countsOn(e.object);
+    if (before) addUsage(placed, before, e.old!, -1);
+    if (after) addUsage(placed, after, e.object, 1);
     const uid = e.object.metadata.uid ?? '';
-    if (e.type === 'DELETED' || e.object.status?.nodeName) assumed.delete(uid);
+    if (e.type === 'DELETED' || e.object.status?.nodeName) unassume(uid);
     // A VMI landing on a node that is already gone is evicted too.
     const node = e.object.status?.nodeName;
     if (node && e.type !== 'DELETED' && node !== options.localNode && !nodes.get(node))
@@ -103,16 +135,29 @@ export function schedulerController(
 
   return { pick };
 
-  function load(node: string): { vms: number; cpus: number; memoryMiB: number } {
-    const out = { vms: 0, cpus: 0, memoryMiB: 0 };
-    const count = (vmi: VirtualMachineInstance): void => {
-      out.vms++;
-      out.cpus += guestCpus(vmi.spec);
-      out.memoryMiB += guestMemoryMiB(vmi.spec);
+  /** What a node runs (its unfinished VMIs) and has been picked for meanwhile. */
+  function load(node: string): Usage {
+    const a = placed.get(node);
+    const b = assumedLoad.get(node);
+    return {
+      vms: (a?.vms ?? 0) + (b?.vms ?? 0),
+      cpus: (a?.cpus ?? 0) + (b?.cpus ?? 0),
+      memoryMiB: (a?.memoryMiB ?? 0) + (b?.memoryMiB ?? 0),
     };
-    for (const vmi of vmis.byIndex(INDEX_NODE, node)) if (!isFinished(vmi)) count(vmi);
-    for (const a of assumed.values()) if (a.node === node) count(a.vmi);
-    return out;
+  }
+
+  function assume(vmi: VirtualMachineInstance, node: string): void {
+    const uid = vmi.metadata.uid ?? '';
+    unassume(uid);
+    assumed.set(uid, { node, vmi });
+    addUsage(assumedLoad, node, vmi, 1);
+  }
+
+  function unassume(uid: string): void {
+    const a = assumed.get(uid);
+    if (!a) return;
+    assumed.delete(uid);
+    addUsage(assumedLoad, a.node, a.vmi, -1);
   }
 
   /** The nodes holding the VMI's persistent disks (claims bound to a node), each with the claims there. */
@@ -193,7 +238,7 @@ export function schedulerController(
     // A single host with no agents: its own node takes everything, so there is no load to weigh (counting it is a pass
     // over every VMI on the node, per pick: quadratic with thousands of VMs).
     if (candidates.size === 1 && candidates.has(options.localNode ?? '')) {
-      assumed.set(vmi.metadata.uid ?? '', { node: options.localNode!, vmi });
+      assume(vmi, options.localNode!);
       return { node: options.localNode! };
     }
     let best: { name: string; vms: number } | undefined;
@@ -207,7 +252,7 @@ export function schedulerController(
       return diskNode !== undefined
         ? onDiskNode('has no room for this VMI')
         : { reason: 'Unschedulable', message: whyNoNode(vmi) };
-    assumed.set(vmi.metadata.uid ?? '', { node: best.name, vmi });
+    assume(vmi, best.name);
     return { node: best.name };
   }
 
