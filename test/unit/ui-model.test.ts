@@ -9,7 +9,7 @@ import type {
   VirtualMachineInstance,
 } from '../../src/resources/types.ts';
 import { ApiError } from '../../web/src/api/client.ts';
-import { applyWatchEvent } from '../../web/src/api/use-watch.ts';
+import { applyWatchEvent } from '../../web/src/api/feed.ts';
 import { auditedVmNames, auditLines, filterAudit } from '../../web/src/model/audit.ts';
 import { placeMacErrors } from '../../web/src/model/mac-errors.ts';
 import { checkMac, macInRange } from '../../web/src/model/mac-field.ts';

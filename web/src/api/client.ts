@@ -108,7 +108,8 @@ export const networkError = (e: unknown): ApiError =>
 export class ApiClient {
   constructor(
     readonly token: string,
-    private readonly onUnauthorized: () => void = () => undefined,
+    /** Told when the server refuses the token (401). */
+    readonly onUnauthorized: () => void = () => undefined,
     /** Told of every answer and every failure to reach the server (the shell shows its state). */
     readonly connection?: ConnectionMonitor,
   ) {}

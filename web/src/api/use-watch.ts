@@ -1,9 +1,21 @@
 // Live collections for React: list once, then follow the watch from that resourceVersion; re-list when it breaks.
-// One feed per collection path is shared by every component that shows it: a browser keeps at most six HTTP/1.1
-// connections per server, and each open watch holds one, so duplicate watches would starve ordinary requests.
+// One feed per collection path is shared by every component that shows it. Over HTTP/1.1 a browser keeps at most six
+// connections per server and each open watch holds one, so the feeds of all of its tabs run in one shared worker
+// (watch-hub.ts) that holds a few streams for all of them; over HTTP/2 each tab runs its own over the one connection.
 import { useCallback, useEffect, useSyncExternalStore } from 'react';
 import type { KubeObject } from '../../../src/resources/meta.ts';
-import { ApiError, type ApiClient, type WatchEvent } from './client.ts';
+import type { ApiClient, ApiError } from './client.ts';
+import {
+  applyUpdate,
+  EMPTY_FEED,
+  fromWire,
+  runFeed,
+  WatchSlots,
+  type FeedState,
+  type FeedUpdate,
+} from './feed.ts';
+import { HUB_WATCH_STREAMS } from './watch-hub.ts';
+import { overHttp1, sharedWatchHub } from './hub-client.ts';
 
 export interface LiveList<T> {
   items: T[];
@@ -19,59 +31,63 @@ export interface LiveList<T> {
 export const isEmpty = (l: LiveList<unknown>): boolean =>
   l.loaded && !l.stale && l.error === undefined && l.items.length === 0;
 
-const keyOf = (o: KubeObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 const byName = (a: KubeObject, b: KubeObject): number =>
   a.metadata.name.localeCompare(b.metadata.name);
 
-/** Applies one watch event to a keyed collection (pure; exported for the unit test). */
-export function applyWatchEvent<T extends KubeObject>(
-  items: Map<string, T>,
-  e: WatchEvent<T>,
-): Map<string, T> {
-  if (e.type === 'BOOKMARK') return items;
-  const next = new Map(items);
-  if (e.type === 'DELETED') next.delete(keyOf(e.object));
-  else next.set(keyOf(e.object), e.object);
-  return next;
-}
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-
 interface Snapshot {
-  map: Map<string, KubeObject>;
   items: KubeObject[];
   loaded: boolean;
   error: ApiError | undefined;
 }
 
-const EMPTY: Snapshot = { map: new Map(), items: [], loaded: false, error: undefined };
+const EMPTY: Snapshot = { items: [], loaded: false, error: undefined };
 const isNetworkError = (e: ApiError | undefined): boolean => e?.reason === 'NetworkError';
 /** A feed nobody uses any more lingers this long, so moving between pages that show the same collection keeps its stream. */
 const LINGER_MS = 3000;
 
+/**
+ * A tab without the shared worker over HTTP/1.1 still leaves connections free for its own requests; over HTTP/2 its
+ * watches are streams of one connection and need no limit.
+ */
+let tabSlots: WatchSlots | null | undefined;
+const slotsInTab = (): WatchSlots | undefined => {
+  if (tabSlots === undefined) tabSlots = overHttp1() ? new WatchSlots(HUB_WATCH_STREAMS) : null;
+  return tabSlots ?? undefined;
+};
+
 class Feed {
   snapshot: Snapshot = EMPTY;
+  private state: FeedState = EMPTY_FEED;
   private readonly listeners = new Set<() => void>();
-  private readonly abort = new AbortController();
+  private readonly stop: () => void;
   private refs = 0;
   private lingering: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    private readonly api: ApiClient,
-    private readonly path: string,
-    private readonly pollMs: number | undefined,
+    api: ApiClient,
+    path: string,
+    pollMs: number | undefined,
     private readonly onIdle: () => void,
   ) {
     // Until a component acquires it (render may create a feed that never commits), it is idle like a released one.
     this.scheduleIdle();
-    void this.run();
+    const onUpdate = (u: FeedUpdate): void => this.apply(u);
+    const hub = sharedWatchHub();
+    if (hub) {
+      this.stop = hub.subscribe(api.token, path, pollMs, {
+        onUpdate,
+        onUnauthorized: () => api.onUnauthorized(),
+        monitor: api.connection,
+      });
+    } else {
+      const abort = new AbortController();
+      const slots = slotsInTab();
+      void runFeed(api, path, onUpdate, abort.signal, {
+        ...(pollMs !== undefined ? { pollMs } : {}),
+        ...(slots ? { slots } : {}),
+      });
+      this.stop = () => abort.abort();
+    }
   }
 
   subscribe(listener: () => void): () => void {
@@ -94,55 +110,20 @@ class Feed {
     if (this.lingering !== undefined) clearTimeout(this.lingering);
     this.lingering = setTimeout(() => {
       if (this.refs > 0) return;
-      this.abort.abort();
+      this.stop();
       this.onIdle();
     }, LINGER_MS);
   }
 
-  private set(map: Map<string, KubeObject>, loaded: boolean, error: ApiError | undefined): void {
-    this.snapshot = { map, items: [...map.values()].sort(byName), loaded, error };
+  private apply(u: FeedUpdate): void {
+    this.state = applyUpdate(this.state, u);
+    const { map, loaded, error } = this.state;
+    this.snapshot = {
+      items: [...map.values()].sort(byName),
+      loaded,
+      error: error ? fromWire(error) : undefined,
+    };
     for (const l of this.listeners) l();
-  }
-
-  private pause(ms: number, signal: AbortSignal): Promise<void> {
-    return this.api.connection ? this.api.connection.sleep(ms, signal) : sleep(ms, signal);
-  }
-
-  private async run(): Promise<void> {
-    const { signal } = this.abort;
-    let backoff = 500;
-    while (!signal.aborted) {
-      try {
-        const list = await this.api.list<KubeObject>(this.path);
-        if (signal.aborted) return;
-        this.set(new Map(list.items.map((o) => [keyOf(o), o])), true, undefined);
-        backoff = 500;
-        if (this.pollMs !== undefined) {
-          await sleep(this.pollMs, signal);
-          continue;
-        }
-        await this.api.watch<KubeObject>(
-          this.path,
-          list.metadata.resourceVersion,
-          (e) => this.set(applyWatchEvent(this.snapshot.map, e), true, undefined),
-          signal,
-        );
-      } catch (err) {
-        if (signal.aborted) return;
-        const error = err instanceof ApiError ? err : new ApiError(0, 'NetworkError', String(err));
-        // A watch that expired (410) is normal: re-list at once. Anything else is shown and retried with backoff.
-        // Until a list arrives nothing is known, so `loaded` stays as it was: a page never says "none" over an error.
-        // A server out of reach wakes the retry as soon as it answers again (ConnectionMonitor.sleep).
-        if (error.code !== 410) {
-          this.set(this.snapshot.map, this.snapshot.loaded, error);
-          await this.pause(backoff, signal);
-          backoff = Math.min(backoff * 2, 10_000);
-        }
-        continue;
-      }
-      // The server ended the stream cleanly (its timeout): re-list after a short pause.
-      await this.pause(200, signal);
-    }
   }
 }
 
