@@ -170,9 +170,9 @@ describe('web UI over HTTP/1.1: five tabs share their watches', { timeout: 900_0
   it('five tabs on five pages: the watches stay within four connections and a Restart reaches the server within 1 s', async () => {
     const pages = [
       `/ui/namespaces/${NS}/vms/${VMS[1]}`,
-      `/ui/networks`,
+      `/ui/namespaces/${NS}/networks`,
       `/ui/macpool`,
-      `/ui/audit`,
+      `/ui/namespaces/${NS}/audit`,
     ];
     for (const [i, path] of pages.entries()) {
       await tabs[i + 1]!.goto(server.url + path);

@@ -219,9 +219,9 @@ describe('web UI: many tabs, one session, live connection state', { timeout: 600
     const pages = [
       first,
       await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/vms/tab-a`),
-      await openSignedIn(b, `${server.url}/ui/networks`),
+      await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/networks`),
       await openSignedIn(b, `${server.url}/ui/macpool`),
-      await openSignedIn(b, `${server.url}/ui/audit`),
+      await openSignedIn(b, `${server.url}/ui/namespaces/${NS}/audit`),
     ];
     await first.locator('tr[data-vm="tab-a"]').waitFor();
     for (const page of pages)

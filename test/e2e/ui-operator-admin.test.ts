@@ -312,7 +312,7 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
       'no serious or critical accessibility violation on the forms and dialogs',
     );
   });
-  it('the Disks and Images pages carry their namespace in the address; old addresses redirect; a link is shareable', async () => {
+  it('the Disks, Images, Networks and Audit pages carry their namespace in the address; old addresses redirect; a link is shareable', async () => {
     const { page } = b;
     await server.client.create<DataVolume>(
       'DataVolume',
@@ -328,26 +328,28 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     // The old addresses open the same page in the namespace chosen at the top.
     await page.goto(`${server.url}/ui/namespaces/${NS}/vms`);
     await page.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
-    for (const section of ['disks', 'images']) {
+    const sections = [
+      { section: 'disks', title: 'Disks' },
+      { section: 'images', title: 'Images' },
+      { section: 'networks', title: 'Networks' },
+      { section: 'audit', title: 'Audit Log' },
+    ];
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    for (const { section, title } of sections) {
       await page.goto(`${server.url}/ui/${section}`);
       await page.waitForURL(new RegExp(`/ui/namespaces/${NS}/${section}$`));
-      await page
-        .getByRole('heading', { name: section === 'disks' ? 'Disks' : 'Images', level: 1 })
-        .waitFor();
+      await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+      const link = nav.getByRole('link', { name: title });
+      assert.equal(await link.getAttribute('href'), `/ui/namespaces/${NS}/${section}`);
+      assert.equal(await link.getAttribute('aria-current'), 'page');
     }
-    const nav = page.getByRole('navigation', { name: 'Main' });
-    assert.equal(
-      await nav.getByRole('link', { name: 'Disks' }).getAttribute('href'),
-      `/ui/namespaces/${NS}/disks`,
-    );
-    assert.equal(
-      await nav.getByRole('link', { name: 'Images' }).getAttribute('aria-current'),
-      'page',
-    );
+    // The audit log's VM filter comes along.
+    await page.goto(`${server.url}/ui/audit?vm=db`);
+    await page.waitForURL(new RegExp(`/ui/namespaces/${NS}/audit\\?vm=db$`));
+    await page.getByRole('heading', { name: 'Audit Log', level: 1 }).waitFor();
 
     // A shared link to another namespace's disks, pasted into the address bar (a fresh load of the app, whose namespace
-    // chosen at the top is still default), opens that namespace's page. (In the same tab: without TLS the browser speaks
-    // HTTP/1.1 and two tabs' watches would use up its six connections to the server.)
+    // chosen at the top is still default), opens that namespace's page.
     await page.goto(`${server.url}/ui/namespaces/team-a/disks`);
     await page.locator('tr[data-disk="team-disk"]').waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('tr[data-disk="db-root"]').count(), 0);
@@ -364,6 +366,15 @@ describe('web UI: namespaces, tokens, images and disks', { timeout: 600_000 }, (
     assert.equal(
       await nav.getByRole('link', { name: 'Disks' }).getAttribute('href'),
       '/ui/namespaces/team-a/disks',
+    );
+    // A shared link to another namespace's networks: that namespace's, not default's network.
+    await page.goto(`${server.url}/ui/namespaces/team-a/networks`);
+    await page.getByRole('heading', { name: 'Networks', level: 1 }).waitFor();
+    assert.equal(await nsSelect.inputValue(), 'team-a');
+    assert.match((await page.locator('caption').textContent()) ?? '', /team-a/);
+    assert.equal(
+      await nav.getByRole('link', { name: 'Audit Log' }).getAttribute('href'),
+      '/ui/namespaces/team-a/audit',
     );
 
     // Choosing another namespace on the Disks page stays on Disks, in that namespace.

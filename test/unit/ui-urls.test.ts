@@ -17,6 +17,9 @@ describe('web UI addresses', () => {
   it('puts the namespace in the disks and images addresses', () => {
     assert.equal(urls.disks('team-a'), '/namespaces/team-a/disks');
     assert.equal(urls.images('a b'), '/namespaces/a%20b/images');
+    assert.equal(urls.networks('team-a'), '/namespaces/team-a/networks');
+    assert.equal(urls.audit('team-a'), '/namespaces/team-a/audit');
+    assert.equal(urls.audit('team-a', 'web 1'), '/namespaces/team-a/audit?vm=web%201');
   });
 
   it('reads the namespace and the section back from a path', () => {
@@ -31,7 +34,13 @@ describe('web UI addresses', () => {
     assert.equal(namespaceOf('/namespaces/team-a'), undefined);
     assert.equal(namespaceOf('/namespaces/team-a/vmsx'), undefined);
     assert.equal(namespaceOf('/namespaces/team-a/diskss'), undefined);
+    assert.deepEqual(namespacedPage('/namespaces/x/networks'), {
+      namespace: 'x',
+      section: 'networks',
+    });
+    assert.deepEqual(namespacedPage('/namespaces/x/audit'), { namespace: 'x', section: 'audit' });
     assert.equal(namespaceOf('/networks'), undefined);
+    assert.equal(namespaceOf('/audit'), undefined);
   });
 
   it('sends an old address to the same page in the current namespace', () => {
@@ -41,6 +50,10 @@ describe('web UI addresses', () => {
     assert.equal(legacyPath('/images', 'a b'), '/namespaces/a%20b/images');
     assert.equal(legacyPath('/vmsx', 'ns1'), undefined);
     assert.equal(legacyPath('/disksx', 'ns1'), undefined);
-    assert.equal(legacyPath('/networks', 'ns1'), undefined);
+    assert.equal(legacyPath('/networks', 'ns1'), '/namespaces/ns1/networks');
+    assert.equal(legacyPath('/audit', 'ns1'), '/namespaces/ns1/audit');
+    assert.equal(legacyPath('/auditx', 'ns1'), undefined);
+    assert.equal(legacyPath('/macpool', 'ns1'), undefined);
+    assert.equal(legacyPath('/namespaces', 'ns1'), undefined);
   });
 });

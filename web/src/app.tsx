@@ -212,7 +212,7 @@ function Shell(props: {
   }, [namespaces.loaded, namespaces.items, namespace, setNamespace]);
 
   const stale = useConnection(monitor).phase !== 'connected';
-  // The start page and the addresses from before namespaced URLs (/ui/vms/NAME, /ui/disks, /ui/images) open in the
+  // The start page and the addresses from before namespaced URLs (/ui/vms/NAME, /ui/disks, /ui/networks, …) open in the
   // current namespace.
   const redirect = path === '/' || path === '' ? urls.vms(namespace) : legacyPath(path, namespace);
   const search = query.toString();
@@ -232,13 +232,13 @@ function Shell(props: {
   const section = page?.section ?? path.split('/')[1] ?? 'vms';
   const nav: Array<{ to: string; label: string; key: string }> = [
     { to: urls.vms(namespace), label: 'Virtual Machines', key: 'vms' },
-    { to: '/networks', label: 'Networks', key: 'networks' },
+    { to: urls.networks(namespace), label: 'Networks', key: 'networks' },
     { to: urls.disks(namespace), label: 'Disks', key: 'disks' },
     { to: urls.images(namespace), label: 'Images', key: 'images' },
     { to: '/macpool', label: 'MAC Pool', key: 'macpool' },
     { to: '/namespaces', label: 'Namespaces', key: 'namespaces' },
     ...(canListTokens ? [{ to: '/tokens', label: 'API Tokens', key: 'tokens' }] : []),
-    { to: '/audit', label: 'Audit Log', key: 'audit' },
+    { to: urls.audit(namespace), label: 'Audit Log', key: 'audit' },
   ];
 
   return (
@@ -317,12 +317,12 @@ function Routes(props: { path: string; namespace: string }): ReactNode {
   if (m) return <VmDetailPage name={m['name'] as string} tab={m['tab'] ?? 'basics'} />;
   if (match('/namespaces/:ns/disks', p)) return <DisksPage />;
   if (match('/namespaces/:ns/images', p)) return <ImagesPage />;
+  if (match('/namespaces/:ns/networks', p)) return <NetworksPage />;
+  if (match('/namespaces/:ns/audit', p)) return <AuditPage />;
   if (legacyPath(p, props.namespace) !== undefined) return null; // redirected
-  if (match('/networks', p)) return <NetworksPage />;
   if (match('/macpool', p)) return <MacPoolPage />;
   if (match('/namespaces', p)) return <NamespacesPage />;
   if (match('/tokens', p)) return <TokensPage />;
-  if (match('/audit', p)) return <AuditPage />;
   if (p === '/' || p === '') return null;
   return (
     <section>

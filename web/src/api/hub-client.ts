@@ -26,7 +26,7 @@ export class HubClient {
     this.port.start();
     if (locks) {
       // Held while the tab lives; the worker waits for it to tell that the tab is gone. Web Locks need a secure
-      // context: over plain HTTP to another host the tab says goodbye on pagehide only.
+      // context, which plain HTTP on loopback (the only place Harrow serves it) is; elsewhere pagehide's goodbye only.
       const lock = `harrow.tab.${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
       void locks.request(lock, () => {
         this.send({ type: 'hello', lock });

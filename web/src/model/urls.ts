@@ -1,10 +1,10 @@
 // The UI's own addresses below /ui: every page of a namespace's objects (VMs, disks, images as that namespace uses
-// them) carries the namespace, so a link can be shared.
+// them, networks, the audit log) carries the namespace, so a link can be shared.
 
 const enc = encodeURIComponent;
 
 /** The pages whose address is /namespaces/NS/<section>…; addresses from before named them without a namespace. */
-export const NAMESPACED_SECTIONS = ['vms', 'disks', 'images'] as const;
+export const NAMESPACED_SECTIONS = ['vms', 'disks', 'images', 'networks', 'audit'] as const;
 export type NamespacedSection = (typeof NAMESPACED_SECTIONS)[number];
 
 export const urls = {
@@ -16,6 +16,10 @@ export const urls = {
   vmEdit: (ns: string, name: string): string => `${urls.vm(ns, name)}/edit`,
   disks: (ns: string): string => urls.section(ns, 'disks'),
   images: (ns: string): string => urls.section(ns, 'images'),
+  networks: (ns: string): string => urls.section(ns, 'networks'),
+  /** The audit log, filtered to one VM's records when `vm` is given. */
+  audit: (ns: string, vm?: string): string =>
+    `${urls.section(ns, 'audit')}${vm ? `?vm=${enc(vm)}` : ''}`,
 };
 
 const NAMESPACED = new RegExp(`^/namespaces/([^/]+)/(${NAMESPACED_SECTIONS.join('|')})(?:/|$)`);
@@ -34,7 +38,8 @@ export function namespacedPage(
 export const namespaceOf = (path: string): string | undefined => namespacedPage(path)?.namespace;
 
 /**
- * Where an address from before namespaced URLs ("/vms", "/vms/NAME/TAB", "/disks", "/images") now lives: the same
+ * Where an address from before namespaced URLs ("/vms", "/vms/NAME/TAB", "/disks", "/images", "/networks", "/audit")
+ * now lives: the same
  * page in the namespace chosen at the top. Undefined for every other path.
  */
 export function legacyPath(path: string, namespace: string): string | undefined {

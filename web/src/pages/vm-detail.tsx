@@ -218,6 +218,7 @@ export function VmDetailPage(props: { name: string; tab: string }): ReactNode {
         {tab === 'audit' ? (
           <AuditRecordsTab
             records={filterAudit(audit.items, emptyAuditFilter)}
+            namespace={namespace}
             name={props.name}
             current={audit.loaded && !audit.stale && !audit.error}
           />
@@ -757,6 +758,7 @@ function EventsTab(props: { events: KubeEvent[] }): ReactNode {
 
 function AuditRecordsTab(props: {
   records: AuditRecord[];
+  namespace: string;
   name: string;
   current: boolean;
 }): ReactNode {
@@ -769,7 +771,7 @@ function AuditRecordsTab(props: {
         current={props.current}
       />
       <p>
-        <Link to={`/audit?vm=${encodeURIComponent(props.name)}`}>Open in the audit log</Link>
+        <Link to={urls.audit(props.namespace, props.name)}>Open in the audit log</Link>
       </p>
     </div>
   );
