@@ -6,11 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { AuditRecord } from '../../src/resources/types.ts';
 import { launchBrowser, type BrowserSession } from './browser.ts';
 import { bridgeNetwork, NS, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
-import { ensureWebBuilt } from './ui-support.ts';
+import { ensureWebBuilt, signIn, timeRestart } from './ui-support.ts';
 
 const VMS = ['one-a', 'one-b', 'one-c', 'one-d', 'one-e'];
 /** Issue 19: "a Restart clicked in any of them reaches the server within a second". A blocked request waits for a watch
@@ -18,13 +17,6 @@ const VMS = ['one-a', 'one-b', 'one-c', 'one-d', 'one-e'];
 const REACHES_SERVER_WITHIN_MS = 1000;
 /** The most watch connections the UI holds over HTTP/1.1, of the browser's six per server (web/src/api/watch-hub.ts). */
 const WATCH_CONNECTIONS = 4;
-
-async function signInFirst(page: Page, server: HarrowServer): Promise<void> {
-  await page.goto(`${server.url}/ui/namespaces/${NS}/vms`);
-  await page.getByLabel('API token').fill(server.token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
-}
 
 async function openTab(b: BrowserSession, url: string): Promise<Page> {
   const page = await b.context.newPage();
@@ -34,65 +26,16 @@ async function openTab(b: BrowserSession, url: string): Promise<Page> {
   return page;
 }
 
-const restartRecords = async (server: HarrowServer, vm: string): Promise<AuditRecord[]> =>
-  (await server.client.list<AuditRecord>('AuditRecord', { namespace: NS })).items.filter(
-    (r) => r.spec.verb === 'restart' && r.spec.resource.name === vm,
-  );
-
-type ClickClock = { harrowClicks?: number[] };
-
-async function noteClicks(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const g = globalThis as unknown as ClickClock & {
-      document: { addEventListener(t: string, f: () => void, capture: boolean): void };
-    };
-    if (g.harrowClicks) return;
-    g.harrowClicks = [];
-    g.document.addEventListener('click', () => g.harrowClicks!.push(Date.now()), true);
-  });
-}
-
-const lastClick = (page: Page): Promise<number | undefined> =>
-  page.evaluate(() => (globalThis as unknown as ClickClock).harrowClicks?.at(-1));
-
-/**
- * Clicks `button` (a Restart that opens the confirmation), then the confirmation's Restart, and returns the time from
- * that click, taken inside the page, to the server's audit record of the restart.
- */
-async function restartVia(
-  page: Page,
-  server: HarrowServer,
-  vm: string,
-  button: ReturnType<Page['getByRole']>,
-): Promise<number> {
-  await page.bringToFront();
-  await noteClicks(page);
-  const before = (await restartRecords(server, vm)).length;
-  await waitFor(() => button.isEnabled(), { timeoutMs: 60_000, message: `${vm}: Restart enabled` });
-  await button.click();
-  await page
-    .getByRole('dialog', { name: `Restart ${vm}?` })
-    .getByRole('button', { name: `Restart ${vm}` })
-    .click();
-  const confirmed = await lastClick(page);
-  assert.ok(confirmed !== undefined);
-  const record = await waitFor(
-    async () => {
-      const records = await restartRecords(server, vm);
-      return records.length > before ? records.at(-1) : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 50, message: `the restart of ${vm} reaching the server` },
-  );
-  return Date.parse(record.spec.timestamp) - confirmed;
-}
-
-const restartFromList = (page: Page, server: HarrowServer, vm: string): Promise<number> =>
-  restartVia(
-    page,
-    server,
-    vm,
-    page.locator(`tr[data-vm="${vm}"]`).getByRole('button', { name: `Restart ${vm}` }),
-  );
+const restartFromList = async (page: Page, server: HarrowServer, vm: string): Promise<number> =>
+  (
+    await timeRestart(
+      page,
+      server,
+      NS,
+      vm,
+      page.locator(`tr[data-vm="${vm}"]`).getByRole('button', { name: `Restart ${vm}` }),
+    )
+  ).confirmToServer;
 
 /** The requests the server is serving now that only read (its gauge): the browser's open watches, and this GET. */
 async function openReads(server: HarrowServer): Promise<number> {
@@ -134,7 +77,7 @@ describe('web UI over HTTP/1.1: five tabs share their watches', { timeout: 900_0
   });
 
   it('five tabs on the VM list: a Restart in each reaches the server within 1 s', async () => {
-    await signInFirst(b.page, server);
+    await signIn(b.page, server);
     const protocol = await b.page.evaluate(
       () =>
         (
@@ -188,9 +131,10 @@ describe('web UI over HTTP/1.1: five tabs share their watches', { timeout: 900_0
       .first()
       .waitFor();
     const fromList = await restartFromList(tabs[0]!, server, VMS[0]!);
-    const fromDetail = await restartVia(
+    const { confirmToServer: fromDetail } = await timeRestart(
       tabs[1]!,
       server,
+      NS,
       VMS[1]!,
       tabs[1]!.getByRole('button', { name: 'Restart', exact: true }),
     );

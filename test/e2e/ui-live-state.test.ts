@@ -6,11 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { AuditRecord } from '../../src/resources/types.ts';
 import { launchBrowser, type BrowserSession } from './browser.ts';
 import { bridgeNetwork, NS, virtualMachine } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
-import { ensureWebBuilt } from './ui-support.ts';
+import { ensureWebBuilt, timeRestart, type RestartFigure } from './ui-support.ts';
 
 /** One VM per tab, so each tab restarts its own. */
 const VMS = ['tab-a', 'tab-b', 'tab-c', 'tab-d', 'tab-e'];
@@ -39,11 +38,6 @@ async function openSignedIn(
   return page;
 }
 
-const restartRecords = async (server: HarrowServer, vm: string): Promise<AuditRecord[]> =>
-  (await server.client.list<AuditRecord>('AuditRecord', { namespace: NS })).items.filter(
-    (r) => r.spec.verb === 'restart' && r.spec.resource.name === vm,
-  );
-
 interface Answer {
   url: string;
   protocol: string;
@@ -65,58 +59,15 @@ async function recordAnswers(page: Page, origin: string, into: Answer[]): Promis
   await cdp.send('Network.enable');
 }
 
-type ClickClock = { harrowClicks?: number[] };
-
-/** From now on the page notes the wall-clock time of every click it receives (the moment the operator clicks). */
-async function noteClicks(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const g = globalThis as unknown as ClickClock & {
-      document: { addEventListener(t: string, f: () => void, capture: boolean): void };
-    };
-    if (g.harrowClicks) return;
-    g.harrowClicks = [];
-    g.document.addEventListener('click', () => g.harrowClicks!.push(Date.now()), true);
-  });
-}
-
-const lastClick = (page: Page): Promise<number | undefined> =>
-  page.evaluate(() => (globalThis as unknown as ClickClock).harrowClicks?.at(-1));
-
-interface RestartFigure {
-  vm: string;
-  /** The click on the confirmation's Restart (which sends the request) → the server's record of the request, ms. */
-  confirmToServer: number;
-  /** The row's Restart click → the same record (includes the confirmation dialog), ms. */
-  rowClickToServer: number;
-}
-
-/**
- * In the tab the operator looks at: clicks the VM's Restart in the list, then the confirmation's Restart, and waits until
- * the server has the request (its audit record, written as the server carries it out; its timestamp is no earlier than
- * the request's arrival). The clicks' moments are taken inside the page, when the click event reaches it.
- */
-async function restartFrom(page: Page, server: HarrowServer, vm: string): Promise<RestartFigure> {
-  await page.bringToFront();
-  await noteClicks(page);
-  const before = (await restartRecords(server, vm)).length;
-  const button = page.locator(`tr[data-vm="${vm}"]`).getByRole('button', { name: `Restart ${vm}` });
-  await waitFor(() => button.isEnabled(), { timeoutMs: 60_000, message: `${vm}: Restart enabled` });
-  await button.click();
-  const rowClicked = await lastClick(page);
-  const dialog = page.getByRole('dialog', { name: `Restart ${vm}?` });
-  await dialog.getByRole('button', { name: `Restart ${vm}` }).click();
-  const confirmed = await lastClick(page);
-  assert.ok(rowClicked !== undefined && confirmed !== undefined && confirmed > rowClicked);
-  const record = await waitFor(
-    async () => {
-      const records = await restartRecords(server, vm);
-      return records.length > before ? records.at(-1) : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 50, message: `the restart of ${vm} reaching the server` },
+/** The VM's Restart in the list's row, timed to the server (timeRestart). */
+const restartFrom = (page: Page, server: HarrowServer, vm: string): Promise<RestartFigure> =>
+  timeRestart(
+    page,
+    server,
+    NS,
+    vm,
+    page.locator(`tr[data-vm="${vm}"]`).getByRole('button', { name: `Restart ${vm}` }),
   );
-  const received = Date.parse(record.spec.timestamp);
-  return { vm, confirmToServer: received - confirmed, rowClickToServer: received - rowClicked };
-}
 
 /** Every answer any tab got came over HTTP/2, and over the one connection the first answer used. */
 function assertOneConnection(answers: Answer[], tabs: number): void {
@@ -198,7 +149,7 @@ describe('web UI: many tabs, one session, live connection state', { timeout: 600
     assertOneConnection(answers, 5);
     await b.screenshot('five tabs');
     const show = (f: RestartFigure[]): string =>
-      f.map((x) => `${x.confirmToServer} (${x.rowClickToServer})`).join(', ');
+      f.map((x) => `${x.confirmToServer} (${x.buttonToServer})`).join(', ');
     console.log(
       `# restart confirmed → server's audit record, ms (from the row's Restart in brackets): 2 tabs ${show(two)}; 5 tabs ${show(five)}`,
     );

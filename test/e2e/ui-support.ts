@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { KubeObject } from '../../src/resources/meta.ts';
+import type { AuditRecord } from '../../src/resources/types.ts';
 import { REPO_ROOT, waitFor, type HarrowServer } from './harness.ts';
 
 const WEB = join(REPO_ROOT, 'web');
@@ -69,6 +70,75 @@ export async function signIn(page: Page, server: HarrowServer): Promise<void> {
   await page.getByLabel('API token').fill(server.token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Virtual Machines', level: 1 }).waitFor();
+}
+
+const restartRecords = async (
+  server: HarrowServer,
+  namespace: string,
+  vm: string,
+): Promise<AuditRecord[]> =>
+  (await server.client.list<AuditRecord>('AuditRecord', { namespace })).items.filter(
+    (r) => r.spec.verb === 'restart' && r.spec.resource.name === vm,
+  );
+
+type ClickClock = { harrowClicks?: number[] };
+
+/** From now on the page notes the wall-clock time of every click it receives (the moment the operator clicks). */
+async function noteClicks(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const g = globalThis as unknown as ClickClock & {
+      document: { addEventListener(t: string, f: () => void, capture: boolean): void };
+    };
+    if (g.harrowClicks) return;
+    g.harrowClicks = [];
+    g.document.addEventListener('click', () => g.harrowClicks!.push(Date.now()), true);
+  });
+}
+
+const lastClick = (page: Page): Promise<number | undefined> =>
+  page.evaluate(() => (globalThis as unknown as ClickClock).harrowClicks?.at(-1));
+
+export interface RestartFigure {
+  vm: string;
+  /** The click on the confirmation's Restart (which sends the request) → the server's record of the request, ms. */
+  confirmToServer: number;
+  /** The click on `button` → the same record (includes the confirmation dialog), ms. */
+  buttonToServer: number;
+}
+
+/**
+ * In the tab the operator looks at: clicks `button` (a Restart that asks for confirmation), then the confirmation's
+ * Restart, and waits until the server has the request (its audit record, written as the server carries it out; its
+ * timestamp is no earlier than the request's arrival). The clicks' moments are taken inside the page, when the click
+ * event reaches it.
+ */
+export async function timeRestart(
+  page: Page,
+  server: HarrowServer,
+  namespace: string,
+  vm: string,
+  button: Locator,
+): Promise<RestartFigure> {
+  await page.bringToFront();
+  await noteClicks(page);
+  const before = (await restartRecords(server, namespace, vm)).length;
+  await waitFor(() => button.isEnabled(), { timeoutMs: 60_000, message: `${vm}: Restart enabled` });
+  await button.click();
+  const buttonClicked = await lastClick(page);
+  const dialog = page.getByRole('dialog', { name: `Restart ${vm}?` });
+  await dialog.getByRole('button', { name: `Restart ${vm}` }).click();
+  const confirmed = await lastClick(page);
+  if (buttonClicked === undefined || confirmed === undefined || confirmed <= buttonClicked)
+    throw new Error(`the page noted no clicks on ${vm}'s Restart and its confirmation`);
+  const record = await waitFor(
+    async () => {
+      const records = await restartRecords(server, namespace, vm);
+      return records.length > before ? records.at(-1) : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 50, message: `the restart of ${vm} reaching the server` },
+  );
+  const received = Date.parse(record.spec.timestamp);
+  return { vm, confirmToServer: received - confirmed, buttonToServer: received - buttonClicked };
 }
 
 /** The text of a test-id'd element, trimmed ('' when absent). */

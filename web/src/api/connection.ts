@@ -1,6 +1,7 @@
 // Whether the UI can reach the server: every request reports in; while it cannot, the server's health is probed with
 // backoff and the live lists retry the moment it answers again. Pages mark what they show as stale meanwhile.
 import { useSyncExternalStore } from 'react';
+import { sleepOrWake } from './wake.ts';
 
 export type ConnectionPhase = 'connected' | 'reconnecting' | 'disconnected';
 
@@ -101,17 +102,7 @@ export class ConnectionMonitor {
    * the server is back instead of at their own backoff's next step.
    */
   sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.waiters.add(done);
-      signal.addEventListener('abort', done);
-    });
+    return sleepOrWake(ms, signal, this.waiters);
   }
 
   stop(): void {

@@ -2,6 +2,7 @@
 // watch ends or breaks; what it learns goes out as updates, which the tab that shows it or the shared worker applies.
 import type { KubeObject } from '../../../src/resources/meta.ts';
 import { ApiError, type ApiClient, type StatusCause, type WatchEvent } from './client.ts';
+import { sleepOrWake } from './wake.ts';
 
 /** An ApiError as plain data, so it survives postMessage (a cloned Error keeps only its message). */
 export interface WireError {
@@ -98,31 +99,12 @@ export class WatchSlots {
 
   /** Resolves after `ms`, or earlier when a slot is given back or the signal aborts. */
   wait(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.waiters.add(done);
-      signal.addEventListener('abort', done);
-    });
+    return sleepOrWake(ms, signal, this.waiters);
   }
 }
 
 /** How often a feed without a watch stream re-lists. */
 export const RELIST_WITHOUT_STREAM_MS = 3000;
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /**
  * Keeps `path` current until `signal` aborts, telling `emit` each update. With `pollMs` it re-lists at that interval
@@ -138,7 +120,7 @@ export async function runFeed(
   const { pollMs, slots } = options;
   // A server out of reach wakes the retry as soon as it answers again (ConnectionMonitor.sleep).
   const pause = (ms: number): Promise<void> =>
-    api.connection ? api.connection.sleep(ms, signal) : sleep(ms, signal);
+    api.connection ? api.connection.sleep(ms, signal) : sleepOrWake(ms, signal);
   let backoff = 500;
   while (!signal.aborted) {
     let release: (() => void) | undefined;
@@ -148,7 +130,7 @@ export async function runFeed(
       emit({ type: 'reset', items: list.items, loaded: true });
       backoff = 500;
       if (pollMs !== undefined) {
-        await sleep(pollMs, signal);
+        await sleepOrWake(pollMs, signal);
         continue;
       }
       release = slots?.take();
