@@ -1,6 +1,7 @@
 // Issue 16 item 2 in Chromium against a real `harrow serve` (sim): a MAC change the server would accept with a Warning
-// (the user's cloud-init networkData still matches the old MAC) is shown before Save — the warning naming the field and
-// the line, nothing stored until "Save anyway"; going back stores nothing; a change without a warning saves at once.
+// (the user's cloud-init networkData still matches the old MAC) is shown as soon as the MAC is typed (the field's dry
+// run) and again on Save — the warning naming the field and the line, nothing stored until "Save anyway"; going back
+// stores nothing; a change without a warning saves at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuditRecord, VirtualMachine } from '../../src/resources/types.ts';
@@ -84,6 +85,13 @@ describe(
       const before = await get(VM);
       const auditBefore = await updates(VM);
       await editMac(VM, NEW);
+      // The dry run made as the MAC was typed already heard the warning: it shows beside the field, before Save.
+      const beside = (await page.getByTestId('mac-warnings').textContent()) ?? '';
+      assert.match(beside, new RegExp(`Interface default: its MAC changes from ${OLD} to ${NEW}`));
+      assert.ok(beside.includes(`${FIELD} line 5`), beside);
+      assert.equal((await get(VM)).metadata.resourceVersion, before.metadata.resourceVersion);
+      assert.deepEqual(await seriousAxeViolations(page, 'warning beside the field'), []);
+      await b.screenshot('warning beside the field');
       await page.getByRole('button', { name: 'Save', exact: true }).click();
       const dialog = page.getByRole('dialog', { name: `Save ${VM} despite the server's warning?` });
       await dialog.waitFor();
@@ -118,6 +126,11 @@ describe(
       const { page } = b;
       const mac = '02:aa:16:00:00:43';
       await editMac(PLAIN, mac);
+      assert.equal(
+        await page.getByTestId('mac-warnings').count(),
+        0,
+        'no warning beside the field',
+      );
       await page.getByRole('button', { name: 'Save', exact: true }).click();
       await page.waitForURL(new RegExp(`/ui/namespaces/${NS}/vms/${PLAIN}/networks$`));
       assert.equal(await page.getByRole('dialog').count(), 0);

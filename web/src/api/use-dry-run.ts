@@ -2,22 +2,23 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError } from './client.ts';
 
-export type DryRunState =
+export type DryRunState<T = unknown> =
   | { status: 'idle' }
   | { status: 'checking'; key: string }
-  | { status: 'ok'; key: string }
+  /** Accepted; `value` is what `run` resolved with (e.g. the server's warnings). */
+  | { status: 'ok'; key: string; value: T }
   | { status: 'error'; key: string; error: ApiError };
 
 /**
  * `key` identifies the candidate (null: nothing to check). When it changes, `run` is called after `delayMs`;
  * results for an older key are dropped, so the state always speaks about what is on screen.
  */
-export function useDryRun(
+export function useDryRun<T>(
   key: string | null,
-  run: () => Promise<unknown>,
+  run: () => Promise<T>,
   delayMs = 300,
-): DryRunState {
-  const [state, setState] = useState<DryRunState>({ status: 'idle' });
+): DryRunState<T> {
+  const [state, setState] = useState<DryRunState<T>>({ status: 'idle' });
   const runRef = useRef(run);
   runRef.current = run;
   useEffect(() => {
@@ -29,8 +30,8 @@ export function useDryRun(
     setState({ status: 'checking', key });
     const t = setTimeout(() => {
       runRef.current().then(
-        () => {
-          if (current) setState({ status: 'ok', key });
+        (value) => {
+          if (current) setState({ status: 'ok', key, value });
         },
         (e: unknown) => {
           if (!current) return;

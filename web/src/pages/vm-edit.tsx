@@ -111,7 +111,13 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
   const hasChanges = changedMacs.size > 0 || resourcesChanged;
   const dryKey = hasChanges && !localInvalid ? JSON.stringify(patch) : null;
   const vmPath = paths.vm(namespace, name);
-  const dry = useDryRun(dryKey, () => api.patch(vmPath, patch, 'merge', { dryRun: true }));
+  // The dry run as the change is typed also hears the server's warnings (Warning headers), so they show beside the
+  // field before Save, which asks again.
+  const dry = useDryRun(
+    dryKey,
+    async () => (await api.patchWithWarnings(vmPath, patch, 'merge', { dryRun: true })).warnings,
+  );
+  const dryWarnings = dry.status === 'ok' ? dry.value : [];
 
   const candidates = [...changedMacs].map(([index, mac]) => ({ index, mac }));
   const serverError = saveError ?? (dry.status === 'error' ? dry.error : undefined);
@@ -169,10 +175,20 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
         </span>
       );
     if (dry.status === 'ok') {
-      return mac === '' ? (
-        <span className="ok-text">The pool will assign a new MAC.</span>
-      ) : (
-        <span className="ok-text">✓ {mac} is valid and free (server dry run).</span>
+      const verdict =
+        mac === '' ? (
+          <span className="ok-text">The pool will assign a new MAC.</span>
+        ) : (
+          <span className="ok-text">✓ {mac} is valid and free (server dry run).</span>
+        );
+      if (dryWarnings.length === 0) return verdict;
+      return (
+        <>
+          {verdict}
+          <span className="field-warning" data-testid="mac-warnings">
+            The server warns: {dryWarnings.map(sentence).join(' ')}
+          </span>
+        </>
       );
     }
     return undefined;
@@ -324,7 +340,9 @@ function EditForm(props: { vm: VirtualMachine }): ReactNode {
                 : dry.status === 'checking'
                   ? 'Checking with the server…'
                   : dry.status === 'ok'
-                    ? 'The server accepts these changes (dry run). A MAC change applies on restart.'
+                    ? dryWarnings.length > 0
+                      ? 'The server accepts these changes with a warning (dry run); Save asks before storing them.'
+                      : 'The server accepts these changes (dry run). A MAC change applies on restart.'
                     : 'The server would reject these changes.'}
           </span>
         </div>
