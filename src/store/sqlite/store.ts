@@ -113,8 +113,8 @@ interface Scan {
   parsed: KubeObject[] | undefined;
   revision: number;
   continue: string | undefined;
-  /** The items as one comma-separated UTF-8 text, when the scan is a whole cached list (encoded once per change). */
-  body?: () => Buffer;
+  /** With `encoded`: the items as one comma-separated UTF-8 text (a whole cached list's is encoded once per change). */
+  body?: Buffer;
 }
 
 /** A list answered as bytes: the items' stored JSON, comma-separated, for a caller that wraps them in a List. */
@@ -257,10 +257,16 @@ export class SqliteStore implements ResourceStore {
    * reused until the kind changes.
    */
   async listEncoded(kind: string, options: ListOptions = {}): Promise<EncodedListResult> {
-    const scan = this.scan(kind, options);
+    // Encoded in the same synchronous scan: the bytes are those of the revision the list reports.
+    const scan = this.scan(kind, options, true);
     await this.durable();
-    const items = scan.body ? scan.body() : Buffer.from(scan.json.join(','), 'utf8');
-    return withContinue({ items, resourceVersion: String(scan.revision) }, scan.continue);
+    return withContinue(
+      {
+        items: scan.body ?? Buffer.from(scan.json.join(','), 'utf8'),
+        resourceVersion: String(scan.revision),
+      },
+      scan.continue,
+    );
   }
 
   /** Like list, but each item is the object's stored JSON text (metadata.resourceVersion included). */
@@ -581,7 +587,7 @@ export class SqliteStore implements ResourceStore {
     throw alreadyExists(refFor(kind, namespace, `${prefix}*`));
   }
 
-  private scan(kind: string, options: ListOptions): Scan {
+  private scan(kind: string, options: ListOptions, encoded = false): Scan {
     this.assertOpen();
     const { filter, namespace } = options;
     const { pageSize, token } = pageOf(options);
@@ -603,7 +609,8 @@ export class SqliteStore implements ResourceStore {
         if (this.cache.caches(kind)) {
           this.followFile(token ? this.meta('revision') : revision);
           const list = this.cache.kind(kind, () => this.loadKind(kind));
-          return scanCached(list, namespace, cursor, pageSize, filter, revision);
+          const scan = scanCached(list, namespace, cursor, pageSize, filter, revision);
+          return encoded ? withBody(scan, list, namespace, cursor === undefined) : scan;
         }
         if (pageSize === undefined && !filter) {
           // The common large list: only the JSON column, no per-row objects.
@@ -711,6 +718,20 @@ export class SqliteStore implements ResourceStore {
   }
 }
 
+/** The scan with its items encoded: a whole list (no cursor, limit or filter) as the cache keeps it, else joined now. */
+function withBody(
+  scan: Scan,
+  list: KindList,
+  namespace: string | undefined,
+  fromStart: boolean,
+): Scan {
+  const whole = fromStart && scan.continue === undefined && scan.parsed === undefined;
+  return {
+    ...scan,
+    body: whole ? list.body(namespace) : Buffer.from(scan.json.join(','), 'utf8'),
+  };
+}
+
 /** A list (or a page of it) out of the cache, with the same paging and filtering as a table scan. */
 function scanCached(
   list: KindList,
@@ -728,7 +749,6 @@ function scanCached(
       parsed: undefined,
       revision,
       continue: undefined,
-      ...(i === 0 ? { body: () => list.body(namespace) } : {}),
     };
   }
   const json: string[] = [];
