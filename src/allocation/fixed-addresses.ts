@@ -13,8 +13,10 @@ import { nadNetwork } from '../resources/nad.ts';
 import type {
   MacAllocationOwner,
   NetworkAttachmentDefinition,
+  VirtualMachineInstance,
   VMISpec,
 } from '../resources/types.ts';
+import { isFinished } from '../resources/vmi.ts';
 import {
   fixedAddressClaimName,
   fixedAddressProblem,
@@ -93,16 +95,44 @@ async function claimsOf(store: ResourceStore, carrier: MacCarrier): Promise<Fixe
 }
 
 /**
- * A claim another holder has is stale when that holder is gone, is another object of the same name (another uid), or no
- * longer fixes that address on that network (a holder deleted around admission, e.g. with its namespace, leaves its
- * claims behind; they must not keep the address from a new VM).
+ * The fixed addresses a VM's instance runs with now, by interface: until it stops they stay the VM's, whatever its
+ * annotations say since (a change applies at the restart).
  */
-async function isStale(store: ResourceStore, claim: FixedAddressClaim): Promise<boolean> {
+async function runningAddresses(
+  store: ResourceStore,
+  namespace: string,
+  vmName: string,
+): Promise<Map<string, string>> {
+  const vmi = (await store.get({
+    kind: 'VirtualMachineInstance',
+    namespace,
+    name: vmName,
+  })) as VirtualMachineInstance | undefined;
+  return vmi && vmi.metadata.deletionTimestamp === undefined && !isFinished(vmi)
+    ? fixedAddressesOf(vmi.metadata.annotations)
+    : new Map();
+}
+
+/**
+ * A claim is stale when its holder is gone, is another object of the same name (another uid), or neither fixes that
+ * address on that network nor (a VM) runs an instance with it (a holder deleted around admission, e.g. with its
+ * namespace, leaves its claims behind; so does a VM whose instance restarted without the address: they must not keep
+ * the address from a new VM).
+ */
+export async function isStaleClaim(
+  store: ResourceStore,
+  claim: FixedAddressClaim,
+): Promise<boolean> {
   const h = claim.spec.holder;
   const holder = await store.get({ kind: h.kind, namespace: h.namespace, name: h.name });
   if (!holder) return true;
   if (h.uid && holder.metadata.uid && h.uid !== holder.metadata.uid) return true;
-  return fixedAddressesOf(holder.metadata.annotations).get(h.interface) !== claim.spec.address;
+  if (fixedAddressesOf(holder.metadata.annotations).get(h.interface) === claim.spec.address)
+    return false;
+  return (
+    h.kind !== 'VirtualMachine' ||
+    (await runningAddresses(store, h.namespace, h.name)).get(h.interface) !== claim.spec.address
+  );
 }
 
 const describe = (claim: FixedAddressClaim, mayName: MayNameHolder): string =>
@@ -113,15 +143,21 @@ const describe = (claim: FixedAddressClaim, mayName: MayNameHolder): string =>
 /**
  * The store writes that make `requests` the holder's fixed addresses: a claim for each new address (one another holder
  * has is a 409 naming the holder, unless that claim is stale: then it is taken over), and the removal of the claims the
- * holder no longer asks for. `requests` are checked ones (checkFixedAddresses).
+ * holder no longer asks for — except, unless the holder is `deleting`, those its VM's running instance still uses.
+ * `requests` are checked ones (checkFixedAddresses).
  */
 export async function planFixedAddresses(
   store: ResourceStore,
   carrier: MacCarrier,
   requests: FixedAddressRequest[],
   mayNameHolder: MayNameHolder = () => true,
+  deleting = false,
 ): Promise<FixedAddressPlan> {
   const held = await claimsOf(store, carrier);
+  const inUse =
+    carrier.kind === 'VirtualMachine' && !deleting
+      ? await runningAddresses(store, carrier.namespace, carrier.name)
+      : new Map<string, string>();
   const ops: WriteOp[] = [];
   const changes: FixedAddressPlan['changes'] = [];
   const wanted = new Set<string>();
@@ -150,7 +186,7 @@ export async function planFixedAddresses(
     }
     const mine = sameHolder(existing.spec.holder, carrier);
     if (mine && existing.spec.holder.interface === r.interface) continue;
-    if (!mine && !(await isStale(store, existing))) {
+    if (!mine && !(await isStaleClaim(store, existing))) {
       const field = staticIpField(r.interface);
       const message = `${r.address} on network ${claim.spec.network} ${describe(existing, mayNameHolder)}`;
       throw new Conflict(`${carrier.kind} "${carrier.name}": ${field}: ${message}`, {
@@ -166,6 +202,7 @@ export async function planFixedAddresses(
   }
   for (const claim of held) {
     if (wanted.has(claim.metadata.name)) continue;
+    if (inUse.get(claim.spec.holder.interface) === claim.spec.address) continue;
     ops.push({
       type: 'delete',
       ref: { kind: FIXED_ADDRESS_CLAIM, name: claim.metadata.name },

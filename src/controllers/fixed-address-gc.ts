@@ -1,8 +1,12 @@
 // The fixed-address collector (node side): a network's DHCP server keeps a fixed address reserved for its interface's
 // MAC also while the VM's pod is gone (a restart, a stopped VM), so the address is given back by this controller once
-// nothing holds it: no FixedAddressClaim (the VM was deleted, or its annotation removed) and no live instance still
-// running with it (an annotation removed or changed on a running VM takes effect at its restart). Keyed by NAD.
-import { FIXED_ADDRESS_CLAIM, type FixedAddressClaim } from '../allocation/fixed-addresses.ts';
+// nothing holds it: no live FixedAddressClaim (the VM was deleted, or its annotation removed and its instance restarted)
+// and no live instance still running with it. Keyed by NAD.
+import {
+  FIXED_ADDRESS_CLAIM,
+  isStaleClaim,
+  type FixedAddressClaim,
+} from '../allocation/fixed-addresses.ts';
 import { fixedAddressRequests } from '../network/fixed-address.ts';
 import { networkIdOf } from '../resources/nad.ts';
 import type { VirtualMachine, VirtualMachineInstance, VMISpec } from '../resources/types.ts';
@@ -86,7 +90,9 @@ export function fixedAddressGcController(
       log.debug({ nad: key, err: e }, 'fixed address claims not readable here');
       return {};
     }
-    const keep = new Set(claims.map((claim) => claim.spec.address));
+    const keep = new Set<string>();
+    for (const claim of claims)
+      if (!(await isStaleClaim(store, claim))) keep.add(claim.spec.address);
     for (const vmi of informers.vmis.byIndex(INDEX_FIXED_ADDRESS_NAD, key)) {
       if (!isLive(vmi)) continue;
       for (const [k, address] of fixedAddressesByNad(vmi)) if (k === key) keep.add(address);

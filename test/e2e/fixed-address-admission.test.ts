@@ -419,7 +419,7 @@ describe('fixed addresses through the API (sim)', { concurrency: false }, () => 
       await server.client.delete('VirtualMachine', { namespace: NS, name });
   });
 
-  test('changing only the annotation of a running VM is RestartRequired; the restart applies it', async () => {
+  test('changing only the annotation of a running VM is RestartRequired; the running instance keeps its address until the restart applies the change', async () => {
     const FIRST = '198.18.62.43';
     const SECOND = '198.18.62.44';
     await server.client.create(
@@ -449,6 +449,18 @@ describe('fixed addresses through the API (sim)', { concurrency: false }, () => 
       first.metadata.uid,
       'the running instance is left as it is',
     );
+    const other = (name: string, address: string): Promise<unknown> =>
+      server.client.create(
+        'VirtualMachine',
+        { namespace: NS },
+        virtualMachine(name, { runStrategy: 'Halted', annotations: { [KEY]: address } }),
+      );
+    await refused(
+      other('early', FIRST),
+      409,
+      FIELD,
+      new RegExp(`${escape(FIRST)} on network default/lan is in use by default/moving `),
+    );
     await server.client.restart(NS, 'moving');
     const second = await wait<VirtualMachineInstance>('moving restarted', () =>
       runningVmi(server.client, 'moving', first.metadata.uid),
@@ -459,6 +471,7 @@ describe('fixed addresses through the API (sim)', { concurrency: false }, () => 
       async () =>
         conditionOf(await getVm(server.client, 'moving'), 'RestartRequired') === undefined,
     );
+    await other('late', FIRST); // given up with the instance that used it
     // Removing it is a change too.
     await server.client.jsonPatch('VirtualMachine', { namespace: NS, name: 'moving' }, [
       { op: 'remove', path: `/metadata/annotations/${KEY.replace('/', '~1')}` },
@@ -471,7 +484,16 @@ describe('fixed addresses through the API (sim)', { concurrency: false }, () => 
       removed.message ?? '',
       new RegExp(`interface default: fixed address ${escape(SECOND)} → \\(none\\)`),
     );
-    assert.deepEqual(await claimOf(SECOND), [], 'the VM no longer claims it');
-    await server.client.delete('VirtualMachine', { namespace: NS, name: 'moving' });
+    await refused(other('early', SECOND), 409, FIELD, /in use by default\/moving /);
+    const third = await (async () => {
+      await server.client.restart(NS, 'moving');
+      return wait<VirtualMachineInstance>('moving restarted without it', () =>
+        runningVmi(server.client, 'moving', second.metadata.uid),
+      );
+    })();
+    assert.equal(third.metadata.annotations?.[KEY], undefined);
+    await other('later', SECOND);
+    for (const name of ['moving', 'late', 'later'])
+      await server.client.delete('VirtualMachine', { namespace: NS, name });
   });
 });

@@ -71,6 +71,7 @@ export function fixedAddressAdmission(
         carrier,
         requests,
         holderNaming(options, req.user).mayNameHolder,
+        req.operation === 'delete',
       );
       return { ops: plan.ops, changes: plan.changes };
     },
