@@ -181,7 +181,10 @@ export async function startControllers(deps: StartControllersDeps): Promise<Runn
     await Promise.all(managers.map((m) => m.stop()));
   };
   try {
-    for (const m of managers) await m.start();
+    // Every side's informers and start hooks first (adopting or stopping guests, tearing down orphans), then the
+    // reconciles: none competes with a start hook, and none acts before every hook has run.
+    for (const m of managers) await m.sync();
+    for (const m of managers) m.run();
   } catch (e) {
     await stopAll();
     throw e;

@@ -79,11 +79,21 @@ export class ControllerManager {
 
   /** Syncs every informer (listing each kind enqueues every existing object), runs the start hooks in order, then starts the controllers. */
   async start(): Promise<void> {
+    await this.sync();
+    this.run();
+  }
+
+  /** start() without running the controllers: informers synced and start hooks run (run() follows). */
+  async sync(): Promise<void> {
     this.started = true;
     if (this.informersOf) {
-      if (!this.synced) throw new Error('start the manager whose informers this one reads first');
+      if (!this.synced) throw new Error('sync the manager whose informers this one reads first');
     } else await Promise.all([...this.informers.values()].map((i) => (i as Informer).start()));
     for (const c of this.controllers) await c.prepare();
+  }
+
+  /** The controllers start working their queues. */
+  run(): void {
     for (const c of this.controllers) c.run();
   }
 
