@@ -2,7 +2,8 @@
 // and every open watch holds one: five tabs, on the VM list and then on five different pages, share one set of watches
 // (a shared worker) that never holds more than four connections, so a Restart clicked in any tab reaches the server
 // within a second of the click instead of waiting for a connection that a watch will not give back; closing the tab
-// that started the shared watches leaves the others live (issue 19, item 1, without HTTP/2).
+// that started the shared watches leaves the others live, and a stopped server is still seen by every tab (issue 19,
+// items 1 and 2, without HTTP/2).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -164,5 +165,35 @@ describe('web UI over HTTP/1.1: five tabs share their watches', { timeout: 900_0
     const took = await restartFromList(tabs[3]!, server, VMS[4]!);
     figures.push(`after the first tab closed: restart → server ${took} ms`);
     assert.ok(took < REACHES_SERVER_WITHIN_MS, `after the first tab closed: ${took} ms`);
+  });
+
+  it('server stopped: every tab says disconnected and marks its data stale; server back: they recover', async () => {
+    const phase = (page: Page): Promise<string | null> =>
+      page.getByTestId('connection-state').getAttribute('data-phase');
+    const stoppedAt = Date.now();
+    await server.kill('SIGTERM');
+    const seen: number[] = [];
+    for (const page of tabs) {
+      await waitFor(async () => (await phase(page)) === 'disconnected', {
+        timeoutMs: 30_000,
+        message: `${page.url()} shows it is disconnected`,
+      });
+      seen.push(Date.now() - stoppedAt);
+      assert.equal(await page.locator('main').getAttribute('data-stale'), 'true');
+    }
+    // The list keeps what it showed, marked stale, never "none".
+    assert.equal(await tabs[3]!.locator('tr[data-vm="one-after"]').count(), 1);
+    figures.push(`server stopped → each tab disconnected (upper bound) ${seen.join(', ')} ms`);
+    await server.restart();
+    for (const page of tabs)
+      await waitFor(
+        async () =>
+          (await phase(page)) === 'connected' &&
+          (await page.locator('main').getAttribute('data-stale')) === null,
+        { timeoutMs: 60_000, message: `${page.url()} recovers by itself` },
+      );
+    // The shared watches are live again: a VM made now shows up without a reload.
+    await server.client.create('VirtualMachine', { namespace: NS }, virtualMachine('one-back'));
+    await tabs[3]!.locator('tr[data-vm="one-back"]').waitFor({ timeout: 30_000 });
   });
 });
