@@ -74,6 +74,7 @@ function interfaceBlock(
 ): string {
   const lines: [string, string][] = [];
   lines.push(['Manifest MAC', v.specMac ?? '(none yet: the pool assigns one)']);
+  if (v.fixedAddress) lines.push(['Fixed address', `${v.fixedAddress}  (static-ip annotation)`]);
   if (running) {
     lines.push([
       'Platform MAC',

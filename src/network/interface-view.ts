@@ -15,6 +15,7 @@ import {
   platformMac,
   sameMac,
 } from './mac-precedence.ts';
+import { fixedAddressesOf } from './fixed-address.ts';
 import { networkStatusEntryFor, networkStatusOf } from './multus.ts';
 
 export interface LeaseView {
@@ -52,6 +53,8 @@ export interface InterfaceView {
   guestMacMismatch?: GuestMacMismatch;
   /** The manifest asks for a MAC the running instance does not have yet (a restart applies it). */
   pendingRestart: boolean;
+  /** The interface's fixed address (`static-ip.harvesterhci.io/<interface>`): the VM's, else the bare VMI's. */
+  fixedAddress?: string;
 }
 
 const record = (v: unknown): v is Record<string, unknown> =>
@@ -152,6 +155,7 @@ export function interfaceViews(
   const statuses = vmi?.status?.interfaces ?? [];
   const entries: NetworkStatusEntry[] = networkStatusOf(pod) ?? [];
   const namespace = vm?.metadata.namespace ?? vmi?.metadata.namespace ?? 'default';
+  const fixed = fixedAddressesOf((vm ?? vmi)?.metadata.annotations);
 
   const base = ifaces.map((iface, index) => {
     const net = networks.find((n) => n.name === iface.name);
@@ -189,6 +193,7 @@ export function interfaceViews(
           }
         : {}),
       ...(podInterfaceName ? { podInterfaceName } : {}),
+      ...(fixed.has(iface.name) ? { fixedAddress: fixed.get(iface.name) as string } : {}),
       ips: [],
       mismatch: false,
       pendingRestart:

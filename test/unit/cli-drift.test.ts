@@ -146,6 +146,24 @@ test('describe of a healthy VM shows no mismatch section, and a stopped one says
   assert.match(stopped, /Instance:\s+\(none: the VM is not running\)/);
   assert.match(stopped, /Manifest MAC:\s+02:00:00:00:00:02/);
   assert.doesNotMatch(stopped, /Platform MAC/);
+  assert.doesNotMatch(stopped, /Fixed address/);
+  const fixed = renderVmDescription(
+    {
+      vm: {
+        ...vm,
+        metadata: {
+          ...vm.metadata,
+          annotations: { 'static-ip.harvesterhci.io/default': '198.18.7.50' },
+        },
+      },
+      vmi,
+      pod,
+      events: [],
+    },
+    NOW,
+    '',
+  );
+  assert.match(fixed, /Fixed address:\s+198\.18\.7\.50 {2}\(static-ip annotation\)/);
 });
 
 test('describe shows the lease the connectivity check saw for the current platform MAC, not an older MAC', () => {
