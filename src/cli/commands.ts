@@ -20,6 +20,14 @@ const repeatable = (value: string, previous: string[] | undefined): string[] => 
 const timeoutOption = (what: string): Option =>
   new Option('--timeout <DURATION>', `${what} (default ${DEFAULT_TIMEOUT}); 90s, 2m, 1h`);
 
+/** kubectl's --dry-run=STRATEGY; `client` only where the command can say what it would send without the server. */
+const dryRunOption = (nothing: string, client: string | undefined): Option =>
+  new Option(
+    '--dry-run [STRATEGY]',
+    `none, server (the server runs every check — admission, MAC validation and reservation — and ${nothing}; ` +
+      `the bare flag means server)${client ? `, or client (${client})` : ''}`,
+  );
+
 /** Every word `get` takes, one line per kind: the plural first, then its short names. */
 const kindWords = (): string =>
   [
@@ -254,7 +262,9 @@ export function declareProgram(
         'exit code is then 1.',
     )
     .option('-f, --filename <FILE>', 'a file of manifests, - for stdin (repeatable)', repeatable)
-    .option('--dry-run', 'validate on the server, create nothing')
+    .addOption(
+      dryRunOption('creates nothing', 'print what would be sent, without asking the server'),
+    )
     .option(
       '--validate <strict|warn|ignore>',
       "strict (default, as kubectl): a field the kind's schema does not know (a typo such as macAdress) is " +
@@ -275,7 +285,7 @@ export function declareProgram(
       'delete the objects in FILE, - for stdin (repeatable)',
       repeatable,
     )
-    .option('--dry-run', 'validate on the server, delete nothing')
+    .addOption(dryRunOption('deletes nothing', 'check that each object exists, delete nothing'))
     .action(runs(() => import('./create.ts').then((m) => m.runDelete)));
 
   const change = (c: HarrowCommand, restarts: string): HarrowCommand =>
@@ -287,7 +297,7 @@ export function declareProgram(
           'MAC, gateway reachable); exit code 1 when it fails',
       )
       .addOption(timeoutOption('how long --wait waits'))
-      .option('--dry-run', 'validate on the server, change nothing');
+      .addOption(dryRunOption('changes nothing', undefined));
 
   change(
     command(

@@ -1,6 +1,7 @@
 // `harrow create -f FILE` and `harrow delete`: objects from manifests (YAML/JSON, several documents, stdin), or by name.
 import type { KubeObject } from '../resources/meta.ts';
 import { type CommandContext } from './context.ts';
+import { type DryRun, dryRunOf, dryRunSuffix } from './dry-run.ts';
 import { UsageError, formatError } from './errors.ts';
 import { kindOfWord, qualifiedName } from './kind-words.ts';
 import { namespaceFor, readManifests } from './manifests.ts';
@@ -15,7 +16,7 @@ export async function runCreate(ctx: CommandContext, args: ParsedCommandLine): P
       `create: unexpected argument ${JSON.stringify(args.positionals[0])}`,
       'create',
     );
-  const dryRun = args.values['dry-run'] === true;
+  const dryRun = dryRunOf(args.values['dry-run'], 'create');
   const fieldValidation = fieldValidationOf(args.values.validate);
   const client = ctx.client();
   const created: KubeObject[] = [];
@@ -24,16 +25,26 @@ export async function runCreate(ctx: CommandContext, args: ParsedCommandLine): P
     for (const m of await readManifests(ctx.io, file)) {
       try {
         const namespace = namespaceFor(m, ctx.globals.namespace, () => ctx.namespace());
-        const obj = await client.create(
-          m.info.kind,
-          namespace !== undefined ? { namespace } : {},
-          m.object,
-          { dryRun, fieldValidation },
-        );
+        // A client dry run sends nothing: the object as it would go, with the namespace it would go to.
+        const obj =
+          dryRun === 'client'
+            ? {
+                ...m.object,
+                metadata: {
+                  ...m.object.metadata,
+                  ...(namespace !== undefined ? { namespace } : {}),
+                },
+              }
+            : await client.create(
+                m.info.kind,
+                namespace !== undefined ? { namespace } : {},
+                m.object,
+                { dryRun: dryRun === 'server', fieldValidation },
+              );
         created.push(obj);
         if (ctx.globals.output === 'table') {
           ctx.io.stdout.write(
-            `${qualifiedName(m.info, obj.metadata?.name ?? m.object.metadata.name)} created${dryRun ? ' (dry run)' : ''}\n`,
+            `${qualifiedName(m.info, obj.metadata?.name ?? m.object.metadata.name)} created${dryRunSuffix(dryRun)}\n`,
           );
         }
       } catch (e) {
@@ -55,7 +66,7 @@ const prefixed = (source: string, text: string): string =>
 
 export async function runDelete(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
   const files = (args.values.filename as string[] | undefined) ?? [];
-  const dryRun = args.values['dry-run'] === true;
+  const dryRun = dryRunOf(args.values['dry-run'], 'delete');
   const targets: Array<{
     kind: string;
     qualified: (n: string) => string;
@@ -107,20 +118,20 @@ async function deleteAll(
     namespace?: string;
     name: string;
   }>,
-  dryRun: boolean,
+  dryRun: DryRun,
 ): Promise<number> {
   let failed = false;
   for (const t of targets) {
     try {
-      await ctx
-        .client()
-        .delete(
-          t.kind,
-          { ...(t.namespace !== undefined ? { namespace: t.namespace } : {}), name: t.name },
-          { dryRun },
-        );
+      const ref = {
+        ...(t.namespace !== undefined ? { namespace: t.namespace } : {}),
+        name: t.name,
+      };
+      // A client dry run reads each object, as kubectl does, so a missing one still fails.
+      if (dryRun === 'client') await ctx.client().get(t.kind, ref);
+      else await ctx.client().delete(t.kind, ref, { dryRun: dryRun === 'server' });
       const [kindPart, name] = t.qualified(t.name).split('/');
-      ctx.io.stdout.write(`${kindPart} "${name}" deleted${dryRun ? ' (dry run)' : ''}\n`);
+      ctx.io.stdout.write(`${kindPart} "${name}" deleted${dryRunSuffix(dryRun)}\n`);
     } catch (e) {
       failed = true;
       ctx.io.stderr.write(formatError(e));

@@ -154,7 +154,7 @@ async function restore(
   if (drifted.length === 0)
     ctx.io.stdout.write(`${name}: no interface shows drift; restarting anyway, as asked\n`);
   ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} restarting\n`);
-  const o = changeOptions(args.values);
+  const o = changeOptions(args.values, 'drift restore');
   if (!o.wait) return 0;
   await waitRunning(ctx.io, ctx.client(), namespace, name, o.timeoutMs, vmi?.metadata.uid);
   ctx.io.stdout.write(`virtualmachine.kubevirt.io/${name} running with the platform MACs\n`);
@@ -172,7 +172,7 @@ async function adopt(
   args: ParsedCommandLine,
 ): Promise<number> {
   const namespace = ctx.namespace();
-  const o = changeOptions(args.values);
+  const o = changeOptions(args.values, 'drift adopt');
   const client = ctx.client();
   const before = await client.get<VirtualMachine>('VirtualMachine', { namespace, name });
   const updated = await client.adoptGuestMac<VirtualMachine>(namespace, name, {
@@ -192,7 +192,7 @@ async function adopt(
     .map(([iface, mac]) => ({ iface, mac: mac! }));
   for (const c of changes) {
     ctx.io.stdout.write(
-      `virtualmachine.kubevirt.io/${name} interface ${c.iface}: macAddress ${old.get(c.iface) ?? '(none)'} → ${c.mac} (the guest's)${o.dryRun ? ' (dry run: nothing changed)' : ''}\n`,
+      `virtualmachine.kubevirt.io/${name} interface ${c.iface}: macAddress ${old.get(c.iface) ?? '(none)'} → ${c.mac} (the guest's)${o.dryRun ? ' (server dry run: nothing changed)' : ''}\n`,
     );
   }
   if (o.dryRun) return 0;

@@ -10,6 +10,7 @@ import type {
 import { parseDuration, type ParsedCommandLine } from './args.ts';
 import { DEFAULT_TIMEOUT } from './command.ts';
 import { type CliIO, type CommandContext } from './context.ts';
+import { dryRunOf } from './dry-run.ts';
 import { CliError } from './errors.ts';
 import { interfaceViews } from '../network/interface-view.ts';
 import { canonicalMac, sameMac } from '../network/mac-precedence.ts';
@@ -49,10 +50,10 @@ export function setMacPatch(
   return { index, ...(old !== undefined ? { old } : {}), ops };
 }
 
-export const changeOptions = (v: ParsedCommandLine['values']): ApplyOptions => ({
+export const changeOptions = (v: ParsedCommandLine['values'], command: string): ApplyOptions => ({
   restart: v.restart === true,
   wait: v.wait === true,
-  dryRun: v['dry-run'] === true,
+  dryRun: dryRunOf(v['dry-run'], command, ['none', 'server']) === 'server',
   timeoutMs: parseDuration((v.timeout as string | undefined) ?? DEFAULT_TIMEOUT, '--timeout'),
 });
 
@@ -200,7 +201,7 @@ export async function applyMacChanges(
   for (const p of todo) {
     const mac = changes.find((c) => c.iface === p.iface)!.mac;
     out.write(
-      `virtualmachine.kubevirt.io/${name} interface ${p.iface}: macAddress ${p.old ?? '(none)'} → ${mac}${o.dryRun ? ' (dry run: nothing changed)' : ''}\n`,
+      `virtualmachine.kubevirt.io/${name} interface ${p.iface}: macAddress ${p.old ?? '(none)'} → ${mac}${o.dryRun ? ' (server dry run: nothing changed)' : ''}\n`,
     );
   }
   if (o.dryRun) return 0;
@@ -293,5 +294,11 @@ export async function followMacChanges(
 
 export async function runSetMac(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {
   const [name, iface, mac] = args.positionals as [string, string, string];
-  return applyMacChanges(ctx, ctx.namespace(), name, [{ iface, mac }], changeOptions(args.values));
+  return applyMacChanges(
+    ctx,
+    ctx.namespace(),
+    name,
+    [{ iface, mac }],
+    changeOptions(args.values, 'set-mac'),
+  );
 }
