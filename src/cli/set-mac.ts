@@ -59,13 +59,17 @@ export const changeOptions = (v: ParsedCommandLine['values'], command: string): 
 
 export type ConnectivityOutcome = { ok: boolean; message: string; source: 'audit' | 'condition' };
 
-/** How a connectivity check result reads for people: its message, plus lease and gateway when it does not name them. */
+/**
+ * How a connectivity check result reads for people: its message, plus lease and gateway where the message does not
+ * give them. Decided from the result's fields, not by reading the message: the check writes the lease and gateway into
+ * a passed check's message, and into a failed one's only the steps in `failed`.
+ */
 export function describeConnectivity(c: ConnectivityResult): string {
+  const said = (step: 'lease' | 'gateway'): boolean => c.ok || (c.failed ?? []).includes(step);
   const parts: string[] = [];
-  if (c.lease && !c.message.includes(c.lease.ip))
-    parts.push(`lease ${c.lease.ip} for ${c.lease.macAddress}`);
-  else if (c.lease === null && !/lease/i.test(c.message)) parts.push('no DHCP lease');
-  if (c.gateway && !c.message.includes(c.gateway.ip))
+  if (c.lease && !said('lease')) parts.push(`lease ${c.lease.ip} for ${c.lease.macAddress}`);
+  else if (c.lease === null && !said('lease')) parts.push('no DHCP lease');
+  if (c.gateway && !said('gateway'))
     parts.push(`gateway ${c.gateway.ip} ${c.gateway.reachable ? 'reachable' : 'unreachable'}`);
   return [c.message, ...(parts.length > 0 ? [`(${parts.join(', ')})`] : [])]
     .filter((s) => s !== '')

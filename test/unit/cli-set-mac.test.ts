@@ -52,7 +52,11 @@ test('connectivity: the audit record for this interface and MAC after the change
         macAddress: mac,
         lease: ok ? { ip: '198.19.1.7', macAddress: mac } : null,
         gateway: { ip: '198.19.0.1', reachable: ok },
-        message: ok ? 'lease and gateway ok' : 'no lease',
+        // As the check words them: a passed check names lease and gateway, a failed one its failed steps.
+        message: ok
+          ? 'interface default: lease 198.19.1.7 for the new MAC, gateway 198.19.0.1 reachable'
+          : 'interface default: no DHCP lease',
+        ...(ok ? {} : { failed: ['lease' as const] }),
       },
       now: new Date(at),
     });
@@ -67,8 +71,7 @@ test('connectivity: the audit record for this interface and MAC after the change
   records.push(rec('02:00:00:00:00:42', '2026-01-01T12:00:09Z', true));
   assert.deepEqual(findConnectivity(records, undefined, 'default', '02-00-00-00-00-42', since), {
     ok: true,
-    message:
-      'lease and gateway ok (lease 198.19.1.7 for 02:00:00:00:00:42, gateway 198.19.0.1 reachable)',
+    message: 'interface default: lease 198.19.1.7 for the new MAC, gateway 198.19.0.1 reachable',
     source: 'audit',
   });
 });
@@ -113,5 +116,22 @@ test('a connectivity message that already names lease and gateway is not repeate
       message: 'failed',
     }),
     'failed (no DHCP lease, gateway 198.19.0.1 unreachable)',
+  );
+});
+
+test('a failed check gets the lease and gateway facts its message leaves out, from its fields alone', () => {
+  const failedAddress = {
+    ok: false,
+    interface: 'default',
+    macAddress: '02:00:00:00:00:42',
+    lease: { ip: '198.19.1.7', macAddress: '02:00:00:00:00:42' },
+    gateway: { ip: '198.19.0.1', reachable: true },
+    failed: ['address' as const],
+    // Even a message that happens to contain the words does not decide it: the fields do.
+    message: 'interface default: the guest agent reports no IP (lease, gateway)',
+  };
+  assert.equal(
+    describeConnectivity(failedAddress),
+    `${failedAddress.message} (lease 198.19.1.7 for 02:00:00:00:00:42, gateway 198.19.0.1 reachable)`,
   );
 });
