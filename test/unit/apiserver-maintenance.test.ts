@@ -19,11 +19,17 @@ afterEach(async () => {
 
 const SUB = '/apis/subresources.harrow.io/v1/namespaces/default/virtualmachines';
 const WINDOW = 'harrow.io/maintenance-window';
-const sunday = JSON.stringify({
-  schedule: '0 2 * * SUN',
+// Windows that are not open while the test runs, whatever the wall clock says (an open window plans the restart for
+// now, not for its next start): a weekly one three days from today, a daily one twelve hours from now.
+const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+const weeklyDay = (new Date().getUTCDay() + 3) % 7;
+const weekly = JSON.stringify({
+  schedule: `0 2 * * ${DAYS[weeklyDay]}`,
   duration: '2h',
   timeZone: 'Europe/Berlin',
 });
+const dailyHour = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+const daily = JSON.stringify({ schedule: `0 ${Number(dailyHour)} * * *`, duration: '1h' });
 
 async function runningVm(
   store: Harness['store'],
@@ -68,7 +74,7 @@ describe('schedule-restart and cancel-restart', () => {
     );
     await h.store.create({
       ...vmManifest('off'),
-      metadata: { name: 'off', namespace: 'default', annotations: { [WINDOW]: sunday } },
+      metadata: { name: 'off', namespace: 'default', annotations: { [WINDOW]: weekly } },
     });
     const stopped = await h.request('PUT', `${SUB}/off/schedule-restart`, {});
     assert.equal(stopped.status, 409);
@@ -90,28 +96,32 @@ describe('schedule-restart and cancel-restart', () => {
       ...ns,
       metadata: {
         ...ns.metadata,
-        annotations: { [WINDOW]: JSON.stringify({ schedule: '0 3 * * *', duration: '1h' }) },
+        annotations: { [WINDOW]: daily },
       },
     });
-    await runningVm(h.store, 'web', { [WINDOW]: sunday });
+    await runningVm(h.store, 'web', { [WINDOW]: weekly });
     await runningVm(h.store, 'db');
     const before = Date.now();
     const r = await h.request('PUT', `${SUB}/web/schedule-restart`, {});
     assert.equal(r.status, 200, r.body);
     const at = Date.parse(r.json.metadata.annotations?.['harrow.io/restart-scheduled-at'] ?? '');
     assert.ok(at > before);
-    assert.equal(new Date(at).getUTCDay(), 0, 'a Sunday');
+    assert.equal(new Date(at).getUTCDay(), weeklyDay, `a ${DAYS[weeklyDay]}`);
     const cond = restartScheduled(r.json);
     assert.equal(cond?.status, 'True');
     assert.match(
       cond?.message ?? '',
-      /restart planned for .* 02:00 Europe\/Berlin\) in maintenance window "0 2 \* \* SUN" \(2h, Europe\/Berlin\) from the VM's annotation/,
+      new RegExp(
+        `restart planned for .* 02:00 Europe/Berlin\\) in maintenance window "0 2 \\* \\* ${DAYS[weeklyDay]}" \\(2h, Europe/Berlin\\) from the VM's annotation`,
+      ),
     );
 
     const db = await h.request('PUT', `${SUB}/db/schedule-restart`, {});
     assert.match(
       restartScheduled(db.json)?.message ?? '',
-      /03:00 UTC\) in maintenance window "0 3 \* \* \*" \(1h, UTC\) from namespace default's annotation/,
+      new RegExp(
+        `${dailyHour}:00 UTC\\) in maintenance window "0 ${Number(dailyHour)} \\* \\* \\*" \\(1h, UTC\\) from namespace default's annotation`,
+      ),
     );
 
     const cancel = await h.request('PUT', `${SUB}/web/cancel-restart`);
@@ -177,7 +187,7 @@ describe('window admission', () => {
     const ok = await h.request('POST', '/api/v1/namespaces', {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: 'prod', annotations: { [WINDOW]: sunday } },
+      metadata: { name: 'prod', annotations: { [WINDOW]: weekly } },
     });
     assert.equal(ok.status, 201, ok.body);
   });
