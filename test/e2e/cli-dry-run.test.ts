@@ -3,28 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { macAllocationName, type MacAllocation } from '../../src/resources/types.ts';
+import { vmYaml } from './fixtures.ts';
 import { startServer, type HarrowServer } from './harness.ts';
 
 const MAC = '02:aa:00:00:d7:01';
-
-const vmYaml = (name: string, mac: string): string => `apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: ${name}
-spec:
-  runStrategy: Halted
-  template:
-    spec:
-      domain:
-        devices:
-          interfaces:
-          - name: default
-            bridge: {}
-            macAddress: "${mac}"
-      networks:
-      - name: default
-        pod: {}
-`;
 
 describe('harrow --dry-run=none|client|server', () => {
   let server: HarrowServer;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VirtualMachineInstance } from '../../src/resources/types.ts';
+import { vmYaml } from './fixtures.ts';
 import {
   HARROW_BIN,
   REPO_ROOT,
@@ -25,25 +26,6 @@ const MAC_A = '02:aa:00:00:00:01';
 const MAC_NEW = '02:aa:00:00:00:42';
 const GUEST_MAC = '02:aa:00:00:00:99';
 const FIELD = 'spec.template.spec.domain.devices.interfaces[0].macAddress';
-
-const vmYaml = (name: string, mac: string): string => `apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: ${name}
-spec:
-  runStrategy: Halted
-  template:
-    spec:
-      domain:
-        devices:
-          interfaces:
-          - name: default
-            bridge: {}
-            macAddress: "${mac}"
-      networks:
-      - name: default
-        pod: {}
-`;
 
 // sim by default; HARROW_E2E_RUNTIME=qemu runs the same story on real guests (root, QEMU and the guest image needed).
 const runtime = process.env.HARROW_E2E_RUNTIME === 'qemu' ? 'qemu' : 'sim';

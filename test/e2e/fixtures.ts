@@ -12,6 +12,30 @@ import { waitFor } from './harness.ts';
 
 export const NS = 'default';
 
+/** A VM manifest as a user writes it for `harrow create -f -`: one bridge interface on the pod network with its MAC. */
+export const vmYaml = (
+  name: string,
+  mac: string,
+  runStrategy = 'Halted',
+): string => `apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: ${name}
+spec:
+  runStrategy: ${runStrategy}
+  template:
+    spec:
+      domain:
+        devices:
+          interfaces:
+          - name: default
+            bridge: {}
+            macAddress: "${mac}"
+      networks:
+      - name: default
+        pod: {}
+`;
+
 /** A bridge NetworkAttachmentDefinition with its own /24 in 198.18.0.0/15; the gateway is .1. */
 export function bridgeNetwork(name: string, third: number): KubeObject {
   return {

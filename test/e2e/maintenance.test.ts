@@ -8,29 +8,13 @@ import type {
   VirtualMachineInstance,
 } from '../../src/resources/types.ts';
 import { ApiError } from '../../src/client/errors.ts';
+import { vmYaml as vmYamlOf } from './fixtures.ts';
 import { startServer, waitFor, type HarrowServer } from './harness.ts';
 
 const MAC_OLD = '02:ab:00:00:00:01';
 const MAC_NEW = '02:ab:00:00:00:02';
 
-const vmYaml = `apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: web
-spec:
-  runStrategy: Always
-  template:
-    spec:
-      domain:
-        devices:
-          interfaces:
-          - name: default
-            bridge: {}
-            macAddress: "${MAC_OLD}"
-      networks:
-      - name: default
-        pod: {}
-`;
+const vmYaml = vmYamlOf('web', MAC_OLD, 'Always');
 
 describe('maintenance windows (real server, sim runtime, harrow CLI)', () => {
   let server: HarrowServer;
