@@ -18,12 +18,11 @@ import {
   getVm,
   guestMac,
   reaches,
-  runningVmi,
   specMacs,
   virtualMachine,
 } from './fixtures.ts';
 import { HARROW_BIN, startServer, waitFor, type HarrowServer } from './harness.ts';
-import { DEBIAN_BOOT_MS, DEBIAN_IMAGE, debianSkip, osVm } from './os-vms.ts';
+import { DEBIAN_IMAGE, bootedGuest, debianSkip, osVm, waitForGuest } from './os-vms.ts';
 
 const run = promisify(execFile);
 const GATEWAY = '198.18.64.1';
@@ -44,20 +43,10 @@ describe(
     const started = Date.now();
     const elapsed = (): string => `${Math.round((Date.now() - started) / 1000)} s`;
 
-    const exec = (argv: string[]) => server.client.guestExec(NS, 'deb-fixed', argv);
-    const wait = <T>(message: string, probe: () => Promise<T | false | undefined>): Promise<T> =>
-      waitFor(async () => (await probe()) ?? false, {
-        timeoutMs: DEBIAN_BOOT_MS,
-        intervalMs: 1_000,
-        message,
-      }) as Promise<T>;
-    /** Running with its DHCP lease and this boot's cloud-init done (until then its one emulated CPU is busy). */
+    const wait = waitForGuest;
     const booted = (notUid?: string): Promise<VirtualMachineInstance> =>
-      wait(`deb-fixed: running with a lease and cloud-init finished`, async () => {
-        if (!(await runningVmi(server.client, 'deb-fixed', notUid))) return false;
-        const done = await exec(['test', '-f', '/run/cloud-init/result.json']);
-        return done.exitCode === 0 && runningVmi(server.client, 'deb-fixed', notUid);
-      });
+      bootedGuest(server.client, 'deb-fixed', notUid);
+    const exec = (argv: string[]) => server.client.guestExec(NS, 'deb-fixed', argv);
     /** The guest's IPv4 addresses on eth0, as `ip` inside it prints them (through the guest agent). */
     const guestAddresses = async (): Promise<string[]> => {
       const r = await exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);

@@ -22,11 +22,10 @@ import {
   networkStatus,
   pingOk,
   reaches,
-  runningVmi,
   specMacs,
 } from './fixtures.ts';
 import { HARROW_BIN, startServer, waitFor, type HarrowServer } from './harness.ts';
-import { DEBIAN_BOOT_MS, DEBIAN_IMAGE, debianSkip, osVm } from './os-vms.ts';
+import { DEBIAN_IMAGE, bootedGuest, debianSkip, osVm, waitForGuest } from './os-vms.ts';
 
 const GATEWAY = '198.18.61.1';
 
@@ -54,22 +53,13 @@ describe(
     let createdAt = 0;
 
     const exec = (vm: string, argv: string[]) => server.client.guestExec(NS, vm, argv);
-    const wait = <T>(message: string, probe: () => Promise<T | false | undefined>): Promise<T> =>
-      waitFor(async () => (await probe()) ?? false, {
-        timeoutMs: DEBIAN_BOOT_MS,
-        intervalMs: 1_000,
-        message,
-      }) as Promise<T>;
+    const wait = waitForGuest;
     /**
      * Running with its DHCP lease, and cloud-init's last stage done (its boot-finished file, read through the agent): until
      * then the guest's one emulated CPU is busy enough that its agent misses pings and guest-exec is refused (409).
      */
     const booted = (vm: string, notUid?: string): Promise<VirtualMachineInstance> =>
-      wait(`${vm}: running with a lease and cloud-init finished`, async () => {
-        if (!(await runningVmi(server.client, vm, notUid))) return false;
-        const done = await exec(vm, ['test', '-f', '/var/lib/cloud/instance/boot-finished']);
-        return done.exitCode === 0 && runningVmi(server.client, vm, notUid);
-      });
+      bootedGuest(server.client, vm, notUid, '/var/lib/cloud/instance/boot-finished');
     const guestDiskFiles = (): string[] => {
       const guests = join(server.dataDir, 'qemu', 'guests');
       const files: string[] = [];

@@ -24,7 +24,6 @@ import {
   networkStatus,
   pingOk,
   reaches,
-  runningVmi,
   specMacs,
 } from './fixtures.ts';
 import { HARROW_BIN, startServer, waitFor, type HarrowServer } from './harness.ts';
@@ -36,7 +35,14 @@ import {
   kubectlPatchMac,
   matchingNetworkData,
 } from './os-mac-pitfalls.ts';
-import { DEBIAN_BOOT_MS, DEBIAN_IMAGE, debianSkip, osVm, pinningInterfaces } from './os-vms.ts';
+import {
+  DEBIAN_IMAGE,
+  bootedGuest,
+  debianSkip,
+  osVm,
+  pinningInterfaces,
+  waitForGuest,
+} from './os-vms.ts';
 import { harrowInPty } from './pty.ts';
 import { consoleScreenText, ensureWebBuilt, expectOnConsole, signIn } from './ui-support.ts';
 
@@ -95,12 +101,9 @@ describe(
     const started = Date.now();
 
     const exec = (vm: string, argv: string[]) => server.client.guestExec(NS, vm, argv);
-    const wait = <T>(message: string, probe: () => Promise<T | false | undefined>): Promise<T> =>
-      waitFor(async () => (await probe()) ?? false, {
-        timeoutMs: DEBIAN_BOOT_MS,
-        intervalMs: 1_000,
-        message,
-      }) as Promise<T>;
+    const wait = waitForGuest;
+    const booted = (vm: string, notUid?: string): Promise<VirtualMachineInstance> =>
+      bootedGuest(server.client, vm, notUid);
     /** A new instance (not `notUid`) running with its agent connected, whatever its network did. */
     const nextInstance = (vm: string, notUid?: string) =>
       wait<VirtualMachineInstance>(`${vm}: a new instance with its agent`, async () => {
@@ -111,16 +114,6 @@ describe(
           conditionOf(vmi, 'AgentConnected')?.status === 'True' &&
           vmi
         );
-      });
-    /**
-     * Running with its DHCP lease and this boot's cloud-init done (its result in /run, which a persistent disk does not
-     * keep): until then the guest's one emulated CPU is too busy for the agent and the console.
-     */
-    const booted = (vm: string, notUid?: string): Promise<VirtualMachineInstance> =>
-      wait(`${vm}: running with a lease and cloud-init finished`, async () => {
-        if (!(await runningVmi(server.client, vm, notUid))) return false;
-        const done = await exec(vm, ['test', '-f', '/run/cloud-init/result.json']);
-        return done.exitCode === 0 && runningVmi(server.client, vm, notUid);
       });
     /** What the serial port and the guest's getty did, for a console case that saw no prompt. */
     const consoleDiagnosis = async (screen: string): Promise<string> => {

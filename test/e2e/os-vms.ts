@@ -1,14 +1,43 @@
 // KubeVirt manifests of VMs that boot an operating system image (the Debian guest on qemu, an imported image on the
 // sim), shared by the real-guest tests: a containerDisk or a DataVolume root, a cloud-init NoCloud disk, one bridge
 // interface on network `lan`; and the guest configuration that pins a MAC (harvester#9974's guest).
-import type { VirtualMachine, Volume } from '../../src/resources/types.ts';
-import { NS } from './fixtures.ts';
+import type { HarrowClient } from '../../src/client/client.ts';
+import type { VirtualMachine, VirtualMachineInstance, Volume } from '../../src/resources/types.ts';
+import { NS, runningVmi } from './fixtures.ts';
+import { waitFor } from './harness.ts';
 import { runtimesUnderTest } from './runtimes.ts';
 
 /** The name KubeVirt manifests use for the Debian image (`harrow image build debian`). */
 export const DEBIAN_IMAGE = 'quay.io/containerdisks/debian:12';
 /** A Debian boot under TCG on a busy 2-core host: about a minute, several when loaded (a wait's bound). */
 export const DEBIAN_BOOT_MS = 900_000;
+/** Waits, bounded by a Debian boot, until `probe` gives a value (its last failure named by `message`). */
+export const waitForGuest = <T>(
+  message: string,
+  probe: () => Promise<T | false | undefined>,
+): Promise<T> =>
+  waitFor(async () => (await probe()) ?? false, {
+    timeoutMs: DEBIAN_BOOT_MS,
+    intervalMs: 1_000,
+    message,
+  }) as Promise<T>;
+
+/**
+ * A new instance of `vm` (not `notUid`) running with its DHCP lease and cloud-init done, as `doneFile` in the guest
+ * says (read through the agent): until then the guest's one emulated CPU is too busy for the agent and the console.
+ */
+export const bootedGuest = (
+  client: HarrowClient,
+  vm: string,
+  notUid?: string,
+  doneFile = '/run/cloud-init/result.json',
+): Promise<VirtualMachineInstance> =>
+  waitForGuest(`${vm}: running with a lease and cloud-init finished`, async () => {
+    if (!(await runningVmi(client, vm, notUid))) return false;
+    const done = await client.guestExec(NS, vm, ['test', '-f', doneFile]);
+    return done.exitCode === 0 && runningVmi(client, vm, notUid);
+  });
+
 const qemuSkip = runtimesUnderTest().find((r) => r.name === 'qemu')?.skip;
 /**
  * Why the Debian guest tests are skipped here, if they are: on by default wherever real guests run (root, QEMU, the

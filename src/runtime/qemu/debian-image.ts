@@ -135,7 +135,7 @@ blacklist psmouse
 /**
  * systemd gives up on a device after 90 s, and udevd kills a worker whose event takes over 180 s, after which systemd
  * never learns of that device. Under TCG on a loaded host a boot takes many minutes (cloud-init done at 713 s under
- * load 20 on 2 cores, idle guest, and the serial getty still waiting for ttyS0): either limit leaves the serial getty
+ * load 20 on 2 cores, the guest idle and its serial getty never started): either limit leaves the serial getty
  * or the agent's port waiting forever, so both are raised to 15 minutes.
  */
 export const DEBIAN_KERNEL_APPEND =
