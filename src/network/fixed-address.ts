@@ -6,24 +6,13 @@ import { type Cidr, broadcastOf, formatIpv4, isHostOf, parseCidr, parseIpv4 } fr
 import { fieldInvalid, type StatusCause } from '../resources/errors.ts';
 import { ANNOTATION_STATIC_IP_PREFIX, type VMISpec } from '../resources/types.ts';
 import { interfacePlans } from './interface-plans.ts';
+import { fixedAddressesOf } from './static-ip.ts';
 
-export { ANNOTATION_STATIC_IP_PREFIX };
+export { ANNOTATION_STATIC_IP_PREFIX, fixedAddressesOf };
 
 /** The field path a cause names for an interface's fixed address. */
 export const staticIpField = (iface: string): string =>
   `metadata.annotations[${ANNOTATION_STATIC_IP_PREFIX}${iface}]`;
-
-/** The fixed addresses an object's annotations ask for, by interface name, as written (not validated). */
-export function fixedAddressesOf(
-  annotations: Record<string, string> | undefined,
-): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [key, value] of Object.entries(annotations ?? {})) {
-    if (key.startsWith(ANNOTATION_STATIC_IP_PREFIX))
-      out.set(key.slice(ANNOTATION_STATIC_IP_PREFIX.length), value.trim());
-  }
-  return out;
-}
 
 /** Only the fixed-address annotations of `annotations` (what a VM hands on to the instances it starts). */
 export function fixedAddressAnnotations(

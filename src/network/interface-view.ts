@@ -15,7 +15,7 @@ import {
   platformMac,
   sameMac,
 } from './mac-precedence.ts';
-import { fixedAddressesOf } from './fixed-address.ts';
+import { fixedAddressesOf } from './static-ip.ts';
 import { networkStatusEntryFor, networkStatusOf } from './multus.ts';
 
 export interface LeaseView {
