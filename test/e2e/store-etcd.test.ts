@@ -1,9 +1,12 @@
-// The etcd store against a real single-member etcd: the shared ResourceStore contract, then what etcd adds (batch records, compaction, replicas).
+// The etcd store against a real single-member etcd: the shared ResourceStore contract, then what etcd adds (batch records,
+// compaction, replicas, group commit of audited writes).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { AUDIT_CHAIN_HEAD, verifyAuditChain, type ChainHead } from '../../src/audit/chain.ts';
+import type { KubeObject } from '../../src/resources/meta.ts';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd/store.ts';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd.ts';
-import { auditChainContract } from '../unit/audit-chain-contract.ts';
+import { auditChainContract, auditRecordFor } from '../unit/audit-chain-contract.ts';
 import { Recorder, rejectsWith, storeContract, vm } from '../unit/store-contract.ts';
 
 let etcd: EtcdCluster | undefined;
@@ -135,6 +138,141 @@ describe('etcd store', () => {
     } finally {
       await s1.close();
       await s2.close();
+    }
+  });
+});
+
+/** A VM create with its AuditRecord, as the apiserver commits it. */
+const auditedCreate = (store: EtcdStore, name: string): Promise<KubeObject[]> =>
+  store.commit([
+    { type: 'create', object: vm(name) },
+    { type: 'create', object: auditRecordFor(0) },
+  ]);
+
+const rvOf = (o: KubeObject): string => o.metadata.resourceVersion ?? '';
+
+async function assertChainWhole(store: EtcdStore, records: number): Promise<void> {
+  const head = (await store.get(AUDIT_CHAIN_HEAD))?.spec as ChainHead;
+  const report = verifyAuditChain((await store.list('AuditRecord')).items, head);
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.records, records);
+}
+
+describe('group commit of audited writes', () => {
+  test('many concurrent audited creates all succeed with their own records, sharing Txns', async () => {
+    const store = await open();
+    try {
+      const written = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => auditedCreate(store, `vm-${i}`)),
+      );
+      written.forEach(([created, record], i) => {
+        assert.equal(created!.metadata.name, `vm-${i}`, 'each caller gets its own VM');
+        assert.equal(record!.kind, 'AuditRecord');
+        assert.equal(rvOf(created!), rvOf(record!), 'the VM and its record are one commit');
+      });
+      const records = written.map(([, r]) => r!);
+      assert.equal(new Set(records.map((r) => r.metadata.name)).size, 120, 'distinct records');
+      const sequences = records.map((r) => (r.spec as { sequence: number }).sequence);
+      assert.deepEqual(
+        [...sequences].sort((a, b) => a - b),
+        Array.from({ length: 120 }, (_, i) => i + 1),
+      );
+      // 120 commits, fewer Txns: commits that queued behind a Txn in flight went out together; none beyond the bound.
+      const perRevision = new Map<string, number>();
+      for (const r of records) perRevision.set(rvOf(r), (perRevision.get(rvOf(r)) ?? 0) + 1);
+      assert.ok(perRevision.size < 120, `${perRevision.size} revisions for 120 commits`);
+      assert.ok(
+        Math.max(...perRevision.values()) <= 50,
+        `at most 100 ops (50 commits of 2) per Txn: ${JSON.stringify([...perRevision.values()])}`,
+      );
+      await assertChainWhole(store, 120);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a commit that fails in a group fails alone, with its own error; the others commit', async () => {
+    const store = await open();
+    try {
+      await auditedCreate(store, 'taken');
+      const stale = await store.create(vm('stale'));
+      await store.update({ ...stale, spec: { runStrategy: 'Always' } });
+      // The first commit goes out alone; the rest queue behind it and share the next Txn.
+      const calls: Array<Promise<KubeObject[]>> = [
+        auditedCreate(store, 'first'),
+        auditedCreate(store, 'a'),
+        auditedCreate(store, 'taken'),
+        auditedCreate(store, 'b'),
+        store.commit([
+          { type: 'update', object: stale },
+          { type: 'create', object: auditRecordFor(1) },
+        ]),
+        store.commit([
+          { type: 'delete', ref: { kind: 'VirtualMachine', namespace: 'default', name: 'gone' } },
+          { type: 'create', object: auditRecordFor(2) },
+        ]),
+        auditedCreate(store, 'c'),
+        // Two of one group create the same name: the first wins, as if they had run one after the other.
+        auditedCreate(store, 'twice'),
+        auditedCreate(store, 'twice'),
+      ];
+      const results = await Promise.allSettled(calls);
+      const [first, a, taken, b, update, del, c, twice1, twice2] = results;
+      const ok = [a, b, c, twice1].map((r) => {
+        assert.equal(r?.status, 'fulfilled', String((r as PromiseRejectedResult).reason));
+        return (r as PromiseFulfilledResult<KubeObject[]>).value;
+      });
+      assert.equal(first?.status, 'fulfilled');
+      assert.deepEqual(
+        ok.map(([v]) => v!.metadata.name),
+        ['a', 'b', 'c', 'twice'],
+      );
+      assert.equal(new Set(ok.map(([v]) => rvOf(v!))).size, 1, 'the survivors shared one Txn');
+      const takenError = await rejectsWith(calls[2]!, 'AlreadyExists');
+      assert.match(takenError.message, /"taken"/);
+      await rejectsWith(calls[4]!, 'Conflict');
+      await rejectsWith(calls[5]!, 'NotFound');
+      const twiceError = await rejectsWith(calls[8]!, 'AlreadyExists');
+      assert.match(twiceError.message, /"twice"/);
+      assert.deepEqual(
+        [taken, update, del, twice2].map((r) => r?.status),
+        ['rejected', 'rejected', 'rejected', 'rejected'],
+      );
+      // Failed commits took no sequence number and wrote nothing: 'taken' keeps its first uid, 'stale' its update.
+      const kept = await store.get({ kind: 'VirtualMachine', namespace: 'default', name: 'stale' });
+      assert.equal((kept?.spec as { runStrategy?: string }).runStrategy, 'Always');
+      await assertChainWhole(store, 6);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a group too large for one etcd request is committed in parts', async () => {
+    const store = await open();
+    try {
+      // 24 commits of ~100 KiB: together beyond etcd's 1.5 MiB request limit, each alone well within it.
+      const big = 'x'.repeat(100 * 1024);
+      const written = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          store.commit([
+            {
+              type: 'create',
+              object: {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: `big-${i}`, namespace: 'default' },
+                data: { big },
+              },
+            },
+            { type: 'create', object: auditRecordFor(i) },
+          ]),
+        ),
+      );
+      assert.equal(written.length, 24);
+      assert.ok(new Set(written.map(([o]) => rvOf(o!))).size > 2, 'in several Txns');
+      await assertChainWhole(store, 24);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -1,9 +1,10 @@
 // The pure half of the etcd store's write path: where each op of a batch lands, and what the batch does to the keys it
 // touches (created/updated/deleted texts, conflicts, the audit chain sealed in the same commit) before one Txn writes it.
 import { chainHeadObject, sealAuditRecord, type AuditChainHeadObject } from '../../audit/chain.ts';
-import { Invalid, fieldRequired } from '../../resources/errors.ts';
+import { HarrowError, Invalid, fieldRequired } from '../../resources/errors.ts';
 import type { KubeObject } from '../../resources/meta.ts';
 import {
+  GENERATE_NAME_ATTEMPTS,
   generateNamePrefix,
   kindOf,
   metadataOf,
@@ -20,6 +21,7 @@ import {
   preconditionConflict,
 } from '../status-errors.ts';
 import type { WatchEventType, WriteOp } from '../types.ts';
+import type { CommitRequest } from './group-commit.ts';
 import type { EtcdKeys } from './keys.ts';
 
 /** A stored value holds this placeholder; reads put the key's mod_revision in it without parsing the object. */
@@ -154,6 +156,51 @@ export function simulateBatch(
     slot.writes += 1;
     outputs.push(changes[changes.length - 1]?.text as string);
   });
+}
+
+/** simulateGroup's answer when the round must start again: a generated name was taken, or a recalled state refused. */
+export const RETRY = Symbol('retry');
+
+/**
+ * Applies several callers' batches, in order, to the slots: each sees what the ones before it left. A batch that fails
+ * is left out (the keys it touched go back to what the batches before it left there) and its error lands in `failed`,
+ * unless the slots were only recalled (`guessed`): a verdict needs what etcd holds now, so the round is read again.
+ */
+export function simulateGroup(
+  requests: CommitRequest[],
+  planned: Target[][],
+  slots: Map<string, Slot>,
+  head: Slot | undefined,
+  failed: Map<number, unknown>,
+  guessed: boolean,
+): { texts: Array<string[] | undefined>; changes: LogicalChange[] } | typeof RETRY {
+  const texts: Array<string[] | undefined> = [];
+  const changes: LogicalChange[] = [];
+  let renamed = false;
+  for (const [i, request] of requests.entries()) {
+    if (failed.has(i)) continue;
+    const targets = planned[i] as Target[];
+    const touched = new Set(targets.map((t) => slots.get(t.key) as Slot));
+    if (head) touched.add(head);
+    const before = [...touched].map((slot) => ({ slot, state: { ...slot } }));
+    const changed = changes.length;
+    const outputs: string[] = [];
+    try {
+      simulateBatch(request.ops, targets, slots, request.uids, request.now, outputs, changes, head);
+      texts[i] = outputs;
+    } catch (error) {
+      for (const { slot, state } of before) Object.assign(slot, state);
+      changes.length = changed;
+      if (error instanceof RetryName) {
+        if (++request.nameAttempts < GENERATE_NAME_ATTEMPTS) renamed = true;
+        else failed.set(i, alreadyExists(refFor(error.kind, error.namespace, `${error.prefix}*`)));
+      } else if (error instanceof HarrowError) {
+        if (guessed) return RETRY;
+        failed.set(i, error);
+      } else throw error;
+    }
+  }
+  return renamed ? RETRY : { texts, changes };
 }
 
 export function targetOf(op: WriteOp, keys: EtcdKeys): Target {

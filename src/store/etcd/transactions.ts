@@ -1,32 +1,30 @@
 // The etcd store's writes: every commit is one compare-and-swap Txn over the keys it touches (read, or recalled from
-// what this process last saw, then simulated by batch.ts), retried while another write gets in between.
+// what this process last saw, then simulated by batch.ts), retried while another write gets in between. Audited commits
+// share their Txns (group-commit.ts).
 import { randomUUID } from 'node:crypto';
 import type { ICompare, IRequestOp } from 'etcd3';
 import { AUDIT_CHAIN_HEAD } from '../../audit/chain.ts';
 import { HarrowError } from '../../resources/errors.ts';
 import type { KubeObject } from '../../resources/meta.ts';
-import {
-  GENERATE_NAME_ATTEMPTS,
-  kindOf,
-  kubeTimestamp,
-  metadataOf,
-  namespaceKey,
-  refFor,
-} from '../object-meta.ts';
-import { alreadyExists } from '../status-errors.ts';
+import { kindOf, kubeTimestamp, metadataOf, namespaceKey } from '../object-meta.ts';
 import type { WriteOp } from '../types.ts';
 import {
   createdText,
-  RetryName,
-  simulateBatch,
+  RETRY,
+  simulateGroup,
   targetOf,
   withRv,
   type BatchRecordEntry,
-  type LogicalChange,
   type Slot,
-  type Stored,
+  type Target,
 } from './batch.ts';
 import { utf8, type EtcdConnection } from './connection.ts';
+import {
+  GROUP_TOO_LARGE,
+  GroupCommit,
+  type CommitOutcome,
+  type CommitRequest,
+} from './group-commit.ts';
 
 const MAX_CAS_ATTEMPTS = 64;
 
@@ -41,9 +39,22 @@ const emptySlot = (key: string, kind: string, namespace: string, name: string): 
   writes: 0,
 });
 
+/** etcd's default --max-request-bytes is 1.5 MiB: a group whose Txn would come near it is committed in halves. */
+const MAX_GROUP_BYTES = 1024 * 1024;
+
+/** What a Txn of a group carried, kept until the next round: if etcd applied it after all, the round answers this. */
+interface Sent {
+  /** A created key and the uid it was created with: found there, the Txn committed. */
+  probe: { key: string; uid: string };
+  texts: Array<string[] | undefined>;
+  failed: Map<number, unknown>;
+}
+
+type Round = { outcomes: CommitOutcome[] } | { retry: true; sent?: Sent } | { tooLarge: true };
+
 export class EtcdTransactions {
-  /** Audited commits of this process, one after the other. */
-  private auditTurn: Promise<void> = Promise.resolve();
+  /** Audited commits of this process, grouped: every one moves the chain head, so they share a Txn instead of racing. */
+  private readonly audited = new GroupCommit((requests) => this.commitRounds(requests));
 
   constructor(private readonly conn: EtcdConnection) {}
 
@@ -52,39 +63,41 @@ export class EtcdTransactions {
     if (ops.length === 0) return [];
     // uid and creationTimestamp are fixed once per call: a Txn the client retried after an ambiguous failure then
     // wrote exactly what this call wanted, and the uid tells it apart from somebody else's object.
-    const uids = ops.map(() => randomUUID());
-    const now = kubeTimestamp(new Date());
-    const audited = ops.some((op) => op.type === 'create' && op.object.kind === 'AuditRecord');
-    if (audited) {
-      // Every audited commit moves the one chain head: taking them in turn here saves the Txns that would lose the race.
-      const turn = this.auditTurn.then(() => this.commitRounds(ops, uids, now));
-      this.auditTurn = turn.then(
-        () => undefined,
-        () => undefined,
-      );
-      return turn;
-    }
+    const request: CommitRequest = {
+      ops,
+      uids: ops.map(() => randomUUID()),
+      now: kubeTimestamp(new Date()),
+      nameAttempts: 0,
+    };
+    if (ops.some((op) => op.type === 'create' && op.object.kind === 'AuditRecord'))
+      return this.audited.submit(request);
     if (ops.every((op) => op.type === 'create' && (metadataOf(op.object).name ?? '') !== '')) {
-      const done = await this.createAll(ops as { type: 'create'; object: KubeObject }[], uids, now);
+      const done = await this.createAll(
+        ops as { type: 'create'; object: KubeObject }[],
+        request.uids,
+        request.now,
+      );
       if (done) return done;
     }
-    return this.commitRounds(ops, uids, now);
+    const [outcome] = (await this.commitRounds([request])) as [CommitOutcome];
+    if ('error' in outcome) throw outcome.error;
+    return outcome.written;
   }
 
-  /** Read (or recall), apply, compare-and-swap; again while another write got in between. */
-  private async commitRounds(ops: WriteOp[], uids: string[], now: string): Promise<KubeObject[]> {
-    let nameAttempts = 0;
+  /**
+   * Read (or recall), apply, compare-and-swap; again while another write got in between. Several requests share each
+   * round's Txn, applied in order; one that fails is left out of it and gets its own error.
+   */
+  private async commitRounds(
+    requests: CommitRequest[],
+  ): Promise<CommitOutcome[] | typeof GROUP_TOO_LARGE> {
+    let sent: Sent | undefined;
     for (let attempt = 0; ; attempt++) {
-      let result: KubeObject[] | undefined;
-      try {
-        // The first round may take what it last saw of each key from memory; a stale picture only costs a retry.
-        result = await this.attempt(ops, uids, now, attempt === 0);
-      } catch (error) {
-        if (!(error instanceof RetryName)) throw error;
-        if (++nameAttempts >= GENERATE_NAME_ATTEMPTS)
-          throw alreadyExists(refFor(error.kind, error.namespace, `${error.prefix}*`));
-      }
-      if (result) return result;
+      // The first round may take what it last saw of each key from memory; a stale picture only costs a retry.
+      const round = await this.attempt(requests, attempt === 0, sent);
+      if ('outcomes' in round) return round.outcomes;
+      if ('tooLarge' in round) return GROUP_TOO_LARGE;
+      sent = round.sent;
       if (attempt >= MAX_CAS_ATTEMPTS) {
         throw new HarrowError(
           'ServiceUnavailable',
@@ -129,24 +142,37 @@ export class EtcdTransactions {
     return texts.map((t) => JSON.parse(withRv(t, res.header.revision)) as KubeObject);
   }
 
-  /** One read–simulate–CAS round; undefined when another write got in between (the caller retries). */
+  /**
+   * One read–simulate–CAS round over the requests; retry when another write got in between, or a generated name was
+   * taken. Each failure is decided on what etcd holds (never on what this process recalled), and stands only with the
+   * Txn that commits the others: the Txn compares the keys that failure was read from too.
+   */
   private async attempt(
-    ops: WriteOp[],
-    uids: string[],
-    now: string,
+    requests: CommitRequest[],
     fromMemory: boolean,
-  ): Promise<KubeObject[] | undefined> {
+    previous: Sent | undefined,
+  ): Promise<Round> {
     const { conn } = this;
-    const planned = ops.map((op) => targetOf(op, conn.keys));
+    const failed = new Map<number, unknown>();
+    const planned = requests.map((r, i) => {
+      try {
+        return r.ops.map((op) => targetOf(op, conn.keys));
+      } catch (error) {
+        if (!(error instanceof HarrowError)) throw error;
+        failed.set(i, error);
+        return [];
+      }
+    });
     const slots = new Map<string, Slot>();
-    for (const t of planned) {
+    for (const t of planned.flat()) {
       if (!slots.has(t.key)) slots.set(t.key, emptySlot(t.key, t.kind, t.namespace, t.name));
     }
     // AuditRecords are chained: the head moves in the same Txn as the record.
     const headKey = conn.keys.object(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
-    if (planned.some((t) => t.kind === 'AuditRecord') && !slots.has(headKey)) {
+    if (planned.some((ts) => ts.some((t) => t.kind === 'AuditRecord')) && !slots.has(headKey)) {
       slots.set(headKey, emptySlot(headKey, AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name));
     }
+    const head = slots.get(headKey);
     // A key this process has not seen is guessed absent: the compare checks every guess.
     const guessed = fromMemory;
     if (guessed) {
@@ -168,28 +194,26 @@ export class EtcdTransactions {
         }
       });
     }
-    // A single create whose key holds our own uid: an earlier, ambiguous Txn of this very call did commit.
-    const only = ops[0];
-    if (ops.length === 1 && only?.type === 'create') {
-      const slot = slots.get((planned[0] as { key: string }).key) as Slot;
-      if (
-        slot.current !== undefined &&
-        (JSON.parse(slot.current) as KubeObject).metadata.uid === uids[0]
-      ) {
-        return [JSON.parse(withRv(slot.current, (slot.original as Stored).mod)) as KubeObject];
-      }
+    // A key created with our own uid: the previous round's Txn, which etcd reported lost, did commit.
+    const probed = previous && slots.get(previous.probe.key);
+    if (
+      previous &&
+      probed?.original &&
+      (JSON.parse(probed.original.text) as KubeObject).metadata.uid === previous.probe.uid
+    ) {
+      return {
+        outcomes: outcomesOf(requests.length, previous.texts, previous.failed, probed.original.mod),
+      };
     }
-    const outputs: string[] = [];
-    const changes: LogicalChange[] = [];
-    try {
-      simulateBatch(ops, planned, slots, uids, now, outputs, changes, slots.get(headKey));
-    } catch (error) {
-      // A verdict needs what etcd holds now, not what this process remembered.
-      if (guessed && error instanceof HarrowError) return undefined;
-      throw error;
-    }
+    const group = simulateGroup(requests, planned, slots, head, failed, guessed);
+    if (group === RETRY) return { retry: true };
+    const { texts, changes } = group;
+    if (failed.size === requests.length)
+      return { outcomes: outcomesOf(requests.length, texts, failed, 0) };
     const success: IRequestOp[] = [];
     const compare: ICompare[] = [];
+    let bytes = 0;
+    const written: Slot[] = [];
     for (const slot of slots.values()) {
       compare.push({
         key: utf8(slot.key),
@@ -197,26 +221,66 @@ export class EtcdTransactions {
         result: 'Equal' as const,
         mod_revision: slot.original?.mod ?? 0,
       });
-      if (slot.current !== undefined)
+      // Keys only a failed request touched are compared (its verdict stands on them) but not written.
+      if (!slot.touched && slot.current === slot.original?.text) continue;
+      written.push(slot);
+      if (slot.current !== undefined) {
         success.push({ request_put: { key: utf8(slot.key), value: utf8(slot.current) } });
-      else if (slot.original) success.push({ request_delete_range: { key: utf8(slot.key) } });
+        bytes += slot.current.length;
+      } else if (slot.original) success.push({ request_delete_range: { key: utf8(slot.key) } });
     }
     const repeated = new Set([...slots.values()].filter((s) => s.writes > 1).map((s) => s.kind));
     for (const kind of repeated) {
       const record: BatchRecordEntry[] = changes
         .filter((c) => c.kind === kind)
         .map((c) => ({ t: c.type, n: c.namespace, j: c.text }));
-      success.push({
-        request_put: { key: utf8(conn.keys.batch(kind)), value: utf8(JSON.stringify(record)) },
-      });
+      const value = JSON.stringify(record);
+      bytes += value.length;
+      success.push({ request_put: { key: utf8(conn.keys.batch(kind)), value: utf8(value) } });
     }
+    if (bytes > MAX_GROUP_BYTES && requests.length - failed.size > 1) return { tooLarge: true };
     const res = await conn.txn({ compare, success, failure: [] });
     if (!res.succeeded) {
       for (const key of slots.keys()) conn.basis.delete(key);
-      return undefined;
+      const probe = createdProbe(requests, planned, failed);
+      return { retry: true, ...(probe ? { sent: { probe, texts, failed } } : {}) };
     }
-    for (const slot of slots.values())
-      conn.remember(slot.key, slot.current, Number(res.header.revision));
-    return outputs.map((text) => JSON.parse(withRv(text, res.header.revision)) as KubeObject);
+    const revision = Number(res.header.revision);
+    for (const slot of written) conn.remember(slot.key, slot.current, revision);
+    return { outcomes: outcomesOf(requests.length, texts, failed, revision) };
   }
+}
+
+/** Each request's written objects at `revision`, or its error. */
+function outcomesOf(
+  count: number,
+  texts: Array<string[] | undefined>,
+  failed: Map<number, unknown>,
+  revision: number,
+): CommitOutcome[] {
+  return Array.from({ length: count }, (_, i) =>
+    failed.has(i)
+      ? { error: failed.get(i) }
+      : {
+          written: (texts[i] as string[]).map(
+            (text) => JSON.parse(withRv(text, revision)) as KubeObject,
+          ),
+        },
+  );
+}
+
+/** A key the Txn creates under a name chosen by its caller (a generated one is chosen anew each round), with its uid. */
+function createdProbe(
+  requests: CommitRequest[],
+  planned: Target[][],
+  failed: Map<number, unknown>,
+): Sent['probe'] | undefined {
+  for (const [i, request] of requests.entries()) {
+    if (failed.has(i)) continue;
+    const at = request.ops.findIndex(
+      (op, j) => op.type === 'create' && !planned[i]?.[j]?.generated,
+    );
+    if (at >= 0) return { key: (planned[i] as Target[])[at]!.key, uid: request.uids[at] as string };
+  }
+  return undefined;
 }
