@@ -584,14 +584,23 @@ export function declareProgram(
     .summary('walk the chain: exit 0 when intact, 1 otherwise')
     .description(
       'Each AuditRecord carries spec.sequence, spec.previousHash and spec.hash (SHA-256 of its canonical JSON and ' +
-        'the previous hash), assigned by the store in commit order. verify walks every record in sequence order ' +
-        'and reports each one whose content no longer matches its hash (altered), whose predecessor is missing ' +
-        '(removed) or is not the one it was chained to (reordered). Exits 0 when the chain is intact, 1 otherwise.',
+        'the previous hash), assigned by the store in commit order; on etcd each replica keeps a chain of its own ' +
+        '(named in spec.chain). verify walks every chain in sequence order and reports each record whose content ' +
+        'no longer matches its hash (altered), whose predecessor is missing (removed) or is not the one it was ' +
+        'chained to (reordered). Exits 0 when every chain is intact, 1 otherwise.',
     )
     .option(
       '--data-dir <DIR>',
       'read the store in DIR directly (works with the server stopped, or beside it) and also check the chain ' +
-        'head, which catches removal of the newest records; without it, read through the API (admin)',
+        'heads, which catch removal of the newest records; without it, read through the API (admin)',
+    )
+    .option(
+      '--etcd <URL[,URL...]>',
+      'read the records and every chain head straight from this etcd cluster (as --data-dir does for SQLite)',
+    )
+    .option(
+      '--etcd-prefix <PREFIX>',
+      'with --etcd: the key prefix the servers use (default /harrow)',
     )
     .action(runs(() => import('./audit.ts').then((m) => m.runAudit)));
 

@@ -9,6 +9,7 @@ import { validateDns1123Label } from '../resources/names.ts';
 import { type CliIO } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
 import { ensureDemo } from './demo.ts';
+import { storeFlags } from './store-flags.ts';
 import type { ParsedCommandLine } from './args.ts';
 import type { CommandContext } from './context.ts';
 
@@ -191,32 +192,6 @@ function limitFlags(v: Record<string, unknown>): NonNullable<HarrowOptions['limi
     ...(watches !== undefined ? { watchesPerClient: watches } : {}),
     ...(list !== undefined ? { maxListLimit: list } : {}),
   };
-}
-
-/** --etcd / --etcd-prefix as the store to use; undefined: the default SQLite file. */
-function storeFlags(v: Record<string, unknown>): HarrowOptions['store'] {
-  const etcd = v.etcd as string | undefined;
-  const prefix = v['etcd-prefix'] as string | undefined;
-  if (etcd === undefined) {
-    if (prefix !== undefined) throw new UsageError('serve: --etcd-prefix needs --etcd', 'serve');
-    return undefined;
-  }
-  const endpoints = etcd
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '');
-  for (const e of endpoints) {
-    if (!/^https?:\/\/[^/]+$/.test(e))
-      throw new UsageError(
-        `serve: --etcd ${e}: expected a client URL like http://127.0.0.1:2379`,
-        'serve',
-      );
-  }
-  if (endpoints.length === 0)
-    throw new UsageError('serve: --etcd: at least one client URL', 'serve');
-  if (prefix !== undefined && !prefix.startsWith('/'))
-    throw new UsageError(`serve: --etcd-prefix ${prefix}: must start with /`, 'serve');
-  return { kind: 'etcd', endpoints, ...(prefix !== undefined ? { prefix } : {}) };
 }
 
 export async function runServe(ctx: CommandContext, args: ParsedCommandLine): Promise<number> {

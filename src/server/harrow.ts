@@ -127,18 +127,21 @@ export async function startHarrow(options: HarrowOptions): Promise<RunningHarrow
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const logger: Logger = await createLogger(options.logLevel);
+  const nodeName = options.nodeName ?? hostname();
   const store: ResourceStore | EtcdStore =
     options.store?.kind === 'etcd'
       ? await openEtcdStore({
           endpoints: options.store.endpoints,
           ...(options.store.prefix !== undefined ? { prefix: options.store.prefix } : {}),
+          // This process's own audit chain: named for the replica that wrote it, new with each start (a restarted
+          // replica never races its predecessor, or another process given the same node name, for a head).
+          auditChain: `${nodeName}-${randomUUID().slice(0, 8)}`,
           // etcd ended a watch by itself (compacted while reconnecting): its follower re-lists and watches again, and
           // the replica says not ready until every follower has.
           onWatchEnded: (kind, e) =>
             logger.warn({ kind, err: String(e) }, 'etcd watch ended; re-listing'),
         })
       : await openSqliteStore(join(dataDir, 'harrow.db'));
-  const nodeName = options.nodeName ?? hostname();
   const localNode = options.localNode ?? true;
   // Over etcd, several processes share one store: a node name (whose guests this process would start) is held by one
   // live process at a time. A second one with the same name stops here and says who holds it.

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { AUDIT_CHAIN_HEAD, verifyAuditChain, type ChainHead } from '../../src/audit/chain.ts';
+import { chainHeads, verifyAuditChain } from '../../src/audit/chain.ts';
 import type { HarrowClient } from '../../src/client/client.ts';
 import type { VirtualMachine } from '../../src/resources/types.ts';
 import { openEtcdStore } from '../../src/store/etcd/store.ts';
@@ -124,13 +124,18 @@ test('concurrent creates spread over both replicas: no duplicate MAC, every ackn
   );
   assert.deepEqual(failures, []);
   assert.equal(await assertConsistent(replicas[1]!), acknowledged.size);
-  // Both replicas appended to one audit hash chain: it must be whole, in commit order.
+  // Each replica appended to its own audit hash chain: both must be whole, in commit order, up to their heads.
   const store = await openEtcdStore({ endpoints: etcd!.endpoints, prefix: PREFIX });
   try {
-    const head = (await store.get(AUDIT_CHAIN_HEAD))?.spec as ChainHead;
-    const report = verifyAuditChain((await store.list('AuditRecord')).items, head);
+    const heads = chainHeads((await store.list('AuditChainHead')).items);
+    const report = verifyAuditChain((await store.list('AuditRecord')).items, heads);
     assert.equal(report.ok, true, JSON.stringify(report.problems.slice(0, 5)));
     assert.ok(report.records >= 61, `records: ${report.records}`);
+    assert.equal(
+      report.chains.length,
+      2,
+      `one chain per replica: ${JSON.stringify(report.chains)}`,
+    );
   } finally {
     await store.close();
   }

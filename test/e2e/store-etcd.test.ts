@@ -2,11 +2,12 @@
 // compaction, replicas, group commit of audited writes).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { AUDIT_CHAIN_HEAD, verifyAuditChain, type ChainHead } from '../../src/audit/chain.ts';
+import { verifyAuditChain } from '../../src/audit/chain.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd/store.ts';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd.ts';
-import { auditChainContract, auditRecordFor } from '../unit/audit-chain-contract.ts';
+import { auditChainContract, auditRecordFor, storedHeads } from '../unit/audit-chain-contract.ts';
+import { runCliInProcess } from '../unit/cli-fixtures.ts';
 import { Recorder, rejectsWith, storeContract, vm } from '../unit/store-contract.ts';
 
 let etcd: EtcdCluster | undefined;
@@ -20,9 +21,13 @@ after(async () => {
 });
 
 /** Each store gets its own prefix: stores of one test share etcd but never each other's keys. */
-async function open(prefix = `/t${process.pid}-${++n}`): Promise<EtcdStore> {
+async function open(prefix = `/t${process.pid}-${++n}`, auditChain?: string): Promise<EtcdStore> {
   if (!etcd) throw new Error('etcd did not start');
-  return openEtcdStore({ endpoints: etcd.endpoints, prefix });
+  return openEtcdStore({
+    endpoints: etcd.endpoints,
+    prefix,
+    ...(auditChain !== undefined ? { auditChain } : {}),
+  });
 }
 
 storeContract('etcd', async () => {
@@ -152,8 +157,10 @@ const auditedCreate = (store: EtcdStore, name: string): Promise<KubeObject[]> =>
 const rvOf = (o: KubeObject): string => o.metadata.resourceVersion ?? '';
 
 async function assertChainWhole(store: EtcdStore, records: number): Promise<void> {
-  const head = (await store.get(AUDIT_CHAIN_HEAD))?.spec as ChainHead;
-  const report = verifyAuditChain((await store.list('AuditRecord')).items, head);
+  const report = verifyAuditChain(
+    (await store.list('AuditRecord')).items,
+    await storedHeads(store),
+  );
   assert.deepEqual(report.problems, []);
   assert.equal(report.records, records);
 }
@@ -273,6 +280,78 @@ describe('group commit of audited writes', () => {
       await assertChainWhole(store, 24);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('per-replica audit chains', () => {
+  test('two replicas writing at once chain their own records: no race lost on a head, both chains whole', async () => {
+    const prefix = `/chains${process.pid}-${++n}`;
+    const replicas = [await open(prefix, 'replica-a'), await open(prefix, 'replica-b')];
+    try {
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) => auditedCreate(replicas[i % 2]!, `vm-${i}`)),
+      );
+      assert.deepEqual(
+        replicas.map((r) => r.lostRaces),
+        [0, 0],
+        'no Txn of either replica lost a race',
+      );
+      const report = verifyAuditChain(
+        (await replicas[0]!.list('AuditRecord')).items,
+        await storedHeads(replicas[1]!),
+      );
+      assert.deepEqual(report.problems, []);
+      assert.deepEqual(report.chains, [
+        { chain: 'replica-a', records: 100, last: 100 },
+        { chain: 'replica-b', records: 100, last: 100 },
+      ]);
+    } finally {
+      for (const r of replicas) await r.close();
+    }
+  });
+
+  test('audit verify --etcd merges the chains and names a record altered, removed or reordered in either', async () => {
+    const prefix = `/tamper${process.pid}-${++n}`;
+    const replicas = [await open(prefix, 'replica-a'), await open(prefix, 'replica-b')];
+    const verify = () =>
+      runCliInProcess(
+        ['audit', 'verify', '--etcd', etcd!.endpoints.join(','), '--etcd-prefix', prefix],
+        { env: {}, cwd: '/' },
+      );
+    try {
+      const chains: KubeObject[][] = [[], []];
+      for (let i = 0; i < 10; i++) {
+        const [, record] = await auditedCreate(replicas[i % 2]!, `vm-${i}`);
+        chains[i % 2]!.push(record!);
+      }
+      const intact = await verify();
+      assert.equal(intact.code, 0, intact.stdout + intact.stderr);
+      assert.match(
+        intact.stdout,
+        /intact: 10 record\(s\) in 2 chains \(replica-a: 1–5, replica-b: 1–5\), matching the chain heads/,
+      );
+      const client = replicas[0]!.client;
+      const keyOf = (r: KubeObject) => `${prefix}/AuditRecord/o/default\u0000${r.metadata.name}`;
+      const rewrite = async (r: KubeObject, change: (spec: Record<string, unknown>) => void) => {
+        const o = JSON.parse((await client.get(keyOf(r)).string())!) as KubeObject;
+        change(o.spec as Record<string, unknown>);
+        await client.put(keyOf(r)).value(JSON.stringify(o));
+      };
+      const [a, b] = chains as [KubeObject[], KubeObject[]];
+      await rewrite(a[1]!, (spec) => (spec.user = 'mallory'));
+      await client.delete().key(keyOf(b[2]!));
+      await rewrite(a[3]!, (spec) => (spec.sequence = 5));
+      await rewrite(a[4]!, (spec) => (spec.sequence = 4));
+      const broken = await verify();
+      assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+      const line = (kind: string, r: KubeObject, at: string) =>
+        new RegExp(`^${kind}: .*default/${r.metadata.name} \\(chain ${at}\\)`, 'm');
+      assert.match(broken.stdout, line('altered', a[1]!, 'replica-a, sequence 2'));
+      assert.match(broken.stdout, line('removed', b[3]!, 'replica-b, sequence 4'));
+      assert.match(broken.stdout, line('reordered', a[4]!, 'replica-a, sequence 4'));
+    } finally {
+      for (const r of replicas) await r.close();
     }
   });
 });

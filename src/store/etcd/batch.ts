@@ -59,6 +59,12 @@ export interface LogicalChange {
   text: string;
 }
 
+/** The key of the audit chain's head that a batch's AuditRecords are sealed onto, and the chain's name. */
+export interface ChainSlot {
+  slot: Slot;
+  chain: string;
+}
+
 /** The kind's batch record: the changes, in order, of a revision that wrote one key twice (a Txn can put it once). */
 export interface BatchRecordEntry {
   t: WatchEventType;
@@ -94,7 +100,7 @@ export function simulateBatch(
   now: string,
   outputs: string[],
   changes: LogicalChange[],
-  head: Slot | undefined,
+  head: ChainSlot | undefined,
 ): void {
   ops.forEach((op, i) => {
     const t = planned[i] as Target;
@@ -112,16 +118,18 @@ export function simulateBatch(
       let object = op.object;
       if (t.kind === 'AuditRecord' && head) {
         // As the SQLite store does: seal the record onto the chain and move the head, in the same commit.
+        const { slot: headSlot, chain } = head;
         const previous =
-          head.current === undefined
+          headSlot.current === undefined
             ? undefined
-            : (JSON.parse(head.current) as AuditChainHeadObject).spec;
+            : (JSON.parse(headSlot.current) as AuditChainHeadObject).spec;
         const sealed = sealAuditRecord(
           { ...object, metadata: { ...object.metadata, name: t.name } },
           previous,
+          chain,
         );
         object = sealed.record;
-        head.current = JSON.stringify(chainHeadObject(sealed.head, sealed.record));
+        headSlot.current = JSON.stringify(chainHeadObject(sealed.head, sealed.record, chain));
       }
       slot.current = createdText(object, t.name, t.namespace, uids[i] as string, now);
       changes.push({ type: 'ADDED', kind: t.kind, namespace: t.namespace, text: slot.current });
@@ -170,7 +178,7 @@ export function simulateGroup(
   requests: CommitRequest[],
   planned: Target[][],
   slots: Map<string, Slot>,
-  head: Slot | undefined,
+  head: ChainSlot | undefined,
   failed: Map<number, unknown>,
   guessed: boolean,
 ): { texts: Array<string[] | undefined>; changes: LogicalChange[] } | typeof RETRY {
@@ -181,7 +189,7 @@ export function simulateGroup(
     if (failed.has(i)) continue;
     const targets = planned[i] as Target[];
     const touched = new Set(targets.map((t) => slots.get(t.key) as Slot));
-    if (head) touched.add(head);
+    if (head) touched.add(head.slot);
     const before = [...touched].map((slot) => ({ slot, state: { ...slot } }));
     const changed = changes.length;
     const outputs: string[] = [];

@@ -1,6 +1,7 @@
 // etcd implementation of ResourceStore: one key per object, resourceVersion = the key's mod_revision, every write one
 // compare-and-swap Txn. This class assembles it from its parts: connection.ts (client, revisions, last-seen keys),
 // transactions.ts (writes), watch.ts, compaction.ts, list.ts (reads) and keys.ts (the key layout).
+import { randomUUID } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import { withContinue } from '../continue-token.ts';
@@ -32,6 +33,11 @@ export interface EtcdStoreOptions {
   /** Called when a watch listener throws. Default: process warning. */
   onListenerError?: (error: unknown, event: WatchEvent) => void;
   /**
+   * The name of this store's audit chain (default: random): its AuditRecords are chained on their own head
+   * (`AuditChainHead/<name>`), so replicas never contend on one key. Every store writing at once needs its own.
+   */
+  auditChain?: string;
+  /**
    * Called when etcd ends a watch on its own (its revision was compacted while it reconnected): the watch then delivers
    * nothing more. Default: process warning.
    */
@@ -41,6 +47,8 @@ export interface EtcdStoreOptions {
 export class EtcdStore implements ResourceStore {
   readonly client: Etcd3;
   readonly prefix: string;
+  /** The name of the audit chain this store appends to. */
+  readonly auditChain: string;
   private readonly conn: EtcdConnection;
   private readonly transactions: EtcdTransactions;
   private readonly watches: EtcdWatches;
@@ -52,7 +60,8 @@ export class EtcdStore implements ResourceStore {
     this.prefix = (options.prefix ?? '/harrow').replace(/\/+$/, '');
     this.conn = new EtcdConnection(options.endpoints, this.prefix, options.callTimeoutMs ?? 10_000);
     this.client = this.conn.client;
-    this.transactions = new EtcdTransactions(this.conn);
+    this.auditChain = options.auditChain ?? randomUUID().slice(0, 8);
+    this.transactions = new EtcdTransactions(this.conn, this.auditChain);
     this.watches = new EtcdWatches(this.conn, options);
     this.compaction = new EtcdCompaction(this.conn);
   }
@@ -60,6 +69,11 @@ export class EtcdStore implements ResourceStore {
   /** Reads the compaction mark and follows it, so watch() can refuse a compacted revision synchronously. */
   init(): Promise<void> {
     return this.compaction.follow();
+  }
+
+  /** Txns of this store whose compare failed because another write got in between (each cost a read and a retry). */
+  get lostRaces(): number {
+    return this.transactions.lostRaces;
   }
 
   /** False while any watch stream of this store is cut off from etcd (changes are not arriving). */

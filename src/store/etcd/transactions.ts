@@ -3,7 +3,7 @@
 // share their Txns (group-commit.ts).
 import { randomUUID } from 'node:crypto';
 import type { ICompare, IRequestOp } from 'etcd3';
-import { AUDIT_CHAIN_HEAD } from '../../audit/chain.ts';
+import { auditChainHead } from '../../audit/chain.ts';
 import { HarrowError } from '../../resources/errors.ts';
 import type { KubeObject } from '../../resources/meta.ts';
 import { kindOf, kubeTimestamp, metadataOf, namespaceKey } from '../object-meta.ts';
@@ -56,7 +56,14 @@ export class EtcdTransactions {
   /** Audited commits of this process, grouped: every one moves the chain head, so they share a Txn instead of racing. */
   private readonly audited = new GroupCommit((requests) => this.commitRounds(requests));
 
-  constructor(private readonly conn: EtcdConnection) {}
+  /** Txns whose compare failed: another writer got in between (the round was read again and retried). */
+  lostRaces = 0;
+
+  /** `auditChain`: the name of this store's own audit chain, whose head no other store moves. */
+  constructor(
+    private readonly conn: EtcdConnection,
+    private readonly auditChain: string,
+  ) {}
 
   async commit(ops: WriteOp[]): Promise<KubeObject[]> {
     this.conn.assertOpen();
@@ -167,10 +174,11 @@ export class EtcdTransactions {
     for (const t of planned.flat()) {
       if (!slots.has(t.key)) slots.set(t.key, emptySlot(t.key, t.kind, t.namespace, t.name));
     }
-    // AuditRecords are chained: the head moves in the same Txn as the record.
-    const headKey = conn.keys.object(AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name);
+    // AuditRecords are chained: the head of this store's chain moves in the same Txn as the record.
+    const chainHead = auditChainHead(this.auditChain);
+    const headKey = conn.keys.object(chainHead.kind, '', chainHead.name);
     if (planned.some((ts) => ts.some((t) => t.kind === 'AuditRecord')) && !slots.has(headKey)) {
-      slots.set(headKey, emptySlot(headKey, AUDIT_CHAIN_HEAD.kind, '', AUDIT_CHAIN_HEAD.name));
+      slots.set(headKey, emptySlot(headKey, chainHead.kind, '', chainHead.name));
     }
     const head = slots.get(headKey);
     // A key this process has not seen is guessed absent: the compare checks every guess.
@@ -205,7 +213,14 @@ export class EtcdTransactions {
         outcomes: outcomesOf(requests.length, previous.texts, previous.failed, probed.original.mod),
       };
     }
-    const group = simulateGroup(requests, planned, slots, head, failed, guessed);
+    const group = simulateGroup(
+      requests,
+      planned,
+      slots,
+      head && { slot: head, chain: this.auditChain },
+      failed,
+      guessed,
+    );
     if (group === RETRY) return { retry: true };
     const { texts, changes } = group;
     if (failed.size === requests.length)
@@ -241,6 +256,7 @@ export class EtcdTransactions {
     if (bytes > MAX_GROUP_BYTES && requests.length - failed.size > 1) return { tooLarge: true };
     const res = await conn.txn({ compare, success, failure: [] });
     if (!res.succeeded) {
+      this.lostRaces++;
       for (const key of slots.keys()) conn.basis.delete(key);
       const probe = createdProbe(requests, planned, failed);
       return { retry: true, ...(probe ? { sent: { probe, texts, failed } } : {}) };

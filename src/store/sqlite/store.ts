@@ -164,7 +164,11 @@ export class SqliteStore implements ResourceStore {
       );
     }
     this.compactionSlack = Math.max(1, Math.min(1000, Math.floor(this.retained / 10)));
-    this.cache = new ListCache(new Set(options.uncachedKinds ?? UNCACHED_KINDS), 0);
+    // The chain head moves beside its record, with no change of its own for the cache to follow: never cached.
+    this.cache = new ListCache(
+      new Set([...(options.uncachedKinds ?? UNCACHED_KINDS), AUDIT_CHAIN_HEAD.kind]),
+      0,
+    );
     this.hub = new WatchHub(
       options.onListenerError ??
         ((error, event) =>
