@@ -21,7 +21,6 @@ import {
   preconditionConflict,
 } from '../status-errors.ts';
 import type { WatchEventType, WriteOp } from '../types.ts';
-import type { CommitRequest } from './group-commit.ts';
 import type { EtcdKeys } from './keys.ts';
 
 /** A stored value holds this placeholder; reads put the key's mod_revision in it without parsing the object. */
@@ -164,6 +163,14 @@ export function simulateBatch(
     slot.writes += 1;
     outputs.push(changes[changes.length - 1]?.text as string);
   });
+}
+
+/** One caller's commit: its ops, the uids and time fixed for it once, and how often its generated names were taken. */
+export interface CommitRequest {
+  ops: WriteOp[];
+  uids: string[];
+  now: string;
+  nameAttempts: number;
 }
 
 /** simulateGroup's answer when the round must start again: a generated name was taken, or a recalled state refused. */

@@ -18,8 +18,9 @@ import type {
 } from '../types.ts';
 import { withRv } from './batch.ts';
 import { EtcdCompaction } from './compaction.ts';
-import { EtcdConnection, unavailable, utf8 } from './connection.ts';
+import { EtcdConnection, unavailable } from './connection.ts';
 import { scan } from './list.ts';
+import { ReadBatch } from './read-batch.ts';
 import { EtcdTransactions } from './transactions.ts';
 import { EtcdWatches } from './watch.ts';
 
@@ -53,6 +54,7 @@ export class EtcdStore implements ResourceStore {
   private readonly transactions: EtcdTransactions;
   private readonly watches: EtcdWatches;
   private readonly compaction: EtcdCompaction;
+  private readonly reads: ReadBatch;
 
   constructor(options: EtcdStoreOptions) {
     if (options.endpoints.length === 0)
@@ -64,6 +66,7 @@ export class EtcdStore implements ResourceStore {
     this.transactions = new EtcdTransactions(this.conn, this.auditChain);
     this.watches = new EtcdWatches(this.conn, options);
     this.compaction = new EtcdCompaction(this.conn);
+    this.reads = new ReadBatch(this.conn);
   }
 
   /** Reads the compaction mark and follows it, so watch() can refuse a compacted revision synchronously. */
@@ -84,10 +87,9 @@ export class EtcdStore implements ResourceStore {
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     const { conn } = this;
     conn.assertOpen();
-    const res = await conn.range({
-      key: utf8(conn.keys.object(ref.kind, namespaceKey(ref.namespace), ref.name)),
-    });
-    const kv = res.kvs[0];
+    const kv = await this.reads.get(
+      conn.keys.object(ref.kind, namespaceKey(ref.namespace), ref.name),
+    );
     if (kv)
       conn.remember(kv.key.toString('utf8'), kv.value.toString('utf8'), Number(kv.mod_revision));
     return kv

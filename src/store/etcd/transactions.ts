@@ -1,6 +1,6 @@
 // The etcd store's writes: every commit is one compare-and-swap Txn over the keys it touches (read, or recalled from
 // what this process last saw, then simulated by batch.ts), retried while another write gets in between. Audited commits
-// share their Txns (group-commit.ts).
+// share their Txns (coalesce.ts): one Txn, one fsync and one move of the chain head for all that queued behind the last.
 import { randomUUID } from 'node:crypto';
 import type { ICompare, IRequestOp } from 'etcd3';
 import { auditChainHead } from '../../audit/chain.ts';
@@ -15,16 +15,12 @@ import {
   targetOf,
   withRv,
   type BatchRecordEntry,
+  type CommitRequest,
   type Slot,
   type Target,
 } from './batch.ts';
 import { utf8, type EtcdConnection } from './connection.ts';
-import {
-  GROUP_TOO_LARGE,
-  GroupCommit,
-  type CommitOutcome,
-  type CommitRequest,
-} from './group-commit.ts';
+import { Coalescer, type Settled } from './coalesce.ts';
 
 const MAX_CAS_ATTEMPTS = 64;
 
@@ -39,8 +35,19 @@ const emptySlot = (key: string, kind: string, namespace: string, name: string): 
   writes: 0,
 });
 
+/**
+ * etcd refuses a Txn of more than 128 operations (--max-txn-ops) by default; a group stays below it with room for the
+ * chain head and the kinds' batch records. A single commit larger than this goes alone, as it always did.
+ */
+const MAX_GROUP_OPS = 100;
 /** etcd's default --max-request-bytes is 1.5 MiB: a group whose Txn would come near it is committed in halves. */
 const MAX_GROUP_BYTES = 1024 * 1024;
+
+/** What one request of a group came to: its written objects, or its own error (never another request's). */
+type CommitOutcome = Settled<KubeObject[]>;
+
+/** The group's Txn would exceed etcd's request size. */
+const GROUP_TOO_LARGE = Symbol('group too large');
 
 /** What a Txn of a group carried, kept until the next round: if etcd applied it after all, the round answers this. */
 interface Sent {
@@ -54,7 +61,11 @@ type Round = { outcomes: CommitOutcome[] } | { retry: true; sent?: Sent } | { to
 
 export class EtcdTransactions {
   /** Audited commits of this process, grouped: every one moves the chain head, so they share a Txn instead of racing. */
-  private readonly audited = new GroupCommit((requests) => this.commitRounds(requests));
+  private readonly audited = new Coalescer<CommitRequest, KubeObject[]>(
+    (requests) => this.commitGroup(requests),
+    (group, next) =>
+      group.reduce((ops, r) => ops + r.ops.length, 0) + next.ops.length <= MAX_GROUP_OPS,
+  );
 
   /** Txns whose compare failed: another writer got in between (the round was read again and retried). */
   lostRaces = 0;
@@ -88,7 +99,18 @@ export class EtcdTransactions {
     }
     const [outcome] = (await this.commitRounds([request])) as [CommitOutcome];
     if ('error' in outcome) throw outcome.error;
-    return outcome.written;
+    return outcome.value;
+  }
+
+  /** One Txn for the group, or (when that would pass etcd's request size) one for each half, in order. */
+  private async commitGroup(requests: CommitRequest[]): Promise<CommitOutcome[]> {
+    const outcomes = await this.commitRounds(requests);
+    if (outcomes !== GROUP_TOO_LARGE) return outcomes;
+    const half = Math.ceil(requests.length / 2);
+    return [
+      ...(await this.commitGroup(requests.slice(0, half))),
+      ...(await this.commitGroup(requests.slice(half))),
+    ];
   }
 
   /**
@@ -278,7 +300,7 @@ function outcomesOf(
     failed.has(i)
       ? { error: failed.get(i) }
       : {
-          written: (texts[i] as string[]).map(
+          value: (texts[i] as string[]).map(
             (text) => JSON.parse(withRv(text, revision)) as KubeObject,
           ),
         },
