@@ -12,7 +12,7 @@ import { mmdebstrap, type DebootstrapRecipe } from './mmdebstrap.ts';
 import { buildRootInitramfs } from './root-initramfs.ts';
 
 /** Bump when the customisation's meaning changes in a way the content key would not see. */
-const BUILDER_VERSION = 'harrow-debian-3';
+const BUILDER_VERSION = 'harrow-debian-4';
 
 export const DEBIAN_IMAGE_NAME = 'debian-12';
 /** The names KubeVirt manifests use for a Debian 12 containerDisk. */
@@ -87,15 +87,34 @@ const MASKED_GENERATORS = [
   'systemd-run-generator',
 ];
 
+const AGENT_UNIT = '/etc/systemd/system/qemu-guest-agent.service';
+const AGENT_LAUNCHER = '/usr/local/libexec/harrow-qemu-ga';
+
 /** Files written over the debootstrapped root, by path (mode 0644). */
 export const DEBIAN_FILES: Readonly<Record<string, string>> = {
-  // cloud-init's network stage (which DHCPs) is ordered before sysinit.target; the agent needs none of that and
-  // starts once its virtio port and the root file system are there, so the platform sees the guest early.
-  '/etc/systemd/system/qemu-guest-agent.service.d/harrow-early.conf': `[Unit]
+  // The guest agent starts as soon as systemd does, on its virtio port's /dev node (the initramfs loaded virtio_console,
+  // devtmpfs made the node), found by the port's name in sysfs: the stock unit waits for udev's symlink, which comes
+  // after coldplug (and after the NICs' udev work) on the one emulated CPU. Ordered before nothing the guest needs.
+  [AGENT_UNIT]: `[Unit]
+Description=QEMU Guest Agent (on its virtio port from early boot)
 DefaultDependencies=no
-After=systemd-remount-fs.service systemd-tmpfiles-setup-dev.service
+After=systemd-journald.socket systemd-remount-fs.service
 Before=shutdown.target
 Conflicts=shutdown.target
+
+[Service]
+ExecStart=/bin/sh ${AGENT_LAUNCHER}
+Restart=always
+RestartSec=1
+`,
+  [AGENT_LAUNCHER]: `# Runs qemu-ga on the virtio port named org.qemu.guest_agent.0, waiting for the port if it is not there yet.
+while :; do
+  for port in /sys/class/virtio-ports/*; do
+    read -r name 2>/dev/null <"$port/name" || continue
+    [ "$name" = org.qemu.guest_agent.0 ] && [ -c "/dev/\${port##*/}" ] && exec /usr/sbin/qemu-ga -m virtio-serial -p "/dev/\${port##*/}"
+  done
+  sleep 0.1
+done
 `,
   // Only the NoCloud seed Harrow attaches (or nothing): no probing of clouds that are not there.
   // C.UTF-8 needs no locale generation (the image has no locales package).
@@ -148,6 +167,12 @@ async function customize(root: string, modulesDir: string, release: string): Pro
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), content);
   }
+  // Started at boot, not only when udev announces the port (the package's udev rule still asks for it, a no-op then).
+  await mkdir(join(root, 'etc/systemd/system/sysinit.target.wants'), { recursive: true });
+  await symlink(
+    AGENT_UNIT,
+    join(root, 'etc/systemd/system/sysinit.target.wants', basename(AGENT_UNIT)),
+  );
   for (const unit of MASKED_UNITS) {
     const path = join(root, 'etc/systemd/system', unit);
     await rm(path, { force: true });

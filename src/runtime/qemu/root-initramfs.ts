@@ -13,14 +13,19 @@ import {
   type ImageEntry,
 } from './image.ts';
 
-/** virtio-blk and what it needs, in load order (the cloud kernel builds them as modules; ext4 is built in). */
-export const ROOT_DISK_MODULES = [
+/**
+ * Loaded in order (the cloud kernel builds them as modules; ext4 is built in): virtio-blk and what it needs, then
+ * virtio_console, so the guest agent's port is a /dev node (devtmpfs) before systemd starts and the agent need not wait
+ * for udev's coldplug, seconds of the one emulated CPU later (the image's agent unit opens the port by its sysfs name).
+ */
+export const INITRAMFS_MODULES = [
   'virtio_ring',
   'virtio',
   'virtio_pci_legacy_dev',
   'virtio_pci_modern_dev',
   'virtio_pci',
   'virtio_blk',
+  'virtio_console',
 ];
 const MODULE_DIR = '/lib/modules/harrow-root';
 
@@ -28,7 +33,7 @@ const MODULE_DIR = '/lib/modules/harrow-root';
  * PID 1 of the initramfs. Reads root=/dev/…, rw/ro and init= from the kernel command line as initramfs-tools does;
  * waits for the disk (the driver probes asynchronously); on failure says why on the console and leaves a shell.
  */
-export function rootInitScript(modules: readonly string[] = ROOT_DISK_MODULES): string {
+export function rootInitScript(modules: readonly string[] = INITRAMFS_MODULES): string {
   return `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t devtmpfs devtmpfs /dev
@@ -77,7 +82,7 @@ export async function buildRootInitramfs(
       content: Buffer.alloc(0),
     })),
   ];
-  for (const module of ROOT_DISK_MODULES)
+  for (const module of INITRAMFS_MODULES)
     entries.push({
       path: `${MODULE_DIR}/${module}.ko`,
       mode: 0o644,
