@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { canonicalJson } from '../../src/audit/chain.ts';
+import {
+  canonicalJson,
+  recordHash,
+  sealAuditRecord,
+  verifyAuditChain,
+  type ChainHead,
+} from '../../src/audit/chain.ts';
 import type { KubeObject } from '../../src/resources/meta.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/store.ts';
 import { auditChainContract, auditRecordFor } from './audit-chain-contract.ts';
@@ -139,5 +145,85 @@ describe('audit chain in the SQLite store', () => {
       );
       await expectBroken('unchained', 'forged');
     });
+  });
+});
+
+describe('several chains (one per etcd replica)', () => {
+  /** `count` records sealed onto `chain`, and its head. */
+  function chain(name: string, count: number): { records: KubeObject[]; head: ChainHead } {
+    const records: KubeObject[] = [];
+    let head: ChainHead | undefined;
+    for (let i = 0; i < count; i++) {
+      const sealed = sealAuditRecord(record(i), head, name);
+      records.push(sealed.record);
+      head = sealed.head;
+    }
+    return { records, head: head! };
+  }
+  const kinds = (records: KubeObject[], heads: Map<string, ChainHead>) =>
+    verifyAuditChain(records, heads).problems.map((p) => `${p.kind} ${p.chain} ${p.sequence}`);
+
+  test('each chain is walked on its own: interleaved records of two chains verify', () => {
+    const a = chain('a', 3);
+    const b = chain('b', 4);
+    const report = verifyAuditChain(
+      [...a.records, ...b.records].reverse(),
+      new Map([
+        ['a', a.head],
+        ['b', b.head],
+      ]),
+    );
+    assert.deepEqual(
+      [report.ok, report.records, report.chains],
+      [
+        true,
+        7,
+        [
+          { chain: 'a', records: 3, last: 3 },
+          { chain: 'b', records: 4, last: 4 },
+        ],
+      ],
+    );
+  });
+
+  test('a record moved to another chain is altered there and missing from its own', () => {
+    const a = chain('a', 3);
+    const b = chain('b', 3);
+    const moved = structuredClone(a.records[1]!);
+    (moved.spec as Record<string, unknown>).chain = 'b';
+    (moved.spec as Record<string, unknown>).sequence = 4;
+    const heads = new Map([
+      ['a', a.head],
+      ['b', b.head],
+    ]);
+    assert.deepEqual(kinds([a.records[0]!, a.records[2]!, ...b.records, moved], heads), [
+      'removed a 3',
+      'altered b 4',
+      'reordered b 4',
+      'head-mismatch b 3',
+    ]);
+  });
+
+  test('a chain whose records are all gone is named by its head; a record naming no valid chain is unchained', () => {
+    const a = chain('a', 2);
+    const b = chain('b', 2);
+    const stray = structuredClone(b.records[0]!);
+    (stray.spec as Record<string, unknown>).chain = 7;
+    (stray.spec as Record<string, unknown>).hash = recordHash(stray);
+    const report = verifyAuditChain(
+      [...a.records, stray],
+      new Map([
+        ['a', a.head],
+        ['b', b.head],
+      ]),
+    );
+    assert.deepEqual(
+      report.problems.map((p) => `${p.kind} ${p.chain ?? ''}`),
+      ['unchained ', 'removed b'],
+    );
+    assert.match(
+      report.problems[1]!.message,
+      /the chain b ends at sequence 2, but the last record found is 0/,
+    );
   });
 });
