@@ -165,7 +165,7 @@ async function assertChainWhole(store: EtcdStore, records: number): Promise<void
   assert.equal(report.records, records);
 }
 
-describe('group commit of audited writes', () => {
+describe('group commit', () => {
   test('many concurrent audited creates all succeed with their own records, sharing Txns', async () => {
     const store = await open();
     try {
@@ -249,6 +249,39 @@ describe('group commit of audited writes', () => {
       const kept = await store.get({ kind: 'VirtualMachine', namespace: 'default', name: 'stale' });
       assert.equal((kept?.spec as { runStrategy?: string }).runStrategy, 'Always');
       await assertChainWhole(store, 6);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('updates that queue share a Txn; two of one object in it reach watchers as two changes, in order', async () => {
+    const store = await open();
+    try {
+      const w = await store.create(vm('w'));
+      const x = await store.create(vm('x'));
+      const rec = new Recorder(store, 'VirtualMachine', {
+        sinceResourceVersion: x.metadata.resourceVersion,
+      });
+      const strategy = (runStrategy: string) => ({ ...vm('w'), spec: { runStrategy } });
+      // The first goes out alone; the three behind it share the next Txn.
+      const [first, second, third, other] = await Promise.all([
+        store.update(strategy('Always')),
+        store.update(strategy('Manual')),
+        store.update(strategy('RerunOnFailure')),
+        store.update({ ...x, spec: { runStrategy: 'Always' } }),
+      ]);
+      assert.notEqual(rvOf(first!), rvOf(second!));
+      assert.deepEqual([rvOf(third!), rvOf(other!)], [rvOf(second!), rvOf(second!)]);
+      assert.equal(third!.metadata.generation, (w.metadata.generation ?? 0) + 3);
+      await rec.until((es) => es.length === 4, 'four changes');
+      rec.handle.stop();
+      assert.deepEqual(
+        rec.events.map(
+          (e) =>
+            `${e.object.metadata.name} ${(e.object.spec as { runStrategy: string }).runStrategy}`,
+        ),
+        ['w Always', 'w Manual', 'w RerunOnFailure', 'x Always'],
+      );
     } finally {
       await store.close();
     }

@@ -1,6 +1,7 @@
 // The etcd store's writes: every commit is one compare-and-swap Txn over the keys it touches (read, or recalled from
-// what this process last saw, then simulated by batch.ts), retried while another write gets in between. Audited commits
-// share their Txns (coalesce.ts): one Txn, one fsync and one move of the chain head for all that queued behind the last.
+// what this process last saw, then simulated by batch.ts), retried while another write gets in between. The commits that
+// queue behind a Txn in flight share the next one (coalesce.ts): one gRPC call and one fsync for them all, and for
+// audited commits one move of their chain's head.
 import { randomUUID } from 'node:crypto';
 import type { ICompare, IRequestOp } from 'etcd3';
 import { auditChainHead } from '../../audit/chain.ts';
@@ -60,8 +61,11 @@ interface Sent {
 type Round = { outcomes: CommitOutcome[] } | { retry: true; sent?: Sent } | { tooLarge: true };
 
 export class EtcdTransactions {
-  /** Audited commits of this process, grouped: every one moves the chain head, so they share a Txn instead of racing. */
-  private readonly audited = new Coalescer<CommitRequest, KubeObject[]>(
+  /**
+   * This process's commits, grouped: audited ones all move the chain head, so they share a Txn instead of racing for it,
+   * and every gRPC call saved is CPU the apiserver and the controllers get back.
+   */
+  private readonly grouped = new Coalescer<CommitRequest, KubeObject[]>(
     (requests) => this.commitGroup(requests),
     (group, next) =>
       group.reduce((ops, r) => ops + r.ops.length, 0) + next.ops.length <= MAX_GROUP_OPS,
@@ -87,9 +91,12 @@ export class EtcdTransactions {
       now: kubeTimestamp(new Date()),
       nameAttempts: 0,
     };
-    if (ops.some((op) => op.type === 'create' && op.object.kind === 'AuditRecord'))
-      return this.audited.submit(request);
-    if (ops.every((op) => op.type === 'create' && (metadataOf(op.object).name ?? '') !== '')) {
+    const audited = ops.some((op) => op.type === 'create' && op.object.kind === 'AuditRecord');
+    // Creates of named objects alone need no read and no head: one Txn of their own, several in flight at once.
+    if (
+      !audited &&
+      ops.every((op) => op.type === 'create' && (metadataOf(op.object).name ?? '') !== '')
+    ) {
       const done = await this.createAll(
         ops as { type: 'create'; object: KubeObject }[],
         request.uids,
@@ -97,9 +104,7 @@ export class EtcdTransactions {
       );
       if (done) return done;
     }
-    const [outcome] = (await this.commitRounds([request])) as [CommitOutcome];
-    if ('error' in outcome) throw outcome.error;
-    return outcome.value;
+    return this.grouped.submit(request);
   }
 
   /** One Txn for the group, or (when that would pass etcd's request size) one for each half, in order. */
