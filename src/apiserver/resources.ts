@@ -10,7 +10,7 @@ import {
 } from '../resources/errors.ts';
 import { KINDS, apiVersionOf, type KindInfo, type Verb } from '../resources/kinds.ts';
 import type { KubeObject, ObjectRef } from '../resources/meta.ts';
-import type { ListOptions, ResourceStore } from '../store/types.ts';
+import type { LabelsFilter, ListOptions, ResourceStore } from '../store/types.ts';
 import type { AdmissionPlugin, UserInfo } from './admission/types.ts';
 import type { ReadCheck } from './node-restriction.ts';
 import type { Authorize, ReadFilter } from './auth.ts';
@@ -40,7 +40,7 @@ import {
   schemaRefusal,
 } from './body-schemas.ts';
 import { requestContext, requestUser } from './request-context.ts';
-import { parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
+import { labelsMatcher, parseSelector, selectorMatches, selectsEverything } from './selectors.ts';
 import { tableVersionAccepted, toTable, type IncludeObject, type TableOptions } from './tables.ts';
 import { goQueryBoolean, integerParameter, type Query } from './query-parameters.ts';
 import { serveWatch, type WatchRegistry } from './watch.ts';
@@ -132,11 +132,14 @@ interface RawListStore {
 const hasListRaw = (store: ResourceStore): store is ResourceStore & RawListStore =>
   typeof (store as Partial<RawListStore>).listRaw === 'function';
 
-/** An optional store capability: the items of a list as one comma-separated UTF-8 text (the SQLite list cache's bytes). */
+/**
+ * An optional store capability: the items of a list as one comma-separated UTF-8 text (the SQLite list cache's bytes),
+ * optionally only those whose labels `labels` accepts (tested on labels kept beside the bytes: nothing is parsed).
+ */
 interface EncodedListStore {
   listEncoded(
     kind: string,
-    options?: ListOptions,
+    options?: ListOptions & { labels?: LabelsFilter },
   ): Promise<{ items: Buffer; resourceVersion: string; continue?: string }>;
 }
 
@@ -402,12 +405,18 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
       ...(limit !== undefined ? { limit } : {}),
       ...(q.continue ? { continue: q.continue } : {}),
     };
-    if (selectsEverything(selector) && !visible && !table) {
+    if (selector.fields.length === 0 && !visible && !table) {
       const head = (meta: ReturnType<typeof listMeta>): string =>
         `{"kind":${JSON.stringify(info.listKind)},"apiVersion":${JSON.stringify(apiVersionOf(info))},"metadata":${JSON.stringify(meta)},"items":[`;
       if (hasListEncoded(store)) {
-        // The items' bytes as the store encoded them once: a 10,000-object list is then a copy, not parse + stringify.
-        const encoded = await store.listEncoded(info.kind, options);
+        // The items' bytes as the store encoded them once: a 10,000-object list is then a copy, not parse + stringify;
+        // a label selector is tested on the labels the store keeps beside them, so a selective list parses nothing.
+        const encoded = await store.listEncoded(
+          info.kind,
+          selector.labels.length > 0
+            ? { ...options, labels: labelsMatcher(selector.labels) }
+            : options,
+        );
         reply.type('application/json');
         return Buffer.concat([
           Buffer.from(head(listMeta(encoded)), 'utf8'),
@@ -415,7 +424,7 @@ function registerKind(app: FastifyInstance, deps: ResourceRoutesDeps, info: Kind
           Buffer.from(']}', 'utf8'),
         ]);
       }
-      if (hasListRaw(store)) {
+      if (selectsEverything(selector) && hasListRaw(store)) {
         // Forward the stored JSON text: a 10,000-object list is then string concatenation, not parse + stringify.
         const raw = await store.listRaw(info.kind, options);
         reply.type('application/json');

@@ -159,35 +159,59 @@ function describe(t: Token): string {
   return t.type === 'ident' || t.type === 'op' ? JSON.stringify(t.value) : `'${t.type}'`;
 }
 
+/** One requirement as a test of a label set, its values in a Set (an `in` of many names is then no scan of them). */
+function requirementTest(r: LabelRequirement): (l: Readonly<Record<string, string>>) => boolean {
+  const { key } = r;
+  const has = (l: Readonly<Record<string, string>>): boolean =>
+    Object.prototype.hasOwnProperty.call(l, key);
+  const values = new Set(r.values);
+  switch (r.operator) {
+    case 'exists':
+      return has;
+    case 'notexists':
+      return (l) => !has(l);
+    case 'eq':
+    case 'in':
+      return (l) => has(l) && values.has(l[key]!);
+    // As in Kubernetes, != and notin also select objects that lack the label.
+    case 'neq':
+    case 'notin':
+      return (l) => !has(l) || !values.has(l[key]!);
+    case 'gt':
+    case 'lt': {
+      const bound = Number(r.values[0]);
+      const gt = r.operator === 'gt';
+      return (l) => {
+        const v = has(l) ? l[key]! : undefined;
+        if (v === undefined || !/^-?\d+$/.test(v)) return false;
+        return gt ? Number(v) > bound : Number(v) < bound;
+      };
+    }
+  }
+}
+
+/** The requirements as one test of an object's labels, built once for a list that tests many objects. */
+export function labelsMatcher(
+  requirements: LabelRequirement[],
+): (labels: Readonly<Record<string, string>> | undefined) => boolean {
+  const tests = requirements.map(requirementTest);
+  return (labels) => {
+    const l = labels ?? {};
+    for (const t of tests) if (!t(l)) return false;
+    return true;
+  };
+}
+
+/** Each parsed selector's test, built at its first use. */
+const matchers = new WeakMap<LabelRequirement[], ReturnType<typeof labelsMatcher>>();
+
 export function labelsMatch(
   requirements: LabelRequirement[],
-  labels: Record<string, string> | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
 ): boolean {
-  const l = labels ?? {};
-  return requirements.every((r) => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    const v = has ? l[r.key] : undefined;
-    switch (r.operator) {
-      case 'exists':
-        return has;
-      case 'notexists':
-        return !has;
-      case 'eq':
-      case 'in':
-        return has && r.values.includes(v!);
-      // As in Kubernetes, != and notin also select objects that lack the label.
-      case 'neq':
-      case 'notin':
-        return !has || !r.values.includes(v!);
-      case 'gt':
-      case 'lt': {
-        if (!has || !/^-?\d+$/.test(v!)) return false;
-        const n = Number(v);
-        const bound = Number(r.values[0]);
-        return r.operator === 'gt' ? n > bound : n < bound;
-      }
-    }
-  });
+  let matcher = matchers.get(requirements);
+  if (!matcher) matchers.set(requirements, (matcher = labelsMatcher(requirements)));
+  return matcher(labels);
 }
 
 export interface FieldRequirement {

@@ -34,6 +34,9 @@ export interface ListOptions {
   filter?: (o: KubeObject) => boolean;
 }
 
+/** A test of an object's metadata.labels alone (a label selector): a store that keeps labels apart tests it unparsed. */
+export type LabelsFilter = (labels: Readonly<Record<string, string>>) => boolean;
+
 export interface ListResult {
   items: KubeObject[];
   /** The store revision the list reflects; a watch from here misses nothing. */

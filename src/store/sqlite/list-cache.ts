@@ -1,11 +1,17 @@
 // The list cache of the SQLite store: each listed kind's objects as their stored JSON text, in key order, kept current
 // by the store's own commits (as kube-apiserver's watch cache is), so a list reads no rows and encodes nothing again.
+// Each object's labels are kept beside its JSON, so a label-selected list tests them without parsing every object.
+
+/** An object's metadata.labels (an empty set when it has none). */
+export type Labels = Readonly<Record<string, string>>;
 
 /** One object as a list returns it: its key and its stored JSON (metadata.resourceVersion included). */
 export interface CachedObject {
   namespace: string;
   name: string;
   json: string;
+  /** metadata.labels of `json`; undefined until a label-selected list first needs them (then read from `json`). */
+  labels?: Labels;
 }
 
 /** One committed write as the cache applies it. */
@@ -15,6 +21,26 @@ export interface CachedChange {
   namespace: string;
   name: string;
   json: string;
+  /** metadata.labels of `json`, when the writer has them at hand (else they are read from `json` when needed). */
+  labels?: Labels;
+}
+
+const NO_LABELS: Labels = Object.freeze({});
+
+/** A copy of `labels` that no caller can change under the cache (the empty set shared). */
+export function frozenLabels(labels: Record<string, string> | undefined): Labels {
+  if (labels === undefined || labels === null) return NO_LABELS;
+  // Only what the stored JSON holds: a key whose value is undefined is not written, so it is not a label.
+  const entries = Object.entries(labels).filter(([, v]) => typeof v === 'string');
+  return entries.length === 0 ? NO_LABELS : Object.freeze(Object.fromEntries(entries));
+}
+
+/** The object's labels, read from its JSON once (until the object changes). */
+export function labelsOf(object: CachedObject): Labels {
+  return (object.labels ??= frozenLabels(
+    (JSON.parse(object.json) as { metadata?: { labels?: Record<string, string> } }).metadata
+      ?.labels,
+  ));
 }
 
 /**
@@ -67,9 +93,15 @@ export class KindList {
     if (cached) {
       // Same key, same place in the order: the sorted array holds this very object.
       cached.json = change.json;
+      cached.labels = change.labels;
       return;
     }
-    this.byKey.set(key, { namespace: change.namespace, name: change.name, json: change.json });
+    this.byKey.set(key, {
+      namespace: change.namespace,
+      name: change.name,
+      json: change.json,
+      ...(change.labels ? { labels: change.labels } : {}),
+    });
     this.sorted = undefined;
   }
 

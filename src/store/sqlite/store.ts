@@ -10,6 +10,7 @@ import {
 } from '../../resources/errors.ts';
 import type { KubeObject, ObjectRef } from '../../resources/meta.ts';
 import type {
+  LabelsFilter,
   ListOptions,
   ListResult,
   RawListResult,
@@ -48,7 +49,15 @@ import {
 } from '../status-errors.ts';
 import { WatchHub, type Change, type ListenerErrorHandler } from './watch-hub.ts';
 import { WalSync, type SyncFile } from './wal-sync.ts';
-import { ListCache, indexAfter, type CachedObject, type KindList } from './list-cache.ts';
+import {
+  ListCache,
+  frozenLabels,
+  indexAfter,
+  labelsOf,
+  type CachedObject,
+  type KindList,
+  type Labels,
+} from './list-cache.ts';
 
 export interface SqliteStoreOptions {
   /**
@@ -104,8 +113,16 @@ interface PendingCommit {
   reject: (error: unknown) => void;
 }
 
+/** A committed change, with the written object's labels for the list cache (none for a delete). */
+type StoredChange = Change & { labels?: Labels };
+
 type CommitOutcome =
-  { ok: true; written: string[]; changes: Change[] } | { ok: false; error: unknown };
+  { ok: true; written: string[]; changes: StoredChange[] } | { ok: false; error: unknown };
+
+/** The SQLite store's list options: besides `filter`, `labels` is tested on the labels the list cache keeps. */
+export interface SqliteListOptions extends ListOptions {
+  labels?: LabelsFilter;
+}
 
 interface Scan {
   json: string[];
@@ -249,7 +266,7 @@ export class SqliteStore implements ResourceStore {
     return row ? (JSON.parse(row.json) as KubeObject) : undefined;
   }
 
-  async list(kind: string, options: ListOptions = {}): Promise<ListResult> {
+  async list(kind: string, options: SqliteListOptions = {}): Promise<ListResult> {
     const scan = this.scan(kind, options);
     await this.durable();
     const items = scan.parsed ?? scan.json.map((text) => JSON.parse(text) as KubeObject);
@@ -260,7 +277,7 @@ export class SqliteStore implements ResourceStore {
    * Like listRaw, with the items as one comma-separated UTF-8 text; a whole cached list is encoded once and its bytes
    * reused until the kind changes.
    */
-  async listEncoded(kind: string, options: ListOptions = {}): Promise<EncodedListResult> {
+  async listEncoded(kind: string, options: SqliteListOptions = {}): Promise<EncodedListResult> {
     // Encoded in the same synchronous scan: the bytes are those of the revision the list reports.
     const scan = this.scan(kind, options, true);
     await this.durable();
@@ -274,7 +291,7 @@ export class SqliteStore implements ResourceStore {
   }
 
   /** Like list, but each item is the object's stored JSON text (metadata.resourceVersion included). */
-  async listRaw(kind: string, options: ListOptions = {}): Promise<RawListResult> {
+  async listRaw(kind: string, options: SqliteListOptions = {}): Promise<RawListResult> {
     const scan = this.scan(kind, options);
     await this.durable();
     return withContinue({ json: scan.json, resourceVersion: String(scan.revision) }, scan.continue);
@@ -460,10 +477,10 @@ export class SqliteStore implements ResourceStore {
   }
 
   /** Runs inside the write transaction: any throw rolls back every op of the batch. */
-  private apply(ops: WriteOp[]): { written: string[]; changes: Change[] } {
+  private apply(ops: WriteOp[]): { written: string[]; changes: StoredChange[] } {
     let revision = this.meta('revision');
     const written: string[] = [];
-    const changes: Change[] = [];
+    const changes: StoredChange[] = [];
     for (const op of ops) {
       revision += 1;
       const change =
@@ -488,6 +505,7 @@ export class SqliteStore implements ResourceStore {
         namespace: change.namespace,
         name: change.name,
         json: change.json,
+        ...(change.labels ? { labels: change.labels } : {}),
       });
     }
     this.stmt.setMeta.run(revision, 'revision');
@@ -499,7 +517,7 @@ export class SqliteStore implements ResourceStore {
     return { written, changes };
   }
 
-  private applyCreate(object: KubeObject, revision: number): Change & { name: string } {
+  private applyCreate(object: KubeObject, revision: number): StoredChange & { name: string } {
     const kind = kindOf(object);
     const meta = metadataOf(object);
     const namespace = namespaceKey(meta.namespace);
@@ -522,7 +540,8 @@ export class SqliteStore implements ResourceStore {
       }),
     );
     this.stmt.insertObject.run(kind, namespace, name, revision, json);
-    return { revision, type: 'ADDED', kind, namespace, name, json };
+    const labels = frozenLabels(meta.labels);
+    return { revision, type: 'ADDED', kind, namespace, name, json, labels };
   }
 
   /**
@@ -543,7 +562,7 @@ export class SqliteStore implements ResourceStore {
     return sealed;
   }
 
-  private applyUpdate(object: KubeObject, revision: number): Change & { name: string } {
+  private applyUpdate(object: KubeObject, revision: number): StoredChange & { name: string } {
     const kind = kindOf(object);
     const meta = metadataOf(object);
     const namespace = namespaceKey(meta.namespace);
@@ -557,18 +576,24 @@ export class SqliteStore implements ResourceStore {
     const wanted = meta.resourceVersion;
     if (wanted !== undefined && wanted !== '' && wanted !== String(row.rv))
       throw modifiedConflict(ref);
-    const json = JSON.stringify(
-      updatedObject(object, JSON.parse(row.json) as KubeObject, name, namespace, String(revision)),
+    const updated = updatedObject(
+      object,
+      JSON.parse(row.json) as KubeObject,
+      name,
+      namespace,
+      String(revision),
     );
+    const json = JSON.stringify(updated);
     this.stmt.updateObject.run(revision, json, kind, namespace, name);
-    return { revision, type: 'MODIFIED', kind, namespace, name, json };
+    const labels = frozenLabels(updated.metadata.labels);
+    return { revision, type: 'MODIFIED', kind, namespace, name, json, labels };
   }
 
   private applyDelete(
     ref: ObjectRef,
     wanted: string | undefined,
     revision: number,
-  ): Change & { name: string } {
+  ): StoredChange & { name: string } {
     const namespace = namespaceKey(ref.namespace);
     const row = this.stmt.getObject.get(ref.kind, namespace, ref.name);
     if (!row) throw notFound(ref);
@@ -591,9 +616,10 @@ export class SqliteStore implements ResourceStore {
     throw alreadyExists(refFor(kind, namespace, `${prefix}*`));
   }
 
-  private scan(kind: string, options: ListOptions, encoded = false): Scan {
+  private scan(kind: string, options: SqliteListOptions, encoded = false): Scan {
     this.assertOpen();
-    const { filter, namespace } = options;
+    const { namespace, labels } = options;
+    let { filter } = options;
     const { pageSize, token } = pageOf(options);
     const cursor = token ? { namespace: token.namespace, name: token.name } : undefined;
     return this.db
@@ -613,9 +639,12 @@ export class SqliteStore implements ResourceStore {
         if (this.cache.caches(kind)) {
           this.followFile(token ? this.meta('revision') : revision);
           const list = this.cache.kind(kind, () => this.loadKind(kind));
-          const scan = scanCached(list, namespace, cursor, pageSize, filter, revision);
-          return encoded ? withBody(scan, list, namespace, cursor === undefined) : scan;
+          const scan = scanCached(list, namespace, cursor, pageSize, { filter, labels }, revision);
+          const whole = cursor === undefined && !labels;
+          return encoded ? withBody(scan, list, namespace, whole) : scan;
         }
+        // A kind read from the table: its labels are those of the parsed object.
+        if (labels) filter = selecting(labels, filter);
         if (pageSize === undefined && !filter) {
           // The common large list: only the JSON column, no per-row objects.
           return {
@@ -722,32 +751,47 @@ export class SqliteStore implements ResourceStore {
   }
 }
 
-/** The scan with its items encoded: a whole list (no cursor, limit or filter) as the cache keeps it, else joined now. */
+/** `filter` and also `labels`, both tested on the parsed object. */
+function selecting(
+  labels: LabelsFilter,
+  filter: ((o: KubeObject) => boolean) | undefined,
+): (o: KubeObject) => boolean {
+  return (o) => labels(frozenLabels(o.metadata.labels)) && (filter === undefined || filter(o));
+}
+
+/**
+ * The scan with its items encoded: a whole list (no cursor, limit, filter or labels: `unselected` from the start) as the
+ * cache keeps it, else joined now.
+ */
 function withBody(
   scan: Scan,
   list: KindList,
   namespace: string | undefined,
-  fromStart: boolean,
+  unselected: boolean,
 ): Scan {
-  const whole = fromStart && scan.continue === undefined && scan.parsed === undefined;
+  const whole = unselected && scan.continue === undefined && scan.parsed === undefined;
   return {
     ...scan,
     body: whole ? list.body(namespace) : Buffer.from(scan.json.join(','), 'utf8'),
   };
 }
 
-/** A list (or a page of it) out of the cache, with the same paging and filtering as a table scan. */
+/**
+ * A list (or a page of it) out of the cache, with the same paging and filtering as a table scan; `labels` is tested on
+ * the cached labels first, so only the objects it keeps are parsed for `filter` (none when there is no filter).
+ */
 function scanCached(
   list: KindList,
   namespace: string | undefined,
   from: Key | undefined,
   pageSize: number | undefined,
-  filter: ((o: KubeObject) => boolean) | undefined,
+  select: { filter: ((o: KubeObject) => boolean) | undefined; labels: LabelsFilter | undefined },
   revision: number,
 ): Scan {
+  const { filter, labels } = select;
   const objects = list.objects(namespace);
   let i = from ? indexAfter(objects, from.namespace, from.name) : 0;
-  if (pageSize === undefined && !filter) {
+  if (pageSize === undefined && !filter && !labels) {
     return {
       json: (i === 0 ? objects : objects.slice(i)).map((o) => o.json),
       parsed: undefined,
@@ -760,6 +804,7 @@ function scanCached(
   let lastKept: Key | undefined;
   for (; i < objects.length; i++) {
     const cached = objects[i] as CachedObject;
+    if (labels && !labels(labelsOf(cached))) continue;
     let object: KubeObject | undefined;
     if (filter) {
       object = JSON.parse(cached.json) as KubeObject;
