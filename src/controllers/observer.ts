@@ -1,9 +1,10 @@
 // The observer: what the guest really uses (QMP rx-filter, guest agent) → VMI status.interfaces the KubeVirt way, plus
-// Harrow's GuestMACMismatch condition (on the VMI and its VM), events and the mismatch metric.
+// Harrow's GuestMACMismatch condition (on the VMI and its VM) with its VMI label, events and the mismatch metric.
 import { refOf, removeCondition, setCondition, type Condition } from '../resources/meta.ts';
 import {
   ANNOTATION_NETWORK_STATUS,
   LABEL_CREATED_BY,
+  LABEL_GUEST_MAC_MISMATCH,
   macAllocationName,
   type GuestMacSetting,
   type MacAllocation,
@@ -39,6 +40,21 @@ import { gauge } from '../metrics/families.ts';
 
 const DEFAULT_POLL_MS = 10_000;
 
+const hasMismatchLabel = (vmi: VirtualMachineInstance): boolean =>
+  vmi.metadata.labels?.[LABEL_GUEST_MAC_MISMATCH] === 'true';
+
+/**
+ * Sets or removes the VMI's GuestMACMismatch label; false when it already was so. Written with the condition, and
+ * again by the next poll when the VMI lacks it (a VMI written before the label existed, or one whose label was removed).
+ */
+function labelMismatch(vmi: VirtualMachineInstance, drifting: boolean): boolean {
+  if (hasMismatchLabel(vmi) === drifting) return false;
+  const labels = (vmi.metadata.labels ??= {});
+  if (drifting) labels[LABEL_GUEST_MAC_MISMATCH] = 'true';
+  else delete labels[LABEL_GUEST_MAC_MISMATCH];
+  return true;
+}
+
 /** Whether the VMI already shows this observation (so the poll need not write). */
 function upToDate(
   vmi: VirtualMachineInstance,
@@ -48,6 +64,7 @@ function upToDate(
 ): boolean {
   const status = vmi.status ?? {};
   const conditions = status.conditions ?? [];
+  if (hasMismatchLabel(vmi) !== (message !== undefined)) return false;
   if (JSON.stringify(status.interfaces ?? []) !== JSON.stringify(statuses)) return false;
   if (
     observation.agent?.osInfo &&
@@ -221,7 +238,8 @@ export function observerController(
             nowIso,
           );
         } else removeCondition(conditions, CONDITION_GUEST_MAC_MISMATCH);
-        changed = JSON.stringify(status) !== before;
+        const relabelled = labelMismatch(o, message !== undefined);
+        changed = JSON.stringify(status) !== before || relabelled;
         return changed;
       },
       { expectUid: uid },
@@ -317,11 +335,18 @@ export function observerController(
   }
 
   async function clearVmiCondition(vmi: VirtualMachineInstance): Promise<void> {
-    if (!vmi.status?.conditions?.some((x) => x.type === CONDITION_GUEST_MAC_MISMATCH)) return;
+    if (
+      !hasMismatchLabel(vmi) &&
+      !vmi.status?.conditions?.some((x) => x.type === CONDITION_GUEST_MAC_MISMATCH)
+    )
+      return;
     await updateWithRetry<VirtualMachineInstance>(
       store,
       refOf(vmi),
-      (o) => removeCondition(o.status?.conditions ?? [], CONDITION_GUEST_MAC_MISMATCH),
+      (o) => {
+        const removed = removeCondition(o.status?.conditions ?? [], CONDITION_GUEST_MAC_MISMATCH);
+        return labelMismatch(o, false) || removed;
+      },
       {
         expectUid: vmi.metadata.uid ?? '',
       },

@@ -47,6 +47,11 @@ export const ANNOTATION_NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
 export const ANNOTATION_STATIC_IP_PREFIX = 'static-ip.harvesterhci.io/';
 export const LABEL_VM_NAME = 'vm.kubevirt.io/name';
 export const LABEL_CREATED_BY = 'kubevirt.io/created-by';
+/**
+ * VMI label the observer keeps at "true" while its GuestMACMismatch condition is True (absent otherwise), so a drift
+ * scan is a label-selected list rather than a read of every VMI.
+ */
+export const LABEL_GUEST_MAC_MISMATCH = 'harrow.io/guest-mac-mismatch';
 /** The console subresource's WebSocket subprotocol (virtctl's): the serial port's bytes in binary frames, both ways. */
 export const CONSOLE_SUBPROTOCOL = 'plain.kubevirt.io';
 /** The launcher pod container whose log is the guest's serial output, as KubeVirt names it. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MacAllocation, VirtualMachineInstance } from '../../src/resources/types.ts';
-import { macAllocationName } from '../../src/resources/types.ts';
+import { LABEL_GUEST_MAC_MISMATCH, macAllocationName } from '../../src/resources/types.ts';
 import {
   getVm,
   getVmi,
@@ -165,6 +165,11 @@ describe('observer on the sim runtime', () => {
     await waitFor('mismatch on the VM', async () =>
       condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'),
     );
+    assert.equal(
+      (await getVmi(h.store, 'undo'))?.metadata.labels?.[LABEL_GUEST_MAC_MISMATCH],
+      'true',
+      'the label comes with the condition',
+    );
     await h.runtime.exec(uid, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:22:01']);
     await waitForEvent(
       h.store,
@@ -175,9 +180,44 @@ describe('observer on the sim runtime', () => {
       'cleared on the VMI',
       async () => !condition(await getVmi(h.store, 'undo'), 'GuestMACMismatch'),
     );
+    assert.equal(
+      (await getVmi(h.store, 'undo'))?.metadata.labels?.[LABEL_GUEST_MAC_MISMATCH],
+      undefined,
+      'the label goes with the condition',
+    );
     await waitFor(
       'cleared on the VM',
       async () => !condition(await getVm(h.store, 'undo'), 'GuestMACMismatch'),
     );
+  });
+});
+
+describe('observer on the sim runtime, polling', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ pollMs: 200 });
+  });
+  after(async () => h.close());
+
+  test('a drifted VMI without the guest-mac-mismatch label (an older writer’s) gets it back at the next poll', async () => {
+    await h.store.create(vmManifest('relabel', { macs: ['02:00:00:00:23:01'] }));
+    const vmi = await waitRunning(h, 'relabel');
+    await h.runtime.exec(vmi.metadata.uid as string, [
+      'ip',
+      'link',
+      'set',
+      'eth0',
+      'address',
+      '02:00:00:00:23:66',
+    ]);
+    const labelOf = async (): Promise<string | undefined> =>
+      (await getVmi(h.store, 'relabel'))?.metadata.labels?.[LABEL_GUEST_MAC_MISMATCH];
+    await waitFor('the label', async () => (await labelOf()) === 'true');
+    // As a version before the label wrote it: the condition alone.
+    const drifted = (await getVmi(h.store, 'relabel')) as VirtualMachineInstance;
+    delete drifted.metadata.labels![LABEL_GUEST_MAC_MISMATCH];
+    const written = (await h.store.update(drifted)) as VirtualMachineInstance;
+    assert.equal(condition(written, 'GuestMACMismatch')?.status, 'True');
+    await waitFor('the label again', async () => (await labelOf()) === 'true');
   });
 });
