@@ -36,6 +36,22 @@ spec:
         pod: {}
 `;
 
+/** A running VM with one bridge interface on the pod network (no NetworkAttachmentDefinition needed). */
+export const podNetworkVm = (name: string, namespace = NS): VirtualMachine => ({
+  apiVersion: 'kubevirt.io/v1',
+  kind: 'VirtualMachine',
+  metadata: { name, namespace },
+  spec: {
+    runStrategy: 'Always',
+    template: {
+      spec: {
+        domain: { devices: { interfaces: [{ name: 'default', bridge: {} }] } },
+        networks: [{ name: 'default', pod: {} }],
+      },
+    },
+  },
+});
+
 /** A bridge NetworkAttachmentDefinition with its own /24 in 198.18.0.0/15; the gateway is .1. */
 export function bridgeNetwork(name: string, third: number): KubeObject {
   return {
